@@ -1,0 +1,43 @@
+"""Validate the keepalived data of every host in the inventory, once per run.
+
+Called by the deploy for each host before it adds any operation. The first call reads
+all hosts (peer checks need them all, including hosts outside --limit); any error stops
+the run before pyinfra executes anything, so no host is touched.
+"""
+
+from pyinfra import logger
+
+from . import validate
+from .peers import check_peers
+from .problems import KeepalivedDataError
+
+_checked = {}  # id(inventory) -> {host name: Settings}
+
+
+def check_inventory(inventory):
+    """Return {host name: Settings} for every host, or raise KeepalivedDataError."""
+    key = id(inventory)
+    if key not in _checked:
+        _checked.clear()
+        _checked[key] = check_hosts([(host.name, host.data.dict()) for host in inventory])
+    return _checked[key]
+
+
+def check_hosts(hosts, warn=logger.warning):
+    """`hosts`: [(name, data)]. Returns {name: Settings}; warns, or raises on errors."""
+    settings, errors, warnings = {}, [], []
+    for name, data in hosts:
+        host_settings, problems = validate.read_host(name, data)
+        errors += problems.errors
+        warnings += problems.warnings
+        if host_settings:
+            settings[name] = host_settings
+    if not errors:
+        for problems in check_peers(list(settings.values())).values():
+            errors += problems.errors
+            warnings += problems.warnings
+    for warning in warnings:
+        warn(f"keepalived data warning: {warning}")
+    if errors:
+        raise KeepalivedDataError(errors)
+    return settings

@@ -1,0 +1,105 @@
+"""Render Settings into the files that make up /etc/keepalived on a host.
+
+Pure functions, no pyinfra: the deploy uploads what these return, and the tests compare
+it with expected files and feed it to the real `keepalived -t`.
+"""
+
+import os
+import shlex
+from dataclasses import dataclass
+
+import jinja2
+
+TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                             "templates")
+CHECK_SCRIPT_TEMPLATES = sorted(os.listdir(os.path.join(TEMPLATES_DIR, "scripts")))
+
+
+class TemplateNotFound(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ManagedFile:
+    path: str  # absolute path on the host
+    content: str
+    mode: str  # e.g. "644"
+    secret: bool = False  # holds auth_pass: never shown in a diff
+
+
+def keepalived_value(value):
+    """Numbers as keepalived reads them: 1.0 -> 1, 0.5 -> 0.5."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _environment(search_path):
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search_path),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["keepalived_value"] = keepalived_value
+    env.filters["quote"] = shlex.quote
+    return env
+
+
+CONFIG_ENV = _environment([TEMPLATES_DIR])
+
+
+def check_script_search_path():
+    """Where check-script templates are looked up: the operator's ./templates first."""
+    return [os.path.join(os.getcwd(), "templates"), os.path.join(TEMPLATES_DIR, "scripts"),
+            os.getcwd()]
+
+
+def check_script(script):
+    """Render the check script of a VrrpScript. Template variables: its own keys and vars."""
+    search_path = check_script_search_path()
+    if os.path.isabs(script.template):
+        search_path = [os.path.dirname(script.template)]
+    env = _environment(search_path)
+    try:
+        template = env.get_template(os.path.basename(script.template))
+    except jinja2.TemplateNotFound:
+        raise TemplateNotFound(
+            f"template not found in {', '.join(search_path)}; "
+            f"shipped: {', '.join(CHECK_SCRIPT_TEMPLATES)}") from None
+    fields = {key: value for key, value in script.__dict__.items()
+              if key not in ("template_vars", "content")}
+    variables = {**fields, **{k: v for k, v in script.template_vars if v is not None}}
+    # `item` is what templates written for the Ansible role use.
+    return template.render(**variables, item=variables, script=variables)
+
+
+def config_files(settings):
+    """{path: ManagedFile} for the config tree of one host (check scripts included)."""
+    paths = settings.paths
+    context = {
+        "host": settings.host,
+        "paths": paths,
+        "global_defs": settings.global_defs,
+        "scripts": settings.scripts,
+        "instances": settings.instances,
+    }
+
+    def rendered(template, path, mode, secret=False):
+        content = CONFIG_ENV.get_template(template).render(context)
+        return ManagedFile(path=path, content=content, mode=mode, secret=secret)
+
+    files = [
+        rendered("keepalived.conf.j2", paths.config_file, "644"),
+        rendered("conf.d/00-global_defs.conf.j2", f"{paths.config_dir}/00-global_defs.conf",
+                 "644"),
+        rendered("conf.d/10-vrrp_scripts.conf.j2", f"{paths.config_dir}/10-vrrp_scripts.conf",
+                 "644"),
+        rendered("conf.d/20-vrrp_instances.conf.j2",
+                 f"{paths.config_dir}/20-vrrp_instances.conf", "600", secret=True),
+    ]
+    files += [ManagedFile(path=script.path, content=script.content, mode="755")
+              for script in settings.scripts]
+    return {file.path: file for file in files}

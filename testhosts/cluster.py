@@ -1,0 +1,171 @@
+"""Start N systemd + sshd test hosts on a private docker network, and write their inventory.
+
+Everything created carries the label `keepalived-testhosts.cluster=<name>`; teardown removes
+exactly that, so tests never touch containers or networks they did not create.
+"""
+
+import ipaddress
+import os
+import pprint
+import runpy
+import time
+
+import docker.errors
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .image import DEFAULT_RELEASE, OPERATOR_USER, ensure_image
+
+LABEL = "keepalived-testhosts.cluster"
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATE_DIR = os.path.join(REPO_DIR, ".testhosts")
+EXAMPLE_GROUP_DATA = os.path.join(REPO_DIR, "group_data", "jump_hosts.py")
+GROUP = "keepalived_testhosts"
+VIP_OFFSET = 200  # the VIP is the network's address number 200 (hosts get 2, 3, ...)
+
+
+def host_names(count):
+    return [f"host-{i:02d}" for i in range(1, count + 1)]
+
+
+def priority_and_state(index):
+    """The seed's example extended for more hosts: 100 MASTER, then 90, 80, ... BACKUP."""
+    return 100 - 10 * index, "MASTER" if index == 0 else "BACKUP"
+
+
+class Cluster:
+    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print):
+        self.client, self.name, self.count, self.release, self.log = (
+            client, name, count, release, log)
+        self.dir = os.path.join(STATE_DIR, name)
+        self.inventory_path = os.path.join(self.dir, "inventory.py")
+        self.key_path = os.path.join(self.dir, "id_ed25519")
+        self.known_hosts_path = os.path.join(self.dir, "known_hosts")
+
+    # -- lifecycle --
+
+    def up(self):
+        image = ensure_image(self.client, self.release, log=self.log)
+        os.makedirs(self.dir, exist_ok=True)
+        public_key = self._write_key()
+        network = self.client.networks.create(
+            f"kt-{self.name}", driver="bridge", labels={LABEL: self.name})
+        for index, host in enumerate(host_names(self.count)):
+            self.log(f"Starting {self.name}/{host} ({self.release}) ...")
+            self.client.containers.run(
+                image, name=self.container_name(host), hostname=host, detach=True,
+                network=network.name, labels={LABEL: self.name},
+                cap_add=["NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
+                tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+                volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
+                stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
+            )
+        for host in host_names(self.count):
+            self._wait_ready(host, public_key)
+        self.write_inventory()
+        return self
+
+    def down(self):
+        for container in self.client.containers.list(all=True,
+                                                     filters={"label": f"{LABEL}={self.name}"}):
+            container.remove(force=True)
+        for network in self.client.networks.list(filters={"label": f"{LABEL}={self.name}"}):
+            network.remove()
+
+    # -- facts about the running cluster --
+
+    def container_name(self, host):
+        return f"kt-{self.name}-{host}"
+
+    def container(self, host):
+        return self.client.containers.get(self.container_name(host))
+
+    def network(self):
+        return self.client.networks.list(filters={"label": f"{LABEL}={self.name}"})[0]
+
+    def subnet(self):
+        return ipaddress.ip_network(self.network().attrs["IPAM"]["Config"][0]["Subnet"])
+
+    def vip(self):
+        subnet = self.subnet()
+        return f"{subnet.network_address + VIP_OFFSET}/{subnet.prefixlen}"
+
+    def address(self, host):
+        container = self.container(host)
+        container.reload()
+        return container.attrs["NetworkSettings"]["Networks"][self.network().name]["IPAddress"]
+
+    def run(self, host, command):
+        """Run a shell command as root in a host; returns (exit code, output)."""
+        result = self.container(host).exec_run(["sh", "-c", command])
+        return result.exit_code, result.output.decode(errors="replace")
+
+    def holders(self, address=None):
+        """The hosts whose eth0 holds `address` (default: the VIP)."""
+        ip = (address or self.vip()).split("/")[0]
+        return [host for host in host_names(self.count)
+                if f" {ip}/" in self.run(host, "ip -o -4 addr show dev eth0")[1]]
+
+    # -- setup helpers --
+
+    def _write_key(self):
+        key = Ed25519PrivateKey.generate()
+        with open(os.open(self.key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.OpenSSH,
+                                      serialization.NoEncryption()))
+        return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                             serialization.PublicFormat.OpenSSH).decode()
+
+    def _wait_ready(self, host, public_key, timeout=90):
+        ssh_dir = f"/home/{OPERATOR_USER}/.ssh"
+        self.run(host, f"echo '{public_key}' > {ssh_dir}/authorized_keys && "
+                       f"chown {OPERATOR_USER}: {ssh_dir}/authorized_keys && "
+                       f"chmod 600 {ssh_dir}/authorized_keys")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code, output = self.run(host, "systemctl is-active ssh.service dbus.service")
+            if code == 0:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.container_name(host)} did not boot sshd in {timeout}s: "
+                           f"{output.strip()}")
+
+    def write_inventory(self):
+        """A pyinfra inventory for the hosts: SSH as the sudo user, the example's data with
+        the VIP moved into this cluster's network."""
+        example = runpy.run_path(EXAMPLE_GROUP_DATA)
+        instances = [dict(instance, virtual_ipaddresses=[self.vip()])
+                     for instance in example["keepalived_vrrp_instances"]]
+        group_data = {
+            "ssh_user": OPERATOR_USER,
+            "ssh_key": self.key_path,
+            "ssh_known_hosts_file": self.known_hosts_path,
+            "ssh_strict_host_key_checking": "yes",
+            "_sudo": True,
+            "keepalived_vrrp_instances": instances,
+            "keepalived_check_scripts": example["keepalived_check_scripts"],
+        }
+        hosts, known_hosts = [], []
+        for index, host in enumerate(host_names(self.count)):
+            address = self.address(host)
+            priority, state = priority_and_state(index)
+            hosts.append((host, {"ssh_hostname": address, "keepalived_priority": priority,
+                                 "keepalived_state": state}))
+            host_key = self.run(host, "cat /etc/ssh/ssh_host_ed25519_key.pub")[1].split()
+            known_hosts.append(f"{address} {host_key[0]} {host_key[1]}\n")
+        with open(self.known_hosts_path, "w") as f:
+            f.writelines(known_hosts)
+        with open(self.inventory_path, "w") as f:
+            f.write(f'"""Docker test hosts of cluster {self.name!r}, written by '
+                    f'`python -m testhosts up`.\n\nVIP {self.vip()}; '
+                    f'remove with `python -m testhosts down --name {self.name}`."""\n\n'
+                    f"{GROUP} = (\n{pprint.pformat(hosts, indent=4, sort_dicts=False)},\n"
+                    f"{pprint.pformat(group_data, indent=4, sort_dicts=False)},\n)\n")
+        return self.inventory_path
+
+
+def find_clusters(client):
+    """Names of the clusters that exist (from their labels)."""
+    return sorted({c.labels[LABEL] for c in client.containers.list(
+        all=True, filters={"label": LABEL})})

@@ -1,0 +1,109 @@
+"""Build test-host images locally: debootstrap -> docker import, no registry.
+
+An image boots systemd as PID 1 and runs sshd; it has sudo and an `operator` user
+with passwordless sudo. keepalived is deliberately NOT in the image: the deploy
+installs it from the release's own apt, as it would on a real server.
+
+Images are tagged with a hash of their recipe and rebuilt only when it changes.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+
+MIRROR = "http://deb.debian.org/debian"
+
+# Debian release -> the keepalived version its apt installs (for messages and docs).
+RELEASES = {
+    "bullseye": "2.1.5",
+    "bookworm": "2.2.7",
+    "trixie": "2.3.x",
+}
+DEFAULT_RELEASE = "bookworm"
+
+PACKAGES = [
+    "systemd", "systemd-sysv", "dbus", "openssh-server", "sudo",
+    "iproute2", "iputils-ping", "procps", "ca-certificates", "nftables",
+]
+
+# Units that make no sense in a container and slow down or break booting.
+MASKED_UNITS = [
+    "getty@.service", "console-getty.service", "systemd-udevd.service",
+    "systemd-udevd-control.socket", "systemd-udevd-kernel.socket",
+    "systemd-logind.service", "systemd-networkd-wait-online.service",
+    "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_reap.service",
+    "systemd-timesyncd.service",
+]
+
+OPERATOR_USER = "deployer"
+
+# Run inside the new root filesystem (chroot) after debootstrap.
+CUSTOMIZE = f"""
+set -e
+useradd -m -s /bin/bash -G sudo {OPERATOR_USER}
+echo '{OPERATOR_USER} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/{OPERATOR_USER}
+chmod 440 /etc/sudoers.d/{OPERATOR_USER}
+install -d -m 700 -o {OPERATOR_USER} -g {OPERATOR_USER} /home/{OPERATOR_USER}/.ssh
+sed -i 's/^#\\?PasswordAuthentication.*/PasswordAuthentication no/' /etc/ssh/sshd_config
+echo 'UseDNS no' >> /etc/ssh/sshd_config
+rm -f /etc/machine-id /var/lib/dbus/machine-id && touch /etc/machine-id
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+"""
+
+
+def recipe_hash(release):
+    recipe = "\n".join([release, MIRROR, *PACKAGES, *MASKED_UNITS, CUSTOMIZE, "v1"])
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def image_tag(release):
+    return f"keepalived-testhost:{release}-{recipe_hash(release)}"
+
+
+def ensure_image(client, release=DEFAULT_RELEASE, log=print):
+    """Return the tag of the image for `release`, building it if its recipe changed."""
+    if release not in RELEASES:
+        raise ValueError(f"unknown release {release!r}; one of {', '.join(RELEASES)}")
+    tag = image_tag(release)
+    if client.images.list(name=tag):
+        return tag
+
+    if not shutil.which("debootstrap"):
+        if os.geteuid() != 0:
+            raise RuntimeError("debootstrap is missing: `sudo apt-get install debootstrap`")
+        log("Installing debootstrap ...")
+        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    root = tempfile.mkdtemp(prefix=f"testhost-{release}-", dir="/var/tmp")
+    try:
+        log(f"Building test-host image {tag} (debootstrap {release}, about a minute) ...")
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+             release, root, MIRROR],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        for unit in MASKED_UNITS:
+            link = os.path.join(root, "etc/systemd/system", unit)
+            if os.path.lexists(link):
+                os.remove(link)
+            os.symlink("/dev/null", link)
+        subprocess.run(["chroot", root, "sh", "-c", CUSTOMIZE], check=True)
+
+        log(f"Importing {tag} into docker ...")
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(
+            ["docker", "import",
+             "--change", 'CMD ["/lib/systemd/systemd"]',
+             "--change", "ENV container=docker",
+             "-", tag],
+            stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL,
+        )
+        if tar.wait() != 0:
+            raise RuntimeError(f"tar of {root} failed")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return tag
