@@ -1,0 +1,145 @@
+"""The validation gate (operations/promote.sh) run here against the real `keepalived -t`.
+
+Rendered configs must be accepted and made live; configs keepalived rejects must leave the
+live tree exactly as it was. Needs the keepalived binary (.ci/run installs it from apt).
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from operations import render
+from operations.inventory_check import check_hosts
+
+from .seed import SEED_HOSTS
+
+pytestmark = [
+    pytest.mark.unit,
+    pytest.mark.skipif(not shutil.which("keepalived") and not os.path.exists(
+        "/usr/sbin/keepalived"), reason="keepalived is not installed (apt-get install keepalived)"),
+]
+
+PROMOTE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "operations", "promote.sh")
+# `nobody` exists everywhere: scripts then run as a non-root user, which is what makes
+# keepalived 2.2.7's -t exit 143; dynamic_interfaces lets -t accept eth0 on any machine.
+PORTABLE = {"keepalived_check_script_user": "nobody",
+            "keepalived_global_defs": {"dynamic_interfaces": True}}
+
+
+def rendered(base, host="host-01", **data):
+    hosts = [(name, {**host_data, **PORTABLE, "keepalived_base_dir": str(base), **data})
+             for name, host_data in SEED_HOSTS]
+    settings = check_hosts(hosts, warn=lambda message: None)[host]
+    return {os.path.relpath(path, base): file for path, file in
+            render.config_files(settings).items()}
+
+
+def write_tree(root, files):
+    for relative, file in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(file if isinstance(file, str) else file.content)
+        path.chmod(int(getattr(file, "mode", "644"), 8))
+    for directory in [root, root / "conf.d", root / "scripts"]:
+        directory.mkdir(exist_ok=True)
+        directory.chmod(0o755)
+
+
+def snapshot(root):
+    return {str(path.relative_to(root)): path.read_bytes()
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+def live(base):
+    """The live tree's files (the staging dir left aside)."""
+    return {name: data for name, data in snapshot(base).items()
+            if not name.startswith(".staging")}
+
+
+def promote(stage, base):
+    return subprocess.run(["sh", PROMOTE, str(stage), str(base), "keepalived.conf",
+                           "scripts", "conf.d"], capture_output=True, text=True)
+
+
+@pytest.fixture
+def trees(tmp_path):
+    tmp_path.chmod(0o755)
+    base = tmp_path / "live"
+    stage = base / ".staging"
+    write_tree(base, {"keepalived.conf": "# old config\n"})
+    return base, stage
+
+
+@pytest.mark.parametrize("host", ["host-01", "host-02"])
+def test_rendered_seed_config_is_accepted_and_made_live(trees, host):
+    base, stage = trees
+    files = rendered(base, host)
+    write_tree(stage, files)
+    (base / "conf.d" / "99-stale.conf").write_text("vrrp_instance OLD {\n}\n")
+
+    result = promote(stage, base)
+
+    assert result.returncode == 0, result.stderr
+    for relative, file in files.items():
+        live = base / relative
+        assert live.read_text() == file.content
+        assert oct(live.stat().st_mode & 0o777) == oct(int(file.mode, 8))
+    assert not (base / "conf.d" / "99-stale.conf").exists(), "stale conf.d file not removed"
+    assert "removed stale" in result.stdout
+    assert not stage.exists()
+
+
+def test_non_root_script_user_is_still_validated(trees):
+    """2.2.7 kills its own -t (143) when scripts run as non-root; the gate must still
+    reject a broken config in that setup, not wave it through."""
+    base, stage = trees
+    files = rendered(base)
+    files["conf.d/20-vrrp_instances.conf"] = files["conf.d/20-vrrp_instances.conf"].content \
+        .replace("virtual_router_id 51", "virtual_router_id 300")
+    write_tree(stage, files)
+    before = live(base)
+
+    result = promote(stage, base)
+
+    assert result.returncode != 0
+    assert "VRID '300' not valid" in result.stderr
+    assert live(base) == before
+
+
+# case: ([(file, text, replacement), ...], what keepalived says)
+BROKEN = {
+    "unknown keyword": ([("conf.d/20-vrrp_instances.conf", "advert_int        1",
+                          "advert_intervall 1")], "Unknown keyword 'advert_intervall'"),
+    "VRID out of range": ([("conf.d/20-vrrp_instances.conf", "virtual_router_id 51",
+                            "virtual_router_id 256")], "VRID '256' not valid"),
+    "password truncated": ([("conf.d/20-vrrp_instances.conf", "auth_pass 1234",
+                             "auth_pass 123456789")], "Truncating auth_pass"),
+    "missing script user": ([("conf.d/00-global_defs.conf", "script_user nobody",
+                              "script_user no_such_user_x")], "script user 'no_such_user_x'"),
+    "missing interface": ([("conf.d/00-global_defs.conf", "    dynamic_interfaces\n", ""),
+                           ("conf.d/20-vrrp_instances.conf", "interface         eth0",
+                            "interface         ktnone0")],
+                          "interface ktnone0 for vrrp_instance VI_1 doesn't exist"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_rejected_config_never_goes_live(trees, case):
+    base, stage = trees
+    replacements, message = BROKEN[case]
+    files = {name: file.content for name, file in rendered(base).items()}
+    for relative, old, new in replacements:
+        assert old in files[relative]
+        files[relative] = files[relative].replace(old, new)
+    write_tree(stage, files)
+    before = live(base)
+
+    result = promote(stage, base)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "the live config was NOT changed" in result.stderr
+    assert live(base) == before
+    assert str(stage) not in result.stderr, "messages must name live paths, not the check copy"

@@ -1,0 +1,598 @@
+"""Unit tests for the keepalived host-data validation (operations.validate, operations.peers).
+
+Host data is plain dicts shaped like the seed example: group_data/jump_hosts.py's VI_1 and
+check_ssh, with host-01 at priority 100 (MASTER) and host-02 at 90 (BACKUP). Every error is
+asserted through str(problem): host, key path, value and what is allowed.
+"""
+
+import ast
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from operations import inventory_check, validate
+from operations.problems import KeepalivedDataError
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[1]
+
+DROP = object()  # pass as an override to remove that key
+
+CHECK_SSH = {
+    "name": "check_ssh.sh",
+    "template": "check_systemd_service.sh.j2",
+    "vrrp_name": "check_ssh",
+    "service_name": "ssh.service",
+    "interval": 2,
+    "weight": -20,
+}
+VI_1 = {
+    "name": "VI_1",
+    "interface": "eth0",
+    "virtual_router_id": 51,
+    "virtual_ipaddresses": ["192.168.1.100/24"],
+    "auth_type": "PASS",
+    "auth_pass": "1234",
+    "track_scripts": ["check_ssh"],
+}
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+def _apply(base, overrides):
+    result = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if value is DROP:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def script(**overrides):
+    """The seed's check_ssh script, with overrides."""
+    return _apply(CHECK_SSH, overrides)
+
+
+def instance(**overrides):
+    """The seed's VI_1 instance, with overrides."""
+    return _apply(VI_1, overrides)
+
+
+def host(priority=100, state="MASTER", *, scripts=None, instances=None, **instance_overrides):
+    """One host's data: VI_1 (priority and state set on the instance) and check_ssh."""
+    if instances is None:
+        instances = [instance(priority=priority, state=state, **instance_overrides)]
+    return {
+        "keepalived_vrrp_instances": instances,
+        "keepalived_check_scripts": [script()] if scripts is None else scripts,
+    }
+
+
+def host_01(priority=100, state="MASTER", **overrides):
+    return host(priority, state, **overrides)
+
+
+def host_02(priority=90, state="BACKUP", **overrides):
+    return host(priority, state, **overrides)
+
+
+def read(data, name="host-01"):
+    """(Settings or None, [error str], [warning str]) for one host."""
+    settings, problems = validate.read_host(name, data)
+    return settings, [str(p) for p in problems.errors], [str(p) for p in problems.warnings]
+
+
+def assert_error(data, expected, name="host-01"):
+    """`data` is rejected with an error containing `expected`; returns that error."""
+    settings, errors, _ = read(data, name)
+    assert settings is None
+    matching = [error for error in errors if expected in error]
+    assert matching, f"no error contains {expected!r}; errors: {errors}"
+    return matching[0]
+
+
+def assert_valid(data, name="host-01"):
+    settings, errors, _ = read(data, name)
+    assert errors == []
+    assert settings is not None
+    return settings
+
+
+def check(*hosts):
+    """check_hosts on (name, data) pairs: (settings by host, [warning str])."""
+    warnings = []
+    settings = inventory_check.check_hosts(list(hosts), warn=warnings.append)
+    return settings, warnings
+
+
+def check_fails(*hosts):
+    """check_hosts on (name, data) pairs must raise: returns the KeepalivedDataError."""
+    warnings = []
+    with pytest.raises(KeepalivedDataError) as raised:
+        inventory_check.check_hosts(list(hosts), warn=warnings.append)
+    return raised.value
+
+
+# -- the seed example --------------------------------------------------------------------
+
+def test_seed_example_is_valid_without_warnings():
+    settings, warnings = check(("host-01", host_01()), ("host-02", host_02()))
+
+    assert warnings == []
+    vi_1 = settings["host-01"].instances[0], settings["host-02"].instances[0]
+    assert [i.priority for i in vi_1] == [100, 90]
+    assert [i.state for i in vi_1] == ["MASTER", "BACKUP"]
+    assert vi_1[0].virtual_ipaddresses == ("192.168.1.100/24",)
+    assert settings["host-01"].scripts[0].weight == -20
+
+
+# -- per-host rules: read_host -----------------------------------------------------------
+
+@pytest.mark.parametrize("vrid, shown", [
+    (0, "0"), (256, "256"), ("51", "'51'"), (True, "True"), (DROP, "None"),
+], ids=["0", "256", "string", "bool", "missing"])
+def test_vrid_must_be_whole_number_1_to_255(vrid, shown):
+    assert_error(host_01(virtual_router_id=vrid),
+                 f"host-01: keepalived_vrrp_instances[0].virtual_router_id = {shown}: "
+                 "must be a whole number 1-255")
+
+
+@pytest.mark.parametrize("priority, shown", [
+    (0, "0"), (256, "256"), ("100", "'100'"), (True, "True"),
+], ids=["0", "256", "string", "bool"])
+def test_priority_must_be_whole_number_1_to_255(priority, shown):
+    assert_error(host_01(priority=priority),
+                 f"host-01: keepalived_vrrp_instances[0].priority = {shown}: "
+                 "must be a whole number 1-255 (255 only for the address owner)")
+
+
+def test_priority_missing_is_an_error_naming_the_host_level_fallback():
+    assert_error(host_01(priority=DROP),
+                 "host-01: keepalived_vrrp_instances[0].priority = None: required: 1-255, "
+                 "here or as keepalived_priority in the host's data")
+
+
+def test_keepalived_priority_fills_in_and_instance_priority_wins():
+    from_host = assert_valid({**host_01(priority=DROP), "keepalived_priority": 90})
+    own = assert_valid({**host_01(priority=100), "keepalived_priority": 90})
+
+    assert from_host.instances[0].priority == 90
+    assert own.instances[0].priority == 100
+
+
+@pytest.mark.xfail(strict=True, reason="an invalid keepalived_priority is reported under "
+                   "keepalived_vrrp_instances[0].priority, a key the data does not have")
+def test_invalid_keepalived_priority_error_names_keepalived_priority():
+    assert_error({**host_01(priority=DROP), "keepalived_priority": 0},
+                 "host-01: keepalived_priority = 0: must be a whole number 1-255")
+
+
+@pytest.mark.parametrize("set_on", ["instance", "keepalived_priority"])
+def test_priority_255_with_track_scripts_is_an_error(set_on):
+    data = host_01(priority=255 if set_on == "instance" else DROP)
+    if set_on == "keepalived_priority":
+        data["keepalived_priority"] = 255
+    assert_error(data, "host-01: keepalived_vrrp_instances[0].priority = 255: 255 makes this "
+                       "host the address owner, and keepalived then ignores track_scripts "
+                       "weights; use 1-254")
+
+
+def test_priority_255_without_track_scripts_is_only_a_warning():
+    settings, errors, warnings = read(host_01(priority=255, track_scripts=[], scripts=[]))
+
+    assert errors == []
+    assert settings.instances[0].priority == 255
+    assert any("host-01: keepalived_vrrp_instances[0].priority = 255: 255 marks the address "
+               "owner" in warning and "use 1-254 otherwise" in warning for warning in warnings)
+
+
+@pytest.mark.parametrize("state, suggestion", [("master", "MASTER"), ("backup", "BACKUP")])
+def test_state_must_be_upper_case_with_did_you_mean(state, suggestion):
+    assert_error(host_01(state=state),
+                 f"host-01: keepalived_vrrp_instances[0].state = '{state}': must be one of "
+                 f"MASTER, BACKUP (did you mean '{suggestion}'?)")
+
+
+@pytest.mark.parametrize("instance_state, keepalived_state, expected", [
+    (DROP, None, "MASTER"),
+    (DROP, "BACKUP", "BACKUP"),
+    ("MASTER", "BACKUP", "MASTER"),
+], ids=["default", "keepalived_state-fallback", "instance-wins"])
+def test_state_default_and_keepalived_state_fallback(instance_state, keepalived_state, expected):
+    data = host_01(state=instance_state)
+    if keepalived_state is not None:
+        data["keepalived_state"] = keepalived_state
+
+    assert assert_valid(data).instances[0].state == expected
+
+
+def test_auth_type_must_be_pass_or_ah():
+    assert_error(host_01(auth_type="md5"),
+                 "host-01: keepalived_vrrp_instances[0].auth_type = 'md5': "
+                 "must be one of PASS, AH")
+
+
+@pytest.mark.parametrize("password", ["secret123", "se cret", ""],
+                         ids=["9-characters", "space", "empty"])
+def test_auth_pass_must_be_1_to_8_characters_and_is_never_shown(password):
+    error = assert_error(host_01(auth_pass=password),
+                         f"host-01: keepalived_vrrp_instances[0].auth_pass = "
+                         f"'<{len(password)} characters>': must be 1-8 characters without "
+                         "spaces")
+    if password:
+        assert password not in error
+        assert password not in str(check_fails(("host-01", host_01(auth_pass=password))))
+
+
+@pytest.mark.parametrize("auth_type", ["PASS", "AH"])
+def test_auth_type_without_auth_pass_is_an_error(auth_type):
+    assert_error(host_01(auth_type=auth_type, auth_pass=DROP),
+                 f"host-01: keepalived_vrrp_instances[0].auth_pass = None: "
+                 f"required with auth_type {auth_type}")
+
+
+def test_auth_pass_without_auth_type_defaults_to_pass():
+    vi_1 = assert_valid(host_01(auth_type=DROP)).instances[0]
+
+    assert (vi_1.auth_type, vi_1.auth_pass) == ("PASS", "1234")
+
+
+def test_integer_auth_pass_is_accepted_as_string():
+    assert assert_valid(host_01(auth_pass=1234)).instances[0].auth_pass == "1234"
+
+
+@pytest.mark.parametrize("vips, expected", [
+    (["192.168.1.300/24"], "virtual_ipaddresses[0] = '192.168.1.300/24': must be an IPv4 or "
+                           "IPv6 address with a prefix, e.g. 192.168.1.100/24"),
+    (["192.168.1.0/24"], "virtual_ipaddresses[0] = '192.168.1.0/24': is the network or "
+                         "broadcast address of its subnet"),
+    (["192.168.1.255/24"], "virtual_ipaddresses[0] = '192.168.1.255/24': is the network or "
+                           "broadcast address of its subnet"),
+    (["192.168.1.100/24", "2001:db8::100/64"],
+     "virtual_ipaddresses = ['192.168.1.100/24', '2001:db8::100/64']: mixes IPv4 and IPv6"),
+    (["192.168.1.100/24", "192.168.1.100/24"],
+     "virtual_ipaddresses = ['192.168.1.100/24', '192.168.1.100/24']: "
+     "lists 192.168.1.100 twice"),
+    ([], "virtual_ipaddresses = []: required: at least one virtual IP address"),
+    ("192.168.1.100/24", "virtual_ipaddresses = '192.168.1.100/24': must be a list"),
+], ids=["invalid", "network-address", "broadcast-address", "mixed-families", "duplicate",
+        "empty", "not-a-list"])
+def test_virtual_ipaddresses_errors(vips, expected):
+    assert_error(host_01(virtual_ipaddresses=vips),
+                 f"host-01: keepalived_vrrp_instances[0].{expected}")
+
+
+def test_vip_without_prefix_is_a_warning_not_an_error():
+    settings, errors, warnings = read(host_01(virtual_ipaddresses=["192.168.1.100"]))
+
+    assert errors == []
+    assert settings.instances[0].virtual_ipaddresses == ("192.168.1.100",)
+    assert any("host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0] = "
+               "'192.168.1.100': no prefix: keepalived adds it as /32" in warning
+               and "e.g. 192.168.1.100/24" in warning for warning in warnings)
+
+
+@pytest.mark.xfail(strict=True, reason="read_vips reports an empty VIP list only when the "
+                   "host has no other error yet, so it is hidden behind any earlier error")
+def test_empty_vip_list_is_reported_alongside_other_errors():
+    data = host_01(virtual_ipaddresses=[])
+    data["keepalived_check_script_user"] = "not a user"  # an unrelated error, read earlier
+
+    assert_error(data, "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses = []: "
+                       "required: at least one virtual IP address")
+
+
+@pytest.mark.parametrize("interface", ["eth0/x", "e" * 16, "a b", "eth0:1"],
+                         ids=["slash", "16-characters", "space", "colon"])
+def test_interface_must_be_a_valid_name(interface):
+    assert_error(host_01(interface=interface),
+                 f"host-01: keepalived_vrrp_instances[0].interface = '{interface}': must be an "
+                 "interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)")
+
+
+@pytest.mark.parametrize("interface", ["eth0", "e" * 15, "bond0.100", "veth1@if2"])
+def test_valid_interface_names_are_accepted(interface):
+    assert assert_valid(host_01(interface=interface)).instances[0].interface == interface
+
+
+def test_instance_names_must_be_unique():
+    second = instance(priority=100, virtual_router_id=52,
+                      virtual_ipaddresses=["192.168.1.101/24"])
+    assert_error(host(instances=[instance(priority=100), second]),
+                 "host-01: keepalived_vrrp_instances[1].name = 'VI_1': duplicates "
+                 "keepalived_vrrp_instances[0]; instance names must be unique")
+
+
+def _two_instances(second_interface):
+    vi_2 = instance(name="VI_2", priority=100, interface=second_interface,
+                    virtual_ipaddresses=["192.168.1.101/24"])
+    return host(instances=[instance(priority=100), vi_2])
+
+
+def test_same_vrid_on_same_interface_is_an_error():
+    assert_error(_two_instances("eth0"),
+                 "host-01: keepalived_vrrp_instances[1].virtual_router_id = 51: VI_1 already "
+                 "uses VRID 51 for IPv4 on eth0; each needs its own VRID (1-255)")
+
+
+def test_same_vrid_on_different_interfaces_is_fine():
+    settings = assert_valid(_two_instances("eth1"))
+
+    assert [i.virtual_router_id for i in settings.instances] == [51, 51]
+
+
+@pytest.mark.parametrize("tracked", ["check_sh", "check_ssh.sh"])
+def test_track_scripts_must_name_a_defined_script(tracked):
+    assert_error(host_01(track_scripts=[tracked]),
+                 f"host-01: keepalived_vrrp_instances[0].track_scripts[0] = '{tracked}': names "
+                 "no check script in keepalived_check_scripts (track by their vrrp_name) "
+                 "(did you mean 'check_ssh'?); defined: check_ssh")
+
+
+@pytest.mark.parametrize("weight", [-254, 254])
+def test_weight_outside_253_is_an_error(weight):
+    assert_error(host_01(scripts=[script(weight=weight)]),
+                 f"host-01: keepalived_check_scripts[0].weight = {weight}: "
+                 "must be a whole number -253-253")
+
+
+@pytest.mark.parametrize("weight", [-253, 253])
+def test_weight_253_is_accepted(weight):
+    assert assert_valid(host_01(scripts=[script(weight=weight)])).scripts[0].weight == weight
+
+
+@pytest.mark.parametrize("key, value, allowed", [
+    ("interval", 0, "must be a number of seconds greater than 0"),
+    ("interval", -1, "must be a number of seconds greater than 0"),
+    ("fall", 0, "must be a whole number 1 or more"),
+    ("rise", 0, "must be a whole number 1 or more"),
+])
+def test_script_timing_must_be_positive(key, value, allowed):
+    assert_error(host_01(scripts=[script(**{key: value})]),
+                 f"host-01: keepalived_check_scripts[0].{key} = {value}: {allowed}")
+
+
+def _renamed_instances_key():
+    data = host_01()
+    data["keepalived_vrrp_instanes"] = data.pop("keepalived_vrrp_instances")
+    return data
+
+
+@pytest.mark.parametrize("make_data, key, suggestion, allowed_start", [
+    (_renamed_instances_key, "keepalived_vrrp_instanes = [{'name': 'VI_1'",
+     "keepalived_vrrp_instances", "keepalived_base_dir, "),
+    (lambda: host_01(advrt_int=1), "keepalived_vrrp_instances[0].advrt_int = 1",
+     "advert_int", "name, interface, "),
+    (lambda: host_01(scripts=[script(wieght=-20)]), "keepalived_check_scripts[0].wieght = -20",
+     "weight", "name, template, "),
+    (lambda: {**host_01(), "keepalived_global_defs": {"router_idd": "lb1"}},
+     "keepalived_global_defs.router_idd = 'lb1'", "router_id", "router_id, "),
+], ids=["top-level", "instance", "script", "global_defs"])
+def test_unknown_keys_are_errors_with_did_you_mean(make_data, key, suggestion, allowed_start):
+    error = assert_error(make_data(), f"host-01: {key}")
+
+    assert f"unknown key (did you mean '{suggestion}'?); allowed: {allowed_start}" in error
+
+
+@pytest.mark.parametrize("advert_int, allowed", [
+    (0.5, "VRRPv2 adverts are whole seconds 1-255"),
+    (1.5, "VRRPv2 adverts are whole seconds 1-255"),
+    (256, "VRRPv2 adverts are whole seconds 1-255"),
+    (0, "must be a number of seconds greater than 0"),
+    ("1", "must be a number of seconds greater than 0"),
+])
+def test_advert_int_must_be_whole_seconds(advert_int, allowed):
+    assert_error(host_01(advert_int=advert_int),
+                 f"host-01: keepalived_vrrp_instances[0].advert_int = {advert_int!r}: {allowed}")
+
+
+def test_template_variable_missing_is_an_error_on_template():
+    assert_error(host_01(scripts=[script(service_name=DROP)]),
+                 "host-01: keepalived_check_scripts[0].template = 'check_systemd_service.sh.j2': "
+                 "the template needs a value that is not set ('service_name' is undefined)")
+
+
+@pytest.mark.xfail(strict=True, reason="read_script builds template_vars as {**vars, "
+                   "'service_name': item.get('service_name')}, so a missing top-level "
+                   "service_name (None) overwrites vars.service_name, though the error says "
+                   "'or under its vars'")
+def test_template_variable_may_come_from_vars():
+    data = host_01(scripts=[script(service_name=DROP, vars={"service_name": "ssh.service"})])
+
+    assert "ssh.service" in assert_valid(data).scripts[0].content
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("check_nothing.sh.j2", "template = 'check_nothing.sh.j2': template not found in "),
+    (DROP, "template = None: required: a template name, e.g. check_systemd_service.sh.j2"),
+], ids=["unknown", "missing"])
+def test_template_must_exist(template, expected):
+    error = assert_error(host_01(scripts=[script(template=template)]),
+                         f"host-01: keepalived_check_scripts[0].{expected}")
+
+    assert "check_systemd_service.sh.j2" in error  # names what is shipped
+
+
+@pytest.mark.parametrize("config_dir", ["/etc/other/conf.d", "/etc/keepalived"])
+def test_config_dir_outside_base_dir_is_an_error(config_dir):
+    assert_error({**host_01(), "keepalived_config_dir": config_dir},
+                 f"host-01: keepalived_config_dir = '{config_dir}': must be inside "
+                 "keepalived_base_dir (/etc/keepalived)")
+
+
+@pytest.mark.xfail(strict=True, reason="read_paths checks only the prefix, so '..' in "
+                   "keepalived_config_dir escapes keepalived_base_dir")
+def test_config_dir_cannot_escape_base_dir_with_dotdot():
+    assert_error({**host_01(), "keepalived_config_dir": "/etc/keepalived/../../tmp"},
+                 "host-01: keepalived_config_dir = '/etc/keepalived/../../tmp': must be "
+                 "inside keepalived_base_dir (/etc/keepalived)")
+
+
+@pytest.mark.parametrize("base_dir, config_dir, expected", [
+    (None, "{{ keepalived_base_dir }}/conf.d", "/etc/keepalived/conf.d"),
+    ("/opt/keepalived", "{{ keepalived_base_dir }}/conf.d", "/opt/keepalived/conf.d"),
+    ("/opt/keepalived", "{{keepalived_base_dir}}/conf.d", "/opt/keepalived/conf.d"),
+])
+def test_ansible_style_base_dir_default_is_accepted(base_dir, config_dir, expected):
+    data = {**host_01(), "keepalived_config_dir": config_dir}
+    if base_dir is not None:
+        data["keepalived_base_dir"] = base_dir
+
+    assert assert_valid(data).paths.config_dir == expected
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError,
+                   reason="an unhashable value crashes read_host with a TypeError instead "
+                          "of being reported as an error")
+@pytest.mark.parametrize("make_data, key", [
+    (lambda: host_01(track_scripts=[{"name": "check_ssh"}]),
+     "keepalived_vrrp_instances[0].track_scripts[0]"),
+    (lambda: host_01(scripts=[script(vrrp_name=["check_ssh"])]),
+     "keepalived_check_scripts[0].vrrp_name"),
+], ids=["track_scripts-mapping", "vrrp_name-list"])
+def test_unhashable_values_are_reported_not_crashed_on(make_data, key):
+    assert_error(make_data(), f"host-01: {key} = ")
+
+
+@pytest.mark.xfail(strict=True, raises=OverflowError,
+                   reason="advert_int inf passes read_seconds, then int(inf) raises")
+def test_infinite_advert_int_is_reported_not_crashed_on():
+    assert_error(host_01(advert_int=float("inf")),
+                 "host-01: keepalived_vrrp_instances[0].advert_int = inf")
+
+
+# -- across hosts: check_hosts -----------------------------------------------------------
+
+@pytest.mark.parametrize("attribute, value, shown, first_shown", [
+    ("virtual_router_id", 52, "52", "51"),
+    ("virtual_ipaddresses", ["192.168.1.101/24"], "['192.168.1.101/24']",
+     "['192.168.1.100/24']"),
+    ("advert_int", 2, "2", "1"),
+    ("auth_type", "AH", "'AH'", "PASS"),
+    ("auth_pass", "s3cr3tB", "'<hidden>'", "<hidden>"),
+])
+def test_peers_must_agree(attribute, value, shown, first_shown):
+    second = host_02(auth_pass="s3cr3tA")
+    second["keepalived_vrrp_instances"][0][attribute] = value
+
+    error = check_fails(("host-01", host_01(auth_pass="s3cr3tA")), ("host-02", second))
+
+    assert [problem.host for problem in error.errors] == ["host-02"]
+    assert str(error.errors[0]).startswith(
+        f"host-02: keepalived_vrrp_instances[0].{attribute} = {shown}: "
+        f"differs from host-01's VI_1 ({first_shown}): ")
+    assert "use the same value on every host" in str(error.errors[0])
+    assert "s3cr3t" not in str(error)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"virtual_ipaddresses": ["192.168.1.101/24", "192.168.1.100/24"]},
+    {"auth_pass": 1234},
+], ids=["vip-order", "int-auth_pass"])
+def test_peers_agree_when_only_the_spelling_differs(overrides):
+    first = host_01(virtual_ipaddresses=["192.168.1.100/24", "192.168.1.101/24"])
+    second = host_02(virtual_ipaddresses=["192.168.1.100/24", "192.168.1.101/24"])
+    second["keepalived_vrrp_instances"][0].update(overrides)
+
+    settings, _ = check(("host-01", first), ("host-02", second))
+
+    assert set(settings) == {"host-01", "host-02"}
+
+
+def test_equal_priorities_is_a_warning():
+    _, warnings = check(("host-01", host_01()), ("host-02", host(100, "BACKUP")))
+
+    assert any("host-02: keepalived_vrrp_instances[0].priority = 100: VI_1 has the same "
+               "effective priority 100 on host-01" in warning for warning in warnings)
+
+
+def test_seed_role_weight_minus_10_warns_that_the_vip_never_moves():
+    weak = [script(weight=-10)]
+    _, warnings = check(("host-01", host_01(scripts=weak)), ("host-02", host_02(scripts=weak)))
+
+    matching = [w for w in warnings if "host-01: keepalived_check_scripts[0].weight = -10" in w]
+    assert len(matching) == 1
+    assert "drops from 100 to 90, not below host-02's 90" in matching[0]
+    assert "the VIP never moves" in matching[0]
+    assert "weight -11" in matching[0]
+
+
+@pytest.mark.parametrize("weight", [-20, -11, DROP], ids=["-20", "-11", "none-means-fault"])
+def test_weight_that_moves_the_vip_gives_no_warning(weight):
+    scripts = [script(weight=weight)]
+    _, warnings = check(("host-01", host_01(scripts=scripts)),
+                        ("host-02", host_02(scripts=scripts)))
+
+    assert not [w for w in warnings if "never moves" in w]
+
+
+def test_data_error_says_no_host_was_changed_and_lists_every_error():
+    error = check_fails(("host-01", host_01(virtual_router_id=0, priority=0,
+                                            interface="eth0/x")))
+
+    assert len(error.errors) == 3
+    assert "(3 error(s)); no host was changed" in str(error)
+    for problem in error.errors:
+        assert f"  - {problem}" in str(error)
+
+
+def test_errors_of_all_hosts_are_reported_together():
+    error = check_fails(("host-01", host_01(virtual_router_id=256)),
+                        ("host-02", host_02(state="backup")))
+
+    message = str(error)
+    assert "host-01: keepalived_vrrp_instances[0].virtual_router_id = 256" in message
+    assert "host-02: keepalived_vrrp_instances[0].state = 'backup'" in message
+    assert {problem.host for problem in error.errors} == {"host-01", "host-02"}
+
+
+# -- purity ------------------------------------------------------------------------------
+
+INVALID_HOSTS = [
+    host_01(virtual_router_id=0),
+    host_01(priority=DROP),
+    host_01(state="master"),
+    host_01(auth_pass="secret123"),
+    host_01(virtual_ipaddresses=["192.168.1.0/24"]),
+    host_01(interface="a b"),
+    host_01(track_scripts=["check_sh"]),
+    host_01(advert_int=0.5),
+    host_01(advrt_int=1),
+    host_01(scripts=[script(weight=254)]),
+    host_01(scripts=[script(service_name=DROP)]),
+    host_01(scripts=[script(template="check_nothing.sh.j2")]),
+    {**host_01(), "keepalived_config_dir": "/etc/other"},
+    {**host_01(), "keepalived_global_defs": {"router_idd": "lb1"}},
+]
+
+PURITY_CHECK = """
+import ast, sys
+from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
+from operations.inventory_check import check_hosts
+from operations.problems import KeepalivedDataError
+
+contexts = (ctx_config, ctx_host, ctx_inventory, ctx_state)
+for data in ast.literal_eval(sys.stdin.read()):
+    try:
+        check_hosts([("host-01", data)], warn=lambda message: None)
+    except KeepalivedDataError as error:
+        assert error.errors, data
+    else:
+        raise AssertionError(f"accepted: {data}")
+    assert not any(context.isset() for context in contexts)
+print("pure", len(contexts))
+"""
+
+
+def test_invalid_data_is_rejected_without_any_pyinfra_state():
+    # A fresh interpreter, so no pyinfra state/host/inventory/config can have been set up.
+    result = subprocess.run([sys.executable, "-c", PURITY_CHECK], cwd=REPO, text=True,
+                            input=repr(INVALID_HOSTS), capture_output=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pure 4"
