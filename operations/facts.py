@@ -40,6 +40,9 @@ class KeepalivedTree(FactBase):
             "done; true"
         )
 
+    def default(self):
+        return {}  # no output at all: nothing of the tree exists yet
+
     def process(self, output):
         entries, hashes = {}, {}
         for line in output:

@@ -7,7 +7,7 @@ All host data is validated (every host, and across hosts) before the first opera
 added, so bad data stops the run before any host is touched.
 """
 
-from pyinfra import host, inventory
+from pyinfra import host, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
@@ -25,7 +25,7 @@ APT_CACHE_SECONDS = 3600
 
 def host_settings():
     """This host's validated Settings (validating the whole inventory on the first call)."""
-    return check_inventory(inventory)[host.name]
+    return check_inventory(state.inventory)[host.name]
 
 
 def package_manager():

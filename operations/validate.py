@@ -9,6 +9,8 @@ and `keepalived_state` fill in instances that do not set their own.
 """
 
 import ipaddress
+import math
+import os
 import re
 from collections.abc import Mapping
 
@@ -97,7 +99,7 @@ def read_int(problems, key, value, low, high, allowed=None):
 
 
 def read_seconds(problems, key, value):
-    if not _is_number(value) or value <= 0:
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
         problems.error(key, value, "must be a number of seconds greater than 0")
         return None
     return value
@@ -139,6 +141,10 @@ def read_paths(problems, data):
     if read_word(problems, "keepalived_base_dir", base_dir, PATH_RE,
                  "an absolute path of letters, digits and _ . - /") is None:
         return Paths()
+    if os.path.normpath(base_dir) != base_dir.rstrip("/") and base_dir != "/":
+        problems.error("keepalived_base_dir", base_dir,
+                       "must be a normalised absolute path (no . or .. parts)")
+        return Paths()
     base_dir = base_dir.rstrip("/") or "/"
 
     def inside(key, default_leaf):
@@ -146,6 +152,9 @@ def read_paths(problems, data):
         if isinstance(value, str):
             value = BASE_DIR_VAR_RE.sub(base_dir, value).rstrip("/")
         if read_word(problems, key, value, PATH_RE, "an absolute path") is None:
+            return f"{base_dir}/{default_leaf}"
+        if os.path.normpath(value) != value:
+            problems.error(key, value, "must be a normalised absolute path (no . or .. parts)")
             return f"{base_dir}/{default_leaf}"
         if not value.startswith(base_dir + "/"):
             problems.error(key, value, f"must be inside keepalived_base_dir ({base_dir}): the "
@@ -236,7 +245,8 @@ def read_script(problems, index, item, paths, script_user):
         name=name, vrrp_name=vrrp_name, template=template,
         path=f"{paths.scripts_dir}/{name}", interval=interval, weight=weight, fall=fall,
         rise=rise, timeout=timeout, user=user,
-        template_vars=tuple({**template_vars, "service_name": item.get("service_name")}.items()),
+        template_vars=tuple({**template_vars, **{k: item[k] for k in ("service_name",)
+                                                 if item.get(k) is not None}}.items()),
     )
     try:
         content = render.check_script(script)
@@ -253,7 +263,10 @@ def read_script(problems, index, item, paths, script_user):
 
 def read_vips(problems, key, value):
     addresses, written = [], []
-    for i, text in enumerate(read_list(problems, key, value)):
+    items = read_list(problems, key, value) if value is not None else []
+    if not items:
+        problems.error(key, value, "required: at least one virtual IP address")
+    for i, text in enumerate(items):
         item_key = f"{key}[{i}]"
         try:
             address = ipaddress.ip_interface(str(text).strip())
@@ -272,8 +285,6 @@ def read_vips(problems, key, value):
             continue
         addresses.append(address)
         written.append(str(address) if "/" in str(text) else str(address.ip))
-    if not addresses and not problems.errors:
-        problems.error(key, value, "required: at least one virtual IP address")
     families = {address.version for address in addresses}
     if len(families) > 1:
         problems.error(key, value, "mixes IPv4 and IPv6: keepalived keeps only one family per "
@@ -298,16 +309,19 @@ def read_instance(problems, index, item, data, script_names):
                      "a name of letters, digits and _ . -")
     interface = read_word(problems, f"{where}.interface", item.get("interface"), INTERFACE_RE,
                           "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)")
+    # Host-level defaults are reported under their own key when they are what is wrong.
+    state_key = f"{where}.state" if "state" in item else "keepalived_state"
     state = item.get("state", data.get("keepalived_state") or "MASTER")
-    state = read_choice(problems, f"{where}.state", state, STATES)
+    state = read_choice(problems, state_key, state, STATES)
     vrid = read_int(problems, f"{where}.virtual_router_id", item.get("virtual_router_id"), 1, 255)
 
+    priority_key = f"{where}.priority" if "priority" in item else "keepalived_priority"
     priority = item.get("priority", data.get("keepalived_priority"))
     if priority is None:
         problems.error(f"{where}.priority", None,
                        "required: 1-255, here or as keepalived_priority in the host's data")
     else:
-        priority = read_int(problems, f"{where}.priority", priority, 1, 255,
+        priority = read_int(problems, priority_key, priority, 1, 255,
                             "must be a whole number 1-255 (255 only for the address owner)")
 
     advert_int = read_seconds(problems, f"{where}.advert_int", item.get("advert_int", 1))
@@ -338,7 +352,7 @@ def read_instance(problems, index, item, data, script_names):
     tracked = []
     for i, script in enumerate(read_list(problems, f"{where}.track_scripts",
                                          item.get("track_scripts", []))):
-        if script in script_names:
+        if isinstance(script, str) and script in script_names:
             tracked.append(script)
         else:
             defined = ", ".join(sorted(script_names)) or "none"
@@ -401,6 +415,16 @@ def check_host_instances(problems, instances, scripts):
                           "add it to an instance's track_scripts or remove it")
 
 
+def declared_vrrp_name(item):
+    """The name instances track a check script by, as written (None if unusable)."""
+    if not isinstance(item, Mapping):
+        return None
+    name, vrrp_name = item.get("name"), item.get("vrrp_name")
+    if vrrp_name is not None:
+        return vrrp_name if isinstance(vrrp_name, str) else None
+    return name.rsplit(".", 1)[0] if isinstance(name, str) else None
+
+
 def read_host(host, data):
     """Read one host's data. Returns (Settings or None, Problems)."""
     problems = Problems(host)
@@ -420,8 +444,7 @@ def read_host(host, data):
                             data.get("keepalived_check_scripts", []))
     scripts = [read_script(problems, i, item, paths, script_user)
                for i, item in enumerate(raw_scripts)]
-    script_names = {item.get("vrrp_name", str(item.get("name", "")).rsplit(".", 1)[0])
-                    for item in raw_scripts if isinstance(item, Mapping)}
+    script_names = {name for name in map(declared_vrrp_name, raw_scripts) if name}
 
     raw_instances = read_list(problems, "keepalived_vrrp_instances",
                               data.get("keepalived_vrrp_instances", []))

@@ -5,7 +5,6 @@ check_ssh, with host-01 at priority 100 (MASTER) and host-02 at 90 (BACKUP). Eve
 asserted through str(problem): host, key path, value and what is allowed.
 """
 
-import ast
 import copy
 import subprocess
 import sys
@@ -165,8 +164,6 @@ def test_keepalived_priority_fills_in_and_instance_priority_wins():
     assert own.instances[0].priority == 100
 
 
-@pytest.mark.xfail(strict=True, reason="an invalid keepalived_priority is reported under "
-                   "keepalived_vrrp_instances[0].priority, a key the data does not have")
 def test_invalid_keepalived_priority_error_names_keepalived_priority():
     assert_error({**host_01(priority=DROP), "keepalived_priority": 0},
                  "host-01: keepalived_priority = 0: must be a whole number 1-255")
@@ -277,8 +274,6 @@ def test_vip_without_prefix_is_a_warning_not_an_error():
                and "e.g. 192.168.1.100/24" in warning for warning in warnings)
 
 
-@pytest.mark.xfail(strict=True, reason="read_vips reports an empty VIP list only when the "
-                   "host has no other error yet, so it is hidden behind any earlier error")
 def test_empty_vip_list_is_reported_alongside_other_errors():
     data = host_01(virtual_ipaddresses=[])
     data["keepalived_check_script_user"] = "not a user"  # an unrelated error, read earlier
@@ -397,10 +392,6 @@ def test_template_variable_missing_is_an_error_on_template():
                  "the template needs a value that is not set ('service_name' is undefined)")
 
 
-@pytest.mark.xfail(strict=True, reason="read_script builds template_vars as {**vars, "
-                   "'service_name': item.get('service_name')}, so a missing top-level "
-                   "service_name (None) overwrites vars.service_name, though the error says "
-                   "'or under its vars'")
 def test_template_variable_may_come_from_vars():
     data = host_01(scripts=[script(service_name=DROP, vars={"service_name": "ssh.service"})])
 
@@ -425,12 +416,10 @@ def test_config_dir_outside_base_dir_is_an_error(config_dir):
                  "keepalived_base_dir (/etc/keepalived)")
 
 
-@pytest.mark.xfail(strict=True, reason="read_paths checks only the prefix, so '..' in "
-                   "keepalived_config_dir escapes keepalived_base_dir")
 def test_config_dir_cannot_escape_base_dir_with_dotdot():
     assert_error({**host_01(), "keepalived_config_dir": "/etc/keepalived/../../tmp"},
                  "host-01: keepalived_config_dir = '/etc/keepalived/../../tmp': must be "
-                 "inside keepalived_base_dir (/etc/keepalived)")
+                 "a normalised absolute path (no . or .. parts)")
 
 
 @pytest.mark.parametrize("base_dir, config_dir, expected", [
@@ -446,9 +435,6 @@ def test_ansible_style_base_dir_default_is_accepted(base_dir, config_dir, expect
     assert assert_valid(data).paths.config_dir == expected
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="an unhashable value crashes read_host with a TypeError instead "
-                          "of being reported as an error")
 @pytest.mark.parametrize("make_data, key", [
     (lambda: host_01(track_scripts=[{"name": "check_ssh"}]),
      "keepalived_vrrp_instances[0].track_scripts[0]"),
@@ -459,8 +445,6 @@ def test_unhashable_values_are_reported_not_crashed_on(make_data, key):
     assert_error(make_data(), f"host-01: {key} = ")
 
 
-@pytest.mark.xfail(strict=True, raises=OverflowError,
-                   reason="advert_int inf passes read_seconds, then int(inf) raises")
 def test_infinite_advert_int_is_reported_not_crashed_on():
     assert_error(host_01(advert_int=float("inf")),
                  "host-01: keepalived_vrrp_instances[0].advert_int = inf")
