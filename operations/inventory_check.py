@@ -11,16 +11,15 @@ from . import validate
 from .peers import check_peers
 from .problems import KeepalivedDataError
 
-_checked = {}  # id(inventory) -> {host name: Settings}
+_checked = {}  # the last inventory checked, and its settings
 
 
 def check_inventory(inventory):
     """Return {host name: Settings} for every host, or raise KeepalivedDataError."""
-    key = id(inventory)
-    if key not in _checked:
-        _checked.clear()
-        _checked[key] = check_hosts([(host.name, host.data.dict()) for host in inventory])
-    return _checked[key]
+    if _checked.get("inventory") is not inventory:
+        settings = check_hosts([(host.name, host.data.dict()) for host in inventory])
+        _checked.update(inventory=inventory, settings=settings)
+    return _checked["settings"]
 
 
 def check_hosts(hosts, warn=logger.warning):

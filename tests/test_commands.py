@@ -113,11 +113,9 @@ APT_DISTROS = ["debian", "ubuntu"]
 PATHS = Paths()
 TREE_FACT = KeepalivedTree().command(
     config_file=PATHS.config_file, dirs=[PATHS.base_dir, PATHS.scripts_dir, PATHS.config_dir])
-# A host without /etc/keepalived answers the tree fact with no output at all. pyinfra turns
-# empty output into the fact's default(), None for KeepalivedTree, and config_tree then
-# fails (see test_fresh_host_without_config_dir). A single blank line parses to {} ("no
-# entry exists"), which is what the deploy means to handle; the other tests use it.
-ABSENT_TREE = [" "]
+# What a host without /etc/keepalived (any fresh host: facts are read before the package
+# is installed) answers the tree fact: nothing at all.
+ABSENT_TREE = []
 STAGE = f"{PATHS.base_dir}/.staging"
 STAGED = [f"{STAGE}/keepalived.conf", f"{STAGE}/conf.d/00-global_defs.conf",
           f"{STAGE}/conf.d/10-vrrp_scripts.conf", f"{STAGE}/conf.d/20-vrrp_instances.conf",
@@ -237,15 +235,8 @@ def make_state(distro, responses=None, host_data=None, group_data=None, diff=Fal
 
 
 def add(state):
-    # keepalived() reads pyinfra.inventory; add_deploy sets only the state and host
-    # contexts (see test_add_deploy_without_inventory_context), so set it here.
-    # ctx_inventory.use() would leave it set if the deploy raises.
-    previous = ctx_inventory.get()
-    ctx_inventory.set(state.inventory)
-    try:
-        add_deploy(state, keepalived)
-    finally:
-        ctx_inventory.set(previous)
+    # As pyinfra's API does it: add_deploy sets only the state and host contexts.
+    add_deploy(state, keepalived)
 
 
 def deploy(state):
@@ -515,12 +506,15 @@ def test_invalid_data_stops_before_any_command(recorder):
 # -- regressions: bugs found by these tests, now fixed --
 
 def test_fresh_host_without_config_dir(recorder):
+    """The tree fact has no output: was None (TypeError in config_tree), now {}."""
     state = make_state("rocky", responses={name: {TREE_FACT: []} for name in HOSTS})
     for host in deploy(state):
-        assert MAKE_DIRS in op_commands(host, recorder)
+        assert op_commands(host, recorder)[2:4] == [MAKE_DIRS, MAKE_STAGE]
 
 
 def test_add_deploy_without_inventory_context(recorder):
+    """keepalived() read the pyinfra.inventory context, which add_deploy does not set."""
+    assert not ctx_inventory.isset()
     state = make_state("rocky")
     add_deploy(state, keepalived)
     run_ops(state)
