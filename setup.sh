@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "setup.sh installs packages and starts dockerd: run it as root (sudo bash setup.sh)" >&2
+  echo "setup.sh installs packages and starts dockerd: run it as root (or with sudo)" >&2
   exit 1
 fi
 
