@@ -136,30 +136,35 @@ def read_mapping(problems, key, value):
 
 # -- one reader per block --
 
-def read_paths(problems, data):
-    base_dir = data.get("keepalived_base_dir", DEFAULT_BASE_DIR)
-    if read_word(problems, "keepalived_base_dir", base_dir, PATH_RE,
+def read_path(problems, key, value):
+    """An absolute, normalised path without a trailing slash, or None after an error."""
+    if read_word(problems, key, value, PATH_RE,
                  "an absolute path of letters, digits and _ . - /") is None:
+        return None
+    path = value.rstrip("/") or "/"
+    if os.path.normpath(path) != path:
+        problems.error(key, value, "must be a normalised absolute path (no . or .. parts)")
+        return None
+    return path
+
+
+def read_paths(problems, data):
+    base_dir = read_path(problems, "keepalived_base_dir",
+                         data.get("keepalived_base_dir", DEFAULT_BASE_DIR))
+    if base_dir is None:
         return Paths()
-    if os.path.normpath(base_dir) != base_dir.rstrip("/") and base_dir != "/":
-        problems.error("keepalived_base_dir", base_dir,
-                       "must be a normalised absolute path (no . or .. parts)")
-        return Paths()
-    base_dir = base_dir.rstrip("/") or "/"
 
     def inside(key, default_leaf):
         value = data.get(key, DATA_KEYS[key])
         if isinstance(value, str):
-            value = BASE_DIR_VAR_RE.sub(base_dir, value).rstrip("/")
-        if read_word(problems, key, value, PATH_RE, "an absolute path") is None:
+            value = BASE_DIR_VAR_RE.sub(base_dir, value)
+        path = read_path(problems, key, value)
+        if path is None:
             return f"{base_dir}/{default_leaf}"
-        if os.path.normpath(value) != value:
-            problems.error(key, value, "must be a normalised absolute path (no . or .. parts)")
-            return f"{base_dir}/{default_leaf}"
-        if not value.startswith(base_dir + "/"):
-            problems.error(key, value, f"must be inside keepalived_base_dir ({base_dir}): the "
+        if not path.startswith(base_dir + "/"):
+            problems.error(key, path, f"must be inside keepalived_base_dir ({base_dir}): the "
                            "deploy validates and replaces that tree as one")
-        return value
+        return path
 
     return Paths(
         base_dir=base_dir,
@@ -237,7 +242,9 @@ def read_script(problems, index, item, paths, script_user):
         problems.warn(f"{where}.user", user,
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
-    template_vars = read_mapping(problems, f"{where}.vars", item.get("vars", {}))
+    template_vars = dict(read_mapping(problems, f"{where}.vars", item.get("vars", {})))
+    if item.get("service_name") is not None:
+        template_vars["service_name"] = item["service_name"]
     if None in (name, template, vrrp_name, interval, fall, rise, user):
         return None
 
@@ -245,8 +252,7 @@ def read_script(problems, index, item, paths, script_user):
         name=name, vrrp_name=vrrp_name, template=template,
         path=f"{paths.scripts_dir}/{name}", interval=interval, weight=weight, fall=fall,
         rise=rise, timeout=timeout, user=user,
-        template_vars=tuple({**template_vars, **{k: item[k] for k in ("service_name",)
-                                                 if item.get(k) is not None}}.items()),
+        template_vars=tuple(template_vars.items()),
     )
     try:
         content = render.check_script(script)
