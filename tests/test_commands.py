@@ -438,49 +438,45 @@ def test_diff_masks_auth_pass_on_create(caplog, recorder):
     assert all(SECRET not in record.getMessage() for record in caplog.records)
 
 
-def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
-    """Only the password changed: both old and new values hidden, and said so."""
-    caplog.set_level(logging.DEBUG, logger="pyinfra")
-    state = make_state("rocky")
-    settings = settings_of(state)
-    instances = f"{PATHS.config_dir}/20-vrrp_instances.conf"
+INSTANCES_FILE = f"{PATHS.config_dir}/20-vrrp_instances.conf"
+
+
+def diff_state_with_old_instances(edit):
+    """A --diff state of running hosts whose live 20-vrrp_instances.conf is `edit(new)`."""
+    settings = settings_of(make_state("rocky"))
     responses = {}
     for name in HOSTS:
         files = render.config_files(settings[name])
-        old = files[instances].content.replace(f"auth_pass {SECRET}", "auth_pass oldpw99")
-        assert old != files[instances].content
+        old = edit(files[INSTANCES_FILE].content)
+        assert old != files[INSTANCES_FILE].content
         responses[name] = {
             **running_host(rpm="keepalived 2.2.8-1.el9"),
-            TREE_FACT: tree_lines(files, content_of={instances: old}),
-            f"cat {instances}": old.splitlines(),
+            TREE_FACT: tree_lines(files, content_of={INSTANCES_FILE: old}),
+            f"cat {INSTANCES_FILE}": old.splitlines(),
         }
     inventory_check._checked.clear()
-    state = make_state("rocky", responses=responses, diff=True)
+    return make_state("rocky", responses=responses, diff=True)
+
+
+def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
+    """Only the password changed: both old and new values hidden, and said so."""
+    caplog.set_level(logging.DEBUG, logger="pyinfra")
+    state = diff_state_with_old_instances(
+        lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99"))
     for host in deploy(state):
         assert op_commands(host, recorder) == [MAKE_STAGE, SET_MODES, PROMOTE,
                                                "systemctl reload keepalived.service"]
     text = caplog.text
-    assert f"Will modify {instances}" in text
+    assert f"Will modify {INSTANCES_FILE}" in text
     assert "(only a hidden value changed: auth_pass)" in text
     assert SECRET not in text and "oldpw99" not in text
 
 
 def test_diff_shows_changed_lines_with_secret_masked(caplog, recorder):
     caplog.set_level(logging.DEBUG, logger="pyinfra")
-    state = make_state("rocky")
-    settings = settings_of(state)
-    instances = f"{PATHS.config_dir}/20-vrrp_instances.conf"
-    responses = {}
-    for name in HOSTS:
-        files = render.config_files(settings[name])
-        new = files[instances].content
-        old = new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99").replace(
-            "virtual_router_id 51", "virtual_router_id 50")
-        responses[name] = {**running_host(rpm="keepalived 2.2.8-1.el9"),
-                           TREE_FACT: tree_lines(files, content_of={instances: old}),
-                           f"cat {instances}": old.splitlines()}
-    inventory_check._checked.clear()
-    state = make_state("rocky", responses=responses, diff=True)
+    state = diff_state_with_old_instances(
+        lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99").replace(
+            "virtual_router_id 51", "virtual_router_id 50"))
     deploy(state)
     messages = [re.sub(r"\x1b\[[0-9;]*m", "", record.getMessage()) for record in caplog.records]
     assert any(re.fullmatch(r"\s*-\s+virtual_router_id 50", m) for m in messages)
