@@ -17,6 +17,9 @@ trap 'rm -rf "$check"' EXIT
 
 # The copy under test must reference itself, not the live tree.
 cp -Rp "$stage/." "$check/"
+# Script users must reach the scripts in the copy (the stage and mktemp dirs are 700):
+# keepalived 2.3 drops a script its user cannot access, and rejects the config.
+find "$check" -type d -exec chmod 755 {} +
 conf_files=$(find "$check" -type f \( -name '*.conf' -o -path "$check/$config_file" \))
 for f in $conf_files; do sed -i "s#$base/#$check/#g" "$f"; done
 

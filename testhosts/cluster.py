@@ -37,8 +37,10 @@ class Cluster:
     def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print):
         self.client, self.name, self.count, self.release, self.log = (
             client, name, count, release, log)
+        self.hosts = host_names(count)
         self.dir = os.path.join(STATE_DIR, name)
         self.inventory_path = os.path.join(self.dir, "inventory.py")
+        self.docker_inventory_path = os.path.join(self.dir, "inventory_docker.py")
         self.key_path = os.path.join(self.dir, "id_ed25519")
         self.known_hosts_path = os.path.join(self.dir, "known_hosts")
 
@@ -50,7 +52,7 @@ class Cluster:
         public_key = self._write_key()
         network = self.client.networks.create(
             f"kt-{self.name}", driver="bridge", labels={LABEL: self.name})
-        for index, host in enumerate(host_names(self.count)):
+        for index, host in enumerate(self.hosts):
             self.log(f"Starting {self.name}/{host} ({self.release}) ...")
             self.client.containers.run(
                 image, name=self.container_name(host), hostname=host, detach=True,
@@ -60,7 +62,7 @@ class Cluster:
                 volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
                 stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
             )
-        for host in host_names(self.count):
+        for host in self.hosts:
             self._wait_ready(host, public_key)
         self.write_inventory()
         return self
@@ -100,11 +102,30 @@ class Cluster:
         result = self.container(host).exec_run(["sh", "-c", command])
         return result.exit_code, result.output.decode(errors="replace")
 
+    def holds(self, host, address=None):
+        """Whether the host's eth0 holds `address` (default: the VIP)."""
+        ip = (address or self.vip()).split("/")[0]
+        return f" {ip}/" in self.run(host, "ip -o -4 addr show dev eth0")[1]
+
     def holders(self, address=None):
         """The hosts whose eth0 holds `address` (default: the VIP)."""
-        ip = (address or self.vip()).split("/")[0]
-        return [host for host in host_names(self.count)
-                if f" {ip}/" in self.run(host, "ip -o -4 addr show dev eth0")[1]]
+        return [host for host in self.hosts if self.holds(host, address)]
+
+    # -- faults --
+
+    def partition(self, host):
+        """Cut the host off the network: it drops every packet in and out of eth0, the way a
+        pulled cable or a dead switch port would, while its interface stays up. (`docker
+        network disconnect` is no model of this: the interface vanishes, and comes back
+        named eth1.)"""
+        self.run(host, "nft -f - <<'EOF'\n"
+                       "table inet testhosts_partition {\n"
+                       "  chain in  { type filter hook input priority -300; iifname eth0 drop; }\n"
+                       "  chain out { type filter hook output priority -300; oifname eth0 drop; }\n"
+                       "}\nEOF")
+
+    def heal(self, host):
+        self.run(host, "nft delete table inet testhosts_partition")
 
     # -- setup helpers --
 
@@ -134,35 +155,48 @@ class Cluster:
     def write_inventory(self):
         """A pyinfra inventory for the hosts: SSH as the sudo user, the example's data with
         the VIP moved into this cluster's network."""
-        example = runpy.run_path(EXAMPLE_GROUP_DATA)
-        instances = [dict(instance, virtual_ipaddresses=[self.vip()])
-                     for instance in example["keepalived_vrrp_instances"]]
-        group_data = {
+        hosts, known_hosts = [], []
+        for index, host in enumerate(self.hosts):
+            address = self.address(host)
+            hosts.append((host, {"ssh_hostname": address, **self._host_data(index)}))
+            host_key = self.run(host, "cat /etc/ssh/ssh_host_ed25519_key.pub")[1].split()
+            known_hosts.append(f"{address} {host_key[0]} {host_key[1]}\n")
+        with open(self.known_hosts_path, "w") as f:
+            f.writelines(known_hosts)
+        ssh = {
             "ssh_user": OPERATOR_USER,
             "ssh_key": self.key_path,
             "ssh_known_hosts_file": self.known_hosts_path,
             "ssh_strict_host_key_checking": "yes",
             "_sudo": True,
-            "keepalived_vrrp_instances": instances,
-            "keepalived_check_scripts": example["keepalived_check_scripts"],
         }
-        hosts, known_hosts = [], []
-        for index, host in enumerate(host_names(self.count)):
-            address = self.address(host)
-            priority, state = priority_and_state(index)
-            hosts.append((host, {"ssh_hostname": address, "keepalived_priority": priority,
-                                 "keepalived_state": state}))
-            host_key = self.run(host, "cat /etc/ssh/ssh_host_ed25519_key.pub")[1].split()
-            known_hosts.append(f"{address} {host_key[0]} {host_key[1]}\n")
-        with open(self.known_hosts_path, "w") as f:
-            f.writelines(known_hosts)
-        with open(self.inventory_path, "w") as f:
+        return self._write(self.inventory_path, hosts, {**ssh, **self._group_data()})
+
+    def write_docker_inventory(self):
+        """The same hosts reached with pyinfra's @docker connector (`docker exec`, as root)."""
+        hosts = [(f"@docker/{self.container_name(host)}", self._host_data(index))
+                 for index, host in enumerate(self.hosts)]
+        return self._write(self.docker_inventory_path, hosts, self._group_data())
+
+    def _host_data(self, index):
+        priority, state = priority_and_state(index)
+        return {"keepalived_priority": priority, "keepalived_state": state}
+
+    def _group_data(self):
+        example = runpy.run_path(EXAMPLE_GROUP_DATA)
+        instances = [dict(instance, virtual_ipaddresses=[self.vip()])
+                     for instance in example["keepalived_vrrp_instances"]]
+        return {"keepalived_vrrp_instances": instances,
+                "keepalived_check_scripts": example["keepalived_check_scripts"]}
+
+    def _write(self, path, hosts, group_data):
+        with open(path, "w") as f:
             f.write(f'"""Docker test hosts of cluster {self.name!r}, written by '
                     f'`python -m testhosts up`.\n\nVIP {self.vip()}; '
                     f'remove with `python -m testhosts down --name {self.name}`."""\n\n'
                     f"{GROUP} = (\n{pprint.pformat(hosts, indent=4, sort_dicts=False)},\n"
                     f"{pprint.pformat(group_data, indent=4, sort_dicts=False)},\n)\n")
-        return self.inventory_path
+        return path
 
 
 def find_clusters(client):

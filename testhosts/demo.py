@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from .cluster import REPO_DIR, Cluster, host_names
+from .cluster import REPO_DIR, Cluster
 
 
 def wait_for_holder(cluster, expected, timeout=15.0, interval=0.05, start=None):
@@ -20,7 +20,7 @@ def wait_for_holder(cluster, expected, timeout=15.0, interval=0.05, start=None):
 def print_table(cluster):
     holders = cluster.holders()
     print(f"\n    {'host':<10}{'address':<16}{'keepalived':<12}VIP {cluster.vip()}")
-    for host in host_names(cluster.count):
+    for host in cluster.hosts:
         active = cluster.run(host, "systemctl is-active keepalived")[1].strip()
         mark = "HOLDS VIP" if host in holders else "-"
         print(f"    {host:<10}{cluster.address(host):<16}{active:<12}{mark}")

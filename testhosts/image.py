@@ -1,6 +1,6 @@
 """Build test-host images locally: debootstrap -> docker import, no registry.
 
-An image boots systemd as PID 1 and runs sshd; it has sudo and an `operator` user
+An image boots systemd as PID 1 and runs sshd; it has sudo and a `deployer` user
 with passwordless sudo. keepalived is deliberately NOT in the image: the deploy
 installs it from the release's own apt, as it would on a real server.
 
@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 MIRROR = "http://deb.debian.org/debian"
 
@@ -63,6 +64,27 @@ def image_tag(release):
     return f"keepalived-testhost:{release}-{recipe_hash(release)}"
 
 
+def debootstrap(release, root, log):
+    """Run debootstrap, showing each stage it enters ("Retrieving", "Installing", ...) with
+    the time elapsed, so a minute of building is visibly making progress."""
+    start = time.monotonic()
+    process = subprocess.Popen(
+        ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+         release, root, MIRROR],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    stage, tail = None, []
+    for line in process.stdout:
+        tail = (tail + [line.rstrip()])[-20:]
+        words = line.split()
+        if len(words) >= 2 and words[0] == "I:" and words[1] != stage:
+            stage = words[1]
+            log(f"    {time.monotonic() - start:5.0f} s  {stage} ...")
+    if process.wait() != 0:
+        raise RuntimeError(f"debootstrap {release} failed:\n" + "\n".join(tail))
+    log(f"    {time.monotonic() - start:5.0f} s  debootstrap done")
+
+
 def ensure_image(client, release=DEFAULT_RELEASE, log=print):
     """Return the tag of the image for `release`, building it if its recipe changed."""
     if release not in RELEASES:
@@ -81,11 +103,7 @@ def ensure_image(client, release=DEFAULT_RELEASE, log=print):
     root = tempfile.mkdtemp(prefix=f"testhost-{release}-", dir="/var/tmp")
     try:
         log(f"Building test-host image {tag} (debootstrap {release}, about a minute) ...")
-        subprocess.run(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
-             release, root, MIRROR],
-            check=True, stdout=subprocess.DEVNULL,
-        )
+        debootstrap(release, root, log)
         for unit in MASKED_UNITS:
             link = os.path.join(root, "etc/systemd/system", unit)
             if os.path.lexists(link):

@@ -1,6 +1,5 @@
 """Fixtures for end-to-end tests: a private cluster of docker test hosts per test module."""
 
-import os
 import re
 import subprocess
 import sys
@@ -17,8 +16,13 @@ LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keep
 
 @pytest.fixture(scope="module")
 def cluster(request):
-    count = getattr(request.module, "HOSTS", 2)
-    release = getattr(request.module, "RELEASE", "bookworm")
+    """A fresh cluster for the test module: HOSTS hosts (default 2) of RELEASE."""
+    yield from cluster_of(getattr(request.module, "HOSTS", 2),
+                          getattr(request.module, "RELEASE", "bookworm"))
+
+
+def cluster_of(count, release):
+    """Start a cluster with a unique name; remove it afterwards, also after a failure."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
     cluster = Cluster(ensure_engine(), name, count=count, release=release)
     try:
@@ -26,6 +30,24 @@ def cluster(request):
         yield cluster
     finally:
         cluster.down()
+
+
+# Failover times measured by the tests, shown beside their theory at the end of the run.
+MEASURED = []
+
+
+def record(what, seconds, theory):
+    """Note a measured time for the summary; returns it, for asserts."""
+    MEASURED.append((what, seconds, theory))
+    return seconds
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not MEASURED:
+        return
+    terminalreporter.section("measured VIP movements (theory: RFC 3768 timers)")
+    for what, seconds, theory in MEASURED:
+        terminalreporter.write_line(f"{what:<58} {seconds:6.2f} s   theory {theory:5.2f} s")
 
 
 def pyinfra(inventory, *args):
@@ -56,14 +78,54 @@ def checksums(cluster, host):
     return cluster.run(host, f"sha256sum {LIVE_FILES}")[1]
 
 
-def wait_for(condition, timeout, interval=0.05):
-    """Poll `condition` until it is true; return the seconds it took, or None on timeout."""
-    start = time.monotonic()
+def wait_for(condition, timeout, interval=0.05, since=None):
+    """Poll `condition` until it is true; return the seconds since `since` (a
+    time.monotonic(), default now), or None when `timeout` seconds after it passed."""
+    start = time.monotonic() if since is None else since
     while time.monotonic() - start < timeout:
         if condition():
             return time.monotonic() - start
         time.sleep(interval)
     return None
+
+
+def converge(cluster, inventory=None):
+    """Deploy with -y and wait for the first host to hold the VIP alone."""
+    result = pyinfra(inventory or cluster.inventory_path, "-y")
+    assert result.returncode == 0, result.stdout + result.stderr
+    master = cluster.hosts[0]
+    assert wait_for(lambda: cluster.holders() == [master], timeout=15) is not None, \
+        f"VIP {cluster.vip()} held by {cluster.holders()}, expected {master} only"
+    return result
+
+
+class VipWatch:
+    """Sample, inside each host, whether it holds an address, every 50 ms, while a block
+    runs; then `.samples[host]` is the list of 0/1 samples.
+
+        with VipWatch(cluster, address) as watch:
+            ...
+    """
+
+    def __init__(self, cluster, address):
+        self.cluster, self.ip = cluster, address.split("/")[0]
+        self.samples = {}
+
+    def __enter__(self):
+        loop = (f"rm -f /tmp/vipwatch.stop; while [ ! -e /tmp/vipwatch.stop ]; do "
+                f"ip -o -4 addr show dev eth0 | grep -c ' {self.ip}/'; sleep 0.05; done "
+                f"> /tmp/vipwatch.log")
+        for host in self.cluster.hosts:
+            self.cluster.container(host).exec_run(["sh", "-c", loop], detach=True)
+        wait_for(lambda: all(self.cluster.run(host, "test -s /tmp/vipwatch.log")[0] == 0
+                             for host in self.cluster.hosts), timeout=5)
+        return self
+
+    def __exit__(self, *exc):
+        for host in self.cluster.hosts:
+            self.cluster.run(host, "touch /tmp/vipwatch.stop; sleep 0.2")
+            log = self.cluster.run(host, "cat /tmp/vipwatch.log")[1]
+            self.samples[host] = [int(line) for line in log.split()]
 
 
 def edited_inventory(cluster, tmp_path, old, new):
@@ -75,4 +137,4 @@ def edited_inventory(cluster, tmp_path, old, new):
     return str(path)
 
 
-__all__ = ["pyinfra", "totals", "detected_changes", "checksums", "wait_for", "edited_inventory", "os"]
+
