@@ -57,3 +57,147 @@ class KeepalivedTree(FactBase):
             for path, entry in entries.items()
         }
 
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """One VRRP instance as the running keepalived sees it."""
+
+    name: str
+    state: str  # MASTER, BACKUP, FAULT, INIT, STOP
+    priority: int | None = None  # configured
+    effective_priority: int | None = None  # after tracked checks' weights
+    last_transition: float | None = None  # epoch seconds
+    vips: tuple = ()  # configured, "172.20.0.200/16"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    running: bool
+    instances: dict  # {name: InstanceStatus}; empty when keepalived does not run
+    failing_scripts: tuple = ()  # vrrp_script names whose status is not GOOD
+    addresses: frozenset = frozenset()  # every address on the host, without prefix
+    now: float | None = None  # the host's clock, epoch seconds
+
+
+# keepalived's data dump (SIGUSR1 or --signum=DATA) is written to /tmp/keepalived.data of
+# the keepalived process's own mount namespace (so /proc/PID/root/tmp also works under
+# systemd's PrivateTmp; without ptrace rights, as in containers, /tmp is read). It holds auth_pass in clear: only these lines leave the host, and
+# the dump is removed once read.
+DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
+              r"|^   (State|Priority|Effective priority|Last transition|Status) = "
+              r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
+VRRP_PID_FILES = "/run/keepalived/vrrp.pid /run/vrrp.pid /var/run/vrrp.pid"
+STATUS_SCRIPT = f"""
+pid=
+for f in {VRRP_PID_FILES}; do
+    p=$(cat "$f" 2>/dev/null) || continue
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = keepalived ] && pid=$p && break
+done
+echo "## now $(date +%s)"
+if [ -n "$pid" ]; then
+    echo "## running $pid"
+    dump=/proc/$pid/root/tmp/keepalived.data
+    [ -d /proc/"$pid"/root/tmp ] || dump=/tmp/keepalived.data  # no ptrace access
+    rm -f "$dump"
+    kill -"$(keepalived --signum=DATA 2>/dev/null || echo USR1)" "$pid"
+    last=-1; n=0
+    while [ "$n" -lt 50 ]; do
+        size=$(stat -c %s "$dump" 2>/dev/null || echo -1)
+        [ "$size" -gt 0 ] && [ "$size" = "$last" ] && break
+        last=$size; n=$((n + 1)); sleep 0.1
+    done
+    grep -E '{DUMP_LINES}' "$dump"
+    rm -f "$dump"
+else
+    echo "## stopped"
+fi
+echo "## addresses"
+ip -o addr show
+"""
+
+
+def parse_addresses(lines):
+    """Addresses (no prefix) from `ip -o addr show` lines:
+    ``2: eth0    inet 172.20.0.200/16 scope global secondary eth0``."""
+    addresses = set()
+    for line in lines:
+        words = line.split()
+        for family in ("inet", "inet6"):
+            if family in words and words.index(family) + 1 < len(words):
+                addresses.add(words[words.index(family) + 1].split("/")[0])
+    return frozenset(addresses)
+
+
+def parse_dump(lines):
+    """(instances, failing scripts) from the filtered lines of keepalived's data dump."""
+    instances, failing = {}, []
+    section, current, script = None, None, None
+
+    def keep():
+        if current:
+            instances[current["name"]] = InstanceStatus(**current)
+
+    for line in lines:
+        key, _, value = line.strip().partition(" = ")
+        if line.startswith("------<"):
+            section = line.strip("-<> ")
+        elif section != "VRRP Topology" and section != "VRRP Scripts":
+            continue
+        elif key == "VRRP Instance":
+            keep()
+            current = {"name": value, "state": "UNKNOWN", "vips": ()}
+        elif key == "VRRP Script":
+            script = value
+        elif section == "VRRP Scripts":
+            if key == "Status" and value != "GOOD" and script:
+                failing.append(script)
+        elif current is None:
+            continue
+        elif key == "State":
+            current["state"] = value
+        elif key == "Priority":
+            current["priority"] = int(value)
+        elif key == "Effective priority":
+            current["effective_priority"] = int(value)
+        elif key == "Last transition":
+            current["last_transition"] = float(value.split()[0])
+        elif "/" in line and not value:
+            current["vips"] += (line.split()[0],)
+    keep()
+    return instances, tuple(failing)
+
+
+class KeepalivedStatus(FactBase):
+    """
+    What the running keepalived says about its VRRP instances, plus the host's addresses,
+    in one round trip. Asks keepalived's VRRP process for its data dump (a signal, as
+    `keepalived --signum=DATA` names it); nothing else on the host changes.
+
+    Returns a ``HostStatus``; ``running`` is False (and ``instances`` empty) when no
+    keepalived VRRP process runs.
+
+    .. code:: python
+
+        status = host.get_fact(KeepalivedStatus)
+        status.instances["VI_1"].state  # "MASTER"
+    """
+
+    def command(self):
+        return STATUS_SCRIPT
+
+    def process(self, output):
+        marks = {}
+        for index, line in enumerate(output):
+            if line.startswith("## "):
+                marks[line.split()[1]] = (index, line.split()[2:])
+        addresses_at = marks.get("addresses", (len(output), []))[0]
+        now = marks.get("now", (0, []))[1]
+        if "running" not in marks:
+            return HostStatus(running=False, instances={},
+                              addresses=parse_addresses(output[addresses_at + 1:]),
+                              now=float(now[0]) if now else None)
+        instances, failing = parse_dump(output[marks["running"][0] + 1:addresses_at])
+        return HostStatus(running=True, instances=instances, failing_scripts=failing,
+                          addresses=parse_addresses(output[addresses_at + 1:]),
+                          now=float(now[0]) if now else None)
