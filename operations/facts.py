@@ -117,16 +117,58 @@ ip -o addr show
 """
 
 
-def parse_addresses(lines):
-    """Addresses (no prefix) from `ip -o addr show` lines:
+def parse_ip_addr(lines):
+    """[(interface, "address/prefix")] from `ip -o addr show` lines:
     ``2: eth0    inet 172.20.0.200/16 scope global secondary eth0``."""
-    addresses = set()
+    found = []
     for line in lines:
         words = line.split()
         for family in ("inet", "inet6"):
-            if family in words and words.index(family) + 1 < len(words):
-                addresses.add(words[words.index(family) + 1].split("/")[0])
-    return frozenset(addresses)
+            if len(words) > 3 and family in words[2:3]:
+                found.append((words[1].split("@")[0], words[3]))
+    return found
+
+
+def parse_addresses(lines):
+    """The addresses, without prefix, from `ip -o addr show` lines."""
+    return frozenset(cidr.split("/")[0] for _, cidr in parse_ip_addr(lines))
+
+
+class IpAddresses(FactBase):
+    """
+    Every address on the host's interfaces, as ``[(interface, "address/prefix")]``.
+
+    .. code:: python
+
+        host.get_fact(IpAddresses)  # [("lo", "127.0.0.1/8"), ("eth0", "172.20.0.2/16")]
+    """
+
+    def command(self):
+        return "ip -o addr show"
+
+    def process(self, output):
+        return parse_ip_addr(output)
+
+
+class UserProcesses(FactBase):
+    """
+    The ids of the processes that run as ``user`` (from /proc: no procps needed).
+
+    .. code:: python
+
+        host.get_fact(UserProcesses, user="keepalived_script")  # ["1234"]
+    """
+
+    def command(self, user):
+        return ("uid=$(id -u " + shlex.quote(user) + " 2>/dev/null) || exit 0; "
+                'for p in /proc/[0-9]*; do [ "$(stat -c %u "$p" 2>/dev/null)" = "$uid" ] '
+                '&& echo "${p#/proc/}"; done; true')
+
+    def default(self):
+        return []
+
+    def process(self, output):
+        return [line.strip() for line in output if line.strip()]
 
 
 def parse_dump(lines):
