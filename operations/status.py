@@ -44,8 +44,9 @@ def cluster_status():
     with _fetch_lock:
         if _fetched.get("inventory") is state.inventory:
             return _fetched["statuses"], False
+        active = set(state.inventory.get_active_hosts())
         statuses = {host.name: host.get_fact(KeepalivedStatus)
-                    for host in state.inventory.get_active_hosts()}
+                    for host in state.inventory if host in active}  # inventory order
         _fetched.update(inventory=state.inventory, statuses=statuses)
         return statuses, True
 
