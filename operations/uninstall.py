@@ -6,7 +6,8 @@ In order, each its own @deploy so that another removal step (a firewall rule, sa
 one more call in `uninstall()`:
 
 1. stop and disable keepalived (a graceful stop removes its VIPs and tells the backups);
-2. delete VIPs of the host's instances still on an interface (after a crash or kill -9);
+2. delete VIPs of the host's instances still on an interface (after a crash or kill -9),
+   except those of instances with priority 255 (the address owner: its own address);
 3. purge the package (apt purge) / remove it (dnf remove);
 4. remove the base dir (default /etc/keepalived) with everything in it;
 5. remove the script user, unless a process still runs as it (then warn and keep it).
@@ -76,9 +77,10 @@ def stop_service():
 
 @deploy("Delete leftover VIPs")
 def delete_vips(settings):
+    """Priority 255 means this host owns the address (it is the host's own): kept."""
     addresses_absent(
         name="Delete VIPs of this host's instances still on an interface",
-        addresses=[vip for instance in settings.instances
+        addresses=[vip for instance in settings.instances if instance.priority != 255
                    for vip in instance.virtual_ipaddresses],
     )
 

@@ -8,6 +8,7 @@ from pyinfra.api.operations import run_ops
 from operations.uninstall import uninstall
 from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     DNF_DISTROS,
+    GROUP_DATA,
     HOSTS,
     make_state,
     op_commands,
@@ -37,9 +38,11 @@ def installed_host(package_fact, busy_user=False):
     }
 
 
-def uninstall_commands(distro, package_fact, recorder, **kwargs):
+def uninstall_commands(distro, package_fact, recorder, host_data=None, group_data=None,
+                       **kwargs):
     state = make_state(distro, responses={name: installed_host(package_fact, **kwargs)
-                                          for name in HOSTS})
+                                          for name in HOSTS},
+                       host_data=host_data, group_data=group_data)
     add_deploy(state, uninstall)
     run_ops(state)
     return {host.name: op_commands(host, recorder) for host in state.inventory}
@@ -66,3 +69,13 @@ def test_busy_script_user_is_kept(recorder):
                                   busy_user=True)
     assert USERDEL not in commands["@fake/host-01"]
     assert REMOVE_TREE in commands["@fake/host-01"]
+
+
+def test_address_owners_vip_is_its_own_address_and_stays(recorder):
+    untracked = [{key: value for key, value in instance.items() if key != "track_scripts"}
+                 for instance in GROUP_DATA["keepalived_vrrp_instances"]]
+    commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
+                                  host_data={"@fake/host-01": {"keepalived_priority": 255}},
+                                  group_data={"keepalived_vrrp_instances": untracked})
+    assert not any(c.startswith("ip addr del") for c in commands["@fake/host-01"])
+    assert "ip addr del 192.168.1.100/24 dev eth0" in commands["@fake/host-02"]
