@@ -125,12 +125,12 @@ def run_drill(drill):
         _run(master, "systemctl start keepalived")
     back_at = _wait(lambda: _holds(master, vips) == vips and not _holds(backup, vips),
                     drill.timeout, start)
-    lines = [
-        f"drill {drill.instance}: failover {drill.master} -> {drill.backup}: "
-        + (f"{moved_at:.2f} s" if moved_at is not None else f"NOT within {drill.timeout:.0f} s"),
-        f"drill {drill.instance}: failback {drill.backup} -> {drill.master}: "
-        + (f"{back_at:.2f} s" if back_at is not None else f"NOT within {drill.timeout:.0f} s"),
-    ]
+    def line(move, seconds):
+        took = f"{seconds:.2f} s" if seconds is not None else f"NOT within {drill.timeout:.0f} s"
+        return f"drill {drill.instance}: {move}: {took}"
+
+    lines = [line(f"failover {drill.master} -> {drill.backup}", moved_at),
+             line(f"failback {drill.backup} -> {drill.master}", back_at)]
     print("\n".join(lines))
     if moved_at is None or back_at is None:
         raise DeployError("; ".join(lines))

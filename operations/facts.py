@@ -80,10 +80,10 @@ class HostStatus:
     now: float | None = None  # the host's clock, epoch seconds
 
 
-# keepalived's data dump (SIGUSR1 or --signum=DATA) is written to /tmp/keepalived.data of
-# the keepalived process's own mount namespace (so /proc/PID/root/tmp also works under
-# systemd's PrivateTmp; without ptrace rights, as in containers, /tmp is read). It holds auth_pass in clear: only these lines leave the host, and
-# the dump is removed once read.
+# keepalived's data dump (SIGUSR1, or what `keepalived --signum=DATA` names) is written to
+# /tmp/keepalived.data of the VRRP process's own mount namespace: /proc/PID/root/tmp finds
+# it under systemd's PrivateTmp too; without ptrace rights (containers) plain /tmp is read.
+# It holds auth_pass in clear: only the lines below leave the host, and it is removed.
 DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
               r"|^   (State|Priority|Effective priority|Last transition|Status) = "
               r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
@@ -123,9 +123,8 @@ def parse_ip_addr(lines):
     found = []
     for line in lines:
         words = line.split()
-        for family in ("inet", "inet6"):
-            if len(words) > 3 and family in words[2:3]:
-                found.append((words[1].split("@")[0], words[3]))
+        if len(words) > 3 and words[2] in ("inet", "inet6"):
+            found.append((words[1].split("@")[0], words[3]))
     return found
 
 
@@ -229,17 +228,14 @@ class KeepalivedStatus(FactBase):
         return STATUS_SCRIPT
 
     def process(self, output):
-        marks = {}
-        for index, line in enumerate(output):
-            if line.startswith("## "):
-                marks[line.split()[1]] = (index, line.split()[2:])
-        addresses_at = marks.get("addresses", (len(output), []))[0]
-        now = marks.get("now", (0, []))[1]
-        if "running" not in marks:
-            return HostStatus(running=False, instances={},
-                              addresses=parse_addresses(output[addresses_at + 1:]),
-                              now=float(now[0]) if now else None)
-        instances, failing = parse_dump(output[marks["running"][0] + 1:addresses_at])
-        return HostStatus(running=True, instances=instances, failing_scripts=failing,
-                          addresses=parse_addresses(output[addresses_at + 1:]),
-                          now=float(now[0]) if now else None)
+        marks = {line.split()[1]: index for index, line in enumerate(output)
+                 if line.startswith("## ")}
+        end_of_dump = marks.get("addresses", len(output))
+        instances, failing = {}, ()
+        if "running" in marks:
+            instances, failing = parse_dump(output[marks["running"] + 1:end_of_dump])
+        return HostStatus(
+            running="running" in marks, instances=instances, failing_scripts=failing,
+            addresses=parse_addresses(output[end_of_dump + 1:]),
+            now=float(output[marks["now"]].split()[2]) if "now" in marks else None,
+        )
