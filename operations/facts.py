@@ -57,3 +57,185 @@ class KeepalivedTree(FactBase):
             for path, entry in entries.items()
         }
 
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """One VRRP instance as the running keepalived sees it."""
+
+    name: str
+    state: str  # MASTER, BACKUP, FAULT, INIT, STOP
+    priority: int | None = None  # configured
+    effective_priority: int | None = None  # after tracked checks' weights
+    last_transition: float | None = None  # epoch seconds
+    vips: tuple = ()  # configured, "172.20.0.200/16"
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    running: bool
+    instances: dict  # {name: InstanceStatus}; empty when keepalived does not run
+    failing_scripts: tuple = ()  # vrrp_script names whose status is not GOOD
+    addresses: frozenset = frozenset()  # every address on the host, without prefix
+    now: float | None = None  # the host's clock, epoch seconds
+
+
+# keepalived's data dump (SIGUSR1, or what `keepalived --signum=DATA` names) is written to
+# /tmp/keepalived.data of the VRRP process's own mount namespace: /proc/PID/root/tmp finds
+# it under systemd's PrivateTmp too; without ptrace rights (containers) plain /tmp is read.
+# It holds auth_pass in clear: only the lines below leave the host, and it is removed.
+DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
+              r"|^   (State|Priority|Effective priority|Last transition|Status) = "
+              r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
+VRRP_PID_FILES = "/run/keepalived/vrrp.pid /run/vrrp.pid /var/run/vrrp.pid"
+STATUS_SCRIPT = f"""
+pid=
+for f in {VRRP_PID_FILES}; do
+    p=$(cat "$f" 2>/dev/null) || continue
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = keepalived ] && pid=$p && break
+done
+echo "## now $(date +%s)"
+if [ -n "$pid" ]; then
+    echo "## running $pid"
+    dump=/proc/$pid/root/tmp/keepalived.data
+    [ -d /proc/"$pid"/root/tmp ] || dump=/tmp/keepalived.data  # no ptrace access
+    rm -f "$dump"
+    kill -"$(keepalived --signum=DATA 2>/dev/null || echo USR1)" "$pid"
+    last=-1; n=0
+    while [ "$n" -lt 50 ]; do
+        size=$(stat -c %s "$dump" 2>/dev/null || echo -1)
+        [ "$size" -gt 0 ] && [ "$size" = "$last" ] && break
+        last=$size; n=$((n + 1)); sleep 0.1
+    done
+    grep -E '{DUMP_LINES}' "$dump"
+    rm -f "$dump"
+else
+    echo "## stopped"
+fi
+echo "## addresses"
+ip -o addr show
+"""
+
+
+def parse_ip_addr(lines):
+    """[(interface, "address/prefix")] from `ip -o addr show` lines:
+    ``2: eth0    inet 172.20.0.200/16 scope global secondary eth0``."""
+    found = []
+    for line in lines:
+        words = line.split()
+        if len(words) > 3 and words[2] in ("inet", "inet6"):
+            found.append((words[1].split("@")[0], words[3]))
+    return found
+
+
+def parse_addresses(lines):
+    """The addresses, without prefix, from `ip -o addr show` lines."""
+    return frozenset(cidr.split("/")[0] for _, cidr in parse_ip_addr(lines))
+
+
+class IpAddresses(FactBase):
+    """
+    Every address on the host's interfaces, as ``[(interface, "address/prefix")]``.
+
+    .. code:: python
+
+        host.get_fact(IpAddresses)  # [("lo", "127.0.0.1/8"), ("eth0", "172.20.0.2/16")]
+    """
+
+    def command(self):
+        return "ip -o addr show"
+
+    def process(self, output):
+        return parse_ip_addr(output)
+
+
+class UserProcesses(FactBase):
+    """
+    The ids of the processes that run as ``user`` (from /proc: no procps needed).
+
+    .. code:: python
+
+        host.get_fact(UserProcesses, user="keepalived_script")  # ["1234"]
+    """
+
+    def command(self, user):
+        return ("uid=$(id -u " + shlex.quote(user) + " 2>/dev/null) || exit 0; "
+                'for p in /proc/[0-9]*; do [ "$(stat -c %u "$p" 2>/dev/null)" = "$uid" ] '
+                '&& echo "${p#/proc/}"; done; true')
+
+    def default(self):
+        return []
+
+    def process(self, output):
+        return [line.strip() for line in output if line.strip()]
+
+
+def parse_dump(lines):
+    """(instances, failing scripts) from the filtered lines of keepalived's data dump."""
+    instances, failing = {}, []
+    section, current, script = None, None, None
+
+    def keep():
+        if current:
+            instances[current["name"]] = InstanceStatus(**current)
+
+    for line in lines:
+        key, _, value = line.strip().partition(" = ")
+        if line.startswith("------<"):
+            section = line.strip("-<> ")
+        elif section != "VRRP Topology" and section != "VRRP Scripts":
+            continue
+        elif key == "VRRP Instance":
+            keep()
+            current = {"name": value, "state": "UNKNOWN", "vips": ()}
+        elif key == "VRRP Script":
+            script = value
+        elif section == "VRRP Scripts":
+            if key == "Status" and value != "GOOD" and script:
+                failing.append(script)
+        elif current is None:
+            continue
+        elif key == "State":
+            current["state"] = value
+        elif key == "Priority":
+            current["priority"] = int(value)
+        elif key == "Effective priority":
+            current["effective_priority"] = int(value)
+        elif key == "Last transition":
+            current["last_transition"] = float(value.split()[0])
+        elif "/" in line and not value:
+            current["vips"] += (line.split()[0],)
+    keep()
+    return instances, tuple(failing)
+
+
+class KeepalivedStatus(FactBase):
+    """
+    What the running keepalived says about its VRRP instances, plus the host's addresses,
+    in one round trip. Asks keepalived's VRRP process for its data dump (a signal, as
+    `keepalived --signum=DATA` names it); nothing else on the host changes.
+
+    Returns a ``HostStatus``; ``running`` is False (and ``instances`` empty) when no
+    keepalived VRRP process runs.
+
+    .. code:: python
+
+        status = host.get_fact(KeepalivedStatus)
+        status.instances["VI_1"].state  # "MASTER"
+    """
+
+    def command(self):
+        return STATUS_SCRIPT
+
+    def process(self, output):
+        marks = {line.split()[1]: index for index, line in enumerate(output)
+                 if line.startswith("## ")}
+        end_of_dump = marks.get("addresses", len(output))
+        instances, failing = {}, ()
+        if "running" in marks:
+            instances, failing = parse_dump(output[marks["running"] + 1:end_of_dump])
+        return HostStatus(
+            running="running" in marks, instances=instances, failing_scripts=failing,
+            addresses=parse_addresses(output[end_of_dump + 1:]),
+            now=float(output[marks["now"]].split()[2]) if "now" in marks else None,
+        )

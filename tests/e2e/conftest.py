@@ -50,10 +50,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{what:<58} {seconds:6.2f} s   theory {theory:5.2f} s")
 
 
-def pyinfra(inventory, *args):
-    """Run the deploy like an operator: the pyinfra CLI, from the repo root."""
+def pyinfra(inventory, *args, deploy="deploy.py"):
+    """Run a deploy file (default deploy.py) like an operator: the pyinfra CLI, from the
+    repo root."""
     return subprocess.run(
-        [sys.executable, "-m", "pyinfra", *args, inventory, "deploy.py"],
+        [sys.executable, "-m", "pyinfra", *args, inventory, deploy],
         cwd=REPO_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
     )
 

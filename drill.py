@@ -1,0 +1,14 @@
+"""Fail one VRRP instance over to its backup and back, and print how long each took.
+
+    pyinfra -y inventory.py drill.py --data drill_instance=VI_1
+
+Refuses, before touching any host, when the backup is not healthy (keepalived stopped,
+FAULT, failing check script), when there is no backup, or on split brain / no master.
+See operations/drill.py.
+"""
+
+from pyinfra import host
+
+from operations.drill import drill
+
+drill(host.data.get("drill_instance"))

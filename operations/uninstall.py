@@ -1,0 +1,118 @@
+"""Remove keepalived from a host: the seed role's manual removal steps, as a deploy.
+
+    pyinfra -y inventory.py uninstall.py
+
+In order, each its own @deploy so that another removal step (a firewall rule, say) is
+one more call in `uninstall()`:
+
+1. stop and disable keepalived (a graceful stop removes its VIPs and tells the backups);
+2. delete VIPs of the host's instances still on an interface (after a crash or kill -9),
+   except those of instances with priority 255 (the address owner: its own address);
+3. purge the package (apt purge) / remove it (dnf remove);
+4. remove the base dir (default /etc/keepalived) with everything in it;
+5. remove the script user, unless a process still runs as it (then warn and keep it).
+
+What to remove comes from the same host data as the deploy (validated first). Running it
+again changes nothing.
+"""
+
+from pyinfra import host, logger
+from pyinfra.api import QuoteString, StringCommand, deploy, operation
+from pyinfra.operations import apt, dnf, files, server, systemd
+
+from .facts import IpAddresses, UserProcesses
+from .keepalived import host_settings, package_manager
+
+PROTECTED_USERS = {"root"}
+
+
+@operation()
+def addresses_absent(addresses):
+    """
+    Delete each of ``addresses`` ("address/prefix") from whichever interface has it.
+
+    **Example:**
+
+    .. code:: python
+
+        addresses_absent(name="Delete leftover VIPs", addresses=["192.168.1.100/24"])
+    """
+    wanted = {address.split("/")[0] for address in addresses}
+    present = [(interface, cidr) for interface, cidr in host.get_fact(IpAddresses)
+               if cidr.split("/")[0] in wanted]
+    if not present:
+        host.noop("no VIP left on any interface")
+    for interface, cidr in present:
+        yield StringCommand("ip", "addr", "del", QuoteString(cidr), "dev",
+                            QuoteString(interface))
+
+
+@operation()
+def user_absent_unless_busy(user):
+    """
+    Remove ``user`` (``userdel``) unless a process runs as it: then warn and keep it.
+
+    **Example:**
+
+    .. code:: python
+
+        user_absent_unless_busy(name="Remove the script user", user="keepalived_script")
+    """
+    if user in PROTECTED_USERS:
+        host.noop(f"user {user} is never removed")
+        return
+    running = host.get_fact(UserProcesses, user=user)
+    if running:
+        host.log(f"keeping user {user}: process(es) {', '.join(running)} run as it",
+                 log_func=logger.warning)
+        return
+    yield from server.user._inner(user=user, present=False)
+
+
+@deploy("Stop keepalived")
+def stop_service():
+    systemd.service(name="Stop and disable keepalived", service="keepalived",
+                    running=False, enabled=False)
+
+
+@deploy("Delete leftover VIPs")
+def delete_vips(settings):
+    """Priority 255 means this host owns the address (it is the host's own): kept."""
+    addresses_absent(
+        name="Delete VIPs of this host's instances still on an interface",
+        addresses=[vip for instance in settings.instances if instance.priority != 255
+                   for vip in instance.virtual_ipaddresses],
+    )
+
+
+@deploy("Remove the keepalived package")
+def remove_package():
+    if package_manager() == "apt":
+        apt.packages(name="Purge keepalived (apt)", packages=["keepalived"],
+                     present=False, purge=True)
+    else:
+        dnf.packages(name="Remove keepalived (dnf)", packages=["keepalived"], present=False)
+
+
+@deploy("Remove the keepalived config")
+def remove_config(settings):
+    files.directory(name=f"Remove {settings.paths.base_dir}", path=settings.paths.base_dir,
+                    present=False)
+
+
+@deploy("Remove the script user")
+def remove_script_user(settings):
+    user_absent_unless_busy(name=f"Remove user {settings.global_defs.script_user} "
+                                 "unless a process runs as it",
+                            user=settings.global_defs.script_user)
+
+
+@deploy("Uninstall keepalived")
+def uninstall():
+    """Every removal step, in order (see the module docstring)."""
+    settings = host_settings()
+    stop_service()
+    delete_vips(settings)
+    remove_package()
+    remove_config(settings)
+    remove_script_user(settings)

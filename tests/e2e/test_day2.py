@@ -1,0 +1,151 @@
+"""Day-2 operations on two test hosts: status, split brain, drill (and its refusal),
+backup, uninstall. The tests run in file order on one cluster, converged first."""
+
+import re
+import tarfile
+
+import pytest
+
+from .conftest import pyinfra, totals, wait_for
+
+pytestmark = pytest.mark.e2e
+
+HOSTS = 2  # the cluster fixture starts this many
+NAMES = ("host-01", "host-02")
+BLOCK_VRRP = ("nft add table inet day2test && nft add chain inet day2test input "
+              "'{ type filter hook input priority 0; }' && "
+              "nft add rule inet day2test input ip protocol vrrp drop")
+
+
+def status_lines(result):
+    """{host: its table line's cells} from the table status.py prints."""
+    return {line.split()[0]: line.split() for line in result.stdout.splitlines()
+            if line.startswith("host-")}
+
+
+def test_converge(cluster):
+    result = pyinfra(cluster.inventory_path, "-y")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
+
+
+def test_status_shows_the_master_holding_the_vip_and_the_backup(cluster):
+    result = pyinfra(cluster.inventory_path, "-y", deploy="status.py")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = status_lines(result)
+    assert lines["host-01"][:6] == ["host-01", "VI_1", "MASTER", "100", "100", cluster.vip()]
+    assert lines["host-02"][:6] == ["host-02", "VI_1", "BACKUP", "90", "90", "-"]
+    assert re.search(r"UTC \(\d+[smh] ago\)", " ".join(lines["host-01"]))
+    assert "OK: every instance has exactly one MASTER" in result.stdout
+    for host in NAMES:  # the dump (it holds auth_pass) is not left behind
+        assert cluster.run(host, "ls /tmp/keepalived.data")[0] != 0
+
+
+def test_status_flags_split_brain_when_vrrp_is_blocked(cluster):
+    code, output = cluster.run("host-02", BLOCK_VRRP)
+    assert code == 0, output
+    try:
+        assert wait_for(lambda: cluster.holders() == list(NAMES), timeout=10) is not None
+        result = pyinfra(cluster.inventory_path, "-y", deploy="status.py")
+    finally:
+        cluster.run("host-02", "nft delete table inet day2test")
+
+    assert result.returncode == 1
+    assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stdout
+    assert [cells[2] for cells in status_lines(result).values()] == ["MASTER", "MASTER"]
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None
+
+
+def test_drill_fails_over_and_back_and_measures_both(cluster):
+    result = pyinfra(cluster.inventory_path, "-y", "--data", "drill_instance=VI_1",
+                     deploy="drill.py")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    failover = re.search(r"failover host-01 -> host-02: ([0-9.]+) s", result.stdout)
+    failback = re.search(r"failback host-02 -> host-01: ([0-9.]+) s", result.stdout)
+    assert failover and failback, result.stdout
+    print(f"drill: failover {failover.group(1)} s, failback {failback.group(1)} s")
+    assert 0 < float(failover.group(1)) < 14 and 0 < float(failback.group(1)) < 14
+    assert cluster.holders() == ["host-01"]
+    for host in NAMES:
+        assert cluster.run(host, "systemctl is-active keepalived")[1].strip() == "active"
+
+
+def test_drill_refuses_when_the_backup_is_stopped_and_touches_nothing(cluster):
+    cluster.run("host-02", "systemctl stop keepalived")
+    try:
+        since = cluster.run("host-01", "systemctl show -p ActiveEnterTimestamp keepalived")[1]
+        result = pyinfra(cluster.inventory_path, "-y", "--data", "drill_instance=VI_1",
+                         deploy="drill.py")
+        assert result.returncode != 0
+        assert ("drill refused: the backup of VI_1 is not healthy: "
+                "host-02: keepalived is not running") in result.stdout + result.stderr
+        assert "Starting operation" not in result.stdout + result.stderr
+        assert cluster.holders() == ["host-01"]
+        assert cluster.run("host-01", "systemctl show -p ActiveEnterTimestamp keepalived")[1] \
+            == since, "keepalived on the master was restarted"
+    finally:
+        cluster.run("host-02", "systemctl start keepalived")
+
+
+def test_backup_archives_every_hosts_config_privately(cluster, tmp_path):
+    result = pyinfra(cluster.inventory_path, "-y", "--data", f"backup_dir={tmp_path}",
+                     deploy="backup.py")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    [run_dir] = list(tmp_path.iterdir())
+    assert re.fullmatch(r"\d{8}T\d{6}Z", run_dir.name)
+    assert oct(run_dir.stat().st_mode & 0o777) == "0o700"
+    assert sorted(path.name for path in run_dir.iterdir()) == ["host-01.tar.gz",
+                                                                "host-02.tar.gz"]
+    for host in NAMES:
+        archive = run_dir / f"{host}.tar.gz"
+        assert oct(archive.stat().st_mode & 0o777) == "0o600"
+        with tarfile.open(archive) as tar:
+            members = {member.name: member for member in tar.getmembers()}
+            secret = members["keepalived/conf.d/20-vrrp_instances.conf"]
+            assert oct(secret.mode) == "0o600"
+            content = tar.extractfile(secret).read().decode()
+        assert content == cluster.run(host, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]
+        assert {"keepalived/keepalived.conf", "keepalived/scripts/check_ssh.sh"} <= set(members)
+        assert cluster.run(host, "ls /tmp/pyinfra-* 2>/dev/null")[1] == ""
+
+
+def user_pids(cluster, host, user="keepalived_script"):
+    return cluster.run(host, f"for p in /proc/[0-9]*; do [ \"$(stat -c %U $p)\" = {user} ] "
+                             "&& echo ${p#/proc/}; done")[1].split()
+
+
+def test_uninstall_keeps_a_busy_script_user(cluster):
+    cluster.run("host-02", "runuser -u keepalived_script -- sleep 600 >/dev/null 2>&1 &")
+    assert wait_for(lambda: user_pids(cluster, "host-02"), timeout=5) is not None
+    try:
+        result = pyinfra(cluster.inventory_path, "-y", "--limit", "host-02",
+                         deploy="uninstall.py")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "keeping user keepalived_script" in result.stdout + result.stderr
+        assert cluster.run("host-02", "getent passwd keepalived_script")[0] == 0
+    finally:
+        cluster.run("host-02", "kill " + " ".join(user_pids(cluster, "host-02")))
+    assert wait_for(lambda: not user_pids(cluster, "host-02"), timeout=5) is not None
+
+
+def test_uninstall_leaves_nothing_and_a_second_run_changes_nothing(cluster):
+    result = pyinfra(cluster.inventory_path, "-y", deploy="uninstall.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    assert cluster.holders() == []
+    for host in NAMES:
+        assert cluster.run(host, "ls -d /etc/keepalived")[0] != 0
+        assert cluster.run(host, "getent passwd keepalived_script")[0] != 0
+        assert cluster.run(host, "dpkg -s keepalived")[0] != 0, "keepalived still installed"
+        assert cluster.run(host, "systemctl is-enabled keepalived")[0] != 0
+        comms = cluster.run(host, "cat /proc/[0-9]*/comm 2>/dev/null")[1].split()
+        assert "keepalived" not in comms
+        raw = cluster.run(host, "cat /proc/net/raw /proc/net/raw6")[1]
+        assert not re.search(r":0070 ", raw), f"a raw socket for VRRP (112) is open:\n{raw}"
+
+    again = pyinfra(cluster.inventory_path, "-y", deploy="uninstall.py")
+    operations, changed, errors, unchanged = totals(again)
+    assert (changed, errors) == (0, 0) and unchanged == operations, again.stderr
