@@ -28,9 +28,11 @@ def host_names(count):
     return [f"host-{i:02d}" for i in range(1, count + 1)]
 
 
-def priority_and_state(index):
-    """The seed's example extended for more hosts: 100 MASTER, then 90, 80, ... BACKUP."""
-    return 100 - 10 * index, "MASTER" if index == 0 else "BACKUP"
+def priority_and_state(index, count):
+    """The seed's example extended for more hosts: 100 MASTER, then 90, 80, ... BACKUP
+    (smaller steps beyond 10 hosts: 20 hosts get 100, 96, ..., 24)."""
+    step = 10 if count <= 10 else 90 // (count - 1)
+    return 100 - step * index, "MASTER" if index == 0 else "BACKUP"
 
 
 class Cluster:
@@ -179,7 +181,7 @@ class Cluster:
         return self._write(self.docker_inventory_path, hosts, self._group_data())
 
     def _host_data(self, index):
-        priority, state = priority_and_state(index)
+        priority, state = priority_and_state(index, self.count)
         return {"keepalived_priority": priority, "keepalived_state": state}
 
     def _group_data(self):
