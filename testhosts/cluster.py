@@ -34,9 +34,12 @@ def priority_and_state(index):
 
 
 class Cluster:
-    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print):
+    """`networks`: how many private networks each host is on (eth0, eth1, ...)."""
+
+    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print, networks=1):
         self.client, self.name, self.count, self.release, self.log = (
             client, name, count, release, log)
+        self.networks = networks
         self.dir = os.path.join(STATE_DIR, name)
         self.inventory_path = os.path.join(self.dir, "inventory.py")
         self.key_path = os.path.join(self.dir, "id_ed25519")
@@ -48,8 +51,10 @@ class Cluster:
         image = ensure_image(self.client, self.release, log=self.log)
         os.makedirs(self.dir, exist_ok=True)
         public_key = self._write_key()
-        network = self.client.networks.create(
-            f"kt-{self.name}", driver="bridge", labels={LABEL: self.name})
+        network, *more_networks = [
+            self.client.networks.create(self.network_name(index), driver="bridge",
+                                        labels={LABEL: self.name})
+            for index in range(self.networks)]
         for index, host in enumerate(host_names(self.count)):
             self.log(f"Starting {self.name}/{host} ({self.release}) ...")
             self.client.containers.run(
@@ -60,6 +65,8 @@ class Cluster:
                 volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
                 stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
             )
+            for extra in more_networks:  # eth1, eth2, ...
+                extra.connect(self.container_name(host))
         for host in host_names(self.count):
             self._wait_ready(host, public_key)
         self.write_inventory()
@@ -80,31 +87,35 @@ class Cluster:
     def container(self, host):
         return self.client.containers.get(self.container_name(host))
 
-    def network(self):
-        return self.client.networks.list(filters={"label": f"{LABEL}={self.name}"})[0]
+    def network_name(self, index=0):
+        """Network 0 is each host's eth0, network 1 its eth1, ..."""
+        return f"kt-{self.name}" if index == 0 else f"kt-{self.name}-net{index}"
 
-    def subnet(self):
-        return ipaddress.ip_network(self.network().attrs["IPAM"]["Config"][0]["Subnet"])
+    def network(self, index=0):
+        return self.client.networks.get(self.network_name(index))
 
-    def vip(self):
-        subnet = self.subnet()
+    def subnet(self, index=0):
+        return ipaddress.ip_network(self.network(index).attrs["IPAM"]["Config"][0]["Subnet"])
+
+    def vip(self, index=0):
+        subnet = self.subnet(index)
         return f"{subnet.network_address + VIP_OFFSET}/{subnet.prefixlen}"
 
-    def address(self, host):
+    def address(self, host, index=0):
         container = self.container(host)
         container.reload()
-        return container.attrs["NetworkSettings"]["Networks"][self.network().name]["IPAddress"]
+        return container.attrs["NetworkSettings"]["Networks"][self.network_name(index)]["IPAddress"]
 
     def run(self, host, command):
         """Run a shell command as root in a host; returns (exit code, output)."""
         result = self.container(host).exec_run(["sh", "-c", command])
         return result.exit_code, result.output.decode(errors="replace")
 
-    def holders(self, address=None):
-        """The hosts whose eth0 holds `address` (default: the VIP)."""
+    def holders(self, address=None, dev="eth0"):
+        """The hosts whose `dev` holds `address` (default: the VIP)."""
         ip = (address or self.vip()).split("/")[0]
         return [host for host in host_names(self.count)
-                if f" {ip}/" in self.run(host, "ip -o -4 addr show dev eth0")[1]]
+                if f" {ip}/" in self.run(host, f"ip -o addr show dev {dev}")[1]]
 
     # -- setup helpers --
 

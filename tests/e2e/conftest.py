@@ -19,8 +19,9 @@ LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keep
 def cluster(request):
     count = getattr(request.module, "HOSTS", 2)
     release = getattr(request.module, "RELEASE", "bookworm")
+    networks = getattr(request.module, "NETWORKS", 1)  # 2: hosts also get eth1
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    cluster = Cluster(ensure_engine(), name, count=count, release=release)
+    cluster = Cluster(ensure_engine(), name, count=count, release=release, networks=networks)
     try:
         cluster.up()
         yield cluster
