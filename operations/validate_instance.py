@@ -324,8 +324,8 @@ def read_unicast(problems, where, item, family, context):
                            "address is not known (set keepalived_unicast_src_ip, or "
                            "ssh_hostname to an IP address, or unicast_src_ip on the instance)")
         return src, UNICAST_FROM_INVENTORY
-    peers = []
-    for i, value in enumerate(read_list(problems, f"{where}.unicast_peers", peers_value)):
+    peers, listed = [], read_list(problems, f"{where}.unicast_peers", peers_value)
+    for i, value in enumerate(listed):
         peer = read_ip(problems, f"{where}.unicast_peers[{i}]", value)
         if peer is None:
             continue
@@ -340,7 +340,7 @@ def read_unicast(problems, where, item, family, context):
                           f"{UNICAST_FROM_INVENTORY!r} to derive the peers")
         else:
             peers.append(str(peer))
-    if not peers and not problems.errors:
+    if isinstance(peers_value, list) and not listed:
         problems.error(f"{where}.unicast_peers", peers_value, "required: at least one peer "
                        f"address, or {UNICAST_FROM_INVENTORY!r}")
     return src, tuple(peers)
