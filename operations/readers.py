@@ -18,23 +18,23 @@ PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]*$")
 INTERFACE_ALLOWED = "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)"
 
 
-def _is_int(value):
+def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value):
+def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def read_int(problems, key, value, low, high, allowed=None):
-    if not _is_int(value) or not low <= value <= high:
+    if not is_int(value) or not low <= value <= high:
         problems.error(key, value, allowed or f"must be a whole number {low}-{high}")
         return None
     return value
 
 
 def read_seconds(problems, key, value):
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+    if not is_number(value) or not math.isfinite(value) or value <= 0:
         problems.error(key, value, "must be a number of seconds greater than 0")
         return None
     return value

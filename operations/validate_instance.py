@@ -14,7 +14,7 @@ from .problems import did_you_mean
 from .readers import (
     NAME_RE,
     WORD_RE,
-    _is_number,
+    is_number,
     read_choice,
     read_extra_lines,
     read_flag,
@@ -275,7 +275,7 @@ def read_preemption(problems, where, item, state, priority):
     """(nopreempt, preempt_delay): both only work from state BACKUP."""
     nopreempt = read_flag(problems, f"{where}.nopreempt", item.get("nopreempt", False))
     delay = item.get("preempt_delay")
-    if delay is not None and (not _is_number(delay) or not 0 <= delay <= 1000):
+    if delay is not None and (not is_number(delay) or not 0 <= delay <= 1000):
         problems.error(f"{where}.preempt_delay", delay, "must be a number of seconds 0-1000")
         delay = None
     for key, value in (("nopreempt", nopreempt), ("preempt_delay", delay)):
