@@ -108,6 +108,9 @@ def test_unicast_failover_with_multicast_dropped_and_notify_records_it(cluster, 
     lines = transitions(cluster, "host-02").splitlines()
     assert [line.split(" ", 1)[1] for line in lines] == [
         "INSTANCE VI_1 BACKUP 90", "INSTANCE VI_1 MASTER 90"]
+    # written by the notify script, so it ran as the script user:
+    assert cluster.run("host-02", f"stat -c %U {LOG}")[1].strip() == "keepalived_script"
+    print(f"unicast failover (graceful stop, multicast dropped): {moved:.2f} s")
 
     cluster.run("host-01", "systemctl start keepalived")
     back = wait_for(lambda: cluster.holders() == ["host-01"], timeout=10)
@@ -143,6 +146,7 @@ def test_sync_group_moves_both_instances_together(cluster, tmp_path):
     cluster.run("host-01", "ip link set eth1 down")
     moved = wait_for(lambda: holders() == (["host-02"], ["host-02"]), 10)
     assert moved is not None, holders()
+    print(f"sync group failover (eth1 down on the master): {moved:.2f} s")
 
     cluster.run("host-01", "ip link set eth1 up")
     back = wait_for(lambda: holders() == (["host-01"], ["host-01"]), 15)
