@@ -125,7 +125,8 @@ class VrrpInstance:
     garp_master_delay: int | None = None
     garp_master_refresh: int | None = None
     unicast_src_ip: str | None = None
-    unicast_peers: tuple | str | None = None  # addresses, or "inventory" until peers.py derives them
+    # Peer addresses; "inventory" until peers.derive_unicast_peers fills them in; None: multicast
+    unicast_peers: tuple | str | None = None
     track_interfaces: tuple = ()  # TrackInterface, ...
     virtual_ipaddresses_excluded: tuple = ()  # VirtualIp, ...
     virtual_routes: tuple = ()  # VirtualRoute, ...

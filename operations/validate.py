@@ -253,6 +253,10 @@ def read_notify_script(problems, index, item, paths):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
                        f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
         return None
+    if template is not None and (not isinstance(template, str) or not template):
+        problems.error(f"{where}.template", template, "must be a template name, e.g. "
+                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}")
+        return None
     if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
         problems.error(f"{where}.content", content, "must be the script's text, starting with "
                        "#! (keepalived executes the file directly)")

@@ -72,7 +72,8 @@ def read_entry(problems, key, value, options):
         words = value.split()
         if not words or len(words) % 2 == 0:
             problems.error(key, value, f"must be {first.upper()} followed by keyword value "
-                           f"pairs ({', '.join(options[1:])}), or a mapping of {', '.join(options)}")
+                           f"pairs ({', '.join(options[1:])}), "
+                           f"or a mapping of {', '.join(options)}")
             return None
         entry = {first: words[0]}
         for keyword, option in zip(words[1::2], words[2::2]):
@@ -359,8 +360,8 @@ def read_notify(problems, where, item, context):
         if name not in context.notify_paths:
             defined = ", ".join(sorted(context.notify_paths)) or "none"
             problems.error(key, value, "must name a script of keepalived_notify_scripts, "
-                           f"optionally followed by arguments{did_you_mean(name, context.notify_paths)}"
-                           f"; defined: {defined}")
+                           "optionally followed by arguments"
+                           f"{did_you_mean(name, context.notify_paths)}; defined: {defined}")
             continue
         bad = [word for word in words[1:] if not WORD_RE.match(word) or "'" in word]
         if bad:

@@ -104,7 +104,8 @@ class Cluster:
     def address(self, host, index=0):
         container = self.container(host)
         container.reload()
-        return container.attrs["NetworkSettings"]["Networks"][self.network_name(index)]["IPAddress"]
+        networks = container.attrs["NetworkSettings"]["Networks"]
+        return networks[self.network_name(index)]["IPAddress"]
 
     def run(self, host, command):
         """Run a shell command as root in a host; returns (exit code, output)."""

@@ -453,6 +453,10 @@ def test_notify_key_errors(key, value, message):
      "must be the script's text, starting with #!"),
     ({"name": "n.sh", "template": "notify_record_state.sh.j2"}, ".template",
      "the template needs a value that is not set ('log_file' is undefined)"),
+    ({"name": "n.sh", "template": ["x.j2"]}, ".template",
+     "must be a template name, e.g. notify_record_state.sh.j2"),
+    ({"name": "n.sh", "template": "notify_nothing.sh.j2"}, ".template",
+     "template not found in "),
     ({"name": "n.sh", "content": "#!/bin/sh\n", "mode": "777"}, ".mode",
      "unknown key; allowed: name, template, content, vars"),
 ])
