@@ -315,7 +315,8 @@ def read_unicast(problems, where, item, family, context):
         problems.error(f"{where}.unicast_src_ip" if src_value is not None else
                        context.address_key, src, f"is IPv{ipaddress.ip_address(src).version} "
                        f"but the instance is IPv{family}: keepalived drops unicast peers of "
-                       "the other family")
+                       f"the other family; set an IPv{family} unicast_src_ip on the instance "
+                       "(or keepalived_unicast_src_ip)")
         return None, None
 
     if peers_value == UNICAST_FROM_INVENTORY:

@@ -288,6 +288,14 @@ def test_unicast_errors(overrides, key, value, message):
                  f"host-01: keepalived_vrrp_instances[0].{key} = {value}: {message}")
 
 
+def test_derived_address_of_the_other_family_is_an_error_naming_where_it_came_from():
+    data = {**host_01(unicast_peers="inventory", **IPV6), "ssh_hostname": "192.0.2.1"}
+
+    assert_error(data, "host-01: ssh_hostname = '192.0.2.1': is IPv4 but the instance is IPv6: "
+                       "keepalived drops unicast peers of the other family; set an IPv6 "
+                       "unicast_src_ip on the instance (or keepalived_unicast_src_ip)")
+
+
 def test_own_address_in_peers_by_hand_is_a_warning():
     assert_warning(host_01(unicast_src_ip="192.0.2.1", unicast_peers=["192.0.2.1", "192.0.2.2"]),
                    "host-01: keepalived_vrrp_instances[0].unicast_peers[0] = '192.0.2.1': is "
