@@ -8,7 +8,7 @@ the run before pyinfra executes anything, so no host is touched.
 from pyinfra import logger
 
 from . import validate
-from .peers import check_peers
+from .peers import check_peers, derive_unicast_peers
 from .problems import KeepalivedDataError
 
 _checked = {}  # the last inventory checked, and its settings
@@ -32,7 +32,9 @@ def check_hosts(hosts, warn=logger.warning):
         if host_settings:
             settings[name] = host_settings
     if not errors:
-        for problems in check_peers(list(settings.values())).values():
+        peer_problems = check_peers(list(settings.values()))
+        settings = derive_unicast_peers(settings, peer_problems)
+        for problems in peer_problems.values():
             errors += problems.errors
             warnings += problems.warnings
     for warning in warnings:

@@ -5,9 +5,11 @@ of this (each host sees only its own config), so these mistakes otherwise show u
 split brain or a failover that never happens.
 """
 
+import dataclasses
 from collections import defaultdict
 
 from .problems import Problems
+from .validate_instance import UNICAST_FROM_INVENTORY
 
 # Attributes every peer of an instance must have alike, with what goes wrong otherwise.
 MUST_AGREE = {
@@ -16,6 +18,9 @@ MUST_AGREE = {
     "advert_int": "keepalived drops adverts whose interval differs from its own",
     "auth_type": "peers reject each other's adverts: both become MASTER",
     "auth_pass": "peers reject each other's adverts: both become MASTER",
+    "effective_version": "VRRPv2 and VRRPv3 adverts do not match: both become MASTER (set "
+                         "vrrp_version or version alike)",
+    "unicast_peers": "a multicast peer never hears a unicast one: both become MASTER",
 }
 
 
@@ -28,21 +33,26 @@ def _peers_by_instance(all_settings):
     return peers
 
 
-def _shown(attribute, value):
-    if attribute == "auth_pass":
-        return "<hidden>"
+def _compared(instance, attribute):
+    """What peers must have alike: VIP addresses in any order (their dev may differ per
+    host), and unicast or not (each host lists the others, so the lists differ)."""
+    value = getattr(instance, attribute)
     if attribute == "virtual_ipaddresses":
-        return sorted(value)
+        return sorted(vip.address for vip in value)
+    if attribute == "unicast_peers":
+        return "multicast" if value is None else "unicast"
     return value
+
+
+def _shown(attribute, value):
+    return "<hidden>" if attribute == "auth_pass" else value
 
 
 def check_agreement(problems, name, peers):
     first_host, _, first = peers[0]
     for host, index, instance in peers[1:]:
         for attribute, consequence in MUST_AGREE.items():
-            mine, theirs = getattr(instance, attribute), getattr(first, attribute)
-            if attribute == "virtual_ipaddresses":
-                mine, theirs = sorted(mine), sorted(theirs)
+            mine, theirs = _compared(instance, attribute), _compared(first, attribute)
             if mine != theirs:
                 problems[host].error(
                     f"keepalived_vrrp_instances[{index}].{attribute}", _shown(attribute, mine),
@@ -106,3 +116,44 @@ def check_peers(all_settings):
             check_agreement(problems, name, peers)
         check_failover(problems, name, peers, scripts)
     return problems
+
+
+def derive_unicast_peers(settings_by_host, problems):
+    """Fill in `unicast_peers: "inventory"`: each host's peers are the unicast_src_ip of the
+    other hosts that have the instance. Returns {host: Settings}; errors go to `problems`."""
+    peers = _peers_by_instance(settings_by_host.values())
+    derived = {}
+    for host, settings in settings_by_host.items():
+        instances = []
+        for index, instance in enumerate(settings.instances):
+            if instance.unicast_peers == UNICAST_FROM_INVENTORY:
+                addresses = _other_addresses(problems, host, index, instance,
+                                             peers[instance.name])
+                instance = dataclasses.replace(instance, unicast_peers=addresses)
+            instances.append(instance)
+        derived[host] = dataclasses.replace(settings, instances=tuple(instances))
+    return derived
+
+
+def _other_addresses(problems, host, index, instance, peers):
+    key = f"keepalived_vrrp_instances[{index}].unicast_peers"
+    others = [(other, instance_of_other) for other, _, instance_of_other in peers
+              if other != host]
+    if not others:
+        problems[host].error(key, UNICAST_FROM_INVENTORY, f"no other host of the inventory has "
+                             f"{instance.name}, so there are no peers to derive; add its peers "
+                             "to the inventory, or list their addresses")
+    addresses = []
+    for other, theirs in others:
+        if theirs.unicast_src_ip is None:
+            problems[host].error(key, UNICAST_FROM_INVENTORY, f"the address of peer {other} "
+                                 "is not known: set its keepalived_unicast_src_ip (or its "
+                                 f"ssh_hostname to an IP address, or unicast_src_ip on its "
+                                 f"{instance.name})")
+        elif theirs.unicast_src_ip in (instance.unicast_src_ip, *addresses):
+            problems[host].error(key, UNICAST_FROM_INVENTORY, f"peer {other} has the address "
+                                 f"{theirs.unicast_src_ip} of another host of {instance.name}; "
+                                 "each host needs its own unicast_src_ip")
+        else:
+            addresses.append(theirs.unicast_src_ip)
+    return tuple(addresses)

@@ -12,7 +12,10 @@ import jinja2
 
 TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                              "templates")
-CHECK_SCRIPT_TEMPLATES = sorted(os.listdir(os.path.join(TEMPLATES_DIR, "scripts")))
+SHIPPED_SCRIPT_TEMPLATES = sorted(os.listdir(os.path.join(TEMPLATES_DIR, "scripts")))
+CHECK_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES if name.startswith("check_")]
+NOTIFY_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES
+                           if name.startswith("notify_")]
 
 
 class TemplateNotFound(ValueError):
@@ -57,21 +60,19 @@ def check_script_search_path():
             os.getcwd()]
 
 
-def check_script(script):
-    """Render the check script of a VrrpScript. Template variables: its own keys and vars."""
+def script_file(template_name, variables):
+    """Render a check or notify script from its template (an absolute path, or a name
+    looked up in check_script_search_path()) with `variables`."""
     search_path = check_script_search_path()
-    if os.path.isabs(script.template):
-        search_path = [os.path.dirname(script.template)]
+    if os.path.isabs(template_name):
+        search_path = [os.path.dirname(template_name)]
     env = _environment(search_path)
     try:
-        template = env.get_template(os.path.basename(script.template))
+        template = env.get_template(os.path.basename(template_name))
     except jinja2.TemplateNotFound:
         raise TemplateNotFound(
             f"template not found in {', '.join(search_path)}; "
-            f"shipped: {', '.join(CHECK_SCRIPT_TEMPLATES)}") from None
-    fields = {key: value for key, value in script.__dict__.items()
-              if key not in ("template_vars", "content")}
-    variables = {**fields, **{k: v for k, v in script.template_vars if v is not None}}
+            f"shipped: {', '.join(SHIPPED_SCRIPT_TEMPLATES)}") from None
     # `item` is what templates written for the Ansible role use.
     return template.render(**variables, item=variables, script=variables)
 
@@ -85,6 +86,7 @@ def config_files(settings):
         "global_defs": settings.global_defs,
         "scripts": settings.scripts,
         "instances": settings.instances,
+        "sync_groups": settings.sync_groups,
     }
 
     def rendered(template, path, mode, secret=False):
@@ -101,5 +103,5 @@ def config_files(settings):
                  f"{paths.config_dir}/20-vrrp_instances.conf", "600", secret=True),
     ]
     files += [ManagedFile(path=script.path, content=script.content, mode="755")
-              for script in settings.scripts]
+              for script in (*settings.scripts, *settings.notify_scripts)]
     return {file.path: file for file in files}

@@ -17,6 +17,11 @@ class GlobalDefs:
     script_user: str = DEFAULT_SCRIPT_USER
     enable_script_security: bool = True
     options: tuple = ()  # ((keyword, value), ...); value True renders the bare keyword
+    extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
+
+    @property
+    def vrrp_version(self):
+        return dict(self.options).get("vrrp_version", 2)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,67 @@ class VrrpScript:
     user: str = DEFAULT_SCRIPT_USER
     template_vars: tuple = ()  # ((key, value), ...): the other keys, for the template
     content: str = ""  # the rendered script
+    extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
+
+    def template_variables(self):
+        """What the script's template sees: its own keys, and the vars given for it."""
+        fields = {key: value for key, value in self.__dict__.items()
+                  if key not in ("template_vars", "content", "extra_lines")}
+        return {**fields, **{k: v for k, v in self.template_vars if v is not None}}
+
+
+@dataclass(frozen=True)
+class NotifyScript:
+    """A notify script file in the scripts dir, named by instances' notify_* keys."""
+
+    name: str  # file name in the scripts dir, e.g. record_state.sh
+    path: str  # absolute path of the script on the host
+    content: str  # rendered from a template, or given
+
+
+@dataclass(frozen=True, order=True)
+class VirtualIp:
+    """One line of `virtual_ipaddress { }` (or `virtual_ipaddress_excluded { }`)."""
+
+    address: str  # "192.168.1.100/24", as written (no prefix: keepalived's default)
+    dev: str | None = None
+    label: str | None = None
+    scope: str | None = None
+
+    def __str__(self):
+        options = [f"{key} {getattr(self, key)}" for key in ("dev", "label", "scope")
+                   if getattr(self, key) is not None]
+        return " ".join([self.address, *options])
+
+
+@dataclass(frozen=True)
+class VirtualRoute:
+    """One line of `virtual_routes { }`."""
+
+    to: str  # "192.168.2.0/24" or "default"
+    dev: str  # defaults to the instance's interface (keepalived tracks no route without)
+    via: str | None = None
+    src: str | None = None
+    metric: int | None = None
+    table: str | None = None
+    scope: str | None = None
+
+    def __str__(self):
+        options = [f"{key} {getattr(self, key)}" for key in
+                   ("src", "via", "dev", "scope", "table", "metric")
+                   if getattr(self, key) is not None]
+        return " ".join([self.to, *options])
+
+
+@dataclass(frozen=True)
+class TrackInterface:
+    """One line of `track_interface { }`."""
+
+    interface: str
+    weight: int | None = None  # None: a down interface puts the instance in FAULT
+
+    def __str__(self):
+        return self.interface if self.weight is None else f"{self.interface} weight {self.weight}"
 
 
 @dataclass(frozen=True)
@@ -45,12 +111,40 @@ class VrrpInstance:
     interface: str
     virtual_router_id: int
     priority: int
-    virtual_ipaddresses: tuple  # ("192.168.1.100/24", ...)
+    virtual_ipaddresses: tuple  # VirtualIp, ...
     state: str = "MASTER"
     advert_int: float = 1
     auth_type: str | None = None  # PASS or AH
     auth_pass: str | None = None
     track_scripts: tuple = ()  # vrrp_names of VrrpScript
+    version: int | None = None  # VRRP version set on the instance (None: global_defs' / 2)
+    effective_version: int = 2  # what keepalived uses: version, vrrp_version, 3 for IPv6
+    native_ipv6: bool = False
+    nopreempt: bool = False
+    preempt_delay: float | None = None
+    garp_master_delay: int | None = None
+    garp_master_refresh: int | None = None
+    unicast_src_ip: str | None = None
+    # Peer addresses; "inventory" until peers.derive_unicast_peers fills them in; None: multicast
+    unicast_peers: tuple | str | None = None
+    track_interfaces: tuple = ()  # TrackInterface, ...
+    virtual_ipaddresses_excluded: tuple = ()  # VirtualIp, ...
+    virtual_routes: tuple = ()  # VirtualRoute, ...
+    notify: tuple = ()  # ((keyword, command), ...), e.g. ("notify_master", "/etc/.../s.sh MASTER")
+    extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
+
+    @property
+    def family(self):
+        """4 or 6: the address family of the VIPs, and of the VRRP adverts."""
+        return 6 if ":" in self.virtual_ipaddresses[0].address else 4
+
+
+@dataclass(frozen=True)
+class SyncGroup:
+    """`vrrp_sync_group NAME { group { ... } }`: instances that change state together."""
+
+    name: str
+    instances: tuple  # instance names
 
 
 @dataclass(frozen=True)
@@ -70,4 +164,6 @@ class Settings:
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
     scripts: tuple = ()  # VrrpScript, ...
     instances: tuple = ()  # VrrpInstance, ...
+    notify_scripts: tuple = ()  # NotifyScript, ...
+    sync_groups: tuple = ()  # SyncGroup, ...
     package_version: str | None = None

@@ -9,7 +9,6 @@ and `keepalived_state` fill in instances that do not set their own.
 """
 
 import ipaddress
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -18,14 +17,32 @@ import jinja2
 
 from . import render
 from .problems import Problems, did_you_mean
+from .readers import (
+    NAME_RE,
+    PATH_RE,
+    read_choice,
+    read_extra_lines,
+    read_int,
+    read_ip,
+    read_list,
+    read_mapping,
+    read_seconds,
+    read_word,
+)
 from .settings import (
     DEFAULT_BASE_DIR,
     DEFAULT_SCRIPT_USER,
     GlobalDefs,
+    NotifyScript,
     Paths,
     Settings,
-    VrrpInstance,
     VrrpScript,
+)
+from .validate_instance import (
+    VRRP_VERSIONS,
+    HostContext,
+    read_instance,
+    read_sync_groups,
 )
 
 # Host data keys and their defaults (None: derived or optional).
@@ -42,16 +59,16 @@ DATA_KEYS = {
     "keepalived_priority": None,  # default priority of this host's instances
     "keepalived_state": None,  # default state of this host's instances
     "keepalived_package_version": None,  # pin, e.g. "1:2.2.7-1+b2" (apt) or "2.2.8" (dnf)
+    "keepalived_notify_scripts": [],  # scripts named by instances' notify_* keys
+    "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
+    "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
 }
 
-INSTANCE_KEYS = [
-    "name", "interface", "state", "virtual_router_id", "priority", "virtual_ipaddresses",
-    "advert_int", "auth_type", "auth_pass", "track_scripts",
-]
 SCRIPT_KEYS = [
     "name", "template", "vrrp_name", "service_name", "interval", "weight", "fall", "rise",
-    "timeout", "user", "vars",
+    "timeout", "user", "vars", "extra_lines",
 ]
+NOTIFY_SCRIPT_KEYS = ["name", "template", "content", "vars"]
 # global_defs keywords we accept, and the kind of value each takes.
 GLOBAL_DEFS_KEYS = {
     "router_id": "word",
@@ -70,68 +87,11 @@ GLOBAL_DEFS_KEYS = {
     "vrrp_garp_master_refresh": "count",
     "max_auto_priority": "count",
     "dynamic_interfaces": "flag",
+    "vrrp_version": "version",
+    "extra_lines": "lines",
 }
 
-STATES = ("MASTER", "BACKUP")
-AUTH_TYPES = ("PASS", "AH")
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-WORD_RE = re.compile(r"^[^\s{}#!\"]+$")
-INTERFACE_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
-PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]*$")
 BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
-
-
-# -- small typed readers: each returns the value, or None after reporting an error --
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def read_int(problems, key, value, low, high, allowed=None):
-    if not _is_int(value) or not low <= value <= high:
-        problems.error(key, value, allowed or f"must be a whole number {low}-{high}")
-        return None
-    return value
-
-
-def read_seconds(problems, key, value):
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        problems.error(key, value, "must be a number of seconds greater than 0")
-        return None
-    return value
-
-
-def read_choice(problems, key, value, choices):
-    if value not in choices:
-        problems.error(key, value, f"must be one of {', '.join(choices)}"
-                       + did_you_mean(str(value).upper(), choices))
-        return None
-    return value
-
-
-def read_word(problems, key, value, pattern=WORD_RE, allowed="a single word"):
-    if not isinstance(value, str) or not pattern.match(value):
-        problems.error(key, value, f"must be {allowed}")
-        return None
-    return value
-
-
-def read_list(problems, key, value):
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        problems.error(key, value, "must be a list")
-        return []
-    return list(value)
-
-
-def read_mapping(problems, key, value):
-    if not isinstance(value, Mapping):
-        problems.error(key, value, "must be a mapping of keys to values")
-        return {}
-    return value
 
 
 # -- one reader per block --
@@ -191,6 +151,8 @@ def read_global_defs(problems, data, script_user):
         elif kind == "words":
             for i, word in enumerate(read_list(problems, key, value)):
                 read_word(problems, f"{key}[{i}]", word)
+        elif kind == "version":
+            read_choice(problems, key, value, VRRP_VERSIONS)
 
     if "script_user" in given and given["script_user"] != script_user:
         problems.error("keepalived_global_defs.script_user", given["script_user"],
@@ -201,11 +163,13 @@ def read_global_defs(problems, data, script_user):
         problems.warn("keepalived_global_defs.enable_script_security", False,
                       "scripts may then run as root from writable paths; leave it on "
                       "(the deploy already makes scripts root-owned 755)")
+    extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
+                                   given.get("extra_lines", []))
     options = tuple((keyword, value) for keyword, value in given.items()
                     if keyword in GLOBAL_DEFS_KEYS
-                    and keyword not in ("script_user", "enable_script_security"))
+                    and keyword not in ("script_user", "enable_script_security", "extra_lines"))
     return GlobalDefs(script_user=script_user, enable_script_security=security is not False,
-                      options=options)
+                      options=options, extra_lines=extra_lines)
 
 
 def read_script(problems, index, item, paths, script_user):
@@ -245,6 +209,7 @@ def read_script(problems, index, item, paths, script_user):
     template_vars = dict(read_mapping(problems, f"{where}.vars", item.get("vars", {})))
     if item.get("service_name") is not None:
         template_vars["service_name"] = item["service_name"]
+    extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
     if None in (name, template, vrrp_name, interval, fall, rise, user):
         return None
 
@@ -252,137 +217,74 @@ def read_script(problems, index, item, paths, script_user):
         name=name, vrrp_name=vrrp_name, template=template,
         path=f"{paths.scripts_dir}/{name}", interval=interval, weight=weight, fall=fall,
         rise=rise, timeout=timeout, user=user,
-        template_vars=tuple(template_vars.items()),
+        template_vars=tuple(template_vars.items()), extra_lines=extra_lines,
     )
-    try:
-        content = render.check_script(script)
-    except render.TemplateNotFound as error:
-        problems.error(f"{where}.template", template, str(error))
-        return None
-    except jinja2.UndefinedError as error:
-        problems.error(f"{where}.template", template,
-                       f"the template needs a value that is not set ({error.message}); "
-                       "set it on this script (e.g. service_name) or under its vars")
+    content = rendered_script(problems, where, template, script.template_variables())
+    if content is None:
         return None
     return VrrpScript(**{**script.__dict__, "content": content})
 
 
-def read_vips(problems, key, value):
-    addresses, written = [], []
-    items = read_list(problems, key, value) if value is not None else []
-    if not items:
-        problems.error(key, value, "required: at least one virtual IP address")
-    for i, text in enumerate(items):
-        item_key = f"{key}[{i}]"
-        try:
-            address = ipaddress.ip_interface(str(text).strip())
-        except ValueError:
-            problems.error(item_key, text, "must be an IPv4 or IPv6 address with a prefix, "
-                           "e.g. 192.168.1.100/24 or 2001:db8::100/64")
-            continue
-        if "/" not in str(text):
-            problems.warn(item_key, text,
-                          f"no prefix: keepalived adds it as /{address.network.prefixlen}; "
-                          "write the subnet's prefix, e.g. "
-                          f"{address.ip}/{24 if address.version == 4 else 64}")
-        elif address.network.prefixlen < address.max_prefixlen - 1 and address.ip in (
-                address.network.network_address, address.network.broadcast_address):
-            problems.error(item_key, text, "is the network or broadcast address of its subnet")
-            continue
-        addresses.append(address)
-        written.append(str(address) if "/" in str(text) else str(address.ip))
-    families = {address.version for address in addresses}
-    if len(families) > 1:
-        problems.error(key, value, "mixes IPv4 and IPv6: keepalived keeps only one family per "
-                       "instance; put the IPv6 addresses in an instance of their own")
-    seen = set()
-    for address in addresses:
-        if address.ip in seen:
-            problems.error(key, value, f"lists {address.ip} twice")
-        seen.add(address.ip)
-    return tuple(written)
+def rendered_script(problems, where, template, variables):
+    """A script file rendered from its template, or None after an error on its template."""
+    try:
+        return render.script_file(template, variables)
+    except render.TemplateNotFound as error:
+        problems.error(f"{where}.template", template, str(error))
+    except jinja2.UndefinedError as error:
+        problems.error(f"{where}.template", template,
+                       f"the template needs a value that is not set ({error.message}); "
+                       "set it on this script (e.g. service_name) or under its vars")
+    return None
 
 
-def read_instance(problems, index, item, data, script_names):
-    where = f"keepalived_vrrp_instances[{index}]"
+def read_notify_script(problems, index, item, paths):
+    """`keepalived_notify_scripts[]`: a script file from a template or given content."""
+    where = f"keepalived_notify_scripts[{index}]"
     if not isinstance(item, Mapping):
-        problems.error(where, item, "must be a mapping with name, interface, "
-                       "virtual_router_id, priority and virtual_ipaddresses")
+        problems.error(where, item, "must be a mapping with name, and template or content")
         return None
-    problems.unknown_keys(where, item, INSTANCE_KEYS)
-
+    problems.unknown_keys(where, item, NOTIFY_SCRIPT_KEYS)
     name = read_word(problems, f"{where}.name", item.get("name"), NAME_RE,
-                     "a name of letters, digits and _ . -")
-    interface = read_word(problems, f"{where}.interface", item.get("interface"), INTERFACE_RE,
-                          "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)")
-    # Host-level defaults are reported under their own key when they are what is wrong.
-    state_key = f"{where}.state" if "state" in item else "keepalived_state"
-    state = item.get("state", data.get("keepalived_state") or "MASTER")
-    state = read_choice(problems, state_key, state, STATES)
-    vrid = read_int(problems, f"{where}.virtual_router_id", item.get("virtual_router_id"), 1, 255)
-
-    priority_key = f"{where}.priority" if "priority" in item else "keepalived_priority"
-    priority = item.get("priority", data.get("keepalived_priority"))
-    if priority is None:
-        problems.error(f"{where}.priority", None,
-                       "required: 1-255, here or as keepalived_priority in the host's data")
-    else:
-        priority = read_int(problems, priority_key, priority, 1, 255,
-                            "must be a whole number 1-255 (255 only for the address owner)")
-
-    advert_int = read_seconds(problems, f"{where}.advert_int", item.get("advert_int", 1))
-    if advert_int is not None and (advert_int != int(advert_int) or advert_int > 255):
-        problems.error(f"{where}.advert_int", advert_int,
-                       "VRRPv2 adverts are whole seconds 1-255 (keepalived rounds anything else)")
-        advert_int = None
-
-    vips = read_vips(problems, f"{where}.virtual_ipaddresses", item.get("virtual_ipaddresses"))
-
-    auth_type = item.get("auth_type")
-    auth_pass = item.get("auth_pass")
-    if auth_pass is not None and auth_type is None:
-        auth_type = "PASS"
-    if auth_type is not None:
-        auth_type = read_choice(problems, f"{where}.auth_type", auth_type, AUTH_TYPES)
-        if auth_pass is None:
-            problems.error(f"{where}.auth_pass", None, f"required with auth_type {auth_type}")
-        else:
-            auth_pass = str(auth_pass)
-            if not 1 <= len(auth_pass) <= 8 or not WORD_RE.match(auth_pass):
-                # repr of the value would print the secret: show its length only
-                problems.error(f"{where}.auth_pass", f"<{len(auth_pass)} characters>",
-                               "must be 1-8 characters without spaces, quotes, braces, # or ! "
-                               "(keepalived silently truncates longer passwords)")
-                auth_pass = None
-
-    tracked = []
-    for i, script in enumerate(read_list(problems, f"{where}.track_scripts",
-                                         item.get("track_scripts", []))):
-        if isinstance(script, str) and script in script_names:
-            tracked.append(script)
-        else:
-            defined = ", ".join(sorted(script_names)) or "none"
-            problems.error(f"{where}.track_scripts[{i}]", script,
-                           "names no check script in keepalived_check_scripts (track by their "
-                           f"vrrp_name){did_you_mean(script, script_names)}; defined: {defined}")
-
-    if priority == 255 and tracked:
-        problems.error(f"{where}.priority", 255, "255 makes this host the address owner, and "
-                       "keepalived then ignores track_scripts weights; use 1-254")
-    elif priority == 255:
-        problems.warn(f"{where}.priority", 255, "255 marks the address owner (the host whose "
-                      "own address is the VIP): it always preempts at once; use 1-254 otherwise")
-
-    if None in (name, interface, state, vrid, priority, advert_int) or not vips:
+                     "a file name of letters, digits and _ . -")
+    template, content = item.get("template"), item.get("content")
+    template_vars = read_mapping(problems, f"{where}.vars", item.get("vars", {}))
+    if (template is None) == (content is None):
+        problems.error(where, item, "needs exactly one of template (a template name, e.g. "
+                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
         return None
-    return VrrpInstance(
-        name=name, interface=interface, state=state, virtual_router_id=vrid, priority=priority,
-        virtual_ipaddresses=vips, advert_int=advert_int, auth_type=auth_type,
-        auth_pass=auth_pass, track_scripts=tuple(tracked),
-    )
+    if template is not None and (not isinstance(template, str) or not template):
+        problems.error(f"{where}.template", template, "must be a template name, e.g. "
+                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}")
+        return None
+    if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
+        problems.error(f"{where}.content", content, "must be the script's text, starting with "
+                       "#! (keepalived executes the file directly)")
+        return None
+    if name is None:
+        return None
+    path = f"{paths.scripts_dir}/{name}"
+    if template is not None:
+        content = rendered_script(problems, where, template,
+                                  {"name": name, "path": path, **template_vars})
+    return None if content is None else NotifyScript(name=name, path=path, content=content)
 
 
-def check_host_instances(problems, instances, scripts):
+def unicast_address(problems, host, data):
+    """(address, key): this host's own VRRP address for unicast, and where it came from:
+    keepalived_unicast_src_ip, else ssh_hostname or the inventory name if an IP address."""
+    if data.get("keepalived_unicast_src_ip") is not None:
+        ip = read_ip(problems, "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"])
+        return (None if ip is None else str(ip)), "keepalived_unicast_src_ip"
+    for key, value in (("ssh_hostname", data.get("ssh_hostname")), ("host name", host)):
+        try:
+            return str(ipaddress.ip_address(value)), key
+        except ValueError:
+            continue
+    return None, "keepalived_unicast_src_ip"
+
+
+def check_host_instances(problems, instances, scripts, notify_scripts):
     """Checks between the instances and scripts of one host."""
     by_name = {}
     for index, instance in enumerate(instances):
@@ -394,7 +296,7 @@ def check_host_instances(problems, instances, scripts):
 
     by_router = {}
     for index, instance in enumerate(instances):
-        family = ipaddress.ip_interface(instance.virtual_ipaddresses[0]).version
+        family = instance.family
         router = (instance.interface, instance.virtual_router_id, family)
         if router in by_router:
             other = instances[by_router[router]].name
@@ -419,6 +321,19 @@ def check_host_instances(problems, instances, scripts):
             problems.warn(f"keepalived_check_scripts[{index}].vrrp_name", script.vrrp_name,
                           "is tracked by no instance: keepalived runs it but it moves no VIP; "
                           "add it to an instance's track_scripts or remove it")
+
+    files = {script.name: f"keepalived_check_scripts[{index}]"
+             for index, script in enumerate(scripts)}
+    notified = {command.split()[0] for instance in instances for _, command in instance.notify}
+    for index, script in enumerate(notify_scripts):
+        where = f"keepalived_notify_scripts[{index}]"
+        if script.name in files:
+            problems.error(f"{where}.name", script.name, f"is also the file of {files[script.name]}"
+                           "; scripts share the scripts dir: give each its own name")
+        files.setdefault(script.name, where)
+        if script.path not in notified:
+            problems.warn(f"{where}.name", script.name, "is named by no instance's notify_* "
+                          "key: it is installed but never runs; use it or remove it")
 
 
 def declared_vrrp_name(item):
@@ -450,11 +365,19 @@ def read_host(host, data):
                             data.get("keepalived_check_scripts", []))
     scripts = [read_script(problems, i, item, paths, script_user)
                for i, item in enumerate(raw_scripts)]
-    script_names = {name for name in map(declared_vrrp_name, raw_scripts) if name}
+    notify_scripts = [read_notify_script(problems, i, item, paths) for i, item in enumerate(
+        read_list(problems, "keepalived_notify_scripts",
+                  data.get("keepalived_notify_scripts", [])))]
+    address, address_key = unicast_address(problems, host, data)
+    context = HostContext(
+        script_names=frozenset(name for name in map(declared_vrrp_name, raw_scripts) if name),
+        notify_paths={script.name: script.path for script in notify_scripts if script},
+        vrrp_version=global_defs.vrrp_version, address=address, address_key=address_key,
+    )
 
     raw_instances = read_list(problems, "keepalived_vrrp_instances",
                               data.get("keepalived_vrrp_instances", []))
-    instances = [read_instance(problems, i, item, data, script_names)
+    instances = [read_instance(problems, i, item, data, context)
                  for i, item in enumerate(raw_instances)]
 
     if not raw_instances:
@@ -470,9 +393,12 @@ def read_host(host, data):
 
     if problems.errors:
         return None, problems
-    check_host_instances(problems, instances, scripts)
+    check_host_instances(problems, instances, scripts, notify_scripts)
+    sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
+                                   instances, scripts)
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
-                        instances=tuple(instances), package_version=version)
+                        instances=tuple(instances), package_version=version,
+                        notify_scripts=tuple(notify_scripts), sync_groups=sync_groups)
     return settings, problems

@@ -36,10 +36,13 @@ def priority_and_state(index, count):
 
 
 class Cluster:
-    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print):
+    """`networks`: how many private networks each host is on (eth0, eth1, ...)."""
+
+    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print, networks=1):
         self.client, self.name, self.count, self.release, self.log = (
             client, name, count, release, log)
         self.hosts = host_names(count)
+        self.networks = networks
         self.dir = os.path.join(STATE_DIR, name)
         self.inventory_path = os.path.join(self.dir, "inventory.py")
         self.docker_inventory_path = os.path.join(self.dir, "inventory_docker.py")
@@ -52,8 +55,10 @@ class Cluster:
         image = ensure_image(self.client, self.release, log=self.log)
         os.makedirs(self.dir, exist_ok=True)
         public_key = self._write_key()
-        network = self.client.networks.create(
-            f"kt-{self.name}", driver="bridge", labels={LABEL: self.name})
+        network, *more_networks = [
+            self.client.networks.create(self.network_name(index), driver="bridge",
+                                        labels={LABEL: self.name})
+            for index in range(self.networks)]
         for index, host in enumerate(self.hosts):
             self.log(f"Starting {self.name}/{host} ({self.release}) ...")
             self.client.containers.run(
@@ -64,6 +69,8 @@ class Cluster:
                 volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
                 stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
             )
+            for extra in more_networks:  # eth1, eth2, ...
+                extra.connect(self.container_name(host))
         for host in self.hosts:
             self._wait_ready(host, public_key)
         self.write_inventory()
@@ -84,34 +91,39 @@ class Cluster:
     def container(self, host):
         return self.client.containers.get(self.container_name(host))
 
-    def network(self):
-        return self.client.networks.list(filters={"label": f"{LABEL}={self.name}"})[0]
+    def network_name(self, index=0):
+        """Network 0 is each host's eth0, network 1 its eth1, ..."""
+        return f"kt-{self.name}" if index == 0 else f"kt-{self.name}-net{index}"
 
-    def subnet(self):
-        return ipaddress.ip_network(self.network().attrs["IPAM"]["Config"][0]["Subnet"])
+    def network(self, index=0):
+        return self.client.networks.get(self.network_name(index))
 
-    def vip(self):
-        subnet = self.subnet()
+    def subnet(self, index=0):
+        return ipaddress.ip_network(self.network(index).attrs["IPAM"]["Config"][0]["Subnet"])
+
+    def vip(self, index=0):
+        subnet = self.subnet(index)
         return f"{subnet.network_address + VIP_OFFSET}/{subnet.prefixlen}"
 
-    def address(self, host):
+    def address(self, host, index=0):
         container = self.container(host)
         container.reload()
-        return container.attrs["NetworkSettings"]["Networks"][self.network().name]["IPAddress"]
+        networks = container.attrs["NetworkSettings"]["Networks"]
+        return networks[self.network_name(index)]["IPAddress"]
 
     def run(self, host, command):
         """Run a shell command as root in a host; returns (exit code, output)."""
         result = self.container(host).exec_run(["sh", "-c", command])
         return result.exit_code, result.output.decode(errors="replace")
 
-    def holds(self, host, address=None):
-        """Whether the host's eth0 holds `address` (default: the VIP)."""
+    def holds(self, host, address=None, dev="eth0"):
+        """Whether the host's `dev` holds `address` (default: the VIP)."""
         ip = (address or self.vip()).split("/")[0]
-        return f" {ip}/" in self.run(host, "ip -o -4 addr show dev eth0")[1]
+        return f" {ip}/" in self.run(host, f"ip -o addr show dev {dev}")[1]
 
-    def holders(self, address=None):
-        """The hosts whose eth0 holds `address` (default: the VIP)."""
-        return [host for host in self.hosts if self.holds(host, address)]
+    def holders(self, address=None, dev="eth0"):
+        """The hosts whose `dev` holds `address` (default: the VIP)."""
+        return [host for host in self.hosts if self.holds(host, address, dev)]
 
     # -- faults --
 

@@ -63,6 +63,17 @@ def promote(stage, base):
                            "scripts", "conf.d"], capture_output=True, text=True)
 
 
+def promote_rejected(stage, base, message):
+    """Run the gate on a tree keepalived must reject with `message`: the live tree stays."""
+    before = live(base)
+    result = promote(stage, base)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "the live config was NOT changed" in result.stderr
+    assert live(base) == before
+    return result
+
+
 @pytest.fixture
 def trees(tmp_path):
     tmp_path.chmod(0o755)
@@ -134,12 +145,7 @@ def test_rejected_config_never_goes_live(trees, case):
         assert old in files[relative]
         files[relative] = files[relative].replace(old, new)
     write_tree(stage, files)
-    before = live(base)
 
-    result = promote(stage, base)
+    result = promote_rejected(stage, base, message)
 
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "the live config was NOT changed" in result.stderr
-    assert live(base) == before
     assert str(stage) not in result.stderr, "messages must name live paths, not the check copy"

@@ -22,8 +22,12 @@ SETTINGS = check_hosts(SEED_HOSTS, warn=lambda message: None)
 
 @pytest.mark.parametrize("host", ["host-01", "host-02"])
 def test_rendered_files_match_expected(host):
-    files = render.config_files(SETTINGS[host])
-    expected_root = os.path.join(EXPECTED_DIR, host)
+    assert_match_expected(render.config_files(SETTINGS[host]), os.path.join(EXPECTED_DIR, host))
+
+
+def assert_match_expected(files, expected_root):
+    """Rendered files ({path: ManagedFile}) are those in expected_root, no more, no less
+    (with UPDATE_EXPECTED set, write them there first)."""
     for path, file in files.items():
         expected_path = os.path.join(expected_root, os.path.relpath(path, "/etc/keepalived"))
         if os.environ.get("UPDATE_EXPECTED"):

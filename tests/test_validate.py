@@ -126,7 +126,7 @@ def test_seed_example_is_valid_without_warnings():
     vi_1 = settings["host-01"].instances[0], settings["host-02"].instances[0]
     assert [i.priority for i in vi_1] == [100, 90]
     assert [i.state for i in vi_1] == ["MASTER", "BACKUP"]
-    assert vi_1[0].virtual_ipaddresses == ("192.168.1.100/24",)
+    assert [str(vip) for vip in vi_1[0].virtual_ipaddresses] == ["192.168.1.100/24"]
     assert settings["host-01"].scripts[0].weight == -20
 
 
@@ -268,7 +268,7 @@ def test_vip_without_prefix_is_a_warning_not_an_error():
     settings, errors, warnings = read(host_01(virtual_ipaddresses=["192.168.1.100"]))
 
     assert errors == []
-    assert settings.instances[0].virtual_ipaddresses == ("192.168.1.100",)
+    assert [str(vip) for vip in settings.instances[0].virtual_ipaddresses] == ["192.168.1.100"]
     assert any("host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0] = "
                "'192.168.1.100': no prefix: keepalived adds it as /32" in warning
                and "e.g. 192.168.1.100/24" in warning for warning in warnings)

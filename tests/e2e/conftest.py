@@ -16,15 +16,17 @@ LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keep
 
 @pytest.fixture(scope="module")
 def cluster(request):
-    """A fresh cluster for the test module: HOSTS hosts (default 2) of RELEASE."""
+    """A fresh cluster for the test module: HOSTS hosts (default 2) of RELEASE, on
+    NETWORKS networks (default 1; 2: the hosts also get eth1)."""
     yield from cluster_of(getattr(request.module, "HOSTS", 2),
-                          getattr(request.module, "RELEASE", "bookworm"))
+                          getattr(request.module, "RELEASE", "bookworm"),
+                          getattr(request.module, "NETWORKS", 1))
 
 
-def cluster_of(count, release):
+def cluster_of(count, release, networks=1):
     """Start a cluster with a unique name; remove it afterwards, also after a failure."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    cluster = Cluster(ensure_engine(), name, count=count, release=release)
+    cluster = Cluster(ensure_engine(), name, count=count, release=release, networks=networks)
     try:
         cluster.up()
         yield cluster

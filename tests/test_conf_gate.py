@@ -1,0 +1,187 @@
+"""The keepalived.conf blocks beyond the seed role: rendered files, and each block fed to the
+real `keepalived -t` through the gate (operations/promote.sh), accepted; and raw
+extra_lines that keepalived rejects never going live.
+
+Regenerate the expected files after an intended template change with:
+    UPDATE_EXPECTED=1 python3 -m pytest tests/test_conf_gate.py
+"""
+
+import copy
+import os
+
+import pytest
+
+from operations import render
+from operations.inventory_check import check_hosts
+
+from .coverage_example import COVERAGE_HOSTS
+from .seed import SEED_HOSTS
+from .test_keepalived_gate import (  # noqa: F401 (trees is a fixture, pytestmark the markers)
+    PORTABLE,
+    promote,
+    promote_rejected,
+    pytestmark,
+    trees,
+    write_tree,
+)
+from .test_render import assert_match_expected
+
+EXPECTED_DIR = os.path.join(os.path.dirname(__file__), "expected", "coverage")
+ADDRESSES = {"host-01": "192.168.1.2", "host-02": "192.168.1.3"}
+
+
+def settings_of(hosts, base=None):
+    if base is not None:
+        hosts = [(name, {**data, "keepalived_base_dir": str(base)}) for name, data in hosts]
+    return check_hosts(hosts, warn=lambda message: None)
+
+
+def relative_files(settings, base):
+    return {os.path.relpath(path, base): file
+            for path, file in render.config_files(settings).items()}
+
+
+# -- rendered files ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("host", ["host-01", "host-02"])
+def test_coverage_example_renders_as_expected(host):
+    assert_match_expected(render.config_files(settings_of(COVERAGE_HOSTS)[host]),
+                          os.path.join(EXPECTED_DIR, host))
+    files = relative_files(settings_of(COVERAGE_HOSTS)[host], "/etc/keepalived")
+    assert {relative: file.mode for relative, file in files.items()} == {
+        "keepalived.conf": "644", "conf.d/00-global_defs.conf": "644",
+        "conf.d/10-vrrp_scripts.conf": "644", "conf.d/20-vrrp_instances.conf": "600",
+        "scripts/check_ssh.sh": "755", "scripts/record_state.sh": "755",
+        "scripts/page.sh": "755",
+    }
+
+
+def test_rendered_blocks():
+    files = relative_files(settings_of(COVERAGE_HOSTS)["host-01"], "/etc/keepalived")
+    instances = files["conf.d/20-vrrp_instances.conf"].content
+    for block in [
+        "    advert_int        0.5\n    nopreempt\n"
+        "    garp_master_delay   5\n    garp_master_refresh 60\n",
+        "    unicast_src_ip 192.168.1.2\n    unicast_peer {\n        192.168.1.3\n    }\n",
+        "        192.168.1.101/24 dev eth0 label eth0:vip scope global\n",
+        "    virtual_ipaddress_excluded {\n        2001:db8::100/64 dev eth0\n    }\n",
+        "        10.9.0.0/16 via 192.168.1.254 dev eth0\n",
+        "    track_interface {\n        eth2\n        eth1 weight 0\n    }\n",
+        '    notify_master "/etc/keepalived/scripts/page.sh MASTER"\n'
+        '    notify        "/etc/keepalived/scripts/record_state.sh"\n',
+        "    # extra_lines: raw, NOT validated by this deploy (keepalived -t still checks them)\n"
+        "    smtp_alert\n}\n",
+        "    advert_int        0.1\n    native_ipv6\n",
+        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n",
+    ]:
+        assert block in instances
+    assert "\n\n\n" not in instances, "blank-line noise"
+    assert "    vrrp_version 3\n\n    # extra_lines: raw, NOT validated" in \
+        files["conf.d/00-global_defs.conf"].content
+    assert "    user     nobody\n\n    # extra_lines: raw, NOT validated by this deploy " \
+           "(keepalived -t still checks them)\n    init_fail\n}\n" in \
+        files["conf.d/10-vrrp_scripts.conf"].content
+
+
+# -- the gate: each block accepted by the real keepalived -t ------------------------------
+
+def seed_with(instance=None, more_instances=(), **data):
+    """The seed hosts (portable), VI_1 changed by `instance` on every host (None removes a
+    key), more instances, and host data."""
+    hosts = []
+    for name, host_data in SEED_HOSTS:
+        host_data = copy.deepcopy({**host_data, **PORTABLE, "ssh_hostname": ADDRESSES[name],
+                                   **data})
+        vi_1 = {key: value for key, value in {**host_data["keepalived_vrrp_instances"][0],
+                                              **(instance or {})}.items() if value is not None}
+        host_data["keepalived_vrrp_instances"] = [vi_1, *more_instances]
+        hosts.append((name, host_data))
+    return hosts
+
+
+NO_AUTH = {"auth_type": None, "auth_pass": None}
+VI_2 = {"name": "VI_2", "interface": "eth1", "virtual_router_id": 52,
+        "virtual_ipaddresses": ["10.1.0.200/24"]}
+NOTIFY = [{"name": "record_state.sh", "template": "notify_record_state.sh.j2",
+           "vars": {"log_file": "/tmp/transitions.log"}}]
+BACKUP_BOTH = {"keepalived_state": "BACKUP"}
+
+ACCEPTED = {
+    "unicast-from-inventory": seed_with({"unicast_peers": "inventory"}),
+    "unicast-by-hand": seed_with({"unicast_src_ip": "192.168.1.9",
+                                 "unicast_peers": ["192.168.1.10", "192.168.1.11"]}),
+    "version-3-sub-second": seed_with({"advert_int": 0.25, **NO_AUTH},
+                                      keepalived_global_defs={**PORTABLE["keepalived_global_defs"],
+                                                              "vrrp_version": 3}),
+    "instance-version-3": seed_with({"version": 3, "advert_int": 0.5, **NO_AUTH}),
+    "nopreempt": seed_with({"nopreempt": True}, **BACKUP_BOTH),
+    "preempt_delay": seed_with({"preempt_delay": 30}, **BACKUP_BOTH),
+    "garp": seed_with({"garp_master_delay": 3, "garp_master_refresh": 60}),
+    "notify": seed_with({"notify_master": "record_state.sh MASTER",
+                         "notify_backup": "record_state.sh BACKUP",
+                         "notify_fault": "record_state.sh FAULT",
+                         "notify_stop": "record_state.sh STOP",
+                         "notify": "record_state.sh"}, keepalived_notify_scripts=NOTIFY),
+    "track_interface": seed_with({"track_interfaces": ["eth1", "eth2 weight -30"]}),
+    "vip-options": seed_with({"virtual_ipaddresses": [
+        "192.168.1.100/24 dev eth0 label eth0:vip scope global",
+        {"address": "192.168.1.101/24", "dev": "eth1", "scope": "link"}]}),
+    "excluded-and-routes": seed_with({
+        "virtual_ipaddresses_excluded": ["2001:db8::100/64", "192.168.1.150/24 dev eth1"],
+        "virtual_routes": ["10.9.0.0/16 via 192.168.1.254",
+                           "default via 192.168.1.254 dev eth0 table 100",
+                           {"to": "10.8.0.0/16", "src": "192.168.1.100", "metric": 5}]}),
+    "sync-group": seed_with({"track_scripts": []}, [VI_2], keepalived_check_scripts=[],
+                            keepalived_sync_groups={"VG_1": {"instances": ["VI_1", "VI_2"]}}),
+    "ipv6": seed_with({"virtual_ipaddresses": ["2001:db8::100/64"], "advert_int": 0.5,
+                       **NO_AUTH}),
+    "native_ipv6": seed_with({"virtual_ipaddresses": ["2001:db8::100/64"],
+                              "native_ipv6": True, **NO_AUTH}),
+    "extra_lines": seed_with(
+        {"extra_lines": ["smtp_alert", "unicast_peer {", "192.168.1.12", "}"]},
+        keepalived_global_defs={**PORTABLE["keepalived_global_defs"],
+                                "extra_lines": ["vrrp_min_garp true"]},
+        keepalived_check_scripts=[{**SEED_HOSTS[0][1]["keepalived_check_scripts"][0],
+                                   "extra_lines": ["init_fail"]}]),
+    "everything": COVERAGE_HOSTS,
+}
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED))
+@pytest.mark.parametrize("host", ["host-01", "host-02"])
+def test_block_is_accepted_by_keepalived(trees, case, host):
+    base, stage = trees
+    files = relative_files(settings_of(ACCEPTED[case], base)[host],
+                           base)
+    write_tree(stage, files)
+
+    result = promote(stage, base)
+
+    assert result.returncode == 0, result.stderr
+    assert "keepalived -t:" not in result.stdout, result.stdout  # no warning either
+    for relative, file in files.items():
+        assert (base / relative).read_text() == file.content
+
+
+# -- raw lines are not validated here: keepalived -t rejects what it rejects ------------
+
+REJECTED_EXTRA_LINES = {
+    "global_defs": ({"keepalived_global_defs": {**PORTABLE["keepalived_global_defs"],
+                                                "extra_lines": ["frobnicate_global 1"]}},
+                    "Unknown keyword 'frobnicate_global'"),
+    "vrrp_script": ({"keepalived_check_scripts": [
+        {**SEED_HOSTS[0][1]["keepalived_check_scripts"][0], "extra_lines": ["weight 300"]}]},
+        "weight"),
+    "vrrp_instance": ({"instance": {"extra_lines": ["nopreempt"]}},
+                      "nopreempt will not work with initial state MASTER"),
+}
+
+
+@pytest.mark.parametrize("case", list(REJECTED_EXTRA_LINES))
+def test_extra_lines_keepalived_rejects_never_go_live(trees, case):
+    base, stage = trees
+    data, message = REJECTED_EXTRA_LINES[case]
+    hosts = seed_with(**copy.deepcopy(data))
+    write_tree(stage, relative_files(settings_of(hosts, base)["host-01"], base))
+
+    promote_rejected(stage, base, message)
