@@ -66,9 +66,9 @@ def rows(settings, statuses):
                 host=host, instance=instance.name, state=state_name,
                 priority=seen.priority if seen else None,
                 effective_priority=seen.effective_priority if seen else None,
-                vips=instance.virtual_ipaddresses,
-                holds=tuple(vip for vip in instance.virtual_ipaddresses
-                            if vip.split("/")[0] in status.addresses),
+                vips=tuple(vip.address for vip in instance.virtual_ipaddresses),
+                holds=tuple(vip.address for vip in instance.virtual_ipaddresses
+                            if vip.address.split("/")[0] in status.addresses),
                 last_transition=seen.last_transition if seen else None,
                 now=status.now, failing_scripts=status.failing_scripts,
             ))

@@ -80,8 +80,9 @@ def delete_vips(settings):
     """Priority 255 means this host owns the address (it is the host's own): kept."""
     addresses_absent(
         name="Delete VIPs of this host's instances still on an interface",
-        addresses=[vip for instance in settings.instances if instance.priority != 255
-                   for vip in instance.virtual_ipaddresses],
+        addresses=[vip.address for instance in settings.instances if instance.priority != 255
+                   for vip in (*instance.virtual_ipaddresses,
+                               *instance.virtual_ipaddresses_excluded)],
     )
 
 
