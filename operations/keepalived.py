@@ -13,6 +13,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, dnf, server, systemd
 
+from . import host as host_level
 from . import render
 from .config_tree import config_tree
 from .inventory_check import check_inventory
@@ -85,29 +86,35 @@ def config(settings):
 
 
 @deploy("Keepalived service")
-def service(installed, configured):
-    """Keep keepalived enabled and running; restart after a package change, reload (SIGHUP,
-    keeps VIPs) after a config change. A config change never restarts."""
+def service(installed, configured, options=None):
+    """Keep keepalived enabled and running; restart after a package change or a change of
+    its daemon options (`options`, read only at start), reload (SIGHUP, keeps VIPs) after a
+    config change. A config change never restarts."""
+    def restart_needed():
+        return installed.did_change() or (options is not None and options.did_change())
+
     started = systemd.service(
         name="Enable and start keepalived", service="keepalived",
         running=True, enabled=True,
     )
     systemd.service(
-        name="Restart keepalived (package installed or upgraded)", service="keepalived",
-        restarted=True, _if=lambda: installed.did_change() and not started.did_change(),
+        name="Restart keepalived (package or daemon options changed)", service="keepalived",
+        restarted=True, _if=lambda: restart_needed() and not started.did_change(),
     )
     systemd.service(
         name="Reload keepalived (config changed)", service="keepalived", reloaded=True,
-        _if=lambda: (configured.did_change() and not installed.did_change()
+        _if=lambda: (configured.did_change() and not restart_needed()
                      and not started.did_change()),
     )
 
 
 @deploy("Keepalived")
 def keepalived():
-    """Everything, in order: user, package, config (validated), service."""
+    """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
+    daemon options), config (validated), service."""
     settings = host_settings()
     script_user(settings)
     installed = package(settings)
+    options = host_level.prepare(settings, package_manager())
     configured = config(settings)
-    service(installed, configured)
+    service(installed, configured, options)

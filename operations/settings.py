@@ -62,6 +62,17 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class HostLevel:
+    """What the deploy does on the host around keepalived.conf (see operations.host)."""
+
+    firewall: str = "auto"  # "auto": open VRRP in the firewall that is active; "on"; "off"
+    nonlocal_bind: tuple = ()  # families whose ip_nonlocal_bind is set: ("ipv4", "ipv6")
+    restart: str = "on-failure"  # systemd Restart= of keepalived.service
+    restart_sec: float = 5  # systemd RestartSec=
+    daemon_options: tuple | None = None  # keepalived's command line; None: packaged file kept
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the deploy needs for one host."""
 
@@ -71,3 +82,4 @@ class Settings:
     scripts: tuple = ()  # VrrpScript, ...
     instances: tuple = ()  # VrrpInstance, ...
     package_version: str | None = None
+    host_level: HostLevel = field(default_factory=HostLevel)

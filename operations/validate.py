@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import jinja2
 
-from . import render
+from . import render, validate_host
 from .problems import Problems, did_you_mean
 from .settings import (
     DEFAULT_BASE_DIR,
@@ -42,6 +42,7 @@ DATA_KEYS = {
     "keepalived_priority": None,  # default priority of this host's instances
     "keepalived_state": None,  # default state of this host's instances
     "keepalived_package_version": None,  # pin, e.g. "1:2.2.7-1+b2" (apt) or "2.2.8" (dnf)
+    **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
 }
 
 INSTANCE_KEYS = [
@@ -467,6 +468,7 @@ def read_host(host, data):
     version = data.get("keepalived_package_version")
     if version is not None:
         version = read_word(problems, "keepalived_package_version", str(version))
+    host_level = validate_host.read_host_level(problems, data)
 
     if problems.errors:
         return None, problems
@@ -474,5 +476,6 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
-                        instances=tuple(instances), package_version=version)
+                        instances=tuple(instances), package_version=version,
+                        host_level=host_level)
     return settings, problems
