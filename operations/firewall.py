@@ -12,8 +12,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
-from pyinfra.facts.files import File
-
+from .host_facts import KeepalivedHostState
 from .uploads import sha256, upload
 
 FIREWALL_SCRIPT = open(os.path.join(os.path.dirname(__file__), "vrrp_firewall.sh")).read()
@@ -39,6 +38,12 @@ def script_command(action, protocols=()):
     """The firewall script run inline, as `sh -c SCRIPT vrrp-firewall ACTION ...`."""
     return StringCommand("sh", "-c", QuoteString(FIREWALL_SCRIPT), "vrrp-firewall", action,
                          *protocols)
+
+
+def status_command(protocols):
+    """The shell text of `status` (for the host fact): prints "BACKEND ok|missing"."""
+    return " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall", "status",
+                     *map(shlex.quote, protocols)])
 
 
 def installed_command(protocols):
@@ -82,7 +87,9 @@ def remove_vrrp_rule():
 
         remove_vrrp_rule(name="Close the firewall to VRRP again")
     """
-    if not host.get_fact(File, path=FIREWALL_COMMAND):
+    current = host.get_fact(KeepalivedHostState, firewall_status="", files=[FIREWALL_COMMAND],
+                            read=[], sysctls=[])
+    if FIREWALL_COMMAND not in current.sha256:
         host.noop("no VRRP firewall rule of this deploy")
         return
     yield script_command("remove")

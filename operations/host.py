@@ -17,6 +17,7 @@ from .firewall import (
     installed_command,
     is_managed,
     remove_vrrp_rule,
+    status_command,
     vrrp_protocols,
 )
 from .host_facts import KeepalivedHostState
@@ -32,7 +33,8 @@ OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
 
 def host_state(protocols, options_path):
     """The one fact of this module: firewall status for `protocols`, and our files."""
-    return host.get_fact(KeepalivedHostState, protocols=list(protocols),
+    return host.get_fact(KeepalivedHostState,
+                         firewall_status=status_command(protocols) if protocols else "",
                          files=[FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, options_path],
                          read=[SYSCTL_FILE], sysctls=list(NONLOCAL_BIND.values()))
 

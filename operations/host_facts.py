@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase
 
-from .firewall import FIREWALL_SCRIPT
-
 
 @dataclass(frozen=True)
 class HostState:
@@ -26,24 +24,23 @@ class KeepalivedHostState(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
 
-    + protocols: IP protocols the firewall should let through (``["112", "51"]``), or
-      ``[]`` to skip the firewall probe
+    + firewall_status: the shell command that prints "BACKEND ok|missing"
+      (``firewall.status_command(protocols)``), or ``""`` to skip the firewall probe
     + files: paths whose sha256 is wanted (missing files are left out)
     + read: paths whose lines are wanted (small files only)
     + sysctls: keys whose running value is wanted
 
     .. code:: python
 
-        host.get_fact(KeepalivedHostState, protocols=["112"],
+        host.get_fact(KeepalivedHostState, firewall_status=status_command(("112",)),
                       files=["/etc/default/keepalived"], read=[],
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
 
-    def command(self, protocols, files, read, sysctls):
+    def command(self, firewall_status, files, read, sysctls):
         parts = [": keepalived-host-state"]
-        if protocols:
-            parts.append("printf 'firewall '; sh -c " + shlex.quote(FIREWALL_SCRIPT)
-                         + " vrrp-firewall status " + " ".join(map(shlex.quote, protocols)))
+        if firewall_status:
+            parts.append(f"printf 'firewall '; {firewall_status}")
         if files:
             parts.append("sha256sum " + " ".join(map(shlex.quote, files)) + " 2>/dev/null")
         for path in read:
