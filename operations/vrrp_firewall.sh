@@ -79,9 +79,11 @@ ipt_remove() {
         | while read -r rule; do eval "iptables $rule"; done
 }
 
-ipt_allow() {
+ipt_allow() {  # at the top of INPUT, in the order given
+    position=1
     for p in $protocols; do
-        iptables -I INPUT -p "$p" -m comment --comment "$tag" -j ACCEPT || return 1
+        iptables -I INPUT "$position" -p "$p" -m comment --comment "$tag" -j ACCEPT || return 1
+        position=$((position + 1))
     done
 }
 
