@@ -36,7 +36,7 @@ DAEMON_OPTIONS = {
 # Options the deploy or the service unit owns, with the reason they are refused.
 REFUSED_OPTIONS = {
     "--use-file": "the deploy validates and promotes keepalived_config_file; set that instead",
-    "--dont-fork": "the packaged unit expects keepalived to fork",
+    "--dont-fork": "the packaged unit decides it (Debian's passes it already)",
     "--pid": "the packaged unit expects the default pid files",
     "--vrrp_pid": "the packaged unit expects the default pid files",
     "--checkers_pid": "the packaged unit expects the default pid files",

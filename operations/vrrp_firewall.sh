@@ -1,3 +1,4 @@
+#!/bin/sh
 # vrrp-firewall ACTION [PROTOCOL...]: let VRRP (IP protocol 112) and AH (51) through the
 # host firewall, whichever runs: firewalld, iptables, or an nftables ruleset.
 #

@@ -100,7 +100,7 @@ def test_daemon_options_valid():
     ("--log-detial", "unknown keepalived option (did you mean '--log-detail'?); allowed: "),
     ("--use-file=/tmp/k.conf", "not allowed: the deploy validates and promotes "
                                "keepalived_config_file"),
-    ("--dont-fork", "not allowed: the packaged unit expects keepalived to fork"),
+    ("--dont-fork", "not allowed: the packaged unit decides it"),
     ("--log-facility", "--log-facility takes a value without spaces or quotes"),
     ("--log-facility=local 1", "--log-facility takes a value without spaces or quotes"),
     ("--log-detail=1", "--log-detail takes no value"),
