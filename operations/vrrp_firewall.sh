@@ -90,28 +90,24 @@ ipt_allow() {  # at the top of INPUT, in the order given
 
 # -- firewalld --
 
-fwd_rule() { echo "rule protocol value=\"$1\" accept"; }
+fwd() {  # fwd query|add|remove PROTOCOL: the rich rule, runtime and permanent
+    rule="rule protocol value=\"$2\" accept"
+    firewall-cmd -q "--$1-rich-rule=$rule"
+    runtime=$?
+    firewall-cmd -q --permanent "--$1-rich-rule=$rule" && [ "$runtime" = 0 ]
+}
 
 fwd_ok() {
-    for p in $protocols; do
-        firewall-cmd -q --query-rich-rule="$(fwd_rule "$p")" || return 1
-        firewall-cmd -q --permanent --query-rich-rule="$(fwd_rule "$p")" || return 1
-    done
+    for p in $protocols; do fwd query "$p" || return 1; done
 }
 
 fwd_remove() {
-    for p in 112 51; do
-        firewall-cmd -q --remove-rich-rule="$(fwd_rule "$p")" 2>/dev/null
-        firewall-cmd -q --permanent --remove-rich-rule="$(fwd_rule "$p")" 2>/dev/null
-    done
+    for p in 112 51; do fwd remove "$p" 2>/dev/null; done
     return 0
 }
 
 fwd_allow() {
-    for p in $protocols; do
-        firewall-cmd -q --add-rich-rule="$(fwd_rule "$p")" || return 1
-        firewall-cmd -q --permanent --add-rich-rule="$(fwd_rule "$p")" || return 1
-    done
+    for p in $protocols; do fwd add "$p" || return 1; done
 }
 
 ok() {

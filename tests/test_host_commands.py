@@ -65,13 +65,17 @@ def fresh(distro, state_lines, group_data=None):
                       responses={name: {HOST_STATE_FACT: state_lines} for name in HOSTS})
 
 
-def converged(distro, state_lines, group_data=None, pkg=None):
-    """Running hosts, config tree up to date, whose host-state fact answers `state_lines`."""
+def converged(distro, state_lines, group_data=None, drifted=None):
+    """Running hosts whose host-state fact answers `state_lines`; config tree up to date
+    but for the file named `drifted` (under conf.d), if given."""
     settings = settings_of(make_state(distro, group_data=group_data))
-    pkg = pkg or {"rpm": "keepalived 2.2.8-1.el9"}
-    responses = {name: {**running_host(**pkg), HOST_STATE_FACT: state_lines,
-                        TREE_FACT: tree_lines(render.config_files(settings[name]))}
-                 for name in HOSTS}
+    responses = {}
+    for name in HOSTS:
+        files = render.config_files(settings[name])
+        old = {f"{settings[name].paths.config_dir}/{drifted}": "# old\n"} if drifted else {}
+        responses[name] = {**running_host(rpm="keepalived 2.2.8-1.el9"),
+                           HOST_STATE_FACT: state_lines,
+                           TREE_FACT: tree_lines(files, content_of=old)}
     return make_state(distro, group_data=group_data, responses=responses)
 
 
@@ -218,22 +222,17 @@ def test_nonlocal_bind_is_persisted_and_applied(recorder):
         "net.ipv4.ip_nonlocal_bind = 1", "net.ipv6.ip_nonlocal_bind = 1"]
 
 
-def test_nonlocal_bind_file_in_place_but_value_reset_is_applied_again(recorder):
+@pytest.mark.parametrize("running, expected", [
+    ("0", [f"sysctl -q -p {SYSCTL_FILE}"]),  # file in place, value reset: applied again
+    ("1", []),  # in place and applied: nothing
+])
+def test_nonlocal_bind_file_in_place(running, expected, recorder):
     content = render_host.sysctl_file(("ipv4",))
     lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
-                                  "sysctl net.ipv4.ip_nonlocal_bind 0"]
+                                  f"sysctl net.ipv4.ip_nonlocal_bind {running}"]
     state = converged("rocky", lines, group_data={"keepalived_nonlocal_bind": ["ipv4"]})
     for host in deploy(state):
-        assert op_commands(host, recorder) == [f"sysctl -q -p {SYSCTL_FILE}"]
-
-
-def test_nonlocal_bind_in_place_changes_nothing(recorder):
-    content = render_host.sysctl_file(("ipv4",))
-    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
-                                  "sysctl net.ipv4.ip_nonlocal_bind 1"]
-    state = converged("rocky", lines, group_data={"keepalived_nonlocal_bind": ["ipv4"]})
-    for host in deploy(state):
-        assert op_commands(host, recorder) == []
+        assert op_commands(host, recorder) == expected
 
 
 def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
@@ -271,18 +270,10 @@ def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, vari
 
 def test_changed_daemon_options_restart_running_keepalived_once(recorder):
     """Options and config both changed: one restart, no reload."""
-    state = make_state("rocky")
-    settings = settings_of(state)
-    responses = {}
-    for name in HOSTS:
-        files = render.config_files(settings[name])
-        drifted = f"{settings[name].paths.config_dir}/00-global_defs.conf"
-        responses[name] = {**running_host(rpm="keepalived 2.2.8-1.el9"),
-                           HOST_STATE_FACT: up_to_date_state() + [
-                               f"{sha256('KEEPALIVED_OPTIONS=-D')}  /etc/sysconfig/keepalived"],
-                           TREE_FACT: tree_lines(files, content_of={drifted: "# old\n"})}
-    state = make_state("rocky", responses=responses,
-                       group_data={"keepalived_daemon_options": ["--log-detail"]})
+    state = converged("rocky", up_to_date_state() + [
+        f"{sha256('KEEPALIVED_OPTIONS=-D')}  /etc/sysconfig/keepalived"],
+        group_data={"keepalived_daemon_options": ["--log-detail"]},
+        drifted="00-global_defs.conf")
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands[-1] == RESTART and commands.count(RESTART) == 1

@@ -133,3 +133,54 @@ def test_nftables_backend_leaves_iptables_nft_chains_alone(netns):
 def test_unknown_action(netns):
     code, _, error = script(netns, "open")
     assert code == 2 and "usage: vrrp-firewall status|allow|remove" in error
+
+
+FIREWALL_CMD_STUB = r"""#!/bin/sh
+# firewall-cmd stand-in: rich rules kept one per line in $STUB/runtime and $STUB/permanent
+echo "$*" >> "$STUB/calls"
+store="$STUB/runtime"
+for arg; do
+    case $arg in
+        --permanent) store="$STUB/permanent" ;;
+    esac
+done
+touch "$store"
+for arg; do
+    case $arg in
+        --query-rich-rule=*) grep -qxF "${arg#*=}" "$store"; exit ;;
+        --add-rich-rule=*) grep -qxF "${arg#*=}" "$store" || echo "${arg#*=}" >> "$store" ;;
+        --remove-rich-rule=*) grep -vxF "${arg#*=}" "$store" > "$store.new";
+                              mv "$store.new" "$store" ;;
+    esac
+done
+"""
+
+
+def test_firewalld_rich_rules_runtime_and_permanent(netns, tmp_path):
+    """firewalld is not installed here: a stand-in firewall-cmd keeps the rules in files
+    (and systemctl says firewalld is active), inside an empty namespace."""
+    (tmp_path / "firewall-cmd").write_text(FIREWALL_CMD_STUB)
+    (tmp_path / "systemctl").write_text('#!/bin/sh\n[ "$*" = "is-active --quiet firewalld" ]\n')
+    for stub in ("firewall-cmd", "systemctl"):
+        (tmp_path / stub).chmod(0o755)
+
+    def fw(action, *protocols):
+        return netns("env", f"PATH={tmp_path}:{os.environ['PATH']}", f"STUB={tmp_path}",
+                     "sh", "-c", FIREWALL_SCRIPT, "vrrp-firewall", action, *protocols)
+
+    def rules(store):
+        path = tmp_path / store
+        return path.read_text().splitlines() if path.exists() else []
+
+    assert fw("status", "112", "51")[1] == "firewalld missing\n"
+    assert fw("allow", "112", "51")[0] == 0
+    assert rules("runtime") == rules("permanent") == [
+        'rule protocol value="112" accept', 'rule protocol value="51" accept']
+    assert fw("status", "112", "51")[1] == "firewalld ok\n"
+    calls = len(rules("calls"))
+    assert fw("allow", "112", "51")[0] == 0
+    assert all("--query-rich-rule" in call for call in rules("calls")[calls:])  # no change
+
+    assert fw("remove")[0] == 0
+    assert rules("runtime") == rules("permanent") == []
+    assert fw("status", "112")[1] == "firewalld missing\n"
