@@ -1,4 +1,4 @@
-"""The one pyinfra fact the host-level operations read (operations.host, .firewall).
+"""The one pyinfra fact the host-level operations read (operations.host_level, .firewall).
 
 Everything those operations compare against comes back in a single round trip per host,
 so that a run that changes nothing stays fast.

@@ -13,7 +13,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, dnf, server, systemd
 
-from . import host as host_level
+from . import host_level
 from . import render
 from .config_tree import config_tree
 from .inventory_check import check_inventory

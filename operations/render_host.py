@@ -1,6 +1,6 @@
 """Render the small host files around keepalived: systemd drop-in, sysctl, daemon options.
 
-Pure functions, no pyinfra (operations.host uploads what these return).
+Pure functions, no pyinfra (operations.host_level uploads what these return).
 """
 
 from .render import keepalived_value

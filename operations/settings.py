@@ -63,7 +63,7 @@ class Paths:
 
 @dataclass(frozen=True)
 class HostLevel:
-    """What the deploy does on the host around keepalived.conf (see operations.host)."""
+    """What the deploy does on the host around keepalived.conf (see operations.host_level)."""
 
     firewall: str = "auto"  # "auto": open VRRP in the firewall that is active; "on"; "off"
     nonlocal_bind: tuple = ()  # families whose ip_nonlocal_bind is set: ("ipv4", "ipv6")

@@ -37,7 +37,7 @@ from pyinfra.facts.server import LinuxDistribution, Os
 
 from operations import inventory_check, render, render_host
 from operations.facts import KeepalivedTree
-from operations.host import DROPIN
+from operations.host_level import DROPIN
 from operations.keepalived import keepalived
 from operations.problems import KeepalivedDataError
 from operations.settings import HostLevel, Paths

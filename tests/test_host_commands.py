@@ -13,10 +13,10 @@ import pytest
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from operations import host as host_level
+from operations import host_level
 from operations import render, render_host
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
-from operations.host import DROPIN, SYSCTL_FILE
+from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.settings import HostLevel
 from operations.uploads import sha256
 

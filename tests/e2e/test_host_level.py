@@ -148,7 +148,7 @@ def test_daemon_options_restart_keepalived_with_them(cluster, tmp_path):
 
 def test_removal_deploy_takes_rule_and_dropin_away(cluster, tmp_path):
     removal = tmp_path / "remove_host_level.py"
-    removal.write_text("from operations.host import remove\nremove()\n")
+    removal.write_text("from operations.host_level import remove\nremove()\n")
     result = subprocess.run(
         [sys.executable, "-m", "pyinfra", "-y", cluster.inventory_path, str(removal)],
         cwd=REPO_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)

@@ -1,7 +1,7 @@
 """Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
 
-    from operations import host as keepalived_host
-    options = keepalived_host.prepare(settings, "apt")   # after the package, before config
+    from operations import host_level
+    options = host_level.prepare(settings, "apt")   # after the package, before config
 
 All four read one fact (operations.host_facts), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
