@@ -12,6 +12,7 @@ import shlex
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
+
 from .host_facts import KeepalivedHostState
 from .uploads import sha256, upload
 

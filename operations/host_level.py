@@ -31,11 +31,12 @@ OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
                  "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
 
 
-def host_state(protocols, options_path):
+def host_state(protocols, options_path=None):
     """The one fact of this module: firewall status for `protocols`, and our files."""
+    files = [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *([options_path] if options_path else [])]
     return host.get_fact(KeepalivedHostState,
                          firewall_status=status_command(protocols) if protocols else "",
-                         files=[FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, options_path],
+                         files=files,
                          read=[SYSCTL_FILE], sysctls=list(NONLOCAL_BIND.values()))
 
 
@@ -137,7 +138,7 @@ def prepare(settings, manager):
 def remove():
     """For the uninstall deploy: firewall rules, the drop-in and the sysctl file go."""
     remove_vrrp_rule(name="Remove the VRRP firewall rules")
-    current = host_state((), OPTIONS_FILES["apt"][0])
+    current = host_state(())
     nonlocal_bind(name="Remove the ip_nonlocal_bind setting", families=(), current=current)
     remove_dropin(name="Remove the keepalived.service drop-in", current=current)
 

@@ -13,8 +13,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, dnf, server, systemd
 
-from . import host_level
-from . import render
+from . import host_level, render
 from .config_tree import config_tree
 from .inventory_check import check_inventory
 
@@ -59,10 +58,11 @@ def script_user(settings):
 
 
 @deploy("Keepalived package")
-def package(settings):
-    """Install keepalived from the distro. Returns the operation (did_change: restart)."""
+def package(settings, manager=None):
+    """Install keepalived from the distro (`manager`: "apt"/"dnf", read from the host when
+    not given). Returns the operation (did_change: restart)."""
     name = "keepalived"
-    if package_manager() == "apt":
+    if (manager or package_manager()) == "apt":
         if settings.package_version:
             name = f"keepalived={settings.package_version}"
         return apt.packages(
@@ -114,7 +114,8 @@ def keepalived():
     daemon options), config (validated), service."""
     settings = host_settings()
     script_user(settings)
-    installed = package(settings)
-    options = host_level.prepare(settings, package_manager())
+    manager = package_manager()
+    installed = package(settings, manager)
+    options = host_level.prepare(settings, manager)
     configured = config(settings)
     service(installed, configured, options)

@@ -12,6 +12,7 @@ import os
 import pytest
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
+from pyinfra.facts.server import LinuxDistribution
 
 from operations import host_level
 from operations import render, render_host
@@ -163,11 +164,14 @@ def up_to_date_state(**host_level_data):
 
 
 def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
-    """Idempotent, and the host level costs one fact per host."""
+    """Idempotent, and the host level costs one fact per host (the distro, which it needs
+    too, is read once for the whole deploy)."""
     state = converged("rocky", up_to_date_state())
     for host in deploy(state):
         assert op_commands(host, recorder) == []
         assert len(fact_commands(host)) == 1
+        distro = LinuxDistribution().command()
+        assert sum(distro in str(c) for c in host.connector.executed_commands) == 1
 
 
 def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
