@@ -13,8 +13,8 @@
 # the operator's ruleset is touched. iptables rules carry the comment "keepalived-vrrp".
 # firewalld gets rich rules in the default zone, runtime and permanent.
 set -u
-action=$1
-shift
+action=${1:-}
+[ $# -gt 0 ] && shift
 protocols="$*"
 tag="keepalived-vrrp"
 
@@ -26,7 +26,7 @@ backend() {
     elif has iptables && iptables -S INPUT 2>/dev/null \
             | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
         echo iptables
-    elif has nft && nft list chains 2>/dev/null | grep -q 'hook input'; then
+    elif has nft && nft_input_chains | grep -q .; then
         echo nftables
     else
         echo none

@@ -122,9 +122,9 @@ def test_no_firewall_nothing_to_do(netns):
 def test_nftables_backend_leaves_iptables_nft_chains_alone(netns):
     """An empty iptables INPUT chain (ACCEPT, no rules) next to the operator's nft table:
     the rule goes into the nft table only; iptables-nft's chain is the iptables backend's."""
-    assert netns("iptables", "-S", "INPUT")[0] == 0
-    assert netns("iptables", "-A", "OUTPUT", "-j", "ACCEPT")[0] == 0  # creates ip filter
+    assert netns("iptables", "-P", "INPUT", "ACCEPT")[0] == 0  # ip filter INPUT, empty
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert "chain INPUT" in ruleset(netns)
     assert script(netns, "allow", "112")[0] == 0
     assert netns("iptables", "-S", "INPUT")[1] == "-P INPUT ACCEPT\n"
     assert script(netns, "status", "112")[1] == "nftables ok\n"
@@ -184,3 +184,16 @@ def test_firewalld_rich_rules_runtime_and_permanent(netns, tmp_path):
     assert fw("remove")[0] == 0
     assert rules("runtime") == rules("permanent") == []
     assert fw("status", "112")[1] == "firewalld missing\n"
+
+
+def test_iptables_nft_chain_alone_is_no_firewall(netns):
+    """Docker, for one, leaves an empty iptables-nft INPUT chain (policy ACCEPT): nothing
+    filters input, so there is nothing to open."""
+    assert netns("iptables", "-P", "INPUT", "ACCEPT")[0] == 0
+    assert "hook input" in netns("nft", "list", "chains")[1]
+    assert script(netns, "status", "112")[1] == "none ok\n"
+
+
+def test_no_action_is_the_usage(netns):
+    code, _, error = netns("sh", "-c", FIREWALL_SCRIPT, "vrrp-firewall")
+    assert code == 2 and "usage: vrrp-firewall" in error
