@@ -14,8 +14,11 @@ connection variables are translated (ansible_host -> ssh_hostname, ...).
 
 Not supported, and said so with the file and key: Jinja expressions (other than the
 role's own `{{ keepalived_base_dir }}` in the three path keys) and ansible-vault values.
+A group_data/<group>.py (under the current directory) that sets a key the group's YAML
+sets too is an error: pyinfra would let it win.
 """
 
+import ast
 import os
 from collections.abc import Mapping
 
@@ -55,11 +58,32 @@ def ansible_group(group, hosts, vars_dir="."):
     of the Ansible group `group`, read from `vars_dir`/host_vars and /group_vars."""
     group_data = {**load_vars(os.path.join(vars_dir, "group_vars", "all")),
                   **load_vars(os.path.join(vars_dir, "group_vars", group))}
+    _refuse_shadowing(group, group_data)
     return (
         [(name, _pyinfra_data(load_vars(os.path.join(vars_dir, "host_vars", name))))
          for name in hosts],
         _pyinfra_data(group_data),
     )
+
+
+def _refuse_shadowing(group, group_data):
+    """pyinfra lets group_data/<group>.py win over the group data an inventory gives: a key
+    set in both would silently ignore the YAML (the repo's example group_data/jump_hosts.py
+    would, for a group named jump_hosts)."""
+    path = os.path.join(os.getcwd(), "group_data", f"{group}.py")
+    if not os.path.isfile(path):
+        return
+    with open(path) as f:
+        tree = ast.parse(f.read(), path)
+    assigned = {target.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Name)}
+    both = sorted(assigned & set(group_data))
+    if both:
+        raise AnsibleVarsError(
+            f"{path} also sets {', '.join(both)} for group {group!r}, and pyinfra lets that "
+            f"file win over group_vars/{group}.yml: remove those keys from it (or the file), "
+            "or give the group another name")
 
 
 def _vars_files(path):

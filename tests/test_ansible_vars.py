@@ -20,8 +20,16 @@ from .seed import SEED_HOSTS
 pytestmark = pytest.mark.unit
 
 ROLE_DIR = os.path.join(os.path.dirname(__file__), "ansible_role")
+REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED_README = "/work/shared/seed/keepalived-role-README.ja.md"
 NAMES = ["host-01", "host-02"]
+
+
+@pytest.fixture(autouse=True)
+def away_from_the_repo_group_data(tmp_path, monkeypatch):
+    """Run where no group_data/jump_hosts.py is (the repo's example would shadow the YAML;
+    test_group_data_file_that_would_override_the_yaml_is_an_error goes back there)."""
+    monkeypatch.chdir(tmp_path)
 
 
 def role_hosts():
@@ -169,3 +177,21 @@ def test_what_cannot_be_used_is_an_error_naming_the_file(tmp_path, text, message
         ansible_group("lb", [], vars_dir=str(tmp_path))
     assert str(error.value).startswith(str(tmp_path / "group_vars" / "lb.yml") + ": ")
     assert message in str(error.value)
+
+
+def test_group_data_file_that_would_override_the_yaml_is_an_error(tmp_path, monkeypatch):
+    """pyinfra lets group_data/<group>.py win over the inventory's group data: the repo's
+    own example group_data/jump_hosts.py would silently replace the YAML's check script."""
+    monkeypatch.chdir(REPO_DIR)  # with the example group_data/jump_hosts.py
+    with pytest.raises(AnsibleVarsError) as error:
+        ansible_group("jump_hosts", NAMES, vars_dir=ROLE_DIR)
+    assert str(error.value) == (
+        f"{REPO_DIR}/group_data/jump_hosts.py also sets "
+        "keepalived_check_scripts for group 'jump_hosts', and pyinfra lets that file win over "
+        "group_vars/jump_hosts.yml: remove those keys from it (or the file), or give the "
+        "group another name")
+
+    write(tmp_path / "group_data" / "lb.py", "ssh_user = 'ops'\n")  # no overlap: fine
+    write(tmp_path / "group_vars" / "lb.yml", "keepalived_state: BACKUP\n")
+    monkeypatch.chdir(tmp_path)
+    assert ansible_group("lb", [], vars_dir=str(tmp_path))[1] == {"keepalived_state": "BACKUP"}
