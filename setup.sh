@@ -16,6 +16,9 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || missing+=(debootstrap)
 [ -x /usr/sbin/keepalived ] || missing+=(keepalived)
 command -v ip >/dev/null || missing+=(iproute2)
+# the firewall script's tests run nft and iptables in network namespaces of their own
+command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
+command -v iptables >/dev/null || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> apt-get install ${missing[*]}"
   apt-get update -qq

@@ -13,7 +13,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 from pyinfra.operations import apt, dnf, server, systemd
 
-from . import render
+from . import host_level, render
 from .config_tree import config_tree
 from .inventory_check import check_inventory
 
@@ -58,10 +58,11 @@ def script_user(settings):
 
 
 @deploy("Keepalived package")
-def package(settings):
-    """Install keepalived from the distro. Returns the operation (did_change: restart)."""
+def package(settings, manager=None):
+    """Install keepalived from the distro (`manager`: "apt"/"dnf", read from the host when
+    not given). Returns the operation (did_change: restart)."""
     name = "keepalived"
-    if package_manager() == "apt":
+    if (manager or package_manager()) == "apt":
         if settings.package_version:
             name = f"keepalived={settings.package_version}"
         return apt.packages(
@@ -85,29 +86,36 @@ def config(settings):
 
 
 @deploy("Keepalived service")
-def service(installed, configured):
-    """Keep keepalived enabled and running; restart after a package change, reload (SIGHUP,
-    keeps VIPs) after a config change. A config change never restarts."""
+def service(installed, configured, options=None):
+    """Keep keepalived enabled and running; restart after a package change or a change of
+    its daemon options (`options`, read only at start), reload (SIGHUP, keeps VIPs) after a
+    config change. A config change never restarts."""
+    def restart_needed():
+        return installed.did_change() or (options is not None and options.did_change())
+
     started = systemd.service(
         name="Enable and start keepalived", service="keepalived",
         running=True, enabled=True,
     )
     systemd.service(
-        name="Restart keepalived (package installed or upgraded)", service="keepalived",
-        restarted=True, _if=lambda: installed.did_change() and not started.did_change(),
+        name="Restart keepalived (package or daemon options changed)", service="keepalived",
+        restarted=True, _if=lambda: restart_needed() and not started.did_change(),
     )
     systemd.service(
         name="Reload keepalived (config changed)", service="keepalived", reloaded=True,
-        _if=lambda: (configured.did_change() and not installed.did_change()
+        _if=lambda: (configured.did_change() and not restart_needed()
                      and not started.did_change()),
     )
 
 
 @deploy("Keepalived")
 def keepalived():
-    """Everything, in order: user, package, config (validated), service."""
+    """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
+    daemon options), config (validated), service."""
     settings = host_settings()
     script_user(settings)
-    installed = package(settings)
+    manager = package_manager()
+    installed = package(settings, manager)
+    options = host_level.prepare(settings, manager)
     configured = config(settings)
-    service(installed, configured)
+    service(installed, configured, options)

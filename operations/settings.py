@@ -156,6 +156,17 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class HostLevel:
+    """What the deploy does on the host around keepalived.conf (see operations.host_level)."""
+
+    firewall: str = "auto"  # "auto": open VRRP in the firewall that is active; "on"; "off"
+    nonlocal_bind: tuple = ()  # families whose ip_nonlocal_bind is set: ("ipv4", "ipv6")
+    restart: str = "on-failure"  # systemd Restart= of keepalived.service
+    restart_sec: float = 5  # systemd RestartSec=
+    daemon_options: tuple | None = None  # keepalived's command line; None: packaged file kept
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the deploy needs for one host."""
 
@@ -167,3 +178,4 @@ class Settings:
     notify_scripts: tuple = ()  # NotifyScript, ...
     sync_groups: tuple = ()  # SyncGroup, ...
     package_version: str | None = None
+    host_level: HostLevel = field(default_factory=HostLevel)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import jinja2
 
-from . import render
+from . import render, validate_host
 from .problems import Problems, did_you_mean
 from .readers import (
     NAME_RE,
@@ -62,6 +62,7 @@ DATA_KEYS = {
     "keepalived_notify_scripts": [],  # scripts named by instances' notify_* keys
     "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
     "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
+    **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
 }
 
 SCRIPT_KEYS = [
@@ -390,6 +391,7 @@ def read_host(host, data):
     version = data.get("keepalived_package_version")
     if version is not None:
         version = read_word(problems, "keepalived_package_version", str(version))
+    host_level = validate_host.read_host_level(problems, data)
 
     if problems.errors:
         return None, problems
@@ -400,5 +402,6 @@ def read_host(host, data):
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
                         instances=tuple(instances), package_version=version,
-                        notify_scripts=tuple(notify_scripts), sync_groups=sync_groups)
+                        notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
+                        host_level=host_level)
     return settings, problems

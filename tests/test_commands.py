@@ -35,11 +35,13 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 from pyinfra.facts.server import LinuxDistribution, Os
 
-from operations import inventory_check, render
+from operations import inventory_check, render, render_host
 from operations.facts import KeepalivedTree
+from operations.host_level import DROPIN
 from operations.keepalived import keepalived
 from operations.problems import KeepalivedDataError
-from operations.settings import Paths
+from operations.settings import HostLevel, Paths
+from operations.uploads import sha256
 
 pytestmark = pytest.mark.unit
 
@@ -133,6 +135,12 @@ PROMOTE = (f"sh -c {shlex.quote(PROMOTE_SCRIPT)} promote {STAGE} {PATHS.base_dir
            "keepalived.conf scripts conf.d")
 UPLOADS = [f"upload {path}" for path in STAGED]
 CONFIG_COMMANDS = [MAKE_STAGE, *UPLOADS, SET_MODES, PROMOTE]
+# The keepalived.service drop-in, written on a host that does not have it yet.
+HOST_STATE_FACT = ": keepalived-host-state"
+DROPIN_CONTENT = render_host.service_dropin(HostLevel())
+DROPIN_OPS = [f"mkdir -p {os.path.dirname(DROPIN)}",
+              f"chown root:root {DROPIN} && chmod 644 {DROPIN}", "systemctl daemon-reload"]
+DROPIN_SENT = [DROPIN_OPS[0], f"upload {DROPIN}", *DROPIN_OPS[1:]]
 APT_UPDATE = ["apt-get update", "touch /var/lib/apt/periodic/update-success-stamp"]
 START = ["systemctl start keepalived.service", "systemctl enable keepalived.service"]
 
@@ -272,6 +280,9 @@ def running_host(rpm=None, dpkg=None):
         # Users fact: the script user exists as the deploy creates it
         "cut -d: -f1": ["keepalived_script:x:990:990:Keepalived health check script user:"
                         "/nonexistent:/usr/sbin/nologin|keepalived_script|keepalived_script||!"],
+        # host-level fact: the drop-in is in place, no firewall
+        HOST_STATE_FACT: ["firewall none ok", f"{sha256(DROPIN_CONTENT)}  {DROPIN}",
+                          "unit enabled"],
     }
     if rpm:
         responses["rpm --queryformat"] = [rpm]
@@ -290,11 +301,13 @@ def test_rhel_family_fresh_host(distro, recorder):
         assert op_commands(host, recorder) == [
             USERADD,
             "dnf install -y keepalived",
+            *DROPIN_OPS,
             MAKE_DIRS, MAKE_STAGE, SET_MODES, PROMOTE,
             *START,
         ]
         assert sent(host, recorder) == [
-            USERADD, "dnf install -y keepalived", MAKE_DIRS, *CONFIG_COMMANDS, *START]
+            USERADD, "dnf install -y keepalived", *DROPIN_SENT, MAKE_DIRS, *CONFIG_COMMANDS,
+            *START]
         assert not any("apt" in command for command in host.connector.executed_commands)
         assert state.get_results_for_host(host).error_ops == 0
 
@@ -321,7 +334,8 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
         commands = op_commands(host, recorder)
         assert commands.index("dnf install -y keepalived") < commands.index(PROMOTE) \
             < commands.index("systemctl start keepalived.service")
-        assert not any("restart" in c or "reload" in c for c in commands)
+        assert not any(("restart" in c or "reload" in c) and "keepalived" in c
+                       for c in commands)
 
 
 def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
@@ -376,11 +390,11 @@ def test_debian_family_fresh_host(distro, recorder):
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands == [
-            USERADD, *APT_UPDATE, apt_install("keepalived"), MAKE_DIRS, MAKE_STAGE, SET_MODES,
-            PROMOTE, *START]
+            USERADD, *APT_UPDATE, apt_install("keepalived"), *DROPIN_OPS, MAKE_DIRS,
+            MAKE_STAGE, SET_MODES, PROMOTE, *START]
         assert sent(host, recorder) == [
-            USERADD, *APT_UPDATE, apt_install("keepalived"), MAKE_DIRS, *CONFIG_COMMANDS,
-            *START]
+            USERADD, *APT_UPDATE, apt_install("keepalived"), *DROPIN_SENT, MAKE_DIRS,
+            *CONFIG_COMMANDS, *START]
         assert not any("dnf" in c or "yum" in c for c in commands)
 
 
@@ -505,7 +519,7 @@ def test_fresh_host_without_config_dir(recorder):
     """The tree fact has no output: was None (TypeError in config_tree), now {}."""
     state = make_state("rocky", responses={name: {TREE_FACT: []} for name in HOSTS})
     for host in deploy(state):
-        assert op_commands(host, recorder)[2:4] == [MAKE_DIRS, MAKE_STAGE]
+        assert op_commands(host, recorder)[2 + len(DROPIN_OPS):][:2] == [MAKE_DIRS, MAKE_STAGE]
 
 
 def test_add_deploy_without_inventory_context(recorder):

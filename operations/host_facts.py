@@ -1,0 +1,76 @@
+"""The one pyinfra fact the host-level operations read (operations.host_level, .firewall).
+
+Everything those operations compare against comes back in a single round trip per host,
+so that a run that changes nothing stays fast.
+"""
+
+import shlex
+from dataclasses import dataclass, field
+
+from pyinfra.api import FactBase
+
+
+@dataclass(frozen=True)
+class HostState:
+    firewall: str = "none"  # the active firewall: firewalld, iptables, nftables or none
+    firewall_ok: bool = True  # it lets the requested protocols through (rules of ours)
+    sha256: dict = field(default_factory=dict)  # {path: digest} of the files that exist
+    unit: str = ""  # `systemctl is-enabled keepalived.service`: enabled, masked, ...
+    sysctl: dict = field(default_factory=dict)  # {key: running value}
+    lines: dict = field(default_factory=dict)  # {path: [lines]} of the files asked to read
+
+
+class KeepalivedHostState(FactBase):
+    """
+    Firewall, files, unit state and sysctl values around keepalived, in one round trip.
+
+    + firewall_status: the shell command that prints "BACKEND ok|missing"
+      (``firewall.status_command(protocols)``), or ``""`` to skip the firewall probe
+    + files: paths whose sha256 is wanted (missing files are left out)
+    + read: paths whose lines are wanted (small files only)
+    + sysctls: keys whose running value is wanted
+
+    .. code:: python
+
+        host.get_fact(KeepalivedHostState, firewall_status=status_command(("112",)),
+                      files=["/etc/default/keepalived"], read=[],
+                      sysctls=["net.ipv4.ip_nonlocal_bind"])
+    """
+
+    def command(self, firewall_status, files, read, sysctls):
+        parts = [": keepalived-host-state"]
+        if firewall_status:
+            parts.append(f"printf 'firewall '; {firewall_status}")
+        if files:
+            parts.append("sha256sum " + " ".join(map(shlex.quote, files)) + " 2>/dev/null")
+        for path in read:
+            parts.append(f"sed 's|^|line {path} |' {shlex.quote(path)} 2>/dev/null")
+        parts.append("printf 'unit %s\\n' \"$(systemctl is-enabled keepalived.service "
+                     "2>/dev/null)\"")
+        for key in sysctls:
+            proc = "/proc/sys/" + key.replace(".", "/")
+            parts.append(f"printf 'sysctl {key} %s\\n' \"$(cat {proc} 2>/dev/null)\"")
+        return "; ".join(parts) + "; true"
+
+    def default(self):
+        return HostState()
+
+    def process(self, output):
+        firewall, firewall_ok, sha256, unit, sysctl, lines = "none", True, {}, "", {}, {}
+        for line in output:
+            word, _, rest = line.partition(" ")
+            if word == "firewall":
+                firewall, _, status = rest.partition(" ")
+                firewall_ok = status == "ok"
+            elif word == "unit":
+                unit = rest.strip()
+            elif word == "sysctl":
+                key, _, value = rest.partition(" ")
+                sysctl[key] = value.strip()
+            elif word == "line":
+                path, _, text = rest.partition(" ")
+                lines.setdefault(path, []).append(text)
+            elif len(word) == 64 and rest.strip():
+                sha256[rest.strip()] = word
+        return HostState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
+                         sysctl=sysctl, lines=lines)

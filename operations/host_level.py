@@ -1,0 +1,161 @@
+"""Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
+
+    from operations import host_level
+    options = host_level.prepare(settings, "apt")   # after the package, before config
+
+All four read one fact (operations.host_facts), once per host, so a run that changes
+nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
+"""
+
+from pyinfra import host
+from pyinfra.api import QuoteString, StringCommand, deploy, operation
+
+from . import render_host
+from .firewall import (
+    FIREWALL_COMMAND,
+    allow_vrrp,
+    installed_command,
+    is_managed,
+    remove_vrrp_rule,
+    status_command,
+    vrrp_protocols,
+)
+from .host_facts import KeepalivedHostState
+from .render_host import NONLOCAL_BIND
+from .uploads import sha256, upload
+
+DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
+SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
+# package manager -> (options file, variable the packaged unit passes to keepalived)
+OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
+                 "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
+
+
+def host_state(protocols, options_path=None):
+    """The one fact of this module: firewall status for `protocols`, and our files."""
+    files = [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *([options_path] if options_path else [])]
+    return host.get_fact(KeepalivedHostState,
+                         firewall_status=status_command(protocols) if protocols else "",
+                         files=files,
+                         read=[SYSCTL_FILE], sysctls=list(NONLOCAL_BIND.values()))
+
+
+@operation()
+def nonlocal_bind(families, current):
+    """
+    Persist ``ip_nonlocal_bind = 1`` for ``families`` in /etc/sysctl.d and apply it; with no
+    families, remove the file and set back to 0 what it had set.
+
+    **Example:**
+
+    .. code:: python
+
+        nonlocal_bind(name="Let services bind the VIP", families=("ipv4",), current=state)
+    """
+    wanted = [NONLOCAL_BIND[family] for family in families]
+    had = [line.split("=")[0].strip() for line in current.lines.get(SYSCTL_FILE, [])
+           if "=" in line and not line.startswith("#")]
+    content = render_host.sysctl_file(families)
+    if wanted and current.sha256.get(SYSCTL_FILE) != sha256(content):
+        yield from upload(SYSCTL_FILE, content, "644")
+        yield StringCommand("sysctl", "-q", "-p", SYSCTL_FILE)
+    elif wanted and any(current.sysctl.get(key) != "1" for key in wanted):
+        yield StringCommand("sysctl", "-q", "-p", SYSCTL_FILE)
+    elif not wanted and SYSCTL_FILE in current.sha256:
+        yield StringCommand("rm", "-f", SYSCTL_FILE)
+    dropped = [key for key in had if key not in wanted]
+    if dropped:
+        yield StringCommand("sysctl", "-q", "-w", *[f"{key}=0" for key in dropped])
+
+
+@operation()
+def service_dropin(content, current):
+    """
+    Put the keepalived.service drop-in in place (daemon-reload only when it changed), and
+    unmask the unit when it is masked.
+
+    **Example:**
+
+    .. code:: python
+
+        service_dropin(name="keepalived.service drop-in",
+                       content=render_host.service_dropin(settings.host_level),
+                       current=state)
+    """
+    if current.unit.startswith("masked"):
+        yield StringCommand("systemctl", "unmask", "keepalived.service")
+    if current.sha256.get(DROPIN) != sha256(content):
+        yield from upload(DROPIN, content, "644", make_dir=True)
+        yield StringCommand("systemctl", "daemon-reload")
+
+
+@operation()
+def daemon_options(path, variable, options, current):
+    """
+    Write keepalived's command-line options to ``path`` (``variable="..."``). keepalived
+    reads them only when it starts: the caller restarts it when this changed.
+
+    **Example:**
+
+    .. code:: python
+
+        daemon_options(name="keepalived options", path="/etc/default/keepalived",
+                       variable="DAEMON_ARGS", options=("--log-detail",), current=state)
+    """
+    content = render_host.options_file(variable, options)
+    if current.sha256.get(path) != sha256(content):
+        yield from upload(path, content, "644")
+
+
+@deploy("Keepalived host")
+def prepare(settings, manager):
+    """Firewall, sysctl, systemd drop-in and daemon options; before the config goes live
+    and keepalived starts. `manager`: "apt" or "dnf". Returns the daemon-options operation
+    (did_change: keepalived must restart) or None when the options are not managed."""
+    level = settings.host_level
+    protocols = vrrp_protocols(settings) if level.firewall != "off" else ()
+    options_path, variable = OPTIONS_FILES[manager]
+    current = host_state(protocols, options_path)
+
+    firewall = bool(protocols) and is_managed(level, current)
+    if firewall:
+        allow_vrrp(name="Let VRRP through the host firewall", protocols=protocols,
+                   current=current)
+    nonlocal_bind(name="sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
+                  current=current)
+    service_dropin(
+        name="keepalived.service drop-in (restart on failure, after network-online)",
+        content=render_host.service_dropin(
+            level, installed_command(protocols) if firewall else None),
+        current=current)
+    if level.daemon_options is None:
+        return None
+    return daemon_options(name=f"keepalived options ({options_path})", path=options_path,
+                          variable=variable, options=level.daemon_options, current=current)
+
+
+@deploy("Keepalived host removal")
+def remove():
+    """For the uninstall deploy: firewall rules, the drop-in and the sysctl file go."""
+    remove_vrrp_rule(name="Remove the VRRP firewall rules")
+    current = host_state(())
+    nonlocal_bind(name="Remove the ip_nonlocal_bind setting", families=(), current=current)
+    remove_dropin(name="Remove the keepalived.service drop-in", current=current)
+
+
+@operation()
+def remove_dropin(current):
+    """
+    Remove the keepalived.service drop-in of this deploy, then daemon-reload.
+
+    **Example:**
+
+    .. code:: python
+
+        remove_dropin(name="Remove the keepalived.service drop-in", current=state)
+    """
+    if DROPIN not in current.sha256:
+        host.noop("no keepalived.service drop-in")
+        return
+    yield StringCommand("rm", "-f", QuoteString(DROPIN))
+    yield StringCommand("systemctl", "daemon-reload")

@@ -1,0 +1,40 @@
+"""Render the small host files around keepalived: systemd drop-in, sysctl, daemon options.
+
+Pure functions, no pyinfra (operations.host_level uploads what these return).
+"""
+
+from .render import keepalived_value
+
+HEADER = "# Managed by pyinfra (keepalived deploy)"
+NONLOCAL_BIND = {"ipv4": "net.ipv4.ip_nonlocal_bind", "ipv6": "net.ipv6.ip_nonlocal_bind"}
+# Units that load a firewall ruleset at boot: the VRRP rule goes in after them.
+FIREWALL_UNITS = "nftables.service netfilter-persistent.service firewalld.service"
+
+
+def service_dropin(host_level, firewall_command=None):
+    """keepalived.service drop-in: restart on failure, start once the network is up, and
+    (with `firewall_command`) let VRRP through the firewall before each start."""
+    lines = [f"{HEADER}: how systemd runs keepalived.", "[Unit]",
+             "Wants=network-online.target", "After=network-online.target"]
+    if firewall_command:
+        lines.append(f"After={FIREWALL_UNITS}")
+    lines += ["", "[Service]", f"Restart={host_level.restart}",
+              f"RestartSec={keepalived_value(host_level.restart_sec)}"]
+    if firewall_command:
+        # "-": a firewall that cannot be changed must not keep keepalived down.
+        lines.append(f"ExecStartPre=-{firewall_command}")
+    return "\n".join(lines) + "\n"
+
+
+def sysctl_file(families):
+    """/etc/sysctl.d file that sets ip_nonlocal_bind for `families` ("ipv4", "ipv6")."""
+    return "\n".join([f"{HEADER}: services may bind the VIP before this host holds it.",
+                      *[f"{NONLOCAL_BIND[family]} = 1" for family in families]]) + "\n"
+
+
+def options_file(variable, options):
+    """/etc/default/keepalived (DAEMON_ARGS) or /etc/sysconfig/keepalived
+    (KEEPALIVED_OPTIONS): keepalived's command line, read only when it starts."""
+    return (f"{HEADER}: keepalived's options, read when it starts.\n"
+            "# A change here restarts keepalived (VIPs move to a backup and back).\n"
+            f'{variable}="{" ".join(options)}"\n')

@@ -1,0 +1,148 @@
+#!/bin/sh
+# vrrp-firewall ACTION [PROTOCOL...]: let VRRP (IP protocol 112) and AH (51) through the
+# host firewall, whichever runs: firewalld, iptables, or an nftables ruleset.
+#
+#   status 112 [51]  print "BACKEND ok" or "BACKEND missing" ("none ok": no firewall found)
+#   allow 112 [51]   make the active firewall accept those protocols (no-op when it does)
+#   remove           delete every rule this script added, from every firewall
+#
+# nftables: an accept in one base chain does not stop another base chain on the same hook
+# from dropping the packet, so a table of our own cannot open a drop-policy input chain.
+# The rule goes at the top of each input base chain instead, tagged with the comment
+# "keepalived-vrrp 112 51" so that it can be found, checked and removed; nothing else of
+# the operator's ruleset is touched. iptables rules carry the comment "keepalived-vrrp".
+# firewalld gets rich rules in the default zone, runtime and permanent.
+set -u
+action=${1:-}
+[ $# -gt 0 ] && shift
+protocols="$*"
+tag="keepalived-vrrp"
+
+has() { command -v "$1" >/dev/null 2>&1; }
+
+backend() {
+    if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
+        echo firewalld
+    elif has iptables && iptables -S INPUT 2>/dev/null \
+            | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
+        echo iptables
+    elif has nft && nft_input_chains | grep -q .; then
+        echo nftables
+    else
+        echo none
+    fi
+}
+
+# -- nftables --
+
+nft_input_chains() {  # "family table chain" of every base chain on the input hook,
+    # except iptables-nft's own (ip/ip6 filter INPUT): those are the iptables backend's
+    nft list chains 2>/dev/null | awk '$1 == "table" { f = $2; t = $3 }
+        $1 == "chain" { c = $2 }
+        /hook input/ && !(t == "filter" && c == "INPUT" && (f == "ip" || f == "ip6")) {
+            print f, t, c }'
+}
+
+nft_ok() {  # each input chain holds exactly one rule of ours, for these protocols
+    ! nft_input_chains | while read -r f t c; do
+        rules=$(nft list chain "$f" "$t" "$c" | grep -F "comment \"$tag")
+        [ "$(printf '%s\n' "$rules" | grep -c .)" = 1 ] \
+            && printf '%s\n' "$rules" | grep -qF "comment \"$tag $protocols\"" || echo missing
+    done | grep -q missing
+}
+
+nft_remove() {
+    nft_input_chains | while read -r f t c; do
+        nft -a list chain "$f" "$t" "$c" | grep "comment \"$tag" | sed 's/.*# handle //' \
+            | while read -r handle; do nft delete rule "$f" "$t" "$c" handle "$handle"; done
+    done
+}
+
+nft_allow() {
+    set_=$(echo "$protocols" | sed 's/ /, /g')
+    nft_input_chains | while read -r f t c; do
+        nft insert rule "$f" "$t" "$c" meta l4proto "{ $set_ }" accept \
+            comment "\"$tag $protocols\"" || exit 1
+    done
+}
+
+# -- iptables --
+
+ipt_ok() {
+    for p in $protocols; do
+        iptables -C INPUT -p "$p" -m comment --comment "$tag" -j ACCEPT 2>/dev/null || return 1
+    done
+    [ "$(iptables -S INPUT | grep -c -- "--comment \"\?$tag")" = "$(echo $protocols | wc -w)" ]
+}
+
+ipt_remove() {
+    iptables -S INPUT 2>/dev/null | grep -- "--comment \"\?$tag" | sed 's/^-A /-D /' \
+        | while read -r rule; do eval "iptables $rule"; done
+}
+
+ipt_allow() {  # at the top of INPUT, in the order given
+    position=1
+    for p in $protocols; do
+        iptables -I INPUT "$position" -p "$p" -m comment --comment "$tag" -j ACCEPT || return 1
+        position=$((position + 1))
+    done
+}
+
+# -- firewalld --
+
+fwd() {  # fwd query|add|remove PROTOCOL: the rich rule, runtime and permanent
+    rule="rule protocol value=\"$2\" accept"
+    firewall-cmd -q "--$1-rich-rule=$rule"
+    runtime=$?
+    firewall-cmd -q --permanent "--$1-rich-rule=$rule" && [ "$runtime" = 0 ]
+}
+
+fwd_ok() {
+    for p in $protocols; do fwd query "$p" || return 1; done
+}
+
+fwd_remove() {
+    for p in 112 51; do fwd remove "$p" 2>/dev/null; done
+    return 0
+}
+
+fwd_allow() {
+    for p in $protocols; do fwd add "$p" || return 1; done
+}
+
+ok() {
+    case $1 in
+        nftables) nft_ok ;;
+        iptables) ipt_ok ;;
+        firewalld) fwd_ok ;;
+        none) true ;;
+    esac
+}
+
+case $action in
+    status)
+        name=$(backend)
+        if ok "$name"; then echo "$name ok"; else echo "$name missing"; fi
+        ;;
+    allow)
+        name=$(backend)
+        ok "$name" && exit 0
+        case $name in
+            nftables) nft_remove && nft_allow ;;
+            iptables) ipt_remove && ipt_allow ;;
+            firewalld) fwd_allow ;;
+        esac
+        ;;
+    remove)
+        if has nft; then nft_remove; fi
+        if has iptables; then ipt_remove; fi
+        if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
+            fwd_remove
+        fi
+        true
+        ;;
+    *)
+        echo "usage: vrrp-firewall status|allow|remove [PROTOCOL...]" >&2
+        exit 2
+        ;;
+esac

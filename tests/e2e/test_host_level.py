@@ -1,0 +1,170 @@
+"""Host level on two test hosts whose nftables input policy is drop (SSH let in).
+
+In file order, on one cluster: with keepalived_firewall false VRRP is dropped and both
+hosts take the VIP (the control); the default deploy opens VRRP and the backup lets go;
+failover and return; a second run changes nothing; the rule comes back at keepalived's
+next start after the operator reloads the ruleset; systemd restarts a killed keepalived;
+a masked unit is unmasked; daemon options reach keepalived's command line (restart);
+the removal deploy takes the rule and the drop-in away. (ip_nonlocal_bind is not
+observable here: /proc/sys is read-only in docker containers; see test_host_commands.py.)
+"""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from testhosts.cluster import REPO_DIR
+
+from .conftest import detected_changes, edited_inventory, pyinfra, totals, wait_for
+
+pytestmark = pytest.mark.e2e
+
+NAMES = ("host-01", "host-02")
+# Replaces only this table: docker's embedded DNS lives in the container's ip nat table.
+OPERATOR_RULESET = """table inet filter
+delete table inet filter
+table inet filter {
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state established,related accept
+        iif lo accept
+        tcp dport 22 accept
+    }
+}
+"""
+DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
+
+
+def inventory_with(cluster, tmp_path, extra):
+    """The cluster's inventory with `extra` ("'key': value, ...") added to the group data."""
+    return edited_inventory(cluster, tmp_path, "'_sudo': True,", f"'_sudo': True, {extra},")
+
+
+def converge(inventory):
+    result = pyinfra(inventory, "-y")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def load_operator_ruleset(cluster, host):
+    code, output = cluster.run(host, f"printf '%s' '{OPERATOR_RULESET}' > /etc/nftables.conf "
+                                     "&& nft -f /etc/nftables.conf")
+    assert code == 0, output
+
+
+def vrrp_rules(cluster, host):
+    return cluster.run(host, "nft list ruleset 2>/dev/null | grep -c 'keepalived-vrrp 112' || true")[1].strip()
+
+
+def keepalived_pid(cluster, host):
+    return cluster.run(host, "systemctl show -p MainPID --value keepalived")[1].strip()
+
+
+def test_control_vrrp_dropped_means_both_hosts_take_the_vip(cluster, tmp_path):
+    for host in NAMES:
+        load_operator_ruleset(cluster, host)
+    converge(inventory_with(cluster, tmp_path, "'keepalived_firewall': False"))
+    assert vrrp_rules(cluster, "host-01") == "0"
+    # The backup hears no advert and becomes master too after ~3.6 s: split brain.
+    assert wait_for(lambda: cluster.holders() == list(NAMES), timeout=15) is not None, \
+        f"VIP held by {cluster.holders()}; with VRRP dropped both hosts should hold it"
+
+
+def test_default_deploy_opens_vrrp_and_the_backup_lets_go(cluster):
+    result = converge(cluster.inventory_path)
+    assert "Let VRRP through the host firewall" in result.stdout + result.stderr
+    for host in NAMES:
+        assert vrrp_rules(cluster, host) == "1"
+        chain = cluster.run(host, "nft list chain inet filter input 2>/dev/null")[1].splitlines()
+        assert chain[3].strip() == 'meta l4proto vrrp accept comment "keepalived-vrrp 112"'
+        assert cluster.run(host, "grep -c ExecStartPre " + DROPIN)[1].strip() == "1"
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None, \
+        f"VIP held by {cluster.holders()}, expected host-01 only once VRRP passes"
+
+
+def test_failover_and_return_through_the_firewall(cluster):
+    cluster.run("host-01", "systemctl stop keepalived")
+    assert wait_for(lambda: cluster.holders() == ["host-02"], timeout=5) is not None, \
+        f"VIP held by {cluster.holders()} after stopping the master"
+    cluster.run("host-01", "systemctl start keepalived")
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None, \
+        f"VIP held by {cluster.holders()} after the master came back"
+
+
+def test_second_run_changes_nothing(cluster):
+    start = time.monotonic()
+    result = pyinfra(cluster.inventory_path, "-y")
+    print(f"no-op run with the firewall open: {time.monotonic() - start:.1f} s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    operations, changed, errors, unchanged = totals(result)
+    assert (changed, errors) == (0, 0) and unchanged == operations, result.stdout
+
+    result = pyinfra(cluster.inventory_path, "--dry")
+    assert result.returncode == 0, result.stdout + result.stderr
+    changes = detected_changes(result)
+    assert "Keepalived | Keepalived host | Let VRRP through the host firewall" in changes
+    assert set(changes.values()) == {"-"}, changes
+
+
+def test_rule_comes_back_at_the_next_start_after_a_ruleset_reload(cluster):
+    """The operator reloads their ruleset (the rule is gone); keepalived's drop-in puts it
+    back before keepalived starts again."""
+    load_operator_ruleset(cluster, "host-02")
+    assert vrrp_rules(cluster, "host-02") == "0"
+    cluster.run("host-02", "systemctl restart keepalived")
+    assert vrrp_rules(cluster, "host-02") == "1"
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None
+
+
+def test_systemd_restarts_a_killed_keepalived(cluster):
+    shown = cluster.run("host-02", "systemctl show -p Restart -p RestartUSec -p After "
+                                   "-p Wants keepalived")[1]
+    assert "Restart=on-failure" in shown and "RestartUSec=5s" in shown
+    assert "network-online.target" in shown.split("After=")[1].splitlines()[0]
+    before = keepalived_pid(cluster, "host-02")
+    cluster.run("host-02", f"kill -9 {before}")
+    assert wait_for(lambda: keepalived_pid(cluster, "host-02") not in ("0", before)
+                    and cluster.run("host-02", "systemctl is-active keepalived")[1].strip()
+                    == "active", timeout=15) is not None, "keepalived was not restarted"
+
+
+def test_masked_unit_is_unmasked(cluster):
+    cluster.run("host-02", "systemctl stop keepalived && systemctl mask keepalived")
+    assert cluster.run("host-02", "systemctl is-enabled keepalived")[1].strip() == "masked"
+    converge(cluster.inventory_path)
+    assert cluster.run("host-02", "systemctl is-enabled keepalived")[1].strip() == "enabled"
+    assert cluster.run("host-02", "systemctl is-active keepalived")[1].strip() == "active"
+
+
+def test_daemon_options_restart_keepalived_with_them(cluster, tmp_path):
+    inventory = inventory_with(cluster, tmp_path,
+                               "'keepalived_daemon_options': ['--log-detail', '--dump-conf']")
+    before = keepalived_pid(cluster, "host-02")
+    converge(inventory)
+    assert cluster.run("host-02", "grep DAEMON_ARGS /etc/default/keepalived")[1].strip() \
+        == 'DAEMON_ARGS="--log-detail --dump-conf"'
+    pid = keepalived_pid(cluster, "host-02")
+    assert pid != before
+    # Debian's unit: ExecStart=/usr/sbin/keepalived --dont-fork $DAEMON_ARGS
+    assert cluster.run("host-02", f"cat /proc/{pid}/cmdline | tr '\\0' ' '")[1].split()[1:] \
+        == ["--dont-fork", "--log-detail", "--dump-conf"]
+    result = pyinfra(inventory, "-y")  # unchanged options: no restart
+    assert totals(result)[1] == 0 and keepalived_pid(cluster, "host-02") == pid
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
+
+
+def test_removal_deploy_takes_rule_and_dropin_away(cluster, tmp_path):
+    removal = tmp_path / "remove_host_level.py"
+    removal.write_text("from operations.host_level import remove\nremove()\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pyinfra", "-y", cluster.inventory_path, str(removal)],
+        cwd=REPO_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for host in NAMES:
+        assert vrrp_rules(cluster, host) == "0"
+        assert cluster.run(host, f"test -e {DROPIN}")[0] != 0
+        assert cluster.run(host, "test -e /usr/local/sbin/keepalived-vrrp-firewall")[0] != 0
+    # The operator's own rules are what they were.
+    assert "tcp dport 22 accept" in cluster.run("host-01", "nft list ruleset 2>/dev/null")[1]

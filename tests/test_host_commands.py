@@ -1,0 +1,331 @@
+"""Host level (firewall, sysctl, systemd drop-in, daemon options): the exact commands sent,
+via pyinfra's ``@fake`` connector, for Debian and RHEL-family hosts.
+
+The host-level operations read one fact (``: keepalived-host-state``); its answer is
+scripted here with ``host_state()``. What the firewall script itself does on nftables and
+iptables is tested in tests/test_vrrp_firewall.py (network namespaces) and
+tests/e2e/test_host_level.py.
+"""
+
+import os
+
+import pytest
+from pyinfra.api.deploy import add_deploy
+from pyinfra.api.operations import run_ops
+from pyinfra.facts.server import LinuxDistribution
+
+from operations import host_level
+from operations import render, render_host
+from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
+from operations.host_level import DROPIN, SYSCTL_FILE
+from operations.settings import HostLevel
+from operations.uploads import sha256
+
+from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
+    DROPIN_CONTENT,
+    DROPIN_OPS,
+    GROUP_DATA,
+    HOST_STATE_FACT,
+    HOSTS,
+    MAKE_DIRS,
+    PROMOTE,
+    START,
+    TREE_FACT,
+    deploy,
+    make_state,
+    op_commands,
+    recorder,
+    running_host,
+    sent,
+    settings_of,
+    tree_lines,
+)
+
+pytestmark = pytest.mark.unit
+
+ALLOW_112 = "vrrp-firewall allow 112"
+INSTALL_SCRIPT = [f"upload {FIREWALL_COMMAND}",
+                  f"chown root:root {FIREWALL_COMMAND} && chmod 755 {FIREWALL_COMMAND}"]
+RESTART = "systemctl restart keepalived.service"
+RELOAD = "systemctl reload keepalived.service"
+
+
+def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=()):
+    """The host-state fact's answer: `files` {path: content} exist with that content."""
+    lines = [f"firewall {firewall}"]
+    lines += [f"{sha256(content)}  {path}" for path, content in dict(files).items()]
+    lines += [f"line {SYSCTL_FILE} {line}" for line in sysctl_lines]
+    lines.append(f"unit {unit}")
+    lines += [f"sysctl {key} {value}" for key, value in (sysctl or {}).items()]
+    return lines
+
+
+def fresh(distro, state_lines, group_data=None):
+    """Fresh hosts (nothing installed) whose host-state fact answers `state_lines`."""
+    return make_state(distro, group_data=group_data,
+                      responses={name: {HOST_STATE_FACT: state_lines} for name in HOSTS})
+
+
+def converged(distro, state_lines, group_data=None, drifted=None):
+    """Running hosts whose host-state fact answers `state_lines`; config tree up to date
+    but for the file named `drifted` (under conf.d), if given."""
+    settings = settings_of(make_state(distro, group_data=group_data))
+    responses = {}
+    for name in HOSTS:
+        files = render.config_files(settings[name])
+        old = {f"{settings[name].paths.config_dir}/{drifted}": "# old\n"} if drifted else {}
+        responses[name] = {**running_host(rpm="keepalived 2.2.8-1.el9"),
+                           HOST_STATE_FACT: state_lines,
+                           TREE_FACT: tree_lines(files, content_of=old)}
+    return make_state(distro, group_data=group_data, responses=responses)
+
+
+def firewall_commands(commands):
+    return [c for c in commands if c.startswith("sh -c ") and "vrrp-firewall" in c]
+
+
+def fact_commands(host):
+    return [c for c in host.connector.executed_commands if HOST_STATE_FACT in str(c)]
+
+
+def with_ah():
+    instance = {**GROUP_DATA["keepalived_vrrp_instances"][0], "auth_type": "AH"}
+    return {"keepalived_vrrp_instances": [instance]}
+
+
+# -- firewall --
+
+@pytest.mark.parametrize("distro", ["debian", "rocky"])
+def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
+    state = fresh(distro, host_state(firewall="nftables missing"))
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        allow = [c for c in commands if c.endswith(ALLOW_112)]
+        assert len(allow) == 1 and allow[0].startswith("sh -c ")
+        assert FIREWALL_SCRIPT.splitlines()[0] in allow[0]  # the script itself, inline
+        stream = sent(host, recorder)
+        assert stream[stream.index(INSTALL_SCRIPT[0]) + 1] == INSTALL_SCRIPT[1]
+        # firewall and drop-in after the package, before the config and the start
+        package = 2 if distro == "rocky" else 4
+        assert package < commands.index(allow[0]) < commands.index(DROPIN_OPS[-1]) \
+            < commands.index(MAKE_DIRS) < commands.index(PROMOTE) < commands.index(START[0])
+
+
+def test_dropin_runs_the_installed_script_before_each_start(recorder):
+    state = fresh("debian", host_state(firewall="iptables missing"))
+    settings = settings_of(state)["@fake/host-01"]
+    content = render_host.service_dropin(settings.host_level, installed_command(("112",)))
+    assert f"ExecStartPre=-{FIREWALL_COMMAND} allow 112\n" in content
+    assert "After=nftables.service netfilter-persistent.service firewalld.service\n" in content
+    for host in deploy(state):
+        assert sha256(content) != sha256(DROPIN_CONTENT)
+        uploads = [c for c in sent(host, recorder) if c == f"upload {DROPIN}"]
+        assert len(uploads) == 1
+
+
+def test_ah_instances_open_protocol_51_too(recorder):
+    state = fresh("rocky", host_state(firewall="firewalld missing"), group_data=with_ah())
+    for host in deploy(state):
+        assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
+            op_commands(host, recorder))] == ["allow 112 51"]
+        assert " vrrp-firewall status 112 51; " in fact_commands(host)[0]
+
+
+def test_no_firewall_active_auto_leaves_it_alone(recorder):
+    state = fresh("debian", host_state(firewall="none ok"))
+    for host in deploy(state):
+        assert firewall_commands(op_commands(host, recorder)) == []
+        assert f"upload {FIREWALL_COMMAND}" not in sent(host, recorder)
+
+
+def test_firewall_false_skips_even_the_probe(recorder):
+    state = fresh("debian", host_state(firewall="nftables missing"),
+                  group_data={"keepalived_firewall": False})
+    for host in deploy(state):
+        assert firewall_commands(op_commands(host, recorder)) == []
+        assert "vrrp-firewall status" not in fact_commands(host)[0]
+        assert f"upload {FIREWALL_COMMAND}" not in sent(host, recorder)
+
+
+def test_firewall_true_installs_the_start_hook_without_an_active_firewall(recorder):
+    state = fresh("debian", host_state(firewall="none ok"),
+                  group_data={"keepalived_firewall": True})
+    for host in deploy(state):
+        assert INSTALL_SCRIPT[0] in sent(host, recorder)
+        assert firewall_commands(op_commands(host, recorder)) == []  # nothing to open now
+
+
+def up_to_date_state(**host_level_data):
+    """Host-state lines of a host where everything host-level is already as wanted."""
+    level = HostLevel(**host_level_data)
+    return host_state(firewall="nftables ok", files={
+        FIREWALL_COMMAND: FIREWALL_SCRIPT,
+        DROPIN: render_host.service_dropin(level, installed_command(("112",)))})
+
+
+def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
+    """Idempotent, and the host level costs one fact per host (the distro, which it needs
+    too, is read once for the whole deploy)."""
+    state = converged("rocky", up_to_date_state())
+    for host in deploy(state):
+        assert op_commands(host, recorder) == []
+        assert len(fact_commands(host)) == 1
+        distro = LinuxDistribution().command()
+        assert sum(distro in str(c) for c in host.connector.executed_commands) == 1
+
+
+def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
+    lines = up_to_date_state()
+    lines[0] = "firewall nftables missing"
+    state = converged("rocky", lines)
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert len(commands) == 1 and commands[0].endswith(ALLOW_112)
+
+
+# -- systemd drop-in --
+
+def test_dropin_content():
+    assert DROPIN_CONTENT == (
+        "# Managed by pyinfra (keepalived deploy): how systemd runs keepalived.\n"
+        "[Unit]\nWants=network-online.target\nAfter=network-online.target\n\n"
+        "[Service]\nRestart=on-failure\nRestartSec=5\n")
+
+
+def test_changed_dropin_reloads_systemd_not_keepalived(recorder):
+    lines = host_state(files={DROPIN: "[Service]\nRestart=no\n"})
+    state = converged("rocky", lines, group_data={"keepalived_systemd_restart_sec": 2})
+    for host in deploy(state):
+        assert op_commands(host, recorder) == DROPIN_OPS
+        assert f"upload {DROPIN}" in sent(host, recorder)
+
+
+def test_masked_unit_is_unmasked_before_start(recorder):
+    state = fresh("debian", host_state(unit="masked"))
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert commands.index("systemctl unmask keepalived.service") \
+            < commands.index(START[0])
+
+
+def test_unmasked_unit_is_not_unmasked(recorder):
+    state = converged("rocky", up_to_date_state())
+    for host in deploy(state):
+        assert "systemctl unmask keepalived.service" not in op_commands(host, recorder)
+
+
+# -- sysctl ip_nonlocal_bind --
+
+def test_nonlocal_bind_is_persisted_and_applied(recorder):
+    state = converged("rocky", up_to_date_state(), group_data={"keepalived_nonlocal_bind": True})
+    for host in deploy(state):
+        assert sent(host, recorder) == [
+            f"upload {SYSCTL_FILE}", f"chown root:root {SYSCTL_FILE} && chmod 644 {SYSCTL_FILE}",
+            f"sysctl -q -p {SYSCTL_FILE}"]
+    assert render_host.sysctl_file(("ipv4", "ipv6")).splitlines()[1:] == [
+        "net.ipv4.ip_nonlocal_bind = 1", "net.ipv6.ip_nonlocal_bind = 1"]
+
+
+@pytest.mark.parametrize("running, expected", [
+    ("0", [f"sysctl -q -p {SYSCTL_FILE}"]),  # file in place, value reset: applied again
+    ("1", []),  # in place and applied: nothing
+])
+def test_nonlocal_bind_file_in_place(running, expected, recorder):
+    content = render_host.sysctl_file(("ipv4",))
+    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
+                                  f"sysctl net.ipv4.ip_nonlocal_bind {running}"]
+    state = converged("rocky", lines, group_data={"keepalived_nonlocal_bind": ["ipv4"]})
+    for host in deploy(state):
+        assert op_commands(host, recorder) == expected
+
+
+def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
+    content = render_host.sysctl_file(("ipv4", "ipv6"))
+    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}"] + [
+        f"line {SYSCTL_FILE} {line}" for line in content.splitlines()]
+    state = converged("rocky", lines)
+    for host in deploy(state):
+        assert op_commands(host, recorder) == [
+            f"rm -f {SYSCTL_FILE}",
+            "sysctl -q -w net.ipv4.ip_nonlocal_bind=0 net.ipv6.ip_nonlocal_bind=0"]
+
+
+# -- daemon options --
+
+@pytest.mark.parametrize("distro, path, variable", [
+    ("debian", "/etc/default/keepalived", "DAEMON_ARGS"),
+    ("ubuntu", "/etc/default/keepalived", "DAEMON_ARGS"),
+    ("rocky", "/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS"),
+    ("fedora", "/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS"),
+])
+def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, variable,
+                                                              recorder):
+    state = fresh(distro, host_state(),
+                  group_data={"keepalived_daemon_options": ["--log-detail", "--dump-conf"]})
+    assert render_host.options_file(variable, ("--log-detail", "--dump-conf")).endswith(
+        f'\n{variable}="--log-detail --dump-conf"\n')
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert f"chown root:root {path} && chmod 644 {path}" in commands
+        assert commands.index(f"chown root:root {path} && chmod 644 {path}") \
+            < commands.index(START[0])
+        assert RESTART not in commands  # a fresh start reads them
+
+
+def test_changed_daemon_options_restart_running_keepalived_once(recorder):
+    """Options and config both changed: one restart, no reload."""
+    state = converged("rocky", up_to_date_state() + [
+        f"{sha256('KEEPALIVED_OPTIONS=-D')}  /etc/sysconfig/keepalived"],
+        group_data={"keepalived_daemon_options": ["--log-detail"]},
+        drifted="00-global_defs.conf")
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert commands[-1] == RESTART and commands.count(RESTART) == 1
+        assert RELOAD not in commands
+
+
+def test_unchanged_daemon_options_no_restart(recorder):
+    content = render_host.options_file("KEEPALIVED_OPTIONS", ("--log-detail",))
+    state = converged("rocky", up_to_date_state() + [
+        f"{sha256(content)}  /etc/sysconfig/keepalived"],
+        group_data={"keepalived_daemon_options": ["--log-detail"]})
+    for host in deploy(state):
+        assert op_commands(host, recorder) == []
+
+
+def test_daemon_options_unset_leave_the_packaged_file_alone(recorder):
+    state = converged("rocky", up_to_date_state() + [
+        f"{sha256('anything')}  /etc/sysconfig/keepalived"])
+    for host in deploy(state):
+        assert not any("sysconfig" in c for c in sent(host, recorder))
+
+
+# -- removal (for the uninstall deploy) --
+
+def removal(state_lines):
+    state = make_state("debian", responses={name: {HOST_STATE_FACT: state_lines}
+                                            for name in HOSTS})
+    add_deploy(state, host_level.remove)
+    run_ops(state)
+    return list(state.inventory)
+
+
+def test_remove_takes_out_rules_dropin_and_sysctl(recorder):
+    content = render_host.sysctl_file(("ipv4",))
+    lines = host_state(files={FIREWALL_COMMAND: FIREWALL_SCRIPT, DROPIN: DROPIN_CONTENT,
+                              SYSCTL_FILE: content}, sysctl_lines=content.splitlines())
+    for host in removal(lines):
+        commands = op_commands(host, recorder)
+        assert commands[0].startswith("sh -c ") and commands[0].endswith("vrrp-firewall remove")
+        assert commands[1:] == [f"rm -f {FIREWALL_COMMAND}", f"rm -f {SYSCTL_FILE}",
+                                "sysctl -q -w net.ipv4.ip_nonlocal_bind=0",
+                                f"rm -f {DROPIN}", "systemctl daemon-reload"]
+
+
+def test_remove_on_a_clean_host_does_nothing(recorder):
+    for host in removal(host_state()):
+        assert op_commands(host, recorder) == []
+
+
+def test_dropin_path():
+    assert os.path.dirname(DROPIN) == "/etc/systemd/system/keepalived.service.d"
