@@ -56,13 +56,14 @@ def _log_diff(changed, stale, tree):
 
 
 @operation()
-def config_tree(files, paths):
+def config_tree(files, paths, tree=None):
     """
     Make a keepalived config tree exactly ``files``, validated by the host's keepalived first.
 
     + files: ``{path: ManagedFile}``, from ``operations.render.config_files``
     + paths: the tree's ``Paths``; files in its conf.d and scripts dirs that are not in
       ``files`` are removed, so stale instances cannot linger
+    + tree: what the host has now (``KeepalivedTree``); read from the host when not given
 
     The new tree is uploaded to a staging dir, checked with ``keepalived -t -f`` and only
     then copied over the live files. A rejected tree fails the host with keepalived's own
@@ -79,8 +80,9 @@ def config_tree(files, paths):
         )
     """
     managed_dirs = [paths.scripts_dir, paths.config_dir]
-    tree = host.get_fact(KeepalivedTree, config_file=paths.config_file,
-                         dirs=[paths.base_dir, *managed_dirs])
+    if tree is None:
+        tree = host.get_fact(KeepalivedTree, config_file=paths.config_file,
+                             dirs=[paths.base_dir, *managed_dirs])
 
     wrong_dirs = [d for d in [paths.base_dir, *managed_dirs]
                   if d not in tree or tree[d].kind != "directory" or tree[d].mode != DIR_MODE

@@ -1,7 +1,7 @@
 """Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
 
     from operations import host_level
-    options = host_level.prepare(settings, "apt")   # after the package, before config
+    options = host_level.prepare(settings, "apt", current)   # after the package, before config
 
 All four read one fact (operations.host_facts), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
@@ -31,13 +31,23 @@ OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
                  "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
 
 
+def firewall_protocols(settings):
+    """The IP protocols to let through, () when the firewall is not to be managed."""
+    return vrrp_protocols(settings) if settings.host_level.firewall != "off" else ()
+
+
+def state_arguments(protocols, options_paths=()):
+    """The arguments of this module's one fact: firewall status for `protocols`, and the
+    files it manages. (operations.probe reads it together with everything else.)"""
+    return {"firewall_status": status_command(protocols) if protocols else "",
+            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
+            "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
+
+
 def host_state(protocols, options_path=None):
-    """The one fact of this module: firewall status for `protocols`, and our files."""
-    files = [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *([options_path] if options_path else [])]
+    """The one fact of this module, read on its own (the uninstall deploy)."""
     return host.get_fact(KeepalivedHostState,
-                         firewall_status=status_command(protocols) if protocols else "",
-                         files=files,
-                         read=[SYSCTL_FILE], sysctls=list(NONLOCAL_BIND.values()))
+                         **state_arguments(protocols, [options_path] if options_path else []))
 
 
 @operation()
@@ -108,14 +118,14 @@ def daemon_options(path, variable, options, current):
 
 
 @deploy("Keepalived host")
-def prepare(settings, manager):
+def prepare(settings, manager, current):
     """Firewall, sysctl, systemd drop-in and daemon options; before the config goes live
-    and keepalived starts. `manager`: "apt" or "dnf". Returns the daemon-options operation
-    (did_change: keepalived must restart) or None when the options are not managed."""
+    and keepalived starts. `manager`: "apt" or "dnf"; `current`: the HostState read with
+    `state_arguments`. Returns the daemon-options operation (did_change: keepalived must
+    restart) or None when the options are not managed."""
     level = settings.host_level
-    protocols = vrrp_protocols(settings) if level.firewall != "off" else ()
+    protocols = firewall_protocols(settings)
     options_path, variable = OPTIONS_FILES[manager]
-    current = host_state(protocols, options_path)
 
     firewall = bool(protocols) and is_managed(level, current)
     if firewall:

@@ -11,16 +11,18 @@ from pyinfra import host, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
-from pyinfra.operations import apt, dnf, server, systemd
 
 from . import host_level, render
 from .config_tree import config_tree
+from .host_ops import keepalived_package, service_action, service_running, system_user
 from .inventory_check import check_inventory
+from .probe import probe
 
 APT_FAMILY = {"debian", "ubuntu"}
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 SCRIPT_USER_COMMENT = "Keepalived health check script user"
 APT_CACHE_SECONDS = 3600
+SERVICE = "keepalived.service"
 
 
 def host_settings():
@@ -28,81 +30,73 @@ def host_settings():
     return check_inventory(state.inventory)[host.name]
 
 
-def package_manager():
-    """"apt" or "dnf" for this host's distro, or a DeployError that names it."""
-    meta = (host.get_fact(LinuxDistribution) or {}).get("release_meta", {})
-    family = {meta.get("ID", "")} | set(meta.get("ID_LIKE", "").split())
+def package_manager(os_release=None):
+    """"apt" or "dnf" for the distro /etc/os-release names (read from the host when not
+    given), or a DeployError that names it."""
+    if os_release is None:
+        os_release = (host.get_fact(LinuxDistribution) or {}).get("release_meta", {})
+    family = {os_release.get("ID", "")} | set(os_release.get("ID_LIKE", "").split())
     if family & APT_FAMILY:
         return "apt"
     if family & DNF_FAMILY:
         return "dnf"
     raise DeployError(
-        f"{host.name}: unsupported distro {meta.get('ID') or 'unknown'!r} "
-        f"(ID_LIKE {meta.get('ID_LIKE', '')!r}); supported: Debian/Ubuntu (apt), "
+        f"{host.name}: unsupported distro {os_release.get('ID') or 'unknown'!r} "
+        f"(ID_LIKE {os_release.get('ID_LIKE', '')!r}); supported: Debian/Ubuntu (apt), "
         "RHEL/Rocky/Alma/Fedora (dnf)")
 
 
 @deploy("Keepalived script user")
-def script_user(settings):
+def script_user(settings, found):
     """The system user check scripts run as. It must exist before keepalived loads a
     config that names it: with enable_script_security keepalived drops every script."""
-    server.user(
+    system_user(
         name=f"Create the {settings.global_defs.script_user} system user",
         user=settings.global_defs.script_user,
-        system=True,
-        shell="/usr/sbin/nologin",
-        home="/nonexistent",
-        ensure_home=False,
         comment=SCRIPT_USER_COMMENT,
+        home="/nonexistent",
+        shell="/usr/sbin/nologin",
+        found=found,
     )
 
 
 @deploy("Keepalived package")
-def package(settings, manager=None):
-    """Install keepalived from the distro (`manager`: "apt"/"dnf", read from the host when
-    not given). Returns the operation (did_change: restart)."""
-    name = "keepalived"
-    if (manager or package_manager()) == "apt":
-        if settings.package_version:
-            name = f"keepalived={settings.package_version}"
-        return apt.packages(
-            name="Install keepalived (apt)", packages=[name],
-            update=True, cache_time=APT_CACHE_SECONDS,
-        )
-    if settings.package_version:
-        name = f"keepalived-{settings.package_version}"
-    return dnf.packages(name="Install keepalived (dnf)", packages=[name])
+def package(settings, manager, found):
+    """Install keepalived from the distro. Returns the operation (did_change: restart)."""
+    return keepalived_package(
+        name=f"Install keepalived ({manager})", manager=manager,
+        version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
+    )
 
 
 @deploy("Keepalived config")
-def config(settings):
+def config(settings, found):
     """Directories, check scripts and config files, validated before they go live.
     Returns the operation (did_change: reload)."""
     return config_tree(
         name="Validate and install the keepalived config",
         files=render.config_files(settings),
         paths=settings.paths,
+        tree=found.tree,
     )
 
 
 @deploy("Keepalived service")
-def service(installed, configured, options=None):
+def service(installed, configured, options, found):
     """Keep keepalived enabled and running; restart after a package change or a change of
-    its daemon options (`options`, read only at start), reload (SIGHUP, keeps VIPs) after a
-    config change. A config change never restarts."""
+    its daemon options (`options`, read only at start; None when not managed), reload
+    (SIGHUP, keeps VIPs) after a config change. A config change never restarts."""
     def restart_needed():
         return installed.did_change() or (options is not None and options.did_change())
 
-    started = systemd.service(
-        name="Enable and start keepalived", service="keepalived",
-        running=True, enabled=True,
+    started = service_running(name="Enable and start keepalived", service=SERVICE,
+                              found=found)
+    service_action(
+        name="Restart keepalived (package or daemon options changed)", service=SERVICE,
+        action="restart", _if=lambda: restart_needed() and not started.did_change(),
     )
-    systemd.service(
-        name="Restart keepalived (package or daemon options changed)", service="keepalived",
-        restarted=True, _if=lambda: restart_needed() and not started.did_change(),
-    )
-    systemd.service(
-        name="Reload keepalived (config changed)", service="keepalived", reloaded=True,
+    service_action(
+        name="Reload keepalived (config changed)", service=SERVICE, action="reload",
         _if=lambda: (configured.did_change() and not restart_needed()
                      and not started.did_change()),
     )
@@ -111,11 +105,13 @@ def service(installed, configured, options=None):
 @deploy("Keepalived")
 def keepalived():
     """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
-    daemon options), config (validated), service."""
+    daemon options), config (validated), service. What each step compares against is read
+    from the host once, before the first step."""
     settings = host_settings()
-    script_user(settings)
-    manager = package_manager()
-    installed = package(settings, manager)
-    options = host_level.prepare(settings, manager)
-    configured = config(settings)
-    service(installed, configured, options)
+    found = probe(settings)
+    manager = package_manager(found.os_release)
+    script_user(settings, found)
+    installed = package(settings, manager, found)
+    options = host_level.prepare(settings, manager, found.host_state)
+    configured = config(settings, found)
+    service(installed, configured, options, found)

@@ -1,0 +1,115 @@
+"""The user, package and service operations of the deploy, decided from the host probe.
+
+pyinfra's server.user, apt.packages and systemd.service would each read facts of their
+own; these read the `HostProbe` (operations.probe) that was read once for the host, and
+send the same commands those operations send.
+"""
+
+from pyinfra import host
+from pyinfra.api import QuoteString, StringCommand, operation
+
+APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::="--force-confdef" '
+               '-o Dpkg::Options::="--force-confold" install')
+APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+
+
+@operation()
+def system_user(user, comment, home, shell, found):
+    """
+    Create a system user with no home directory, unless it exists. An existing user is
+    left as it is: it may be an account the operator chose for the check scripts.
+
+    + user: the user name
+    + comment, home, shell: for useradd
+    + found: the host's ``HostProbe`` (its ``user`` is the passwd entry, or None)
+
+    **Example:**
+
+    .. code:: python
+
+        system_user(name="Create the script user", user="keepalived_script",
+                    comment="Keepalived health check script user", home="/nonexistent",
+                    shell="/usr/sbin/nologin", found=probe)
+    """
+    if found.user is not None:
+        host.noop(f"user {user} exists")
+        return
+    yield StringCommand("useradd", "-d", QuoteString(home), "-s", QuoteString(shell), "-r",
+                        "-c", QuoteString(comment), "-M", QuoteString(user))
+
+
+def _pinned(installed, version, manager):
+    """Whether the installed version is the pinned one (apt: exactly; dnf: VERSION or
+    VERSION-RELEASE)."""
+    if manager == "apt":
+        return installed == version
+    return installed == version or installed.startswith(f"{version}-")
+
+
+@operation()
+def keepalived_package(manager, version, found, cache_seconds=3600):
+    """
+    Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
+    apt's package lists are refreshed first when older than ``cache_seconds``, and only
+    when something is to be installed (a host that has keepalived needs no refresh).
+
+    + manager: ``"apt"`` or ``"dnf"``
+    + version: a pin (``1:2.2.7-1+b2`` for apt, ``2.2.8`` for dnf) or None
+    + found: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``)
+
+    **Example:**
+
+    .. code:: python
+
+        keepalived_package(name="Install keepalived", manager="apt", version=None,
+                           found=probe)
+    """
+    installed = found.package_version
+    if installed is not None and (version is None or _pinned(installed, version, manager)):
+        host.noop(f"keepalived {installed} is installed")
+        return
+    if manager == "apt":
+        if found.apt_cache_age is None or found.apt_cache_age > cache_seconds:
+            yield "apt-get update"
+            yield f"touch {APT_STAMP}"
+        yield f"{APT_INSTALL} " + (f"keepalived={version}" if version else "keepalived")
+    else:
+        yield "dnf install -y " + (f"keepalived-{version}" if version else "keepalived")
+
+
+@operation()
+def service_running(service, found):
+    """
+    Start ``service`` and enable it at boot, where it is not already.
+
+    + found: the host's ``HostProbe`` (``service_active``, ``service_enabled``)
+
+    **Example:**
+
+    .. code:: python
+
+        service_running(name="Start keepalived", service="keepalived.service", found=probe)
+    """
+    if found.service_active and found.service_enabled == "enabled":
+        host.noop(f"{service} is running and enabled")
+        return
+    if not found.service_active:
+        yield f"systemctl start {service}"
+    if found.service_enabled != "enabled":
+        yield f"systemctl enable {service}"
+
+
+@operation()
+def service_action(service, action):
+    """
+    Run ``systemctl ACTION SERVICE`` (restart, reload). Meant for ``_if=``: the caller
+    decides when.
+
+    **Example:**
+
+    .. code:: python
+
+        service_action(name="Reload keepalived", service="keepalived.service",
+                       action="reload", _if=config.did_change)
+    """
+    yield f"systemctl {action} {service}"

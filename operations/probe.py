@@ -1,0 +1,123 @@
+"""Everything the deploy needs to know about a host, read in one command.
+
+pyinfra's own operations each read their facts with a command of their own: user,
+package and service checks cost about ten round trips per host, one after another.
+The `KeepalivedHost` fact reads all of it at once (with the host-level state of
+operations.host_facts), so a run that changes nothing costs one round trip per host.
+"""
+
+import shlex
+from dataclasses import dataclass, field
+
+from pyinfra import host
+from pyinfra.api import FactBase
+
+from . import host_level
+from .facts import KeepalivedTree
+from .host_facts import HostState, KeepalivedHostState
+
+APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+
+
+@dataclass(frozen=True)
+class HostProbe:
+    os_release: dict = field(default_factory=dict)  # /etc/os-release: {"ID": "debian", ...}
+    user: dict | None = None  # the script user's passwd entry: comment, home, shell
+    package_version: str | None = None  # installed keepalived, e.g. "1:2.2.7-1+b2"
+    apt_cache_age: int | None = None  # seconds since the last `apt-get update`
+    service_active: bool = False
+    service_enabled: str = ""  # enabled, disabled, masked, ... ("" when no unit)
+    tree: dict = field(default_factory=dict)  # {path: TreeEntry}, see KeepalivedTree
+    host_state: HostState = field(default_factory=HostState)  # firewall, drop-in, ...
+
+
+class KeepalivedHost(FactBase):
+    """
+    Distro, script user, installed keepalived, apt cache age, service state, the config
+    tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostState``, given its
+    arguments), as a ``HostProbe``, in one round trip.
+
+    .. code:: python
+
+        host.get_fact(KeepalivedHost, user="keepalived_script",
+                      config_file="/etc/keepalived/keepalived.conf",
+                      dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
+                      host_state=host_level.state_arguments(("112",)))
+    """
+
+    def command(self, user, config_file, dirs, host_state):
+        return "; ".join([
+            "echo '## os-release'; cat /etc/os-release 2>/dev/null",
+            f"echo '## user'; getent passwd {shlex.quote(user)}",
+            "echo '## package'",
+            "if command -v dpkg-query >/dev/null 2>&1; then "
+            "dpkg-query -W -f='${db:Status-Abbrev}|${Version}\\n' keepalived 2>/dev/null; "
+            "elif command -v rpm >/dev/null 2>&1; then "
+            "rpm -q --qf 'ii |%{VERSION}-%{RELEASE}\\n' keepalived 2>/dev/null; fi",
+            f"echo '## apt-cache-age'; [ -e {APT_STAMP} ] && "
+            f"echo $(( $(date +%s) - $(stat -c %Y {APT_STAMP}) ))",
+            "echo '## service'; systemctl is-active keepalived.service 2>/dev/null; "
+            "systemctl is-enabled keepalived.service 2>/dev/null",
+            "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
+            "echo '## host-state'; " + KeepalivedHostState().command(**host_state),
+        ])
+
+    def default(self):
+        return HostProbe()
+
+    def process(self, output):
+        sections, current = {}, None
+        for line in output:
+            if line.startswith("## "):
+                current = sections.setdefault(line[3:].strip(), [])
+            elif current is not None and line.strip():
+                current.append(line)
+        service = [line.strip() for line in sections.get("service", [])]
+        age = [line.strip() for line in sections.get("apt-cache-age", [])]
+        return HostProbe(
+            os_release=dict(_os_release(sections.get("os-release", []))),
+            user=_passwd(sections.get("user", [])),
+            package_version=_installed(sections.get("package", [])),
+            apt_cache_age=int(age[0]) if age and age[0].lstrip("-").isdigit() else None,
+            service_active=service[:1] == ["active"],
+            # is-enabled prints nothing (on stdout) for a unit that does not exist
+            service_enabled=service[1] if len(service) > 1 else "",
+            tree=KeepalivedTree().process(sections.get("tree", [])),
+            host_state=KeepalivedHostState().process(sections.get("host-state", [])),
+        )
+
+
+def _os_release(lines):
+    for line in lines:
+        key, _, value = line.strip().partition("=")
+        if key and value:
+            yield key, value.strip().strip("\"'")
+
+
+def _passwd(lines):
+    fields = lines[0].strip().split(":") if lines else []
+    if len(fields) < 7:
+        return None
+    return {"comment": fields[4], "home": fields[5], "shell": fields[6]}
+
+
+def _installed(lines):
+    """dpkg's "ii |VERSION" (rpm's answer is made to look the same)."""
+    for line in lines:
+        status, _, version = line.partition("|")
+        if status.strip() == "ii" and version:
+            return version
+    return None
+
+
+def probe(settings):
+    """This host's HostProbe. (The CLI prepares hosts in parallel, each in a greenlet of
+    its own: every host reads its probe at the same time.)"""
+    paths = settings.paths
+    options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
+    return host.get_fact(
+        KeepalivedHost, user=settings.global_defs.script_user,
+        config_file=paths.config_file,
+        dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
+        host_state=host_level.state_arguments(host_level.firewall_protocols(settings),
+                                              options_files))
