@@ -6,9 +6,12 @@ add_deploy, run_ops) against ``@fake/...`` hosts, and the commands the fake conn
 records (``host.connector.executed_commands``) are compared with what must be sent.
 
 The fake connector answers every command with empty output unless the host's
-``fake_responses`` data says otherwise, so the facts a real host would answer are scripted
-here: /etc/os-release (LinuxDistribution), ``uname -s`` (Os), ``command -v useradd`` and,
-where a test needs it, installed packages, service state and the current config tree.
+``fake_responses`` data says otherwise. The deploy reads one fact per host, the
+``KeepalivedHost`` probe (operations.probe), so a host is scripted by the probe's answer,
+built section by section with ``probe_output()``: /etc/os-release, the script user's passwd
+entry, the installed keepalived, the age of apt's lists, the service state, the config tree
+and the host-level state. (The uninstall deploy, tests/test_day2_commands.py, reads
+pyinfra's own facts; the distro default below is for it.)
 
 ``executed_commands`` holds fact commands (read-only probes) and operation commands (what
 changes the host). A wrapper around the fake connector notes which is which (a command
@@ -30,14 +33,14 @@ from pyinfra.api import Config, Inventory, State
 from pyinfra.api.connect import connect_all
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import DeployError
+from pyinfra.api.host import Host
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
-from pyinfra.facts.server import LinuxDistribution, Os
+from pyinfra.facts.server import LinuxDistribution, TmpDir
 
 from operations import inventory_check, render, render_host
-from operations.facts import KeepalivedTree
-from operations.host_level import DROPIN
+from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.keepalived import keepalived
 from operations.problems import KeepalivedDataError
 from operations.settings import HostLevel, Paths
@@ -113,11 +116,6 @@ DNF_DISTROS = ["rocky", "almalinux", "rhel", "fedora"]
 APT_DISTROS = ["debian", "ubuntu"]
 
 PATHS = Paths()
-TREE_FACT = KeepalivedTree().command(
-    config_file=PATHS.config_file, dirs=[PATHS.base_dir, PATHS.scripts_dir, PATHS.config_dir])
-# What a host without /etc/keepalived (any fresh host: facts are read before the package
-# is installed) answers the tree fact: nothing at all.
-ABSENT_TREE = []
 STAGE = f"{PATHS.base_dir}/.staging"
 STAGED = [f"{STAGE}/keepalived.conf", f"{STAGE}/conf.d/00-global_defs.conf",
           f"{STAGE}/conf.d/10-vrrp_scripts.conf", f"{STAGE}/conf.d/20-vrrp_instances.conf",
@@ -136,7 +134,6 @@ PROMOTE = (f"sh -c {shlex.quote(PROMOTE_SCRIPT)} promote {STAGE} {PATHS.base_dir
 UPLOADS = [f"upload {path}" for path in STAGED]
 CONFIG_COMMANDS = [MAKE_STAGE, *UPLOADS, SET_MODES, PROMOTE]
 # The keepalived.service drop-in, written on a host that does not have it yet.
-HOST_STATE_FACT = ": keepalived-host-state"
 DROPIN_CONTENT = render_host.service_dropin(HostLevel())
 DROPIN_OPS = [f"mkdir -p {os.path.dirname(DROPIN)}",
               f"chown root:root {DROPIN} && chmod 644 {DROPIN}", "systemctl daemon-reload"]
@@ -153,6 +150,67 @@ def apt_install(package):
 def release_response(distro):
     """LinuxDistribution's output: each /etc/*-release file, its content, then ---."""
     return ["/etc/os-release", *OS_RELEASE[distro].splitlines(), "---"]
+
+
+# -- the probe: the one fact the deploy reads --
+
+PROBE_FACT = "echo '## os-release'"  # how the KeepalivedHost command starts
+SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
+                     "/nonexistent:/usr/sbin/nologin")
+RPM_NOT_INSTALLED = "package keepalived is not installed"  # rpm -q says so on stdout
+STOPPED = ("inactive",)  # is-active; is-enabled prints nothing (on stdout) without a unit
+RUNNING = ("active", "enabled")
+TWO_DAYS = 2 * 24 * 3600
+
+
+def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=()):
+    """The host-state fact's answer: `files` {path: content} exist with that content."""
+    lines = [f"firewall {firewall}"]
+    lines += [f"{sha256(content)}  {path}" for path, content in dict(files).items()]
+    lines += [f"line {SYSCTL_FILE} {line}" for line in sysctl_lines]
+    lines.append(f"unit {unit}")
+    lines += [f"sysctl {key} {value}" for key, value in (sysctl or {}).items()]
+    return lines
+
+
+# The host level of a running host as the deploy leaves it (no firewall, no options).
+CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
+
+
+def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
+                 tree=(), state=()):
+    """What the KeepalivedHost fact prints on a `distro` host whose script user has the
+    passwd entry `user` (None: no such user), with keepalived `package` installed (a
+    version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
+    service `service` (is-active, is-enabled), the config tree `tree` (tree_lines()) and
+    host-level state `state` (host_state()). The defaults are a fresh host."""
+    if package:
+        installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
+    else:
+        installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
+    return ["## os-release", *OS_RELEASE[distro].splitlines(),
+            "## user", *([user] if user else []),
+            "## package", *installed,
+            "## apt-cache-age", *([str(apt_cache_age)] if apt_cache_age is not None else []),
+            "## service", *service,
+            "## tree", *tree,
+            "## host-state", *state]
+
+
+def running_probe(package, tree=(), state=CONVERGED_STATE, **given):
+    """probe_output() arguments of a host where keepalived `package` is installed, enabled
+    and running, the script user exists as the deploy creates it and the host level is as
+    the deploy leaves it; `tree`: tree_lines() of its config."""
+    return {"user": SCRIPT_USER_ENTRY, "package": package, "service": RUNNING, "tree": tree,
+            "state": state, **given}
+
+
+def up_to_date_probes(state, package="2.2.8-1.el9", **given):
+    """running_probe() of each host of `state`, its config tree exactly what it renders."""
+    settings = settings_of(state)
+    return {name: running_probe(package, tree_lines(render.config_files(settings[name])),
+                                **given)
+            for name in HOSTS}
 
 
 # -- recording what is sent --
@@ -172,6 +230,9 @@ def recorder(monkeypatch):
     operation commands and uploads."""
     # check_inventory caches by id(inventory); a new Inventory may reuse a freed id.
     monkeypatch.setattr(inventory_check, "_checked", {})
+    # pyinfra memoizes each host's temp dir (the TmpDir fact) by host name, across states:
+    # read it afresh, so that what a test sees does not depend on the tests before it.
+    monkeypatch.setattr(Host._get_temp_directory, "cache", {})
     # pyinfra's ctx_*.use() does not restore the previous value when the body raises:
     # start each test with no context and put back what was there.
     contexts = [(ctx, ctx.get()) for ctx in (ctx_state, ctx_inventory, ctx_host)]
@@ -200,12 +261,29 @@ def recorder(monkeypatch):
         ctx.set(module)
 
 
-def op_commands(host, recorder):
-    """The operation commands of executed_commands, in order (fact probes left out)."""
+def _executed(host, recorder, facts):
     kinds, _ = recorder
     assert len(kinds[host.connector]) == len(host.connector.executed_commands)
     return [command for command, is_fact in zip(host.connector.executed_commands,
-                                                kinds[host.connector]) if not is_fact]
+                                                kinds[host.connector]) if is_fact == facts]
+
+
+def op_commands(host, recorder):
+    """The operation commands of executed_commands, in order (fact probes left out)."""
+    return _executed(host, recorder, facts=False)
+
+
+def fact_commands(host, recorder):
+    """The fact commands of executed_commands, in order."""
+    return [str(command) for command in _executed(host, recorder, facts=True)]
+
+
+def assert_one_probe(host, recorder, uploads=False):
+    """The host was read with the probe, once, and with nothing else but (`uploads`: files
+    were uploaded) pyinfra's own TmpDir fact, which it reads before a host's first upload."""
+    facts = fact_commands(host, recorder)
+    assert facts[0].startswith(PROBE_FACT), facts
+    assert facts[1:] == ([TmpDir().command()] if uploads else []), facts
 
 
 def sent(host, recorder):
@@ -215,19 +293,19 @@ def sent(host, recorder):
 
 # -- building fake hosts --
 
-def make_state(distro, responses=None, host_data=None, group_data=None, diff=False):
+def make_state(distro, probes=None, responses=None, host_data=None, group_data=None,
+               diff=False):
     """Connected State for the two jump hosts on `distro`.
 
+    probes: {host name: probe_output() arguments} (default: a fresh `distro` host);
     responses: {host name: {matcher: response}} tried before the defaults;
     host_data / group_data: merged over the example data."""
     names = list(HOSTS)
     hosts = []
     for name in names:
         defaults = {
+            PROBE_FACT: probe_output(**{"distro": distro, **(probes or {}).get(name, {})}),
             LinuxDistribution().command(): release_response(distro),
-            Os().command(): "Linux",
-            "command -v useradd": "/usr/sbin/useradd",
-            TREE_FACT: ABSENT_TREE,
         }
         given = (responses or {}).get(name, {})
         # First match wins, in insertion order: the test's own responses go first.
@@ -271,26 +349,6 @@ def tree_lines(files, mode_of=None, content_of=None):
     return lines
 
 
-def running_host(rpm=None, dpkg=None):
-    """Responses of a host where keepalived is installed, enabled and running."""
-    responses = {
-        "--property SubState keepalived.service": ["Id=keepalived.service", "SubState=running"],
-        "--property UnitFileState keepalived.service": ["Id=keepalived.service",
-                                                        "UnitFileState=enabled"],
-        # Users fact: the script user exists as the deploy creates it
-        "cut -d: -f1": ["keepalived_script:x:990:990:Keepalived health check script user:"
-                        "/nonexistent:/usr/sbin/nologin|keepalived_script|keepalived_script||!"],
-        # host-level fact: the drop-in is in place, no firewall
-        HOST_STATE_FACT: ["firewall none ok", f"{sha256(DROPIN_CONTENT)}  {DROPIN}",
-                          "unit enabled"],
-    }
-    if rpm:
-        responses["rpm --queryformat"] = [rpm]
-    if dpkg:
-        responses["dpkg -l"] = [dpkg]
-    return responses
-
-
 # -- 1. RHEL family --
 
 @pytest.mark.parametrize("distro", DNF_DISTROS)
@@ -308,7 +366,9 @@ def test_rhel_family_fresh_host(distro, recorder):
         assert sent(host, recorder) == [
             USERADD, "dnf install -y keepalived", *DROPIN_SENT, MAKE_DIRS, *CONFIG_COMMANDS,
             *START]
-        assert not any("apt" in command for command in host.connector.executed_commands)
+        # (the probe is the same on every distro: it asks about apt's lists too)
+        assert not any("apt" in command for command in sent(host, recorder))
+        assert_one_probe(host, recorder, uploads=True)
         assert state.get_results_for_host(host).error_ops == 0
 
 
@@ -341,8 +401,7 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
 def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
     """Package changed, service already running: restart (the config changes with it,
     but a restart loads it: no extra reload)."""
-    responses = {name: running_host(rpm="keepalived 2.2.4-6.el9") for name in HOSTS}
-    state = make_state("rocky", responses=responses,
+    state = make_state("rocky", probes={name: running_probe("2.2.4-6.el9") for name in HOSTS},
                        group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
@@ -352,15 +411,12 @@ def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
 
 def test_rhel_config_drift_on_running_host_reloads_only(recorder):
     """Package present, service running, one config file differs: reload, no restart."""
-    state = make_state("rocky")
-    settings = settings_of(state)
-    responses = {}
-    for name in HOSTS:
-        files = render.config_files(settings[name])
-        drifted = f"{PATHS.config_dir}/00-global_defs.conf"
-        responses[name] = {**running_host(rpm="keepalived 2.2.8-1.el9"),
-                           TREE_FACT: tree_lines(files, content_of={drifted: "# old\n"})}
-    state = make_state("rocky", responses=responses)
+    settings = settings_of(make_state("rocky"))
+    drifted = f"{PATHS.config_dir}/00-global_defs.conf"
+    probes = {name: running_probe("2.2.8-1.el9", tree_lines(
+        render.config_files(settings[name]), content_of={drifted: "# old\n"}))
+        for name in HOSTS}
+    state = make_state("rocky", probes=probes)
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands == [MAKE_STAGE, SET_MODES, PROMOTE,
@@ -368,18 +424,32 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
         assert sent(host, recorder) == [*CONFIG_COMMANDS, "systemctl reload keepalived.service"]
 
 
-def test_rhel_up_to_date_host_gets_nothing(recorder):
-    """Installed, running, enabled, config identical, user present: no change command."""
-    state = make_state("rocky")
-    settings = settings_of(state)
-    responses = {name: {**running_host(rpm="keepalived 2.2.8-1.el9"),
-                        TREE_FACT: tree_lines(render.config_files(settings[name]))}
-                 for name in HOSTS}
-    state = make_state("rocky", responses=responses)
+@pytest.mark.parametrize("distro, package", [("rocky", "2.2.8-1.el9"),
+                                             ("debian", "1:2.2.7-1+b2")])
+def test_up_to_date_host_gets_nothing_and_one_fact(distro, package, recorder):
+    """Installed, running, enabled, config identical, user present: no change command,
+    and the host was read with one fact, the probe (the point of operations.probe). apt's
+    lists are two days old: a host that has keepalived needs no refresh."""
+    probes = up_to_date_probes(make_state(distro), package, apt_cache_age=TWO_DAYS)
+    state = make_state(distro, probes=probes)
     for host in deploy(state):
-        assert host.connector.executed_commands  # facts were read
+        assert_one_probe(host, recorder)
         assert op_commands(host, recorder) == []
         assert sent(host, recorder) == []
+
+
+@pytest.mark.parametrize("service, expected", [
+    (("inactive", "enabled"), ["systemctl start keepalived.service"]),
+    (("active", "disabled"), ["systemctl enable keepalived.service"]),
+    (("failed", "disabled"), START),
+])
+def test_installed_host_service_only_what_is_missing(service, expected, recorder):
+    """Installed and configured, the service stopped or not enabled: just that is fixed,
+    and a start is no restart."""
+    probes = up_to_date_probes(make_state("rocky"), service=service)
+    state = make_state("rocky", probes=probes)
+    for host in deploy(state):
+        assert op_commands(host, recorder) == expected
 
 
 # -- 2. Debian family --
@@ -396,6 +466,27 @@ def test_debian_family_fresh_host(distro, recorder):
             USERADD, *APT_UPDATE, apt_install("keepalived"), *DROPIN_SENT, MAKE_DIRS,
             *CONFIG_COMMANDS, *START]
         assert not any("dnf" in c or "yum" in c for c in commands)
+        assert_one_probe(host, recorder, uploads=True)
+
+
+def test_fresh_host_with_fresh_apt_lists_installs_without_update(recorder):
+    """Lists updated five minutes ago: installed from them, no `apt-get update`."""
+    state = make_state("debian", probes={name: {"apt_cache_age": 300} for name in HOSTS})
+    for host in deploy(state):
+        assert op_commands(host, recorder) == [
+            USERADD, apt_install("keepalived"), *DROPIN_OPS, MAKE_DIRS,
+            MAKE_STAGE, SET_MODES, PROMOTE, *START]
+
+
+def test_existing_script_user_is_left_alone(recorder):
+    """The script user exists, not as the deploy would make it (an operator's account):
+    no useradd, and nothing changes it."""
+    own = "keepalived_script:x:1001:1001:ops:/home/keepalived_script:/bin/bash"
+    state = make_state("rocky", probes={name: {"user": own} for name in HOSTS})
+    for host in deploy(state):
+        assert op_commands(host, recorder) == [
+            "dnf install -y keepalived", *DROPIN_OPS, MAKE_DIRS, MAKE_STAGE, SET_MODES,
+            PROMOTE, *START]
 
 
 def test_package_version_pins(recorder):
@@ -410,6 +501,35 @@ def test_package_version_pins(recorder):
         assert "dnf install -y keepalived-2.2.8" in op_commands(host, recorder)
 
 
+@pytest.mark.parametrize("distro, installed, pin, install", [
+    ("debian", "1:2.2.7-1", "1:2.2.7-1+b2", [*APT_UPDATE, apt_install("keepalived=1:2.2.7-1+b2")]),
+    ("rocky", "2.2.8-1.el9", "2.2.9", ["dnf install -y keepalived-2.2.9"]),
+])
+def test_pinned_version_that_differs_is_installed_and_restarts(distro, installed, pin, install,
+                                                               recorder):
+    """Up to date but for the pin (apt's lists two days old: refreshed, as something is
+    to be installed): the pinned version goes in, keepalived restarts, nothing else."""
+    group_data = {"keepalived_package_version": pin}
+    probes = up_to_date_probes(make_state(distro, group_data=group_data), installed,
+                               apt_cache_age=TWO_DAYS)
+    state = make_state(distro, probes=probes, group_data=group_data)
+    for host in deploy(state):
+        assert op_commands(host, recorder) == [*install, "systemctl restart keepalived.service"]
+
+
+@pytest.mark.parametrize("distro, installed, pin", [
+    ("debian", "1:2.2.7-1+b2", "1:2.2.7-1+b2"),
+    ("rocky", "2.2.8-1.el9", "2.2.8"),  # dnf: VERSION matches VERSION-RELEASE
+    ("rocky", "2.2.8-1.el9", "2.2.8-1.el9"),
+])
+def test_pinned_version_installed_gets_nothing(distro, installed, pin, recorder):
+    group_data = {"keepalived_package_version": pin}
+    probes = up_to_date_probes(make_state(distro, group_data=group_data), installed)
+    state = make_state(distro, probes=probes, group_data=group_data)
+    for host in deploy(state):
+        assert op_commands(host, recorder) == []
+
+
 # -- 3. unsupported distro --
 
 def test_unsupported_distro_fails_before_any_change(recorder):
@@ -422,7 +542,7 @@ def test_unsupported_distro_fails_before_any_change(recorder):
     assert "unsupported distro 'arch'" in message
     assert "Debian/Ubuntu (apt)" in message and "RHEL/Rocky/Alma/Fedora (dnf)" in message
     for host in state.inventory:
-        # Facts were read (the distro is one); nothing that changes a host was sent.
+        # The probe was read (the distro is in it); nothing that changes a host was sent.
         assert op_commands(host, recorder) == []
         assert sent(host, recorder) == []
 
@@ -430,8 +550,7 @@ def test_unsupported_distro_fails_before_any_change(recorder):
 def test_one_unsupported_host_stops_the_whole_run(recorder):
     """host-01 is Debian, host-02 is Arch: the error comes while adding, so host-01 gets
     nothing either."""
-    state = make_state("debian", responses={
-        "@fake/host-02": {LinuxDistribution().command(): release_response("arch")}})
+    state = make_state("debian", probes={"@fake/host-02": {"distro": "arch"}})
     with pytest.raises(DeployError, match="@fake/host-02"):
         add(state)
     for host in state.inventory:
@@ -458,18 +577,16 @@ INSTANCES_FILE = f"{PATHS.config_dir}/20-vrrp_instances.conf"
 def diff_state_with_old_instances(edit):
     """A --diff state of running hosts whose live 20-vrrp_instances.conf is `edit(new)`."""
     settings = settings_of(make_state("rocky"))
-    responses = {}
+    probes, responses = {}, {}
     for name in HOSTS:
         files = render.config_files(settings[name])
         old = edit(files[INSTANCES_FILE].content)
         assert old != files[INSTANCES_FILE].content
-        responses[name] = {
-            **running_host(rpm="keepalived 2.2.8-1.el9"),
-            TREE_FACT: tree_lines(files, content_of={INSTANCES_FILE: old}),
-            f"cat {INSTANCES_FILE}": old.splitlines(),
-        }
+        probes[name] = running_probe("2.2.8-1.el9",
+                                     tree_lines(files, content_of={INSTANCES_FILE: old}))
+        responses[name] = {f"cat {INSTANCES_FILE}": old.splitlines()}
     inventory_check._checked.clear()
-    return make_state("rocky", responses=responses, diff=True)
+    return make_state("rocky", probes=probes, responses=responses, diff=True)
 
 
 def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
@@ -517,7 +634,7 @@ def test_invalid_data_stops_before_any_command(recorder):
 
 def test_fresh_host_without_config_dir(recorder):
     """The tree fact has no output: was None (TypeError in config_tree), now {}."""
-    state = make_state("rocky", responses={name: {TREE_FACT: []} for name in HOSTS})
+    state = make_state("rocky", probes={name: {"tree": []} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder)[2 + len(DROPIN_OPS):][:2] == [MAKE_DIRS, MAKE_STAGE]
 

@@ -10,10 +10,10 @@ from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     DNF_DISTROS,
     GROUP_DATA,
     HOSTS,
+    SCRIPT_USER_ENTRY,
     make_state,
     op_commands,
     recorder,
-    running_host,
 )
 
 pytestmark = pytest.mark.unit
@@ -24,13 +24,21 @@ BASE_DIR_STAT = ("user=root group=root mode=drwxr-xr-x atime=0 mtime=0 ctime=0 s
 STOP = ["systemctl stop keepalived.service", "systemctl disable keepalived.service"]
 REMOVE_TREE = "rm -rf /etc/keepalived"
 USERDEL = "userdel keepalived_script"
+PACKAGE_FACTS = {"rpm": "rpm --queryformat", "dpkg": "dpkg -l"}  # command substrings
 
 
 def installed_host(package_fact, busy_user=False):
-    """Responses of a host with keepalived running, a leftover VIP, the config tree and
-    the script user (with a process of its own if `busy_user`)."""
+    """Responses of a host with keepalived installed (`package_fact`: {"rpm": line} or
+    {"dpkg": line}), enabled and running, a leftover VIP, the config tree and the script
+    user (with a process of its own if `busy_user`). The uninstall deploy reads pyinfra's
+    own facts, not the probe."""
     return {
-        **running_host(**package_fact),
+        **{PACKAGE_FACTS[kind]: [line] for kind, line in package_fact.items()},
+        "--property SubState keepalived.service": ["Id=keepalived.service", "SubState=running"],
+        "--property UnitFileState keepalived.service": ["Id=keepalived.service",
+                                                        "UnitFileState=enabled"],
+        # Users fact
+        "cut -d: -f1": [f"{SCRIPT_USER_ENTRY}|keepalived_script|keepalived_script||!"],
         "ip -o addr show": [LEFTOVER_VIP],
         "test -e /etc/keepalived ||": [BASE_DIR_STAT],
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],

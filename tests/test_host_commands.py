@@ -1,10 +1,11 @@
 """Host level (firewall, sysctl, systemd drop-in, daemon options): the exact commands sent,
 via pyinfra's ``@fake`` connector, for Debian and RHEL-family hosts.
 
-The host-level operations read one fact (``: keepalived-host-state``); its answer is
-scripted here with ``host_state()``. What the firewall script itself does on nftables and
-iptables is tested in tests/test_vrrp_firewall.py (network namespaces) and
-tests/e2e/test_host_level.py.
+The deploy reads the host-level state in its one probe (``KeepalivedHost``, whose last
+section is the host-state fact); ``host_level.remove`` reads the host-state fact alone
+(``: keepalived-host-state``). Its answer is scripted here with ``host_state()``. What the
+firewall script itself does on nftables and iptables is tested in
+tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.py.
 """
 
 import os
@@ -12,7 +13,6 @@ import os
 import pytest
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
-from pyinfra.facts.server import LinuxDistribution
 
 from operations import host_level
 from operations import render, render_host
@@ -25,17 +25,18 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     DROPIN_CONTENT,
     DROPIN_OPS,
     GROUP_DATA,
-    HOST_STATE_FACT,
     HOSTS,
     MAKE_DIRS,
     PROMOTE,
     START,
-    TREE_FACT,
+    assert_one_probe,
     deploy,
+    fact_commands,
+    host_state,
     make_state,
     op_commands,
     recorder,
-    running_host,
+    running_probe,
     sent,
     settings_of,
     tree_lines,
@@ -50,42 +51,27 @@ RESTART = "systemctl restart keepalived.service"
 RELOAD = "systemctl reload keepalived.service"
 
 
-def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=()):
-    """The host-state fact's answer: `files` {path: content} exist with that content."""
-    lines = [f"firewall {firewall}"]
-    lines += [f"{sha256(content)}  {path}" for path, content in dict(files).items()]
-    lines += [f"line {SYSCTL_FILE} {line}" for line in sysctl_lines]
-    lines.append(f"unit {unit}")
-    lines += [f"sysctl {key} {value}" for key, value in (sysctl or {}).items()]
-    return lines
-
-
 def fresh(distro, state_lines, group_data=None):
-    """Fresh hosts (nothing installed) whose host-state fact answers `state_lines`."""
+    """Fresh hosts (nothing installed) whose host-level state is `state_lines`."""
     return make_state(distro, group_data=group_data,
-                      responses={name: {HOST_STATE_FACT: state_lines} for name in HOSTS})
+                      probes={name: {"state": state_lines} for name in HOSTS})
 
 
 def converged(distro, state_lines, group_data=None, drifted=None):
-    """Running hosts whose host-state fact answers `state_lines`; config tree up to date
-    but for the file named `drifted` (under conf.d), if given."""
+    """Running hosts whose host-level state is `state_lines`; config tree up to date but
+    for the file named `drifted` (under conf.d), if given."""
     settings = settings_of(make_state(distro, group_data=group_data))
-    responses = {}
+    probes = {}
     for name in HOSTS:
         files = render.config_files(settings[name])
         old = {f"{settings[name].paths.config_dir}/{drifted}": "# old\n"} if drifted else {}
-        responses[name] = {**running_host(rpm="keepalived 2.2.8-1.el9"),
-                           HOST_STATE_FACT: state_lines,
-                           TREE_FACT: tree_lines(files, content_of=old)}
-    return make_state(distro, group_data=group_data, responses=responses)
+        probes[name] = running_probe("2.2.8-1.el9", tree_lines(files, content_of=old),
+                                     state=state_lines)
+    return make_state(distro, group_data=group_data, probes=probes)
 
 
 def firewall_commands(commands):
     return [c for c in commands if c.startswith("sh -c ") and "vrrp-firewall" in c]
-
-
-def fact_commands(host):
-    return [c for c in host.connector.executed_commands if HOST_STATE_FACT in str(c)]
 
 
 def with_ah():
@@ -128,7 +114,7 @@ def test_ah_instances_open_protocol_51_too(recorder):
     for host in deploy(state):
         assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
             op_commands(host, recorder))] == ["allow 112 51"]
-        assert " vrrp-firewall status 112 51; " in fact_commands(host)[0]
+        assert " vrrp-firewall status 112 51; " in fact_commands(host, recorder)[0]
 
 
 def test_no_firewall_active_auto_leaves_it_alone(recorder):
@@ -143,7 +129,7 @@ def test_firewall_false_skips_even_the_probe(recorder):
                   group_data={"keepalived_firewall": False})
     for host in deploy(state):
         assert firewall_commands(op_commands(host, recorder)) == []
-        assert "vrrp-firewall status" not in fact_commands(host)[0]
+        assert "vrrp-firewall status" not in fact_commands(host, recorder)[0]
         assert f"upload {FIREWALL_COMMAND}" not in sent(host, recorder)
 
 
@@ -164,14 +150,13 @@ def up_to_date_state(**host_level_data):
 
 
 def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
-    """Idempotent, and the host level costs one fact per host (the distro, which it needs
-    too, is read once for the whole deploy)."""
+    """Idempotent, and the host level costs no fact of its own: its state (firewall
+    included) comes with the one probe per host."""
     state = converged("rocky", up_to_date_state())
     for host in deploy(state):
         assert op_commands(host, recorder) == []
-        assert len(fact_commands(host)) == 1
-        distro = LinuxDistribution().command()
-        assert sum(distro in str(c) for c in host.connector.executed_commands) == 1
+        assert_one_probe(host, recorder)
+        assert " vrrp-firewall status 112; " in fact_commands(host, recorder)[0]
 
 
 def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
@@ -301,6 +286,9 @@ def test_daemon_options_unset_leave_the_packaged_file_alone(recorder):
 
 
 # -- removal (for the uninstall deploy) --
+
+HOST_STATE_FACT = ": keepalived-host-state"  # host_level.remove reads this fact alone
+
 
 def removal(state_lines):
     state = make_state("debian", responses={name: {HOST_STATE_FACT: state_lines}
