@@ -8,9 +8,17 @@ send the same commands those operations send.
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
-APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::="--force-confdef" '
-               '-o Dpkg::Options::="--force-confold" install')
+# Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
+# and with those of its libraries (perl, libicu, shared-mime-info) they would double what
+# a host downloads and unpacks.
+APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+               '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" install')
+# Package descriptions in other files (Translation-*) are not needed to install: skipping
+# them makes a first refresh about three times faster.
+APT_UPDATE = "apt-get update -o Acquire::Languages=none"
 APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+# `systemctl is-enabled` answers that need no `systemctl enable`.
+ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
 
 
 @operation()
@@ -70,7 +78,7 @@ def keepalived_package(manager, version, found, cache_seconds=3600):
         return
     if manager == "apt":
         if found.apt_cache_age is None or found.apt_cache_age > cache_seconds:
-            yield "apt-get update"
+            yield APT_UPDATE
             yield f"touch {APT_STAMP}"
         yield f"{APT_INSTALL} " + (f"keepalived={version}" if version else "keepalived")
     else:
@@ -90,12 +98,12 @@ def service_running(service, found):
 
         service_running(name="Start keepalived", service="keepalived.service", found=probe)
     """
-    if found.service_active and found.service_enabled == "enabled":
+    if found.service_active and found.service_enabled in ENABLED:
         host.noop(f"{service} is running and enabled")
         return
     if not found.service_active:
         yield f"systemctl start {service}"
-    if found.service_enabled != "enabled":
+    if found.service_enabled not in ENABLED:
         yield f"systemctl enable {service}"
 
 

@@ -2,15 +2,16 @@
 
     pyinfra -y inventory.py uninstall.py
 
-In order, each its own @deploy so that another removal step (a firewall rule, say) is
-one more call in `uninstall()`:
+In order, each its own @deploy:
 
 1. stop and disable keepalived (a graceful stop removes its VIPs and tells the backups);
 2. delete VIPs of the host's instances still on an interface (after a crash or kill -9),
    except those of instances with priority 255 (the address owner: its own address);
-3. purge the package (apt purge) / remove it (dnf remove);
-4. remove the base dir (default /etc/keepalived) with everything in it;
-5. remove the script user, unless a process still runs as it (then warn and keep it).
+3. remove the host level: the VRRP firewall rules, the systemd drop-in and the sysctl
+   file (operations.host_level.remove);
+4. purge the package (apt purge) / remove it (dnf remove);
+5. remove the base dir (default /etc/keepalived) with everything in it;
+6. remove the script user, unless a process still runs as it (then warn and keep it).
 
 What to remove comes from the same host data as the deploy (validated first). Running it
 again changes nothing.
@@ -20,6 +21,7 @@ from pyinfra import host, logger
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import apt, dnf, files, server, systemd
 
+from . import host_level
 from .facts import IpAddresses, UserProcesses
 from .keepalived import host_settings, package_manager
 
@@ -114,6 +116,7 @@ def uninstall():
     settings = host_settings()
     stop_service()
     delete_vips(settings)
+    host_level.remove()
     remove_package()
     remove_config(settings)
     remove_script_user(settings)

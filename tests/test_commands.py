@@ -138,13 +138,15 @@ DROPIN_CONTENT = render_host.service_dropin(HostLevel())
 DROPIN_OPS = [f"mkdir -p {os.path.dirname(DROPIN)}",
               f"chown root:root {DROPIN} && chmod 644 {DROPIN}", "systemctl daemon-reload"]
 DROPIN_SENT = [DROPIN_OPS[0], f"upload {DROPIN}", *DROPIN_OPS[1:]]
-APT_UPDATE = ["apt-get update", "touch /var/lib/apt/periodic/update-success-stamp"]
+APT_UPDATE = ["apt-get update -o Acquire::Languages=none",
+              "touch /var/lib/apt/periodic/update-success-stamp"]
 START = ["systemctl start keepalived.service", "systemctl enable keepalived.service"]
 
 
 def apt_install(package):
-    return ('DEBIAN_FRONTEND=noninteractive apt-get -y -o Dpkg::Options::="--force-confdef" '
-            f'-o Dpkg::Options::="--force-confold" install {package}')
+    return ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+            '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
+            f'install {package}')
 
 
 def release_response(distro):

@@ -81,6 +81,9 @@ def test_unicast_failover_with_multicast_dropped_and_notify_records_it(cluster, 
         keepalived_vrrp_instances=[instance(cluster, unicast_peers="inventory",
                                             notify="record_state.sh")],
         keepalived_notify_scripts=[RECORD_STATE],
+        # The nft table above is the test's instrument, not a firewall to open: the deploy's
+        # VRRP accept rule would go first in its input chain and hide the counter.
+        keepalived_firewall=False,
     )
 
     deploy(inventory)

@@ -141,6 +141,8 @@ def test_uninstall_leaves_nothing_and_a_second_run_changes_nothing(cluster):
         assert cluster.run(host, "getent passwd keepalived_script")[0] != 0
         assert cluster.run(host, "dpkg -s keepalived")[0] != 0, "keepalived still installed"
         assert cluster.run(host, "systemctl is-enabled keepalived")[0] != 0
+        assert cluster.run(host, "ls /etc/systemd/system/keepalived.service.d/"
+                                 "pyinfra-keepalived.conf")[0] != 0, "the drop-in is left"
         comms = cluster.run(host, "cat /proc/[0-9]*/comm 2>/dev/null")[1].split()
         assert "keepalived" not in comms
         raw = cluster.run(host, "cat /proc/net/raw /proc/net/raw6")[1]
