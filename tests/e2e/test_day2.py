@@ -14,7 +14,7 @@ HOSTS = 2  # the cluster fixture starts this many
 NAMES = ("host-01", "host-02")
 BLOCK_VRRP = ("nft add table inet day2test && nft add chain inet day2test input "
               "'{ type filter hook input priority 0; }' && "
-              "nft add rule inet day2test input ip protocol vrrp drop")
+              "nft add rule inet day2test input ip protocol 112 drop")
 
 
 def status_lines(result):

@@ -78,7 +78,9 @@ def test_default_deploy_opens_vrrp_and_the_backup_lets_go(cluster):
     for host in NAMES:
         assert vrrp_rules(cluster, host) == "1"
         chain = cluster.run(host, "nft list chain inet filter input 2>/dev/null")[1].splitlines()
-        assert chain[3].strip() == 'meta l4proto vrrp accept comment "keepalived-vrrp 112"'
+        # nft names protocol 112 "vrrp" when /etc/protocols (netbase) is installed
+        assert chain[3].strip() in ('meta l4proto vrrp accept comment "keepalived-vrrp 112"',
+                                    'meta l4proto 112 accept comment "keepalived-vrrp 112"')
         assert cluster.run(host, "grep -c ExecStartPre " + DROPIN)[1].strip() == "1"
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None, \
         f"VIP held by {cluster.holders()}, expected host-01 only once VRRP passes"
