@@ -38,7 +38,10 @@ done
 
 # -e (--all-config): without it `-t` exits 0 when a config file is missing or an include
 # matches nothing, and a tree without its instances would go live (every VIP dropped).
-output=$("$keepalived" -t -e -f "$check/$config_file" 2>&1)
+# keepalived 2.1 (Debian 11) has no -e: it gets the test without it.
+all_config=
+"$keepalived" --help 2>&1 | grep -q -- '--all-config' && all_config=-e
+output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1)
 rc=$?
 if [ "$rc" -eq 143 ]; then
   # keepalived 2.2.7 terminates its own config test whenever a script runs as a non-root
@@ -47,7 +50,7 @@ if [ "$rc" -eq 143 ]; then
   for f in $conf_files; do
     sed -i -E 's/^([[:space:]]*)(script_user|user)([[:space:]]+).*/\1\2\3root/' "$f"
   done
-  output=$("$keepalived" -t -e -f "$check/$config_file" 2>&1)
+  output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1)
   rc=$?
 fi
 output=$(printf '%s\n' "$output" | sed "s#$check/#$base/#g")
