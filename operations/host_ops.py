@@ -5,6 +5,8 @@ own; these read the `HostProbe` (operations.probe) that was read once for the ho
 send the same commands those operations send.
 """
 
+import shlex
+
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
@@ -80,9 +82,12 @@ def keepalived_package(manager, version, found, cache_seconds=3600):
         if found.apt_cache_age is None or found.apt_cache_age > cache_seconds:
             yield APT_UPDATE
             yield f"touch {APT_STAMP}"
-        yield f"{APT_INSTALL} " + (f"keepalived={version}" if version else "keepalived")
+        # Quoted: a pin is data (validation allows shell characters such as ; and $).
+        yield f"{APT_INSTALL} " + shlex.quote(f"keepalived={version}" if version
+                                              else "keepalived")
     else:
-        yield "dnf install -y " + (f"keepalived-{version}" if version else "keepalived")
+        yield "dnf install -y " + shlex.quote(f"keepalived-{version}" if version
+                                              else "keepalived")
 
 
 @operation()

@@ -89,16 +89,17 @@ def service(installed, configured, options, found):
     def restart_needed():
         return installed.did_change() or (options is not None and options.did_change())
 
-    started = service_running(name="Enable and start keepalived", service=SERVICE,
-                              found=found)
+    # Started in this run (it was not running when probed): it loads the new config and
+    # options anyway. (Not service_running's did_change: an `enable` alone changes it too.)
+    was_running = found.service_active
+    service_running(name="Enable and start keepalived", service=SERVICE, found=found)
     service_action(
         name="Restart keepalived (package or daemon options changed)", service=SERVICE,
-        action="restart", _if=lambda: restart_needed() and not started.did_change(),
+        action="restart", _if=lambda: was_running and restart_needed(),
     )
     service_action(
         name="Reload keepalived (config changed)", service=SERVICE, action="reload",
-        _if=lambda: (configured.did_change() and not restart_needed()
-                     and not started.did_change()),
+        _if=lambda: was_running and configured.did_change() and not restart_needed(),
     )
 
 

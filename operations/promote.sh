@@ -16,7 +16,10 @@ check=$(mktemp -d) || exit 1
 trap 'rm -rf "$check"' EXIT
 
 # The copy under test must reference itself, not the live tree.
-cp -Rp "$stage/." "$check/"
+if ! cp -Rp "$stage/." "$check/"; then
+  echo "keepalived config not tested: cannot copy it to $check; the live config was NOT changed" >&2
+  exit 1
+fi
 # Script users must reach the scripts in the copy (the stage and mktemp dirs are 700):
 # keepalived 2.3 drops a script its user cannot access, and rejects the config.
 find "$check" -type d -exec chmod 755 {} +
@@ -33,7 +36,12 @@ for user in $(sed -n -E 's/^[[:space:]]*(script_user|user)[[:space:]]+([^[:space
   fi
 done
 
-output=$("$keepalived" -t -f "$check/$config_file" 2>&1)
+# -e (--all-config): without it `-t` exits 0 when a config file is missing or an include
+# matches nothing, and a tree without its instances would go live (every VIP dropped).
+# keepalived 2.1 (Debian 11) has no -e: it gets the test without it.
+all_config=
+"$keepalived" --help 2>&1 | grep -q -- '--all-config' && all_config=-e
+output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1)
 rc=$?
 if [ "$rc" -eq 143 ]; then
   # keepalived 2.2.7 terminates its own config test whenever a script runs as a non-root
@@ -42,7 +50,7 @@ if [ "$rc" -eq 143 ]; then
   for f in $conf_files; do
     sed -i -E 's/^([[:space:]]*)(script_user|user)([[:space:]]+).*/\1\2\3root/' "$f"
   done
-  output=$("$keepalived" -t -f "$check/$config_file" 2>&1)
+  output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1)
   rc=$?
 fi
 output=$(printf '%s\n' "$output" | sed "s#$check/#$base/#g")

@@ -20,17 +20,21 @@ tag="keepalived-vrrp"
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
-backend() {
+backend() {  # firewalld, or every one of iptables and nftables that filters input
+    # ("iptables+nftables": each one can drop VRRP, each one must let it through)
     if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
         echo firewalld
-    elif has iptables && iptables -S INPUT 2>/dev/null \
-            | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
-        echo iptables
-    elif has nft && nft_input_chains | grep -q .; then
-        echo nftables
-    else
-        echo none
+        return
     fi
+    found=
+    if has iptables && iptables -S INPUT 2>/dev/null \
+            | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
+        found=iptables
+    fi
+    if has nft && nft_input_chains | grep -q .; then
+        found="${found:+$found+}nftables"
+    fi
+    echo "${found:-none}"
 }
 
 # -- nftables --
@@ -110,13 +114,15 @@ fwd_allow() {
     for p in $protocols; do fwd add "$p" || return 1; done
 }
 
-ok() {
-    case $1 in
-        nftables) nft_ok ;;
-        iptables) ipt_ok ;;
-        firewalld) fwd_ok ;;
-        none) true ;;
-    esac
+ok() {  # ok BACKEND[+BACKEND]
+    for b in $(echo "$1" | tr + ' '); do
+        case $b in
+            nftables) nft_ok ;;
+            iptables) ipt_ok ;;
+            firewalld) fwd_ok ;;
+            none) true ;;
+        esac || return 1
+    done
 }
 
 case $action in
@@ -125,13 +131,14 @@ case $action in
         if ok "$name"; then echo "$name ok"; else echo "$name missing"; fi
         ;;
     allow)
-        name=$(backend)
-        ok "$name" && exit 0
-        case $name in
-            nftables) nft_remove && nft_allow ;;
-            iptables) ipt_remove && ipt_allow ;;
-            firewalld) fwd_allow ;;
-        esac
+        for b in $(backend | tr + ' '); do
+            ok "$b" && continue
+            case $b in
+                nftables) nft_remove && nft_allow ;;
+                iptables) ipt_remove && ipt_allow ;;
+                firewalld) fwd_allow ;;
+            esac || exit 1
+        done
         ;;
     remove)
         if has nft; then nft_remove; fi

@@ -454,6 +454,30 @@ def test_installed_host_service_only_what_is_missing(service, expected, recorder
         assert op_commands(host, recorder) == expected
 
 
+@pytest.mark.parametrize("pin, install", [
+    ("2.2.9", ["dnf install -y keepalived-2.2.9", "systemctl restart keepalived.service"]),
+    (None, [MAKE_STAGE, SET_MODES, PROMOTE]),
+])
+def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recorder):
+    """keepalived runs but is not enabled (`enable` is sent): a package change still
+    restarts it and a config change still reloads it (an `enable` is no start)."""
+    group_data = {"keepalived_package_version": pin} if pin else {}
+    settings = settings_of(make_state("rocky", group_data=group_data))
+    drifted = f"{PATHS.config_dir}/00-global_defs.conf"
+    probes = {name: running_probe("2.2.8-1.el9", tree_lines(
+        render.config_files(settings[name]),
+        content_of={} if pin else {drifted: "# old\n"}), service=("active", "disabled"))
+        for name in HOSTS}
+    state = make_state("rocky", probes=probes, group_data=group_data)
+    for host in deploy(state):
+        expected = [*install, "systemctl enable keepalived.service"]
+        if pin:  # the restart comes after the enable
+            expected = [install[0], expected[-1], install[1]]
+        else:
+            expected.append("systemctl reload keepalived.service")
+        assert op_commands(host, recorder) == expected
+
+
 # -- 2. Debian family --
 
 @pytest.mark.parametrize("distro", APT_DISTROS)
@@ -501,6 +525,17 @@ def test_package_version_pins(recorder):
     state = make_state("rocky", group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
         assert "dnf install -y keepalived-2.2.8" in op_commands(host, recorder)
+
+
+@pytest.mark.parametrize("distro, install", [
+    ("debian", apt_install("'keepalived=1.0;reboot'")),
+    ("rocky", "dnf install -y 'keepalived-1.0;reboot'"),
+])
+def test_package_version_pin_is_quoted(distro, install, recorder):
+    """A pin is data: shell characters the validation lets through stay in one word."""
+    state = make_state(distro, group_data={"keepalived_package_version": "1.0;reboot"})
+    for host in deploy(state):
+        assert install in op_commands(host, recorder)
 
 
 @pytest.mark.parametrize("distro, installed, pin, install", [

@@ -129,6 +129,9 @@ BROKEN = {
                              "auth_pass 123456789")], "Truncating auth_pass"),
     "missing script user": ([("conf.d/00-global_defs.conf", "script_user nobody",
                               "script_user no_such_user_x")], "script user 'no_such_user_x'"),
+    # an include that matches nothing: without -e, `-t` exits 0 on a config with no instance
+    "include matches nothing": ([("keepalived.conf", "/conf.d/*.conf", "/conf.d/*.cfg")],
+                                "No config files matched"),
     "missing interface": ([("conf.d/00-global_defs.conf", "    dynamic_interfaces\n", ""),
                            ("conf.d/20-vrrp_instances.conf", "interface         eth0",
                             "interface         ktnone0")],

@@ -130,6 +130,21 @@ def test_nftables_backend_leaves_iptables_nft_chains_alone(netns):
     assert script(netns, "status", "112")[1] == "nftables ok\n"
 
 
+def test_iptables_rules_and_an_nft_drop_table_both_get_the_rule(netns):
+    """An iptables INPUT rule of someone else's (fail2ban, libvirt, ...) next to the
+    operator's nft drop-policy table: both filter input, both must let VRRP through."""
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "ACCEPT")[0] == 0
+    assert script(netns, "status", "112")[1] == "iptables+nftables missing\n"
+    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "status", "112")[1] == "iptables+nftables ok\n"
+    assert 'comment "keepalived-vrrp 112"' in netns("nft", "list", "chain", "inet", "filter",
+                                                    "input")[1]
+    assert netns("iptables", "-S", "INPUT")[1].count("keepalived-vrrp") == 1
+    assert script(netns, "remove")[0] == 0
+    assert "keepalived-vrrp" not in ruleset(netns)
+
+
 def test_unknown_action(netns):
     code, _, error = script(netns, "open")
     assert code == 2 and "usage: vrrp-firewall status|allow|remove" in error
