@@ -88,8 +88,9 @@ def config_tree(files, paths, tree=None):
                   if d not in tree or tree[d].kind != "directory" or tree[d].mode != DIR_MODE
                   or (tree[d].user, tree[d].group) != OWNER]
     changed = [file for file in files.values() if _differs(tree.get(file.path), file)]
-    stale = sorted(path for path in tree
-                   if os.path.dirname(path) in managed_dirs and path not in files)
+    stale = sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
+                   if os.path.dirname(path) in managed_dirs and path not in files
+                   and entry.kind != "directory")
 
     if not (wrong_dirs or changed or stale):
         host.noop("keepalived config is up to date")

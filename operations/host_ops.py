@@ -83,7 +83,9 @@ def keepalived_package(manager, version, found, cache_seconds=3600):
             yield APT_UPDATE
             yield f"touch {APT_STAMP}"
         # Quoted: a pin is data (validation allows shell characters such as ; and $).
-        yield f"{APT_INSTALL} " + shlex.quote(f"keepalived={version}" if version
+        # a pin may name an older version than installed: a rollback
+        downgrade = "--allow-downgrades " if version else ""
+        yield f"{APT_INSTALL} {downgrade}" + shlex.quote(f"keepalived={version}" if version
                                               else "keepalived")
     else:
         yield "dnf install -y " + shlex.quote(f"keepalived-{version}" if version

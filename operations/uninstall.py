@@ -10,7 +10,8 @@ In order, each its own @deploy:
 3. remove the host level: the VRRP firewall rules, the systemd drop-in and the sysctl
    file (operations.host_level.remove);
 4. purge the package (apt purge) / remove it (dnf remove);
-5. remove the base dir (default /etc/keepalived) with everything in it;
+5. remove the config file, conf.d and scripts, then the base dir (default
+   /etc/keepalived) if nothing else is in it: a file the deploy did not write is kept;
 6. remove the script user, unless a process still runs as it (then warn and keep it).
 
 What to remove comes from the same host data as the deploy (validated first). Running it
@@ -22,7 +23,7 @@ from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import apt, dnf, files, server, systemd
 
 from . import host_level
-from .facts import IpAddresses, UserProcesses
+from .facts import IpAddresses, KeepalivedTree, UserProcesses
 from .keepalived import host_settings, package_manager
 
 PROTECTED_USERS = {"root"}
@@ -99,8 +100,38 @@ def remove_package():
 
 @deploy("Remove the keepalived config")
 def remove_config(settings):
-    files.directory(name=f"Remove {settings.paths.base_dir}", path=settings.paths.base_dir,
-                    present=False)
+    paths = settings.paths
+    config_tree_absent(name=f"Remove the keepalived config from {paths.base_dir}",
+                       paths=paths)
+
+
+@operation()
+def config_tree_absent(paths):
+    """
+    Remove what the deploy wrote: the config file, the conf.d and scripts dirs and the
+    staging dir; then the base dir, if nothing else is left in it (a file the deploy did
+    not write is kept, and so is the dir that holds it).
+
+    **Example:**
+
+    .. code:: python
+
+        config_tree_absent(name="Remove the keepalived config", paths=settings.paths)
+    """
+    tree = host.get_fact(KeepalivedTree, config_file=paths.config_file,
+                         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir])
+    if paths.base_dir not in tree:
+        host.noop(f"{paths.base_dir} does not exist")
+        return
+    managed = [paths.config_file, paths.config_dir, paths.scripts_dir]
+    if not any(path in tree for path in managed):
+        host.noop(f"{paths.base_dir} holds nothing of this deploy")
+        return
+    yield StringCommand("rm", "-rf", *[QuoteString(path) for path in
+                                       [*managed, f"{paths.base_dir}/.staging"]])
+    yield StringCommand("rmdir", QuoteString(paths.base_dir), "2>/dev/null", "||", "echo",
+                        QuoteString(f"kept {paths.base_dir}: it holds files this deploy "
+                                    "did not write"))
 
 
 @deploy("Remove the script user")

@@ -114,6 +114,11 @@ def read_paths(problems, data):
                          data.get("keepalived_base_dir", DEFAULT_BASE_DIR))
     if base_dir is None:
         return Paths()
+    if base_dir.count("/") < 2:
+        problems.error("keepalived_base_dir", base_dir, "must be a directory of its own, two "
+                       "levels deep or more (e.g. /etc/keepalived): the deploy replaces the "
+                       "files in it and uninstall removes it")
+        return Paths()
 
     def inside(key, default_leaf):
         value = data.get(key, DATA_KEYS[key])
@@ -127,12 +132,19 @@ def read_paths(problems, data):
                            "deploy validates and replaces that tree as one")
         return path
 
-    return Paths(
+    paths = Paths(
         base_dir=base_dir,
         config_file=inside("keepalived_config_file", "keepalived.conf"),
         config_dir=inside("keepalived_config_dir", "conf.d"),
         scripts_dir=inside("keepalived_check_scripts_dir", "scripts"),
     )
+    if paths.config_file != Paths().config_file:
+        problems.warn("keepalived_config_file", paths.config_file,
+                      f"keepalived as packaged reads {Paths().config_file}: this file is "
+                      "only loaded if keepalived is started with --use-file pointing to it; "
+                      f"keep keepalived_base_dir at {DEFAULT_BASE_DIR} unless you start "
+                      "keepalived yourself")
+    return paths
 
 
 def read_global_defs(problems, data, script_user):

@@ -144,9 +144,11 @@ START = ["systemctl start keepalived.service", "systemctl enable keepalived.serv
 
 
 def apt_install(package):
+    """The install line; a pinned version (keepalived=V) may be a downgrade."""
+    downgrade = " --allow-downgrades" if "=" in package else ""
     return ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
             '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
-            f'install {package}')
+            f'install{downgrade} {package}')
 
 
 def release_response(distro):

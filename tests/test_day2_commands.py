@@ -19,10 +19,15 @@ from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
 pytestmark = pytest.mark.unit
 
 LEFTOVER_VIP = "2: eth0    inet 192.168.1.100/24 scope global secondary eth0\\   valid_lft"
-BASE_DIR_STAT = ("user=root group=root mode=drwxr-xr-x atime=0 mtime=0 ctime=0 size=4096 "
-                 "'/etc/keepalived'")
+# KeepalivedTree's answer: the base dir, conf.d, scripts and the config file exist
+TREE = [f"directory|755|root|root|/etc/keepalived{leaf}" for leaf in ("", "/conf.d", "/scripts")]
+TREE += ["regular file|644|root|root|/etc/keepalived/keepalived.conf",
+         f"{'0' * 64}  /etc/keepalived/keepalived.conf"]
 STOP = ["systemctl stop keepalived.service", "systemctl disable keepalived.service"]
-REMOVE_TREE = "rm -rf /etc/keepalived"
+REMOVE_TREE = ["rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
+               "/etc/keepalived/scripts /etc/keepalived/.staging",
+               "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds "
+               "files this deploy did not write'"]
 USERDEL = "userdel keepalived_script"
 PACKAGE_FACTS = {"rpm": "rpm --queryformat", "dpkg": "dpkg -l"}  # command substrings
 
@@ -40,7 +45,7 @@ def installed_host(package_fact, busy_user=False):
         # Users fact
         "cut -d: -f1": [f"{SCRIPT_USER_ENTRY}|keepalived_script|keepalived_script||!"],
         "ip -o addr show": [LEFTOVER_VIP],
-        "test -e /etc/keepalived ||": [BASE_DIR_STAT],
+        "for p in /etc/keepalived": TREE,
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],
         "command -v userdel": "/usr/sbin/userdel",
     }
@@ -62,7 +67,7 @@ def test_rhel_family_uninstall_in_order(distro, recorder):
     for host in HOSTS:
         assert commands[host] == [
             *STOP, "ip addr del 192.168.1.100/24 dev eth0", "dnf remove -y keepalived",
-            REMOVE_TREE, USERDEL]
+            *REMOVE_TREE, USERDEL]
 
 
 def test_debian_uninstall_purges(recorder):
@@ -76,7 +81,7 @@ def test_busy_script_user_is_kept(recorder):
     commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
                                   busy_user=True)
     assert USERDEL not in commands["@fake/host-01"]
-    assert REMOVE_TREE in commands["@fake/host-01"]
+    assert all(command in commands["@fake/host-01"] for command in REMOVE_TREE)
 
 
 def test_address_owners_vip_is_its_own_address_and_stays(recorder):

@@ -580,3 +580,22 @@ def test_invalid_data_is_rejected_without_any_pyinfra_state():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "pure 4"
+
+
+@pytest.mark.parametrize("base_dir", ["/", "/etc", "/opt"])
+def test_base_dir_must_be_a_directory_of_its_own(base_dir):
+    assert_error({**host_01(), "keepalived_base_dir": base_dir},
+                 f"host-01: keepalived_base_dir = '{base_dir}': must be a directory of its "
+                 "own, two levels deep or more")
+
+
+def test_config_file_keepalived_does_not_read_is_a_warning():
+    settings, errors, warnings = read({**host_01(), "keepalived_base_dir": "/opt/keepalived"})
+    assert settings is not None and errors == []
+    assert any("keepalived_config_file = '/opt/keepalived/keepalived.conf': keepalived as "
+               "packaged reads /etc/keepalived/keepalived.conf" in w for w in warnings), warnings
+
+
+def test_default_config_file_gives_no_path_warning():
+    _, _, warnings = read(host_01())
+    assert not any("keepalived_config_file" in w for w in warnings), warnings

@@ -120,8 +120,9 @@ class VipWatch:
                 f"> /tmp/vipwatch.log")
         for host in self.cluster.hosts:
             self.cluster.container(host).exec_run(["sh", "-c", loop], detach=True)
-        wait_for(lambda: all(self.cluster.run(host, "test -s /tmp/vipwatch.log")[0] == 0
-                             for host in self.cluster.hosts), timeout=5)
+        started = wait_for(lambda: all(self.cluster.run(host, "test -s /tmp/vipwatch.log")[0]
+                                       == 0 for host in self.cluster.hosts), timeout=5)
+        assert started is not None, "the VIP watch did not start on every host"
         return self
 
     def __exit__(self, *exc):
@@ -131,12 +132,15 @@ class VipWatch:
             self.samples[host] = [int(line) for line in log.split()]
 
 
-def edited_inventory(cluster, tmp_path, old, new):
-    """A copy of the cluster's inventory with one text replaced (it must occur)."""
+def edited_inventory(cluster, tmp_path, old, new, also=()):
+    """A copy of the cluster's inventory with `old` replaced by `new`, and each further
+    (old, new) pair of `also` (each must occur)."""
     text = open(cluster.inventory_path).read()
-    assert old in text, f"{old!r} not in {cluster.inventory_path}"
+    for before, after in [(old, new), *also]:
+        assert before in text, f"{before!r} not in {cluster.inventory_path}"
+        text = text.replace(before, after)
     path = tmp_path / "inventory.py"
-    path.write_text(text.replace(old, new))
+    path.write_text(text)
     return str(path)
 
 
