@@ -75,9 +75,20 @@ def check_second_run_changes_nothing(cluster, inventory=None):
     assert {host: checksums(cluster, host) for host in cluster.hosts} == before
 
 
+# SIGKILL to every keepalived process in one kill(2), to its process group: `systemctl
+# kill` signals them one by one, and the VRRP child can then exit gracefully (priority-0
+# advert) when its parent dies first.
+KILL_KEEPALIVED = ("/bin/kill -KILL -- -$(ps -o pgid= -p "
+                   "$(systemctl show -p MainPID --value keepalived) | tr -d ' ')")
+
+def kill_keepalived(cluster, host):
+    code, output = cluster.run(host, KILL_KEEPALIVED)
+    assert code == 0, f"{host}: {KILL_KEEPALIVED}: {output}"
+
+
 CRASHES = {
     # how to crash the master: (fault, repair)
-    "SIGKILL": (lambda cluster, host: cluster.run(host, "systemctl kill -s SIGKILL keepalived"),
+    "SIGKILL": (kill_keepalived,
                 lambda cluster, host: cluster.run(host, "systemctl start keepalived")),
     "pause": (lambda cluster, host: cluster.container(host).pause(),
               lambda cluster, host: cluster.container(host).unpause()),
