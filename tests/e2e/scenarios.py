@@ -81,6 +81,7 @@ def check_second_run_changes_nothing(cluster, inventory=None):
 KILL_KEEPALIVED = ("/bin/kill -KILL -- -$(ps -o pgid= -p "
                    "$(systemctl show -p MainPID --value keepalived) | tr -d ' ')")
 
+
 def kill_keepalived(cluster, host):
     code, output = cluster.run(host, KILL_KEEPALIVED)
     assert code == 0, f"{host}: {KILL_KEEPALIVED}: {output}"
