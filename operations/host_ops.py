@@ -57,7 +57,7 @@ def _pinned(installed, version, manager):
 
 
 @operation()
-def keepalived_package(manager, version, found, cache_seconds=3600):
+def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None):
     """
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
     apt's package lists are refreshed first when older than ``cache_seconds``, and only
@@ -66,30 +66,33 @@ def keepalived_package(manager, version, found, cache_seconds=3600):
     + manager: ``"apt"`` or ``"dnf"``
     + version: a pin (``1:2.2.7-1+b2`` for apt, ``2.2.8`` for dnf) or None
     + found: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``)
+    + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
 
     **Example:**
 
     .. code:: python
 
         keepalived_package(name="Install keepalived", manager="apt", version=None,
-                           found=probe)
+                           found=probe, proxy="http://apt-cache:3142")
     """
     installed = found.package_version
     if installed is not None and (version is None or _pinned(installed, version, manager)):
         host.noop(f"keepalived {installed} is installed")
         return
+    # Quoted: a pin is data (validation allows shell characters such as ; and $).
     if manager == "apt":
+        via = f" -o Acquire::http::Proxy={shlex.quote(proxy)}" if proxy else ""
         if found.apt_cache_age is None or found.apt_cache_age > cache_seconds:
-            yield APT_UPDATE
+            yield APT_UPDATE + via
             yield f"touch {APT_STAMP}"
-        # Quoted: a pin is data (validation allows shell characters such as ; and $).
         # a pin may name an older version than installed: a rollback
-        downgrade = "--allow-downgrades " if version else ""
-        yield f"{APT_INSTALL} {downgrade}" + shlex.quote(f"keepalived={version}" if version
-                                              else "keepalived")
+        downgrade = " --allow-downgrades" if version else ""
+        yield (f"{APT_INSTALL}{via}{downgrade} "
+               + shlex.quote(f"keepalived={version}" if version else "keepalived"))
     else:
-        yield "dnf install -y " + shlex.quote(f"keepalived-{version}" if version
-                                              else "keepalived")
+        via = f" --setopt=proxy={shlex.quote(proxy)}" if proxy else ""
+        yield f"dnf install -y{via} " + shlex.quote(f"keepalived-{version}" if version
+                                                     else "keepalived")
 
 
 @operation()

@@ -66,6 +66,7 @@ def package(settings, manager, found):
     return keepalived_package(
         name=f"Install keepalived ({manager})", manager=manager,
         version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
+        proxy=settings.package_proxy,
     )
 
 

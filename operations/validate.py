@@ -59,6 +59,7 @@ DATA_KEYS = {
     "keepalived_priority": None,  # default priority of this host's instances
     "keepalived_state": None,  # default state of this host's instances
     "keepalived_package_version": None,  # pin, e.g. "1:2.2.7-1+b2" (apt) or "2.2.8" (dnf)
+    "keepalived_package_proxy": None,  # http://apt-cache:3142: apt/dnf download through it
     "keepalived_notify_scripts": [],  # scripts named by instances' notify_* keys
     "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
     "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
@@ -69,6 +70,7 @@ SCRIPT_KEYS = [
     "name", "template", "vrrp_name", "service_name", "interval", "weight", "fall", "rise",
     "timeout", "user", "vars", "extra_lines",
 ]
+PROXY_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
 NOTIFY_SCRIPT_KEYS = ["name", "template", "content", "vars"]
 # global_defs keywords we accept, and the kind of value each takes.
 GLOBAL_DEFS_KEYS = {
@@ -403,6 +405,10 @@ def read_host(host, data):
     version = data.get("keepalived_package_version")
     if version is not None:
         version = read_word(problems, "keepalived_package_version", str(version))
+    proxy = data.get("keepalived_package_proxy")
+    if proxy is not None:
+        proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,
+                          "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
 
     if problems.errors:
@@ -414,6 +420,7 @@ def read_host(host, data):
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
                         instances=tuple(instances), package_version=version,
+                        package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level)
     return settings, problems

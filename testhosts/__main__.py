@@ -15,6 +15,8 @@ def main(argv=None):
     up = commands.add_parser("up", help="build the image if needed and start hosts")
     up.add_argument("--hosts", type=int, default=2)
     up.add_argument("--release", choices=list(RELEASES), default=DEFAULT_RELEASE)
+    up.add_argument("--apt-cache", action="store_true",
+                    help="also start a package cache (apt-cacher-ng) the hosts install through")
     for name, text in [("up", None), ("down", "remove a cluster's containers and network"),
                        ("status", "list clusters and who holds the VIP"),
                        ("inventory", "print the path of a cluster's pyinfra inventory"),
@@ -32,7 +34,8 @@ def main(argv=None):
     if args.command == "demo":
         return run_demo(client, args.name)
     if args.command == "up":
-        cluster = Cluster(client, args.name, args.hosts, args.release).up()
+        cluster = Cluster(client, args.name, args.hosts, args.release,
+                          apt_cache=args.apt_cache).up()
         print(f"{args.hosts} hosts up; VIP {cluster.vip()}\n"
               f"Deploy: pyinfra {cluster.inventory_path} deploy.py")
     elif args.command == "down":

@@ -14,13 +14,14 @@ import docker.errors
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .image import DEFAULT_RELEASE, OPERATOR_USER, ensure_image
+from .image import APT_CACHE_PACKAGES, DEFAULT_RELEASE, OPERATOR_USER, ensure_image
 
 LABEL = "keepalived-testhosts.cluster"
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STATE_DIR = os.path.join(REPO_DIR, ".testhosts")
 EXAMPLE_GROUP_DATA = os.path.join(REPO_DIR, "group_data", "jump_hosts.py")
 GROUP = "keepalived_testhosts"
+APT_CACHE = "apt-cache"  # the package cache's host name
 VIP_OFFSET = 200  # the VIP is the network's address number 200 (hosts get 2, 3, ...)
 
 
@@ -38,11 +39,13 @@ def priority_and_state(index, count):
 class Cluster:
     """`networks`: how many private networks each host is on (eth0, eth1, ...)."""
 
-    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print, networks=1):
+    def __init__(self, client, name, count=2, release=DEFAULT_RELEASE, log=print, networks=1,
+                 apt_cache=False):
         self.client, self.name, self.count, self.release, self.log = (
             client, name, count, release, log)
         self.hosts = host_names(count)
         self.networks = networks
+        self.apt_cache = apt_cache  # a package cache on the network, as fleets have
         self.dir = os.path.join(STATE_DIR, name)
         self.inventory_path = os.path.join(self.dir, "inventory.py")
         self.docker_inventory_path = os.path.join(self.dir, "inventory_docker.py")
@@ -59,22 +62,31 @@ class Cluster:
             self.client.networks.create(self.network_name(index), driver="bridge",
                                         labels={LABEL: self.name})
             for index in range(self.networks)]
-        for index, host in enumerate(self.hosts):
+        if self.apt_cache:
+            self.log(f"Starting {self.name}/{APT_CACHE} (apt-cacher-ng) ...")
+            self._start(ensure_image(self.client, self.release, log=self.log,
+                                     extra=APT_CACHE_PACKAGES), APT_CACHE, network)
+        for host in self.hosts:
             self.log(f"Starting {self.name}/{host} ({self.release}) ...")
-            self.client.containers.run(
-                image, name=self.container_name(host), hostname=host, detach=True,
-                network=network.name, labels={LABEL: self.name},
-                cap_add=["NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
-                tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
-                volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
-                stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
-            )
+            self._start(image, host, network)
             for extra in more_networks:  # eth1, eth2, ...
                 extra.connect(self.container_name(host))
         for host in self.hosts:
             self._wait_ready(host, public_key)
+        if self.apt_cache:
+            self._wait_active(APT_CACHE, "apt-cacher-ng.service")
         self.write_inventory()
         return self
+
+    def _start(self, image, host, network):
+        self.client.containers.run(
+            image, name=self.container_name(host), hostname=host, detach=True,
+            network=network.name, labels={LABEL: self.name},
+            cap_add=["NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
+            tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+            volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
+            stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
+        )
 
     def down(self):
         for container in self.client.containers.list(all=True,
@@ -157,13 +169,16 @@ class Cluster:
         self.run(host, f"echo '{public_key}' > {ssh_dir}/authorized_keys && "
                        f"chown {OPERATOR_USER}: {ssh_dir}/authorized_keys && "
                        f"chmod 600 {ssh_dir}/authorized_keys")
+        self._wait_active(host, "ssh.service dbus.service", timeout)
+
+    def _wait_active(self, host, units, timeout=90):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            code, output = self.run(host, "systemctl is-active ssh.service dbus.service")
+            code, output = self.run(host, f"systemctl is-active {units}")
             if code == 0:
                 return
             time.sleep(0.5)
-        raise RuntimeError(f"{self.container_name(host)} did not boot sshd in {timeout}s: "
+        raise RuntimeError(f"{self.container_name(host)} did not start {units} in {timeout}s: "
                            f"{output.strip()}")
 
     def write_inventory(self):
@@ -200,8 +215,11 @@ class Cluster:
         example = runpy.run_path(EXAMPLE_GROUP_DATA)
         instances = [dict(instance, virtual_ipaddresses=[self.vip()])
                      for instance in example["keepalived_vrrp_instances"]]
-        return {"keepalived_vrrp_instances": instances,
+        data = {"keepalived_vrrp_instances": instances,
                 "keepalived_check_scripts": example["keepalived_check_scripts"]}
+        if self.apt_cache:
+            data["keepalived_package_proxy"] = f"http://{self.address(APT_CACHE)}:3142"
+        return data
 
     def _write(self, path, hosts, group_data):
         with open(path, "w") as f:

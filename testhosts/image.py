@@ -55,21 +55,26 @@ rm -rf /var/lib/apt/lists/*
 """
 
 
-def recipe_hash(release):
-    recipe = "\n".join([release, MIRROR, *PACKAGES, *MASKED_UNITS, CUSTOMIZE, "v1"])
+# The package cache a cluster may have next to its hosts (`Cluster(apt_cache=True)`), as
+# fleets have one: apt-cacher-ng, an HTTP proxy that keeps what it fetched.
+APT_CACHE_PACKAGES = ("apt-cacher-ng",)
+
+
+def recipe_hash(release, extra=()):
+    recipe = "\n".join([release, MIRROR, *PACKAGES, *extra, *MASKED_UNITS, CUSTOMIZE, "v1"])
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
-def image_tag(release):
-    return f"keepalived-testhost:{release}-{recipe_hash(release)}"
+def image_tag(release, extra=()):
+    return f"keepalived-testhost:{release}-{recipe_hash(release, extra)}"
 
 
-def debootstrap(release, root, log):
+def debootstrap(release, root, log, extra=()):
     """Run debootstrap, showing each stage it enters ("Retrieving", "Installing", ...) with
     the time elapsed, so a minute of building is visibly making progress."""
     start = time.monotonic()
     process = subprocess.Popen(
-        ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
+        ["debootstrap", "--variant=minbase", f"--include={','.join([*PACKAGES, *extra])}",
          release, root, MIRROR],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -85,11 +90,12 @@ def debootstrap(release, root, log):
     log(f"    {time.monotonic() - start:5.0f} s  debootstrap done")
 
 
-def ensure_image(client, release=DEFAULT_RELEASE, log=print):
-    """Return the tag of the image for `release`, building it if its recipe changed."""
+def ensure_image(client, release=DEFAULT_RELEASE, log=print, extra=()):
+    """Return the tag of the image for `release` (with the `extra` packages), building it
+    if its recipe changed."""
     if release not in RELEASES:
         raise ValueError(f"unknown release {release!r}; one of {', '.join(RELEASES)}")
-    tag = image_tag(release)
+    tag = image_tag(release, extra)
     if client.images.list(name=tag):
         return tag
 
@@ -103,7 +109,7 @@ def ensure_image(client, release=DEFAULT_RELEASE, log=print):
     root = tempfile.mkdtemp(prefix=f"testhost-{release}-", dir="/var/tmp")
     try:
         log(f"Building test-host image {tag} (debootstrap {release}, about a minute) ...")
-        debootstrap(release, root, log)
+        debootstrap(release, root, log, extra)
         for unit in MASKED_UNITS:
             link = os.path.join(root, "etc/systemd/system", unit)
             if os.path.lexists(link):

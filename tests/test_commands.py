@@ -686,3 +686,21 @@ def test_add_deploy_without_inventory_context(recorder):
     run_ops(state)
     for host in state.inventory:
         assert PROMOTE in op_commands(host, recorder)
+
+
+@pytest.mark.parametrize("distro, install", [
+    ("debian", ["apt-get update -o Acquire::Languages=none "
+                "-o Acquire::http::Proxy=http://apt-cache:3142",
+                "touch /var/lib/apt/periodic/update-success-stamp",
+                'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+                '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
+                "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived"]),
+    ("rocky", ["dnf install -y --setopt=proxy=http://apt-cache:3142 keepalived"]),
+])
+def test_package_proxy_is_used_for_these_downloads_only(distro, install, recorder):
+    """A fleet's package cache: given on the command lines, nothing written to the host."""
+    state = make_state(distro, group_data={"keepalived_package_proxy": "http://apt-cache:3142"})
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert [c for c in commands if "apt" in c or "dnf" in c] == install
+        assert not any("Proxy" in c and "apt.conf" in c for c in commands)

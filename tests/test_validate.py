@@ -599,3 +599,14 @@ def test_config_file_keepalived_does_not_read_is_a_warning():
 def test_default_config_file_gives_no_path_warning():
     _, _, warnings = read(host_01())
     assert not any("keepalived_config_file" in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("proxy", ["http://apt-cache:3142", "http://10.0.0.5", "https://c.ex/"])
+def test_package_proxy_accepts_http_urls(proxy):
+    assert assert_valid({**host_01(), "keepalived_package_proxy": proxy}).package_proxy == proxy
+
+
+@pytest.mark.parametrize("proxy", ["apt-cache:3142", "http://a b", "http://x;reboot", 3142])
+def test_package_proxy_must_be_an_http_url(proxy):
+    assert_error({**host_01(), "keepalived_package_proxy": proxy},
+                 f"host-01: keepalived_package_proxy = {proxy!r}: must be an http:// URL")
