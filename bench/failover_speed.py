@@ -1,0 +1,135 @@
+"""Failover speed: from a fault on the master to the first ping of the VIP that the
+backup answers, seen by a third container.
+
+Test bed: 3 hosts; host-01 (priority 100) and host-02 (90) get the deploy
+(`--limit`), host-03 is the observer. The fault time is read inside the master in the
+same exec, right before the fault (`date +%s.%N; FAULT`); containers share the host's
+clock. (`docker pause` comes from outside: its time is the host's clock just before the
+API call.) A SIGKILLed or paused master still holds the VIP and its kernel still answers,
+so only an answer from the backup's MAC counts. Between trials the VIP goes back to the
+master and must stay there.
+"""
+
+import time
+
+from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
+
+from . import testbed
+from .stats import first_answer
+
+MASTER, BACKUP, OBSERVER = "host-01", "host-02", "host-03"
+LIMIT = ("--limit", MASTER, "--limit", BACKUP)
+
+FAST_PROFILE = {"vrrp_version": 3, "advert_int": 0.1}
+
+
+def in_master(command):
+    """A fault run in the master: returns the fault's time, read right before it."""
+    def fault(bench):
+        return float(bench.run(MASTER, f"date +%s.%N; {command} >/dev/null 2>&1")[1].split()[0])
+    return fault
+
+
+def pause(bench):
+    stamp = time.time()
+    bench.container(MASTER).pause()
+    return stamp
+
+
+def in_master_repair(command):
+    return lambda bench: bench.run(MASTER, command)
+
+
+# name: (label, fault, repair, theory seconds, data profile)
+KINDS = {
+    "sigkill": ("master crash: keepalived SIGKILLed",
+                in_master("systemctl kill -s SIGKILL keepalived"),
+                in_master_repair("systemctl start keepalived"),
+                master_down_interval(priority=90), "default"),
+    "pause": ("master crash: container paused",
+              pause, lambda bench: bench.container(MASTER).unpause(),
+              master_down_interval(priority=90), "default"),
+    "stop": ("graceful stop: systemctl stop keepalived",
+             in_master("systemctl stop keepalived"),
+             in_master_repair("systemctl start keepalived"),
+             skew_time(priority=90), "default"),
+    "check": ("tracked check fails: ssh.service stopped (interval 2, fall 2)",
+              in_master("systemctl stop ssh.service"),
+              in_master_repair("systemctl start ssh.service"),
+              check_failure_time(fall=2, interval=2, priority=90), "default"),
+    "fast": ("fast profile (VRRPv3, advert_int 0.1): keepalived SIGKILLed",
+             in_master("systemctl kill -s SIGKILL keepalived"),
+             in_master_repair("systemctl start keepalived"),
+             master_down_interval(priority=90, advert_int=0.1, version=3), "fast"),
+}
+
+
+def fast_profile(group_data):
+    """The example data with VRRPv3 and advert_int 0.1 (v3 has no authentication)."""
+    instances = [{**{key: value for key, value in instance.items()
+                     if not key.startswith("auth_")},
+                  "advert_int": FAST_PROFILE["advert_int"]}
+                 for instance in group_data["keepalived_vrrp_instances"]]
+    return {**group_data, "keepalived_vrrp_instances": instances,
+            "keepalived_global_defs": {"vrrp_version": FAST_PROFILE["vrrp_version"]}}
+
+
+def converge(bench, inventory):
+    testbed.pyinfra(inventory, *LIMIT).check()
+    settle(bench)
+
+
+def settle(bench, timeout=30, stable=2.0):
+    """Wait until the master alone holds the VIP, continuously for `stable` seconds."""
+    deadline = time.monotonic() + timeout
+    since = None
+    while time.monotonic() < deadline:
+        if bench.holders() == [MASTER]:
+            since = since or time.monotonic()
+            if time.monotonic() - since >= stable:
+                return
+        else:
+            since = None
+        time.sleep(0.2)
+    raise RuntimeError(f"VIP held by {bench.holders()}, not by {MASTER} alone, "
+                       f"{timeout} s after the repair")
+
+
+def trial(bench, kind, macs):
+    """One fault and repair; returns seconds from the fault to the backup's first answer."""
+    label, fault, repair, theory, _ = KINDS[kind]
+    with testbed.Observer(bench, OBSERVER, bench.vip(), interval=0.02, timeout=0.1) as observer:
+        if not testbed.wait_for(lambda: observer.seen(macs[MASTER]), timeout=10):
+            raise RuntimeError(f"the observer does not reach the VIP on {MASTER}")
+        stamp = fault(bench)
+        try:
+            testbed.wait_for(lambda: observer.seen(macs[BACKUP], after=stamp),
+                             timeout=theory + 10, interval=0.1)
+        finally:
+            repair(bench)
+    settle(bench)
+    return first_answer(observer.polls, macs[BACKUP], after=stamp)
+
+
+def measure(kinds=tuple(KINDS), trials=5, log=print):
+    results = {"kinds": {}}
+    with testbed.cluster(3, log=lambda *_: None) as bench:
+        macs = {host: testbed.mac(bench, host) for host in (MASTER, BACKUP)}
+        profile = None
+        for kind in kinds:
+            label, _, _, theory, wanted = KINDS[kind]
+            if wanted != profile:
+                profile = wanted
+                inventory = (bench.inventory_path if profile == "default" else
+                             testbed.edited_inventory(bench, "fast", fast_profile))
+                converge(bench, inventory)
+                results.setdefault("keepalived", bench.run(
+                    MASTER, "keepalived --version 2>&1 | head -1")[1].strip())
+            times = []
+            for number in range(1, trials + 1):
+                seconds = trial(bench, kind, macs)
+                times.append(seconds)
+                shown = "no answer" if seconds is None else f"{seconds:.3f} s"
+                log(f"  {kind} trial {number}/{trials}: {shown} (theory {theory:.3f} s)")
+            results["kinds"][kind] = {"label": label, "theory": theory, "times": times}
+    return results
