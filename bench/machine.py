@@ -14,7 +14,7 @@ def describe():
         "kernel": platform.release(),
         "docker": _output(["docker", "version", "--format", "{{.Server.Version}}"]),
         "keepalived_local": _output(["keepalived", "--version"]).splitlines()[0:1],
-        "pyinfra": _output(["python3", "-m", "pyinfra", "--version"]),
+        "pyinfra": _output(["python3", "-m", "pyinfra", "--version"]).split()[-1],
         "python": platform.python_version(),
     }
 
