@@ -23,11 +23,22 @@ LIMIT = ("--limit", MASTER, "--limit", BACKUP)
 FAST_PROFILE = {"vrrp_version": 3, "advert_int": 0.1}
 
 
-def in_master(command):
-    """A fault run in the master: returns the fault's time, read right before it."""
+def in_master(command, prepare=":"):
+    """A fault run in the master: returns the fault's time, read right before it (after
+    `prepare`, which may set shell variables for the command)."""
     def fault(bench):
-        return float(bench.run(MASTER, f"date +%s.%N; {command} >/dev/null 2>&1")[1].split()[0])
+        output = bench.run(MASTER, f"{prepare}; date +%s.%N; {command} >/dev/null 2>&1")[1]
+        return float(output.split()[0])
     return fault
+
+
+# SIGKILL to all of keepalived's processes in ONE kill(2), to its process group.
+# (`systemctl kill -s SIGKILL keepalived` signals the main process, then the VRRP child:
+# in 3 of 21 trials the child still managed a graceful exit in between, its priority-0
+# advert moving the VIP after the skew time, 0.65 s, as in a graceful stop.)
+KILL_KEEPALIVED = in_master(
+    "/bin/kill -KILL -- -$group",
+    prepare="group=$(ps -o pgid= -p $(systemctl show -p MainPID --value keepalived) | tr -d ' ')")
 
 
 def pause(bench):
@@ -45,8 +56,8 @@ def in_master_repair(command):
 # to `phase` seconds (one advert_int; plus one check interval) BEFORE a fault at a random
 # moment: seen from the fault, the backup takes over between theory - phase and theory.
 KINDS = {
-    "sigkill": ("master crash: keepalived SIGKILLed",
-                in_master("systemctl kill -s SIGKILL keepalived"),
+    "sigkill": ("master crash: keepalived SIGKILLed (process group)",
+                KILL_KEEPALIVED,
                 in_master_repair("systemctl start keepalived"),
                 master_down_interval(priority=90), "default", 1.0),
     "pause": ("master crash: container paused",
@@ -61,7 +72,7 @@ KINDS = {
               in_master_repair("systemctl start ssh.service"),
               check_failure_time(fall=2, interval=2, priority=90), "default", 3.0),
     "fast": ("fast profile (VRRPv3, advert_int 0.1): keepalived SIGKILLed",
-             in_master("systemctl kill -s SIGKILL keepalived"),
+             KILL_KEEPALIVED,
              in_master_repair("systemctl start keepalived"),
              master_down_interval(priority=90, advert_int=0.1, version=3), "fast",
              FAST_PROFILE["advert_int"]),
