@@ -14,11 +14,12 @@ import time
 
 from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
 
-from . import testbed
-from .stats import first_answer
+from . import adverts, testbed
+from .stats import first_answer, last_advert
 
 MASTER, BACKUP, OBSERVER = "host-01", "host-02", "host-03"
 LIMIT = ("--limit", MASTER, "--limit", BACKUP)
+BACKUP_PRIORITY = 90  # priority_and_state(1, 3)
 
 FAST_PROFILE = {"vrrp_version": 3, "advert_int": 0.1}
 
@@ -110,12 +111,17 @@ def settle(bench, timeout=30, stable=2.0):
                        f"{timeout} s after the repair")
 
 
-def trial(bench, kind, macs):
-    """One fault and repair; returns seconds from the fault to the backup's first answer."""
+def trial(bench, kind, macs, addresses):
+    """One fault and repair. Returns seconds from the fault to the backup's first answer,
+    and from the master's last advert that kept the backup waiting (or its priority-0
+    advert) to that answer, with that advert's priority (None, None when unknown)."""
     label, fault, repair, theory, *_ = KINDS[kind]
-    with testbed.Observer(bench, OBSERVER, bench.vip(), interval=0.02, timeout=0.1) as observer:
+    with adverts.AdvertListener(adverts.bridge(bench.network())) as listener, \
+            testbed.Observer(bench, OBSERVER, bench.vip(), interval=0.02, timeout=0.1) as observer:
         if not testbed.wait_for(lambda: observer.seen(macs[MASTER]), timeout=10):
             raise RuntimeError(f"the observer does not reach the VIP on {MASTER}")
+        testbed.wait_for(lambda: any(source == addresses[MASTER]
+                                     for _, source, _ in listener.adverts), timeout=5)
         stamp = fault(bench)
         try:
             testbed.wait_for(lambda: observer.seen(macs[BACKUP], after=stamp),
@@ -123,13 +129,31 @@ def trial(bench, kind, macs):
         finally:
             repair(bench)
     settle(bench)
-    return first_answer(observer.polls, macs[BACKUP], after=stamp)
+    seconds = first_answer(observer.polls, macs[BACKUP], after=stamp)
+    if seconds is None:
+        return None, None, None
+    last = last_advert(listener.adverts, addresses[MASTER], before=stamp + seconds,
+                       backup_priority=BACKUP_PRIORITY)
+    if last is None:
+        return seconds, None, None
+    return seconds, stamp + seconds - last[0], last[1]
+
+
+def advert_theory(kind):
+    """The theory counted from the master's last advert: skew time after its priority-0
+    advert (graceful stop), Master_Down_Interval after any other."""
+    advert_int, version = (1.0, 2) if KINDS[kind][4] == "default" else (
+        FAST_PROFILE["advert_int"], FAST_PROFILE["vrrp_version"])
+    if kind == "stop":
+        return skew_time(BACKUP_PRIORITY, advert_int, version)
+    return master_down_interval(BACKUP_PRIORITY, advert_int, version)
 
 
 def measure(kinds=tuple(KINDS), trials=5, log=print):
     results = {"kinds": {}}
     with testbed.cluster(3, log=lambda *_: None) as bench:
         macs = {host: testbed.mac(bench, host) for host in (MASTER, BACKUP)}
+        addresses = {host: bench.address(host) for host in (MASTER, BACKUP)}
         profile = None
         for kind in kinds:
             label, _, _, theory, wanted, phase = KINDS[kind]
@@ -140,12 +164,19 @@ def measure(kinds=tuple(KINDS), trials=5, log=print):
                 converge(bench, inventory)
                 results.setdefault("keepalived", bench.run(
                     MASTER, "keepalived --version 2>&1 | head -1")[1].strip())
-            times = []
+            times, from_advert, priorities = [], [], []
             for number in range(1, trials + 1):
-                seconds = trial(bench, kind, macs)
+                seconds, since_advert, priority = trial(bench, kind, macs, addresses)
                 times.append(seconds)
+                from_advert.append(since_advert)
+                priorities.append(priority)
                 shown = "no answer" if seconds is None else f"{seconds:.3f} s"
-                log(f"  {kind} trial {number}/{trials}: {shown} (theory {theory:.3f} s)")
-            results["kinds"][kind] = {"label": label, "theory": theory,
-                                      "earliest": theory - phase, "times": times}
+                since = "-" if since_advert is None else f"{since_advert:.3f} s"
+                log(f"  {kind} trial {number}/{trials}: {shown} (theory {theory:.3f} s); "
+                    f"from the last advert (priority {priority}) {since} "
+                    f"(theory {advert_theory(kind):.3f} s)")
+            results["kinds"][kind] = {
+                "label": label, "theory": theory, "earliest": theory - phase, "times": times,
+                "advert_theory": advert_theory(kind), "from_advert": from_advert,
+                "advert_priorities": priorities}
     return results

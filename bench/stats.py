@@ -92,3 +92,25 @@ def mac_changes(polls):
 def state_transitions(journal):
     """keepalived's `... Entering MASTER|BACKUP|FAULT STATE` lines in a journal excerpt."""
     return re.findall(r"Entering (\w+) STATE", journal)
+
+
+def parse_vrrp(frame):
+    """(source IPv4 address, priority) of an Ethernet frame carrying a VRRP advert (IP
+    protocol 112, v2 or v3), else None."""
+    if len(frame) < 14 + 20 + 4 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    header = (ip[0] & 0x0F) * 4
+    if ip[9] != 112 or len(ip) < header + 4:
+        return None
+    return ".".join(str(byte) for byte in ip[12:16]), ip[header + 2]
+
+
+def last_advert(adverts, master_ip, before, backup_priority):
+    """The time of the master's last advert before `before` that keeps a backup of
+    `backup_priority` waiting (a higher priority) or hands over at once (priority 0).
+    `adverts`: [(timestamp, source, priority)]. Returns (timestamp, priority) or None."""
+    usable = [(stamp, priority) for stamp, source, priority in adverts
+              if source == master_ip and stamp < before
+              and (priority == 0 or priority > backup_priority)]
+    return usable[-1] if usable else None

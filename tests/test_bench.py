@@ -122,3 +122,27 @@ def test_report_tables_show_targets_and_quoted_references():
     assert "quoted from issue 5, not measured here" in text
     assert "| Ansible role (10 forks, pipelining) | 10 | 64.0 | 24.0 |" in text
     assert "2026-11-24 22:00 UTC" in text and "2 cores" in text
+
+
+def vrrp_frame(source, priority, header_words=5):
+    ip = bytes([0x40 | header_words, 0, 0, 40, 0, 0, 0, 0, 255, 112, 0, 0,
+                *map(int, source.split(".")), 224, 0, 0, 18]) + bytes(4 * (header_words - 5))
+    return b"\x01\x00\x5e\x00\x00\x12" + b"\x02\x42\xac\x1a\x00\x02" + b"\x08\x00" + ip + bytes(
+        [0x21, 51, priority, 1, 0, 1, 0, 0])
+
+
+def test_parse_vrrp():
+    assert stats.parse_vrrp(vrrp_frame("172.26.0.2", 100)) == ("172.26.0.2", 100)
+    assert stats.parse_vrrp(vrrp_frame("172.26.0.3", 0, header_words=6)) == ("172.26.0.3", 0)
+    icmp = bytearray(vrrp_frame("172.26.0.2", 100))
+    icmp[14 + 9] = 1
+    assert stats.parse_vrrp(bytes(icmp)) is None
+    assert stats.parse_vrrp(b"\x00" * 12 + b"\x86\xdd" + bytes(60)) is None  # IPv6
+
+
+def test_last_advert_that_kept_the_backup_waiting():
+    adverts = [(10.0, "m", 100), (11.0, "b", 90), (11.0, "m", 100), (12.0, "m", 80),
+               (13.0, "m", 80), (16.0, "m", 80)]
+    assert stats.last_advert(adverts, "m", before=15.0, backup_priority=90) == (11.0, 100)
+    assert stats.last_advert(adverts + [(14.0, "m", 0)], "m", 15.0, 90) == (14.0, 0)
+    assert stats.last_advert(adverts, "m", before=10.0, backup_priority=90) is None
