@@ -27,13 +27,23 @@ class AdvertListener:
         self._stop = threading.Event()
 
     def __enter__(self):
-        self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        """Starts listening; without the right to (not root), hears nothing."""
+        self._thread = None
+        try:
+            self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                         socket.htons(ETH_P_ALL))
+        except PermissionError:
+            return self
         self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._socket.bind((self.device, 0))
         self._socket.settimeout(0.2)
         self._thread = threading.Thread(target=self._listen, daemon=True)
         self._thread.start()
         return self
+
+    @property
+    def listening(self):
+        return self._thread is not None
 
     def _listen(self):
         while not self._stop.is_set():
@@ -53,6 +63,7 @@ class AdvertListener:
                 self.adverts.append((stamp, *advert))
 
     def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._socket.close()
+        if self._thread:
+            self._stop.set()
+            self._thread.join(timeout=2)
+            self._socket.close()
