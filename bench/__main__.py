@@ -43,8 +43,9 @@ def main(argv=None):
             results["failover"] = failover_speed.measure(trials=1 if args.quick else 5, log=log)
         else:
             results["reload"] = reload_flap.measure(changes=4 if args.quick else 20, log=log)
-        results[part]["run_seconds"] = round(time.monotonic() - started)
         results["machine"], results["quick"] = machine.describe(), args.quick
+        results[part]["run_seconds"] = round(time.monotonic() - started)
+        results[part]["measured_at"] = results["machine"]["date"]
         save(results, results_path)
 
     path = report.write(results, out_dir)

@@ -33,7 +33,7 @@ def markdown(results, plots=()):
     if results.get("quick"):
         lines += ["**QUICK MODE (development run): 1 run, small N. Not the benchmark.**", ""]
     lines += [
-        f"- Date: {machine.get('date', '?')}",
+        f"- Date: {machine.get('date', '?')} (each part below says when it was measured)",
         f"- Machine: {machine.get('nproc', '?')} cores (`nproc`), "
         f"{machine.get('memory_gib', '?')} GiB memory, kernel {machine.get('kernel', '?')}",
         f"- Docker {machine.get('docker', '?')}; pyinfra {machine.get('pyinfra', '?')}, "
@@ -62,6 +62,12 @@ def _table(header, rows):
         "| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 
 
+def _when(part):
+    if "measured_at" not in part:
+        return []
+    return [f"Measured {part['measured_at']} (the part took {part['run_seconds']} s).", ""]
+
+
 def _seconds(values, digits=2):
     return "-" if not values else f"{median(values):.{digits}f}"
 
@@ -85,6 +91,7 @@ def _deploy_section(deploy):
     lines = [
         "## Deploy speed",
         "",
+        *_when(deploy),
         "`python3 -m pyinfra INVENTORY deploy.py -y`, wall time, median of the runs. Cold: a "
         "fresh cluster per run, keepalived not installed (apt-get update and install from "
         "the Debian mirror included). No-op: the same deploy again right after. Commands: "
@@ -125,6 +132,7 @@ def _failover_section(failover):
     return [
         "## Failover speed",
         "",
+        *_when(failover),
         "From the fault (time read inside the master right before it) to the first ping "
         "of the VIP answered from the backup's MAC, seen by a third container polling "
         "every ~30 ms. Theory: RFC 3768 timers (Master_Down_Interval = 3 x advert_int + "
@@ -157,6 +165,7 @@ def _reload_section(reload):
     return [
         "## Reload without flap",
         "",
+        *_when(reload),
         f"{reload['changes']} deploys (`pyinfra -y`), each adding or removing a second VIP "
         f"on both hosts (deploys that changed nothing: {reload['deploys_without_change']}; "
         f"reloads logged on the master: {reload['master_reloads']}), while a third "
