@@ -228,13 +228,16 @@ def _plot_failover(failover, out_dir):
         if answered:
             axes.plot([index - 0.3, index + 0.3], [median(answered)] * 2, color="tab:blue",
                       label="median" if index == 0 else None)
+        since_advert = [t for t in data.get("from_advert", []) if t is not None]
+        axes.scatter([index + 0.15] * len(since_advert), since_advert, color="tab:orange",
+                     marker="x", s=18, label="from the last advert" if index == 0 else None)
         axes.plot([index - 0.3, index + 0.3], [data["theory"]] * 2, color="tab:red",
                   linestyle="--", label="theory" if index == 0 else None)
         earliest = data.get("earliest", data["theory"])
         axes.fill_between([index - 0.3, index + 0.3], earliest, data["theory"], color="tab:red",
                           alpha=0.12, label="window from the fault" if index == 0 else None)
     axes.set_xticks(range(len(kinds)), [kind for kind, _ in kinds])
-    axes.set_ylabel("seconds from fault to the backup's first answer")
+    axes.set_ylabel("seconds to the backup's first answer")
     _plain_log_axis(axes)
     axes.set_title("VIP failover")
     axes.legend(fontsize=8)
