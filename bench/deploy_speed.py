@@ -1,0 +1,33 @@
+"""Deploy speed: wall time of `pyinfra INVENTORY deploy.py -y` on N hosts, cold and no-op.
+
+Per run: a fresh cluster (keepalived not installed), a cold converge, then a no-op
+re-run, both timed. Once per N, an extra no-op run with -vv counts the commands each host
+is sent (not timed: printing them costs time).
+"""
+
+from . import testbed
+from .stats import count_commands, grand_total
+
+
+def measure(sizes=(1, 5, 10, 20), runs=3, log=print):
+    results = {"sizes": {}}
+    for count in sizes:
+        size = {"cold": [], "noop": [], "cold_max_rss_kib": [], "noop_max_rss_kib": []}
+        for run in range(1, runs + 1):
+            with testbed.cluster(count, log=lambda *_: None) as bench:
+                cold = testbed.pyinfra(bench.inventory_path).check()
+                noop = testbed.pyinfra(bench.inventory_path).check()
+                changed = grand_total(noop.output)[1]
+                if changed:
+                    raise RuntimeError(f"the re-run on {count} hosts changed {changed} things")
+                if run == runs:
+                    verbose = testbed.pyinfra(bench.inventory_path, "-vv").check()
+                    size["commands"] = count_commands(verbose.output)
+            size["cold"].append(cold.seconds)
+            size["noop"].append(noop.seconds)
+            size["cold_max_rss_kib"].append(cold.max_rss_kib)
+            size["noop_max_rss_kib"].append(noop.max_rss_kib)
+            log(f"  N={count:2d} run {run}/{runs}: cold {cold.seconds:6.2f} s, "
+                f"no-op {noop.seconds:5.2f} s")
+        results["sizes"][str(count)] = size
+    return results

@@ -1,0 +1,116 @@
+"""Pure helpers: medians, slopes, and reading pyinfra's and the observer's output.
+
+No docker, no clock: everything here is unit-tested (tests/test_bench.py).
+"""
+
+import re
+import statistics
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def slope(points):
+    """Least-squares slope of [(x, y), ...]: seconds per host for (hosts, seconds)."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    return (sum((x - mean_x) * (y - mean_y) for x, y in points)
+            / sum((x - mean_x) ** 2 for x, _ in points))
+
+
+def grand_total(output):
+    """(operations, changed, errors, unchanged) from pyinfra's 'Grand total' line."""
+    match = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", ANSI.sub("", output))
+    if not match:
+        raise ValueError(f"no 'Grand total' line in pyinfra output:\n{output[-2000:]}")
+    return tuple(0 if value == "-" else int(value) for value in match.groups())
+
+
+COMMAND = re.compile(r"^\[(?P<host>[^\]]+)\] >>> ")
+FACT_LOADED = re.compile(r"^\s+\[(?P<host>[^\]]+)\] Loaded fact ")
+
+
+def count_commands(output):
+    """{host: {"facts": n, "operations": n}} from `pyinfra -vv` output.
+
+    pyinfra 3.10 prints every shell command it sends as `[host] >>> COMMAND` (facts and
+    operations alike; a command may continue on further lines) and, once a fact's command
+    has answered, `    [host] Loaded fact NAME`. So a command is a fact's when the next
+    event of its host is `Loaded fact`, else an operation's. (File uploads go over SFTP
+    and print no `>>>` line: they are not counted.)
+    """
+    counts, pending = {}, {}
+    for line in ANSI.sub("", output).splitlines():
+        command, fact = COMMAND.match(line), FACT_LOADED.match(line)
+        if not command and not fact:
+            continue
+        host = (command or fact).group("host")
+        host_counts = counts.setdefault(host, {"facts": 0, "operations": 0})
+        if pending.pop(host, False):  # the host's previous command
+            host_counts["facts" if fact else "operations"] += 1
+        if command:
+            pending[host] = True
+    for host in pending:  # a last command with nothing after it: an operation
+        counts[host]["operations"] += 1
+    return counts
+
+
+def parse_observer(log):
+    """[(timestamp, mac or None)] from the observer's log lines `TIME MAC` / `TIME lost`."""
+    polls = []
+    for line in log.splitlines():
+        words = line.split()
+        if len(words) != 2:
+            continue
+        try:
+            stamp = float(words[0])
+        except ValueError:
+            continue
+        polls.append((stamp, None if words[1] in ("lost", "-") else words[1].lower()))
+    return polls
+
+
+def first_answer(polls, mac, after):
+    """Seconds from `after` to the first poll answered from `mac` at or after it, or None."""
+    for stamp, answered_by in polls:
+        if stamp >= after and answered_by == mac:
+            return stamp - after
+    return None
+
+
+def mac_changes(polls):
+    """How often the answering MAC changed between answered polls (lost polls skipped)."""
+    macs = [mac for _, mac in polls if mac]
+    return sum(1 for before, after in zip(macs, macs[1:]) if before != after)
+
+
+def state_transitions(journal):
+    """keepalived's `... Entering MASTER|BACKUP|FAULT STATE` lines in a journal excerpt."""
+    return re.findall(r"Entering (\w+) STATE", journal)
+
+
+def parse_vrrp(frame):
+    """(source IPv4 address, priority) of an Ethernet frame carrying a VRRP advert (IP
+    protocol 112, v2 or v3), else None."""
+    if len(frame) < 14 + 20 + 4 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    header = (ip[0] & 0x0F) * 4
+    if ip[9] != 112 or len(ip) < header + 4:
+        return None
+    return ".".join(str(byte) for byte in ip[12:16]), ip[header + 2]
+
+
+def last_advert(adverts, master_ip, before, backup_priority):
+    """The time of the master's last advert before `before` that keeps a backup of
+    `backup_priority` waiting (a higher priority) or hands over at once (priority 0).
+    `adverts`: [(timestamp, source, priority)]. Returns (timestamp, priority) or None."""
+    usable = [(stamp, priority) for stamp, source, priority in adverts
+              if source == master_ip and stamp < before
+              and (priority == 0 or priority > backup_priority)]
+    return usable[-1] if usable else None

@@ -1,0 +1,164 @@
+"""What the measurements stand on: private test clusters, timed pyinfra runs, edited
+inventories, journal marks, and an observer that pings the VIP from a third container.
+
+Every cluster is named `bench-<random>` and removed afterwards, also after a failure; only
+containers of such a cluster are ever touched.
+"""
+
+import contextlib
+import os
+import pprint
+import runpy
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from testhosts.cluster import GROUP, REPO_DIR, Cluster
+from testhosts.engine import ensure_engine
+
+from .stats import parse_observer
+
+
+@contextlib.contextmanager
+def cluster(count, log=print):
+    """A fresh cluster of `count` Debian 12 hosts, removed on exit."""
+    bench = Cluster(ensure_engine(), f"bench-{uuid.uuid4().hex[:8]}", count, log=log)
+    try:
+        yield bench.up()
+    finally:
+        bench.down()
+
+
+class Run:
+    """One finished pyinfra run: wall seconds, peak RSS (KiB) of the pyinfra process, exit
+    code and output (stdout and stderr together)."""
+
+    def __init__(self, seconds, max_rss_kib, returncode, output):
+        self.seconds, self.max_rss_kib, self.returncode, self.output = (
+            seconds, max_rss_kib, returncode, output)
+
+    def check(self):
+        if self.returncode != 0:
+            raise RuntimeError(f"pyinfra failed (exit {self.returncode}):\n{self.output[-3000:]}")
+        return self
+
+
+def pyinfra(inventory, *args, deploy="deploy.py", timeout=900):
+    """Run `python3 -m pyinfra INVENTORY deploy.py -y ARGS` from the repo root, timed.
+
+    os.wait4 gives the rusage of exactly this child, so the peak RSS is pyinfra's own."""
+    command = [sys.executable, "-m", "pyinfra", inventory, deploy, "-y", *args]
+    with tempfile.TemporaryFile() as output:
+        start = time.monotonic()
+        process = subprocess.Popen(command, cwd=REPO_DIR, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT)
+        try:
+            _, status, usage = _wait4(process.pid, timeout)
+        except TimeoutError:
+            process.kill()
+            process.wait()
+            raise
+        seconds = time.monotonic() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        text = output.read().decode(errors="replace")
+    return Run(seconds, usage.ru_maxrss, process.returncode, text)
+
+
+def _wait4(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        waited_pid, status, usage = os.wait4(pid, os.WNOHANG)
+        if waited_pid == pid:
+            return waited_pid, status, usage
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"pyinfra still running after {timeout} s")
+        time.sleep(0.01)
+
+
+def edited_inventory(bench, name, edit):
+    """Write a copy of the cluster's inventory whose group data is `edit(group_data)`;
+    returns its path."""
+    hosts, group_data = runpy.run_path(bench.inventory_path)[GROUP]
+    path = os.path.join(bench.dir, f"{name}.py")
+    with open(path, "w") as f:
+        f.write(f'"""{bench.name}: {name} (written by python3 -m bench)."""\n\n'
+                f"{GROUP} = (\n{pprint.pformat(hosts, sort_dicts=False)},\n"
+                f"{pprint.pformat(edit(group_data), sort_dicts=False)},\n)\n")
+    return path
+
+
+def wait_for(condition, timeout, interval=0.1):
+    """Poll until `condition()` is true; True, or False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def now(bench, host):
+    """The shared clock read inside a container (`date +%s.%N`)."""
+    return float(bench.run(host, "date +%s.%N")[1])
+
+
+def mac(bench, host):
+    return bench.run(host, "cat /sys/class/net/eth0/address")[1].strip().lower()
+
+
+def journal_cursor(bench, host):
+    """A mark in the host's journal, to read what comes after it."""
+    output = bench.run(host, "journalctl -n 1 --show-cursor --no-pager -o cat")[1]
+    return output.rsplit("-- cursor: ", 1)[1].strip()
+
+
+def journal_since(bench, host, cursor, unit="keepalived"):
+    return bench.run(host, f"journalctl -u {unit} --no-pager -o cat --after-cursor='{cursor}'")[1]
+
+
+class Observer:
+    """Pings the VIP from `host` in a loop (one `ping -c1` every `interval` s plus the
+    ping's own time) and logs, per poll, the time of the answer (`date +%s.%N` right after
+    it) and the MAC that answered (the VIP's neighbour entry), or `lost`.
+
+        with Observer(bench, "host-03", vip, 0.02) as observer:
+            ...
+        observer.polls  # [(timestamp, mac or None), ...]
+    """
+
+    def __init__(self, bench, host, vip, interval=0.05, timeout=0.2):
+        self.bench, self.host, self.ip = bench, host, vip.split("/")[0]
+        self.interval, self.timeout = interval, timeout
+        self.log = f"/tmp/bench-observer-{uuid.uuid4().hex[:8]}"
+        self.polls = []
+
+    def __enter__(self):
+        loop = (f"while [ ! -e {self.log}.stop ]; do "
+                f"if ping -c1 -q -W{self.timeout} {self.ip} >/dev/null 2>&1; then "
+                f"echo \"$(date +%s.%N) $(ip neigh show {self.ip} | "
+                f"awk '{{for (i = 1; i < NF; i++) if ($i == \"lladdr\") m = $(i + 1)}} "
+                f"END {{print m ? m : \"-\"}}')\"; "
+                f"else echo \"$(date +%s.%N) lost\"; fi; sleep {self.interval}; done "
+                f"> {self.log}; echo end > {self.log}.end")
+        self.bench.container(self.host).exec_run(["sh", "-c", loop], detach=True)
+        if not wait_for(lambda: len(self.read()) >= 2, timeout=10):
+            raise RuntimeError(f"the observer on {self.host} logs nothing")
+        return self
+
+    def read(self):
+        return parse_observer(self.bench.run(self.host, f"cat {self.log} 2>/dev/null")[1])
+
+    def seen(self, mac, after=0.0):
+        """Whether a poll at or after `after` was answered from `mac` (cheap: grep)."""
+        code, output = self.bench.run(self.host, f"grep ' {mac}$' {self.log} | tail -1")
+        return bool(output.strip()) and float(output.split()[0]) >= after
+
+    def __exit__(self, *exc):
+        self.bench.run(self.host, f"touch {self.log}.stop")
+        wait_for(lambda: self.bench.run(self.host, f"test -e {self.log}.end")[0] == 0,
+                 timeout=5, interval=0.05)
+        self.polls = self.read()
+        self.bench.run(self.host, f"rm -f {self.log} {self.log}.stop {self.log}.end")
