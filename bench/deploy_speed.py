@@ -2,11 +2,16 @@
 
 Per run: a fresh cluster (keepalived not installed), a cold converge, then a no-op
 re-run, both timed. Once per N, an extra no-op run with -vv counts the commands each host
-is sent (not timed: printing them costs time).
+is sent (not timed: printing them costs time). Then cold converges of CACHED_SIZE hosts
+that download through a package cache next to them (a fresh, empty apt-cacher-ng, as a
+fleet's cache would be before its first deploy), to show what the mirror costs.
 """
 
 from . import testbed
 from .stats import count_commands, grand_total
+
+
+CACHED_SIZE = 10
 
 
 def measure(sizes=(1, 5, 10, 20), runs=3, log=print):
@@ -30,4 +35,12 @@ def measure(sizes=(1, 5, 10, 20), runs=3, log=print):
             log(f"  N={count:2d} run {run}/{runs}: cold {cold.seconds:6.2f} s, "
                 f"no-op {noop.seconds:5.2f} s")
         results["sizes"][str(count)] = size
+    if CACHED_SIZE in sizes:
+        results["cold_via_cache"] = {"hosts": CACHED_SIZE, "cold": []}
+        for run in range(1, runs + 1):
+            with testbed.cluster(CACHED_SIZE, log=lambda *_: None, apt_cache=True) as bench:
+                cold = testbed.pyinfra(bench.inventory_path).check()
+            results["cold_via_cache"]["cold"].append(cold.seconds)
+            log(f"  N={CACHED_SIZE:2d} run {run}/{runs}: cold through a package cache "
+                f"{cold.seconds:6.2f} s")
     return results

@@ -72,6 +72,17 @@ def _seconds(values, digits=2):
     return "-" if not values else f"{median(values):.{digits}f}"
 
 
+def _cached_lines(cached):
+    """The cold converges through a package cache, if they were measured."""
+    if not cached:
+        return []
+    return [f"Cold converge of {cached['hosts']} hosts downloading through a package cache "
+            "next to them (a fresh, empty apt-cacher-ng started with the cluster: "
+            "`keepalived_package_proxy`): median "
+            f"{_seconds(cached['cold'])} s ({len(cached['cold'])} runs: "
+            + ", ".join(f"{t:.2f}" for t in cached["cold"]) + " s).", ""]
+
+
 def _deploy_section(deploy):
     if not deploy:
         return []
@@ -105,6 +116,7 @@ def _deploy_section(deploy):
         + ", ".join(f"{name} {'-' if s is None else f'{s:.3f} s/host'}"
                     for name, s in zip(("cold", "no-op"), slopes)),
         "",
+        *_cached_lines(deploy.get("cold_via_cache")),
         "Reference figures **quoted from issue 5, not measured here**:",
         "",
         *_table(["Deploy (quoted)", "Hosts", "Cold (s)", "No-op (s)"],

@@ -22,9 +22,11 @@ from .stats import parse_observer
 
 
 @contextlib.contextmanager
-def cluster(count, log=print):
-    """A fresh cluster of `count` Debian 12 hosts, removed on exit."""
-    bench = Cluster(ensure_engine(), f"bench-{uuid.uuid4().hex[:8]}", count, log=log)
+def cluster(count, log=print, apt_cache=False):
+    """A fresh cluster of `count` Debian 12 hosts (with a package cache next to them when
+    `apt_cache`), removed on exit."""
+    bench = Cluster(ensure_engine(), f"bench-{uuid.uuid4().hex[:8]}", count, log=log,
+                    apt_cache=apt_cache)
     try:
         yield bench.up()
     finally:
