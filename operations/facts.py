@@ -29,15 +29,15 @@ class KeepalivedTree(FactBase):
     """
 
     def command(self, config_file, dirs):
-        # Globs expand to the entries of conf.d and scripts; an unmatched glob is skipped.
+        # Globs expand to the entries of conf.d and scripts. One stat and one sha256sum for
+        # all paths (two processes, not two per path): a path that does not exist, or an
+        # unmatched glob, is only an error message, thrown away; sha256sum skips dirs.
         paths = [shlex.quote(path) for path in [*dirs, config_file]]
         paths += [f"{shlex.quote(directory)}/*" for directory in dirs[1:]]
+        files = [shlex.quote(config_file)] + [f"{shlex.quote(d)}/*" for d in dirs[1:]]
         return (
-            f"for p in {' '.join(paths)}; do "
-            '[ -e "$p" ] || [ -L "$p" ] || continue; '
-            "stat -c '%F|%a|%U|%G|%n' \"$p\"; "
-            '[ -f "$p" ] && [ ! -L "$p" ] && sha256sum "$p"; '
-            "done; true"
+            f"stat -c '%F|%a|%U|%G|%n' {' '.join(paths)} 2>/dev/null; "
+            f"sha256sum {' '.join(files)} 2>/dev/null; true"
         )
 
     def default(self):

@@ -56,8 +56,9 @@ class KeepalivedHost(FactBase):
             "rpm -q --qf 'ii |%{VERSION}-%{RELEASE}\\n' keepalived 2>/dev/null; fi",
             f"echo '## apt-cache-age'; [ -e {APT_STAMP} ] && "
             f"echo $(( $(date +%s) - $(stat -c %Y {APT_STAMP}) ))",
-            "echo '## service'; systemctl is-active keepalived.service 2>/dev/null; "
-            "systemctl is-enabled keepalived.service 2>/dev/null",
+            # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
+            "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
+            "keepalived.service 2>/dev/null",
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
             "echo '## host-state'; " + KeepalivedHostState().command(**host_state),
         ])

@@ -45,7 +45,7 @@ def installed_host(package_fact, busy_user=False):
         # Users fact
         "cut -d: -f1": [f"{SCRIPT_USER_ENTRY}|keepalived_script|keepalived_script||!"],
         "ip -o addr show": [LEFTOVER_VIP],
-        "for p in /etc/keepalived": TREE,
+        "stat -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],
         "command -v userdel": "/usr/sbin/userdel",
     }
