@@ -10,7 +10,6 @@ from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
-from .facts import KeepalivedTree
 
 PROMOTE_SCRIPT = open(os.path.join(os.path.dirname(__file__), "promote.sh")).read()
 SECRET_RE = re.compile(r"^(\s*auth_pass\s+)\S+", re.MULTILINE)
@@ -56,14 +55,14 @@ def _log_diff(changed, stale, tree):
 
 
 @operation()
-def config_tree(files, paths, tree=None):
+def config_tree(files, paths, tree):
     """
     Make a keepalived config tree exactly ``files``, validated by the host's keepalived first.
 
     + files: ``{path: ManagedFile}``, from ``operations.render.config_files``
     + paths: the tree's ``Paths``; files in its conf.d and scripts dirs that are not in
       ``files`` are removed, so stale instances cannot linger
-    + tree: what the host has now (``KeepalivedTree``); read from the host when not given
+    + tree: what the host has now (the ``KeepalivedTree`` fact, or a probe's ``tree``)
 
     The new tree is uploaded to a staging dir, checked with ``keepalived -t -f`` and only
     then copied over the live files. A rejected tree fails the host with keepalived's own
@@ -77,13 +76,10 @@ def config_tree(files, paths, tree=None):
             name="Configure keepalived",
             files=render.config_files(settings),
             paths=settings.paths,
+            tree=probe.tree,
         )
     """
     managed_dirs = [paths.scripts_dir, paths.config_dir]
-    if tree is None:
-        tree = host.get_fact(KeepalivedTree, config_file=paths.config_file,
-                             dirs=[paths.base_dir, *managed_dirs])
-
     wrong_dirs = [d for d in [paths.base_dir, *managed_dirs]
                   if d not in tree or tree[d].kind != "directory" or tree[d].mode != DIR_MODE
                   or (tree[d].user, tree[d].group) != OWNER]

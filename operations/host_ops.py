@@ -19,7 +19,7 @@ APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommend
 # them makes a first refresh about three times faster.
 APT_UPDATE = "apt-get update -o Acquire::Languages=none"
 APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
-# `systemctl is-enabled` answers that need no `systemctl enable`.
+# Unit file states (`systemctl show -p UnitFileState`) that need no `systemctl enable`.
 ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
 
 

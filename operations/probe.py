@@ -15,8 +15,7 @@ from pyinfra.api import FactBase
 from . import host_level
 from .facts import KeepalivedTree
 from .host_facts import HostState, KeepalivedHostState
-
-APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+from .host_ops import APT_STAMP
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ class KeepalivedHost(FactBase):
             package_version=_installed(sections.get("package", [])),
             apt_cache_age=int(age[0]) if age and age[0].lstrip("-").isdigit() else None,
             service_active=service[:1] == ["active"],
-            # is-enabled prints nothing (on stdout) for a unit that does not exist
+            # UnitFileState is empty for a unit that does not exist
             service_enabled=service[1] if len(service) > 1 else "",
             tree=KeepalivedTree().process(sections.get("tree", [])),
             host_state=KeepalivedHostState().process(sections.get("host-state", [])),
