@@ -29,6 +29,7 @@ class KeepalivedHostState(FactBase):
     + files: paths whose sha256 is wanted (missing files are left out)
     + read: paths whose lines are wanted (small files only)
     + sysctls: keys whose running value is wanted
+    + unit: also read ``systemctl is-enabled keepalived.service``
 
     .. code:: python
 
@@ -37,7 +38,7 @@ class KeepalivedHostState(FactBase):
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
 
-    def command(self, firewall_status, files, read, sysctls):
+    def command(self, firewall_status, files, read, sysctls, unit=True):
         parts = [": keepalived-host-state"]
         if firewall_status:
             parts.append(f"printf 'firewall '; {firewall_status}")
@@ -45,8 +46,9 @@ class KeepalivedHostState(FactBase):
             parts.append("sha256sum " + " ".join(map(shlex.quote, files)) + " 2>/dev/null")
         for path in read:
             parts.append(f"sed 's|^|line {path} |' {shlex.quote(path)} 2>/dev/null")
-        parts.append("printf 'unit %s\\n' \"$(systemctl is-enabled keepalived.service "
-                     "2>/dev/null)\"")
+        if unit:  # (operations.probe reads the unit state itself, with the service's)
+            parts.append("printf 'unit %s\\n' \"$(systemctl is-enabled keepalived.service "
+                         "2>/dev/null)\"")
         for key in sysctls:
             proc = "/proc/sys/" + key.replace(".", "/")
             parts.append(f"printf 'sysctl {key} %s\\n' \"$(cat {proc} 2>/dev/null)\"")

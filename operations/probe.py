@@ -7,7 +7,7 @@ operations.host_facts), so a run that changes nothing costs one round trip per h
 """
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyinfra import host
 from pyinfra.api import FactBase
@@ -59,7 +59,7 @@ class KeepalivedHost(FactBase):
             "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
             "keepalived.service 2>/dev/null",
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
-            "echo '## host-state'; " + KeepalivedHostState().command(**host_state),
+            "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
         ])
 
     def default(self):
@@ -74,16 +74,18 @@ class KeepalivedHost(FactBase):
                 current.append(line)
         service = [line.strip() for line in sections.get("service", [])]
         age = [line.strip() for line in sections.get("apt-cache-age", [])]
+        # UnitFileState is empty for a unit that does not exist
+        unit_state = service[1] if len(service) > 1 else ""
+        host_state = KeepalivedHostState().process(sections.get("host-state", []))
         return HostProbe(
             os_release=dict(_os_release(sections.get("os-release", []))),
             user=_passwd(sections.get("user", [])),
             package_version=_installed(sections.get("package", [])),
             apt_cache_age=int(age[0]) if age and age[0].lstrip("-").isdigit() else None,
             service_active=service[:1] == ["active"],
-            # UnitFileState is empty for a unit that does not exist
-            service_enabled=service[1] if len(service) > 1 else "",
+            service_enabled=unit_state,
             tree=KeepalivedTree().process(sections.get("tree", [])),
-            host_state=KeepalivedHostState().process(sections.get("host-state", [])),
+            host_state=replace(host_state, unit=unit_state),  # read once, with the service
         )
 
 

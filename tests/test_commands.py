@@ -162,7 +162,7 @@ PROBE_FACT = "echo '## os-release'"  # how the KeepalivedHost command starts
 SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
                      "/nonexistent:/usr/sbin/nologin")
 RPM_NOT_INSTALLED = "package keepalived is not installed"  # rpm -q says so on stdout
-STOPPED = ("inactive",)  # is-active; is-enabled prints nothing (on stdout) without a unit
+STOPPED = ("inactive",)  # ActiveState; UnitFileState is empty without a unit
 RUNNING = ("active", "enabled")
 TWO_DAYS = 2 * 24 * 3600
 
@@ -186,7 +186,7 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
     """What the KeepalivedHost fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
     version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
-    service `service` (is-active, is-enabled), the config tree `tree` (tree_lines()) and
+    service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and
     host-level state `state` (host_state()). The defaults are a fresh host."""
     if package:
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
@@ -198,7 +198,8 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
             "## apt-cache-age", *([str(apt_cache_age)] if apt_cache_age is not None else []),
             "## service", *service,
             "## tree", *tree,
-            "## host-state", *state]
+            # the probe reads the unit state with the service, not in the host state
+            "## host-state", *[line for line in state if not line.startswith("unit ")]]
 
 
 def running_probe(package, tree=(), state=CONVERGED_STATE, **given):

@@ -29,6 +29,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     MAKE_DIRS,
     PROMOTE,
     START,
+    STOPPED,
     assert_one_probe,
     deploy,
     fact_commands,
@@ -51,10 +52,12 @@ RESTART = "systemctl restart keepalived.service"
 RELOAD = "systemctl reload keepalived.service"
 
 
-def fresh(distro, state_lines, group_data=None):
-    """Fresh hosts (nothing installed) whose host-level state is `state_lines`."""
+def fresh(distro, state_lines, group_data=None, service=STOPPED):
+    """Fresh hosts (nothing installed) whose host-level state is `state_lines` and whose
+    keepalived.service is `service` (ActiveState, UnitFileState)."""
     return make_state(distro, group_data=group_data,
-                      probes={name: {"state": state_lines} for name in HOSTS})
+                      probes={name: {"state": state_lines, "service": service}
+                              for name in HOSTS})
 
 
 def converged(distro, state_lines, group_data=None, drifted=None):
@@ -186,7 +189,7 @@ def test_changed_dropin_reloads_systemd_not_keepalived(recorder):
 
 
 def test_masked_unit_is_unmasked_before_start(recorder):
-    state = fresh("debian", host_state(unit="masked"))
+    state = fresh("debian", host_state(), service=("inactive", "masked"))
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands.index("systemctl unmask keepalived.service") \
