@@ -120,7 +120,8 @@ def trial(bench, kind, macs, addresses, listener):
     # A lost ping costs its whole timeout before the next one: 30 ms keeps the resolution
     # of the first answer near the polling interval (answers take well under 1 ms here).
     with testbed.Observer(bench, OBSERVER, bench.vip(), interval=0.02, timeout=0.03) as observer:
-        if not testbed.wait_for(lambda: observer.seen(macs[MASTER]), timeout=10):
+        if testbed.wait_for(lambda: observer.seen(macs[MASTER]), timeout=10,
+                            interval=0.1) is None:
             raise RuntimeError(f"the observer does not reach the VIP on {MASTER}")
         # A fault comes at a random moment of the advert (and check) cycle, not in step
         # with the trial's own rhythm, which the master's return sets: a random wait over

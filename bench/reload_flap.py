@@ -29,7 +29,7 @@ def measure(changes=20, log=print):
         inventories = [testbed.edited_inventory(bench, "one-vip", with_vips(vip)),
                        testbed.edited_inventory(bench, "two-vips", with_vips(vip, second))]
         converge(bench, inventories[0])
-        cursors = {host: testbed.journal_cursor(bench, host) for host in (MASTER, BACKUP)}
+        cursors = {host: bench.journal_cursor(host) for host in (MASTER, BACKUP)}
         changed, reloads = [], 0
         with testbed.Observer(bench, OBSERVER, vip, interval=0.05, timeout=0.2) as observer:
             for number in range(1, changes + 1):
@@ -38,10 +38,11 @@ def measure(changes=20, log=print):
                 changed.append(grand_total(run.output)[1])
                 log(f"  change {number}/{changes}: {'added' if number % 2 else 'removed'} "
                     f"{second}, {changed[-1]} operations changed, {run.seconds:.2f} s")
-            testbed.wait_for(lambda: bench.holds(MASTER, second) == (changes % 2 == 1), 10)
+            testbed.wait_for(lambda: bench.holds(MASTER, second) == (changes % 2 == 1), 10,
+                             interval=0.1)
         transitions = {}
         for host in (MASTER, BACKUP):
-            journal = testbed.journal_since(bench, host, cursors[host])
+            journal = bench.journal_since(host, cursors[host])
             reloads += journal.count("Reload complete") if host == MASTER else 0
             transitions[host] = state_transitions(journal)
     polls = observer.polls

@@ -17,6 +17,7 @@ import uuid
 
 from testhosts.cluster import GROUP, REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
+from testhosts.polling import wait_for  # noqa: F401  (bench modules use testbed.wait_for)
 
 from .stats import parse_observer
 
@@ -92,16 +93,6 @@ def edited_inventory(bench, name, edit):
     return path
 
 
-def wait_for(condition, timeout, interval=0.1):
-    """Poll until `condition()` is true; True, or False after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return False
-
-
 def now(bench, host):
     """The shared clock read inside a container (`date +%s.%N`)."""
     return float(bench.run(host, "date +%s.%N")[1])
@@ -109,16 +100,6 @@ def now(bench, host):
 
 def mac(bench, host):
     return bench.run(host, "cat /sys/class/net/eth0/address")[1].strip().lower()
-
-
-def journal_cursor(bench, host):
-    """A mark in the host's journal, to read what comes after it."""
-    output = bench.run(host, "journalctl -n 1 --show-cursor --no-pager -o cat")[1]
-    return output.rsplit("-- cursor: ", 1)[1].strip()
-
-
-def journal_since(bench, host, cursor, unit="keepalived"):
-    return bench.run(host, f"journalctl -u {unit} --no-pager -o cat --after-cursor='{cursor}'")[1]
 
 
 class Observer:
@@ -146,7 +127,7 @@ class Observer:
                 f"else echo \"$(date +%s.%N) lost\"; fi; sleep {self.interval}; done "
                 f"> {self.log}; echo end > {self.log}.end")
         self.bench.container(self.host).exec_run(["sh", "-c", loop], detach=True)
-        if not wait_for(lambda: len(self.read()) >= 2, timeout=10):
+        if wait_for(lambda: len(self.read()) >= 2, timeout=10, interval=0.1) is None:
             raise RuntimeError(f"the observer on {self.host} logs nothing")
         return self
 

@@ -137,6 +137,16 @@ class Cluster:
         """The hosts whose `dev` holds `address` (default: the VIP)."""
         return [host for host in self.hosts if self.holds(host, address, dev)]
 
+    def journal_cursor(self, host):
+        """A mark in the host's journal, to read what is logged after it."""
+        output = self.run(host, "journalctl -n 1 --show-cursor --no-pager -o cat")[1]
+        return output.rsplit("-- cursor: ", 1)[1].strip()
+
+    def journal_since(self, host, cursor, unit="keepalived"):
+        """What `unit` logged on the host after `cursor` (see journal_cursor)."""
+        return self.run(host, f"journalctl -u {unit} --no-pager -o cat "
+                              f"--after-cursor='{cursor}'")[1]
+
     # -- faults --
 
     def partition(self, host):

@@ -5,16 +5,12 @@ import sys
 import time
 
 from .cluster import REPO_DIR, Cluster
+from .polling import wait_for
 
 
-def wait_for_holder(cluster, expected, timeout=15.0, interval=0.05, start=None):
-    """Poll until exactly `expected` holds the VIP; return seconds since `start` (or None)."""
-    start = start or time.monotonic()
-    while time.monotonic() - start < timeout:
-        if cluster.holders() == [expected]:
-            return time.monotonic() - start
-        time.sleep(interval)
-    return None
+def wait_for_holder(cluster, expected, timeout=15.0, since=None):
+    """Poll until exactly `expected` holds the VIP; return seconds since `since` (or None)."""
+    return wait_for(lambda: cluster.holders() == [expected], timeout, since=since)
 
 
 def print_table(cluster):
@@ -43,7 +39,7 @@ def run_demo(client, name="demo"):
     print("==> systemctl stop keepalived on host-01 (the master) ...")
     fault = time.monotonic()
     cluster.run("host-01", "systemctl stop --no-block keepalived")  # time from the stop
-    moved = wait_for_holder(cluster, "host-02", start=fault)
+    moved = wait_for_holder(cluster, "host-02", since=fault)
     print(f"    VIP moved to host-02 in {moved:.2f} s" if moved is not None
           else "    VIP did NOT move within 15 s")
     print_table(cluster)
@@ -51,7 +47,7 @@ def run_demo(client, name="demo"):
     print("==> systemctl start keepalived on host-01 ...")
     started = time.monotonic()
     cluster.run("host-01", "systemctl start keepalived")
-    back = wait_for_holder(cluster, "host-01", timeout=20, start=started)
+    back = wait_for_holder(cluster, "host-01", timeout=20, since=started)
     print(f"    VIP back on host-01 (preempt) in {back:.2f} s" if back is not None
           else "    VIP did NOT return within 20 s")
     print_table(cluster)

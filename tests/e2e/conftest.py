@@ -3,13 +3,13 @@
 import re
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
 from testhosts.cluster import REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
+from testhosts.polling import wait_for  # noqa: F401  (the tests import it from here)
 
 LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keepalived/scripts/*"
 
@@ -79,17 +79,6 @@ def detected_changes(result):
 
 def checksums(cluster, host):
     return cluster.run(host, f"sha256sum {LIVE_FILES}")[1]
-
-
-def wait_for(condition, timeout, interval=0.05, since=None):
-    """Poll `condition` until it is true; return the seconds since `since` (a
-    time.monotonic(), default now), or None when `timeout` seconds after it passed."""
-    start = time.monotonic() if since is None else since
-    while time.monotonic() - start < timeout:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(interval)
-    return None
 
 
 def converge(cluster, inventory=None):

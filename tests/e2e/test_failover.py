@@ -25,17 +25,6 @@ def converged(cluster):
     converge(cluster)
 
 
-def journal_cursor(cluster, host):
-    """A mark in the host's journal, to read what keepalived logs after it."""
-    output = cluster.run(host, "journalctl -n 1 --show-cursor --no-pager -o cat")[1]
-    return output.rsplit("-- cursor: ", 1)[1].strip()
-
-
-def journal_since(cluster, host, cursor):
-    return cluster.run(host, f"journalctl -u keepalived --no-pager -o cat "
-                             f"--after-cursor='{cursor}'")[1]
-
-
 def last_state(cluster, host):
     """MASTER, BACKUP or FAULT: the state keepalived last logged entering."""
     lines = cluster.run(host, "journalctl -u keepalived --no-pager -o cat | "
@@ -77,7 +66,7 @@ def test_reload_adds_a_vip_without_flap(cluster, tmp_path):
     interface = ipaddress.ip_interface(vip)
     second = f"{interface.ip + 1}/{interface.network.prefixlen}"
     inventory = edited_inventory(cluster, tmp_path, f"'{vip}'", f"'{vip}', '{second}'")
-    cursors = {host: journal_cursor(cluster, host) for host in (MASTER, BACKUP)}
+    cursors = {host: cluster.journal_cursor(host) for host in (MASTER, BACKUP)}
 
     with VipWatch(cluster, vip) as watch:
         result = pyinfra(inventory, "-y")
@@ -92,7 +81,7 @@ def test_reload_adds_a_vip_without_flap(cluster, tmp_path):
         f"{vip} left {MASTER} during the deploy: {samples[MASTER]}"
     assert set(samples[BACKUP]) == {0}, f"{vip} appeared on {BACKUP}: {samples[BACKUP]}"
     for host in (MASTER, BACKUP):
-        journal = journal_since(cluster, host, cursors[host])
+        journal = cluster.journal_since(host, cursors[host])
         assert "Reload complete" in journal, f"{host} was not reloaded:\n{journal}"
         assert "Entering" not in journal, f"{host} changed state on reload:\n{journal}"
 
