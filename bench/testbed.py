@@ -7,15 +7,13 @@ containers of such a cluster are ever touched.
 
 import contextlib
 import os
-import pprint
-import runpy
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 
-from testhosts.cluster import GROUP, REPO_DIR, Cluster
+from testhosts.cluster import REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
 from testhosts.polling import wait_for  # noqa: F401  (bench modules use testbed.wait_for)
 
@@ -82,15 +80,9 @@ def _wait4(pid, timeout):
 
 
 def edited_inventory(bench, name, edit):
-    """Write a copy of the cluster's inventory whose group data is `edit(group_data)`;
-    returns its path."""
-    hosts, group_data = runpy.run_path(bench.inventory_path)[GROUP]
-    path = os.path.join(bench.dir, f"{name}.py")
-    with open(path, "w") as f:
-        f.write(f'"""{bench.name}: {name} (written by python3 -m bench)."""\n\n'
-                f"{GROUP} = (\n{pprint.pformat(hosts, sort_dicts=False)},\n"
-                f"{pprint.pformat(edit(group_data), sort_dicts=False)},\n)\n")
-    return path
+    """A copy of the cluster's inventory whose group data is `edit(group_data)`, in the
+    cluster's own directory; returns its path."""
+    return bench.derived_inventory(os.path.join(bench.dir, f"{name}.py"), edit)
 
 
 def now(bench, host):

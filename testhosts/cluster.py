@@ -217,6 +217,12 @@ class Cluster:
                  for index, host in enumerate(self.hosts)]
         return self._write(self.docker_inventory_path, hosts, self._group_data())
 
+    def derived_inventory(self, path, edit):
+        """Write, at `path`, the cluster's inventory with its group data `edit(group_data)`
+        (a new dict); returns `path`."""
+        hosts, group_data = runpy.run_path(self.inventory_path)[GROUP]
+        return self._write(path, hosts, edit(group_data))
+
     def _host_data(self, index):
         priority, state = priority_and_state(index, self.count)
         return {"keepalived_priority": priority, "keepalived_state": state}

@@ -36,10 +36,8 @@ BLOCK_MULTICAST = (
 
 def write_inventory(cluster, tmp_path, **group_data):
     """The cluster's inventory with its group data changed."""
-    hosts, data = runpy.run_path(cluster.inventory_path)[GROUP]
-    path = tmp_path / "inventory.py"
-    path.write_text(f"{GROUP} = {(hosts, {**data, **group_data})!r}\n")
-    return str(path)
+    return cluster.derived_inventory(str(tmp_path / "inventory.py"),
+                                     lambda data: {**data, **group_data})
 
 
 def deploy(inventory):
