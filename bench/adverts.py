@@ -2,6 +2,7 @@
 on our own network), with kernel timestamps: the theory counts from the master's last
 advert, and this says when that was."""
 
+import concurrent.futures
 import socket
 import struct
 import threading
@@ -25,6 +26,8 @@ class AdvertListener:
     def __init__(self, device):
         self.device, self.adverts = device, []
         self._stop = threading.Event()
+        self._pending = []  # (source address, action, future)
+        self._lock = threading.Lock()
 
     def __enter__(self):
         """Starts listening; without the right to (not root), hears nothing."""
@@ -45,6 +48,25 @@ class AdvertListener:
     def listening(self):
         return self._thread is not None
 
+    def on_next(self, source, action):
+        """Run `action()` in the listener's thread right after the next advert from
+        `source` is heard (well within a millisecond of it). Returns a Future of (the
+        advert's time, what action returned)."""
+        future = concurrent.futures.Future()
+        with self._lock:
+            self._pending.append((source, action, future))
+        return future
+
+    def _act(self, stamp, source):
+        with self._lock:
+            due = [entry for entry in self._pending if entry[0] == source]
+            self._pending = [entry for entry in self._pending if entry[0] != source]
+        for _, action, future in due:
+            try:
+                future.set_result((stamp, action()))
+            except Exception as error:  # handed to the waiting caller
+                future.set_exception(error)
+
     def _listen(self):
         while not self._stop.is_set():
             try:
@@ -61,6 +83,7 @@ class AdvertListener:
                     stamp = seconds + nanoseconds / 1e9
             if stamp is not None:
                 self.adverts.append((stamp, *advert))
+                self._act(stamp, advert[0])
 
     def __exit__(self, *exc):
         if self._thread:

@@ -133,7 +133,10 @@ def _failover_section(failover):
     for kind, data in failover["kinds"].items():
         answered = [t for t in data["times"] if t is not None]
         since_advert = [t for t in data.get("from_advert", []) if t is not None]
-        rows.append([kind, data["label"], f"{data['theory']:.3f}",
+        lags = [lag for lag in data.get("lags", []) if lag is not None]
+        placed = (f"{data['placed']} +{median(lags) * 1000:.1f} ms"
+                  if data.get("placed") and lags else "any moment")
+        rows.append([kind, data["label"], f"{data['theory']:.3f}", placed,
                      f"{data.get('earliest', data['theory']):.3f}-{data['theory']:.3f}",
                      _seconds(answered, 3), f"{max(answered):.3f}" if answered else "-",
                      f"{min(answered):.3f}" if answered else "-",
@@ -154,19 +157,23 @@ def _failover_section(failover):
         "trials the VRRP child still exited gracefully (a priority-0 advert: the VIP moved "
         "after the skew time, 0.67 s).",
         "",
-        "Note: the theory counts from the master's LAST advert (the backup's down timer "
-        "restarts on each one), which went out up to one advert_int before a fault at a "
-        "random moment; for the tracked check, the check's first failed run also comes up "
-        "to one interval after the fault. Seen from the fault, the take-over is due "
-        "anywhere in the window below (crash: median about theory - advert_int/2). The "
-        "targets use the issue's theory, the upper end of that window: a median near the "
-        "middle of the window misses 'within 10 %' with nothing wrong. So the time is also "
-        "counted from the master's last advert that kept the backup waiting (priority above "
-        "90; or its priority-0 advert on a graceful stop), heard on the cluster's bridge "
-        "with kernel timestamps: that is where the theory starts.",
+        "The theory is the worst case: it counts from the master's LAST advert (the "
+        "backup's down timer restarts on each one), which a fault at a random moment "
+        "follows by up to one advert_int; a tracked check's fault follows the check's last "
+        "run by up to one interval. So each fault is placed at the worst moment, right "
+        "after what starts the theory's clock: a crash right after an advert of the master "
+        "(heard on the cluster's bridge; kill(2) or `docker pause` sent from the machine "
+        "at once), the tracked service's stop right after a run of the check (heard "
+        "through the kernel's process events). 'Fault after' is how long after that the "
+        "fault came (median). For the check, keepalived's own timers set how long before "
+        "the fall-th failed run the master's last advert went out (up to one advert_int): "
+        "no fault placing can fix that, hence its window. The time is also counted from "
+        "the master's last advert that kept the backup waiting (priority above 90; or "
+        "its priority-0 advert on a graceful stop), heard with kernel timestamps.",
         "",
-        *_table(["Fault", "What", "Theory (s)", "Window from the fault (s)", "Median (s)",
-                 "Max (s)", "Min (s)", "Answered", "From last advert: theory (s)", "median (s)", "max (s)"], rows),
+        *_table(["Fault", "What", "Theory (s)", "Fault after", "Window from the fault (s)",
+                 "Median (s)", "Max (s)", "Min (s)", "Answered",
+                 "From last advert: theory (s)", "median (s)", "max (s)"], rows),
         "",
     ]
 

@@ -1,29 +1,25 @@
 """The pyinfra operation that puts a validated keepalived config tree in place."""
 
-import hashlib
 import os
 import re
-from io import StringIO
 
 from pyinfra import host, logger, state
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
+
+from . import uploads
 
 
 PROMOTE_SCRIPT = open(os.path.join(os.path.dirname(__file__), "promote.sh")).read()
 SECRET_RE = re.compile(r"^(\s*auth_pass\s+)\S+", re.MULTILINE)
-OWNER = ("root", "root")
+OWNER = uploads.OWNER
 DIR_MODE = "755"
-
-
-def _sha256(text):
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _differs(entry, file):
     return (entry is None or entry.kind != "regular file" or entry.mode != file.mode
-            or (entry.user, entry.group) != OWNER or entry.sha256 != _sha256(file.content))
+            or (entry.user, entry.group) != OWNER or entry.sha256 != uploads.sha256(file.content))
 
 
 def _masked(text):
@@ -44,7 +40,7 @@ def _log_diff(changed, stale, tree):
                 logger.info(f"  owner/mode {entry.user}:{entry.group} {entry.mode} -> "
                             f"{OWNER[0]}:{OWNER[1]} {file.mode}")
         old, new = _masked(old_text), _masked(file.content)
-        if entry is not None and old == new and entry.sha256 != _sha256(file.content) \
+        if entry is not None and old == new and entry.sha256 != uploads.sha256(file.content) \
                 and old_text != file.content:
             logger.info("  (only a hidden value changed: auth_pass)")
         for line in generate_color_diff(old.splitlines(True) if entry else [],
@@ -64,8 +60,9 @@ def config_tree(files, paths, tree):
       ``files`` are removed, so stale instances cannot linger
     + tree: what the host has now (the ``KeepalivedTree`` fact, or a probe's ``tree``)
 
-    The new tree is uploaded to a staging dir, checked with ``keepalived -t -f`` and only
-    then copied over the live files. A rejected tree fails the host with keepalived's own
+    The new tree is uploaded (``operations.uploads``) and installed in a staging dir,
+    checked with ``keepalived -t -f`` and only then copied over the live files, all in one
+    command. A rejected tree fails the host with keepalived's own
     messages; the live config and the running keepalived stay as they were.
 
     **Example:**
@@ -95,29 +92,26 @@ def config_tree(files, paths, tree):
     if state.config.DIFF:
         _log_diff(changed, stale, tree)
 
+    steps = []  # one command: these, joined by &&
     if wrong_dirs:
-        yield StringCommand("install", "-d", "-o", OWNER[0], "-g", OWNER[1], "-m", DIR_MODE,
-                            *[QuoteString(d) for d in wrong_dirs])
-    if not (changed or stale):
-        return
-
-    stage = f"{paths.base_dir}/.staging"
-    relative = {d: os.path.relpath(d, paths.base_dir) for d in managed_dirs}
-    yield StringCommand("rm", "-rf", QuoteString(stage), "&&", "mkdir", "-m", "700",
-                        QuoteString(stage),
-                        *[QuoteString(f"{stage}/{rel}") for rel in relative.values()])
-    staged = {file.path: f"{stage}/{os.path.relpath(file.path, paths.base_dir)}"
-              for file in files.values()}
-    for file in files.values():
-        yield FileUploadCommand(StringIO(file.content), staged[file.path],
-                                remote_temp_filename=host.get_temp_filename(staged[file.path]))
-    set_modes = ["chown", f"{OWNER[0]}:{OWNER[1]}", *[QuoteString(p) for p in staged.values()]]
-    for file in files.values():
-        set_modes += ["&&", "chmod", file.mode, QuoteString(staged[file.path])]
-    yield StringCommand(*set_modes)
-    yield StringCommand(
-        "sh", "-c", QuoteString(PROMOTE_SCRIPT), "promote", QuoteString(stage),
-        QuoteString(paths.base_dir), QuoteString(os.path.relpath(paths.config_file,
-                                                                 paths.base_dir)),
-        *[QuoteString(rel) for rel in relative.values()],
-    )
+        steps.append(["install", "-d", "-o", OWNER[0], "-g", OWNER[1], "-m", DIR_MODE,
+                      *[QuoteString(d) for d in wrong_dirs]])
+    if changed or stale:
+        # Up as the login user into a private dir; then the staging tree, root-owned with
+        # each file's mode, checked and promoted by promote.sh.
+        uploaded = uploads.private_dir()
+        yield from uploads.send(uploaded, [file.content for file in files.values()])
+        stage = f"{paths.base_dir}/.staging"
+        relative = [os.path.relpath(d, paths.base_dir) for d in managed_dirs]
+        steps.append(["rm", "-rf", QuoteString(stage)])
+        steps.append(["mkdir", "-m", "700", QuoteString(stage),
+                      *[QuoteString(f"{stage}/{rel}") for rel in relative]])
+        for number, file in enumerate(files.values()):
+            staged = f"{stage}/{os.path.relpath(file.path, paths.base_dir)}"
+            steps.append(uploads.install(uploaded, number, staged, file.mode))
+        steps.append(uploads.cleanup(uploaded))
+        steps.append(["sh", "-c", QuoteString(PROMOTE_SCRIPT), "promote", QuoteString(stage),
+                      QuoteString(paths.base_dir),
+                      QuoteString(os.path.relpath(paths.config_file, paths.base_dir)),
+                      *[QuoteString(rel) for rel in relative]])
+    yield StringCommand(*uploads.chain(steps))

@@ -67,8 +67,7 @@ def nonlocal_bind(families, current):
            if "=" in line and not line.startswith("#")]
     content = render_host.sysctl_file(families)
     if wanted and current.sha256.get(SYSCTL_FILE) != sha256(content):
-        yield from upload(SYSCTL_FILE, content, "644")
-        yield StringCommand("sysctl", "-q", "-p", SYSCTL_FILE)
+        yield from upload(SYSCTL_FILE, content, "644", then=("sysctl", "-q", "-p", SYSCTL_FILE))
     elif wanted and any(current.sysctl.get(key) != "1" for key in wanted):
         yield StringCommand("sysctl", "-q", "-p", SYSCTL_FILE)
     elif not wanted and SYSCTL_FILE in current.sha256:
@@ -95,8 +94,8 @@ def service_dropin(content, current):
     if current.unit.startswith("masked"):
         yield StringCommand("systemctl", "unmask", "keepalived.service")
     if current.sha256.get(DROPIN) != sha256(content):
-        yield from upload(DROPIN, content, "644", make_dir=True)
-        yield StringCommand("systemctl", "daemon-reload")
+        yield from upload(DROPIN, content, "644", make_dir=True,
+                          then=("systemctl", "daemon-reload"))
 
 
 @operation()

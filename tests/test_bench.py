@@ -1,9 +1,14 @@
 """The pure parts of the benchmark harness (bench/): arithmetic, parsing, targets, report.
 No docker and no timing: the measurements themselves run with `python3 -m bench`."""
 
+import os
+import subprocess
+import time
+
 import pytest
 
 from bench import report, stats, targets
+from bench.execs import ExecWatcher
 
 pytestmark = pytest.mark.unit
 
@@ -146,3 +151,18 @@ def test_last_advert_that_kept_the_backup_waiting():
     assert stats.last_advert(adverts, "m", before=15.0, backup_priority=90) == (11.0, 100)
     assert stats.last_advert(adverts + [(14.0, "m", 0)], "m", 15.0, 90) == (14.0, 0)
     assert stats.last_advert(adverts, "m", before=10.0, backup_priority=90) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the kernel's process events need root")
+def test_exec_watcher_acts_right_after_a_matching_start():
+    """The failover bench places a check's fault with it: the action runs once, for the
+    program whose command line matches, after it started."""
+    marker = f"bench-exec-{os.getpid()}"
+    with ExecWatcher() as watcher:
+        done = watcher.on_next("", (marker,), lambda: time.time())
+        subprocess.run(["sh", "-c", "true", "not-it"], check=True)
+        assert not done.done()
+        started = time.time()
+        subprocess.run(["sh", "-c", "sleep 0.2", marker], check=True)
+        moment, acted = done.result(timeout=5)
+    assert started <= moment <= acted

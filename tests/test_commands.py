@@ -124,23 +124,56 @@ MODES = ["644", "644", "644", "600", "755"]
 
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
            "-c 'Keepalived health check script user' -M keepalived_script")
+# operations.uploads.private_dir(), as the recorder writes it (random part: T)
+TEMP = "/var/tmp/keepalived-deploy.T"
+MAKE_TEMP = f"mkdir -m 700 {TEMP}"
 MAKE_DIRS = "install -d -o root -g root -m 755 /etc/keepalived /etc/keepalived/scripts " \
             "/etc/keepalived/conf.d"
-MAKE_STAGE = (f"rm -rf {STAGE} && mkdir -m 700 {STAGE} {STAGE}/scripts {STAGE}/conf.d")
-SET_MODES = " ".join(["chown root:root", *STAGED]) + "".join(
-    f" && chmod {mode} {path}" for mode, path in zip(MODES, STAGED))
 PROMOTE = (f"sh -c {shlex.quote(PROMOTE_SCRIPT)} promote {STAGE} {PATHS.base_dir} "
            "keepalived.conf scripts conf.d")
-UPLOADS = [f"upload {path}" for path in STAGED]
-CONFIG_COMMANDS = [MAKE_STAGE, *UPLOADS, SET_MODES, PROMOTE]
+# The uploaded files go into the staging tree, root-owned, with their modes, and through
+# the keepalived -t gate (promote.sh): one command.
+INSTALL_TREE = " && ".join([
+    f"rm -rf {STAGE}", f"mkdir -m 700 {STAGE} {STAGE}/scripts {STAGE}/conf.d",
+    *[f"install -o root -g root -m {mode} {TEMP}/{number} {path}"
+      for number, (mode, path) in enumerate(zip(MODES, STAGED))],
+    f"rm -rf {TEMP}", PROMOTE])
+UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(STAGED))]
+# The config of a host that has /etc/keepalived: commands, and all that is sent.
+CONFIG_OPS = [MAKE_TEMP, INSTALL_TREE]
+CONFIG_SENT = [MAKE_TEMP, *UPLOADS, INSTALL_TREE]
+# The same on a host without it.
+FRESH_CONFIG_OPS = [MAKE_TEMP, f"{MAKE_DIRS} && {INSTALL_TREE}"]
+FRESH_CONFIG_SENT = [MAKE_TEMP, *UPLOADS, FRESH_CONFIG_OPS[1]]
+
+
+def file_install(path, mode, make_dir=False, then=None):
+    """The command with which operations.uploads.upload puts its upload at `path`."""
+    return " ".join(["install", *(["-D"] if make_dir else []), "-o root -g root -m", mode,
+                     f"{TEMP}/0", path, "&& rm -rf", TEMP, *(["&&", then] if then else [])])
+
+
+def file_sent(path, mode, make_dir=False, then=None):
+    """All that operations.uploads.upload sends for `path`: mkdir, upload, install."""
+    return [MAKE_TEMP, f"upload {TEMP}/0", file_install(path, mode, make_dir, then)]
+
+
 # The keepalived.service drop-in, written on a host that does not have it yet.
 DROPIN_CONTENT = render_host.service_dropin(HostLevel())
-DROPIN_OPS = [f"mkdir -p {os.path.dirname(DROPIN)}",
-              f"chown root:root {DROPIN} && chmod 644 {DROPIN}", "systemctl daemon-reload"]
-DROPIN_SENT = [DROPIN_OPS[0], f"upload {DROPIN}", *DROPIN_OPS[1:]]
-APT_UPDATE = ["apt-get update -o Acquire::Languages=none",
-              "touch /var/lib/apt/periodic/update-success-stamp"]
-START = ["systemctl start keepalived.service", "systemctl enable keepalived.service"]
+DROPIN_SENT = file_sent(DROPIN, "644", make_dir=True, then="systemctl daemon-reload")
+DROPIN_OPS = [DROPIN_SENT[0], DROPIN_SENT[2]]
+# What goes before the install when apt's lists are old: one command with it.
+APT_REFRESH = ("apt-get update -o Acquire::Languages=none "
+               "-o Acquire::CompressionTypes::Order::=gz && "
+               "touch /var/lib/apt/periodic/update-success-stamp && ")
+ENABLE = ("{ systemctl is-enabled --quiet keepalived.service || "
+          "systemctl enable keepalived.service; }")
+START = [f"{ENABLE} && systemctl start keepalived.service"]
+
+
+def containing(commands, part):
+    """The index of the first command that contains `part`."""
+    return next(index for index, command in enumerate(commands) if part in command)
 
 
 def apt_install(package):
@@ -252,11 +285,11 @@ def recorder(monkeypatch):
         result = run_shell_command(self, command, *args, **kwargs)
         kinds[self].append(is_fact)
         if not is_fact:
-            stream[self].append(self.executed_commands[-1])
+            stream[self].append(_named(self.executed_commands[-1]))
         return result
 
     def recording_put(self, filename_or_io, remote_filename, *args, **kwargs):
-        stream[self].append(f"upload {remote_filename}")
+        stream[self].append(_named(f"upload {remote_filename}"))
         return put_file(self, filename_or_io, remote_filename, *args, **kwargs)
 
     monkeypatch.setattr(FakeConnector, "run_shell_command", recording_run)
@@ -269,8 +302,14 @@ def recorder(monkeypatch):
 def _executed(host, recorder, facts):
     kinds, _ = recorder
     assert len(kinds[host.connector]) == len(host.connector.executed_commands)
-    return [command for command, is_fact in zip(host.connector.executed_commands,
-                                                kinds[host.connector]) if is_fact == facts]
+    return [_named(command) for command, is_fact in zip(host.connector.executed_commands,
+                                                        kinds[host.connector])
+            if is_fact == facts]
+
+
+def _named(command):
+    """`command` with the random part of operations.uploads.private_dir() as T."""
+    return re.sub(r"(/var/tmp/keepalived-deploy\.)[0-9a-f]{12}", r"\1T", str(command))
 
 
 def op_commands(host, recorder):
@@ -283,12 +322,13 @@ def fact_commands(host, recorder):
     return [str(command) for command in _executed(host, recorder, facts=True)]
 
 
-def assert_one_probe(host, recorder, uploads=False):
-    """The host was read with the probe, once, and with nothing else but (`uploads`: files
-    were uploaded) pyinfra's own TmpDir fact, which it reads before a host's first upload."""
+def assert_one_probe(host, recorder):
+    """The host was read with the probe, once, and with nothing else: not even pyinfra's
+    TmpDir fact, which it reads before the first upload of files.put (operations.uploads
+    picks its own private directory)."""
     facts = fact_commands(host, recorder)
     assert facts[0].startswith(PROBE_FACT), facts
-    assert facts[1:] == ([TmpDir().command()] if uploads else []), facts
+    assert facts[1:] == [], facts
 
 
 def sent(host, recorder):
@@ -365,15 +405,15 @@ def test_rhel_family_fresh_host(distro, recorder):
             USERADD,
             "dnf install -y keepalived",
             *DROPIN_OPS,
-            MAKE_DIRS, MAKE_STAGE, SET_MODES, PROMOTE,
+            *FRESH_CONFIG_OPS,
             *START,
         ]
         assert sent(host, recorder) == [
-            USERADD, "dnf install -y keepalived", *DROPIN_SENT, MAKE_DIRS, *CONFIG_COMMANDS,
+            USERADD, "dnf install -y keepalived", *DROPIN_SENT, *FRESH_CONFIG_SENT,
             *START]
         # (the probe is the same on every distro: it asks about apt's lists too)
         assert not any("apt" in command for command in sent(host, recorder))
-        assert_one_probe(host, recorder, uploads=True)
+        assert_one_probe(host, recorder)
         assert state.get_results_for_host(host).error_ops == 0
 
 
@@ -397,10 +437,10 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
     state = make_state("rocky")
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands.index("dnf install -y keepalived") < commands.index(PROMOTE) \
-            < commands.index("systemctl start keepalived.service")
-        assert not any(("restart" in c or "reload" in c) and "keepalived" in c
-                       for c in commands)
+        assert commands.index("dnf install -y keepalived") < containing(commands, PROMOTE) \
+            < commands.index(START[0])
+        assert not any(f"systemctl {action} keepalived" in c
+                       for c in commands for action in ("restart", "reload"))
 
 
 def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
@@ -410,8 +450,8 @@ def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
                        group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            "dnf install -y keepalived-2.2.8", MAKE_DIRS, MAKE_STAGE, SET_MODES,
-            PROMOTE, "systemctl restart keepalived.service"]
+            "dnf install -y keepalived-2.2.8", *FRESH_CONFIG_OPS,
+            "systemctl restart keepalived.service"]
 
 
 def test_rhel_config_drift_on_running_host_reloads_only(recorder):
@@ -424,9 +464,9 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
     state = make_state("rocky", probes=probes)
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands == [MAKE_STAGE, SET_MODES, PROMOTE,
+        assert commands == [*CONFIG_OPS,
                             "systemctl reload keepalived.service"]
-        assert sent(host, recorder) == [*CONFIG_COMMANDS, "systemctl reload keepalived.service"]
+        assert sent(host, recorder) == [*CONFIG_SENT, "systemctl reload keepalived.service"]
 
 
 @pytest.mark.parametrize("distro, package", [("rocky", "2.2.8-1.el9"),
@@ -445,7 +485,7 @@ def test_up_to_date_host_gets_nothing_and_one_fact(distro, package, recorder):
 
 @pytest.mark.parametrize("service, expected", [
     (("inactive", "enabled"), ["systemctl start keepalived.service"]),
-    (("active", "disabled"), ["systemctl enable keepalived.service"]),
+    (("active", "disabled"), [ENABLE]),
     (("failed", "disabled"), START),
 ])
 def test_installed_host_service_only_what_is_missing(service, expected, recorder):
@@ -459,7 +499,7 @@ def test_installed_host_service_only_what_is_missing(service, expected, recorder
 
 @pytest.mark.parametrize("pin, install", [
     ("2.2.9", ["dnf install -y keepalived-2.2.9", "systemctl restart keepalived.service"]),
-    (None, [MAKE_STAGE, SET_MODES, PROMOTE]),
+    (None, CONFIG_OPS),
 ])
 def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recorder):
     """keepalived runs but is not enabled (`enable` is sent): a package change still
@@ -473,7 +513,7 @@ def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recor
         for name in HOSTS}
     state = make_state("rocky", probes=probes, group_data=group_data)
     for host in deploy(state):
-        expected = [*install, "systemctl enable keepalived.service"]
+        expected = [*install, ENABLE]
         if pin:  # the restart comes after the enable
             expected = [install[0], expected[-1], install[1]]
         else:
@@ -489,13 +529,13 @@ def test_debian_family_fresh_host(distro, recorder):
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands == [
-            USERADD, *APT_UPDATE, apt_install("keepalived"), *DROPIN_OPS, MAKE_DIRS,
-            MAKE_STAGE, SET_MODES, PROMOTE, *START]
+            USERADD, APT_REFRESH + apt_install("keepalived"), *DROPIN_OPS, *FRESH_CONFIG_OPS,
+            *START]
         assert sent(host, recorder) == [
-            USERADD, *APT_UPDATE, apt_install("keepalived"), *DROPIN_SENT, MAKE_DIRS,
-            *CONFIG_COMMANDS, *START]
+            USERADD, APT_REFRESH + apt_install("keepalived"), *DROPIN_SENT,
+            *FRESH_CONFIG_SENT, *START]
         assert not any("dnf" in c or "yum" in c for c in commands)
-        assert_one_probe(host, recorder, uploads=True)
+        assert_one_probe(host, recorder)
 
 
 def test_fresh_host_with_fresh_apt_lists_installs_without_update(recorder):
@@ -503,8 +543,7 @@ def test_fresh_host_with_fresh_apt_lists_installs_without_update(recorder):
     state = make_state("debian", probes={name: {"apt_cache_age": 300} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            USERADD, apt_install("keepalived"), *DROPIN_OPS, MAKE_DIRS,
-            MAKE_STAGE, SET_MODES, PROMOTE, *START]
+            USERADD, apt_install("keepalived"), *DROPIN_OPS, *FRESH_CONFIG_OPS, *START]
 
 
 def test_existing_script_user_is_left_alone(recorder):
@@ -514,15 +553,15 @@ def test_existing_script_user_is_left_alone(recorder):
     state = make_state("rocky", probes={name: {"user": own} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            "dnf install -y keepalived", *DROPIN_OPS, MAKE_DIRS, MAKE_STAGE, SET_MODES,
-            PROMOTE, *START]
+            "dnf install -y keepalived", *DROPIN_OPS, *FRESH_CONFIG_OPS, *START]
 
 
 def test_package_version_pins(recorder):
     state = make_state("debian", group_data={"keepalived_package_version": "1:2.2.7-1+b2"})
     for host in deploy(state):
-        assert apt_install("keepalived=1:2.2.7-1+b2") in op_commands(host, recorder)
-        assert apt_install("keepalived") not in op_commands(host, recorder)
+        commands = op_commands(host, recorder)
+        assert APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2") in commands
+        assert not any(command.endswith(apt_install("keepalived")) for command in commands)
 
     inventory_check._checked.clear()
     state = make_state("rocky", group_data={"keepalived_package_version": "2.2.8"})
@@ -531,7 +570,7 @@ def test_package_version_pins(recorder):
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", apt_install("'keepalived=1.0;reboot'")),
+    ("debian", APT_REFRESH + apt_install("'keepalived=1.0;reboot'")),
     ("rocky", "dnf install -y 'keepalived-1.0;reboot'"),
 ])
 def test_package_version_pin_is_quoted(distro, install, recorder):
@@ -542,7 +581,7 @@ def test_package_version_pin_is_quoted(distro, install, recorder):
 
 
 @pytest.mark.parametrize("distro, installed, pin, install", [
-    ("debian", "1:2.2.7-1", "1:2.2.7-1+b2", [*APT_UPDATE, apt_install("keepalived=1:2.2.7-1+b2")]),
+    ("debian", "1:2.2.7-1", "1:2.2.7-1+b2", [APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")]),
     ("rocky", "2.2.8-1.el9", "2.2.9", ["dnf install -y keepalived-2.2.9"]),
 ])
 def test_pinned_version_that_differs_is_installed_and_restarts(distro, installed, pin, install,
@@ -635,7 +674,7 @@ def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
     state = diff_state_with_old_instances(
         lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99"))
     for host in deploy(state):
-        assert op_commands(host, recorder) == [MAKE_STAGE, SET_MODES, PROMOTE,
+        assert op_commands(host, recorder) == [*CONFIG_OPS,
                                                "systemctl reload keepalived.service"]
     text = caplog.text
     assert f"Will modify {INSTANCES_FILE}" in text
@@ -676,7 +715,7 @@ def test_fresh_host_without_config_dir(recorder):
     """The tree fact has no output: was None (TypeError in config_tree), now {}."""
     state = make_state("rocky", probes={name: {"tree": []} for name in HOSTS})
     for host in deploy(state):
-        assert op_commands(host, recorder)[2 + len(DROPIN_OPS):][:2] == [MAKE_DIRS, MAKE_STAGE]
+        assert op_commands(host, recorder)[2 + len(DROPIN_OPS):][:2] == FRESH_CONFIG_OPS
 
 
 def test_add_deploy_without_inventory_context(recorder):
@@ -686,13 +725,14 @@ def test_add_deploy_without_inventory_context(recorder):
     add_deploy(state, keepalived)
     run_ops(state)
     for host in state.inventory:
-        assert PROMOTE in op_commands(host, recorder)
+        assert any(PROMOTE in command for command in op_commands(host, recorder))
 
 
 @pytest.mark.parametrize("distro, install", [
     ("debian", ["apt-get update -o Acquire::Languages=none "
-                "-o Acquire::http::Proxy=http://apt-cache:3142",
-                "touch /var/lib/apt/periodic/update-success-stamp",
+                "-o Acquire::CompressionTypes::Order::=gz "
+                "-o Acquire::http::Proxy=http://apt-cache:3142 && "
+                "touch /var/lib/apt/periodic/update-success-stamp && "
                 'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
                 '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
                 "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived"]),

@@ -11,10 +11,11 @@ tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.p
 import os
 
 import pytest
+from pyinfra.api import FileUploadCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from operations import host_level
+from operations import host_level, uploads
 from operations import render, render_host
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
 from operations.host_level import DROPIN, SYSCTL_FILE
@@ -24,6 +25,7 @@ from operations.uploads import sha256
 from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     DROPIN_CONTENT,
     DROPIN_OPS,
+    DROPIN_SENT,
     GROUP_DATA,
     HOSTS,
     MAKE_DIRS,
@@ -31,8 +33,11 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     START,
     STOPPED,
     assert_one_probe,
+    containing,
     deploy,
     fact_commands,
+    file_install,
+    file_sent,
     host_state,
     make_state,
     op_commands,
@@ -46,8 +51,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
 pytestmark = pytest.mark.unit
 
 ALLOW_112 = "vrrp-firewall allow 112"
-INSTALL_SCRIPT = [f"upload {FIREWALL_COMMAND}",
-                  f"chown root:root {FIREWALL_COMMAND} && chmod 755 {FIREWALL_COMMAND}"]
+INSTALL_SCRIPT = file_sent(FIREWALL_COMMAND, "755")
 RESTART = "systemctl restart keepalived.service"
 RELOAD = "systemctl reload keepalived.service"
 
@@ -93,11 +97,14 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
         assert len(allow) == 1 and allow[0].startswith("sh -c ")
         assert FIREWALL_SCRIPT.splitlines()[0] in allow[0]  # the script itself, inline
         stream = sent(host, recorder)
-        assert stream[stream.index(INSTALL_SCRIPT[0]) + 1] == INSTALL_SCRIPT[1]
+        installed = stream.index(INSTALL_SCRIPT[-1])
+        assert stream[installed - 2:installed + 1] == INSTALL_SCRIPT
         # firewall and drop-in after the package, before the config and the start
-        package = 2 if distro == "rocky" else 4
+        package = 1  # useradd, then the package (apt: refresh and install in one)
+        assert ("dnf install" if distro == "rocky" else "apt-get -y") in commands[package]
         assert package < commands.index(allow[0]) < commands.index(DROPIN_OPS[-1]) \
-            < commands.index(MAKE_DIRS) < commands.index(PROMOTE) < commands.index(START[0])
+            < containing(commands, MAKE_DIRS) == containing(commands, PROMOTE) \
+            < commands.index(START[0])
 
 
 def test_dropin_runs_the_installed_script_before_each_start(recorder):
@@ -108,8 +115,7 @@ def test_dropin_runs_the_installed_script_before_each_start(recorder):
     assert "After=nftables.service netfilter-persistent.service firewalld.service\n" in content
     for host in deploy(state):
         assert sha256(content) != sha256(DROPIN_CONTENT)
-        uploads = [c for c in sent(host, recorder) if c == f"upload {DROPIN}"]
-        assert len(uploads) == 1
+        assert sent(host, recorder).count(DROPIN_OPS[-1]) == 1
 
 
 def test_ah_instances_open_protocol_51_too(recorder):
@@ -124,7 +130,7 @@ def test_no_firewall_active_auto_leaves_it_alone(recorder):
     state = fresh("debian", host_state(firewall="none ok"))
     for host in deploy(state):
         assert firewall_commands(op_commands(host, recorder)) == []
-        assert f"upload {FIREWALL_COMMAND}" not in sent(host, recorder)
+        assert INSTALL_SCRIPT[-1] not in sent(host, recorder)
 
 
 def test_firewall_false_skips_even_the_probe(recorder):
@@ -133,14 +139,14 @@ def test_firewall_false_skips_even_the_probe(recorder):
     for host in deploy(state):
         assert firewall_commands(op_commands(host, recorder)) == []
         assert "vrrp-firewall status" not in fact_commands(host, recorder)[0]
-        assert f"upload {FIREWALL_COMMAND}" not in sent(host, recorder)
+        assert INSTALL_SCRIPT[-1] not in sent(host, recorder)
 
 
 def test_firewall_true_installs_the_start_hook_without_an_active_firewall(recorder):
     state = fresh("debian", host_state(firewall="none ok"),
                   group_data={"keepalived_firewall": True})
     for host in deploy(state):
-        assert INSTALL_SCRIPT[0] in sent(host, recorder)
+        assert INSTALL_SCRIPT[-1] in sent(host, recorder)
         assert firewall_commands(op_commands(host, recorder)) == []  # nothing to open now
 
 
@@ -185,7 +191,7 @@ def test_changed_dropin_reloads_systemd_not_keepalived(recorder):
     state = converged("rocky", lines, group_data={"keepalived_systemd_restart_sec": 2})
     for host in deploy(state):
         assert op_commands(host, recorder) == DROPIN_OPS
-        assert f"upload {DROPIN}" in sent(host, recorder)
+        assert sent(host, recorder) == DROPIN_SENT
 
 
 def test_masked_unit_is_unmasked_before_start(recorder):
@@ -207,9 +213,8 @@ def test_unmasked_unit_is_not_unmasked(recorder):
 def test_nonlocal_bind_is_persisted_and_applied(recorder):
     state = converged("rocky", up_to_date_state(), group_data={"keepalived_nonlocal_bind": True})
     for host in deploy(state):
-        assert sent(host, recorder) == [
-            f"upload {SYSCTL_FILE}", f"chown root:root {SYSCTL_FILE} && chmod 644 {SYSCTL_FILE}",
-            f"sysctl -q -p {SYSCTL_FILE}"]
+        assert sent(host, recorder) == file_sent(SYSCTL_FILE, "644",
+                                                 then=f"sysctl -q -p {SYSCTL_FILE}")
     assert render_host.sysctl_file(("ipv4", "ipv6")).splitlines()[1:] == [
         "net.ipv4.ip_nonlocal_bind = 1", "net.ipv6.ip_nonlocal_bind = 1"]
 
@@ -254,9 +259,7 @@ def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, vari
         f'\n{variable}="--log-detail --dump-conf"\n')
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert f"chown root:root {path} && chmod 644 {path}" in commands
-        assert commands.index(f"chown root:root {path} && chmod 644 {path}") \
-            < commands.index(START[0])
+        assert commands.index(file_install(path, "644")) < commands.index(START[0])
         assert RESTART not in commands  # a fresh start reads them
 
 
@@ -320,3 +323,24 @@ def test_remove_on_a_clean_host_does_nothing(recorder):
 
 def test_dropin_path():
     assert os.path.dirname(DROPIN) == "/etc/systemd/system/keepalived.service.d"
+
+
+# -- how files go up (operations.uploads) --
+
+def test_upload_goes_through_a_private_dir_as_the_login_user():
+    """mkdir 700 and the SFTP upload without sudo (the login user's own dir, readable by
+    no one else); then ONE command, under the run's sudo, installs the file root-owned
+    with its mode, removes the dir and runs what follows. A new dir for every upload."""
+    first = list(uploads.upload("/etc/x.conf", "secret\n", "600", then=("echo", "done")))
+    mkdir, upload, install = first
+    directory = str(mkdir).split()[-1]
+    assert str(mkdir) == f"mkdir -m 700 {directory}"
+    assert directory.startswith("/var/tmp/keepalived-deploy.")
+    assert isinstance(upload, FileUploadCommand)
+    assert upload.dest == f"{directory}/0" and upload.src.read() == "secret\n"
+    assert mkdir.connector_arguments == upload.connector_arguments == {"_sudo": False}
+    assert str(install) == (f"install -o root -g root -m 600 {directory}/0 /etc/x.conf && "
+                            f"rm -rf {directory} && echo done")
+    assert install.connector_arguments == {}  # the run's own (sudo)
+    second = list(uploads.upload("/etc/x.conf", "secret\n", "600"))
+    assert str(second[0]) != str(mkdir)

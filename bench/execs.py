@@ -1,0 +1,96 @@
+"""Hear every program start on the machine (Linux's process-events connector, as root)
+and act right after one starts in a given container: the failover bench places a
+check's fault right after the check ran.
+
+    with ExecWatcher() as watcher:
+        done = watcher.on_next(container_id, ("check_ssh.sh",), action)
+        done.result(timeout=10)  # what action() returned
+"""
+
+import concurrent.futures
+import os
+import socket
+import struct
+import threading
+import time
+
+NETLINK_CONNECTOR = 11
+CN_IDX_PROC = CN_VAL_PROC = 1
+PROC_CN_MCAST_LISTEN = 1
+PROC_EVENT_EXEC = 0x00000002
+NLMSG_DONE = 3
+NLMSG_HEADER = struct.Struct("=IHHII")     # length, type, flags, sequence, port
+CN_MSG_HEADER = struct.Struct("=IIIIHH")   # idx, val, sequence, ack, length, flags
+PROC_EVENT = struct.Struct("=IIQII")       # what, cpu, timestamp, pid, tgid (exec)
+
+
+class ExecWatcher:
+    def __init__(self):
+        self._pending = []  # (container id, cmdline part, action, future)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def __enter__(self):
+        """Starts listening; raises PermissionError when not root."""
+        self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
+        self._socket.bind((0, CN_IDX_PROC))
+        listen = struct.pack("=I", PROC_CN_MCAST_LISTEN)
+        message = CN_MSG_HEADER.pack(CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(listen), 0) + listen
+        self._socket.send(NLMSG_HEADER.pack(NLMSG_HEADER.size + len(message), NLMSG_DONE, 0,
+                                            0, os.getpid()) + message)
+        self._socket.settimeout(0.2)
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+        return self
+
+    def on_next(self, container_id, parts, action):
+        """Run `action()` in the watcher's thread as soon as a program whose command line
+        contains one of `parts` starts in the container `container_id`. Returns a Future
+        of (the start's time, what action returned)."""
+        future = concurrent.futures.Future()
+        with self._lock:
+            self._pending.append((container_id, parts, action, future))
+        return future
+
+    def _listen(self):
+        header = NLMSG_HEADER.size + CN_MSG_HEADER.size
+        while not self._stop.is_set():
+            try:
+                data = self._socket.recv(4096)
+            except socket.timeout:
+                continue
+            stamp = time.time()
+            if len(data) < header + PROC_EVENT.size:
+                continue
+            what, _, _, pid, _ = PROC_EVENT.unpack_from(data, header)
+            if what != PROC_EVENT_EXEC or not self._pending:
+                continue
+            with self._lock:
+                waiting = list(self._pending)
+            for entry in waiting:
+                container_id, parts, action, future = entry
+                if _started_in(pid, container_id, parts):
+                    with self._lock:
+                        self._pending.remove(entry)
+                    try:
+                        future.set_result((stamp, action()))
+                    except Exception as error:  # handed to the waiting caller
+                        future.set_exception(error)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._socket.close()
+
+
+def _started_in(pid, container_id, parts):
+    """Whether process `pid` runs in the container and its command line has one of
+    `parts` (False when it is already gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        with open(f"/proc/{pid}/cgroup") as f:
+            cgroups = f.read()
+    except OSError:
+        return False
+    return container_id in cgroups and any(part in cmdline for part in parts)
