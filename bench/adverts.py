@@ -51,7 +51,7 @@ class AdvertListener:
     def on_next(self, source, action):
         """Run `action()` in the listener's thread right after the next advert from
         `source` is heard (well within a millisecond of it). Returns a Future of (the
-        advert's time, what action returned)."""
+        advert's time, what action returned); cancel it to give up."""
         future = concurrent.futures.Future()
         with self._lock:
             self._pending.append((source, action, future))
@@ -62,6 +62,8 @@ class AdvertListener:
             due = [entry for entry in self._pending if entry[0] == source]
             self._pending = [entry for entry in self._pending if entry[0] != source]
         for _, action, future in due:
+            if not future.set_running_or_notify_cancel():
+                continue  # given up by the caller
             try:
                 future.set_result((stamp, action()))
             except Exception as error:  # handed to the waiting caller

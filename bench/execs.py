@@ -8,6 +8,7 @@ check's fault right after the check ran.
 """
 
 import concurrent.futures
+import errno
 import os
 import socket
 import struct
@@ -33,7 +34,13 @@ class ExecWatcher:
     def __enter__(self):
         """Starts listening; raises PermissionError when not root."""
         self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_CONNECTOR)
-        self._socket.bind((0, CN_IDX_PROC))
+        # Every program start on the machine comes through: room for bursts (a converge).
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        try:
+            self._socket.bind((0, CN_IDX_PROC))
+        except PermissionError as error:
+            self._socket.close()
+            raise PermissionError("the kernel's process events need root") from error
         listen = struct.pack("=I", PROC_CN_MCAST_LISTEN)
         message = CN_MSG_HEADER.pack(CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(listen), 0) + listen
         self._socket.send(NLMSG_HEADER.pack(NLMSG_HEADER.size + len(message), NLMSG_DONE, 0,
@@ -46,7 +53,7 @@ class ExecWatcher:
     def on_next(self, container_id, parts, action):
         """Run `action()` in the watcher's thread as soon as a program whose command line
         contains one of `parts` starts in the container `container_id`. Returns a Future
-        of (the start's time, what action returned)."""
+        of (the start's time, what action returned); cancel it to give up."""
         future = concurrent.futures.Future()
         with self._lock:
             self._pending.append((container_id, parts, action, future))
@@ -59,6 +66,10 @@ class ExecWatcher:
                 data = self._socket.recv(4096)
             except socket.timeout:
                 continue
+            except OSError as error:  # ENOBUFS: events were dropped; go on with the next
+                if error.errno == errno.ENOBUFS:
+                    continue
+                raise
             stamp = time.time()
             if len(data) < header + PROC_EVENT.size:
                 continue
@@ -72,6 +83,8 @@ class ExecWatcher:
                 if _started_in(pid, container_id, parts):
                     with self._lock:
                         self._pending.remove(entry)
+                    if not future.set_running_or_notify_cancel():
+                        continue  # given up by the caller
                     try:
                         future.set_result((stamp, action()))
                     except Exception as error:  # handed to the waiting caller

@@ -172,12 +172,17 @@ def trial(bench, kind, macs, addresses, listener, watcher):
             placed = watcher.on_next(bench.container(MASTER).id, CHECK_RUN, act)
         else:
             placed = None
-        if placed is None:
-            stamp, lag = act(), None
-        else:
-            moment, stamp = placed.result(timeout=30)
-            lag = stamp - moment
         try:
+            if placed is None:
+                stamp, lag = act(), None
+            else:
+                try:
+                    moment, stamp = placed.result(timeout=30)
+                except TimeoutError:
+                    placed.cancel()  # never fire later (a stale process group)
+                    raise RuntimeError(f"no {spec.place} of {MASTER} to place the fault "
+                                       "after, in 30 s") from None
+                lag = stamp - moment
             testbed.wait_for(lambda: observer.seen(macs[BACKUP], after=stamp),
                              timeout=spec.theory + 10, interval=0.1)
         finally:

@@ -92,26 +92,27 @@ def config_tree(files, paths, tree):
     if state.config.DIFF:
         _log_diff(changed, stale, tree)
 
-    steps = []  # one command: these, joined by &&
-    if wrong_dirs:
-        steps.append(["install", "-d", "-o", OWNER[0], "-g", OWNER[1], "-m", DIR_MODE,
-                      *[QuoteString(d) for d in wrong_dirs]])
-    if changed or stale:
-        # Up as the login user into a private dir; then the staging tree, root-owned with
-        # each file's mode, checked and promoted by promote.sh.
-        uploaded = uploads.private_dir()
-        yield from uploads.send(uploaded, [file.content for file in files.values()])
-        stage = f"{paths.base_dir}/.staging"
-        relative = [os.path.relpath(d, paths.base_dir) for d in managed_dirs]
-        steps.append(["rm", "-rf", QuoteString(stage)])
-        steps.append(["mkdir", "-m", "700", QuoteString(stage),
-                      *[QuoteString(f"{stage}/{rel}") for rel in relative]])
-        for number, file in enumerate(files.values()):
-            staged = f"{stage}/{os.path.relpath(file.path, paths.base_dir)}"
-            steps.append(uploads.install(uploaded, number, staged, file.mode))
-        steps.append(uploads.cleanup(uploaded))
-        steps.append(["sh", "-c", QuoteString(PROMOTE_SCRIPT), "promote", QuoteString(stage),
-                      QuoteString(paths.base_dir),
-                      QuoteString(os.path.relpath(paths.config_file, paths.base_dir)),
-                      *[QuoteString(rel) for rel in relative]])
-    yield StringCommand(*uploads.chain(steps))
+    make_dirs = ["install", "-d", "-o", OWNER[0], "-g", OWNER[1], "-m", DIR_MODE,
+                 *[QuoteString(d) for d in wrong_dirs]]
+    if not (changed or stale):
+        yield StringCommand(*make_dirs)
+        return
+
+    # Up as the login user into a private dir; then ONE command: the staging tree,
+    # root-owned with each file's mode, checked and promoted by promote.sh.
+    uploaded = uploads.private_dir()
+    yield from uploads.send(uploaded, [file.content for file in files.values()])
+    stage = f"{paths.base_dir}/.staging"
+    relative = [os.path.relpath(d, paths.base_dir) for d in managed_dirs]
+    steps = [make_dirs] if wrong_dirs else []
+    steps.append(["rm", "-rf", QuoteString(stage)])
+    steps.append(["mkdir", "-m", "700", QuoteString(stage),
+                  *[QuoteString(f"{stage}/{rel}") for rel in relative]])
+    for number, file in enumerate(files.values()):
+        staged = f"{stage}/{os.path.relpath(file.path, paths.base_dir)}"
+        steps.append(uploads.install(uploaded, number, staged, file.mode))
+    steps.append(["sh", "-c", QuoteString(PROMOTE_SCRIPT), "promote", QuoteString(stage),
+                  QuoteString(paths.base_dir),
+                  QuoteString(os.path.relpath(paths.config_file, paths.base_dir)),
+                  *[QuoteString(rel) for rel in relative]])
+    yield StringCommand(*uploads.installing(uploaded, steps))

@@ -3,7 +3,9 @@
 Files go up as the login user (SFTP, no sudo) into a new private directory in /var/tmp
 (mode 700; not /tmp, which may be a tmpfs that `docker cp`, the upload of pyinfra's
 @docker connector, cannot write into). Then one command, under sudo when the host uses
-it, installs them root-owned with their mode and removes that directory. pyinfra's
+it, installs them root-owned with their mode; that directory goes when the command ends,
+whether it succeeded or not (only an upload that breaks off leaves it, the login user's).
+The run's privileged user must be root (sudo, su, doas or dzdo). pyinfra's
 files.put under sudo sends a command for each step of each file (cp, rm, chown, chmod)
 and leaves the file readable by all in /tmp on the way, with the login user's umask;
 here a secret (the 600 instances file) is never readable by other users, and any number
@@ -11,11 +13,11 @@ of files costs two commands.
 
     directory = private_dir()
     yield from send(directory, ["content of the first file", ...])
-    yield StringCommand(*chain([install(directory, 0, "/etc/x.conf", "644"),
-                                cleanup(directory)]))
+    yield StringCommand(*installing(directory, [install(directory, 0, "/etc/x.conf", "644")]))
 """
 
 import hashlib
+import shlex
 import uuid
 from io import StringIO
 
@@ -28,6 +30,12 @@ def sha256(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# The login user's own rights, whatever escalation the run uses: SFTP can only write as
+# that user (pyinfra's su/doas/dzdo uploads would go through /tmp, readable by all).
+AS_LOGIN_USER = {"_sudo": False, "_sudo_user": None, "_su_user": None, "_doas": False,
+                 "_doas_user": None, "_dzdo": False, "_dzdo_user": None}
+
+
 def private_dir():
     """A new directory name for one operation's uploads (`mkdir` fails if it exists)."""
     return f"/var/tmp/keepalived-deploy.{uuid.uuid4().hex[:12]}"
@@ -36,9 +44,9 @@ def private_dir():
 def send(directory, contents):
     """Yield the commands that create `directory` (700) and upload `contents` into it as
     files named 0, 1, 2, ... (as the login user, so not through sudo)."""
-    yield StringCommand("mkdir", "-m", "700", QuoteString(directory), _sudo=False)
+    yield StringCommand("mkdir", "-m", "700", QuoteString(directory), **AS_LOGIN_USER)
     for number, content in enumerate(contents):
-        yield FileUploadCommand(StringIO(content), f"{directory}/{number}", _sudo=False)
+        yield FileUploadCommand(StringIO(content), f"{directory}/{number}", **AS_LOGIN_USER)
 
 
 def install(directory, number, path, mode, make_dir=False):
@@ -48,16 +56,13 @@ def install(directory, number, path, mode, make_dir=False):
             "-m", mode, f"{directory}/{number}", QuoteString(path)]
 
 
-def cleanup(directory):
-    return ["rm", "-rf", QuoteString(directory)]
-
-
-def chain(steps):
+def installing(directory, steps):
     """Command words that run each of `steps` (lists of words) while the one before it
-    succeeded: `a && b && c`."""
-    words = []
+    succeeded (`a && b && c`), and remove `directory` when the command ends, whether they
+    succeeded or not (a secret must not be left behind)."""
+    words = ["trap", QuoteString(f"rm -rf {shlex.quote(directory)}"), "EXIT"]
     for step in steps:
-        words += [*(["&&"] if words else []), *step]
+        words += ["&&", *step]
     return words
 
 
@@ -66,5 +71,5 @@ def upload(path, content, mode, make_dir=False, then=()):
     command words `then` (e.g. a daemon-reload) in the same command."""
     directory = private_dir()
     yield from send(directory, [content])
-    yield StringCommand(*chain([install(directory, 0, path, mode, make_dir),
-                                cleanup(directory), *([then] if then else [])]))
+    yield StringCommand(*installing(directory, [install(directory, 0, path, mode, make_dir),
+                                                 *([then] if then else [])]))

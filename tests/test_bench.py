@@ -163,6 +163,7 @@ def test_exec_watcher_acts_right_after_a_matching_start():
         subprocess.run(["sh", "-c", "true", "not-it"], check=True)
         assert not done.done()
         started = time.time()
-        subprocess.run(["sh", "-c", "sleep 0.2", marker], check=True)
+        # (not `sh -c "sleep 0.2"`: sh would become sleep at once, the marker gone)
+        subprocess.run(["sh", "-c", "sleep 0.2; :", marker], check=True)
         moment, acted = done.result(timeout=5)
     assert started <= moment <= acted

@@ -133,24 +133,26 @@ PROMOTE = (f"sh -c {shlex.quote(PROMOTE_SCRIPT)} promote {STAGE} {PATHS.base_dir
            "keepalived.conf scripts conf.d")
 # The uploaded files go into the staging tree, root-owned, with their modes, and through
 # the keepalived -t gate (promote.sh): one command.
+CLEANUP = f"trap 'rm -rf {TEMP}' EXIT"  # the private dir goes, whatever happens
 INSTALL_TREE = " && ".join([
     f"rm -rf {STAGE}", f"mkdir -m 700 {STAGE} {STAGE}/scripts {STAGE}/conf.d",
     *[f"install -o root -g root -m {mode} {TEMP}/{number} {path}"
       for number, (mode, path) in enumerate(zip(MODES, STAGED))],
-    f"rm -rf {TEMP}", PROMOTE])
+    PROMOTE])
 UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(STAGED))]
 # The config of a host that has /etc/keepalived: commands, and all that is sent.
-CONFIG_OPS = [MAKE_TEMP, INSTALL_TREE]
-CONFIG_SENT = [MAKE_TEMP, *UPLOADS, INSTALL_TREE]
+CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {INSTALL_TREE}"]
+CONFIG_SENT = [MAKE_TEMP, *UPLOADS, CONFIG_OPS[1]]
 # The same on a host without it.
-FRESH_CONFIG_OPS = [MAKE_TEMP, f"{MAKE_DIRS} && {INSTALL_TREE}"]
+FRESH_CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {MAKE_DIRS} && {INSTALL_TREE}"]
 FRESH_CONFIG_SENT = [MAKE_TEMP, *UPLOADS, FRESH_CONFIG_OPS[1]]
 
 
 def file_install(path, mode, make_dir=False, then=None):
     """The command with which operations.uploads.upload puts its upload at `path`."""
-    return " ".join(["install", *(["-D"] if make_dir else []), "-o root -g root -m", mode,
-                     f"{TEMP}/0", path, "&& rm -rf", TEMP, *(["&&", then] if then else [])])
+    return " ".join([CLEANUP, "&& install", *(["-D"] if make_dir else []),
+                     "-o root -g root -m", mode, f"{TEMP}/0", path,
+                     *(["&&", then] if then else [])])
 
 
 def file_sent(path, mode, make_dir=False, then=None):
@@ -264,8 +266,8 @@ def _in_fact():
 
 @pytest.fixture(autouse=True)
 def recorder(monkeypatch):
-    """Per host: is_fact flags parallel to executed_commands, and the ordered stream of
-    operation commands and uploads."""
+    """Per host: is_fact flags parallel to executed_commands, the ordered stream of
+    operation commands and uploads, and the paths uploaded to."""
     # check_inventory caches by id(inventory); a new Inventory may reuse a freed id.
     monkeypatch.setattr(inventory_check, "_checked", {})
     # pyinfra memoizes each host's temp dir (the TmpDir fact) by host name, across states:
@@ -278,6 +280,7 @@ def recorder(monkeypatch):
         ctx.reset()
     kinds = defaultdict(list)  # keyed by connector: two tests states may share host names
     stream = defaultdict(list)
+    uploaded_to = defaultdict(list)  # upload paths as sent (random parts and all)
     run_shell_command, put_file = FakeConnector.run_shell_command, FakeConnector.put_file
 
     def recording_run(self, command, *args, **kwargs):
@@ -290,17 +293,18 @@ def recorder(monkeypatch):
 
     def recording_put(self, filename_or_io, remote_filename, *args, **kwargs):
         stream[self].append(_named(f"upload {remote_filename}"))
+        uploaded_to[self].append(remote_filename)
         return put_file(self, filename_or_io, remote_filename, *args, **kwargs)
 
     monkeypatch.setattr(FakeConnector, "run_shell_command", recording_run)
     monkeypatch.setattr(FakeConnector, "put_file", recording_put)
-    yield kinds, stream
+    yield kinds, stream, uploaded_to
     for ctx, module in contexts:
         ctx.set(module)
 
 
 def _executed(host, recorder, facts):
-    kinds, _ = recorder
+    kinds = recorder[0]
     assert len(kinds[host.connector]) == len(host.connector.executed_commands)
     return [_named(command) for command, is_fact in zip(host.connector.executed_commands,
                                                         kinds[host.connector])
@@ -745,3 +749,21 @@ def test_package_proxy_is_used_for_these_downloads_only(distro, install, recorde
         commands = op_commands(host, recorder)
         assert [c for c in commands if "apt" in c or "dnf" in c] == install
         assert not any("Proxy" in c and "apt.conf" in c for c in commands)
+
+
+def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
+    """As sent (not as T): each upload dir is made by the mkdir before it, holds exactly
+    its operation's files, and is the one the next command installs from and removes;
+    the drop-in's and the config's are different dirs."""
+    state = make_state("debian")
+    host = deploy(state)[0]
+    commands = [str(command) for command in host.connector.executed_commands]
+    uploads_sent = recorder[2][host.connector]
+    made = [command.split()[-1] for command in commands
+            if command.startswith("mkdir -m 700 /var/tmp/keepalived-deploy.")]
+    assert len(made) == 2 and made[0] != made[1]  # the drop-in, then the config
+    assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 5
+    for directory in made:
+        installing = commands[commands.index(f"mkdir -m 700 {directory}") + 1]
+        assert installing.startswith(f"trap 'rm -rf {directory}' EXIT && install ")
+        assert f" {directory}/0 " in installing

@@ -9,9 +9,10 @@ tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.p
 """
 
 import os
+import subprocess
 
 import pytest
-from pyinfra.api import FileUploadCommand
+from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
@@ -328,9 +329,10 @@ def test_dropin_path():
 # -- how files go up (operations.uploads) --
 
 def test_upload_goes_through_a_private_dir_as_the_login_user():
-    """mkdir 700 and the SFTP upload without sudo (the login user's own dir, readable by
-    no one else); then ONE command, under the run's sudo, installs the file root-owned
-    with its mode, removes the dir and runs what follows. A new dir for every upload."""
+    """mkdir 700 and the SFTP upload as the login user (its own dir, readable by no one
+    else); then ONE command, under the run's sudo, installs the file root-owned with its
+    mode and runs what follows, and the dir goes when it ends (a trap: also on failure).
+    A new dir for every upload."""
     first = list(uploads.upload("/etc/x.conf", "secret\n", "600", then=("echo", "done")))
     mkdir, upload, install = first
     directory = str(mkdir).split()[-1]
@@ -338,9 +340,25 @@ def test_upload_goes_through_a_private_dir_as_the_login_user():
     assert directory.startswith("/var/tmp/keepalived-deploy.")
     assert isinstance(upload, FileUploadCommand)
     assert upload.dest == f"{directory}/0" and upload.src.read() == "secret\n"
-    assert mkdir.connector_arguments == upload.connector_arguments == {"_sudo": False}
-    assert str(install) == (f"install -o root -g root -m 600 {directory}/0 /etc/x.conf && "
-                            f"rm -rf {directory} && echo done")
+    # not through sudo, su, doas or dzdo, whichever the run uses
+    for escalation in ("_sudo", "_su_user", "_doas", "_dzdo", "_sudo_user"):
+        assert not mkdir.connector_arguments[escalation]
+        assert not upload.connector_arguments[escalation]
+    assert str(install) == (f"trap 'rm -rf {directory}' EXIT && "
+                            f"install -o root -g root -m 600 {directory}/0 /etc/x.conf && "
+                            "echo done")
     assert install.connector_arguments == {}  # the run's own (sudo)
     second = list(uploads.upload("/etc/x.conf", "secret\n", "600"))
     assert str(second[0]) != str(mkdir)
+
+
+def test_private_dir_goes_even_when_the_install_fails(tmp_path):
+    """The command's trap removes the upload dir (with a secret in it) on failure too."""
+    directory = tmp_path / "keepalived-deploy.x"
+    directory.mkdir(mode=0o700)
+    (directory / "0").write_text("auth_pass secret\n")
+    words = uploads.installing(str(directory), [["false"], ["echo", "not reached"]])
+    result = subprocess.run(["sh", "-c", str(StringCommand(*words))], capture_output=True,
+                            text=True)
+    assert result.returncode != 0 and "not reached" not in result.stdout
+    assert not directory.exists()
