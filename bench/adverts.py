@@ -2,12 +2,12 @@
 on our own network), with kernel timestamps: the theory counts from the master's last
 advert, and this says when that was."""
 
-import concurrent.futures
 import socket
 import struct
 import threading
 
 from .stats import parse_vrrp
+from .triggers import Triggers
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 ETH_P_ALL = 0x0003
@@ -26,8 +26,7 @@ class AdvertListener:
     def __init__(self, device):
         self.device, self.adverts = device, []
         self._stop = threading.Event()
-        self._pending = []  # (source address, action, future)
-        self._lock = threading.Lock()
+        self._triggers = Triggers()  # fired with each advert's source address
 
     def __enter__(self):
         """Starts listening; without the right to (not root), hears nothing."""
@@ -52,22 +51,7 @@ class AdvertListener:
         """Run `action()` in the listener's thread right after the next advert from
         `source` is heard (well within a millisecond of it). Returns a Future of (the
         advert's time, what action returned); cancel it to give up."""
-        future = concurrent.futures.Future()
-        with self._lock:
-            self._pending.append((source, action, future))
-        return future
-
-    def _act(self, stamp, source):
-        with self._lock:
-            due = [entry for entry in self._pending if entry[0] == source]
-            self._pending = [entry for entry in self._pending if entry[0] != source]
-        for _, action, future in due:
-            if not future.set_running_or_notify_cancel():
-                continue  # given up by the caller
-            try:
-                future.set_result((stamp, action()))
-            except Exception as error:  # handed to the waiting caller
-                future.set_exception(error)
+        return self._triggers.add(lambda heard_from: heard_from == source, action)
 
     def _listen(self):
         while not self._stop.is_set():
@@ -85,7 +69,7 @@ class AdvertListener:
                     stamp = seconds + nanoseconds / 1e9
             if stamp is not None:
                 self.adverts.append((stamp, *advert))
-                self._act(stamp, advert[0])
+                self._triggers.fire(stamp, advert[0])
 
     def __exit__(self, *exc):
         if self._thread:

@@ -7,13 +7,14 @@ check's fault right after the check ran.
         done.result(timeout=10)  # what action() returned
 """
 
-import concurrent.futures
 import errno
 import os
 import socket
 import struct
 import threading
 import time
+
+from .triggers import Triggers
 
 NETLINK_CONNECTOR = 11
 CN_IDX_PROC = CN_VAL_PROC = 1
@@ -27,8 +28,7 @@ PROC_EVENT = struct.Struct("=IIQII")       # what, cpu, timestamp, pid, tgid (ex
 
 class ExecWatcher:
     def __init__(self):
-        self._pending = []  # (container id, cmdline part, action, future)
-        self._lock = threading.Lock()
+        self._triggers = Triggers()  # fired with each started program's pid
         self._stop = threading.Event()
 
     def __enter__(self):
@@ -54,10 +54,7 @@ class ExecWatcher:
         """Run `action()` in the watcher's thread as soon as a program whose command line
         contains one of `parts` starts in the container `container_id`. Returns a Future
         of (the start's time, what action returned); cancel it to give up."""
-        future = concurrent.futures.Future()
-        with self._lock:
-            self._pending.append((container_id, parts, action, future))
-        return future
+        return self._triggers.add(lambda pid: _started_in(pid, container_id, parts), action)
 
     def _listen(self):
         header = NLMSG_HEADER.size + CN_MSG_HEADER.size
@@ -74,21 +71,8 @@ class ExecWatcher:
             if len(data) < header + PROC_EVENT.size:
                 continue
             what, _, _, pid, _ = PROC_EVENT.unpack_from(data, header)
-            if what != PROC_EVENT_EXEC or not self._pending:
-                continue
-            with self._lock:
-                waiting = list(self._pending)
-            for entry in waiting:
-                container_id, parts, action, future = entry
-                if _started_in(pid, container_id, parts):
-                    with self._lock:
-                        self._pending.remove(entry)
-                    if not future.set_running_or_notify_cancel():
-                        continue  # given up by the caller
-                    try:
-                        future.set_result((stamp, action()))
-                    except Exception as error:  # handed to the waiting caller
-                        future.set_exception(error)
+            if what == PROC_EVENT_EXEC and self._triggers:
+                self._triggers.fire(stamp, pid)
 
     def __exit__(self, *exc):
         self._stop.set()

@@ -18,7 +18,7 @@ APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommend
 # Package descriptions in other files (Translation-*) are not needed to install: skipping
 # them makes a first refresh about three times faster. The gzip lists, where a repository
 # has them (Debian's and Ubuntu's do), cost a third more to download than the xz ones but
-# half the CPU to unpack: on a small host that is the slower part (bookworm's main
+# a third less CPU to unpack: on a small host that is the slower part (bookworm's main
 # list: 12 MB gz, 8.8 MB xz; a first refresh 0.8 s instead of 1.1 s of CPU).
 APT_UPDATE = ("apt-get update -o Acquire::Languages=none "
               "-o Acquire::CompressionTypes::Order::=gz")

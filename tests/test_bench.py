@@ -9,6 +9,7 @@ import pytest
 
 from bench import report, stats, targets
 from bench.execs import ExecWatcher
+from bench.triggers import Triggers
 
 pytestmark = pytest.mark.unit
 
@@ -167,3 +168,17 @@ def test_exec_watcher_acts_right_after_a_matching_start():
         subprocess.run(["sh", "-c", "sleep 0.2; :", marker], check=True)
         moment, acted = done.result(timeout=5)
     assert started <= moment <= acted
+
+
+def test_triggers_fire_once_and_not_after_cancel():
+    """bench.triggers: an action runs once, at its first matching event; a cancelled
+    one never runs (a placed fault given up must not fire later)."""
+    triggers, ran = Triggers(), []
+    kept = triggers.add(lambda event: event == "a", lambda: ran.append("kept") or 1)
+    dropped = triggers.add(lambda event: event == "a", lambda: ran.append("dropped"))
+    assert dropped.cancel()
+    triggers.fire(10.0, "b")
+    assert ran == [] and triggers
+    triggers.fire(11.0, "a")
+    triggers.fire(12.0, "a")
+    assert ran == ["kept"] and kept.result(timeout=0) == (11.0, 1) and not triggers
