@@ -94,6 +94,7 @@ def _deploy_section(deploy):
         operations = [c["operations"] for c in commands]
         rows.append([count, f"{_seconds(size['cold'])} ({len(size['cold'])} runs)",
                      f"{_seconds(size['noop'])}",
+                     *[_seconds(size.get(key)) for _, key in targets.BOUND_NAMES],
                      f"{max(facts)} + {max(operations)}" if commands else "-",
                      f"{max(size['noop_max_rss_kib']) / 1024:.0f} / "
                      f"{max(size['cold_max_rss_kib']) / 1024:.0f}"])
@@ -109,8 +110,23 @@ def _deploy_section(deploy):
         "shell commands sent to each host on a no-op re-run, counted from `-vv` output "
         "(fact commands + operation commands; file uploads over SFTP not counted).",
         "",
-        *_table(["Hosts", "Cold (s)", "No-op (s)", "Commands per host, no-op (facts + ops)",
+        *_table(["Hosts", "Cold (s)", "No-op (s)",
+                 *[f"Floor: {what} (s)" for what, _ in targets.BOUND_NAMES],
+                 "Commands per host, no-op (facts + ops)",
                  "Peak RSS of pyinfra, no-op / cold (MiB)"], rows),
+        "",
+        "The floors are timed on the same hosts right after the no-op, as two other "
+        "deploys: `bench/only_connect.py` runs `true` under sudo on each host (pyinfra's SSH "
+        "connection and sudo, nothing else), `bench/only_probe.py` reads deploy.py's one "
+        "fact and adds no operation (what reading a host's state costs). deploy.py's no-op "
+        "does both, so it cannot be faster than either. The test hosts share the machine's "
+        "cores with pyinfra: each host's sshd, sudo and probe processes take CPU from the "
+        "same cores as the controller, so on this machine per-host cost grows with N even "
+        "for the floors (on a real fleet each host has its own CPU). N=20 / N=5 of the "
+        "floors: " + ", ".join(
+            f"{what} {'-' if ratio is None else f'{ratio:.2f}x'}"
+            for what, ratio in ((what, targets.noop_ratio(sizes, key))
+                                for what, key in targets.BOUND_NAMES)) + ".",
         "",
         "Per-host slope (least squares over all runs): "
         + ", ".join(f"{name} {'-' if s is None else f'{s:.3f} s/host'}"

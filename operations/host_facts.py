@@ -20,6 +20,19 @@ class HostState:
     lines: dict = field(default_factory=dict)  # {path: [lines]} of the files asked to read
 
 
+SYSCTL_DIR = "/proc/sys/"
+
+
+def sysctl_path(key):
+    """net.ipv4.ip_nonlocal_bind -> /proc/sys/net/ipv4/ip_nonlocal_bind"""
+    return SYSCTL_DIR + key.replace(".", "/")
+
+
+def sysctl_key(path):
+    """The inverse of sysctl_path (for keys whose parts hold no dot, as those asked here)."""
+    return path[len(SYSCTL_DIR):].replace("/", ".")
+
+
 class KeepalivedHostState(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
@@ -44,14 +57,14 @@ class KeepalivedHostState(FactBase):
             parts.append(f"printf 'firewall '; {firewall_status}")
         if files:
             parts.append("sha256sum " + " ".join(map(shlex.quote, files)) + " 2>/dev/null")
-        for path in read:
-            parts.append(f"sed 's|^|line {path} |' {shlex.quote(path)} 2>/dev/null")
         if unit:  # (operations.probe reads the unit state itself, with the service's)
             parts.append("printf 'unit %s\\n' \"$(systemctl is-enabled keepalived.service "
                          "2>/dev/null)\"")
-        for key in sysctls:
-            proc = "/proc/sys/" + key.replace(".", "/")
-            parts.append(f"printf 'sysctl {key} %s\\n' \"$(cat {proc} 2>/dev/null)\"")
+        # One grep reads every file asked for and every sysctl value, a line each as
+        # PATH:LINE (a process for each would cost more than the reading).
+        paths = [*read, *map(sysctl_path, sysctls)]
+        if paths:
+            parts.append("grep -H '' " + " ".join(map(shlex.quote, paths)) + " 2>/dev/null")
         return "; ".join(parts) + "; true"
 
     def default(self):
@@ -66,11 +79,11 @@ class KeepalivedHostState(FactBase):
                 firewall_ok = status == "ok"
             elif word == "unit":
                 unit = rest.strip()
-            elif word == "sysctl":
-                key, _, value = rest.partition(" ")
-                sysctl[key] = value.strip()
-            elif word == "line":
-                path, _, text = rest.partition(" ")
+            elif line.startswith(SYSCTL_DIR):  # grep's PATH:VALUE of a sysctl
+                path, _, value = line.partition(":")
+                sysctl[sysctl_key(path)] = value.strip()
+            elif line.startswith("/"):  # grep's PATH:LINE of a file asked for
+                path, _, text = line.partition(":")
                 lines.setdefault(path, []).append(text)
             elif len(word) == 64 and rest.strip():
                 sha256[rest.strip()] = word

@@ -116,7 +116,6 @@ def daemon_options(path, variable, options, current):
         yield from upload(path, content, "644")
 
 
-@deploy("Keepalived host")
 def prepare(settings, manager, current):
     """Firewall, sysctl, systemd drop-in and daemon options; before the config goes live
     and keepalived starts. `manager`: "apt" or "dnf"; `current`: the HostState read with

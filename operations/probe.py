@@ -17,6 +17,8 @@ from .facts import KeepalivedTree
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
 
+OS_RELEASE = "/etc/os-release"
+
 
 @dataclass(frozen=True)
 class HostProbe:
@@ -45,16 +47,19 @@ class KeepalivedHost(FactBase):
     """
 
     def command(self, user, config_file, dirs, host_state):
+        # Each process started costs about a millisecond of the host's CPU: this is read on
+        # every run of every host, so files go through one grep (the host state's `read`,
+        # /etc/os-release with them) and the apt cache's age is worked out here.
+        host_state = {**host_state, "read": [OS_RELEASE, *host_state["read"]]}
         return "; ".join([
-            "echo '## os-release'; cat /etc/os-release 2>/dev/null",
             f"echo '## user'; getent passwd {shlex.quote(user)}",
             "echo '## package'",
             "if command -v dpkg-query >/dev/null 2>&1; then "
             "dpkg-query -W -f='${db:Status-Abbrev}|${Version}\\n' keepalived 2>/dev/null; "
             "elif command -v rpm >/dev/null 2>&1; then "
             "rpm -q --qf 'ii |%{VERSION}-%{RELEASE}\\n' keepalived 2>/dev/null; fi",
-            f"echo '## apt-cache-age'; [ -e {APT_STAMP} ] && "
-            f"echo $(( $(date +%s) - $(stat -c %Y {APT_STAMP}) ))",
+            # now, then the time of the last refresh (none when never refreshed)
+            f"echo '## apt-cache-age'; date +%s; stat -c %Y {APT_STAMP} 2>/dev/null",
             # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
             "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
             "keepalived.service 2>/dev/null",
@@ -73,15 +78,16 @@ class KeepalivedHost(FactBase):
             elif current is not None and line.strip():
                 current.append(line)
         service = [line.strip() for line in sections.get("service", [])]
-        age = [line.strip() for line in sections.get("apt-cache-age", [])]
+        times = [int(line) for line in sections.get("apt-cache-age", [])
+                 if line.strip().isdigit()]
         # UnitFileState is empty for a unit that does not exist
         unit_state = service[1] if len(service) > 1 else ""
         host_state = KeepalivedHostState().process(sections.get("host-state", []))
         return HostProbe(
-            os_release=dict(_os_release(sections.get("os-release", []))),
+            os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
             package_version=_installed(sections.get("package", [])),
-            apt_cache_age=int(age[0]) if age and age[0].lstrip("-").isdigit() else None,
+            apt_cache_age=times[0] - times[1] if len(times) == 2 else None,
             service_active=service[:1] == ["active"],
             service_enabled=unit_state,
             tree=KeepalivedTree().process(sections.get("tree", [])),

@@ -20,31 +20,44 @@ tag="keepalived-vrrp"
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
-backend() {  # firewalld, or every one of iptables and nftables that filters input
-    # ("iptables+nftables": each one can drop VRRP, each one must let it through)
+found() {  # found BACKEND: add it to $backends and $label
+    backends="$backends $1"
+    label="${label:+$label+}$1"
+}
+
+detect() {  # sets $backends: firewalld, or each of iptables and nftables that filters
+    # input (both: each one can drop VRRP, each one must let it through); $label joins
+    # them with "+" ("iptables+nftables"), "" when there is none
+    backends= label=
     if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
-        echo firewalld
+        found firewalld
         return
     fi
-    found=
     if has iptables && iptables -S INPUT 2>/dev/null \
             | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
-        found=iptables
+        found iptables
     fi
-    if has nft && nft_input_chains | grep -q .; then
-        found="${found:+$found+}nftables"
+    if [ -n "$chains" ]; then
+        found nftables
     fi
-    echo "${found:-none}"
 }
 
 # -- nftables --
 
-nft_input_chains() {  # "family table chain" of every base chain on the input hook,
-    # except iptables-nft's own (ip/ip6 filter INPUT): those are the iptables backend's
-    nft list chains 2>/dev/null | awk '$1 == "table" { f = $2; t = $3 }
+nft_read_chains() {  # "family table chain" of every base chain on the input hook,
+    # except iptables-nft's own (ip/ip6 filter INPUT): those are the iptables backend's.
+    # Read once, into $chains (below): nft and awk are most of what `status` costs, and
+    # awk only runs when some chain hooks input at all.
+    listing=$(nft list chains 2>/dev/null)
+    case $listing in *"hook input"*) ;; *) return 0 ;; esac
+    printf '%s\n' "$listing" | awk '$1 == "table" { f = $2; t = $3 }
         $1 == "chain" { c = $2 }
         /hook input/ && !(t == "filter" && c == "INPUT" && (f == "ip" || f == "ip6")) {
             print f, t, c }'
+}
+
+nft_input_chains() {  # the chains read at the start, one a line (nothing when none)
+    [ -z "$chains" ] || printf '%s\n' "$chains"
 }
 
 nft_ok() {  # each input chain holds exactly one rule of ours, for these protocols
@@ -114,24 +127,29 @@ fwd_allow() {
     for p in $protocols; do fwd add "$p" || return 1; done
 }
 
-ok() {  # ok BACKEND[+BACKEND]
-    for b in $(echo "$1" | tr + ' '); do
+ok() {  # ok BACKEND...
+    for b in "$@"; do
         case $b in
             nftables) nft_ok ;;
             iptables) ipt_ok ;;
             firewalld) fwd_ok ;;
-            none) true ;;
         esac || return 1
     done
 }
 
+chains=
+if has nft; then
+    chains=$(nft_read_chains)
+fi
+
 case $action in
     status)
-        name=$(backend)
-        if ok "$name"; then echo "$name ok"; else echo "$name missing"; fi
+        detect
+        if ok $backends; then echo "${label:-none} ok"; else echo "$label missing"; fi
         ;;
     allow)
-        for b in $(backend | tr + ' '); do
+        detect
+        for b in $backends; do
             ok "$b" && continue
             case $b in
                 nftables) nft_remove && nft_allow ;;
@@ -141,7 +159,7 @@ case $action in
         done
         ;;
     remove)
-        if has nft; then nft_remove; fi
+        nft_remove
         if has iptables; then ipt_remove; fi
         if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
             fwd_remove

@@ -92,6 +92,20 @@ def test_deploy_targets():
     assert set(verdicts(targets.deploy_rows({"sizes": {}})).values()) == {"not measured"}
 
 
+def test_noop_ratio_shows_the_floors_beside_it():
+    results = deploy(1.0, 1.9, 1.6, 21.0)
+    for count, connect, probe in (("5", 0.5, 0.6), ("10", 0.6, 0.8), ("20", 0.7, 1.02)):
+        results["sizes"][count].update(noop_connect=[connect], noop_probe=[probe],
+                                       noop_max_rss_kib=[61440], cold_max_rss_kib=[61440])
+    row = [row for row in targets.deploy_rows(results) if row[0] == "no-op time N=20 / N=5"]
+    assert row == [("no-op time N=20 / N=5",
+                    "1.60x (floors here: connect and sudo only 1.40x, probe only 1.70x)",
+                    "<= 1.5x", "MISSED")]
+    text = report.markdown({"deploy": results})
+    assert "| 20 | 30.00 (1 runs) | 1.60 | 0.70 | 1.02 | - | 60 / 60 |" in text
+    assert "connect and sudo only 1.40x, probe only 1.70x." in text
+
+
 def test_failover_targets():
     kinds = {"sigkill": {"theory": 3.65, "times": [3.4, 3.5, 3.6, 4.2, 3.3]},
              "fast": {"theory": 0.365, "times": [0.33, 0.35, 0.51]},
@@ -124,7 +138,7 @@ def test_report_tables_show_targets_and_quoted_references():
     text = report.markdown(results)
     assert "| cold converge, N=10 | 24.00 s | < 22 s | **MISSED** |" in text
     assert "| no-op re-run, N=10 | 1.50 s | < 2.0 s | met |" in text
-    assert "| 10 | 24.00 (3 runs) | 1.50 | 9 + 1 | 57 / 59 |" in text
+    assert "| 10 | 24.00 (3 runs) | 1.50 | - | - | 9 + 1 | 57 / 59 |" in text
     assert "quoted from issue 5, not measured here" in text
     assert "| Ansible role (10 forks, pipelining) | 10 | 64.0 | 24.0 |" in text
     assert "2026-11-24 22:00 UTC" in text and "2 cores" in text

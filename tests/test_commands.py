@@ -40,8 +40,10 @@ from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 from pyinfra.facts.server import LinuxDistribution, TmpDir
 
 from operations import inventory_check, render, render_host
+from operations.host_facts import sysctl_path
 from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.keepalived import keepalived
+from operations.probe import OS_RELEASE as OS_RELEASE_FILE
 from operations.problems import KeepalivedDataError
 from operations.settings import HostLevel, Paths
 from operations.uploads import sha256
@@ -193,7 +195,8 @@ def release_response(distro):
 
 # -- the probe: the one fact the deploy reads --
 
-PROBE_FACT = "echo '## os-release'"  # how the KeepalivedHost command starts
+PROBE_FACT = "echo '## user'"  # how the KeepalivedHost command starts
+NOW = 1795567798  # the host's clock (date +%s) in a probe
 SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
                      "/nonexistent:/usr/sbin/nologin")
 RPM_NOT_INSTALLED = "package keepalived is not installed"  # rpm -q says so on stdout
@@ -202,13 +205,23 @@ RUNNING = ("active", "enabled")
 TWO_DAYS = 2 * 24 * 3600
 
 
+def sysctl_value(key, value):
+    """How the host-state fact reads a sysctl value (grep -H on /proc/sys)."""
+    return f"{sysctl_path(key)}:{value}"
+
+
+def file_read(path, lines):
+    """How the host-state fact reads the lines of a file (grep -H)."""
+    return [f"{path}:{line}" for line in lines]
+
+
 def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=()):
     """The host-state fact's answer: `files` {path: content} exist with that content."""
     lines = [f"firewall {firewall}"]
     lines += [f"{sha256(content)}  {path}" for path, content in dict(files).items()]
-    lines += [f"line {SYSCTL_FILE} {line}" for line in sysctl_lines]
     lines.append(f"unit {unit}")
-    lines += [f"sysctl {key} {value}" for key, value in (sysctl or {}).items()]
+    lines += file_read(SYSCTL_FILE, sysctl_lines)
+    lines += [sysctl_value(key, value) for key, value in (sysctl or {}).items()]
     return lines
 
 
@@ -227,14 +240,15 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
     else:
         installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
-    return ["## os-release", *OS_RELEASE[distro].splitlines(),
-            "## user", *([user] if user else []),
+    refreshed = [str(NOW - apt_cache_age)] if apt_cache_age is not None else []
+    return ["## user", *([user] if user else []),
             "## package", *installed,
-            "## apt-cache-age", *([str(apt_cache_age)] if apt_cache_age is not None else []),
+            "## apt-cache-age", str(NOW), *refreshed,
             "## service", *service,
             "## tree", *tree,
             # the probe reads the unit state with the service, not in the host state
-            "## host-state", *[line for line in state if not line.startswith("unit ")]]
+            "## host-state", *[line for line in state if not line.startswith("unit ")],
+            *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
 
 
 def running_probe(package, tree=(), state=CONVERGED_STATE, **given):
@@ -471,6 +485,40 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
         assert commands == [*CONFIG_OPS,
                             "systemctl reload keepalived.service"]
         assert sent(host, recorder) == [*CONFIG_SENT, "systemctl reload keepalived.service"]
+
+
+RESTART = "Keepalived | Restart keepalived (package or daemon options changed)"
+RELOAD = "Keepalived | Reload keepalived (config changed)"
+
+
+def operation_names(state, host):
+    """The names of the operations the deploy added for `host`, in order."""
+    return [name for op_hash in state.get_op_order() if op_hash in state.ops[host]
+            for name in state.op_meta[op_hash].names]
+
+
+@pytest.mark.parametrize("given, added", [
+    ({}, []),  # nothing to change: neither (each operation costs pyinfra time per host)
+    ({"tree": "drifted"}, [RELOAD]),  # a config change may need the reload
+    ({"package": "2.2.4-6.el9"}, [RESTART]),  # an upgrade, the config as it was
+])
+def test_restart_and_reload_only_added_when_this_run_may_need_them(given, added, recorder):
+    """On a running host the deploy adds the restart only when the package may change, the
+    reload only when the config may; each then runs only if that really changed."""
+    settings = settings_of(make_state("rocky"))
+    drifted = {f"{PATHS.config_dir}/00-global_defs.conf": "# old\n"}
+
+    def probe(name):
+        tree = tree_lines(render.config_files(settings[name]),
+                          content_of=drifted if given.get("tree") else None)
+        return running_probe(given.get("package", "2.2.8-1.el9"), tree)
+
+    state = make_state("rocky", probes={name: probe(name) for name in HOSTS},
+                       group_data={"keepalived_package_version": "2.2.8"})
+    for host in deploy(state):
+        names = operation_names(state, host)
+        assert [name for name in names if name in (RESTART, RELOAD)] == added
+        assert len(names) == 6 + len(added)
 
 
 @pytest.mark.parametrize("distro, package", [("rocky", "2.2.8-1.el9"),

@@ -19,6 +19,7 @@ from pyinfra.api.operations import run_ops
 from operations import host_level, uploads
 from operations import render, render_host
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
+from operations.host_facts import KeepalivedHostState
 from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.settings import HostLevel
 from operations.uploads import sha256
@@ -38,6 +39,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     deploy,
     fact_commands,
     file_install,
+    file_read,
     file_sent,
     host_state,
     make_state,
@@ -46,6 +48,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     running_probe,
     sent,
     settings_of,
+    sysctl_value,
     tree_lines,
 )
 
@@ -227,7 +230,7 @@ def test_nonlocal_bind_is_persisted_and_applied(recorder):
 def test_nonlocal_bind_file_in_place(running, expected, recorder):
     content = render_host.sysctl_file(("ipv4",))
     lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
-                                  f"sysctl net.ipv4.ip_nonlocal_bind {running}"]
+                                  sysctl_value("net.ipv4.ip_nonlocal_bind", running)]
     state = converged("rocky", lines, group_data={"keepalived_nonlocal_bind": ["ipv4"]})
     for host in deploy(state):
         assert op_commands(host, recorder) == expected
@@ -235,8 +238,8 @@ def test_nonlocal_bind_file_in_place(running, expected, recorder):
 
 def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
     content = render_host.sysctl_file(("ipv4", "ipv6"))
-    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}"] + [
-        f"line {SYSCTL_FILE} {line}" for line in content.splitlines()]
+    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
+                                  *file_read(SYSCTL_FILE, content.splitlines())]
     state = converged("rocky", lines)
     for host in deploy(state):
         assert op_commands(host, recorder) == [
@@ -315,6 +318,25 @@ def test_remove_takes_out_rules_dropin_and_sysctl(recorder):
         assert commands[1:] == [f"rm -f {FIREWALL_COMMAND}", f"rm -f {SYSCTL_FILE}",
                                 "sysctl -q -w net.ipv4.ip_nonlocal_bind=0",
                                 f"rm -f {DROPIN}", "systemctl daemon-reload"]
+
+
+def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
+    """The fact's command, run by sh, reads back as asked: the scripted answers above are
+    in the format the real command prints."""
+    read, hashed = tmp_path / "60-x.conf", tmp_path / "hashed"
+    read.write_text("net.ipv4.ip_nonlocal_bind = 1\nkey: value\n")
+    hashed.write_text("content\n")
+    fact = KeepalivedHostState()
+    command = fact.command(firewall_status="echo 'nftables missing'",
+                           files=[str(hashed), str(tmp_path / "missing")],
+                           read=[str(read), str(tmp_path / "gone")],
+                           sysctls=["kernel.ostype"], unit=False)
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    state = fact.process(result.stdout.splitlines())
+    assert (state.firewall, state.firewall_ok) == ("nftables", False)
+    assert state.sha256 == {str(hashed): sha256("content\n")}
+    assert state.lines == {str(read): ["net.ipv4.ip_nonlocal_bind = 1", "key: value"]}
+    assert state.sysctl == {"kernel.ostype": "Linux"}
 
 
 def test_remove_on_a_clean_host_does_nothing(recorder):

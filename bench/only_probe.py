@@ -1,0 +1,11 @@
+"""A deploy that only reads the one fact deploy.py reads (operations.probe) and adds no
+operation: what reading a host's state costs. deploy.py's no-op compares against that
+state, so it cannot cost less (bench/deploy_speed.py times it next to deploy.py's).
+
+    pyinfra INVENTORY bench/only_probe.py -y    (from the repo root)
+"""
+
+from operations.keepalived import host_settings
+from operations.probe import probe
+
+probe(host_settings())
