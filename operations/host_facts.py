@@ -40,7 +40,7 @@ class KeepalivedHostState(FactBase):
     + firewall_status: the shell command that prints "BACKEND ok|missing"
       (``firewall.status_command(protocols)``), or ``""`` to skip the firewall probe
     + files: paths whose sha256 is wanted (missing files are left out)
-    + read: paths whose lines are wanted (small files only)
+    + read: absolute paths (without ':') whose lines are wanted (small files only)
     + sysctls: keys whose running value is wanted
     + unit: also read ``systemctl is-enabled keepalived.service``
 
@@ -61,10 +61,14 @@ class KeepalivedHostState(FactBase):
             parts.append("printf 'unit %s\\n' \"$(systemctl is-enabled keepalived.service "
                          "2>/dev/null)\"")
         # One grep reads every file asked for and every sysctl value, a line each as
-        # PATH:LINE (a process for each would cost more than the reading).
+        # PATH:LINE (a process for each would cost more than the reading); -a: every line,
+        # whatever bytes it holds (as text, not "binary file matches").
         paths = [*read, *map(sysctl_path, sysctls)]
+        for path in paths:
+            if not path.startswith("/") or ":" in path:
+                raise ValueError(f"{path!r}: an absolute path without ':' is needed here")
         if paths:
-            parts.append("grep -H '' " + " ".join(map(shlex.quote, paths)) + " 2>/dev/null")
+            parts.append("grep -aH '' " + " ".join(map(shlex.quote, paths)) + " 2>/dev/null")
         return "; ".join(parts) + "; true"
 
     def default(self):

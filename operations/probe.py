@@ -58,8 +58,7 @@ class KeepalivedHost(FactBase):
             "dpkg-query -W -f='${db:Status-Abbrev}|${Version}\\n' keepalived 2>/dev/null; "
             "elif command -v rpm >/dev/null 2>&1; then "
             "rpm -q --qf 'ii |%{VERSION}-%{RELEASE}\\n' keepalived 2>/dev/null; fi",
-            # now, then the time of the last refresh (none when never refreshed)
-            f"echo '## apt-cache-age'; date +%s; stat -c %Y {APT_STAMP} 2>/dev/null",
+            "echo '## apt-cache-age'; " + apt_cache_age_command(APT_STAMP),
             # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
             "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
             "keepalived.service 2>/dev/null",
@@ -78,8 +77,6 @@ class KeepalivedHost(FactBase):
             elif current is not None and line.strip():
                 current.append(line)
         service = [line.strip() for line in sections.get("service", [])]
-        times = [int(line) for line in sections.get("apt-cache-age", [])
-                 if line.strip().isdigit()]
         # UnitFileState is empty for a unit that does not exist
         unit_state = service[1] if len(service) > 1 else ""
         host_state = KeepalivedHostState().process(sections.get("host-state", []))
@@ -87,12 +84,25 @@ class KeepalivedHost(FactBase):
             os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
             package_version=_installed(sections.get("package", [])),
-            apt_cache_age=times[0] - times[1] if len(times) == 2 else None,
+            apt_cache_age=apt_cache_age(sections.get("apt-cache-age", [])),
             service_active=service[:1] == ["active"],
             service_enabled=unit_state,
             tree=KeepalivedTree().process(sections.get("tree", [])),
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
         )
+
+
+def apt_cache_age_command(stamp):
+    """Prints the time now, then the time of apt's last refresh (`stamp`'s mtime), as epoch
+    seconds; nothing when apt's lists were never refreshed (no stamp, as on dnf hosts)."""
+    stamp = shlex.quote(stamp)
+    return f"[ -e {stamp} ] && date +%s && stat -c %Y {stamp}"
+
+
+def apt_cache_age(lines):
+    """Seconds since apt's last refresh, from apt_cache_age_command's lines (or None)."""
+    times = [int(line) for line in lines if line.strip().isdigit()]
+    return times[0] - times[1] if len(times) == 2 else None
 
 
 def _os_release(lines):

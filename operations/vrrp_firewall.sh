@@ -33,6 +33,7 @@ detect() {  # sets $backends: firewalld, or each of iptables and nftables that f
         found firewalld
         return
     fi
+    read_chains
     if has iptables && iptables -S INPUT 2>/dev/null \
             | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
         found iptables
@@ -46,8 +47,8 @@ detect() {  # sets $backends: firewalld, or each of iptables and nftables that f
 
 nft_read_chains() {  # "family table chain" of every base chain on the input hook,
     # except iptables-nft's own (ip/ip6 filter INPUT): those are the iptables backend's.
-    # Read once, into $chains (below): nft and awk are most of what `status` costs, and
-    # awk only runs when some chain hooks input at all.
+    # Read once, into $chains (read_chains): nft and awk are most of what `status` costs,
+    # and awk only runs when some chain hooks input at all.
     listing=$(nft list chains 2>/dev/null)
     case $listing in *"hook input"*) ;; *) return 0 ;; esac
     printf '%s\n' "$listing" | awk '$1 == "table" { f = $2; t = $3 }
@@ -138,9 +139,11 @@ ok() {  # ok BACKEND...
 }
 
 chains=
-if has nft; then
-    chains=$(nft_read_chains)
-fi
+read_chains() {  # into $chains, once (firewalld's own chains are not read)
+    if has nft; then
+        chains=$(nft_read_chains)
+    fi
+}
 
 case $action in
     status)
@@ -159,6 +162,7 @@ case $action in
         done
         ;;
     remove)
+        read_chains
         nft_remove
         if has iptables; then ipt_remove; fi
         if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then

@@ -240,10 +240,10 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
     else:
         installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
-    refreshed = [str(NOW - apt_cache_age)] if apt_cache_age is not None else []
+    refreshed = [str(NOW), str(NOW - apt_cache_age)] if apt_cache_age is not None else []
     return ["## user", *([user] if user else []),
             "## package", *installed,
-            "## apt-cache-age", str(NOW), *refreshed,
+            "## apt-cache-age", *refreshed,
             "## service", *service,
             "## tree", *tree,
             # the probe reads the unit state with the service, not in the host state
@@ -357,12 +357,13 @@ def sent(host, recorder):
 # -- building fake hosts --
 
 def make_state(distro, probes=None, responses=None, host_data=None, group_data=None,
-               diff=False):
+               diff=False, yes=False):
     """Connected State for the two jump hosts on `distro`.
 
     probes: {host name: probe_output() arguments} (default: a fresh `distro` host);
     responses: {host name: {matcher: response}} tried before the defaults;
-    host_data / group_data: merged over the example data."""
+    host_data / group_data: merged over the example data; yes: no change detection
+    before the run (as `pyinfra -y`)."""
     names = list(HOSTS)
     hosts = []
     for name in names:
@@ -378,7 +379,7 @@ def make_state(distro, probes=None, responses=None, host_data=None, group_data=N
                              "fake_delay": 0, "fake_delay_jitter": 0}))
     inventory = Inventory((hosts, {}),
                           jump_hosts=(names, {**GROUP_DATA, **(group_data or {})}))
-    state = State(inventory, Config(DIFF=diff))
+    state = State(inventory, Config(DIFF=diff), check_for_changes=not yes)
     connect_all(state)
     return state
 
@@ -497,28 +498,43 @@ def operation_names(state, host):
             for name in state.op_meta[op_hash].names]
 
 
-@pytest.mark.parametrize("given, added", [
-    ({}, []),  # nothing to change: neither (each operation costs pyinfra time per host)
-    ({"tree": "drifted"}, [RELOAD]),  # a config change may need the reload
-    ({"package": "2.2.4-6.el9"}, [RESTART]),  # an upgrade, the config as it was
+@pytest.mark.parametrize("yes", [False, True], ids=["change detection", "-y"])
+@pytest.mark.parametrize("change, added", [
+    (None, []),  # nothing to change: neither (each operation costs pyinfra time per host)
+    ("config", [RELOAD]),
+    ("package", [RESTART]),  # an upgrade, the config as it was
+    ("options", [RESTART]),  # daemon options, read only when keepalived starts
 ])
-def test_restart_and_reload_only_added_when_this_run_may_need_them(given, added, recorder):
-    """On a running host the deploy adds the restart only when the package may change, the
-    reload only when the config may; each then runs only if that really changed."""
-    settings = settings_of(make_state("rocky"))
+def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added, yes,
+                                                                    recorder):
+    """On a running host the deploy adds the restart only when the package or the daemon
+    options may change, the reload only when the config may; each runs as it did before.
+    With and without pyinfra's change detection (-y: what operators run from CI)."""
+    group_data = {"keepalived_package_version": "2.2.8",
+                  "keepalived_daemon_options": ["--log-detail"]}
+    settings = settings_of(make_state("rocky", group_data=group_data))
+    options = render_host.options_file("KEEPALIVED_OPTIONS", ("--log-detail",))
+    state_lines = host_state(files={
+        DROPIN: DROPIN_CONTENT,
+        "/etc/sysconfig/keepalived": "KEEPALIVED_OPTIONS=-D\n" if change == "options"
+        else options})
     drifted = {f"{PATHS.config_dir}/00-global_defs.conf": "# old\n"}
 
     def probe(name):
         tree = tree_lines(render.config_files(settings[name]),
-                          content_of=drifted if given.get("tree") else None)
-        return running_probe(given.get("package", "2.2.8-1.el9"), tree)
+                          content_of=drifted if change == "config" else None)
+        return running_probe("2.2.4-6.el9" if change == "package" else "2.2.8-1.el9", tree,
+                             state=state_lines)
 
     state = make_state("rocky", probes={name: probe(name) for name in HOSTS},
-                       group_data={"keepalived_package_version": "2.2.8"})
+                       group_data=group_data, yes=yes)
     for host in deploy(state):
         names = operation_names(state, host)
         assert [name for name in names if name in (RESTART, RELOAD)] == added
-        assert len(names) == 6 + len(added)
+        assert len(names) == 7 + len(added)  # (the options file is one operation)
+        commands = op_commands(host, recorder)
+        assert ("systemctl restart keepalived.service" in commands) == (RESTART in added)
+        assert ("systemctl reload keepalived.service" in commands) == (RELOAD in added)
 
 
 @pytest.mark.parametrize("distro, package", [("rocky", "2.2.8-1.el9"),

@@ -10,13 +10,14 @@ tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.p
 
 import os
 import subprocess
+import time
 
 import pytest
 from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from operations import host_level, uploads
+from operations import host_level, probe, uploads
 from operations import render, render_host
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
 from operations.host_facts import KeepalivedHostState
@@ -337,6 +338,22 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
     assert state.sha256 == {str(hashed): sha256("content\n")}
     assert state.lines == {str(read): ["net.ipv4.ip_nonlocal_bind = 1", "key: value"]}
     assert state.sysctl == {"kernel.ostype": "Linux"}
+
+
+def test_apt_cache_age_as_a_real_shell_reads_it(tmp_path):
+    """The probe's apt-cache-age section: seconds since the stamp's mtime; nothing (None)
+    when apt's lists were never refreshed."""
+    stamp = tmp_path / "update-success-stamp"
+
+    def age():
+        result = subprocess.run(["sh", "-c", probe.apt_cache_age_command(str(stamp))],
+                                capture_output=True, text=True)
+        return probe.apt_cache_age(result.stdout.splitlines())
+
+    assert age() is None
+    stamp.touch()
+    os.utime(stamp, (time.time() - 7200, time.time() - 7200))
+    assert 7199 <= age() <= 7205
 
 
 def test_remove_on_a_clean_host_does_nothing(recorder):
