@@ -123,10 +123,7 @@ def _deploy_section(deploy):
         "cores with pyinfra: each host's sshd, sudo and probe processes take CPU from the "
         "same cores as the controller, so on this machine per-host cost grows with N even "
         "for the floors (on a real fleet each host has its own CPU). N=20 / N=5 of the "
-        "floors: " + ", ".join(
-            f"{what} {'-' if ratio is None else f'{ratio:.2f}x'}"
-            for what, ratio in ((what, targets.noop_ratio(sizes, key))
-                                for what, key in targets.BOUND_NAMES)) + ".",
+        "floors: " + targets.ratios_text(targets.floor_ratios(sizes)) + ".",
         "",
         "Per-host slope (least squares over all runs): "
         + ", ".join(f"{name} {'-' if s is None else f'{s:.3f} s/host'}"

@@ -28,6 +28,17 @@ def noop_ratio(sizes, key):
     return median(at20) / median(at5) if at5 and at20 else None
 
 
+def floor_ratios(sizes):
+    """[(name, N=20 / N=5 ratio or None)] of each floor under deploy.py's no-op."""
+    return [(what, noop_ratio(sizes, key)) for what, key in BOUND_NAMES]
+
+
+def ratios_text(named_ratios):
+    """"connect and sudo only 1.45x, probe only 1.70x" ("-" for a ratio not measured)."""
+    return ", ".join(f"{what} {'-' if ratio is None else f'{ratio:.2f}x'}"
+                     for what, ratio in named_ratios)
+
+
 def _verdict(ok):
     return MET if ok else MISSED
 
@@ -44,10 +55,9 @@ def deploy_rows(deploy):
                  NOT_MEASURED if at10 is None else _verdict(at10 < 2.0)))
     ratio = noop_ratio(sizes, "noop")
     measured = "-" if ratio is None else f"{ratio:.2f}x"
-    bounds = [(what, noop_ratio(sizes, key)) for what, key in BOUND_NAMES]
-    if ratio is not None and all(bound for _, bound in bounds):
-        measured += " (floors here: " + ", ".join(f"{what} {bound:.2f}x"
-                                                  for what, bound in bounds) + ")"
+    floors = floor_ratios(sizes)
+    if ratio is not None and all(floor for _, floor in floors):
+        measured += f" (floors here: {ratios_text(floors)})"
     rows.append(("no-op time N=20 / N=5", measured, "<= 1.5x",
                  NOT_MEASURED if ratio is None else _verdict(ratio <= 1.5)))
     cold10 = median(sizes["10"]["cold"]) if "10" in sizes else None
