@@ -1,0 +1,20 @@
+# The deploy's host lock, prepended to every host-side script that changes the host
+# (operations.state_files.locked). Its first four arguments are the lock's; the script
+# it guards gets the rest as "$@":
+#
+#   sh -c 'LOCK.SH + SCRIPT' NAME LOCK_FILE HOLDER_FILE WAIT_SECONDS WHAT [ARG...]
+#
+# flock on fd 9: the lock lives as long as this shell. A killed run, or one whose SSH
+# link dropped, leaves no stale lock behind. A second run waits WAIT_SECONDS, then fails
+# with the holder's pid, login user and start time (exit 75).
+lock_file=$1 lock_holder=$2 lock_wait=$3 lock_what=$4
+shift 4
+exec 9>>"$lock_file" || { echo "cannot open the deploy lock $lock_file" >&2; exit 1; }
+if ! flock -w "$lock_wait" 9; then
+  echo "another keepalived deploy holds the lock on $(hostname) ($lock_file) and did not" \
+       "let go within $lock_wait s: $(cat "$lock_holder" 2>/dev/null || echo 'holder unknown');" \
+       "nothing was changed on this host" >&2
+  exit 75
+fi
+printf 'pid %s, login user %s, since %s: %s\n' "$$" "${SUDO_USER:-$(id -un)}" \
+  "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$lock_what" > "$lock_holder"

@@ -1,0 +1,51 @@
+"""Files the deploy keeps on each host about its own work, and the lock every change takes.
+
+    lock     /run/lock/pyinfra-keepalived.lock     held (flock) by whatever changes the host
+    holder   /run/lock/pyinfra-keepalived.holder   who holds it: pid, login user, since when
+    reload   /var/lib/pyinfra-keepalived/reload-pending    new files are live, keepalived
+                                                    has not reloaded them yet
+    restart  /var/lib/pyinfra-keepalived/restart-pending   the package or the daemon
+                                                    options changed, no restart yet
+    drain    /run/pyinfra-keepalived.drain          an integer added to every drainable
+                                                    instance's priority (track_file)
+
+The lock is `flock(1)` on a file descriptor: it lives exactly as long as the process that
+took it, so a run that is killed or loses its SSH link never leaves a stale lock. The
+markers are written before the change they announce and removed only once keepalived runs
+what is on disk, so a run that dies in between leaves them for the next run, which reads
+them in its one probe and finishes the job. The drain file is on tmpfs: a reboot undrains.
+"""
+
+import os
+
+from pyinfra.api import QuoteString
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+LOCK_FILE = "/run/lock/pyinfra-keepalived.lock"
+LOCK_HOLDER = "/run/lock/pyinfra-keepalived.holder"
+LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
+EXIT_LOCKED = 75  # a host-side script's exit code when another run holds the lock
+
+STATE_DIR = "/var/lib/pyinfra-keepalived"
+RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
+RESTART_PENDING = f"{STATE_DIR}/restart-pending"
+DRAIN_FILE = "/run/pyinfra-keepalived.drain"
+
+
+def shell_script(name):
+    """The text of a shell script shipped next to this module (e.g. "transaction.sh")."""
+    with open(os.path.join(HERE, name)) as handle:
+        return handle.read()
+
+
+LOCK_SCRIPT = shell_script("lock.sh")
+
+
+def locked(script, what, *args, wait=LOCK_WAIT_SECONDS):
+    """Command words that run the shell `script` (text) with `args` while holding the
+    host's deploy lock (waiting up to `wait` seconds for it; then the host fails with the
+    holder named). `what` says what this run does, for a second run's message."""
+    return ["sh", "-c", QuoteString(LOCK_SCRIPT + "\n" + script), "pyinfra-keepalived",
+            QuoteString(LOCK_FILE), QuoteString(LOCK_HOLDER), str(wait), QuoteString(what),
+            *args]
