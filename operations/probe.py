@@ -16,8 +16,10 @@ from . import host_level
 from .facts import KeepalivedTree
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
+from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING
 
 OS_RELEASE = "/etc/os-release"
+STATE_FILES = (RELOAD_PENDING, RESTART_PENDING, DRAIN_FILE)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class HostProbe:
     service_enabled: str = ""  # enabled, disabled, masked, ... ("" when no unit)
     tree: dict = field(default_factory=dict)  # {path: TreeEntry}, see KeepalivedTree
     host_state: HostState = field(default_factory=HostState)  # firewall, drop-in, ...
+    # operations.state_files markers left by a run that did not finish (their first line:
+    # since when), and the drain value; None when absent
+    reload_pending: str | None = None
+    restart_pending: str | None = None
+    drain: str | None = None
 
 
 class KeepalivedHost(FactBase):
@@ -50,7 +57,7 @@ class KeepalivedHost(FactBase):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them) and the apt cache's age is worked out here.
-        host_state = {**host_state, "read": [OS_RELEASE, *host_state["read"]]}
+        host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
         return "; ".join([
             f"echo '## user'; getent passwd {shlex.quote(user)}",
             "echo '## package'",
@@ -89,7 +96,15 @@ class KeepalivedHost(FactBase):
             service_enabled=unit_state,
             tree=KeepalivedTree().process(sections.get("tree", [])),
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
+            reload_pending=_first_line(host_state.lines, RELOAD_PENDING),
+            restart_pending=_first_line(host_state.lines, RESTART_PENDING),
+            drain=_first_line(host_state.lines, DRAIN_FILE),
         )
+
+
+def _first_line(lines, path):
+    """The first line of a file the probe read (\"\" for an empty file), None if absent."""
+    return lines[path][0].strip() if lines.get(path) else None
 
 
 def apt_cache_age_command(stamp):
