@@ -25,7 +25,8 @@ TREE += ["regular file|644|root|root|/etc/keepalived/keepalived.conf",
          f"{'0' * 64}  /etc/keepalived/keepalived.conf"]
 STOP = ["systemctl stop keepalived.service", "systemctl disable keepalived.service"]
 REMOVE_TREE = ["rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
-               "/etc/keepalived/scripts /etc/keepalived/.staging",
+               "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
+               "/etc/keepalived/.generations /etc/keepalived/.staging",
                "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds "
                "files this deploy did not write'"]
 USERDEL = "userdel keepalived_script"
@@ -45,7 +46,7 @@ def installed_host(package_fact, busy_user=False):
         # Users fact
         "cut -d: -f1": [f"{SCRIPT_USER_ENTRY}|keepalived_script|keepalived_script||!"],
         "ip -o addr show": [LEFTOVER_VIP],
-        "stat -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
+        "stat -L -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],
         "command -v userdel": "/usr/sbin/userdel",
     }
