@@ -42,23 +42,24 @@ finish_reload() {
   rm -f "$marker"
 }
 
-if [ "$uploaded" = - ]; then
-  [ -e "$marker" ] && echo "reload pending since $(sed -n '1s/^since //p' "$marker")"
-  finish_reload
-  exit 0
-fi
-
-install -d -o root -g root -m 755 "$base" "$generations" || exit 1
 live=$(readlink "$base/.current" 2>/dev/null) before=$(readlink "$base/.previous" 2>/dev/null)
-
 prune() {
   # every generation but the live one and the one before it (and what dead runs left)
   for g in "$generations"/* "$generations"/.[!.]*; do
     [ -e "$g" ] || continue
-    [ "$g" = "$base/$live" ] || [ "$g" = "$base/$before" ] || [ "$g" = "$stage" ] || rm -rf "$g"
+    [ "$g" = "$base/$live" ] || [ "$g" = "$base/$before" ] || rm -rf "$g"
   done
   rm -rf "$base/.staging"  # the staging dir of earlier versions of this deploy
 }
+
+if [ "$uploaded" = - ]; then
+  [ -e "$marker" ] && echo "reload pending since $(sed -n '1s/^since //p' "$marker")"
+  finish_reload
+  prune
+  exit 0
+fi
+
+install -d -o root -g root -m 755 "$base" "$generations" || exit 1
 prune
 
 # -- stage: this run's own directory, root-owned, each file with its mode --

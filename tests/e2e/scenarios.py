@@ -39,6 +39,22 @@ exit $rc
 """
 
 
+# operations/transaction.sh: the managed paths are fixed links through .current, which
+# points at the live generation
+LINKS = {"/etc/keepalived/keepalived.conf": ".current/keepalived.conf",
+         "/etc/keepalived/conf.d": ".current/conf.d",
+         "/etc/keepalived/scripts": ".current/scripts"}
+
+
+def assert_generation_layout(cluster, host):
+    """The host's tree is laid out as transaction.sh leaves it; returns the live
+    generation's name."""
+    links = cluster.run(host, "readlink /etc/keepalived/.current " + " ".join(LINKS))[1].split()
+    assert len(links) == 4 and links[1:] == list(LINKS.values()), f"{host}: {links}"
+    assert links[0].startswith(".generations/"), f"{host}: .current -> {links[0]}"
+    return links[0].split("/", 1)[1]
+
+
 def check_converged(cluster, result):
     """Test 1: after a first deploy, every host is set up as specified, and only the
     first host holds the VIP."""
@@ -53,8 +69,10 @@ def check_converged(cluster, result):
         assert user[4:] == ["Keepalived health check script user", "/nonexistent",
                             "/usr/sbin/nologin"]
         assert cluster.run(host, "test -e /nonexistent")[0] != 0, "a home was created"
-        stat = cluster.run(host, "stat -c '%n|%U:%G %a %F' " + " ".join(FILES))[1]
+        # what keepalived reads, through the links of the transaction's layout
+        stat = cluster.run(host, "stat -L -c '%n|%U:%G %a %F' " + " ".join(FILES))[1]
         assert dict(line.split("|") for line in stat.splitlines()) == FILES
+        assert_generation_layout(cluster, host)
         code, output = cluster.run(host, CONFIG_TEST)
         assert (code, output.strip()) == (0, ""), f"{host}: keepalived -t: exit {code}\n{output}"
         assert wait_for(lambda: "VRRP_Script(check_ssh) succeeded" in cluster.run(
