@@ -20,6 +20,8 @@ import os
 
 from pyinfra.api import QuoteString
 
+from .render import DRAIN_FILE  # noqa: F401  (rendered into the config: render owns it)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 LOCK_FILE = "/run/lock/pyinfra-keepalived.lock"
@@ -30,7 +32,6 @@ EXIT_LOCKED = 75  # a host-side script's exit code when another run holds the lo
 STATE_DIR = "/var/lib/pyinfra-keepalived"
 RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
 RESTART_PENDING = f"{STATE_DIR}/restart-pending"
-DRAIN_FILE = "/run/pyinfra-keepalived.drain"
 
 
 def shell_script(name):
