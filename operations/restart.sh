@@ -86,7 +86,8 @@ start=$(date +%s)
 systemctl restart keepalived.service || fail "systemctl restart keepalived failed"
 end=$((start + wait))
 until ready; do
-  [ "$(date +%s)" -lt "$end" ] || fail "keepalived not back with $instances in BACKUP or MASTER within $wait s"
+  [ "$(date +%s)" -lt "$end" ] ||
+    fail "keepalived not back with $instances in BACKUP or MASTER within $wait s"
   sleep 0.5
 done
 rm -f "$marker" || fail "cannot remove $marker"
