@@ -1,4 +1,4 @@
-"""python3 -m bench [all|deploy|failover|reload|report] [--quick]
+"""python3 -m bench [all|deploy|failover|reload|rolling|report] [--quick]
 
 Measures on private docker test clusters, saves the figures as JSON, writes BENCHMARKS.md
 with plots, and prints each figure beside its target. `report` only rewrites the report
@@ -13,9 +13,10 @@ import time
 
 from testhosts.cluster import REPO_DIR
 
-from . import deploy_speed, failover_speed, machine, reload_flap, report, targets
+from . import (deploy_speed, failover_speed, machine, reload_flap, report, rolling_restart,
+               targets)
 
-PARTS = ("deploy", "failover", "reload")
+PARTS = ("deploy", "failover", "reload", "rolling")
 
 
 def main(argv=None):
@@ -23,7 +24,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", nargs="?", default="all", choices=("all", *PARTS, "report"))
     parser.add_argument("--quick", action="store_true",
-                        help="1 run, N = 1 and 2, 1 failover trial, 4 reloads")
+                        help="1 run, N = 1 and 2, 1 failover trial, 4 reloads, 1 restart")
     parser.add_argument("--out", help="directory for BENCHMARKS.md and docs/bench/ "
                                       "(default: the repo; .bench-quick/ with --quick)")
     args = parser.parse_args(argv)
@@ -41,8 +42,11 @@ def main(argv=None):
                 log=log)
         elif part == "failover":
             results["failover"] = failover_speed.measure(trials=1 if args.quick else 5, log=log)
-        else:
+        elif part == "reload":
             results["reload"] = reload_flap.measure(changes=4 if args.quick else 20, log=log)
+        else:
+            results["rolling"] = rolling_restart.measure(restarts=1 if args.quick else 3,
+                                                         log=log)
         results["machine"], results["quick"] = machine.describe(), args.quick
         results[part]["run_seconds"] = round(time.monotonic() - started)
         results[part]["measured_at"] = results["machine"]["date"]

@@ -52,6 +52,7 @@ def markdown(results, plots=()):
     lines += _deploy_section(results.get("deploy"))
     lines += _failover_section(results.get("failover"))
     lines += _reload_section(results.get("reload"))
+    lines += _rolling_section(results.get("rolling"))
     if plots:
         lines += ["## Plots", ""] + [f"![{name}]({path})" for name, path in plots] + [""]
     return "\n".join(lines)
@@ -289,3 +290,24 @@ def _save(figure, pyplot, out_dir, name, title):
     figure.savefig(os.path.join(out_dir, PLOTS, name), dpi=100)
     pyplot.close(figure)
     return title, f"{PLOTS}/{name}"
+
+
+def _rolling_section(rolling):
+    if not rolling:
+        return []
+    gap = rolling["longest_gap"]
+    return [
+        "## Rolling restart",
+        "",
+        *_when(rolling),
+        f"{rolling['restarts']} deploys (`pyinfra -y`), each changing keepalived's daemon "
+        f"options on {' and '.join(rolling['hosts'])} (so each restarts keepalived on both, "
+        "one at a time, the master last after its VIP went to the backup), while a third "
+        f"container pinged the VIP every 20 ms. VIP back on the master afterwards: "
+        f"{'yes' if rolling['vip_on_master'] else 'NO'}.",
+        "",
+        *_table(["Polls", "Lost", "Longest without an answer"],
+                [[rolling["polls"], rolling["lost"],
+                  "-" if gap is None else f"{gap:.3f} s"]]),
+        "",
+    ]

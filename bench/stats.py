@@ -83,6 +83,13 @@ def first_answer(polls, mac, after):
     return None
 
 
+def longest_gap(polls):
+    """The longest time (s) between two answered polls (None with fewer than two)."""
+    answered = [stamp for stamp, mac in polls if mac]
+    gaps = [after - before for before, after in zip(answered, answered[1:])]
+    return max(gaps) if gaps else None
+
+
 def mac_changes(polls):
     """How often the answering MAC changed between answered polls (lost polls skipped)."""
     macs = [mac for _, mac in polls if mac]

@@ -118,9 +118,24 @@ def reload_rows(reload):
     ]
 
 
+def rolling_rows(rolling):
+    """Issue 15: a rolling restart loses no poll; no answer missing longer than 1.0 s."""
+    if not rolling:
+        return [("rolling restart: lost polls", "-", "0", NOT_MEASURED),
+                ("rolling restart: longest without an answer", "-", "<= 1.0 s (goal 0.1 s)",
+                 NOT_MEASURED)]
+    gap = rolling["longest_gap"]
+    return [
+        (f"rolling restart: lost polls ({rolling['restarts']} restarts)",
+         str(rolling["lost"]), "0", _verdict(rolling["lost"] == 0)),
+        ("rolling restart: longest without an answer", _seconds(gap, 3),
+         "<= 1.0 s (goal 0.1 s)", _verdict(gap is not None and gap <= 1.0)),
+    ]
+
+
 def rows(results):
     return (deploy_rows(results.get("deploy")) + failover_rows(results.get("failover"))
-            + reload_rows(results.get("reload")))
+            + reload_rows(results.get("reload")) + rolling_rows(results.get("rolling")))
 
 
 def _seconds(value, digits=2):

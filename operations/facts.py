@@ -1,5 +1,6 @@
 """pyinfra facts read from keepalived hosts."""
 
+import os
 import shlex
 from dataclasses import dataclass, replace
 
@@ -93,35 +94,18 @@ class HostStatus:
     now: float | None = None  # the host's clock, epoch seconds
 
 
-# keepalived's data dump (SIGUSR1, or what `keepalived --signum=DATA` names) is written to
-# /tmp/keepalived.data of the VRRP process's own mount namespace: /proc/PID/root/tmp finds
-# it under systemd's PrivateTmp too; without ptrace rights (containers) plain /tmp is read.
-# It holds auth_pass in clear: only the lines below leave the host, and it is removed.
+# The data dump holds auth_pass in clear: only the lines below leave the host (the
+# functions of vrrp_dump.sh, shared with the rolling restart, say how it is read).
 DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
               r"|^   (State|Priority|Effective priority|Last transition|Status) = "
               r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
-VRRP_PID_FILES = "/run/keepalived/vrrp.pid /run/vrrp.pid /var/run/vrrp.pid"
-STATUS_SCRIPT = f"""
-pid=
-for f in {VRRP_PID_FILES}; do
-    p=$(cat "$f" 2>/dev/null) || continue
-    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = keepalived ] && pid=$p && break
-done
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "vrrp_dump.sh")) as _f:
+    VRRP_DUMP_SCRIPT = _f.read()
+STATUS_SCRIPT = VRRP_DUMP_SCRIPT + f"""
 echo "## now $(date +%s)"
-if [ -n "$pid" ]; then
+if pid=$(vrrp_pid); then
     echo "## running $pid"
-    dump=/proc/$pid/root/tmp/keepalived.data
-    [ -d /proc/"$pid"/root/tmp ] || dump=/tmp/keepalived.data  # no ptrace access
-    rm -f "$dump"
-    kill -"$(keepalived --signum=DATA 2>/dev/null || echo USR1)" "$pid"
-    last=-1; n=0
-    while [ "$n" -lt 50 ]; do
-        size=$(stat -c %s "$dump" 2>/dev/null || echo -1)
-        [ "$size" -gt 0 ] && [ "$size" = "$last" ] && break
-        last=$size; n=$((n + 1)); sleep 0.1
-    done
-    grep -E '{DUMP_LINES}' "$dump"
-    rm -f "$dump"
+    vrrp_dump "$pid" '{DUMP_LINES}'
 else
     echo "## stopped"
 fi

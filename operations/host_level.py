@@ -1,7 +1,7 @@
 """Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
 
     from operations import host_level
-    options = host_level.prepare(settings, "apt", current)   # after the package, before config
+    options = host_level.prepare(settings, "apt", current, active=True)  # before the config
 
 All four read one fact (operations.host_facts), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
@@ -10,7 +10,7 @@ nothing costs one round trip here. `remove(...)` undoes them for the uninstall d
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
-from . import render_host
+from . import render_host, state_files
 from .firewall import (
     FIREWALL_COMMAND,
     allow_vrrp,
@@ -99,27 +99,37 @@ def service_dropin(content, current):
 
 
 @operation()
-def daemon_options(path, variable, options, current):
+def daemon_options(path, variable, options, current, active=False):
     """
     Write keepalived's command-line options to ``path`` (``variable="..."``). keepalived
-    reads them only when it starts: the caller restarts it when this changed.
+    reads them only when it starts: when it runs (``active``), the same command first
+    writes the restart-pending marker, and the deploy restarts it host by host.
+
+    + path, variable: the options file and the variable the packaged unit reads
+    + options: the command-line options, e.g. ``("--log-detail",)``
+    + current: the host's ``HostState`` (the file's sha256)
+    + active: keepalived was running when the host was probed
 
     **Example:**
 
     .. code:: python
 
         daemon_options(name="keepalived options", path="/etc/default/keepalived",
-                       variable="DAEMON_ARGS", options=("--log-detail",), current=state)
+                       variable="DAEMON_ARGS", options=("--log-detail",), current=state,
+                       active=probe.service_active)
     """
     content = render_host.options_file(variable, options)
     if current.sha256.get(path) != sha256(content):
-        yield from upload(path, content, "644")
+        yield from upload(path, content, "644",
+                          before=state_files.mark_restart("options") if active else ())
 
 
-def prepare(settings, manager, current):
+def prepare(settings, manager, current, active=False):
     """Firewall, sysctl, systemd drop-in and daemon options; before the config goes live
     and keepalived starts. `manager`: "apt" or "dnf"; `current`: the HostState read with
-    `state_arguments`. Returns the daemon-options operation (did_change: keepalived must
+    `state_arguments`; `active`: keepalived ran when probed (a change of its options then
+    leaves the restart-pending marker, written with them). Returns the daemon-options
+    operation (did_change: keepalived must
     restart) or None when the options are not managed."""
     level = settings.host_level
     protocols = firewall_protocols(settings)
@@ -139,7 +149,8 @@ def prepare(settings, manager, current):
     if level.daemon_options is None:
         return None
     return daemon_options(name=f"keepalived options ({options_path})", path=options_path,
-                          variable=variable, options=level.daemon_options, current=current)
+                          variable=variable, options=level.daemon_options, current=current,
+                          active=active)
 
 
 @deploy("Keepalived host removal")

@@ -10,6 +10,8 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
+from . import state_files
+
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
 # and with those of its libraries (perl, libicu, shared-mime-info) they would double what
 # a host downloads and unpacks.
@@ -23,6 +25,12 @@ APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommend
 APT_UPDATE = ("apt-get update -o Acquire::Languages=none "
               "-o Acquire::CompressionTypes::Order::=gz")
 APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
+# The install runs under the deploy lock, with the restart-pending marker written first
+# when keepalived runs, and (apt) a policy-rc.d of ours that keeps the package's
+# maintainer scripts from restarting keepalived: the deploy restarts it, host by host.
+PACKAGE_SCRIPT = state_files.FUNCTIONS + state_files.shell_script("package.sh")
+# dnf: rpm's systemd scriptlets (systemd-update-helper) restart no unit with this set.
+DNF_INSTALL = "SYSTEMD_OFFLINE=1 dnf install -y"
 # Unit file states (`systemctl show -p UnitFileState`) that need no `systemctl enable`.
 ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
 
@@ -66,10 +74,15 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None):
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
     apt's package lists are refreshed first when older than ``cache_seconds``, and only
     when something is to be installed (a host that has keepalived needs no refresh).
+    The package never restarts keepalived itself (apt: a policy-rc.d of ours for the
+    duration of the install; dnf: ``SYSTEMD_OFFLINE=1`` for rpm's scriptlets); when
+    keepalived runs, the restart-pending marker is written first and the deploy restarts
+    it, one host at a time (operations.rolling).
 
     + manager: ``"apt"`` or ``"dnf"``
     + version: a pin (``1:2.2.7-1+b2`` for apt, ``2.2.8`` for dnf) or None
-    + found: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``)
+    + found: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``,
+      ``service_active``)
     + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
 
     **Example:**
@@ -93,11 +106,15 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None):
         if found.apt_cache_age is None or found.apt_cache_age > cache_seconds:
             # One command: each host goes on to unpack while others still download.
             install = f"{APT_UPDATE}{via} && touch {APT_STAMP} && {install}"
-        yield install
     else:
         via = f" --setopt=proxy={shlex.quote(proxy)}" if proxy else ""
-        yield f"dnf install -y{via} " + shlex.quote(f"keepalived-{version}" if version
-                                                     else "keepalived")
+        install = f"{DNF_INSTALL}{via} " + shlex.quote(f"keepalived-{version}" if version
+                                                        else "keepalived")
+    yield StringCommand(*state_files.locked(
+        PACKAGE_SCRIPT, "install keepalived", "yes" if found.service_active else "no",
+        QuoteString(state_files.RESTART_PENDING),
+        QuoteString(state_files.POLICY_RC_D if manager == "apt" else ""),
+        QuoteString(install)))
 
 
 @operation()
@@ -105,7 +122,8 @@ def service_running(service, found):
     """
     Start ``service`` and enable it at boot, where it is not already (one command).
 
-    + found: the host's ``HostProbe`` (``service_active``, ``service_enabled``)
+    + found: the host's ``HostProbe`` (``service_active``, ``service_enabled``; a start
+      also clears a pending restart, ``restart_pending``)
 
     **Example:**
 
@@ -125,6 +143,8 @@ def service_running(service, found):
                      f"systemctl enable {service}; }}")
     if not found.service_active:
         steps.append(f"systemctl start {service}")
+        if found.restart_pending is not None:  # a start reads what the restart was for
+            steps.append(f"rm -f {shlex.quote(state_files.RESTART_PENDING)}")
     yield " && ".join(steps)
 
 

@@ -12,7 +12,7 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 
-from . import host_level, render
+from . import host_level, render, rolling
 from .config_tree import config_tree
 from .host_ops import keepalived_package, service_action, service_running, system_user
 from .inventory_check import check_inventory
@@ -81,12 +81,15 @@ def config(settings, found):
     )
 
 
-def service(installed, options, found):
-    """Keep keepalived enabled and running; restart after a package change or a change of
-    its daemon options (`options`, read only at start; None when not managed). A config
-    change never restarts: the config transaction reloads (SIGHUP, keeps VIPs)."""
+def service(settings, installed, options, found):
+    """Keep keepalived enabled and running; restart it, one host at a time (a rolling
+    restart, operations.rolling), when the package or its daemon options (`options`, read
+    only at start; None when not managed) changed in this run, or a restart is still
+    pending from an earlier one. A config change never restarts: the config transaction
+    reloads (SIGHUP, keeps VIPs)."""
     def restart_needed():
-        return installed.did_change() or (options is not None and options.did_change())
+        return (found.restart_pending is not None or installed.did_change()
+                or (options is not None and options.did_change()))
 
     service_running(name="Enable and start keepalived", service=SERVICE, found=found)
     # A restart or reload only when keepalived was running when probed (started in this
@@ -95,11 +98,11 @@ def service(installed, options, found):
     # operation costs pyinfra a few milliseconds per host, on every run).
     if not found.service_active:
         return
-    if installed.will_change or (options is not None and options.will_change):
-        service_action(
-            name="Restart keepalived (package or daemon options changed)", service=SERVICE,
-            action="restart", _if=restart_needed,
-        )
+    if (found.restart_pending is not None or installed.will_change
+            or (options is not None and options.will_change)):
+        everyone = check_inventory(state.inventory)
+        rolling.restart(settings, [peer for name, peer in everyone.items()
+                                   if name != host.name], restart_needed)
 
 
 @deploy("Keepalived")
@@ -111,8 +114,10 @@ def keepalived():
     settings = host_settings()
     found = probe(settings)
     manager = package_manager(found.os_release)
+    rolling.clear_leftovers(found)
     script_user(settings, found)
     installed = package(settings, manager, found)
-    options = host_level.prepare(settings, manager, found.host_state)
+    options = host_level.prepare(settings, manager, found.host_state,
+                                 active=found.service_active)
     config(settings, found)
-    service(installed, options, found)
+    service(settings, installed, options, found)

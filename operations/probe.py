@@ -16,10 +16,11 @@ from . import host_level
 from .facts import KeepalivedTree
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
-from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING
+from .state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
 
 OS_RELEASE = "/etc/os-release"
-STATE_FILES = (RELOAD_PENDING, RESTART_PENDING, DRAIN_FILE)
+# (and our policy-rc.d, if a killed install left it: operations.rolling.clear_leftovers)
+STATE_FILES = (RELOAD_PENDING, RESTART_PENDING, DRAIN_FILE, POLICY_RC_D)
 
 
 @dataclass(frozen=True)

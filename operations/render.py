@@ -18,6 +18,23 @@ NOTIFY_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES
                            if name.startswith("notify_")]
 
 
+# The deploy's drain (operations.state_files, operations/restart.sh): a keepalived
+# track_file whose number is added to the priority of every instance that tracks it
+# (weight 1; keepalived clamps the result at 1). Writing -253 into the file hands a VIP
+# to the next priority with no reply lost, without a reload; a missing file counts as 0.
+# On tmpfs: a reboot undrains.
+DRAIN_FILE = "/run/pyinfra-keepalived.drain"
+DRAIN_TRACKER = "pyinfra_drain"
+
+
+def drainable(settings, instance):
+    """Whether the drain may lower `instance`'s priority: not for the address owner
+    (priority 255 ignores tracking) and not in a sync group (keepalived ignores or
+    misuses weights there); those are handed over with a graceful stop instead."""
+    synced = {name for group in settings.sync_groups for name in group.instances}
+    return instance.priority != 255 and instance.name not in synced
+
+
 class TemplateNotFound(ValueError):
     pass
 
@@ -87,6 +104,9 @@ def config_files(settings):
         "scripts": settings.scripts,
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
+        "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
+                  "instances": [instance.name for instance in settings.instances
+                                if drainable(settings, instance)]},
     }
 
     def rendered(template, path, mode, secret=False):

@@ -8,6 +8,8 @@
                                                     options changed, no restart yet
     drain    /run/pyinfra-keepalived.drain          an integer added to every drainable
                                                     instance's priority (track_file)
+    policy   /usr/sbin/policy-rc.d                  ours only during an install (Debian):
+                                                    no keepalived restart by the package
 
 The lock is `flock(1)` on a file descriptor: it lives exactly as long as the process that
 took it, so a run that is killed or loses its SSH link never leaves a stale lock. The
@@ -20,6 +22,8 @@ import os
 
 from pyinfra.api import QuoteString
 
+from .render import DRAIN_FILE  # noqa: F401  (rendered into the config: render owns it)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 LOCK_FILE = "/run/lock/pyinfra-keepalived.lock"
@@ -30,7 +34,8 @@ EXIT_LOCKED = 75  # a host-side script's exit code when another run holds the lo
 STATE_DIR = "/var/lib/pyinfra-keepalived"
 RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
 RESTART_PENDING = f"{STATE_DIR}/restart-pending"
-DRAIN_FILE = "/run/pyinfra-keepalived.drain"
+POLICY_RC_D = "/usr/sbin/policy-rc.d"
+POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (operations/package.sh)
 
 
 def shell_script(name):
@@ -40,6 +45,15 @@ def shell_script(name):
 
 
 LOCK_SCRIPT = shell_script("lock.sh")
+# mark_restart and set_drain, for the scripts that write the marker or the drain
+FUNCTIONS = shell_script("state_files.sh")
+
+
+def mark_restart(reason):
+    """Command words that write the restart-pending marker (first line
+    "since <UTC time>: REASON"), e.g. in the same command as the change that needs it."""
+    return ["sh", "-c", QuoteString(FUNCTIONS + 'mark_restart "$@"'), "mark-restart",
+            QuoteString(RESTART_PENDING), QuoteString(reason)]
 
 
 def locked(script, what, *args, wait=LOCK_WAIT_SECONDS):

@@ -66,10 +66,12 @@ def installing(directory, steps):
     return words
 
 
-def upload(path, content, mode, make_dir=False, then=()):
+def upload(path, content, mode, make_dir=False, then=(), before=()):
     """Yield the commands that make `path` hold `content`, root:root, `mode`, then run the
-    command words `then` (e.g. a daemon-reload) in the same command."""
+    command words `then` (e.g. a daemon-reload) in the same command; the command words
+    `before` run first in it (e.g. a marker that announces the change)."""
     directory = private_dir()
     yield from send(directory, [content])
-    yield StringCommand(*installing(directory, [install(directory, 0, path, mode, make_dir),
+    yield StringCommand(*installing(directory, [*([before] if before else []),
+                                                 install(directory, 0, path, mode, make_dir),
                                                  *([then] if then else [])]))

@@ -95,8 +95,8 @@ def test_seed_yaml_renders_the_python_example_but_for_its_two_documented_differe
         assert changed == {
             "10-vrrp_scripts.conf": ["-    weight   -20", "+    weight   -10"],
             "20-vrrp_instances.conf": [
-                "-    authentication {", "-        auth_type PASS", "-        auth_pass 1234",
-                "-    }", "-"],
+                "-", "-    authentication {", "-        auth_type PASS",
+                "-        auth_pass 1234", "-    }"],
         }, changed
 
 
@@ -111,6 +111,17 @@ def test_seed_yaml_with_the_two_fixes_renders_the_python_example_exactly():
     for name in NAMES:
         assert {path: file.content for path, file in from_yaml[name].items()} == \
             {path: file.content for path, file in from_python[name].items()}
+
+
+def test_both_carry_the_drain_the_role_never_rendered():
+    """What the role's own templates would write differs from both in one block: the
+    deploy's drain (a track_file, see operations/render.py), which rolling restarts use."""
+    for name, files in rendered(role_hosts()).items():
+        scripts = files["/etc/keepalived/conf.d/10-vrrp_scripts.conf"].content
+        instances = files["/etc/keepalived/conf.d/20-vrrp_instances.conf"].content
+        assert f'track_file pyinfra_drain {{\n    file   "{render.DRAIN_FILE}"\n' \
+               "    weight 1\n}\n" in scripts
+        assert "    track_file {\n        pyinfra_drain\n    }\n" in instances
 
 
 def test_a_pyinfra_inventory_built_from_the_yaml():

@@ -196,3 +196,14 @@ def test_triggers_fire_once_and_not_after_cancel():
     triggers.fire(11.0, "a")
     triggers.fire(12.0, "a")
     assert ran == ["kept"] and kept.result(timeout=0) == (11.0, 1) and not triggers
+
+
+def test_rolling_targets_and_longest_gap():
+    from bench.stats import longest_gap
+    polls = [(1.0, "aa"), (1.02, None), (1.04, "bb"), (1.5, "bb")]
+    assert longest_gap(polls) == pytest.approx(0.46)
+    rolling = {"restarts": 3, "lost": 1, "longest_gap": 0.46}
+    assert verdicts(targets.rolling_rows(rolling)) == {
+        "rolling restart: lost polls (3 restarts)": "MISSED",
+        "rolling restart: longest without an answer": "met"}
+    assert set(verdicts(targets.rolling_rows(None)).values()) == {"not measured"}

@@ -40,7 +40,7 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 from pyinfra.facts.server import LinuxDistribution, TmpDir
 
-from operations import inventory_check, render, render_host
+from operations import host_ops, inventory_check, render, render_host, state_files
 from operations.host_facts import sysctl_path
 from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.keepalived import keepalived
@@ -182,6 +182,36 @@ APT_REFRESH = ("apt-get update -o Acquire::Languages=none "
 ENABLE = ("{ systemctl is-enabled --quiet keepalived.service || "
           "systemctl enable keepalived.service; }")
 START = [f"{ENABLE} && systemctl start keepalived.service"]
+
+
+DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit
+
+
+def package(install, running=False):
+    """The package operation's command: operations/package.sh under the deploy lock runs
+    `install` (apt's or dnf's line, one word), with our policy-rc.d on apt hosts, after
+    writing the restart-pending marker when keepalived was `running`."""
+    apt = "apt-get" in install
+    return shlex.join([
+        "sh", "-c", state_files.LOCK_SCRIPT + "\n" + host_ops.PACKAGE_SCRIPT,
+        "pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER,
+        str(state_files.LOCK_WAIT_SECONDS), "install keepalived", "yes" if running else "no",
+        state_files.RESTART_PENDING, state_files.POLICY_RC_D if apt else "", install])
+
+
+# The two steps of a rolling restart (operations.rolling), as readable() shows them.
+RESTART_STEPS = ["<restart, first stage>", "<restart, holders stage>"]
+
+
+def readable(commands):
+    """`commands` with each restart step (a long locked script) as its RESTART_STEPS name."""
+    named = []
+    for command in commands:
+        for step, stage in zip(RESTART_STEPS, ("first", "holders")):
+            if f" 'restart keepalived ({stage} stage)' " in command:
+                command = step
+        named.append(command)
+    return named
 
 
 def containing(commands, part):
@@ -438,16 +468,16 @@ def test_rhel_family_fresh_host(distro, recorder):
     for host in deploy(state):
         assert op_commands(host, recorder) == [
             USERADD,
-            "dnf install -y keepalived",
+            package(f"{DNF} keepalived"),
             *DROPIN_OPS,
             *FRESH_CONFIG_OPS,
             *START,
         ]
         assert sent(host, recorder) == [
-            USERADD, "dnf install -y keepalived", *DROPIN_SENT, *FRESH_CONFIG_SENT,
+            USERADD, package(f"{DNF} keepalived"), *DROPIN_SENT, *FRESH_CONFIG_SENT,
             *START]
         # (the probe is the same on every distro: it asks about apt's lists too)
-        assert not any("apt" in command for command in sent(host, recorder))
+        assert not any("apt-get" in command for command in sent(host, recorder))
         assert_one_probe(host, recorder)
         assert state.get_results_for_host(host).error_ops == 0
 
@@ -472,7 +502,7 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
     state = make_state("rocky")
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands.index("dnf install -y keepalived") < containing(commands, TRANSACTION) \
+        assert commands.index(package(f"{DNF} keepalived")) < containing(commands, TRANSACTION) \
             < commands.index(START[0])
         # (the transaction's script reloads only a keepalived that was running)
         assert not any(f"systemctl {action} keepalived" in c and TRANSACTION_FIRST_LINE not in c
@@ -485,9 +515,9 @@ def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
     state = make_state("rocky", probes={name: running_probe("2.2.4-6.el9") for name in HOSTS},
                        group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
-        assert op_commands(host, recorder) == [
-            "dnf install -y keepalived-2.2.8", *FRESH_CONFIG_OPS,
-            "systemctl restart keepalived.service"]
+        assert readable(op_commands(host, recorder)) == [
+            package(f"{DNF} keepalived-2.2.8", running=True), *FRESH_CONFIG_OPS,
+            *RESTART_STEPS]
 
 
 def test_rhel_config_drift_on_running_host_reloads_only(recorder):
@@ -505,7 +535,9 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
         assert sent(host, recorder) == CONFIG_SENT
 
 
-RESTART = "Keepalived | Restart keepalived (package or daemon options changed)"
+RESTART = ("Keepalived | Restart keepalived where it holds no VIP (one host at a time)",
+           "Keepalived | Hand over the VIPs, then restart keepalived on their holders "
+           "(one host at a time)")
 
 
 def operation_names(state, host):
@@ -518,8 +550,8 @@ def operation_names(state, host):
 @pytest.mark.parametrize("change, added", [
     (None, []),  # nothing to change: neither (each operation costs pyinfra time per host)
     ("config", []),  # the config transaction reloads: no operation of its own
-    ("package", [RESTART]),  # an upgrade, the config as it was
-    ("options", [RESTART]),  # daemon options, read only when keepalived starts
+    ("package", [*RESTART]),  # an upgrade, the config as it was
+    ("options", [*RESTART]),  # daemon options, read only when keepalived starts
 ])
 def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added, yes,
                                                                     recorder):
@@ -546,10 +578,10 @@ def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added
                        group_data=group_data, yes=yes)
     for host in deploy(state):
         names = operation_names(state, host)
-        assert [name for name in names if name == RESTART] == added
+        assert [name for name in names if name in RESTART] == added
         assert len(names) == 7 + len(added)  # (the options file is one operation)
         commands = op_commands(host, recorder)
-        assert ("systemctl restart keepalived.service" in commands) == (RESTART in added)
+        assert (RESTART_STEPS[0] in readable(commands)) == (RESTART[0] in added)
         assert any(TRANSACTION in command for command in commands) == (change == "config")
         assert not any("systemctl reload" in command and TRANSACTION_FIRST_LINE not in command
                        for command in commands)
@@ -584,7 +616,7 @@ def test_installed_host_service_only_what_is_missing(service, expected, recorder
 
 
 @pytest.mark.parametrize("pin, install", [
-    ("2.2.9", ["dnf install -y keepalived-2.2.9", "systemctl restart keepalived.service"]),
+    ("2.2.9", [package(f"{DNF} keepalived-2.2.9", running=True), *RESTART_STEPS]),
     (None, CONFIG_OPS),
 ])
 def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recorder):
@@ -601,8 +633,8 @@ def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recor
     for host in deploy(state):
         expected = [*install, ENABLE]
         if pin:  # the restart comes after the enable
-            expected = [install[0], expected[-1], install[1]]
-        assert op_commands(host, recorder) == expected
+            expected = [install[0], ENABLE, *install[1:]]
+        assert readable(op_commands(host, recorder)) == expected
 
 
 # -- 2. Debian family --
@@ -613,12 +645,12 @@ def test_debian_family_fresh_host(distro, recorder):
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands == [
-            USERADD, APT_REFRESH + apt_install("keepalived"), *DROPIN_OPS, *FRESH_CONFIG_OPS,
-            *START]
+            USERADD, package(APT_REFRESH + apt_install("keepalived")), *DROPIN_OPS,
+            *FRESH_CONFIG_OPS, *START]
         assert sent(host, recorder) == [
-            USERADD, APT_REFRESH + apt_install("keepalived"), *DROPIN_SENT,
+            USERADD, package(APT_REFRESH + apt_install("keepalived")), *DROPIN_SENT,
             *FRESH_CONFIG_SENT, *START]
-        assert not any("dnf" in c or "yum" in c for c in commands)
+        assert not any("dnf install" in c or "yum" in c for c in commands)
         assert_one_probe(host, recorder)
 
 
@@ -627,7 +659,8 @@ def test_fresh_host_with_fresh_apt_lists_installs_without_update(recorder):
     state = make_state("debian", probes={name: {"apt_cache_age": 300} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            USERADD, apt_install("keepalived"), *DROPIN_OPS, *FRESH_CONFIG_OPS, *START]
+            USERADD, package(apt_install("keepalived")), *DROPIN_OPS, *FRESH_CONFIG_OPS,
+            *START]
 
 
 def test_existing_script_user_is_left_alone(recorder):
@@ -637,25 +670,25 @@ def test_existing_script_user_is_left_alone(recorder):
     state = make_state("rocky", probes={name: {"user": own} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            "dnf install -y keepalived", *DROPIN_OPS, *FRESH_CONFIG_OPS, *START]
+            package(f"{DNF} keepalived"), *DROPIN_OPS, *FRESH_CONFIG_OPS, *START]
 
 
 def test_package_version_pins(recorder):
     state = make_state("debian", group_data={"keepalived_package_version": "1:2.2.7-1+b2"})
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2") in commands
-        assert not any(command.endswith(apt_install("keepalived")) for command in commands)
+        assert package(APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")) in commands
+        assert not any(apt_install("keepalived") + "'" in command for command in commands)
 
     inventory_check._checked.clear()
     state = make_state("rocky", group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
-        assert "dnf install -y keepalived-2.2.8" in op_commands(host, recorder)
+        assert package(f"{DNF} keepalived-2.2.8") in op_commands(host, recorder)
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", APT_REFRESH + apt_install("'keepalived=1.0;reboot'")),
-    ("rocky", "dnf install -y 'keepalived-1.0;reboot'"),
+    ("debian", package(APT_REFRESH + apt_install("'keepalived=1.0;reboot'"))),
+    ("rocky", package(f"{DNF} 'keepalived-1.0;reboot'")),
 ])
 def test_package_version_pin_is_quoted(distro, install, recorder):
     """A pin is data: shell characters the validation lets through stay in one word."""
@@ -665,19 +698,21 @@ def test_package_version_pin_is_quoted(distro, install, recorder):
 
 
 @pytest.mark.parametrize("distro, installed, pin, install", [
-    ("debian", "1:2.2.7-1", "1:2.2.7-1+b2", [APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")]),
-    ("rocky", "2.2.8-1.el9", "2.2.9", ["dnf install -y keepalived-2.2.9"]),
+    ("debian", "1:2.2.7-1", "1:2.2.7-1+b2",
+     package(APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2"), running=True)),
+    ("rocky", "2.2.8-1.el9", "2.2.9", package(f"{DNF} keepalived-2.2.9", running=True)),
 ])
 def test_pinned_version_that_differs_is_installed_and_restarts(distro, installed, pin, install,
                                                                recorder):
     """Up to date but for the pin (apt's lists two days old: refreshed, as something is
-    to be installed): the pinned version goes in, keepalived restarts, nothing else."""
+    to be installed): the pinned version goes in (the restart marker written first),
+    keepalived restarts (rolling), nothing else."""
     group_data = {"keepalived_package_version": pin}
     probes = up_to_date_probes(make_state(distro, group_data=group_data), installed,
                                apt_cache_age=TWO_DAYS)
     state = make_state(distro, probes=probes, group_data=group_data)
     for host in deploy(state):
-        assert op_commands(host, recorder) == [*install, "systemctl restart keepalived.service"]
+        assert readable(op_commands(host, recorder)) == [install, *RESTART_STEPS]
 
 
 @pytest.mark.parametrize("distro, installed, pin", [
@@ -812,21 +847,22 @@ def test_add_deploy_without_inventory_context(recorder):
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", ["apt-get update -o Acquire::Languages=none "
-                "-o Acquire::CompressionTypes::Order::=gz "
-                "-o Acquire::http::Proxy=http://apt-cache:3142 && "
-                "touch /var/lib/apt/periodic/update-success-stamp && "
-                'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
-                '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
-                "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived"]),
-    ("rocky", ["dnf install -y --setopt=proxy=http://apt-cache:3142 keepalived"]),
+    ("debian", [package(
+        "apt-get update -o Acquire::Languages=none "
+        "-o Acquire::CompressionTypes::Order::=gz "
+        "-o Acquire::http::Proxy=http://apt-cache:3142 && "
+        "touch /var/lib/apt/periodic/update-success-stamp && "
+        'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+        '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
+        "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived")]),
+    ("rocky", [package(f"{DNF} --setopt=proxy=http://apt-cache:3142 keepalived")]),
 ])
 def test_package_proxy_is_used_for_these_downloads_only(distro, install, recorder):
     """A fleet's package cache: given on the command lines, nothing written to the host."""
     state = make_state(distro, group_data={"keepalived_package_proxy": "http://apt-cache:3142"})
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert [c for c in commands if "apt" in c or "dnf" in c] == install
+        assert [c for c in commands if "apt-get" in c or "dnf" in c] == install
         assert not any("Proxy" in c and "apt.conf" in c for c in commands)
 
 

@@ -9,6 +9,7 @@ tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.p
 """
 
 import os
+import shlex
 import subprocess
 import time
 
@@ -17,7 +18,7 @@ from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from operations import host_level, probe, uploads
+from operations import host_level, probe, state_files, uploads
 from operations import render, render_host
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
 from operations.host_facts import KeepalivedHostState
@@ -44,6 +45,8 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     host_state,
     make_state,
     op_commands,
+    RESTART_STEPS,
+    readable,
     recorder,
     running_probe,
     sent,
@@ -56,7 +59,6 @@ pytestmark = pytest.mark.unit
 
 ALLOW_112 = "vrrp-firewall allow 112"
 INSTALL_SCRIPT = file_sent(FIREWALL_COMMAND, "755")
-RESTART = "systemctl restart keepalived.service"
 RELOAD = "systemctl reload keepalived.service"
 
 
@@ -264,7 +266,7 @@ def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, vari
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands.index(file_install(path, "644")) < commands.index(START[0])
-        assert RESTART not in commands  # a fresh start reads them
+        assert not set(RESTART_STEPS) & set(readable(commands))  # a fresh start reads them
 
 
 def test_changed_daemon_options_restart_running_keepalived_once(recorder):
@@ -274,9 +276,16 @@ def test_changed_daemon_options_restart_running_keepalived_once(recorder):
         f"{sha256('KEEPALIVED_OPTIONS=-D')}  /etc/sysconfig/keepalived"],
         group_data={"keepalived_daemon_options": ["--log-detail"]},
         drifted="00-global_defs.conf")
+    marker = shlex.join(["sh", "-c", state_files.FUNCTIONS + 'mark_restart "$@"',
+                         "mark-restart", state_files.RESTART_PENDING, "options"])
     for host in deploy(state):
-        commands = op_commands(host, recorder)
-        assert commands[-1] == RESTART and commands.count(RESTART) == 1
+        commands = readable(op_commands(host, recorder))
+        # the marker first, in the same command as the file: a run that dies after it
+        # leaves the restart to the next run
+        install = file_install("/etc/sysconfig/keepalived", "644")
+        cleanup, _, rest = install.partition(" && ")
+        assert f"{cleanup} && {marker} && {rest}" in commands
+        assert commands[-2:] == RESTART_STEPS and commands.count(RESTART_STEPS[0]) == 1
         assert RELOAD not in commands
 
 

@@ -1,0 +1,376 @@
+"""Rolling restarts and the install that restarts nothing (operations.rolling, the package
+operation of operations.host_ops): each decision, through pyinfra's ``@fake`` connector
+(see tests/test_commands.py), and the host-side scripts (operations/package.sh,
+leftovers.sh, the first steps of restart.sh) run by a real shell in a temporary directory.
+What a real cluster sees (pings, journal, VIP) is in tests/e2e/test_rolling_restart.py.
+"""
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+
+import pytest
+from pyinfra.api import QuoteString, StringCommand
+
+from operations import host_ops, render, rolling, state_files
+from operations.inventory_check import check_hosts
+
+from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
+    APT_REFRESH,
+    DNF,
+    HOSTS,
+    RESTART_STEPS,
+    TWO_DAYS,
+    apt_install,
+    deploy,
+    file_read,
+    make_state,
+    op_commands,
+    operation_names,
+    package,
+    readable,
+    recorder,
+    running_probe,
+    up_to_date_probes,
+)
+from .test_commands import CONVERGED_STATE
+
+pytestmark = pytest.mark.unit
+
+PIN = {"keepalived_package_version": "1:2.2.7-1+b2"}
+MARKER_LINE = "since 2026-12-01 07:00:00 UTC: package"
+FIRST, HOLDERS = (f"Keepalived | {title}" for _, title in rolling.PASSES)
+
+
+def package_words(commands):
+    """The arguments package.sh got: {running, marker, policy, install}."""
+    command = next(c for c in commands if " 'install keepalived' " in c)
+    words = shlex.split(command)
+    return dict(zip(("running", "marker", "policy", "install"), words[-4:]))
+
+
+def upgrade_state(distro="debian", running=True, **given):
+    """Running (or stopped) hosts, up to date but for the pinned package."""
+    probes = up_to_date_probes(make_state(distro, group_data=PIN), "1:2.2.7-1",
+                               apt_cache_age=TWO_DAYS, **given)
+    if not running:
+        for probe in probes.values():
+            probe["service"] = ("inactive", "enabled")
+    return make_state(distro, probes=probes, group_data=PIN)
+
+
+# -- 1. no distro restart during the install --
+
+def test_apt_install_runs_under_our_policy_rc_d_and_the_lock(recorder):
+    for host in deploy(upgrade_state()):
+        commands = op_commands(host, recorder)
+        words = package_words(commands)
+        assert words["policy"] == "/usr/sbin/policy-rc.d"
+        assert words["install"] == APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")
+        assert state_files.LOCK_SCRIPT in shlex.split(commands[0])[2]
+
+
+def test_dnf_install_has_no_policy_rc_d_but_systemd_offline(recorder):
+    state = make_state("rocky")
+    for host in deploy(state):
+        words = package_words(op_commands(host, recorder))
+        assert words["policy"] == "" and words["install"] == f"{DNF} keepalived"
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_marker_written_before_the_install_only_when_keepalived_runs(running, recorder):
+    for host in deploy(upgrade_state(running=running)):
+        commands = readable(op_commands(host, recorder))
+        words = package_words(commands)
+        assert words["running"] == ("yes" if running else "no")
+        assert words["marker"] == state_files.RESTART_PENDING
+        # running: restarted by the rolling restart; stopped: the start reads it all
+        assert (RESTART_STEPS == commands[-2:]) == running
+    fresh = make_state("debian")
+    for host in deploy(fresh):
+        assert package_words(op_commands(host, recorder))["running"] == "no"
+
+
+def run_package_script(tmp_path, running, command, policy=None):
+    """package.sh in a real shell, with the lock, marker and policy-rc.d in tmp_path."""
+    policy = policy or tmp_path / "policy-rc.d"
+    words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", running,
+                               str(tmp_path / "state" / "restart-pending"), str(policy),
+                               QuoteString(command))
+    return subprocess.run(["sh", "-c", in_tmp(tmp_path, words)], capture_output=True,
+                          text=True)
+
+
+def in_tmp(tmp_path, words):
+    """The command of `words` (state_files.locked) with the lock's files in tmp_path."""
+    return (str(StringCommand(*words)).replace(state_files.LOCK_FILE, str(tmp_path / "lock"))
+            .replace(state_files.LOCK_HOLDER, str(tmp_path / "holder")))
+
+
+def policy_answers(policy):
+    """A COMMAND for package.sh: how the policy-rc.d answers, as invoke-rc.d and
+    deb-systemd-invoke ask it, for keepalived and for another service."""
+    return " ; ".join(f"{policy} {args} >/dev/null; echo {name}=$?" for name, args in [
+        ("invoke", "keepalived restart"), ("systemd", "keepalived.service restart"),
+        ("quiet", "--quiet keepalived start"), ("other", "ssh restart")])
+
+
+def test_policy_rc_d_denies_keepalived_only_during_the_install(tmp_path):
+    policy = tmp_path / "policy-rc.d"
+    result = run_package_script(tmp_path, "yes", policy_answers(policy))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["invoke=101", "systemd=101", "quiet=101", "other=0"]
+    assert not policy.exists()  # removed when the install ended
+    marker = (tmp_path / "state" / "restart-pending").read_text()
+    assert marker.startswith("since ") and marker.endswith(" UTC: package\n")
+
+
+def test_policy_rc_d_removed_when_the_install_fails_and_no_marker_when_stopped(tmp_path):
+    result = run_package_script(tmp_path, "no", "false")
+    assert result.returncode != 0
+    assert not (tmp_path / "policy-rc.d").exists()
+    assert not (tmp_path / "state" / "restart-pending").exists()
+
+
+def test_policy_rc_d_removed_when_the_run_is_terminated(tmp_path):
+    policy = tmp_path / "policy-rc.d"
+    words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", "no", str(tmp_path / "m"),
+                               str(policy), QuoteString("sleep 30"))
+    # as a Ctrl-C or a lost SSH link does it: the whole process group
+    process = subprocess.Popen(shlex.split(in_tmp(tmp_path, words)), start_new_session=True)
+    deadline = time.monotonic() + 5
+    while not policy.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert policy.exists()
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=10)
+    assert not policy.exists()
+
+
+def test_operators_policy_rc_d_is_left_alone(tmp_path):
+    policy = tmp_path / "policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 0\n")
+    policy.chmod(0o755)
+    result = run_package_script(tmp_path, "no", policy_answers(policy))
+    assert result.returncode == 0
+    assert result.stdout.split() == ["invoke=0", "systemd=0", "quiet=0", "other=0"]
+    assert "not this deploy's" in result.stderr
+    assert policy.read_text() == "#!/bin/sh\nexit 0\n"
+
+
+def test_our_policy_rc_d_expires_with_the_installing_shell(tmp_path):
+    """A SIGKILLed install leaves the file: it denies nothing once that shell is gone,
+    and the next install replaces it (it is ours)."""
+    policy = tmp_path / "policy-rc.d"
+    result = run_package_script(tmp_path, "no", f"cp {policy} {tmp_path}/left")
+    left = tmp_path / "left"
+    assert state_files.POLICY_TAG in left.read_text().splitlines()
+    answer = subprocess.run([str(left), "keepalived", "restart"])
+    assert answer.returncode == 0  # its shell is gone
+    left.rename(policy)
+    result = run_package_script(tmp_path, "no", policy_answers(policy))
+    assert result.stdout.split()[0] == "invoke=101" and not policy.exists()
+
+
+# -- leftovers of a dead run --
+
+def leftover_probes(drain=None, policy=False, pending=False):
+    lines = list(CONVERGED_STATE)
+    if drain is not None:
+        lines += file_read(state_files.DRAIN_FILE, [drain])
+    if policy:
+        lines += file_read(state_files.POLICY_RC_D, ["#!/bin/sh", state_files.POLICY_TAG])
+    if pending:
+        lines += file_read(state_files.RESTART_PENDING, [MARKER_LINE])
+    return converged_probes(lines)
+
+
+def converged_probes(lines, **given):
+    """Up-to-date running hosts whose host state (files read with it) is `lines`."""
+    probes = up_to_date_probes(make_state("rocky"), **given)
+    return {name: {**probe, "state": lines} for name, probe in probes.items()}
+
+
+LEFTOVERS = "Keepalived | Clear what an interrupted run left (policy-rc.d, drain)"
+
+
+@pytest.mark.parametrize("drain, policy, pending, added", [
+    (None, False, False, False),  # nothing left
+    ("0", False, False, False),  # undrained
+    ("-253", False, False, True),  # drained, no restart pending: undrain
+    ("-253", False, True, False),  # drained for a restart still pending: it undrains
+    (None, True, False, True),  # our policy-rc.d
+])
+def test_leftovers_cleared_only_when_left(drain, policy, pending, added, recorder):
+    state = make_state("rocky", probes=leftover_probes(drain, policy, pending))
+    for host in deploy(state):
+        assert (LEFTOVERS in operation_names(state, host)) == added
+
+
+def run_leftovers(tmp_path, policy, drain):
+    script = state_files.FUNCTIONS + state_files.shell_script("leftovers.sh")
+    return subprocess.run(["sh", "-c", script, "leftovers", policy, drain,
+                           str(tmp_path / "marker")], capture_output=True, text=True)
+
+
+def test_leftovers_script(tmp_path):
+    policy, drain = tmp_path / "policy-rc.d", tmp_path / "drain"
+    policy.write_text(f"#!/bin/sh\n{state_files.POLICY_TAG}\n")
+    drain.write_text("-253\n")
+    result = run_leftovers(tmp_path, str(policy), str(drain))
+    assert result.returncode == 0 and not policy.exists()
+    assert drain.read_text() == "0\n"
+    # an operator's policy-rc.d stays; a drain stays while a restart is pending
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    drain.write_text("-253\n")
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    run_leftovers(tmp_path, str(policy), str(drain))
+    assert policy.exists() and drain.read_text() == "-253\n"
+
+
+# -- 2. rolling restart --
+
+def test_two_serial_restart_steps_after_everything_else(recorder):
+    state = upgrade_state()
+    for host in deploy(state):
+        names = operation_names(state, host)
+        assert names[-2:] == [FIRST, HOLDERS]
+    for op_hash in state.get_op_order()[-2:]:
+        assert state.op_meta[op_hash].global_arguments["_serial"] is True
+
+
+def test_restart_step_tells_the_host_its_instances_and_vips(recorder):
+    state = upgrade_state()
+    for host in deploy(state):
+        steps = [c for c in op_commands(host, recorder) if "restart keepalived (" in c]
+        assert [shlex.split(step)[8:] for step in steps] == [
+            [stage, state_files.RESTART_PENDING, state_files.DRAIN_FILE, "13", "7",
+             host.name, "VI_1", "192.168.1.100", ""] for stage in ("first", "holders")]
+
+
+def test_no_restart_when_nothing_is_pending(recorder):
+    state = make_state("debian", probes=up_to_date_probes(make_state("debian")))
+    for host in deploy(state):
+        assert not {FIRST, HOLDERS} & set(operation_names(state, host))
+
+
+def test_restart_pending_from_an_earlier_run_restarts(recorder):
+    """Nothing to change in this run, but the probe found the marker: the rolling
+    restart runs (the earlier run died before it)."""
+    lines = [*CONVERGED_STATE, *file_read(state_files.RESTART_PENDING, [MARKER_LINE])]
+    state = make_state("rocky", probes=converged_probes(lines))
+    for host in deploy(state):
+        assert readable(op_commands(host, recorder)) == RESTART_STEPS
+
+
+def test_stopped_keepalived_with_a_pending_restart_is_started_and_the_marker_cleared(
+        recorder):
+    lines = [*CONVERGED_STATE, *file_read(state_files.RESTART_PENDING, [MARKER_LINE])]
+    probes = converged_probes(lines, service=("inactive", "enabled"))
+    state = make_state("rocky", probes=probes)
+    for host in deploy(state):
+        assert op_commands(host, recorder) == [
+            f"systemctl start keepalived.service && rm -f {state_files.RESTART_PENDING}"]
+
+
+def test_rollout_stops_after_a_failed_step(recorder):
+    """host-01's first step fails: no restart step runs on host-02 after it (pyinfra
+    marks failed hosts only once every host ran the operation: the step asks itself)."""
+    probes = up_to_date_probes(make_state("debian", group_data=PIN), "1:2.2.7-1")
+    failing = {"@fake/host-01": {"'restart keepalived (first stage)'": {
+        "success": False, "stderr": "host-01: keepalived not back"}}}
+    state = make_state("debian", probes=probes, group_data=PIN, responses=failing)
+    hosts = deploy(state)
+    first_hash = state.get_op_order()[-2]
+    first, second = (state.get_op_data_for_host(host, first_hash).operation_meta
+                     for host in hosts)
+    assert first.did_error()
+    steps = readable(op_commands(hosts[1], recorder))
+    assert RESTART_STEPS[1] not in steps  # no holder step after a failure
+    # host-02's first step ran only if pyinfra happened to take it before host-01
+    assert (RESTART_STEPS[0] in steps) == second.did_change()
+    assert state.get_results_for_host(hosts[1]).error_ops == 0
+
+
+def test_stopped_asks_about_other_hosts_only():
+    class Meta:
+        def __init__(self, complete, success):
+            self.complete, self.success = complete, success
+
+        def is_complete(self):
+            return self.complete
+
+        def did_succeed(self):
+            return self.success
+
+    steps = {"a": [Meta(True, False)], "b": [Meta(True, True), Meta(False, None)]}
+    assert rolling.stopped(steps, "b") and not rolling.stopped(steps, "a")
+
+
+def plan_of(instances, sync_groups=None, peers=("VI_1",)):
+    base = {"name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+            "virtual_ipaddresses": ["192.168.1.100/24"]}
+    mine = [{**base, **instance} for instance in instances]
+    hosts = [("h1", {"keepalived_vrrp_instances": mine, "keepalived_priority": 100,
+                     "keepalived_sync_groups": sync_groups or {}}),
+             ("h2", {"keepalived_vrrp_instances": [{**base, "name": name, **instance}
+                                                   for name, instance in zip(peers, mine)],
+                     "keepalived_priority": 90, "keepalived_state": "BACKUP",
+                     "keepalived_sync_groups": sync_groups or {}})]
+    settings = check_hosts(hosts, warn=lambda _: None)
+    return rolling.restart_plan(settings["h1"], [settings["h2"]]), settings["h1"]
+
+
+def test_plan_drains_what_it_can_and_stops_the_rest():
+    plan, _ = plan_of([{}])
+    assert (plan.drain_vips, plan.stop_vips, plan.wait, plan.drain_wait) == (
+        ("192.168.1.100",), (), 13, 7)
+    plan, settings = plan_of([{"priority": 255}])
+    assert (plan.drain_vips, plan.stop_vips) == ((), ("192.168.1.100",))
+    assert not render.drainable(settings, settings.instances[0])
+    second = {"name": "VI_2", "virtual_router_id": 52,
+              "virtual_ipaddresses": ["192.168.1.101/24"]}
+    plan, _ = plan_of([{}, second], sync_groups={"VG": {"instances": ["VI_1", "VI_2"]}},
+                      peers=("VI_1", "VI_2"))
+    assert plan.drain_vips == () and plan.stop_vips == ("192.168.1.100", "192.168.1.101")
+
+
+def test_plan_leaves_out_instances_no_other_host_has():
+    second = {"name": "VI_2", "virtual_router_id": 52,
+              "virtual_ipaddresses": ["2001:db8:0::0100/64"], "advert_int": 3}
+    plan, _ = plan_of([{}, second])
+    assert plan.instances == ("VI_1", "VI_2") and plan.drain_vips == ("192.168.1.100",)
+    assert (plan.wait, plan.drain_wait) == (19, 15)  # the slowest advert_int counts
+
+
+# -- restart.sh, its first decisions, in a real shell (ip and systemctl stubbed) --
+
+def run_restart(tmp_path, stage, holds):
+    stubs = tmp_path / "bin"
+    stubs.mkdir(exist_ok=True)
+    address = "192.168.1.100/24" if holds else "192.168.1.7/24"
+    (stubs / "ip").write_text(f"#!/bin/sh\necho '2: eth0    inet {address} scope global'\n")
+    (stubs / "systemctl").write_text(f"#!/bin/sh\necho \"$*\" >> {tmp_path}/systemctl\n")
+    for stub in ("ip", "systemctl"):
+        os.chmod(stubs / stub, 0o755)
+    environment = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"}
+    return subprocess.run(
+        ["sh", "-c", rolling.RESTART_SCRIPT, "restart", stage, str(tmp_path / "marker"),
+         str(tmp_path / "drain"), "13", "7", "h1", "VI_1", "192.168.1.100", ""],
+        capture_output=True, text=True, env=environment)
+
+
+def test_restart_script_without_marker_does_nothing(tmp_path):
+    result = run_restart(tmp_path, "holders", holds=True)
+    assert result.returncode == 0 and "no restart pending" in result.stdout
+    assert not (tmp_path / "systemctl").exists() and not (tmp_path / "drain").exists()
+
+
+def test_restart_script_first_stage_leaves_a_holder_alone(tmp_path):
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    result = run_restart(tmp_path, "first", holds=True)
+    assert result.returncode == 0 and "h1 holds 192.168.1.100" in result.stdout
+    assert not (tmp_path / "systemctl").exists() and not (tmp_path / "drain").exists()
+    assert (tmp_path / "marker").exists()
