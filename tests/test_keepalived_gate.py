@@ -6,6 +6,7 @@ live tree exactly as it was. Needs the keepalived binary (.ci/run installs it fr
 
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
@@ -177,3 +178,77 @@ def test_rejected_config_never_goes_live(trees, case):
     result = promote_rejected(stage, base, message)
 
     assert str(stage) not in result.stderr, "messages must name live paths, not the check copy"
+
+
+# -- the transaction around the gate: lock, generations, layout --
+
+def test_a_second_run_waits_for_the_lock_then_fails_naming_the_holder(trees):
+    """Another run holds the host's lock (flock, as lock.sh takes it): this one waits
+    `wait` seconds, then fails with the holder's line (exit 75) and changes nothing."""
+    base, stage = trees
+    write_tree(stage, rendered(base))
+    lock, holder = base.parent / "lock", base.parent / "holder"
+    holder.write_text("pid 4242, login user ops, since 2026-12-01 07:00:00 UTC: a test\n")
+    before = live(base)
+    holding = subprocess.Popen(["flock", str(lock), "sleep", "30"], start_new_session=True)
+    try:
+        assert wait_for_lock_held(lock)
+        result = run_transaction(stage, base, wait=1)
+    finally:
+        os.killpg(holding.pid, signal.SIGKILL)  # flock and the sleep that holds the lock
+        holding.wait()
+    assert result.returncode == 75, result.stderr
+    assert "another keepalived deploy holds the lock" in result.stderr
+    assert "pid 4242, login user ops, since 2026-12-01 07:00:00 UTC: a test" in result.stderr
+    assert "nothing was changed on this host" in result.stderr
+    assert live(base) == before
+    # once the holder is gone (its lock died with it), the run goes through and says who
+    # holds the lock now
+    result = run_transaction(stage, base, wait=1)
+    assert result.returncode == 0, result.stderr
+    assert holder.read_text().startswith("pid ")
+    assert "login user" in holder.read_text() and ": a test" in holder.read_text()
+
+
+def wait_for_lock_held(lock, seconds=5):
+    for _ in range(int(seconds / 0.05)):
+        if subprocess.run(["flock", "-n", str(lock), "true"]).returncode != 0:
+            return True
+        subprocess.run(["sleep", "0.05"])
+    return False
+
+
+def test_only_the_live_and_the_previous_generation_are_kept(trees):
+    """Each run makes a generation; .previous points at the one before (rollback, and
+    the scripts a running keepalived resolved); older ones and what a dead run left
+    (a .partial stage) go."""
+    base, stage = trees
+    files = rendered(base)
+    names = [f"20261201T00000{n}Z-abcdef" for n in range(3)]
+    for name in names:
+        write_tree(stage, {**files, "conf.d/99-extra.conf": f"# {name}\n"})
+        result = run_transaction(stage, base, generation=name)
+        assert result.returncode == 0, result.stderr
+        (base / ".generations" / "19990101T000000Z-dead00.partial").mkdir()
+    result = run_transaction(stage, base, generation="20261201T000009Z-abcdef")
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(base / ".generations")) == [names[2], "20261201T000009Z-abcdef"]
+    assert os.readlink(base / ".previous") == f".generations/{names[2]}"
+    assert os.readlink(base / ".current") == ".generations/20261201T000009Z-abcdef"
+
+
+def test_a_layout_cut_short_is_completed(trees):
+    """A run killed between setting an earlier version's conf.d aside and linking it
+    leaves no conf.d: the next run links it and drops what was set aside."""
+    base, stage = trees
+    files = rendered(base)
+    write_tree(stage, files)
+    assert run_transaction(stage, base).returncode == 0
+    (base / "conf.d").unlink()
+    (base / "conf.d.pyinfra-old").mkdir()
+    result = run_transaction(stage, base, generation="20261201T000001Z-abcdef")
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(base / "conf.d") == ".current/conf.d"
+    assert not (base / "conf.d.pyinfra-old").exists()
+    assert {name: data for name, (data, _) in live(base).items()} == {
+        name: file.content.encode() for name, file in files.items()}

@@ -122,3 +122,16 @@ def test_daemon_options_twice():
 def test_daemon_options_not_a_list():
     assert_error({**host_01(), "keepalived_daemon_options": "--log-detail"},
                  "keepalived_daemon_options = '--log-detail': must be a list")
+
+
+# -- keepalived_lock_wait --
+
+@pytest.mark.parametrize("value", [0, 1, 120, 3600])
+def test_lock_wait_values(value):
+    assert level(keepalived_lock_wait=value).lock_wait == value
+
+
+@pytest.mark.parametrize("value", [-1, 3601, 1.5, "60", None, True, 1e308])
+def test_lock_wait_out_of_range(value):
+    error = assert_error({**host_01(), "keepalived_lock_wait": value}, "keepalived_lock_wait")
+    assert error == f"host-01: keepalived_lock_wait = {value!r}: must be a whole number 0-3600"
