@@ -7,6 +7,9 @@ advert, so the backup takes over at once), waits until the backup holds every VI
 instance, starts keepalived again and waits until the master has them back (preempt).
 Every other instance that host is MASTER of moves with it; the drill names them first.
 
+The stop and the start each run under the host's deploy lock (a deploy on the master
+finishes its step first); the lock is not held while the drill waits.
+
 Before anything is touched it refuses, naming the reason, when the cluster is not
 healthy: split brain or no master, or a backup whose keepalived is not running, is not
 in BACKUP state (FAULT), or has a failing check script, or when there is no backup.
@@ -23,6 +26,7 @@ from pyinfra.operations import python
 
 from .facts import parse_addresses
 from .inventory_check import check_inventory
+from .state_files import locked
 from .status import by_instance, cluster_status, problems, rows
 
 POLL_SECONDS = 0.05
@@ -85,15 +89,31 @@ def _unhealthy(row):
     return None
 
 
-def _run(target, command):
-    """Run a shell command on another host of the run, with its sudo settings."""
+def _run(target, command, label=None):
+    """Run a shell command (text or a StringCommand) on another host of the run, with its
+    sudo settings; `label` names it in the error (default: the command)."""
     arguments, _ = pop_global_arguments(state, target, {})
     connector_arguments = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS
                            if key in arguments}
-    ok, output = target.run_shell_command(StringCommand(command), **connector_arguments)
+    if not isinstance(command, StringCommand):
+        command = StringCommand(command)
+    ok, output = target.run_shell_command(command, **connector_arguments)
     if not ok:
-        raise DeployError(f"{target.name}: {command!r} failed: {output.stderr}")
+        raise DeployError(f"{target.name}: {label or repr(str(command))} failed: "
+                          f"{output.stderr}")
     return output.stdout_lines
+
+
+def keepalived_command(action: str, drill: Plan) -> StringCommand:
+    """`systemctl ACTION keepalived` ("stop" or "start") under the host's deploy lock:
+    each command takes the lock for itself, none holds it while the drill waits."""
+    return StringCommand(*locked(f"systemctl {action} keepalived",
+                                 f"drill {drill.instance}: {action} keepalived"))
+
+
+def _keepalived(target, action: str, drill: Plan):
+    """Stop or start keepalived on `target`, holding its deploy lock while systemctl runs."""
+    _run(target, keepalived_command(action, drill), label=f"systemctl {action} keepalived")
 
 
 def _holds(target, vips):
@@ -117,12 +137,12 @@ def run_drill(drill):
     moved_at = None
     try:
         start = time.monotonic()
-        _run(master, "systemctl stop keepalived")
+        _keepalived(master, "stop", drill)
         moved_at = _wait(lambda: _holds(backup, vips) == vips and not _holds(master, vips),
                          drill.timeout, start)
     finally:  # whatever happened, the master's keepalived runs again
         start = time.monotonic()
-        _run(master, "systemctl start keepalived")
+        _keepalived(master, "start", drill)
     back_at = _wait(lambda: _holds(master, vips) == vips and not _holds(backup, vips),
                     drill.timeout, start)
     def line(move, seconds):

@@ -1,4 +1,4 @@
-"""What uninstall.py sends, via pyinfra's ``@fake`` connector (as in
+"""What uninstall.py and the drill send, via pyinfra's ``@fake`` connector (as in
 test_commands.py, whose fake hosts and recorder this reuses): uninstall per distro family
 (dnf has no test host here); every command that changes a host holds the deploy lock."""
 
@@ -6,11 +6,13 @@ import os
 import shlex
 import subprocess
 import time
+from types import SimpleNamespace
 
 import pytest
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
+from operations import drill as drill_module
 from operations import render_host
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from operations.host_level import DROPIN, SYSCTL_FILE
@@ -188,3 +190,30 @@ def test_uninstall_stop_waits_for_another_holder_then_fails_naming_it(recorder, 
     assert "pid 42, login user ops: deploy" in result.stderr
     assert not (tmp_path / "log").exists(), "systemctl ran without the lock"
 
+
+def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch):
+    """One locked command for the stop, one for the start; the waits in between hold
+    nothing (they only read addresses)."""
+    master, backup = SimpleNamespace(name="host-01"), SimpleNamespace(name="host-02")
+    running = {"host-01": True}
+    sent = []
+
+    def fake_run(target, command, label=None):
+        sent.append((target.name, str(command)))
+        running[target.name] = label == "systemctl start keepalived"
+        return []
+
+    def holds(target, vips):  # the master holds the VIP while it runs, else the backup
+        return set(vips) if (target is master) == running["host-01"] else set()
+
+    hosts = SimpleNamespace(get_active_hosts=lambda: [master, backup])
+    monkeypatch.setattr(drill_module, "state", SimpleNamespace(inventory=hosts))
+    monkeypatch.setattr(drill_module, "_run", fake_run)
+    monkeypatch.setattr(drill_module, "_holds", holds)
+    drill_module.run_drill(drill_module.Plan(
+        instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
+        also_moving=(), timeout=2))
+
+    assert sent == [
+        ("host-01", locked("systemctl stop keepalived", "drill VI_1: stop keepalived")),
+        ("host-01", locked("systemctl start keepalived", "drill VI_1: start keepalived"))]
