@@ -2,6 +2,9 @@
 
 import os
 import re
+import socket
+import time
+import uuid
 
 from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, operation
@@ -9,9 +12,11 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from . import uploads
+from .state_files import LOCK_WAIT_SECONDS, RELOAD_PENDING, locked, shell_script
 
 
-PROMOTE_SCRIPT = open(os.path.join(os.path.dirname(__file__), "promote.sh")).read()
+TRANSACTION_SCRIPT = shell_script("transaction.sh")
+CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 SECRET_RE = re.compile(r"^(\s*auth_pass\s+)\S+", re.MULTILINE)
 OWNER = uploads.OWNER
 DIR_MODE = "755"
@@ -50,19 +55,75 @@ def _log_diff(changed, stale, tree):
         host.log(f"Will remove {path} (not rendered by this deploy)", logger.info)
 
 
+def layout(paths):
+    """[(path, symlink target)]: the managed paths of the tree (scripts dir, conf.d, config
+    file; one inside another is reached through it), each a fixed link through
+    BASE/.current to the live generation (see transaction.sh)."""
+    managed = [paths.scripts_dir, paths.config_dir, paths.config_file]
+    outer = [path for path in dict.fromkeys(managed)
+             if not any(path.startswith(other + "/") for other in managed)]
+    return [(path, os.path.relpath(f"{paths.base_dir}/{CURRENT}/"
+                                   f"{os.path.relpath(path, paths.base_dir)}",
+                                   os.path.dirname(path)))
+            for path in outer]
+
+
+def _layout_wrong(paths, tree):
+    """The paths of the tree that are not as transaction.sh leaves them."""
+    current = tree.get(f"{paths.base_dir}/{CURRENT}")
+    wrong = [] if current and (current.link or "").startswith(".generations/") else [CURRENT]
+    wrong += [path for path, target in layout(paths)
+              if path not in tree or tree[path].link != target]
+    wrong += [d for d in [paths.base_dir, paths.scripts_dir, paths.config_dir]
+              if d not in tree or tree[d].kind != "directory" or tree[d].mode != DIR_MODE
+              or (tree[d].user, tree[d].group) != OWNER]
+    return wrong
+
+
+def generation_name():
+    """A new generation's directory name: when it was made, and a random part."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS):
+    """Command words: the locked host-side transaction (transaction.sh) that stages
+    `files` (ManagedFile, uploaded as 0, 1, ... into `uploaded`), tests, swaps and
+    reloads; with no files, only the reload an earlier run left pending."""
+    def rel(path):
+        return QuoteString(os.path.relpath(path, paths.base_dir))
+
+    words = [QuoteString(paths.base_dir), QuoteString(uploaded), generation_name(),
+             QuoteString(RELOAD_PENDING), rel(paths.config_file)]
+    if files:
+        for directory in (paths.scripts_dir, paths.config_dir):
+            words += ["dir", rel(directory)]
+        for number, file in enumerate(files):
+            words += ["file", str(number), file.mode, rel(file.path)]
+        for path, target in layout(paths):
+            words += ["link", rel(path), QuoteString(target)]
+    what = "config transaction" if files else "pending reload"
+    return locked(TRANSACTION_SCRIPT, f"{what} from {socket.gethostname()}", *words,
+                  wait=lock_wait)
+
+
 @operation()
-def config_tree(files, paths, tree):
+def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SECONDS):
     """
-    Make a keepalived config tree exactly ``files``, validated by the host's keepalived first.
+    Make a keepalived config tree exactly ``files``, validated by the host's keepalived
+    first, and make keepalived run it.
 
     + files: ``{path: ManagedFile}``, from ``operations.render.config_files``
     + paths: the tree's ``Paths``; files in its conf.d and scripts dirs that are not in
       ``files`` are removed, so stale instances cannot linger
     + tree: what the host has now (the ``KeepalivedTree`` fact, or a probe's ``tree``)
+    + reload_pending: the host's pending-reload marker (a probe's ``reload_pending``):
+      an earlier run made files live and died before keepalived reloaded them
+    + lock_wait: seconds to wait for another run's lock on the host before failing it
 
-    The new tree is uploaded (``operations.uploads``) and installed in a staging dir,
-    checked with ``keepalived -t -f`` and only then copied over the live files, all in one
-    command. A rejected tree fails the host with keepalived's own
+    The new tree is uploaded (``operations.uploads``); then ONE command, under the host's
+    deploy lock, stages it in a directory of this run, checks it with ``keepalived -t
+    -f``, makes it live in one rename and reloads keepalived (SIGHUP: the VIPs stay) if
+    it runs (``transaction.sh``). A rejected tree fails the host with keepalived's own
     messages; the live config and the running keepalived stay as they were.
 
     **Example:**
@@ -74,45 +135,31 @@ def config_tree(files, paths, tree):
             files=render.config_files(settings),
             paths=settings.paths,
             tree=probe.tree,
+            reload_pending=probe.reload_pending,
         )
     """
     managed_dirs = [paths.scripts_dir, paths.config_dir]
-    wrong_dirs = [d for d in [paths.base_dir, *managed_dirs]
-                  if d not in tree or tree[d].kind != "directory" or tree[d].mode != DIR_MODE
-                  or (tree[d].user, tree[d].group) != OWNER]
     changed = [file for file in files.values() if _differs(tree.get(file.path), file)]
     stale = sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
                    if os.path.dirname(path) in managed_dirs and path not in files
                    and entry.kind != "directory")
+    wrong = _layout_wrong(paths, tree)
 
-    if not (wrong_dirs or changed or stale):
-        host.noop("keepalived config is up to date")
+    if not (wrong or changed or stale):
+        if reload_pending is None:
+            host.noop("keepalived config is up to date")
+            return
+        host.log(f"keepalived reload pending ({reload_pending}): reloading now", logger.warning)
+        yield StringCommand(*transaction(paths, lock_wait=lock_wait))
         return
 
     if state.config.DIFF:
         _log_diff(changed, stale, tree)
+        for path in wrong:
+            host.log(f"Will set up {path} as transaction.sh lays the tree out", logger.info)
 
-    make_dirs = ["install", "-d", "-o", OWNER[0], "-g", OWNER[1], "-m", DIR_MODE,
-                 *[QuoteString(d) for d in wrong_dirs]]
-    if not (changed or stale):
-        yield StringCommand(*make_dirs)
-        return
-
-    # Up as the login user into a private dir; then ONE command: the staging tree,
-    # root-owned with each file's mode, checked and promoted by promote.sh.
+    # Up as the login user into a private dir; then ONE locked command (transaction.sh).
     uploaded = uploads.private_dir()
     yield from uploads.send(uploaded, [file.content for file in files.values()])
-    stage = f"{paths.base_dir}/.staging"
-    relative = [os.path.relpath(d, paths.base_dir) for d in managed_dirs]
-    steps = [make_dirs] if wrong_dirs else []
-    steps.append(["rm", "-rf", QuoteString(stage)])
-    steps.append(["mkdir", "-m", "700", QuoteString(stage),
-                  *[QuoteString(f"{stage}/{rel}") for rel in relative]])
-    for number, file in enumerate(files.values()):
-        staged = f"{stage}/{os.path.relpath(file.path, paths.base_dir)}"
-        steps.append(uploads.install(uploaded, number, staged, file.mode))
-    steps.append(["sh", "-c", QuoteString(PROMOTE_SCRIPT), "promote", QuoteString(stage),
-                  QuoteString(paths.base_dir),
-                  QuoteString(os.path.relpath(paths.config_file, paths.base_dir)),
-                  *[QuoteString(rel) for rel in relative]])
-    yield StringCommand(*uploads.installing(uploaded, steps))
+    yield StringCommand(*uploads.installing(
+        uploaded, [transaction(paths, uploaded, list(files.values()), lock_wait)]))

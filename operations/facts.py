@@ -1,26 +1,30 @@
 """pyinfra facts read from keepalived hosts."""
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyinfra.api import FactBase
 
 
 @dataclass(frozen=True)
 class TreeEntry:
-    kind: str  # "directory", "regular file", "symbolic link", ...
+    kind: str  # "directory", "regular file", ... (of what a symlink points to), "broken link"
     mode: str  # octal, e.g. "644"
     user: str
     group: str
     sha256: str | None = None  # regular files only
+    link: str | None = None  # the path itself is a symlink to this target
 
 
 class KeepalivedTree(FactBase):
     """
     The directories and files of a keepalived config tree, in one round trip.
 
-    Returns ``{path: TreeEntry}`` for each of ``dirs`` that exists, ``config_file``, and
-    every entry directly inside ``dirs[1:]`` (conf.d and scripts). Missing paths are absent.
+    Returns ``{path: TreeEntry}`` for each of ``dirs`` that exists, ``config_file``, the
+    live-generation link ``dirs[0]/.current`` (see operations/transaction.sh), and every
+    entry directly inside ``dirs[1:]`` (conf.d and scripts). Symlinks are followed (kind,
+    mode, owner and checksum are those of what they point to) and their target is in
+    ``link``. Missing paths are absent.
 
     .. code:: python
 
@@ -29,32 +33,41 @@ class KeepalivedTree(FactBase):
     """
 
     def command(self, config_file, dirs):
-        # Globs expand to the entries of conf.d and scripts. One stat and one sha256sum for
-        # all paths (two processes, not two per path): a path that does not exist, or an
-        # unmatched glob, is only an error message, thrown away; sha256sum skips dirs.
-        paths = [shlex.quote(path) for path in [*dirs, config_file]]
+        # Globs expand to the entries of conf.d and scripts. One stat, one sha256sum and
+        # one find for all paths (not a process per path): a path that does not exist, or
+        # an unmatched glob, is only an error message, thrown away; sha256sum skips dirs.
+        current = f"{dirs[0]}/.current"
+        links = [shlex.quote(path) for path in [current, config_file, *dirs[1:]]]
+        paths = [shlex.quote(path) for path in [*dirs, current, config_file]]
         paths += [f"{shlex.quote(directory)}/*" for directory in dirs[1:]]
         files = [shlex.quote(config_file)] + [f"{shlex.quote(d)}/*" for d in dirs[1:]]
         return (
-            f"stat -c '%F|%a|%U|%G|%n' {' '.join(paths)} 2>/dev/null; "
-            f"sha256sum {' '.join(files)} 2>/dev/null; true"
+            f"stat -L -c '%F|%a|%U|%G|%n' {' '.join(paths)} 2>/dev/null; "
+            f"sha256sum {' '.join(files)} 2>/dev/null; "
+            f"find {' '.join(links)} -maxdepth 0 -type l -printf 'link|%p|%l\\n' 2>/dev/null; "
+            "true"
         )
 
     def default(self):
         return {}  # no output at all: nothing of the tree exists yet
 
     def process(self, output):
-        entries, hashes = {}, {}
+        entries, hashes, links = {}, {}, {}
         for line in output:
-            if "|" in line:
+            if line.startswith("link|"):
+                _, path, target = line.split("|", 2)
+                links[path] = target.strip()
+            elif "|" in line:
                 kind, mode, user, group, path = line.split("|", 4)
                 entries[path] = TreeEntry(kind=kind, mode=mode, user=user, group=group)
             elif line.strip():
                 digest, path = line.split(None, 1)
                 hashes[path.strip()] = digest
+        broken = TreeEntry(kind="broken link", mode="", user="", group="")
         return {
-            path: TreeEntry(**{**entry.__dict__, "sha256": hashes.get(path)})
-            for path, entry in entries.items()
+            path: replace(entries.get(path, broken), sha256=hashes.get(path),
+                          link=links.get(path))
+            for path in {**entries, **links}
         }
 
 

@@ -69,20 +69,22 @@ def package(settings, manager, found):
 
 
 def config(settings, found):
-    """Directories, check scripts and config files, validated before they go live.
-    Returns the operation (did_change: reload)."""
+    """Directories, check scripts and config files, validated before they go live, and
+    keepalived reloaded in the same locked step (operations/transaction.sh)."""
     return config_tree(
         name="Validate and install the keepalived config",
         files=render.config_files(settings),
         paths=settings.paths,
         tree=found.tree,
+        reload_pending=found.reload_pending,
+        lock_wait=settings.host_level.lock_wait,
     )
 
 
-def service(installed, configured, options, found):
+def service(installed, options, found):
     """Keep keepalived enabled and running; restart after a package change or a change of
-    its daemon options (`options`, read only at start; None when not managed), reload
-    (SIGHUP, keeps VIPs) after a config change. A config change never restarts."""
+    its daemon options (`options`, read only at start; None when not managed). A config
+    change never restarts: the config transaction reloads (SIGHUP, keeps VIPs)."""
     def restart_needed():
         return installed.did_change() or (options is not None and options.did_change())
 
@@ -98,11 +100,6 @@ def service(installed, configured, options, found):
             name="Restart keepalived (package or daemon options changed)", service=SERVICE,
             action="restart", _if=restart_needed,
         )
-    if configured.will_change:
-        service_action(
-            name="Reload keepalived (config changed)", service=SERVICE, action="reload",
-            _if=lambda: configured.did_change() and not restart_needed(),
-        )
 
 
 @deploy("Keepalived")
@@ -117,5 +114,5 @@ def keepalived():
     script_user(settings, found)
     installed = package(settings, manager, found)
     options = host_level.prepare(settings, manager, found.host_state)
-    configured = config(settings, found)
-    service(installed, configured, options, found)
+    config(settings, found)
+    service(installed, options, found)

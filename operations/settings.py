@@ -164,6 +164,7 @@ class HostLevel:
     restart: str = "on-failure"  # systemd Restart= of keepalived.service
     restart_sec: float = 5  # systemd RestartSec=
     daemon_options: tuple | None = None  # keepalived's command line; None: packaged file kept
+    lock_wait: int = 120  # seconds to wait for another run's lock on the host (0-3600)
 
 
 @dataclass(frozen=True)

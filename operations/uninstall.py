@@ -118,8 +118,8 @@ def remove_config(settings):
 @operation()
 def config_tree_absent(paths):
     """
-    Remove what the deploy wrote: the config file, the conf.d and scripts dirs and the
-    staging dir; then the base dir, if nothing else is left in it (a file the deploy did
+    Remove what the deploy wrote: the config file, the conf.d and scripts dirs (links),
+    the generations of the tree behind them; then the base dir, if nothing else is left in it (a file the deploy did
     not write is kept, and so is the dir that holds it).
 
     **Example:**
@@ -137,8 +137,11 @@ def config_tree_absent(paths):
     if not any(path in tree for path in managed):
         host.noop(f"{paths.base_dir} holds nothing of this deploy")
         return
-    yield StringCommand("rm", "-rf", *[QuoteString(path) for path in
-                                       [*managed, f"{paths.base_dir}/.staging"]])
+    # the links, then the generations they point into (operations/transaction.sh), and
+    # the staging dir of earlier versions of this deploy
+    leftovers = [f"{paths.base_dir}/{name}"
+                 for name in (".current", ".previous", ".generations", ".staging")]
+    yield StringCommand("rm", "-rf", *[QuoteString(path) for path in [*managed, *leftovers]])
     yield StringCommand("rmdir", QuoteString(paths.base_dir), "2>/dev/null", "||", "echo",
                         QuoteString(f"kept {paths.base_dir}: it holds files this deploy "
                                     "did not write"))

@@ -16,6 +16,7 @@ DATA_KEYS = {
     "keepalived_systemd_restart": "on-failure",  # Restart= of keepalived.service
     "keepalived_systemd_restart_sec": 5,  # RestartSec=
     "keepalived_daemon_options": None,  # [--log-detail, ...]; None keeps the packaged file
+    "keepalived_lock_wait": 120,  # seconds a run waits for another run's host lock
 }
 
 FIREWALL = {"auto": "auto", True: "on", False: "off"}
@@ -166,7 +167,7 @@ def read_daemon_options(problems, value):
 
 def read_host_level(problems, data):
     """HostLevel from the host's data (defaults from DATA_KEYS)."""
-    from .validate import read_choice, read_seconds
+    from .validate import read_choice, read_int, read_seconds
 
     def get(key):
         return data.get(key, DATA_KEYS[key])
@@ -183,4 +184,6 @@ def read_host_level(problems, data):
         restart=restart,
         restart_sec=restart_sec,
         daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),
+        lock_wait=read_int(problems, "keepalived_lock_wait", get("keepalived_lock_wait"),
+                           0, 3600),
     )

@@ -25,6 +25,7 @@ import os
 import re
 import runpy
 import shlex
+import socket
 import sys
 from collections import defaultdict
 
@@ -55,7 +56,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUP_DATA = {key: value for key, value in
               runpy.run_path(os.path.join(ROOT, "group_data", "jump_hosts.py")).items()
               if key.startswith("keepalived_")}
-PROMOTE_SCRIPT = open(os.path.join(ROOT, "operations", "promote.sh")).read()
+TRANSACTION_SCRIPT = open(os.path.join(ROOT, "operations", "transaction.sh")).read()
+LOCK_SCRIPT = open(os.path.join(ROOT, "operations", "lock.sh")).read()
+TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py
 assert GROUP_DATA["keepalived_vrrp_instances"][0]["auth_pass"] == SECRET
 
@@ -119,10 +122,9 @@ DNF_DISTROS = ["rocky", "almalinux", "rhel", "fedora"]
 APT_DISTROS = ["debian", "ubuntu"]
 
 PATHS = Paths()
-STAGE = f"{PATHS.base_dir}/.staging"
-STAGED = [f"{STAGE}/keepalived.conf", f"{STAGE}/conf.d/00-global_defs.conf",
-          f"{STAGE}/conf.d/10-vrrp_scripts.conf", f"{STAGE}/conf.d/20-vrrp_instances.conf",
-          f"{STAGE}/scripts/check_ssh.sh"]
+# the tree's files relative to the base dir, in the order they are uploaded, and modes
+TREE = ["keepalived.conf", "conf.d/00-global_defs.conf", "conf.d/10-vrrp_scripts.conf",
+        "conf.d/20-vrrp_instances.conf", "scripts/check_ssh.sh"]
 MODES = ["644", "644", "644", "600", "755"]
 
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
@@ -130,25 +132,32 @@ USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
 # operations.uploads.private_dir(), as the recorder writes it (random part: T)
 TEMP = "/var/tmp/keepalived-deploy.T"
 MAKE_TEMP = f"mkdir -m 700 {TEMP}"
-MAKE_DIRS = "install -d -o root -g root -m 755 /etc/keepalived /etc/keepalived/scripts " \
-            "/etc/keepalived/conf.d"
-PROMOTE = (f"sh -c {shlex.quote(PROMOTE_SCRIPT)} promote {STAGE} {PATHS.base_dir} "
-           "keepalived.conf scripts conf.d")
-# The uploaded files go into the staging tree, root-owned, with their modes, and through
-# the keepalived -t gate (promote.sh): one command.
+GENERATION = "G"  # a generation's name (UTC time and a random part), as the recorder writes it
+
+
+def locked(what, words):
+    """operations/transaction.sh run under the deploy's lock (lock.sh), as sent."""
+    return (f"sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + TRANSACTION_SCRIPT)} pyinfra-keepalived "
+            f"/run/lock/pyinfra-keepalived.lock /run/lock/pyinfra-keepalived.holder 120 "
+            f"{shlex.quote(what + ' from ' + socket.gethostname())} /etc/keepalived {words}")
+
+
+RELOAD_MARKER = "/var/lib/pyinfra-keepalived/reload-pending"
+# The transaction: stage the uploaded files root-owned with their modes, keepalived -t,
+# one rename, fixed links through .current, reload if running: one command.
+TRANSACTION = locked("config transaction", " ".join([
+    f"{TEMP} {GENERATION} {RELOAD_MARKER} keepalived.conf dir scripts dir conf.d",
+    *[f"file {number} {mode} {path}" for number, (mode, path) in enumerate(zip(MODES, TREE))],
+    "link scripts .current/scripts link conf.d .current/conf.d "
+    "link keepalived.conf .current/keepalived.conf"]))
+# Only the reload an earlier run left pending.
+PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf")
 CLEANUP = f"trap 'rm -rf {TEMP}' EXIT"  # the private dir goes, whatever happens
-INSTALL_TREE = " && ".join([
-    f"rm -rf {STAGE}", f"mkdir -m 700 {STAGE} {STAGE}/scripts {STAGE}/conf.d",
-    *[f"install -o root -g root -m {mode} {TEMP}/{number} {path}"
-      for number, (mode, path) in enumerate(zip(MODES, STAGED))],
-    PROMOTE])
-UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(STAGED))]
-# The config of a host that has /etc/keepalived: commands, and all that is sent.
-CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {INSTALL_TREE}"]
+UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(TREE))]
+# The config of a host, with or without /etc/keepalived: commands, and all that is sent.
+CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {TRANSACTION}"]
 CONFIG_SENT = [MAKE_TEMP, *UPLOADS, CONFIG_OPS[1]]
-# The same on a host without it.
-FRESH_CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {MAKE_DIRS} && {INSTALL_TREE}"]
-FRESH_CONFIG_SENT = [MAKE_TEMP, *UPLOADS, FRESH_CONFIG_OPS[1]]
+FRESH_CONFIG_OPS, FRESH_CONFIG_SENT = CONFIG_OPS, CONFIG_SENT
 
 
 def file_install(path, mode, make_dir=False, then=None):
@@ -327,8 +336,10 @@ def _executed(host, recorder, facts):
 
 
 def _named(command):
-    """`command` with the random part of operations.uploads.private_dir() as T."""
-    return re.sub(r"(/var/tmp/keepalived-deploy\.)[0-9a-f]{12}", r"\1T", str(command))
+    """`command` with the random part of operations.uploads.private_dir() as T and a
+    generation's name as G."""
+    command = re.sub(r"(/var/tmp/keepalived-deploy\.)[0-9a-f]{12}", r"\1T", str(command))
+    return re.sub(r"\b[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\b", GENERATION, command)
 
 
 def op_commands(host, recorder):
@@ -426,6 +437,11 @@ def tree_lines(files, mode_of=None, content_of=None):
     optionally with other modes or contents."""
     lines = [f"directory|755|root|root|{d}"
              for d in (PATHS.base_dir, PATHS.scripts_dir, PATHS.config_dir)]
+    # as transaction.sh lays it out: the managed paths are links through .current
+    lines += [f"directory|755|root|root|{PATHS.base_dir}/.current",
+              f"link|{PATHS.base_dir}/.current|.generations/20261201T000000Z-abcdef",
+              *[f"link|{PATHS.base_dir}/{rel}|.current/{rel}"
+                for rel in ("keepalived.conf", "conf.d", "scripts")]]
     for file in files.values():
         content = (content_of or {}).get(file.path, file.content)
         lines.append(f"regular file|{(mode_of or {}).get(file.path, file.mode)}|root|root|"
@@ -477,9 +493,10 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
     state = make_state("rocky")
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands.index("dnf install -y keepalived") < containing(commands, PROMOTE) \
+        assert commands.index("dnf install -y keepalived") < containing(commands, TRANSACTION) \
             < commands.index(START[0])
-        assert not any(f"systemctl {action} keepalived" in c
+        # (the transaction's script reloads only a keepalived that was running)
+        assert not any(f"systemctl {action} keepalived" in c and TRANSACTION_FIRST_LINE not in c
                        for c in commands for action in ("restart", "reload"))
 
 
@@ -495,7 +512,8 @@ def test_rhel_upgrade_on_running_host_restarts_not_reloads(recorder):
 
 
 def test_rhel_config_drift_on_running_host_reloads_only(recorder):
-    """Package present, service running, one config file differs: reload, no restart."""
+    """Package present, service running, one config file differs: the transaction (which
+    reloads a running keepalived itself, under the lock), no restart."""
     settings = settings_of(make_state("rocky"))
     drifted = f"{PATHS.config_dir}/00-global_defs.conf"
     probes = {name: running_probe("2.2.8-1.el9", tree_lines(
@@ -504,13 +522,11 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
     state = make_state("rocky", probes=probes)
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands == [*CONFIG_OPS,
-                            "systemctl reload keepalived.service"]
-        assert sent(host, recorder) == [*CONFIG_SENT, "systemctl reload keepalived.service"]
+        assert commands == CONFIG_OPS
+        assert sent(host, recorder) == CONFIG_SENT
 
 
 RESTART = "Keepalived | Restart keepalived (package or daemon options changed)"
-RELOAD = "Keepalived | Reload keepalived (config changed)"
 
 
 def operation_names(state, host):
@@ -522,14 +538,14 @@ def operation_names(state, host):
 @pytest.mark.parametrize("yes", [False, True], ids=["change detection", "-y"])
 @pytest.mark.parametrize("change, added", [
     (None, []),  # nothing to change: neither (each operation costs pyinfra time per host)
-    ("config", [RELOAD]),
+    ("config", []),  # the config transaction reloads: no operation of its own
     ("package", [RESTART]),  # an upgrade, the config as it was
     ("options", [RESTART]),  # daemon options, read only when keepalived starts
 ])
 def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added, yes,
                                                                     recorder):
     """On a running host the deploy adds the restart only when the package or the daemon
-    options may change, the reload only when the config may; each runs as it did before.
+    options may change; each runs as it did before; a config change is the transaction.
     With and without pyinfra's change detection (-y: what operators run from CI)."""
     group_data = {"keepalived_package_version": "2.2.8",
                   "keepalived_daemon_options": ["--log-detail"]}
@@ -551,11 +567,13 @@ def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added
                        group_data=group_data, yes=yes)
     for host in deploy(state):
         names = operation_names(state, host)
-        assert [name for name in names if name in (RESTART, RELOAD)] == added
+        assert [name for name in names if name == RESTART] == added
         assert len(names) == 7 + len(added)  # (the options file is one operation)
         commands = op_commands(host, recorder)
         assert ("systemctl restart keepalived.service" in commands) == (RESTART in added)
-        assert ("systemctl reload keepalived.service" in commands) == (RELOAD in added)
+        assert any(TRANSACTION in command for command in commands) == (change == "config")
+        assert not any("systemctl reload" in command and TRANSACTION_FIRST_LINE not in command
+                       for command in commands)
 
 
 @pytest.mark.parametrize("distro, package", [("rocky", "2.2.8-1.el9"),
@@ -605,8 +623,6 @@ def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recor
         expected = [*install, ENABLE]
         if pin:  # the restart comes after the enable
             expected = [install[0], expected[-1], install[1]]
-        else:
-            expected.append("systemctl reload keepalived.service")
         assert op_commands(host, recorder) == expected
 
 
@@ -763,8 +779,7 @@ def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
     state = diff_state_with_old_instances(
         lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99"))
     for host in deploy(state):
-        assert op_commands(host, recorder) == [*CONFIG_OPS,
-                                               "systemctl reload keepalived.service"]
+        assert op_commands(host, recorder) == CONFIG_OPS
     text = caplog.text
     assert f"Will modify {INSTANCES_FILE}" in text
     assert "(only a hidden value changed: auth_pass)" in text
@@ -814,7 +829,7 @@ def test_add_deploy_without_inventory_context(recorder):
     add_deploy(state, keepalived)
     run_ops(state)
     for host in state.inventory:
-        assert any(PROMOTE in command for command in op_commands(host, recorder))
+        assert any(TRANSACTION in command for command in op_commands(host, recorder))
 
 
 @pytest.mark.parametrize("distro, install", [
@@ -850,5 +865,6 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
     assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 5
     for directory in made:
         installing = commands[commands.index(f"mkdir -m 700 {directory}") + 1]
-        assert installing.startswith(f"trap 'rm -rf {directory}' EXIT && install ")
-        assert f" {directory}/0 " in installing
+        assert installing.startswith((f"trap 'rm -rf {directory}' EXIT && install ",
+                                      f"trap 'rm -rf {directory}' EXIT && sh -c "))
+        assert f" {directory}/0 " in installing or f" {directory} " in installing

@@ -1,5 +1,5 @@
 """The keepalived.conf blocks beyond the seed role: rendered files, and each block fed to the
-real `keepalived -t` through the gate (operations/promote.sh), accepted; and raw
+real `keepalived -t` through the gate (operations/transaction.sh), accepted; and raw
 extra_lines that keepalived rejects never going live.
 
 Regenerate the expected files after an intended template change with:
@@ -18,7 +18,7 @@ from .coverage_example import COVERAGE_HOSTS
 from .seed import SEED_HOSTS
 from .test_keepalived_gate import (  # noqa: F401 (trees is a fixture, pytestmark the markers)
     PORTABLE,
-    promote,
+    run_transaction,
     promote_rejected,
     pytestmark,
     trees,
@@ -155,7 +155,7 @@ def test_block_is_accepted_by_keepalived(trees, case, host):
                            base)
     write_tree(stage, files)
 
-    result = promote(stage, base)
+    result = run_transaction(stage, base)
 
     assert result.returncode == 0, result.stderr
     assert "keepalived -t:" not in result.stdout, result.stdout  # no warning either

@@ -43,7 +43,8 @@ STOP = [locked(command, "uninstall: stop keepalived") for command in
 DELETE_VIP = locked("ip addr del 192.168.1.100/24 dev eth0", "uninstall: delete leftover VIPs")
 REMOVE_TREE = [locked(command, "uninstall: remove /etc/keepalived") for command in (
     "rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
-    "/etc/keepalived/scripts /etc/keepalived/.staging",
+    "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
+    "/etc/keepalived/.generations /etc/keepalived/.staging",
     "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
     "deploy did not write'")]
 USERDEL = locked("userdel keepalived_script", "uninstall: remove user keepalived_script")
@@ -68,7 +69,7 @@ def installed_host(package_fact, busy_user=False, host_level=False):
         # Users fact
         "cut -d: -f1": [f"{SCRIPT_USER_ENTRY}|keepalived_script|keepalived_script||!"],
         "ip -o addr show": [LEFTOVER_VIP],
-        "stat -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
+        "stat -L -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],
         "command -v userdel": "/usr/sbin/userdel",
     }

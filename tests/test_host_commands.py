@@ -31,8 +31,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     DROPIN_SENT,
     GROUP_DATA,
     HOSTS,
-    MAKE_DIRS,
-    PROMOTE,
+    TRANSACTION,
     START,
     STOPPED,
     assert_one_probe,
@@ -109,7 +108,7 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
         package = 1  # useradd, then the package (apt: refresh and install in one)
         assert ("dnf install" if distro == "rocky" else "apt-get -y") in commands[package]
         assert package < commands.index(allow[0]) < commands.index(DROPIN_OPS[-1]) \
-            < containing(commands, MAKE_DIRS) == containing(commands, PROMOTE) \
+            < containing(commands, TRANSACTION) \
             < commands.index(START[0])
 
 
@@ -270,7 +269,8 @@ def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, vari
 
 
 def test_changed_daemon_options_restart_running_keepalived_once(recorder):
-    """Options and config both changed: one restart, no reload."""
+    """Options and config both changed: one restart, and no reload of its own (the config
+    transaction reloads a running keepalived; the restart then loads the options)."""
     state = converged("rocky", up_to_date_state() + [
         f"{sha256('KEEPALIVED_OPTIONS=-D')}  /etc/sysconfig/keepalived"],
         group_data={"keepalived_daemon_options": ["--log-detail"]},

@@ -1,4 +1,4 @@
-"""The validation gate (operations/promote.sh) run here against the real `keepalived -t`.
+"""The validation gate (operations/transaction.sh) run here against the real `keepalived -t`.
 
 Rendered configs must be accepted and made live; configs keepalived rejects must leave the
 live tree exactly as it was. Needs the keepalived binary (.ci/run installs it from apt).
@@ -21,7 +21,11 @@ pytestmark = [
         "/usr/sbin/keepalived"), reason="keepalived is not installed (apt-get install keepalived)"),
 ]
 
-PROMOTE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "operations", "promote.sh")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = (open(os.path.join(ROOT, "operations", "lock.sh")).read() + "\n"
+          + open(os.path.join(ROOT, "operations", "transaction.sh")).read())
+LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
+          ("keepalived.conf", ".current/keepalived.conf")]
 # `nobody` exists everywhere: scripts then run as a non-root user, which is what makes
 # keepalived 2.2.7's -t exit 143; dynamic_interfaces lets -t accept eth0 on any machine.
 PORTABLE = {"keepalived_check_script_user": "nobody",
@@ -53,20 +57,41 @@ def snapshot(root):
 
 
 def live(base):
-    """The live tree's files (the staging dir left aside)."""
-    return {name: data for name, data in snapshot(base).items()
-            if not name.startswith(".staging")}
+    """What a keepalived start reads: the config file and the managed dirs' files
+    (through the links transaction.sh lays out), with their modes."""
+    paths = [base / "keepalived.conf", *sorted((base / "conf.d").glob("*")),
+             *sorted((base / "scripts").glob("*"))]
+    return {str(path.relative_to(base)): (path.read_bytes(), oct(path.stat().st_mode))
+            for path in paths if path.is_file()}
 
 
-def promote(stage, base):
-    return subprocess.run(["sh", PROMOTE, str(stage), str(base), "keepalived.conf",
-                           "scripts", "conf.d"], capture_output=True, text=True)
+def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef"):
+    """operations/transaction.sh under the lock, as the deploy sends it, with the tree in
+    `stage` (relative paths) as the uploaded files; lock, holder and marker in base's
+    parent dir (systemctl says keepalived is not running here: no reload)."""
+    files = sorted(str(path.relative_to(stage)) for path in stage.rglob("*") if path.is_file())
+    uploaded = stage.parent / "uploaded"
+    shutil.rmtree(uploaded, ignore_errors=True)
+    uploaded.mkdir()
+    words = []
+    for number, relative in enumerate(files):
+        shutil.copy(stage / relative, uploaded / str(number))
+        mode = oct((stage / relative).stat().st_mode & 0o777)[2:]
+        words += ["file", str(number), mode, relative]
+    words = [*(word for rel in ("scripts", "conf.d") for word in ("dir", rel)), *words,
+             *(word for rel, target in LAYOUT for word in ("link", rel, target))]
+    state = base.parent
+    return subprocess.run(
+        ["sh", "-c", SCRIPT, "pyinfra-keepalived", str(state / "lock"), str(state / "holder"),
+         str(wait), "a test", str(base), str(uploaded), generation,
+         str(state / "reload-pending"), "keepalived.conf", *words],
+        capture_output=True, text=True)
 
 
 def promote_rejected(stage, base, message):
     """Run the gate on a tree keepalived must reject with `message`: the live tree stays."""
     before = live(base)
-    result = promote(stage, base)
+    result = run_transaction(stage, base)
     assert result.returncode != 0
     assert message in result.stderr
     assert "the live config was NOT changed" in result.stderr
@@ -78,7 +103,7 @@ def promote_rejected(stage, base, message):
 def trees(tmp_path):
     tmp_path.chmod(0o755)
     base = tmp_path / "live"
-    stage = base / ".staging"
+    stage = tmp_path / "new"
     write_tree(base, {"keepalived.conf": "# old config\n"})
     return base, stage
 
@@ -90,7 +115,7 @@ def test_rendered_seed_config_is_accepted_and_made_live(trees, host):
     write_tree(stage, files)
     (base / "conf.d" / "99-stale.conf").write_text("vrrp_instance OLD {\n}\n")
 
-    result = promote(stage, base)
+    result = run_transaction(stage, base)
 
     assert result.returncode == 0, result.stderr
     for relative, file in files.items():
@@ -98,8 +123,8 @@ def test_rendered_seed_config_is_accepted_and_made_live(trees, host):
         assert live.read_text() == file.content
         assert oct(live.stat().st_mode & 0o777) == oct(int(file.mode, 8))
     assert not (base / "conf.d" / "99-stale.conf").exists(), "stale conf.d file not removed"
-    assert "removed stale" in result.stdout
-    assert not stage.exists()
+    for relative, target in [(".current", ".generations/20261201T000000Z-abcdef"), *LAYOUT]:
+        assert os.readlink(base / relative) == target
 
 
 def test_non_root_script_user_is_still_validated(trees):
@@ -112,7 +137,7 @@ def test_non_root_script_user_is_still_validated(trees):
     write_tree(stage, files)
     before = live(base)
 
-    result = promote(stage, base)
+    result = run_transaction(stage, base)
 
     assert result.returncode != 0
     assert "VRID '300' not valid" in result.stderr

@@ -1,0 +1,158 @@
+# One config transaction on a host, run under the deploy's lock (operations/lock.sh is
+# prepended): stage the new tree in a directory of this run, test it with the host's own
+# `keepalived -t`, make it live in ONE rename, and reload keepalived.
+#
+#   ... BASE UPLOADED GENERATION MARKER CONFIG_FILE [dir REL]... [file N MODE REL]... [link REL TARGET]...
+#
+# BASE/.generations/GENERATION holds a whole tree (CONFIG_FILE, the managed dirs and their
+# files, REL paths relative to BASE); BASE/.current is a symlink to the live generation and
+# each managed path (BASE/keepalived.conf, BASE/conf.d, BASE/scripts) is a fixed symlink
+# through .current. Swapping .current (rename(2) of a new link over it) changes the whole
+# tree at once: a keepalived start at any moment reads the old tree or the new one, never
+# a mix. The generation before stays (.previous: rollback, and the scripts the running
+# keepalived resolved), older ones and leftovers of dead runs go.
+#
+# UPLOADED is the directory of uploaded files 0, 1, ... ("-": no new tree; only finish a
+# reload that an earlier run left pending). MARKER is written before the swap when
+# keepalived runs, and removed only after `systemctl reload` succeeded: a run that dies
+# in between leaves it, and the next run reloads.
+set -u
+base=$1 uploaded=$2 generation=$3 marker=$4 config_file=$5
+shift 5
+generations=$base/.generations
+stage=$generations/$generation.partial
+check=
+trap 'rm -rf "$stage" ${check:+"$check"}' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+running() { systemctl is-active --quiet keepalived.service 9>&-; }
+
+finish_reload() {
+  # keepalived must run what is on disk: SIGHUP (keeps the VIPs), then clear the marker.
+  if [ -e "$marker" ] && running; then
+    if ! systemctl reload keepalived.service 9>&-; then
+      echo "keepalived did not reload; the config on disk is new and the reload stays" \
+           "pending ($marker): the next run reloads it" >&2
+      exit 1
+    fi
+    echo "keepalived reloaded"
+  fi
+  rm -f "$marker"
+}
+
+if [ "$uploaded" = - ]; then
+  [ -e "$marker" ] && echo "reload pending since $(sed -n '1s/^since //p' "$marker")"
+  finish_reload
+  exit 0
+fi
+
+install -d -o root -g root -m 755 "$base" "$generations" || exit 1
+live=$(readlink "$base/.current" 2>/dev/null) before=$(readlink "$base/.previous" 2>/dev/null)
+
+prune() {
+  # every generation but the live one and the one before it (and what dead runs left)
+  for g in "$generations"/* "$generations"/.[!.]*; do
+    [ -e "$g" ] || continue
+    [ "$g" = "$base/$live" ] || [ "$g" = "$base/$before" ] || [ "$g" = "$stage" ] || rm -rf "$g"
+  done
+  rm -rf "$base/.staging"  # the staging dir of earlier versions of this deploy
+}
+prune
+
+# -- stage: this run's own directory, root-owned, each file with its mode --
+mkdir -m 700 "$stage" || exit 1
+while [ $# -gt 0 ]; do
+  case $1 in
+    dir) install -d -o root -g root -m 755 "$stage/$2" || exit 1; shift 2 ;;
+    file) install -D -o root -g root -m "$3" "$uploaded/$2" "$stage/$4" || exit 1; shift 4 ;;
+    *) break ;;
+  esac
+done
+
+# -- test: a copy that references itself, not the live tree --
+keepalived=$(command -v keepalived || echo /usr/sbin/keepalived)
+check=$(mktemp -d) || exit 1
+if ! cp -Rp "$stage/." "$check/"; then
+  echo "keepalived config not tested: cannot copy it to $check; the live config was NOT changed" >&2
+  exit 1
+fi
+# Script users must reach the scripts in the copy (the stage and mktemp dirs are 700):
+# keepalived 2.3 drops a script its user cannot access, and rejects the config.
+find "$check" -type d -exec chmod 755 {} +
+conf_files=$(find "$check" -type f \( -name '*.conf' -o -path "$check/$config_file" \))
+for f in $conf_files; do sed -i "s#$base/#$check/#g" "$f"; done
+
+# Script users must exist: keepalived drops every track script otherwise (not caught by -t).
+for user in $(sed -n -E 's/^[[:space:]]*(script_user|user)[[:space:]]+([^[:space:]]+).*/\2/p' \
+              $conf_files | sort -u); do
+  if ! id -u "$user" >/dev/null 2>&1; then
+    echo "keepalived config rejected: script user '$user' does not exist on this host;" \
+         "the live config was NOT changed" >&2
+    exit 5
+  fi
+done
+
+# -e (--all-config): without it `-t` exits 0 when a config file is missing or an include
+# matches nothing, and a tree without its instances would go live (every VIP dropped).
+# keepalived 2.1 (Debian 11) has no -e: it gets the test without it.
+all_config=
+"$keepalived" --help 2>&1 | grep -q -- '--all-config' && all_config=-e
+output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-)
+rc=$?
+if [ "$rc" -eq 143 ]; then
+  # keepalived 2.2.7 terminates its own config test whenever a script runs as a non-root
+  # user (fixed in 2.2.8). Test again with the scripts as root: every other check still
+  # applies, and the users were checked above.
+  for f in $conf_files; do
+    sed -i -E 's/^([[:space:]]*)(script_user|user)([[:space:]]+).*/\1\2\3root/' "$f"
+  done
+  output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-)
+  rc=$?
+fi
+output=$(printf '%s\n' "$output" | sed "s#$check/#$base/#g")
+if [ "$rc" -ne 0 ]; then
+  echo "keepalived -t rejected the new config (exit $rc); the live config was NOT changed:" >&2
+  printf '%s\n' "$output" >&2
+  exit "$rc"
+fi
+[ -n "$output" ] && printf 'keepalived -t: %s\n' "$output"
+
+# -- swap: the tested tree becomes the live one in one rename --
+chmod 755 "$stage"
+if running; then
+  install -d -m 755 "${marker%/*}" &&
+    printf 'since %s: generation %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$generation" \
+      > "$marker" || exit 1
+fi
+mv -T "$stage" "$generations/$generation" || exit 1
+switch() {  # make $1 a symlink to $2 in one rename (replacing a file or link)
+  rm -f "$1.pyinfra-new" && ln -s "$2" "$1.pyinfra-new" && mv -T "$1.pyinfra-new" "$1"
+}
+switch "$base/.current" ".generations/$generation" || exit 1
+echo "generation $generation is live"
+if [ -n "$live" ]; then
+  switch "$base/.previous" "$live" || exit 1
+fi
+before=$live live=.generations/$generation
+
+# -- the fixed links through .current; made once per host --
+while [ $# -gt 0 ]; do
+  path=$base/$2 target=$3
+  shift 3
+  [ -L "$path" ] && [ "$(readlink "$path")" = "$target" ] && continue
+  mkdir -p "${path%/*}" || exit 1
+  if [ -d "$path" ] && [ ! -L "$path" ]; then
+    # A directory of an earlier version of this deploy: no rename replaces a directory
+    # with a link, so it is set aside first. A run that dies right here leaves no
+    # $path: the next run's probe sees the link missing and makes it.
+    rm -rf "$path.pyinfra-old" && mv -T "$path" "$path.pyinfra-old" || exit 1
+  fi
+  switch "$path" "$target" || exit 1
+  rm -rf "$path.pyinfra-old"
+  echo "$path is now a link to $target"
+done
+
+finish_reload
+prune
