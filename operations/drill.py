@@ -16,7 +16,7 @@ in BACKUP state (FAULT), or has a failing check script, or when there is no back
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyinfra import host, logger, state
 from pyinfra.api import StringCommand, deploy
@@ -26,7 +26,7 @@ from pyinfra.operations import python
 
 from .facts import parse_addresses
 from .inventory_check import check_inventory
-from .state_files import locked
+from .state_files import LOCK_WAIT_SECONDS, locked
 from .status import by_instance, cluster_status, problems, rows
 
 POLL_SECONDS = 0.05
@@ -44,6 +44,7 @@ class Plan:
     vips: tuple
     also_moving: tuple  # other instances the master host is MASTER of
     timeout: float  # seconds to wait for each move
+    lock_wait: int = LOCK_WAIT_SECONDS  # seconds the stop and the start wait for the lock
 
 
 def plan(instance, all_rows, advert_int=1):
@@ -108,7 +109,8 @@ def keepalived_command(action: str, drill: Plan) -> StringCommand:
     """`systemctl ACTION keepalived` ("stop" or "start") under the host's deploy lock:
     each command takes the lock for itself, none holds it while the drill waits."""
     return StringCommand(*locked(f"systemctl {action} keepalived",
-                                 f"drill {drill.instance}: {action} keepalived"))
+                                 f"drill {drill.instance}: {action} keepalived",
+                                 wait=drill.lock_wait))
 
 
 def _keepalived(target, action: str, drill: Plan):
@@ -172,6 +174,7 @@ def drill(instance=None):
                     advert_int=configured[instance].advert_int if instance in configured else 1)
     if host.name != the_plan.master:
         return
+    the_plan = replace(the_plan, lock_wait=settings[the_plan.master].host_level.lock_wait)
     if the_plan.also_moving:
         logger.warning(f"drill: {the_plan.master} is also MASTER of "
                        f"{', '.join(the_plan.also_moving)}; they move with {instance}")

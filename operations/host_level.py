@@ -22,7 +22,7 @@ from .firewall import (
 )
 from .host_facts import KeepalivedHostState
 from .render_host import NONLOCAL_BIND
-from .state_files import under_lock
+from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import sha256, upload
 
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
@@ -144,15 +144,16 @@ def prepare(settings, manager, current):
 
 
 @deploy("Keepalived host removal")
-def remove():
+def remove(lock_wait=LOCK_WAIT_SECONDS):
     """For the uninstall deploy: firewall rules, the drop-in and the sysctl file go, each
-    command under the host's deploy lock."""
+    command under the host's deploy lock (waiting up to `lock_wait` seconds for it)."""
     what = "uninstall: remove the host level"
-    under_lock(name="Remove the VRRP firewall rules", what=what, inner=remove_vrrp_rule._inner)
+    under_lock(name="Remove the VRRP firewall rules", what=what, lock_wait=lock_wait,
+               inner=remove_vrrp_rule._inner)
     current = host_state(())
-    under_lock(name="Remove the ip_nonlocal_bind setting", what=what,
+    under_lock(name="Remove the ip_nonlocal_bind setting", what=what, lock_wait=lock_wait,
                inner=nonlocal_bind._inner, families=(), current=current)
-    under_lock(name="Remove the keepalived.service drop-in", what=what,
+    under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
                inner=remove_dropin._inner, current=current)
 
 

@@ -78,10 +78,10 @@ def user_absent_unless_busy(user):
 
 
 @deploy("Stop keepalived")
-def stop_service():
+def stop_service(settings):
     under_lock(name="Stop and disable keepalived", what=f"{WHAT}: stop keepalived",
-               inner=systemd.service._inner, service="keepalived", running=False,
-               enabled=False)
+               lock_wait=settings.host_level.lock_wait, inner=systemd.service._inner,
+               service="keepalived", running=False, enabled=False)
 
 
 @deploy("Delete leftover VIPs")
@@ -89,7 +89,8 @@ def delete_vips(settings):
     """Priority 255 means this host owns the address (it is the host's own): kept."""
     under_lock(
         name="Delete VIPs of this host's instances still on an interface",
-        what=f"{WHAT}: delete leftover VIPs", inner=addresses_absent._inner,
+        what=f"{WHAT}: delete leftover VIPs", lock_wait=settings.host_level.lock_wait,
+        inner=addresses_absent._inner,
         addresses=[vip.address for instance in settings.instances if instance.priority != 255
                    for vip in (*instance.virtual_ipaddresses,
                                *instance.virtual_ipaddresses_excluded)],
@@ -97,22 +98,24 @@ def delete_vips(settings):
 
 
 @deploy("Remove the keepalived package")
-def remove_package():
+def remove_package(settings):
+    lock_wait = settings.host_level.lock_wait
     if package_manager() == "apt":
         under_lock(name="Purge keepalived (apt)", what=f"{WHAT}: purge keepalived",
-                   inner=apt.packages._inner, packages=["keepalived"], present=False,
-                   purge=True)
+                   lock_wait=lock_wait, inner=apt.packages._inner, packages=["keepalived"],
+                   present=False, purge=True)
     else:
         under_lock(name="Remove keepalived (dnf)", what=f"{WHAT}: remove keepalived",
-                   inner=dnf.packages._inner, packages=["keepalived"], present=False)
+                   lock_wait=lock_wait, inner=dnf.packages._inner, packages=["keepalived"],
+                   present=False)
 
 
 @deploy("Remove the keepalived config")
 def remove_config(settings):
     paths = settings.paths
     under_lock(name=f"Remove the keepalived config from {paths.base_dir}",
-               what=f"{WHAT}: remove {paths.base_dir}", inner=config_tree_absent._inner,
-               paths=paths)
+               what=f"{WHAT}: remove {paths.base_dir}", lock_wait=settings.host_level.lock_wait,
+               inner=config_tree_absent._inner, paths=paths)
 
 
 @operation()
@@ -151,17 +154,17 @@ def config_tree_absent(paths):
 def remove_script_user(settings):
     user = settings.global_defs.script_user
     under_lock(name=f"Remove user {user} unless a process runs as it",
-               what=f"{WHAT}: remove user {user}", inner=user_absent_unless_busy._inner,
-               user=user)
+               what=f"{WHAT}: remove user {user}", lock_wait=settings.host_level.lock_wait,
+               inner=user_absent_unless_busy._inner, user=user)
 
 
 @deploy("Uninstall keepalived")
 def uninstall():
     """Every removal step, in order (see the module docstring)."""
     settings = host_settings()
-    stop_service()
+    stop_service(settings)
     delete_vips(settings)
-    host_level.remove()
-    remove_package()
+    host_level.remove(settings.host_level.lock_wait)
+    remove_package(settings)
     remove_config(settings)
     remove_script_user(settings)

@@ -48,8 +48,9 @@ ALLOWED_OPTIONS = {
     "--snmp-agent-socket": (r"=[A-Za-z0-9_./:@-]+", "the AgentX socket, e.g. "
                                                      "=tcp:localhost:705 or =/var/agentx/master"),
     "--core-dump": NO_VALUE,
-    "--core-dump-pattern": (r"(=[A-Za-z0-9_./%@+-]+)?", "no value or a core_pattern without "
-                                                        "a pipe or spaces, e.g. =/var/tmp/core.%e.%p"),
+    "--core-dump-pattern": (r"(=[A-Za-z0-9_./%@+-]+)?",
+                            "no value or a core_pattern without a pipe or spaces, "
+                            "e.g. =/var/tmp/core.%e.%p"),
 }
 REPEATABLE = {"--log-detail": 2}  # option: how often it may be listed
 

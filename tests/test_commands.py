@@ -351,7 +351,7 @@ LOCK_ARGS = ("pyinfra-keepalived /run/lock/pyinfra-keepalived.lock "
              "/run/lock/pyinfra-keepalived.holder 120")
 
 
-def locked(command, what):
+def locked_command(command, what):
     """`command` run under the host's deploy lock, as sent: the lock script and the
     command in one `sh -c`, then the lock's arguments and what the run does."""
     script = shlex.quote(LOCK_SCRIPT + "\n" + command)

@@ -24,7 +24,7 @@ from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     HOSTS,
     SCRIPT_USER_ENTRY,
     host_state,
-    locked,
+    locked_command,
     make_state,
     op_commands,
     recorder,
@@ -38,16 +38,17 @@ LEFTOVER_VIP = "2: eth0    inet 192.168.1.100/24 scope global secondary eth0\\  
 TREE = [f"directory|755|root|root|/etc/keepalived{leaf}" for leaf in ("", "/conf.d", "/scripts")]
 TREE += ["regular file|644|root|root|/etc/keepalived/keepalived.conf",
          f"{'0' * 64}  /etc/keepalived/keepalived.conf"]
-STOP = [locked(command, "uninstall: stop keepalived") for command in
+STOP = [locked_command(command, "uninstall: stop keepalived") for command in
         ("systemctl stop keepalived.service", "systemctl disable keepalived.service")]
-DELETE_VIP = locked("ip addr del 192.168.1.100/24 dev eth0", "uninstall: delete leftover VIPs")
-REMOVE_TREE = [locked(command, "uninstall: remove /etc/keepalived") for command in (
+DELETE_VIP = locked_command("ip addr del 192.168.1.100/24 dev eth0",
+                            "uninstall: delete leftover VIPs")
+REMOVE_TREE = [locked_command(command, "uninstall: remove /etc/keepalived") for command in (
     "rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
     "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
     "/etc/keepalived/.generations /etc/keepalived/.staging",
     "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
     "deploy did not write'")]
-USERDEL = locked("userdel keepalived_script", "uninstall: remove user keepalived_script")
+USERDEL = locked_command("userdel keepalived_script", "uninstall: remove user keepalived_script")
 PACKAGE_FACTS = {"rpm": "rpm --queryformat", "dpkg": "dpkg -l"}  # command substrings
 
 
@@ -90,7 +91,8 @@ def test_rhel_family_uninstall_in_order(distro, recorder):
     commands = uninstall_commands(distro, {"rpm": "keepalived 2.2.8-3.el9"}, recorder)
     for host in HOSTS:
         assert commands[host] == [
-            *STOP, DELETE_VIP, locked("dnf remove -y keepalived", "uninstall: remove keepalived"),
+            *STOP, DELETE_VIP,
+            locked_command("dnf remove -y keepalived", "uninstall: remove keepalived"),
             *REMOVE_TREE, USERDEL]
 
 
@@ -133,6 +135,13 @@ def test_address_owners_vip_is_its_own_address_and_stays(recorder):
                                   group_data={"keepalived_vrrp_instances": untracked})
     assert not any("ip addr del" in c for c in commands["@fake/host-01"])
     assert DELETE_VIP in commands["@fake/host-02"]
+
+
+def test_uninstall_waits_keepalived_lock_wait_for_the_lock(recorder):
+    commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
+                                  group_data={"keepalived_lock_wait": 5})["@fake/host-01"]
+    assert commands[0] == STOP[0].replace(" 120 ", " 5 ")
+    assert all("/pyinfra-keepalived.holder 5 " in command for command in commands)
 
 
 # -- the deploy lock, taken for real --
@@ -216,5 +225,12 @@ def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch):
         also_moving=(), timeout=2))
 
     assert sent == [
-        ("host-01", locked("systemctl stop keepalived", "drill VI_1: stop keepalived")),
-        ("host-01", locked("systemctl start keepalived", "drill VI_1: start keepalived"))]
+        ("host-01", locked_command("systemctl stop keepalived", "drill VI_1: stop keepalived")),
+        ("host-01", locked_command("systemctl start keepalived", "drill VI_1: start keepalived"))]
+
+
+def test_drill_waits_keepalived_lock_wait_for_the_lock():
+    drill = drill_module.Plan(instance="VI_1", master="host-01", backup="host-02",
+                              vips=(), also_moving=(), timeout=2, lock_wait=7)
+    assert str(drill_module.keepalived_command("stop", drill)) == locked_command(
+        "systemctl stop keepalived", "drill VI_1: stop keepalived").replace(" 120 ", " 7 ")
