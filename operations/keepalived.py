@@ -64,7 +64,7 @@ def package(settings, manager, found):
     return keepalived_package(
         name=f"Install keepalived ({manager})", manager=manager,
         version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
-        proxy=settings.package_proxy,
+        proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait,
     )
 
 
@@ -114,7 +114,7 @@ def keepalived():
     settings = host_settings()
     found = probe(settings)
     manager = package_manager(found.os_release)
-    rolling.clear_leftovers(found)
+    rolling.clear_leftovers(found, settings.host_level.lock_wait)
     script_user(settings, found)
     installed = package(settings, manager, found)
     options = host_level.prepare(settings, manager, found.host_state,

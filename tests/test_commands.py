@@ -904,3 +904,26 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
         assert installing.startswith((f"trap 'rm -rf {directory}' EXIT && install ",
                                       f"trap 'rm -rf {directory}' EXIT && sh -c "))
         assert f" {directory}/0 " in installing or f" {directory} " in installing
+
+
+def test_every_locked_command_waits_keepalived_lock_wait(recorder):
+    """The package install, the config transaction and (on a running host that owes a
+    restart) the rolling restart all wait the operator's keepalived_lock_wait for the
+    host's lock."""
+    fresh = make_state("debian", group_data={"keepalived_lock_wait": 7})
+    settings = settings_of(make_state("debian"))
+    pending = host_state(files={DROPIN: DROPIN_CONTENT}) + file_read(
+        "/var/lib/pyinfra-keepalived/restart-pending", ["since 2026-12-01 07:00:00 UTC: package"])
+    owing = make_state("debian", group_data={"keepalived_lock_wait": 7}, probes={
+        name: running_probe("1:2.2.7-1+b2", tree_lines(render.config_files(settings[name])),
+                            state=pending)
+        for name in HOSTS})
+    for state in (fresh, owing):
+        for host in deploy(state):
+            locked = [command for command in op_commands(host, recorder)
+                      if "/run/lock/pyinfra-keepalived.holder" in command]
+            assert locked, op_commands(host, recorder)
+            for command in locked:
+                assert "/run/lock/pyinfra-keepalived.holder 7 " in command, command
+    assert any("restart keepalived" in command for host in owing.inventory
+               for command in op_commands(host, recorder))
