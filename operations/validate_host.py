@@ -58,7 +58,7 @@ SHORT_OPTIONS = {
     "-c": "--checkers_pid", "-b": "--bfd_pid", "-t": "--config-test", "-T": "--genhash",
     "-v": "--version", "-h": "--help", "-e": "--all-config",
 }
-OPTION_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:%@+-]+$")
+OPTION_VALUE_RE = re.compile(r"[A-Za-z0-9_./:%@+-]+")  # used with fullmatch
 
 
 def read_firewall(problems, value):
@@ -101,7 +101,7 @@ def read_option(problems, key, option):
         problems.error(key, option, f"unknown keepalived option{did_you_mean(name, DAEMON_OPTIONS)}"
                        f"; allowed: {', '.join(DAEMON_OPTIONS)}")
         return None
-    if DAEMON_OPTIONS[name] and not (equals and OPTION_VALUE_RE.match(value)):
+    if DAEMON_OPTIONS[name] and not (equals and OPTION_VALUE_RE.fullmatch(value)):
         problems.error(key, option, f"{name} takes a value without spaces or quotes: "
                        f"{name}=VALUE")
         return None
@@ -137,7 +137,7 @@ def read_host_level(problems, data):
         restart = "no"
     restart = read_choice(problems, "keepalived_systemd_restart", restart, RESTART)
     restart_sec = read_seconds(problems, "keepalived_systemd_restart_sec",
-                               get("keepalived_systemd_restart_sec"))
+                               get("keepalived_systemd_restart_sec"), 0.001, 3600, 3)
     return HostLevel(
         firewall=read_firewall(problems, get("keepalived_firewall")),
         nonlocal_bind=read_nonlocal_bind(problems, get("keepalived_nonlocal_bind")),
