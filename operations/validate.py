@@ -193,7 +193,11 @@ def read_global_defs(problems, data, script_user):
         elif kind == "word":
             read_word(problems, key, value)
         elif kind == "words":
-            for i, word in enumerate(read_list(problems, key, value)):
+            words = read_list(problems, key, value)
+            if isinstance(value, (list, tuple)) and not words:
+                problems.error(key, value, "must list at least one address (keepalived "
+                               "rejects an empty block); leave the key out instead")
+            for i, word in enumerate(words):
                 read_word(problems, f"{key}[{i}]", word)
         elif kind == "version":
             read_choice(problems, key, value, VRRP_VERSIONS)
