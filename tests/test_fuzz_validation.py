@@ -43,7 +43,8 @@ KEEPALIVED = shutil.which("keepalived") or ("/usr/sbin/keepalived"
 BASE_DIR = tempfile.mkdtemp(prefix="keepalived-fuzz-")
 os.chmod(BASE_DIR, 0o755)
 REAL_TESTS = {"run": 0, "limit": 25}
-# A deeper, random run: KEEPALIVED_FUZZ_EXAMPLES=5000 python3 -m pytest tests/test_fuzz_validation.py
+# A deeper, random run:
+#   KEEPALIVED_FUZZ_EXAMPLES=5000 python3 -m pytest tests/test_fuzz_validation.py
 DEEP = int(os.environ.get("KEEPALIVED_FUZZ_EXAMPLES", "0"))
 
 TEXT = st.text(alphabet=st.sampled_from(
