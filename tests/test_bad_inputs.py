@@ -134,7 +134,7 @@ CASES = [
      f"{VI}.notify_master", "must be a single word"),
     ("daemon-option-trailing-newline",
      with_data(keepalived_daemon_options=["--log-facility=local0\n"]),
-     "keepalived_daemon_options[0]", "takes a value without spaces"),
+     "keepalived_daemon_options[0]", "--log-facility takes =0 to =7"),
     ("router_id-trailing-newline", with_global_defs(router_id="r1\n"),
      "keepalived_global_defs.router_id", "must be a single word"),
     ("router_id-nul", with_global_defs(router_id="r1\x00"),
