@@ -16,7 +16,8 @@ from collections.abc import Mapping
 import jinja2
 
 from . import render, validate_host
-from .problems import Problems, did_you_mean
+from .hidden import SECRET_KEYS, misplaced_hidden_values
+from .problems import Problems, public_keys
 from .readers import (
     NAME_RE,
     PATH_RE,
@@ -94,6 +95,7 @@ GLOBAL_DEFS_KEYS = {
     "extra_lines": "lines",
 }
 
+public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
 BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
@@ -364,11 +366,13 @@ def declared_vrrp_name(item):
 def read_host(host, data):
     """Read one host's data. Returns (Settings or None, Problems)."""
     problems = Problems(host)
-    known = [key for key in data if key.startswith("keepalived_")]
-    for key in known:
-        if key not in DATA_KEYS:
-            problems.error(key, data[key], f"unknown key{did_you_mean(key, DATA_KEYS)}; "
-                           f"allowed: {', '.join(DATA_KEYS)}")
+    problems.unknown_keys("", [key for key in data if key.startswith("keepalived_")],
+                          DATA_KEYS)
+    for key in DATA_KEYS:
+        for path, value in misplaced_hidden_values(key, data.get(key)):
+            problems.error(path, value, "is a pyinfra HiddenValue, a secret: only "
+                           f"{', '.join(SECRET_KEYS)} takes one (its file is readable by root "
+                           "only; this value would land in a file every user can read)")
 
     paths = read_paths(problems, data)
     script_user = read_word(problems, "keepalived_check_script_user",

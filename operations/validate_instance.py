@@ -10,7 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .problems import did_you_mean
+from .hidden import unhide
+from .problems import did_you_mean, public_keys
 from .readers import (
     NAME_RE,
     WORD_RE,
@@ -48,6 +49,7 @@ ROUTE_OPTIONS = ("to", "via", "dev", "src", "metric", "table", "scope")
 SYNC_GROUP_KEYS = ("instances",)
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,15}$")
 INT_RE = re.compile(r"^[+-]?[0-9]+$")
+public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, ("interface", "weight"))
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,7 @@ def read_entry(problems, key, value, options):
         return None
     unknown = [option for option in entry if option not in options]
     for option in unknown:
-        problems.error(f"{key}.{option}", entry[option], f"unknown option"
-                       f"{did_you_mean(option, options)}; allowed: {', '.join(options)}")
+        problems.unknown_key(f"{key}.{option}", option, options, what="option")
     if first not in entry:
         problems.error(f"{key}.{first}", None, "required")
     return None if unknown or first not in entry else entry
@@ -249,7 +250,7 @@ def read_advert_int(problems, key, value, version):
 
 def read_auth(problems, where, item, version):
     auth_type = item.get("auth_type")
-    auth_pass = item.get("auth_pass")
+    auth_pass = unhide(item.get("auth_pass"))  # a pyinfra HiddenValue: its real value
     if auth_pass is not None and auth_type is None:
         auth_type = "PASS"
     if auth_type is None:
@@ -264,10 +265,10 @@ def read_auth(problems, where, item, version):
         return auth_type, None
     auth_pass = str(auth_pass)
     if not 1 <= len(auth_pass) <= 8 or not WORD_RE.match(auth_pass):
-        # repr of the value would print the secret: show its length only
-        problems.error(f"{where}.auth_pass", f"<{len(auth_pass)} characters>",
+        length = "" if 1 <= len(auth_pass) <= 8 else f"; it has {len(auth_pass)} characters"
+        problems.error(f"{where}.auth_pass", auth_pass,  # shown as <hidden>
                        "must be 1-8 characters without spaces, quotes, braces, # or ! "
-                       "(keepalived silently truncates longer passwords)")
+                       f"(keepalived silently truncates longer passwords){length}")
         return auth_type, None
     return auth_type, auth_pass
 
