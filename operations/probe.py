@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass, field, replace
 
 from pyinfra import host
-from pyinfra.api import FactBase
+from pyinfra.api import FactBase, StringCommand
 
 from . import host_level
 from .facts import KeepalivedTree
@@ -51,15 +51,18 @@ class KeepalivedHost(FactBase):
         host.get_fact(KeepalivedHost, user="keepalived_script",
                       config_file="/etc/keepalived/keepalived.conf",
                       dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
-                      host_state=host_level.state_arguments(("112",)))
+                      host_state=host_level.state_arguments(("112",)),
+                      hashed=["/etc/keepalived/keepalived.conf"], salted=[])
     """
 
-    def command(self, user, config_file, dirs, host_state):
+    def command(self, user, config_file, dirs, host_state, hashed=(), salted=()):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them) and the apt cache's age is worked out here.
         host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
-        return "; ".join([
+        # (the tree's command holds the masked salt of secret files: a StringCommand)
+        tree = KeepalivedTree().command(config_file, dirs, hashed, salted)
+        return StringCommand("; ".join([
             f"echo '## user'; getent passwd {shlex.quote(user)}",
             "echo '## package'",
             "if command -v dpkg-query >/dev/null 2>&1; then "
@@ -70,9 +73,9 @@ class KeepalivedHost(FactBase):
             # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
             "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
             "keepalived.service 2>/dev/null",
-            "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
-            "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
-        ])
+            "echo '## tree'",
+        ]) + ";", tree, "; echo '## host-state'; "
+            + KeepalivedHostState().command(**host_state, unit=False))
 
     def default(self):
         return HostProbe()
@@ -144,9 +147,10 @@ def _installed(lines):
     return None
 
 
-def probe(settings):
-    """This host's HostProbe. (The CLI prepares hosts in parallel, each in a greenlet of
-    its own: every host reads its probe at the same time.)"""
+def probe(settings, files):
+    """This host's HostProbe; `files`: the config tree's ManagedFiles (render.config_files),
+    whose digests it reads (salted for secret files). (The CLI prepares hosts in parallel,
+    each in a greenlet of its own: every host reads its probe at the same time.)"""
     paths = settings.paths
     options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
     return host.get_fact(
@@ -154,4 +158,6 @@ def probe(settings):
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
         host_state=host_level.state_arguments(host_level.firewall_protocols(settings),
-                                              options_files))
+                                              options_files),
+        hashed=[file.path for file in files.values() if not file.secret],
+        salted=[file.path for file in files.values() if file.secret])
