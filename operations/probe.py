@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
-from . import host_level
+from . import host_level, render
 from .facts import KeepalivedTree
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
@@ -147,11 +147,13 @@ def _installed(lines):
     return None
 
 
-def probe(settings, files):
-    """This host's HostProbe; `files`: the config tree's ManagedFiles (render.config_files),
-    whose digests it reads (salted for secret files). (The CLI prepares hosts in parallel,
-    each in a greenlet of its own: every host reads its probe at the same time.)"""
+def probe(settings, files=None):
+    """This host's HostProbe; `files`: the config tree's ManagedFiles (default: rendered
+    from `settings`), whose digests it reads (salted for secret files). (The CLI prepares
+    hosts in parallel, each in a greenlet of its own: every host reads its probe at the
+    same time.)"""
     paths = settings.paths
+    files = render.config_files(settings) if files is None else files
     options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
     return host.get_fact(
         KeepalivedHost, user=settings.global_defs.script_user,
