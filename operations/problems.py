@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from pyinfra.api.exceptions import PyinfraError
 
-from .hidden import HIDDEN, is_hidden, is_secret_key, mask_text
+from .hidden import (
+    HIDDEN,
+    SECRET_KEYS,
+    is_hidden,
+    is_secret_key,
+    mask_text,
+    misplaced_hidden_values,
+)
 
 NOT_SHOWN = object()  # a Problem's value that is left out of its message
 _PUBLIC_KEYS = set()  # key names whose values may be shown inside a shown mapping
@@ -106,6 +113,17 @@ class Problems:
 
     def warn(self, key, value, message):
         self.warnings.append(Problem(self.host, key, value, message))
+
+    public_keys = staticmethod(public_keys)  # (for modules that import only Problems)
+
+    def misplaced_hidden_values(self, data, keys):
+        """An error for each pyinfra HiddenValue under `keys` of `data` that is not given
+        to a secret key: every other value lands in a file every user can read."""
+        for key in keys:
+            for path, value in misplaced_hidden_values(key, data.get(key)):
+                self.error(path, value, "is a pyinfra HiddenValue, a secret: only "
+                           f"{', '.join(SECRET_KEYS)} takes one (its file is readable by "
+                           "root only; this value would land in a file every user can read)")
 
     def unknown_key(self, key, name, allowed, what="key"):
         """Report the unknown key `name` at key path `key`, with a "did you mean" among

@@ -16,8 +16,7 @@ from collections.abc import Mapping
 import jinja2
 
 from . import render, validate_host
-from .hidden import SECRET_KEYS, misplaced_hidden_values
-from .problems import Problems, public_keys
+from .problems import Problems, did_you_mean
 from .readers import (
     NAME_RE,
     PATH_RE,
@@ -95,7 +94,7 @@ GLOBAL_DEFS_KEYS = {
     "extra_lines": "lines",
 }
 
-public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
+Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
 BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
@@ -366,13 +365,11 @@ def declared_vrrp_name(item):
 def read_host(host, data):
     """Read one host's data. Returns (Settings or None, Problems)."""
     problems = Problems(host)
-    problems.unknown_keys("", [key for key in data if key.startswith("keepalived_")],
-                          DATA_KEYS)
-    for key in DATA_KEYS:
-        for path, value in misplaced_hidden_values(key, data.get(key)):
-            problems.error(path, value, "is a pyinfra HiddenValue, a secret: only "
-                           f"{', '.join(SECRET_KEYS)} takes one (its file is readable by root "
-                           "only; this value would land in a file every user can read)")
+    known = [key for key in data if key.startswith("keepalived_")]
+    for key in known:
+        if key not in DATA_KEYS:
+            problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
+    problems.misplaced_hidden_values(data, DATA_KEYS)
 
     paths = read_paths(problems, data)
     script_user = read_word(problems, "keepalived_check_script_user",

@@ -49,7 +49,6 @@ ROUTE_OPTIONS = ("to", "via", "dev", "src", "metric", "table", "scope")
 SYNC_GROUP_KEYS = ("instances",)
 LABEL_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,15}$")
 INT_RE = re.compile(r"^[+-]?[0-9]+$")
-public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, ("interface", "weight"))
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,10 @@ class HostContext:
     vrrp_version: int  # global_defs' vrrp_version (2 unless set)
     address: str | None  # the host's own VRRP address for unicast, if known
     address_key: str  # where that address came from, for messages
+
+
+# Their values may be shown inside a mapping that a message shows (operations.problems).
+public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, ("interface", "weight"))
 
 
 # -- entries written as "ADDRESS keyword value ..." or as a mapping --
@@ -265,10 +268,10 @@ def read_auth(problems, where, item, version):
         return auth_type, None
     auth_pass = str(auth_pass)
     if not 1 <= len(auth_pass) <= 8 or not WORD_RE.match(auth_pass):
-        length = "" if 1 <= len(auth_pass) <= 8 else f"; it has {len(auth_pass)} characters"
-        problems.error(f"{where}.auth_pass", auth_pass,  # shown as <hidden>
+        # repr of the value would print the secret: show its length only
+        problems.error(f"{where}.auth_pass", f"<{len(auth_pass)} characters>",
                        "must be 1-8 characters without spaces, quotes, braces, # or ! "
-                       f"(keepalived silently truncates longer passwords){length}")
+                       "(keepalived silently truncates longer passwords)")
         return auth_type, None
     return auth_type, auth_pass
 

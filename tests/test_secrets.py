@@ -86,7 +86,7 @@ SECRET_MESSAGES = {
         host_01(auth_pass="s3cr3tpw9"),
         "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be 1-8 characters "
         "without spaces, quotes, braces, # or ! (keepalived silently truncates longer "
-        "passwords); it has 9 characters"),
+        "passwords)"),
     "auth_pass-with-a-space": (
         host_01(auth_pass="s3cr3t x"),
         "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be 1-8 characters "
@@ -96,7 +96,7 @@ SECRET_MESSAGES = {
         host_01(auth_pass=HiddenValue("s3cr3tpw9")),
         "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be 1-8 characters "
         "without spaces, quotes, braces, # or ! (keepalived silently truncates longer "
-        "passwords); it has 9 characters"),
+        "passwords)"),
     "hidden-value-in-vars": (
         host_01(scripts=[script(vars={"token": HiddenValue("s3cr3t")})]),
         f"host-01: keepalived_check_scripts[0].vars.token = <hidden>: {HIDDEN_ELSEWHERE}"),

@@ -214,14 +214,13 @@ def test_auth_type_must_be_pass_or_ah():
                  "must be one of PASS, AH")
 
 
-@pytest.mark.parametrize("password, length", [
-    ("secret123", "; it has 9 characters"), ("se cret", ""), ("", "; it has 0 characters")],
-    ids=["9-characters", "space", "empty"])
-def test_auth_pass_must_be_1_to_8_characters_and_is_never_shown(password, length):
+@pytest.mark.parametrize("password", ["secret123", "se cret", ""],
+                         ids=["9-characters", "space", "empty"])
+def test_auth_pass_must_be_1_to_8_characters_and_is_never_shown(password):
     error = assert_error(host_01(auth_pass=password),
                          "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be "
                          "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
-                         f"silently truncates longer passwords){length}")
+                         "silently truncates longer passwords)")
     if password:
         assert password not in error
         assert password not in str(check_fails(("host-01", host_01(auth_pass=password))))
