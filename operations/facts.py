@@ -59,26 +59,21 @@ class KeepalivedTree(FactBase):
     """
 
     def command(self, config_file, dirs, hashed=(), salted=()):
-        # Globs expand to the entries of conf.d and scripts. One stat, one sha256sum and
-        # one find for all paths (not a process per path): a path that does not exist, or
-        # an unmatched glob, is only an error message, thrown away; sha256sum skips dirs.
-        # A secret file costs a cat and a sha256sum of its own.
+        # Globs expand to the entries of conf.d and scripts. One stat and one find for all
+        # paths (not a process per path): a path that does not exist, or an unmatched glob,
+        # is only an error message, thrown away.
         current = f"{dirs[0]}/.current"
         links = [shlex.quote(path) for path in [current, config_file, *dirs[1:]]]
         paths = [shlex.quote(path) for path in [*dirs, current, config_file]]
         paths += [f"{shlex.quote(directory)}/*" for directory in dirs[1:]]
-        words = [f"stat -L -c '%F|%a|%U|%G|%n' {' '.join(paths)} 2>/dev/null;"]
-        if hashed:
-            words.append(f"sha256sum {' '.join(map(shlex.quote, hashed))} 2>/dev/null;")
-        words.append(f"find {' '.join(links)} -maxdepth 0 -type l "
-                     "-printf 'link|%p|%l\\n' 2>/dev/null;")
-        if salted:
-            words.append(StringCommand("s=", QuoteString(HiddenValue(RUN_SALT)), ";",
-                                       _separator=""))
-        for path in map(shlex.quote, salted):
-            words.append(f"[ -f {path} ] && printf 'salted|%s|' {path} && "
-                         f"{{ printf %s \"$s\"; cat {path} 2>/dev/null; }} | sha256sum;")
-        return StringCommand(*words, "true")
+        structure = (
+            f"stat -L -c '%F|%a|%U|%G|%n' {' '.join(paths)} 2>/dev/null; "
+            f"find {' '.join(links)} -maxdepth 0 -type l -printf 'link|%p|%l\\n' 2>/dev/null; "
+            "true"
+        )
+        if not (hashed or salted):
+            return structure
+        return StringCommand(structure, ";", *tree_digests(hashed, salted))
     def default(self):
         return {}  # no output at all: nothing of the tree exists yet
 
@@ -103,6 +98,22 @@ class KeepalivedTree(FactBase):
                           salted=hashes.get(path, (None, False))[1], link=links.get(path))
             for path in {**entries, **links}
         }
+
+
+def tree_digests(hashed=(), salted=()):
+    """Command words that print, for KeepalivedTree.process, the sha256 of each file of
+    `hashed` (one sha256sum for all) and the salted sha256 of each file of `salted` (a cat
+    and a sha256sum each; the salt is a HiddenValue: masked wherever pyinfra prints it)."""
+    words = []
+    if hashed:
+        words.append(f"sha256sum {' '.join(map(shlex.quote, hashed))} 2>/dev/null;")
+    if salted:
+        words.append(StringCommand("s=", QuoteString(HiddenValue(RUN_SALT)), ";",
+                                   _separator=""))
+    for path in map(shlex.quote, salted):
+        words.append(f"[ -f {path} ] && printf 'salted|%s|' {path} && "
+                     f"{{ printf %s \"$s\"; cat {path} 2>/dev/null; }} | sha256sum;")
+    return [*words, "true"]
 
 
 class MaskedFileContents(FactBase):

@@ -13,7 +13,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
 from . import host_level, render
-from .facts import KeepalivedTree
+from .facts import KeepalivedTree, tree_digests
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
 from .state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
@@ -60,9 +60,7 @@ class KeepalivedHost(FactBase):
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them) and the apt cache's age is worked out here.
         host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
-        # (the tree's command holds the masked salt of secret files: a StringCommand)
-        tree = KeepalivedTree().command(config_file, dirs, hashed, salted)
-        return StringCommand("; ".join([
+        return _joined([
             f"echo '## user'; getent passwd {shlex.quote(user)}",
             "echo '## package'",
             "if command -v dpkg-query >/dev/null 2>&1; then "
@@ -73,9 +71,11 @@ class KeepalivedHost(FactBase):
             # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
             "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
             "keepalived.service 2>/dev/null",
-            "echo '## tree'",
-        ]) + ";", tree, "; echo '## host-state'; "
-            + KeepalivedHostState().command(**host_state, unit=False))
+            # the tree's digests (a StringCommand: the salt of secret files is masked)
+            StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
+            "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
+            "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
+        ])
 
     def default(self):
         return HostProbe()
@@ -98,12 +98,18 @@ class KeepalivedHost(FactBase):
             apt_cache_age=apt_cache_age(sections.get("apt-cache-age", [])),
             service_active=service[:1] == ["active"],
             service_enabled=unit_state,
-            tree=KeepalivedTree().process(sections.get("tree", [])),
+            tree=KeepalivedTree().process(sections.get("tree", [])
+                                          + sections.get("digests", [])),
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
             reload_pending=_first_line(host_state.lines, RELOAD_PENDING),
             restart_pending=_first_line(host_state.lines, RESTART_PENDING),
             drain=_first_line(host_state.lines, DRAIN_FILE),
         )
+
+
+def _joined(parts):
+    """One command of `parts` (text or StringCommands), run one after the other."""
+    return StringCommand(*[word for part in parts for word in (part, ";")][:-1])
 
 
 def _first_line(lines, path):
