@@ -68,12 +68,12 @@ def package(settings, manager, found):
     )
 
 
-def config(settings, found):
-    """Directories, check scripts and config files, validated before they go live, and
-    keepalived reloaded in the same locked step (operations/transaction.sh)."""
+def config(settings, files, found):
+    """Directories, check scripts and config files (`files`), validated before they go
+    live, and keepalived reloaded in the same locked step (operations/transaction.sh)."""
     return config_tree(
         name="Validate and install the keepalived config",
-        files=render.config_files(settings),
+        files=files,
         paths=settings.paths,
         tree=found.tree,
         reload_pending=found.reload_pending,
@@ -112,12 +112,13 @@ def keepalived():
     from the host once, before the first step. (The steps are plain functions, not nested
     deploys: each deploy call costs pyinfra about a third of a millisecond per host.)"""
     settings = host_settings()
-    found = probe(settings)
+    files = render.config_files(settings)
+    found = probe(settings, files)
     manager = package_manager(found.os_release)
     rolling.clear_leftovers(found, settings.host_level.lock_wait)
     script_user(settings, found)
     installed = package(settings, manager, found)
     options = host_level.prepare(settings, manager, found.host_state,
                                  active=found.service_active)
-    config(settings, found)
+    config(settings, files, found)
     service(settings, installed, options, found)

@@ -121,6 +121,7 @@ GLOBAL_DEFS_KEYS = {
     "extra_lines": "lines",
 }
 
+Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
 BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
@@ -412,8 +413,8 @@ def read_host(host, data):
     known = [key for key in data if isinstance(key, str) and key.startswith("keepalived_")]
     for key in known:
         if key not in DATA_KEYS:
-            problems.error(key, data[key], f"unknown key{did_you_mean(key, DATA_KEYS)}; "
-                           f"allowed: {', '.join(DATA_KEYS)}")
+            problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
+    problems.misplaced_hidden_values(data, DATA_KEYS)
 
     paths = read_paths(problems, data)
     script_user = read_word(problems, "keepalived_check_script_user",

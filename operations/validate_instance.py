@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .problems import did_you_mean
+from .hidden import unhide
+from .problems import did_you_mean, public_keys
 from .readers import (
     NAME_RE,
     WORD_RE,
@@ -62,6 +63,10 @@ class HostContext:
     address_key: str  # where that address came from, for messages
 
 
+# Their values may be shown inside a mapping that a message shows (operations.problems).
+public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, ("interface", "weight"))
+
+
 # -- entries written as "ADDRESS keyword value ..." or as a mapping --
 
 def read_entry(problems, key, value, options):
@@ -86,8 +91,7 @@ def read_entry(problems, key, value, options):
         return None
     unknown = [option for option in entry if option not in options]
     for option in unknown:
-        problems.error(f"{key}.{option}", entry[option], f"unknown option"
-                       f"{did_you_mean(option, options)}; allowed: {', '.join(options)}")
+        problems.unknown_key(f"{key}.{option}", option, options, what="option")
     if first not in entry:
         problems.error(f"{key}.{first}", None, "required")
     return None if unknown or first not in entry else entry
@@ -251,7 +255,7 @@ def read_advert_int(problems, key, value, version):
 
 def read_auth(problems, where, item, version):
     auth_type = item.get("auth_type")
-    auth_pass = item.get("auth_pass")
+    auth_pass = unhide(item.get("auth_pass"))  # a pyinfra HiddenValue: its real value
     if auth_pass is not None and auth_type is None:
         auth_type = "PASS"
     if auth_type is None:

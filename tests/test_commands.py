@@ -26,7 +26,9 @@ import re
 import runpy
 import shlex
 import socket
+import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 import pytest
@@ -40,7 +42,7 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 from pyinfra.facts.server import LinuxDistribution, TmpDir
 
-from operations import host_ops, inventory_check, render, render_host, state_files
+from operations import facts, host_ops, inventory_check, render, render_host, state_files
 from operations.host_facts import sysctl_path
 from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.keepalived import keepalived
@@ -476,7 +478,10 @@ def tree_lines(files, mode_of=None, content_of=None):
         content = (content_of or {}).get(file.path, file.content)
         lines.append(f"regular file|{(mode_of or {}).get(file.path, file.mode)}|root|root|"
                      f"{file.path}")
-        lines.append(f"{hashlib.sha256(content.encode()).hexdigest()}  {file.path}")
+        if file.secret:  # salted with the run's salt, sha256sum reading stdin
+            lines.append(f"salted|{file.path}|{facts.digest(content, salted=True)}  -")
+        else:
+            lines.append(f"{hashlib.sha256(content.encode()).hexdigest()}  {file.path}")
     return lines
 
 
@@ -792,11 +797,25 @@ def test_diff_masks_auth_pass_on_create(caplog, recorder):
 
 
 INSTANCES_FILE = f"{PATHS.config_dir}/20-vrrp_instances.conf"
+OLD_SECRET = "oldpw99"
 
 
-def diff_state_with_old_instances(edit):
-    """A --diff state of running hosts whose live 20-vrrp_instances.conf is `edit(new)`."""
-    settings = settings_of(make_state("rocky"))
+def host_masked(path, content):
+    """What MaskedFileContents prints for a file `path` holding `content`: its command,
+    run by a real shell (sed) on a copy of the file. The fake host answers with this."""
+    with tempfile.TemporaryDirectory() as directory:
+        copy = os.path.join(directory, "file")
+        with open(copy, "w") as f:
+            f.write(content)
+        command = facts.MaskedFileContents().command(path).replace(shlex.quote(path), copy)
+        return subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+
+
+def diff_state_with_old_instances(edit, group_data=None, verbose=False):
+    """A --diff state of running hosts whose live 20-vrrp_instances.conf is `edit(new)`;
+    `verbose`: facts' commands and output printed (pyinfra -vvv)."""
+    settings = settings_of(make_state("rocky", group_data=group_data))
     probes, responses = {}, {}
     for name in HOSTS:
         files = render.config_files(settings[name])
@@ -804,35 +823,115 @@ def diff_state_with_old_instances(edit):
         assert old != files[INSTANCES_FILE].content
         probes[name] = running_probe("2.2.8-1.el9",
                                      tree_lines(files, content_of={INSTANCES_FILE: old}))
-        responses[name] = {f"cat {INSTANCES_FILE}": old.splitlines()}
+        responses[name] = {facts.MaskedFileContents().command(INSTANCES_FILE):
+                           host_masked(INSTANCES_FILE, old)}
     inventory_check._checked.clear()
-    return make_state("rocky", probes=probes, responses=responses, diff=True)
+    state = make_state("rocky", probes=probes, responses=responses, group_data=group_data,
+                       diff=True)
+    if verbose:
+        state.print_fact_info = state.print_fact_input = state.print_fact_output = True
+        state.print_input = state.print_output = True
+    return state
 
 
 def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
     """Only the password changed: both old and new values hidden, and said so."""
     caplog.set_level(logging.DEBUG, logger="pyinfra")
     state = diff_state_with_old_instances(
-        lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99"))
+        lambda new: new.replace(f"auth_pass {SECRET}", f"auth_pass {OLD_SECRET}"))
     for host in deploy(state):
         assert op_commands(host, recorder) == CONFIG_OPS
+        # the old file is read masked on the host: sed, not cat (once as the operation is
+        # prepared, once as it runs: pyinfra evaluates operations twice)
+        assert set(fact_commands(host, recorder)[1:]) == {
+            f"sed -E 's/([Aa][Uu][Tt][Hh]_[Pp][Aa][Ss][Ss]).*/\\1 ********/' {INSTANCES_FILE}"}
     text = caplog.text
     assert f"Will modify {INSTANCES_FILE}" in text
     assert "(only a hidden value changed: auth_pass)" in text
-    assert SECRET not in text and "oldpw99" not in text
+    assert SECRET not in text and OLD_SECRET not in text
 
 
 def test_diff_shows_changed_lines_with_secret_masked(caplog, recorder):
     caplog.set_level(logging.DEBUG, logger="pyinfra")
     state = diff_state_with_old_instances(
-        lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99").replace(
+        lambda new: new.replace(f"auth_pass {SECRET}", f"auth_pass {OLD_SECRET}").replace(
             "virtual_router_id 51", "virtual_router_id 50"))
     deploy(state)
     messages = [re.sub(r"\x1b\[[0-9;]*m", "", record.getMessage()) for record in caplog.records]
     assert any(re.fullmatch(r"\s*-\s+virtual_router_id 50", m) for m in messages)
     assert any(re.fullmatch(r"\s*\+\s+virtual_router_id 51", m) for m in messages)
     assert "(only a hidden value changed" not in caplog.text
-    assert SECRET not in caplog.text and "oldpw99" not in caplog.text
+    assert SECRET not in caplog.text and OLD_SECRET not in caplog.text
+
+
+def test_diff_masks_auth_pass_in_extra_lines(caplog, recorder):
+    """An auth_pass in an instance's extra_lines (here inside a one-line block), old and
+    new, is masked like the instance's own: shown masked in a new file, and a change of
+    it alone is only said."""
+    caplog.set_level(logging.DEBUG, logger="pyinfra")
+    vi_1 = GROUP_DATA["keepalived_vrrp_instances"][0]
+    instance = {key: value for key, value in vi_1.items() if not key.startswith("auth_")}
+    group_data = {"keepalived_vrrp_instances": [
+        {**instance, "extra_lines": ["authentication { auth_type PASS auth_pass xtr4pw }"]}]}
+    deploy(make_state("rocky", group_data=group_data, diff=True))
+    messages = [re.sub(r"\x1b\[[0-9;]*m", "", record.getMessage()) for record in caplog.records]
+    assert any(re.fullmatch(r"\s*\+\s+authentication \{ auth_type PASS auth_pass \*{8}", m)
+               for m in messages), messages
+    caplog.clear()
+    inventory_check._checked.clear()
+    state = diff_state_with_old_instances(
+        lambda new: new.replace("auth_pass xtr4pw", "auth_pass 0ldxtr4"), group_data)
+    deploy(state)
+    assert "(only a hidden value changed: auth_pass)" in caplog.text
+    assert "xtr4pw" not in caplog.text and "0ldxtr4" not in caplog.text
+
+
+def test_verbose_diff_logs_no_secret_no_digest_and_no_salt(caplog, capsys, recorder):
+    """pyinfra -vvv --diff: the fact commands and their output are printed. Neither the
+    password, nor the instances file's plain sha256 (cheap to brute force for an
+    8-character password), nor the run's salt (with which the salted digest would be)
+    is in them; the probe is still the only fact of a host that changes nothing."""
+    caplog.set_level(logging.DEBUG)
+    state = diff_state_with_old_instances(
+        lambda new: new.replace(f"auth_pass {SECRET}", f"auth_pass {OLD_SECRET}"),
+        verbose=True)
+    settings = settings_of(state)
+    hosts = deploy(state)
+    printed = caplog.text + "".join(capsys.readouterr())
+    for host in hosts:
+        files = render.config_files(settings[host.name])
+        old = files[INSTANCES_FILE].content.replace(f"auth_pass {SECRET}",
+                                                    f"auth_pass {OLD_SECRET}")
+        for content in (old, files[INSTANCES_FILE].content):
+            assert sha256(content) not in printed
+        probe = fact_commands(host, recorder)[0]
+        assert f"sha256sum {INSTANCES_FILE}" not in probe and "conf.d/* 2" not in probe.split(
+            "sha256sum")[1].split(";")[0]
+        assert "s='*MASKED*'" in probe
+    assert "Loaded fact" in printed and "salted|" in printed  # the output was printed
+    assert facts.RUN_SALT not in printed
+    assert SECRET not in printed and OLD_SECRET not in printed
+
+
+def test_changed_secret_file_is_found_by_its_salted_digest(recorder):
+    """Change detection stays exact: a salted digest of other content is a change (the
+    transaction runs), the right one is not (one probe, nothing else)."""
+    state = make_state("rocky")
+    probes = up_to_date_probes(state)
+    inventory_check._checked.clear()
+    for host in deploy(make_state("rocky", probes=probes)):
+        assert_one_probe(host, recorder)
+        assert op_commands(host, recorder) == []
+    def other_secret(line):  # the salted digest of another content
+        if not line.startswith("salted|"):
+            return line
+        return line.rsplit("|", 1)[0] + f"|{facts.digest('other', salted=True)}  -"
+
+    stale = {name: {**probe, "tree": [other_secret(line) for line in probe["tree"]]}
+             for name, probe in probes.items()}
+    inventory_check._checked.clear()
+    for host in deploy(make_state("rocky", probes=stale)):
+        assert op_commands(host, recorder) == CONFIG_OPS
 
 
 # -- 5. invalid data --
