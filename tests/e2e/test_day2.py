@@ -110,6 +110,7 @@ def test_backup_archives_every_hosts_config_privately(cluster, tmp_path):
         assert content == cluster.run(host, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]
         assert {"keepalived/keepalived.conf", "keepalived/scripts/check_ssh.sh"} <= set(members)
         assert cluster.run(host, "ls /tmp/pyinfra-* 2>/dev/null")[1] == ""
+        assert cluster.run(host, "ls -d /var/tmp/keepalived-deploy.* 2>/dev/null")[1] == ""
 
 
 def user_pids(cluster, host, user="keepalived_script"):
