@@ -53,8 +53,8 @@ def private_dir():
 
 def is_upload_dir(path):
     """`path` is exactly a name private_dir() makes."""
-    return re.fullmatch(re.escape(f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}") + f"[0-9a-f]{{{RANDOM_PART}}}",
-                        path) is not None
+    pattern = re.escape(f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}") + f"[0-9a-f]{{{RANDOM_PART}}}"
+    return re.fullmatch(pattern, path) is not None
 
 
 def stale_dirs_command():

@@ -560,7 +560,8 @@ def alone(host, name, vrid, network, index=0):
       alone("host-02", "VI1", 52, "192.168.1.0/24")]),
     ({"name": "VI1", "virtual_ipaddresses": ["2001:db8::100/64"], "auth_type": DROP,
       "auth_pass": DROP},
-     [alone("host-01", "VI_1", 51, "192.168.1.0/24"), alone("host-02", "VI1", 51, "2001:db8::/64")]),
+     [alone("host-01", "VI_1", 51, "192.168.1.0/24"),
+      alone("host-02", "VI1", 51, "2001:db8::/64")]),
     # both unicast, neither sending to the other: separate routers despite VRID and network
     ({"name": "VI1", "unicast_src_ip": "192.168.1.21", "unicast_peers": ["192.168.1.22"]},
      [alone("host-01", "VI_1", 51, "192.168.1.0/24"),

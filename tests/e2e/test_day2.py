@@ -1,5 +1,6 @@
 """Day-2 operations on two test hosts: status, split brain, drill (and its refusal),
-backup, leftovers of broken-off uploads, uninstall. The tests run in file order on one cluster, converged first."""
+backup, leftovers of broken-off uploads, uninstall. The tests run in file order on one
+cluster, converged first."""
 
 import re
 import tarfile
@@ -128,8 +129,8 @@ def test_a_deploy_removes_uploads_of_broken_off_runs_only(cluster):
     try:
         result = pyinfra(cluster.inventory_path, "-y")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert cluster.run("host-01", f"ls -d {stale} {recent} {foreign} 2>/dev/null")[1].split() == [
-            recent, foreign]
+        left = cluster.run("host-01", f"ls -d {stale} {recent} {foreign} 2>/dev/null")[1]
+        assert left.split() == [recent, foreign]
         assert "Remove upload directories of broken-off runs" in result.stderr + result.stdout
     finally:
         cluster.run("host-01", f"rm -rf {stale} {recent} {foreign}")
