@@ -11,9 +11,9 @@ stays 600):
 1. as the login user: a new private directory, /var/tmp/keepalived-deploy.<random>, 700
    (operations.uploads.private_dir: the deploy removes such directories left by runs
    that broke off, see operations.uploads.stale_dirs_command);
-2. as root (sudo, as the run escalates): the archive made in it with umask 077, then
-   handed to the owner of that directory (the login user); if that fails, the directory
-   goes;
+2. as root (sudo, as the run escalates), under the host's deploy lock (a config
+   transaction is never half seen): the archive made in it with umask 077, then handed to
+   the owner of that directory (the login user); if that fails, the directory goes;
 3. as the login user, without sudo: the archive downloaded straight into a local file
    created 600 (pyinfra's sudo download would copy it to a /tmp path readable by all and
    leave it there if the download broke), then the directory removed, whether the download
@@ -30,6 +30,7 @@ from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, ope
 from pyinfra.operations import python
 
 from .keepalived import host_settings
+from .state_files import LOCK_WAIT_SECONDS, locked_commands
 from .uploads import AS_LOGIN_USER, private_dir
 
 _stamps = {}  # the last inventory, and its run's timestamp
@@ -104,7 +105,7 @@ def download_and_remove(state, host, directory, local):
 
 
 @operation(is_idempotent=False)
-def fetch_archive(base_dir, local):
+def fetch_archive(base_dir, local, lock_wait=LOCK_WAIT_SECONDS):
     """
     Archive ``base_dir`` on the host and download it to ``local`` (600) as described in
     this module's docstring; nothing of it stays on the host.
@@ -118,7 +119,8 @@ def fetch_archive(base_dir, local):
     """
     directory = private_dir()
     yield StringCommand("mkdir", "-m", "700", QuoteString(directory), **AS_LOGIN_USER)
-    yield StringCommand(*archive_command(directory, base_dir))
+    yield from locked_commands([StringCommand(*archive_command(directory, base_dir))],
+                               f"backup of {base_dir}", lock_wait)
     yield FunctionCommand(download_and_remove, (directory, local), {})
 
 
@@ -126,9 +128,10 @@ def fetch_archive(base_dir, local):
 def backup(directory="backups"):
     """Archive the base dir (default /etc/keepalived) on the host, download it to
     `directory`/<run time>/<host>.tar.gz (600, in a 700 dir); nothing stays on the host."""
-    base_dir = host_settings().paths.base_dir
+    settings = host_settings()
+    base_dir = settings.paths.base_dir
     run_dir = os.path.join(directory, run_stamp())
     local = os.path.join(run_dir, local_name(host.name))
     python.call(name=f"Create {run_dir} (mode 700)", function=make_private_dir, path=run_dir)
     fetch_archive(name=f"Archive {base_dir} and download it to {local}", base_dir=base_dir,
-                  local=local)
+                  local=local, lock_wait=settings.host_level.lock_wait)

@@ -7,13 +7,16 @@ advert, so the backup takes over at once), waits until the backup holds every VI
 instance, starts keepalived again and waits until the master has them back (preempt).
 Every other instance that host is MASTER of moves with it; the drill names them first.
 
+The stop and the start each run under the host's deploy lock (a deploy on the master
+finishes its step first); the lock is not held while the drill waits.
+
 Before anything is touched it refuses, naming the reason, when the cluster is not
 healthy: split brain or no master, or a backup whose keepalived is not running, is not
 in BACKUP state (FAULT), or has a failing check script, or when there is no backup.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyinfra import host, logger, state
 from pyinfra.api import StringCommand, deploy
@@ -23,6 +26,7 @@ from pyinfra.operations import python
 
 from .facts import parse_addresses
 from .inventory_check import check_inventory
+from .state_files import LOCK_WAIT_SECONDS, locked
 from .status import by_instance, cluster_status, problems, rows
 
 POLL_SECONDS = 0.05
@@ -40,6 +44,7 @@ class Plan:
     vips: tuple
     also_moving: tuple  # other instances the master host is MASTER of
     timeout: float  # seconds to wait for each move
+    lock_wait: int = LOCK_WAIT_SECONDS  # seconds the stop and the start wait for the lock
 
 
 def plan(instance, all_rows, advert_int=1):
@@ -85,15 +90,32 @@ def _unhealthy(row):
     return None
 
 
-def _run(target, command):
-    """Run a shell command on another host of the run, with its sudo settings."""
+def _run(target, command, label=None):
+    """Run a shell command (text or a StringCommand) on another host of the run, with its
+    sudo settings; `label` names it in the error (default: the command)."""
     arguments, _ = pop_global_arguments(state, target, {})
     connector_arguments = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS
                            if key in arguments}
-    ok, output = target.run_shell_command(StringCommand(command), **connector_arguments)
+    if not isinstance(command, StringCommand):
+        command = StringCommand(command)
+    ok, output = target.run_shell_command(command, **connector_arguments)
     if not ok:
-        raise DeployError(f"{target.name}: {command!r} failed: {output.stderr}")
+        raise DeployError(f"{target.name}: {label or repr(str(command))} failed: "
+                          f"{output.stderr}")
     return output.stdout_lines
+
+
+def keepalived_command(action: str, drill: Plan) -> StringCommand:
+    """`systemctl ACTION keepalived` ("stop" or "start") under the host's deploy lock:
+    each command takes the lock for itself, none holds it while the drill waits."""
+    return StringCommand(*locked(f"systemctl {action} keepalived",
+                                 f"drill {drill.instance}: {action} keepalived",
+                                 wait=drill.lock_wait))
+
+
+def _keepalived(target, action: str, drill: Plan):
+    """Stop or start keepalived on `target`, holding its deploy lock while systemctl runs."""
+    _run(target, keepalived_command(action, drill), label=f"systemctl {action} keepalived")
 
 
 def _holds(target, vips):
@@ -117,12 +139,12 @@ def run_drill(drill):
     moved_at = None
     try:
         start = time.monotonic()
-        _run(master, "systemctl stop keepalived")
+        _keepalived(master, "stop", drill)
         moved_at = _wait(lambda: _holds(backup, vips) == vips and not _holds(master, vips),
                          drill.timeout, start)
     finally:  # whatever happened, the master's keepalived runs again
         start = time.monotonic()
-        _run(master, "systemctl start keepalived")
+        _keepalived(master, "start", drill)
     back_at = _wait(lambda: _holds(master, vips) == vips and not _holds(backup, vips),
                     drill.timeout, start)
     def line(move, seconds):
@@ -152,6 +174,7 @@ def drill(instance=None):
                     advert_int=configured[instance].advert_int if instance in configured else 1)
     if host.name != the_plan.master:
         return
+    the_plan = replace(the_plan, lock_wait=settings[the_plan.master].host_level.lock_wait)
     if the_plan.also_moving:
         logger.warning(f"drill: {the_plan.master} is also MASTER of "
                        f"{', '.join(the_plan.also_moving)}; they move with {instance}")

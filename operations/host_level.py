@@ -22,6 +22,7 @@ from .firewall import (
 )
 from .host_facts import KeepalivedHostState
 from .render_host import NONLOCAL_BIND
+from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import sha256, upload
 
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
@@ -154,12 +155,17 @@ def prepare(settings, manager, current, active=False):
 
 
 @deploy("Keepalived host removal")
-def remove():
-    """For the uninstall deploy: firewall rules, the drop-in and the sysctl file go."""
-    remove_vrrp_rule(name="Remove the VRRP firewall rules")
+def remove(lock_wait=LOCK_WAIT_SECONDS):
+    """For the uninstall deploy: firewall rules, the drop-in and the sysctl file go, each
+    command under the host's deploy lock (waiting up to `lock_wait` seconds for it)."""
+    what = "uninstall: remove the host level"
+    under_lock(name="Remove the VRRP firewall rules", what=what, lock_wait=lock_wait,
+               inner=remove_vrrp_rule._inner)
     current = host_state(())
-    nonlocal_bind(name="Remove the ip_nonlocal_bind setting", families=(), current=current)
-    remove_dropin(name="Remove the keepalived.service drop-in", current=current)
+    under_lock(name="Remove the ip_nonlocal_bind setting", what=what, lock_wait=lock_wait,
+               inner=nonlocal_bind._inner, families=(), current=current)
+    under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
+               inner=remove_dropin._inner, current=current)
 
 
 @operation()

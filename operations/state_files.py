@@ -19,8 +19,9 @@ them in its one probe and finishes the job. The drain file is on tmpfs: a reboot
 """
 
 import os
+from collections.abc import Callable, Iterable
 
-from pyinfra.api import QuoteString
+from pyinfra.api import QuoteString, StringCommand, operation
 
 from .render import DRAIN_FILE  # noqa: F401  (rendered into the config: render owns it)
 
@@ -63,3 +64,36 @@ def locked(script, what, *args, wait=LOCK_WAIT_SECONDS):
     return ["sh", "-c", QuoteString(LOCK_SCRIPT + "\n" + script), "pyinfra-keepalived",
             QuoteString(LOCK_FILE), QuoteString(LOCK_HOLDER), str(wait), QuoteString(what),
             *args]
+
+
+def locked_commands(commands, what, wait=LOCK_WAIT_SECONDS):
+    """Each of `commands` (what an operation yields: shell text or a StringCommand) as a
+    StringCommand that runs it while holding the host's deploy lock (`locked`, waiting up
+    to `wait` seconds for it), with the
+    command's own connector arguments (`_sudo`, ...). One lock per command: nothing holds
+    it between two commands. An upload or a Python callback cannot be locked: TypeError."""
+    for command in commands:
+        if isinstance(command, str):
+            command = StringCommand(command)
+        if type(command) is not StringCommand:
+            raise TypeError(f"only shell commands run under the deploy lock, not {command!r}")
+        yield StringCommand(*locked(command.get_raw_value(), what, wait=wait),
+                            **command.connector_arguments)
+
+
+@operation()
+def under_lock(what: str, inner: Callable[..., Iterable], lock_wait: int = LOCK_WAIT_SECONDS,
+               **arguments):
+    """
+    Run the commands of ``inner`` (an operation's ``_inner`` function, called with
+    ``arguments``), each while holding the host's deploy lock (waiting up to ``lock_wait``
+    seconds for it). ``what`` says what this run does, for a second run's message.
+
+    **Example:**
+
+    .. code:: python
+
+        under_lock(name="Stop and disable keepalived", what="uninstall: stop keepalived",
+                   inner=systemd.service._inner, service="keepalived", running=False)
+    """
+    yield from locked_commands(inner(**arguments), what, lock_wait)

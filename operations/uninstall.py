@@ -15,7 +15,10 @@ In order, each its own @deploy:
 6. remove the script user, unless a process still runs as it (then warn and keep it).
 
 What to remove comes from the same host data as the deploy (validated first). Running it
-again changes nothing.
+again changes nothing. Every command that changes the host runs under the host's deploy
+lock (operations.state_files.under_lock), one lock per command: a deploy running at the
+same time on the host finishes its step first (or this one fails after the wait, naming
+it).
 """
 
 from pyinfra import host, logger
@@ -25,8 +28,10 @@ from pyinfra.operations import apt, dnf, files, server, systemd
 from . import host_level
 from .facts import IpAddresses, KeepalivedTree, UserProcesses
 from .keepalived import host_settings, package_manager
+from .state_files import under_lock
 
 PROTECTED_USERS = {"root"}
+WHAT = "uninstall"  # names this deploy in the lock holder's file
 
 
 @operation()
@@ -73,16 +78,19 @@ def user_absent_unless_busy(user):
 
 
 @deploy("Stop keepalived")
-def stop_service():
-    systemd.service(name="Stop and disable keepalived", service="keepalived",
-                    running=False, enabled=False)
+def stop_service(settings):
+    under_lock(name="Stop and disable keepalived", what=f"{WHAT}: stop keepalived",
+               lock_wait=settings.host_level.lock_wait, inner=systemd.service._inner,
+               service="keepalived", running=False, enabled=False)
 
 
 @deploy("Delete leftover VIPs")
 def delete_vips(settings):
     """Priority 255 means this host owns the address (it is the host's own): kept."""
-    addresses_absent(
+    under_lock(
         name="Delete VIPs of this host's instances still on an interface",
+        what=f"{WHAT}: delete leftover VIPs", lock_wait=settings.host_level.lock_wait,
+        inner=addresses_absent._inner,
         addresses=[vip.address for instance in settings.instances if instance.priority != 255
                    for vip in (*instance.virtual_ipaddresses,
                                *instance.virtual_ipaddresses_excluded)],
@@ -90,19 +98,24 @@ def delete_vips(settings):
 
 
 @deploy("Remove the keepalived package")
-def remove_package():
+def remove_package(settings):
+    lock_wait = settings.host_level.lock_wait
     if package_manager() == "apt":
-        apt.packages(name="Purge keepalived (apt)", packages=["keepalived"],
-                     present=False, purge=True)
+        under_lock(name="Purge keepalived (apt)", what=f"{WHAT}: purge keepalived",
+                   lock_wait=lock_wait, inner=apt.packages._inner, packages=["keepalived"],
+                   present=False, purge=True)
     else:
-        dnf.packages(name="Remove keepalived (dnf)", packages=["keepalived"], present=False)
+        under_lock(name="Remove keepalived (dnf)", what=f"{WHAT}: remove keepalived",
+                   lock_wait=lock_wait, inner=dnf.packages._inner, packages=["keepalived"],
+                   present=False)
 
 
 @deploy("Remove the keepalived config")
 def remove_config(settings):
     paths = settings.paths
-    config_tree_absent(name=f"Remove the keepalived config from {paths.base_dir}",
-                       paths=paths)
+    under_lock(name=f"Remove the keepalived config from {paths.base_dir}",
+               what=f"{WHAT}: remove {paths.base_dir}", lock_wait=settings.host_level.lock_wait,
+               inner=config_tree_absent._inner, paths=paths)
 
 
 @operation()
@@ -139,18 +152,19 @@ def config_tree_absent(paths):
 
 @deploy("Remove the script user")
 def remove_script_user(settings):
-    user_absent_unless_busy(name=f"Remove user {settings.global_defs.script_user} "
-                                 "unless a process runs as it",
-                            user=settings.global_defs.script_user)
+    user = settings.global_defs.script_user
+    under_lock(name=f"Remove user {user} unless a process runs as it",
+               what=f"{WHAT}: remove user {user}", lock_wait=settings.host_level.lock_wait,
+               inner=user_absent_unless_busy._inner, user=user)
 
 
 @deploy("Uninstall keepalived")
 def uninstall():
     """Every removal step, in order (see the module docstring)."""
     settings = host_settings()
-    stop_service()
+    stop_service(settings)
     delete_vips(settings)
-    host_level.remove()
-    remove_package()
+    host_level.remove(settings.host_level.lock_wait)
+    remove_package(settings)
     remove_config(settings)
     remove_script_user(settings)

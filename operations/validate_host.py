@@ -23,29 +23,66 @@ FIREWALL = {"auto": "auto", True: "on", False: "off"}
 FAMILIES = ("ipv4", "ipv6")
 RESTART = ("no", "on-failure", "on-abnormal", "always")
 
-# keepalived 2.2 command-line options (long form) an operator may set, and whether each
-# takes a value (--log-facility=local0).
-DAEMON_OPTIONS = {
-    "--vrrp": False, "--check": False, "--no_bfd": False, "--all": False,
-    "--log-console": False, "--log-detail": False, "--log-facility": True,
-    "--no-syslog": False, "--umask": True, "--release-vips": False,
-    "--dont-release-vrrp": False, "--dont-release-ipvs": False, "--dont-respawn": False,
-    "--dump-conf": False, "--address-monitoring": False, "--snmp": False,
-    "--snmp-agent-socket": True, "--core-dump": False, "--core-dump-pattern": True,
-    "--config-id": True, "--namespace": True,
+# keepalived's command-line options (long form; keepalived 2.2.7's `keepalived --help`)
+# that keep VRRP running as the deploy expects. Each maps to what may follow the option's
+# name, as a regular expression, and how to write it ("" and "no value": a plain flag).
+# None of the values can hold a space, a quote, `$`, `|` or a backslash: the options file
+# is read by systemd and the words reach keepalived's command line as they are.
+NO_VALUE = ("", "no value")
+ALLOWED_OPTIONS = {
+    "--vrrp": NO_VALUE,  # only the VRRP process (no LVS checker)
+    "--no_bfd": NO_VALUE,
+    "--all": NO_VALUE,  # start every process, even one with nothing configured
+    "--log-console": NO_VALUE,
+    "--log-detail": NO_VALUE,  # listed twice: extra detail
+    "--log-facility": (r"=([0-7]|local[0-7]|user|daemon)",
+                       "=0 to =7, =local0 to =local7, =user or =daemon"),
+    "--no-syslog": NO_VALUE,
+    "--umask": (r"=0[0-7]{1,3}", "an octal mask with a leading 0, e.g. =0077 (keepalived "
+                                 "reads 22 as decimal)"),
+    "--release-vips": NO_VALUE,  # drop the VIPs also when a reload makes a master a backup
+    "--dont-release-ipvs": NO_VALUE,  # LVS only
+    "--dump-conf": NO_VALUE,
+    "--address-monitoring": NO_VALUE,
+    "--snmp": NO_VALUE,
+    "--snmp-agent-socket": (r"=[A-Za-z0-9_./:@-]+", "the AgentX socket, e.g. "
+                                                     "=tcp:localhost:705 or =/var/agentx/master"),
+    "--core-dump": NO_VALUE,
+    "--core-dump-pattern": (r"(=[A-Za-z0-9_./%@+-]+)?",
+                            "no value or a core_pattern without a pipe or spaces, "
+                            "e.g. =/var/tmp/core.%e.%p"),
 }
-# Options the deploy or the service unit owns, with the reason they are refused.
+REPEATABLE = {"--log-detail": 2}  # option: how often it may be listed
+
+# Options refused, with the reason: they switch VRRP off or move it out of sight, break
+# what the deploy relies on (pid files, the tested config, the unit), or are no daemon
+# option at all.
+WITHOUT_VRRP = "keepalived would run without VRRP: "
 REFUSED_OPTIONS = {
+    "--check": WITHOUT_VRRP + "only the LVS health checker runs and no host holds a VIP",
+    "--namespace": "keepalived would run VRRP in that network namespace: the VIPs would be "
+                   "added there, not where clients reach the host",
+    "--dont-release-vrrp": "a stopped keepalived would leave its VIPs up: at every stop or "
+                           "restart the new holder and the old one both answer for them "
+                           "(split brain)",
+    "--dont-respawn": "a VRRP process that dies would not be started again: keepalived "
+                      "exits with status 0 instead, and systemd's Restart=on-failure does "
+                      "not restart a clean exit",
+    "--config-id": "keepalived would read other '@id' config lines than the deploy's "
+                   "keepalived -t gate tests (which uses the host name)",
     "--use-file": "the deploy validates and promotes keepalived_config_file; set that instead",
     "--dont-fork": "the packaged unit decides it (Debian's passes it already)",
-    "--pid": "the packaged unit expects the default pid files",
-    "--vrrp_pid": "the packaged unit expects the default pid files",
+    "--pid": "the packaged unit and the status fact expect the default pid files",
+    "--vrrp_pid": "the packaged unit and the status fact expect the default pid files",
     "--checkers_pid": "the packaged unit expects the default pid files",
     "--bfd_pid": "the packaged unit expects the default pid files",
     "--config-test": "not a daemon option: the deploy runs keepalived -t itself",
     "--genhash": "not a daemon option", "--signum": "not a daemon option",
     "--version": "not a daemon option", "--help": "not a daemon option",
+    "--config-fd": "not a daemon option (keepalived's own, for its config test)",
     "--all-config": "the deploy's keepalived -t gate already checks every included file",
+    "--log-file": "Debian's keepalived is built without it and refuses to start with it "
+                  "(\"-g requires configure option --enable-log-file\")",
 }
 SHORT_OPTIONS = {
     "-P": "--vrrp", "-C": "--check", "-B": "--no_bfd", "-l": "--log-console",
@@ -56,9 +93,8 @@ SHORT_OPTIONS = {
     "-M": "--core-dump-pattern", "-i": "--config-id", "-s": "--namespace",
     "-f": "--use-file", "-n": "--dont-fork", "-p": "--pid", "-r": "--vrrp_pid",
     "-c": "--checkers_pid", "-b": "--bfd_pid", "-t": "--config-test", "-T": "--genhash",
-    "-v": "--version", "-h": "--help", "-e": "--all-config",
+    "-v": "--version", "-h": "--help", "-e": "--all-config", "-g": "--log-file",
 }
-OPTION_VALUE_RE = re.compile(r"^[A-Za-z0-9_./:%@+-]+$")
 
 
 def read_firewall(problems, value):
@@ -89,24 +125,27 @@ def read_option(problems, key, option):
     if not isinstance(option, str):
         problems.error(key, option, "must be a keepalived option, e.g. --log-detail")
         return None
-    name, equals, value = option.partition("=")
+    name = option.partition("=")[0]
+    allowed = f"; allowed: {', '.join(ALLOWED_OPTIONS)}"
+    if name in SHORT_OPTIONS and SHORT_OPTIONS[name] in REFUSED_OPTIONS:
+        long_form = SHORT_OPTIONS[name]
+        problems.error(key, option, f"{name} is {long_form}, not allowed: "
+                       f"{REFUSED_OPTIONS[long_form]}{allowed}")
+        return None
     if name in SHORT_OPTIONS:
         problems.error(key, option, f"write the long form {SHORT_OPTIONS[name]} "
                        "(the options file is easier to read that way)")
         return None
     if name in REFUSED_OPTIONS:
-        problems.error(key, option, f"not allowed: {REFUSED_OPTIONS[name]}")
+        problems.error(key, option, f"not allowed: {REFUSED_OPTIONS[name]}{allowed}")
         return None
-    if name not in DAEMON_OPTIONS:
-        problems.error(key, option, f"unknown keepalived option{did_you_mean(name, DAEMON_OPTIONS)}"
-                       f"; allowed: {', '.join(DAEMON_OPTIONS)}")
+    if name not in ALLOWED_OPTIONS:
+        problems.error(key, option, "unknown keepalived option"
+                       f"{did_you_mean(name, ALLOWED_OPTIONS)}{allowed}")
         return None
-    if DAEMON_OPTIONS[name] and not (equals and OPTION_VALUE_RE.match(value)):
-        problems.error(key, option, f"{name} takes a value without spaces or quotes: "
-                       f"{name}=VALUE")
-        return None
-    if not DAEMON_OPTIONS[name] and equals:
-        problems.error(key, option, f"{name} takes no value")
+    pattern, how = ALLOWED_OPTIONS[name]
+    if not re.fullmatch(pattern, option[len(name):]):
+        problems.error(key, option, f"{name} takes {how}")
         return None
     return option
 
@@ -120,8 +159,10 @@ def read_daemon_options(problems, value):
                for i, option in enumerate(read_list(problems, "keepalived_daemon_options",
                                                     value))]
     names = [option.partition("=")[0] for option in options if option]
-    for name in sorted({name for name in names if names.count(name) > 1}):
-        problems.error("keepalived_daemon_options", value, f"lists {name} twice")
+    for name in sorted({name for name in names if names.count(name) > REPEATABLE.get(name, 1)}):
+        problems.error("keepalived_daemon_options", value,
+                       f"lists {name} {names.count(name)} times" if name in REPEATABLE
+                       else f"lists {name} twice")
     return tuple(options) if None not in options else None
 
 

@@ -48,6 +48,7 @@ from operations.keepalived import keepalived
 from operations.probe import OS_RELEASE as OS_RELEASE_FILE
 from operations.problems import KeepalivedDataError
 from operations.settings import HostLevel, Paths
+from operations.state_files import LOCK_SCRIPT
 from operations.uploads import sha256
 
 pytestmark = pytest.mark.unit
@@ -377,6 +378,26 @@ def _named(command):
 def op_commands(host, recorder):
     """The operation commands of executed_commands, in order (fact probes left out)."""
     return _executed(host, recorder, facts=False)
+
+
+LOCK_ARGS = ("pyinfra-keepalived /run/lock/pyinfra-keepalived.lock "
+             "/run/lock/pyinfra-keepalived.holder 120")
+
+
+def locked_command(command, what):
+    """`command` run under the host's deploy lock, as sent: the lock script and the
+    command in one `sh -c`, then the lock's arguments and what the run does."""
+    script = shlex.quote(LOCK_SCRIPT + "\n" + command)
+    return f"sh -c {script} {LOCK_ARGS} {shlex.quote(what)}"
+
+
+def unlocked(sent):
+    """(command, what) of a command `sent` under the deploy lock; AssertionError if the
+    command does not take the lock."""
+    words = shlex.split(sent)
+    assert words[:2] == ["sh", "-c"] and words[2].startswith(LOCK_SCRIPT + "\n"), sent
+    assert " ".join(words[3:7]) == LOCK_ARGS and len(words) == 8, sent
+    return words[2][len(LOCK_SCRIPT) + 1:], words[7]
 
 
 def fact_commands(host, recorder):

@@ -1,6 +1,13 @@
-"""What uninstall.py (per distro family: dnf has no test host here) and backup.py send, via
-pyinfra's ``@fake`` connector (as in test_commands.py, whose fake hosts and recorder this
-reuses)."""
+"""What uninstall.py, the drill and backup.py send, via pyinfra's ``@fake`` connector (as in
+test_commands.py, whose fake hosts and recorder this reuses): uninstall per distro family
+(dnf has no test host here); every command that changes a host holds the deploy lock;
+backup's archive is only ever readable by the login user."""
+
+import os
+import shlex
+import subprocess
+import time
+from types import SimpleNamespace
 
 import pytest
 from pyinfra.api.deploy import add_deploy
@@ -8,17 +15,25 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 
+from operations import drill as drill_module
+from operations import render_host
 from operations.backup import _stamps, backup
+from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
+from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.uninstall import uninstall
 from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     DNF_DISTROS,
+    DROPIN_CONTENT,
     GROUP_DATA,
     HOSTS,
     SCRIPT_USER_ENTRY,
     _named,
+    host_state,
+    locked_command,
     make_state,
     op_commands,
     recorder,
+    unlocked,
 )
 
 pytestmark = pytest.mark.unit
@@ -28,22 +43,31 @@ LEFTOVER_VIP = "2: eth0    inet 192.168.1.100/24 scope global secondary eth0\\  
 TREE = [f"directory|755|root|root|/etc/keepalived{leaf}" for leaf in ("", "/conf.d", "/scripts")]
 TREE += ["regular file|644|root|root|/etc/keepalived/keepalived.conf",
          f"{'0' * 64}  /etc/keepalived/keepalived.conf"]
-STOP = ["systemctl stop keepalived.service", "systemctl disable keepalived.service"]
-REMOVE_TREE = ["rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
-               "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
-               "/etc/keepalived/.generations /etc/keepalived/.staging",
-               "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds "
-               "files this deploy did not write'"]
-USERDEL = "userdel keepalived_script"
+STOP = [locked_command(command, "uninstall: stop keepalived") for command in
+        ("systemctl stop keepalived.service", "systemctl disable keepalived.service")]
+DELETE_VIP = locked_command("ip addr del 192.168.1.100/24 dev eth0",
+                            "uninstall: delete leftover VIPs")
+REMOVE_TREE = [locked_command(command, "uninstall: remove /etc/keepalived") for command in (
+    "rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
+    "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
+    "/etc/keepalived/.generations /etc/keepalived/.staging",
+    "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
+    "deploy did not write'")]
+USERDEL = locked_command("userdel keepalived_script", "uninstall: remove user keepalived_script")
 PACKAGE_FACTS = {"rpm": "rpm --queryformat", "dpkg": "dpkg -l"}  # command substrings
 
 
-def installed_host(package_fact, busy_user=False):
+def installed_host(package_fact, busy_user=False, host_level=False):
     """Responses of a host with keepalived installed (`package_fact`: {"rpm": line} or
     {"dpkg": line}), enabled and running, a leftover VIP, the config tree and the script
-    user (with a process of its own if `busy_user`). The uninstall deploy reads pyinfra's
-    own facts, not the probe."""
+    user (with a process of its own if `busy_user`), and with `host_level` the firewall
+    script, the drop-in and the sysctl file. The uninstall deploy reads pyinfra's own
+    facts, not the probe."""
+    sysctl = render_host.sysctl_file(("ipv4",))
     return {
+        **({": keepalived-host-state": host_state(
+            files={FIREWALL_COMMAND: FIREWALL_SCRIPT, DROPIN: DROPIN_CONTENT, SYSCTL_FILE: sysctl},
+            sysctl_lines=sysctl.splitlines())} if host_level else {}),
         **{PACKAGE_FACTS[kind]: [line] for kind, line in package_fact.items()},
         "--property SubState keepalived.service": ["Id=keepalived.service", "SubState=running"],
         "--property UnitFileState keepalived.service": ["Id=keepalived.service",
@@ -72,15 +96,33 @@ def test_rhel_family_uninstall_in_order(distro, recorder):
     commands = uninstall_commands(distro, {"rpm": "keepalived 2.2.8-3.el9"}, recorder)
     for host in HOSTS:
         assert commands[host] == [
-            *STOP, "ip addr del 192.168.1.100/24 dev eth0", "dnf remove -y keepalived",
+            *STOP, DELETE_VIP,
+            locked_command("dnf remove -y keepalived", "uninstall: remove keepalived"),
             *REMOVE_TREE, USERDEL]
 
 
 def test_debian_uninstall_purges(recorder):
     commands = uninstall_commands("debian", {"dpkg": "ii  keepalived  1:2.2.7-1+b2  amd64"},
                                   recorder)
-    purge = [c for c in commands["@fake/host-01"] if "apt-get" in c]
-    assert len(purge) == 1 and "purge" in purge[0].split() and purge[0].endswith("keepalived")
+    purge = [unlocked(c) for c in commands["@fake/host-01"] if "apt-get" in c]
+    assert len(purge) == 1 and purge[0][1] == "uninstall: purge keepalived"
+    assert "purge" in purge[0][0].split() and purge[0][0].endswith("keepalived")
+
+
+def test_every_uninstall_command_takes_the_lock(recorder):
+    """Debian and Rocky, with the host level's firewall rule, drop-in and sysctl file in
+    place too: no command that changes the host runs without the lock."""
+    for distro, package in (("debian", {"dpkg": "ii  keepalived  1:2.2.7-1+b2  amd64"}),
+                            ("rocky", {"rpm": "keepalived 2.2.8-3.el9"})):
+        commands = uninstall_commands(distro, package, recorder,
+                                      host_level=True)["@fake/host-01"]
+        whats = [unlocked(command)[1] for command in commands]  # each takes the lock
+        assert whats == [
+            "uninstall: stop keepalived", "uninstall: stop keepalived",
+            "uninstall: delete leftover VIPs", *["uninstall: remove the host level"] * 6,
+            f"uninstall: {'purge' if distro == 'debian' else 'remove'} keepalived",
+            *["uninstall: remove /etc/keepalived"] * 2,
+            "uninstall: remove user keepalived_script"]
 
 
 def test_busy_script_user_is_kept(recorder):
@@ -96,8 +138,107 @@ def test_address_owners_vip_is_its_own_address_and_stays(recorder):
     commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
                                   host_data={"@fake/host-01": {"keepalived_priority": 255}},
                                   group_data={"keepalived_vrrp_instances": untracked})
-    assert not any(c.startswith("ip addr del") for c in commands["@fake/host-01"])
-    assert "ip addr del 192.168.1.100/24 dev eth0" in commands["@fake/host-02"]
+    assert not any("ip addr del" in c for c in commands["@fake/host-01"])
+    assert DELETE_VIP in commands["@fake/host-02"]
+
+
+def test_uninstall_waits_keepalived_lock_wait_for_the_lock(recorder):
+    commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
+                                  group_data={"keepalived_lock_wait": 5})["@fake/host-01"]
+    assert commands[0] == STOP[0].replace(" 120 ", " 5 ")
+    assert all("/pyinfra-keepalived.holder 5 " in command for command in commands)
+
+
+# -- the deploy lock, taken for real --
+
+STUB_SYSTEMCTL = """#!/bin/sh
+# notes whether the deploy lock is held while it runs
+if flock -n "$LOCK" true; then echo "free $*"; else echo "held $*"; fi >> "$LOG"
+"""
+
+
+def run_as_sent(command, tmp_path, wait=None):
+    """Run `command` (as sent to a host) by a real sh, with the lock and holder files in
+    `tmp_path` (`wait`: seconds instead of LOCK_WAIT_SECONDS) and a stub systemctl first
+    on PATH that logs to tmp_path/log whether the lock was held while it ran."""
+    command = command.replace("/run/lock/pyinfra-keepalived.", f"{tmp_path}/pyinfra-keepalived.")
+    if wait is not None:
+        command = command.replace("pyinfra-keepalived.holder 120 ",
+                                  f"pyinfra-keepalived.holder {wait} ")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "systemctl").write_text(STUB_SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "LOCK": str(tmp_path / "pyinfra-keepalived.lock"), "LOG": str(tmp_path / "log")}
+    return subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env,
+                          timeout=30)
+
+
+def test_uninstall_stop_runs_while_holding_the_lock(recorder, tmp_path):
+    stop = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"},
+                              recorder)["@fake/host-01"][0]
+    result = run_as_sent(stop, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "log").read_text() == "held stop keepalived.service\n"
+    holder = (tmp_path / "pyinfra-keepalived.holder").read_text()
+    assert holder.endswith(": uninstall: stop keepalived\n"), holder
+
+
+def test_uninstall_stop_waits_for_another_holder_then_fails_naming_it(recorder, tmp_path):
+    stop = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"},
+                              recorder)["@fake/host-01"][0]
+    lock = tmp_path / "pyinfra-keepalived.lock"
+    (tmp_path / "pyinfra-keepalived.holder").write_text("pid 42, login user ops: deploy\n")
+    other = subprocess.Popen(["flock", str(lock), "sleep", "30"])
+    try:
+        deadline = time.monotonic() + 5  # until the other run holds the lock
+        while subprocess.run(["flock", "-n", str(lock), "true"]).returncode == 0:
+            assert time.monotonic() < deadline, "the other holder did not take the lock"
+            time.sleep(0.02)
+        result = run_as_sent(stop, tmp_path, wait=1)
+    finally:
+        other.kill()
+        other.wait()
+    assert result.returncode == 75
+    assert "another keepalived deploy holds the lock" in result.stderr
+    assert "pid 42, login user ops: deploy" in result.stderr
+    assert not (tmp_path / "log").exists(), "systemctl ran without the lock"
+
+
+def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch):
+    """One locked command for the stop, one for the start; the waits in between hold
+    nothing (they only read addresses)."""
+    master, backup = SimpleNamespace(name="host-01"), SimpleNamespace(name="host-02")
+    running = {"host-01": True}
+    sent = []
+
+    def fake_run(target, command, label=None):
+        sent.append((target.name, str(command)))
+        running[target.name] = label == "systemctl start keepalived"
+        return []
+
+    def holds(target, vips):  # the master holds the VIP while it runs, else the backup
+        return set(vips) if (target is master) == running["host-01"] else set()
+
+    hosts = SimpleNamespace(get_active_hosts=lambda: [master, backup])
+    monkeypatch.setattr(drill_module, "state", SimpleNamespace(inventory=hosts))
+    monkeypatch.setattr(drill_module, "_run", fake_run)
+    monkeypatch.setattr(drill_module, "_holds", holds)
+    drill_module.run_drill(drill_module.Plan(
+        instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
+        also_moving=(), timeout=2))
+
+    assert sent == [
+        ("host-01", locked_command("systemctl stop keepalived", "drill VI_1: stop keepalived")),
+        ("host-01", locked_command("systemctl start keepalived", "drill VI_1: start keepalived"))]
+
+
+def test_drill_waits_keepalived_lock_wait_for_the_lock():
+    drill = drill_module.Plan(instance="VI_1", master="host-01", backup="host-02",
+                              vips=(), also_moving=(), timeout=2, lock_wait=7)
+    assert str(drill_module.keepalived_command("stop", drill)) == locked_command(
+        "systemctl stop keepalived", "drill VI_1: stop keepalived").replace(" 120 ", " 7 ")
 
 
 # -- backup.py: the archive is only ever the login user's --
@@ -106,11 +247,13 @@ TEMP = "/var/tmp/keepalived-deploy.T"
 ARCHIVE = f"{TEMP}/archive.tar.gz"
 # (sudo?, what is sent), in order
 MAKE_DIR = (False, f"mkdir -m 700 {TEMP}")
-MAKE_ARCHIVE = (True, f"umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
-                      "--exclude=keepalived/.current --exclude=keepalived/.previous "
-                      "--exclude=keepalived/.generations --exclude=keepalived/.staging "
-                      "-C /etc keepalived && "
-                      f"chown --reference={TEMP} {ARCHIVE} || {{ rm -rf {TEMP}; false; }}")
+# (made under the deploy lock: a config transaction is never half archived)
+MAKE_ARCHIVE = (True, locked_command(
+    f"umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
+    "--exclude=keepalived/.current --exclude=keepalived/.previous "
+    "--exclude=keepalived/.generations --exclude=keepalived/.staging -C /etc keepalived && "
+    f"chown --reference={TEMP} {ARCHIVE} || {{ rm -rf {TEMP}; false; }}",
+    "backup of /etc/keepalived"))
 DOWNLOAD = (False, f"download {ARCHIVE}")
 REMOVE_DIR = (False, f"rm -rf {TEMP}")
 

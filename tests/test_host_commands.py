@@ -53,6 +53,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     settings_of,
     sysctl_value,
     tree_lines,
+    unlocked,
 )
 
 pytestmark = pytest.mark.unit
@@ -323,11 +324,13 @@ def test_remove_takes_out_rules_dropin_and_sysctl(recorder):
     lines = host_state(files={FIREWALL_COMMAND: FIREWALL_SCRIPT, DROPIN: DROPIN_CONTENT,
                               SYSCTL_FILE: content}, sysctl_lines=content.splitlines())
     for host in removal(lines):
-        commands = op_commands(host, recorder)
+        # each command under the deploy lock (the uninstall deploy's step)
+        commands, whats = zip(*[unlocked(command) for command in op_commands(host, recorder)])
+        assert set(whats) == {"uninstall: remove the host level"}
         assert commands[0].startswith("sh -c ") and commands[0].endswith("vrrp-firewall remove")
-        assert commands[1:] == [f"rm -f {FIREWALL_COMMAND}", f"rm -f {SYSCTL_FILE}",
+        assert commands[1:] == (f"rm -f {FIREWALL_COMMAND}", f"rm -f {SYSCTL_FILE}",
                                 "sysctl -q -w net.ipv4.ip_nonlocal_bind=0",
-                                f"rm -f {DROPIN}", "systemctl daemon-reload"]
+                                f"rm -f {DROPIN}", "systemctl daemon-reload")
 
 
 def test_host_state_command_as_a_real_shell_runs_it(tmp_path):

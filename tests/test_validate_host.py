@@ -88,23 +88,114 @@ def test_restart_sec_must_be_positive_seconds(value):
 
 
 # -- keepalived_daemon_options --
+# Every option of keepalived 2.2.7's `keepalived --help` is either allowed (it keeps VRRP
+# running as the deploy expects) or refused with its reason: the two tables below cover
+# them all (test_every_option_of_keepalived_2_2_7_is_decided).
+
+ALLOWED = [
+    "--vrrp", "--no_bfd", "--all", "--log-console", "--log-detail", "--log-facility=0",
+    "--log-facility=7", "--log-facility=local0", "--log-facility=local7",
+    "--log-facility=user", "--log-facility=daemon", "--no-syslog", "--umask=077",
+    "--umask=0022", "--umask=00", "--release-vips", "--dont-release-ipvs", "--dump-conf",
+    "--address-monitoring", "--snmp", "--snmp-agent-socket=tcp:localhost:705",
+    "--snmp-agent-socket=/var/agentx/master", "--core-dump", "--core-dump-pattern",
+    "--core-dump-pattern=/var/tmp/core.%e.%p",
+]
+
+
+@pytest.mark.parametrize("option", ALLOWED)
+def test_daemon_option_allowed(option):
+    assert level(keepalived_daemon_options=[option]).daemon_options == (option,)
+
 
 def test_daemon_options_valid():
     options = ["--log-detail", "--dump-conf", "--vrrp", "--log-facility=local1"]
     assert level(keepalived_daemon_options=options).daemon_options == tuple(options)
     assert level(keepalived_daemon_options=[]).daemon_options == ()
+    twice = ["--log-detail", "--log-detail"]  # keepalived: -D twice is extra detail
+    assert level(keepalived_daemon_options=twice).daemon_options == tuple(twice)
 
 
-@pytest.mark.parametrize("option, message", [
-    ("-D", "write the long form --log-detail"),
-    ("--log-detial", "unknown keepalived option (did you mean '--log-detail'?); allowed: "),
+ALLOWED_LIST = ("; allowed: --vrrp, --no_bfd, --all, --log-console, --log-detail, "
+                "--log-facility, --no-syslog, --umask, --release-vips, --dont-release-ipvs, "
+                "--dump-conf, --address-monitoring, --snmp, --snmp-agent-socket, --core-dump, "
+                "--core-dump-pattern")
+
+REFUSED = [
+    # switch VRRP off, move it out of sight, or break the deploy's assumptions
+    ("--check", "not allowed: keepalived would run without VRRP: only the LVS health "
+                "checker runs and no host holds a VIP"),
+    ("--namespace=blue", "not allowed: keepalived would run VRRP in that network namespace: "
+                         "the VIPs would be added there, not where clients reach the host"),
+    ("--dont-release-vrrp", "not allowed: a stopped keepalived would leave its VIPs up: at "
+                            "every stop or restart the new holder and the old one both "
+                            "answer for them (split brain)"),
+    ("--dont-respawn", "not allowed: a VRRP process that dies would not be started again: "
+                       "keepalived exits with status 0 instead, and systemd's "
+                       "Restart=on-failure does not restart a clean exit"),
+    ("--config-id=lb1", "not allowed: keepalived would read other '@id' config lines than "
+                        "the deploy's keepalived -t gate tests (which uses the host name)"),
+    # owned by the deploy or the unit, or no daemon option
     ("--use-file=/tmp/k.conf", "not allowed: the deploy validates and promotes "
                                "keepalived_config_file"),
     ("--dont-fork", "not allowed: the packaged unit decides it"),
-    ("--log-facility", "--log-facility takes a value without spaces or quotes"),
-    ("--log-facility=local 1", "--log-facility takes a value without spaces or quotes"),
+    ("--pid=/run/k.pid", "not allowed: the packaged unit and the status fact expect the "
+                         "default pid files"),
+    ("--vrrp_pid=/run/v.pid", "not allowed: the packaged unit and the status fact expect"),
+    ("--checkers_pid=/run/c.pid", "not allowed: the packaged unit expects the default pid"),
+    ("--bfd_pid=/run/b.pid", "not allowed: the packaged unit expects the default pid"),
+    ("--config-test", "not allowed: not a daemon option: the deploy runs keepalived -t"),
+    ("--genhash", "not allowed: not a daemon option"),
+    ("--signum=DATA", "not allowed: not a daemon option"),
+    ("--version", "not allowed: not a daemon option"),
+    ("--help", "not allowed: not a daemon option"),
+    ("--config-fd=3", "not allowed: not a daemon option (keepalived's own"),
+    ("--all-config", "not allowed: the deploy's keepalived -t gate already checks"),
+    ("--log-file=/var/log/k.log", "not allowed: Debian's keepalived is built without it"),
+    # short forms: refused ones say why, allowed ones ask for the long form
+    ("-C", "-C is --check, not allowed: keepalived would run without VRRP"),
+    ("-V", "-V is --dont-release-vrrp, not allowed: a stopped keepalived would leave"),
+    ("-R", "-R is --dont-respawn, not allowed: "),
+    ("-s", "-s is --namespace, not allowed: "),
+    ("-i", "-i is --config-id, not allowed: "),
+]
+
+
+@pytest.mark.parametrize("option, message", REFUSED)
+def test_daemon_option_refused_with_reason_and_allowed_list(option, message):
+    error = assert_error({**host_01(), "keepalived_daemon_options": [option]},
+                         "keepalived_daemon_options[0]")
+    assert error.startswith(f"host-01: keepalived_daemon_options[0] = {option!r}: ")
+    assert message in error
+    assert error.endswith(ALLOWED_LIST)
+
+
+@pytest.mark.parametrize("option, message", [
+    ("-D", "write the long form --log-detail (the options file is easier to read that way)"),
+    ("-P", "write the long form --vrrp"),
+    ("--log-detial", "unknown keepalived option (did you mean '--log-detail'?)" + ALLOWED_LIST),
+    ("--dump-config", "unknown keepalived option (did you mean '--dump-conf'?)"
+                      + ALLOWED_LIST),
+    ("--flush-log-file", "unknown keepalived option"),  # not in Debian's 2.2.7 build
+    ("--log-facility", "--log-facility takes =0 to =7, =local0 to =local7, =user or =daemon"),
+    ("--log-facility=local 1", "--log-facility takes =0 to =7"),
+    ("--log-facility=local8", "--log-facility takes =0 to =7"),
+    ("--log-facility=kern", "--log-facility takes =0 to =7"),
+    ("--umask=22", "--umask takes an octal mask with a leading 0, e.g. =0077 (keepalived "
+                   "reads 22 as decimal)"),
+    ("--umask=01777", "--umask takes an octal mask"),
+    ("--umask=0x12", "--umask takes an octal mask"),
+    ("--umask", "--umask takes an octal mask"),
+    ("--snmp-agent-socket", "--snmp-agent-socket takes the AgentX socket"),
+    ("--snmp-agent-socket=$(reboot)", "--snmp-agent-socket takes the AgentX socket"),
+    ("--core-dump-pattern=|/bin/sh", "--core-dump-pattern takes no value or a core_pattern "
+                                     "without a pipe or spaces"),
+    ("--core-dump-pattern=a b", "--core-dump-pattern takes no value or a core_pattern"),
+    ("--core-dump-pattern=", "--core-dump-pattern takes no value or a core_pattern"),
     ("--log-detail=1", "--log-detail takes no value"),
-    ("--namespace=$(reboot)", "--namespace takes a value without spaces or quotes"),
+    ("--vrrp=yes", "--vrrp takes no value"),
+    ("--namespace=$(reboot)", "not allowed: keepalived would run VRRP in that network"),
+    ('--log-facility="local1"', "--log-facility takes =0 to =7"),
     (5, "must be a keepalived option, e.g. --log-detail"),
 ])
 def test_daemon_options_rejected(option, message):
@@ -114,9 +205,31 @@ def test_daemon_options_rejected(option, message):
     assert message in error
 
 
+def test_every_option_of_keepalived_2_2_7_is_decided():
+    """`keepalived --help` of Debian 12's keepalived 2.2.7 (long forms), plus the hidden
+    --config-fd and the --log-file its build lacks: each is allowed or refused with a
+    reason, none falls through to "unknown"."""
+    from operations.validate_host import ALLOWED_OPTIONS, REFUSED_OPTIONS, SHORT_OPTIONS
+
+    help_2_2_7 = {
+        "--use-file", "--vrrp", "--check", "--no_bfd", "--all", "--log-console",
+        "--log-detail", "--log-facility", "--no-syslog", "--umask", "--release-vips",
+        "--dont-release-vrrp", "--dont-release-ipvs", "--dont-respawn", "--dont-fork",
+        "--dump-conf", "--pid", "--vrrp_pid", "--genhash", "--checkers_pid",
+        "--address-monitoring", "--bfd_pid", "--snmp", "--snmp-agent-socket", "--namespace",
+        "--core-dump", "--core-dump-pattern", "--all-config", "--config-id", "--signum",
+        "--config-test", "--version", "--help", "--config-fd", "--log-file"}
+    assert set(ALLOWED_OPTIONS) | set(REFUSED_OPTIONS) == help_2_2_7
+    assert not set(ALLOWED_OPTIONS) & set(REFUSED_OPTIONS)
+    assert set(SHORT_OPTIONS.values()) <= help_2_2_7
+    assert {option.partition("=")[0] for option, _ in REFUSED} >= set(REFUSED_OPTIONS)
+
+
 def test_daemon_options_twice():
     assert_error({**host_01(), "keepalived_daemon_options": ["--vrrp", "--vrrp"]},
                  "lists --vrrp twice")
+    assert_error({**host_01(), "keepalived_daemon_options": ["--log-detail"] * 3},
+                 "lists --log-detail 3 times")
 
 
 def test_daemon_options_not_a_list():

@@ -5,7 +5,8 @@ hosts take the VIP (the control); the default deploy opens VRRP and the backup l
 failover and return; a second run changes nothing; the rule comes back at keepalived's
 next start after the operator reloads the ruleset; systemd restarts a killed keepalived;
 a masked unit is unmasked; daemon options reach keepalived's command line (restart);
-the removal deploy takes the rule and the drop-in away. (ip_nonlocal_bind is not
+a refused daemon option (--check) stops the run before any host is touched; the removal
+deploy takes the rule and the drop-in away. (ip_nonlocal_bind is not
 observable here: /proc/sys is read-only in docker containers; see test_host_commands.py.)
 """
 
@@ -17,7 +18,14 @@ import pytest
 
 from testhosts.cluster import REPO_DIR
 
-from .conftest import detected_changes, edited_inventory, pyinfra, totals, wait_for
+from .conftest import (
+    LIVE_FILES,
+    detected_changes,
+    edited_inventory,
+    pyinfra,
+    totals,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -155,6 +163,38 @@ def test_daemon_options_restart_keepalived_with_them(cluster, tmp_path):
     result = pyinfra(inventory, "-y")  # unchanged options: no restart
     assert totals(result)[1] == 0 and keepalived_pid(cluster, "host-02") == pid
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
+
+
+def host_snapshot(cluster, host):
+    """What a run could change on `host`: the files the deploy writes (contents, modes,
+    times), keepalived's process and the VRRP rules."""
+    files = (f"{LIVE_FILES} /etc/default/keepalived {DROPIN} "
+             "/usr/local/sbin/keepalived-vrrp-firewall")
+    return cluster.run(host, f"sha256sum {files}; stat -c '%n %a %U %Y' {files}; "
+                             "systemctl show -p MainPID -p ActiveEnterTimestamp keepalived; "
+                             "ls -a /var/lib/pyinfra-keepalived /run/lock 2>&1; "
+                             "nft list ruleset 2>/dev/null | grep -c keepalived-vrrp")[1]
+
+
+def test_refused_daemon_option_stops_the_run_before_any_host_is_touched(cluster, tmp_path):
+    """`--check` would run keepalived without VRRP: refused for every host before the
+    first operation, and the hosts are as they were (the options of the previous test
+    stay, keepalived is not restarted)."""
+    inventory = inventory_with(cluster, tmp_path, "'keepalived_daemon_options': ['--check']")
+    before = {host: host_snapshot(cluster, host) for host in NAMES}
+
+    result = pyinfra(inventory, "-y")
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    for host in NAMES:
+        assert (f"{host}: keepalived_daemon_options[0] = '--check': not allowed: keepalived "
+                "would run without VRRP") in output, output[-3000:]
+    assert "allowed: --vrrp, --no_bfd" in output
+    assert "no host was changed" in output
+    assert "Starting operation" not in output
+    assert {host: host_snapshot(cluster, host) for host in NAMES} == before
+    assert cluster.holders() == ["host-01"]
 
 
 def test_removal_deploy_takes_rule_and_dropin_away(cluster, tmp_path):
