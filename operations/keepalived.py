@@ -65,7 +65,7 @@ def package(settings, manager, found):
     return keepalived_package(
         name=f"Install keepalived ({manager})", manager=manager,
         version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
-        proxy=settings.package_proxy,
+        proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait,
     )
 
 
@@ -115,7 +115,7 @@ def keepalived():
     settings = host_settings()
     found = probe(settings)
     manager = package_manager(found.os_release)
-    rolling.clear_leftovers(found)
+    rolling.clear_leftovers(found, settings.host_level.lock_wait)
     if found.stale_uploads:  # (no operation at all on a host without any)
         stale_uploads_absent(name="Remove upload directories of broken-off runs",
                              directories=found.stale_uploads)

@@ -100,8 +100,8 @@ done
 # keepalived 2.1 (Debian 11) has no -e: it gets the test without it.
 all_config=
 "$keepalived" --help 2>&1 | grep -q -- '--all-config' && all_config=-e
-output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-)
-rc=$?
+# (the braces' 2>/dev/null: the shell's own "Terminated" when -t kills itself, below)
+{ output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-); rc=$?; } 2>/dev/null
 if [ "$rc" -eq 143 ]; then
   # keepalived 2.2.7 terminates its own config test whenever a script runs as a non-root
   # user (fixed in 2.2.8). Test again with the scripts as root: every other check still
@@ -109,8 +109,7 @@ if [ "$rc" -eq 143 ]; then
   for f in $conf_files; do
     sed -i -E 's/^([[:space:]]*)(script_user|user)([[:space:]]+).*/\1\2\3root/' "$f"
   done
-  output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-)
-  rc=$?
+  { output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-); rc=$?; } 2>/dev/null
 fi
 output=$(printf '%s\n' "$output" | sed "s#$check/#$base/#g")
 if [ "$rc" -ne 0 ]; then

@@ -711,12 +711,13 @@ def test_package_version_pins(recorder):
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", package(APT_REFRESH + apt_install("'keepalived=1.0;reboot'"))),
-    ("rocky", package(f"{DNF} 'keepalived-1.0;reboot'")),
+    ("debian", package(APT_REFRESH + apt_install("'keepalived=1.0~rc1'"))),
+    ("rocky", package(f"{DNF} 'keepalived-1.0~rc1'")),
 ])
 def test_package_version_pin_is_quoted(distro, install, recorder):
-    """A pin is data: shell characters the validation lets through stay in one word."""
-    state = make_state(distro, group_data={"keepalived_package_version": "1.0;reboot"})
+    """A pin is data: the one shell character a version may hold (~) stays in one word
+    (a version with ; and the like is refused: tests/test_bad_inputs.py)."""
+    state = make_state(distro, group_data={"keepalived_package_version": "1.0~rc1"})
     for host in deploy(state):
         assert install in op_commands(host, recorder)
 
@@ -907,6 +908,29 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
         assert installing.startswith((f"trap 'rm -rf {directory}' EXIT && install ",
                                       f"trap 'rm -rf {directory}' EXIT && sh -c "))
         assert f" {directory}/0 " in installing or f" {directory} " in installing
+
+
+def test_every_locked_command_waits_keepalived_lock_wait(recorder):
+    """The package install, the config transaction and (on a running host that owes a
+    restart) the rolling restart all wait the operator's keepalived_lock_wait for the
+    host's lock."""
+    fresh = make_state("debian", group_data={"keepalived_lock_wait": 7})
+    settings = settings_of(make_state("debian"))
+    pending = host_state(files={DROPIN: DROPIN_CONTENT}) + file_read(
+        "/var/lib/pyinfra-keepalived/restart-pending", ["since 2026-12-01 07:00:00 UTC: package"])
+    owing = make_state("debian", group_data={"keepalived_lock_wait": 7}, probes={
+        name: running_probe("1:2.2.7-1+b2", tree_lines(render.config_files(settings[name])),
+                            state=pending)
+        for name in HOSTS})
+    for state in (fresh, owing):
+        for host in deploy(state):
+            locked = [command for command in op_commands(host, recorder)
+                      if "/run/lock/pyinfra-keepalived.holder" in command]
+            assert locked, op_commands(host, recorder)
+            for command in locked:
+                assert "/run/lock/pyinfra-keepalived.holder 7 " in command, command
+    assert any("restart keepalived" in command for host in owing.inventory
+               for command in op_commands(host, recorder))
 
 
 # -- upload directories of broken-off runs --

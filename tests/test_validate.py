@@ -342,8 +342,8 @@ def test_weight_253_is_accepted(weight):
 
 
 @pytest.mark.parametrize("key, value, allowed", [
-    ("interval", 0, "must be a number of seconds greater than 0"),
-    ("interval", -1, "must be a number of seconds greater than 0"),
+    ("interval", 0, "must be a whole number of seconds 1-4294"),
+    ("interval", -1, "must be a whole number of seconds 1-4294"),
     ("fall", 0, "must be a whole number 1 or more"),
     ("rise", 0, "must be a whole number 1 or more"),
 ])

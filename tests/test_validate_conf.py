@@ -177,7 +177,7 @@ def test_nopreempt_must_be_a_flag():
 def test_garp_options_are_whole_seconds(key):
     assert assert_valid(host_01(**{key: 5})).instances[0].__dict__[key] == 5
     assert_error(host_01(**{key: -1}), f"host-01: keepalived_vrrp_instances[0].{key} = -1: "
-                                       "must be a whole number of seconds, 0 or more")
+                                       "must be a whole number of seconds, 0-4294")
 
 
 # -- unicast ----------------------------------------------------------------------------
