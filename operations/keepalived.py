@@ -17,6 +17,7 @@ from .config_tree import config_tree
 from .host_ops import keepalived_package, service_action, service_running, system_user
 from .inventory_check import check_inventory
 from .probe import probe
+from .uploads import stale_uploads_absent
 
 APT_FAMILY = {"debian", "ubuntu"}
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
@@ -116,6 +117,9 @@ def keepalived():
     found = probe(settings, files)
     manager = package_manager(found.os_release)
     rolling.clear_leftovers(found, settings.host_level.lock_wait)
+    if found.stale_uploads:  # (no operation at all on a host without any)
+        stale_uploads_absent(name="Remove upload directories of broken-off runs",
+                             directories=found.stale_uploads)
     script_user(settings, found)
     installed = package(settings, manager, found)
     options = host_level.prepare(settings, manager, found.host_state,

@@ -17,6 +17,7 @@ from .facts import KeepalivedTree, tree_digests
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
 from .state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
+from .uploads import is_upload_dir, stale_dirs_command
 
 OS_RELEASE = "/etc/os-release"
 # (and our policy-rc.d, if a killed install left it: operations.rolling.clear_leftovers)
@@ -38,6 +39,8 @@ class HostProbe:
     reload_pending: str | None = None
     restart_pending: str | None = None
     drain: str | None = None
+    # upload directories of broken-off runs (operations.uploads.stale_dirs_command)
+    stale_uploads: tuple = ()
 
 
 class KeepalivedHost(FactBase):
@@ -74,6 +77,7 @@ class KeepalivedHost(FactBase):
             # the tree's digests (a StringCommand: the salt of secret files is masked)
             StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
+            "echo '## stale-uploads'; " + stale_dirs_command(),
             "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
         ])
 
@@ -104,6 +108,8 @@ class KeepalivedHost(FactBase):
             reload_pending=_first_line(host_state.lines, RELOAD_PENDING),
             restart_pending=_first_line(host_state.lines, RESTART_PENDING),
             drain=_first_line(host_state.lines, DRAIN_FILE),
+            stale_uploads=tuple(line.strip() for line in sections.get("stale-uploads", [])
+                                if is_upload_dir(line.strip())),
         )
 
 

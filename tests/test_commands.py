@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import runpy
+import shutil
 import shlex
 import socket
 import subprocess
@@ -272,12 +273,13 @@ CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
 
 
 def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
-                 tree=(), state=()):
+                 tree=(), state=(), stale_uploads=()):
     """What the KeepalivedHost fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
     version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
     service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and
-    host-level state `state` (host_state()). The defaults are a fresh host."""
+    host-level state `state` (host_state()), and upload directories of broken-off runs
+    `stale_uploads` (the lines the probe prints). The defaults are a fresh host."""
     if package:
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
     else:
@@ -288,6 +290,7 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
             "## apt-cache-age", *refreshed,
             "## service", *service,
             "## tree", *tree,
+            "## stale-uploads", *stale_uploads,
             # the probe reads the unit state with the service, not in the host state
             "## host-state", *[line for line in state if not line.startswith("unit ")],
             *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
@@ -1027,3 +1030,71 @@ def test_every_locked_command_waits_keepalived_lock_wait(recorder):
                 assert "/run/lock/pyinfra-keepalived.holder 7 " in command, command
     assert any("restart keepalived" in command for host in owing.inventory
                for command in op_commands(host, recorder))
+
+
+# -- upload directories of broken-off runs --
+
+STALE = ["/var/tmp/keepalived-deploy.0123456789ab", "/var/tmp/keepalived-deploy.fedcba987654"]
+
+
+def test_no_op_run_removes_uploads_of_broken_off_runs_in_one_command(recorder):
+    """The probe found upload directories of broken-off runs (they may hold the 600
+    instances file): one command removes them; nothing else is sent, no other fact read."""
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2", apt_cache_age=TWO_DAYS,
+                               stale_uploads=STALE)
+    state = make_state("debian", probes=probes)
+    for host in deploy(state):
+        assert_one_probe(host, recorder)
+        assert sent(host, recorder) == [f"rm -rf {TEMP} {TEMP}"]  # (_named: T)
+
+
+def test_probe_lines_that_are_not_exactly_upload_dirs_are_never_removed(recorder):
+    odd = ["/var/tmp/keepalived-deploy.0123456789ab; rm -rf /", "/var/tmp/keepalived-deploy.x",
+           "/var/tmp/keepalived-deploy.0123456789abc", "/etc", "/var/tmp/../etc"]
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2", apt_cache_age=TWO_DAYS,
+                               stale_uploads=odd + STALE[:1])
+    state = make_state("debian", probes=probes)
+    for host in deploy(state):
+        assert sent(host, recorder) == [f"rm -rf {TEMP}"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
+def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
+    """operations.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
+    only directories with exactly private_dir()'s name, owned by the login user and not
+    changed for STALE_MINUTES (a concurrent run's are newer) are reported."""
+    import subprocess
+    import time
+
+    from operations import uploads
+
+    old = time.time() - (uploads.STALE_MINUTES + 5) * 60
+    made = {}
+    for label, name, kind, owner, mtime in [
+            ("stale", "keepalived-deploy.0123456789ab", "dir", "root", old),
+            ("in use", "keepalived-deploy.00000000000a", "dir", "root", None),
+            ("other user's", "keepalived-deploy.00000000000b", "dir", "nobody", old),
+            ("short name", "keepalived-deploy.0123456789a", "dir", "root", old),
+            ("file", "keepalived-deploy.00000000000c", "file", "root", old),
+            ("link", "keepalived-deploy.00000000000d", "link", "root", old)]:
+        path = tmp_path / name
+        if kind == "dir":
+            path.mkdir(mode=0o700)
+        elif kind == "file":
+            path.write_text("")
+        else:
+            path.symlink_to(tmp_path / "keepalived-deploy.0123456789ab")
+        if kind != "link":
+            shutil.chown(path, owner)
+            if mtime:
+                os.utime(path, (mtime, mtime))
+        made[str(path)] = label
+    command = uploads.stale_dirs_command().replace(f"{uploads.UPLOAD_PARENT}/", f"{tmp_path}/")
+
+    def found(env):
+        output = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                                env={"PATH": os.environ["PATH"], **env}, check=False).stdout
+        return [made[line] for line in output.splitlines()]
+
+    assert found({}) == ["stale"]  # logged in as root, no sudo
+    assert found({"SUDO_USER": "nobody"}) == ["other user's"]  # `sudo` by nobody
