@@ -110,7 +110,8 @@ SECRET_MESSAGES = {
     "extra_lines-two-lines": (
         host_01(extra_lines=["smtp_alert\n  auth_pass s3cr3t"]),
         "host-01: keepalived_vrrp_instances[0].extra_lines[0] = 'smtp_alert\\n  auth_pass "
-        "********': must be one line of text"),
+        "********': must be one line of text (printable: no newline or other control "
+        "character)"),
     "extra_lines-list": (
         host_01(extra_lines=["authentication {", "AUTH_PASS s3cr3t"]),
         "host-01: keepalived_vrrp_instances[0].extra_lines = ['authentication {', "

@@ -509,7 +509,7 @@ UNICAST_2 = {"unicast_src_ip": "192.168.1.12", "unicast_peers": ["192.168.1.11"]
         "addresses; use the same value on every host"]),
     ({"auth_pass": "s3cr3tA"}, {"name": "VI1", "auth_pass": "s3cr3tB"}, [
         RENAMED.format(why=SAME_NETWORK),
-        "host-02: keepalived_vrrp_instances[0].auth_pass = '<hidden>': differs from "
+        "host-02: keepalived_vrrp_instances[0].auth_pass = <hidden>: differs from "
         "host-01's VI_1 (<hidden>): peers reject each other's adverts: both become MASTER; "
         "use the same value on every host"]),
     # a /16 VIP beside a /24 one inside it: the wider network is the one they share
