@@ -148,19 +148,3 @@ def service_running(service, found):
         if found.restart_pending is not None:  # a start reads what the restart was for
             steps.append(f"rm -f {shlex.quote(state_files.RESTART_PENDING)}")
     yield " && ".join(steps)
-
-
-@operation()
-def service_action(service, action):
-    """
-    Run ``systemctl ACTION SERVICE`` (restart, reload). Meant for ``_if=``: the caller
-    decides when.
-
-    **Example:**
-
-    .. code:: python
-
-        service_action(name="Reload keepalived", service="keepalived.service",
-                       action="reload", _if=config.did_change)
-    """
-    yield f"systemctl {action} {service}"

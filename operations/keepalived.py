@@ -14,7 +14,7 @@ from pyinfra.facts.server import LinuxDistribution
 
 from . import host_level, render, rolling
 from .config_tree import config_tree
-from .host_ops import keepalived_package, service_action, service_running, system_user
+from .host_ops import keepalived_package, service_running, system_user
 from .inventory_check import check_inventory
 from .probe import probe
 from .uploads import stale_uploads_absent

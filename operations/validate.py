@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 
 from . import render, script_data, validate_host
-from .problems import Problems, did_you_mean
+from .problems import Problems
 from .readers import (
     NAME_RE,
     PATH_RE,

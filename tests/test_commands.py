@@ -41,7 +41,7 @@ from pyinfra.api.host import Host
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
-from pyinfra.facts.server import LinuxDistribution, TmpDir
+from pyinfra.facts.server import LinuxDistribution
 
 from operations import facts, host_ops, inventory_check, render, render_host, state_files
 from operations.host_facts import sysctl_path

@@ -4,7 +4,6 @@ test_commands.py, whose fake hosts and recorder this reuses): uninstall per dist
 backup's archive is only ever readable by the login user."""
 
 import os
-import shlex
 import subprocess
 import time
 from types import SimpleNamespace

@@ -21,7 +21,7 @@ from pyinfra.api import HiddenValue
 from operations import facts, inventory_check, render
 from operations.hidden import mask_text, sed_mask
 from operations.problems import Problem, shown
-from tests.test_validate import check_fails, host_01, host_02, instance, read, script
+from tests.test_validate import check_fails, host_01, host_02, read, script
 
 pytestmark = pytest.mark.unit
 
