@@ -16,6 +16,7 @@ from .problems import did_you_mean, public_keys
 from .readers import (
     NAME_RE,
     WORD_RE,
+    is_int,
     is_number,
     read_choice,
     read_extra_lines,
@@ -268,10 +269,12 @@ def read_auth(problems, where, item, version):
     if auth_pass is None:
         problems.error(f"{where}.auth_pass", None, f"required with auth_type {auth_type}")
         return auth_type, None
-    auth_pass = str(auth_pass)
-    if not 1 <= len(auth_pass) <= 8 or not WORD_RE.fullmatch(auth_pass):
-        # repr of the value would print the secret: show its length only
-        problems.error(f"{where}.auth_pass", f"<{len(auth_pass)} characters>",
+    # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan)
+    auth_pass = str(auth_pass) if is_int(auth_pass) else auth_pass
+    if not isinstance(auth_pass, str) or not 1 <= len(auth_pass) <= 8 \
+            or not WORD_RE.fullmatch(auth_pass):
+        # problems.shown() never prints an auth_pass: the message says what is allowed
+        problems.error(f"{where}.auth_pass", auth_pass,
                        "must be 1-8 characters without spaces, quotes, braces, # or ! "
                        "(keepalived silently truncates longer passwords)")
         return auth_type, None

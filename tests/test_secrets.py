@@ -279,3 +279,15 @@ def test_salt_is_new_every_run():
                             check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
              .stdout.strip() for _ in range(2)}
     assert len(salts) == 2 and all(len(salt) == 32 for salt in salts)
+
+
+@pytest.mark.parametrize("value", [True, 1.5, float("nan"), ["12"], {"a": 1}])
+def test_auth_pass_that_is_not_text_or_a_whole_number_is_refused(value):
+    """str() would turn these into a password ("True", "nan"); refused, value hidden."""
+    _, errors, _ = read(host_01(auth_pass=value))
+    assert any(".auth_pass = <hidden>: must be 1-8 characters" in e for e in errors), errors
+
+
+def test_auth_pass_given_as_a_whole_number_is_its_digits():
+    settings, errors, _ = read(host_01(auth_pass=1234))
+    assert errors == [] and settings.instances[0].auth_pass == "1234"
