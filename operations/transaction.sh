@@ -21,9 +21,12 @@ base=$1 uploaded=$2 generation=$3 marker=$4 config_file=$5
 shift 5
 generations=$base/.generations
 stage=$generations/$generation.partial
-check=
-trap 'rm -rf "$stage" ${check:+"$check"}' EXIT
-trap 'exit 129' HUP
+check=$generations/.check-$generation
+trap 'rm -rf "$stage" "$check"' EXIT
+# A dropped SSH link (or a Ctrl-C on the controller) closes this shell's output and may
+# send it SIGHUP: neither may stop the transaction half-way, so both are ignored (output
+# that cannot be written is lost, nothing else); it always runs to its end on the host.
+trap '' HUP PIPE
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -42,12 +45,13 @@ finish_reload() {
   rm -f "$marker"
 }
 
-live=$(readlink "$base/.current" 2>/dev/null) before=$(readlink "$base/.previous" 2>/dev/null)
+live=$(readlink "$base/.current" 2>/dev/null)
 prune() {
-  # every generation but the live one and the one before it (and what dead runs left)
+  # every generation but the live one and the one before it (and what dead runs left:
+  # stages, check copies); -ef: the same directory, however the link spells it
   for g in "$generations"/* "$generations"/.[!.]*; do
     [ -e "$g" ] || continue
-    [ "$g" = "$base/$live" ] || [ "$g" = "$base/$before" ] || rm -rf "$g"
+    [ "$g" -ef "$base/.current" ] || [ "$g" -ef "$base/.previous" ] || rm -rf "$g"
   done
   rm -rf "$base/.staging"  # the staging dir of earlier versions of this deploy
 }
@@ -74,7 +78,7 @@ done
 
 # -- test: a copy that references itself, not the live tree --
 keepalived=$(command -v keepalived || echo /usr/sbin/keepalived)
-check=$(mktemp -d) || exit 1
+mkdir -m 700 "$check" || exit 1  # (in .generations: pruned if a killed run leaves it)
 if ! cp -Rp "$stage/." "$check/"; then
   echo "keepalived config not tested: cannot copy it to $check; the live config was NOT changed" >&2
   exit 1
@@ -120,6 +124,8 @@ fi
 [ -n "$output" ] && printf 'keepalived -t: %s\n' "$output"
 
 # -- swap: the tested tree becomes the live one in one rename --
+# From here on the run finishes what it starts: the marker, the swap, the links, the reload.
+trap '' INT TERM
 chmod 755 "$stage"
 if running; then
   install -d -m 755 "${marker%/*}" &&
@@ -135,7 +141,6 @@ echo "generation $generation is live"
 if [ -n "$live" ]; then
   switch "$base/.previous" "$live" || exit 1
 fi
-before=$live live=.generations/$generation
 
 # -- the fixed links through .current; made once per host --
 while [ $# -gt 0 ]; do

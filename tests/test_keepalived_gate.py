@@ -66,7 +66,8 @@ def live(base):
             for path in paths if path.is_file()}
 
 
-def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef"):
+def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef", path=None,
+                    stdout=subprocess.PIPE):
     """operations/transaction.sh under the lock, as the deploy sends it, with the tree in
     `stage` (relative paths) as the uploaded files; lock, holder and marker in base's
     parent dir (systemctl says keepalived is not running here: no reload)."""
@@ -86,7 +87,8 @@ def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef"):
         ["sh", "-c", SCRIPT, "pyinfra-keepalived", str(state / "lock"), str(state / "holder"),
          str(wait), "a test", str(base), str(uploaded), generation,
          str(state / "reload-pending"), "keepalived.conf", *words],
-        capture_output=True, text=True)
+        stdout=stdout, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PATH": f"{path}:{os.environ['PATH']}"} if path else None)
 
 
 def promote_rejected(stage, base, message):
@@ -253,3 +255,69 @@ def test_a_layout_cut_short_is_completed(trees):
     assert not (base / "conf.d.pyinfra-old").exists()
     assert {name: data for name, (data, _) in live(base).items()} == {
         name: file.content.encode() for name, file in files.items()}
+
+
+def fake_systemctl(directory, active=True):
+    """A `systemctl` first on PATH that says keepalived is active (or not) and notes each
+    reload in directory/reloads."""
+    directory.mkdir(exist_ok=True)
+    script = directory / "systemctl"
+    script.write_text(f"""#!/bin/sh
+case "$1" in
+  is-active) exit {0 if active else 3} ;;
+  reload) echo "$*" >> {directory}/reloads ;;
+esac
+""")
+    script.chmod(0o755)
+    return directory
+
+
+def test_a_dropped_link_after_the_swap_still_reloads(trees, tmp_path):
+    """The controller goes away (its end of the output pipe closes, as when SSH drops):
+    the transaction still finishes on the host: swap, links, reload, marker cleared."""
+    base, stage = trees
+    write_tree(stage, rendered(base))
+    fake = fake_systemctl(tmp_path / "bin")
+    read, write = os.pipe()
+    os.close(read)  # nobody reads this run's output any more
+    try:
+        result = run_transaction(stage, base, path=fake, stdout=write)
+    finally:
+        os.close(write)
+    assert result.returncode == 0, result.stderr
+    assert (fake / "reloads").read_text() == "reload keepalived.service\n"
+    assert not (base.parent / "reload-pending").exists()
+    assert os.readlink(base / ".current") == ".generations/20261201T000000Z-abcdef"
+    assert os.readlink(base / "conf.d") == ".current/conf.d"
+
+
+def test_a_running_keepalived_is_reloaded_and_the_marker_cleared(trees, tmp_path):
+    base, stage = trees
+    write_tree(stage, rendered(base))
+    fake = fake_systemctl(tmp_path / "bin")
+    result = run_transaction(stage, base, path=fake)
+    assert result.returncode == 0, result.stderr
+    assert "keepalived reloaded" in result.stdout
+    assert (fake / "reloads").read_text() == "reload keepalived.service\n"
+    assert not (base.parent / "reload-pending").exists()
+
+
+def test_the_live_generation_survives_a_rejected_run_whatever_its_link_spells(trees):
+    """.current may point at the live generation by an absolute path (a rollback by hand):
+    it is still the live one, and a rejected run must not prune it."""
+    base, stage = trees
+    files = rendered(base)
+    write_tree(stage, files)
+    assert run_transaction(stage, base).returncode == 0
+    live_dir = base / ".generations" / "20261201T000000Z-abcdef"
+    (base / ".current").unlink()
+    (base / ".current").symlink_to(live_dir)  # absolute
+    before = live(base)
+    broken = {**files, "conf.d/20-vrrp_instances.conf": files[
+        "conf.d/20-vrrp_instances.conf"].content.replace("virtual_router_id 51",
+                                                         "virtual_router_id 300")}
+    shutil.rmtree(stage)
+    write_tree(stage, broken)
+    result = run_transaction(stage, base, generation="20261201T000001Z-abcdef")
+    assert result.returncode != 0 and "the live config was NOT changed" in result.stderr
+    assert live_dir.is_dir() and live(base) == before
