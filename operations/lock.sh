@@ -9,6 +9,10 @@
 # with the holder's pid, login user and start time (exit 75).
 lock_file=$1 lock_holder=$2 lock_wait=$3 lock_what=$4
 shift 4
+# In a directory only root can write or read (not /run/lock, where any local user could
+# open the file and hold the lock against every deploy).
+[ -d "${lock_file%/*}" ] || mkdir -m 700 "${lock_file%/*}" ||
+  { echo "cannot make the deploy lock's directory ${lock_file%/*}" >&2; exit 1; }
 exec 9>>"$lock_file" || { echo "cannot open the deploy lock $lock_file" >&2; exit 1; }
 if ! flock -w "$lock_wait" 9; then
   echo "another keepalived deploy holds the lock on $(hostname) ($lock_file) and did not" \

@@ -1,7 +1,8 @@
 """Files the deploy keeps on each host about its own work, and the lock every change takes.
 
-    lock     /run/lock/pyinfra-keepalived.lock     held (flock) by whatever changes the host
-    holder   /run/lock/pyinfra-keepalived.holder   who holds it: pid, login user, since when
+    lock     /run/pyinfra-keepalived/lock      held (flock) by whatever changes the host
+    holder   /run/pyinfra-keepalived/holder    who holds it: pid, login user, since when
+                                               (in a directory only root can use)
     reload   /var/lib/pyinfra-keepalived/reload-pending    new files are live, keepalived
                                                     has not reloaded them yet
     restart  /var/lib/pyinfra-keepalived/restart-pending   the package or the daemon
@@ -27,8 +28,8 @@ from .render import DRAIN_FILE  # noqa: F401  (rendered into the config: render 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-LOCK_FILE = "/run/lock/pyinfra-keepalived.lock"
-LOCK_HOLDER = "/run/lock/pyinfra-keepalived.holder"
+LOCK_FILE = "/run/pyinfra-keepalived/lock"
+LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
 LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
 EXIT_LOCKED = 75  # a host-side script's exit code when another run holds the lock
 

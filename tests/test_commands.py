@@ -141,7 +141,7 @@ GENERATION = "G"  # a generation's name (UTC time and a random part), as the rec
 def locked(what, words):
     """operations/transaction.sh run under the deploy's lock (lock.sh), as sent."""
     return (f"sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + TRANSACTION_SCRIPT)} pyinfra-keepalived "
-            f"/run/lock/pyinfra-keepalived.lock /run/lock/pyinfra-keepalived.holder 120 "
+            f"/run/pyinfra-keepalived/lock /run/pyinfra-keepalived/holder 120 "
             f"{shlex.quote(what + ' from ' + socket.gethostname())} /etc/keepalived {words}")
 
 
@@ -382,8 +382,8 @@ def op_commands(host, recorder):
     return _executed(host, recorder, facts=False)
 
 
-LOCK_ARGS = ("pyinfra-keepalived /run/lock/pyinfra-keepalived.lock "
-             "/run/lock/pyinfra-keepalived.holder 120")
+LOCK_ARGS = ("pyinfra-keepalived /run/pyinfra-keepalived/lock "
+             "/run/pyinfra-keepalived/holder 120")
 
 
 def locked_command(command, what):
@@ -1024,10 +1024,10 @@ def test_every_locked_command_waits_keepalived_lock_wait(recorder):
     for state in (fresh, owing):
         for host in deploy(state):
             locked = [command for command in op_commands(host, recorder)
-                      if "/run/lock/pyinfra-keepalived.holder" in command]
+                      if "/run/pyinfra-keepalived/holder" in command]
             assert locked, op_commands(host, recorder)
             for command in locked:
-                assert "/run/lock/pyinfra-keepalived.holder 7 " in command, command
+                assert "/run/pyinfra-keepalived/holder 7 " in command, command
     assert any("restart keepalived" in command for host in owing.inventory
                for command in op_commands(host, recorder))
 

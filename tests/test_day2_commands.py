@@ -145,7 +145,7 @@ def test_uninstall_waits_keepalived_lock_wait_for_the_lock(recorder):
     commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
                                   group_data={"keepalived_lock_wait": 5})["@fake/host-01"]
     assert commands[0] == STOP[0].replace(" 120 ", " 5 ")
-    assert all("/pyinfra-keepalived.holder 5 " in command for command in commands)
+    assert all("/pyinfra-keepalived/holder 5 " in command for command in commands)
 
 
 # -- the deploy lock, taken for real --
@@ -160,7 +160,7 @@ def run_as_sent(command, tmp_path, wait=None):
     """Run `command` (as sent to a host) by a real sh, with the lock and holder files in
     `tmp_path` (`wait`: seconds instead of LOCK_WAIT_SECONDS) and a stub systemctl first
     on PATH that logs to tmp_path/log whether the lock was held while it ran."""
-    command = command.replace("/run/lock/pyinfra-keepalived.", f"{tmp_path}/pyinfra-keepalived.")
+    command = command.replace("/run/pyinfra-keepalived/", f"{tmp_path}/pyinfra-keepalived.")
     if wait is not None:
         command = command.replace("pyinfra-keepalived.holder 120 ",
                                   f"pyinfra-keepalived.holder {wait} ")

@@ -321,3 +321,16 @@ def test_the_live_generation_survives_a_rejected_run_whatever_its_link_spells(tr
     result = run_transaction(stage, base, generation="20261201T000001Z-abcdef")
     assert result.returncode != 0 and "the live config was NOT changed" in result.stderr
     assert live_dir.is_dir() and live(base) == before
+
+
+def test_the_lock_lives_in_a_directory_only_root_can_use(tmp_path):
+    """Any local user could hold a lock file in /run/lock against every deploy: the
+    lock's directory is made mode 700 (root's) when it does not exist yet."""
+    lock = tmp_path / "pyinfra-keepalived" / "lock"
+    result = subprocess.run(
+        ["sh", "-c", open(os.path.join(ROOT, "operations", "lock.sh")).read() + "\necho got it",
+         "pyinfra-keepalived", str(lock), str(lock.parent / "holder"), "1", "a test"],
+        capture_output=True, text=True)
+    assert result.returncode == 0 and "got it" in result.stdout, result.stderr
+    assert oct(lock.parent.stat().st_mode & 0o777) == "0o700"
+    assert "a test" in (lock.parent / "holder").read_text()

@@ -24,7 +24,7 @@ from .scenarios import CONFIG_TEST, assert_generation_layout, check_converged
 pytestmark = pytest.mark.e2e
 
 MARKER = "/var/lib/pyinfra-keepalived/reload-pending"
-LOCK = "/run/lock/pyinfra-keepalived.lock"
+LOCK = "/run/pyinfra-keepalived/lock"
 # What a keepalived start reads, through the links: each file's checksum.
 LIVE_TREE = ("cd /etc/keepalived && sha256sum keepalived.conf conf.d/* scripts/* "
              "| sort -k2")
@@ -165,7 +165,7 @@ def test_run_that_cannot_get_the_lock_fails_naming_the_holder(cluster, tmp_path)
         ("'keepalived_priority': 100", "'keepalived_priority': 110, 'keepalived_lock_wait': 2")])
     # another run holds the lock: the deploy's own lock script, holding it for 60 s
     holder = (f"flock {LOCK} sh -c 'printf \"pid $$, login user ops, since then: a test\\n\""
-              " > /run/lock/pyinfra-keepalived.holder; sleep 60'")
+              " > /run/pyinfra-keepalived/holder; sleep 60'")
     cluster.container(master).exec_run(["sh", "-c", holder], detach=True)
     assert wait_for(lambda: cluster.run(master, f"flock -n {LOCK} true")[0] != 0,
                     timeout=5) is not None
