@@ -10,7 +10,8 @@
 # POLICY: /usr/sbin/policy-rc.d on apt hosts, "" on dnf. While COMMAND runs it tells the
 # package's maintainer scripts (invoke-rc.d, deb-systemd-invoke) not to start or restart
 # keepalived (exit 101) and lets every other service be (exit 0). It denies only while
-# this shell lives ([ -d /proc/PID ]), so a SIGKILLed run cannot leave it blocking, and is
+# this shell lives ([ -d /proc/PID ]) and a deploy holds the host's lock, so a SIGKILLed
+# run cannot leave it blocking, and is
 # removed when this shell ends (EXIT, and HUP/INT/TERM); the next run also removes a
 # leftover one. An operator's own policy-rc.d is never replaced: the install runs under it.
 # COMMAND: the install command line, built (and quoted) by the deploy.
@@ -33,6 +34,8 @@ $policy_tag
 # No start or restart of keepalived by its package while the deploy (pid $$) installs it:
 # the deploy restarts keepalived itself, one host at a time. Other services: allowed.
 [ -d /proc/$$ ] || exit 0
+# (and only while a deploy holds the host's lock: a pid can be reused after a kill)
+flock -n $lock_file true 2>/dev/null && exit 0
 for word; do
   case \$word in
     -*) ;;
@@ -44,4 +47,4 @@ exit 0
 POLICY
   chmod 755 "$policy.new" && mv -f "$policy.new" "$policy" || exit 1
 fi
-eval "$command"
+eval "$command" 9>&-  # (a daemon a maintainer script starts must not keep the lock)

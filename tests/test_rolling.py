@@ -6,6 +6,7 @@ What a real cluster sees (pings, journal, VIP) is in tests/e2e/test_rolling_rest
 """
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -374,3 +375,14 @@ def test_restart_script_first_stage_leaves_a_holder_alone(tmp_path):
     assert result.returncode == 0 and "h1 holds 192.168.1.100" in result.stdout
     assert not (tmp_path / "systemctl").exists() and not (tmp_path / "drain").exists()
     assert (tmp_path / "marker").exists()
+
+
+def test_our_policy_rc_d_denies_nothing_once_the_lock_is_free(tmp_path):
+    """A pid can be reused after a kill: a left policy-rc.d whose pid runs again (here:
+    this test's own) still denies nothing, since no deploy holds the host's lock."""
+    policy = tmp_path / "policy-rc.d"
+    run_package_script(tmp_path, "no", f"cp {policy} {tmp_path}/left")
+    left = tmp_path / "left"
+    text = re.sub(r"/proc/\d+", f"/proc/{os.getpid()}", left.read_text())
+    left.write_text(text)
+    assert subprocess.run([str(left), "keepalived", "restart"]).returncode == 0
