@@ -100,7 +100,8 @@ def service_dropin(content, current):
 
 
 @operation()
-def daemon_options(path, variable, options, current, active=False):
+def daemon_options(path, variable, options, current, active=False,
+                   lock_wait=state_files.LOCK_WAIT_SECONDS):
     """
     Write keepalived's command-line options to ``path`` (``variable="..."``). keepalived
     reads them only when it starts: when it runs (``active``), the same command first
@@ -110,6 +111,9 @@ def daemon_options(path, variable, options, current, active=False):
     + options: the command-line options, e.g. ``("--log-detail",)``
     + current: the host's ``HostState`` (the file's sha256)
     + active: keepalived was running when the host was probed
+    + lock_wait: seconds to wait for another run's lock on the host (the marker and the
+      file are written under it: a restart in progress cannot clear a marker it did not
+      restart for)
 
     **Example:**
 
@@ -121,8 +125,11 @@ def daemon_options(path, variable, options, current, active=False):
     """
     content = render_host.options_file(variable, options)
     if current.sha256.get(path) != sha256(content):
-        yield from upload(path, content, "644",
-                          before=state_files.mark_restart("options") if active else ())
+        *sending, install = upload(path, content, "644",
+                                   before=state_files.mark_restart("options") if active else ())
+        yield from sending
+        yield from state_files.locked_commands([install], "write keepalived's daemon options",
+                                               lock_wait)
 
 
 def prepare(settings, manager, current, active=False):
@@ -151,7 +158,7 @@ def prepare(settings, manager, current, active=False):
         return None
     return daemon_options(name=f"keepalived options ({options_path})", path=options_path,
                           variable=variable, options=level.daemon_options, current=current,
-                          active=active)
+                          active=active, lock_wait=level.lock_wait)
 
 
 @deploy("Keepalived host removal")

@@ -252,6 +252,21 @@ def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
 
 # -- daemon options --
 
+def under_lock(commands, what="write keepalived's daemon options", wait=120):
+    """`commands` with each one sent under the deploy lock (`what`, waiting `wait` s) as
+    the command it wraps; the others as they are."""
+    prefix = state_files.LOCK_SCRIPT + "\n"
+    lock = ["pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER, str(wait),
+            what]
+    plain = []
+    for command in commands:
+        words = shlex.split(command) if command.startswith("sh -c ") else []
+        locked = words[:2] == ["sh", "-c"] and words[3:] == lock
+        plain.append(words[2][len(prefix):] if locked and words[2].startswith(prefix)
+                     else command)
+    return plain
+
+
 @pytest.mark.parametrize("distro, path, variable", [
     ("debian", "/etc/default/keepalived", "DAEMON_ARGS"),
     ("ubuntu", "/etc/default/keepalived", "DAEMON_ARGS"),
@@ -265,7 +280,7 @@ def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, vari
     assert render_host.options_file(variable, ("--log-detail", "--dump-conf")).endswith(
         f'\n{variable}="--log-detail --dump-conf"\n')
     for host in deploy(state):
-        commands = op_commands(host, recorder)
+        commands = under_lock(op_commands(host, recorder))
         assert commands.index(file_install(path, "644")) < commands.index(START[0])
         assert not set(RESTART_STEPS) & set(readable(commands))  # a fresh start reads them
 
@@ -280,9 +295,13 @@ def test_changed_daemon_options_restart_running_keepalived_once(recorder):
     marker = shlex.join(["sh", "-c", state_files.FUNCTIONS + 'mark_restart "$@"',
                          "mark-restart", state_files.RESTART_PENDING, "options"])
     for host in deploy(state):
-        commands = readable(op_commands(host, recorder))
-        # the marker first, in the same command as the file: a run that dies after it
-        # leaves the restart to the next run
+        sent_commands = op_commands(host, recorder)
+        options = [c for c in sent_commands if "/etc/sysconfig/keepalived" in c]
+        assert len(options) == 1 and under_lock(options) != options  # under the lock
+        commands = readable(under_lock(sent_commands))
+        # the marker first, in the same command as the file, under the deploy lock: a run
+        # that dies after it leaves the restart to the next run, and a restart in progress
+        # cannot clear a marker it did not restart for
         install = file_install("/etc/sysconfig/keepalived", "644")
         cleanup, _, rest = install.partition(" && ")
         assert f"{cleanup} && {marker} && {rest}" in commands
