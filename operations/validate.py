@@ -70,6 +70,9 @@ SCRIPT_KEYS = [
     "name", "template", "vrrp_name", "service_name", "interval", "weight", "fall", "rise",
     "timeout", "user", "vars", "extra_lines",
 ]
+# The shipped SSH banner check and its template vars (read_banner_check_vars).
+BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
+BANNER_CHECK_VARS = ["address", "port", "banner_timeout"]
 PROXY_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
 NOTIFY_SCRIPT_KEYS = ["name", "template", "content", "vars"]
 # global_defs keywords we accept, and the kind of value each takes.
@@ -199,7 +202,7 @@ def read_script(problems, index, item, paths, script_user):
     template = item.get("template")
     if not isinstance(template, str) or not template:
         problems.error(f"{where}.template", template,
-                       f"required: a template name, e.g. {render.CHECK_SCRIPT_TEMPLATES[0]}")
+                       "required: a template name, e.g. check_systemd_service.sh.j2")
         template = None
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
     vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
@@ -222,10 +225,13 @@ def read_script(problems, index, item, paths, script_user):
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
     template_vars = dict(read_mapping(problems, f"{where}.vars", item.get("vars", {})))
-    if item.get("service_name") is not None:
+    if template is not None and os.path.basename(template) == BANNER_CHECK_TEMPLATE:
+        template_vars = read_banner_check_vars(problems, f"{where}.vars", template_vars,
+                                               interval, timeout)
+    if item.get("service_name") is not None and template_vars is not None:
         template_vars["service_name"] = item["service_name"]
     extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
-    if None in (name, template, vrrp_name, interval, fall, rise, user):
+    if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
         return None
 
     script = VrrpScript(
@@ -238,6 +244,28 @@ def read_script(problems, index, item, paths, script_user):
     if content is None:
         return None
     return VrrpScript(**{**script.__dict__, "content": content})
+
+
+def read_banner_check_vars(problems, key, given, interval, timeout):
+    """The vars of the shipped check_ssh_banner.sh.j2, with their defaults: where sshd
+    listens, and how long to wait for its banner. That wait must end before the check's
+    interval and its timeout (keepalived's default timeout is the interval): keepalived
+    counts a check still running then as failed. None after an error."""
+    problems.unknown_keys(key, given, BANNER_CHECK_VARS)
+    address = read_ip(problems, f"{key}.address", given.get("address", "127.0.0.1"))
+    port = read_int(problems, f"{key}.port", given.get("port", 22), 1, 65535)
+    limit = interval if timeout is None or interval is None else min(interval, timeout)
+    wait = given.get("banner_timeout", 1 if limit is None else min(1, limit / 2))
+    wait = read_seconds(problems, f"{key}.banner_timeout", wait)
+    if None not in (wait, limit) and wait >= limit:
+        names = "interval" if limit == interval else "timeout"
+        problems.error(f"{key}.banner_timeout", wait,
+                       f"must be less than the check's {names} ({limit} s): keepalived "
+                       "counts a check still running then as failed")
+        return None
+    if None in (address, port, wait) or set(given) - set(BANNER_CHECK_VARS):
+        return None
+    return {"address": str(address), "port": port, "banner_timeout": wait}
 
 
 def rendered_script(problems, where, template, variables):
