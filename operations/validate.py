@@ -63,6 +63,7 @@ DATA_KEYS = {
     "keepalived_notify_scripts": [],  # scripts named by instances' notify_* keys
     "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
     "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
+    "keepalived_vip_names": {},  # {vip address: [DNS name]}, for known_hosts.py
     **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
 }
 
@@ -70,6 +71,8 @@ SCRIPT_KEYS = [
     "name", "template", "vrrp_name", "service_name", "interval", "weight", "fall", "rise",
     "timeout", "user", "vars", "extra_lines",
 ]
+DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                         r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
 BANNER_CHECK_VARS = ["address", "port", "banner_timeout"]
@@ -268,6 +271,24 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
     return {"address": str(address), "port": port, "banner_timeout": wait}
 
 
+def read_vip_names(problems, data, instances):
+    """keepalived_vip_names: {VIP address (no prefix): [DNS name]}, the names clients reach
+    a VIP by (known_hosts.py lists them). Each address must be a VIP of this host."""
+    given = read_mapping(problems, "keepalived_vip_names", data.get("keepalived_vip_names", {}))
+    vips = {vip.address.split("/")[0] for instance in instances if instance
+            for vip in instance.virtual_ipaddresses}
+    for address, names in given.items():
+        key = f"keepalived_vip_names[{address!r}]"
+        if address not in vips:
+            problems.error(key, names, "is not a VIP of this host's keepalived_vrrp_instances"
+                           f" ({', '.join(sorted(vips)) or 'none'}); write the address "
+                           "without prefix")
+        for index, name in enumerate(read_list(problems, key, names)):
+            if not isinstance(name, str) or not DNS_NAME_RE.fullmatch(name):
+                problems.error(f"{key}[{index}]", name, "must be a DNS name, e.g. "
+                               "jump.example.com")
+
+
 def rendered_script(problems, where, template, variables):
     """A script file rendered from its template, or None after an error on its template."""
     try:
@@ -438,6 +459,7 @@ def read_host(host, data):
         proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,
                           "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
+    read_vip_names(problems, data, instances)
 
     if problems.errors:
         return None, problems
