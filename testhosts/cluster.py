@@ -4,10 +4,12 @@ Everything created carries the label `keepalived-testhosts.cluster=<name>`; tear
 exactly that, so tests never touch containers or networks they did not create.
 """
 
+import io
 import ipaddress
 import os
 import pprint
 import runpy
+import tarfile
 import time
 
 import docker.errors
@@ -87,6 +89,25 @@ class Cluster:
             volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
             stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
         )
+
+    def start_extra(self, name):
+        """Start one more container of the hosts' image on network 0 (e.g. an SSH client
+        beside the hosts), labelled like them so down() removes it; returns `name`, which
+        run(), put_file() and address() then take like a host's."""
+        self._start(ensure_image(self.client, self.release, log=self.log), name,
+                    self.network())
+        self._wait_active(name, "dbus.service")
+        return name
+
+    def put_file(self, host, path, content, mode=0o600):
+        """Write `content` (str) at `path` in a host, owned by root, through docker."""
+        data = content.encode()
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            info = tarfile.TarInfo(os.path.basename(path))
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+        self.container(host).put_archive(os.path.dirname(path), archive.getvalue())
 
     def down(self):
         for container in self.client.containers.list(all=True,

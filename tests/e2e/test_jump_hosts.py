@@ -2,17 +2,21 @@
 
 A hung sshd (its listener stopped with SIGSTOP: the unit stays "active") moves the VIP
 with the shipped banner check, check_ssh_banner.sh.j2, and does not with the unit check
-of the example (the control, first, so the test can fail). Each test ends with the VIP
-back on host-01 and sshd running.
+of the example (the control, first, so the test can fail). Then a real OpenSSH client in
+a third container logs in through the VIP with StrictHostKeyChecking=yes and the file
+known_hosts.py writes, before and after a failover and after the failback; the control:
+the same client with the key it trusted on first use is refused after the failover.
+Each test ends with the VIP back on host-01 and sshd running.
 """
 
 import time
 
 import pytest
 
-from testhosts.vrrp_timing import check_failure_time
+from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
 
-from .conftest import converge, record, wait_for
+from .conftest import converge, pyinfra, record, wait_for
+from .scenarios import kill_keepalived
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +90,86 @@ def test_hung_sshd_with_the_banner_check_moves_the_vip_and_back(cluster, tmp_pat
 
     back = wait_for(lambda: cluster.holders() == [MASTER], timeout=15, since=resumed)
     assert back is not None, f"VIP held by {cluster.holders()} after sshd resumed"
+
+
+# -- an SSH client through the VIP --------------------------------------------------------
+
+NAME = "jump.test"  # the VIP's DNS name, in the client's /etc/hosts and keepalived_vip_names
+FAULTS = {  # how the master fails: (fault, repair, theory of the VIP's move)
+    "stop": (lambda cluster: cluster.run(MASTER, "systemctl stop --no-block keepalived"),
+             skew_time(priority=90)),
+    "SIGKILL": (lambda cluster: kill_keepalived(cluster, MASTER),
+                master_down_interval(priority=90)),
+}
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    """A third container with OpenSSH's client, the deployer's key, and the VIP's name."""
+    name = cluster.start_extra("client")
+    cluster.put_file(name, "/root/id_deployer", open(cluster.key_path).read())
+    cluster.run(name, f"echo '{cluster.vip().split('/')[0]} {NAME}' >> /etc/hosts")
+    return name
+
+
+@pytest.fixture(scope="module")
+def vip_known_hosts(cluster, client, tmp_path_factory):
+    """The file known_hosts.py writes (with the VIP's DNS name), copied to the client."""
+    directory = tmp_path_factory.mktemp("known_hosts")
+    vip = cluster.vip().split("/")[0]
+    inventory = cluster.derived_inventory(str(directory / "inventory.py"), lambda data: {
+        **data, "keepalived_vip_names": {vip: [NAME]}})
+    path = directory / "known_hosts.vips"
+    result = pyinfra(inventory, "-y", f"--data=known_hosts_file={path}",
+                     deploy="known_hosts.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    content = path.read_text()
+    for host in cluster.hosts:
+        for key_type, key in cluster.host_keys(host):
+            assert f"{NAME},{vip} {key_type} {key} {host}\n" in content
+    cluster.put_file(client, "/root/known_hosts.vips", content, 0o644)
+    return "/root/known_hosts.vips"
+
+
+def login(cluster, client, known_hosts, target=None, strict="yes"):
+    """(the host name the login reached, or None; ssh's output)"""
+    target = target or cluster.vip().split("/")[0]
+    code, output = cluster.run(client, (
+        f"ssh -i /root/id_deployer -o BatchMode=yes -o ConnectTimeout=1 "
+        f"-o StrictHostKeyChecking={strict} -o UserKnownHostsFile={known_hosts} "
+        f"-o GlobalKnownHostsFile=/dev/null deployer@{target} hostname"))
+    return (output.split()[-1] if code == 0 else None), output
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ssh_client_follows_the_vip_with_the_known_hosts_file(cluster, client,
+                                                              vip_known_hosts, fault):
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15) is not None
+    first_use = f"/root/known_hosts.{fault}"  # trusted on first use: the master's key
+    assert login(cluster, client, first_use, strict="accept-new")[0] == MASTER
+    for target in (None, NAME):
+        assert login(cluster, client, vip_known_hosts, target)[0] == MASTER, target
+
+    cause, theory = FAULTS[fault]
+    start = time.monotonic()
+    cause(cluster)
+    try:
+        reached = wait_for(lambda: login(cluster, client, vip_known_hosts)[0] == BACKUP,
+                           timeout=theory + 10, since=start, interval=0.1)
+        refused = login(cluster, client, first_use)
+        by_name = login(cluster, client, vip_known_hosts, NAME)
+    finally:
+        repaired = time.monotonic()
+        cluster.run(MASTER, "systemctl start keepalived")
+    assert reached is not None, f"{fault}: no login to {BACKUP} through the VIP"
+    record(f"bookworm: keepalived {fault} -> first SSH login through VIP", reached, theory)
+    assert by_name[0] == BACKUP, by_name[1]
+    # the control: the client that trusted the master's key alone is refused
+    assert refused[0] is None and "REMOTE HOST IDENTIFICATION HAS CHANGED" in refused[1], \
+        refused[1]
+
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15,
+                    since=repaired) is not None, f"VIP held by {cluster.holders()}"
+    assert wait_for(lambda: login(cluster, client, vip_known_hosts)[0] == MASTER,
+                    timeout=5) is not None
+    assert login(cluster, client, first_use)[0] == MASTER
