@@ -35,7 +35,7 @@ BACKUP_PRIORITY = 90  # priority_and_state(1, 3)
 # A run of the example's check (group_data/jump_hosts.py): its script, and the program the
 # script becomes (`exec systemctl ...`) so quickly that its command line may already show
 # that when it is read.
-CHECK_RUN = ("check_ssh.sh", "is-active --quiet ssh.service")
+CHECK_RUN = ("check_ssh.sh", "is-active --quiet -- ssh.service")
 
 FAST_PROFILE = {"vrrp_version": 3, "advert_int": 0.1}
 

@@ -295,19 +295,27 @@ def _save(figure, pyplot, out_dir, name, title):
 def _rolling_section(rolling):
     if not rolling:
         return []
-    gap = rolling["longest_gap"]
+    parts = [(kind, rolling[kind]) for kind in ("options", "upgrade") if rolling.get(kind)]
+    if not parts:
+        return []
+    first = parts[0][1]
+    rows = [[title, part["restarts"], part["polls"], part["lost"],
+             "-" if part["longest_gap"] is None else f"{part['longest_gap']:.3f} s",
+             "-" if part.get("slowest_reply") is None else f"{part['slowest_reply'] * 1000:.2f} ms",
+             "yes" if part["vip_on_master"] else "NO"]
+            for kind, part in parts
+            for title in [{"options": "daemon options", "upgrade": "package upgrade"}[kind]]]
     return [
         "## Rolling restart",
         "",
         *_when(rolling),
-        f"{rolling['restarts']} deploys (`pyinfra -y`), each changing keepalived's daemon "
-        f"options on {' and '.join(rolling['hosts'])} (so each restarts keepalived on both, "
-        "one at a time, the master last after its VIP went to the backup), while a third "
-        f"container pinged the VIP every 20 ms. VIP back on the master afterwards: "
-        f"{'yes' if rolling['vip_on_master'] else 'NO'}.",
+        "Deploys (`pyinfra -y`) that each restart keepalived on "
+        f"{' and '.join(first['hosts'])}, one at a time, the master last after its VIP went "
+        "to the backup, while a third container pinged the VIP every 20 ms: daemon options "
+        "changed back and forth; the package upgraded to a repackaged copy of Debian 12's "
+        "keepalived with a higher version (testhosts/local_upgrade.sh) and back.",
         "",
-        *_table(["Polls", "Lost", "Longest without an answer"],
-                [[rolling["polls"], rolling["lost"],
-                  "-" if gap is None else f"{gap:.3f} s"]]),
+        *_table(["Restart", "Deploys", "Polls", "Lost", "Longest without an answer",
+                 "Slowest reply", "VIP back on the master"], rows),
         "",
     ]

@@ -61,11 +61,12 @@ def count_commands(output):
 
 
 def parse_observer(log):
-    """[(timestamp, mac or None)] from the observer's log lines `TIME MAC` / `TIME lost`."""
+    """[(timestamp, mac or None)] from the observer's log lines `TIME MAC [RTT_MS]` /
+    `TIME lost`."""
     polls = []
     for line in log.splitlines():
         words = line.split()
-        if len(words) != 2:
+        if len(words) not in (2, 3):
             continue
         try:
             stamp = float(words[0])
@@ -73,6 +74,19 @@ def parse_observer(log):
             continue
         polls.append((stamp, None if words[1] in ("lost", "-") else words[1].lower()))
     return polls
+
+
+def reply_times(log):
+    """The round trip (s) of each answered poll of the observer's log (`TIME MAC RTT_MS`)."""
+    times = []
+    for line in log.splitlines():
+        words = line.split()
+        if len(words) == 3:
+            try:
+                times.append(float(words[2]) / 1000)
+            except ValueError:
+                continue
+    return times
 
 
 def first_answer(polls, mac, after):

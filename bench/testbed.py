@@ -17,7 +17,7 @@ from testhosts.cluster import REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
 from testhosts.polling import wait_for  # noqa: F401  (bench modules use testbed.wait_for)
 
-from .stats import parse_observer
+from .stats import parse_observer, reply_times
 
 
 @contextlib.contextmanager
@@ -97,25 +97,28 @@ def mac(bench, host):
 class Observer:
     """Pings the VIP from `host` in a loop (one `ping -c1` every `interval` s plus the
     ping's own time) and logs, per poll, the time of the answer (`date +%s.%N` right after
-    it) and the MAC that answered (the VIP's neighbour entry), or `lost`.
+    it), the MAC that answered (the VIP's neighbour entry) and the round trip (ms), or
+    `lost`.
 
         with Observer(bench, "host-03", vip, 0.02) as observer:
             ...
         observer.polls  # [(timestamp, mac or None), ...]
+        observer.replies  # [round trip (s) of each answered poll, ...]
     """
 
     def __init__(self, bench, host, vip, interval=0.05, timeout=0.2):
         self.bench, self.host, self.ip = bench, host, vip.split("/")[0]
         self.interval, self.timeout = interval, timeout
         self.log = f"/tmp/bench-observer-{uuid.uuid4().hex[:8]}"
-        self.polls = []
+        self.polls, self.replies = [], []
 
     def __enter__(self):
         loop = (f"while [ ! -e {self.log}.stop ]; do "
-                f"if ping -c1 -q -W{self.timeout} {self.ip} >/dev/null 2>&1; then "
+                f"if out=$(ping -c1 -q -W{self.timeout} {self.ip} 2>/dev/null); then "
                 f"echo \"$(date +%s.%N) $(ip neigh show {self.ip} | "
                 f"awk '{{for (i = 1; i < NF; i++) if ($i == \"lladdr\") m = $(i + 1)}} "
-                f"END {{print m ? m : \"-\"}}')\"; "
+                f"END {{print m ? m : \"-\"}}') "
+                f"$(printf '%s' \"$out\" | sed -n 's#^rtt[^=]*= \\([0-9.]*\\)/.*#\\1#p')\"; "
                 f"else echo \"$(date +%s.%N) lost\"; fi; sleep {self.interval}; done "
                 f"> {self.log}; echo end > {self.log}.end")
         self.bench.container(self.host).exec_run(["sh", "-c", loop], detach=True)
@@ -135,5 +138,6 @@ class Observer:
         self.bench.run(self.host, f"touch {self.log}.stop")
         wait_for(lambda: self.bench.run(self.host, f"test -e {self.log}.end")[0] == 0,
                  timeout=5, interval=0.05)
-        self.polls = self.read()
+        log = self.bench.run(self.host, f"cat {self.log} 2>/dev/null")[1]
+        self.polls, self.replies = parse_observer(log), reply_times(log)
         self.bench.run(self.host, f"rm -f {self.log} {self.log}.stop {self.log}.end")

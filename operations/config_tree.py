@@ -1,52 +1,47 @@
 """The pyinfra operation that puts a validated keepalived config tree in place."""
 
 import os
-import re
 import socket
 import time
 import uuid
 
 from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, operation
-from pyinfra.facts.files import FileContents
 from pyinfra.operations.util.files import generate_color_diff
 
 from . import uploads
+from .facts import MaskedFileContents
+from .hidden import mask_text
 from .state_files import LOCK_WAIT_SECONDS, RELOAD_PENDING, locked, shell_script
 
 
 TRANSACTION_SCRIPT = shell_script("transaction.sh")
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
-SECRET_RE = re.compile(r"^(\s*auth_pass\s+)\S+", re.MULTILINE)
 OWNER = uploads.OWNER
 DIR_MODE = "755"
 
 
 def _differs(entry, file):
     return (entry is None or entry.kind != "regular file" or entry.mode != file.mode
-            or (entry.user, entry.group) != OWNER or entry.sha256 != uploads.sha256(file.content))
-
-
-def _masked(text):
-    return SECRET_RE.sub(r"\g<1>********", text)
+            or (entry.user, entry.group) != OWNER or not entry.holds(file.content))
 
 
 def _log_diff(changed, stale, tree):
-    """Print what would change, as unified diffs, with auth_pass masked."""
+    """Print what would change, as unified diffs, with auth_pass masked: the old file is
+    read masked on the host (MaskedFileContents), the new one masked here, alike."""
     for file in changed:
         entry = tree.get(file.path)
         if entry is None:
             host.log(f"Will create {file.path} (mode {file.mode})", logger.info)
-            old_text = ""
+            old = ""
         else:
             host.log(f"Will modify {file.path}", logger.info)
-            old_text = "\n".join(host.get_fact(FileContents, path=file.path) or []) + "\n"
+            old = "\n".join(host.get_fact(MaskedFileContents, path=file.path)) + "\n"
             if entry.mode != file.mode or (entry.user, entry.group) != OWNER:
                 logger.info(f"  owner/mode {entry.user}:{entry.group} {entry.mode} -> "
                             f"{OWNER[0]}:{OWNER[1]} {file.mode}")
-        old, new = _masked(old_text), _masked(file.content)
-        if entry is not None and old == new and entry.sha256 != uploads.sha256(file.content) \
-                and old_text != file.content:
+        new = mask_text(file.content)
+        if entry is not None and old == new and not entry.holds(file.content):
             logger.info("  (only a hidden value changed: auth_pass)")
         for line in generate_color_diff(old.splitlines(True) if entry else [],
                                         new.splitlines(True)):

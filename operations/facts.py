@@ -1,10 +1,24 @@
 """pyinfra facts read from keepalived hosts."""
 
+import hashlib
 import os
+import secrets
 import shlex
 from dataclasses import dataclass, replace
 
-from pyinfra.api import FactBase
+from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
+
+from .hidden import sed_mask
+
+# A random salt of this run (this process), never printed: the host digests a secret file
+# with it (KeepalivedTree's `salted`), so what pyinfra logs with -vvv (fact commands, where
+# the salt is masked, and their output) holds no digest an auth_pass can be guessed from.
+RUN_SALT = secrets.token_hex(16)
+
+
+def digest(content, salted=False):
+    """The sha256 KeepalivedTree reports for a file holding `content`."""
+    return hashlib.sha256(((RUN_SALT if salted else "") + content).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -13,8 +27,13 @@ class TreeEntry:
     mode: str  # octal, e.g. "644"
     user: str
     group: str
-    sha256: str | None = None  # regular files only
+    sha256: str | None = None  # regular files asked for only; see `salted`
     link: str | None = None  # the path itself is a symlink to this target
+    salted: bool = False  # sha256 is of RUN_SALT + the content (a secret file)
+
+    def holds(self, content):
+        """Whether this is a file with exactly `content` (compared by its digest)."""
+        return self.sha256 is not None and self.sha256 == digest(content, self.salted)
 
 
 class KeepalivedTree(FactBase):
@@ -25,30 +44,36 @@ class KeepalivedTree(FactBase):
     live-generation link ``dirs[0]/.current`` (see operations/transaction.sh), and every
     entry directly inside ``dirs[1:]`` (conf.d and scripts). Symlinks are followed (kind,
     mode, owner and checksum are those of what they point to) and their target is in
-    ``link``. Missing paths are absent.
+    ``link``. Missing paths are absent. The files in ``hashed`` get their sha256; those in
+    ``salted`` (secret files) the sha256 of the run's salt and their content, worked out on
+    the host with the salt passed masked (``HiddenValue``), so that neither digest nor salt
+    is in what pyinfra prints: a plain digest of an 8-character auth_pass is cheap to
+    brute force. Other files get no digest.
 
     .. code:: python
 
         host.get_fact(KeepalivedTree, config_file="/etc/keepalived/keepalived.conf",
-                      dirs=["/etc/keepalived", "/etc/keepalived/conf.d"])
+                      dirs=["/etc/keepalived", "/etc/keepalived/conf.d"],
+                      hashed=["/etc/keepalived/keepalived.conf"],
+                      salted=["/etc/keepalived/conf.d/20-vrrp_instances.conf"])
     """
 
-    def command(self, config_file, dirs):
-        # Globs expand to the entries of conf.d and scripts. One stat, one sha256sum and
-        # one find for all paths (not a process per path): a path that does not exist, or
-        # an unmatched glob, is only an error message, thrown away; sha256sum skips dirs.
+    def command(self, config_file, dirs, hashed=(), salted=()):
+        # Globs expand to the entries of conf.d and scripts. One stat and one find for all
+        # paths (not a process per path): a path that does not exist, or an unmatched glob,
+        # is only an error message, thrown away.
         current = f"{dirs[0]}/.current"
         links = [shlex.quote(path) for path in [current, config_file, *dirs[1:]]]
         paths = [shlex.quote(path) for path in [*dirs, current, config_file]]
         paths += [f"{shlex.quote(directory)}/*" for directory in dirs[1:]]
-        files = [shlex.quote(config_file)] + [f"{shlex.quote(d)}/*" for d in dirs[1:]]
-        return (
+        structure = (
             f"stat -L -c '%F|%a|%U|%G|%n' {' '.join(paths)} 2>/dev/null; "
-            f"sha256sum {' '.join(files)} 2>/dev/null; "
             f"find {' '.join(links)} -maxdepth 0 -type l -printf 'link|%p|%l\\n' 2>/dev/null; "
             "true"
         )
-
+        if not (hashed or salted):
+            return structure
+        return StringCommand(structure, ";", *tree_digests(hashed, salted))
     def default(self):
         return {}  # no output at all: nothing of the tree exists yet
 
@@ -58,18 +83,59 @@ class KeepalivedTree(FactBase):
             if line.startswith("link|"):
                 _, path, target = line.split("|", 2)
                 links[path] = target.strip()
+            elif line.startswith("salted|"):
+                _, path, answer = line.split("|", 2)
+                hashes[path] = (answer.split() or [None])[0], True
             elif "|" in line:
                 kind, mode, user, group, path = line.split("|", 4)
                 entries[path] = TreeEntry(kind=kind, mode=mode, user=user, group=group)
             elif line.strip():
-                digest, path = line.split(None, 1)
-                hashes[path.strip()] = digest
+                sha256, path = line.split(None, 1)
+                hashes[path.strip()] = sha256, False
         broken = TreeEntry(kind="broken link", mode="", user="", group="")
         return {
-            path: replace(entries.get(path, broken), sha256=hashes.get(path),
-                          link=links.get(path))
+            path: replace(entries.get(path, broken), sha256=hashes.get(path, (None,))[0],
+                          salted=hashes.get(path, (None, False))[1], link=links.get(path))
             for path in {**entries, **links}
         }
+
+
+def tree_digests(hashed=(), salted=()):
+    """Command words that print, for KeepalivedTree.process, the sha256 of each file of
+    `hashed` (one sha256sum for all) and the salted sha256 of each file of `salted` (a cat
+    and a sha256sum each; the salt is a HiddenValue: masked wherever pyinfra prints it)."""
+    words = []
+    if hashed:
+        words.append(f"sha256sum {' '.join(map(shlex.quote, hashed))} 2>/dev/null;")
+    if salted:
+        words.append(StringCommand("s=", QuoteString(HiddenValue(RUN_SALT)), ";",
+                                   _separator=""))
+    for path in map(shlex.quote, salted):
+        words.append(f"[ -f {path} ] && printf 'salted|%s|' {path} && "
+                     f"{{ printf %s \"$s\"; cat {path} 2>/dev/null; }} | sha256sum;")
+    return [*words, "true"]
+
+
+class MaskedFileContents(FactBase):
+    """
+    The lines of a file with every secret masked ON THE HOST (``operations.hidden``:
+    ``auth_pass`` and what follows it), so that the secret is not in the fact's output,
+    which pyinfra prints with -vvv; the twin of ``hidden.mask_text``. For the old side
+    of a diff.
+
+    .. code:: python
+
+        host.get_fact(MaskedFileContents, path="/etc/keepalived/conf.d/20-vrrp_instances.conf")
+    """
+
+    def command(self, path):
+        return sed_mask(shlex.quote(path))
+
+    def default(self):
+        return []
+
+    def process(self, output):
+        return list(output)
 
 
 

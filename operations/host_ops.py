@@ -69,7 +69,8 @@ def _pinned(installed, version, manager):
 
 
 @operation()
-def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None):
+def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None,
+                       lock_wait=state_files.LOCK_WAIT_SECONDS):
     """
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
     apt's package lists are refreshed first when older than ``cache_seconds``, and only
@@ -84,6 +85,7 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None):
     + found: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``,
       ``service_active``)
     + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
+    + lock_wait: seconds to wait for another run's lock on the host
 
     **Example:**
 
@@ -114,7 +116,7 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None):
         PACKAGE_SCRIPT, "install keepalived", "yes" if found.service_active else "no",
         QuoteString(state_files.RESTART_PENDING),
         QuoteString(state_files.POLICY_RC_D if manager == "apt" else ""),
-        QuoteString(install)))
+        QuoteString(install), wait=lock_wait))
 
 
 @operation()
@@ -146,19 +148,3 @@ def service_running(service, found):
         if found.restart_pending is not None:  # a start reads what the restart was for
             steps.append(f"rm -f {shlex.quote(state_files.RESTART_PENDING)}")
     yield " && ".join(steps)
-
-
-@operation()
-def service_action(service, action):
-    """
-    Run ``systemctl ACTION SERVICE`` (restart, reload). Meant for ``_if=``: the caller
-    decides when.
-
-    **Example:**
-
-    .. code:: python
-
-        service_action(name="Reload keepalived", service="keepalived.service",
-                       action="reload", _if=config.did_change)
-    """
-    yield f"systemctl {action} {service}"

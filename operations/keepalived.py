@@ -14,9 +14,10 @@ from pyinfra.facts.server import LinuxDistribution
 
 from . import host_level, render, rolling
 from .config_tree import config_tree
-from .host_ops import keepalived_package, service_action, service_running, system_user
+from .host_ops import keepalived_package, service_running, system_user
 from .inventory_check import check_inventory
 from .probe import probe
+from .uploads import stale_uploads_absent
 
 APT_FAMILY = {"debian", "ubuntu"}
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
@@ -64,16 +65,16 @@ def package(settings, manager, found):
     return keepalived_package(
         name=f"Install keepalived ({manager})", manager=manager,
         version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
-        proxy=settings.package_proxy,
+        proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait,
     )
 
 
-def config(settings, found):
-    """Directories, check scripts and config files, validated before they go live, and
-    keepalived reloaded in the same locked step (operations/transaction.sh)."""
+def config(settings, files, found):
+    """Directories, check scripts and config files (`files`), validated before they go
+    live, and keepalived reloaded in the same locked step (operations/transaction.sh)."""
     return config_tree(
         name="Validate and install the keepalived config",
-        files=render.config_files(settings),
+        files=files,
         paths=settings.paths,
         tree=found.tree,
         reload_pending=found.reload_pending,
@@ -112,12 +113,16 @@ def keepalived():
     from the host once, before the first step. (The steps are plain functions, not nested
     deploys: each deploy call costs pyinfra about a third of a millisecond per host.)"""
     settings = host_settings()
-    found = probe(settings)
+    files = render.config_files(settings)
+    found = probe(settings, files)
     manager = package_manager(found.os_release)
-    rolling.clear_leftovers(found)
+    rolling.clear_leftovers(found, settings.host_level.lock_wait)
+    if found.stale_uploads:  # (no operation at all on a host without any)
+        stale_uploads_absent(name="Remove upload directories of broken-off runs",
+                             directories=found.stale_uploads)
     script_user(settings, found)
     installed = package(settings, manager, found)
     options = host_level.prepare(settings, manager, found.host_state,
                                  active=found.service_active)
-    config(settings, found)
+    config(settings, files, found)
     service(settings, installed, options, found)

@@ -1,11 +1,25 @@
 """Checks across hosts: the peers of one VRRP instance must agree, and failover must work.
 
-Hosts share an instance when their instances have the same name. keepalived checks none
-of this (each host sees only its own config), so these mistakes otherwise show up as a
-split brain or a failover that never happens.
+Instances of different hosts are one virtual router (peers) when any of these holds:
+
+- they have the same name;
+- they send each other adverts by unicast: one's unicast_src_ip is in the other's
+  unicast_peers;
+- they have the same VRID and address family, and the networks of their VIPs (each VIP's
+  address with its prefix) overlap, unless both are unicast (unicast adverts go only to
+  the peers listed). The deploy cannot see the hosts' real networks before touching them,
+  so "the same network" is the one the VIPs are in: a VIP lives on the segment of the
+  interface it is added to, and hosts that share a VIP network and a VRID hear each
+  other's adverts. Interface names are not compared across hosts (eth0 on one host, ens18
+  on the next, same segment); on one host, one interface is one network (see
+  validate.py: one VRID per family and interface).
+
+keepalived checks none of this (each host sees only its own config), so these mistakes
+otherwise show up as a split brain or a failover that never happens.
 """
 
 import dataclasses
+import ipaddress
 from collections import defaultdict
 
 from .problems import Problems
@@ -33,6 +47,67 @@ def _peers_by_instance(all_settings):
     return peers
 
 
+def vip_networks(instance):
+    """The networks of the instance's VIPs (each address with its prefix; none: a host
+    address), in the order given, without repeats."""
+    networks = [ipaddress.ip_interface(vip.address).network
+                for vip in instance.virtual_ipaddresses]
+    return list(dict.fromkeys(networks))
+
+
+def _is_unicast(instance):
+    return instance.unicast_peers is not None
+
+
+def _sends_to(instance, other):
+    """`instance` lists `other`'s address among its unicast peers."""
+    return (isinstance(instance.unicast_peers, tuple) and other.unicast_src_ip is not None
+            and other.unicast_src_ip in instance.unicast_peers)
+
+
+def link(mine, theirs):
+    """Why two instances of different hosts are one virtual router (a phrase), or None."""
+    if mine.name == theirs.name:
+        return "the same name"
+    for sender, receiver in ((mine, theirs), (theirs, mine)):
+        if _sends_to(sender, receiver):
+            return (f"unicast: {sender.unicast_src_ip} sends its adverts to "
+                    f"{receiver.unicast_src_ip}")
+    if (mine.virtual_router_id != theirs.virtual_router_id or mine.family != theirs.family
+            or (_is_unicast(mine) and _is_unicast(theirs))):
+        return None
+    for network in vip_networks(mine):
+        for other in vip_networks(theirs):
+            if network.overlaps(other):
+                shown = network if network.prefixlen <= other.prefixlen else other
+                return f"same VRID {mine.virtual_router_id} and VIP network {shown}"
+    return None
+
+
+def virtual_routers(all_settings):
+    """Groups of [(host, index, instance), ...] that are one virtual router (see the module
+    docstring), in inventory order; an instance no other host shares is a group alone."""
+    nodes = [(settings.host, index, instance) for settings in all_settings
+             for index, instance in enumerate(settings.instances)]
+    parent = list(range(len(nodes)))
+
+    def root(number):
+        while parent[number] != number:
+            parent[number] = parent[parent[number]]
+            number = parent[number]
+        return number
+
+    for first, (host, _, mine) in enumerate(nodes):
+        for second in range(first + 1, len(nodes)):
+            other_host, _, theirs = nodes[second]
+            if other_host != host and link(mine, theirs):
+                parent[root(second)] = root(first)
+    groups = defaultdict(list)
+    for number, node in enumerate(nodes):
+        groups[root(number)].append(node)
+    return list(groups.values())
+
+
 def _compared(instance, attribute):
     """What peers must have alike: VIP addresses in any order (their dev may differ per
     host), and unicast or not (each host lists the others, so the lists differ)."""
@@ -48,9 +123,29 @@ def _shown(attribute, value):
     return "<hidden>" if attribute == "auth_pass" else value
 
 
+def _why(peers, position):
+    """(the earlier peer, why) that `peers[position]` is one virtual router with: the first
+    peer if directly, else the first earlier one that is."""
+    host, _, instance = peers[position]
+    for other_host, _, other in peers[:position]:
+        reason = other_host != host and link(instance, other)
+        if reason:
+            return other_host, other, reason
+    return None, None, None
+
+
 def check_agreement(problems, name, peers):
     first_host, _, first = peers[0]
-    for host, index, instance in peers[1:]:
+    for position, (host, index, instance) in enumerate(peers[1:], start=1):
+        if host == first_host:
+            continue  # two instances of one host (validate.py checks those)
+        if instance.name != name:
+            other_host, other, reason = _why(peers, position)
+            problems[host].error(
+                f"keepalived_vrrp_instances[{index}].name", instance.name,
+                f"is {other_host}'s {other.name} under another name ({reason}): keepalived "
+                "pairs them, but status.py, drill.py and unicast_peers: \"inventory\" find "
+                "the hosts of an instance by its name; use the same name on every host")
         for attribute, consequence in MUST_AGREE.items():
             mine, theirs = _compared(instance, attribute), _compared(first, attribute)
             if mine != theirs:
@@ -106,14 +201,31 @@ def check_failover(problems, name, peers, scripts):
                     "lower, or narrow the priority gap")
 
 
+def check_alone(problems, peers):
+    """A warning for an instance no other host of the inventory shares: nothing takes its
+    VIPs over (legitimate when its backup is not in this inventory, or there is none)."""
+    host, index, instance = peers[0]
+    networks = ", ".join(map(str, vip_networks(instance)))
+    problems[host].warn(
+        f"keepalived_vrrp_instances[{index}].name", instance.name,
+        f"{instance.name} (VRID {instance.virtual_router_id} on {networks}) is on {host} "
+        "only: no other host of the inventory has an instance of that name, or of that "
+        "VRID on that network, so nothing takes over its VIPs when it fails; add it to "
+        "the hosts meant to back it up, or ignore this if its backup is outside this "
+        "inventory")
+
+
 def check_peers(all_settings):
     """Return {host: Problems} for every problem between hosts."""
     problems = {settings.host: Problems(settings.host) for settings in all_settings}
     scripts = {settings.host: {script.vrrp_name: script for script in settings.scripts}
                for settings in all_settings}
-    for name, peers in _peers_by_instance(all_settings).items():
-        if len(peers) > 1:
+    for peers in virtual_routers(all_settings):
+        name = peers[0][2].name
+        if len({host for host, _, _ in peers}) > 1:
             check_agreement(problems, name, peers)
+        elif len(all_settings) > 1:
+            check_alone(problems, peers)
         check_failover(problems, name, peers, scripts)
     return problems
 

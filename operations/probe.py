@@ -10,13 +10,14 @@ import shlex
 from dataclasses import dataclass, field, replace
 
 from pyinfra import host
-from pyinfra.api import FactBase
+from pyinfra.api import FactBase, StringCommand
 
-from . import host_level
-from .facts import KeepalivedTree
+from . import host_level, render
+from .facts import KeepalivedTree, tree_digests
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
 from .state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
+from .uploads import is_upload_dir, stale_dirs_command
 
 OS_RELEASE = "/etc/os-release"
 # (and our policy-rc.d, if a killed install left it: operations.rolling.clear_leftovers)
@@ -38,6 +39,8 @@ class HostProbe:
     reload_pending: str | None = None
     restart_pending: str | None = None
     drain: str | None = None
+    # upload directories of broken-off runs (operations.uploads.stale_dirs_command)
+    stale_uploads: tuple = ()
 
 
 class KeepalivedHost(FactBase):
@@ -51,15 +54,16 @@ class KeepalivedHost(FactBase):
         host.get_fact(KeepalivedHost, user="keepalived_script",
                       config_file="/etc/keepalived/keepalived.conf",
                       dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
-                      host_state=host_level.state_arguments(("112",)))
+                      host_state=host_level.state_arguments(("112",)),
+                      hashed=["/etc/keepalived/keepalived.conf"], salted=[])
     """
 
-    def command(self, user, config_file, dirs, host_state):
+    def command(self, user, config_file, dirs, host_state, hashed=(), salted=()):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them) and the apt cache's age is worked out here.
         host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
-        return "; ".join([
+        return _joined([
             f"echo '## user'; getent passwd {shlex.quote(user)}",
             "echo '## package'",
             "if command -v dpkg-query >/dev/null 2>&1; then "
@@ -70,7 +74,10 @@ class KeepalivedHost(FactBase):
             # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
             "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
             "keepalived.service 2>/dev/null",
+            # the tree's digests (a StringCommand: the salt of secret files is masked)
+            StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
+            "echo '## stale-uploads'; " + stale_dirs_command(),
             "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
         ])
 
@@ -95,12 +102,20 @@ class KeepalivedHost(FactBase):
             apt_cache_age=apt_cache_age(sections.get("apt-cache-age", [])),
             service_active=service[:1] == ["active"],
             service_enabled=unit_state,
-            tree=KeepalivedTree().process(sections.get("tree", [])),
+            tree=KeepalivedTree().process(sections.get("tree", [])
+                                          + sections.get("digests", [])),
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
             reload_pending=_first_line(host_state.lines, RELOAD_PENDING),
             restart_pending=_first_line(host_state.lines, RESTART_PENDING),
             drain=_first_line(host_state.lines, DRAIN_FILE),
+            stale_uploads=tuple(line.strip() for line in sections.get("stale-uploads", [])
+                                if is_upload_dir(line.strip())),
         )
+
+
+def _joined(parts):
+    """One command of `parts` (text or StringCommands), run one after the other."""
+    return StringCommand(*[word for part in parts for word in (part, ";")][:-1])
 
 
 def _first_line(lines, path):
@@ -144,14 +159,19 @@ def _installed(lines):
     return None
 
 
-def probe(settings):
-    """This host's HostProbe. (The CLI prepares hosts in parallel, each in a greenlet of
-    its own: every host reads its probe at the same time.)"""
+def probe(settings, files=None):
+    """This host's HostProbe; `files`: the config tree's ManagedFiles (default: rendered
+    from `settings`), whose digests it reads (salted for secret files). (The CLI prepares
+    hosts in parallel, each in a greenlet of its own: every host reads its probe at the
+    same time.)"""
     paths = settings.paths
+    files = render.config_files(settings) if files is None else files
     options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
     return host.get_fact(
         KeepalivedHost, user=settings.global_defs.script_user,
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
         host_state=host_level.state_arguments(host_level.firewall_protocols(settings),
-                                              options_files))
+                                              options_files),
+        hashed=[file.path for file in files.values() if not file.secret],
+        salted=[file.path for file in files.values() if file.secret])

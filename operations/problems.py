@@ -1,20 +1,91 @@
-"""Errors and warnings about host data, each naming the host, the key path and the value."""
+"""Errors and warnings about host data, each naming the host, the key path and the value.
+
+How a value is shown is decided here, in `shown`, for every message: the value of a
+secret key (auth_pass, or a key that looks like one) and a pyinfra HiddenValue are
+`<hidden>` wherever they are, also inside a mapping or list that is shown (an instance
+given where a list was expected); inside a shown mapping, only the values of keys this
+deploy knows (`public_keys`) are shown; `auth_pass` and what follows it in a text (an
+extra_lines entry) is masked; the value of an unknown key is not shown at all.
+"""
 
 import difflib
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from pyinfra.api.exceptions import PyinfraError
+
+from .hidden import (
+    HIDDEN,
+    SECRET_KEYS,
+    is_hidden,
+    is_secret_key,
+    mask_text,
+    misplaced_hidden_values,
+)
+
+NOT_SHOWN = object()  # a Problem's value that is left out of its message
+_PUBLIC_KEYS = set()  # key names whose values may be shown inside a shown mapping
+_LAST_NAME_RE = re.compile(r"(?:\[[^\]]*\])+$")  # the [i] / ['name'] parts at the end
+
+
+def public_keys(*names):
+    """Register key names of this deploy's data (lists or mappings of them), whose
+    values are shown inside a mapping that is shown; secret keys stay hidden."""
+    for group in names:
+        _PUBLIC_KEYS.update(name for name in group if not is_secret_key(name))
+
+
+def key_name(key):
+    """The name a key path ends with: keepalived_vrrp_instances[0].auth_pass -> auth_pass,
+    keepalived_vrrp_instances[0] -> keepalived_vrrp_instances."""
+    return _LAST_NAME_RE.sub("", str(key)).rpartition(".")[2]
+
+
+def shown(key, value):
+    """How the value of `key` (a key path) appears in a message."""
+    if value is not None and (is_hidden(value) or is_secret_key(key_name(key))):
+        return HIDDEN  # (None: not given, which is no secret)
+    return _shown(value)
+
+
+def _shown(value):
+    if is_hidden(value):
+        return HIDDEN
+    if isinstance(value, str):
+        return repr(mask_text(value))
+    if isinstance(value, Mapping):
+        items = (f"{_shown_key(name)}: " + (_shown(item) if name in _PUBLIC_KEYS else HIDDEN)
+                 for name, item in value.items())
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_shown(item) for item in value]
+        if isinstance(value, tuple):
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if isinstance(value, list):
+            return "[" + ", ".join(items) + "]"
+        return "{" + ", ".join(sorted(items)) + "}" if items else repr(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    return f"<{type(value).__name__}>"  # an object's repr could print anything
+
+
+def _shown_key(name):
+    return repr(name) if isinstance(name, (str, int, float, bool)) or name is None else \
+        _shown(name)
 
 
 @dataclass(frozen=True)
 class Problem:
     host: str
     key: str  # e.g. keepalived_vrrp_instances[0].priority
-    value: object
+    value: object = field(repr=False)  # as given: may be a secret, see shown()
     message: str  # what is wrong and what is allowed, or how to fix it
 
     def __str__(self):
-        return f"{self.host}: {self.key} = {self.value!r}: {self.message}"
+        if self.value is NOT_SHOWN:
+            return f"{self.host}: {self.key}: {self.message}"
+        return f"{self.host}: {self.key} = {shown(self.key, self.value)}: {self.message}"
 
 
 class KeepalivedDataError(PyinfraError):
@@ -43,13 +114,28 @@ class Problems:
     def warn(self, key, value, message):
         self.warnings.append(Problem(self.host, key, value, message))
 
+    public_keys = staticmethod(public_keys)  # (for modules that import only Problems)
+
+    def misplaced_hidden_values(self, data, keys):
+        """An error for each pyinfra HiddenValue under `keys` of `data` that is not given
+        to a secret key: every other value lands in a file every user can read."""
+        for key in keys:
+            for path, value in misplaced_hidden_values(key, data.get(key)):
+                self.error(path, value, "is a pyinfra HiddenValue, a secret: only "
+                           f"{', '.join(SECRET_KEYS)} takes one (its file is readable by "
+                           "root only; this value would land in a file every user can read)")
+
+    def unknown_key(self, key, name, allowed, what="key"):
+        """Report the unknown key `name` at key path `key`, with a "did you mean" among
+        `allowed`; its value is not shown (it may be a misspelt secret key)."""
+        self.error(key, NOT_SHOWN,
+                   f"unknown {what}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}")
+
     def unknown_keys(self, where, given, allowed):
         """Report each key of `given` not in `allowed`, with a "did you mean"."""
         for key in given:
-            if key in allowed:
-                continue
-            self.error(f"{where}.{key}" if where else key, given[key],
-                       f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}")
+            if key not in allowed:
+                self.unknown_key(f"{where}.{key}" if where else key, key, allowed)
 
 
 def did_you_mean(word, choices):

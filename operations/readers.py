@@ -11,10 +11,16 @@ from collections.abc import Mapping
 
 from .problems import did_you_mean
 
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-WORD_RE = re.compile(r"^[^\s{}#!\"]+$")
-INTERFACE_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
-PATH_RE = re.compile(r"^/[A-Za-z0-9_./-]*$")
+# Every pattern is used with fullmatch (read_word): `$` would accept a trailing newline.
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+# One word of printable ASCII without the characters that end a word or start a comment
+# or block in keepalived.conf.
+WORD_RE = re.compile(r"(?:(?![{}#!\"])[\x21-\x7e])+")
+INTERFACE_RE = re.compile(r"[A-Za-z0-9_.@-]{1,15}")
+PATH_RE = re.compile(r"/[A-Za-z0-9_./-]*")
+# A user name as useradd takes it (no leading dash: it would read as an option).
+USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+USER_ALLOWED = "a user name: up to 32 letters, digits and _ . -, not starting with . or -"
 INTERFACE_ALLOWED = "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)"
 
 
@@ -33,9 +39,19 @@ def read_int(problems, key, value, low, high, allowed=None):
     return value
 
 
-def read_seconds(problems, key, value):
-    if not is_number(value) or not math.isfinite(value) or value <= 0:
-        problems.error(key, value, "must be a number of seconds greater than 0")
+def _number_text(value):
+    return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def read_seconds(problems, key, value, low, high, decimals=6, allowed=None):
+    """A number of seconds low-high (inclusive) with at most `decimals` decimals (0: whole
+    seconds; keepalived reads 6 at most), or None after an error."""
+    if (not is_number(value) or not math.isfinite(value) or not low <= value <= high
+            or round(value, decimals) != value):
+        unit = ("whole seconds" if decimals == 0 else
+                f"seconds with at most {decimals} decimal{'s' if decimals > 1 else ''}")
+        problems.error(key, value, allowed or
+                       f"must be a number of {unit}, {_number_text(low)}-{_number_text(high)}")
         return None
     return value
 
@@ -56,7 +72,7 @@ def read_flag(problems, key, value):
 
 
 def read_word(problems, key, value, pattern=WORD_RE, allowed="a single word"):
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         problems.error(key, value, f"must be {allowed}")
         return None
     return value
@@ -90,6 +106,24 @@ def read_mapping(problems, key, value):
     return value
 
 
+def _braces(line, depth):
+    """(depth after the line, lowest depth within it), counting the braces of one
+    keepalived.conf line as keepalived reads it: not inside "quotes", not after a comment
+    (# or !). None if a quote is left open."""
+    lowest, quoted = depth, False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char in "#!":
+            break
+        elif char in "{}":
+            depth += 1 if char == "{" else -1
+            lowest = min(lowest, depth)
+    return None if quoted else (depth, lowest)
+
+
 def read_extra_lines(problems, key, value):
     """The escape hatch: raw lines for one block, passed to keepalived as they are.
 
@@ -99,11 +133,16 @@ def read_extra_lines(problems, key, value):
     lines = read_list(problems, key, value)
     depth = 0
     for i, line in enumerate(lines):
-        if not isinstance(line, str) or "\n" in line or "\r" in line:
-            problems.error(f"{key}[{i}]", line, "must be one line of text")
+        if not isinstance(line, str) or not line.isprintable():
+            problems.error(f"{key}[{i}]", line, "must be one line of text (printable: no newline "
+                           "or other control character)")
             return ()
-        depth += line.count("{") - line.count("}")
-        if depth < 0:
+        braces = _braces(line, depth)
+        if braces is None:
+            problems.error(f"{key}[{i}]", line, 'leaves a " open: close every quoted string')
+            return ()
+        depth, lowest = braces
+        if lowest < 0:
             problems.error(f"{key}[{i}]", line, "closes a brace it did not open: it would end "
                            "the block early")
             return ()

@@ -48,10 +48,24 @@ class ManagedFile:
 
 
 def keepalived_value(value):
-    """Numbers as keepalived reads them: 1.0 -> 1, 0.5 -> 0.5."""
+    """Numbers as keepalived reads them: 1.0 -> 1, 0.5 -> 0.5, 1e-06 -> 0.000001 (never
+    an exponent; keepalived reads at most 6 decimals, the validation allows no more)."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+def shell_quote(value):
+    """The `quote` filter: any value as one shell word (numbers and booleans as text)."""
+    return shlex.quote(value if isinstance(value, str) else str(value))
+
+
+def one_line(value):
+    """The `one_line` filter, for values in comments: every character that is not
+    printable (a newline would end the comment) becomes '?'."""
+    return "".join(char if char.isprintable() else "?" for char in str(value))
 
 
 def _environment(search_path):
@@ -64,7 +78,8 @@ def _environment(search_path):
         autoescape=False,
     )
     env.filters["keepalived_value"] = keepalived_value
-    env.filters["quote"] = shlex.quote
+    env.filters["quote"] = shell_quote
+    env.filters["one_line"] = one_line
     return env
 
 
@@ -73,25 +88,25 @@ CONFIG_ENV = _environment([TEMPLATES_DIR])
 
 def check_script_search_path():
     """Where check-script templates are looked up: the operator's ./templates first."""
-    return [os.path.join(os.getcwd(), "templates"), os.path.join(TEMPLATES_DIR, "scripts"),
-            os.getcwd()]
+    return [os.path.join(os.getcwd(), "templates"), os.path.join(TEMPLATES_DIR, "scripts")]
 
 
 def script_file(template_name, variables):
-    """Render a check or notify script from its template (an absolute path, or a name
-    looked up in check_script_search_path()) with `variables`."""
+    """Render a check or notify script from its template, a file name (no path: the
+    template folders only) looked up in check_script_search_path(), with `variables`."""
     search_path = check_script_search_path()
-    if os.path.isabs(template_name):
-        search_path = [os.path.dirname(template_name)]
+    if (os.path.basename(template_name) != template_name or "\\" in template_name
+            or template_name.startswith(".")):
+        raise TemplateNotFound(f"must be a file name in {', '.join(search_path)}, not a path")
     env = _environment(search_path)
     try:
-        template = env.get_template(os.path.basename(template_name))
+        template = env.get_template(template_name)
     except jinja2.TemplateNotFound:
         raise TemplateNotFound(
             f"template not found in {', '.join(search_path)}; "
             f"shipped: {', '.join(SHIPPED_SCRIPT_TEMPLATES)}") from None
     # `item` is what templates written for the Ansible role use.
-    return template.render(**variables, item=variables, script=variables)
+    return template.render({**variables, "item": variables, "script": variables})
 
 
 def config_files(settings):

@@ -61,6 +61,7 @@ class RestartPlan:
     stop_vips: tuple  # addresses only the graceful stop hands over (sync group, 255)
     wait: int  # seconds keepalived gets to be back
     drain_wait: int  # seconds a peer gets to take the drained VIPs
+    lock_wait: int  # seconds to wait for another run's lock on the host
 
 
 def _address(vip):
@@ -82,7 +83,8 @@ def restart_plan(settings, others):
     return RestartPlan(instances=tuple(instance.name for instance in settings.instances),
                        drain_vips=tuple(drain), stop_vips=tuple(stop),
                        wait=math.ceil(3 * advert + BACK_SECONDS),
-                       drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS))
+                       drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS),
+                       lock_wait=settings.host_level.lock_wait)
 
 
 @operation()
@@ -110,7 +112,7 @@ def restart_step(stage: str, plan: RestartPlan):
         QuoteString(state_files.RESTART_PENDING), QuoteString(state_files.DRAIN_FILE),
         str(plan.wait), str(plan.drain_wait), QuoteString(host.name),
         QuoteString(" ".join(plan.instances)), QuoteString(" ".join(plan.drain_vips)),
-        QuoteString(" ".join(plan.stop_vips))))
+        QuoteString(" ".join(plan.stop_vips)), wait=plan.lock_wait))
 
 
 # The restart steps added in each pyinfra State: {host name: [OperationMeta, ...]}
@@ -140,7 +142,7 @@ def restart(settings, others, wanted):
 
 
 @operation()
-def leftovers(policy: bool, drain: bool):
+def leftovers(policy: bool, drain: bool, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
     """
     Undo what an interrupted run left on the host (operations/leftovers.sh, under the deploy
     lock, so never what a live run does): our policy-rc.d (``policy``), and a drain
@@ -156,7 +158,7 @@ def leftovers(policy: bool, drain: bool):
         LEFTOVERS_SCRIPT, "clear what an interrupted run left",
         QuoteString(state_files.POLICY_RC_D if policy else ""),
         QuoteString(state_files.DRAIN_FILE if drain else ""),
-        QuoteString(state_files.RESTART_PENDING)))
+        QuoteString(state_files.RESTART_PENDING), wait=lock_wait))
 
 
 def drained(value):
@@ -164,7 +166,7 @@ def drained(value):
     return value is not None and value.strip() not in ("", "0")
 
 
-def clear_leftovers(found):
+def clear_leftovers(found, lock_wait=state_files.LOCK_WAIT_SECONDS):
     """Add the leftovers operation when the probe (`found`) saw our policy-rc.d, or a drain
     with no restart pending (a pending restart undrains the host when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
@@ -172,4 +174,4 @@ def clear_leftovers(found):
     drain = drained(found.drain) and found.restart_pending is None
     if ours or drain:
         leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",
-                  policy=ours, drain=drain)
+                  policy=ours, drain=drain, lock_wait=lock_wait)

@@ -115,7 +115,7 @@ class VrrpInstance:
     state: str = "MASTER"
     advert_int: float = 1
     auth_type: str | None = None  # PASS or AH
-    auth_pass: str | None = None
+    auth_pass: str | None = field(default=None, repr=False)  # a secret: not in repr()
     track_scripts: tuple = ()  # vrrp_names of VrrpScript
     version: int | None = None  # VRRP version set on the instance (None: global_defs' / 2)
     effective_version: int = 2  # what keepalived uses: version, vrrp_version, 3 for IPv6

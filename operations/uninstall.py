@@ -23,7 +23,7 @@ it).
 
 from pyinfra import host, logger
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
-from pyinfra.operations import apt, dnf, files, server, systemd
+from pyinfra.operations import apt, dnf, server, systemd
 
 from . import host_level
 from .facts import IpAddresses, KeepalivedTree, UserProcesses

@@ -17,13 +17,23 @@ of files costs two commands.
 """
 
 import hashlib
+import re
 import shlex
 import uuid
 from io import StringIO
 
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
 OWNER = ("root", "root")
+UPLOAD_PARENT = "/var/tmp"
+UPLOAD_PREFIX = "keepalived-deploy."
+RANDOM_PART = 12  # hex digits after the prefix
+# An upload directory of a run still in progress is never older than its last upload plus
+# the lock wait of its config transaction (keepalived_lock_wait: at most 3600 s) and the
+# transaction itself: one older than this is a broken-off run's (operations/probe.py finds
+# them, stale_uploads_absent removes them).
+STALE_MINUTES = 120
 
 
 def sha256(text):
@@ -38,7 +48,24 @@ AS_LOGIN_USER = {"_sudo": False, "_sudo_user": None, "_su_user": None, "_doas": 
 
 def private_dir():
     """A new directory name for one operation's uploads (`mkdir` fails if it exists)."""
-    return f"/var/tmp/keepalived-deploy.{uuid.uuid4().hex[:12]}"
+    return f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}{uuid.uuid4().hex[:RANDOM_PART]}"
+
+
+def is_upload_dir(path):
+    """`path` is exactly a name private_dir() makes."""
+    pattern = re.escape(f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}") + f"[0-9a-f]{{{RANDOM_PART}}}"
+    return re.fullmatch(pattern, path) is not None
+
+
+def stale_dirs_command():
+    """Shell text (for the probe, run with the run's privileges) that prints each upload
+    directory left by a broken-off run: exactly private_dir()'s name, a directory, owned by
+    the login user (who ran sudo or doas; else the user running it), not changed for
+    STALE_MINUTES. It starts no process unless such a name exists at all."""
+    glob = f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}" + "[0-9a-f]" * RANDOM_PART
+    return (f'for d in {glob}; do [ -d "$d" ] && find "$d" -maxdepth 0 -type d '
+            '-user "${SUDO_USER:-${DOAS_USER:-$(id -un)}}" '
+            f'-mmin +{STALE_MINUTES} -print; done')
 
 
 def send(directory, contents):
@@ -75,3 +102,24 @@ def upload(path, content, mode, make_dir=False, then=(), before=()):
     yield StringCommand(*installing(directory, [*([before] if before else []),
                                                  install(directory, 0, path, mode, make_dir),
                                                  *([then] if then else [])]))
+
+
+@operation(is_idempotent=False)
+def stale_uploads_absent(directories):
+    """
+    Remove upload directories that broken-off runs left (``directories``: what the probe
+    found with ``stale_dirs_command``; each must be exactly a name private_dir() makes).
+    Only added to a run when the probe found some.
+
+    **Example:**
+
+    .. code:: python
+
+        stale_uploads_absent(name="Remove uploads of broken-off runs",
+                             directories=["/var/tmp/keepalived-deploy.0123456789ab"])
+    """
+    wanted = [path for path in directories if is_upload_dir(path)]
+    if not wanted:
+        host.noop("no upload left by a broken-off run")
+        return
+    yield StringCommand("rm", "-rf", *[QuoteString(path) for path in wanted])

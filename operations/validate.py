@@ -13,13 +13,13 @@ import os
 import re
 from collections.abc import Mapping
 
-import jinja2
-
-from . import render, validate_host
-from .problems import Problems, did_you_mean
+from . import render, script_data, validate_host
+from .problems import Problems
 from .readers import (
     NAME_RE,
     PATH_RE,
+    USER_ALLOWED,
+    USER_RE,
     read_choice,
     read_extra_lines,
     read_int,
@@ -76,7 +76,34 @@ DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
 BANNER_CHECK_VARS = ["address", "port", "banner_timeout"]
-PROXY_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$")
+PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
+# A package version as apt and dnf write it (epoch:upstream-revision), starting with a digit.
+VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
+# A script file name; not . or .. (the scripts dir itself, or its parent).
+FILE_NAME_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.-]{1,255}")
+FILE_NAME_ALLOWED = "a file name of letters, digits and _ . - (not . or ..)"
+# Numbers of global_defs: (lowest, highest, decimals), as keepalived 2.2.7 reads them
+# (`keepalived -t` says "must be in [0, 4294]" and the like outside these).
+GLOBAL_DEFS_NUMBERS = {
+    "smtp_connect_timeout": (1, 4294, 0),
+    "vrrp_garp_interval": (0.000001, 4294, 6),
+    "vrrp_gna_interval": (0.000001, 4294, 6),
+    "vrrp_garp_master_delay": (0, 4294, 0),
+    "vrrp_garp_master_repeat": (1, 2**31 - 1, 0),
+    "vrrp_garp_master_refresh": (0, 4294, 0),
+    "max_auto_priority": (-1, 99, 0),
+}
+# Check scripts: keepalived reads interval and timeout as whole seconds 1-4294.
+SCRIPT_SECONDS = (1, 4294)
+# The script's own keys, as its template sees them: vars may not shadow them.
+SCRIPT_TEMPLATE_KEYS = ("name", "vrrp_name", "template", "path", "interval", "weight", "fall",
+                        "rise", "timeout", "user")
+NOTIFY_TEMPLATE_KEYS = ("name", "path")
+ROOT_SCRIPT_WARNING = (
+    "runs the script as root: keepalived's script security (enable_script_security, on "
+    "here) exists so that a script, and whatever it calls, runs with no more rights than "
+    "it needs, and a flaw in it or a writable file on its path does not give root; {fix}")
+
 NOTIFY_SCRIPT_KEYS = ["name", "template", "content", "vars"]
 # global_defs keywords we accept, and the kind of value each takes.
 GLOBAL_DEFS_KEYS = {
@@ -84,22 +111,23 @@ GLOBAL_DEFS_KEYS = {
     "notification_email": "words",
     "notification_email_from": "word",
     "smtp_server": "word",
-    "smtp_connect_timeout": "count",
+    "smtp_connect_timeout": "number",
     "enable_script_security": "flag",
     "script_user": "word",
     "vrrp_skip_check_adv_addr": "flag",
     "vrrp_strict": "flag",
-    "vrrp_garp_interval": "seconds",
-    "vrrp_gna_interval": "seconds",
-    "vrrp_garp_master_delay": "count",
-    "vrrp_garp_master_repeat": "count",
-    "vrrp_garp_master_refresh": "count",
-    "max_auto_priority": "count",
+    "vrrp_garp_interval": "number",
+    "vrrp_gna_interval": "number",
+    "vrrp_garp_master_delay": "number",
+    "vrrp_garp_master_repeat": "number",
+    "vrrp_garp_master_refresh": "number",
+    "max_auto_priority": "number",
     "dynamic_interfaces": "flag",
     "vrrp_version": "version",
     "extra_lines": "lines",
 }
 
+Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
 BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
@@ -163,14 +191,20 @@ def read_global_defs(problems, data, script_user):
         key = f"keepalived_global_defs.{keyword}"
         if kind == "flag" and not isinstance(value, bool):
             problems.error(key, value, "must be true or false")
-        elif kind == "count":
-            read_int(problems, key, value, 0, 2**31 - 1, "must be a whole number 0 or more")
-        elif kind == "seconds":
-            read_seconds(problems, key, value)
+        elif kind == "number":
+            low, high, decimals = GLOBAL_DEFS_NUMBERS[keyword]
+            if decimals:
+                read_seconds(problems, key, value, low, high, decimals)
+            else:
+                read_int(problems, key, value, low, high)
         elif kind == "word":
             read_word(problems, key, value)
         elif kind == "words":
-            for i, word in enumerate(read_list(problems, key, value)):
+            words = read_list(problems, key, value)
+            if isinstance(value, (list, tuple)) and not words:
+                problems.error(key, value, "must list at least one address (keepalived "
+                               "rejects an empty block); leave the key out instead")
+            for i, word in enumerate(words):
                 read_word(problems, f"{key}[{i}]", word)
         elif kind == "version":
             read_choice(problems, key, value, VRRP_VERSIONS)
@@ -200,20 +234,24 @@ def read_script(problems, index, item, paths, script_user):
         return None
     problems.unknown_keys(where, item, SCRIPT_KEYS)
 
-    name = read_word(problems, f"{where}.name", item.get("name"), NAME_RE,
-                     "a file name of letters, digits and _ . -")
+    name = read_word(problems, f"{where}.name", item.get("name"), FILE_NAME_RE,
+                     FILE_NAME_ALLOWED)
     template = item.get("template")
-    if not isinstance(template, str) or not template:
+    if template is None or template == "":
         problems.error(f"{where}.template", template,
                        "required: a template name, e.g. check_systemd_service.sh.j2")
-        template = None
+    else:
+        template = script_data.read_template_name(problems, f"{where}.template", template,
+                                                  render.CHECK_SCRIPT_TEMPLATES)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
     vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
                           "a name of letters, digits and _ . -")
-    interval = read_seconds(problems, f"{where}.interval", item.get("interval", 2))
+    interval = read_int(problems, f"{where}.interval", item.get("interval", 2),
+                        *SCRIPT_SECONDS, "must be a whole number of seconds 1-4294")
     timeout = item.get("timeout")
     if timeout is not None:
-        timeout = read_seconds(problems, f"{where}.timeout", timeout)
+        timeout = read_int(problems, f"{where}.timeout", timeout, *SCRIPT_SECONDS,
+                           "must be a whole number of seconds 1-4294")
     weight = item.get("weight")
     if weight is not None:
         weight = read_int(problems, f"{where}.weight", weight, -253, 253)
@@ -221,18 +259,29 @@ def read_script(problems, index, item, paths, script_user):
                     "must be a whole number 1 or more")
     rise = read_int(problems, f"{where}.rise", item.get("rise", 2), 1, 2**31 - 1,
                     "must be a whole number 1 or more")
-    user = read_word(problems, f"{where}.user", item.get("user", script_user), NAME_RE,
-                     "a user name")
-    if user not in (None, script_user, "root"):
+    user = read_word(problems, f"{where}.user", item.get("user", script_user), USER_RE,
+                     USER_ALLOWED)
+    if user == "root" and script_user != "root":
+        problems.warn(f"{where}.user", user, ROOT_SCRIPT_WARNING.format(
+            fix=f"leave user unset: the script then runs as {script_user!r}, the default "
+                "script user (keepalived_check_script_user)"))
+    elif user not in (None, script_user, "root"):
         problems.warn(f"{where}.user", user,
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
-    template_vars = dict(read_mapping(problems, f"{where}.vars", item.get("vars", {})))
-    if template is not None and os.path.basename(template) == BANNER_CHECK_TEMPLATE:
+    template_vars = script_data.read_template_vars(
+        problems, f"{where}.vars", item.get("vars", {}), SCRIPT_TEMPLATE_KEYS)
+    if template == BANNER_CHECK_TEMPLATE and template_vars is not None:
         template_vars = read_banner_check_vars(problems, f"{where}.vars", template_vars,
                                                interval, timeout)
-    if item.get("service_name") is not None and template_vars is not None:
-        template_vars["service_name"] = item["service_name"]
+    if template_vars is not None:
+        if item.get("service_name") is not None:
+            template_vars["service_name"] = item["service_name"]
+        service_key = f"{where}.service_name" if item.get("service_name") is not None else (
+            f"{where}.vars.service_name")
+        if template_vars.get("service_name") is not None and script_data.read_unit_name(
+                problems, service_key, template_vars["service_name"]) is None:
+            template_vars = None
     extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
     if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
         return None
@@ -243,7 +292,8 @@ def read_script(problems, index, item, paths, script_user):
         rise=rise, timeout=timeout, user=user,
         template_vars=tuple(template_vars.items()), extra_lines=extra_lines,
     )
-    content = rendered_script(problems, where, template, script.template_variables())
+    content = script_data.rendered(problems, f"{where}.template", template,
+                                   script.template_variables())
     if content is None:
         return None
     return VrrpScript(**{**script.__dict__, "content": content})
@@ -259,7 +309,7 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
     port = read_int(problems, f"{key}.port", given.get("port", 22), 1, 65535)
     limit = interval if timeout is None or interval is None else min(interval, timeout)
     wait = given.get("banner_timeout", 1 if limit is None else min(1, limit / 2))
-    wait = read_seconds(problems, f"{key}.banner_timeout", wait)
+    wait = read_seconds(problems, f"{key}.banner_timeout", wait, 0.01, 4294, 2)
     if None not in (wait, limit) and wait >= limit:
         names = "interval" if limit == interval else "timeout"
         problems.error(f"{key}.banner_timeout", wait,
@@ -289,19 +339,6 @@ def read_vip_names(problems, data, instances):
                                "jump.example.com")
 
 
-def rendered_script(problems, where, template, variables):
-    """A script file rendered from its template, or None after an error on its template."""
-    try:
-        return render.script_file(template, variables)
-    except render.TemplateNotFound as error:
-        problems.error(f"{where}.template", template, str(error))
-    except jinja2.UndefinedError as error:
-        problems.error(f"{where}.template", template,
-                       f"the template needs a value that is not set ({error.message}); "
-                       "set it on this script (e.g. service_name) or under its vars")
-    return None
-
-
 def read_notify_script(problems, index, item, paths):
     """`keepalived_notify_scripts[]`: a script file from a template or given content."""
     where = f"keepalived_notify_scripts[{index}]"
@@ -309,10 +346,11 @@ def read_notify_script(problems, index, item, paths):
         problems.error(where, item, "must be a mapping with name, and template or content")
         return None
     problems.unknown_keys(where, item, NOTIFY_SCRIPT_KEYS)
-    name = read_word(problems, f"{where}.name", item.get("name"), NAME_RE,
-                     "a file name of letters, digits and _ . -")
+    name = read_word(problems, f"{where}.name", item.get("name"), FILE_NAME_RE,
+                     FILE_NAME_ALLOWED)
     template, content = item.get("template"), item.get("content")
-    template_vars = read_mapping(problems, f"{where}.vars", item.get("vars", {}))
+    template_vars = script_data.read_template_vars(
+        problems, f"{where}.vars", item.get("vars", {}), NOTIFY_TEMPLATE_KEYS)
     if (template is None) == (content is None):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
                        f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
@@ -321,16 +359,19 @@ def read_notify_script(problems, index, item, paths):
         problems.error(f"{where}.template", template, "must be a template name, e.g. "
                        f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}")
         return None
+    if template is not None and script_data.read_template_name(
+            problems, f"{where}.template", template, render.NOTIFY_SCRIPT_TEMPLATES) is None:
+        return None
     if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
         problems.error(f"{where}.content", content, "must be the script's text, starting with "
                        "#! (keepalived executes the file directly)")
         return None
-    if name is None:
+    if name is None or template_vars is None:
         return None
     path = f"{paths.scripts_dir}/{name}"
     if template is not None:
-        content = rendered_script(problems, where, template,
-                                  {"name": name, "path": path, **template_vars})
+        content = script_data.rendered(problems, f"{where}.template", template,
+                                       {"name": name, "path": path, **template_vars})
     return None if content is None else NotifyScript(name=name, path=path, content=content)
 
 
@@ -412,17 +453,26 @@ def declared_vrrp_name(item):
 
 def read_host(host, data):
     """Read one host's data. Returns (Settings or None, Problems)."""
-    problems = Problems(host)
-    known = [key for key in data if key.startswith("keepalived_")]
+    printable = isinstance(host, str) and host.isprintable() and host.strip() != ""
+    problems = Problems(host if printable else ascii(host))
+    if not printable:
+        problems.error("host name", host, "must be one line of printable text: it is written "
+                       "into the header comment of the config files, where a newline would "
+                       "start a config line")
+    known = [key for key in data if isinstance(key, str) and key.startswith("keepalived_")]
     for key in known:
         if key not in DATA_KEYS:
-            problems.error(key, data[key], f"unknown key{did_you_mean(key, DATA_KEYS)}; "
-                           f"allowed: {', '.join(DATA_KEYS)}")
+            problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
+    problems.misplaced_hidden_values(data, DATA_KEYS)
 
     paths = read_paths(problems, data)
     script_user = read_word(problems, "keepalived_check_script_user",
                             data.get("keepalived_check_script_user", DEFAULT_SCRIPT_USER),
-                            NAME_RE, "a user name") or DEFAULT_SCRIPT_USER
+                            USER_RE, USER_ALLOWED) or DEFAULT_SCRIPT_USER
+    if script_user == "root":
+        problems.warn("keepalived_check_script_user", "root", ROOT_SCRIPT_WARNING.format(
+            fix=f"leave keepalived_check_script_user unset (the default script user "
+                f"{DEFAULT_SCRIPT_USER!r}, which the deploy creates)"))
     global_defs = read_global_defs(problems, data, script_user)
 
     raw_scripts = read_list(problems, "keepalived_check_scripts",
@@ -453,7 +503,10 @@ def read_host(host, data):
 
     version = data.get("keepalived_package_version")
     if version is not None:
-        version = read_word(problems, "keepalived_package_version", str(version))
+        version = read_word(problems, "keepalived_package_version",
+                            str(version) if isinstance(version, (str, int, float)) else version,
+                            VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 "
+                            "(dnf): a digit, then letters, digits and . + ~ : _ -")
     proxy = data.get("keepalived_package_proxy")
     if proxy is not None:
         proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,

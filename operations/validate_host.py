@@ -178,7 +178,7 @@ def read_host_level(problems, data):
         restart = "no"
     restart = read_choice(problems, "keepalived_systemd_restart", restart, RESTART)
     restart_sec = read_seconds(problems, "keepalived_systemd_restart_sec",
-                               get("keepalived_systemd_restart_sec"))
+                               get("keepalived_systemd_restart_sec"), 0.001, 3600, 3)
     return HostLevel(
         firewall=read_firewall(problems, get("keepalived_firewall")),
         nonlocal_bind=read_nonlocal_bind(problems, get("keepalived_nonlocal_bind")),

@@ -6,14 +6,17 @@ but is probably a mistake. Checks that need other hosts are in `operations.peers
 """
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .problems import did_you_mean
+from .hidden import unhide
+from .problems import did_you_mean, public_keys
 from .readers import (
     NAME_RE,
     WORD_RE,
+    is_int,
     is_number,
     read_choice,
     read_extra_lines,
@@ -46,8 +49,8 @@ UNICAST_FROM_INVENTORY = "inventory"
 VIP_OPTIONS = ("address", "dev", "label", "scope")
 ROUTE_OPTIONS = ("to", "via", "dev", "src", "metric", "table", "scope")
 SYNC_GROUP_KEYS = ("instances",)
-LABEL_RE = re.compile(r"^[A-Za-z0-9_.@:-]{1,15}$")
-INT_RE = re.compile(r"^[+-]?[0-9]+$")
+LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # used with fullmatch, as every pattern
+INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class HostContext:
     vrrp_version: int  # global_defs' vrrp_version (2 unless set)
     address: str | None  # the host's own VRRP address for unicast, if known
     address_key: str  # where that address came from, for messages
+
+
+# Their values may be shown inside a mapping that a message shows (operations.problems).
+public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, ("interface", "weight"))
 
 
 # -- entries written as "ADDRESS keyword value ..." or as a mapping --
@@ -85,8 +92,7 @@ def read_entry(problems, key, value, options):
         return None
     unknown = [option for option in entry if option not in options]
     for option in unknown:
-        problems.error(f"{key}.{option}", entry[option], f"unknown option"
-                       f"{did_you_mean(option, options)}; allowed: {', '.join(options)}")
+        problems.unknown_key(f"{key}.{option}", option, options, what="option")
     if first not in entry:
         problems.error(f"{key}.{first}", None, "required")
     return None if unknown or first not in entry else entry
@@ -208,7 +214,7 @@ def read_route(problems, key, value, interface):
 
 def _int_text(value):
     """Whole numbers given in a string entry ("... metric 10") arrive as text."""
-    return int(value) if isinstance(value, str) and INT_RE.match(value) else value
+    return int(value) if isinstance(value, str) and INT_RE.fullmatch(value) else value
 
 
 def read_track_interface(problems, key, value, interface):
@@ -231,9 +237,10 @@ def read_track_interface(problems, key, value, interface):
 # -- the instance --
 
 def read_advert_int(problems, key, value, version):
-    advert_int = read_seconds(problems, key, value)
-    if advert_int is None:
+    if not is_number(value) or not math.isfinite(value) or value <= 0:
+        problems.error(key, value, "must be a number of seconds greater than 0")
         return None
+    advert_int = value
     if version == 3:
         if advert_int > 40.95 or advert_int < 0.01 or round(advert_int * 100, 6) % 1:
             problems.error(key, advert_int, "VRRPv3 adverts are 0.01-40.95 seconds in steps "
@@ -249,7 +256,7 @@ def read_advert_int(problems, key, value, version):
 
 def read_auth(problems, where, item, version):
     auth_type = item.get("auth_type")
-    auth_pass = item.get("auth_pass")
+    auth_pass = unhide(item.get("auth_pass"))  # a pyinfra HiddenValue: its real value
     if auth_pass is not None and auth_type is None:
         auth_type = "PASS"
     if auth_type is None:
@@ -262,10 +269,12 @@ def read_auth(problems, where, item, version):
     if auth_pass is None:
         problems.error(f"{where}.auth_pass", None, f"required with auth_type {auth_type}")
         return auth_type, None
-    auth_pass = str(auth_pass)
-    if not 1 <= len(auth_pass) <= 8 or not WORD_RE.match(auth_pass):
-        # repr of the value would print the secret: show its length only
-        problems.error(f"{where}.auth_pass", f"<{len(auth_pass)} characters>",
+    # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan)
+    auth_pass = str(auth_pass) if is_int(auth_pass) else auth_pass
+    if not isinstance(auth_pass, str) or not 1 <= len(auth_pass) <= 8 \
+            or not WORD_RE.fullmatch(auth_pass):
+        # problems.shown() never prints an auth_pass: the message says what is allowed
+        problems.error(f"{where}.auth_pass", auth_pass,
                        "must be 1-8 characters without spaces, quotes, braces, # or ! "
                        "(keepalived silently truncates longer passwords)")
         return auth_type, None
@@ -276,9 +285,9 @@ def read_preemption(problems, where, item, state, priority):
     """(nopreempt, preempt_delay): both only work from state BACKUP."""
     nopreempt = read_flag(problems, f"{where}.nopreempt", item.get("nopreempt", False))
     delay = item.get("preempt_delay")
-    if delay is not None and (not is_number(delay) or not 0 <= delay <= 1000):
-        problems.error(f"{where}.preempt_delay", delay, "must be a number of seconds 0-1000")
-        delay = None
+    if delay is not None:
+        delay = read_seconds(problems, f"{where}.preempt_delay", delay, 0, 1000, 6,
+                             "must be a number of seconds 0-1000 (at most 6 decimals)")
     for key, value in (("nopreempt", nopreempt), ("preempt_delay", delay)):
         if value and state == "MASTER":
             problems.error(f"{where}.{key}", value, "needs state BACKUP: keepalived clears it "
@@ -364,7 +373,7 @@ def read_notify(problems, where, item, context):
                            "optionally followed by arguments"
                            f"{did_you_mean(name, context.notify_paths)}; defined: {defined}")
             continue
-        bad = [word for word in words[1:] if not WORD_RE.match(word) or "'" in word]
+        bad = [word for word in words[1:] if not WORD_RE.fullmatch(word) or "'" in word]
         if bad:
             problems.error(key, value, f"argument {bad[0]!r} must be a single word without "
                            "quotes, braces, # or !")
@@ -427,8 +436,8 @@ def read_instance(problems, index, item, data, context):
     garp = {}
     for key in ("garp_master_delay", "garp_master_refresh"):
         if item.get(key) is not None:
-            garp[key] = read_int(problems, f"{where}.{key}", item[key], 0, 2**31 - 1,
-                                 "must be a whole number of seconds, 0 or more")
+            garp[key] = read_int(problems, f"{where}.{key}", item[key], 0, 4294,
+                                 "must be a whole number of seconds, 0-4294")
     unicast_src_ip, unicast_peers = read_unicast(problems, where, item, family, context)
 
     tracked = []

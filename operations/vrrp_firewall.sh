@@ -12,11 +12,22 @@
 # "keepalived-vrrp 112 51" so that it can be found, checked and removed; nothing else of
 # the operator's ruleset is touched. iptables rules carry the comment "keepalived-vrrp".
 # firewalld gets rich rules in the default zone, runtime and permanent.
+#
+# Nothing read from a ruleset is ever run as shell text: rules are deleted by their exact
+# argument list (iptables) or by a handle that must be a number (nftables), and only the
+# rules of exactly this form count as ours (a comment of someone else's that holds our tag,
+# or shell syntax, is left alone).
 set -u
 action=${1:-}
 [ $# -gt 0 ] && shift
 protocols="$*"
 tag="keepalived-vrrp"
+ours="112 51"  # every protocol this script ever opens (remove takes them all out)
+for p in $protocols; do
+    case $p in
+        *[!0-9]*) echo "vrrp-firewall: protocol must be a number: $p" >&2; exit 2 ;;
+    esac
+done
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
@@ -63,15 +74,16 @@ nft_input_chains() {  # the chains read at the start, one a line (nothing when n
 
 nft_ok() {  # each input chain holds exactly one rule of ours, for these protocols
     ! nft_input_chains | while read -r f t c; do
-        rules=$(nft list chain "$f" "$t" "$c" | grep -F "comment \"$tag")
+        rules=$(nft list chain "$f" "$t" "$c" | grep -e " comment \"$tag[0-9 ]*\"\$")
         [ "$(printf '%s\n' "$rules" | grep -c .)" = 1 ] \
             && printf '%s\n' "$rules" | grep -qF "comment \"$tag $protocols\"" || echo missing
     done | grep -q missing
 }
 
-nft_remove() {
+nft_remove() {  # rules whose comment is exactly ours, by handle (a number, never text)
     nft_input_chains | while read -r f t c; do
-        nft -a list chain "$f" "$t" "$c" | grep "comment \"$tag" | sed 's/.*# handle //' \
+        nft -a list chain "$f" "$t" "$c" \
+            | sed -n "s/.* comment \"$tag[0-9 ]*\" # handle \([0-9][0-9]*\)\$/\1/p" \
             | while read -r handle; do nft delete rule "$f" "$t" "$c" handle "$handle"; done
     done
 }
@@ -86,22 +98,31 @@ nft_allow() {
 
 # -- iptables --
 
-ipt_ok() {
-    for p in $protocols; do
-        iptables -C INPUT -p "$p" -m comment --comment "$tag" -j ACCEPT 2>/dev/null || return 1
-    done
-    [ "$(iptables -S INPUT | grep -c -- "--comment \"\?$tag")" = "$(echo $protocols | wc -w)" ]
+ipt_rule() {  # ipt_rule -C|-D|-I... PROTOCOL: the rule this script adds, exactly
+    action_=$1 p=$2
+    shift 2
+    iptables "$action_" INPUT "$@" -p "$p" -m comment --comment "$tag" -j ACCEPT
 }
 
-ipt_remove() {
-    iptables -S INPUT 2>/dev/null | grep -- "--comment \"\?$tag" | sed 's/^-A /-D /' \
-        | while read -r rule; do eval "iptables $rule"; done
+ipt_ok() {  # each protocol's rule is there, and no other rule of exactly our form
+    for p in $protocols; do
+        ipt_rule -C "$p" 2>/dev/null || return 1
+    done
+    count=$(iptables -S INPUT | grep -cx -- "-A INPUT -p [^ ]* -m comment --comment $tag -j ACCEPT")
+    [ "$count" = "$(printf '%s\n' $protocols | grep -c .)" ]
+}
+
+ipt_remove() {  # by exact argument list: nothing read from the ruleset is run
+    for p in $ours; do
+        while ipt_rule -D "$p" 2>/dev/null; do :; done
+    done
+    return 0
 }
 
 ipt_allow() {  # at the top of INPUT, in the order given
     position=1
     for p in $protocols; do
-        iptables -I INPUT "$position" -p "$p" -m comment --comment "$tag" -j ACCEPT || return 1
+        ipt_rule -I "$p" "$position" || return 1
         position=$((position + 1))
     done
 }
@@ -120,7 +141,7 @@ fwd_ok() {
 }
 
 fwd_remove() {
-    for p in 112 51; do fwd remove "$p" 2>/dev/null; done
+    for p in $ours; do fwd remove "$p" 2>/dev/null; done
     return 0
 }
 

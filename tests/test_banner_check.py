@@ -53,8 +53,8 @@ def test_vars_are_rendered_quoted():
     ("port", True, "must be a whole number 1-65535"),
     ("address", "localhost", "must be an IPv4 or IPv6 address without prefix"),
     ("address", "127.0.0.1; reboot", "must be an IPv4 or IPv6 address without prefix"),
-    ("banner_timeout", 0, "must be a number of seconds greater than 0"),
-    ("banner_timeout", "1", "must be a number of seconds greater than 0"),
+    ("banner_timeout", 0, "must be a number of seconds with at most 2 decimals, 0.01-4294"),
+    ("banner_timeout", "1", "must be a number of seconds with at most 2 decimals, 0.01-4294"),
     ("banner_timeout", 2, "must be less than the check's interval (2 s): keepalived counts "
                           "a check still running then as failed"),
 ])
@@ -72,7 +72,7 @@ def test_wait_must_also_end_before_the_scripts_timeout():
 
 def test_unknown_var_is_an_error_with_a_suggestion():
     assert_error(host_01(scripts=[banner_check(vars={"prot": 22})]),
-                 "host-01: keepalived_check_scripts[0].vars.prot = 22: unknown key (did you "
+                 "host-01: keepalived_check_scripts[0].vars.prot: unknown key (did you "
                  "mean 'port'?)")
 
 

@@ -202,8 +202,19 @@ def test_rolling_targets_and_longest_gap():
     from bench.stats import longest_gap
     polls = [(1.0, "aa"), (1.02, None), (1.04, "bb"), (1.5, "bb")]
     assert longest_gap(polls) == pytest.approx(0.46)
-    rolling = {"restarts": 3, "lost": 1, "longest_gap": 0.46}
+    rolling = {"options": {"restarts": 3, "lost": 1, "longest_gap": 0.46},
+               "upgrade": {"restarts": 2, "lost": 0, "longest_gap": 1.2}}
     assert verdicts(targets.rolling_rows(rolling)) == {
-        "rolling restart: lost polls (3 restarts)": "MISSED",
-        "rolling restart: longest without an answer": "met"}
+        "rolling restart, daemon options: lost polls (3 restarts)": "MISSED",
+        "rolling restart, daemon options: longest without an answer": "met",
+        "rolling restart, package upgrade: lost polls (2 restarts)": "met",
+        "rolling restart, package upgrade: longest without an answer": "MISSED"}
     assert set(verdicts(targets.rolling_rows(None)).values()) == {"not measured"}
+
+
+def test_observer_log_with_round_trips():
+    from bench.stats import parse_observer, reply_times
+    log = "1.00 aa:bb 0.351\n1.02 lost\n1.04 aa:bb\n1.06 cc:dd 12.5\n"
+    assert parse_observer(log) == [(1.0, "aa:bb"), (1.02, None), (1.04, "aa:bb"),
+                                   (1.06, "cc:dd")]
+    assert reply_times(log) == pytest.approx([0.000351, 0.0125])

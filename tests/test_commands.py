@@ -24,9 +24,12 @@ import logging
 import os
 import re
 import runpy
+import shutil
 import shlex
 import socket
+import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 import pytest
@@ -38,9 +41,9 @@ from pyinfra.api.host import Host
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
-from pyinfra.facts.server import LinuxDistribution, TmpDir
+from pyinfra.facts.server import LinuxDistribution
 
-from operations import host_ops, inventory_check, render, render_host, state_files
+from operations import facts, host_ops, inventory_check, render, render_host, state_files
 from operations.host_facts import sysctl_path
 from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.keepalived import keepalived
@@ -270,12 +273,13 @@ CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
 
 
 def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
-                 tree=(), state=()):
+                 tree=(), state=(), stale_uploads=()):
     """What the KeepalivedHost fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
     version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
     service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and
-    host-level state `state` (host_state()). The defaults are a fresh host."""
+    host-level state `state` (host_state()), and upload directories of broken-off runs
+    `stale_uploads` (the lines the probe prints). The defaults are a fresh host."""
     if package:
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
     else:
@@ -286,6 +290,7 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
             "## apt-cache-age", *refreshed,
             "## service", *service,
             "## tree", *tree,
+            "## stale-uploads", *stale_uploads,
             # the probe reads the unit state with the service, not in the host state
             "## host-state", *[line for line in state if not line.startswith("unit ")],
             *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
@@ -476,7 +481,10 @@ def tree_lines(files, mode_of=None, content_of=None):
         content = (content_of or {}).get(file.path, file.content)
         lines.append(f"regular file|{(mode_of or {}).get(file.path, file.mode)}|root|root|"
                      f"{file.path}")
-        lines.append(f"{hashlib.sha256(content.encode()).hexdigest()}  {file.path}")
+        if file.secret:  # salted with the run's salt, sha256sum reading stdin
+            lines.append(f"salted|{file.path}|{facts.digest(content, salted=True)}  -")
+        else:
+            lines.append(f"{hashlib.sha256(content.encode()).hexdigest()}  {file.path}")
     return lines
 
 
@@ -708,12 +716,13 @@ def test_package_version_pins(recorder):
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", package(APT_REFRESH + apt_install("'keepalived=1.0;reboot'"))),
-    ("rocky", package(f"{DNF} 'keepalived-1.0;reboot'")),
+    ("debian", package(APT_REFRESH + apt_install("'keepalived=1.0~rc1'"))),
+    ("rocky", package(f"{DNF} 'keepalived-1.0~rc1'")),
 ])
 def test_package_version_pin_is_quoted(distro, install, recorder):
-    """A pin is data: shell characters the validation lets through stay in one word."""
-    state = make_state(distro, group_data={"keepalived_package_version": "1.0;reboot"})
+    """A pin is data: the one shell character a version may hold (~) stays in one word
+    (a version with ; and the like is refused: tests/test_bad_inputs.py)."""
+    state = make_state(distro, group_data={"keepalived_package_version": "1.0~rc1"})
     for host in deploy(state):
         assert install in op_commands(host, recorder)
 
@@ -791,11 +800,25 @@ def test_diff_masks_auth_pass_on_create(caplog, recorder):
 
 
 INSTANCES_FILE = f"{PATHS.config_dir}/20-vrrp_instances.conf"
+OLD_SECRET = "oldpw99"
 
 
-def diff_state_with_old_instances(edit):
-    """A --diff state of running hosts whose live 20-vrrp_instances.conf is `edit(new)`."""
-    settings = settings_of(make_state("rocky"))
+def host_masked(path, content):
+    """What MaskedFileContents prints for a file `path` holding `content`: its command,
+    run by a real shell (sed) on a copy of the file. The fake host answers with this."""
+    with tempfile.TemporaryDirectory() as directory:
+        copy = os.path.join(directory, "file")
+        with open(copy, "w") as f:
+            f.write(content)
+        command = facts.MaskedFileContents().command(path).replace(shlex.quote(path), copy)
+        return subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                              check=True).stdout.splitlines()
+
+
+def diff_state_with_old_instances(edit, group_data=None, verbose=False):
+    """A --diff state of running hosts whose live 20-vrrp_instances.conf is `edit(new)`;
+    `verbose`: facts' commands and output printed (pyinfra -vvv)."""
+    settings = settings_of(make_state("rocky", group_data=group_data))
     probes, responses = {}, {}
     for name in HOSTS:
         files = render.config_files(settings[name])
@@ -803,35 +826,115 @@ def diff_state_with_old_instances(edit):
         assert old != files[INSTANCES_FILE].content
         probes[name] = running_probe("2.2.8-1.el9",
                                      tree_lines(files, content_of={INSTANCES_FILE: old}))
-        responses[name] = {f"cat {INSTANCES_FILE}": old.splitlines()}
+        responses[name] = {facts.MaskedFileContents().command(INSTANCES_FILE):
+                           host_masked(INSTANCES_FILE, old)}
     inventory_check._checked.clear()
-    return make_state("rocky", probes=probes, responses=responses, diff=True)
+    state = make_state("rocky", probes=probes, responses=responses, group_data=group_data,
+                       diff=True)
+    if verbose:
+        state.print_fact_info = state.print_fact_input = state.print_fact_output = True
+        state.print_input = state.print_output = True
+    return state
 
 
 def test_diff_masks_old_and_new_auth_pass_on_modify(caplog, recorder):
     """Only the password changed: both old and new values hidden, and said so."""
     caplog.set_level(logging.DEBUG, logger="pyinfra")
     state = diff_state_with_old_instances(
-        lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99"))
+        lambda new: new.replace(f"auth_pass {SECRET}", f"auth_pass {OLD_SECRET}"))
     for host in deploy(state):
         assert op_commands(host, recorder) == CONFIG_OPS
+        # the old file is read masked on the host: sed, not cat (once as the operation is
+        # prepared, once as it runs: pyinfra evaluates operations twice)
+        assert set(fact_commands(host, recorder)[1:]) == {
+            f"sed -E 's/([Aa][Uu][Tt][Hh]_[Pp][Aa][Ss][Ss]).*/\\1 ********/' {INSTANCES_FILE}"}
     text = caplog.text
     assert f"Will modify {INSTANCES_FILE}" in text
     assert "(only a hidden value changed: auth_pass)" in text
-    assert SECRET not in text and "oldpw99" not in text
+    assert SECRET not in text and OLD_SECRET not in text
 
 
 def test_diff_shows_changed_lines_with_secret_masked(caplog, recorder):
     caplog.set_level(logging.DEBUG, logger="pyinfra")
     state = diff_state_with_old_instances(
-        lambda new: new.replace(f"auth_pass {SECRET}", "auth_pass oldpw99").replace(
+        lambda new: new.replace(f"auth_pass {SECRET}", f"auth_pass {OLD_SECRET}").replace(
             "virtual_router_id 51", "virtual_router_id 50"))
     deploy(state)
     messages = [re.sub(r"\x1b\[[0-9;]*m", "", record.getMessage()) for record in caplog.records]
     assert any(re.fullmatch(r"\s*-\s+virtual_router_id 50", m) for m in messages)
     assert any(re.fullmatch(r"\s*\+\s+virtual_router_id 51", m) for m in messages)
     assert "(only a hidden value changed" not in caplog.text
-    assert SECRET not in caplog.text and "oldpw99" not in caplog.text
+    assert SECRET not in caplog.text and OLD_SECRET not in caplog.text
+
+
+def test_diff_masks_auth_pass_in_extra_lines(caplog, recorder):
+    """An auth_pass in an instance's extra_lines (here inside a one-line block), old and
+    new, is masked like the instance's own: shown masked in a new file, and a change of
+    it alone is only said."""
+    caplog.set_level(logging.DEBUG, logger="pyinfra")
+    vi_1 = GROUP_DATA["keepalived_vrrp_instances"][0]
+    instance = {key: value for key, value in vi_1.items() if not key.startswith("auth_")}
+    group_data = {"keepalived_vrrp_instances": [
+        {**instance, "extra_lines": ["authentication { auth_type PASS auth_pass xtr4pw }"]}]}
+    deploy(make_state("rocky", group_data=group_data, diff=True))
+    messages = [re.sub(r"\x1b\[[0-9;]*m", "", record.getMessage()) for record in caplog.records]
+    assert any(re.fullmatch(r"\s*\+\s+authentication \{ auth_type PASS auth_pass \*{8}", m)
+               for m in messages), messages
+    caplog.clear()
+    inventory_check._checked.clear()
+    state = diff_state_with_old_instances(
+        lambda new: new.replace("auth_pass xtr4pw", "auth_pass 0ldxtr4"), group_data)
+    deploy(state)
+    assert "(only a hidden value changed: auth_pass)" in caplog.text
+    assert "xtr4pw" not in caplog.text and "0ldxtr4" not in caplog.text
+
+
+def test_verbose_diff_logs_no_secret_no_digest_and_no_salt(caplog, capsys, recorder):
+    """pyinfra -vvv --diff: the fact commands and their output are printed. Neither the
+    password, nor the instances file's plain sha256 (cheap to brute force for an
+    8-character password), nor the run's salt (with which the salted digest would be)
+    is in them; the probe is still the only fact of a host that changes nothing."""
+    caplog.set_level(logging.DEBUG)
+    state = diff_state_with_old_instances(
+        lambda new: new.replace(f"auth_pass {SECRET}", f"auth_pass {OLD_SECRET}"),
+        verbose=True)
+    settings = settings_of(state)
+    hosts = deploy(state)
+    printed = caplog.text + "".join(capsys.readouterr())
+    for host in hosts:
+        files = render.config_files(settings[host.name])
+        old = files[INSTANCES_FILE].content.replace(f"auth_pass {SECRET}",
+                                                    f"auth_pass {OLD_SECRET}")
+        for content in (old, files[INSTANCES_FILE].content):
+            assert sha256(content) not in printed
+        probe = fact_commands(host, recorder)[0]
+        assert f"sha256sum {INSTANCES_FILE}" not in probe and "conf.d/* 2" not in probe.split(
+            "sha256sum")[1].split(";")[0]
+        assert "s='*MASKED*'" in probe
+    assert "Loaded fact" in printed and "salted|" in printed  # the output was printed
+    assert facts.RUN_SALT not in printed
+    assert SECRET not in printed and OLD_SECRET not in printed
+
+
+def test_changed_secret_file_is_found_by_its_salted_digest(recorder):
+    """Change detection stays exact: a salted digest of other content is a change (the
+    transaction runs), the right one is not (one probe, nothing else)."""
+    state = make_state("rocky")
+    probes = up_to_date_probes(state)
+    inventory_check._checked.clear()
+    for host in deploy(make_state("rocky", probes=probes)):
+        assert_one_probe(host, recorder)
+        assert op_commands(host, recorder) == []
+    def other_secret(line):  # the salted digest of another content
+        if not line.startswith("salted|"):
+            return line
+        return line.rsplit("|", 1)[0] + f"|{facts.digest('other', salted=True)}  -"
+
+    stale = {name: {**probe, "tree": [other_secret(line) for line in probe["tree"]]}
+             for name, probe in probes.items()}
+    inventory_check._checked.clear()
+    for host in deploy(make_state("rocky", probes=stale)):
+        assert op_commands(host, recorder) == CONFIG_OPS
 
 
 # -- 5. invalid data --
@@ -904,3 +1007,94 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
         assert installing.startswith((f"trap 'rm -rf {directory}' EXIT && install ",
                                       f"trap 'rm -rf {directory}' EXIT && sh -c "))
         assert f" {directory}/0 " in installing or f" {directory} " in installing
+
+
+def test_every_locked_command_waits_keepalived_lock_wait(recorder):
+    """The package install, the config transaction and (on a running host that owes a
+    restart) the rolling restart all wait the operator's keepalived_lock_wait for the
+    host's lock."""
+    fresh = make_state("debian", group_data={"keepalived_lock_wait": 7})
+    settings = settings_of(make_state("debian"))
+    pending = host_state(files={DROPIN: DROPIN_CONTENT}) + file_read(
+        "/var/lib/pyinfra-keepalived/restart-pending", ["since 2026-12-01 07:00:00 UTC: package"])
+    owing = make_state("debian", group_data={"keepalived_lock_wait": 7}, probes={
+        name: running_probe("1:2.2.7-1+b2", tree_lines(render.config_files(settings[name])),
+                            state=pending)
+        for name in HOSTS})
+    for state in (fresh, owing):
+        for host in deploy(state):
+            locked = [command for command in op_commands(host, recorder)
+                      if "/run/lock/pyinfra-keepalived.holder" in command]
+            assert locked, op_commands(host, recorder)
+            for command in locked:
+                assert "/run/lock/pyinfra-keepalived.holder 7 " in command, command
+    assert any("restart keepalived" in command for host in owing.inventory
+               for command in op_commands(host, recorder))
+
+
+# -- upload directories of broken-off runs --
+
+STALE = ["/var/tmp/keepalived-deploy.0123456789ab", "/var/tmp/keepalived-deploy.fedcba987654"]
+
+
+def test_no_op_run_removes_uploads_of_broken_off_runs_in_one_command(recorder):
+    """The probe found upload directories of broken-off runs (they may hold the 600
+    instances file): one command removes them; nothing else is sent, no other fact read."""
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2", apt_cache_age=TWO_DAYS,
+                               stale_uploads=STALE)
+    state = make_state("debian", probes=probes)
+    for host in deploy(state):
+        assert_one_probe(host, recorder)
+        assert sent(host, recorder) == [f"rm -rf {TEMP} {TEMP}"]  # (_named: T)
+
+
+def test_probe_lines_that_are_not_exactly_upload_dirs_are_never_removed(recorder):
+    odd = ["/var/tmp/keepalived-deploy.0123456789ab; rm -rf /", "/var/tmp/keepalived-deploy.x",
+           "/var/tmp/keepalived-deploy.0123456789abc", "/etc", "/var/tmp/../etc"]
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2", apt_cache_age=TWO_DAYS,
+                               stale_uploads=odd + STALE[:1])
+    state = make_state("debian", probes=probes)
+    for host in deploy(state):
+        assert sent(host, recorder) == [f"rm -rf {TEMP}"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
+def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
+    """operations.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
+    only directories with exactly private_dir()'s name, owned by the login user and not
+    changed for STALE_MINUTES (a concurrent run's are newer) are reported."""
+    import subprocess
+    import time
+
+    from operations import uploads
+
+    old = time.time() - (uploads.STALE_MINUTES + 5) * 60
+    made = {}
+    for label, name, kind, owner, mtime in [
+            ("stale", "keepalived-deploy.0123456789ab", "dir", "root", old),
+            ("in use", "keepalived-deploy.00000000000a", "dir", "root", None),
+            ("other user's", "keepalived-deploy.00000000000b", "dir", "nobody", old),
+            ("short name", "keepalived-deploy.0123456789a", "dir", "root", old),
+            ("file", "keepalived-deploy.00000000000c", "file", "root", old),
+            ("link", "keepalived-deploy.00000000000d", "link", "root", old)]:
+        path = tmp_path / name
+        if kind == "dir":
+            path.mkdir(mode=0o700)
+        elif kind == "file":
+            path.write_text("")
+        else:
+            path.symlink_to(tmp_path / "keepalived-deploy.0123456789ab")
+        if kind != "link":
+            shutil.chown(path, owner)
+            if mtime:
+                os.utime(path, (mtime, mtime))
+        made[str(path)] = label
+    command = uploads.stale_dirs_command().replace(f"{uploads.UPLOAD_PARENT}/", f"{tmp_path}/")
+
+    def found(env):
+        output = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
+                                env={"PATH": os.environ["PATH"], **env}, check=False).stdout
+        return [made[line] for line in output.splitlines()]
+
+    assert found({}) == ["stale"]  # logged in as root, no sudo
+    assert found({"SUDO_USER": "nobody"}) == ["other user's"]  # `sudo` by nobody

@@ -1,19 +1,22 @@
-"""What uninstall.py and the drill send, via pyinfra's ``@fake`` connector (as in
+"""What uninstall.py, the drill and backup.py send, via pyinfra's ``@fake`` connector (as in
 test_commands.py, whose fake hosts and recorder this reuses): uninstall per distro family
-(dnf has no test host here); every command that changes a host holds the deploy lock."""
+(dnf has no test host here); every command that changes a host holds the deploy lock;
+backup's archive is only ever readable by the login user."""
 
 import os
-import shlex
 import subprocess
 import time
 from types import SimpleNamespace
 
 import pytest
 from pyinfra.api.deploy import add_deploy
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
+from pyinfra.connectors.fake import FakeConnector
 
 from operations import drill as drill_module
 from operations import render_host
+from operations.backup import _stamps, backup
 from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from operations.host_level import DROPIN, SYSCTL_FILE
 from operations.uninstall import uninstall
@@ -23,6 +26,7 @@ from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     GROUP_DATA,
     HOSTS,
     SCRIPT_USER_ENTRY,
+    _named,
     host_state,
     locked_command,
     make_state,
@@ -234,3 +238,92 @@ def test_drill_waits_keepalived_lock_wait_for_the_lock():
                               vips=(), also_moving=(), timeout=2, lock_wait=7)
     assert str(drill_module.keepalived_command("stop", drill)) == locked_command(
         "systemctl stop keepalived", "drill VI_1: stop keepalived").replace(" 120 ", " 7 ")
+
+
+# -- backup.py: the archive is only ever the login user's --
+
+TEMP = "/var/tmp/keepalived-deploy.T"
+ARCHIVE = f"{TEMP}/archive.tar.gz"
+# (sudo?, what is sent), in order
+MAKE_DIR = (False, f"mkdir -m 700 {TEMP}")
+# (made under the deploy lock: a config transaction is never half archived)
+MAKE_ARCHIVE = (True, locked_command(
+    f"umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
+    "--exclude=keepalived/.current --exclude=keepalived/.previous "
+    "--exclude=keepalived/.generations --exclude=keepalived/.staging -C /etc keepalived && "
+    f"chown --reference={TEMP} {ARCHIVE} || {{ rm -rf {TEMP}; false; }}",
+    "backup of /etc/keepalived"))
+DOWNLOAD = (False, f"download {ARCHIVE}")
+REMOVE_DIR = (False, f"rm -rf {TEMP}")
+
+
+@pytest.fixture
+def backup_run(monkeypatch, recorder, tmp_path):
+    """Run the backup deploy on the fake hosts, logging in as a sudo user, and return
+    ({host: [(sudo?, command or download)]}, the local run directory). `download` is what
+    the fake download does (default: writes b"archive" into the local file)."""
+    def run(responses=None, download=None):
+        sent = {}
+        run_shell_command = FakeConnector.run_shell_command
+
+        def recording_run(self, command, *args, **kwargs):
+            sent.setdefault(self.host.name, []).append(
+                (bool(kwargs.get("_sudo")), _named(command)))
+            return run_shell_command(self, command, *args, **kwargs)
+
+        def fake_download(self, remote, local_io, *args, **kwargs):
+            sent.setdefault(self.host.name, []).append(
+                (bool(kwargs.get("_sudo")), _named(f"download {remote}")))
+            return (download or (lambda io: io.write(b"archive") and True))(local_io)
+
+        monkeypatch.setattr(FakeConnector, "run_shell_command", recording_run)
+        monkeypatch.setattr(FakeConnector, "get_file", fake_download)
+        _stamps.clear()
+        state = make_state("debian", responses={name: responses or {} for name in HOSTS},
+                           host_data={name: {"_sudo": True} for name in HOSTS})
+        add_deploy(state, backup, directory=str(tmp_path))
+        try:
+            run_ops(state)
+        except PyinfraError as error:  # every host failed
+            assert str(error) == "No hosts remaining!"
+        [run_dir] = list(tmp_path.iterdir())
+        ops = {name: [(sudo, command) for sudo, command in commands
+                      if not command.startswith(("echo '## user'", "cat /etc/*-release"))]
+               for name, commands in sent.items()}
+        return ops, run_dir, state
+
+    return run
+
+
+def test_backup_archive_is_made_as_root_and_fetched_without_sudo(backup_run):
+    sent, run_dir, _ = backup_run()
+    for name in HOSTS:
+        assert sent[name] == [MAKE_DIR, MAKE_ARCHIVE, DOWNLOAD, REMOVE_DIR]
+        local = run_dir / f"@fake_{name.split('/')[1]}.tar.gz"
+        assert local.read_bytes() == b"archive"
+        assert oct(local.stat().st_mode & 0o777) == "0o600"
+    assert oct(run_dir.stat().st_mode & 0o777) == "0o700"
+
+
+def test_backup_archive_that_cannot_be_made_is_removed_on_the_host(backup_run):
+    sent, run_dir, state = backup_run(responses={"tar -czf": {"success": False}})
+    for name in HOSTS:
+        # the archive command removes the directory itself; nothing is downloaded
+        assert sent[name] == [MAKE_DIR, MAKE_ARCHIVE]
+        assert state.get_results_for_host(state.inventory.get_host(name)).error_ops == 1
+    assert list(run_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("failure", ["returns False", "raises"])
+def test_backup_broken_download_still_removes_the_archive_on_the_host(backup_run, failure):
+    def broken(local_io):
+        local_io.write(b"arch")  # cut off half way
+        if failure == "raises":
+            raise EOFError("connection lost")
+        return False
+
+    sent, run_dir, state = backup_run(download=broken)
+    for name in HOSTS:
+        assert sent[name] == [MAKE_DIR, MAKE_ARCHIVE, DOWNLOAD, REMOVE_DIR]
+        assert state.get_results_for_host(state.inventory.get_host(name)).error_ops == 1
+    assert list(run_dir.iterdir()) == []  # no half archive left here either

@@ -218,9 +218,9 @@ def test_auth_type_must_be_pass_or_ah():
                          ids=["9-characters", "space", "empty"])
 def test_auth_pass_must_be_1_to_8_characters_and_is_never_shown(password):
     error = assert_error(host_01(auth_pass=password),
-                         f"host-01: keepalived_vrrp_instances[0].auth_pass = "
-                         f"'<{len(password)} characters>': must be 1-8 characters without "
-                         "spaces")
+                         "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be "
+                         "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
+                         "silently truncates longer passwords)")
     if password:
         assert password not in error
         assert password not in str(check_fails(("host-01", host_01(auth_pass=password))))
@@ -342,8 +342,8 @@ def test_weight_253_is_accepted(weight):
 
 
 @pytest.mark.parametrize("key, value, allowed", [
-    ("interval", 0, "must be a number of seconds greater than 0"),
-    ("interval", -1, "must be a number of seconds greater than 0"),
+    ("interval", 0, "must be a whole number of seconds 1-4294"),
+    ("interval", -1, "must be a whole number of seconds 1-4294"),
     ("fall", 0, "must be a whole number 1 or more"),
     ("rise", 0, "must be a whole number 1 or more"),
 ])
@@ -359,19 +359,20 @@ def _renamed_instances_key():
 
 
 @pytest.mark.parametrize("make_data, key, suggestion, allowed_start", [
-    (_renamed_instances_key, "keepalived_vrrp_instanes = [{'name': 'VI_1'",
+    (_renamed_instances_key, "keepalived_vrrp_instanes",
      "keepalived_vrrp_instances", "keepalived_base_dir, "),
-    (lambda: host_01(advrt_int=1), "keepalived_vrrp_instances[0].advrt_int = 1",
+    (lambda: host_01(advrt_int=1), "keepalived_vrrp_instances[0].advrt_int",
      "advert_int", "name, interface, "),
-    (lambda: host_01(scripts=[script(wieght=-20)]), "keepalived_check_scripts[0].wieght = -20",
+    (lambda: host_01(scripts=[script(wieght=-20)]), "keepalived_check_scripts[0].wieght",
      "weight", "name, template, "),
     (lambda: {**host_01(), "keepalived_global_defs": {"router_idd": "lb1"}},
-     "keepalived_global_defs.router_idd = 'lb1'", "router_id", "router_id, "),
+     "keepalived_global_defs.router_idd", "router_id", "router_id, "),
 ], ids=["top-level", "instance", "script", "global_defs"])
 def test_unknown_keys_are_errors_with_did_you_mean(make_data, key, suggestion, allowed_start):
-    error = assert_error(make_data(), f"host-01: {key}")
-
-    assert f"unknown key (did you mean '{suggestion}'?); allowed: {allowed_start}" in error
+    """The key and the "did you mean", not the value: an unknown key may be a misspelt
+    secret (tests/test_secrets.py)."""
+    assert_error(make_data(), f"host-01: {key}: unknown key (did you mean '{suggestion}'?); "
+                              f"allowed: {allowed_start}")
 
 
 @pytest.mark.parametrize("advert_int, allowed", [
@@ -458,7 +459,7 @@ def test_infinite_advert_int_is_reported_not_crashed_on():
      "['192.168.1.100/24']"),
     ("advert_int", 2, "2", "1"),
     ("auth_type", "AH", "'AH'", "PASS"),
-    ("auth_pass", "s3cr3tB", "'<hidden>'", "<hidden>"),
+    ("auth_pass", "s3cr3tB", "<hidden>", "<hidden>"),
 ])
 def test_peers_must_agree(attribute, value, shown, first_shown):
     second = host_02(auth_pass="s3cr3tA")
@@ -486,6 +487,117 @@ def test_peers_agree_when_only_the_spelling_differs(overrides):
     settings, _ = check(("host-01", first), ("host-02", second))
 
     assert set(settings) == {"host-01", "host-02"}
+
+
+# Peers are matched by name, by unicast addresses, and by VRID on a shared VIP network
+# (operations.peers): (host-01's instance overrides, host-02's, exact errors of the run).
+RENAMED = ("host-02: keepalived_vrrp_instances[0].name = 'VI1': is host-01's VI_1 under "
+           "another name ({why}): keepalived pairs them, but status.py, drill.py and "
+           'unicast_peers: "inventory" find the hosts of an instance by its name; use the '
+           "same name on every host")
+SAME_NETWORK = "same VRID 51 and VIP network 192.168.1.0/24"
+UNICAST_1 = {"unicast_src_ip": "192.168.1.11", "unicast_peers": ["192.168.1.12"]}
+UNICAST_2 = {"unicast_src_ip": "192.168.1.12", "unicast_peers": ["192.168.1.11"]}
+
+
+@pytest.mark.parametrize("first, second, errors", [
+    ({}, {"name": "VI1"}, [RENAMED.format(why=SAME_NETWORK)]),
+    ({}, {"name": "VI1", "virtual_ipaddresses": ["192.168.1.101/24"]}, [
+        RENAMED.format(why=SAME_NETWORK),
+        "host-02: keepalived_vrrp_instances[0].virtual_ipaddresses = ['192.168.1.101/24']: "
+        "differs from host-01's VI_1 (['192.168.1.100/24']): peers would move different "
+        "addresses; use the same value on every host"]),
+    ({"auth_pass": "s3cr3tA"}, {"name": "VI1", "auth_pass": "s3cr3tB"}, [
+        RENAMED.format(why=SAME_NETWORK),
+        "host-02: keepalived_vrrp_instances[0].auth_pass = <hidden>: differs from "
+        "host-01's VI_1 (<hidden>): peers reject each other's adverts: both become MASTER; "
+        "use the same value on every host"]),
+    # a /16 VIP beside a /24 one inside it: the wider network is the one they share
+    ({"virtual_ipaddresses": ["192.168.1.100/16"]}, {"name": "VI1"}, [
+        RENAMED.format(why="same VRID 51 and VIP network 192.168.0.0/16"),
+        "host-02: keepalived_vrrp_instances[0].virtual_ipaddresses = ['192.168.1.100/24']: "
+        "differs from host-01's VI_1 (['192.168.1.100/16']): peers would move different "
+        "addresses; use the same value on every host"]),
+    # interface names are not compared across hosts
+    ({}, {"name": "VI1", "interface": "ens18"}, [RENAMED.format(why=SAME_NETWORK)]),
+    # unicast peers hear each other whatever their VRIDs and networks
+    (UNICAST_1, {"name": "VI1", "virtual_router_id": 52,
+                 "virtual_ipaddresses": ["192.168.2.100/24"], **UNICAST_2}, [
+        RENAMED.format(why="unicast: 192.168.1.12 sends its adverts to 192.168.1.11"),
+        "host-02: keepalived_vrrp_instances[0].virtual_router_id = 52: differs from "
+        "host-01's VI_1 (51): peers with different VRIDs ignore each other: both become "
+        "MASTER; use the same value on every host",
+        "host-02: keepalived_vrrp_instances[0].virtual_ipaddresses = ['192.168.2.100/24']: "
+        "differs from host-01's VI_1 (['192.168.1.100/24']): peers would move different "
+        "addresses; use the same value on every host"]),
+    # one unicast, one multicast, same VRID and network: they are meant as peers
+    (UNICAST_1, {"name": "VI1"}, [
+        RENAMED.format(why=SAME_NETWORK),
+        "host-02: keepalived_vrrp_instances[0].unicast_peers = 'multicast': differs from "
+        "host-01's VI_1 (unicast): a multicast peer never hears a unicast one: both become "
+        "MASTER; use the same value on every host"]),
+], ids=["renamed", "renamed-other-vip", "renamed-other-password", "wider-prefix",
+        "other-interface-name", "unicast-other-vrid", "unicast-beside-multicast"])
+def test_peers_are_matched_by_vrid_and_network_not_only_by_name(first, second, errors):
+    error = check_fails(("host-01", host_01(**first)), ("host-02", host_02(**second)))
+
+    assert [str(problem) for problem in error.errors] == errors
+    assert "s3cr3t" not in str(error)
+
+
+def alone(host, name, vrid, network, index=0):
+    return (f"keepalived data warning: {host}: keepalived_vrrp_instances[{index}].name = "
+            f"{name!r}: {name} (VRID {vrid} on {network}) is on {host} only: no other host "
+            "of the inventory has an instance of that name, or of that VRID on that network, "
+            "so nothing takes over its VIPs when it fails; add it to the hosts meant to back "
+            "it up, or ignore this if its backup is outside this inventory")
+
+
+@pytest.mark.parametrize("second, warnings", [
+    ({"name": "VI1", "virtual_ipaddresses": ["10.0.0.100/24"]},
+     [alone("host-01", "VI_1", 51, "192.168.1.0/24"), alone("host-02", "VI1", 51, "10.0.0.0/24")]),
+    ({"name": "VI1", "virtual_router_id": 52},
+     [alone("host-01", "VI_1", 51, "192.168.1.0/24"),
+      alone("host-02", "VI1", 52, "192.168.1.0/24")]),
+    ({"name": "VI1", "virtual_ipaddresses": ["2001:db8::100/64"], "auth_type": DROP,
+      "auth_pass": DROP},
+     [alone("host-01", "VI_1", 51, "192.168.1.0/24"),
+      alone("host-02", "VI1", 51, "2001:db8::/64")]),
+    # both unicast, neither sending to the other: separate routers despite VRID and network
+    ({"name": "VI1", "unicast_src_ip": "192.168.1.21", "unicast_peers": ["192.168.1.22"]},
+     [alone("host-01", "VI_1", 51, "192.168.1.0/24"),
+      alone("host-02", "VI1", 51, "192.168.1.0/24")]),
+], ids=["other-network", "other-vrid", "other-family", "unicast-to-others"])
+def test_instances_no_other_host_shares_are_a_warning(second, warnings):
+    first = host_01(**UNICAST_1) if "unicast_peers" in second else host_01()
+    settings, given = check(("host-01", first), ("host-02", host_02(**second)))
+
+    assert set(settings) == {"host-01", "host-02"}
+    assert [warning for warning in given if "is on host-0" in warning] == warnings
+
+
+def test_an_instance_of_one_host_among_shared_ones_is_a_warning():
+    vi_2 = instance(name="VI_2", priority=100, virtual_router_id=52,
+                    virtual_ipaddresses=["192.168.1.101/24"])
+    _, warnings = check(("host-01", host(instances=[instance(priority=100), vi_2])),
+                        ("host-02", host_02()))
+
+    assert [w for w in warnings if "only" in w] == [
+        alone("host-01", "VI_2", 52, "192.168.1.0/24", index=1)]
+
+
+def test_a_single_host_inventory_gives_no_alone_warning():
+    _, warnings = check(("host-01", host_01()))
+
+    assert warnings == []
+
+
+def test_same_vrid_for_the_other_family_on_one_interface_is_fine():
+    vi_6 = instance(name="VI_6", priority=100, virtual_ipaddresses=["2001:db8::100/64"],
+                    auth_type=DROP, auth_pass=DROP)
+    settings = assert_valid(host(instances=[instance(priority=100), vi_6]))
+
+    assert [i.family for i in settings.instances] == [4, 6]
 
 
 def test_equal_priorities_is_a_warning():

@@ -36,7 +36,7 @@ def test_firewall_rejects_other_values(value):
 
 
 def test_misspelt_key_suggests_the_right_one():
-    error = assert_error({**host_01(), "keepalived_firewal": True}, "keepalived_firewal ")
+    error = assert_error({**host_01(), "keepalived_firewal": True}, "host-01: keepalived_firewal: ")
     assert "did you mean 'keepalived_firewall'?" in error
 
 

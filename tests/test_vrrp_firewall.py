@@ -112,6 +112,54 @@ def test_iptables_drop_policy(netns):
     assert netns("iptables", "-S", "INPUT")[1] == original
 
 
+def test_iptables_rule_text_is_never_run(netns, tmp_path):
+    """Someone else's rules whose comments hold our tag and shell syntax: the script neither
+    runs that text (the old `eval "iptables $rule"` did, as root, at every keepalived start)
+    nor deletes those rules, nor counts them as its own."""
+    ran = [tmp_path / name for name in ("dollar", "backtick", "semicolon")]
+    comments = [f"keepalived-vrrp $(touch {ran[0]})", f"keepalived-vrrp `touch {ran[1]}`",
+                f"keepalived-vrrp; touch {ran[2]}"]
+    assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
+    for port, comment in zip((80, 81, 82), comments):
+        assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", str(port), "-m",
+                     "comment", "--comment", comment, "-j", "ACCEPT")[0] == 0
+    # the same form as ours, but another protocol and target: not ours either
+    assert netns("iptables", "-A", "INPUT", "-p", "udp", "-m", "comment", "--comment",
+                 "keepalived-vrrp", "-j", "DROP")[0] == 0
+    original = netns("iptables", "-S", "INPUT")[1]
+
+    assert script(netns, "status", "112")[1] == "iptables missing\n"
+    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "status", "112")[1] == "iptables ok\n"
+    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "remove")[0] == 0
+
+    assert netns("iptables", "-S", "INPUT")[1] == original
+    assert [path.name for path in ran if path.exists()] == []
+
+
+def test_nftables_rule_text_is_never_run_nor_taken_for_ours(netns, tmp_path):
+    ran = tmp_path / "ran"
+    table = DROP_TABLE.replace(
+        "tcp dport 22 accept",
+        f'tcp dport 22 accept\n        tcp dport 80 accept comment "keepalived-vrrp $(touch {ran})"'
+        '\n        tcp dport 81 accept comment "keepalived-vrrp-other"')
+    assert netns("nft", "-f", "-", stdin=table)[0] == 0
+    original = ruleset(netns)
+    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "status", "112")[1] == "nftables ok\n"
+    assert script(netns, "remove")[0] == 0
+    assert ruleset(netns) == original
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("protocol", ["112;id", "$(id)", "vrrp", "-1"])
+def test_protocols_must_be_numbers(netns, protocol):
+    code, output, error = script(netns, "allow", "112", protocol)
+    assert (code, output) == (2, "")
+    assert error == f"vrrp-firewall: protocol must be a number: {protocol}\n"
+
+
 def test_no_firewall_nothing_to_do(netns):
     assert script(netns, "status", "112")[1] == "none ok\n"
     assert script(netns, "allow", "112")[0] == 0

@@ -66,7 +66,8 @@ def test_priority_change_dry_diff_shows_it_and_changes_nothing(cluster, tmp_path
                                  also=[("'auth_pass': '1234'", "'auth_pass': 'n3wS3cr'")])
     before = {host: checksums(cluster, host) for host in ("host-01", "host-02")}
 
-    result = pyinfra(inventory, "--dry", "--diff")
+    # -vvv: pyinfra prints every fact's command and output too
+    result = pyinfra(inventory, "--dry", "--diff", "-vvv")
 
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout + result.stderr
@@ -75,6 +76,13 @@ def test_priority_change_dry_diff_shows_it_and_changes_nothing(cluster, tmp_path
     assert "Will modify /etc/keepalived/conf.d/20-vrrp_instances.conf" in output
     assert "-     priority          90" in output and "+     priority          80" in output
     assert "1234" not in output and "n3wS3cr" not in output, "auth_pass shown in the diff"
+    # nor the instances file's plain sha256 (cheap to brute force an 8-character password
+    # from): the probe prints a salted one, and not the salt
+    assert "salted|/etc/keepalived/conf.d/20-vrrp_instances.conf|" in output
+    for host, sums in before.items():
+        digest = next(line.split()[0] for line in sums.splitlines()
+                      if line.endswith("20-vrrp_instances.conf"))
+        assert digest not in output, f"{host}: the instances file's sha256 printed"
     assert {host: checksums(cluster, host) for host in before} == before
 
 

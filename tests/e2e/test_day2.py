@@ -1,5 +1,6 @@
 """Day-2 operations on two test hosts: status, split brain, drill (and its refusal),
-backup, uninstall. The tests run in file order on one cluster, converged first."""
+backup, leftovers of broken-off uploads, uninstall. The tests run in file order on one
+cluster, converged first."""
 
 import re
 import tarfile
@@ -110,6 +111,29 @@ def test_backup_archives_every_hosts_config_privately(cluster, tmp_path):
         assert content == cluster.run(host, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]
         assert {"keepalived/keepalived.conf", "keepalived/scripts/check_ssh.sh"} <= set(members)
         assert cluster.run(host, "ls /tmp/pyinfra-* 2>/dev/null")[1] == ""
+        assert cluster.run(host, "ls -d /var/tmp/keepalived-deploy.* 2>/dev/null")[1] == ""
+
+
+def test_a_deploy_removes_uploads_of_broken_off_runs_only(cluster):
+    """An upload dir of a broken-off run (the login user's, 700, holding a 600 file,
+    untouched for hours) goes with the next deploy; a recent one (a run in progress) and
+    one of another user stay. A run with nothing else to do sends just that command."""
+    stale, recent, foreign = (f"/var/tmp/keepalived-deploy.{suffix}" for suffix in
+                              ("0123456789ab", "00000000000a", "00000000000b"))
+    code, output = cluster.run("host-01", " && ".join([
+        f"install -d -m 700 -o deployer {stale} {recent}",
+        f"install -d -m 700 -o nobody {foreign}",
+        f"install -m 600 -o deployer /dev/null {stale}/3",
+        f"touch -d '3 hours ago' {stale} {foreign}"]))
+    assert code == 0, output
+    try:
+        result = pyinfra(cluster.inventory_path, "-y")
+        assert result.returncode == 0, result.stdout + result.stderr
+        left = cluster.run("host-01", f"ls -d {stale} {recent} {foreign} 2>/dev/null")[1]
+        assert left.split() == [recent, foreign]
+        assert "Remove upload directories of broken-off runs" in result.stderr + result.stdout
+    finally:
+        cluster.run("host-01", f"rm -rf {stale} {recent} {foreign}")
 
 
 def user_pids(cluster, host, user="keepalived_script"):

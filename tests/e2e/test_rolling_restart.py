@@ -16,6 +16,7 @@ import pytest
 
 from testhosts.cluster import LABEL
 from testhosts.image import ensure_image
+from testhosts.upgrade import UPGRADE, local_upgrade_command
 
 from .conftest import converge, pyinfra, record, wait_for
 
@@ -26,31 +27,12 @@ MASTER = "host-01"
 INTERVAL = 0.02  # seconds between pings
 MAX_SILENCE = 1.0  # seconds without an answer the test allows per cluster restart
 GOAL = 0.1  # no answer later than this: the goal, reported
-UPGRADE = "1:2.2.7-1+b2+roll1"
 LEFT_BEHIND = ("test ! -e /usr/sbin/policy-rc.d && "
                "test ! -e /var/lib/pyinfra-keepalived/restart-pending && "
                "{ test ! -e /run/pyinfra-keepalived.drain || "
                "grep -qx 0 /run/pyinfra-keepalived.drain; }")
 
-# On a host: a copy of the installed keepalived package with a higher version, in a local
-# apt repository the host's apt knows about.
-LOCAL_UPGRADE = f"""
-set -e
-mkdir -p /var/local/roll && cd /var/local/roll
-apt-get download keepalived >/dev/null 2>&1
-orig=$(ls keepalived_*.deb | head -1)
-rm -rf x && dpkg-deb -R "$orig" x
-sed -i 's/^Version: .*/Version: {UPGRADE}/' x/DEBIAN/control
-dpkg-deb -b x keepalived_roll1.deb >/dev/null
-rm -rf x "$orig"
-{{ dpkg-deb -f keepalived_roll1.deb
-  echo "Filename: ./keepalived_roll1.deb"
-  echo "Size: $(stat -c %s keepalived_roll1.deb)"
-  echo "SHA256: $(sha256sum keepalived_roll1.deb | cut -d' ' -f1)"
-  echo; }} > Packages
-echo 'deb [trusted=yes] file:/var/local/roll ./' > /etc/apt/sources.list.d/roll.list
-apt-get update -qq -o Acquire::Languages=none >/dev/null 2>&1
-"""
+LOCAL_UPGRADE = local_upgrade_command()
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,83 @@
+"""What a secret is, and how it is hidden: in error messages, in diffs and in facts.
+
+A leaf module (no imports from this project): operations.problems decides with it how a
+value is shown, operations.config_tree masks diffs with it, and operations.facts runs
+its twin on the host (`sed`), so that an old file is masked before it leaves the host.
+
+pyinfra users hand in a secret as ``pyinfra.api.HiddenValue("...")``; pyinfra prints it
+as ``*MASKED*``. It is taken (``unhide``) only where a secret belongs: see SECRET_KEYS.
+"""
+
+import difflib
+import re
+from collections.abc import Mapping
+
+from pyinfra.api import HiddenValue
+
+# Keys whose value is a secret: never shown, and the only keys that take a HiddenValue
+# (their file, 20-vrrp_instances.conf, is 600; every other value lands in a file that
+# every user of the host can read).
+SECRET_KEYS = ("auth_pass",)
+MASK = "********"
+HIDDEN = "<hidden>"  # how a hidden value is shown in messages
+
+# A key that may hold a secret (a typo of auth_pass, a password in a template's vars):
+# its value is never shown either.
+_SECRET_LIKE_RE = re.compile(r"pass|pw|secret|token|key|cred|psk", re.IGNORECASE)
+
+
+def _any_case(word):
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+# A secret in a keepalived config line: `auth_pass` (any case, anywhere in the line, so
+# also in extra_lines and one-line blocks) and everything after it on that line. The
+# pattern is both a Python regex and a POSIX ERE (`sed -E`): the deploy masks with it
+# here and on the host, and the two must agree (tests/test_secrets.py runs both).
+SECRET_LINE_ERE = "(" + "|".join(_any_case(key) for key in SECRET_KEYS) + ").*"
+SECRET_LINE_RE = re.compile(SECRET_LINE_ERE)  # `.` stops at a newline: line by line
+
+
+def mask_text(text):
+    """`text` with every secret in it masked (see SECRET_LINE_ERE)."""
+    return SECRET_LINE_RE.sub(rf"\g<1> {MASK}", text)
+
+
+def sed_mask(path_word):
+    """A shell command that prints the file `path_word` (already quoted) as mask_text
+    would make it: the same pattern, applied on the host."""
+    return f"sed -E 's/{SECRET_LINE_ERE}/\\1 {MASK}/' {path_word}"
+
+
+def is_secret_key(name):
+    """Whether the value of a key named `name` must never be shown."""
+    name = str(name)
+    return name in SECRET_KEYS or bool(_SECRET_LIKE_RE.search(name)) or any(
+        _close(name, key) for key in SECRET_KEYS)
+
+
+def _close(name, key):
+    return difflib.SequenceMatcher(None, name.lower(), key).ratio() >= 0.8
+
+
+def is_hidden(value):
+    return isinstance(value, HiddenValue)
+
+
+def unhide(value):
+    """The real value of a HiddenValue; any other value as it is."""
+    return value.unmask() if is_hidden(value) else value
+
+
+def misplaced_hidden_values(key, value):
+    """(key path, value) under `key` for each HiddenValue given to a key that is not a
+    secret key (nested lists and mappings are searched)."""
+    if is_hidden(value):
+        if key.rpartition(".")[2] not in SECRET_KEYS:
+            yield key, value
+    elif isinstance(value, Mapping):
+        for name, item in value.items():
+            yield from misplaced_hidden_values(f"{key}.{name}", item)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from misplaced_hidden_values(f"{key}[{index}]", item)
