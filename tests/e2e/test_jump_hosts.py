@@ -83,7 +83,7 @@ def test_hung_sshd_with_the_banner_check_moves_the_vip_and_back(cluster, tmp_pat
         resumed = time.monotonic()
         resume_sshd(cluster, MASTER)
     assert moved is not None, f"VIP held by {cluster.holders()} with sshd hung"
-    record("bookworm: sshd hung (SIGSTOP), banner check -> VIP on backup", moved, THEORY)
+    record("bookworm: sshd hung (SIGSTOP), banner check -> VIP moved", moved, THEORY)
     assert moved <= THEORY + 1, f"took {moved:.2f} s, theory {THEORY:.2f} s"
     journal = cluster.run(MASTER, "journalctl -u keepalived --no-pager -o cat")[1]
     assert "VRRP_Script(check_ssh) failed" in journal
@@ -162,7 +162,7 @@ def test_ssh_client_follows_the_vip_with_the_known_hosts_file(cluster, client,
         repaired = time.monotonic()
         cluster.run(MASTER, "systemctl start keepalived")
     assert reached is not None, f"{fault}: no login to {BACKUP} through the VIP"
-    record(f"bookworm: keepalived {fault} -> first SSH login through VIP", reached, theory)
+    record(f"bookworm: keepalived {fault} -> first SSH login via VIP", reached, theory)
     assert by_name[0] == BACKUP, by_name[1]
     # the control: the client that trusted the master's key alone is refused
     assert refused[0] is None and "REMOTE HOST IDENTIFICATION HAS CHANGED" in refused[1], \
