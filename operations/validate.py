@@ -63,6 +63,7 @@ DATA_KEYS = {
     "keepalived_notify_scripts": [],  # scripts named by instances' notify_* keys
     "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
     "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
+    "keepalived_vip_names": {},  # {vip address: [DNS name]}, for known_hosts.py
     **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
 }
 
@@ -70,6 +71,11 @@ SCRIPT_KEYS = [
     "name", "template", "vrrp_name", "service_name", "interval", "weight", "fall", "rise",
     "timeout", "user", "vars", "extra_lines",
 ]
+DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                         r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+# The shipped SSH banner check and its template vars (read_banner_check_vars).
+BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
+BANNER_CHECK_VARS = ["address", "port", "banner_timeout"]
 PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
 # A package version as apt and dnf write it (epoch:upstream-revision), starting with a digit.
 VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
@@ -233,7 +239,7 @@ def read_script(problems, index, item, paths, script_user):
     template = item.get("template")
     if template is None or template == "":
         problems.error(f"{where}.template", template,
-                       f"required: a template name, e.g. {render.CHECK_SCRIPT_TEMPLATES[0]}")
+                       "required: a template name, e.g. check_systemd_service.sh.j2")
     else:
         template = script_data.read_template_name(problems, f"{where}.template", template,
                                                   render.CHECK_SCRIPT_TEMPLATES)
@@ -265,6 +271,9 @@ def read_script(problems, index, item, paths, script_user):
                       "the host or keepalived drops this script")
     template_vars = script_data.read_template_vars(
         problems, f"{where}.vars", item.get("vars", {}), SCRIPT_TEMPLATE_KEYS)
+    if template == BANNER_CHECK_TEMPLATE and template_vars is not None:
+        template_vars = read_banner_check_vars(problems, f"{where}.vars", template_vars,
+                                               interval, timeout)
     if template_vars is not None:
         if item.get("service_name") is not None:
             template_vars["service_name"] = item["service_name"]
@@ -288,6 +297,46 @@ def read_script(problems, index, item, paths, script_user):
     if content is None:
         return None
     return VrrpScript(**{**script.__dict__, "content": content})
+
+
+def read_banner_check_vars(problems, key, given, interval, timeout):
+    """The vars of the shipped check_ssh_banner.sh.j2, with their defaults: where sshd
+    listens, and how long to wait for its banner. That wait must end before the check's
+    interval and its timeout (keepalived's default timeout is the interval): keepalived
+    counts a check still running then as failed. None after an error."""
+    problems.unknown_keys(key, given, BANNER_CHECK_VARS)
+    address = read_ip(problems, f"{key}.address", given.get("address", "127.0.0.1"))
+    port = read_int(problems, f"{key}.port", given.get("port", 22), 1, 65535)
+    limit = interval if timeout is None or interval is None else min(interval, timeout)
+    wait = given.get("banner_timeout", 1 if limit is None else min(1, limit / 2))
+    wait = read_seconds(problems, f"{key}.banner_timeout", wait, 0.01, 4294, 2)
+    if None not in (wait, limit) and wait >= limit:
+        names = "interval" if limit == interval else "timeout"
+        problems.error(f"{key}.banner_timeout", wait,
+                       f"must be less than the check's {names} ({limit} s): keepalived "
+                       "counts a check still running then as failed")
+        return None
+    if None in (address, port, wait) or set(given) - set(BANNER_CHECK_VARS):
+        return None
+    return {"address": str(address), "port": port, "banner_timeout": wait}
+
+
+def read_vip_names(problems, data, instances):
+    """keepalived_vip_names: {VIP address (no prefix): [DNS name]}, the names clients reach
+    a VIP by (known_hosts.py lists them). Each address must be a VIP of this host."""
+    given = read_mapping(problems, "keepalived_vip_names", data.get("keepalived_vip_names", {}))
+    vips = {vip.address.split("/")[0] for instance in instances if instance
+            for vip in instance.virtual_ipaddresses}
+    for address, names in given.items():
+        key = f"keepalived_vip_names[{address!r}]"
+        if address not in vips:
+            problems.error(key, names, "is not a VIP of this host's keepalived_vrrp_instances"
+                           f" ({', '.join(sorted(vips)) or 'none'}); write the address "
+                           "without prefix")
+        for index, name in enumerate(read_list(problems, key, names)):
+            if not isinstance(name, str) or not DNS_NAME_RE.fullmatch(name):
+                problems.error(f"{key}[{index}]", name, "must be a DNS name, e.g. "
+                               "jump.example.com")
 
 
 def read_notify_script(problems, index, item, paths):
@@ -463,6 +512,7 @@ def read_host(host, data):
         proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,
                           "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
+    read_vip_names(problems, data, instances)
 
     if problems.errors:
         return None, problems

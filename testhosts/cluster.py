@@ -4,10 +4,12 @@ Everything created carries the label `keepalived-testhosts.cluster=<name>`; tear
 exactly that, so tests never touch containers or networks they did not create.
 """
 
+import io
 import ipaddress
 import os
 import pprint
 import runpy
+import tarfile
 import time
 
 import docker.errors
@@ -88,6 +90,25 @@ class Cluster:
             stop_signal="SIGRTMIN+3", command=["/lib/systemd/systemd"],
         )
 
+    def start_extra(self, name):
+        """Start one more container of the hosts' image on network 0 (e.g. an SSH client
+        beside the hosts), labelled like them so down() removes it; returns `name`, which
+        run(), put_file() and address() then take like a host's."""
+        self._start(ensure_image(self.client, self.release, log=self.log), name,
+                    self.network())
+        self._wait_active(name, "dbus.service")
+        return name
+
+    def put_file(self, host, path, content, mode=0o600):
+        """Write `content` (str) at `path` in a host, owned by root, through docker."""
+        data = content.encode()
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            info = tarfile.TarInfo(os.path.basename(path))
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+        self.container(host).put_archive(os.path.dirname(path), archive.getvalue())
+
     def down(self):
         for container in self.client.containers.list(all=True,
                                                      filters={"label": f"{LABEL}={self.name}"}):
@@ -137,6 +158,15 @@ class Cluster:
         """The hosts whose `dev` holds `address` (default: the VIP)."""
         return [host for host in self.hosts if self.holds(host, address, dev)]
 
+    def host_keys(self, host):
+        """The host's SSH public host keys, [(type, base64)], read with docker exec (trusted,
+        unlike a key offered over the network). Each host generated its own at first boot."""
+        code, output = self.run(host, "cat /etc/ssh/ssh_host_*_key.pub")
+        keys = [tuple(line.split()[:2]) for line in output.splitlines() if line.strip()]
+        if code != 0 or not keys:
+            raise RuntimeError(f"{self.container_name(host)} has no SSH host keys: {output}")
+        return keys
+
     def journal_cursor(self, host):
         """A mark in the host's journal, to read what is logged after it."""
         output = self.run(host, "journalctl -n 1 --show-cursor --no-pager -o cat")[1]
@@ -184,8 +214,9 @@ class Cluster:
     def _wait_active(self, host, units, timeout=90):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            # `is-active A B` exits 0 when ANY of them is active: read each unit's line
             code, output = self.run(host, f"systemctl is-active {units}")
-            if code == 0:
+            if output.split() == ["active"] * len(units.split()):
                 return
             time.sleep(0.5)
         raise RuntimeError(f"{self.container_name(host)} did not start {units} in {timeout}s: "
@@ -198,8 +229,8 @@ class Cluster:
         for index, host in enumerate(self.hosts):
             address = self.address(host)
             hosts.append((host, {"ssh_hostname": address, **self._host_data(index)}))
-            host_key = self.run(host, "cat /etc/ssh/ssh_host_ed25519_key.pub")[1].split()
-            known_hosts.append(f"{address} {host_key[0]} {host_key[1]}\n")
+            known_hosts += [f"{address} {key_type} {key}\n"
+                            for key_type, key in self.host_keys(host)]
         with open(self.known_hosts_path, "w") as f:
             f.writelines(known_hosts)
         ssh = {

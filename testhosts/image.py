@@ -1,7 +1,8 @@
 """Build test-host images locally: debootstrap -> docker import, no registry.
 
 An image boots systemd as PID 1 and runs sshd; it has sudo and a `deployer` user
-with passwordless sudo. keepalived is deliberately NOT in the image: the deploy
+with passwordless sudo. It holds no SSH host keys: each host generates its own at first
+boot, as real hosts do. keepalived is deliberately NOT in the image: the deploy
 installs it from the release's own apt, as it would on a real server.
 
 Images are tagged with a hash of their recipe and rebuilt only when it changes.
@@ -50,6 +51,23 @@ install -d -m 700 -o {OPERATOR_USER} -g {OPERATOR_USER} /home/{OPERATOR_USER}/.s
 sed -i 's/^#\\?PasswordAuthentication.*/PasswordAuthentication no/' /etc/ssh/sshd_config
 echo 'UseDNS no' >> /etc/ssh/sshd_config
 rm -f /etc/machine-id /var/lib/dbus/machine-id && touch /etc/machine-id
+# SSH host keys: none in the image (every container would present the same ones); each
+# host generates its own at first boot, before sshd starts, as real hosts do.
+rm -f /etc/ssh/ssh_host_*
+cat > /etc/systemd/system/ssh-host-keys.service <<'UNIT'
+[Unit]
+Description=Generate this host's SSH host keys (test host: none are in the image)
+Before=ssh.service
+
+[Service]
+# creates the missing key types only: a no-op once the host has its keys
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+RequiredBy=ssh.service
+UNIT
+systemctl enable ssh-host-keys.service
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 """

@@ -70,14 +70,15 @@ SECRET_MESSAGES = {
         f"host-01: keepalived_vrrp_instances[0].pw: unknown key; allowed: {INSTANCE_KEYS}"),
     "unknown-top-level-key": (
         with_data(keepalived_auth_pass=PASSWORD),
-        "host-01: keepalived_auth_pass: unknown key (did you mean 'keepalived_check_scripts'?); "
+        "host-01: keepalived_auth_pass: unknown key (did you mean 'keepalived_vip_names'?); "
         "allowed: keepalived_base_dir, keepalived_config_file, keepalived_config_dir, "
         "keepalived_check_scripts_dir, keepalived_check_script_user, keepalived_global_defs, "
         "keepalived_vrrp_instances, keepalived_check_scripts, keepalived_priority, "
         "keepalived_state, keepalived_package_version, keepalived_package_proxy, "
         "keepalived_notify_scripts, keepalived_sync_groups, keepalived_unicast_src_ip, "
-        "keepalived_firewall, keepalived_nonlocal_bind, keepalived_systemd_restart, "
-        "keepalived_systemd_restart_sec, keepalived_daemon_options, keepalived_lock_wait"),
+        "keepalived_vip_names, keepalived_firewall, keepalived_nonlocal_bind, "
+        "keepalived_systemd_restart, keepalived_systemd_restart_sec, keepalived_daemon_options, "
+        "keepalived_lock_wait"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"

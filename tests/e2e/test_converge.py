@@ -25,6 +25,32 @@ def test_second_run_changes_nothing(cluster):
     check_second_run_changes_nothing(cluster)
 
 
+def test_each_host_has_its_own_host_keys_and_they_are_checked(cluster, tmp_path):
+    """Each test host generated its own SSH host keys at first boot (as real hosts do), the
+    inventory pins each host's own, and pyinfra checks them strictly: with the two hosts'
+    keys swapped in known_hosts it refuses both hosts."""
+    keys = {host: cluster.host_keys(host) for host in cluster.hosts}
+    assert {key_type for key_type, _ in keys["host-01"]} >= {"ssh-ed25519", "ssh-rsa"}
+    assert not set(keys["host-01"]) & set(keys["host-02"]), "the hosts share host keys"
+    pinned = open(cluster.known_hosts_path).read().splitlines()
+    for host in cluster.hosts:
+        assert {tuple(line.split()[1:]) for line in pinned
+                if line.split()[0] == cluster.address(host)} == set(keys[host])
+
+    swapped = tmp_path / "known_hosts"
+    first, second = (cluster.address(host) for host in cluster.hosts)
+    swapped.write_text("".join(f"{address} {key_type} {key}\n"
+                               for host, address in (("host-01", second), ("host-02", first))
+                               for key_type, key in keys[host]))
+    inventory = edited_inventory(cluster, tmp_path, repr(cluster.known_hosts_path),
+                                 repr(str(swapped)))
+    result = pyinfra(inventory, "--dry")
+    output = result.stdout + result.stderr
+    for address in (first, second):
+        assert f"Host key for {address} does not match" in output, output
+    assert "No hosts remaining" in output, output
+
+
 def test_dry_run_on_converged_hosts_detects_no_change(cluster):
     result = pyinfra(cluster.inventory_path, "--dry")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,15 @@
+"""Write a known_hosts file for the VIPs: each VIP (and the DNS names given for it in
+`keepalived_vip_names`) with the SSH host keys of every host that can hold it, so a
+client with StrictHostKeyChecking=yes logs in through the VIP whichever host holds it.
+
+    pyinfra -y inventory.py known_hosts.py --data known_hosts_file=known_hosts.vips
+
+Changes nothing on the hosts (each answers one fact: its public host keys). Refuses,
+writing nothing, when a host of an instance did not answer. See operations/known_hosts.py.
+"""
+
+from pyinfra import host
+
+from operations.known_hosts import write_known_hosts
+
+write_known_hosts(host.data.get("known_hosts_file") or "known_hosts.vips")

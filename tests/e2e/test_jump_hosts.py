@@ -1,0 +1,175 @@
+"""Jump hosts that serve SSH clients across a failover (issue 14), on two Debian 12 hosts.
+
+A hung sshd (its listener stopped with SIGSTOP: the unit stays "active") moves the VIP
+with the shipped banner check, check_ssh_banner.sh.j2, and does not with the unit check
+of the example (the control, first, so the test can fail). Then a real OpenSSH client in
+a third container logs in through the VIP with StrictHostKeyChecking=yes and the file
+known_hosts.py writes, before and after a failover and after the failback; the control:
+the same client with the key it trusted on first use is refused after the failover.
+Each test ends with the VIP back on host-01 and sshd running.
+"""
+
+import time
+
+import pytest
+
+from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
+
+from .conftest import converge, pyinfra, record, wait_for
+from .scenarios import kill_keepalived
+
+pytestmark = pytest.mark.e2e
+
+MASTER, BACKUP = "host-01", "host-02"
+INTERVAL, FALL, BANNER_TIMEOUT = 2, 2, 1
+# a failing check's first run may start up to an interval after the fault, and fails only
+# when its wait for the banner runs out
+THEORY = check_failure_time(fall=FALL, interval=INTERVAL, priority=90) + BANNER_TIMEOUT
+SSHD = "$(systemctl show -p MainPID --value ssh.service)"  # the listener, not sessions
+
+BANNER_CHECK = {
+    "name": "check_sshd.sh", "template": "check_ssh_banner.sh.j2", "vrrp_name": "check_ssh",
+    "interval": INTERVAL, "fall": FALL, "rise": 2, "weight": -20,
+    "vars": {"port": 22, "banner_timeout": BANNER_TIMEOUT},
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def converged(cluster):
+    converge(cluster)  # the example's check: ssh.service active
+
+
+def banner_inventory(cluster, tmp_path):
+    return cluster.derived_inventory(str(tmp_path / "inventory.py"), lambda data: {
+        **data, "keepalived_check_scripts": [BANNER_CHECK]})
+
+
+def hang_sshd(cluster, host):
+    code, output = cluster.run(host, f"kill -STOP {SSHD}")
+    assert code == 0, output
+    assert cluster.run(host, "systemctl is-active ssh.service")[1].strip() == "active"
+
+
+def resume_sshd(cluster, host):
+    cluster.run(host, f"kill -CONT {SSHD}")
+
+
+def test_hung_sshd_with_the_unit_check_keeps_the_vip(cluster):
+    """The control: check_systemd_service.sh.j2 sees ssh.service active, so the VIP stays
+    on a master whose sshd answers nobody."""
+    cursor = cluster.journal_cursor(MASTER)
+    hang_sshd(cluster, MASTER)
+    try:
+        moved = wait_for(lambda: cluster.holders() != [MASTER], timeout=THEORY + 1)
+    finally:
+        resume_sshd(cluster, MASTER)
+    assert moved is None, f"VIP held by {cluster.holders()} with the unit check"
+    assert "VRRP_Script(check_ssh) failed" not in cluster.journal_since(MASTER, cursor)
+
+
+def test_hung_sshd_with_the_banner_check_moves_the_vip_and_back(cluster, tmp_path):
+    converge(cluster, banner_inventory(cluster, tmp_path))
+    assert wait_for(lambda: "VRRP_Script(check_ssh) succeeded" in cluster.run(
+        MASTER, "journalctl -u keepalived --no-pager -o cat")[1], timeout=10) is not None
+    script = cluster.run(MASTER, "cat /etc/keepalived/scripts/check_sshd.sh")[1]
+    assert "check_ssh_banner 127.0.0.1 22" in script
+
+    start = time.monotonic()
+    hang_sshd(cluster, MASTER)
+    try:
+        moved = wait_for(lambda: cluster.holders() == [BACKUP], timeout=THEORY + 5,
+                         since=start)
+    finally:
+        resumed = time.monotonic()
+        resume_sshd(cluster, MASTER)
+    assert moved is not None, f"VIP held by {cluster.holders()} with sshd hung"
+    record("bookworm: sshd hung (SIGSTOP), banner check -> VIP moved", moved, THEORY)
+    assert moved <= THEORY + 1, f"took {moved:.2f} s, theory {THEORY:.2f} s"
+    journal = cluster.run(MASTER, "journalctl -u keepalived --no-pager -o cat")[1]
+    assert "VRRP_Script(check_ssh) failed" in journal
+
+    back = wait_for(lambda: cluster.holders() == [MASTER], timeout=15, since=resumed)
+    assert back is not None, f"VIP held by {cluster.holders()} after sshd resumed"
+
+
+# -- an SSH client through the VIP --------------------------------------------------------
+
+NAME = "jump.test"  # the VIP's DNS name, in the client's /etc/hosts and keepalived_vip_names
+FAULTS = {  # how the master fails: (fault, repair, theory of the VIP's move)
+    "stop": (lambda cluster: cluster.run(MASTER, "systemctl stop --no-block keepalived"),
+             skew_time(priority=90)),
+    "SIGKILL": (lambda cluster: kill_keepalived(cluster, MASTER),
+                master_down_interval(priority=90)),
+}
+
+
+@pytest.fixture(scope="module")
+def client(cluster):
+    """A third container with OpenSSH's client, the deployer's key, and the VIP's name."""
+    name = cluster.start_extra("client")
+    cluster.put_file(name, "/root/id_deployer", open(cluster.key_path).read())
+    cluster.run(name, f"echo '{cluster.vip().split('/')[0]} {NAME}' >> /etc/hosts")
+    return name
+
+
+@pytest.fixture(scope="module")
+def vip_known_hosts(cluster, client, tmp_path_factory):
+    """The file known_hosts.py writes (with the VIP's DNS name), copied to the client."""
+    directory = tmp_path_factory.mktemp("known_hosts")
+    vip = cluster.vip().split("/")[0]
+    inventory = cluster.derived_inventory(str(directory / "inventory.py"), lambda data: {
+        **data, "keepalived_vip_names": {vip: [NAME]}})
+    path = directory / "known_hosts.vips"
+    result = pyinfra(inventory, "-y", f"--data=known_hosts_file={path}",
+                     deploy="known_hosts.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    content = path.read_text()
+    for host in cluster.hosts:
+        for key_type, key in cluster.host_keys(host):
+            assert f"{NAME},{vip} {key_type} {key} {host}\n" in content
+    cluster.put_file(client, "/root/known_hosts.vips", content, 0o644)
+    return "/root/known_hosts.vips"
+
+
+def login(cluster, client, known_hosts, target=None, strict="yes"):
+    """(the host name the login reached, or None; ssh's output)"""
+    target = target or cluster.vip().split("/")[0]
+    code, output = cluster.run(client, (
+        f"ssh -i /root/id_deployer -o BatchMode=yes -o ConnectTimeout=1 "
+        f"-o StrictHostKeyChecking={strict} -o UserKnownHostsFile={known_hosts} "
+        f"-o GlobalKnownHostsFile=/dev/null deployer@{target} hostname"))
+    return (output.split()[-1] if code == 0 else None), output
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ssh_client_follows_the_vip_with_the_known_hosts_file(cluster, client,
+                                                              vip_known_hosts, fault):
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15) is not None
+    first_use = f"/root/known_hosts.{fault}"  # trusted on first use: the master's key
+    assert login(cluster, client, first_use, strict="accept-new")[0] == MASTER
+    for target in (None, NAME):
+        assert login(cluster, client, vip_known_hosts, target)[0] == MASTER, target
+
+    cause, theory = FAULTS[fault]
+    start = time.monotonic()
+    cause(cluster)
+    try:
+        reached = wait_for(lambda: login(cluster, client, vip_known_hosts)[0] == BACKUP,
+                           timeout=theory + 10, since=start, interval=0.1)
+        refused = login(cluster, client, first_use)
+        by_name = login(cluster, client, vip_known_hosts, NAME)
+    finally:
+        repaired = time.monotonic()
+        cluster.run(MASTER, "systemctl start keepalived")
+    assert reached is not None, f"{fault}: no login to {BACKUP} through the VIP"
+    record(f"bookworm: keepalived {fault} -> first SSH login via VIP", reached, theory)
+    assert by_name[0] == BACKUP, by_name[1]
+    # the control: the client that trusted the master's key alone is refused
+    assert refused[0] is None and "REMOTE HOST IDENTIFICATION HAS CHANGED" in refused[1], \
+        refused[1]
+
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15,
+                    since=repaired) is not None, f"VIP held by {cluster.holders()}"
+    assert wait_for(lambda: login(cluster, client, vip_known_hosts)[0] == MASTER,
+                    timeout=5) is not None
+    assert login(cluster, client, first_use)[0] == MASTER
