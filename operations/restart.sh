@@ -5,7 +5,7 @@
 # then restarts them. A host restarted in the first pass has no marker left: the second
 # does nothing.
 #
-#   restart.sh PASS MARKER DRAIN WAIT DRAIN_WAIT HOST INSTANCES DRAIN_VIPS STOP_VIPS
+#   restart.sh PASS MARKER DRAIN WAIT DRAIN_WAIT HOST INSTANCES DRAIN_VIPS STOP_VIPS KEPT
 #
 # PASS: first | holders. MARKER: the restart-pending marker; no marker, no restart.
 # DRAIN: the drain file (a track_file of the config: its number is added to the priority
@@ -15,9 +15,15 @@
 # DRAIN_VIPS: addresses of instances that track the drain; STOP_VIPS: of those that cannot
 # (sync groups, priority 255): handed over by the restart's graceful stop (priority-0
 # advert, the peer takes over after its skew time, ~0.65 s without answers).
+# KEPT (yes|no): drained VIPs no peer took go with the graceful stop (yes: a peer has
+# nopreempt and never takes them); no: the step fails, undrained, nothing restarted (no
+# healthy peer took them: restarting would leave the VIP on no host).
 # Lists are space-separated. The data dump is never printed (it holds auth_pass).
 pass=$1 marker=$2 drain=$3 wait=$4 drain_wait=$5 host=$6 instances=$7
-drain_vips=$8 stop_vips=$9
+drain_vips=$8 stop_vips=$9 kept=${10}
+# A dropped SSH link must not stop a restart half-way (drained, or stopped): it runs to
+# its end on the host; output that cannot be written is lost, nothing else.
+trap '' HUP PIPE
 
 if [ ! -e "$marker" ]; then
   echo "$host: no restart pending (restarted already)"
@@ -72,9 +78,13 @@ if [ -n "$(held $drain_vips)" ]; then
   while [ -n "$(held $drain_vips)" ] && [ "$(date +%s)" -lt "$end" ]; do
     sleep 0.2
   done
-  if [ -n "$(held $drain_vips)" ]; then
+  if [ -n "$(held $drain_vips)" ] && [ "$kept" != yes ]; then
+    set_drain "$drain" 0
+    fail "no peer took $(echo $(held $drain_vips)) within $drain_wait s of the drain: is a \
+backup up and healthy? keepalived was NOT restarted; undrained, the VIPs stay here"
+  elif [ -n "$(held $drain_vips)" ]; then
     echo "$host: no peer took $(echo $(held $drain_vips)) within $drain_wait s of the" \
-         "drain (nopreempt?): handed over by the restart's graceful stop instead"
+         "drain (a peer has nopreempt): handed over by the restart's graceful stop instead"
   else
     echo "$host: drained, a peer holds $(echo $holding) now"
   fi

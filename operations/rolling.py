@@ -62,6 +62,9 @@ class RestartPlan:
     wait: int  # seconds keepalived gets to be back
     drain_wait: int  # seconds a peer gets to take the drained VIPs
     lock_wait: int  # seconds to wait for another run's lock on the host
+    # a peer with nopreempt never takes drained VIPs: then (only then) the graceful stop
+    # hands them over when the drain did not; otherwise the step fails, nothing restarted
+    stop_if_kept: bool = False
 
 
 def _address(vip):
@@ -74,6 +77,8 @@ def restart_plan(settings, others):
     `others`. VIPs of an instance no other host has are left out: there is nobody to
     hand them to, so the host restarts with the hosts that hold nothing."""
     shared = {instance.name for peer in others for instance in peer.instances}
+    nopreempt = any(instance.nopreempt for peer in others for instance in peer.instances
+                    if instance.name in shared)
     drain, stop = [], []
     for instance in settings.instances:
         if instance.name in shared:
@@ -84,7 +89,7 @@ def restart_plan(settings, others):
                        drain_vips=tuple(drain), stop_vips=tuple(stop),
                        wait=math.ceil(3 * advert + BACK_SECONDS),
                        drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS),
-                       lock_wait=settings.host_level.lock_wait)
+                       lock_wait=settings.host_level.lock_wait, stop_if_kept=nopreempt)
 
 
 @operation()
@@ -112,7 +117,8 @@ def restart_step(stage: str, plan: RestartPlan):
         QuoteString(state_files.RESTART_PENDING), QuoteString(state_files.DRAIN_FILE),
         str(plan.wait), str(plan.drain_wait), QuoteString(host.name),
         QuoteString(" ".join(plan.instances)), QuoteString(" ".join(plan.drain_vips)),
-        QuoteString(" ".join(plan.stop_vips)), wait=plan.lock_wait))
+        QuoteString(" ".join(plan.stop_vips)), "yes" if plan.stop_if_kept else "no",
+        wait=plan.lock_wait))
 
 
 # The restart steps added in each pyinfra State: {host name: [OperationMeta, ...]}

@@ -248,7 +248,7 @@ def test_restart_step_tells_the_host_its_instances_and_vips(recorder):
         steps = [c for c in op_commands(host, recorder) if "restart keepalived (" in c]
         assert [shlex.split(step)[8:] for step in steps] == [
             [stage, state_files.RESTART_PENDING, state_files.DRAIN_FILE, "13", "7",
-             host.name, "VI_1", "192.168.1.100", ""] for stage in ("first", "holders")]
+             host.name, "VI_1", "192.168.1.100", "", "no"] for stage in ("first", "holders")]
 
 
 def test_no_restart_when_nothing_is_pending(recorder):
@@ -348,18 +348,20 @@ def test_plan_leaves_out_instances_no_other_host_has():
 
 # -- restart.sh, its first decisions, in a real shell (ip and systemctl stubbed) --
 
-def run_restart(tmp_path, stage, holds):
+def run_restart(tmp_path, stage, holds, drain_wait="7", kept="no", wait="13"):
     stubs = tmp_path / "bin"
     stubs.mkdir(exist_ok=True)
     address = "192.168.1.100/24" if holds else "192.168.1.7/24"
     (stubs / "ip").write_text(f"#!/bin/sh\necho '2: eth0    inet {address} scope global'\n")
     (stubs / "systemctl").write_text(f"#!/bin/sh\necho \"$*\" >> {tmp_path}/systemctl\n")
-    for stub in ("ip", "systemctl"):
+    (stubs / "journalctl").write_text("#!/bin/sh\necho '(journal)'\n")
+    for stub in ("ip", "systemctl", "journalctl"):
         os.chmod(stubs / stub, 0o755)
     environment = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"}
     return subprocess.run(
         ["sh", "-c", rolling.RESTART_SCRIPT, "restart", stage, str(tmp_path / "marker"),
-         str(tmp_path / "drain"), "13", "7", "h1", "VI_1", "192.168.1.100", ""],
+         str(tmp_path / "drain"), wait, drain_wait, "h1", "VI_1", "192.168.1.100", "",
+         kept],
         capture_output=True, text=True, env=environment)
 
 
@@ -386,3 +388,33 @@ def test_our_policy_rc_d_denies_nothing_once_the_lock_is_free(tmp_path):
     text = re.sub(r"/proc/\d+", f"/proc/{os.getpid()}", left.read_text())
     left.write_text(text)
     assert subprocess.run([str(left), "keepalived", "restart"]).returncode == 0
+
+
+def test_restart_script_holder_whose_vip_nobody_takes_is_not_restarted(tmp_path):
+    """No peer takes the drained VIP (none up, or none healthy): restarting would leave it
+    on no host. The step fails, undrained, keepalived not restarted, still pending."""
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    result = run_restart(tmp_path, "holders", holds=True, drain_wait="1")
+    assert result.returncode != 0
+    assert "no peer took 192.168.1.100 within 1 s of the drain" in result.stderr
+    assert "keepalived was NOT restarted" in result.stderr
+    called = tmp_path / "systemctl"
+    assert not called.exists() or "restart" not in called.read_text().split()
+    assert (tmp_path / "drain").read_text() == "0\n" and (tmp_path / "marker").exists()
+
+
+def test_restart_script_hands_over_with_the_stop_only_to_a_nopreempt_peer(tmp_path):
+    """A peer with nopreempt never takes drained VIPs: there (only there) the graceful
+    stop hands them over, and the restart goes on."""
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    result = run_restart(tmp_path, "holders", holds=True, drain_wait="1", kept="yes",
+                         wait="1")
+    assert "handed over by the restart's graceful stop instead" in result.stdout
+    assert "restart keepalived.service" in (tmp_path / "systemctl").read_text()
+
+
+def test_nopreempt_peer_allows_the_graceful_stop_fallback():
+    plan, _ = plan_of([{"state": "BACKUP", "nopreempt": True}])
+    assert plan.stop_if_kept
+    plan, _ = plan_of([{}])
+    assert not plan.stop_if_kept
