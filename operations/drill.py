@@ -144,7 +144,13 @@ def run_drill(drill):
                          drill.timeout, start)
     finally:  # whatever happened, the master's keepalived runs again
         start = time.monotonic()
-        _keepalived(master, "start", drill)
+        try:
+            _keepalived(master, "start", drill)
+        except DeployError as error:
+            # (another run held the lock too long, say): a start changes no file and
+            # reads a whole tree; leaving the master stopped is the worse outcome
+            logger.warning(f"{error}; starting keepalived on {master.name} without the lock")
+            _run(master, "systemctl start keepalived", label="systemctl start keepalived")
     back_at = _wait(lambda: _holds(master, vips) == vips and not _holds(backup, vips),
                     drill.timeout, start)
     def line(move, seconds):

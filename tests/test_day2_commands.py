@@ -327,3 +327,26 @@ def test_backup_broken_download_still_removes_the_archive_on_the_host(backup_run
         assert sent[name] == [MAKE_DIR, MAKE_ARCHIVE, DOWNLOAD, REMOVE_DIR]
         assert state.get_results_for_host(state.inventory.get_host(name)).error_ops == 1
     assert list(run_dir.iterdir()) == []  # no half archive left here either
+
+
+def test_drill_starts_the_master_even_when_the_lock_is_not_to_be_had(monkeypatch):
+    """The locked start fails (another run held the lock past keepalived_lock_wait): the
+    master's keepalived is started without the lock rather than left stopped."""
+    master, backup = SimpleNamespace(name="host-01"), SimpleNamespace(name="host-02")
+    sent = []
+
+    def fake_run(target, command, label=None):
+        sent.append(str(command))
+        if str(command).startswith("sh -c ") and "start keepalived" in str(command):
+            raise drill_module.DeployError("host-01: lock held by another run")
+        return []
+
+    hosts = SimpleNamespace(get_active_hosts=lambda: [master, backup])
+    monkeypatch.setattr(drill_module, "state", SimpleNamespace(inventory=hosts))
+    monkeypatch.setattr(drill_module, "_run", fake_run)
+    monkeypatch.setattr(drill_module, "_holds", lambda target, vips: set())
+    with pytest.raises(drill_module.DeployError):  # the VIP never moved: the drill fails
+        drill_module.run_drill(drill_module.Plan(
+            instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
+            also_moving=(), timeout=0.2))
+    assert sent[-1] == "systemctl start keepalived"
