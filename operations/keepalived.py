@@ -7,6 +7,8 @@ All host data is validated (every host, and across hosts) before the first opera
 added, so bad data stops the run before any host is touched.
 """
 
+import sys
+
 from pyinfra import host, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
@@ -106,12 +108,28 @@ def service(settings, installed, options, found):
                                    if name != host.name], restart_needed)
 
 
+def refuse_unsafe_modes():
+    """pyinfra's --serial runs every operation of one host before the next host (a host
+    reloads a config its peers do not have yet; a holder hands over to a peer that has not
+    run its steps), and --no-wait runs each host's operations without waiting for the
+    others and ignores `_serial` (peers restart together): both are refused, before any
+    host is touched."""
+    # (the pyinfra CLI keeps them to itself; the deploy file runs in a greenlet, out of
+    # reach of click's context: its command line tells)
+    for name in ("--serial", "--no-wait"):
+        if name in sys.argv[1:]:
+            raise DeployError(f"{name} is refused: this deploy relies on pyinfra running each "
+                              "operation on every host before the next (reloads, one-at-a-"
+                              f"time restarts); run it without {name}")
+
+
 @deploy("Keepalived")
 def keepalived():
     """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
     daemon options), config (validated), service. What each step compares against is read
     from the host once, before the first step. (The steps are plain functions, not nested
     deploys: each deploy call costs pyinfra about a third of a millisecond per host.)"""
+    refuse_unsafe_modes()
     settings = host_settings()
     files = render.config_files(settings)
     found = probe(settings, files)

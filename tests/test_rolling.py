@@ -10,6 +10,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -418,3 +419,17 @@ def test_nopreempt_peer_allows_the_graceful_stop_fallback():
     assert plan.stop_if_kept
     plan, _ = plan_of([{}])
     assert not plan.stop_if_kept
+
+
+@pytest.mark.parametrize("flag", ["--serial", "--no-wait"])
+def test_pyinfra_modes_that_break_the_rollout_are_refused(monkeypatch, flag):
+    """--no-wait ignores _serial (peers would restart together); --serial runs all of one
+    host before the next: refused before any host is touched."""
+    from pyinfra.api.exceptions import DeployError
+
+    from operations import keepalived
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "-y", flag, "inventory.py", "deploy.py"])
+    with pytest.raises(DeployError, match=f"{flag} is refused"):
+        keepalived.refuse_unsafe_modes()
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "-y", "inventory.py", "deploy.py"])
+    keepalived.refuse_unsafe_modes()
