@@ -28,7 +28,7 @@ from pyinfra.operations import apt, dnf, server, systemd
 from . import host_level
 from .facts import IpAddresses, KeepalivedTree, UserProcesses
 from .keepalived import host_settings, package_manager
-from .state_files import under_lock
+from .state_files import DRAIN_FILE, STATE_DIR, under_lock
 
 PROTECTED_USERS = {"root"}
 WHAT = "uninstall"  # names this deploy in the lock holder's file
@@ -144,6 +144,8 @@ def config_tree_absent(paths):
     # the staging dir of earlier versions of this deploy
     leftovers = [f"{paths.base_dir}/{name}"
                  for name in (".current", ".previous", ".generations", ".staging")]
+    # and what the deploy keeps about its own work: markers, the drain
+    leftovers += [STATE_DIR, DRAIN_FILE]
     yield StringCommand("rm", "-rf", *[QuoteString(path) for path in [*managed, *leftovers]])
     yield StringCommand("rmdir", QuoteString(paths.base_dir), "2>/dev/null", "||", "echo",
                         QuoteString(f"kept {paths.base_dir}: it holds files this deploy "

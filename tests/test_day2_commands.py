@@ -49,7 +49,8 @@ DELETE_VIP = locked_command("ip addr del 192.168.1.100/24 dev eth0",
 REMOVE_TREE = [locked_command(command, "uninstall: remove /etc/keepalived") for command in (
     "rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
     "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
-    "/etc/keepalived/.generations /etc/keepalived/.staging",
+    "/etc/keepalived/.generations /etc/keepalived/.staging /var/lib/pyinfra-keepalived "
+    "/run/pyinfra-keepalived.drain",
     "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
     "deploy did not write'")]
 USERDEL = locked_command("userdel keepalived_script", "uninstall: remove user keepalived_script")
