@@ -128,6 +128,10 @@ GLOBAL_DEFS_KEYS = {
 }
 
 Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
+# What operations/transaction.sh keeps in the base dir: the generations, the link to the
+# live one and the one before, the staging dir of earlier versions, and its temporary links.
+RESERVED_NAMES = (".generations", ".current", ".previous", ".staging")
+RESERVED_SUFFIXES = (".pyinfra-new", ".pyinfra-old")
 BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
@@ -166,6 +170,11 @@ def read_paths(problems, data):
         if not path.startswith(base_dir + "/"):
             problems.error(key, path, f"must be inside keepalived_base_dir ({base_dir}): the "
                            "deploy validates and replaces that tree as one")
+        elif any(part in RESERVED_NAMES or part.endswith(RESERVED_SUFFIXES)
+                 for part in path[len(base_dir) + 1:].split("/")):
+            problems.error(key, path, "must not use a name the deploy keeps in "
+                           f"{base_dir} for itself: {', '.join(RESERVED_NAMES)}, "
+                           f"*{', *'.join(RESERVED_SUFFIXES)} (operations/transaction.sh)")
         return path
 
     paths = Paths(

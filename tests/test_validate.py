@@ -722,3 +722,16 @@ def test_package_proxy_accepts_http_urls(proxy):
 def test_package_proxy_must_be_an_http_url(proxy):
     assert_error({**host_01(), "keepalived_package_proxy": proxy},
                  f"host-01: keepalived_package_proxy = {proxy!r}: must be an http:// URL")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("keepalived_config_dir", "/etc/keepalived/.generations"),
+    ("keepalived_check_scripts_dir", "/etc/keepalived/.current/scripts"),
+    ("keepalived_config_file", "/etc/keepalived/.previous"),
+    ("keepalived_config_dir", "/etc/keepalived/conf.d.pyinfra-old"),
+])
+def test_paths_must_not_take_the_names_the_transaction_keeps(key, value):
+    error = assert_error({**host_01(), key: value}, key)
+    assert error == (f"host-01: {key} = {value!r}: must not use a name the deploy keeps in "
+                     "/etc/keepalived for itself: .generations, .current, .previous, "
+                     ".staging, *.pyinfra-new, *.pyinfra-old (operations/transaction.sh)")
