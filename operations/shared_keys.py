@@ -209,7 +209,8 @@ def check_holders(settings_by_host, problems):
             other = first.setdefault(instance.name, settings)
             if other is not settings and keys_of(other) != keys_of(settings):
                 problems[settings.host].error(
-                    "keepalived_ssh_host_keys", described(settings).strip("'").split()[0],
+                    "keepalived_ssh_host_keys",
+                    "per-host" if settings.ssh_host_keys is None else "shared",
                     f"differs from {other.host}'s ({described(other)}), which can hold the "
                     f"VIPs of {instance.name} too: every host of an instance must use the "
                     "same keys (allowed: per-host, shared; the same "
