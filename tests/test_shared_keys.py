@@ -26,11 +26,11 @@ from .test_commands import (
     make_state,
     op_commands,
     probe_output,
+    recorder,  # noqa: F401  (the fixture)
     sent,
     unlocked,
     up_to_date_probes,
 )
-from .test_commands import recorder  # noqa: F401  (the fixture)
 from .test_validate import assert_error, check, check_fails, host_01, host_02, read
 
 pytestmark = pytest.mark.unit

@@ -6,6 +6,9 @@ of the example (the control, first, so the test can fail). Then a real OpenSSH c
 a third container logs in through the VIP with StrictHostKeyChecking=yes and the file
 known_hosts.py writes, before and after a failover and after the failback; the control:
 the same client with the key it trusted on first use is refused after the failover.
+Last, shared host keys (keepalived_ssh_host_keys: "shared"): a client that trusted the
+VIP on first use logs in after the failover (with per-host keys, the control, it is
+refused); the test goes back to per-host keys at its end.
 Each test ends with the VIP back on host-01 and sshd running.
 """
 
@@ -244,7 +247,7 @@ def test_shared_host_keys_keep_a_client_that_trusted_the_vip_logging_in(cluster,
         assert login(cluster, client, trusted, strict="accept-new")[0] == MASTER
         reached, seconds = fail_over_and_back(cluster, client, trusted)
         assert reached[0] == BACKUP, reached[1]
-        record("bookworm: keepalived stop, shared keys -> SSH login via VIP", seconds,
+        record("bookworm: keepalived stop, shared keys -> login via VIP", seconds,
                skew_time(priority=90))
         assert wait_for(lambda: login(cluster, client, trusted)[0] == MASTER,
                         timeout=5) is not None
