@@ -24,6 +24,8 @@ HIDDEN = "<hidden>"  # how a hidden value is shown in messages
 # A key that may hold a secret (a typo of auth_pass, a password in a template's vars):
 # its value is never shown either.
 _SECRET_LIKE_RE = re.compile(r"pass|pw|secret|token|key|cred|psk", re.IGNORECASE)
+# Keys that look like one but hold no secret (a choice, a directory's path): shown.
+NOT_SECRET_KEYS = ("keepalived_ssh_host_keys", "keepalived_ssh_host_keys_dir")
 
 
 def _any_case(word):
@@ -52,6 +54,8 @@ def sed_mask(path_word):
 def is_secret_key(name):
     """Whether the value of a key named `name` must never be shown."""
     name = str(name)
+    if name in NOT_SECRET_KEYS:
+        return False
     return name in SECRET_KEYS or bool(_SECRET_LIKE_RE.search(name)) or any(
         _close(name, key) for key in SECRET_KEYS)
 

@@ -10,6 +10,7 @@ from pyinfra import logger
 from . import validate
 from .peers import check_peers, derive_unicast_peers
 from .problems import KeepalivedDataError
+from .shared_keys import check_holders
 
 _checked = {}  # the last inventory checked, and its settings
 
@@ -34,6 +35,7 @@ def check_hosts(hosts, warn=logger.warning):
     if not errors:
         peer_problems = check_peers(list(settings.values()))
         settings = derive_unicast_peers(settings, peer_problems)
+        check_holders(settings, peer_problems)
         for problems in peer_problems.values():
             errors += problems.errors
             warnings += problems.warnings

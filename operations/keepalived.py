@@ -14,7 +14,7 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 
-from . import host_level, render, rolling
+from . import host_level, render, rolling, shared_keys
 from .config_tree import config_tree
 from .host_ops import keepalived_package, service_running, system_user
 from .inventory_check import check_inventory
@@ -126,7 +126,7 @@ def refuse_unsafe_modes():
 @deploy("Keepalived")
 def keepalived():
     """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
-    daemon options), config (validated), service. What each step compares against is read
+    daemon options), config (validated), service, shared SSH host keys (opt-in). What each step compares against is read
     from the host once, before the first step. (The steps are plain functions, not nested
     deploys: each deploy call costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
@@ -144,3 +144,4 @@ def keepalived():
                                  active=found.service_active)
     config(settings, files, found)
     service(settings, installed, options, found)
+    shared_keys.shared_keys(settings, found)  # keepalived_ssh_host_keys: "shared" only

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
-from . import host_level, render
+from . import host_level, render, shared_keys
 from .facts import KeepalivedTree, tree_digests
 from .host_facts import HostState, KeepalivedHostState
 from .host_ops import APT_STAMP
@@ -41,6 +41,9 @@ class HostProbe:
     drain: str | None = None
     # upload directories of broken-off runs (operations.uploads.stale_dirs_command)
     stale_uploads: tuple = ()
+    # sshd's HostKey files and their .pub, read only with keepalived_ssh_host_keys
+    # "shared": {path: (mode, user, group, salted sha256) or None}, operations.shared_keys
+    ssh_host_keys: dict = field(default_factory=dict)
 
 
 class KeepalivedHost(FactBase):
@@ -58,7 +61,8 @@ class KeepalivedHost(FactBase):
                       hashed=["/etc/keepalived/keepalived.conf"], salted=[])
     """
 
-    def command(self, user, config_file, dirs, host_state, hashed=(), salted=()):
+    def command(self, user, config_file, dirs, host_state, hashed=(), salted=(),
+                ssh_host_keys=False):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them) and the apt cache's age is worked out here.
@@ -79,6 +83,9 @@ class KeepalivedHost(FactBase):
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
             "echo '## stale-uploads'; " + stale_dirs_command(),
             "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
+            # sshd's host keys (salted digests), only when they are shared
+            *([StringCommand("echo '## ssh-host-keys';", *shared_keys.probe_section())]
+              if ssh_host_keys else []),
         ])
 
     def default(self):
@@ -110,6 +117,7 @@ class KeepalivedHost(FactBase):
             drain=_first_line(host_state.lines, DRAIN_FILE),
             stale_uploads=tuple(line.strip() for line in sections.get("stale-uploads", [])
                                 if is_upload_dir(line.strip())),
+            ssh_host_keys=shared_keys.parse_section(sections.get("ssh-host-keys", [])),
         )
 
 
@@ -174,4 +182,5 @@ def probe(settings, files=None):
         host_state=host_level.state_arguments(host_level.firewall_protocols(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
-        salted=[file.path for file in files.values() if file.secret])
+        salted=[file.path for file in files.values() if file.secret],
+        ssh_host_keys=settings.ssh_host_keys is not None)

@@ -181,3 +181,5 @@ class Settings:
     package_version: str | None = None
     package_proxy: str | None = None  # HTTP proxy for the package manager, e.g. an apt cache
     host_level: HostLevel = field(default_factory=HostLevel)
+    # operations.shared_keys.SharedKeys with keepalived_ssh_host_keys "shared"; None: per-host
+    ssh_host_keys: object = field(default=None, repr=False)

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 
-from . import render, script_data, validate_host
+from . import render, script_data, shared_keys, validate_host
 from .problems import Problems
 from .readers import (
     NAME_RE,
@@ -64,6 +64,8 @@ DATA_KEYS = {
     "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
     "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
     "keepalived_vip_names": {},  # {vip address: [DNS name]}, for known_hosts.py
+    "keepalived_ssh_host_keys": "per-host",  # or "shared": operations.shared_keys
+    "keepalived_ssh_host_keys_dir": None,  # the shared keys, on the control machine
     **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
 }
 
@@ -348,6 +350,33 @@ def read_vip_names(problems, data, instances):
                                "jump.example.com")
 
 
+def read_ssh_host_keys(problems, data):
+    """keepalived_ssh_host_keys ("per-host" or "shared") and, when shared,
+    keepalived_ssh_host_keys_dir: the key files, read and checked (operations.shared_keys).
+    Returns SharedKeys, or None for per-host keys."""
+    mode = data.get("keepalived_ssh_host_keys", "per-host")
+    directory = data.get("keepalived_ssh_host_keys_dir")
+    if mode not in shared_keys.MODES:
+        problems.error("keepalived_ssh_host_keys", mode,
+                       f"must be one of: {', '.join(shared_keys.MODES)}")
+        return None
+    if mode == "per-host":
+        if directory is not None:
+            problems.warn("keepalived_ssh_host_keys_dir", directory, "is set but "
+                          "keepalived_ssh_host_keys is 'per-host': the keys are not used")
+        return None
+    if not isinstance(directory, str) or not directory:
+        problems.error("keepalived_ssh_host_keys_dir", directory,
+                       "must be a directory on the control machine with ssh_host_*_key "
+                       "files (mode 600) and their .pub when keepalived_ssh_host_keys is "
+                       "'shared' (allowed: per-host, shared)")
+        return None
+    pairs, errors = shared_keys.read_key_dir(directory)
+    for error in errors:
+        problems.error("keepalived_ssh_host_keys_dir", directory, error)
+    return shared_keys.SharedKeys(directory=os.path.abspath(directory), pairs=pairs)
+
+
 def read_notify_script(problems, index, item, paths):
     """`keepalived_notify_scripts[]`: a script file from a template or given content."""
     where = f"keepalived_notify_scripts[{index}]"
@@ -522,6 +551,7 @@ def read_host(host, data):
                           "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
     read_vip_names(problems, data, instances)
+    ssh_host_keys = read_ssh_host_keys(problems, data)
 
     if problems.errors:
         return None, problems
@@ -534,5 +564,5 @@ def read_host(host, data):
                         instances=tuple(instances), package_version=version,
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
-                        host_level=host_level)
+                        host_level=host_level, ssh_host_keys=ssh_host_keys)
     return settings, problems

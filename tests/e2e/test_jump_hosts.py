@@ -6,16 +6,20 @@ of the example (the control, first, so the test can fail). Then a real OpenSSH c
 a third container logs in through the VIP with StrictHostKeyChecking=yes and the file
 known_hosts.py writes, before and after a failover and after the failback; the control:
 the same client with the key it trusted on first use is refused after the failover.
+Last, shared host keys (keepalived_ssh_host_keys: "shared"): a client that trusted the
+VIP on first use logs in after the failover (with per-host keys, the control, it is
+refused); the test goes back to per-host keys at its end.
 Each test ends with the VIP back on host-01 and sshd running.
 """
 
+import subprocess
 import time
 
 import pytest
 
 from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
 
-from .conftest import converge, pyinfra, record, wait_for
+from .conftest import converge, pyinfra, record, totals, wait_for
 from .scenarios import kill_keepalived
 
 pytestmark = pytest.mark.e2e
@@ -173,3 +177,82 @@ def test_ssh_client_follows_the_vip_with_the_known_hosts_file(cluster, client,
     assert wait_for(lambda: login(cluster, client, vip_known_hosts)[0] == MASTER,
                     timeout=5) is not None
     assert login(cluster, client, first_use)[0] == MASTER
+
+
+# -- shared host keys (keepalived_ssh_host_keys: "shared") --------------------------------
+
+KEY_TYPES = ("rsa", "ecdsa", "ed25519")  # what Debian 12's sshd is configured with
+
+
+def operator_keys(directory):
+    """The operator's key directory: one ssh_host_<type>_key (600) and .pub per type."""
+    directory.mkdir()
+    for key_type in KEY_TYPES:
+        subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-C", "jump.test",
+                        "-f", str(directory / f"ssh_host_{key_type}_key")], check=True)
+    return str(directory)
+
+
+def fail_over_and_back(cluster, client, known_hosts):
+    """Stop the master's keepalived; (the login through the VIP once the backup holds it,
+    seconds from the fault to it); start it again, the VIP back on the master."""
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15) is not None
+    start = time.monotonic()
+    cluster.run(MASTER, "systemctl stop --no-block keepalived")
+    try:
+        moved = wait_for(lambda: cluster.holders() == [BACKUP], timeout=15, since=start)
+        assert moved is not None, f"VIP held by {cluster.holders()}"
+        result = login(cluster, client, known_hosts)
+        seconds = time.monotonic() - start
+    finally:
+        repaired = time.monotonic()
+        cluster.run(MASTER, "systemctl start keepalived")
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15,
+                    since=repaired) is not None, f"VIP held by {cluster.holders()}"
+    return result, seconds
+
+
+def test_shared_host_keys_keep_a_client_that_trusted_the_vip_logging_in(cluster, client,
+                                                                        tmp_path):
+    # the control: per-host keys, a client that trusted the VIP on first use is refused
+    control = "/root/known_hosts.control"
+    assert login(cluster, client, control, strict="accept-new")[0] == MASTER
+    refused, _ = fail_over_and_back(cluster, client, control)
+    assert refused[0] is None and "REMOTE HOST IDENTIFICATION HAS CHANGED" in refused[1], \
+        refused[1]
+
+    keys = operator_keys(tmp_path / "keys")
+    inventory = cluster.derived_inventory(str(tmp_path / "inventory.py"), lambda data: {
+        **data, "keepalived_ssh_host_keys": "shared", "keepalived_ssh_host_keys_dir": keys})
+    listeners = {host: cluster.run(host, f"echo {SSHD}")[1].strip() for host in cluster.hosts}
+    try:
+        converge(cluster, inventory)
+        cluster.write_inventory()  # direct logins: the pinned keys follow (shared now)
+        wanted = sorted(tuple(open(f"{keys}/ssh_host_{t}_key.pub").read().split()[:2])
+                        for t in KEY_TYPES)
+        for host in cluster.hosts:
+            assert sorted(cluster.host_keys(host)) == wanted, host
+            modes = cluster.run(host, "stat -c '%n %a %U:%G' /etc/ssh/ssh_host_*")[1]
+            for key_type in KEY_TYPES:
+                assert f"ssh_host_{key_type}_key 600 root:root" in modes, modes
+                assert f"ssh_host_{key_type}_key.pub 644 root:root" in modes, modes
+            # reloaded (SIGHUP, sshd re-executes itself in place), never restarted
+            assert cluster.run(host, f"echo {SSHD}")[1].strip() == listeners[host], host
+        again = pyinfra(inventory, "-y")  # direct logins with the new pins; no change
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert totals(again)[1] == 0, again.stdout
+        assert "Install the shared SSH host keys" not in again.stdout
+
+        trusted = "/root/known_hosts.shared"
+        assert login(cluster, client, trusted, strict="accept-new")[0] == MASTER
+        reached, seconds = fail_over_and_back(cluster, client, trusted)
+        assert reached[0] == BACKUP, reached[1]
+        record("bookworm: keepalived stop, shared keys -> login via VIP", seconds,
+               skew_time(priority=90))
+        assert wait_for(lambda: login(cluster, client, trusted)[0] == MASTER,
+                        timeout=5) is not None
+    finally:  # back to per-host keys, as the README says, for the tests after this one
+        for host in cluster.hosts:
+            cluster.run(host, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && "
+                              "systemctl reload ssh.service")
+        cluster.write_inventory()
