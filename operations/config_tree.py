@@ -12,10 +12,10 @@ from pyinfra.operations.util.files import generate_color_diff
 from . import uploads
 from .facts import MaskedFileContents
 from .hidden import mask_text
-from .state_files import LOCK_WAIT_SECONDS, RELOAD_PENDING, locked, shell_script
+from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked, shell_script
 
 
-TRANSACTION_SCRIPT = shell_script("transaction.sh")
+TRANSACTION_SCRIPT = FUNCTIONS + shell_script("transaction.sh")
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"

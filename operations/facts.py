@@ -74,6 +74,7 @@ class KeepalivedTree(FactBase):
         if not (hashed or salted):
             return structure
         return StringCommand(structure, ";", *tree_digests(hashed, salted))
+
     def default(self):
         return {}  # no output at all: nothing of the tree exists yet
 

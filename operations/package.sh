@@ -18,7 +18,7 @@
 running=$1 marker=$2 policy=$3 command=$4
 
 if [ "$running" = yes ]; then
-  mark_restart "$marker" package || exit 1
+  mark_pending "$marker" package || exit 1
 fi
 if [ -n "$policy" ] && [ -e "$policy" ] && ! grep -qxF "$policy_tag" "$policy"; then
   echo "$policy is not this deploy's: left in place; whether the package restarts" \

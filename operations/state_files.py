@@ -20,6 +20,7 @@ them in its one probe and finishes the job. The drain file is on tmpfs: a reboot
 """
 
 import os
+import shlex
 from collections.abc import Callable, Iterable
 
 from pyinfra.api import QuoteString, StringCommand, operation
@@ -31,7 +32,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LOCK_FILE = "/run/pyinfra-keepalived/lock"
 LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
 LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
-EXIT_LOCKED = 75  # a host-side script's exit code when another run holds the lock
 
 STATE_DIR = "/var/lib/pyinfra-keepalived"
 RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
@@ -47,14 +47,16 @@ def shell_script(name):
 
 
 LOCK_SCRIPT = shell_script("lock.sh")
-# mark_restart and set_drain, for the scripts that write the marker or the drain
-FUNCTIONS = shell_script("state_files.sh")
+# mark_pending, set_drain and $policy_tag, for the scripts that write the markers, the
+# drain or the policy-rc.d (the line that marks a policy-rc.d as ours: only such a one is
+# ever replaced or removed)
+FUNCTIONS = shell_script("state_files.sh") + f"policy_tag={shlex.quote(POLICY_TAG)}\n"
 
 
 def mark_restart(reason):
     """Command words that write the restart-pending marker (first line
     "since <UTC time>: REASON"), e.g. in the same command as the change that needs it."""
-    return ["sh", "-c", QuoteString(FUNCTIONS + 'mark_restart "$@"'), "mark-restart",
+    return ["sh", "-c", QuoteString(FUNCTIONS + 'mark_pending "$@"'), "mark-restart",
             QuoteString(RESTART_PENDING), QuoteString(reason)]
 
 

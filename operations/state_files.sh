@@ -1,9 +1,10 @@
 # Shell functions for the files the deploy keeps about its own work
 # (operations/state_files.py), prepended to the host-side scripts that write them.
 
-# mark_restart MARKER REASON: announce that keepalived owes a restart, before the change
-# that needs it (the first line says since when and why: "since <UTC time>: REASON").
-mark_restart() {
+# mark_pending MARKER REASON: announce what keepalived still owes (a reload, a restart),
+# before the change that needs it (the first line says since when and why:
+# "since <UTC time>: REASON"; the probe reads it, transaction.sh prints it).
+mark_pending() {
   mkdir -p "${1%/*}" &&
     printf 'since %s: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$2" > "$1"
 }
@@ -14,7 +15,3 @@ mark_restart() {
 set_drain() {
   printf '%s\n' "$2" > "$1.new" && mv -f "$1.new" "$1"
 }
-
-# The line that marks a /usr/sbin/policy-rc.d as this deploy's (operations/package.sh):
-# only such a one is ever replaced or removed.
-policy_tag="# pyinfra-keepalived policy-rc.d"

@@ -128,9 +128,7 @@ fi
 trap '' INT TERM
 chmod 755 "$stage"
 if running; then
-  install -d -m 755 "${marker%/*}" &&
-    printf 'since %s: generation %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$generation" \
-      > "$marker" || exit 1
+  mark_pending "$marker" "generation $generation" || exit 1
 fi
 mv -T "$stage" "$generations/$generation" || exit 1
 switch() {  # make $1 a symlink to $2 in one rename (replacing a file or link)

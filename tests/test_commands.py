@@ -59,7 +59,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUP_DATA = {key: value for key, value in
               runpy.run_path(os.path.join(ROOT, "group_data", "jump_hosts.py")).items()
               if key.startswith("keepalived_")}
-TRANSACTION_SCRIPT = open(os.path.join(ROOT, "operations", "transaction.sh")).read()
+# transaction.sh with the state files' shell functions before it, as the deploy sends it
+TRANSACTION_SCRIPT = (state_files.FUNCTIONS
+                      + open(os.path.join(ROOT, "operations", "transaction.sh")).read())
 LOCK_SCRIPT = open(os.path.join(ROOT, "operations", "lock.sh")).read()
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py

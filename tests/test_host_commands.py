@@ -292,7 +292,7 @@ def test_changed_daemon_options_restart_running_keepalived_once(recorder):
         f"{sha256('KEEPALIVED_OPTIONS=-D')}  /etc/sysconfig/keepalived"],
         group_data={"keepalived_daemon_options": ["--log-detail"]},
         drifted="00-global_defs.conf")
-    marker = shlex.join(["sh", "-c", state_files.FUNCTIONS + 'mark_restart "$@"',
+    marker = shlex.join(["sh", "-c", state_files.FUNCTIONS + 'mark_pending "$@"',
                          "mark-restart", state_files.RESTART_PENDING, "options"])
     for host in deploy(state):
         sent_commands = op_commands(host, recorder)

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from operations import render
+from operations import render, state_files
 from operations.inventory_check import check_hosts
 
 from .seed import SEED_HOSTS
@@ -24,6 +24,7 @@ pytestmark = [
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = (open(os.path.join(ROOT, "operations", "lock.sh")).read() + "\n"
+          + state_files.FUNCTIONS
           + open(os.path.join(ROOT, "operations", "transaction.sh")).read())
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]
