@@ -2,11 +2,12 @@
 after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
     from operations import rolling
-    rolling.clear_leftovers(found)           # early: policy-rc.d, drain of a dead run
-    rolling.restart(settings, found, wanted) # last: `wanted()` says whether to restart
+    rolling.clear_leftovers(found)            # early: policy-rc.d, drain of a dead run
+    rolling.restart(settings, peers, wanted)  # last: `wanted()` says whether to restart
 
 pyinfra runs each operation on all hosts before the next one; with `_serial=True` it runs
-the operation host by host, in inventory order. Two such operations make the rollout:
+the operation host by host (in the order of its set of active hosts, not necessarily the
+inventory's). Two such operations make the rollout:
 
 1. the hosts that hold none of their instances' VIPs restart, one after the other, each
    back with every instance BACKUP or MASTER before the next (holders do nothing yet);
@@ -14,9 +15,11 @@ the operation host by host, in inventory order. Two such operations make the rol
    track_file of the config, see operations.render), waits until a peer has taken its
    VIPs (no reply lost: the peer takes over after its Master_Down_Interval with
    gratuitous ARPs, then the holder steps down), restarts, and undrains once it is back.
-   Instances in a sync group or with priority 255 cannot be drained; their VIPs, and
-   VIPs a peer did not take in time (nopreempt), go with the restart's graceful stop
-   (a priority-0 advert: the peer takes over after its skew time, about 0.65 s).
+   Instances in a sync group or with priority 255 cannot be drained; their VIPs go with
+   the restart's graceful stop (a priority-0 advert: the peer takes over after its skew
+   time, about 0.65 s), and so do drained VIPs no peer took in time when a peer has
+   nopreempt (it never takes them); without nopreempt such a holder is not restarted: its
+   step fails (no healthy peer took the VIPs) and the rollout stops.
 
 The host side is operations/restart.sh, under the host's deploy lock. The restart-pending
 marker (operations.state_files) says whether a host still owes a restart: written before

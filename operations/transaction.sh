@@ -1,5 +1,5 @@
-# One config transaction on a host, run under the deploy's lock (operations/lock.sh is
-# prepended): stage the new tree in a directory of this run, test it with the host's own
+# One config transaction on a host, run under the deploy's lock (operations/lock.sh and
+# state_files.sh are prepended): stage the new tree in a directory of this run, test it with the host's own
 # `keepalived -t`, make it live in ONE rename, and reload keepalived.
 #
 #   ... BASE UPLOADED GENERATION MARKER CONFIG_FILE [dir REL]... [file N MODE REL]... [link REL TARGET]...
