@@ -1,8 +1,9 @@
-"""python3 -m bench [all|deploy|failover|reload|rolling|report] [--quick]
+"""python3 -m bench [all|deploy|failover|reload|rolling|report] [--quick] [--sizes N,N]
 
 Measures on private docker test clusters, saves the figures as JSON, writes BENCHMARKS.md
 with plots, and prints each figure beside its target. `report` only rewrites the report
 from the saved JSON. `--quick` (1 run, small N; for development) writes to .bench-quick/.
+`deploy --sizes 10,50` measures only those N and keeps the saved figures of the others.
 """
 
 import argparse
@@ -17,6 +18,12 @@ from . import (deploy_speed, failover_speed, machine, reload_flap, report, rolli
                targets)
 
 PARTS = ("deploy", "failover", "reload", "rolling")
+# Deploy speed: N, and how many cold / package-floor pairs and no-op rounds (the whole
+# part takes about 25 minutes on 2 cores). N=10 carries the verdicts: more pairs; N=50
+# gets one cold converge (no floor: the fleet size is for the no-op) and more rounds.
+DEPLOY_SIZES = (1, 2, 5, 10, 20, 50)
+DEPLOY_PAIRS, DEPLOY_PAIRS_AT = 3, {10: 5}
+DEPLOY_ROUNDS, DEPLOY_ROUNDS_AT = 3, {50: 7}
 
 
 def main(argv=None):
@@ -25,6 +32,8 @@ def main(argv=None):
     parser.add_argument("part", nargs="?", default="all", choices=("all", *PARTS, "report"))
     parser.add_argument("--quick", action="store_true",
                         help="1 run, N = 1 and 2, 1 failover trial, 4 reloads, 1 restart")
+    parser.add_argument("--sizes", help="deploy: only these N (comma-separated); the saved "
+                                        "figures of other N are kept")
     parser.add_argument("--out", help="directory for BENCHMARKS.md and docs/bench/ "
                                       "(default: the repo; .bench-quick/ with --quick)")
     args = parser.parse_args(argv)
@@ -37,9 +46,7 @@ def main(argv=None):
         started = time.monotonic()
         log = lambda text: print(text, flush=True)  # noqa: E731
         if part == "deploy":
-            results["deploy"] = deploy_speed.measure(
-                sizes=(1, 2) if args.quick else (1, 5, 10, 20), runs=1 if args.quick else 3,
-                log=log)
+            results["deploy"] = measure_deploy(args, results.get("deploy"), log)
         elif part == "failover":
             results["failover"] = failover_speed.measure(trials=1 if args.quick else 5, log=log)
         elif part == "reload":
@@ -57,6 +64,22 @@ def main(argv=None):
     print(f"\nwrote {os.path.relpath(path, REPO_DIR)} (figures: "
           f"{os.path.relpath(results_path, REPO_DIR)})")
     return 0
+
+
+def measure_deploy(args, saved, log):
+    """The deploy-speed part as the options ask: with --sizes, merged into `saved`."""
+    if args.quick:
+        return deploy_speed.measure(sizes=(1, 2), pairs=1, rounds=1, cached_runs=1, log=log)
+    sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else DEPLOY_SIZES
+    measured = deploy_speed.measure(
+        sizes=sizes, pairs=DEPLOY_PAIRS, pairs_at=DEPLOY_PAIRS_AT, rounds=DEPLOY_ROUNDS,
+        rounds_at=DEPLOY_ROUNDS_AT, cached_runs=3 if deploy_speed.CACHED_SIZE in sizes else 0,
+        log=log)
+    if not args.sizes or not saved:
+        return measured
+    merged = {**saved, **{key: value for key, value in measured.items() if key != "sizes"}}
+    merged["sizes"] = {**saved.get("sizes", {}), **measured["sizes"]}
+    return merged
 
 
 def load(path):

@@ -4,7 +4,7 @@ can be written again without measuring: `python3 -m bench report`)."""
 import os
 
 from . import targets
-from .stats import median, slope
+from .stats import median
 
 PLOTS = "docs/bench"
 
@@ -84,57 +84,108 @@ def _cached_lines(cached):
             + ", ".join(f"{t:.2f}" for t in cached["cold"]) + " s).", ""]
 
 
-def _deploy_section(deploy):
-    if not deploy:
-        return []
-    sizes = deploy["sizes"]
+def _ratio(value, digits=2):
+    return "-" if value is None else f"{value:.{digits}f}x"
+
+
+def _mib(values):
+    return "-" if not values else f"{max(values) / 2 ** 20:.0f}"
+
+
+def _deploy_rows(sizes):
+    """One row per N: times (medians), the ratios to the floors (medians of the pairs),
+    commands, the controller's peak memory and the test hosts' memory."""
     rows = []
     for count, size in sorted(sizes.items(), key=lambda item: int(item[0])):
         commands = size.get("commands", {}).values()
         facts = [c["facts"] for c in commands]
         operations = [c["operations"] for c in commands]
-        rows.append([count, f"{_seconds(size['cold'])} ({len(size['cold'])} runs)",
-                     f"{_seconds(size['noop'])}",
-                     *[_seconds(size.get(key)) for _, key in targets.BOUND_NAMES],
-                     f"{max(facts)} + {max(operations)}" if commands else "-",
-                     f"{max(size['noop_max_rss_kib']) / 1024:.0f} / "
-                     f"{max(size['cold_max_rss_kib']) / 1024:.0f}"])
-    slopes = [slope([(int(n), t) for n, s in sizes.items() for t in s[kind]])
-              for kind in ("cold", "noop")]
+        memory = size.get("memory_bytes") or []
+        rss = [max(size.get(key) or [0]) / 1024
+               for key in ("noop_max_rss_kib", "cold_max_rss_kib")]
+        rows.append([
+            count, f"{_seconds(size['cold'])} ({len(size['cold'])})",
+            _seconds(size.get("package")),
+            _ratio(targets.floor_ratio(size, "cold", "package"), 3),
+            f"{_seconds(size['noop'])} ({len(size['noop'])})",
+            *[_seconds(size.get(key)) for _, key in targets.BOUND_NAMES],
+            _ratio(targets.floor_ratio(size, "noop", "noop_probe"), 3),
+            f"{max(facts)} + {max(operations)}" if commands else "-",
+            f"{rss[0]:.0f} / {rss[1]:.0f}",
+            f"{_mib(memory)} ({max(memory) / 2 ** 20 / int(count):.0f} per host)"
+            if memory else "-"])
+    return rows
+
+
+def _fit_lines(sizes):
+    """The least-squares lines of the no-op, its floors and the cold converge against N."""
+    parts = []
+    for name, key in (("no-op", "noop"), ("probe floor", "noop_probe"),
+                      ("connect floor", "noop_connect"), ("cold converge", "cold"),
+                      ("package floor", "package")):
+        line = targets.fit(sizes, key)
+        if line:
+            intercept, slope_, r_squared = line
+            parts.append(f"{name} {intercept:.2f} s + {slope_ * 1000:.1f} ms x N "
+                         f"(r\u00b2 {r_squared:.3f})")
+    return parts
+
+
+def _reference_rows(sizes):
+    return [[what, hosts, cold, noop, _ratio(cold_ratio), _ratio(noop_ratio)]
+            for what, hosts, cold, noop, cold_ratio, noop_ratio
+            in targets.reference_ratios(sizes)]
+
+
+def _deploy_section(deploy):
+    if not deploy:
+        return []
+    sizes = deploy["sizes"]
+    ratio, noop_slope, floor_slope = targets.slope_ratio(sizes)
     lines = [
         "## Deploy speed",
         "",
         *_when(deploy),
-        "`python3 -m pyinfra INVENTORY deploy.py -y`, wall time, median of the runs. Cold: a "
-        "fresh cluster per run, keepalived not installed (apt-get update and install from "
-        "the Debian mirror included). No-op: the same deploy again right after. Commands: "
-        "shell commands sent to each host on a no-op re-run, counted from `-vv` output "
-        "(fact commands + operation commands; file uploads over SFTP not counted).",
-        "",
-        *_table(["Hosts", "Cold (s)", "No-op (s)",
-                 *[f"Floor: {what} (s)" for what, _ in targets.BOUND_NAMES],
-                 "Commands per host, no-op (facts + ops)",
-                 "Peak RSS of pyinfra, no-op / cold (MiB)"], rows),
-        "",
-        "The floors are timed on the same hosts right after the no-op, as two other "
-        "deploys: `bench/only_connect.py` runs `true` under sudo on each host (pyinfra's SSH "
+        "`python3 -m pyinfra INVENTORY deploy.py -y`, wall time, each beside a floor it "
+        "cannot beat, measured in pairs (floor, then deploy) so that the machine's drift "
+        "(other work on the machine) cancels: a ratio is the median over the pairs. Cold: "
+        "a fresh cluster, keepalived not installed (apt-get update and install from the "
+        "Debian mirror included); package floor: `bench/only_package.py` on another fresh "
+        "cluster right before, deploy.py's own package command (built by its code, the "
+        "one it sends a fresh host) and nothing else. No-op: deploy.py again on the "
+        "converged cluster, in rounds of connect floor, probe floor, no-op; "
+        "`bench/only_connect.py` runs `true` under sudo on each host (pyinfra's SSH "
         "connection and sudo, nothing else), `bench/only_probe.py` reads deploy.py's one "
-        "fact and adds no operation (what reading a host's state costs). deploy.py's no-op "
-        "does both, so it cannot be faster than either. The test hosts share the machine's "
-        "cores with pyinfra: each host's sshd, sudo and probe processes take CPU from the "
-        "same cores as the controller, so on this machine per-host cost grows with N even "
-        "for the floors (on a real fleet each host has its own CPU). N=20 / N=5 of the "
-        "floors: " + targets.ratios_text(targets.floor_ratios(sizes)) + ".",
+        "fact and adds no operation (what reading a host's state costs). Commands: shell "
+        "commands sent to each host on a no-op, counted from `-vv` output (fact commands "
+        "+ operation commands; uploads over SFTP not counted). Hosts' memory: `docker "
+        "stats` of the cluster's containers after the rounds (keepalived running), the "
+        "largest of the clusters. In brackets: how many runs (cold: pairs).",
         "",
-        "Per-host slope (least squares over all runs): "
-        + ", ".join(f"{name} {'-' if s is None else f'{s:.3f} s/host'}"
-                    for name, s in zip(("cold", "no-op"), slopes)),
+        *_table(["Hosts", "Cold (s)", "Package floor (s)", "Cold / package floor",
+                 "No-op (s)", *[f"Floor: {what} (s)" for what, _ in targets.BOUND_NAMES],
+                 "No-op / probe floor", "Commands per host, no-op (facts + ops)",
+                 "Peak RSS of pyinfra, no-op / cold (MiB)", "Test hosts' memory (MiB)"],
+                _deploy_rows(sizes)),
+        "",
+        "Least-squares lines against N, over every run: " + "; ".join(_fit_lines(sizes))
+        + ". The no-op grows by "
+        + ("-" if ratio is None else
+           f"{noop_slope * 1000:.1f} ms per host, {ratio:.2f}x the connect floor's "
+           f"{floor_slope * 1000:.1f} ms")
+        + ". The test hosts share the machine's cores with pyinfra: each host's sshd, "
+        "sudo and probe take CPU from the controller, so on this machine per-host cost "
+        "grows with N even for the floors (on a real fleet each host has its own CPU). "
+        "N=20 / N=5 of the floors: " + targets.ratios_text(targets.floor_ratios(sizes))
+        + f"; of the no-op: {_ratio(targets.noop_ratio(sizes, 'noop'))}.",
         "",
         *_cached_lines(deploy.get("cold_via_cache")),
-        "Reference figures **quoted from issue 5, not measured here**:",
+        "Reference figures **quoted from issue 5, not measured here**, and this deploy's "
+        "median at the same N over them (below 1: faster; on this machine, not theirs):",
         "",
-        *_table(["Deploy (quoted)", "Hosts", "Cold (s)", "No-op (s)"],
-                [[what, hosts, cold, noop] for what, hosts, cold, noop in targets.REFERENCES]),
+        *_table(["Deploy (quoted)", "Hosts", "Cold (s)", "No-op (s)",
+                 "This deploy's cold / quoted", "This deploy's no-op / quoted"],
+                _reference_rows(sizes)),
         "",
     ]
     return lines
@@ -224,11 +275,15 @@ def _plot_deploy(deploy, out_dir):
         return None
     pyplot = _pyplot()
     sizes = sorted(deploy["sizes"].items(), key=lambda item: int(item[0]))
-    counts = [int(n) for n, _ in sizes]
     figure, axes = pyplot.subplots(figsize=(10, 4.5))
-    for kind, label, colour in (("cold", "cold converge", "tab:blue"),
-                                ("noop", "no-op re-run", "tab:green")):
-        axes.plot(counts, [median(s[kind]) for _, s in sizes], "o-", color=colour,
+    for kind, label, colour, style in (
+            ("cold", "cold converge", "tab:blue", "o-"),
+            ("package", "package floor", "tab:blue", "s:"),
+            ("noop", "no-op re-run", "tab:green", "o-"),
+            ("noop_probe", "probe floor", "tab:green", "s:"),
+            ("noop_connect", "connect floor", "tab:gray", "^:")):
+        measured = [(int(n), median(s[kind])) for n, s in sizes if s.get(kind)]
+        axes.plot([n for n, _ in measured], [t for _, t in measured], style, color=colour,
                   label=f"{label} (measured, median)")
     for what, marker in (("Ansible role (10 forks, pipelining)", "x"),
                          ("straightforward pyinfra deploy", "+")):
@@ -238,8 +293,6 @@ def _plot_deploy(deploy, out_dir):
         axes.plot([h for h, _, _ in quoted], [n for _, _, n in quoted], marker,
                   color="tab:green", markersize=9, linestyle="none",
                   label=f"{what} (quoted, {marker}: blue cold, green no-op)")
-    axes.axhline(22, color="tab:blue", linestyle=":", linewidth=1, label="target cold N=10: 22 s")
-    axes.axhline(2, color="tab:green", linestyle=":", linewidth=1, label="target no-op N=10: 2 s")
     axes.set_xlabel("hosts")
     axes.set_ylabel("seconds")
     _plain_log_axis(axes)

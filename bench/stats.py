@@ -13,14 +13,58 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def slope(points):
-    """Least-squares slope of [(x, y), ...]: seconds per host for (hosts, seconds)."""
+def fit_line(points):
+    """Least-squares line through [(x, y), ...]: (intercept, slope, r squared), or None
+    with fewer than two distinct x. For (hosts, seconds): seconds at no host, seconds
+    per host, and how much of the spread the line explains (1.0: all of it)."""
     if len({x for x, _ in points}) < 2:
         return None
     mean_x = statistics.fmean(x for x, _ in points)
     mean_y = statistics.fmean(y for _, y in points)
-    return (sum((x - mean_x) * (y - mean_y) for x, y in points)
-            / sum((x - mean_x) ** 2 for x, _ in points))
+    slope_ = (sum((x - mean_x) * (y - mean_y) for x, y in points)
+              / sum((x - mean_x) ** 2 for x, _ in points))
+    intercept = mean_y - slope_ * mean_x
+    spread = sum((y - mean_y) ** 2 for _, y in points)
+    residue = sum((y - intercept - slope_ * x) ** 2 for x, y in points)
+    return intercept, slope_, 1.0 - residue / spread if spread else 1.0
+
+
+def slope(points):
+    """Least-squares slope of [(x, y), ...]: seconds per host for (hosts, seconds)."""
+    line = fit_line(points)
+    return None if line is None else line[1]
+
+
+def pair_ratio(numerators, denominators):
+    """The median of numerator / denominator over runs taken in pairs (the i-th of each
+    list measured one right after the other), or None without a pair. Each ratio is of
+    two runs close in time, so a drift of the machine's speed between pairs cancels."""
+    ratios = [top / bottom for top, bottom in zip(numerators or (), denominators or ())
+              if bottom]
+    return median(ratios)
+
+
+MEMORY_UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3,
+                "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3, "TIB": 1024 ** 4}
+
+
+def memory_bytes(text):
+    """Bytes of a size as `docker stats` prints it ("60.82MiB", "1.2GiB", "0B")."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", text)
+    if not match or match.group(2).upper() not in MEMORY_UNITS:
+        raise ValueError(f"not a size: {text!r}")
+    return round(float(match.group(1)) * MEMORY_UNITS[match.group(2).upper()])
+
+
+def memory_in_use(stats_lines):
+    """{container: bytes in use} from `docker stats --no-stream --format
+    '{{.Name}}\t{{.MemUsage}}'` lines ("NAME\t60.82MiB / 23.54GiB")."""
+    used = {}
+    for line in stats_lines.splitlines():
+        if line.strip():
+            name, usage = line.split("\t")
+            used[name.strip()] = memory_bytes(usage.split("/")[0])
+    return used
 
 
 def grand_total(output):

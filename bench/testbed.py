@@ -17,19 +17,54 @@ from testhosts.cluster import REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
 from testhosts.polling import wait_for  # noqa: F401  (bench modules use testbed.wait_for)
 
-from .stats import parse_observer, reply_times
+from .stats import memory_in_use, parse_observer, reply_times
+
+# Each systemd test host takes several inotify instances; the kernel's default of 128 per
+# user stops new hosts past about 26 (status 255 at once); with these, 50 hosts run.
+INOTIFY_LIMITS = {"fs.inotify.max_user_instances": 2048, "fs.inotify.max_user_watches": 1048576}
+INOTIFY_NEEDED_FROM = 20  # hosts
 
 
 @contextlib.contextmanager
 def cluster(count, log=print, apt_cache=False):
     """A fresh cluster of `count` Debian 12 hosts (with a package cache next to them when
     `apt_cache`), removed on exit."""
+    if count > INOTIFY_NEEDED_FROM:
+        raise_inotify_limits(log)
     bench = Cluster(ensure_engine(), f"bench-{uuid.uuid4().hex[:8]}", count, log=log,
                     apt_cache=apt_cache)
     try:
         yield bench.up()
     finally:
         bench.down()
+
+
+def raise_inotify_limits(log=print):
+    """Raise the kernel's inotify limits to INOTIFY_LIMITS where they are lower (root
+    only: a clear error otherwise). They are per machine, so never lowered here: other
+    clusters may need them."""
+    for key, wanted in INOTIFY_LIMITS.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        with open(path) as f:
+            current = int(f.read())
+        if current >= wanted:
+            continue
+        if os.geteuid() != 0:
+            raise RuntimeError(f"{key} is {current}: more than {INOTIFY_NEEDED_FROM} test hosts "
+                               f"need {wanted} (as root: sysctl -w {key}={wanted})")
+        log(f"  raising {key} from {current} to {wanted} (for more than "
+            f"{INOTIFY_NEEDED_FROM} systemd test hosts)")
+        subprocess.run(["sysctl", "-q", "-w", f"{key}={wanted}"], check=True)
+
+
+def memory(bench):
+    """Bytes of memory the cluster's containers use now (as `docker stats` counts it:
+    without the page cache they could give back), {container name: bytes}."""
+    names = [bench.container_name(host) for host in bench.hosts]
+    result = subprocess.run(["docker", "stats", "--no-stream", "--format",
+                             "{{.Name}}\t{{.MemUsage}}", *names],
+                            capture_output=True, text=True, check=True, timeout=120)
+    return memory_in_use(result.stdout)
 
 
 class Run:

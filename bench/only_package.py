@@ -1,0 +1,19 @@
+"""A deploy that only sends deploy.py's package command, as deploy.py sends it to a fresh
+Debian host (apt's lists refreshed and keepalived installed in one command, under the
+deploy lock, with the package's own restart held off): what installing the package costs.
+deploy.py's cold converge sends that command too, so it cannot cost less
+(bench/deploy_speed.py times the two in pairs, each on fresh hosts).
+
+    pyinfra INVENTORY bench/only_package.py -y    (from the repo root)
+
+The command is built by deploy.py's own code (operations.keepalived.package) from what
+its probe finds on a fresh test host, a `HostProbe` with its defaults: no keepalived,
+apt's lists never refreshed, the service not running. So no host is read here.
+"""
+
+from operations.keepalived import host_settings, package, package_manager
+from operations.probe import HostProbe
+
+FRESH_DEBIAN_HOST = HostProbe(os_release={"ID": "debian"})
+
+package(host_settings(), package_manager(FRESH_DEBIAN_HOST.os_release), FRESH_DEBIAN_HOST)
