@@ -8,6 +8,6 @@ Archives hold auth_pass: they are mode 600 in a mode 700 directory. See operatio
 
 from pyinfra import host
 
-from operations.backup import backup
+from pyinfra_keepalived.deploys.backup import backup
 
 backup(host.data.get("backup_dir") or "backups")

@@ -6,6 +6,6 @@
 Host data is validated for all hosts before anything runs; see README.md for the keys.
 """
 
-from operations.keepalived import keepalived
+from pyinfra_keepalived.deploys.install import keepalived
 
 keepalived()

@@ -9,6 +9,6 @@ See operations/drill.py.
 
 from pyinfra import host
 
-from operations.drill import drill
+from pyinfra_keepalived.deploys.drill import drill
 
 drill(host.data.get("drill_instance"))

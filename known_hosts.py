@@ -10,6 +10,6 @@ writing nothing, when a host of an instance did not answer. See operations/known
 
 from pyinfra import host
 
-from operations.known_hosts import write_known_hosts
+from pyinfra_keepalived.deploys.known_hosts import write_known_hosts
 
 write_known_hosts(host.data.get("known_hosts_file") or "known_hosts.vips")

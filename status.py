@@ -7,6 +7,6 @@ Changes nothing (keepalived is asked for its data dump, see operations/facts.py)
 when an instance has no MASTER or more than one.
 """
 
-from operations.status import report
+from pyinfra_keepalived.deploys.status import report
 
 report()

@@ -7,6 +7,6 @@ package, remove /etc/keepalived and the script user (kept while a process runs a
 See operations/uninstall.py.
 """
 
-from operations.uninstall import uninstall
+from pyinfra_keepalived.deploys.uninstall import uninstall
 
 uninstall()

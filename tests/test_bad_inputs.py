@@ -10,7 +10,7 @@ Every case here was accepted, or ended in a traceback, or was refused for anothe
 
 import pytest
 
-from operations import validate
+from pyinfra_keepalived.model import validate
 
 from .test_validate import DROP, host_01, instance, script
 
@@ -280,7 +280,7 @@ def test_shipped_templates_quote_values_and_keep_them_out_of_comments():
     """With any value, the script is the benign one with the value as one quoted word."""
     import shlex
 
-    from operations import render
+    from pyinfra_keepalived.render import config as render
 
     for template, key in [("check_systemd_service.sh.j2", "service_name"),
                           ("notify_record_state.sh.j2", "log_file")]:
@@ -293,15 +293,15 @@ def test_shipped_templates_quote_values_and_keep_them_out_of_comments():
 
 @pytest.mark.parametrize("template", ["/etc/passwd", "../x.j2", "sub/x.j2", ".x"])
 def test_render_itself_takes_no_template_path(template):
-    from operations import render
+    from pyinfra_keepalived.render import config as render
 
     with pytest.raises(render.TemplateNotFound, match="not a path"):
         render.script_file(template, {})
 
 
 def test_header_comment_renders_any_host_name_on_one_line():
-    from operations import render
-    from operations.settings import Settings
+    from pyinfra_keepalived.render import config as render
+    from pyinfra_keepalived.model.blocks import Settings
 
     files = render.config_files(Settings(host="h\nglobal_defs {\n}"))
     header = [f.content for path, f in files.items() if path.endswith("20-vrrp_instances.conf")]

@@ -43,15 +43,26 @@ from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 from pyinfra.facts.server import LinuxDistribution
 
-from operations import facts, host_ops, inventory_check, render, render_host, state_files
-from operations.host_facts import sysctl_path
-from operations.host_level import DROPIN, SYSCTL_FILE
-from operations.keepalived import keepalived
-from operations.probe import OS_RELEASE as OS_RELEASE_FILE
-from operations.problems import KeepalivedDataError
-from operations.settings import HostLevel, Paths
-from operations.state_files import LOCK_SCRIPT
-from operations.uploads import sha256
+from pyinfra_keepalived.shipped import shell_script
+from pyinfra_keepalived.facts import keepalived as facts
+
+from pyinfra_keepalived.operations import system as host_ops
+
+from pyinfra_keepalived.model import fleet as inventory_check
+
+from pyinfra_keepalived.render import config as render
+
+from pyinfra_keepalived.render import host_level as render_host
+
+from pyinfra_keepalived.operations import state_files
+from pyinfra_keepalived.facts.host_level import sysctl_path
+from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.deploys.install import keepalived
+from pyinfra_keepalived.facts.probe import OS_RELEASE as OS_RELEASE_FILE
+from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.model.blocks import HostLevel, Paths
+from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
+from pyinfra_keepalived.operations.uploads import sha256
 
 pytestmark = pytest.mark.unit
 
@@ -61,8 +72,8 @@ GROUP_DATA = {key: value for key, value in
               if key.startswith("keepalived_")}
 # transaction.sh with the state files' shell functions before it, as the deploy sends it
 TRANSACTION_SCRIPT = (state_files.FUNCTIONS
-                      + open(os.path.join(ROOT, "operations", "transaction.sh")).read())
-LOCK_SCRIPT = open(os.path.join(ROOT, "operations", "lock.sh")).read()
+                      + shell_script("operations/transaction.sh"))
+LOCK_SCRIPT = shell_script("operations/lock.sh")
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py
 assert GROUP_DATA["keepalived_vrrp_instances"][0]["auth_pass"] == SECRET
@@ -1068,7 +1079,7 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
     import subprocess
     import time
 
-    from operations import uploads
+    from pyinfra_keepalived.operations import uploads
 
     old = time.time() - (uploads.STALE_MINUTES + 5) * 60
     made = {}

@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from operations import render
-from operations.inventory_check import check_hosts
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.model.fleet import check_hosts
 
 from .coverage_example import COVERAGE_HOSTS
 from .seed import SEED_HOSTS

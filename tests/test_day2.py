@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from operations.drill import DrillRefused, plan
-from operations.facts import (
+from pyinfra_keepalived.deploys.drill import DrillRefused, plan
+from pyinfra_keepalived.facts.keepalived import (
     DUMP_LINES,
     HostStatus,
     InstanceStatus,
@@ -20,8 +20,8 @@ from operations.facts import (
     UserProcesses,
     parse_ip_addr,
 )
-from operations.status import Row, problems, rows, table
-from operations.validate import read_host
+from pyinfra_keepalived.deploys.status import Row, problems, rows, table
+from pyinfra_keepalived.model.validate import read_host
 from tests.seed import SEED_HOSTS
 
 pytestmark = pytest.mark.unit

@@ -14,12 +14,12 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 
-from operations import drill as drill_module
-from operations import render_host
-from operations.backup import _stamps, backup
-from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
-from operations.host_level import DROPIN, SYSCTL_FILE
-from operations.uninstall import uninstall
+from pyinfra_keepalived.deploys import drill as drill_module
+from pyinfra_keepalived.render import host_level as render_host
+from pyinfra_keepalived.deploys.backup import _stamps, backup
+from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
+from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.deploys.uninstall import uninstall
 from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     DNF_DISTROS,
     DROPIN_CONTENT,

@@ -29,10 +29,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from operations import render, validate
-from operations.inventory_check import check_hosts
-from operations.problems import KeepalivedDataError
-from operations.validate_instance import INSTANCE_KEYS
+from pyinfra_keepalived.render import config as render
+
+from pyinfra_keepalived.model import validate
+from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.model.instance import INSTANCE_KEYS
 
 from . import coverage_example
 

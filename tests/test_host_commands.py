@@ -18,13 +18,20 @@ from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from operations import host_level, probe, state_files, uploads
-from operations import render, render_host
-from operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
-from operations.host_facts import KeepalivedHostState
-from operations.host_level import DROPIN, SYSCTL_FILE
-from operations.settings import HostLevel
-from operations.uploads import sha256
+from pyinfra_keepalived.operations import host_level
+
+from pyinfra_keepalived.facts import probe
+
+from pyinfra_keepalived.operations import state_files
+
+from pyinfra_keepalived.operations import uploads
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.render import host_level as render_host
+from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
+from pyinfra_keepalived.facts.host_level import KeepalivedHostState
+from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.model.blocks import HostLevel
+from pyinfra_keepalived.operations.uploads import sha256
 
 from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     DROPIN_CONTENT,

@@ -11,8 +11,11 @@ import subprocess
 
 import pytest
 
-from operations import render, state_files
-from operations.inventory_check import check_hosts
+from pyinfra_keepalived.shipped import shell_script
+from pyinfra_keepalived.render import config as render
+
+from pyinfra_keepalived.operations import state_files
+from pyinfra_keepalived.model.fleet import check_hosts
 
 from .seed import SEED_HOSTS
 
@@ -23,9 +26,9 @@ pytestmark = [
 ]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = (open(os.path.join(ROOT, "operations", "lock.sh")).read() + "\n"
+SCRIPT = (shell_script("operations/lock.sh") + "\n"
           + state_files.FUNCTIONS
-          + open(os.path.join(ROOT, "operations", "transaction.sh")).read())
+          + shell_script("operations/transaction.sh"))
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]
 # `nobody` exists everywhere: scripts then run as a non-root user, which is what makes
@@ -329,7 +332,7 @@ def test_the_lock_lives_in_a_directory_only_root_can_use(tmp_path):
     lock's directory is made mode 700 (root's) when it does not exist yet."""
     lock = tmp_path / "pyinfra-keepalived" / "lock"
     result = subprocess.run(
-        ["sh", "-c", open(os.path.join(ROOT, "operations", "lock.sh")).read() + "\necho got it",
+        ["sh", "-c", shell_script("operations/lock.sh") + "\necho got it",
          "pyinfra-keepalived", str(lock), str(lock.parent / "holder"), "1", "a test"],
         capture_output=True, text=True)
     assert result.returncode == 0 and "got it" in result.stdout, result.stderr

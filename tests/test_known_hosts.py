@@ -3,7 +3,7 @@ fact's parsing and the keepalived_vip_names data key."""
 
 import pytest
 
-from operations.known_hosts import SshHostKeys, known_hosts_lines
+from pyinfra_keepalived.deploys.known_hosts import SshHostKeys, known_hosts_lines
 
 from .test_validate import assert_error, assert_valid, check, host_01, host_02
 

@@ -16,8 +16,15 @@ import time
 import pytest
 from pyinfra.api import QuoteString, StringCommand
 
-from operations import host_ops, render, rolling, state_files
-from operations.inventory_check import check_hosts
+from pyinfra_keepalived.shipped import shell_script
+from pyinfra_keepalived.operations import system as host_ops
+
+from pyinfra_keepalived.render import config as render
+
+from pyinfra_keepalived.operations import rolling
+
+from pyinfra_keepalived.operations import state_files
+from pyinfra_keepalived.model.fleet import check_hosts
 
 from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     APT_REFRESH,
@@ -212,7 +219,7 @@ def test_leftovers_cleared_only_when_left(drain, policy, pending, added, recorde
 
 
 def run_leftovers(tmp_path, policy, drain):
-    script = state_files.FUNCTIONS + state_files.shell_script("leftovers.sh")
+    script = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
     return subprocess.run(["sh", "-c", script, "leftovers", policy, drain,
                            str(tmp_path / "marker")], capture_output=True, text=True)
 
@@ -427,7 +434,7 @@ def test_pyinfra_modes_that_break_the_rollout_are_refused(monkeypatch, flag):
     host before the next: refused before any host is touched."""
     from pyinfra.api.exceptions import DeployError
 
-    from operations import keepalived
+    from pyinfra_keepalived.deploys import install as keepalived
     monkeypatch.setattr(sys, "argv", ["pyinfra", "-y", flag, "inventory.py", "deploy.py"])
     with pytest.raises(DeployError, match=f"{flag} is refused"):
         keepalived.refuse_unsafe_modes()

@@ -18,9 +18,13 @@ import subprocess
 import pytest
 from pyinfra.api import HiddenValue
 
-from operations import facts, inventory_check, render
-from operations.hidden import mask_text, sed_mask
-from operations.problems import Problem, shown
+from pyinfra_keepalived.facts import keepalived as facts
+
+from pyinfra_keepalived.model import fleet as inventory_check
+
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.model.hidden import mask_text, sed_mask
+from pyinfra_keepalived.model.problems import Problem, shown
 from tests.test_validate import check_fails, host_01, host_02, read, script
 
 pytestmark = pytest.mark.unit
@@ -275,7 +279,7 @@ def test_secret_file_digest_is_salted_and_exact(tmp_path, monkeypatch):
 
 
 def test_salt_is_new_every_run():
-    run = ("import operations.facts as f; print(f.RUN_SALT)")
+    run = ("import pyinfra_keepalived.facts.keepalived as f; print(f.RUN_SALT)")
     salts = {subprocess.run(["python3", "-c", run], capture_output=True, text=True,
                             check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
              .stdout.strip() for _ in range(2)}

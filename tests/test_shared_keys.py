@@ -9,10 +9,12 @@ import subprocess
 
 import pytest
 
-from operations import facts, inventory_check
-from operations.shared_keys import RELOAD
-from operations.state_files import LOCK_SCRIPT
-from operations.uploads import sha256
+from pyinfra_keepalived.facts import keepalived as facts
+
+from pyinfra_keepalived.model import fleet as inventory_check
+from pyinfra_keepalived.operations.shared_keys import RELOAD
+from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
+from pyinfra_keepalived.operations.uploads import sha256
 
 from .test_commands import (
     CLEANUP,

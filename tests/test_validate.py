@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from operations import inventory_check, validate
-from operations.problems import KeepalivedDataError
+from pyinfra_keepalived.model import fleet as inventory_check
+
+from pyinfra_keepalived.model import validate
+from pyinfra_keepalived.model.problems import KeepalivedDataError
 
 pytestmark = pytest.mark.unit
 
@@ -669,8 +671,8 @@ INVALID_HOSTS = [
 PURITY_CHECK = """
 import ast, sys
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
-from operations.inventory_check import check_hosts
-from operations.problems import KeepalivedDataError
+from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.model.problems import KeepalivedDataError
 
 contexts = (ctx_config, ctx_host, ctx_inventory, ctx_state)
 for data in ast.literal_eval(sys.stdin.read()):

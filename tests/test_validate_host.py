@@ -3,8 +3,8 @@ the keepalived.service drop-in and keepalived's daemon options."""
 
 import pytest
 
-from operations.firewall import vrrp_protocols
-from operations.settings import HostLevel
+from pyinfra_keepalived.operations.firewall import vrrp_protocols
+from pyinfra_keepalived.model.blocks import HostLevel
 
 from .test_validate import assert_error, assert_valid, host_01, instance
 
@@ -209,7 +209,7 @@ def test_every_option_of_keepalived_2_2_7_is_decided():
     """`keepalived --help` of Debian 12's keepalived 2.2.7 (long forms), plus the hidden
     --config-fd and the --log-file its build lacks: each is allowed or refused with a
     reason, none falls through to "unknown"."""
-    from operations.validate_host import ALLOWED_OPTIONS, REFUSED_OPTIONS, SHORT_OPTIONS
+    from pyinfra_keepalived.model.host_level import ALLOWED_OPTIONS, REFUSED_OPTIONS, SHORT_OPTIONS
 
     help_2_2_7 = {
         "--use-file", "--vrrp", "--check", "--no_bfd", "--all", "--log-console",

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from operations.firewall import FIREWALL_SCRIPT
+from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT
 
 pytestmark = [
     pytest.mark.unit,

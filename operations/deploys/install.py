@@ -14,12 +14,15 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 
-from . import host_level, render, rolling, shared_keys
-from .config_tree import config_tree
-from .host_ops import keepalived_package, service_running, system_user
-from .inventory_check import check_inventory
-from .probe import probe
-from .uploads import stale_uploads_absent
+from ..operations import host_level
+from ..render import config as render
+from ..operations import rolling
+from ..operations import shared_keys
+from ..operations.config_tree import config_tree
+from ..operations.system import keepalived_package, service_running, system_user
+from ..model.fleet import check_inventory
+from ..facts.probe import probe
+from ..operations.uploads import stale_uploads_absent
 
 APT_FAMILY = {"debian", "ubuntu"}
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}

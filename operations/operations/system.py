@@ -10,6 +10,7 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
+from ..shipped import shell_script
 from . import state_files
 
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
@@ -28,7 +29,7 @@ APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 # The install runs under the deploy lock, with the restart-pending marker written first
 # when keepalived runs, and (apt) a policy-rc.d of ours that keeps the package's
 # maintainer scripts from restarting keepalived: the deploy restarts it, host by host.
-PACKAGE_SCRIPT = state_files.FUNCTIONS + state_files.shell_script("package.sh")
+PACKAGE_SCRIPT = state_files.FUNCTIONS + shell_script("operations/package.sh")
 # dnf: rpm's systemd scriptlets (systemd-update-helper) restart no unit with this set.
 DNF_INSTALL = "SYSTEMD_OFFLINE=1 dnf install -y"
 # Unit file states (`systemctl show -p UnitFileState`) that need no `systemctl enable`.

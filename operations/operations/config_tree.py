@@ -10,12 +10,13 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
 from . import uploads
-from .facts import MaskedFileContents
-from .hidden import mask_text
-from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked, shell_script
+from ..facts.keepalived import MaskedFileContents
+from ..model.hidden import mask_text
+from ..shipped import shell_script
+from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked
 
 
-TRANSACTION_SCRIPT = FUNCTIONS + shell_script("transaction.sh")
+TRANSACTION_SCRIPT = FUNCTIONS + shell_script("operations/transaction.sh")
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"

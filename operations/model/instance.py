@@ -29,7 +29,7 @@ from .readers import (
     read_seconds,
     read_word,
 )
-from .settings import SyncGroup, TrackInterface, VirtualIp, VirtualRoute, VrrpInstance
+from .blocks import SyncGroup, TrackInterface, VirtualIp, VirtualRoute, VrrpInstance
 
 INSTANCE_KEYS = [
     "name", "interface", "state", "virtual_router_id", "priority", "virtual_ipaddresses",

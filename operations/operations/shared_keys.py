@@ -26,7 +26,7 @@ from pyinfra import host
 from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
-from .facts import RUN_SALT, digest
+from ..facts.keepalived import RUN_SALT, digest
 from .state_files import locked_commands
 from .uploads import install, installing, private_dir, send
 

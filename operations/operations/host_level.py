@@ -10,7 +10,8 @@ nothing costs one round trip here. `remove(...)` undoes them for the uninstall d
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
-from . import render_host, state_files
+from ..render import host_level as render_host
+from . import state_files
 from .firewall import (
     FIREWALL_COMMAND,
     allow_vrrp,
@@ -20,8 +21,8 @@ from .firewall import (
     status_command,
     vrrp_protocols,
 )
-from .host_facts import KeepalivedHostState
-from .render_host import NONLOCAL_BIND
+from ..facts.host_level import KeepalivedHostState
+from ..render.host_level import NONLOCAL_BIND
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import sha256, upload
 

@@ -3,7 +3,7 @@
 Pure functions, no pyinfra (operations.host_level uploads what these return).
 """
 
-from .render import keepalived_value
+from .config import keepalived_value
 
 HEADER = "# Managed by pyinfra (keepalived deploy)"
 NONLOCAL_BIND = {"ipv4": "net.ipv4.ip_nonlocal_bind", "ipv6": "net.ipv6.ip_nonlocal_bind"}

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field, replace
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
-from . import host_level, render, shared_keys
-from .facts import KeepalivedTree, tree_digests
-from .host_facts import HostState, KeepalivedHostState
-from .host_ops import APT_STAMP
-from .state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
-from .uploads import is_upload_dir, stale_dirs_command
+from ..operations import host_level
+from ..render import config as render
+from ..operations import shared_keys
+from .keepalived import KeepalivedTree, tree_digests
+from .host_level import HostState, KeepalivedHostState
+from ..operations.system import APT_STAMP
+from ..operations.state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
+from ..operations.uploads import is_upload_dir, stale_dirs_command
 
 OS_RELEASE = "/etc/os-release"
 # (and our policy-rc.d, if a killed install left it: operations.rolling.clear_leftovers)

@@ -7,7 +7,7 @@ and what is allowed.
 import re
 
 from .problems import did_you_mean
-from .settings import HostLevel
+from .blocks import HostLevel
 
 # Host data keys of this module and their defaults (registered in validate.DATA_KEYS).
 DATA_KEYS = {

@@ -23,7 +23,7 @@ import ipaddress
 from collections import defaultdict
 
 from .problems import Problems
-from .validate_instance import UNICAST_FROM_INVENTORY
+from .instance import UNICAST_FROM_INVENTORY
 
 # Attributes every peer of an instance must have alike, with what goes wrong otherwise.
 MUST_AGREE = {

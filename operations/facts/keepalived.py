@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 
-from .hidden import sed_mask
+from ..model.hidden import sed_mask
+from ..shipped import shell_script
 
 # A random salt of this run (this process), never printed: the host digests a secret file
 # with it (KeepalivedTree's `salted`), so what pyinfra logs with -vvv (fact commands, where
@@ -166,8 +167,7 @@ class HostStatus:
 DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
               r"|^   (State|Priority|Effective priority|Last transition|Status) = "
               r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "vrrp_dump.sh")) as _f:
-    VRRP_DUMP_SCRIPT = _f.read()
+VRRP_DUMP_SCRIPT = shell_script("facts/vrrp_dump.sh")
 STATUS_SCRIPT = VRRP_DUMP_SCRIPT + f"""
 echo "## now $(date +%s)"
 if pid=$(vrrp_pid); then

@@ -18,8 +18,8 @@ from pyinfra import state
 from pyinfra.api import FactBase
 from pyinfra.api.exceptions import DeployError
 
-from .inventory_check import check_inventory
-from .state_files import shell_script
+from ..model.fleet import check_inventory
+from ..shipped import shell_script
 
 _done = {}  # the inventory the file was written for
 _lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
@@ -35,7 +35,7 @@ class SshHostKeys(FactBase):
     """
 
     def command(self):
-        return shell_script("host_keys.sh")
+        return shell_script("facts/host_keys.sh")
 
     def default(self):
         return []

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import jinja2
 
-TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             "templates")
+from ..shipped import TEMPLATES_DIR
+
 SHIPPED_SCRIPT_TEMPLATES = sorted(os.listdir(os.path.join(TEMPLATES_DIR, "scripts")))
 CHECK_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES if name.startswith("check_")]
 NOTIFY_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES

@@ -25,9 +25,8 @@ from collections.abc import Callable, Iterable
 
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from .render import DRAIN_FILE  # noqa: F401  (rendered into the config: render owns it)
-
-HERE = os.path.dirname(os.path.abspath(__file__))
+from ..shipped import shell_script
+from ..render.config import DRAIN_FILE  # noqa: F401  (rendered into the config: render owns it)
 
 LOCK_FILE = "/run/pyinfra-keepalived/lock"
 LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
@@ -40,17 +39,11 @@ POLICY_RC_D = "/usr/sbin/policy-rc.d"
 POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (operations/package.sh)
 
 
-def shell_script(name):
-    """The text of a shell script shipped next to this module (e.g. "transaction.sh")."""
-    with open(os.path.join(HERE, name)) as handle:
-        return handle.read()
-
-
-LOCK_SCRIPT = shell_script("lock.sh")
+LOCK_SCRIPT = shell_script("operations/lock.sh")
 # mark_pending, set_drain and $policy_tag, for the scripts that write the markers, the
 # drain or the policy-rc.d (the line that marks a policy-rc.d as ours: only such a one is
 # ever replaced or removed)
-FUNCTIONS = shell_script("state_files.sh") + f"policy_tag={shlex.quote(POLICY_TAG)}\n"
+FUNCTIONS = shell_script("operations/state_files.sh") + f"policy_tag={shlex.quote(POLICY_TAG)}\n"
 
 
 def mark_restart(reason):

@@ -29,9 +29,9 @@ from pyinfra import host, logger, state
 from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import python
 
-from .keepalived import host_settings
-from .state_files import LOCK_WAIT_SECONDS, locked_commands
-from .uploads import AS_LOGIN_USER, private_dir
+from .install import host_settings
+from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
+from ..operations.uploads import AS_LOGIN_USER, private_dir
 
 _stamps = {}  # the last inventory, and its run's timestamp
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory

@@ -40,12 +40,13 @@ from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.context import ctx_state
 
-from . import render, state_files
-from .facts import VRRP_DUMP_SCRIPT
+from ..render import config as render
+from ..shipped import shell_script
+from . import state_files
+from ..facts.keepalived import VRRP_DUMP_SCRIPT
 
-RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + state_files.shell_script(
-    "restart.sh")
-LEFTOVERS_SCRIPT = state_files.FUNCTIONS + state_files.shell_script("leftovers.sh")
+RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
+LEFTOVERS_SCRIPT = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
 PASSES = (
     ("first", "Restart keepalived where it holds no VIP (one host at a time)"),
     ("holders", "Hand over the VIPs, then restart keepalived on their holders "

@@ -24,9 +24,9 @@ from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import python
 
-from .facts import parse_addresses
-from .inventory_check import check_inventory
-from .state_files import LOCK_WAIT_SECONDS, locked
+from ..facts.keepalived import parse_addresses
+from ..model.fleet import check_inventory
+from ..operations.state_files import LOCK_WAIT_SECONDS, locked
 from .status import by_instance, cluster_status, problems, rows
 
 POLL_SECONDS = 0.05

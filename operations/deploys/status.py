@@ -15,8 +15,8 @@ import gevent.lock
 from pyinfra import state
 from pyinfra.api.exceptions import DeployError
 
-from .facts import KeepalivedStatus
-from .inventory_check import check_inventory
+from ..facts.keepalived import KeepalivedStatus
+from ..model.fleet import check_inventory
 
 _fetched = {}  # the last inventory fetched for, and its statuses
 _fetch_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets

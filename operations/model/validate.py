@@ -13,7 +13,10 @@ import os
 import re
 from collections.abc import Mapping
 
-from . import render, script_data, shared_keys, validate_host
+from ..render import config as render
+from ..render import script_data
+from ..operations import shared_keys
+from . import host_level as validate_host
 from .problems import Problems
 from .readers import (
     NAME_RE,
@@ -29,7 +32,7 @@ from .readers import (
     read_seconds,
     read_word,
 )
-from .settings import (
+from .blocks import (
     DEFAULT_BASE_DIR,
     DEFAULT_SCRIPT_USER,
     GlobalDefs,
@@ -38,7 +41,7 @@ from .settings import (
     Settings,
     VrrpScript,
 )
-from .validate_instance import (
+from .instance import (
     VRRP_VERSIONS,
     HostContext,
     read_instance,

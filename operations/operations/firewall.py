@@ -13,10 +13,11 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from .host_facts import KeepalivedHostState
+from ..facts.host_level import KeepalivedHostState
+from ..shipped import shell_script
 from .uploads import sha256, upload
 
-FIREWALL_SCRIPT = open(os.path.join(os.path.dirname(__file__), "vrrp_firewall.sh")).read()
+FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
 FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)
 VRRP, AH = "112", "51"

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 
 import jinja2
 
-from . import render
-from .readers import is_number
+from . import config as render
+from ..model.readers import is_number
 
 TEMPLATE_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 TEMPLATE_ALLOWED = ("a template file name (letters, digits and _ . -, no path) from "

@@ -1,0 +1,26 @@
+"""The files that ship inside the package: the Jinja2 templates (`templates/`) and the
+shell scripts the hosts run (`*.sh`, each beside the module that sends it).
+
+Found through importlib.resources, so they are read the same way from a checkout
+(`operations/` is the package, `operations/templates` a link to the repository's
+`templates/`) and from an installed wheel (`pyinfra_keepalived/templates/`).
+"""
+
+import functools
+from importlib.resources import files
+
+PACKAGE = __name__.rpartition(".")[0]  # "pyinfra_keepalived"
+
+
+def path(relative: str) -> str:
+    """The file system path of a shipped file or folder, e.g. path("templates")."""
+    return str(files(PACKAGE).joinpath(*relative.split("/")))
+
+
+@functools.cache
+def shell_script(relative: str) -> str:
+    """The text of a shipped shell script, e.g. shell_script("operations/lock.sh")."""
+    return files(PACKAGE).joinpath(*relative.split("/")).read_text()
+
+
+TEMPLATES_DIR = path("templates")
