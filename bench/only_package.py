@@ -6,13 +6,13 @@ deploy.py's cold converge sends that command too, so it cannot cost less
 
     pyinfra INVENTORY bench/only_package.py -y    (from the repo root)
 
-The command is built by deploy.py's own code (operations.keepalived.package) from what
-its probe finds on a fresh test host, a `HostProbe` with its defaults: no keepalived,
-apt's lists never refreshed, the service not running. So no host is read here.
+The command is built by deploy.py's own code (pyinfra_keepalived.deploys.install.package)
+from what its probe finds on a fresh test host, a `HostProbe` with its defaults: no
+keepalived, apt's lists never refreshed, the service not running. So no host is read here.
 """
 
-from operations.keepalived import host_settings, package, package_manager
-from operations.probe import HostProbe
+from pyinfra_keepalived.deploys.install import host_settings, package, package_manager
+from pyinfra_keepalived.facts.probe import HostProbe
 
 FRESH_DEBIAN_HOST = HostProbe(os_release={"ID": "debian"})
 

@@ -52,10 +52,12 @@ def fit(sizes, key):
 
 def slope_ratio(sizes):
     """(no-op slope / connect floor's slope, no-op slope, floor slope); None parts when
-    not measured at two N or more."""
+    not measured at two N or more (the ratio also when the floor's slope is not above 0)."""
     noop, floor = fit(sizes, "noop"), fit(sizes, "noop_connect")
     noop_slope, floor_slope = noop and noop[1], floor and floor[1]
-    ratio = noop_slope / floor_slope if noop_slope is not None and floor_slope else None
+    # (a floor that does not grow with N, in noise over too few N, gives no ratio)
+    ratio = (noop_slope / floor_slope if noop_slope is not None and floor_slope
+             and floor_slope > 0 else None)
     return ratio, noop_slope, floor_slope
 
 

@@ -131,6 +131,8 @@ def test_deploy_targets_are_ratios_to_the_floors():
             for count, size in met.items()}
     assert verdicts(targets.deploy_rows({"sizes": slow})) == dict.fromkeys(RATIO_FIGURES, "met")
     assert set(verdicts(targets.deploy_rows({"sizes": {}})).values()) == {"not measured"}
+    flat = {"1": sized([0.6], [0.58], [0.6]), "2": sized([0.7], [0.6], [0.5])}
+    assert targets.deploy_rows({"sizes": flat})[2][3] == "not measured"  # floor slope < 0
 
 
 def test_reference_ratios_at_the_quoted_n():
