@@ -5,8 +5,10 @@ Every cluster is named `bench-<random>` and removed afterwards, also after a fai
 containers of such a cluster are ever touched.
 """
 
+import atexit
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,15 +83,35 @@ class Run:
         return self
 
 
+def _checkout_package_path():
+    """A directory whose `pyinfra_keepalived` is this checkout's `operations/`, for
+    PYTHONPATH: an editable install of the package may point at another checkout (a
+    worktree's bench must time its own code)."""
+    global _PACKAGE_PATH
+    if _PACKAGE_PATH is None:
+        _PACKAGE_PATH = tempfile.mkdtemp(prefix="bench-package-")
+        atexit.register(shutil.rmtree, _PACKAGE_PATH, True)
+        os.symlink(os.path.join(REPO_DIR, "operations"),
+                   os.path.join(_PACKAGE_PATH, "pyinfra_keepalived"))
+    return _PACKAGE_PATH
+
+
+_PACKAGE_PATH = None
+
+
 def pyinfra(inventory, *args, deploy="deploy.py", timeout=900):
-    """Run `python3 -m pyinfra INVENTORY deploy.py -y ARGS` from the repo root, timed.
+    """Run `python3 -m pyinfra INVENTORY deploy.py -y ARGS` from the repo root, timed,
+    with this checkout's package (_checkout_package_path).
 
     os.wait4 gives the rusage of exactly this child, so the peak RSS is pyinfra's own."""
     command = [sys.executable, "-m", "pyinfra", inventory, deploy, "-y", *args]
+    path = os.pathsep.join(filter(None, [_checkout_package_path(),
+                                         os.environ.get("PYTHONPATH")]))
     with tempfile.TemporaryFile() as output:
         start = time.monotonic()
         process = subprocess.Popen(command, cwd=REPO_DIR, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT)
+                                   stdout=output, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONPATH": path})
         try:
             _, status, usage = _wait4(process.pid, timeout)
         except TimeoutError:
