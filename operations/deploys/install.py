@@ -18,7 +18,8 @@ from ..operations import host_level
 from ..render import config as render
 from ..operations import rolling
 from ..operations import shared_keys
-from ..operations.config_tree import config_tree
+from ..operations.config_tree import config_tree, tree_work
+from ..operations.needed import if_needed, unchanged
 from ..operations.system import keepalived_package, service_running, system_user
 from ..model.fleet import check_inventory
 from ..facts.probe import probe
@@ -55,8 +56,8 @@ def package_manager(os_release=None):
 def script_user(settings, found):
     """The system user check scripts run as. It must exist before keepalived loads a
     config that names it: with enable_script_security keepalived drops every script."""
-    system_user(
-        name=f"Create the {settings.global_defs.script_user} system user",
+    if_needed(
+        system_user, f"Create the {settings.global_defs.script_user} system user",
         user=settings.global_defs.script_user,
         comment=SCRIPT_USER_COMMENT,
         home="/nonexistent",
@@ -67,8 +68,8 @@ def script_user(settings, found):
 
 def package(settings, manager, found):
     """Install keepalived from the distro. Returns the operation (did_change: restart)."""
-    return keepalived_package(
-        name=f"Install keepalived ({manager})", manager=manager,
+    return if_needed(
+        keepalived_package, f"Install keepalived ({manager})", manager=manager,
         version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
         proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait,
     )
@@ -76,7 +77,11 @@ def package(settings, manager, found):
 
 def config(settings, files, found):
     """Directories, check scripts and config files (`files`), validated before they go
-    live, and keepalived reloaded in the same locked step (operations/transaction.sh)."""
+    live, and keepalived reloaded in the same locked step (operations/transaction.sh).
+    Not added when the tree is up to date and no reload is pending (has_work would
+    print the diff twice: the tree's own test)."""
+    if not any(tree_work(files, settings.paths, found.tree)) and found.reload_pending is None:
+        return unchanged()
     return config_tree(
         name="Validate and install the keepalived config",
         files=files,
@@ -97,7 +102,7 @@ def service(settings, installed, options, found):
         return (found.restart_pending is not None or installed.did_change()
                 or (options is not None and options.did_change()))
 
-    service_running(name="Enable and start keepalived", service=SERVICE, found=found)
+    if_needed(service_running, "Enable and start keepalived", service=SERVICE, found=found)
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each

@@ -102,6 +102,17 @@ def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS):
                   wait=lock_wait)
 
 
+def tree_work(files, paths, tree):
+    """What config_tree has to do on a host whose tree is `tree`: (paths laid out wrong,
+    files changed, stale paths to remove); all empty when the tree is up to date."""
+    managed_dirs = [paths.scripts_dir, paths.config_dir]
+    changed = [file for file in files.values() if _differs(tree.get(file.path), file)]
+    stale = sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
+                   if os.path.dirname(path) in managed_dirs and path not in files
+                   and entry.kind != "directory")
+    return _layout_wrong(paths, tree), changed, stale
+
+
 @operation()
 def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SECONDS):
     """
@@ -134,13 +145,7 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
             reload_pending=probe.reload_pending,
         )
     """
-    managed_dirs = [paths.scripts_dir, paths.config_dir]
-    changed = [file for file in files.values() if _differs(tree.get(file.path), file)]
-    stale = sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
-                   if os.path.dirname(path) in managed_dirs and path not in files
-                   and entry.kind != "directory")
-    wrong = _layout_wrong(paths, tree)
-
+    wrong, changed, stale = tree_work(files, paths, tree)
     if not (wrong or changed or stale):
         if reload_pending is None:
             host.noop("keepalived config is up to date")

@@ -23,6 +23,7 @@ from .firewall import (
 )
 from ..facts.host_level import KeepalivedHostState
 from ..render.host_level import NONLOCAL_BIND
+from .needed import if_needed
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import sha256, upload
 
@@ -145,21 +146,22 @@ def prepare(settings, manager, current, active=False):
     options_path, variable = OPTIONS_FILES[manager]
 
     firewall = bool(protocols) and is_managed(level, current)
+    # (each added only when it has work: operations.needed)
     if firewall:
-        allow_vrrp(name="Let VRRP through the host firewall", protocols=protocols,
-                   current=current)
-    nonlocal_bind(name="sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
+        if_needed(allow_vrrp, "Let VRRP through the host firewall", protocols=protocols,
                   current=current)
-    service_dropin(
-        name="keepalived.service drop-in (restart on failure, after network-online)",
+    if_needed(nonlocal_bind, "sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
+              current=current)
+    if_needed(
+        service_dropin, "keepalived.service drop-in (restart on failure, after network-online)",
         content=render_host.service_dropin(
             level, installed_command(protocols) if firewall else None),
         current=current)
     if level.daemon_options is None:
         return None
-    return daemon_options(name=f"keepalived options ({options_path})", path=options_path,
-                          variable=variable, options=level.daemon_options, current=current,
-                          active=active, lock_wait=level.lock_wait)
+    return if_needed(daemon_options, f"keepalived options ({options_path})", path=options_path,
+                     variable=variable, options=level.daemon_options, current=current,
+                     active=active, lock_wait=level.lock_wait)
 
 
 @deploy("Keepalived host removal")
