@@ -19,11 +19,12 @@ from . import (deploy_speed, failover_speed, machine, reload_flap, report, rolli
 
 PARTS = ("deploy", "failover", "reload", "rolling")
 # Deploy speed: N, and how many cold / package-floor pairs and no-op rounds (the whole
-# part takes about 25 minutes on 2 cores). N=10 carries the verdicts: more pairs; N=50
+# part takes about 30 minutes on 2 cores). N=10 carries the verdicts: more pairs; N=50
 # gets one cold converge (no floor: the fleet size is for the no-op) and more rounds.
 DEPLOY_SIZES = (1, 2, 5, 10, 20, 50)
-DEPLOY_PAIRS, DEPLOY_PAIRS_AT = 3, {10: 5}
-DEPLOY_ROUNDS, DEPLOY_ROUNDS_AT = 3, {50: 7}
+DEPLOY_PAIRS, DEPLOY_PAIRS_AT = 2, {10: 4}
+DEPLOY_ROUNDS, DEPLOY_ROUNDS_AT = 3, {50: 5}
+DEPLOY_CACHED_RUNS = 2
 
 
 def main(argv=None):
@@ -73,7 +74,8 @@ def measure_deploy(args, saved, log):
     sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else DEPLOY_SIZES
     measured = deploy_speed.measure(
         sizes=sizes, pairs=DEPLOY_PAIRS, pairs_at=DEPLOY_PAIRS_AT, rounds=DEPLOY_ROUNDS,
-        rounds_at=DEPLOY_ROUNDS_AT, cached_runs=3 if deploy_speed.CACHED_SIZE in sizes else 0,
+        rounds_at=DEPLOY_ROUNDS_AT,
+        cached_runs=DEPLOY_CACHED_RUNS if deploy_speed.CACHED_SIZE in sizes else 0,
         log=log)
     if not args.sizes or not saved:
         return measured
