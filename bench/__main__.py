@@ -44,7 +44,7 @@ def main(argv=None):
 
     for part in PARTS if args.part == "all" else (args.part,) if args.part in PARTS else ():
         print(f"== {part}", flush=True)
-        started = time.monotonic()
+        started, load_before = time.monotonic(), os.getloadavg()[0]
         log = lambda text: print(text, flush=True)  # noqa: E731
         if part == "deploy":
             results["deploy"] = measure_deploy(args, results.get("deploy"), log)
@@ -58,6 +58,8 @@ def main(argv=None):
         results["machine"], results["quick"] = machine.describe(), args.quick
         results[part]["run_seconds"] = round(time.monotonic() - started)
         results[part]["measured_at"] = results["machine"]["date"]
+        # (1-minute load averages: how busy the machine was with other work too)
+        results[part]["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
         save(results, results_path)
 
     path = report.write(results, out_dir)

@@ -66,7 +66,10 @@ def _table(header, rows):
 def _when(part):
     if "measured_at" not in part:
         return []
-    return [f"Measured {part['measured_at']} (the part took {part['run_seconds']} s).", ""]
+    load = part.get("load_average")
+    busy = f"; load average {load[0]} at its start, {load[1]} at its end" if load else ""
+    return [f"Measured {part['measured_at']} (the part took {part['run_seconds']} s{busy}).",
+            ""]
 
 
 def _seconds(values, digits=2):
