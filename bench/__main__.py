@@ -47,7 +47,10 @@ def main(argv=None):
         started, load_before = time.monotonic(), os.getloadavg()[0]
         log = lambda text: print(text, flush=True)  # noqa: E731
         if part == "deploy":
-            results["deploy"] = measure_deploy(args, results.get("deploy"), log)
+            def keep(deploy):  # after each N: a failure later loses nothing measured
+                results["deploy"] = deploy
+                save(results, results_path)
+            results["deploy"] = measure_deploy(args, results.get("deploy"), log, keep)
         elif part == "failover":
             results["failover"] = failover_speed.measure(trials=1 if args.quick else 5, log=log)
         elif part == "reload":
@@ -69,21 +72,23 @@ def main(argv=None):
     return 0
 
 
-def measure_deploy(args, saved, log):
-    """The deploy-speed part as the options ask: with --sizes, merged into `saved`."""
+def measure_deploy(args, saved, log, keep=lambda deploy: None):
+    """The deploy-speed part as the options ask: with --sizes, merged into `saved`.
+    `keep(figures)` is called after each N with the figures so far."""
+    def merged(measured):
+        if not args.sizes or not saved:
+            return measured
+        return {**saved, **{key: value for key, value in measured.items() if key != "sizes"},
+                "sizes": {**saved.get("sizes", {}), **measured["sizes"]}}
+
     if args.quick:
         return deploy_speed.measure(sizes=(1, 2), pairs=1, rounds=1, cached_runs=1, log=log)
     sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else DEPLOY_SIZES
-    measured = deploy_speed.measure(
+    return merged(deploy_speed.measure(
         sizes=sizes, pairs=DEPLOY_PAIRS, pairs_at=DEPLOY_PAIRS_AT, rounds=DEPLOY_ROUNDS,
         rounds_at=DEPLOY_ROUNDS_AT,
         cached_runs=DEPLOY_CACHED_RUNS if deploy_speed.CACHED_SIZE in sizes else 0,
-        log=log)
-    if not args.sizes or not saved:
-        return measured
-    merged = {**saved, **{key: value for key, value in measured.items() if key != "sizes"}}
-    merged["sizes"] = {**saved.get("sizes", {}), **measured["sizes"]}
-    return merged
+        log=log, progress=lambda so_far: keep(merged(so_far))))
 
 
 def load(path):

@@ -29,9 +29,10 @@ PACKAGE_FLOOR = "bench/only_package.py"
 
 
 def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cached_runs=3,
-            log=print, pairs_at=None, rounds_at=None):
+            log=print, pairs_at=None, rounds_at=None, progress=lambda results: None):
     """Results per N (str) under "sizes"; `pairs`: cold / package-floor pairs per N,
-    `rounds`: no-op rounds per cluster (`pairs_at` / `rounds_at`: {N: count} overrides)."""
+    `rounds`: no-op rounds per cluster (`pairs_at` / `rounds_at`: {N: count} overrides);
+    `progress(results)` after each N."""
     results = {"sizes": {}, "pairs": pairs, "rounds": rounds}
     for count in sizes:
         size = {"cold": [], "package": [], "noop": [], "cold_max_rss_kib": [],
@@ -60,6 +61,7 @@ def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cac
                 f" only the probe {_last(size, 'noop_probe')}); hosts use "
                 f"{size['memory_bytes'][-1] / 2 ** 20:.0f} MiB")
         results["sizes"][str(count)] = size
+        progress(results)
     if CACHED_SIZE in sizes and cached_runs:
         results["cold_via_cache"] = {"hosts": CACHED_SIZE, "cold": []}
         for run in range(1, cached_runs + 1):
