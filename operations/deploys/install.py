@@ -1,6 +1,6 @@
 """The keepalived deploys: what `deploy.py` runs on each host, in order.
 
-    from operations.keepalived import keepalived
+    from pyinfra_keepalived import keepalived
     keepalived()
 
 All host data is validated (every host, and across hosts) before the first operation is

@@ -1,6 +1,6 @@
 """Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
 
-    from operations import host_level
+    from pyinfra_keepalived.operations import host_level
     options = host_level.prepare(settings, "apt", current, active=True)  # before the config
 
 All four read one fact (operations.host_facts), once per host, so a run that changes

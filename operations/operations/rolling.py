@@ -1,7 +1,7 @@
 """Rolling restarts of keepalived: one host at a time, the VIP holders last, each only
 after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
-    from operations import rolling
+    from pyinfra_keepalived.operations import rolling
     rolling.clear_leftovers(found)            # early: policy-rc.d, drain of a dead run
     rolling.restart(settings, peers, wanted)  # last: `wanted()` says whether to restart
 
