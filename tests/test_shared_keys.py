@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from operations import facts, inventory_check
-from operations.shared_keys import RELOAD
+from operations.shared_keys import CHECK_KEYS, RELOAD
 from operations.state_files import LOCK_SCRIPT
 from operations.uploads import sha256
 
@@ -163,7 +163,9 @@ def keys_state(tmp_path, section, verbose=False):
     return state, directory
 
 
+CHECK = f"sh -c {shlex.quote(CHECK_KEYS)} check_host_keys {TEMP}/0 {KEY}"  # before any install
 INSTALL = " ".join([
+    CHECK, "&&",
     "install -o root -g root -m 600", f"{TEMP}/0", KEY, "&&",
     "install -o root -g root -m 644", f"{TEMP}/1", f"{KEY}.pub", "&&",
     "sh -c", shlex.quote(RELOAD)])
@@ -186,7 +188,8 @@ def test_only_a_changed_private_key_is_sent_again(tmp_path, recorder):
     for host in deploy(state):
         command, what = unlocked(op_commands(host, recorder)[1])
         assert what == "shared SSH host keys"
-        assert command == (f"{CLEANUP} && install -o root -g root -m 600 {TEMP}/0 {KEY} && "
+        assert command == (f"{CLEANUP} && {CHECK} && "
+                           f"install -o root -g root -m 600 {TEMP}/0 {KEY} && "
                            f"sh -c {shlex.quote(RELOAD)}")
 
 
