@@ -68,7 +68,7 @@ def first_backup_login(lines, fault):
     return (reached[0] if reached else None), failed, before
 
 
-def trial(bench, vip, known_hosts, fault):
+def trial(bench, vip, known_hosts, fault, log=print):
     """One fault with the client logging in throughout, then the repair."""
     code, output = bench.run(CLIENT, ssh(vip, known_hosts))
     if code != 0 or output.split()[-1:] != [MASTER]:
@@ -85,7 +85,12 @@ def trial(bench, vip, known_hosts, fault):
     finally:
         in_master_repair("systemctl start keepalived")(bench)
     settle(bench)
-    return first_backup_login(result.get("output", "").splitlines(), stamp)
+    lines = result.get("output", "").splitlines()
+    seconds, failed, before = first_backup_login(lines, stamp)
+    if seconds is None:  # what the client saw, for the log
+        log(f"  no login on {BACKUP}; the client's last tries (start end host): "
+            f"{lines[-3:]}, fault at {stamp:.3f}")
+    return seconds, failed, before
 
 
 def operator_keys(directory):
@@ -128,7 +133,7 @@ def measure(runs=3, log=print):
             for fault, (label, _, theory, earliest) in FAULTS.items():
                 times, failed, logins = [], [], []
                 for number in range(1, runs + 1):
-                    seconds, fails, before = trial(bench, vip, known_hosts, fault)
+                    seconds, fails, before = trial(bench, vip, known_hosts, fault, log)
                     times.append(seconds)
                     failed.append(fails)
                     logins += before
