@@ -8,6 +8,7 @@ with DUMP_LINES (the same regex, run here with `re`) before it is parsed.
 
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -20,7 +21,7 @@ from pyinfra_keepalived.facts.keepalived import (
     UserProcesses,
     parse_ip_addr,
 )
-from pyinfra_keepalived.deploys.status import Row, problems, rows, table
+from pyinfra_keepalived.deploys.status import Row, host_key_lines, problems, rows, table
 from pyinfra_keepalived.model.validate import read_host
 from tests.seed import SEED_HOSTS
 
@@ -163,6 +164,51 @@ def test_table_has_a_line_per_host_and_instance_with_age_of_last_transition():
 
 
 # -- the drill --
+
+# -- what an SSH client of the VIP sees on failover (the holders' host keys) --
+
+def public_key(tmp_path, name, key_type="ed25519"):
+    """A real public key, (type, base64), and its fingerprint as ssh-keygen -l shows it."""
+    path = tmp_path / name
+    subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-f", str(path)],
+                   check=True)
+    shown = subprocess.run(["ssh-keygen", "-l", "-f", f"{path}.pub"], check=True,
+                           capture_output=True, text=True).stdout.split()[1]
+    return tuple(open(f"{path}.pub").read().split()[:2]), shown
+
+
+def test_holders_with_different_keys_are_named_with_fingerprints(tmp_path):
+    (one, one_print), (two, two_print) = (public_key(tmp_path, "one"),
+                                          public_key(tmp_path, "two"))
+    rsa, _ = public_key(tmp_path, "rsa", "rsa")
+    lines = host_key_lines(settings(), {"host-01": [one, rsa], "host-02": [two, rsa]},
+                           {"VI_1": "host-02"})
+
+    assert lines == [
+        "instance VI_1: holders host-01, host-02 present different ed25519 keys: a client "
+        "that trusted the VIP through host-02 is refused by host-01 unless its known_hosts "
+        "lists both (run known_hosts.py) or keepalived_ssh_host_keys: shared",
+        f"  host-01 ssh-ed25519 {one_print}", f"  host-02 ssh-ed25519 {two_print}"]
+    assert not any(one[1] in line or rsa[1] in line for line in lines)  # fingerprints only
+
+
+def test_holders_with_the_same_keys_show_no_change(tmp_path):
+    key, shown = public_key(tmp_path, "shared")
+    assert host_key_lines(settings(), {"host-01": [key], "host-02": [key]}) == [
+        f"instance VI_1: holders host-01, host-02 present the same SSH host keys (ed25519 "
+        f"{shown}): a client sees no change on failover"]
+
+
+def test_a_key_type_one_holder_lacks_differs_and_a_silent_holder_is_named(tmp_path):
+    key, _ = public_key(tmp_path, "shared")
+    rsa, _ = public_key(tmp_path, "rsa", "rsa")
+    assert host_key_lines(settings(), {"host-01": [key, rsa], "host-02": [key]})[0].startswith(
+        "instance VI_1: holders host-01, host-02 present different rsa keys: ")
+    assert host_key_lines(settings(), {"host-01": [key], "host-02": []}) == [
+        "instance VI_1: no SSH host keys read from host-02 (is sshd installed?): what a "
+        "client sees on failover is unknown"]
+    assert host_key_lines(settings(), {"host-01": [key]}) == []  # host-02 left out: no pair
+
 
 def row(host, state, effective=100, holds=True, failing=(), priority=100, instance="VI_1"):
     vips = ("192.168.1.100/24",)

@@ -74,13 +74,13 @@ SECRET_MESSAGES = {
         f"host-01: keepalived_vrrp_instances[0].pw: unknown key; allowed: {INSTANCE_KEYS}"),
     "unknown-top-level-key": (
         with_data(keepalived_auth_pass=PASSWORD),
-        "host-01: keepalived_auth_pass: unknown key (did you mean 'keepalived_vip_names'?); "
+        "host-01: keepalived_auth_pass: unknown key (did you mean 'keepalived_ssh_port'?); "
         "allowed: keepalived_base_dir, keepalived_config_file, keepalived_config_dir, "
         "keepalived_check_scripts_dir, keepalived_check_script_user, keepalived_global_defs, "
         "keepalived_vrrp_instances, keepalived_check_scripts, keepalived_priority, "
         "keepalived_state, keepalived_package_version, keepalived_package_proxy, "
         "keepalived_notify_scripts, keepalived_sync_groups, keepalived_unicast_src_ip, "
-        "keepalived_vip_names, keepalived_ssh_host_keys, keepalived_ssh_host_keys_dir, "
+        "keepalived_vip_names, keepalived_ssh_port, keepalived_ssh_host_keys, keepalived_ssh_host_keys_dir, "
         "keepalived_firewall, keepalived_nonlocal_bind, keepalived_systemd_restart, "
         "keepalived_systemd_restart_sec, keepalived_daemon_options, keepalived_lock_wait"),
     "unknown-vip-option": (

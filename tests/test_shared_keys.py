@@ -10,9 +10,8 @@ import subprocess
 import pytest
 
 from pyinfra_keepalived.facts import keepalived as facts
-
 from pyinfra_keepalived.model import fleet as inventory_check
-from pyinfra_keepalived.operations.shared_keys import RELOAD
+from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS, RELOAD
 from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.operations.uploads import sha256
 
@@ -165,7 +164,9 @@ def keys_state(tmp_path, section, verbose=False):
     return state, directory
 
 
+CHECK = f"sh -c {shlex.quote(CHECK_KEYS)} check_host_keys {TEMP}/0 {KEY}"  # before any install
 INSTALL = " ".join([
+    CHECK, "&&",
     "install -o root -g root -m 600", f"{TEMP}/0", KEY, "&&",
     "install -o root -g root -m 644", f"{TEMP}/1", f"{KEY}.pub", "&&",
     "sh -c", shlex.quote(RELOAD)])
@@ -188,7 +189,8 @@ def test_only_a_changed_private_key_is_sent_again(tmp_path, recorder):
     for host in deploy(state):
         command, what = unlocked(op_commands(host, recorder)[1])
         assert what == "shared SSH host keys"
-        assert command == (f"{CLEANUP} && install -o root -g root -m 600 {TEMP}/0 {KEY} && "
+        assert command == (f"{CLEANUP} && {CHECK} && "
+                           f"install -o root -g root -m 600 {TEMP}/0 {KEY} && "
                            f"sh -c {shlex.quote(RELOAD)}")
 
 

@@ -35,7 +35,7 @@ class SshHostKeys(FactBase):
     """
 
     def command(self):
-        return shell_script("facts/host_keys.sh")
+        return shell_script("facts/host_key_files.sh") + shell_script("facts/host_keys.sh")
 
     def default(self):
         return []
@@ -45,11 +45,10 @@ class SshHostKeys(FactBase):
                 if len(line.split()) >= 2 and not line.startswith("#")]
 
 
-def known_hosts_lines(settings, keys, names):
-    """The known_hosts file's lines. `settings`: {host: Settings}, inventory order;
-    `keys`: {host: [(type, base64)]}; `names`: {vip address: [DNS name]}. Per instance a
-    comment line, then one line per distinct key of its hosts, for its VIPs and names."""
-    instances = {}  # instance name -> ([vip address], [host])
+def holders(settings):
+    """{instance name: ([vip address], [host])}: the hosts configured for each instance
+    (`settings`: {host: Settings}, inventory order)."""
+    instances = {}
     for host, host_settings in settings.items():
         for instance in host_settings.instances:
             vips, hosts = instances.setdefault(instance.name, ([], []))
@@ -58,11 +57,28 @@ def known_hosts_lines(settings, keys, names):
                 if address not in vips:
                     vips.append(address)
             hosts.append(host)
+    return instances
+
+
+def with_port(name, port):
+    """The name a client on `port` looks up in known_hosts: OpenSSH's `[name]:port` for a
+    port other than 22 (also for IPv6 addresses), else the name itself."""
+    return name if port == 22 else f"[{name}]:{port}"
+
+
+def known_hosts_lines(settings, keys, names):
+    """The known_hosts file's lines. `settings`: {host: Settings}, inventory order;
+    `keys`: {host: [(type, base64)]}; `names`: {vip address: [DNS name]}. Per instance a
+    comment line, then one line per distinct key of its hosts, for its VIPs and names, on
+    each host's keepalived_ssh_port (`[name]:port` unless 22)."""
     lines = []
-    for name, (vips, hosts) in instances.items():
+    for name, (vips, hosts) in holders(settings).items():
+        ports = dict.fromkeys(settings[host].ssh_port for host in hosts)
         patterns = [*(n for vip in vips for n in names.get(vip, ()) if n), *vips]
-        patterns = ",".join(dict.fromkeys(patterns))
-        lines.append(f"# {name}: {' '.join(vips)} held by one of {', '.join(hosts)}")
+        patterns = ",".join(dict.fromkeys(with_port(pattern, port)
+                                          for port in ports for pattern in patterns))
+        on_ports = "" if list(ports) == [22] else f" port {', '.join(map(str, ports))}"
+        lines.append(f"# {name}: {' '.join(vips)}{on_ports} held by one of {', '.join(hosts)}")
         seen = set()
         for host in hosts:
             for key_type, key in keys[host]:

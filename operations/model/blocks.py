@@ -183,3 +183,4 @@ class Settings:
     host_level: HostLevel = field(default_factory=HostLevel)
     # operations.shared_keys.SharedKeys with keepalived_ssh_host_keys "shared"; None: per-host
     ssh_host_keys: object = field(default=None, repr=False)
+    ssh_port: int = 22  # keepalived_ssh_port: SSH clients' port through the VIPs

@@ -67,6 +67,7 @@ DATA_KEYS = {
     "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
     "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
     "keepalived_vip_names": {},  # {vip address: [DNS name]}, for known_hosts.py
+    "keepalived_ssh_port": 22,  # the port SSH clients use through the VIPs, for known_hosts.py
     "keepalived_ssh_host_keys": "per-host",  # or "shared": operations.shared_keys
     "keepalived_ssh_host_keys_dir": None,  # the shared keys, on the control machine
     **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
@@ -554,6 +555,8 @@ def read_host(host, data):
                           "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
     read_vip_names(problems, data, instances)
+    ssh_port = read_int(problems, "keepalived_ssh_port", data.get("keepalived_ssh_port", 22),
+                        1, 65535)
     ssh_host_keys = read_ssh_host_keys(problems, data)
 
     if problems.errors:
@@ -567,5 +570,6 @@ def read_host(host, data):
                         instances=tuple(instances), package_version=version,
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
-                        host_level=host_level, ssh_host_keys=ssh_host_keys)
+                        host_level=host_level, ssh_host_keys=ssh_host_keys,
+                        ssh_port=ssh_port)
     return settings, problems

@@ -12,8 +12,9 @@ sshd's effective config (`sshd -T`) with their mode, owner and the sha256 of the
 salt and their content (the salt is masked: what -vvv prints gives no digest of a
 private key). Only when one differs does `installed` add an operation: the files go up
 as the login user into a private 700 directory (operations.uploads), then one command,
-under the host's deploy lock, installs them root:root (600 private, 644 public), checks
-sshd's config (`sshd -t`) and reloads sshd (never a restart).
+under the host's deploy lock, checks each new private key with sshd's config before any
+is in place (`sshd -t -h`, check_host_keys.sh), installs them root:root (600 private,
+644 public), checks sshd's config (`sshd -t`) and reloads sshd (never a restart).
 """
 
 import os
@@ -27,21 +28,18 @@ from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import RUN_SALT, digest
+from ..shipped import shell_script
 from .state_files import locked_commands
 from .uploads import install, installing, private_dir, send
 
 MODES = ("per-host", "shared")
 PRIVATE_MODE, PUBLIC_MODE = "600", "644"
 KEY_PREFIX, KEY_SUFFIX = "ssh_host_", "_key"
-# sshd's unit: ssh.service on Debian/Ubuntu, sshd.service on RHEL; a socket-activated sshd
-# (neither active) reads its keys at each connection and needs no reload.
-RELOAD = ('PATH="$PATH:/usr/sbin:/sbin"; sshd -t || exit 1; '
-          'for u in ssh.service sshd.service; do '
-          'if systemctl is-active --quiet "$u"; then exec systemctl reload "$u"; fi; done')
-# HostKey files of sshd's effective config (needs root), else /etc/ssh's
-HOST_KEYS = ('k=$(PATH="$PATH:/usr/sbin:/sbin" sshd -T 2>/dev/null | '
-             "awk '$1 == \"hostkey\" { print $2 }'); "
-             '[ -n "$k" ] || k=$(ls /etc/ssh/ssh_host_*_key 2>/dev/null)')
+# checks each new private key with sshd before any is installed, then (after the install)
+# checks sshd's config and reloads sshd; HOST_KEY_FILES sets $keys, sshd's HostKey files
+CHECK_KEYS = shell_script("operations/check_host_keys.sh")
+RELOAD = shell_script("operations/reload_sshd.sh")
+HOST_KEY_FILES = shell_script("facts/host_key_files.sh")
 
 
 @dataclass(frozen=True)
@@ -104,12 +102,12 @@ def probe_section():
     """Command words (for the probe) that print, for each HostKey file of sshd and its
     .pub, `key|PATH|MODE|USER|GROUP|SALTED-SHA256` (or `key|PATH|missing`). The salt is a
     HiddenValue: masked wherever pyinfra prints the command."""
-    loop = ('for f in $k; do for p in "$f" "$f.pub"; do if [ -f "$p" ]; then '
+    loop = ('for f in $keys; do for p in "$f" "$f.pub"; do if [ -f "$p" ]; then '
             "printf 'key|%s|%s|' \"$p\" \"$(stat -c '%a|%U|%G' \"$p\")\"; "
             '{ printf %s "$t"; cat "$p"; } | sha256sum; '
             "else printf 'key|%s|missing\\n' \"$p\"; fi; done; done; true")
     return [StringCommand("t=", QuoteString(HiddenValue(RUN_SALT)), ";", _separator=""),
-            HOST_KEYS + ";", loop]
+            HOST_KEY_FILES, loop]
 
 
 def parse_section(lines):
@@ -155,8 +153,13 @@ def wanted_files(host_name, pairs, directory, found):
 def shared_host_keys_installed(files, lock_wait=120):
     """
     Install SSH host key files (``files``: [(path, content, mode)], root:root) from a
-    private upload directory in one command under the host's deploy lock, then check
-    sshd's config and reload sshd. Only added when a file differs.
+    private upload directory in one command under the host's deploy lock: each new
+    private key is first checked by sshd (``check_host_keys.sh``, before any file is in
+    place), then the files are installed, sshd's config checked and sshd reloaded. Only
+    added when a file differs.
+
+    + files: [(path, content, mode)], the key files that differ (mode "600" private)
+    + lock_wait: seconds to wait for the host's deploy lock
 
     .. code:: python
 
@@ -165,8 +168,11 @@ def shared_host_keys_installed(files, lock_wait=120):
     """
     directory = private_dir()
     yield from send(directory, [content for _, content, _ in files])
-    steps = [install(directory, number, path, mode)
-             for number, (path, _, mode) in enumerate(files)]
+    staged = [word for number, (path, _, mode) in enumerate(files) if mode == PRIVATE_MODE
+              for word in (f"{directory}/{number}", QuoteString(path))]
+    steps = [["sh", "-c", QuoteString(CHECK_KEYS), "check_host_keys", *staged]] if staged else []
+    steps += [install(directory, number, path, mode)
+              for number, (path, _, mode) in enumerate(files)]
     steps.append(["sh", "-c", QuoteString(RELOAD)])
     yield from locked_commands([StringCommand(*installing(directory, steps))],
                                "shared SSH host keys", lock_wait)

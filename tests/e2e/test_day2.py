@@ -19,9 +19,9 @@ BLOCK_VRRP = ("nft add table inet day2test && nft add chain inet day2test input 
 
 
 def status_lines(result):
-    """{host: its table line's cells} from the table status.py prints."""
-    return {line.split()[0]: line.split() for line in result.stdout.splitlines()
-            if line.startswith("host-")}
+    """{host: its table line's cells} from the table status.py logs (stderr)."""
+    return {line.split()[0]: line.split() for line in result.stderr.splitlines()
+            if line.strip().startswith("host-")}
 
 
 def test_converge(cluster):
@@ -38,7 +38,7 @@ def test_status_shows_the_master_holding_the_vip_and_the_backup(cluster):
     assert lines["host-01"][:6] == ["host-01", "VI_1", "MASTER", "100", "100", cluster.vip()]
     assert lines["host-02"][:6] == ["host-02", "VI_1", "BACKUP", "90", "90", "-"]
     assert re.search(r"UTC \(\d+[smh] ago\)", " ".join(lines["host-01"]))
-    assert "OK: every instance has exactly one MASTER" in result.stdout
+    assert "OK: every instance has exactly one MASTER" in result.stderr
     for host in NAMES:  # the dump (it holds auth_pass) is not left behind
         assert cluster.run(host, "ls /tmp/keepalived.data")[0] != 0
 
@@ -53,7 +53,7 @@ def test_status_flags_split_brain_when_vrrp_is_blocked(cluster):
         cluster.run("host-02", "nft delete table inet day2test")
 
     assert result.returncode == 1
-    assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stdout
+    assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stderr
     assert [cells[2] for cells in status_lines(result).values()] == ["MASTER", "MASTER"]
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None
 
