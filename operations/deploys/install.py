@@ -20,7 +20,7 @@ from ..operations import rolling
 from ..operations import shared_keys
 from ..operations.config_tree import config_tree
 from ..operations.system import keepalived_package, service_running, system_user
-from ..model.fleet import check_inventory
+from ..render.script_data import check_inventory
 from ..facts.probe import probe
 from ..operations.uploads import stale_uploads_absent
 

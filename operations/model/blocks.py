@@ -39,13 +39,12 @@ class VrrpScript:
     timeout: float | None = None
     user: str = DEFAULT_SCRIPT_USER
     template_vars: tuple = ()  # ((key, value), ...): the other keys, for the template
-    content: str = ""  # the rendered script
     extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
 
     def template_variables(self):
         """What the script's template sees: its own keys, and the vars given for it."""
         fields = {key: value for key, value in self.__dict__.items()
-                  if key not in ("template_vars", "content", "extra_lines")}
+                  if key not in ("template_vars", "extra_lines")}
         return {**fields, **{k: v for k, v in self.template_vars if v is not None}}
 
 
@@ -55,7 +54,13 @@ class NotifyScript:
 
     name: str  # file name in the scripts dir, e.g. record_state.sh
     path: str  # absolute path of the script on the host
-    content: str  # rendered from a template, or given
+    template: str | None = None  # rendered by render.config.script_content
+    content: str | None = None  # the script's text, when given instead of a template
+    template_vars: tuple = ()  # ((key, value), ...), for the template
+
+    def template_variables(self):
+        """What the script's template sees: its name and path, and the vars given for it."""
+        return {"name": self.name, "path": self.path, **dict(self.template_vars)}
 
 
 @dataclass(frozen=True, order=True)

@@ -7,6 +7,7 @@ and what is allowed.
 import re
 
 from .problems import did_you_mean
+from .readers import read_choice, read_int, read_list, read_seconds
 from .blocks import HostLevel
 
 # Host data keys of this module and their defaults (registered in validate.DATA_KEYS).
@@ -106,8 +107,6 @@ def read_firewall(problems, value):
 
 
 def read_nonlocal_bind(problems, value):
-    from .validate import read_list
-
     if isinstance(value, bool):
         return FAMILIES if value else ()
     families = []
@@ -151,8 +150,6 @@ def read_option(problems, key, option):
 
 
 def read_daemon_options(problems, value):
-    from .validate import read_list
-
     if value is None:
         return None
     options = [read_option(problems, f"keepalived_daemon_options[{i}]", option)
@@ -168,8 +165,6 @@ def read_daemon_options(problems, value):
 
 def read_host_level(problems, data):
     """HostLevel from the host's data (defaults from DATA_KEYS)."""
-    from .validate import read_choice, read_int, read_seconds
-
     def get(key):
         return data.get(key, DATA_KEYS[key])
 

@@ -13,10 +13,8 @@ import os
 import re
 from collections.abc import Mapping
 
-from ..render import config as render
-from ..render import script_data
-from ..operations import shared_keys
 from . import host_level as validate_host
+from . import script_data, shared_keys
 from .problems import Problems
 from .readers import (
     NAME_RE,
@@ -256,7 +254,7 @@ def read_script(problems, index, item, paths, script_user):
                        "required: a template name, e.g. check_systemd_service.sh.j2")
     else:
         template = script_data.read_template_name(problems, f"{where}.template", template,
-                                                  render.CHECK_SCRIPT_TEMPLATES)
+                                                  script_data.CHECK_SCRIPT_TEMPLATES)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
     vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
                           "a name of letters, digits and _ . -")
@@ -300,17 +298,12 @@ def read_script(problems, index, item, paths, script_user):
     if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
         return None
 
-    script = VrrpScript(
+    return VrrpScript(
         name=name, vrrp_name=vrrp_name, template=template,
         path=f"{paths.scripts_dir}/{name}", interval=interval, weight=weight, fall=fall,
         rise=rise, timeout=timeout, user=user,
         template_vars=tuple(template_vars.items()), extra_lines=extra_lines,
     )
-    content = script_data.rendered(problems, f"{where}.template", template,
-                                   script.template_variables())
-    if content is None:
-        return None
-    return VrrpScript(**{**script.__dict__, "content": content})
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
@@ -394,14 +387,14 @@ def read_notify_script(problems, index, item, paths):
         problems, f"{where}.vars", item.get("vars", {}), NOTIFY_TEMPLATE_KEYS)
     if (template is None) == (content is None):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
-                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
+                       f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
         return None
     if template is not None and (not isinstance(template, str) or not template):
         problems.error(f"{where}.template", template, "must be a template name, e.g. "
-                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}")
+                       f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}")
         return None
     if template is not None and script_data.read_template_name(
-            problems, f"{where}.template", template, render.NOTIFY_SCRIPT_TEMPLATES) is None:
+            problems, f"{where}.template", template, script_data.NOTIFY_SCRIPT_TEMPLATES) is None:
         return None
     if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
         problems.error(f"{where}.content", content, "must be the script's text, starting with "
@@ -409,11 +402,8 @@ def read_notify_script(problems, index, item, paths):
         return None
     if name is None or template_vars is None:
         return None
-    path = f"{paths.scripts_dir}/{name}"
-    if template is not None:
-        content = script_data.rendered(problems, f"{where}.template", template,
-                                       {"name": name, "path": path, **template_vars})
-    return None if content is None else NotifyScript(name=name, path=path, content=content)
+    return NotifyScript(name=name, path=f"{paths.scripts_dir}/{name}", template=template,
+                        content=content, template_vars=tuple(template_vars.items()))
 
 
 def unicast_address(problems, host, data):
