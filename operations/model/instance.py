@@ -301,8 +301,8 @@ def read_preemption(problems, where, item, state, priority):
 
 
 def read_unicast(problems, where, item, family, context):
-    """(unicast_src_ip, unicast_peers): peers are addresses, or "inventory" (peers.py
-    derives them from the other hosts of the instance)."""
+    """(unicast_src_ip, unicast_peers): peers are addresses, none yet for "inventory"
+    (peers.py derives them from the other hosts of the instance)."""
     peers_value = item.get("unicast_peers")
     src_value = item.get("unicast_src_ip")
     if peers_value is None:
@@ -332,7 +332,7 @@ def read_unicast(problems, where, item, family, context):
                            f"unicast_peers {UNICAST_FROM_INVENTORY!r}: the host's own VRRP "
                            "address is not known (set keepalived_unicast_src_ip, or "
                            "ssh_hostname to an IP address, or unicast_src_ip on the instance)")
-        return src, UNICAST_FROM_INVENTORY
+        return src, ()
     peers, listed = [], read_list(problems, f"{where}.unicast_peers", peers_value)
     for i, value in enumerate(listed):
         peer = read_ip(problems, f"{where}.unicast_peers[{i}]", value)
@@ -476,6 +476,7 @@ def read_instance(problems, index, item, data, context):
         effective_version=effective_version, native_ipv6=native_ipv6 is True,
         nopreempt=nopreempt, preempt_delay=preempt_delay, **garp,
         unicast_src_ip=unicast_src_ip, unicast_peers=unicast_peers,
+        peers_from_inventory=item.get("unicast_peers") == UNICAST_FROM_INVENTORY,
         track_interfaces=track_interfaces, virtual_ipaddresses_excluded=excluded,
         virtual_routes=routes, notify=notify, extra_lines=extra_lines,
     )
