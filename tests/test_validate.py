@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pyinfra_keepalived.model import fleet as inventory_check
-
 from pyinfra_keepalived.model import validate
+from pyinfra_keepalived.render import script_data as inventory_check
 from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.render.config import script_content
 
 pytestmark = pytest.mark.unit
 
@@ -84,7 +84,7 @@ def host_02(priority=90, state="BACKUP", **overrides):
 
 def read(data, name="host-01"):
     """(Settings or None, [error str], [warning str]) for one host."""
-    settings, problems = validate.read_host(name, data)
+    settings, problems = inventory_check.read_host(name, data)
     return settings, [str(p) for p in problems.errors], [str(p) for p in problems.warnings]
 
 
@@ -398,7 +398,7 @@ def test_template_variable_missing_is_an_error_on_template():
 def test_template_variable_may_come_from_vars():
     data = host_01(scripts=[script(service_name=DROP, vars={"service_name": "ssh.service"})])
 
-    assert "ssh.service" in assert_valid(data).scripts[0].content
+    assert "ssh.service" in script_content(assert_valid(data).scripts[0])
 
 
 @pytest.mark.parametrize("template, expected", [
@@ -671,7 +671,7 @@ INVALID_HOSTS = [
 PURITY_CHECK = """
 import ast, sys
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
-from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.render.script_data import check_hosts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 
 contexts = (ctx_config, ctx_host, ctx_inventory, ctx_state)

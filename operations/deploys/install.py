@@ -20,8 +20,9 @@ from ..operations import rolling
 from ..operations import shared_keys
 from ..operations.config_tree import config_tree
 from ..operations.system import keepalived_package, service_running, system_user
-from ..model.fleet import check_inventory
+from ..render.script_data import check_inventory
 from ..facts.probe import probe
+from ..model.keys import data_defaults
 from ..operations.uploads import stale_uploads_absent
 
 APT_FAMILY = {"debian", "ubuntu"}
@@ -126,7 +127,7 @@ def refuse_unsafe_modes():
                               f"time restarts); run it without {name}")
 
 
-@deploy("Keepalived")
+@deploy("Keepalived", data_defaults=data_defaults())
 def keepalived():
     """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
     daemon options), config (validated), service, shared SSH host keys (opt-in). What each step compares against is read

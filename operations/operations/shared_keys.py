@@ -4,7 +4,7 @@ in after a failover with StrictHostKeyChecking=yes.
 
 The keys come from the operator: `keepalived_ssh_host_keys_dir`, a directory on the
 control machine with `ssh_host_<type>_key` (mode 600 or stricter) and its `.pub`. They
-are read and checked when the data is validated (`read_key_dir`); the deploy never
+are read and checked when the data is validated (`model.shared_keys`); the deploy never
 copies a key from a host, so no private key is ever written on the control machine.
 
 On the host, the probe reads (in its one command, `probe_section`) the HostKey files of
@@ -18,11 +18,7 @@ is in place (`sshd -t -h`, check_host_keys.sh), installs them root:root (600 pri
 """
 
 import os
-import stat
-from dataclasses import dataclass, field
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pyinfra import host
 from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
@@ -32,7 +28,6 @@ from ..shipped import shell_script
 from .state_files import locked_commands
 from .uploads import install, installing, private_dir, send
 
-MODES = ("per-host", "shared")
 PRIVATE_MODE, PUBLIC_MODE = "600", "644"
 KEY_PREFIX, KEY_SUFFIX = "ssh_host_", "_key"
 # checks each new private key with sshd before any is installed, then (after the install)
@@ -40,60 +35,6 @@ KEY_PREFIX, KEY_SUFFIX = "ssh_host_", "_key"
 CHECK_KEYS = shell_script("operations/check_host_keys.sh")
 RELOAD = shell_script("operations/reload_sshd.sh")
 HOST_KEY_FILES = shell_script("facts/host_key_files.sh")
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    name: str  # ssh_host_ed25519_key
-    private: str = field(repr=False)  # a secret: not in repr()
-    public: str = ""  # "ssh-ed25519 AAAA... comment\n"
-
-
-def _public_of(private_bytes):
-    """The "type base64" public key of a private key file's content (OpenSSH or PEM,
-    without passphrase); ValueError if it is neither."""
-    try:
-        key = serialization.load_ssh_private_key(private_bytes, password=None)
-    except (ValueError, TypeError):
-        key = serialization.load_pem_private_key(private_bytes, password=None)
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                         serialization.PublicFormat.OpenSSH).decode()
-
-
-def read_key_dir(directory):
-    """(KeyPairs, [error messages]) of the ssh_host_*_key files in `directory`."""
-    if not os.path.isdir(directory):
-        return (), [f"{directory} is not a directory on the control machine"]
-    pairs, errors = [], []
-    names = sorted(name for name in os.listdir(directory)
-                   if name.startswith(KEY_PREFIX) and name.endswith(KEY_SUFFIX))
-    if not names:
-        return (), [f"{directory} holds no {KEY_PREFIX}*{KEY_SUFFIX} file"]
-    for name in names:
-        path = os.path.join(directory, name)
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        if mode & 0o077:
-            errors.append(f"{path} has mode {mode:o}: a private key must be 600 or stricter "
-                          f"(chmod 600 {path})")
-            continue
-        try:
-            with open(path, "rb") as handle:
-                private = handle.read()
-            with open(path + ".pub") as handle:
-                public = handle.read()
-        except OSError as error:
-            errors.append(f"{path}: {error.strerror} ({error.filename})")
-            continue
-        try:
-            derived = _public_of(private)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            errors.append(f"{path} is not an SSH private key without passphrase")
-            continue
-        if public.split()[:2] != derived.split()[:2]:
-            errors.append(f"{path}.pub does not match {path}")
-            continue
-        pairs.append(KeyPair(name, private.decode(), public))
-    return tuple(pairs), errors
 
 
 # -- the probe's part --
@@ -189,35 +130,3 @@ def shared_keys(settings, found):
     return shared_host_keys_installed(
         name="Install the shared SSH host keys and reload sshd", files=files,
         lock_wait=settings.host_level.lock_wait)
-
-
-@dataclass(frozen=True)
-class SharedKeys:
-    directory: str
-    pairs: tuple = field(repr=False)  # KeyPair, ...
-
-
-def check_holders(settings_by_host, problems):
-    """Every host of a VRRP instance uses the same host keys: all per-host, or all shared
-    with the same public keys. Errors go to `problems` ({host: Problems})."""
-    def keys_of(settings):
-        keys = settings.ssh_host_keys
-        return ("per-host",) if keys is None else tuple(
-            (pair.name, " ".join(pair.public.split()[:2])) for pair in keys.pairs)
-
-    def described(settings):
-        keys = settings.ssh_host_keys
-        return "'per-host'" if keys is None else f"'shared' from {keys.directory}"
-
-    first = {}  # instance name -> the first host's settings
-    for settings in settings_by_host.values():
-        for instance in settings.instances:
-            other = first.setdefault(instance.name, settings)
-            if other is not settings and keys_of(other) != keys_of(settings):
-                problems[settings.host].error(
-                    "keepalived_ssh_host_keys",
-                    "per-host" if settings.ssh_host_keys is None else "shared",
-                    f"differs from {other.host}'s ({described(other)}), which can hold the "
-                    f"VIPs of {instance.name} too: every host of an instance must use the "
-                    "same keys (allowed: per-host, shared; the same "
-                    "keepalived_ssh_host_keys_dir contents)")
