@@ -251,7 +251,7 @@ def release_response(distro):
 
 # -- the probe: the one fact the deploy reads --
 
-PROBE_FACT = "echo '## user'"  # how the KeepalivedHost command starts
+PROBE_FACT = "echo '## user'"  # in the KeepalivedHost command (facts/probe.sh)
 NOW = 1795567798  # the host's clock (date +%s) in a probe
 SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
                      "/nonexistent:/usr/sbin/nologin")
@@ -425,7 +425,7 @@ def assert_one_probe(host, recorder):
     TmpDir fact, which it reads before the first upload of files.put (operations.uploads
     picks its own private directory)."""
     facts = fact_commands(host, recorder)
-    assert facts[0].startswith(PROBE_FACT), facts
+    assert PROBE_FACT in facts[0], facts
     assert facts[1:] == [], facts
 
 
@@ -1073,13 +1073,13 @@ def test_probe_lines_that_are_not_exactly_upload_dirs_are_never_removed(recorder
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
 def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
-    """operations.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
+    """facts.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
     only directories with exactly private_dir()'s name, owned by the login user and not
     changed for STALE_MINUTES (a concurrent run's are newer) are reported."""
     import subprocess
     import time
 
-    from pyinfra_keepalived.operations import uploads
+    from pyinfra_keepalived.facts import uploads
 
     old = time.time() - (uploads.STALE_MINUTES + 5) * 60
     made = {}
@@ -1102,7 +1102,7 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
             if mtime:
                 os.utime(path, (mtime, mtime))
         made[str(path)] = label
-    command = uploads.stale_dirs_command().replace(f"{uploads.UPLOAD_PARENT}/", f"{tmp_path}/")
+    command = uploads.stale_dirs_command(str(tmp_path))
 
     def found(env):
         output = subprocess.run(["sh", "-c", command], capture_output=True, text=True,

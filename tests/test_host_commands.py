@@ -31,6 +31,7 @@ from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SC
 from pyinfra_keepalived.facts.host_level import KeepalivedHostState
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.model.blocks import HostLevel
+from pyinfra_keepalived.shipped import shell_script, with_variables
 from pyinfra_keepalived.operations.uploads import sha256
 
 from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
@@ -137,7 +138,7 @@ def test_ah_instances_open_protocol_51_too(recorder):
     for host in deploy(state):
         assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
             op_commands(host, recorder))] == ["allow 112 51"]
-        assert " vrrp-firewall status 112 51; " in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112 51'\n" in fact_commands(host, recorder)[0]
 
 
 def test_no_firewall_active_auto_leaves_it_alone(recorder):
@@ -179,7 +180,7 @@ def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
     for host in deploy(state):
         assert op_commands(host, recorder) == []
         assert_one_probe(host, recorder)
-        assert " vrrp-firewall status 112; " in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112'\n" in fact_commands(host, recorder)[0]
 
 
 def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
@@ -379,14 +380,15 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
 
 
 def test_apt_cache_age_as_a_real_shell_reads_it(tmp_path):
-    """The probe's apt-cache-age section: seconds since the stamp's mtime; nothing (None)
-    when apt's lists were never refreshed."""
+    """The probe's apt-cache-age section (facts/probe.sh, run by sh): seconds since the
+    stamp's mtime; nothing (None) when apt's lists were never refreshed."""
     stamp = tmp_path / "update-success-stamp"
+    script = with_variables(shell_script("facts/probe.sh"), probe_user="nobody",
+                            apt_stamp=str(stamp))
 
     def age():
-        result = subprocess.run(["sh", "-c", probe.apt_cache_age_command(str(stamp))],
-                                capture_output=True, text=True)
-        return probe.apt_cache_age(result.stdout.splitlines())
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+        return probe.KeepalivedHost().process(result.stdout.splitlines()).apt_cache_age
 
     assert age() is None
     stamp.touch()

@@ -29,7 +29,7 @@ from pyinfra import host, logger, state
 from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import python
 
-from .install import host_settings
+from ..operations.system import host_settings
 from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
 from ..operations.uploads import AS_LOGIN_USER, private_dir
 

@@ -12,44 +12,26 @@ import sys
 from pyinfra import host, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
-from pyinfra.facts.server import LinuxDistribution
 
 from ..operations import host_level
 from ..render import config as render
 from ..operations import rolling
 from ..operations import shared_keys
 from ..operations.config_tree import config_tree
-from ..operations.system import keepalived_package, service_running, system_user
+from ..operations.system import (
+    host_settings,
+    keepalived_package,
+    package_manager,
+    service_running,
+    system_user,
+)
 from ..model.fleet import check_inventory
 from ..facts.probe import probe
 from ..operations.uploads import stale_uploads_absent
 
-APT_FAMILY = {"debian", "ubuntu"}
-DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 SCRIPT_USER_COMMENT = "Keepalived health check script user"
 APT_CACHE_SECONDS = 3600
 SERVICE = "keepalived.service"
-
-
-def host_settings():
-    """This host's validated Settings (validating the whole inventory on the first call)."""
-    return check_inventory(state.inventory)[host.name]
-
-
-def package_manager(os_release=None):
-    """"apt" or "dnf" for the distro /etc/os-release names (read from the host when not
-    given), or a DeployError that names it."""
-    if os_release is None:
-        os_release = (host.get_fact(LinuxDistribution) or {}).get("release_meta", {})
-    family = {os_release.get("ID", "")} | set(os_release.get("ID_LIKE", "").split())
-    if family & APT_FAMILY:
-        return "apt"
-    if family & DNF_FAMILY:
-        return "dnf"
-    raise DeployError(
-        f"{host.name}: unsupported distro {os_release.get('ID') or 'unknown'!r} "
-        f"(ID_LIKE {os_release.get('ID_LIKE', '')!r}); supported: Debian/Ubuntu (apt), "
-        "RHEL/Rocky/Alma/Fedora (dnf)")
 
 
 def script_user(settings, found):

@@ -15,34 +15,13 @@ import tempfile
 
 import gevent.lock
 from pyinfra import state
-from pyinfra.api import FactBase
 from pyinfra.api.exceptions import DeployError
 
+from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from ..shipped import shell_script
 
 _done = {}  # the inventory the file was written for
 _lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
-
-
-class SshHostKeys(FactBase):
-    """
-    The SSH host public keys the host's sshd presents, as ``[(type, base64)]``.
-
-    .. code:: python
-
-        host.get_fact(SshHostKeys)  # [("ssh-ed25519", "AAAAC3..."), ("ssh-rsa", "AAAAB3...")]
-    """
-
-    def command(self):
-        return shell_script("facts/host_keys.sh")
-
-    def default(self):
-        return []
-
-    def process(self, output):
-        return [tuple(line.split()[:2]) for line in output
-                if len(line.split()) >= 2 and not line.startswith("#")]
 
 
 def known_hosts_lines(settings, keys, names):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 
 from ..model.hidden import sed_mask
-from ..shipped import shell_script
+from ..shipped import shell_script, with_variables
 
 # A random salt of this run (this process), never printed: the host digests a secret file
 # with it (KeepalivedTree's `salted`), so what pyinfra logs with -vvv (fact commands, where
@@ -168,17 +168,8 @@ DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
               r"|^   (State|Priority|Effective priority|Last transition|Status) = "
               r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
 VRRP_DUMP_SCRIPT = shell_script("facts/vrrp_dump.sh")
-STATUS_SCRIPT = VRRP_DUMP_SCRIPT + f"""
-echo "## now $(date +%s)"
-if pid=$(vrrp_pid); then
-    echo "## running $pid"
-    vrrp_dump "$pid" '{DUMP_LINES}'
-else
-    echo "## stopped"
-fi
-echo "## addresses"
-ip -o addr show
-"""
+STATUS_SCRIPT = VRRP_DUMP_SCRIPT + with_variables(shell_script("facts/status.sh"),
+                                                  dump_lines=DUMP_LINES)
 
 
 def parse_ip_addr(lines):

@@ -2,7 +2,7 @@
 
 The work is done by vrrp_firewall.sh (next to this file), the same script on every host:
 it finds the active firewall itself, and its `status` is part of the one host fact
-(operations.host_facts), so a host that is already open costs no extra round trip.
+(facts.host_level), so a host that is already open costs no extra round trip.
 A copy is installed as FIREWALL_COMMAND for the keepalived.service drop-in, which runs
 `allow` before each start: the rule comes back after a reboot or a ruleset reload.
 """
@@ -13,21 +13,10 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from ..facts.host_level import KeepalivedHostState
-from ..shipped import shell_script
+from ..facts.host_level import FIREWALL_COMMAND, FIREWALL_SCRIPT, KeepalivedHostState
 from .uploads import sha256, upload
 
-FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
-FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)
-VRRP, AH = "112", "51"
-
-
-def vrrp_protocols(settings):
-    """IP protocols keepalived needs: VRRP, and AH when an instance uses auth_type AH."""
-    if any(instance.auth_type == "AH" for instance in settings.instances):
-        return (VRRP, AH)
-    return (VRRP,)
 
 
 def is_managed(host_level, current):
@@ -42,12 +31,6 @@ def script_command(action, protocols=()):
                          *protocols)
 
 
-def status_command(protocols):
-    """The shell text of `status` (for the host fact): prints "BACKEND ok|missing"."""
-    return " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall", "status",
-                     *map(shlex.quote, protocols)])
-
-
 def installed_command(protocols):
     """The command line of the installed copy, for ExecStartPre=."""
     return " ".join([FIREWALL_COMMAND, "allow", *map(shlex.quote, protocols)])
@@ -59,7 +42,7 @@ def allow_vrrp(protocols, current):
     Let ``protocols`` through the active firewall, and install the script the
     keepalived.service drop-in runs before each start.
 
-    + protocols: from ``vrrp_protocols(settings)``, e.g. ``("112",)`` or ``("112", "51")``
+    + protocols: from ``facts.host_level.vrrp_protocols(settings)``, e.g. ``("112",)`` or ``("112", "51")``
     + current: the host's ``KeepalivedHostState`` (asked with the same protocols)
 
     **Example:**

@@ -3,7 +3,7 @@
     from operations import host_level
     options = host_level.prepare(settings, "apt", current, active=True)  # before the config
 
-All four read one fact (operations.host_facts), once per host, so a run that changes
+All four read one fact (facts.host_level), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
 """
 
@@ -12,39 +12,18 @@ from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
 from ..render import host_level as render_host
 from . import state_files
-from .firewall import (
-    FIREWALL_COMMAND,
-    allow_vrrp,
-    installed_command,
-    is_managed,
-    remove_vrrp_rule,
-    status_command,
-    vrrp_protocols,
+from .firewall import allow_vrrp, installed_command, is_managed, remove_vrrp_rule
+from ..facts.host_level import (
+    DROPIN,
+    OPTIONS_FILES,
+    SYSCTL_FILE,
+    KeepalivedHostState,
+    firewall_protocols,
+    state_arguments,
 )
-from ..facts.host_level import KeepalivedHostState
 from ..render.host_level import NONLOCAL_BIND
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import sha256, upload
-
-DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
-SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
-# package manager -> (options file, variable the packaged unit passes to keepalived)
-OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
-                 "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
-
-
-def firewall_protocols(settings):
-    """The IP protocols to let through, () when the firewall is not to be managed."""
-    return vrrp_protocols(settings) if settings.host_level.firewall != "off" else ()
-
-
-def state_arguments(protocols, options_paths=()):
-    """The arguments of this module's one fact: firewall status for `protocols`, and the
-    files it manages. (operations.probe reads it together with everything else.)"""
-    return {"firewall_status": status_command(protocols) if protocols else "",
-            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
-            "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
-
 
 def host_state(protocols, options_path=None):
     """The one fact of this module, read on its own (the uninstall deploy)."""

@@ -7,7 +7,8 @@ control machine with `ssh_host_<type>_key` (mode 600 or stricter) and its `.pub`
 are read and checked when the data is validated (`read_key_dir`); the deploy never
 copies a key from a host, so no private key is ever written on the control machine.
 
-On the host, the probe reads (in its one command, `probe_section`) the HostKey files of
+On the host, the probe reads (in its one command, facts.ssh_host_keys.probe_section)
+the HostKey files of
 sshd's effective config (`sshd -T`) with their mode, owner and the sha256 of the run's
 salt and their content (the salt is masked: what -vvv prints gives no digest of a
 private key). Only when one differs does `installed` add an operation: the files go up
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from pyinfra import host
-from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
-from ..facts.keepalived import RUN_SALT, digest
+from ..facts.keepalived import digest
 from .state_files import locked_commands
 from .uploads import install, installing, private_dir, send
 
@@ -38,12 +39,6 @@ KEY_PREFIX, KEY_SUFFIX = "ssh_host_", "_key"
 RELOAD = ('PATH="$PATH:/usr/sbin:/sbin"; sshd -t || exit 1; '
           'for u in ssh.service sshd.service; do '
           'if systemctl is-active --quiet "$u"; then exec systemctl reload "$u"; fi; done')
-# HostKey files of sshd's effective config (needs root), else /etc/ssh's
-HOST_KEYS = ('k=$(PATH="$PATH:/usr/sbin:/sbin" sshd -T 2>/dev/null | '
-             "awk '$1 == \"hostkey\" { print $2 }'); "
-             '[ -n "$k" ] || k=$(ls /etc/ssh/ssh_host_*_key 2>/dev/null)')
-
-
 @dataclass(frozen=True)
 class KeyPair:
     name: str  # ssh_host_ed25519_key
@@ -96,32 +91,6 @@ def read_key_dir(directory):
             continue
         pairs.append(KeyPair(name, private.decode(), public))
     return tuple(pairs), errors
-
-
-# -- the probe's part --
-
-def probe_section():
-    """Command words (for the probe) that print, for each HostKey file of sshd and its
-    .pub, `key|PATH|MODE|USER|GROUP|SALTED-SHA256` (or `key|PATH|missing`). The salt is a
-    HiddenValue: masked wherever pyinfra prints the command."""
-    loop = ('for f in $k; do for p in "$f" "$f.pub"; do if [ -f "$p" ]; then '
-            "printf 'key|%s|%s|' \"$p\" \"$(stat -c '%a|%U|%G' \"$p\")\"; "
-            '{ printf %s "$t"; cat "$p"; } | sha256sum; '
-            "else printf 'key|%s|missing\\n' \"$p\"; fi; done; done; true")
-    return [StringCommand("t=", QuoteString(HiddenValue(RUN_SALT)), ";", _separator=""),
-            HOST_KEYS + ";", loop]
-
-
-def parse_section(lines):
-    """{path: (mode, user, group, salted sha256) or None (missing)} in sshd's order."""
-    found = {}
-    for line in lines:
-        parts = line.strip().split("|")
-        if len(parts) == 3 and parts[0] == "key" and parts[2] == "missing":
-            found[parts[1]] = None
-        elif len(parts) == 6 and parts[0] == "key":
-            found[parts[1]] = (parts[2], parts[3], parts[4], (parts[5].split() or [""])[0])
-    return found
 
 
 # -- the deploy's step --

@@ -1,17 +1,25 @@
-"""The user, package and service operations of the deploy, decided from the host probe.
+"""The user, package and service operations of the deploy, decided from the host probe;
+and what every deploy asks first: this host's validated settings, its package manager.
 
 pyinfra's server.user, apt.packages and systemd.service would each read facts of their
-own; these read the `HostProbe` (operations.probe) that was read once for the host, and
+own; these read the `HostProbe` (facts.probe) that was read once for the host, and
 send the same commands those operations send.
 """
 
 import shlex
 
-from pyinfra import host
+from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.server import LinuxDistribution
 
+from ..facts.probe import APT_STAMP
+from ..model.fleet import check_inventory
 from ..shipped import shell_script
 from . import state_files
+
+APT_FAMILY = {"debian", "ubuntu"}
+DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
 # and with those of its libraries (perl, libicu, shared-mime-info) they would double what
@@ -25,7 +33,6 @@ APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommend
 # list: 12 MB gz, 8.8 MB xz; a first refresh 0.8 s instead of 1.1 s of CPU).
 APT_UPDATE = ("apt-get update -o Acquire::Languages=none "
               "-o Acquire::CompressionTypes::Order::=gz")
-APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 # The install runs under the deploy lock, with the restart-pending marker written first
 # when keepalived runs, and (apt) a policy-rc.d of ours that keeps the package's
 # maintainer scripts from restarting keepalived: the deploy restarts it, host by host.
@@ -34,6 +41,27 @@ PACKAGE_SCRIPT = state_files.FUNCTIONS + shell_script("operations/package.sh")
 DNF_INSTALL = "SYSTEMD_OFFLINE=1 dnf install -y"
 # Unit file states (`systemctl show -p UnitFileState`) that need no `systemctl enable`.
 ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
+
+
+def host_settings():
+    """This host's validated Settings (validating the whole inventory on the first call)."""
+    return check_inventory(state.inventory)[host.name]
+
+
+def package_manager(os_release=None):
+    """"apt" or "dnf" for the distro /etc/os-release names (read from the host when not
+    given), or a DeployError that names it."""
+    if os_release is None:
+        os_release = (host.get_fact(LinuxDistribution) or {}).get("release_meta", {})
+    family = {os_release.get("ID", "")} | set(os_release.get("ID_LIKE", "").split())
+    if family & APT_FAMILY:
+        return "apt"
+    if family & DNF_FAMILY:
+        return "dnf"
+    raise DeployError(
+        f"{host.name}: unsupported distro {os_release.get('ID') or 'unknown'!r} "
+        f"(ID_LIKE {os_release.get('ID_LIKE', '')!r}); supported: Debian/Ubuntu (apt), "
+        "RHEL/Rocky/Alma/Fedora (dnf)")
 
 
 @operation()
