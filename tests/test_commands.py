@@ -1111,3 +1111,29 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
 
     assert found({}) == ["stale"]  # logged in as root, no sudo
     assert found({"SUDO_USER": "nobody"}) == ["other user's"]  # `sudo` by nobody
+
+
+@pytest.mark.parametrize("setting, parent", [
+    ({}, "/var/tmp"),  # the default: not pyinfra's /tmp (docker cp cannot write a tmpfs)
+    ({"config": "/srv/tmp"}, "/srv/tmp"),  # pyinfra's TEMP_DIR
+    ({"data": "/opt/tmp/"}, "/opt/tmp"),  # the _temp_dir argument, as host data
+    ({"config": "/srv/tmp", "data": "/opt/tmp"}, "/opt/tmp"),  # the argument wins
+])
+def test_uploads_and_the_stale_upload_probe_follow_pyinfras_temp_dir(setting, parent,
+                                                                       recorder):
+    """Upload directories go in pyinfra's temp dir (_temp_dir, else TEMP_DIR), /var/tmp
+    by default; the probe looks for broken-off runs' there, and only those are removed."""
+    stale = f"{parent}/keepalived-deploy.0123456789ab"
+    elsewhere = f"{parent}/x/keepalived-deploy.fedcba987654"
+    data = {"_temp_dir": setting["data"]} if "data" in setting else {}
+    state = make_state("debian", host_data={name: data for name in HOSTS}, probes={
+        name: {"stale_uploads": [stale, elsewhere]} for name in HOSTS})
+    state.config.TEMP_DIR = setting.get("config")
+    for host in deploy(state):
+        probe_command = fact_commands(host, recorder)[0]
+        assert f"for d in {parent}/keepalived-deploy.[0-9a-f]" in probe_command
+        commands = [str(command) for command in host.connector.executed_commands]
+        made = [command.split()[-1] for command in commands
+                if command.startswith("mkdir -m 700 ")]
+        assert made and all(path.startswith(f"{parent}/keepalived-deploy.") for path in made)
+        assert f"rm -rf {stale}" in commands  # (and not the one in another directory)

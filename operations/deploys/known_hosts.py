@@ -13,15 +13,12 @@ and unit tested.
 import os
 import tempfile
 
-import gevent.lock
 from pyinfra import state
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-
-_done = {}  # the inventory the file was written for
-_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
+from ..operations.per_run import once_per_run
 
 
 def known_hosts_lines(settings, keys, names):
@@ -65,28 +62,28 @@ def write_known_hosts(path):
     """Fetch every host's keys (once per run) and write `path` (mode 644: public keys) in
     one rename. Raises DeployError, writing nothing, if a host of an instance did not
     answer (unreachable, or left out with --limit)."""
-    with _lock:
-        if _done.get("inventory") is state.inventory:
-            return
-        _done["inventory"] = state.inventory
-        settings = check_inventory(state.inventory)
-        active = set(state.inventory.get_active_hosts())
-        keys = {host.name: host.get_fact(SshHostKeys)
-                for host in state.inventory if host in active}
-        missing = [host for host, host_settings in settings.items()
-                   if host_settings.instances and not keys.get(host)]
-        if missing:
-            raise DeployError(f"known_hosts: no SSH host keys from {', '.join(missing)} "
-                              f"(not reached, or left out); {path} was not written")
-        lines = known_hosts_lines({host: settings[host] for host in keys}, keys,
-                                  vip_names(state.inventory))
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".known_hosts.")
-        with os.fdopen(handle, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-        print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
-        for line in lines:
-            if line.startswith("# "):
-                print(f"  {line[2:]}")
+    once_per_run("known_hosts file", lambda: _write(path))
+
+
+def _write(path):
+    settings = check_inventory(state.inventory)
+    active = set(state.inventory.get_active_hosts())
+    keys = {host.name: host.get_fact(SshHostKeys)
+            for host in state.inventory if host in active}
+    missing = [host for host, host_settings in settings.items()
+               if host_settings.instances and not keys.get(host)]
+    if missing:
+        raise DeployError(f"known_hosts: no SSH host keys from {', '.join(missing)} "
+                          f"(not reached, or left out); {path} was not written")
+    lines = known_hosts_lines({host: settings[host] for host in keys}, keys,
+                              vip_names(state.inventory))
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".known_hosts.")
+    with os.fdopen(handle, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+    print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
+    for line in lines:
+        if line.startswith("# "):
+            print(f"  {line[2:]}")

@@ -11,15 +11,12 @@ cross-host checks (split brain, no master) see every host. The pure functions he
 import time
 from dataclasses import dataclass
 
-import gevent.lock
 from pyinfra import state
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import KeepalivedStatus
 from ..model.fleet import check_inventory
-
-_fetched = {}  # the last inventory fetched for, and its statuses
-_fetch_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
+from ..operations.per_run import once_per_run
 
 
 @dataclass(frozen=True)
@@ -41,14 +38,15 @@ class Row:
 def cluster_status():
     """({host name: HostStatus} for every active host, True if this call fetched them).
     Fetched once per run; the second value is True for exactly one caller."""
-    with _fetch_lock:
-        if _fetched.get("inventory") is state.inventory:
-            return _fetched["statuses"], False
+    fetched = []
+
+    def fetch():
+        fetched.append(True)
         active = set(state.inventory.get_active_hosts())
-        statuses = {host.name: host.get_fact(KeepalivedStatus)
-                    for host in state.inventory if host in active}  # inventory order
-        _fetched.update(inventory=state.inventory, statuses=statuses)
-        return statuses, True
+        return {host.name: host.get_fact(KeepalivedStatus)
+                for host in state.inventory if host in active}  # inventory order
+
+    return once_per_run("cluster status", fetch), bool(fetched)
 
 
 def rows(settings, statuses):

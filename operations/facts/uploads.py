@@ -26,8 +26,11 @@ STALE_MINUTES = 120
 
 def upload_parent():
     """The directory upload directories go in, on the current host: the current
-    operation's ``_temp_dir``, else pyinfra's configured TEMP_DIR, else /var/tmp."""
-    arguments = (host.current_op_global_arguments if ctx_host.isset() else None) or {}
+    operation's ``_temp_dir`` (or the host data's), else pyinfra's configured TEMP_DIR,
+    else /var/tmp."""
+    # (an operation's arguments; outside one, as for the probe, the host's data)
+    arguments = ((host.current_op_global_arguments or host.data) if ctx_host.isset()
+                 else None) or {}
     configs = [ctx_config.get() if ctx_config.isset() else None,
                state.config if ctx_state.isset() else None]  # (pyinfra's order)
     parent = (arguments.get("_temp_dir")

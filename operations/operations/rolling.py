@@ -33,16 +33,15 @@ restarts them.
 
 import ipaddress
 import math
-import weakref
 from dataclasses import dataclass
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
-from pyinfra.context import ctx_state
 
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
+from .per_run import once_per_run
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
 
 RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
@@ -125,10 +124,6 @@ def restart_step(stage: str, plan: RestartPlan):
         wait=plan.lock_wait))
 
 
-# The restart steps added in each pyinfra State: {host name: [OperationMeta, ...]}
-_ROLLOUTS = weakref.WeakKeyDictionary()
-
-
 def stopped(steps, name):
     """Whether a restart step in `steps` ({host name: [OperationMeta]}) already failed on
     a host other than `name`."""
@@ -140,7 +135,8 @@ def restart(settings, others, wanted):
     """Add this host's two restart steps (serial). `others`: the peers' Settings;
     `wanted()`, asked when the step runs: whether this host's keepalived must restart.
     A step runs only while no restart step of this run failed on another host."""
-    steps = _ROLLOUTS.setdefault(ctx_state.get(), {})
+    # the restart steps added in this run: {host name: [OperationMeta, ...]}
+    steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
     plan = restart_plan(settings, others)
 

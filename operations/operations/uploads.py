@@ -22,7 +22,7 @@ from io import StringIO
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
-from ..facts.uploads import is_upload_dir, private_dir
+from ..facts.uploads import is_upload_dir, private_dir, upload_parent
 
 OWNER = ("root", "root")
 
@@ -78,7 +78,7 @@ def stale_uploads_absent(directories):
     """
     Remove upload directories that broken-off runs left (``directories``: what the probe
     found with ``facts.uploads.stale_dirs_command``; each must be exactly a name
-    private_dir() makes).
+    private_dir() makes, in pyinfra's temp dir: ``facts.uploads.upload_parent``).
     Only added to a run when the probe found some.
 
     **Example:**
@@ -88,7 +88,8 @@ def stale_uploads_absent(directories):
         stale_uploads_absent(name="Remove uploads of broken-off runs",
                              directories=["/var/tmp/keepalived-deploy.0123456789ab"])
     """
-    wanted = [path for path in directories if is_upload_dir(path)]
+    parent = upload_parent()
+    wanted = [path for path in directories if is_upload_dir(path, parent)]
     if not wanted:
         host.noop("no upload left by a broken-off run")
         return
