@@ -7,7 +7,7 @@ records (``host.connector.executed_commands``) are compared with what must be se
 
 The fake connector answers every command with empty output unless the host's
 ``fake_responses`` data says otherwise. The deploy reads one fact per host, the
-``KeepalivedHost`` probe (operations.probe), so a host is scripted by the probe's answer,
+``KeepalivedProbe`` probe (operations.probe), so a host is scripted by the probe's answer,
 built section by section with ``probe_output()``: /etc/os-release, the script user's passwd
 entry, the installed keepalived, the age of apt's lists, the service state, the config tree
 and the host-level state. (The uninstall deploy, tests/test_day2_commands.py, reads
@@ -251,7 +251,7 @@ def release_response(distro):
 
 # -- the probe: the one fact the deploy reads --
 
-PROBE_FACT = "echo '## user'"  # in the KeepalivedHost command (facts/probe.sh)
+PROBE_FACT = "echo '## user'"  # in the KeepalivedProbe command (facts/probe.sh)
 NOW = 1795567798  # the host's clock (date +%s) in a probe
 SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
                      "/nonexistent:/usr/sbin/nologin")
@@ -287,7 +287,7 @@ CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
 
 def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
                  tree=(), state=(), stale_uploads=()):
-    """What the KeepalivedHost fact prints on a `distro` host whose script user has the
+    """What the KeepalivedProbe fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
     version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
     service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and

@@ -1,7 +1,7 @@
 """Host level (firewall, sysctl, systemd drop-in, daemon options): the exact commands sent,
 via pyinfra's ``@fake`` connector, for Debian and RHEL-family hosts.
 
-The deploy reads the host-level state in its one probe (``KeepalivedHost``, whose last
+The deploy reads the host-level state in its one probe (``KeepalivedProbe``, whose last
 section is the host-state fact); ``host_level.remove`` reads the host-state fact alone
 (``: keepalived-host-state``). Its answer is scripted here with ``host_state()``. What the
 firewall script itself does on nftables and iptables is tested in
@@ -28,7 +28,7 @@ from pyinfra_keepalived.operations import uploads
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
-from pyinfra_keepalived.facts.host_level import KeepalivedHostState
+from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.model.blocks import HostLevel
 from pyinfra_keepalived.shipped import shell_script, with_variables
@@ -366,7 +366,7 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
     read, hashed = tmp_path / "60-x.conf", tmp_path / "hashed"
     read.write_text("net.ipv4.ip_nonlocal_bind = 1\nkey: value\n")
     hashed.write_text("content\n")
-    fact = KeepalivedHostState()
+    fact = KeepalivedHostLevel()
     command = fact.command(firewall_status="echo 'nftables missing'",
                            files=[str(hashed), str(tmp_path / "missing")],
                            read=[str(read), str(tmp_path / "gone")],
@@ -388,7 +388,7 @@ def test_apt_cache_age_as_a_real_shell_reads_it(tmp_path):
 
     def age():
         result = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
-        return probe.KeepalivedHost().process(result.stdout.splitlines()).apt_cache_age
+        return probe.KeepalivedProbe().process(result.stdout.splitlines()).apt_cache_age
 
     assert age() is None
     stamp.touch()

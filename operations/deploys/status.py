@@ -36,7 +36,7 @@ class Row:
 
 
 def cluster_status():
-    """({host name: HostStatus} for every active host, True if this call fetched them).
+    """({host name: VrrpStatus} for every active host, True if this call fetched them).
     Fetched once per run; the second value is True for exactly one caller."""
     fetched = []
 
@@ -50,7 +50,7 @@ def cluster_status():
 
 
 def rows(settings, statuses):
-    """[Row] for each instance of each host in `statuses` ({name: HostStatus}), in
+    """[Row] for each instance of each host in `statuses` ({name: VrrpStatus}), in
     inventory order; `settings` is {host name: Settings} (what the inventory configures)."""
     result = []
     for host, status in statuses.items():

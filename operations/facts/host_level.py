@@ -44,7 +44,7 @@ def status_command(protocols):
 
 
 def state_arguments(protocols, options_paths=()):
-    """The arguments of KeepalivedHostState for the host-level operations: firewall status
+    """The arguments of KeepalivedHostLevel for the host-level operations: firewall status
     for `protocols`, and the files they manage. (The probe reads it with everything else.)"""
     return {"firewall_status": status_command(protocols) if protocols else "",
             "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
@@ -52,7 +52,7 @@ def state_arguments(protocols, options_paths=()):
 
 
 @dataclass(frozen=True)
-class HostState:
+class HostLevelState:
     firewall: str = "none"  # the active firewall: firewalld, iptables, nftables or none
     firewall_ok: bool = True  # it lets the requested protocols through (rules of ours)
     sha256: dict = field(default_factory=dict)  # {path: digest} of the files that exist
@@ -74,7 +74,7 @@ def sysctl_key(path):
     return path[len(SYSCTL_DIR):].replace("/", ".")
 
 
-class KeepalivedHostState(FactBase):
+class KeepalivedHostLevel(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
 
@@ -87,7 +87,7 @@ class KeepalivedHostState(FactBase):
 
     .. code:: python
 
-        host.get_fact(KeepalivedHostState, firewall_status=status_command(("112",)),
+        host.get_fact(KeepalivedHostLevel, firewall_status=status_command(("112",)),
                       files=["/etc/default/keepalived"], read=[],
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
@@ -105,7 +105,7 @@ class KeepalivedHostState(FactBase):
                               grepped=" ".join(map(shlex.quote, paths)))
 
     def default(self):
-        return HostState()
+        return HostLevelState()
 
     def process(self, output):
         firewall, firewall_ok, sha256, unit, sysctl, lines = "none", True, {}, "", {}, {}
@@ -124,5 +124,5 @@ class KeepalivedHostState(FactBase):
                 lines.setdefault(path, []).append(text)
             elif len(word) == 64 and rest.strip():
                 sha256[rest.strip()] = word
-        return HostState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
+        return HostLevelState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
                          sysctl=sysctl, lines=lines)

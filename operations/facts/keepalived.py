@@ -154,7 +154,7 @@ class InstanceStatus:
 
 
 @dataclass(frozen=True)
-class HostStatus:
+class VrrpStatus:
     running: bool
     instances: dict  # {name: InstanceStatus}; empty when keepalived does not run
     failing_scripts: tuple = ()  # vrrp_script names whose status is not GOOD
@@ -270,7 +270,7 @@ class KeepalivedStatus(FactBase):
     in one round trip. Asks keepalived's VRRP process for its data dump (a signal, as
     `keepalived --signum=DATA` names it); nothing else on the host changes.
 
-    Returns a ``HostStatus``; ``running`` is False (and ``instances`` empty) when no
+    Returns a ``VrrpStatus``; ``running`` is False (and ``instances`` empty) when no
     keepalived VRRP process runs.
 
     .. code:: python
@@ -289,7 +289,7 @@ class KeepalivedStatus(FactBase):
         instances, failing = {}, ()
         if "running" in marks:
             instances, failing = parse_dump(output[marks["running"] + 1:end_of_dump])
-        return HostStatus(
+        return VrrpStatus(
             running="running" in marks, instances=instances, failing_scripts=failing,
             addresses=parse_addresses(output[end_of_dump + 1:]),
             now=float(output[marks["now"]].split()[2]) if "now" in marks else None,

@@ -2,7 +2,7 @@
 
 pyinfra's own operations each read their facts with a command of their own: user,
 package and service checks cost about ten round trips per host, one after another.
-The `KeepalivedHost` fact reads all of it at once (with the host-level state of
+The `KeepalivedProbe` fact reads all of it at once (with the host-level state of
 facts.host_level), so a run that changes nothing costs one round trip per host.
 """
 
@@ -14,7 +14,7 @@ from pyinfra.api import FactBase, StringCommand
 from ..render import config as render
 from ..shipped import shell_script, with_variables
 from . import host_level
-from .host_level import HostState, KeepalivedHostState
+from .host_level import HostLevelState, KeepalivedHostLevel
 from .keepalived import KeepalivedTree, tree_digests
 from .ssh_host_keys import parse_section as parse_host_keys
 from .ssh_host_keys import probe_section as host_keys_section
@@ -34,7 +34,7 @@ class HostProbe:
     service_active: bool = False
     service_enabled: str = ""  # enabled, disabled, masked, ... ("" when no unit)
     tree: dict = field(default_factory=dict)  # {path: TreeEntry}, see KeepalivedTree
-    host_state: HostState = field(default_factory=HostState)  # firewall, drop-in, ...
+    host_state: HostLevelState = field(default_factory=HostLevelState)  # firewall, drop-in, ...
     # operations.state_files markers left by a run that did not finish (their first line:
     # since when), and the drain value; None when absent
     reload_pending: str | None = None
@@ -47,15 +47,15 @@ class HostProbe:
     ssh_host_keys: dict = field(default_factory=dict)
 
 
-class KeepalivedHost(FactBase):
+class KeepalivedProbe(FactBase):
     """
     Distro, script user, installed keepalived, apt cache age, service state, the config
-    tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostState``, given its
+    tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostLevel``, given its
     arguments), as a ``HostProbe``, in one round trip.
 
     .. code:: python
 
-        host.get_fact(KeepalivedHost, user="keepalived_script",
+        host.get_fact(KeepalivedProbe, user="keepalived_script",
                       config_file="/etc/keepalived/keepalived.conf",
                       dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
                       host_state=host_level.state_arguments(("112",)),
@@ -77,7 +77,7 @@ class KeepalivedHost(FactBase):
             StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
             "echo '## stale-uploads'; " + stale_dirs_command(upload_parent or DEFAULT_PARENT),
-            "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
+            "echo '## host-state'; " + KeepalivedHostLevel().command(**host_state, unit=False),
             # sshd's host keys (salted digests), only when they are shared
             *([StringCommand("echo '## ssh-host-keys';", *host_keys_section())]
               if ssh_host_keys else []),
@@ -96,7 +96,7 @@ class KeepalivedHost(FactBase):
         service = [line.strip() for line in sections.get("service", [])]
         # UnitFileState is empty for a unit that does not exist
         unit_state = service[1] if len(service) > 1 else ""
-        host_state = KeepalivedHostState().process(sections.get("host-state", []))
+        host_state = KeepalivedHostLevel().process(sections.get("host-state", []))
         return HostProbe(
             os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
@@ -156,7 +156,7 @@ def _installed(lines):
     return None
 
 
-def probe(settings, files=None):
+def read_probe(settings, files=None):
     """This host's HostProbe; `files`: the config tree's ManagedFiles (default: rendered
     from `settings`), whose digests it reads (salted for secret files). (The CLI prepares
     hosts in parallel, each in a greenlet of its own: every host reads its probe at the
@@ -165,7 +165,7 @@ def probe(settings, files=None):
     files = render.config_files(settings) if files is None else files
     options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
     return host.get_fact(
-        KeepalivedHost, user=settings.global_defs.script_user,
+        KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
         host_state=host_level.state_arguments(host_level.firewall_protocols(settings),

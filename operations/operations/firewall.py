@@ -13,16 +13,16 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from ..facts.host_level import FIREWALL_COMMAND, FIREWALL_SCRIPT, KeepalivedHostState
+from ..facts.host_level import FIREWALL_COMMAND, FIREWALL_SCRIPT, KeepalivedHostLevel
 from .uploads import sha256, upload
 
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)
 
 
-def is_managed(host_level, current):
+def is_managed(host_level, host_state):
     """On when forced, or (auto) when the host fact found an active firewall."""
     return host_level.firewall == "on" or (
-        host_level.firewall == "auto" and current.firewall != "none")
+        host_level.firewall == "auto" and host_state.firewall != "none")
 
 
 def script_command(action, protocols=()):
@@ -37,27 +37,28 @@ def installed_command(protocols):
 
 
 @operation()
-def allow_vrrp(protocols, current):
+def allow_vrrp(protocols, host_state):
     """
     Let ``protocols`` through the active firewall, and install the script the
     keepalived.service drop-in runs before each start.
 
     + protocols: from ``facts.host_level.vrrp_protocols(settings)``, e.g. ``("112",)`` or ``("112", "51")``
-    + current: the host's ``KeepalivedHostState`` (asked with the same protocols)
+    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same protocols)
 
     **Example:**
 
     .. code:: python
 
-        allow_vrrp(name="Let VRRP through the firewall", protocols=("112",), current=state)
+        allow_vrrp(name="Let VRRP through the firewall", protocols=("112",),
+                   host_state=probe.host_state)
     """
-    script_ok = current.sha256.get(FIREWALL_COMMAND) == FIREWALL_SCRIPT_SHA256
+    script_ok = host_state.sha256.get(FIREWALL_COMMAND) == FIREWALL_SCRIPT_SHA256
     if not script_ok:
         yield from upload(FIREWALL_COMMAND, FIREWALL_SCRIPT, "755")
-    if not current.firewall_ok:
+    if not host_state.firewall_ok:
         yield script_command("allow", protocols)
-    if current.firewall_ok and script_ok:
-        host.noop(f"VRRP already allowed ({current.firewall})")
+    if host_state.firewall_ok and script_ok:
+        host.noop(f"VRRP already allowed ({host_state.firewall})")
 
 
 @operation()
@@ -72,9 +73,9 @@ def remove_vrrp_rule():
 
         remove_vrrp_rule(name="Close the firewall to VRRP again")
     """
-    current = host.get_fact(KeepalivedHostState, firewall_status="", files=[FIREWALL_COMMAND],
+    host_state = host.get_fact(KeepalivedHostLevel, firewall_status="", files=[FIREWALL_COMMAND],
                             read=[], sysctls=[])
-    if FIREWALL_COMMAND not in current.sha256:
+    if FIREWALL_COMMAND not in host_state.sha256:
         host.noop("no VRRP firewall rule of this deploy")
         return
     yield script_command("remove")

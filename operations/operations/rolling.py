@@ -2,7 +2,7 @@
 after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
     from operations import rolling
-    rolling.clear_leftovers(found)            # early: policy-rc.d, drain of a dead run
+    rolling.clear_leftovers(probe)            # early: policy-rc.d, drain of a dead run
     rolling.restart(settings, peers, wanted)  # last: `wanted()` says whether to restart
 
 pyinfra runs each operation on all hosts before the next one; with `_serial=True` it runs
@@ -172,12 +172,12 @@ def drained(value):
     return value is not None and value.strip() not in ("", "0")
 
 
-def clear_leftovers(found, lock_wait=state_files.LOCK_WAIT_SECONDS):
-    """Add the leftovers operation when the probe (`found`) saw our policy-rc.d, or a drain
+def clear_leftovers(probe, lock_wait=state_files.LOCK_WAIT_SECONDS):
+    """Add the leftovers operation when the probe (`probe`) saw our policy-rc.d, or a drain
     with no restart pending (a pending restart undrains the host when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
-                                      found.host_state.lines.get(state_files.POLICY_RC_D, [])]
-    drain = drained(found.drain) and found.restart_pending is None
+                                      probe.host_state.lines.get(state_files.POLICY_RC_D, [])]
+    drain = drained(probe.drain) and probe.restart_pending is None
     if ours or drain:
         leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",
                   policy=ours, drain=drain, lock_wait=lock_wait)

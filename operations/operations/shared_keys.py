@@ -141,12 +141,12 @@ def shared_host_keys_installed(files, lock_wait=120):
                                "shared SSH host keys", lock_wait)
 
 
-def shared_keys(settings, found):
+def shared_keys(settings, probe):
     """The deploy's step: nothing unless keys are shared and a file differs."""
     keys = settings.ssh_host_keys
     if keys is None:
         return None
-    files = wanted_files(host.name, keys.pairs, keys.directory, found.ssh_host_keys)
+    files = wanted_files(host.name, keys.pairs, keys.directory, probe.ssh_host_keys)
     if not files:
         return None
     return shared_host_keys_installed(
