@@ -282,6 +282,9 @@ class KeepalivedStatus(FactBase):
     def command(self):
         return STATUS_SCRIPT
 
+    def default(self):
+        return VrrpStatus(running=False, instances={})  # (no output at all: nothing known)
+
     def process(self, output):
         marks = {line.split()[1]: index for index, line in enumerate(output)
                  if line.startswith("## ")}
