@@ -6,6 +6,6 @@ state, so it cannot cost less (bench/deploy_speed.py times it next to deploy.py'
 """
 
 from pyinfra_keepalived.deploys.install import host_settings
-from pyinfra_keepalived.facts.probe import probe
+from pyinfra_keepalived.facts.probe import read_probe
 
-probe(host_settings())
+read_probe(host_settings())

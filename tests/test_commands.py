@@ -7,7 +7,7 @@ records (``host.connector.executed_commands``) are compared with what must be se
 
 The fake connector answers every command with empty output unless the host's
 ``fake_responses`` data says otherwise. The deploy reads one fact per host, the
-``KeepalivedHost`` probe (operations.probe), so a host is scripted by the probe's answer,
+``KeepalivedProbe`` probe (operations.probe), so a host is scripted by the probe's answer,
 built section by section with ``probe_output()``: /etc/os-release, the script user's passwd
 entry, the installed keepalived, the age of apt's lists, the service state, the config tree
 and the host-level state. (The uninstall deploy, tests/test_day2_commands.py, reads
@@ -251,7 +251,7 @@ def release_response(distro):
 
 # -- the probe: the one fact the deploy reads --
 
-PROBE_FACT = "echo '## user'"  # how the KeepalivedHost command starts
+PROBE_FACT = "echo '## user'"  # in the KeepalivedProbe command (facts/probe.sh)
 NOW = 1795567798  # the host's clock (date +%s) in a probe
 SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
                      "/nonexistent:/usr/sbin/nologin")
@@ -287,7 +287,7 @@ CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
 
 def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
                  tree=(), state=(), stale_uploads=()):
-    """What the KeepalivedHost fact prints on a `distro` host whose script user has the
+    """What the KeepalivedProbe fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
     version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
     service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and
@@ -425,7 +425,7 @@ def assert_one_probe(host, recorder):
     TmpDir fact, which it reads before the first upload of files.put (operations.uploads
     picks its own private directory)."""
     facts = fact_commands(host, recorder)
-    assert facts[0].startswith(PROBE_FACT), facts
+    assert PROBE_FACT in facts[0], facts
     assert facts[1:] == [], facts
 
 
@@ -1073,13 +1073,13 @@ def test_probe_lines_that_are_not_exactly_upload_dirs_are_never_removed(recorder
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
 def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
-    """operations.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
+    """facts.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
     only directories with exactly private_dir()'s name, owned by the login user and not
     changed for STALE_MINUTES (a concurrent run's are newer) are reported."""
     import subprocess
     import time
 
-    from pyinfra_keepalived.operations import uploads
+    from pyinfra_keepalived.facts import uploads
 
     old = time.time() - (uploads.STALE_MINUTES + 5) * 60
     made = {}
@@ -1102,7 +1102,7 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
             if mtime:
                 os.utime(path, (mtime, mtime))
         made[str(path)] = label
-    command = uploads.stale_dirs_command().replace(f"{uploads.UPLOAD_PARENT}/", f"{tmp_path}/")
+    command = uploads.stale_dirs_command(str(tmp_path))
 
     def found(env):
         output = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
@@ -1111,3 +1111,29 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
 
     assert found({}) == ["stale"]  # logged in as root, no sudo
     assert found({"SUDO_USER": "nobody"}) == ["other user's"]  # `sudo` by nobody
+
+
+@pytest.mark.parametrize("setting, parent", [
+    ({}, "/var/tmp"),  # the default: not pyinfra's /tmp (docker cp cannot write a tmpfs)
+    ({"config": "/srv/tmp"}, "/srv/tmp"),  # pyinfra's TEMP_DIR
+    ({"data": "/opt/tmp/"}, "/opt/tmp"),  # the _temp_dir argument, as host data
+    ({"config": "/srv/tmp", "data": "/opt/tmp"}, "/opt/tmp"),  # the argument wins
+])
+def test_uploads_and_the_stale_upload_probe_follow_pyinfras_temp_dir(setting, parent,
+                                                                       recorder):
+    """Upload directories go in pyinfra's temp dir (_temp_dir, else TEMP_DIR), /var/tmp
+    by default; the probe looks for broken-off runs' there, and only those are removed."""
+    stale = f"{parent}/keepalived-deploy.0123456789ab"
+    elsewhere = f"{parent}/x/keepalived-deploy.fedcba987654"
+    data = {"_temp_dir": setting["data"]} if "data" in setting else {}
+    state = make_state("debian", host_data={name: data for name in HOSTS}, probes={
+        name: {"stale_uploads": [stale, elsewhere]} for name in HOSTS})
+    state.config.TEMP_DIR = setting.get("config")
+    for host in deploy(state):
+        probe_command = fact_commands(host, recorder)[0]
+        assert f"for d in {parent}/keepalived-deploy.[0-9a-f]" in probe_command
+        commands = [str(command) for command in host.connector.executed_commands]
+        made = [command.split()[-1] for command in commands
+                if command.startswith("mkdir -m 700 ")]
+        assert made and all(path.startswith(f"{parent}/keepalived-deploy.") for path in made)
+        assert f"rm -rf {stale}" in commands  # (and not the one in another directory)

@@ -15,7 +15,7 @@ import pytest
 from pyinfra_keepalived.deploys.drill import DrillRefused, plan
 from pyinfra_keepalived.facts.keepalived import (
     DUMP_LINES,
-    HostStatus,
+    VrrpStatus,
     InstanceStatus,
     KeepalivedStatus,
     UserProcesses,
@@ -56,7 +56,7 @@ def test_dump_is_filtered_to_what_status_needs_and_never_the_password():
 
 def test_running_master_is_parsed():
     status = KeepalivedStatus().process(fact_output())
-    assert status == HostStatus(
+    assert status == VrrpStatus(
         running=True,
         instances={"VI_1": InstanceStatus(name="VI_1", state="MASTER", priority=100,
                                           effective_priority=100,
@@ -117,11 +117,11 @@ def running(state, effective=None, holds=False, failing=(), priority=100):
                               effective_priority=priority if effective is None else effective,
                               last_transition=100.0, vips=("192.168.1.100/24",))
     addresses = {"10.0.0.1"} | ({"192.168.1.100"} if holds else set())
-    return HostStatus(running=True, instances={"VI_1": instance},
+    return VrrpStatus(running=True, instances={"VI_1": instance},
                       failing_scripts=tuple(failing), addresses=frozenset(addresses), now=190.0)
 
 
-STOPPED = HostStatus(running=False, instances={}, addresses=frozenset({"10.0.0.2"}))
+STOPPED = VrrpStatus(running=False, instances={}, addresses=frozenset({"10.0.0.2"}))
 
 
 def test_one_master_holding_the_vip_is_no_problem():
@@ -137,7 +137,7 @@ def test_two_masters_are_split_brain():
 
 
 def test_vip_on_two_hosts_is_split_brain_even_with_one_master():
-    stopped_but_holding = HostStatus(running=False, instances={},
+    stopped_but_holding = VrrpStatus(running=False, instances={},
                                      addresses=frozenset({"192.168.1.100"}))
     all_rows = seed_rows(running("MASTER", holds=True), stopped_but_holding)
     assert problems(all_rows) == ["SPLIT BRAIN: VI_1's VIPs are on 2 hosts: host-01, host-02"]
@@ -149,7 +149,7 @@ def test_no_master_is_flagged_with_each_hosts_state():
 
 
 def test_instance_missing_from_a_running_keepalived_is_not_loaded():
-    empty = HostStatus(running=True, instances={}, addresses=frozenset())
+    empty = VrrpStatus(running=True, instances={}, addresses=frozenset())
     all_rows = seed_rows(running("MASTER", holds=True), empty)
     assert all_rows[1].state == "NOT LOADED"
 

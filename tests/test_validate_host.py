@@ -3,7 +3,7 @@ the keepalived.service drop-in and keepalived's daemon options."""
 
 import pytest
 
-from pyinfra_keepalived.operations.firewall import vrrp_protocols
+from pyinfra_keepalived.facts.host_level import vrrp_protocols
 from pyinfra_keepalived.model.blocks import HostLevel
 
 from .test_validate import assert_error, assert_valid, host_01, instance

@@ -13,36 +13,12 @@ and unit tested.
 import os
 import tempfile
 
-import gevent.lock
 from pyinfra import state
-from pyinfra.api import FactBase
 from pyinfra.api.exceptions import DeployError
 
+from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from ..shipped import shell_script
-
-_done = {}  # the inventory the file was written for
-_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
-
-
-class SshHostKeys(FactBase):
-    """
-    The SSH host public keys the host's sshd presents, as ``[(type, base64)]``.
-
-    .. code:: python
-
-        host.get_fact(SshHostKeys)  # [("ssh-ed25519", "AAAAC3..."), ("ssh-rsa", "AAAAB3...")]
-    """
-
-    def command(self):
-        return shell_script("facts/host_key_files.sh") + shell_script("facts/host_keys.sh")
-
-    def default(self):
-        return []
-
-    def process(self, output):
-        return [tuple(line.split()[:2]) for line in output
-                if len(line.split()) >= 2 and not line.startswith("#")]
+from ..operations.per_run import once_per_run
 
 
 def holders(settings):
@@ -102,28 +78,28 @@ def write_known_hosts(path):
     """Fetch every host's keys (once per run) and write `path` (mode 644: public keys) in
     one rename. Raises DeployError, writing nothing, if a host of an instance did not
     answer (unreachable, or left out with --limit)."""
-    with _lock:
-        if _done.get("inventory") is state.inventory:
-            return
-        _done["inventory"] = state.inventory
-        settings = check_inventory(state.inventory)
-        active = set(state.inventory.get_active_hosts())
-        keys = {host.name: host.get_fact(SshHostKeys)
-                for host in state.inventory if host in active}
-        missing = [host for host, host_settings in settings.items()
-                   if host_settings.instances and not keys.get(host)]
-        if missing:
-            raise DeployError(f"known_hosts: no SSH host keys from {', '.join(missing)} "
-                              f"(not reached, or left out); {path} was not written")
-        lines = known_hosts_lines({host: settings[host] for host in keys}, keys,
-                                  vip_names(state.inventory))
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".known_hosts.")
-        with os.fdopen(handle, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-        print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
-        for line in lines:
-            if line.startswith("# "):
-                print(f"  {line[2:]}")
+    once_per_run("known_hosts file", lambda: _write(path))
+
+
+def _write(path):
+    settings = check_inventory(state.inventory)
+    active = set(state.inventory.get_active_hosts())
+    keys = {host.name: host.get_fact(SshHostKeys)
+            for host in state.inventory if host in active}
+    missing = [host for host, host_settings in settings.items()
+               if host_settings.instances and not keys.get(host)]
+    if missing:
+        raise DeployError(f"known_hosts: no SSH host keys from {', '.join(missing)} "
+                          f"(not reached, or left out); {path} was not written")
+    lines = known_hosts_lines({host: settings[host] for host in keys}, keys,
+                              vip_names(state.inventory))
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".known_hosts.")
+    with os.fdopen(handle, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+    print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
+    for line in lines:
+        if line.startswith("# "):
+            print(f"  {line[2:]}")

@@ -16,16 +16,14 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-import gevent.lock
 from pyinfra import logger, state
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import KeepalivedStatus
+from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from .known_hosts import SshHostKeys, holders
-
-_fetched = {}  # the last inventory fetched for, and its statuses
-_fetch_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
+from ..operations.per_run import once_per_run
+from .known_hosts import holders
 
 
 @dataclass(frozen=True)
@@ -45,20 +43,21 @@ class Row:
 
 
 def cluster_status():
-    """({host name: HostStatus} for every active host, True if this call fetched them).
+    """({host name: VrrpStatus} for every active host, True if this call fetched them).
     Fetched once per run; the second value is True for exactly one caller."""
-    with _fetch_lock:
-        if _fetched.get("inventory") is state.inventory:
-            return _fetched["statuses"], False
+    fetched = []
+
+    def fetch():
+        fetched.append(True)
         active = set(state.inventory.get_active_hosts())
-        statuses = {host.name: host.get_fact(KeepalivedStatus)
-                    for host in state.inventory if host in active}  # inventory order
-        _fetched.update(inventory=state.inventory, statuses=statuses)
-        return statuses, True
+        return {host.name: host.get_fact(KeepalivedStatus)
+                for host in state.inventory if host in active}  # inventory order
+
+    return once_per_run("cluster status", fetch), bool(fetched)
 
 
 def rows(settings, statuses):
-    """[Row] for each instance of each host in `statuses` ({name: HostStatus}), in
+    """[Row] for each instance of each host in `statuses` ({name: VrrpStatus}), in
     inventory order; `settings` is {host name: Settings} (what the inventory configures)."""
     result = []
     for host, status in statuses.items():

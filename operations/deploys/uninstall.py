@@ -27,7 +27,7 @@ from pyinfra.operations import apt, dnf, server, systemd
 
 from ..operations import host_level
 from ..facts.keepalived import IpAddresses, KeepalivedTree, UserProcesses
-from .install import host_settings, package_manager
+from ..operations.system import host_settings, package_manager
 from ..operations.state_files import DRAIN_FILE, STATE_DIR, under_lock
 
 PROTECTED_USERS = {"root"}

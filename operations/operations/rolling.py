@@ -2,7 +2,7 @@
 after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
     from pyinfra_keepalived.operations import rolling
-    rolling.clear_leftovers(found)            # early: policy-rc.d, drain of a dead run
+    rolling.clear_leftovers(probe)            # early: policy-rc.d, drain of a dead run
     rolling.restart(settings, peers, wanted)  # last: `wanted()` says whether to restart
 
 pyinfra runs each operation on all hosts before the next one; with `_serial=True` it runs
@@ -33,16 +33,15 @@ restarts them.
 
 import ipaddress
 import math
-import weakref
 from dataclasses import dataclass
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
-from pyinfra.context import ctx_state
 
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
+from .per_run import once_per_run
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
 
 RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
@@ -125,10 +124,6 @@ def restart_step(stage: str, plan: RestartPlan):
         wait=plan.lock_wait))
 
 
-# The restart steps added in each pyinfra State: {host name: [OperationMeta, ...]}
-_ROLLOUTS = weakref.WeakKeyDictionary()
-
-
 def stopped(steps, name):
     """Whether a restart step in `steps` ({host name: [OperationMeta]}) already failed on
     a host other than `name`."""
@@ -140,7 +135,8 @@ def restart(settings, others, wanted):
     """Add this host's two restart steps (serial). `others`: the peers' Settings;
     `wanted()`, asked when the step runs: whether this host's keepalived must restart.
     A step runs only while no restart step of this run failed on another host."""
-    steps = _ROLLOUTS.setdefault(ctx_state.get(), {})
+    # the restart steps added in this run: {host name: [OperationMeta, ...]}
+    steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
     plan = restart_plan(settings, others)
 
@@ -176,12 +172,12 @@ def drained(value):
     return value is not None and value.strip() not in ("", "0")
 
 
-def clear_leftovers(found, lock_wait=state_files.LOCK_WAIT_SECONDS):
-    """Add the leftovers operation when the probe (`found`) saw our policy-rc.d, or a drain
+def clear_leftovers(probe, lock_wait=state_files.LOCK_WAIT_SECONDS):
+    """Add the leftovers operation when the probe (`probe`) saw our policy-rc.d, or a drain
     with no restart pending (a pending restart undrains the host when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
-                                      found.host_state.lines.get(state_files.POLICY_RC_D, [])]
-    drain = drained(found.drain) and found.restart_pending is None
+                                      probe.host_state.lines.get(state_files.POLICY_RC_D, [])]
+    drain = drained(probe.drain) and probe.restart_pending is None
     if ours or drain:
         leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",
                   policy=ours, drain=drain, lock_wait=lock_wait)

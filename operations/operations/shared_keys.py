@@ -7,7 +7,8 @@ control machine with `ssh_host_<type>_key` (mode 600 or stricter) and its `.pub`
 are read and checked when the data is validated (`model.shared_keys`); the deploy never
 copies a key from a host, so no private key is ever written on the control machine.
 
-On the host, the probe reads (in its one command, `probe_section`) the HostKey files of
+On the host, the probe reads (in its one command, facts.ssh_host_keys.probe_section)
+the HostKey files of
 sshd's effective config (`sshd -T`) with their mode, owner and the sha256 of the run's
 salt and their content (the salt is masked: what -vvv prints gives no digest of a
 private key). Only when one differs does `installed` add an operation: the files go up
@@ -20,47 +21,19 @@ is in place (`sshd -t -h`, check_host_keys.sh), installs them root:root (600 pri
 import os
 
 from pyinfra import host
-from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
-from ..facts.keepalived import RUN_SALT, digest
+from ..facts.keepalived import digest
 from ..shipped import shell_script
 from .state_files import locked_commands
 from .uploads import install, installing, private_dir, send
 
 PRIVATE_MODE, PUBLIC_MODE = "600", "644"
-KEY_PREFIX, KEY_SUFFIX = "ssh_host_", "_key"
 # checks each new private key with sshd before any is installed, then (after the install)
-# checks sshd's config and reloads sshd; HOST_KEY_FILES sets $keys, sshd's HostKey files
+# checks sshd's config and reloads sshd
 CHECK_KEYS = shell_script("operations/check_host_keys.sh")
 RELOAD = shell_script("operations/reload_sshd.sh")
-HOST_KEY_FILES = shell_script("facts/host_key_files.sh")
-
-
-# -- the probe's part --
-
-def probe_section():
-    """Command words (for the probe) that print, for each HostKey file of sshd and its
-    .pub, `key|PATH|MODE|USER|GROUP|SALTED-SHA256` (or `key|PATH|missing`). The salt is a
-    HiddenValue: masked wherever pyinfra prints the command."""
-    loop = ('for f in $keys; do for p in "$f" "$f.pub"; do if [ -f "$p" ]; then '
-            "printf 'key|%s|%s|' \"$p\" \"$(stat -c '%a|%U|%G' \"$p\")\"; "
-            '{ printf %s "$t"; cat "$p"; } | sha256sum; '
-            "else printf 'key|%s|missing\\n' \"$p\"; fi; done; done; true")
-    return [StringCommand("t=", QuoteString(HiddenValue(RUN_SALT)), ";", _separator=""),
-            HOST_KEY_FILES, loop]
-
-
-def parse_section(lines):
-    """{path: (mode, user, group, salted sha256) or None (missing)} in sshd's order."""
-    found = {}
-    for line in lines:
-        parts = line.strip().split("|")
-        if len(parts) == 3 and parts[0] == "key" and parts[2] == "missing":
-            found[parts[1]] = None
-        elif len(parts) == 6 and parts[0] == "key":
-            found[parts[1]] = (parts[2], parts[3], parts[4], (parts[5].split() or [""])[0])
-    return found
 
 
 # -- the deploy's step --
@@ -119,12 +92,12 @@ def shared_host_keys_installed(files, lock_wait=120):
                                "shared SSH host keys", lock_wait)
 
 
-def shared_keys(settings, found):
+def shared_keys(settings, probe):
     """The deploy's step: nothing unless keys are shared and a file differs."""
     keys = settings.ssh_host_keys
     if keys is None:
         return None
-    files = wanted_files(host.name, keys.pairs, keys.directory, found.ssh_host_keys)
+    files = wanted_files(host.name, keys.pairs, keys.directory, probe.ssh_host_keys)
     if not files:
         return None
     return shared_host_keys_installed(

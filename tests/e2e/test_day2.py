@@ -63,9 +63,10 @@ def test_drill_fails_over_and_back_and_measures_both(cluster):
                      deploy="drill.py")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    failover = re.search(r"failover host-01 -> host-02: ([0-9.]+) s", result.stdout)
-    failback = re.search(r"failback host-02 -> host-01: ([0-9.]+) s", result.stdout)
-    assert failover and failback, result.stdout
+    # (logged: on stderr, as pyinfra logs)
+    failover = re.search(r"failover host-01 -> host-02: ([0-9.]+) s", result.stderr)
+    failback = re.search(r"failback host-02 -> host-01: ([0-9.]+) s", result.stderr)
+    assert failover and failback, result.stdout + result.stderr
     print(f"drill: failover {failover.group(1)} s, failback {failback.group(1)} s")
     assert 0 < float(failover.group(1)) < 14 and 0 < float(failback.group(1)) < 14
     assert cluster.holders() == ["host-01"]
