@@ -7,7 +7,7 @@ records (``host.connector.executed_commands``) are compared with what must be se
 
 The fake connector answers every command with empty output unless the host's
 ``fake_responses`` data says otherwise. The deploy reads one fact per host, the
-``KeepalivedProbe`` probe (operations.probe), so a host is scripted by the probe's answer,
+``KeepalivedProbe`` probe (pyinfra_keepalived.facts.probe), so a host is scripted by the probe's answer,
 built section by section with ``probe_output()``: /etc/os-release, the script user's passwd
 entry, the installed keepalived, the age of apt's lists, the service state, the config tree
 and the host-level state. (The uninstall deploy, tests/test_day2_commands.py, reads
@@ -152,7 +152,7 @@ GENERATION = "G"  # a generation's name (UTC time and a random part), as the rec
 
 
 def locked(what, words):
-    """operations/transaction.sh run under the deploy's lock (lock.sh), as sent."""
+    """operations/operations/transaction.sh run under the deploy's lock (lock.sh), as sent."""
     return (f"sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + TRANSACTION_SCRIPT)} pyinfra-keepalived "
             f"/run/pyinfra-keepalived/lock /run/pyinfra-keepalived/holder 120 "
             f"{shlex.quote(what + ' from ' + socket.gethostname())} /etc/keepalived {words}")
@@ -205,7 +205,7 @@ DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit
 
 
 def package(install, running=False):
-    """The package operation's command: operations/package.sh under the deploy lock runs
+    """The package operation's command: operations/operations/package.sh under the deploy lock runs
     `install` (apt's or dnf's line, one word), with our policy-rc.d on apt hosts, after
     writing the restart-pending marker when keepalived was `running`."""
     apt = "apt-get" in install
@@ -633,7 +633,7 @@ def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added
                                              ("debian", "1:2.2.7-1+b2")])
 def test_up_to_date_host_gets_nothing_and_one_fact(distro, package, recorder):
     """Installed, running, enabled, config identical, user present: no change command,
-    and the host was read with one fact, the probe (the point of operations.probe). apt's
+    and the host was read with one fact, the probe (the point of pyinfra_keepalived.facts.probe). apt's
     lists are two days old: a host that has keepalived needs no refresh."""
     probes = up_to_date_probes(make_state(distro), package, apt_cache_age=TWO_DAYS)
     state = make_state(distro, probes=probes)

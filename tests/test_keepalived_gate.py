@@ -1,4 +1,4 @@
-"""The validation gate (operations/transaction.sh) run here against the real `keepalived -t`.
+"""The validation gate (operations/operations/transaction.sh) run here against the real `keepalived -t`.
 
 Rendered configs must be accepted and made live; configs keepalived rejects must leave the
 live tree exactly as it was. Needs the keepalived binary (.ci/run installs it from apt).
@@ -72,7 +72,7 @@ def live(base):
 
 def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef", path=None,
                     stdout=subprocess.PIPE):
-    """operations/transaction.sh under the lock, as the deploy sends it, with the tree in
+    """operations/operations/transaction.sh under the lock, as the deploy sends it, with the tree in
     `stage` (relative paths) as the uploaded files; lock, holder and marker in base's
     parent dir (systemctl says keepalived is not running here: no reload)."""
     files = sorted(str(path.relative_to(stage)) for path in stage.rglob("*") if path.is_file())

@@ -1,4 +1,4 @@
-"""Unit tests for known_hosts.py's file (operations.known_hosts.known_hosts_lines), its
+"""Unit tests for known_hosts.py's file (pyinfra_keepalived.deploys.known_hosts.known_hosts_lines), its
 fact's parsing and the keepalived_vip_names data key."""
 
 import subprocess

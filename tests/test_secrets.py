@@ -1,10 +1,10 @@
 """No secret leaves its file: not in an error message, not in a diff, not in a fact.
 
 - Validation: every message about a value that is or holds a secret, exactly
-  (operations.problems.shown decides how every value is shown); a pyinfra HiddenValue as
+  (pyinfra_keepalived.model.problems.shown decides how every value is shown); a pyinfra HiddenValue as
   auth_pass is checked and rendered by its real value.
-- The host-side masking (sed, operations.hidden.sed_mask) agrees with the controller's
-  (operations.hidden.mask_text), run on the same lines.
+- The host-side masking (sed, pyinfra_keepalived.model.hidden.sed_mask) agrees with the controller's
+  (pyinfra_keepalived.model.hidden.mask_text), run on the same lines.
 - The config tree fact in a real shell: a secret file's digest is salted, its plain
   digest is not printed, and change detection stays exact.
 (--diff and -vvv through pyinfra's fake connector: tests/test_commands.py, section 4.)

@@ -1,4 +1,4 @@
-"""Unit tests for the keepalived host-data validation (operations.validate, operations.peers).
+"""Unit tests for the keepalived host-data validation (pyinfra_keepalived.model.validate, pyinfra_keepalived.model.peers).
 
 Host data is plain dicts shaped like the seed example: group_data/jump_hosts.py's VI_1 and
 check_ssh, with host-01 at priority 100 (MASTER) and host-02 at 90 (BACKUP). Every error is
@@ -492,7 +492,7 @@ def test_peers_agree_when_only_the_spelling_differs(overrides):
 
 
 # Peers are matched by name, by unicast addresses, and by VRID on a shared VIP network
-# (operations.peers): (host-01's instance overrides, host-02's, exact errors of the run).
+# (pyinfra_keepalived.model.peers): (host-01's instance overrides, host-02's, exact errors of the run).
 RENAMED = ("host-02: keepalived_vrrp_instances[0].name = 'VI1': is host-01's VI_1 under "
            "another name ({why}): keepalived pairs them, but status.py, drill.py and "
            'unicast_peers: "inventory" find the hosts of an instance by its name; use the '
@@ -736,4 +736,4 @@ def test_paths_must_not_take_the_names_the_transaction_keeps(key, value):
     error = assert_error({**host_01(), key: value}, key)
     assert error == (f"host-01: {key} = {value!r}: must not use a name the deploy keeps in "
                      "/etc/keepalived for itself: .generations, .current, .previous, "
-                     ".staging, *.pyinfra-new, *.pyinfra-old (operations/transaction.sh)")
+                     ".staging, *.pyinfra-new, *.pyinfra-old (operations/operations/transaction.sh)")

@@ -1,4 +1,4 @@
-"""Validation of the host-level keys (operations.validate_host): firewall, ip_nonlocal_bind,
+"""Validation of the host-level keys (pyinfra_keepalived.model.host_level): firewall, ip_nonlocal_bind,
 the keepalived.service drop-in and keepalived's daemon options."""
 
 import pytest

@@ -59,7 +59,7 @@ def package(settings, manager, probe):
 
 def config(settings, files, probe):
     """Directories, check scripts and config files (`files`), validated before they go
-    live, and keepalived reloaded in the same locked step (operations/transaction.sh)."""
+    live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh)."""
     return config_tree(
         name="Validate and install the keepalived config",
         files=files,

@@ -6,7 +6,7 @@ of every host configured for the VIP's instance.
     pyinfra -y inventory.py known_hosts.py --data known_hosts_file=known_hosts.vips
 
 Each host answers one ``SshHostKeys`` fact; they are fetched once per run, by whichever
-host's deploy code asks first (as operations/status.py does). `known_hosts_lines` is pure
+host's deploy code asks first (as operations/deploys/status.py does). `known_hosts_lines` is pure
 and unit tested.
 """
 

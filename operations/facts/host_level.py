@@ -18,7 +18,7 @@ SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
 # package manager -> (options file, variable the packaged unit passes to keepalived)
 OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
                  "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
-# The firewall script (operations/vrrp_firewall.sh: operations.firewall runs its `allow`
+# The firewall script (operations/operations/vrrp_firewall.sh: operations.firewall runs its `allow`
 # and `remove`, this fact its `status`) and where a copy is installed.
 FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
 FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
@@ -97,7 +97,7 @@ class KeepalivedHostLevel(FactBase):
         for path in paths:
             if not path.startswith("/") or ":" in path:
                 raise ValueError(f"{path!r}: an absolute path without ':' is needed here")
-        # (operations.probe reads the unit state itself, with the service's: unit=False)
+        # (pyinfra_keepalived.facts.probe reads the unit state itself, with the service's: unit=False)
         return with_variables(shell_script("facts/host_level.sh"),
                               firewall_status=firewall_status,
                               hashed=" ".join(map(shlex.quote, files)),

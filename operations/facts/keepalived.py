@@ -42,7 +42,7 @@ class KeepalivedTree(FactBase):
     The directories and files of a keepalived config tree, in one round trip.
 
     Returns ``{path: TreeEntry}`` for each of ``dirs`` that exists, ``config_file``, the
-    live-generation link ``dirs[0]/.current`` (see operations/transaction.sh), and every
+    live-generation link ``dirs[0]/.current`` (see operations/operations/transaction.sh), and every
     entry directly inside ``dirs[1:]`` (conf.d and scripts). Symlinks are followed (kind,
     mode, owner and checksum are those of what they point to) and their target is in
     ``link``. Missing paths are absent. The files in ``hashed`` get their sha256; those in
@@ -120,7 +120,7 @@ def tree_digests(hashed=(), salted=()):
 
 class MaskedFileContents(FactBase):
     """
-    The lines of a file with every secret masked ON THE HOST (``operations.hidden``:
+    The lines of a file with every secret masked ON THE HOST (``pyinfra_keepalived.model.hidden``:
     ``auth_pass`` and what follows it), so that the secret is not in the fact's output,
     which pyinfra prints with -vvv; the twin of ``hidden.mask_text``. For the old side
     of a diff.

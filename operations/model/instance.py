@@ -1,8 +1,8 @@
 """Read one `keepalived_vrrp_instances[]` entry, and a host's sync groups, into Settings.
 
-Called by `operations.validate.read_host`; the same rules apply as there: errors for what
+Called by `pyinfra_keepalived.model.validate.read_host`; the same rules apply as there: errors for what
 keepalived would reject or silently change, warnings (naming the fix) for what it accepts
-but is probably a mistake. Checks that need other hosts are in `operations.peers`.
+but is probably a mistake. Checks that need other hosts are in `pyinfra_keepalived.model.peers`.
 """
 
 import ipaddress
@@ -58,7 +58,7 @@ class HostContext:
     address_key: str  # where that address came from, for messages
 
 
-# Their values may be shown inside a mapping that a message shows (operations.problems).
+# Their values may be shown inside a mapping that a message shows (pyinfra_keepalived.model.problems).
 public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, TRACK_OPTIONS)
 
 

@@ -39,7 +39,7 @@ exit $rc
 """
 
 
-# operations/transaction.sh: the managed paths are fixed links through .current, which
+# operations/operations/transaction.sh: the managed paths are fixed links through .current, which
 # points at the live generation
 LINKS = {"/etc/keepalived/keepalived.conf": ".current/keepalived.conf",
          "/etc/keepalived/conf.d": ".current/conf.d",
