@@ -15,7 +15,7 @@ import pytest
 from pyinfra_keepalived.model import validate
 from pyinfra_keepalived.render import script_data
 
-from .test_validate import DROP, host_01, instance, script
+from .hostdata import DROP, host_01, instance, script
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,7 @@ import pytest
 
 from pyinfra_keepalived.render.config import script_content
 
-from .test_validate import DROP, assert_error, assert_valid, host_01, script
+from .hostdata import DROP, assert_error, assert_valid, host_01, script
 
 pytestmark = pytest.mark.unit
 

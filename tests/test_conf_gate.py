@@ -15,16 +15,11 @@ from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.fleet import check_hosts
 
 from .coverage_example import COVERAGE_HOSTS
+from .gate import NEEDS_KEEPALIVED, PORTABLE, promote_rejected, run_transaction, write_tree
+from .goldens import assert_match_expected
 from .seed import SEED_HOSTS
-from .test_keepalived_gate import (  # noqa: F401 (trees is a fixture, pytestmark the markers)
-    PORTABLE,
-    run_transaction,
-    promote_rejected,
-    pytestmark,
-    trees,
-    write_tree,
-)
-from .test_render import assert_match_expected
+
+pytestmark = [pytest.mark.unit, NEEDS_KEEPALIVED]
 
 EXPECTED_DIR = os.path.join(os.path.dirname(__file__), "expected", "coverage")
 ADDRESSES = {"host-01": "192.168.1.2", "host-02": "192.168.1.3"}

@@ -1,7 +1,8 @@
 """What uninstall.py, the drill and backup.py send, via pyinfra's ``@fake`` connector (as in
-test_commands.py, whose fake hosts and recorder this reuses): uninstall per distro family
-(dnf has no test host here); every command that changes a host holds the deploy lock;
-backup's archive is only ever readable by the login user."""
+test_commands.py; the fake hosts are tests/fakehosts.py's, the recorder fixture
+tests/conftest.py's): uninstall per distro family (dnf has no test host here); every
+command that changes a host holds the deploy lock; backup's archive is only ever readable
+by the login user."""
 
 import logging
 import os
@@ -22,7 +23,7 @@ from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.deploys.uninstall import uninstall
-from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
+from tests.fakehosts import (
     DNF_DISTROS,
     DROPIN_CONTENT,
     GROUP_DATA,
@@ -33,11 +34,10 @@ from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     locked_command,
     make_state,
     op_commands,
-    recorder,
     unlocked,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 LEFTOVER_VIP = "2: eth0    inet 192.168.1.100/24 scope global secondary eth0\\   valid_lft"
 # KeepalivedTree's answer: the base dir, conf.d, scripts and the config file exist

@@ -34,7 +34,7 @@ from pyinfra_keepalived.model.blocks import HostLevel
 from pyinfra_keepalived.shipped import shell_script, with_variables
 from pyinfra_keepalived.operations.uploads import sha256
 
-from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
+from .fakehosts import (
     DROPIN_CONTENT,
     DROPIN_OPS,
     DROPIN_SENT,
@@ -55,7 +55,6 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     op_commands,
     RESTART_STEPS,
     readable,
-    recorder,
     running_probe,
     sent,
     settings_of,
@@ -64,7 +63,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     unlocked,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 ALLOW_112 = "vrrp-firewall allow 112"
 INSTALL_SCRIPT = file_sent(FIREWALL_COMMAND, "755")

@@ -7,7 +7,7 @@ import pytest
 
 from pyinfra_keepalived.deploys.known_hosts import SshHostKeys, known_hosts_lines
 
-from .test_validate import assert_error, assert_valid, check, host_01, host_02
+from .hostdata import assert_error, assert_valid, check, host_01, host_02
 
 pytestmark = pytest.mark.unit
 

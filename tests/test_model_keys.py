@@ -18,7 +18,7 @@ from pyinfra_keepalived.model import schema, validate
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
 from pyinfra_keepalived.model.keys import HostData, VrrpInstanceData, data_defaults
 
-from .test_validate import host_01
+from .hostdata import host_01
 
 pytestmark = pytest.mark.unit
 
@@ -75,7 +75,7 @@ def test_install_deploy_gives_pyinfra_the_defaults(monkeypatch):
 
     from pyinfra_keepalived.deploys import install
 
-    from .test_commands import make_state
+    from .fakehosts import make_state
 
     seen = {}
 

@@ -26,10 +26,10 @@ from pyinfra_keepalived.operations import rolling
 from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.model.fleet import check_hosts
 
-from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
+from .fakehosts import (
     APT_REFRESH,
+    CONVERGED_STATE,
     DNF,
-    HOSTS,
     RESTART_STEPS,
     TWO_DAYS,
     apt_install,
@@ -38,15 +38,11 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     make_state,
     op_commands,
     operation_names,
-    package,
     readable,
-    recorder,
-    running_probe,
     up_to_date_probes,
 )
-from .test_commands import CONVERGED_STATE
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 PIN = {"keepalived_package_version": "1:2.2.7-1+b2"}
 MARKER_LINE = "since 2026-12-01 07:00:00 UTC: package"

@@ -15,7 +15,7 @@ from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS, RELOAD
 from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.operations.uploads import sha256
 
-from .test_commands import (
+from .fakehosts import (
     CLEANUP,
     LOCK_ARGS,
     MAKE_TEMP,
@@ -27,14 +27,13 @@ from .test_commands import (
     make_state,
     op_commands,
     probe_output,
-    recorder,  # noqa: F401  (the fixture)
     sent,
     unlocked,
     up_to_date_probes,
 )
-from .test_validate import assert_error, check, check_fails, host_01, host_02, read
+from .hostdata import assert_error, check, check_fails, host_01, host_02, read
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 KEY = "/etc/ssh/ssh_host_ed25519_key"
 

@@ -8,7 +8,7 @@ import pytest
 
 from pyinfra_keepalived.render.config import script_content
 
-from .test_validate import (
+from .hostdata import (
     DROP,
     assert_error,
     assert_valid,

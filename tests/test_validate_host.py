@@ -6,7 +6,7 @@ import pytest
 from pyinfra_keepalived.facts.host_level import vrrp_protocols
 from pyinfra_keepalived.model.blocks import HostLevel
 
-from .test_validate import assert_error, assert_valid, host_01, instance
+from .hostdata import assert_error, assert_valid, host_01, instance
 
 pytestmark = pytest.mark.unit
 

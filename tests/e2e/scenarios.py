@@ -5,9 +5,10 @@ Each step asserts what it claims and returns what it measured.
 
 import time
 
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import checksums, pyinfra, record, totals, wait_for
+from .conftest import checksums, pyinfra, record, totals
 
 FILES = {
     "/etc/keepalived": "root:root 755 directory",

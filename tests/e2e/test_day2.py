@@ -7,7 +7,9 @@ import tarfile
 
 import pytest
 
-from .conftest import pyinfra, totals, wait_for
+from testhosts.polling import wait_for
+
+from .conftest import pyinfra, totals
 
 pytestmark = pytest.mark.e2e
 

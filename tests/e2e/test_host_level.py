@@ -17,6 +17,7 @@ import time
 import pytest
 
 from testhosts.cluster import REPO_DIR
+from testhosts.polling import wait_for
 
 from .conftest import (
     LIVE_FILES,
@@ -24,7 +25,6 @@ from .conftest import (
     edited_inventory,
     pyinfra,
     totals,
-    wait_for,
 )
 
 pytestmark = pytest.mark.e2e

@@ -24,9 +24,10 @@ import time
 import pytest
 
 from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
 
-from .conftest import converge, pyinfra, record, totals, wait_for
+from .conftest import converge, pyinfra, record, totals
 from .scenarios import kill_keepalived
 
 pytestmark = pytest.mark.e2e
