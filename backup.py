@@ -3,7 +3,7 @@
     pyinfra -y inventory.py backup.py
     pyinfra -y inventory.py backup.py --data backup_dir=/srv/keepalived-backups
 
-Archives hold auth_pass: they are mode 600 in a mode 700 directory. See operations/backup.py.
+Archives hold auth_pass: they are mode 600 in a mode 700 directory. See operations/deploys/backup.py.
 """
 
 from pyinfra import host

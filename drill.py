@@ -4,7 +4,7 @@
 
 Refuses, before touching any host, when the backup is not healthy (keepalived stopped,
 FAULT, failing check script), when there is no backup, or on split brain / no master.
-See operations/drill.py.
+See operations/deploys/drill.py.
 """
 
 from pyinfra import host

@@ -5,7 +5,7 @@ client with StrictHostKeyChecking=yes logs in through the VIP whichever host hol
     pyinfra -y inventory.py known_hosts.py --data known_hosts_file=known_hosts.vips
 
 Changes nothing on the hosts (each answers one fact: its public host keys). Refuses,
-writing nothing, when a host of an instance did not answer. See operations/known_hosts.py.
+writing nothing, when a host of an instance did not answer. See operations/deploys/known_hosts.py.
 """
 
 from pyinfra import host

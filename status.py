@@ -3,7 +3,7 @@ last transition; then flag split brain (two MASTERs) and instances without a MAS
 
     pyinfra inventory.py status.py
 
-Changes nothing (keepalived is asked for its data dump, see operations/facts.py). Exits 1
+Changes nothing (keepalived is asked for its data dump, see operations/facts/keepalived.py). Exits 1
 when an instance has no MASTER or more than one.
 """
 

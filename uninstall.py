@@ -4,7 +4,7 @@ package, remove /etc/keepalived and the script user (kept while a process runs a
     pyinfra -y inventory.py uninstall.py --dry   # what would be removed
     pyinfra -y inventory.py uninstall.py
 
-See operations/uninstall.py.
+See operations/deploys/uninstall.py.
 """
 
 from pyinfra_keepalived.deploys.uninstall import uninstall

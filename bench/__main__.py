@@ -1,4 +1,4 @@
-"""python3 -m bench [all|deploy|failover|reload|rolling|report] [--quick] [--sizes N,N]
+"""python3 -m bench [all|deploy|failover|reload|rolling|ssh|report] [--quick] [--sizes N,N]
 
 Measures on private docker test clusters, saves the figures as JSON, writes BENCHMARKS.md
 with plots, and prints each figure beside its target. `report` only rewrites the report
@@ -16,8 +16,9 @@ from testhosts.cluster import REPO_DIR
 
 from . import (deploy_speed, failover_speed, machine, reload_flap, report, rolling_restart,
                targets)
+from . import ssh_logins
 
-PARTS = ("deploy", "failover", "reload", "rolling")
+PARTS = ("deploy", "failover", "reload", "rolling", "ssh")
 # Deploy speed: N, and how many cold / package-floor pairs and no-op rounds (the whole
 # part takes about 30 minutes on 2 cores). N=10 carries the verdicts: more pairs; N=50
 # gets one cold converge (no floor: the fleet size is for the no-op) and more rounds.
@@ -55,6 +56,8 @@ def main(argv=None):
             results["failover"] = failover_speed.measure(trials=1 if args.quick else 5, log=log)
         elif part == "reload":
             results["reload"] = reload_flap.measure(changes=4 if args.quick else 20, log=log)
+        elif part == "ssh":
+            results["ssh"] = ssh_logins.measure(runs=1 if args.quick else 3, log=log)
         else:
             results["rolling"] = rolling_restart.measure(restarts=1 if args.quick else 3,
                                                          log=log)

@@ -11,8 +11,9 @@ from what its probe finds on a fresh test host, a `HostProbe` with its defaults:
 keepalived, apt's lists never refreshed, the service not running. So no host is read here.
 """
 
-from pyinfra_keepalived.deploys.install import host_settings, package, package_manager
+from pyinfra_keepalived.deploys.install import package
 from pyinfra_keepalived.facts.probe import HostProbe
+from pyinfra_keepalived.operations.system import host_settings, package_manager
 
 FRESH_DEBIAN_HOST = HostProbe(os_release={"ID": "debian"})
 

@@ -1,4 +1,4 @@
-"""A deploy that only reads the one fact deploy.py reads (operations.probe) and adds no
+"""A deploy that only reads the one fact deploy.py reads (pyinfra_keepalived.facts.probe) and adds no
 operation: what reading a host's state costs. deploy.py's no-op compares against that
 state, so it cannot cost less (bench/deploy_speed.py times it next to deploy.py's).
 
@@ -6,6 +6,6 @@ state, so it cannot cost less (bench/deploy_speed.py times it next to deploy.py'
 """
 
 from pyinfra_keepalived.deploys.install import host_settings
-from pyinfra_keepalived.facts.probe import probe
+from pyinfra_keepalived.facts.probe import read_probe
 
-probe(host_settings())
+read_probe(host_settings())

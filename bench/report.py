@@ -3,7 +3,7 @@ can be written again without measuring: `python3 -m bench report`)."""
 
 import os
 
-from . import targets
+from . import ssh_logins, targets
 from .stats import median
 
 PLOTS = "docs/bench"
@@ -53,6 +53,7 @@ def markdown(results, plots=()):
     lines += _failover_section(results.get("failover"))
     lines += _reload_section(results.get("reload"))
     lines += _rolling_section(results.get("rolling"))
+    lines += ssh_logins.section(results.get("ssh"))
     if plots:
         lines += ["## Plots", ""] + [f"![{name}]({path})" for name, path in plots] + [""]
     return "\n".join(lines)

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -87,25 +88,97 @@ def image_tag(release, extra=()):
     return f"keepalived-testhost:{release}-{recipe_hash(release, extra)}"
 
 
-def debootstrap(release, root, log, extra=()):
-    """Run debootstrap, showing each stage it enters ("Retrieving", "Installing", ...) with
-    the time elapsed, so a minute of building is visibly making progress."""
+class DebootstrapProgress:
+    """What debootstrap's "I: ..." lines say of its progress: the stage it is in, how many
+    packages it has done in that stage, and of how many (the packages it downloaded: known
+    once the download is over; None before)."""
+
+    # the verb of a per-package line ("I: Retrieving libc6 2.36-9") -> its stage
+    STAGES = {"Retrieving": "download", "Validating": "download", "Extracting": "extract",
+              "Unpacking": "unpack", "Configuring": "configure"}
+
+    def __init__(self):
+        self.stage, self.done, self.downloaded = "start", set(), set()
+
+    @property
+    def total(self):
+        return len(self.downloaded) if self.stage not in ("start", "download") else None
+
+    def feed(self, line):
+        """Take one line of debootstrap's output (anything but "I: ..." is ignored)."""
+        words = line.split()
+        if len(words) < 2 or words[0] != "I:":
+            return
+        verb, rest = words[1], words[2:]
+        # a package: "Retrieving NAME VERSION", "Validating NAME VERSION", "Unpacking NAME..."
+        package = (rest[0] if verb in ("Retrieving", "Validating") and len(rest) == 2
+                   else rest[0].rstrip(".") if len(rest) == 1 and rest[0].endswith("...")
+                   else None)
+        if verb in self.STAGES and package:
+            stage = self.STAGES[verb]
+            if stage != self.stage:
+                self.stage, self.done = stage, set()
+            if verb == "Retrieving":
+                self.downloaded.add(package)
+            if verb != "Validating":
+                self.done.add(package)
+        elif verb != "Validating":  # a step of its own: "Resolving dependencies ...", ...
+            self.stage, self.done = " ".join(words[1:]).rstrip("."), set()
+
+    def text(self, elapsed):
+        """One line: stage, packages done (of total, once known), time elapsed."""
+        count = ("" if self.stage not in self.STAGES.values()  # a step: no count
+                 else f" {len(self.done)}/{self.total} packages" if self.total
+                 else f" {len(self.done)} packages")
+        return f"debootstrap: {self.stage}{count}, {elapsed:.0f} s"
+
+
+class ProgressLine:
+    """One progress line: rewritten in place (\\r) when `stream` is a terminal, else
+    `log`ged every `every` seconds (a CI log gets a line now and then, not hundreds)."""
+
+    def __init__(self, log=print, stream=None, every=10.0, clock=time.monotonic):
+        self.log, self.stream, self.every, self.clock = log, stream or sys.stderr, every, clock
+        self.tty = self.stream.isatty()
+        self.last, self.width = None, 0
+
+    def show(self, text):
+        now = self.clock()
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self.width))
+            self.stream.flush()
+            self.width = max(self.width, len(text))  # (what the line shows now)
+        elif self.last is None or now - self.last >= self.every:
+            self.log(f"    {text}")
+            self.last = now
+
+    def end(self, text):
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self.width) + "\n")
+            self.stream.flush()
+        else:
+            self.log(f"    {text}")
+
+
+def debootstrap(release, root, log, extra=(), stream=None):
+    """Run debootstrap, showing its progress on one line (stage, packages done of total,
+    time elapsed), so a minute of building is visibly making progress."""
     start = time.monotonic()
     process = subprocess.Popen(
         ["debootstrap", "--variant=minbase", f"--include={','.join([*PACKAGES, *extra])}",
          release, root, MIRROR],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    stage, tail = None, []
-    for line in process.stdout:
-        tail = (tail + [line.rstrip()])[-20:]
-        words = line.split()
-        if len(words) >= 2 and words[0] == "I:" and words[1] != stage:
-            stage = words[1]
-            log(f"    {time.monotonic() - start:5.0f} s  {stage} ...")
+    progress, line = DebootstrapProgress(), ProgressLine(log, stream)
+    tail = []
+    for output in process.stdout:
+        tail = (tail + [output.rstrip()])[-20:]
+        progress.feed(output)
+        line.show(progress.text(time.monotonic() - start))
     if process.wait() != 0:
+        line.end(progress.text(time.monotonic() - start))
         raise RuntimeError(f"debootstrap {release} failed:\n" + "\n".join(tail))
-    log(f"    {time.monotonic() - start:5.0f} s  debootstrap done")
+    line.end(f"debootstrap: done, {time.monotonic() - start:.0f} s")
 
 
 def ensure_image(client, release=DEFAULT_RELEASE, log=print, extra=()):

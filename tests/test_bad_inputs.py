@@ -5,14 +5,17 @@ what is allowed, before any host is touched.
 
 Every case here was accepted, or ended in a traceback, or was refused for another reason
 (see the README, "What the validation refuses"). The table is checked through
-`validate.read_host`, the entry point of `inventory_check.check_hosts` (the deploy's).
+`render.script_data.read_host`: the model's `validate.read_host` (the entry point of
+`model.fleet.check_hosts`), then the host's scripts rendered, as the deploy's
+`render.script_data.check_inventory` does.
 """
 
 import pytest
 
 from pyinfra_keepalived.model import validate
+from pyinfra_keepalived.render import script_data
 
-from .test_validate import DROP, host_01, instance, script
+from .hostdata import DROP, host_01, instance, script
 
 pytestmark = pytest.mark.unit
 
@@ -236,7 +239,7 @@ def operator_templates(tmp_path, monkeypatch):
 
 
 def errors_of(data, name="host-01"):
-    settings, problems = validate.read_host(name, data)
+    settings, problems = script_data.read_host(name, data)
     errors = [str(problem) for problem in problems.errors]
     assert settings is None, "accepted"
     return errors

@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from .test_validate import DROP, assert_error, assert_valid, host_01, script
+from pyinfra_keepalived.render.config import script_content
+
+from .hostdata import DROP, assert_error, assert_valid, host_01, script
 
 pytestmark = pytest.mark.unit
 
@@ -24,7 +26,7 @@ def banner_check(**overrides):
 
 
 def test_defaults_local_port_22_and_a_second():
-    content = assert_valid(host_01(scripts=[banner_check()])).scripts[0].content
+    content = script_content(assert_valid(host_01(scripts=[banner_check()])).scripts[0])
 
     assert content.startswith("#!/bin/bash\n")
     assert "exec timeout --kill-after=1 1 /bin/bash -c '" in content
@@ -32,7 +34,7 @@ def test_defaults_local_port_22_and_a_second():
 
 
 def test_default_wait_is_half_a_short_interval():
-    content = assert_valid(host_01(scripts=[banner_check(interval=1)])).scripts[0].content
+    content = script_content(assert_valid(host_01(scripts=[banner_check(interval=1)])).scripts[0])
 
     assert "exec timeout --kill-after=1 0.5 /bin/bash" in content
 
@@ -40,7 +42,7 @@ def test_default_wait_is_half_a_short_interval():
 def test_vars_are_rendered_quoted():
     data = host_01(scripts=[banner_check(vars={"address": "::1", "port": 2222,
                                                "banner_timeout": 1.5})])
-    content = assert_valid(data).scripts[0].content
+    content = script_content(assert_valid(data).scripts[0])
 
     assert "exec timeout --kill-after=1 1.5 /bin/bash" in content
     assert content.endswith("' check_ssh_banner ::1 2222\n")
@@ -112,7 +114,7 @@ def run_check(tmp_path):
         data = host_01(scripts=[banner_check(vars={"port": port,
                                                    "banner_timeout": banner_timeout})])
         path = tmp_path / "check_sshd.sh"
-        path.write_text(assert_valid(data).scripts[0].content)
+        path.write_text(script_content(assert_valid(data).scripts[0]))
         os.chmod(path, 0o755)
         start = time.monotonic()
         code = subprocess.run([str(path)], capture_output=True, timeout=10).returncode

@@ -2,8 +2,8 @@
 command deploy.py sends to install keepalived on a fresh Debian host, and nothing else:
 the cold converge / package floor ratio compares the deploy with its own package step.
 
-Run through pyinfra's ``@fake`` connector with the recording harness of
-tests/test_commands.py (its ``recorder`` fixture is autouse here too)."""
+Run through pyinfra's ``@fake`` connector with the recording harness of tests/fakehosts.py
+(and the ``recorder`` fixture of tests/conftest.py)."""
 
 import os
 import runpy
@@ -12,8 +12,7 @@ import pytest
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from tests.test_commands import (  # noqa: F401  (recorder: the harness's autouse fixture)
-    ROOT, deploy, fact_commands, make_state, op_commands, recorder)
+from tests.fakehosts import ROOT, deploy, fact_commands, make_state, op_commands
 
 pytestmark = pytest.mark.unit
 

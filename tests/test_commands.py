@@ -7,7 +7,7 @@ records (``host.connector.executed_commands``) are compared with what must be se
 
 The fake connector answers every command with empty output unless the host's
 ``fake_responses`` data says otherwise. The deploy reads one fact per host, the
-``KeepalivedHost`` probe (operations.probe), so a host is scripted by the probe's answer,
+``KeepalivedProbe`` probe (pyinfra_keepalived.facts.probe), so a host is scripted by the probe's answer,
 built section by section with ``probe_output()``: /etc/os-release, the script user's passwd
 entry, the installed keepalived, the age of apt's lists, the service state, the config tree
 and the host-level state. (The uninstall deploy, tests/test_day2_commands.py, reads
@@ -19,34 +19,21 @@ is a fact when pyinfra.api.facts is on the call stack) and records file uploads,
 the fake connector does not list.
 """
 
-import hashlib
 import logging
 import os
 import re
-import runpy
 import shutil
 import shlex
-import socket
 import subprocess
-import sys
 import tempfile
-from collections import defaultdict
 
 import pytest
-from pyinfra.api import Config, Inventory, State
-from pyinfra.api.connect import connect_all
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import DeployError
-from pyinfra.api.host import Host
 from pyinfra.api.operations import run_ops
-from pyinfra.connectors.fake import FakeConnector
-from pyinfra.context import ctx_host, ctx_inventory, ctx_state
-from pyinfra.facts.server import LinuxDistribution
+from pyinfra.context import ctx_inventory
 
-from pyinfra_keepalived.shipped import shell_script
 from pyinfra_keepalived.facts import keepalived as facts
-
-from pyinfra_keepalived.operations import system as host_ops
 
 from pyinfra_keepalived.model import fleet as inventory_check
 
@@ -54,451 +41,56 @@ from pyinfra_keepalived.render import config as render
 
 from pyinfra_keepalived.render import host_level as render_host
 
-from pyinfra_keepalived.operations import state_files
-from pyinfra_keepalived.facts.host_level import sysctl_path
-from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.operations.host_level import DROPIN
 from pyinfra_keepalived.deploys.install import keepalived
-from pyinfra_keepalived.facts.probe import OS_RELEASE as OS_RELEASE_FILE
 from pyinfra_keepalived.model.problems import KeepalivedDataError
-from pyinfra_keepalived.model.blocks import HostLevel, Paths
-from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.operations.uploads import sha256
 
-pytestmark = pytest.mark.unit
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GROUP_DATA = {key: value for key, value in
-              runpy.run_path(os.path.join(ROOT, "group_data", "jump_hosts.py")).items()
-              if key.startswith("keepalived_")}
-# transaction.sh with the state files' shell functions before it, as the deploy sends it
-TRANSACTION_SCRIPT = (state_files.FUNCTIONS
-                      + shell_script("operations/transaction.sh"))
-LOCK_SCRIPT = shell_script("operations/lock.sh")
-TRANSACTION_FIRST_LINE = "# One config transaction on a host"
-SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py
-assert GROUP_DATA["keepalived_vrrp_instances"][0]["auth_pass"] == SECRET
-
-HOSTS = {"@fake/host-01": {"keepalived_priority": 100, "keepalived_state": "MASTER"},
-         "@fake/host-02": {"keepalived_priority": 90, "keepalived_state": "BACKUP"}}
-
-OS_RELEASE = {
-    "rocky": """NAME="Rocky Linux"
-VERSION="9.4 (Blue Onyx)"
-ID="rocky"
-ID_LIKE="rhel centos fedora"
-VERSION_ID="9.4"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"
-""",
-    "almalinux": """NAME="AlmaLinux"
-VERSION="9.4 (Seafoam Ocelot)"
-ID="almalinux"
-ID_LIKE="rhel centos fedora"
-VERSION_ID="9.4"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="AlmaLinux 9.4 (Seafoam Ocelot)"
-""",
-    "rhel": """NAME="Red Hat Enterprise Linux"
-VERSION="9.4 (Plow)"
-ID="rhel"
-ID_LIKE="fedora"
-VERSION_ID="9.4"
-PLATFORM_ID="platform:el9"
-PRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"
-""",
-    "fedora": """NAME="Fedora Linux"
-VERSION="40 (Server Edition)"
-ID=fedora
-VERSION_ID=40
-PLATFORM_ID="platform:f40"
-PRETTY_NAME="Fedora Linux 40 (Server Edition)"
-""",
-    "debian": """PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-NAME="Debian GNU/Linux"
-VERSION_ID="12"
-VERSION="12 (bookworm)"
-VERSION_CODENAME=bookworm
-ID=debian
-""",
-    "ubuntu": """PRETTY_NAME="Ubuntu 24.04 LTS"
-NAME="Ubuntu"
-VERSION_ID="24.04"
-VERSION="24.04 LTS (Noble Numbat)"
-VERSION_CODENAME=noble
-ID=ubuntu
-ID_LIKE=debian
-""",
-    "arch": """NAME="Arch Linux"
-PRETTY_NAME="Arch Linux"
-ID=arch
-BUILD_ID=rolling
-""",
-}
-DNF_DISTROS = ["rocky", "almalinux", "rhel", "fedora"]
-APT_DISTROS = ["debian", "ubuntu"]
-
-PATHS = Paths()
-# the tree's files relative to the base dir, in the order they are uploaded, and modes
-TREE = ["keepalived.conf", "conf.d/00-global_defs.conf", "conf.d/10-vrrp_scripts.conf",
-        "conf.d/20-vrrp_instances.conf", "scripts/check_ssh.sh"]
-MODES = ["644", "644", "644", "600", "755"]
-
-USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
-           "-c 'Keepalived health check script user' -M keepalived_script")
-# operations.uploads.private_dir(), as the recorder writes it (random part: T)
-TEMP = "/var/tmp/keepalived-deploy.T"
-MAKE_TEMP = f"mkdir -m 700 {TEMP}"
-GENERATION = "G"  # a generation's name (UTC time and a random part), as the recorder writes it
-
-
-def locked(what, words):
-    """operations/transaction.sh run under the deploy's lock (lock.sh), as sent."""
-    return (f"sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + TRANSACTION_SCRIPT)} pyinfra-keepalived "
-            f"/run/pyinfra-keepalived/lock /run/pyinfra-keepalived/holder 120 "
-            f"{shlex.quote(what + ' from ' + socket.gethostname())} /etc/keepalived {words}")
-
-
-RELOAD_MARKER = "/var/lib/pyinfra-keepalived/reload-pending"
-# The transaction: stage the uploaded files root-owned with their modes, keepalived -t,
-# one rename, fixed links through .current, reload if running: one command.
-TRANSACTION = locked("config transaction", " ".join([
-    f"{TEMP} {GENERATION} {RELOAD_MARKER} keepalived.conf dir scripts dir conf.d",
-    *[f"file {number} {mode} {path}" for number, (mode, path) in enumerate(zip(MODES, TREE))],
-    "link scripts .current/scripts link conf.d .current/conf.d "
-    "link keepalived.conf .current/keepalived.conf"]))
-# Only the reload an earlier run left pending.
-PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf")
-CLEANUP = f"trap 'rm -rf {TEMP}' EXIT"  # the private dir goes, whatever happens
-UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(TREE))]
-# The config of a host, with or without /etc/keepalived: commands, and all that is sent.
-CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {TRANSACTION}"]
-CONFIG_SENT = [MAKE_TEMP, *UPLOADS, CONFIG_OPS[1]]
-FRESH_CONFIG_OPS, FRESH_CONFIG_SENT = CONFIG_OPS, CONFIG_SENT
-
-
-def file_install(path, mode, make_dir=False, then=None):
-    """The command with which operations.uploads.upload puts its upload at `path`."""
-    return " ".join([CLEANUP, "&& install", *(["-D"] if make_dir else []),
-                     "-o root -g root -m", mode, f"{TEMP}/0", path,
-                     *(["&&", then] if then else [])])
-
-
-def file_sent(path, mode, make_dir=False, then=None):
-    """All that operations.uploads.upload sends for `path`: mkdir, upload, install."""
-    return [MAKE_TEMP, f"upload {TEMP}/0", file_install(path, mode, make_dir, then)]
-
-
-# The keepalived.service drop-in, written on a host that does not have it yet.
-DROPIN_CONTENT = render_host.service_dropin(HostLevel())
-DROPIN_SENT = file_sent(DROPIN, "644", make_dir=True, then="systemctl daemon-reload")
-DROPIN_OPS = [DROPIN_SENT[0], DROPIN_SENT[2]]
-# What goes before the install when apt's lists are old: one command with it.
-APT_REFRESH = ("apt-get update -o Acquire::Languages=none "
-               "-o Acquire::CompressionTypes::Order::=gz && "
-               "touch /var/lib/apt/periodic/update-success-stamp && ")
-ENABLE = ("{ systemctl is-enabled --quiet keepalived.service || "
-          "systemctl enable keepalived.service; }")
-START = [f"{ENABLE} && systemctl start keepalived.service"]
-
-
-DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit
-
-
-def package(install, running=False):
-    """The package operation's command: operations/package.sh under the deploy lock runs
-    `install` (apt's or dnf's line, one word), with our policy-rc.d on apt hosts, after
-    writing the restart-pending marker when keepalived was `running`."""
-    apt = "apt-get" in install
-    return shlex.join([
-        "sh", "-c", state_files.LOCK_SCRIPT + "\n" + host_ops.PACKAGE_SCRIPT,
-        "pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER,
-        str(state_files.LOCK_WAIT_SECONDS), "install keepalived", "yes" if running else "no",
-        state_files.RESTART_PENDING, state_files.POLICY_RC_D if apt else "", install])
-
-
-# The two steps of a rolling restart (operations.rolling), as readable() shows them.
-RESTART_STEPS = ["<restart, first stage>", "<restart, holders stage>"]
-
-
-def readable(commands):
-    """`commands` with each restart step (a long locked script) as its RESTART_STEPS name."""
-    named = []
-    for command in commands:
-        for step, stage in zip(RESTART_STEPS, ("first", "holders")):
-            if f" 'restart keepalived ({stage} stage)' " in command:
-                command = step
-        named.append(command)
-    return named
-
-
-def containing(commands, part):
-    """The index of the first command that contains `part`."""
-    return next(index for index, command in enumerate(commands) if part in command)
-
-
-def apt_install(package):
-    """The install line; a pinned version (keepalived=V) may be a downgrade."""
-    downgrade = " --allow-downgrades" if "=" in package else ""
-    return ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
-            '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
-            f'install{downgrade} {package}')
-
-
-def release_response(distro):
-    """LinuxDistribution's output: each /etc/*-release file, its content, then ---."""
-    return ["/etc/os-release", *OS_RELEASE[distro].splitlines(), "---"]
-
-
-# -- the probe: the one fact the deploy reads --
-
-PROBE_FACT = "echo '## user'"  # how the KeepalivedHost command starts
-NOW = 1795567798  # the host's clock (date +%s) in a probe
-SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
-                     "/nonexistent:/usr/sbin/nologin")
-RPM_NOT_INSTALLED = "package keepalived is not installed"  # rpm -q says so on stdout
-STOPPED = ("inactive",)  # ActiveState; UnitFileState is empty without a unit
-RUNNING = ("active", "enabled")
-TWO_DAYS = 2 * 24 * 3600
-
-
-def sysctl_value(key, value):
-    """How the host-state fact reads a sysctl value (grep -H on /proc/sys)."""
-    return f"{sysctl_path(key)}:{value}"
-
-
-def file_read(path, lines):
-    """How the host-state fact reads the lines of a file (grep -H)."""
-    return [f"{path}:{line}" for line in lines]
-
-
-def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=()):
-    """The host-state fact's answer: `files` {path: content} exist with that content."""
-    lines = [f"firewall {firewall}"]
-    lines += [f"{sha256(content)}  {path}" for path, content in dict(files).items()]
-    lines.append(f"unit {unit}")
-    lines += file_read(SYSCTL_FILE, sysctl_lines)
-    lines += [sysctl_value(key, value) for key, value in (sysctl or {}).items()]
-    return lines
-
-
-# The host level of a running host as the deploy leaves it (no firewall, no options).
-CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
-
-
-def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
-                 tree=(), state=(), stale_uploads=()):
-    """What the KeepalivedHost fact prints on a `distro` host whose script user has the
-    passwd entry `user` (None: no such user), with keepalived `package` installed (a
-    version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
-    service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and
-    host-level state `state` (host_state()), and upload directories of broken-off runs
-    `stale_uploads` (the lines the probe prints). The defaults are a fresh host."""
-    if package:
-        installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
-    else:
-        installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
-    refreshed = [str(NOW), str(NOW - apt_cache_age)] if apt_cache_age is not None else []
-    return ["## user", *([user] if user else []),
-            "## package", *installed,
-            "## apt-cache-age", *refreshed,
-            "## service", *service,
-            "## tree", *tree,
-            "## stale-uploads", *stale_uploads,
-            # the probe reads the unit state with the service, not in the host state
-            "## host-state", *[line for line in state if not line.startswith("unit ")],
-            *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
-
-
-def running_probe(package, tree=(), state=CONVERGED_STATE, **given):
-    """probe_output() arguments of a host where keepalived `package` is installed, enabled
-    and running, the script user exists as the deploy creates it and the host level is as
-    the deploy leaves it; `tree`: tree_lines() of its config."""
-    return {"user": SCRIPT_USER_ENTRY, "package": package, "service": RUNNING, "tree": tree,
-            "state": state, **given}
-
-
-def up_to_date_probes(state, package="2.2.8-1.el9", **given):
-    """running_probe() of each host of `state`, its config tree exactly what it renders."""
-    settings = settings_of(state)
-    return {name: running_probe(package, tree_lines(render.config_files(settings[name])),
-                                **given)
-            for name in HOSTS}
-
-
-# -- recording what is sent --
-
-def _in_fact():
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_filename.endswith(os.path.join("pyinfra", "api", "facts.py")):
-            return True
-        frame = frame.f_back
-    return False
-
-
-@pytest.fixture(autouse=True)
-def recorder(monkeypatch):
-    """Per host: is_fact flags parallel to executed_commands, the ordered stream of
-    operation commands and uploads, and the paths uploaded to."""
-    # check_inventory caches by id(inventory); a new Inventory may reuse a freed id.
-    monkeypatch.setattr(inventory_check, "_checked", {})
-    # pyinfra memoizes each host's temp dir (the TmpDir fact) by host name, across states:
-    # read it afresh, so that what a test sees does not depend on the tests before it.
-    monkeypatch.setattr(Host._get_temp_directory, "cache", {})
-    # pyinfra's ctx_*.use() does not restore the previous value when the body raises:
-    # start each test with no context and put back what was there.
-    contexts = [(ctx, ctx.get()) for ctx in (ctx_state, ctx_inventory, ctx_host)]
-    for ctx, _ in contexts:
-        ctx.reset()
-    kinds = defaultdict(list)  # keyed by connector: two tests states may share host names
-    stream = defaultdict(list)
-    uploaded_to = defaultdict(list)  # upload paths as sent (random parts and all)
-    run_shell_command, put_file = FakeConnector.run_shell_command, FakeConnector.put_file
-
-    def recording_run(self, command, *args, **kwargs):
-        is_fact = _in_fact()
-        result = run_shell_command(self, command, *args, **kwargs)
-        kinds[self].append(is_fact)
-        if not is_fact:
-            stream[self].append(_named(self.executed_commands[-1]))
-        return result
-
-    def recording_put(self, filename_or_io, remote_filename, *args, **kwargs):
-        stream[self].append(_named(f"upload {remote_filename}"))
-        uploaded_to[self].append(remote_filename)
-        return put_file(self, filename_or_io, remote_filename, *args, **kwargs)
-
-    monkeypatch.setattr(FakeConnector, "run_shell_command", recording_run)
-    monkeypatch.setattr(FakeConnector, "put_file", recording_put)
-    yield kinds, stream, uploaded_to
-    for ctx, module in contexts:
-        ctx.set(module)
-
-
-def _executed(host, recorder, facts):
-    kinds = recorder[0]
-    assert len(kinds[host.connector]) == len(host.connector.executed_commands)
-    return [_named(command) for command, is_fact in zip(host.connector.executed_commands,
-                                                        kinds[host.connector])
-            if is_fact == facts]
-
-
-def _named(command):
-    """`command` with the random part of operations.uploads.private_dir() as T and a
-    generation's name as G."""
-    command = re.sub(r"(/var/tmp/keepalived-deploy\.)[0-9a-f]{12}", r"\1T", str(command))
-    return re.sub(r"\b[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}\b", GENERATION, command)
-
-
-def op_commands(host, recorder):
-    """The operation commands of executed_commands, in order (fact probes left out)."""
-    return _executed(host, recorder, facts=False)
-
-
-LOCK_ARGS = ("pyinfra-keepalived /run/pyinfra-keepalived/lock "
-             "/run/pyinfra-keepalived/holder 120")
-
-
-def locked_command(command, what):
-    """`command` run under the host's deploy lock, as sent: the lock script and the
-    command in one `sh -c`, then the lock's arguments and what the run does."""
-    script = shlex.quote(LOCK_SCRIPT + "\n" + command)
-    return f"sh -c {script} {LOCK_ARGS} {shlex.quote(what)}"
-
-
-def unlocked(sent):
-    """(command, what) of a command `sent` under the deploy lock; AssertionError if the
-    command does not take the lock."""
-    words = shlex.split(sent)
-    assert words[:2] == ["sh", "-c"] and words[2].startswith(LOCK_SCRIPT + "\n"), sent
-    assert " ".join(words[3:7]) == LOCK_ARGS and len(words) == 8, sent
-    return words[2][len(LOCK_SCRIPT) + 1:], words[7]
-
-
-def fact_commands(host, recorder):
-    """The fact commands of executed_commands, in order."""
-    return [str(command) for command in _executed(host, recorder, facts=True)]
-
-
-def assert_one_probe(host, recorder):
-    """The host was read with the probe, once, and with nothing else: not even pyinfra's
-    TmpDir fact, which it reads before the first upload of files.put (operations.uploads
-    picks its own private directory)."""
-    facts = fact_commands(host, recorder)
-    assert facts[0].startswith(PROBE_FACT), facts
-    assert facts[1:] == [], facts
-
-
-def sent(host, recorder):
-    """Operation commands and uploads, in the order they were sent."""
-    return recorder[1][host.connector]
-
-
-# -- building fake hosts --
-
-def make_state(distro, probes=None, responses=None, host_data=None, group_data=None,
-               diff=False, yes=False):
-    """Connected State for the two jump hosts on `distro`.
-
-    probes: {host name: probe_output() arguments} (default: a fresh `distro` host);
-    responses: {host name: {matcher: response}} tried before the defaults;
-    host_data / group_data: merged over the example data; yes: no change detection
-    before the run (as `pyinfra -y`)."""
-    names = list(HOSTS)
-    hosts = []
-    for name in names:
-        defaults = {
-            PROBE_FACT: probe_output(**{"distro": distro, **(probes or {}).get(name, {})}),
-            LinuxDistribution().command(): release_response(distro),
-        }
-        given = (responses or {}).get(name, {})
-        # First match wins, in insertion order: the test's own responses go first.
-        fake_responses = {**given, **{k: v for k, v in defaults.items() if k not in given}}
-        hosts.append((name, {**HOSTS[name], **(host_data or {}).get(name, {}),
-                             "fake_responses": fake_responses,
-                             "fake_delay": 0, "fake_delay_jitter": 0}))
-    inventory = Inventory((hosts, {}),
-                          jump_hosts=(names, {**GROUP_DATA, **(group_data or {})}))
-    state = State(inventory, Config(DIFF=diff), check_for_changes=not yes)
-    connect_all(state)
-    return state
-
-
-def add(state):
-    # As pyinfra's API does it: add_deploy sets only the state and host contexts.
-    add_deploy(state, keepalived)
-
-
-def deploy(state):
-    add(state)
-    run_ops(state)
-    return list(state.inventory)
-
-
-def settings_of(state):
-    return inventory_check.check_hosts(
-        [(host.name, host.data.dict()) for host in state.inventory], warn=lambda _: None)
-
-
-def tree_lines(files, mode_of=None, content_of=None):
-    """KeepalivedTree output for a host whose /etc/keepalived holds `files` (ManagedFile),
-    optionally with other modes or contents."""
-    lines = [f"directory|755|root|root|{d}"
-             for d in (PATHS.base_dir, PATHS.scripts_dir, PATHS.config_dir)]
-    # as transaction.sh lays it out: the managed paths are links through .current
-    lines += [f"directory|755|root|root|{PATHS.base_dir}/.current",
-              f"link|{PATHS.base_dir}/.current|.generations/20261201T000000Z-abcdef",
-              *[f"link|{PATHS.base_dir}/{rel}|.current/{rel}"
-                for rel in ("keepalived.conf", "conf.d", "scripts")]]
-    for file in files.values():
-        content = (content_of or {}).get(file.path, file.content)
-        lines.append(f"regular file|{(mode_of or {}).get(file.path, file.mode)}|root|root|"
-                     f"{file.path}")
-        if file.secret:  # salted with the run's salt, sha256sum reading stdin
-            lines.append(f"salted|{file.path}|{facts.digest(content, salted=True)}  -")
-        else:
-            lines.append(f"{hashlib.sha256(content.encode()).hexdigest()}  {file.path}")
-    return lines
+from .fakehosts import (
+    APT_DISTROS,
+    APT_REFRESH,
+    CONFIG_OPS,
+    CONFIG_SENT,
+    DNF,
+    DNF_DISTROS,
+    DROPIN_CONTENT,
+    DROPIN_OPS,
+    DROPIN_SENT,
+    ENABLE,
+    FRESH_CONFIG_OPS,
+    FRESH_CONFIG_SENT,
+    GROUP_DATA,
+    HOSTS,
+    PATHS,
+    RESTART_STEPS,
+    SECRET,
+    START,
+    TEMP,
+    TRANSACTION,
+    TRANSACTION_FIRST_LINE,
+    TWO_DAYS,
+    USERADD,
+    add,
+    apt_install,
+    assert_one_probe,
+    containing,
+    deploy,
+    fact_commands,
+    file_read,
+    host_state,
+    make_state,
+    op_commands,
+    operation_names,
+    package,
+    readable,
+    running_probe,
+    sent,
+    settings_of,
+    tree_lines,
+    up_to_date_probes,
+)
+
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 
 # -- 1. RHEL family --
@@ -582,12 +174,6 @@ RESTART = ("Keepalived | Restart keepalived where it holds no VIP (one host at a
            "(one host at a time)")
 
 
-def operation_names(state, host):
-    """The names of the operations the deploy added for `host`, in order."""
-    return [name for op_hash in state.get_op_order() if op_hash in state.ops[host]
-            for name in state.op_meta[op_hash].names]
-
-
 # The one operation each change adds before any restart
 WORK = {None: [], "config": ["Validate and install the keepalived config"],
         "package": ["Install keepalived (dnf)"],
@@ -641,7 +227,7 @@ def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added
                                              ("debian", "1:2.2.7-1+b2")])
 def test_up_to_date_host_gets_nothing_and_one_fact(distro, package, recorder):
     """Installed, running, enabled, config identical, user present: no change command,
-    and the host was read with one fact, the probe (the point of operations.probe). apt's
+    and the host was read with one fact, the probe (the point of pyinfra_keepalived.facts.probe). apt's
     lists are two days old: a host that has keepalived needs no refresh."""
     probes = up_to_date_probes(make_state(distro), package, apt_cache_age=TWO_DAYS)
     state = make_state(distro, probes=probes)
@@ -1081,13 +667,13 @@ def test_probe_lines_that_are_not_exactly_upload_dirs_are_never_removed(recorder
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
 def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
-    """operations.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
+    """facts.uploads.stale_dirs_command in a real shell, in a stand-in for /var/tmp:
     only directories with exactly private_dir()'s name, owned by the login user and not
     changed for STALE_MINUTES (a concurrent run's are newer) are reported."""
     import subprocess
     import time
 
-    from pyinfra_keepalived.operations import uploads
+    from pyinfra_keepalived.facts import uploads
 
     old = time.time() - (uploads.STALE_MINUTES + 5) * 60
     made = {}
@@ -1110,7 +696,7 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
             if mtime:
                 os.utime(path, (mtime, mtime))
         made[str(path)] = label
-    command = uploads.stale_dirs_command().replace(f"{uploads.UPLOAD_PARENT}/", f"{tmp_path}/")
+    command = uploads.stale_dirs_command(str(tmp_path))
 
     def found(env):
         output = subprocess.run(["sh", "-c", command], capture_output=True, text=True,
@@ -1119,3 +705,29 @@ def test_probe_finds_only_old_upload_dirs_of_the_login_user(tmp_path):
 
     assert found({}) == ["stale"]  # logged in as root, no sudo
     assert found({"SUDO_USER": "nobody"}) == ["other user's"]  # `sudo` by nobody
+
+
+@pytest.mark.parametrize("setting, parent", [
+    ({}, "/var/tmp"),  # the default: not pyinfra's /tmp (docker cp cannot write a tmpfs)
+    ({"config": "/srv/tmp"}, "/srv/tmp"),  # pyinfra's TEMP_DIR
+    ({"data": "/opt/tmp/"}, "/opt/tmp"),  # the _temp_dir argument, as host data
+    ({"config": "/srv/tmp", "data": "/opt/tmp"}, "/opt/tmp"),  # the argument wins
+])
+def test_uploads_and_the_stale_upload_probe_follow_pyinfras_temp_dir(setting, parent,
+                                                                       recorder):
+    """Upload directories go in pyinfra's temp dir (_temp_dir, else TEMP_DIR), /var/tmp
+    by default; the probe looks for broken-off runs' there, and only those are removed."""
+    stale = f"{parent}/keepalived-deploy.0123456789ab"
+    elsewhere = f"{parent}/x/keepalived-deploy.fedcba987654"
+    data = {"_temp_dir": setting["data"]} if "data" in setting else {}
+    state = make_state("debian", host_data={name: data for name in HOSTS}, probes={
+        name: {"stale_uploads": [stale, elsewhere]} for name in HOSTS})
+    state.config.TEMP_DIR = setting.get("config")
+    for host in deploy(state):
+        probe_command = fact_commands(host, recorder)[0]
+        assert f"for d in {parent}/keepalived-deploy.[0-9a-f]" in probe_command
+        commands = [str(command) for command in host.connector.executed_commands]
+        made = [command.split()[-1] for command in commands
+                if command.startswith("mkdir -m 700 ")]
+        assert made and all(path.startswith(f"{parent}/keepalived-deploy.") for path in made)
+        assert f"rm -rf {stale}" in commands  # (and not the one in another directory)

@@ -1,5 +1,5 @@
 """The keepalived.conf blocks beyond the seed role: rendered files, and each block fed to the
-real `keepalived -t` through the gate (operations/transaction.sh), accepted; and raw
+real `keepalived -t` through the gate (operations/operations/transaction.sh), accepted; and raw
 extra_lines that keepalived rejects never going live.
 
 Regenerate the expected files after an intended template change with:
@@ -15,16 +15,11 @@ from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.fleet import check_hosts
 
 from .coverage_example import COVERAGE_HOSTS
+from .gate import NEEDS_KEEPALIVED, PORTABLE, promote_rejected, run_transaction, write_tree
+from .goldens import assert_match_expected
 from .seed import SEED_HOSTS
-from .test_keepalived_gate import (  # noqa: F401 (trees is a fixture, pytestmark the markers)
-    PORTABLE,
-    run_transaction,
-    promote_rejected,
-    pytestmark,
-    trees,
-    write_tree,
-)
-from .test_render import assert_match_expected
+
+pytestmark = [pytest.mark.unit, NEEDS_KEEPALIVED]
 
 EXPECTED_DIR = os.path.join(os.path.dirname(__file__), "expected", "coverage")
 ADDRESSES = {"host-01": "192.168.1.2", "host-02": "192.168.1.3"}

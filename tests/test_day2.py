@@ -8,19 +8,20 @@ with DUMP_LINES (the same regex, run here with `re`) before it is parsed.
 
 import os
 import re
+import subprocess
 
 import pytest
 
 from pyinfra_keepalived.deploys.drill import DrillRefused, plan
 from pyinfra_keepalived.facts.keepalived import (
     DUMP_LINES,
-    HostStatus,
+    VrrpStatus,
     InstanceStatus,
     KeepalivedStatus,
     UserProcesses,
     parse_ip_addr,
 )
-from pyinfra_keepalived.deploys.status import Row, problems, rows, table
+from pyinfra_keepalived.deploys.status import Row, host_key_lines, problems, rows, table
 from pyinfra_keepalived.model.validate import read_host
 from tests.seed import SEED_HOSTS
 
@@ -55,7 +56,7 @@ def test_dump_is_filtered_to_what_status_needs_and_never_the_password():
 
 def test_running_master_is_parsed():
     status = KeepalivedStatus().process(fact_output())
-    assert status == HostStatus(
+    assert status == VrrpStatus(
         running=True,
         instances={"VI_1": InstanceStatus(name="VI_1", state="MASTER", priority=100,
                                           effective_priority=100,
@@ -116,11 +117,11 @@ def running(state, effective=None, holds=False, failing=(), priority=100):
                               effective_priority=priority if effective is None else effective,
                               last_transition=100.0, vips=("192.168.1.100/24",))
     addresses = {"10.0.0.1"} | ({"192.168.1.100"} if holds else set())
-    return HostStatus(running=True, instances={"VI_1": instance},
+    return VrrpStatus(running=True, instances={"VI_1": instance},
                       failing_scripts=tuple(failing), addresses=frozenset(addresses), now=190.0)
 
 
-STOPPED = HostStatus(running=False, instances={}, addresses=frozenset({"10.0.0.2"}))
+STOPPED = VrrpStatus(running=False, instances={}, addresses=frozenset({"10.0.0.2"}))
 
 
 def test_one_master_holding_the_vip_is_no_problem():
@@ -136,7 +137,7 @@ def test_two_masters_are_split_brain():
 
 
 def test_vip_on_two_hosts_is_split_brain_even_with_one_master():
-    stopped_but_holding = HostStatus(running=False, instances={},
+    stopped_but_holding = VrrpStatus(running=False, instances={},
                                      addresses=frozenset({"192.168.1.100"}))
     all_rows = seed_rows(running("MASTER", holds=True), stopped_but_holding)
     assert problems(all_rows) == ["SPLIT BRAIN: VI_1's VIPs are on 2 hosts: host-01, host-02"]
@@ -148,7 +149,7 @@ def test_no_master_is_flagged_with_each_hosts_state():
 
 
 def test_instance_missing_from_a_running_keepalived_is_not_loaded():
-    empty = HostStatus(running=True, instances={}, addresses=frozenset())
+    empty = VrrpStatus(running=True, instances={}, addresses=frozenset())
     all_rows = seed_rows(running("MASTER", holds=True), empty)
     assert all_rows[1].state == "NOT LOADED"
 
@@ -163,6 +164,51 @@ def test_table_has_a_line_per_host_and_instance_with_age_of_last_transition():
 
 
 # -- the drill --
+
+# -- what an SSH client of the VIP sees on failover (the holders' host keys) --
+
+def public_key(tmp_path, name, key_type="ed25519"):
+    """A real public key, (type, base64), and its fingerprint as ssh-keygen -l shows it."""
+    path = tmp_path / name
+    subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-f", str(path)],
+                   check=True)
+    shown = subprocess.run(["ssh-keygen", "-l", "-f", f"{path}.pub"], check=True,
+                           capture_output=True, text=True).stdout.split()[1]
+    return tuple(open(f"{path}.pub").read().split()[:2]), shown
+
+
+def test_holders_with_different_keys_are_named_with_fingerprints(tmp_path):
+    (one, one_print), (two, two_print) = (public_key(tmp_path, "one"),
+                                          public_key(tmp_path, "two"))
+    rsa, _ = public_key(tmp_path, "rsa", "rsa")
+    lines = host_key_lines(settings(), {"host-01": [one, rsa], "host-02": [two, rsa]},
+                           {"VI_1": "host-02"})
+
+    assert lines == [
+        "instance VI_1: holders host-01, host-02 present different ed25519 keys: a client "
+        "that trusted the VIP through host-02 is refused by host-01 unless its known_hosts "
+        "lists both (run known_hosts.py) or keepalived_ssh_host_keys: shared",
+        f"  host-01 ssh-ed25519 {one_print}", f"  host-02 ssh-ed25519 {two_print}"]
+    assert not any(one[1] in line or rsa[1] in line for line in lines)  # fingerprints only
+
+
+def test_holders_with_the_same_keys_show_no_change(tmp_path):
+    key, shown = public_key(tmp_path, "shared")
+    assert host_key_lines(settings(), {"host-01": [key], "host-02": [key]}) == [
+        f"instance VI_1: holders host-01, host-02 present the same SSH host keys (ed25519 "
+        f"{shown}): a client sees no change on failover"]
+
+
+def test_a_key_type_one_holder_lacks_differs_and_a_silent_holder_is_named(tmp_path):
+    key, _ = public_key(tmp_path, "shared")
+    rsa, _ = public_key(tmp_path, "rsa", "rsa")
+    assert host_key_lines(settings(), {"host-01": [key, rsa], "host-02": [key]})[0].startswith(
+        "instance VI_1: holders host-01, host-02 present different rsa keys: ")
+    assert host_key_lines(settings(), {"host-01": [key], "host-02": []}) == [
+        "instance VI_1: no SSH host keys read from host-02 (is sshd installed?): what a "
+        "client sees on failover is unknown"]
+    assert host_key_lines(settings(), {"host-01": [key]}) == []  # host-02 left out: no pair
+
 
 def row(host, state, effective=100, holds=True, failing=(), priority=100, instance="VI_1"):
     vips = ("192.168.1.100/24",)

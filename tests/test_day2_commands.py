@@ -1,14 +1,17 @@
 """What uninstall.py, the drill and backup.py send, via pyinfra's ``@fake`` connector (as in
-test_commands.py, whose fake hosts and recorder this reuses): uninstall per distro family
-(dnf has no test host here); every command that changes a host holds the deploy lock;
-backup's archive is only ever readable by the login user."""
+test_commands.py; the fake hosts are tests/fakehosts.py's, the recorder fixture
+tests/conftest.py's): uninstall per distro family (dnf has no test host here); every
+command that changes a host holds the deploy lock; backup's archive is only ever readable
+by the login user."""
 
+import logging
 import os
 import subprocess
 import time
 from types import SimpleNamespace
 
 import pytest
+from pyinfra import logger as pyinfra_logger
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.operations import run_ops
@@ -16,11 +19,11 @@ from pyinfra.connectors.fake import FakeConnector
 
 from pyinfra_keepalived.deploys import drill as drill_module
 from pyinfra_keepalived.render import host_level as render_host
-from pyinfra_keepalived.deploys.backup import _stamps, backup
+from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.deploys.uninstall import uninstall
-from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
+from tests.fakehosts import (
     DNF_DISTROS,
     DROPIN_CONTENT,
     GROUP_DATA,
@@ -31,11 +34,10 @@ from tests.test_commands import (  # noqa: F401 (recorder is a fixture)
     locked_command,
     make_state,
     op_commands,
-    recorder,
     unlocked,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 LEFTOVER_VIP = "2: eth0    inet 192.168.1.100/24 scope global secondary eth0\\   valid_lft"
 # KeepalivedTree's answer: the base dir, conf.d, scripts and the config file exist
@@ -206,9 +208,10 @@ def test_uninstall_stop_waits_for_another_holder_then_fails_naming_it(recorder, 
     assert not (tmp_path / "log").exists(), "systemctl ran without the lock"
 
 
-def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch):
+def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch, capsys, caplog):
     """One locked command for the stop, one for the start; the waits in between hold
-    nothing (they only read addresses)."""
+    nothing (they only read addresses). The times go to pyinfra's logger, nothing to
+    stdout (`pyinfra --json` prints only JSON there)."""
     master, backup = SimpleNamespace(name="host-01"), SimpleNamespace(name="host-02")
     running = {"host-01": True}
     sent = []
@@ -225,9 +228,16 @@ def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch):
     monkeypatch.setattr(drill_module, "state", SimpleNamespace(inventory=hosts))
     monkeypatch.setattr(drill_module, "_run", fake_run)
     monkeypatch.setattr(drill_module, "_holds", holds)
-    drill_module.run_drill(drill_module.Plan(
-        instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
-        also_moving=(), timeout=2))
+    monkeypatch.setattr(pyinfra_logger, "propagate", True)  # (the CLI turns it off)
+    with caplog.at_level(logging.INFO, logger=pyinfra_logger.name):
+        drill_module.run_drill(drill_module.Plan(
+            instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
+            also_moving=(), timeout=2))
+
+    assert capsys.readouterr().out == ""
+    logged = [record.getMessage() for record in caplog.records]
+    assert [line.split(": ")[:2] for line in logged] == [
+        ["drill VI_1", "failover host-01 -> host-02"], ["drill VI_1", "failback host-02 -> host-01"]]
 
     assert sent == [
         ("host-01", locked_command("systemctl stop keepalived", "drill VI_1: stop keepalived")),
@@ -279,7 +289,6 @@ def backup_run(monkeypatch, recorder, tmp_path):
 
         monkeypatch.setattr(FakeConnector, "run_shell_command", recording_run)
         monkeypatch.setattr(FakeConnector, "get_file", fake_download)
-        _stamps.clear()
         state = make_state("debian", responses={name: responses or {} for name in HOSTS},
                            host_data={name: {"_sudo": True} for name in HOSTS})
         add_deploy(state, backup, directory=str(tmp_path))

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from pyinfra_keepalived.render import config as render
 
 from pyinfra_keepalived.model import validate
-from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.render.script_data import check_hosts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
 
@@ -116,13 +116,13 @@ def assert_scripts_hold_no_line_of_the_data(settings):
         given_vars = dict(script.template_vars)
         plain = render.script_file(script.template, {
             **variables, **{key: benign(value) for key, value in given_vars.items()}})
-        assert_same_shape(script.content, plain)
+        assert_same_shape(render.script_content(script), plain)
     for script, item in zip(settings.notify_scripts, NOTIFY_ITEMS.get(settings.host, [])):
         if "template" in item:
             plain = render.script_file(item["template"], {
                 "name": script.name, "path": script.path,
                 **{key: benign(value) for key, value in item.get("vars", {}).items()}})
-            assert_same_shape(script.content, plain)
+            assert_same_shape(render.script_content(script), plain)
 
 
 def assert_same_shape(content, plain):

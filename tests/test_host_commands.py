@@ -1,7 +1,7 @@
 """Host level (firewall, sysctl, systemd drop-in, daemon options): the exact commands sent,
 via pyinfra's ``@fake`` connector, for Debian and RHEL-family hosts.
 
-The deploy reads the host-level state in its one probe (``KeepalivedHost``, whose last
+The deploy reads the host-level state in its one probe (``KeepalivedProbe``, whose last
 section is the host-state fact); ``host_level.remove`` reads the host-state fact alone
 (``: keepalived-host-state``). Its answer is scripted here with ``host_state()``. What the
 firewall script itself does on nftables and iptables is tested in
@@ -28,12 +28,13 @@ from pyinfra_keepalived.operations import uploads
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
-from pyinfra_keepalived.facts.host_level import KeepalivedHostState
+from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.model.blocks import HostLevel
+from pyinfra_keepalived.shipped import shell_script, with_variables
 from pyinfra_keepalived.operations.uploads import sha256
 
-from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
+from .fakehosts import (
     DROPIN_CONTENT,
     DROPIN_OPS,
     DROPIN_SENT,
@@ -54,7 +55,6 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     op_commands,
     RESTART_STEPS,
     readable,
-    recorder,
     running_probe,
     sent,
     settings_of,
@@ -63,7 +63,7 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     unlocked,
 )
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 ALLOW_112 = "vrrp-firewall allow 112"
 INSTALL_SCRIPT = file_sent(FIREWALL_COMMAND, "755")
@@ -137,7 +137,7 @@ def test_ah_instances_open_protocol_51_too(recorder):
     for host in deploy(state):
         assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
             op_commands(host, recorder))] == ["allow 112 51"]
-        assert " vrrp-firewall status 112 51; " in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112 51'\n" in fact_commands(host, recorder)[0]
 
 
 def test_no_firewall_active_auto_leaves_it_alone(recorder):
@@ -179,7 +179,7 @@ def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
     for host in deploy(state):
         assert op_commands(host, recorder) == []
         assert_one_probe(host, recorder)
-        assert " vrrp-firewall status 112; " in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112'\n" in fact_commands(host, recorder)[0]
 
 
 def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
@@ -365,7 +365,7 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
     read, hashed = tmp_path / "60-x.conf", tmp_path / "hashed"
     read.write_text("net.ipv4.ip_nonlocal_bind = 1\nkey: value\n")
     hashed.write_text("content\n")
-    fact = KeepalivedHostState()
+    fact = KeepalivedHostLevel()
     command = fact.command(firewall_status="echo 'nftables missing'",
                            files=[str(hashed), str(tmp_path / "missing")],
                            read=[str(read), str(tmp_path / "gone")],
@@ -379,14 +379,15 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
 
 
 def test_apt_cache_age_as_a_real_shell_reads_it(tmp_path):
-    """The probe's apt-cache-age section: seconds since the stamp's mtime; nothing (None)
-    when apt's lists were never refreshed."""
+    """The probe's apt-cache-age section (facts/probe.sh, run by sh): seconds since the
+    stamp's mtime; nothing (None) when apt's lists were never refreshed."""
     stamp = tmp_path / "update-success-stamp"
+    script = with_variables(shell_script("facts/probe.sh"), probe_user="nobody",
+                            apt_stamp=str(stamp))
 
     def age():
-        result = subprocess.run(["sh", "-c", probe.apt_cache_age_command(str(stamp))],
-                                capture_output=True, text=True)
-        return probe.apt_cache_age(result.stdout.splitlines())
+        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+        return probe.KeepalivedProbe().process(result.stdout.splitlines()).apt_cache_age
 
     assert age() is None
     stamp.touch()

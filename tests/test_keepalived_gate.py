@@ -1,4 +1,4 @@
-"""The validation gate (operations/transaction.sh) run here against the real `keepalived -t`.
+"""The validation gate (operations/operations/transaction.sh) run here against the real `keepalived -t`.
 
 Rendered configs must be accepted and made live; configs keepalived rejects must leave the
 live tree exactly as it was. Needs the keepalived binary (.ci/run installs it from apt).
@@ -14,27 +14,22 @@ import pytest
 from pyinfra_keepalived.shipped import shell_script
 from pyinfra_keepalived.render import config as render
 
-from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.model.fleet import check_hosts
 
+from .gate import (
+    LAYOUT,
+    NEEDS_KEEPALIVED,
+    PORTABLE,
+    live,
+    promote_rejected,
+    run_transaction,
+    write_tree,
+)
 from .seed import SEED_HOSTS
 
-pytestmark = [
-    pytest.mark.unit,
-    pytest.mark.skipif(not shutil.which("keepalived") and not os.path.exists(
-        "/usr/sbin/keepalived"), reason="keepalived is not installed (apt-get install keepalived)"),
-]
+pytestmark = [pytest.mark.unit, NEEDS_KEEPALIVED]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = (shell_script("operations/lock.sh") + "\n"
-          + state_files.FUNCTIONS
-          + shell_script("operations/transaction.sh"))
-LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
-          ("keepalived.conf", ".current/keepalived.conf")]
-# `nobody` exists everywhere: scripts then run as a non-root user, which is what makes
-# keepalived 2.2.7's -t exit 143; dynamic_interfaces lets -t accept eth0 on any machine.
-PORTABLE = {"keepalived_check_script_user": "nobody",
-            "keepalived_global_defs": {"dynamic_interfaces": True}}
 
 
 def rendered(base, host="host-01", **data):
@@ -45,74 +40,9 @@ def rendered(base, host="host-01", **data):
             render.config_files(settings).items()}
 
 
-def write_tree(root, files):
-    for relative, file in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(file if isinstance(file, str) else file.content)
-        path.chmod(int(getattr(file, "mode", "644"), 8))
-    for directory in [root, root / "conf.d", root / "scripts"]:
-        directory.mkdir(exist_ok=True)
-        directory.chmod(0o755)
-
-
 def snapshot(root):
     return {str(path.relative_to(root)): path.read_bytes()
             for path in sorted(root.rglob("*")) if path.is_file()}
-
-
-def live(base):
-    """What a keepalived start reads: the config file and the managed dirs' files
-    (through the links transaction.sh lays out), with their modes."""
-    paths = [base / "keepalived.conf", *sorted((base / "conf.d").glob("*")),
-             *sorted((base / "scripts").glob("*"))]
-    return {str(path.relative_to(base)): (path.read_bytes(), oct(path.stat().st_mode))
-            for path in paths if path.is_file()}
-
-
-def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef", path=None,
-                    stdout=subprocess.PIPE):
-    """operations/transaction.sh under the lock, as the deploy sends it, with the tree in
-    `stage` (relative paths) as the uploaded files; lock, holder and marker in base's
-    parent dir (systemctl says keepalived is not running here: no reload)."""
-    files = sorted(str(path.relative_to(stage)) for path in stage.rglob("*") if path.is_file())
-    uploaded = stage.parent / "uploaded"
-    shutil.rmtree(uploaded, ignore_errors=True)
-    uploaded.mkdir()
-    words = []
-    for number, relative in enumerate(files):
-        shutil.copy(stage / relative, uploaded / str(number))
-        mode = oct((stage / relative).stat().st_mode & 0o777)[2:]
-        words += ["file", str(number), mode, relative]
-    words = [*(word for rel in ("scripts", "conf.d") for word in ("dir", rel)), *words,
-             *(word for rel, target in LAYOUT for word in ("link", rel, target))]
-    state = base.parent
-    return subprocess.run(
-        ["sh", "-c", SCRIPT, "pyinfra-keepalived", str(state / "lock"), str(state / "holder"),
-         str(wait), "a test", str(base), str(uploaded), generation,
-         str(state / "reload-pending"), "keepalived.conf", *words],
-        stdout=stdout, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PATH": f"{path}:{os.environ['PATH']}"} if path else None)
-
-
-def promote_rejected(stage, base, message):
-    """Run the gate on a tree keepalived must reject with `message`: the live tree stays."""
-    before = live(base)
-    result = run_transaction(stage, base)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "the live config was NOT changed" in result.stderr
-    assert live(base) == before
-    return result
-
-
-@pytest.fixture
-def trees(tmp_path):
-    tmp_path.chmod(0o755)
-    base = tmp_path / "live"
-    stage = tmp_path / "new"
-    write_tree(base, {"keepalived.conf": "# old config\n"})
-    return base, stage
 
 
 @pytest.mark.parametrize("host", ["host-01", "host-02"])

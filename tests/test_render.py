@@ -12,6 +12,7 @@ import pytest
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.fleet import check_hosts
 
+from .goldens import assert_match_expected
 from .seed import SEED_HOSTS
 
 pytestmark = pytest.mark.unit
@@ -23,22 +24,6 @@ SETTINGS = check_hosts(SEED_HOSTS, warn=lambda message: None)
 @pytest.mark.parametrize("host", ["host-01", "host-02"])
 def test_rendered_files_match_expected(host):
     assert_match_expected(render.config_files(SETTINGS[host]), os.path.join(EXPECTED_DIR, host))
-
-
-def assert_match_expected(files, expected_root):
-    """Rendered files ({path: ManagedFile}) are those in expected_root, no more, no less
-    (with UPDATE_EXPECTED set, write them there first)."""
-    for path, file in files.items():
-        expected_path = os.path.join(expected_root, os.path.relpath(path, "/etc/keepalived"))
-        if os.environ.get("UPDATE_EXPECTED"):
-            os.makedirs(os.path.dirname(expected_path), exist_ok=True)
-            with open(expected_path, "w") as f:
-                f.write(file.content)
-        with open(expected_path) as f:
-            assert file.content == f.read(), f"{path} differs from {expected_path}"
-    expected = {os.path.join(dirpath, name) for dirpath, _, names in os.walk(expected_root)
-                for name in names}
-    assert len(expected) == len(files), "expected/ has files the deploy no longer renders"
 
 
 def test_modes_and_secret_flag():

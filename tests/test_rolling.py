@@ -1,6 +1,6 @@
 """Rolling restarts and the install that restarts nothing (operations.rolling, the package
-operation of operations.host_ops): each decision, through pyinfra's ``@fake`` connector
-(see tests/test_commands.py), and the host-side scripts (operations/package.sh,
+operation of pyinfra_keepalived.operations.system): each decision, through pyinfra's ``@fake`` connector
+(see tests/test_commands.py), and the host-side scripts (operations/operations/package.sh,
 leftovers.sh, the first steps of restart.sh) run by a real shell in a temporary directory.
 What a real cluster sees (pings, journal, VIP) is in tests/e2e/test_rolling_restart.py.
 """
@@ -26,10 +26,10 @@ from pyinfra_keepalived.operations import rolling
 from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.model.fleet import check_hosts
 
-from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
+from .fakehosts import (
     APT_REFRESH,
+    CONVERGED_STATE,
     DNF,
-    HOSTS,
     RESTART_STEPS,
     TWO_DAYS,
     apt_install,
@@ -38,15 +38,11 @@ from .test_commands import (  # noqa: F401  (recorder: the autouse fixture)
     make_state,
     op_commands,
     operation_names,
-    package,
     readable,
-    recorder,
-    running_probe,
     up_to_date_probes,
 )
-from .test_commands import CONVERGED_STATE
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 PIN = {"keepalived_package_version": "1:2.2.7-1+b2"}
 MARKER_LINE = "since 2026-12-01 07:00:00 UTC: package"

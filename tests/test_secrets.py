@@ -1,10 +1,10 @@
 """No secret leaves its file: not in an error message, not in a diff, not in a fact.
 
 - Validation: every message about a value that is or holds a secret, exactly
-  (operations.problems.shown decides how every value is shown); a pyinfra HiddenValue as
+  (pyinfra_keepalived.model.problems.shown decides how every value is shown); a pyinfra HiddenValue as
   auth_pass is checked and rendered by its real value.
-- The host-side masking (sed, operations.hidden.sed_mask) agrees with the controller's
-  (operations.hidden.mask_text), run on the same lines.
+- The host-side masking (sed, pyinfra_keepalived.model.hidden.sed_mask) agrees with the controller's
+  (pyinfra_keepalived.model.hidden.mask_text), run on the same lines.
 - The config tree fact in a real shell: a secret file's digest is salted, its plain
   digest is not printed, and change detection stays exact.
 (--diff and -vvv through pyinfra's fake connector: tests/test_commands.py, section 4.)
@@ -25,7 +25,7 @@ from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.hidden import mask_text, sed_mask
 from pyinfra_keepalived.model.problems import Problem, shown
-from tests.test_validate import check_fails, host_01, host_02, read, script
+from tests.hostdata import check_fails, host_01, host_02, read, script
 
 pytestmark = pytest.mark.unit
 
@@ -74,13 +74,13 @@ SECRET_MESSAGES = {
         f"host-01: keepalived_vrrp_instances[0].pw: unknown key; allowed: {INSTANCE_KEYS}"),
     "unknown-top-level-key": (
         with_data(keepalived_auth_pass=PASSWORD),
-        "host-01: keepalived_auth_pass: unknown key (did you mean 'keepalived_vip_names'?); "
+        "host-01: keepalived_auth_pass: unknown key (did you mean 'keepalived_ssh_port'?); "
         "allowed: keepalived_base_dir, keepalived_config_file, keepalived_config_dir, "
         "keepalived_check_scripts_dir, keepalived_check_script_user, keepalived_global_defs, "
         "keepalived_vrrp_instances, keepalived_check_scripts, keepalived_priority, "
         "keepalived_state, keepalived_package_version, keepalived_package_proxy, "
         "keepalived_notify_scripts, keepalived_sync_groups, keepalived_unicast_src_ip, "
-        "keepalived_vip_names, keepalived_ssh_host_keys, keepalived_ssh_host_keys_dir, "
+        "keepalived_vip_names, keepalived_ssh_port, keepalived_ssh_host_keys, keepalived_ssh_host_keys_dir, "
         "keepalived_firewall, keepalived_nonlocal_bind, keepalived_systemd_restart, "
         "keepalived_systemd_restart_sec, keepalived_daemon_options, keepalived_lock_wait"),
     "unknown-vip-option": (

@@ -10,13 +10,12 @@ import subprocess
 import pytest
 
 from pyinfra_keepalived.facts import keepalived as facts
-
 from pyinfra_keepalived.model import fleet as inventory_check
-from pyinfra_keepalived.operations.shared_keys import RELOAD
+from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS, RELOAD
 from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.operations.uploads import sha256
 
-from .test_commands import (
+from .fakehosts import (
     CLEANUP,
     LOCK_ARGS,
     MAKE_TEMP,
@@ -28,14 +27,13 @@ from .test_commands import (
     make_state,
     op_commands,
     probe_output,
-    recorder,  # noqa: F401  (the fixture)
     sent,
     unlocked,
     up_to_date_probes,
 )
-from .test_validate import assert_error, check, check_fails, host_01, host_02, read
+from .hostdata import assert_error, check, check_fails, host_01, host_02, read
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 KEY = "/etc/ssh/ssh_host_ed25519_key"
 
@@ -165,7 +163,9 @@ def keys_state(tmp_path, section, verbose=False):
     return state, directory
 
 
+CHECK = f"sh -c {shlex.quote(CHECK_KEYS)} check_host_keys {TEMP}/0 {KEY}"  # before any install
 INSTALL = " ".join([
+    CHECK, "&&",
     "install -o root -g root -m 600", f"{TEMP}/0", KEY, "&&",
     "install -o root -g root -m 644", f"{TEMP}/1", f"{KEY}.pub", "&&",
     "sh -c", shlex.quote(RELOAD)])
@@ -188,7 +188,8 @@ def test_only_a_changed_private_key_is_sent_again(tmp_path, recorder):
     for host in deploy(state):
         command, what = unlocked(op_commands(host, recorder)[1])
         assert what == "shared SSH host keys"
-        assert command == (f"{CLEANUP} && install -o root -g root -m 600 {TEMP}/0 {KEY} && "
+        assert command == (f"{CLEANUP} && {CHECK} && "
+                           f"install -o root -g root -m 600 {TEMP}/0 {KEY} && "
                            f"sh -c {shlex.quote(RELOAD)}")
 
 

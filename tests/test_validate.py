@@ -1,122 +1,36 @@
-"""Unit tests for the keepalived host-data validation (operations.validate, operations.peers).
+"""Unit tests for the keepalived host-data validation (pyinfra_keepalived.model.validate, pyinfra_keepalived.model.peers).
 
 Host data is plain dicts shaped like the seed example: group_data/jump_hosts.py's VI_1 and
 check_ssh, with host-01 at priority 100 (MASTER) and host-02 at 90 (BACKUP). Every error is
 asserted through str(problem): host, key path, value and what is allowed.
 """
 
-import copy
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pyinfra_keepalived.model import fleet as inventory_check
-
 from pyinfra_keepalived.model import validate
-from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.render.config import script_content
+
+from .hostdata import (
+    DROP,
+    assert_error,
+    assert_valid,
+    check,
+    check_fails,
+    host,
+    host_01,
+    host_02,
+    instance,
+    read,
+    script,
+)
 
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[1]
-
-DROP = object()  # pass as an override to remove that key
-
-CHECK_SSH = {
-    "name": "check_ssh.sh",
-    "template": "check_systemd_service.sh.j2",
-    "vrrp_name": "check_ssh",
-    "service_name": "ssh.service",
-    "interval": 2,
-    "weight": -20,
-}
-VI_1 = {
-    "name": "VI_1",
-    "interface": "eth0",
-    "virtual_router_id": 51,
-    "virtual_ipaddresses": ["192.168.1.100/24"],
-    "auth_type": "PASS",
-    "auth_pass": "1234",
-    "track_scripts": ["check_ssh"],
-}
-
-
-# -- helpers -----------------------------------------------------------------------------
-
-def _apply(base, overrides):
-    result = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if value is DROP:
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
-
-
-def script(**overrides):
-    """The seed's check_ssh script, with overrides."""
-    return _apply(CHECK_SSH, overrides)
-
-
-def instance(**overrides):
-    """The seed's VI_1 instance, with overrides."""
-    return _apply(VI_1, overrides)
-
-
-def host(priority=100, state="MASTER", *, scripts=None, instances=None, **instance_overrides):
-    """One host's data: VI_1 (priority and state set on the instance) and check_ssh."""
-    if instances is None:
-        instances = [instance(priority=priority, state=state, **instance_overrides)]
-    return {
-        "keepalived_vrrp_instances": instances,
-        "keepalived_check_scripts": [script()] if scripts is None else scripts,
-    }
-
-
-def host_01(priority=100, state="MASTER", **overrides):
-    return host(priority, state, **overrides)
-
-
-def host_02(priority=90, state="BACKUP", **overrides):
-    return host(priority, state, **overrides)
-
-
-def read(data, name="host-01"):
-    """(Settings or None, [error str], [warning str]) for one host."""
-    settings, problems = validate.read_host(name, data)
-    return settings, [str(p) for p in problems.errors], [str(p) for p in problems.warnings]
-
-
-def assert_error(data, expected, name="host-01"):
-    """`data` is rejected with an error containing `expected`; returns that error."""
-    settings, errors, _ = read(data, name)
-    assert settings is None
-    matching = [error for error in errors if expected in error]
-    assert matching, f"no error contains {expected!r}; errors: {errors}"
-    return matching[0]
-
-
-def assert_valid(data, name="host-01"):
-    settings, errors, _ = read(data, name)
-    assert errors == []
-    assert settings is not None
-    return settings
-
-
-def check(*hosts):
-    """check_hosts on (name, data) pairs: (settings by host, [warning str])."""
-    warnings = []
-    settings = inventory_check.check_hosts(list(hosts), warn=warnings.append)
-    return settings, warnings
-
-
-def check_fails(*hosts):
-    """check_hosts on (name, data) pairs must raise: returns the KeepalivedDataError."""
-    warnings = []
-    with pytest.raises(KeepalivedDataError) as raised:
-        inventory_check.check_hosts(list(hosts), warn=warnings.append)
-    return raised.value
 
 
 # -- the seed example --------------------------------------------------------------------
@@ -398,7 +312,7 @@ def test_template_variable_missing_is_an_error_on_template():
 def test_template_variable_may_come_from_vars():
     data = host_01(scripts=[script(service_name=DROP, vars={"service_name": "ssh.service"})])
 
-    assert "ssh.service" in assert_valid(data).scripts[0].content
+    assert "ssh.service" in script_content(assert_valid(data).scripts[0])
 
 
 @pytest.mark.parametrize("template, expected", [
@@ -492,7 +406,7 @@ def test_peers_agree_when_only_the_spelling_differs(overrides):
 
 
 # Peers are matched by name, by unicast addresses, and by VRID on a shared VIP network
-# (operations.peers): (host-01's instance overrides, host-02's, exact errors of the run).
+# (pyinfra_keepalived.model.peers): (host-01's instance overrides, host-02's, exact errors of the run).
 RENAMED = ("host-02: keepalived_vrrp_instances[0].name = 'VI1': is host-01's VI_1 under "
            "another name ({why}): keepalived pairs them, but status.py, drill.py and "
            'unicast_peers: "inventory" find the hosts of an instance by its name; use the '
@@ -671,7 +585,7 @@ INVALID_HOSTS = [
 PURITY_CHECK = """
 import ast, sys
 from pyinfra.context import ctx_config, ctx_host, ctx_inventory, ctx_state
-from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.render.script_data import check_hosts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 
 contexts = (ctx_config, ctx_host, ctx_inventory, ctx_state)
@@ -736,4 +650,4 @@ def test_paths_must_not_take_the_names_the_transaction_keeps(key, value):
     error = assert_error({**host_01(), key: value}, key)
     assert error == (f"host-01: {key} = {value!r}: must not use a name the deploy keeps in "
                      "/etc/keepalived for itself: .generations, .current, .previous, "
-                     ".staging, *.pyinfra-new, *.pyinfra-old (operations/transaction.sh)")
+                     ".staging, *.pyinfra-new, *.pyinfra-old (operations/operations/transaction.sh)")

@@ -6,7 +6,9 @@ the extra_lines escape hatch. Every message is asserted with host, key path and 
 
 import pytest
 
-from .test_validate import (
+from pyinfra_keepalived.render.config import script_content
+
+from .hostdata import (
     DROP,
     assert_error,
     assert_valid,
@@ -433,14 +435,14 @@ def test_notify_keys_name_scripts_and_may_pass_arguments():
         ("notify_master", "/etc/keepalived/scripts/record.sh MASTER now"),
         ("notify", "/etc/keepalived/scripts/record.sh"))
     assert settings.notify_scripts[0].path == "/etc/keepalived/scripts/record.sh"
-    assert ">> /tmp/transitions.log" in settings.notify_scripts[0].content
+    assert ">> /tmp/transitions.log" in script_content(settings.notify_scripts[0])
 
 
 def test_notify_script_from_content():
     data = {**host_01(notify_fault="page.sh"),
             "keepalived_notify_scripts": [{"name": "page.sh", "content": "#!/bin/sh\nexit 0\n"}]}
 
-    assert assert_valid(data).notify_scripts[0].content == "#!/bin/sh\nexit 0\n"
+    assert script_content(assert_valid(data).notify_scripts[0]) == "#!/bin/sh\nexit 0\n"
 
 
 @pytest.mark.parametrize("key, value, message", [

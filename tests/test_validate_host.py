@@ -1,12 +1,12 @@
-"""Validation of the host-level keys (operations.validate_host): firewall, ip_nonlocal_bind,
+"""Validation of the host-level keys (pyinfra_keepalived.model.host_level): firewall, ip_nonlocal_bind,
 the keepalived.service drop-in and keepalived's daemon options."""
 
 import pytest
 
-from pyinfra_keepalived.operations.firewall import vrrp_protocols
+from pyinfra_keepalived.facts.host_level import vrrp_protocols
 from pyinfra_keepalived.model.blocks import HostLevel
 
-from .test_validate import assert_error, assert_valid, host_01, instance
+from .hostdata import assert_error, assert_valid, host_01, instance
 
 pytestmark = pytest.mark.unit
 

@@ -25,17 +25,17 @@ import re
 import shlex
 import time
 
-from pyinfra import host, logger, state
+from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import python
 
-from .install import host_settings
+from ..operations.system import host_settings
 from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
+from ..operations.per_run import once_per_run
 from ..operations.uploads import AS_LOGIN_USER, private_dir
 
-_stamps = {}  # the last inventory, and its run's timestamp
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory
-# The config transaction's own entries of the base dir (operations/transaction.sh): the
+# The config transaction's own entries of the base dir (operations/operations/transaction.sh): the
 # generations and the links into them. The archive holds the live tree instead, links
 # followed: keepalived.conf, conf.d/ and scripts/ as files, with the live owners and modes
 # (and anything else an operator keeps in the base dir).
@@ -44,10 +44,8 @@ TRANSACTION_ENTRIES = (".current", ".previous", ".generations", ".staging")
 
 def run_stamp():
     """The UTC time of this run, e.g. 20261124T213000Z: the same for every host."""
-    if _stamps.get("inventory") is not state.inventory:
-        _stamps.update(inventory=state.inventory,
-                       stamp=time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
-    return _stamps["stamp"]
+    return once_per_run("backup time",
+                        lambda: time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
 
 
 def local_name(host_name):

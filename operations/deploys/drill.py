@@ -159,7 +159,8 @@ def run_drill(drill):
 
     lines = [line(f"failover {drill.master} -> {drill.backup}", moved_at),
              line(f"failback {drill.backup} -> {drill.master}", back_at)]
-    print("\n".join(lines))
+    for text in lines:  # (pyinfra's logger, on stderr: stdout stays pyinfra's, --json too)
+        logger.info(text)
     if moved_at is None or back_at is None:
         raise DeployError("; ".join(lines))
 

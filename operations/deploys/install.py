@@ -1,6 +1,6 @@
 """The keepalived deploys: what `deploy.py` runs on each host, in order.
 
-    from operations.keepalived import keepalived
+    from pyinfra_keepalived import keepalived
     keepalived()
 
 All host data is validated (every host, and across hosts) before the first operation is
@@ -12,7 +12,6 @@ import sys
 from pyinfra import host, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
-from pyinfra.facts.server import LinuxDistribution
 
 from ..operations import host_level
 from ..render import config as render
@@ -20,40 +19,24 @@ from ..operations import rolling
 from ..operations import shared_keys
 from ..operations.config_tree import config_tree, tree_work
 from ..operations.needed import if_needed, unchanged
-from ..operations.system import keepalived_package, service_running, system_user
-from ..model.fleet import check_inventory
-from ..facts.probe import probe
+from ..operations.system import (
+    host_settings,
+    keepalived_package,
+    package_manager,
+    service_running,
+    system_user,
+)
+from ..render.script_data import check_inventory
+from ..facts.probe import read_probe
+from ..model.keys import data_defaults
 from ..operations.uploads import stale_uploads_absent
 
-APT_FAMILY = {"debian", "ubuntu"}
-DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 SCRIPT_USER_COMMENT = "Keepalived health check script user"
 APT_CACHE_SECONDS = 3600
 SERVICE = "keepalived.service"
 
 
-def host_settings():
-    """This host's validated Settings (validating the whole inventory on the first call)."""
-    return check_inventory(state.inventory)[host.name]
-
-
-def package_manager(os_release=None):
-    """"apt" or "dnf" for the distro /etc/os-release names (read from the host when not
-    given), or a DeployError that names it."""
-    if os_release is None:
-        os_release = (host.get_fact(LinuxDistribution) or {}).get("release_meta", {})
-    family = {os_release.get("ID", "")} | set(os_release.get("ID_LIKE", "").split())
-    if family & APT_FAMILY:
-        return "apt"
-    if family & DNF_FAMILY:
-        return "dnf"
-    raise DeployError(
-        f"{host.name}: unsupported distro {os_release.get('ID') or 'unknown'!r} "
-        f"(ID_LIKE {os_release.get('ID_LIKE', '')!r}); supported: Debian/Ubuntu (apt), "
-        "RHEL/Rocky/Alma/Fedora (dnf)")
-
-
-def script_user(settings, found):
+def script_user(settings, probe):
     """The system user check scripts run as. It must exist before keepalived loads a
     config that names it: with enable_script_security keepalived drops every script."""
     if_needed(
@@ -62,54 +45,54 @@ def script_user(settings, found):
         comment=SCRIPT_USER_COMMENT,
         home="/nonexistent",
         shell="/usr/sbin/nologin",
-        found=found,
+        probe=probe,
     )
 
 
-def package(settings, manager, found):
+def package(settings, manager, probe):
     """Install keepalived from the distro. Returns the operation (did_change: restart)."""
     return if_needed(
         keepalived_package, f"Install keepalived ({manager})", manager=manager,
-        version=settings.package_version, found=found, cache_seconds=APT_CACHE_SECONDS,
+        version=settings.package_version, probe=probe, cache_seconds=APT_CACHE_SECONDS,
         proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait,
     )
 
 
-def config(settings, files, found):
+def config(settings, files, probe):
     """Directories, check scripts and config files (`files`), validated before they go
-    live, and keepalived reloaded in the same locked step (operations/transaction.sh).
+    live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh).
     Not added when the tree is up to date and no reload is pending (has_work would
     print the diff twice: the tree's own test)."""
-    if not any(tree_work(files, settings.paths, found.tree)) and found.reload_pending is None:
+    if not any(tree_work(files, settings.paths, probe.tree)) and probe.reload_pending is None:
         return unchanged()
     return config_tree(
         name="Validate and install the keepalived config",
         files=files,
         paths=settings.paths,
-        tree=found.tree,
-        reload_pending=found.reload_pending,
+        tree=probe.tree,
+        reload_pending=probe.reload_pending,
         lock_wait=settings.host_level.lock_wait,
     )
 
 
-def service(settings, installed, options, found):
+def service(settings, installed, options, probe):
     """Keep keepalived enabled and running; restart it, one host at a time (a rolling
     restart, operations.rolling), when the package or its daemon options (`options`, read
     only at start; None when not managed) changed in this run, or a restart is still
     pending from an earlier one. A config change never restarts: the config transaction
     reloads (SIGHUP, keeps VIPs)."""
     def restart_needed():
-        return (found.restart_pending is not None or installed.did_change()
+        return (probe.restart_pending is not None or installed.did_change()
                 or (options is not None and options.did_change()))
 
-    if_needed(service_running, "Enable and start keepalived", service=SERVICE, found=found)
+    if_needed(service_running, "Enable and start keepalived", service=SERVICE, probe=probe)
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each
     # operation costs pyinfra a few milliseconds per host, on every run).
-    if not found.service_active:
+    if not probe.service_active:
         return
-    if (found.restart_pending is not None or installed.will_change
+    if (probe.restart_pending is not None or installed.will_change
             or (options is not None and options.will_change)):
         everyone = check_inventory(state.inventory)
         rolling.restart(settings, [peer for name, peer in everyone.items()
@@ -131,7 +114,7 @@ def refuse_unsafe_modes():
                               f"time restarts); run it without {name}")
 
 
-@deploy("Keepalived")
+@deploy("Keepalived", data_defaults=data_defaults())
 def keepalived():
     """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
     daemon options), config (validated), service, shared SSH host keys (opt-in). What each step compares against is read
@@ -140,16 +123,16 @@ def keepalived():
     refuse_unsafe_modes()
     settings = host_settings()
     files = render.config_files(settings)
-    found = probe(settings, files)
-    manager = package_manager(found.os_release)
-    rolling.clear_leftovers(found, settings.host_level.lock_wait)
-    if found.stale_uploads:  # (no operation at all on a host without any)
+    probe = read_probe(settings, files)
+    manager = package_manager(probe.os_release)
+    rolling.clear_leftovers(probe, settings.host_level.lock_wait)
+    if probe.stale_uploads:  # (no operation at all on a host without any)
         stale_uploads_absent(name="Remove upload directories of broken-off runs",
-                             directories=found.stale_uploads)
-    script_user(settings, found)
-    installed = package(settings, manager, found)
-    options = host_level.prepare(settings, manager, found.host_state,
-                                 active=found.service_active)
-    config(settings, files, found)
-    service(settings, installed, options, found)
-    shared_keys.shared_keys(settings, found)  # keepalived_ssh_host_keys: "shared" only
+                             directories=probe.stale_uploads)
+    script_user(settings, probe)
+    installed = package(settings, manager, probe)
+    options = host_level.prepare(settings, manager, probe.host_state,
+                                 active=probe.service_active)
+    config(settings, files, probe)
+    service(settings, installed, options, probe)
+    shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only

@@ -6,50 +6,25 @@ of every host configured for the VIP's instance.
     pyinfra -y inventory.py known_hosts.py --data known_hosts_file=known_hosts.vips
 
 Each host answers one ``SshHostKeys`` fact; they are fetched once per run, by whichever
-host's deploy code asks first (as operations/status.py does). `known_hosts_lines` is pure
+host's deploy code asks first (as operations/deploys/status.py does). `known_hosts_lines` is pure
 and unit tested.
 """
 
 import os
 import tempfile
 
-import gevent.lock
 from pyinfra import state
-from pyinfra.api import FactBase
 from pyinfra.api.exceptions import DeployError
 
+from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from ..shipped import shell_script
-
-_done = {}  # the inventory the file was written for
-_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
+from ..operations.per_run import once_per_run
 
 
-class SshHostKeys(FactBase):
-    """
-    The SSH host public keys the host's sshd presents, as ``[(type, base64)]``.
-
-    .. code:: python
-
-        host.get_fact(SshHostKeys)  # [("ssh-ed25519", "AAAAC3..."), ("ssh-rsa", "AAAAB3...")]
-    """
-
-    def command(self):
-        return shell_script("facts/host_keys.sh")
-
-    def default(self):
-        return []
-
-    def process(self, output):
-        return [tuple(line.split()[:2]) for line in output
-                if len(line.split()) >= 2 and not line.startswith("#")]
-
-
-def known_hosts_lines(settings, keys, names):
-    """The known_hosts file's lines. `settings`: {host: Settings}, inventory order;
-    `keys`: {host: [(type, base64)]}; `names`: {vip address: [DNS name]}. Per instance a
-    comment line, then one line per distinct key of its hosts, for its VIPs and names."""
-    instances = {}  # instance name -> ([vip address], [host])
+def holders(settings):
+    """{instance name: ([vip address], [host])}: the hosts configured for each instance
+    (`settings`: {host: Settings}, inventory order)."""
+    instances = {}
     for host, host_settings in settings.items():
         for instance in host_settings.instances:
             vips, hosts = instances.setdefault(instance.name, ([], []))
@@ -58,11 +33,28 @@ def known_hosts_lines(settings, keys, names):
                 if address not in vips:
                     vips.append(address)
             hosts.append(host)
+    return instances
+
+
+def with_port(name, port):
+    """The name a client on `port` looks up in known_hosts: OpenSSH's `[name]:port` for a
+    port other than 22 (also for IPv6 addresses), else the name itself."""
+    return name if port == 22 else f"[{name}]:{port}"
+
+
+def known_hosts_lines(settings, keys, names):
+    """The known_hosts file's lines. `settings`: {host: Settings}, inventory order;
+    `keys`: {host: [(type, base64)]}; `names`: {vip address: [DNS name]}. Per instance a
+    comment line, then one line per distinct key of its hosts, for its VIPs and names, on
+    each host's keepalived_ssh_port (`[name]:port` unless 22)."""
     lines = []
-    for name, (vips, hosts) in instances.items():
+    for name, (vips, hosts) in holders(settings).items():
+        ports = dict.fromkeys(settings[host].ssh_port for host in hosts)
         patterns = [*(n for vip in vips for n in names.get(vip, ()) if n), *vips]
-        patterns = ",".join(dict.fromkeys(patterns))
-        lines.append(f"# {name}: {' '.join(vips)} held by one of {', '.join(hosts)}")
+        patterns = ",".join(dict.fromkeys(with_port(pattern, port)
+                                          for port in ports for pattern in patterns))
+        on_ports = "" if list(ports) == [22] else f" port {', '.join(map(str, ports))}"
+        lines.append(f"# {name}: {' '.join(vips)}{on_ports} held by one of {', '.join(hosts)}")
         seen = set()
         for host in hosts:
             for key_type, key in keys[host]:
@@ -86,28 +78,28 @@ def write_known_hosts(path):
     """Fetch every host's keys (once per run) and write `path` (mode 644: public keys) in
     one rename. Raises DeployError, writing nothing, if a host of an instance did not
     answer (unreachable, or left out with --limit)."""
-    with _lock:
-        if _done.get("inventory") is state.inventory:
-            return
-        _done["inventory"] = state.inventory
-        settings = check_inventory(state.inventory)
-        active = set(state.inventory.get_active_hosts())
-        keys = {host.name: host.get_fact(SshHostKeys)
-                for host in state.inventory if host in active}
-        missing = [host for host, host_settings in settings.items()
-                   if host_settings.instances and not keys.get(host)]
-        if missing:
-            raise DeployError(f"known_hosts: no SSH host keys from {', '.join(missing)} "
-                              f"(not reached, or left out); {path} was not written")
-        lines = known_hosts_lines({host: settings[host] for host in keys}, keys,
-                                  vip_names(state.inventory))
-        directory = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".known_hosts.")
-        with os.fdopen(handle, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-        print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
-        for line in lines:
-            if line.startswith("# "):
-                print(f"  {line[2:]}")
+    once_per_run("known_hosts file", lambda: _write(path))
+
+
+def _write(path):
+    settings = check_inventory(state.inventory)
+    active = set(state.inventory.get_active_hosts())
+    keys = {host.name: host.get_fact(SshHostKeys)
+            for host in state.inventory if host in active}
+    missing = [host for host, host_settings in settings.items()
+               if host_settings.instances and not keys.get(host)]
+    if missing:
+        raise DeployError(f"known_hosts: no SSH host keys from {', '.join(missing)} "
+                          f"(not reached, or left out); {path} was not written")
+    lines = known_hosts_lines({host: settings[host] for host in keys}, keys,
+                              vip_names(state.inventory))
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".known_hosts.")
+    with os.fdopen(handle, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+    print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
+    for line in lines:
+        if line.startswith("# "):
+            print(f"  {line[2:]}")

@@ -2,24 +2,28 @@
 
     pyinfra inventory.py status.py
 
-Each host answers one ``KeepalivedStatus`` fact (one round trip). The statuses of all
-hosts are fetched once per run, by whichever host's deploy code asks first, so the
-cross-host checks (split brain, no master) see every host. The pure functions here
-(`rows`, `problems`, `table`) take plain values and are unit tested.
+Each host answers one ``KeepalivedStatus`` fact (one round trip) and the ``SshHostKeys``
+fact known_hosts.py reads (its public host keys). The statuses of all hosts are fetched
+once per run, by whichever host's deploy code asks first, so the cross-host checks (split
+brain, no master, host keys that differ between an instance's holders) see every host.
+The pure functions here (`rows`, `problems`, `table`, `host_key_lines`) take plain values
+and are unit tested. Everything goes through pyinfra's logger (stderr), so stdout stays
+pyinfra's own (pure JSON with `--json`).
 """
 
+import base64
+import hashlib
 import time
 from dataclasses import dataclass
 
-import gevent.lock
-from pyinfra import state
+from pyinfra import logger, state
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import KeepalivedStatus
+from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-
-_fetched = {}  # the last inventory fetched for, and its statuses
-_fetch_lock = gevent.lock.Semaphore()  # pyinfra loads deploy code for hosts in greenlets
+from ..operations.per_run import once_per_run
+from .known_hosts import holders
 
 
 @dataclass(frozen=True)
@@ -39,20 +43,21 @@ class Row:
 
 
 def cluster_status():
-    """({host name: HostStatus} for every active host, True if this call fetched them).
+    """({host name: VrrpStatus} for every active host, True if this call fetched them).
     Fetched once per run; the second value is True for exactly one caller."""
-    with _fetch_lock:
-        if _fetched.get("inventory") is state.inventory:
-            return _fetched["statuses"], False
+    fetched = []
+
+    def fetch():
+        fetched.append(True)
         active = set(state.inventory.get_active_hosts())
-        statuses = {host.name: host.get_fact(KeepalivedStatus)
-                    for host in state.inventory if host in active}  # inventory order
-        _fetched.update(inventory=state.inventory, statuses=statuses)
-        return statuses, True
+        return {host.name: host.get_fact(KeepalivedStatus)
+                for host in state.inventory if host in active}  # inventory order
+
+    return once_per_run("cluster status", fetch), bool(fetched)
 
 
 def rows(settings, statuses):
-    """[Row] for each instance of each host in `statuses` ({name: HostStatus}), in
+    """[Row] for each instance of each host in `statuses` ({name: VrrpStatus}), in
     inventory order; `settings` is {host name: Settings} (what the inventory configures)."""
     result = []
     for host, status in statuses.items():
@@ -133,15 +138,77 @@ def table(all_rows):
             for line in lines]
 
 
+def fingerprint(key):
+    """OpenSSH's SHA256 fingerprint of a public key's base64 (as `ssh-keygen -l` shows)."""
+    digest = hashlib.sha256(base64.b64decode(key)).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _short(key_type):
+    """ed25519, rsa, ecdsa from ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256"""
+    return key_type.removeprefix("ssh-").split("-")[0]
+
+
+def host_key_lines(settings, keys, current=None):
+    """Per instance with two holders or more, what an SSH client of its VIPs sees on a
+    failover: the same host keys everywhere (no change), or which key types differ and
+    who refuses a client that trusted the VIP through `current`'s host ({instance: host},
+    default the first holder), with each holder's fingerprints (public keys only).
+    `settings`: {host: Settings}; `keys`: {host: [(type, base64)]} (SshHostKeys) for the
+    hosts asked (others are left out, as with --limit)."""
+    lines = []
+    for name, (_, hosts) in holders(settings).items():
+        hosts = [host for host in hosts if host in keys]
+        if len(hosts) < 2:
+            continue
+        silent = [host for host in hosts if not keys[host]]
+        if silent:
+            lines.append(f"instance {name}: no SSH host keys read from {', '.join(silent)} "
+                         "(is sshd installed?): what a client sees on failover is unknown")
+            continue
+        by_type = {}  # key type -> {host: base64}
+        for host in hosts:
+            for key_type, key in keys[host]:
+                by_type.setdefault(key_type, {})[host] = key
+        differ = sorted((key_type for key_type, found in by_type.items()
+                         if len(found) < len(hosts) or len(set(found.values())) > 1),
+                        key=_short)
+        if not differ:
+            shown = ", ".join(f"{_short(key_type)} {fingerprint(key)}"
+                              for key_type, key in keys[hosts[0]])
+            lines.append(f"instance {name}: holders {', '.join(hosts)} present the same SSH "
+                         f"host keys ({shown}): a client sees no change on failover")
+            continue
+        trusted = (current or {}).get(name)
+        trusted = trusted if trusted in hosts else hosts[0]
+        others = [host for host in hosts if host != trusted]
+        lines.append(
+            f"instance {name}: holders {', '.join(hosts)} present different "
+            f"{', '.join(map(_short, differ))} keys: a client that trusted the VIP through "
+            f"{trusted} is refused by {', '.join(others)} unless its known_hosts lists "
+            f"{'both' if len(hosts) == 2 else 'them all'} (run known_hosts.py) or "
+            "keepalived_ssh_host_keys: shared")
+        lines += [f"  {host} {key_type} {fingerprint(key)}"
+                  for host in hosts for key_type, key in keys[host] if key_type in differ]
+    return lines
+
+
 def report():
-    """Print the status of every host once per run (after all hosts answered); raise a
-    DeployError naming each split brain / missing master, so the run exits 1."""
+    """Log the status of every host once per run (after all hosts answered), with what an
+    SSH client sees on failover; raise a DeployError naming each split brain / missing
+    master, so the run exits 1."""
     statuses, fetched_now = cluster_status()
     if not fetched_now:
         return
-    all_rows = rows(check_inventory(state.inventory), statuses)
+    settings = check_inventory(state.inventory)
+    all_rows = rows(settings, statuses)
     found = problems(all_rows)
-    print("\n".join(["", *table(all_rows), ""]))
-    print("\n".join(found) if found else "OK: every instance has exactly one MASTER")
+    keys = {host.name: host.get_fact(SshHostKeys) for host in state.inventory
+            if host.name in statuses and settings[host.name].instances}
+    current = {row.instance: row.host for row in all_rows if row.state == "MASTER"}
+    logger.info("\n".join(["", *table(all_rows), ""]))
+    logger.info("\n".join(found) if found else "OK: every instance has exactly one MASTER")
+    for line in host_key_lines(settings, keys, current):
+        logger.info(line)
     if found:
         raise DeployError("keepalived status: " + "; ".join(found))

@@ -27,7 +27,7 @@ from pyinfra.operations import apt, dnf, server, systemd
 
 from ..operations import host_level
 from ..facts.keepalived import IpAddresses, KeepalivedTree, UserProcesses
-from .install import host_settings, package_manager
+from ..operations.system import host_settings, package_manager
 from ..operations.state_files import DRAIN_FILE, STATE_DIR, under_lock
 
 PROTECTED_USERS = {"root"}
@@ -140,7 +140,7 @@ def config_tree_absent(paths):
     if not any(path in tree for path in managed):
         host.noop(f"{paths.base_dir} holds nothing of this deploy")
         return
-    # the links, then the generations they point into (operations/transaction.sh), and
+    # the links, then the generations they point into (operations/operations/transaction.sh), and
     # the staging dir of earlier versions of this deploy
     leftovers = [f"{paths.base_dir}/{name}"
                  for name in (".current", ".previous", ".generations", ".staging")]

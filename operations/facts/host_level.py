@@ -1,4 +1,5 @@
-"""The one pyinfra fact the host-level operations read (operations.host_level, .firewall).
+"""The one pyinfra fact the host-level operations read (operations.host_level, .firewall),
+and the files and firewall state it reads.
 
 Everything those operations compare against comes back in a single round trip per host,
 so that a run that changes nothing stays fast.
@@ -9,9 +10,49 @@ from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase
 
+from ..render.host_level import NONLOCAL_BIND
+from ..shipped import shell_script, with_variables
+
+DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
+SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
+# package manager -> (options file, variable the packaged unit passes to keepalived)
+OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
+                 "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
+# The firewall script (operations/operations/vrrp_firewall.sh: operations.firewall runs its `allow`
+# and `remove`, this fact its `status`) and where a copy is installed.
+FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
+FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
+VRRP, AH = "112", "51"
+
+
+def vrrp_protocols(settings):
+    """IP protocols keepalived needs: VRRP, and AH when an instance uses auth_type AH."""
+    if any(instance.auth_type == "AH" for instance in settings.instances):
+        return (VRRP, AH)
+    return (VRRP,)
+
+
+def firewall_protocols(settings):
+    """The IP protocols to let through, () when the firewall is not to be managed."""
+    return vrrp_protocols(settings) if settings.host_level.firewall != "off" else ()
+
+
+def status_command(protocols):
+    """The shell text of the firewall script's `status`: prints "BACKEND ok|missing"."""
+    return " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall", "status",
+                     *map(shlex.quote, protocols)])
+
+
+def state_arguments(protocols, options_paths=()):
+    """The arguments of KeepalivedHostLevel for the host-level operations: firewall status
+    for `protocols`, and the files they manage. (The probe reads it with everything else.)"""
+    return {"firewall_status": status_command(protocols) if protocols else "",
+            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
+            "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
+
 
 @dataclass(frozen=True)
-class HostState:
+class HostLevelState:
     firewall: str = "none"  # the active firewall: firewalld, iptables, nftables or none
     firewall_ok: bool = True  # it lets the requested protocols through (rules of ours)
     sha256: dict = field(default_factory=dict)  # {path: digest} of the files that exist
@@ -33,12 +74,12 @@ def sysctl_key(path):
     return path[len(SYSCTL_DIR):].replace("/", ".")
 
 
-class KeepalivedHostState(FactBase):
+class KeepalivedHostLevel(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
 
     + firewall_status: the shell command that prints "BACKEND ok|missing"
-      (``firewall.status_command(protocols)``), or ``""`` to skip the firewall probe
+      (``status_command(protocols)``), or ``""`` to skip the firewall probe
     + files: paths whose sha256 is wanted (missing files are left out)
     + read: absolute paths (without ':') whose lines are wanted (small files only)
     + sysctls: keys whose running value is wanted
@@ -46,33 +87,25 @@ class KeepalivedHostState(FactBase):
 
     .. code:: python
 
-        host.get_fact(KeepalivedHostState, firewall_status=status_command(("112",)),
+        host.get_fact(KeepalivedHostLevel, firewall_status=status_command(("112",)),
                       files=["/etc/default/keepalived"], read=[],
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
 
     def command(self, firewall_status, files, read, sysctls, unit=True):
-        parts = [": keepalived-host-state"]
-        if firewall_status:
-            parts.append(f"printf 'firewall '; {firewall_status}")
-        if files:
-            parts.append("sha256sum " + " ".join(map(shlex.quote, files)) + " 2>/dev/null")
-        if unit:  # (operations.probe reads the unit state itself, with the service's)
-            parts.append("printf 'unit %s\\n' \"$(systemctl is-enabled keepalived.service "
-                         "2>/dev/null)\"")
-        # One grep reads every file asked for and every sysctl value, a line each as
-        # PATH:LINE (a process for each would cost more than the reading); -a: every line,
-        # whatever bytes it holds (as text, not "binary file matches").
         paths = [*read, *map(sysctl_path, sysctls)]
         for path in paths:
             if not path.startswith("/") or ":" in path:
                 raise ValueError(f"{path!r}: an absolute path without ':' is needed here")
-        if paths:
-            parts.append("grep -aH '' " + " ".join(map(shlex.quote, paths)) + " 2>/dev/null")
-        return "; ".join(parts) + "; true"
+        # (pyinfra_keepalived.facts.probe reads the unit state itself, with the service's: unit=False)
+        return with_variables(shell_script("facts/host_level.sh"),
+                              firewall_status=firewall_status,
+                              hashed=" ".join(map(shlex.quote, files)),
+                              unit="yes" if unit else "no",
+                              grepped=" ".join(map(shlex.quote, paths)))
 
     def default(self):
-        return HostState()
+        return HostLevelState()
 
     def process(self, output):
         firewall, firewall_ok, sha256, unit, sysctl, lines = "none", True, {}, "", {}, {}
@@ -91,5 +124,5 @@ class KeepalivedHostState(FactBase):
                 lines.setdefault(path, []).append(text)
             elif len(word) == 64 and rest.strip():
                 sha256[rest.strip()] = word
-        return HostState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
+        return HostLevelState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
                          sysctl=sysctl, lines=lines)

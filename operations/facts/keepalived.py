@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 
 from ..model.hidden import sed_mask
-from ..shipped import shell_script
+from ..shipped import shell_script, with_variables
 
 # A random salt of this run (this process), never printed: the host digests a secret file
 # with it (KeepalivedTree's `salted`), so what pyinfra logs with -vvv (fact commands, where
@@ -42,7 +42,7 @@ class KeepalivedTree(FactBase):
     The directories and files of a keepalived config tree, in one round trip.
 
     Returns ``{path: TreeEntry}`` for each of ``dirs`` that exists, ``config_file``, the
-    live-generation link ``dirs[0]/.current`` (see operations/transaction.sh), and every
+    live-generation link ``dirs[0]/.current`` (see operations/operations/transaction.sh), and every
     entry directly inside ``dirs[1:]`` (conf.d and scripts). Symlinks are followed (kind,
     mode, owner and checksum are those of what they point to) and their target is in
     ``link``. Missing paths are absent. The files in ``hashed`` get their sha256; those in
@@ -120,7 +120,7 @@ def tree_digests(hashed=(), salted=()):
 
 class MaskedFileContents(FactBase):
     """
-    The lines of a file with every secret masked ON THE HOST (``operations.hidden``:
+    The lines of a file with every secret masked ON THE HOST (``pyinfra_keepalived.model.hidden``:
     ``auth_pass`` and what follows it), so that the secret is not in the fact's output,
     which pyinfra prints with -vvv; the twin of ``hidden.mask_text``. For the old side
     of a diff.
@@ -154,7 +154,7 @@ class InstanceStatus:
 
 
 @dataclass(frozen=True)
-class HostStatus:
+class VrrpStatus:
     running: bool
     instances: dict  # {name: InstanceStatus}; empty when keepalived does not run
     failing_scripts: tuple = ()  # vrrp_script names whose status is not GOOD
@@ -168,17 +168,8 @@ DUMP_LINES = (r"^------< |^ VRRP (Instance|Script) = "
               r"|^   (State|Priority|Effective priority|Last transition|Status) = "
               r"|^     [0-9A-Fa-f:.]+/[0-9]+( |$)")
 VRRP_DUMP_SCRIPT = shell_script("facts/vrrp_dump.sh")
-STATUS_SCRIPT = VRRP_DUMP_SCRIPT + f"""
-echo "## now $(date +%s)"
-if pid=$(vrrp_pid); then
-    echo "## running $pid"
-    vrrp_dump "$pid" '{DUMP_LINES}'
-else
-    echo "## stopped"
-fi
-echo "## addresses"
-ip -o addr show
-"""
+STATUS_SCRIPT = VRRP_DUMP_SCRIPT + with_variables(shell_script("facts/status.sh"),
+                                                  dump_lines=DUMP_LINES)
 
 
 def parse_ip_addr(lines):
@@ -279,7 +270,7 @@ class KeepalivedStatus(FactBase):
     in one round trip. Asks keepalived's VRRP process for its data dump (a signal, as
     `keepalived --signum=DATA` names it); nothing else on the host changes.
 
-    Returns a ``HostStatus``; ``running`` is False (and ``instances`` empty) when no
+    Returns a ``VrrpStatus``; ``running`` is False (and ``instances`` empty) when no
     keepalived VRRP process runs.
 
     .. code:: python
@@ -291,6 +282,9 @@ class KeepalivedStatus(FactBase):
     def command(self):
         return STATUS_SCRIPT
 
+    def default(self):
+        return VrrpStatus(running=False, instances={})  # (no output at all: nothing known)
+
     def process(self, output):
         marks = {line.split()[1]: index for index, line in enumerate(output)
                  if line.startswith("## ")}
@@ -298,7 +292,7 @@ class KeepalivedStatus(FactBase):
         instances, failing = {}, ()
         if "running" in marks:
             instances, failing = parse_dump(output[marks["running"] + 1:end_of_dump])
-        return HostStatus(
+        return VrrpStatus(
             running="running" in marks, instances=instances, failing_scripts=failing,
             addresses=parse_addresses(output[end_of_dump + 1:]),
             now=float(output[marks["now"]].split()[2]) if "now" in marks else None,

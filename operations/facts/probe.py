@@ -2,28 +2,27 @@
 
 pyinfra's own operations each read their facts with a command of their own: user,
 package and service checks cost about ten round trips per host, one after another.
-The `KeepalivedHost` fact reads all of it at once (with the host-level state of
-operations.host_facts), so a run that changes nothing costs one round trip per host.
+The `KeepalivedProbe` fact reads all of it at once (with the host-level state of
+facts.host_level), so a run that changes nothing costs one round trip per host.
 """
 
-import shlex
 from dataclasses import dataclass, field, replace
 
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
-from ..operations import host_level
 from ..render import config as render
-from ..operations import shared_keys
+from ..shipped import shell_script, with_variables
+from . import host_level
+from .host_level import HostLevelState, KeepalivedHostLevel
 from .keepalived import KeepalivedTree, tree_digests
-from .host_level import HostState, KeepalivedHostState
-from ..operations.system import APT_STAMP
-from ..operations.state_files import DRAIN_FILE, POLICY_RC_D, RELOAD_PENDING, RESTART_PENDING
-from ..operations.uploads import is_upload_dir, stale_dirs_command
+from .ssh_host_keys import parse_section as parse_host_keys
+from .ssh_host_keys import probe_section as host_keys_section
+from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING, STATE_FILES
+from .uploads import DEFAULT_PARENT, is_upload_dir, stale_dirs_command, upload_parent
 
 OS_RELEASE = "/etc/os-release"
-# (and our policy-rc.d, if a killed install left it: operations.rolling.clear_leftovers)
-STATE_FILES = (RELOAD_PENDING, RESTART_PENDING, DRAIN_FILE, POLICY_RC_D)
+APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # apt-get update touches it
 
 
 @dataclass(frozen=True)
@@ -35,58 +34,52 @@ class HostProbe:
     service_active: bool = False
     service_enabled: str = ""  # enabled, disabled, masked, ... ("" when no unit)
     tree: dict = field(default_factory=dict)  # {path: TreeEntry}, see KeepalivedTree
-    host_state: HostState = field(default_factory=HostState)  # firewall, drop-in, ...
+    host_state: HostLevelState = field(default_factory=HostLevelState)  # firewall, drop-in, ...
     # operations.state_files markers left by a run that did not finish (their first line:
     # since when), and the drain value; None when absent
     reload_pending: str | None = None
     restart_pending: str | None = None
     drain: str | None = None
-    # upload directories of broken-off runs (operations.uploads.stale_dirs_command)
+    # upload directories of broken-off runs (facts.uploads.stale_dirs_command)
     stale_uploads: tuple = ()
     # sshd's HostKey files and their .pub, read only with keepalived_ssh_host_keys
-    # "shared": {path: (mode, user, group, salted sha256) or None}, operations.shared_keys
+    # "shared": {path: (mode, user, group, salted sha256) or None}, facts.ssh_host_keys
     ssh_host_keys: dict = field(default_factory=dict)
 
 
-class KeepalivedHost(FactBase):
+class KeepalivedProbe(FactBase):
     """
     Distro, script user, installed keepalived, apt cache age, service state, the config
-    tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostState``, given its
+    tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostLevel``, given its
     arguments), as a ``HostProbe``, in one round trip.
 
     .. code:: python
 
-        host.get_fact(KeepalivedHost, user="keepalived_script",
+        host.get_fact(KeepalivedProbe, user="keepalived_script",
                       config_file="/etc/keepalived/keepalived.conf",
                       dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
                       host_state=host_level.state_arguments(("112",)),
-                      hashed=["/etc/keepalived/keepalived.conf"], salted=[])
+                      hashed=["/etc/keepalived/keepalived.conf"], salted=[],
+                      upload_parent="/var/tmp")
     """
 
     def command(self, user, config_file, dirs, host_state, hashed=(), salted=(),
-                ssh_host_keys=False):
+                ssh_host_keys=False, upload_parent=None):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them) and the apt cache's age is worked out here.
         host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
         return _joined([
-            f"echo '## user'; getent passwd {shlex.quote(user)}",
-            "echo '## package'",
-            "if command -v dpkg-query >/dev/null 2>&1; then "
-            "dpkg-query -W -f='${db:Status-Abbrev}|${Version}\\n' keepalived 2>/dev/null; "
-            "elif command -v rpm >/dev/null 2>&1; then "
-            "rpm -q --qf 'ii |%{VERSION}-%{RELEASE}\\n' keepalived 2>/dev/null; fi",
-            "echo '## apt-cache-age'; " + apt_cache_age_command(APT_STAMP),
-            # ActiveState, then UnitFileState (systemd's order; empty for a missing unit)
-            "echo '## service'; systemctl show -p ActiveState -p UnitFileState --value "
-            "keepalived.service 2>/dev/null",
+            # user, package, apt cache age, service
+            with_variables(shell_script("facts/probe.sh"), probe_user=user,
+                           apt_stamp=APT_STAMP),
             # the tree's digests (a StringCommand: the salt of secret files is masked)
             StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
-            "echo '## stale-uploads'; " + stale_dirs_command(),
-            "echo '## host-state'; " + KeepalivedHostState().command(**host_state, unit=False),
+            "echo '## stale-uploads'; " + stale_dirs_command(upload_parent or DEFAULT_PARENT),
+            "echo '## host-state'; " + KeepalivedHostLevel().command(**host_state, unit=False),
             # sshd's host keys (salted digests), only when they are shared
-            *([StringCommand("echo '## ssh-host-keys';", *shared_keys.probe_section())]
+            *([StringCommand("echo '## ssh-host-keys';", *host_keys_section())]
               if ssh_host_keys else []),
         ])
 
@@ -103,7 +96,7 @@ class KeepalivedHost(FactBase):
         service = [line.strip() for line in sections.get("service", [])]
         # UnitFileState is empty for a unit that does not exist
         unit_state = service[1] if len(service) > 1 else ""
-        host_state = KeepalivedHostState().process(sections.get("host-state", []))
+        host_state = KeepalivedHostLevel().process(sections.get("host-state", []))
         return HostProbe(
             os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
@@ -119,7 +112,7 @@ class KeepalivedHost(FactBase):
             drain=_first_line(host_state.lines, DRAIN_FILE),
             stale_uploads=tuple(line.strip() for line in sections.get("stale-uploads", [])
                                 if is_upload_dir(line.strip())),
-            ssh_host_keys=shared_keys.parse_section(sections.get("ssh-host-keys", [])),
+            ssh_host_keys=parse_host_keys(sections.get("ssh-host-keys", [])),
         )
 
 
@@ -133,15 +126,9 @@ def _first_line(lines, path):
     return lines[path][0].strip() if lines.get(path) else None
 
 
-def apt_cache_age_command(stamp):
-    """Prints the time now, then the time of apt's last refresh (`stamp`'s mtime), as epoch
-    seconds; nothing when apt's lists were never refreshed (no stamp, as on dnf hosts)."""
-    stamp = shlex.quote(stamp)
-    return f"[ -e {stamp} ] && date +%s && stat -c %Y {stamp}"
-
-
 def apt_cache_age(lines):
-    """Seconds since apt's last refresh, from apt_cache_age_command's lines (or None)."""
+    """Seconds since apt's last refresh, from the lines of the probe's apt-cache-age
+    section (facts/probe.sh): the time now, then the stamp's (or None)."""
     times = [int(line) for line in lines if line.strip().isdigit()]
     return times[0] - times[1] if len(times) == 2 else None
 
@@ -169,7 +156,7 @@ def _installed(lines):
     return None
 
 
-def probe(settings, files=None):
+def read_probe(settings, files=None):
     """This host's HostProbe; `files`: the config tree's ManagedFiles (default: rendered
     from `settings`), whose digests it reads (salted for secret files). (The CLI prepares
     hosts in parallel, each in a greenlet of its own: every host reads its probe at the
@@ -178,11 +165,11 @@ def probe(settings, files=None):
     files = render.config_files(settings) if files is None else files
     options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
     return host.get_fact(
-        KeepalivedHost, user=settings.global_defs.script_user,
+        KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
         host_state=host_level.state_arguments(host_level.firewall_protocols(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],
-        ssh_host_keys=settings.ssh_host_keys is not None)
+        ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent())

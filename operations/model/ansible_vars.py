@@ -2,7 +2,7 @@
 
 In inventory.py, build a pyinfra group from the Ansible vars directory:
 
-    from operations.ansible_vars import ansible_group
+    from pyinfra_keepalived.model.ansible_vars import ansible_group
 
     jump_hosts = ansible_group("jump_hosts", ["host-01", "host-02"], vars_dir="ansible")
 

@@ -1,10 +1,13 @@
 """Typed settings: one class per keepalived.conf block, as keepalived.conf(5) names them.
 
 These classes only hold values. Turning host data into them, with every check, is done
-in one place: `operations.validate`. Rendering them into files is `operations.render`.
+in one place: `model.validate`, keys as `model.keys` declares them. Rendering them into
+files is `render`'s.
 """
 
 from dataclasses import dataclass, field
+
+from .shared_keys import SharedKeys
 
 DEFAULT_BASE_DIR = "/etc/keepalived"
 DEFAULT_SCRIPT_USER = "keepalived_script"
@@ -16,8 +19,8 @@ class GlobalDefs:
 
     script_user: str = DEFAULT_SCRIPT_USER
     enable_script_security: bool = True
-    options: tuple = ()  # ((keyword, value), ...); value True renders the bare keyword
-    extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
+    options: tuple[tuple[str, object], ...] = ()  # (keyword, value); True: the bare keyword
+    extra_lines: tuple[str, ...] = ()  # raw lines, not validated (keepalived -t checks them)
 
     @property
     def vrrp_version(self):
@@ -38,14 +41,13 @@ class VrrpScript:
     rise: int = 2
     timeout: float | None = None
     user: str = DEFAULT_SCRIPT_USER
-    template_vars: tuple = ()  # ((key, value), ...): the other keys, for the template
-    content: str = ""  # the rendered script
-    extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
+    template_vars: tuple[tuple[str, object], ...] = ()  # the other keys, for the template
+    extra_lines: tuple[str, ...] = ()  # raw lines, not validated (keepalived -t checks them)
 
     def template_variables(self):
         """What the script's template sees: its own keys, and the vars given for it."""
         fields = {key: value for key, value in self.__dict__.items()
-                  if key not in ("template_vars", "content", "extra_lines")}
+                  if key not in ("template_vars", "extra_lines")}
         return {**fields, **{k: v for k, v in self.template_vars if v is not None}}
 
 
@@ -55,7 +57,13 @@ class NotifyScript:
 
     name: str  # file name in the scripts dir, e.g. record_state.sh
     path: str  # absolute path of the script on the host
-    content: str  # rendered from a template, or given
+    template: str | None = None  # rendered by render.config.script_content
+    content: str | None = None  # the script's text, when given instead of a template
+    template_vars: tuple[tuple[str, object], ...] = ()  # for the template
+
+    def template_variables(self):
+        """What the script's template sees: its name and path, and the vars given for it."""
+        return {"name": self.name, "path": self.path, **dict(self.template_vars)}
 
 
 @dataclass(frozen=True, order=True)
@@ -111,12 +119,12 @@ class VrrpInstance:
     interface: str
     virtual_router_id: int
     priority: int
-    virtual_ipaddresses: tuple  # VirtualIp, ...
+    virtual_ipaddresses: tuple[VirtualIp, ...]
     state: str = "MASTER"
     advert_int: float = 1
     auth_type: str | None = None  # PASS or AH
     auth_pass: str | None = field(default=None, repr=False)  # a secret: not in repr()
-    track_scripts: tuple = ()  # vrrp_names of VrrpScript
+    track_scripts: tuple[str, ...] = ()  # vrrp_names of VrrpScript
     version: int | None = None  # VRRP version set on the instance (None: global_defs' / 2)
     effective_version: int = 2  # what keepalived uses: version, vrrp_version, 3 for IPv6
     native_ipv6: bool = False
@@ -125,13 +133,14 @@ class VrrpInstance:
     garp_master_delay: int | None = None
     garp_master_refresh: int | None = None
     unicast_src_ip: str | None = None
-    # Peer addresses; "inventory" until peers.derive_unicast_peers fills them in; None: multicast
-    unicast_peers: tuple | str | None = None
-    track_interfaces: tuple = ()  # TrackInterface, ...
-    virtual_ipaddresses_excluded: tuple = ()  # VirtualIp, ...
-    virtual_routes: tuple = ()  # VirtualRoute, ...
-    notify: tuple = ()  # ((keyword, command), ...), e.g. ("notify_master", "/etc/.../s.sh MASTER")
-    extra_lines: tuple = ()  # raw lines, not validated (keepalived -t still checks them)
+    unicast_peers: tuple[str, ...] | None = None  # peer addresses; None: multicast
+    # unicast_peers "inventory": peers.derive_unicast_peers fills unicast_peers in
+    peers_from_inventory: bool = False
+    track_interfaces: tuple[TrackInterface, ...] = ()
+    virtual_ipaddresses_excluded: tuple[VirtualIp, ...] = ()
+    virtual_routes: tuple[VirtualRoute, ...] = ()
+    notify: tuple[tuple[str, str], ...] = ()  # e.g. ("notify_master", "/etc/.../s.sh MASTER")
+    extra_lines: tuple[str, ...] = ()  # raw lines, not validated (keepalived -t checks them)
 
     @property
     def family(self):
@@ -144,7 +153,7 @@ class SyncGroup:
     """`vrrp_sync_group NAME { group { ... } }`: instances that change state together."""
 
     name: str
-    instances: tuple  # instance names
+    instances: tuple[str, ...]  # instance names
 
 
 @dataclass(frozen=True)
@@ -160,10 +169,10 @@ class HostLevel:
     """What the deploy does on the host around keepalived.conf (see operations.host_level)."""
 
     firewall: str = "auto"  # "auto": open VRRP in the firewall that is active; "on"; "off"
-    nonlocal_bind: tuple = ()  # families whose ip_nonlocal_bind is set: ("ipv4", "ipv6")
+    nonlocal_bind: tuple[str, ...] = ()  # families whose ip_nonlocal_bind is set: ipv4, ipv6
     restart: str = "on-failure"  # systemd Restart= of keepalived.service
     restart_sec: float = 5  # systemd RestartSec=
-    daemon_options: tuple | None = None  # keepalived's command line; None: packaged file kept
+    daemon_options: tuple[str, ...] | None = None  # keepalived's options; None: packaged kept
     lock_wait: int = 120  # seconds to wait for another run's lock on the host (0-3600)
 
 
@@ -174,12 +183,13 @@ class Settings:
     host: str
     paths: Paths = field(default_factory=Paths)
     global_defs: GlobalDefs = field(default_factory=GlobalDefs)
-    scripts: tuple = ()  # VrrpScript, ...
-    instances: tuple = ()  # VrrpInstance, ...
-    notify_scripts: tuple = ()  # NotifyScript, ...
-    sync_groups: tuple = ()  # SyncGroup, ...
+    scripts: tuple[VrrpScript, ...] = ()
+    instances: tuple[VrrpInstance, ...] = ()
+    notify_scripts: tuple[NotifyScript, ...] = ()
+    sync_groups: tuple[SyncGroup, ...] = ()
     package_version: str | None = None
     package_proxy: str | None = None  # HTTP proxy for the package manager, e.g. an apt cache
     host_level: HostLevel = field(default_factory=HostLevel)
-    # operations.shared_keys.SharedKeys with keepalived_ssh_host_keys "shared"; None: per-host
-    ssh_host_keys: object = field(default=None, repr=False)
+    # with keepalived_ssh_host_keys "shared"; None: per-host
+    ssh_host_keys: SharedKeys | None = field(default=None, repr=False)
+    ssh_port: int = 22  # keepalived_ssh_port: SSH clients' port through the VIPs

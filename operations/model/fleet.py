@@ -10,7 +10,7 @@ from pyinfra import logger
 from . import validate
 from .peers import check_peers, derive_unicast_peers
 from .problems import KeepalivedDataError
-from ..operations.shared_keys import check_holders
+from .shared_keys import check_holders
 
 _checked = {}  # the last inventory checked, and its settings
 

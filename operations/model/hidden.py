@@ -1,7 +1,7 @@
 """What a secret is, and how it is hidden: in error messages, in diffs and in facts.
 
-A leaf module (no imports from this project): operations.problems decides with it how a
-value is shown, operations.config_tree masks diffs with it, and operations.facts runs
+A leaf module (no imports from this project): pyinfra_keepalived.model.problems decides with it how a
+value is shown, operations.config_tree masks diffs with it, and pyinfra_keepalived.facts.keepalived runs
 its twin on the host (`sed`), so that an old file is masked before it leaves the host.
 
 pyinfra users hand in a secret as ``pyinfra.api.HiddenValue("...")``; pyinfra prints it

@@ -6,22 +6,13 @@ and what is allowed.
 
 import re
 
-from .problems import did_you_mean
 from .blocks import HostLevel
-
-# Host data keys of this module and their defaults (registered in validate.DATA_KEYS).
-DATA_KEYS = {
-    "keepalived_firewall": "auto",  # auto | true | false
-    "keepalived_nonlocal_bind": False,  # false | true | [ipv4, ipv6]
-    "keepalived_systemd_restart": "on-failure",  # Restart= of keepalived.service
-    "keepalived_systemd_restart_sec": 5,  # RestartSec=
-    "keepalived_daemon_options": None,  # [--log-detail, ...]; None keeps the packaged file
-    "keepalived_lock_wait": 120,  # seconds a run waits for another run's host lock
-}
+from .keys import HostData, read_field
+from .problems import did_you_mean
+from .readers import read_list
 
 FIREWALL = {"auto": "auto", True: "on", False: "off"}
 FAMILIES = ("ipv4", "ipv6")
-RESTART = ("no", "on-failure", "on-abnormal", "always")
 
 # keepalived's command-line options (long form; keepalived 2.2.7's `keepalived --help`)
 # that keep VRRP running as the deploy expects. Each maps to what may follow the option's
@@ -106,8 +97,6 @@ def read_firewall(problems, value):
 
 
 def read_nonlocal_bind(problems, value):
-    from .validate import read_list
-
     if isinstance(value, bool):
         return FAMILIES if value else ()
     families = []
@@ -151,8 +140,6 @@ def read_option(problems, key, option):
 
 
 def read_daemon_options(problems, value):
-    from .validate import read_list
-
     if value is None:
         return None
     options = [read_option(problems, f"keepalived_daemon_options[{i}]", option)
@@ -167,24 +154,22 @@ def read_daemon_options(problems, value):
 
 
 def read_host_level(problems, data):
-    """HostLevel from the host's data (defaults from DATA_KEYS)."""
-    from .validate import read_choice, read_int, read_seconds
-
+    """HostLevel from the host's data (defaults: model.keys.HostData)."""
     def get(key):
-        return data.get(key, DATA_KEYS[key])
+        return data.get(key, HostData.default(key))
+
+    def field(key, value):
+        return read_field(problems, key, HostData, key, value)
 
     restart = get("keepalived_systemd_restart")
     if restart is False:  # YAML reads a bare `no` as false
         restart = "no"
-    restart = read_choice(problems, "keepalived_systemd_restart", restart, RESTART)
-    restart_sec = read_seconds(problems, "keepalived_systemd_restart_sec",
-                               get("keepalived_systemd_restart_sec"), 0.001, 3600, 3)
     return HostLevel(
         firewall=read_firewall(problems, get("keepalived_firewall")),
         nonlocal_bind=read_nonlocal_bind(problems, get("keepalived_nonlocal_bind")),
-        restart=restart,
-        restart_sec=restart_sec,
+        restart=field("keepalived_systemd_restart", restart),
+        restart_sec=field("keepalived_systemd_restart_sec",
+                          get("keepalived_systemd_restart_sec")),
         daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),
-        lock_wait=read_int(problems, "keepalived_lock_wait", get("keepalived_lock_wait"),
-                           0, 3600),
+        lock_wait=field("keepalived_lock_wait", get("keepalived_lock_wait")),
     )

@@ -1,8 +1,8 @@
 """Read one `keepalived_vrrp_instances[]` entry, and a host's sync groups, into Settings.
 
-Called by `operations.validate.read_host`; the same rules apply as there: errors for what
+Called by `pyinfra_keepalived.model.validate.read_host`; the same rules apply as there: errors for what
 keepalived would reject or silently change, warnings (naming the fix) for what it accepts
-but is probably a mistake. Checks that need other hosts are in `operations.peers`.
+but is probably a mistake. Checks that need other hosts are in `pyinfra_keepalived.model.peers`.
 """
 
 import ipaddress
@@ -18,37 +18,31 @@ from .readers import (
     WORD_RE,
     is_int,
     is_number,
-    read_choice,
     read_extra_lines,
     read_flag,
-    read_int,
     read_interface,
     read_ip,
     read_list,
     read_mapping,
-    read_seconds,
     read_word,
 )
 from .blocks import SyncGroup, TrackInterface, VirtualIp, VirtualRoute, VrrpInstance
+from .keys import (
+    SyncGroupData,
+    TrackInterfaceData,
+    VirtualIpData,
+    VirtualRouteData,
+    VrrpInstanceData,
+    read_field,
+)
 
-INSTANCE_KEYS = [
-    "name", "interface", "state", "virtual_router_id", "priority", "virtual_ipaddresses",
-    "advert_int", "auth_type", "auth_pass", "track_scripts",
-    # keepalived.conf coverage beyond the original role:
-    "version", "native_ipv6", "nopreempt", "preempt_delay", "garp_master_delay",
-    "garp_master_refresh", "unicast_src_ip", "unicast_peers", "track_interfaces",
-    "virtual_ipaddresses_excluded", "virtual_routes", "notify_master", "notify_backup",
-    "notify_fault", "notify_stop", "notify", "extra_lines",
-]
+INSTANCE_KEYS = VrrpInstanceData.keys()
 NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
-STATES = ("MASTER", "BACKUP")
-AUTH_TYPES = ("PASS", "AH")
-VRRP_VERSIONS = (2, 3)
-SCOPES = ("global", "site", "link", "host", "nowhere")
 UNICAST_FROM_INVENTORY = "inventory"
-VIP_OPTIONS = ("address", "dev", "label", "scope")
-ROUTE_OPTIONS = ("to", "via", "dev", "src", "metric", "table", "scope")
-SYNC_GROUP_KEYS = ("instances",)
+VIP_OPTIONS = VirtualIpData.keys()
+ROUTE_OPTIONS = VirtualRouteData.keys()
+TRACK_OPTIONS = TrackInterfaceData.keys()
+SYNC_GROUP_KEYS = SyncGroupData.keys()
 LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # used with fullmatch, as every pattern
 INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 
@@ -64,8 +58,8 @@ class HostContext:
     address_key: str  # where that address came from, for messages
 
 
-# Their values may be shown inside a mapping that a message shows (operations.problems).
-public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, ("interface", "weight"))
+# Their values may be shown inside a mapping that a message shows (pyinfra_keepalived.model.problems).
+public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, TRACK_OPTIONS)
 
 
 # -- entries written as "ADDRESS keyword value ..." or as a mapping --
@@ -132,7 +126,8 @@ def read_virtual_ip(problems, key, value, interface):
             problems.warn(f"{key}.label", label, "ip(8) wants a label that starts with the "
                           f"interface name: use {device}:NAME")
     if entry.get("scope") is not None:
-        options["scope"] = read_choice(problems, f"{key}.scope", entry["scope"], SCOPES)
+        options["scope"] = read_field(problems, f"{key}.scope", VirtualIpData, "scope",
+                                      entry["scope"])
     if None in options.values():
         return None
     written = str(address) if "/" in str(text) else str(address.ip)
@@ -200,13 +195,14 @@ def read_route(problems, key, value, interface):
             route[option] = None if ip is None else str(ip)
     route["dev"] = read_interface(problems, f"{key}.dev", entry.get("dev", interface))
     if entry.get("metric") is not None:
-        route["metric"] = read_int(problems, f"{key}.metric", _int_text(entry["metric"]),
-                                   0, 2**32 - 1)
+        route["metric"] = read_field(problems, f"{key}.metric", VirtualRouteData, "metric",
+                                     _int_text(entry["metric"]))
     if entry.get("table") is not None:
         route["table"] = read_word(problems, f"{key}.table", str(entry["table"]), NAME_RE,
                                    "a routing table number or name")
     if entry.get("scope") is not None:
-        route["scope"] = read_choice(problems, f"{key}.scope", entry["scope"], SCOPES)
+        route["scope"] = read_field(problems, f"{key}.scope", VirtualRouteData, "scope",
+                                    entry["scope"])
     if any(route.get(option) is None for option in entry):
         return None
     return VirtualRoute(**route)
@@ -218,13 +214,14 @@ def _int_text(value):
 
 
 def read_track_interface(problems, key, value, interface):
-    entry = read_entry(problems, key, value, ("interface", "weight"))
+    entry = read_entry(problems, key, value, TRACK_OPTIONS)
     if entry is None:
         return None
     name = read_interface(problems, f"{key}.interface", entry["interface"])
     weight = entry.get("weight")
     if weight is not None:
-        weight = read_int(problems, f"{key}.weight", _int_text(weight), -253, 253)
+        weight = read_field(problems, f"{key}.weight", TrackInterfaceData, "weight",
+                            _int_text(weight))
     if name is not None and name == interface:
         problems.error(f"{key}.interface", name, "is the instance's own interface, which "
                        "keepalived always tracks (and ignores here); list other interfaces")
@@ -261,7 +258,8 @@ def read_auth(problems, where, item, version):
         auth_type = "PASS"
     if auth_type is None:
         return None, None
-    auth_type = read_choice(problems, f"{where}.auth_type", auth_type, AUTH_TYPES)
+    auth_type = read_field(problems, f"{where}.auth_type", VrrpInstanceData, "auth_type",
+                           auth_type)
     if auth_type is not None and version == 3:
         problems.error(f"{where}.auth_type", auth_type, "VRRP version 3 (also every IPv6 "
                        "instance) has no authentication: keepalived ignores it; remove "
@@ -286,8 +284,8 @@ def read_preemption(problems, where, item, state, priority):
     nopreempt = read_flag(problems, f"{where}.nopreempt", item.get("nopreempt", False))
     delay = item.get("preempt_delay")
     if delay is not None:
-        delay = read_seconds(problems, f"{where}.preempt_delay", delay, 0, 1000, 6,
-                             "must be a number of seconds 0-1000 (at most 6 decimals)")
+        delay = read_field(problems, f"{where}.preempt_delay", VrrpInstanceData,
+                           "preempt_delay", delay)
     for key, value in (("nopreempt", nopreempt), ("preempt_delay", delay)):
         if value and state == "MASTER":
             problems.error(f"{where}.{key}", value, "needs state BACKUP: keepalived clears it "
@@ -303,8 +301,8 @@ def read_preemption(problems, where, item, state, priority):
 
 
 def read_unicast(problems, where, item, family, context):
-    """(unicast_src_ip, unicast_peers): peers are addresses, or "inventory" (peers.py
-    derives them from the other hosts of the instance)."""
+    """(unicast_src_ip, unicast_peers): peers are addresses, none yet for "inventory"
+    (peers.py derives them from the other hosts of the instance)."""
     peers_value = item.get("unicast_peers")
     src_value = item.get("unicast_src_ip")
     if peers_value is None:
@@ -334,7 +332,7 @@ def read_unicast(problems, where, item, family, context):
                            f"unicast_peers {UNICAST_FROM_INVENTORY!r}: the host's own VRRP "
                            "address is not known (set keepalived_unicast_src_ip, or "
                            "ssh_hostname to an IP address, or unicast_src_ip on the instance)")
-        return src, UNICAST_FROM_INVENTORY
+        return src, ()
     peers, listed = [], read_list(problems, f"{where}.unicast_peers", peers_value)
     for i, value in enumerate(listed):
         peer = read_ip(problems, f"{where}.unicast_peers[{i}]", value)
@@ -396,8 +394,9 @@ def read_instance(problems, index, item, data, context):
     # Host-level defaults are reported under their own key when they are what is wrong.
     state_key = f"{where}.state" if "state" in item else "keepalived_state"
     state = item.get("state", data.get("keepalived_state") or "MASTER")
-    state = read_choice(problems, state_key, state, STATES)
-    vrid = read_int(problems, f"{where}.virtual_router_id", item.get("virtual_router_id"), 1, 255)
+    state = read_field(problems, state_key, VrrpInstanceData, "state", state)
+    vrid = read_field(problems, f"{where}.virtual_router_id", VrrpInstanceData,
+                      "virtual_router_id", item.get("virtual_router_id"))
 
     priority_key = f"{where}.priority" if "priority" in item else "keepalived_priority"
     priority = item.get("priority", data.get("keepalived_priority"))
@@ -405,8 +404,7 @@ def read_instance(problems, index, item, data, context):
         problems.error(f"{where}.priority", None,
                        "required: 1-255, here or as keepalived_priority in the host's data")
     else:
-        priority = read_int(problems, priority_key, priority, 1, 255,
-                            "must be a whole number 1-255 (255 only for the address owner)")
+        priority = read_field(problems, priority_key, VrrpInstanceData, "priority", priority)
 
     vips = read_virtual_ips(problems, f"{where}.virtual_ipaddresses",
                             item.get("virtual_ipaddresses"), interface, required=True)
@@ -423,7 +421,7 @@ def read_instance(problems, index, item, data, context):
                        "instance (or to virtual_ipaddresses_excluded)")
     version = item.get("version")
     if version is not None:
-        version = read_choice(problems, f"{where}.version", version, VRRP_VERSIONS)
+        version = read_field(problems, f"{where}.version", VrrpInstanceData, "version", version)
     if version == 2 and family == 6:
         problems.error(f"{where}.version", 2, "IPv6 VRRP exists only as version 3: "
                        "keepalived silently uses 3; remove version or set 3")
@@ -436,8 +434,7 @@ def read_instance(problems, index, item, data, context):
     garp = {}
     for key in ("garp_master_delay", "garp_master_refresh"):
         if item.get(key) is not None:
-            garp[key] = read_int(problems, f"{where}.{key}", item[key], 0, 4294,
-                                 "must be a whole number of seconds, 0-4294")
+            garp[key] = read_field(problems, f"{where}.{key}", VrrpInstanceData, key, item[key])
     unicast_src_ip, unicast_peers = read_unicast(problems, where, item, family, context)
 
     tracked = []
@@ -479,6 +476,7 @@ def read_instance(problems, index, item, data, context):
         effective_version=effective_version, native_ipv6=native_ipv6 is True,
         nopreempt=nopreempt, preempt_delay=preempt_delay, **garp,
         unicast_src_ip=unicast_src_ip, unicast_peers=unicast_peers,
+        peers_from_inventory=item.get("unicast_peers") == UNICAST_FROM_INVENTORY,
         track_interfaces=track_interfaces, virtual_ipaddresses_excluded=excluded,
         virtual_routes=routes, notify=notify, extra_lines=extra_lines,
     )

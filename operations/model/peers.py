@@ -238,7 +238,7 @@ def derive_unicast_peers(settings_by_host, problems):
     for host, settings in settings_by_host.items():
         instances = []
         for index, instance in enumerate(settings.instances):
-            if instance.unicast_peers == UNICAST_FROM_INVENTORY:
+            if instance.peers_from_inventory:
                 addresses = _other_addresses(problems, host, index, instance,
                                              peers[instance.name])
                 instance = dataclasses.replace(instance, unicast_peers=addresses)

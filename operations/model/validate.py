@@ -13,23 +13,26 @@ import os
 import re
 from collections.abc import Mapping
 
-from ..render import config as render
-from ..render import script_data
-from ..operations import shared_keys
 from . import host_level as validate_host
+from . import script_data, shared_keys
+from .keys import (
+    BannerCheckVars,
+    GlobalDefsData,
+    HostData,
+    NotifyScriptData,
+    VrrpScriptData,
+    read_field,
+)
 from .problems import Problems
 from .readers import (
     NAME_RE,
     PATH_RE,
     USER_ALLOWED,
     USER_RE,
-    read_choice,
     read_extra_lines,
-    read_int,
     read_ip,
     read_list,
     read_mapping,
-    read_seconds,
     read_word,
 )
 from .blocks import (
@@ -42,64 +45,25 @@ from .blocks import (
     VrrpScript,
 )
 from .instance import (
-    VRRP_VERSIONS,
     HostContext,
     read_instance,
     read_sync_groups,
 )
 
-# Host data keys and their defaults (None: derived or optional).
-DATA_KEYS = {
-    "keepalived_base_dir": DEFAULT_BASE_DIR,
-    "keepalived_config_file": "{{ keepalived_base_dir }}/keepalived.conf",
-    "keepalived_config_dir": "{{ keepalived_base_dir }}/conf.d",
-    "keepalived_check_scripts_dir": "{{ keepalived_base_dir }}/scripts",
-    "keepalived_check_script_user": DEFAULT_SCRIPT_USER,
-    "keepalived_global_defs": {},
-    "keepalived_vrrp_instances": [],
-    "keepalived_check_scripts": [],
-    # Not in the Ansible role:
-    "keepalived_priority": None,  # default priority of this host's instances
-    "keepalived_state": None,  # default state of this host's instances
-    "keepalived_package_version": None,  # pin, e.g. "1:2.2.7-1+b2" (apt) or "2.2.8" (dnf)
-    "keepalived_package_proxy": None,  # http://apt-cache:3142: apt/dnf download through it
-    "keepalived_notify_scripts": [],  # scripts named by instances' notify_* keys
-    "keepalived_sync_groups": {},  # {name: {"instances": [...]}}, as in the role
-    "keepalived_unicast_src_ip": None,  # this host's VRRP address (default: ssh_hostname)
-    "keepalived_vip_names": {},  # {vip address: [DNS name]}, for known_hosts.py
-    "keepalived_ssh_host_keys": "per-host",  # or "shared": operations.shared_keys
-    "keepalived_ssh_host_keys_dir": None,  # the shared keys, on the control machine
-    **validate_host.DATA_KEYS,  # firewall, sysctl, systemd drop-in, daemon options
-}
-
-SCRIPT_KEYS = [
-    "name", "template", "vrrp_name", "service_name", "interval", "weight", "fall", "rise",
-    "timeout", "user", "vars", "extra_lines",
-]
+# Host data keys and their defaults (None: derived or optional): model.keys declares them.
+DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
+SCRIPT_KEYS = VrrpScriptData.keys()
 DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
-BANNER_CHECK_VARS = ["address", "port", "banner_timeout"]
+BANNER_CHECK_VARS = BannerCheckVars.keys()
 PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
 # A package version as apt and dnf write it (epoch:upstream-revision), starting with a digit.
 VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
 # A script file name; not . or .. (the scripts dir itself, or its parent).
 FILE_NAME_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.-]{1,255}")
 FILE_NAME_ALLOWED = "a file name of letters, digits and _ . - (not . or ..)"
-# Numbers of global_defs: (lowest, highest, decimals), as keepalived 2.2.7 reads them
-# (`keepalived -t` says "must be in [0, 4294]" and the like outside these).
-GLOBAL_DEFS_NUMBERS = {
-    "smtp_connect_timeout": (1, 4294, 0),
-    "vrrp_garp_interval": (0.000001, 4294, 6),
-    "vrrp_gna_interval": (0.000001, 4294, 6),
-    "vrrp_garp_master_delay": (0, 4294, 0),
-    "vrrp_garp_master_repeat": (1, 2**31 - 1, 0),
-    "vrrp_garp_master_refresh": (0, 4294, 0),
-    "max_auto_priority": (-1, 99, 0),
-}
-# Check scripts: keepalived reads interval and timeout as whole seconds 1-4294.
-SCRIPT_SECONDS = (1, 4294)
 # The script's own keys, as its template sees them: vars may not shadow them.
 SCRIPT_TEMPLATE_KEYS = ("name", "vrrp_name", "template", "path", "interval", "weight", "fall",
                         "rise", "timeout", "user")
@@ -109,31 +73,13 @@ ROOT_SCRIPT_WARNING = (
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
     "it needs, and a flaw in it or a writable file on its path does not give root; {fix}")
 
-NOTIFY_SCRIPT_KEYS = ["name", "template", "content", "vars"]
-# global_defs keywords we accept, and the kind of value each takes.
-GLOBAL_DEFS_KEYS = {
-    "router_id": "word",
-    "notification_email": "words",
-    "notification_email_from": "word",
-    "smtp_server": "word",
-    "smtp_connect_timeout": "number",
-    "enable_script_security": "flag",
-    "script_user": "word",
-    "vrrp_skip_check_adv_addr": "flag",
-    "vrrp_strict": "flag",
-    "vrrp_garp_interval": "number",
-    "vrrp_gna_interval": "number",
-    "vrrp_garp_master_delay": "number",
-    "vrrp_garp_master_repeat": "number",
-    "vrrp_garp_master_refresh": "number",
-    "max_auto_priority": "number",
-    "dynamic_interfaces": "flag",
-    "vrrp_version": "version",
-    "extra_lines": "lines",
-}
+NOTIFY_SCRIPT_KEYS = NotifyScriptData.keys()
+GLOBAL_DEFS_KEYS = GlobalDefsData.keys()
+# global_defs keywords whose value is one word (the others: GlobalDefsData's types)
+GLOBAL_DEFS_WORDS = ("router_id", "notification_email_from", "smtp_server", "script_user")
 
 Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
-# What operations/transaction.sh keeps in the base dir: the generations, the link to the
+# What operations/operations/transaction.sh keeps in the base dir: the generations, the link to the
 # live one and the one before, the staging dir of earlier versions, and its temporary links.
 RESERVED_NAMES = (".generations", ".current", ".previous", ".staging")
 RESERVED_SUFFIXES = (".pyinfra-new", ".pyinfra-old")
@@ -179,7 +125,7 @@ def read_paths(problems, data):
                  for part in path[len(base_dir) + 1:].split("/")):
             problems.error(key, path, "must not use a name the deploy keeps in "
                            f"{base_dir} for itself: {', '.join(RESERVED_NAMES)}, "
-                           f"*{', *'.join(RESERVED_SUFFIXES)} (operations/transaction.sh)")
+                           f"*{', *'.join(RESERVED_SUFFIXES)} (operations/operations/transaction.sh)")
         return path
 
     paths = Paths(
@@ -201,27 +147,18 @@ def read_global_defs(problems, data, script_user):
     given = read_mapping(problems, "keepalived_global_defs", data.get("keepalived_global_defs", {}))
     problems.unknown_keys("keepalived_global_defs", given, GLOBAL_DEFS_KEYS)
     for keyword, value in given.items():
-        kind = GLOBAL_DEFS_KEYS.get(keyword)
         key = f"keepalived_global_defs.{keyword}"
-        if kind == "flag" and not isinstance(value, bool):
-            problems.error(key, value, "must be true or false")
-        elif kind == "number":
-            low, high, decimals = GLOBAL_DEFS_NUMBERS[keyword]
-            if decimals:
-                read_seconds(problems, key, value, low, high, decimals)
-            else:
-                read_int(problems, key, value, low, high)
-        elif kind == "word":
+        if keyword in GLOBAL_DEFS_WORDS:
             read_word(problems, key, value)
-        elif kind == "words":
+        elif keyword == "notification_email":
             words = read_list(problems, key, value)
             if isinstance(value, (list, tuple)) and not words:
                 problems.error(key, value, "must list at least one address (keepalived "
                                "rejects an empty block); leave the key out instead")
             for i, word in enumerate(words):
                 read_word(problems, f"{key}[{i}]", word)
-        elif kind == "version":
-            read_choice(problems, key, value, VRRP_VERSIONS)
+        elif keyword in GLOBAL_DEFS_KEYS and keyword != "extra_lines":
+            read_field(problems, key, GlobalDefsData, keyword, value)
 
     if "script_user" in given and given["script_user"] != script_user:
         problems.error("keepalived_global_defs.script_user", given["script_user"],
@@ -256,23 +193,17 @@ def read_script(problems, index, item, paths, script_user):
                        "required: a template name, e.g. check_systemd_service.sh.j2")
     else:
         template = script_data.read_template_name(problems, f"{where}.template", template,
-                                                  render.CHECK_SCRIPT_TEMPLATES)
+                                                  script_data.CHECK_SCRIPT_TEMPLATES)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
     vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
                           "a name of letters, digits and _ . -")
-    interval = read_int(problems, f"{where}.interval", item.get("interval", 2),
-                        *SCRIPT_SECONDS, "must be a whole number of seconds 1-4294")
-    timeout = item.get("timeout")
-    if timeout is not None:
-        timeout = read_int(problems, f"{where}.timeout", timeout, *SCRIPT_SECONDS,
-                           "must be a whole number of seconds 1-4294")
-    weight = item.get("weight")
-    if weight is not None:
-        weight = read_int(problems, f"{where}.weight", weight, -253, 253)
-    fall = read_int(problems, f"{where}.fall", item.get("fall", 2), 1, 2**31 - 1,
-                    "must be a whole number 1 or more")
-    rise = read_int(problems, f"{where}.rise", item.get("rise", 2), 1, 2**31 - 1,
-                    "must be a whole number 1 or more")
+    def number(name):
+        value = item.get(name, VrrpScriptData.default(name))
+        return None if value is None else read_field(problems, f"{where}.{name}",
+                                                      VrrpScriptData, name, value)
+
+    interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
+                                                         "fall", "rise"))
     user = read_word(problems, f"{where}.user", item.get("user", script_user), USER_RE,
                      USER_ALLOWED)
     if user == "root" and script_user != "root":
@@ -300,17 +231,12 @@ def read_script(problems, index, item, paths, script_user):
     if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
         return None
 
-    script = VrrpScript(
+    return VrrpScript(
         name=name, vrrp_name=vrrp_name, template=template,
         path=f"{paths.scripts_dir}/{name}", interval=interval, weight=weight, fall=fall,
         rise=rise, timeout=timeout, user=user,
         template_vars=tuple(template_vars.items()), extra_lines=extra_lines,
     )
-    content = script_data.rendered(problems, f"{where}.template", template,
-                                   script.template_variables())
-    if content is None:
-        return None
-    return VrrpScript(**{**script.__dict__, "content": content})
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
@@ -319,11 +245,14 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
     interval and its timeout (keepalived's default timeout is the interval): keepalived
     counts a check still running then as failed. None after an error."""
     problems.unknown_keys(key, given, BANNER_CHECK_VARS)
-    address = read_ip(problems, f"{key}.address", given.get("address", "127.0.0.1"))
-    port = read_int(problems, f"{key}.port", given.get("port", 22), 1, 65535)
+    address = read_ip(problems, f"{key}.address",
+                      given.get("address", BannerCheckVars.default("address")))
+    port = read_field(problems, f"{key}.port", BannerCheckVars, "port",
+                      given.get("port", BannerCheckVars.default("port")))
     limit = interval if timeout is None or interval is None else min(interval, timeout)
     wait = given.get("banner_timeout", 1 if limit is None else min(1, limit / 2))
-    wait = read_seconds(problems, f"{key}.banner_timeout", wait, 0.01, 4294, 2)
+    wait = read_field(problems, f"{key}.banner_timeout", BannerCheckVars, "banner_timeout",
+                      wait)
     if None not in (wait, limit) and wait >= limit:
         names = "interval" if limit == interval else "timeout"
         problems.error(f"{key}.banner_timeout", wait,
@@ -357,7 +286,7 @@ def read_ssh_host_keys(problems, data):
     """keepalived_ssh_host_keys ("per-host" or "shared") and, when shared,
     keepalived_ssh_host_keys_dir: the key files, read and checked (operations.shared_keys).
     Returns SharedKeys, or None for per-host keys."""
-    mode = data.get("keepalived_ssh_host_keys", "per-host")
+    mode = data.get("keepalived_ssh_host_keys", DATA_KEYS["keepalived_ssh_host_keys"])
     directory = data.get("keepalived_ssh_host_keys_dir")
     if mode not in shared_keys.MODES:
         problems.error("keepalived_ssh_host_keys", mode,
@@ -394,14 +323,14 @@ def read_notify_script(problems, index, item, paths):
         problems, f"{where}.vars", item.get("vars", {}), NOTIFY_TEMPLATE_KEYS)
     if (template is None) == (content is None):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
-                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
+                       f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
         return None
     if template is not None and (not isinstance(template, str) or not template):
         problems.error(f"{where}.template", template, "must be a template name, e.g. "
-                       f"{render.NOTIFY_SCRIPT_TEMPLATES[0]}")
+                       f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}")
         return None
     if template is not None and script_data.read_template_name(
-            problems, f"{where}.template", template, render.NOTIFY_SCRIPT_TEMPLATES) is None:
+            problems, f"{where}.template", template, script_data.NOTIFY_SCRIPT_TEMPLATES) is None:
         return None
     if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
         problems.error(f"{where}.content", content, "must be the script's text, starting with "
@@ -409,11 +338,8 @@ def read_notify_script(problems, index, item, paths):
         return None
     if name is None or template_vars is None:
         return None
-    path = f"{paths.scripts_dir}/{name}"
-    if template is not None:
-        content = script_data.rendered(problems, f"{where}.template", template,
-                                       {"name": name, "path": path, **template_vars})
-    return None if content is None else NotifyScript(name=name, path=path, content=content)
+    return NotifyScript(name=name, path=f"{paths.scripts_dir}/{name}", template=template,
+                        content=content, template_vars=tuple(template_vars.items()))
 
 
 def unicast_address(problems, host, data):
@@ -554,6 +480,8 @@ def read_host(host, data):
                           "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
     read_vip_names(problems, data, instances)
+    ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
+                          data.get("keepalived_ssh_port", 22))
     ssh_host_keys = read_ssh_host_keys(problems, data)
 
     if problems.errors:
@@ -567,5 +495,6 @@ def read_host(host, data):
                         instances=tuple(instances), package_version=version,
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
-                        host_level=host_level, ssh_host_keys=ssh_host_keys)
+                        host_level=host_level, ssh_host_keys=ssh_host_keys,
+                        ssh_port=ssh_port)
     return settings, problems

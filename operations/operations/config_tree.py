@@ -119,7 +119,7 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
     Make a keepalived config tree exactly ``files``, validated by the host's keepalived
     first, and make keepalived run it.
 
-    + files: ``{path: ManagedFile}``, from ``operations.render.config_files``
+    + files: ``{path: ManagedFile}``, from ``pyinfra_keepalived.render.config.config_files``
     + paths: the tree's ``Paths``; files in its conf.d and scripts dirs that are not in
       ``files`` are removed, so stale instances cannot linger
     + tree: what the host has now (the ``KeepalivedTree`` fact, or a probe's ``tree``)

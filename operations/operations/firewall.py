@@ -2,7 +2,7 @@
 
 The work is done by vrrp_firewall.sh (next to this file), the same script on every host:
 it finds the active firewall itself, and its `status` is part of the one host fact
-(operations.host_facts), so a host that is already open costs no extra round trip.
+(facts.host_level), so a host that is already open costs no extra round trip.
 A copy is installed as FIREWALL_COMMAND for the keepalived.service drop-in, which runs
 `allow` before each start: the rule comes back after a reboot or a ruleset reload.
 """
@@ -13,27 +13,16 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from ..facts.host_level import KeepalivedHostState
-from ..shipped import shell_script
+from ..facts.host_level import FIREWALL_COMMAND, FIREWALL_SCRIPT, KeepalivedHostLevel
 from .uploads import sha256, upload
 
-FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
-FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)
-VRRP, AH = "112", "51"
 
 
-def vrrp_protocols(settings):
-    """IP protocols keepalived needs: VRRP, and AH when an instance uses auth_type AH."""
-    if any(instance.auth_type == "AH" for instance in settings.instances):
-        return (VRRP, AH)
-    return (VRRP,)
-
-
-def is_managed(host_level, current):
+def is_managed(host_level, host_state):
     """On when forced, or (auto) when the host fact found an active firewall."""
     return host_level.firewall == "on" or (
-        host_level.firewall == "auto" and current.firewall != "none")
+        host_level.firewall == "auto" and host_state.firewall != "none")
 
 
 def script_command(action, protocols=()):
@@ -42,39 +31,34 @@ def script_command(action, protocols=()):
                          *protocols)
 
 
-def status_command(protocols):
-    """The shell text of `status` (for the host fact): prints "BACKEND ok|missing"."""
-    return " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall", "status",
-                     *map(shlex.quote, protocols)])
-
-
 def installed_command(protocols):
     """The command line of the installed copy, for ExecStartPre=."""
     return " ".join([FIREWALL_COMMAND, "allow", *map(shlex.quote, protocols)])
 
 
 @operation()
-def allow_vrrp(protocols, current):
+def allow_vrrp(protocols, host_state):
     """
     Let ``protocols`` through the active firewall, and install the script the
     keepalived.service drop-in runs before each start.
 
-    + protocols: from ``vrrp_protocols(settings)``, e.g. ``("112",)`` or ``("112", "51")``
-    + current: the host's ``KeepalivedHostState`` (asked with the same protocols)
+    + protocols: from ``facts.host_level.vrrp_protocols(settings)``, e.g. ``("112",)`` or ``("112", "51")``
+    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same protocols)
 
     **Example:**
 
     .. code:: python
 
-        allow_vrrp(name="Let VRRP through the firewall", protocols=("112",), current=state)
+        allow_vrrp(name="Let VRRP through the firewall", protocols=("112",),
+                   host_state=probe.host_state)
     """
-    script_ok = current.sha256.get(FIREWALL_COMMAND) == FIREWALL_SCRIPT_SHA256
+    script_ok = host_state.sha256.get(FIREWALL_COMMAND) == FIREWALL_SCRIPT_SHA256
     if not script_ok:
         yield from upload(FIREWALL_COMMAND, FIREWALL_SCRIPT, "755")
-    if not current.firewall_ok:
+    if not host_state.firewall_ok:
         yield script_command("allow", protocols)
-    if current.firewall_ok and script_ok:
-        host.noop(f"VRRP already allowed ({current.firewall})")
+    if host_state.firewall_ok and script_ok:
+        host.noop(f"VRRP already allowed ({host_state.firewall})")
 
 
 @operation()
@@ -89,9 +73,9 @@ def remove_vrrp_rule():
 
         remove_vrrp_rule(name="Close the firewall to VRRP again")
     """
-    current = host.get_fact(KeepalivedHostState, firewall_status="", files=[FIREWALL_COMMAND],
+    host_state = host.get_fact(KeepalivedHostLevel, firewall_status="", files=[FIREWALL_COMMAND],
                             read=[], sysctls=[])
-    if FIREWALL_COMMAND not in current.sha256:
+    if FIREWALL_COMMAND not in host_state.sha256:
         host.noop("no VRRP firewall rule of this deploy")
         return
     yield script_command("remove")

@@ -1,9 +1,9 @@
 """Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
 
-    from operations import host_level
-    options = host_level.prepare(settings, "apt", current, active=True)  # before the config
+    from pyinfra_keepalived.operations import host_level
+    options = host_level.prepare(settings, "apt", probe.host_state, active=True)  # first
 
-All four read one fact (operations.host_facts), once per host, so a run that changes
+All four read one fact (facts.host_level), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
 """
 
@@ -12,49 +12,29 @@ from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
 from ..render import host_level as render_host
 from . import state_files
-from .firewall import (
-    FIREWALL_COMMAND,
-    allow_vrrp,
-    installed_command,
-    is_managed,
-    remove_vrrp_rule,
-    status_command,
-    vrrp_protocols,
+from .firewall import allow_vrrp, installed_command, is_managed, remove_vrrp_rule
+from ..facts.host_level import (
+    DROPIN,
+    OPTIONS_FILES,
+    SYSCTL_FILE,
+    KeepalivedHostLevel,
+    firewall_protocols,
+    state_arguments,
 )
-from ..facts.host_level import KeepalivedHostState
 from ..render.host_level import NONLOCAL_BIND
 from .needed import if_needed
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import sha256, upload
 
-DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
-SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
-# package manager -> (options file, variable the packaged unit passes to keepalived)
-OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
-                 "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
 
-
-def firewall_protocols(settings):
-    """The IP protocols to let through, () when the firewall is not to be managed."""
-    return vrrp_protocols(settings) if settings.host_level.firewall != "off" else ()
-
-
-def state_arguments(protocols, options_paths=()):
-    """The arguments of this module's one fact: firewall status for `protocols`, and the
-    files it manages. (operations.probe reads it together with everything else.)"""
-    return {"firewall_status": status_command(protocols) if protocols else "",
-            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
-            "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
-
-
-def host_state(protocols, options_path=None):
+def read_host_state(protocols, options_path=None):
     """The one fact of this module, read on its own (the uninstall deploy)."""
-    return host.get_fact(KeepalivedHostState,
+    return host.get_fact(KeepalivedHostLevel,
                          **state_arguments(protocols, [options_path] if options_path else []))
 
 
 @operation()
-def nonlocal_bind(families, current):
+def nonlocal_bind(families, host_state):
     """
     Persist ``ip_nonlocal_bind = 1`` for ``families`` in /etc/sysctl.d and apply it; with no
     families, remove the file and set back to 0 what it had set.
@@ -63,17 +43,18 @@ def nonlocal_bind(families, current):
 
     .. code:: python
 
-        nonlocal_bind(name="Let services bind the VIP", families=("ipv4",), current=state)
+        nonlocal_bind(name="Let services bind the VIP", families=("ipv4",),
+                      host_state=probe.host_state)
     """
     wanted = [NONLOCAL_BIND[family] for family in families]
-    had = [line.split("=")[0].strip() for line in current.lines.get(SYSCTL_FILE, [])
+    had = [line.split("=")[0].strip() for line in host_state.lines.get(SYSCTL_FILE, [])
            if "=" in line and not line.startswith("#")]
     content = render_host.sysctl_file(families)
-    if wanted and current.sha256.get(SYSCTL_FILE) != sha256(content):
+    if wanted and host_state.sha256.get(SYSCTL_FILE) != sha256(content):
         yield from upload(SYSCTL_FILE, content, "644", then=("sysctl", "-q", "-p", SYSCTL_FILE))
-    elif wanted and any(current.sysctl.get(key) != "1" for key in wanted):
+    elif wanted and any(host_state.sysctl.get(key) != "1" for key in wanted):
         yield StringCommand("sysctl", "-q", "-p", SYSCTL_FILE)
-    elif not wanted and SYSCTL_FILE in current.sha256:
+    elif not wanted and SYSCTL_FILE in host_state.sha256:
         yield StringCommand("rm", "-f", SYSCTL_FILE)
     dropped = [key for key in had if key not in wanted]
     if dropped:
@@ -81,7 +62,7 @@ def nonlocal_bind(families, current):
 
 
 @operation()
-def service_dropin(content, current):
+def service_dropin(content, host_state):
     """
     Put the keepalived.service drop-in in place (daemon-reload only when it changed), and
     unmask the unit when it is masked.
@@ -92,17 +73,17 @@ def service_dropin(content, current):
 
         service_dropin(name="keepalived.service drop-in",
                        content=render_host.service_dropin(settings.host_level),
-                       current=state)
+                       host_state=probe.host_state)
     """
-    if current.unit.startswith("masked"):
+    if host_state.unit.startswith("masked"):
         yield StringCommand("systemctl", "unmask", "keepalived.service")
-    if current.sha256.get(DROPIN) != sha256(content):
+    if host_state.sha256.get(DROPIN) != sha256(content):
         yield from upload(DROPIN, content, "644", make_dir=True,
                           then=("systemctl", "daemon-reload"))
 
 
 @operation()
-def daemon_options(path, variable, options, current, active=False,
+def daemon_options(path, variable, options, host_state, active=False,
                    lock_wait=state_files.LOCK_WAIT_SECONDS):
     """
     Write keepalived's command-line options to ``path`` (``variable="..."``). keepalived
@@ -111,7 +92,7 @@ def daemon_options(path, variable, options, current, active=False,
 
     + path, variable: the options file and the variable the packaged unit reads
     + options: the command-line options, e.g. ``("--log-detail",)``
-    + current: the host's ``HostState`` (the file's sha256)
+    + host_state: the host's ``HostLevelState`` (the file's sha256)
     + active: keepalived was running when the host was probed
     + lock_wait: seconds to wait for another run's lock on the host (the marker and the
       file are written under it: a restart in progress cannot clear a marker it did not
@@ -122,11 +103,12 @@ def daemon_options(path, variable, options, current, active=False,
     .. code:: python
 
         daemon_options(name="keepalived options", path="/etc/default/keepalived",
-                       variable="DAEMON_ARGS", options=("--log-detail",), current=state,
+                       variable="DAEMON_ARGS", options=("--log-detail",),
+                       host_state=probe.host_state,
                        active=probe.service_active)
     """
     content = render_host.options_file(variable, options)
-    if current.sha256.get(path) != sha256(content):
+    if host_state.sha256.get(path) != sha256(content):
         *sending, install = upload(path, content, "644",
                                    before=state_files.mark_restart("options") if active else ())
         yield from sending
@@ -134,10 +116,10 @@ def daemon_options(path, variable, options, current, active=False,
                                                lock_wait)
 
 
-def prepare(settings, manager, current, active=False):
+def prepare(settings, manager, host_state, active=False):
     """Firewall, sysctl, systemd drop-in and daemon options; before the config goes live
-    and keepalived starts. `manager`: "apt" or "dnf"; `current`: the HostState read with
-    `state_arguments`; `active`: keepalived ran when probed (a change of its options then
+    and keepalived starts. `manager`: "apt" or "dnf"; `host_state`: the HostLevelState
+    read with `state_arguments`; `active`: keepalived ran when probed (a change of its options then
     leaves the restart-pending marker, written with them). Returns the daemon-options
     operation (did_change: keepalived must
     restart) or None when the options are not managed."""
@@ -145,22 +127,22 @@ def prepare(settings, manager, current, active=False):
     protocols = firewall_protocols(settings)
     options_path, variable = OPTIONS_FILES[manager]
 
-    firewall = bool(protocols) and is_managed(level, current)
+    firewall = bool(protocols) and is_managed(level, host_state)
     # (each added only when it has work: operations.needed)
     if firewall:
         if_needed(allow_vrrp, "Let VRRP through the host firewall", protocols=protocols,
-                  current=current)
+                  host_state=host_state)
     if_needed(nonlocal_bind, "sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
-              current=current)
+              host_state=host_state)
     if_needed(
         service_dropin, "keepalived.service drop-in (restart on failure, after network-online)",
         content=render_host.service_dropin(
             level, installed_command(protocols) if firewall else None),
-        current=current)
+        host_state=host_state)
     if level.daemon_options is None:
         return None
     return if_needed(daemon_options, f"keepalived options ({options_path})", path=options_path,
-                     variable=variable, options=level.daemon_options, current=current,
+                     variable=variable, options=level.daemon_options, host_state=host_state,
                      active=active, lock_wait=level.lock_wait)
 
 
@@ -171,15 +153,15 @@ def remove(lock_wait=LOCK_WAIT_SECONDS):
     what = "uninstall: remove the host level"
     under_lock(name="Remove the VRRP firewall rules", what=what, lock_wait=lock_wait,
                inner=remove_vrrp_rule._inner)
-    current = host_state(())
+    host_state = read_host_state(())
     under_lock(name="Remove the ip_nonlocal_bind setting", what=what, lock_wait=lock_wait,
-               inner=nonlocal_bind._inner, families=(), current=current)
+               inner=nonlocal_bind._inner, families=(), host_state=host_state)
     under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
-               inner=remove_dropin._inner, current=current)
+               inner=remove_dropin._inner, host_state=host_state)
 
 
 @operation()
-def remove_dropin(current):
+def remove_dropin(host_state):
     """
     Remove the keepalived.service drop-in of this deploy, then daemon-reload.
 
@@ -187,9 +169,10 @@ def remove_dropin(current):
 
     .. code:: python
 
-        remove_dropin(name="Remove the keepalived.service drop-in", current=state)
+        remove_dropin(name="Remove the keepalived.service drop-in",
+                      host_state=probe.host_state)
     """
-    if DROPIN not in current.sha256:
+    if DROPIN not in host_state.sha256:
         host.noop("no keepalived.service drop-in")
         return
     yield StringCommand("rm", "-f", QuoteString(DROPIN))

@@ -1,8 +1,8 @@
 """Rolling restarts of keepalived: one host at a time, the VIP holders last, each only
 after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
-    from operations import rolling
-    rolling.clear_leftovers(found)            # early: policy-rc.d, drain of a dead run
+    from pyinfra_keepalived.operations import rolling
+    rolling.clear_leftovers(probe)            # early: policy-rc.d, drain of a dead run
     rolling.restart(settings, peers, wanted)  # last: `wanted()` says whether to restart
 
 pyinfra runs each operation on all hosts before the next one; with `_serial=True` it runs
@@ -12,7 +12,7 @@ inventory's). Two such operations make the rollout:
 1. the hosts that hold none of their instances' VIPs restart, one after the other, each
    back with every instance BACKUP or MASTER before the next (holders do nothing yet);
 2. the holders, one after the other: each lowers its priority through the drain (a
-   track_file of the config, see operations.render), waits until a peer has taken its
+   track_file of the config, see pyinfra_keepalived.render.config), waits until a peer has taken its
    VIPs (no reply lost: the peer takes over after its Master_Down_Interval with
    gratuitous ARPs, then the holder steps down), restarts, and undrains once it is back.
    Instances in a sync group or with priority 255 cannot be drained; their VIPs go with
@@ -21,7 +21,7 @@ inventory's). Two such operations make the rollout:
    nopreempt (it never takes them); without nopreempt such a holder is not restarted: its
    step fails (no healthy peer took the VIPs) and the rollout stops.
 
-The host side is operations/restart.sh, under the host's deploy lock. The restart-pending
+The host side is operations/operations/restart.sh, under the host's deploy lock. The restart-pending
 marker (operations.state_files) says whether a host still owes a restart: written before
 the package or daemon options change, removed by the restart once keepalived is back.
 
@@ -33,16 +33,15 @@ restarts them.
 
 import ipaddress
 import math
-import weakref
 from dataclasses import dataclass
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
-from pyinfra.context import ctx_state
 
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
+from .per_run import once_per_run
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
 
 RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
@@ -99,7 +98,7 @@ def restart_plan(settings, others):
 @operation()
 def restart_step(stage: str, plan: RestartPlan):
     """
-    One host's step of a rolling restart (operations/restart.sh, under the deploy lock):
+    One host's step of a rolling restart (operations/operations/restart.sh, under the deploy lock):
     nothing when no restart is pending; in the ``"first"`` stage nothing either when the
     host holds a VIP of its instances; else hand the VIPs over, restart keepalived, wait
     until every instance is BACKUP or MASTER, clear the marker and undrain. Fails, with
@@ -125,10 +124,6 @@ def restart_step(stage: str, plan: RestartPlan):
         wait=plan.lock_wait))
 
 
-# The restart steps added in each pyinfra State: {host name: [OperationMeta, ...]}
-_ROLLOUTS = weakref.WeakKeyDictionary()
-
-
 def stopped(steps, name):
     """Whether a restart step in `steps` ({host name: [OperationMeta]}) already failed on
     a host other than `name`."""
@@ -140,7 +135,8 @@ def restart(settings, others, wanted):
     """Add this host's two restart steps (serial). `others`: the peers' Settings;
     `wanted()`, asked when the step runs: whether this host's keepalived must restart.
     A step runs only while no restart step of this run failed on another host."""
-    steps = _ROLLOUTS.setdefault(ctx_state.get(), {})
+    # the restart steps added in this run: {host name: [OperationMeta, ...]}
+    steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
     plan = restart_plan(settings, others)
 
@@ -154,7 +150,7 @@ def restart(settings, others, wanted):
 @operation()
 def leftovers(policy: bool, drain: bool, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
     """
-    Undo what an interrupted run left on the host (operations/leftovers.sh, under the deploy
+    Undo what an interrupted run left on the host (operations/operations/leftovers.sh, under the deploy
     lock, so never what a live run does): our policy-rc.d (``policy``), and a drain
     (``drain``) that no pending restart will undo (set back to 0).
 
@@ -176,12 +172,12 @@ def drained(value):
     return value is not None and value.strip() not in ("", "0")
 
 
-def clear_leftovers(found, lock_wait=state_files.LOCK_WAIT_SECONDS):
-    """Add the leftovers operation when the probe (`found`) saw our policy-rc.d, or a drain
+def clear_leftovers(probe, lock_wait=state_files.LOCK_WAIT_SECONDS):
+    """Add the leftovers operation when the probe (`probe`) saw our policy-rc.d, or a drain
     with no restart pending (a pending restart undrains the host when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
-                                      found.host_state.lines.get(state_files.POLICY_RC_D, [])]
-    drain = drained(found.drain) and found.restart_pending is None
+                                      probe.host_state.lines.get(state_files.POLICY_RC_D, [])]
+    drain = drained(probe.drain) and probe.restart_pending is None
     if ours or drain:
         leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",
                   policy=ours, drain=drain, lock_wait=lock_wait)

@@ -4,124 +4,36 @@ in after a failover with StrictHostKeyChecking=yes.
 
 The keys come from the operator: `keepalived_ssh_host_keys_dir`, a directory on the
 control machine with `ssh_host_<type>_key` (mode 600 or stricter) and its `.pub`. They
-are read and checked when the data is validated (`read_key_dir`); the deploy never
+are read and checked when the data is validated (`model.shared_keys`); the deploy never
 copies a key from a host, so no private key is ever written on the control machine.
 
-On the host, the probe reads (in its one command, `probe_section`) the HostKey files of
+On the host, the probe reads (in its one command, facts.ssh_host_keys.probe_section)
+the HostKey files of
 sshd's effective config (`sshd -T`) with their mode, owner and the sha256 of the run's
 salt and their content (the salt is masked: what -vvv prints gives no digest of a
 private key). Only when one differs does `installed` add an operation: the files go up
 as the login user into a private 700 directory (operations.uploads), then one command,
-under the host's deploy lock, installs them root:root (600 private, 644 public), checks
-sshd's config (`sshd -t`) and reloads sshd (never a restart).
+under the host's deploy lock, checks each new private key with sshd's config before any
+is in place (`sshd -t -h`, check_host_keys.sh), installs them root:root (600 private,
+644 public), checks sshd's config (`sshd -t`) and reloads sshd (never a restart).
 """
 
 import os
-import stat
-from dataclasses import dataclass, field
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pyinfra import host
-from pyinfra.api import HiddenValue, QuoteString, StringCommand, operation
+from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
-from ..facts.keepalived import RUN_SALT, digest
+from ..facts.keepalived import digest
+from ..shipped import shell_script
 from .state_files import locked_commands
 from .uploads import install, installing, private_dir, send
 
-MODES = ("per-host", "shared")
 PRIVATE_MODE, PUBLIC_MODE = "600", "644"
-KEY_PREFIX, KEY_SUFFIX = "ssh_host_", "_key"
-# sshd's unit: ssh.service on Debian/Ubuntu, sshd.service on RHEL; a socket-activated sshd
-# (neither active) reads its keys at each connection and needs no reload.
-RELOAD = ('PATH="$PATH:/usr/sbin:/sbin"; sshd -t || exit 1; '
-          'for u in ssh.service sshd.service; do '
-          'if systemctl is-active --quiet "$u"; then exec systemctl reload "$u"; fi; done')
-# HostKey files of sshd's effective config (needs root), else /etc/ssh's
-HOST_KEYS = ('k=$(PATH="$PATH:/usr/sbin:/sbin" sshd -T 2>/dev/null | '
-             "awk '$1 == \"hostkey\" { print $2 }'); "
-             '[ -n "$k" ] || k=$(ls /etc/ssh/ssh_host_*_key 2>/dev/null)')
-
-
-@dataclass(frozen=True)
-class KeyPair:
-    name: str  # ssh_host_ed25519_key
-    private: str = field(repr=False)  # a secret: not in repr()
-    public: str = ""  # "ssh-ed25519 AAAA... comment\n"
-
-
-def _public_of(private_bytes):
-    """The "type base64" public key of a private key file's content (OpenSSH or PEM,
-    without passphrase); ValueError if it is neither."""
-    try:
-        key = serialization.load_ssh_private_key(private_bytes, password=None)
-    except (ValueError, TypeError):
-        key = serialization.load_pem_private_key(private_bytes, password=None)
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                         serialization.PublicFormat.OpenSSH).decode()
-
-
-def read_key_dir(directory):
-    """(KeyPairs, [error messages]) of the ssh_host_*_key files in `directory`."""
-    if not os.path.isdir(directory):
-        return (), [f"{directory} is not a directory on the control machine"]
-    pairs, errors = [], []
-    names = sorted(name for name in os.listdir(directory)
-                   if name.startswith(KEY_PREFIX) and name.endswith(KEY_SUFFIX))
-    if not names:
-        return (), [f"{directory} holds no {KEY_PREFIX}*{KEY_SUFFIX} file"]
-    for name in names:
-        path = os.path.join(directory, name)
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        if mode & 0o077:
-            errors.append(f"{path} has mode {mode:o}: a private key must be 600 or stricter "
-                          f"(chmod 600 {path})")
-            continue
-        try:
-            with open(path, "rb") as handle:
-                private = handle.read()
-            with open(path + ".pub") as handle:
-                public = handle.read()
-        except OSError as error:
-            errors.append(f"{path}: {error.strerror} ({error.filename})")
-            continue
-        try:
-            derived = _public_of(private)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            errors.append(f"{path} is not an SSH private key without passphrase")
-            continue
-        if public.split()[:2] != derived.split()[:2]:
-            errors.append(f"{path}.pub does not match {path}")
-            continue
-        pairs.append(KeyPair(name, private.decode(), public))
-    return tuple(pairs), errors
-
-
-# -- the probe's part --
-
-def probe_section():
-    """Command words (for the probe) that print, for each HostKey file of sshd and its
-    .pub, `key|PATH|MODE|USER|GROUP|SALTED-SHA256` (or `key|PATH|missing`). The salt is a
-    HiddenValue: masked wherever pyinfra prints the command."""
-    loop = ('for f in $k; do for p in "$f" "$f.pub"; do if [ -f "$p" ]; then '
-            "printf 'key|%s|%s|' \"$p\" \"$(stat -c '%a|%U|%G' \"$p\")\"; "
-            '{ printf %s "$t"; cat "$p"; } | sha256sum; '
-            "else printf 'key|%s|missing\\n' \"$p\"; fi; done; done; true")
-    return [StringCommand("t=", QuoteString(HiddenValue(RUN_SALT)), ";", _separator=""),
-            HOST_KEYS + ";", loop]
-
-
-def parse_section(lines):
-    """{path: (mode, user, group, salted sha256) or None (missing)} in sshd's order."""
-    found = {}
-    for line in lines:
-        parts = line.strip().split("|")
-        if len(parts) == 3 and parts[0] == "key" and parts[2] == "missing":
-            found[parts[1]] = None
-        elif len(parts) == 6 and parts[0] == "key":
-            found[parts[1]] = (parts[2], parts[3], parts[4], (parts[5].split() or [""])[0])
-    return found
+# checks each new private key with sshd before any is installed, then (after the install)
+# checks sshd's config and reloads sshd
+CHECK_KEYS = shell_script("operations/check_host_keys.sh")
+RELOAD = shell_script("operations/reload_sshd.sh")
 
 
 # -- the deploy's step --
@@ -155,8 +67,13 @@ def wanted_files(host_name, pairs, directory, found):
 def shared_host_keys_installed(files, lock_wait=120):
     """
     Install SSH host key files (``files``: [(path, content, mode)], root:root) from a
-    private upload directory in one command under the host's deploy lock, then check
-    sshd's config and reload sshd. Only added when a file differs.
+    private upload directory in one command under the host's deploy lock: each new
+    private key is first checked by sshd (``check_host_keys.sh``, before any file is in
+    place), then the files are installed, sshd's config checked and sshd reloaded. Only
+    added when a file differs.
+
+    + files: [(path, content, mode)], the key files that differ (mode "600" private)
+    + lock_wait: seconds to wait for the host's deploy lock
 
     .. code:: python
 
@@ -165,53 +82,24 @@ def shared_host_keys_installed(files, lock_wait=120):
     """
     directory = private_dir()
     yield from send(directory, [content for _, content, _ in files])
-    steps = [install(directory, number, path, mode)
-             for number, (path, _, mode) in enumerate(files)]
+    staged = [word for number, (path, _, mode) in enumerate(files) if mode == PRIVATE_MODE
+              for word in (f"{directory}/{number}", QuoteString(path))]
+    steps = [["sh", "-c", QuoteString(CHECK_KEYS), "check_host_keys", *staged]] if staged else []
+    steps += [install(directory, number, path, mode)
+              for number, (path, _, mode) in enumerate(files)]
     steps.append(["sh", "-c", QuoteString(RELOAD)])
     yield from locked_commands([StringCommand(*installing(directory, steps))],
                                "shared SSH host keys", lock_wait)
 
 
-def shared_keys(settings, found):
+def shared_keys(settings, probe):
     """The deploy's step: nothing unless keys are shared and a file differs."""
     keys = settings.ssh_host_keys
     if keys is None:
         return None
-    files = wanted_files(host.name, keys.pairs, keys.directory, found.ssh_host_keys)
+    files = wanted_files(host.name, keys.pairs, keys.directory, probe.ssh_host_keys)
     if not files:
         return None
     return shared_host_keys_installed(
         name="Install the shared SSH host keys and reload sshd", files=files,
         lock_wait=settings.host_level.lock_wait)
-
-
-@dataclass(frozen=True)
-class SharedKeys:
-    directory: str
-    pairs: tuple = field(repr=False)  # KeyPair, ...
-
-
-def check_holders(settings_by_host, problems):
-    """Every host of a VRRP instance uses the same host keys: all per-host, or all shared
-    with the same public keys. Errors go to `problems` ({host: Problems})."""
-    def keys_of(settings):
-        keys = settings.ssh_host_keys
-        return ("per-host",) if keys is None else tuple(
-            (pair.name, " ".join(pair.public.split()[:2])) for pair in keys.pairs)
-
-    def described(settings):
-        keys = settings.ssh_host_keys
-        return "'per-host'" if keys is None else f"'shared' from {keys.directory}"
-
-    first = {}  # instance name -> the first host's settings
-    for settings in settings_by_host.values():
-        for instance in settings.instances:
-            other = first.setdefault(instance.name, settings)
-            if other is not settings and keys_of(other) != keys_of(settings):
-                problems[settings.host].error(
-                    "keepalived_ssh_host_keys",
-                    "per-host" if settings.ssh_host_keys is None else "shared",
-                    f"differs from {other.host}'s ({described(other)}), which can hold the "
-                    f"VIPs of {instance.name} too: every host of an instance must use the "
-                    "same keys (allowed: per-host, shared; the same "
-                    "keepalived_ssh_host_keys_dir contents)")

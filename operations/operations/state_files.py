@@ -26,17 +26,19 @@ from collections.abc import Callable, Iterable
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..shipped import shell_script
-from ..render.config import DRAIN_FILE  # noqa: F401  (rendered into the config: render owns it)
+from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads them too)
+    DRAIN_FILE,
+    POLICY_RC_D,
+    RELOAD_PENDING,
+    RESTART_PENDING,
+    STATE_DIR,
+)
 
 LOCK_FILE = "/run/pyinfra-keepalived/lock"
 LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
 LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
 
-STATE_DIR = "/var/lib/pyinfra-keepalived"
-RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
-RESTART_PENDING = f"{STATE_DIR}/restart-pending"
-POLICY_RC_D = "/usr/sbin/policy-rc.d"
-POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (operations/package.sh)
+POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (operations/operations/package.sh)
 
 
 LOCK_SCRIPT = shell_script("operations/lock.sh")

@@ -1,17 +1,25 @@
-"""The user, package and service operations of the deploy, decided from the host probe.
+"""The user, package and service operations of the deploy, decided from the host probe;
+and what every deploy asks first: this host's validated settings, its package manager.
 
 pyinfra's server.user, apt.packages and systemd.service would each read facts of their
-own; these read the `HostProbe` (operations.probe) that was read once for the host, and
+own; these read the `HostProbe` (facts.probe) that was read once for the host, and
 send the same commands those operations send.
 """
 
 import shlex
 
-from pyinfra import host
+from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.server import LinuxDistribution
 
+from ..facts.probe import APT_STAMP
+from ..model.fleet import check_inventory
 from ..shipped import shell_script
 from . import state_files
+
+APT_FAMILY = {"debian", "ubuntu"}
+DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
 # and with those of its libraries (perl, libicu, shared-mime-info) they would double what
@@ -25,7 +33,6 @@ APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommend
 # list: 12 MB gz, 8.8 MB xz; a first refresh 0.8 s instead of 1.1 s of CPU).
 APT_UPDATE = ("apt-get update -o Acquire::Languages=none "
               "-o Acquire::CompressionTypes::Order::=gz")
-APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"
 # The install runs under the deploy lock, with the restart-pending marker written first
 # when keepalived runs, and (apt) a policy-rc.d of ours that keeps the package's
 # maintainer scripts from restarting keepalived: the deploy restarts it, host by host.
@@ -36,15 +43,36 @@ DNF_INSTALL = "SYSTEMD_OFFLINE=1 dnf install -y"
 ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
 
 
+def host_settings():
+    """This host's validated Settings (validating the whole inventory on the first call)."""
+    return check_inventory(state.inventory)[host.name]
+
+
+def package_manager(os_release=None):
+    """"apt" or "dnf" for the distro /etc/os-release names (read from the host when not
+    given), or a DeployError that names it."""
+    if os_release is None:
+        os_release = (host.get_fact(LinuxDistribution) or {}).get("release_meta", {})
+    family = {os_release.get("ID", "")} | set(os_release.get("ID_LIKE", "").split())
+    if family & APT_FAMILY:
+        return "apt"
+    if family & DNF_FAMILY:
+        return "dnf"
+    raise DeployError(
+        f"{host.name}: unsupported distro {os_release.get('ID') or 'unknown'!r} "
+        f"(ID_LIKE {os_release.get('ID_LIKE', '')!r}); supported: Debian/Ubuntu (apt), "
+        "RHEL/Rocky/Alma/Fedora (dnf)")
+
+
 @operation()
-def system_user(user, comment, home, shell, found):
+def system_user(user, comment, home, shell, probe):
     """
     Create a system user with no home directory, unless it exists. An existing user is
     left as it is: it may be an account the operator chose for the check scripts.
 
     + user: the user name
     + comment, home, shell: for useradd
-    + found: the host's ``HostProbe`` (its ``user`` is the passwd entry, or None)
+    + probe: the host's ``HostProbe`` (its ``user`` is the passwd entry, or None)
 
     **Example:**
 
@@ -52,9 +80,9 @@ def system_user(user, comment, home, shell, found):
 
         system_user(name="Create the script user", user="keepalived_script",
                     comment="Keepalived health check script user", home="/nonexistent",
-                    shell="/usr/sbin/nologin", found=probe)
+                    shell="/usr/sbin/nologin", probe=probe)
     """
-    if found.user is not None:
+    if probe.user is not None:
         host.noop(f"user {user} exists")
         return
     yield StringCommand("useradd", "-d", QuoteString(home), "-s", QuoteString(shell), "-r",
@@ -70,7 +98,7 @@ def _pinned(installed, version, manager):
 
 
 @operation()
-def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None,
+def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
                        lock_wait=state_files.LOCK_WAIT_SECONDS):
     """
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
@@ -83,7 +111,7 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None,
 
     + manager: ``"apt"`` or ``"dnf"``
     + version: a pin (``1:2.2.7-1+b2`` for apt, ``2.2.8`` for dnf) or None
-    + found: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``,
+    + probe: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``,
       ``service_active``)
     + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
     + lock_wait: seconds to wait for another run's lock on the host
@@ -93,9 +121,9 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None,
     .. code:: python
 
         keepalived_package(name="Install keepalived", manager="apt", version=None,
-                           found=probe, proxy="http://apt-cache:3142")
+                           probe=probe, proxy="http://apt-cache:3142")
     """
-    installed = found.package_version
+    installed = probe.package_version
     if installed is not None and (version is None or _pinned(installed, version, manager)):
         host.noop(f"keepalived {installed} is installed")
         return
@@ -106,7 +134,7 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None,
         downgrade = " --allow-downgrades" if version else ""
         install = (f"{APT_INSTALL}{via}{downgrade} "
                    + shlex.quote(f"keepalived={version}" if version else "keepalived"))
-        if found.apt_cache_age is None or found.apt_cache_age > cache_seconds:
+        if probe.apt_cache_age is None or probe.apt_cache_age > cache_seconds:
             # One command: each host goes on to unpack while others still download.
             install = f"{APT_UPDATE}{via} && touch {APT_STAMP} && {install}"
     else:
@@ -114,38 +142,38 @@ def keepalived_package(manager, version, found, cache_seconds=3600, proxy=None,
         install = f"{DNF_INSTALL}{via} " + shlex.quote(f"keepalived-{version}" if version
                                                         else "keepalived")
     yield StringCommand(*state_files.locked(
-        PACKAGE_SCRIPT, "install keepalived", "yes" if found.service_active else "no",
+        PACKAGE_SCRIPT, "install keepalived", "yes" if probe.service_active else "no",
         QuoteString(state_files.RESTART_PENDING),
         QuoteString(state_files.POLICY_RC_D if manager == "apt" else ""),
         QuoteString(install), wait=lock_wait))
 
 
 @operation()
-def service_running(service, found):
+def service_running(service, probe):
     """
     Start ``service`` and enable it at boot, where it is not already (one command).
 
-    + found: the host's ``HostProbe`` (``service_active``, ``service_enabled``; a start
+    + probe: the host's ``HostProbe`` (``service_active``, ``service_enabled``; a start
       also clears a pending restart, ``restart_pending``)
 
     **Example:**
 
     .. code:: python
 
-        service_running(name="Start keepalived", service="keepalived.service", found=probe)
+        service_running(name="Start keepalived", service="keepalived.service", probe=probe)
     """
-    if found.service_active and found.service_enabled in ENABLED:
+    if probe.service_active and probe.service_enabled in ENABLED:
         host.noop(f"{service} is running and enabled")
         return
     steps = []
-    if found.service_enabled not in ENABLED:
+    if probe.service_enabled not in ENABLED:
         # Asked again on the host: the package, installed since the probe, may have enabled
         # the unit itself (Debian's does), and `systemctl enable` costs 0.2 s of CPU there
         # (update-rc.d, a perl script, for the SysV script the package ships as well).
         steps.append(f"{{ systemctl is-enabled --quiet {service} || "
                      f"systemctl enable {service}; }}")
-    if not found.service_active:
+    if not probe.service_active:
         steps.append(f"systemctl start {service}")
-        if found.restart_pending is not None:  # a start reads what the restart was for
+        if probe.restart_pending is not None:  # a start reads what the restart was for
             steps.append(f"rm -f {shlex.quote(state_files.RESTART_PENDING)}")
     yield " && ".join(steps)

@@ -1,8 +1,7 @@
 """Uploads for the operations that read their facts once, up front.
 
-Files go up as the login user (SFTP, no sudo) into a new private directory in /var/tmp
-(mode 700; not /tmp, which may be a tmpfs that `docker cp`, the upload of pyinfra's
-@docker connector, cannot write into). Then one command, under sudo when the host uses
+Files go up as the login user (SFTP, no sudo) into a new private directory (mode 700) in
+pyinfra's temp dir (`_temp_dir`, TEMP_DIR), by default /var/tmp (facts.uploads). Then one command, under sudo when the host uses
 it, installs them root-owned with their mode; that directory goes when the command ends,
 whether it succeeded or not (only an upload that breaks off leaves it, the login user's).
 The run's privileged user must be root (sudo, su, doas or dzdo). pyinfra's
@@ -17,23 +16,15 @@ of files costs two commands.
 """
 
 import hashlib
-import re
 import shlex
-import uuid
 from io import StringIO
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
+from ..facts.uploads import is_upload_dir, private_dir, upload_parent
+
 OWNER = ("root", "root")
-UPLOAD_PARENT = "/var/tmp"
-UPLOAD_PREFIX = "keepalived-deploy."
-RANDOM_PART = 12  # hex digits after the prefix
-# An upload directory of a run still in progress is never older than its last upload plus
-# the lock wait of its config transaction (keepalived_lock_wait: at most 3600 s) and the
-# transaction itself: one older than this is a broken-off run's (operations/probe.py finds
-# them, stale_uploads_absent removes them).
-STALE_MINUTES = 120
 
 
 def sha256(text):
@@ -44,28 +35,6 @@ def sha256(text):
 # that user (pyinfra's su/doas/dzdo uploads would go through /tmp, readable by all).
 AS_LOGIN_USER = {"_sudo": False, "_sudo_user": None, "_su_user": None, "_doas": False,
                  "_doas_user": None, "_dzdo": False, "_dzdo_user": None}
-
-
-def private_dir():
-    """A new directory name for one operation's uploads (`mkdir` fails if it exists)."""
-    return f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}{uuid.uuid4().hex[:RANDOM_PART]}"
-
-
-def is_upload_dir(path):
-    """`path` is exactly a name private_dir() makes."""
-    pattern = re.escape(f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}") + f"[0-9a-f]{{{RANDOM_PART}}}"
-    return re.fullmatch(pattern, path) is not None
-
-
-def stale_dirs_command():
-    """Shell text (for the probe, run with the run's privileges) that prints each upload
-    directory left by a broken-off run: exactly private_dir()'s name, a directory, owned by
-    the login user (who ran sudo or doas; else the user running it), not changed for
-    STALE_MINUTES. It starts no process unless such a name exists at all."""
-    glob = f"{UPLOAD_PARENT}/{UPLOAD_PREFIX}" + "[0-9a-f]" * RANDOM_PART
-    return (f'for d in {glob}; do [ -d "$d" ] && find "$d" -maxdepth 0 -type d '
-            '-user "${SUDO_USER:-${DOAS_USER:-$(id -un)}}" '
-            f'-mmin +{STALE_MINUTES} -print; done')
 
 
 def send(directory, contents):
@@ -108,7 +77,8 @@ def upload(path, content, mode, make_dir=False, then=(), before=()):
 def stale_uploads_absent(directories):
     """
     Remove upload directories that broken-off runs left (``directories``: what the probe
-    found with ``stale_dirs_command``; each must be exactly a name private_dir() makes).
+    found with ``facts.uploads.stale_dirs_command``; each must be exactly a name
+    private_dir() makes, in pyinfra's temp dir: ``facts.uploads.upload_parent``).
     Only added to a run when the probe found some.
 
     **Example:**
@@ -118,7 +88,8 @@ def stale_uploads_absent(directories):
         stale_uploads_absent(name="Remove uploads of broken-off runs",
                              directories=["/var/tmp/keepalived-deploy.0123456789ab"])
     """
-    wanted = [path for path in directories if is_upload_dir(path)]
+    parent = upload_parent()
+    wanted = [path for path in directories if is_upload_dir(path, parent)]
     if not wanted:
         host.noop("no upload left by a broken-off run")
         return

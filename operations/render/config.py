@@ -10,15 +10,11 @@ from dataclasses import dataclass
 
 import jinja2
 
+from ..model.script_data import SHIPPED_SCRIPT_TEMPLATES
 from ..shipped import TEMPLATES_DIR
 
-SHIPPED_SCRIPT_TEMPLATES = sorted(os.listdir(os.path.join(TEMPLATES_DIR, "scripts")))
-CHECK_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES if name.startswith("check_")]
-NOTIFY_SCRIPT_TEMPLATES = [name for name in SHIPPED_SCRIPT_TEMPLATES
-                           if name.startswith("notify_")]
 
-
-# The deploy's drain (operations.state_files, operations/restart.sh): a keepalived
+# The deploy's drain (operations.state_files, operations/operations/restart.sh): a keepalived
 # track_file whose number is added to the priority of every instance that tracks it
 # (weight 1; keepalived clamps the result at 1). Writing -253 into the file hands a VIP
 # to the next priority with no reply lost, without a reload; a missing file counts as 0.
@@ -109,6 +105,13 @@ def script_file(template_name, variables):
     return template.render({**variables, "item": variables, "script": variables})
 
 
+def script_content(script):
+    """The text of a check or notify script: rendered from its template, or as given."""
+    if script.template is None:
+        return script.content
+    return script_file(script.template, script.template_variables())
+
+
 def config_files(settings):
     """{path: ManagedFile} for the config tree of one host (check scripts included)."""
     paths = settings.paths
@@ -137,6 +140,6 @@ def config_files(settings):
         rendered("conf.d/20-vrrp_instances.conf.j2",
                  f"{paths.config_dir}/20-vrrp_instances.conf", "600", secret=True),
     ]
-    files += [ManagedFile(path=script.path, content=script.content, mode="755")
+    files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
     return {file.path: file for file in files}

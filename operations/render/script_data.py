@@ -1,99 +1,19 @@
-"""What check and notify script templates receive, read and rendered without surprises.
+"""Check and notify scripts rendered, and a template's own errors (syntax, an undefined
+value, a filter that fails) reported as errors naming the host and key, never a traceback,
+for every host before any host is touched (`check_hosts`, `check_inventory`: the model's
+checks, then every host's scripts rendered).
 
-Called by `operations.validate` for `keepalived_check_scripts[]` and
-`keepalived_notify_scripts[]`. A script goes to every host, mode 755, and keepalived runs
-it every few seconds, so:
-
-- its `template` is a file name from the template folders only (no path: an absolute
-  path or `..` would copy any file of the control machine into every host's scripts);
-- the values a template receives are data of known shapes: `vars` keys are identifiers
-  that do not shadow the script's own keys, values are one line of printable text, a
-  finite number, a boolean, or a list of those; a systemd unit name is a unit name;
-- any error of a template (syntax, undefined value, a filter that fails) is an error
-  naming the host and key, never a traceback.
-
-The shipped templates quote every value that reaches the shell (`| quote`) and put no
-value into a comment; operator templates get the values as data and must quote them too.
+What the templates receive is read and checked in the model (`model.script_data`).
 """
 
-import math
-import re
-from collections.abc import Mapping
-
 import jinja2
+from pyinfra import logger
 
 from . import config as render
-from ..model.readers import is_number
+from ..model import fleet, validate
+from ..model.problems import KeepalivedDataError, Problems
 
-TEMPLATE_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
-TEMPLATE_ALLOWED = ("a template file name (letters, digits and _ . -, no path) from "
-                    "./templates/ or the shipped templates/scripts/ ({shipped}): a path "
-                    "could copy any file of this machine into a script on every host")
-VAR_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# systemd.unit(5): letters, digits and :-_.\ (and @ for templates), at most 255 characters,
-# with a unit type suffix or none (systemctl then means .service). No leading dash: systemctl
-# would read it as an option.
-UNIT_SUFFIXES = ("service", "socket", "target", "device", "mount", "automount", "swap",
-                 "path", "timer", "slice", "scope")
-UNIT_RE = re.compile(r"[A-Za-z0-9:_\\][A-Za-z0-9:_.@\\-]{0,254}")
-UNIT_ALLOWED = ("a systemd unit name: letters, digits and : _ . @ - \\ (not starting with "
-                "- or .), with a suffix (" + ", ".join(f".{s}" for s in UNIT_SUFFIXES)
-                + ") or none (with a dot in the name, write the suffix), e.g. ssh.service")
-# What a template sees besides its vars: these names cannot be vars.
-ALIASES = ("item", "script")
-
-
-def read_template_name(problems, key, value, shipped):
-    """A template file name, or None after an error."""
-    if isinstance(value, str) and TEMPLATE_RE.fullmatch(value) and value not in (".", ".."):
-        return value
-    problems.error(key, value, "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
-    return None
-
-
-def read_unit_name(problems, key, value):
-    """A systemd unit name (`service_name` of a check script), or None after an error."""
-    if isinstance(value, str) and UNIT_RE.fullmatch(value):
-        stem, dot, suffix = value.rpartition(".")
-        if not dot or (stem and suffix in UNIT_SUFFIXES):
-            return value
-    problems.error(key, value, f"must be {UNIT_ALLOWED}")
-    return None
-
-
-def _scalar(value):
-    if isinstance(value, str):
-        return value.isprintable()
-    if isinstance(value, bool) or value is None:
-        return True
-    return is_number(value) and math.isfinite(value)
-
-
-def read_template_vars(problems, key, value, reserved):
-    """`vars` of a script: {identifier: value}, or None after an error. `reserved`: the
-    names the template gets from the script itself (its keys), which vars may not shadow."""
-    if not isinstance(value, Mapping):
-        problems.error(key, value, "must be a mapping of names to values")
-        return None
-    result = {}
-    for name, item in value.items():
-        if not isinstance(name, str) or not VAR_NAME_RE.fullmatch(name):
-            problems.error(f"{key}[{name!r}]", item, "the name must be an identifier (letters, "
-                           "digits and _, not starting with a digit): templates see it as a "
-                           "variable")
-            continue
-        if name in ALIASES or name in reserved:
-            problems.error(f"{key}.{name}", item, f"{name!r} is a name the template gets from "
-                           f"the script itself; reserved: {', '.join((*ALIASES, *reserved))}"
-                           "; use another name")
-            continue
-        listed = item if isinstance(item, (list, tuple)) else [item]
-        if not all(_scalar(part) for part in listed):
-            problems.error(f"{key}.{name}", item, "must be one line of printable text, a "
-                           "finite number, true/false, or a list of those")
-            continue
-        result[name] = item
-    return None if len(result) < len(value) else result
+_checked = {}  # the last inventory checked, and its settings
 
 
 def rendered(problems, key, template, variables):
@@ -114,3 +34,46 @@ def rendered(problems, key, template, variables):
         problems.error(key, template, "the template failed to render: "
                        f"{type(error).__name__}: {error}")
     return None
+
+
+def check_scripts(settings, problems):
+    """Render every check and notify script of one host; errors go to `problems`, on the
+    script's template key."""
+    for where, scripts in (("keepalived_check_scripts", settings.scripts),
+                           ("keepalived_notify_scripts", settings.notify_scripts)):
+        for index, script in enumerate(scripts):
+            if script.template is not None:
+                rendered(problems, f"{where}[{index}].template", script.template,
+                         script.template_variables())
+
+
+def read_host(host, data):
+    """`model.validate.read_host`, then the host's scripts rendered: (Settings or None,
+    Problems)."""
+    settings, problems = validate.read_host(host, data)
+    if settings is not None:
+        check_scripts(settings, problems)
+    return (None if problems.errors else settings), problems
+
+
+def check_hosts(hosts, warn=logger.warning):
+    """`model.fleet.check_hosts`, then every host's scripts rendered: {name: Settings}, or
+    KeepalivedDataError naming each template that fails, by host and key."""
+    settings = fleet.check_hosts(hosts, warn)
+    errors = []
+    for host_settings in settings.values():
+        problems = Problems(host_settings.host)
+        check_scripts(host_settings, problems)
+        errors += problems.errors
+    if errors:
+        raise KeepalivedDataError(errors)
+    return settings
+
+
+def check_inventory(inventory):
+    """Return {host name: Settings} for every host, or raise KeepalivedDataError (once
+    per inventory: the deploy calls it for each host)."""
+    if _checked.get("inventory") is not inventory:
+        settings = check_hosts([(host.name, host.data.dict()) for host in inventory])
+        _checked.update(inventory=inventory, settings=settings)
+    return _checked["settings"]

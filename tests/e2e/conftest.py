@@ -9,7 +9,7 @@ import pytest
 
 from testhosts.cluster import REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
-from testhosts.polling import wait_for  # noqa: F401  (the tests import it from here)
+from testhosts.polling import wait_for
 
 LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keepalived/scripts/*"
 

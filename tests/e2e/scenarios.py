@@ -5,9 +5,10 @@ Each step asserts what it claims and returns what it measured.
 
 import time
 
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import checksums, pyinfra, record, totals, wait_for
+from .conftest import checksums, pyinfra, record, totals
 
 FILES = {
     "/etc/keepalived": "root:root 755 directory",
@@ -39,7 +40,7 @@ exit $rc
 """
 
 
-# operations/transaction.sh: the managed paths are fixed links through .current, which
+# operations/operations/transaction.sh: the managed paths are fixed links through .current, which
 # points at the live generation
 LINKS = {"/etc/keepalived/keepalived.conf": ".current/keepalived.conf",
          "/etc/keepalived/conf.d": ".current/conf.d",

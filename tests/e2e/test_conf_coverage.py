@@ -12,8 +12,9 @@ import runpy
 import pytest
 
 from testhosts.cluster import GROUP
+from testhosts.polling import wait_for
 
-from .conftest import pyinfra, totals, wait_for
+from .conftest import pyinfra, totals
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import skew_time
 
-from .conftest import checksums, detected_changes, edited_inventory, pyinfra, record, wait_for
+from .conftest import checksums, detected_changes, edited_inventory, pyinfra, record
 from .scenarios import check_converged, check_second_run_changes_nothing
 
 pytestmark = pytest.mark.e2e

@@ -7,7 +7,9 @@ import tarfile
 
 import pytest
 
-from .conftest import pyinfra, totals, wait_for
+from testhosts.polling import wait_for
+
+from .conftest import pyinfra, totals
 
 pytestmark = pytest.mark.e2e
 
@@ -19,9 +21,9 @@ BLOCK_VRRP = ("nft add table inet day2test && nft add chain inet day2test input 
 
 
 def status_lines(result):
-    """{host: its table line's cells} from the table status.py prints."""
-    return {line.split()[0]: line.split() for line in result.stdout.splitlines()
-            if line.startswith("host-")}
+    """{host: its table line's cells} from the table status.py logs (stderr)."""
+    return {line.split()[0]: line.split() for line in result.stderr.splitlines()
+            if line.strip().startswith("host-")}
 
 
 def test_converge(cluster):
@@ -38,7 +40,7 @@ def test_status_shows_the_master_holding_the_vip_and_the_backup(cluster):
     assert lines["host-01"][:6] == ["host-01", "VI_1", "MASTER", "100", "100", cluster.vip()]
     assert lines["host-02"][:6] == ["host-02", "VI_1", "BACKUP", "90", "90", "-"]
     assert re.search(r"UTC \(\d+[smh] ago\)", " ".join(lines["host-01"]))
-    assert "OK: every instance has exactly one MASTER" in result.stdout
+    assert "OK: every instance has exactly one MASTER" in result.stderr
     for host in NAMES:  # the dump (it holds auth_pass) is not left behind
         assert cluster.run(host, "ls /tmp/keepalived.data")[0] != 0
 
@@ -53,7 +55,7 @@ def test_status_flags_split_brain_when_vrrp_is_blocked(cluster):
         cluster.run("host-02", "nft delete table inet day2test")
 
     assert result.returncode == 1
-    assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stdout
+    assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stderr
     assert [cells[2] for cells in status_lines(result).values()] == ["MASTER", "MASTER"]
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None
 
@@ -63,9 +65,10 @@ def test_drill_fails_over_and_back_and_measures_both(cluster):
                      deploy="drill.py")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    failover = re.search(r"failover host-01 -> host-02: ([0-9.]+) s", result.stdout)
-    failback = re.search(r"failback host-02 -> host-01: ([0-9.]+) s", result.stdout)
-    assert failover and failback, result.stdout
+    # (logged: on stderr, as pyinfra logs)
+    failover = re.search(r"failover host-01 -> host-02: ([0-9.]+) s", result.stderr)
+    failback = re.search(r"failback host-02 -> host-01: ([0-9.]+) s", result.stderr)
+    assert failover and failback, result.stdout + result.stderr
     print(f"drill: failover {failover.group(1)} s, failback {failback.group(1)} s")
     assert 0 < float(failover.group(1)) < 14 and 0 < float(failback.group(1)) < 14
     assert cluster.holders() == ["host-01"]

@@ -17,8 +17,9 @@ import time
 import pytest
 
 from testhosts.cluster import REPO_DIR
+from testhosts.polling import wait_for
 
-from .conftest import VipWatch, converge, edited_inventory, pyinfra, wait_for
+from .conftest import VipWatch, converge, edited_inventory, pyinfra
 from .scenarios import CONFIG_TEST, assert_generation_layout, check_converged
 
 pytestmark = pytest.mark.e2e

@@ -10,9 +10,10 @@ import time
 
 import pytest
 
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import check_failure_time, master_down_interval
 
-from .conftest import VipWatch, converge, edited_inventory, pyinfra, record, totals, wait_for
+from .conftest import VipWatch, converge, edited_inventory, pyinfra, record, totals
 from .scenarios import crash_failover_and_return
 
 pytestmark = pytest.mark.e2e

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from testhosts.cluster import REPO_DIR
+from testhosts.polling import wait_for
 
 from .conftest import (
     LIVE_FILES,
@@ -24,7 +25,6 @@ from .conftest import (
     edited_inventory,
     pyinfra,
     totals,
-    wait_for,
 )
 
 pytestmark = pytest.mark.e2e
@@ -198,7 +198,7 @@ def test_refused_daemon_option_stops_the_run_before_any_host_is_touched(cluster,
 
 def test_removal_deploy_takes_rule_and_dropin_away(cluster, tmp_path):
     removal = tmp_path / "remove_host_level.py"
-    removal.write_text("from operations.host_level import remove\nremove()\n")
+    removal.write_text("from pyinfra_keepalived.operations.host_level import remove\nremove()\n")
     result = subprocess.run(
         [sys.executable, "-m", "pyinfra", "-y", cluster.inventory_path, str(removal)],
         cwd=REPO_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)

@@ -2,24 +2,32 @@
 
 A hung sshd (its listener stopped with SIGSTOP: the unit stays "active") moves the VIP
 with the shipped banner check, check_ssh_banner.sh.j2, and does not with the unit check
-of the example (the control, first, so the test can fail). Then a real OpenSSH client in
+of the example (the control, first, so the test can fail); an sshd stopped (systemctl
+stop) moves it too, and the journal shows it was the banner check that failed (exit 1;
+the unit check exits 3). sshd refuses a bad new host key before any is installed
+(check_host_keys.sh). Then a real OpenSSH client in
 a third container logs in through the VIP with StrictHostKeyChecking=yes and the file
 known_hosts.py writes, before and after a failover and after the failback; the control:
 the same client with the key it trusted on first use is refused after the failover.
 Last, shared host keys (keepalived_ssh_host_keys: "shared"): a client that trusted the
 VIP on first use logs in after the failover (with per-host keys, the control, it is
-refused); the test goes back to per-host keys at its end.
+refused); the test goes back to per-host keys at its end. status.py says, with --json
+keeping stdout pure JSON, that the holders' keys differ (per-host) or are the same (shared).
 Each test ends with the VIP back on host-01 and sshd running.
 """
 
+import json
+import shlex
 import subprocess
 import time
 
 import pytest
 
+from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import check_failure_time, master_down_interval, skew_time
 
-from .conftest import converge, pyinfra, record, totals, wait_for
+from .conftest import converge, pyinfra, record, totals
 from .scenarios import kill_keepalived
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +102,84 @@ def test_hung_sshd_with_the_banner_check_moves_the_vip_and_back(cluster, tmp_pat
 
     back = wait_for(lambda: cluster.holders() == [MASTER], timeout=15, since=resumed)
     assert back is not None, f"VIP held by {cluster.holders()} after sshd resumed"
+
+
+def test_stopped_sshd_with_the_banner_check_moves_the_vip_and_back(cluster, tmp_path):
+    """sshd stopped (its unit too, not only SIGSTOP): the VIP moves, and it is the banner
+    check that failed: it exits 1 on a refused connection, where the unit check
+    (`systemctl is-active`) would exit 3, so this fails with the unit check in place."""
+    converge(cluster, banner_inventory(cluster, tmp_path))  # no change after the test above
+    assert "check_ssh_banner 127.0.0.1 22" in cluster.run(
+        MASTER, "cat /etc/keepalived/scripts/check_sshd.sh")[1]
+    cursor = cluster.journal_cursor(MASTER)
+    start = time.monotonic()
+    code, output = cluster.run(MASTER, "systemctl stop ssh.service")
+    assert code == 0, output
+    try:
+        moved = wait_for(lambda: cluster.holders() == [BACKUP], timeout=THEORY + 5,
+                         since=start)
+        journal = cluster.journal_since(MASTER, cursor)
+    finally:
+        started = time.monotonic()
+        cluster.run(MASTER, "systemctl start ssh.service")
+    assert moved is not None, f"VIP held by {cluster.holders()} with sshd stopped"
+    record("bookworm: sshd stopped, banner check -> VIP moved", moved, THEORY)
+    assert moved <= THEORY + 1, f"took {moved:.2f} s, theory {THEORY:.2f} s"
+    assert "VRRP_Script(check_ssh) failed (exited with status 1)" in journal, journal
+    back = wait_for(lambda: cluster.holders() == [MASTER], timeout=15, since=started)
+    assert back is not None, f"VIP held by {cluster.holders()} after sshd started"
+
+
+def test_sshd_refuses_a_bad_new_host_key_before_any_is_installed(cluster):
+    """check_host_keys.sh, the first step of the shared keys' install: a key sshd cannot
+    load (truncated) fails it, with the live keys untouched; a good key passes."""
+    upload = "/var/tmp/kt-check-keys"
+    live = "/etc/ssh/ssh_host_ed25519_key"
+    before = cluster.run(MASTER, f"sha256sum {live}")[1]
+    code, output = cluster.run(MASTER, (
+        f"rm -rf {upload} && mkdir -m 700 {upload} && "
+        f"ssh-keygen -q -t ed25519 -N '' -f {upload}/0 && head -c 100 {upload}/0 > {upload}/1"))
+    assert code == 0, output
+
+    def check(*pairs):
+        words = " ".join(f"{upload}/{number} {path}" for number, path in pairs)
+        return cluster.run(MASTER, f"sh -c {shlex.quote(CHECK_KEYS)} check_host_keys {words}")
+
+    try:
+        assert check((0, live)) == (0, "")
+        code, output = check((0, live), (1, "/etc/ssh/ssh_host_rsa_key"))
+        assert code == 1, output
+        assert ("sshd refuses the new host key for /etc/ssh/ssh_host_rsa_key: no key "
+                "installed") in output, output
+    finally:
+        cluster.run(MASTER, f"rm -rf {upload}")
+    assert cluster.run(MASTER, f"sha256sum {live}")[1] == before
+
+
+def status_json(cluster, inventory=None):
+    """status.py with --json: (its JSON, which must parse, from stdout; its stderr)."""
+    result = pyinfra(inventory or cluster.inventory_path, "-y", "--json", deploy="status.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+def test_status_says_the_holders_keys_differ_and_json_stays_clean(cluster):
+    output, log = status_json(cluster)
+    assert isinstance(output, dict), output
+    assert "OK: every instance has exactly one MASTER" in log
+    assert (f"instance VI_1: holders {MASTER}, {BACKUP} present different ecdsa, ed25519, "
+            f"rsa keys: a client that trusted the VIP through {MASTER} is refused by "
+            f"{BACKUP} unless its known_hosts lists both (run known_hosts.py) or "
+            "keepalived_ssh_host_keys: shared") in log, log
+    for host in cluster.hosts:  # each key's fingerprint as the host's ssh-keygen -l shows it
+        shown = cluster.run(host, "for f in /etc/ssh/ssh_host_*_key.pub; do echo "
+                                  "$(cut -d ' ' -f 1 $f) $(ssh-keygen -l -f $f | cut -d ' ' -f 2); "
+                                  "done")[1].splitlines()
+        assert len(shown) == 3, shown
+        for line in shown:
+            assert f"  {host} {line}" in log, log
+        for _, key in cluster.host_keys(host):
+            assert key not in log  # fingerprints only
 
 
 # -- an SSH client through the VIP --------------------------------------------------------
@@ -242,6 +328,9 @@ def test_shared_host_keys_keep_a_client_that_trusted_the_vip_logging_in(cluster,
         assert again.returncode == 0, again.stdout + again.stderr
         assert totals(again)[1] == 0, again.stdout
         assert "Install the shared SSH host keys" not in again.stdout
+        log = status_json(cluster, inventory)[1]
+        assert (f"instance VI_1: holders {MASTER}, {BACKUP} present the same SSH host keys ("
+                in log and "a client sees no change on failover" in log), log
 
         trusted = "/root/known_hosts.shared"
         assert login(cluster, client, trusted, strict="accept-new")[0] == MASTER

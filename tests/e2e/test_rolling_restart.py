@@ -16,9 +16,10 @@ import pytest
 
 from testhosts.cluster import LABEL
 from testhosts.image import ensure_image
+from testhosts.polling import wait_for
 from testhosts.upgrade import UPGRADE, local_upgrade_command
 
-from .conftest import converge, pyinfra, record, wait_for
+from .conftest import converge, pyinfra, record
 
 pytestmark = pytest.mark.e2e
 

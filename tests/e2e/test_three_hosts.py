@@ -5,9 +5,10 @@ import time
 
 import pytest
 
+from testhosts.polling import wait_for
 from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import converge, record, wait_for
+from .conftest import converge, record
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,15 @@
+: keepalived-host-state
+# The host-level state around keepalived (facts/host_level.py, KeepalivedHostState), a line
+# per answer. Set before it, each a list of shell words quoted by host_level.py:
+#   firewall_status  the command that prints "BACKEND ok|missing" (none: no firewall probe)
+#   hashed           files whose sha256 is wanted (missing files print nothing)
+#   unit             yes: print `systemctl is-enabled keepalived.service` as "unit STATE"
+#   grepped          files (and /proc/sys values) whose lines are wanted
+if [ -n "$firewall_status" ]; then printf 'firewall '; eval "$firewall_status"; fi
+[ -n "$hashed" ] && eval "sha256sum $hashed" 2>/dev/null
+[ "$unit" = yes ] && printf 'unit %s\n' "$(systemctl is-enabled keepalived.service 2>/dev/null)"
+# One grep reads every file asked for and every sysctl value, a line each as PATH:LINE (a
+# process for each would cost more than the reading); -a: every line, whatever bytes it
+# holds (as text, not "binary file matches").
+[ -n "$grepped" ] && eval "grep -aH '' $grepped" 2>/dev/null
+true

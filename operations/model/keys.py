@@ -1,0 +1,400 @@
+"""The host data, declared once: one class per keepalived block, one field per key.
+
+Each field carries its type, its range or allowed values, its default and one line of
+documentation. From these classes come: the keys `validate` accepts (any other is an
+error with a "did you mean"), the per-field checks (`read_field`: pydantic validates,
+and an error becomes a message naming host, key path, value and what is allowed), the
+defaults given to pyinfra (`data_defaults`), the README's table of keys and the JSON
+Schema for host_vars/group_vars YAML (`model.schema`).
+
+A default of None means: unset (optional, or derived, as the description says).
+Checks between fields (a VIP's family, unicast peers, VRRPv3 and auth, ...) are in
+`validate` and `instance`.
+"""
+
+import functools
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
+from .problems import did_you_mean
+
+
+class Says:
+    """A field's message after "key = value: " when its value is refused (a text, or a
+    function of the value)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __call__(self, value):
+        return self.text(value) if callable(self.text) else self.text
+
+
+def _number_text(value):
+    return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
+
+def whole(low, high, says=None):
+    """A whole number low-high (true/false and 1.0 are refused)."""
+    return Annotated[int, Strict(), Field(ge=low, le=high),
+                     Says(says or f"must be a whole number {low}-{high}")]
+
+
+def seconds(low, high, decimals=6, says=None):
+    """A number of seconds low-high with at most `decimals` decimals (keepalived reads 6
+    at most)."""
+    def decimals_at_most(value):
+        if round(value, decimals) != value:
+            raise PydanticCustomError("decimals", "too many decimals")
+        return value
+
+    unit = ("whole seconds" if decimals == 0 else
+            f"seconds with at most {decimals} decimal{'s' if decimals > 1 else ''}")
+    return Annotated[float, Strict(), Field(ge=low, le=high, allow_inf_nan=False),
+                     AfterValidator(decimals_at_most),
+                     Says(says or f"must be a number of {unit}, "
+                                  f"{_number_text(low)}-{_number_text(high)}")]
+
+
+def choice(*choices):
+    """One of `choices` (a wrong case or a typo: "did you mean")."""
+    names = list(map(str, choices))
+    return Annotated[Literal[choices], Says(
+        lambda value: f"must be one of {', '.join(names)}"
+                      + did_you_mean(str(value).upper(), names))]
+
+
+Flag = Annotated[bool, Strict(), Says("must be true or false")]
+Lines = Annotated[list[str], Field(description="raw lines, not validated (keepalived -t "
+                                               "still checks them)")]
+Text = str
+Vars = dict[str, Any]
+
+
+class Block(BaseModel):
+    """A block of host data: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def keys(cls):
+        return list(cls.model_fields)
+
+    @classmethod
+    def default(cls, name):
+        return cls.model_fields[name].get_default(call_default_factory=True)
+
+
+# -- keepalived_global_defs --
+
+class GlobalDefsData(Block):
+    """`global_defs { }` keywords (`keepalived_global_defs`); `true` renders the bare
+    keyword."""
+
+    router_id: Text | None = Field(None, description="this host's name in emails and SNMP")
+    notification_email: list[Text] | None = Field(None, description="addresses to mail on "
+                                                  "state changes (at least one)")
+    notification_email_from: Text | None = Field(None, description="sender of those mails")
+    smtp_server: Text | None = Field(None, description="SMTP server for those mails")
+    smtp_connect_timeout: whole(1, 4294) | None = Field(None, description="seconds")
+    enable_script_security: Flag = Field(True, description="scripts run as the script "
+                                         "user, not root; off is a warning")
+    script_user: Text | None = Field(None, description="set keepalived_check_script_user "
+                                     "instead (the same or an error)")
+    vrrp_skip_check_adv_addr: Flag | None = Field(None, description="skip checking adverts' "
+                                                  "addresses")
+    vrrp_strict: Flag | None = Field(None, description="strict RFC compliance")
+    vrrp_garp_interval: seconds(0.000001, 4294) | None = Field(
+        None, description="delay between gratuitous ARPs")
+    vrrp_gna_interval: seconds(0.000001, 4294) | None = Field(
+        None, description="delay between unsolicited neighbour adverts")
+    vrrp_garp_master_delay: whole(0, 4294) | None = Field(
+        None, description="seconds before the second set of GARPs after becoming MASTER")
+    vrrp_garp_master_repeat: whole(1, 2**31 - 1) | None = Field(
+        None, description="GARPs sent at once")
+    vrrp_garp_master_refresh: whole(0, 4294) | None = Field(
+        None, description="seconds between GARP refreshes as MASTER (0: none)")
+    max_auto_priority: whole(-1, 99) | None = Field(
+        None, description="realtime scheduling priority (-1: off)")
+    dynamic_interfaces: Flag | None = Field(None, description="interfaces may come and go")
+    vrrp_version: choice(2, 3) | None = Field(None, description="VRRP version of every "
+                                              "instance (default 2; IPv6 is always 3)")
+    extra_lines: Lines = Field([], description="raw lines for global_defs, not validated "
+                               "(keepalived -t checks them)")
+
+
+# -- keepalived_check_scripts[] --
+
+class VrrpScriptData(Block):
+    """A check script (`keepalived_check_scripts[]`): its file in the scripts dir, and its
+    `vrrp_script` block."""
+
+    name: Text = Field(description="file name in the scripts dir (required), e.g. "
+                       "check_ssh.sh")
+    template: Text = Field(description="template file name (required), from ./templates/ "
+                           "or the shipped templates/scripts/")
+    vrrp_name: Text | None = Field(None, description="the name instances track it by "
+                                   "(default: name without extension)")
+    service_name: Text | None = Field(None, description="a systemd unit name, for the "
+                                      "template")
+    interval: whole(1, 4294, "must be a whole number of seconds 1-4294") = Field(
+        2, description="seconds between runs")
+    weight: whole(-253, 253) | None = Field(None, description="added to the priority (>0: "
+                                            "while it succeeds; <0: while it fails); unset: "
+                                            "a failure means FAULT")
+    fall: whole(1, 2**31 - 1, "must be a whole number 1 or more") = Field(
+        2, description="failures in a row before it counts as failed")
+    rise: whole(1, 2**31 - 1, "must be a whole number 1 or more") = Field(
+        2, description="successes in a row before it counts as passing")
+    timeout: whole(1, 4294, "must be a whole number of seconds 1-4294") | None = Field(
+        None, description="seconds before a run counts as failed (default: interval)")
+    user: Text | None = Field(None, description="user it runs as (default: "
+                              "keepalived_check_script_user; root: a warning)")
+    vars: Vars = Field({}, description="other values for the template (identifiers; one "
+                       "line of text, numbers, booleans or lists of those)")
+    extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
+
+
+class BannerCheckVars(Block):
+    """`vars` of the shipped check_ssh_banner.sh.j2."""
+
+    address: Text = Field("127.0.0.1", description="where sshd listens (IPv4 or IPv6)")
+    port: whole(1, 65535) = Field(22, description="sshd's port")
+    banner_timeout: seconds(0.01, 4294, 2) | None = Field(
+        None, description="seconds to wait for the banner (default 1, or half the interval "
+                          "or timeout when shorter; must be less than both)")
+
+
+# -- keepalived_notify_scripts[] --
+
+class NotifyScriptData(Block):
+    """A notify script file (`keepalived_notify_scripts[]`), named by instances' notify_*
+    keys: from a template or given content."""
+
+    name: Text = Field(description="file name in the scripts dir (required)")
+    template: Text | None = Field(None, description="template file name (this or content)")
+    content: Text | None = Field(None, description="the script's text, starting with #! "
+                                 "(this or template)")
+    vars: Vars = Field({}, description="values for the template")
+
+
+# -- keepalived_vrrp_instances[] and their entries --
+
+class VirtualIpData(Block):
+    """One `virtual_ipaddress { }` line: "ADDRESS [dev D] [label L] [scope S]" or a
+    mapping."""
+
+    address: Text = Field(description="address with prefix, e.g. 192.168.1.100/24 "
+                          "(required)")
+    dev: Text | None = Field(None, description="interface (default: the instance's)")
+    label: Text | None = Field(None, description="IPv4 only, e.g. eth0:vip")
+    scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
+        None, description="address scope")
+
+
+class VirtualRouteData(Block):
+    """One `virtual_routes { }` line: "TO [via V] [dev D] ..." or a mapping."""
+
+    to: Text = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
+    via: Text | None = Field(None, description="gateway address")
+    dev: Text | None = Field(None, description="interface (default: the instance's)")
+    src: Text | None = Field(None, description="source address")
+    metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
+    table: Text | None = Field(None, description="routing table number or name")
+    scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
+        None, description="route scope")
+
+
+class TrackInterfaceData(Block):
+    """One `track_interface { }` line: "NAME [weight W]" or a mapping."""
+
+    interface: Text = Field(description="another interface than the instance's (required)")
+    weight: whole(-253, 253) | None = Field(None, description="added to the priority while "
+                                            "down; unset: down means FAULT")
+
+
+Entry = Text  # an entry written as one line, "ADDRESS keyword value ..."
+NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
+
+
+class VrrpInstanceData(Block):
+    """`vrrp_instance NAME { }` (`keepalived_vrrp_instances[]`)."""
+
+    name: Text = Field(description="instance name, the same on every host (required)")
+    interface: Text = Field(description="interface VRRP runs on (required)")
+    state: choice("MASTER", "BACKUP") | None = Field(
+        None, description="initial state (default: keepalived_state, else MASTER)")
+    virtual_router_id: whole(1, 255) = Field(description="VRID, the same on every peer "
+                                             "(required)")
+    priority: whole(1, 255, "must be a whole number 1-255 (255 only for the address "
+                            "owner)") | None = Field(
+        None, description="highest wins (required here or as keepalived_priority; 255 only "
+                          "for the address owner)")
+    virtual_ipaddresses: list[Entry | VirtualIpData] = Field(
+        description="the VIPs, one family (required)")
+    advert_int: float = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
+                              "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
+    auth_type: choice("PASS", "AH") | None = Field(
+        None, description="VRRPv2 only (default PASS when auth_pass is set)")
+    auth_pass: Text | int | None = Field(None, description="1-8 characters, a secret (may "
+                                         "be a pyinfra HiddenValue; never shown)")
+    track_scripts: list[Text] = Field([], description="vrrp_names of check scripts")
+    version: choice(2, 3) | None = Field(None, description="VRRP version (default: "
+                                         "global_defs' vrrp_version; IPv6: 3)")
+    native_ipv6: Flag = Field(False, description="IPv6 adverts without IPv6 VIPs")
+    nopreempt: Flag = Field(False, description="a higher priority does not take over "
+                            "(needs state BACKUP)")
+    preempt_delay: seconds(0, 1000, 6, "must be a number of seconds 0-1000 (at most 6 "
+                           "decimals)") | None = Field(
+        None, description="seconds before a higher priority takes over (needs BACKUP)")
+    garp_master_delay: whole(0, 4294, "must be a whole number of seconds, 0-4294") | None \
+        = Field(None, description="seconds before the second set of GARPs")
+    garp_master_refresh: whole(0, 4294, "must be a whole number of seconds, 0-4294") | None \
+        = Field(None, description="seconds between GARP refreshes as MASTER")
+    unicast_src_ip: Text | None = Field(None, description="this host's address for unicast "
+                                        "(default: keepalived_unicast_src_ip)")
+    unicast_peers: Literal["inventory"] | list[Text] | None = Field(
+        None, description="peer addresses, or \"inventory\": the other hosts' of this "
+                          "instance (unset: multicast)")
+    track_interfaces: list[Entry | TrackInterfaceData] = Field(
+        [], description="other interfaces whose state counts")
+    virtual_ipaddresses_excluded: list[Entry | VirtualIpData] = Field(
+        [], description="addresses moved along but not in adverts")
+    virtual_routes: list[Entry | VirtualRouteData] = Field([], description="routes moved "
+                                                          "with the VIPs")
+    notify_master: Text | None = Field(None, description=NOTIFY + ", run on MASTER")
+    notify_backup: Text | None = Field(None, description=NOTIFY + ", run on BACKUP")
+    notify_fault: Text | None = Field(None, description=NOTIFY + ", run on FAULT")
+    notify_stop: Text | None = Field(None, description=NOTIFY + ", run on stop")
+    notify: Text | None = Field(None, description=NOTIFY + ", run on every change (with "
+                                "INSTANCE NAME STATE PRIORITY)")
+    extra_lines: Lines = Field([], description="raw lines for the vrrp_instance block")
+
+
+class SyncGroupData(Block):
+    """`vrrp_sync_group NAME { }` (`keepalived_sync_groups.NAME`)."""
+
+    instances: list[Text] = Field(description="two or more instances of this host that "
+                                  "change state together")
+
+
+# -- the host's data --
+
+BASE_DIR = "/etc/keepalived"
+SCRIPT_USER = "keepalived_script"
+
+
+class HostData(Block):
+    """A host's keepalived_* keys (pyinfra host/group data, or Ansible host_vars/group_vars).
+    Other keys (ssh_hostname, ...) are the inventory's; an unknown keepalived_* key is an
+    error."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)  # (see model.schema)
+
+    keepalived_base_dir: Text = Field(BASE_DIR, description="base directory, two levels "
+                                      "deep or more")
+    keepalived_config_file: Text = Field("{{ keepalived_base_dir }}/keepalived.conf",
+                                         description="main file (another: a warning)")
+    keepalived_config_dir: Text = Field("{{ keepalived_base_dir }}/conf.d",
+                                        description="included files")
+    keepalived_check_scripts_dir: Text = Field("{{ keepalived_base_dir }}/scripts",
+                                               description="check and notify scripts")
+    keepalived_check_script_user: Text = Field(SCRIPT_USER, description="user scripts run "
+                                               "as (created by the deploy; root: a warning)")
+    keepalived_global_defs: GlobalDefsData = Field({}, description="global_defs keywords")
+    keepalived_vrrp_instances: list[VrrpInstanceData] = Field([], description="VRRP "
+                                                              "instances")
+    keepalived_check_scripts: list[VrrpScriptData] = Field([], description="check scripts")
+    keepalived_priority: whole(1, 255, "must be a whole number 1-255 (255 only for the "
+                               "address owner)") | None = Field(
+        None, description="priority of this host's instances that set none")
+    keepalived_state: choice("MASTER", "BACKUP") | None = Field(
+        None, description="state of this host's instances that set none")
+    keepalived_package_version: Text | None = Field(
+        None, description="package pin, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf)")
+    keepalived_package_proxy: Text | None = Field(
+        None, description="HTTP proxy for the package download only, e.g. "
+                          "http://apt-cache:3142")
+    keepalived_notify_scripts: list[NotifyScriptData] = Field([], description="notify "
+                                                              "script files")
+    keepalived_sync_groups: dict[Text, SyncGroupData] = Field({}, description="sync "
+                                                              "groups by name")
+    keepalived_unicast_src_ip: Text | None = Field(
+        None, description="this host's VRRP address, for unicast_peers \"inventory\" "
+                          "(default: ssh_hostname if an IP address)")
+    keepalived_vip_names: dict[Text, list[Text]] = Field(
+        {}, description="DNS names of VIPs, {address: [name]}, for known_hosts.py")
+    keepalived_ssh_port: whole(1, 65535) = Field(
+        22, description="the port SSH clients use through the VIPs: known_hosts.py writes "
+                        "[address]:port for another")
+    keepalived_ssh_host_keys: choice("per-host", "shared") = Field(
+        "per-host", description="shared: every host presents the keys of "
+                                "keepalived_ssh_host_keys_dir")
+    keepalived_ssh_host_keys_dir: Text | None = Field(
+        None, description="with shared: a directory on the control machine of "
+                          "ssh_host_*_key (600) and .pub files")
+    keepalived_firewall: Literal["auto"] | bool = Field(
+        "auto", description="auto: open VRRP in the active firewall; true: also set up a "
+                            "start hook; false: leave the firewall alone")
+    keepalived_nonlocal_bind: bool | list[Literal["ipv4", "ipv6"]] = Field(
+        False, description="net.ipv4/ipv6.ip_nonlocal_bind = 1: true (both) or [ipv4] / "
+                           "[ipv6]")
+    keepalived_systemd_restart: choice("no", "on-failure", "on-abnormal", "always") = Field(
+        "on-failure", description="Restart= of keepalived.service")
+    keepalived_systemd_restart_sec: seconds(0.001, 3600, 3) = Field(
+        5, description="RestartSec= of keepalived.service")
+    keepalived_daemon_options: list[Text] | None = Field(
+        None, description="keepalived's command line, long options, e.g. [--log-detail]; "
+                          "unset: the packaged file is kept")
+    keepalived_lock_wait: whole(0, 3600) = Field(120, description="seconds a run waits for "
+                                                 "another run's lock on the host")
+
+
+def data_defaults():
+    """The defaults given to pyinfra (`@deploy(data_defaults=...)`): every key with a
+    default other than None (None: unset, or derived from other keys)."""
+    return {name: HostData.default(name) for name in HostData.keys()
+            if HostData.default(name) is not None}
+
+
+# -- checking one field --
+
+@functools.cache
+def _adapter(block, name):
+    field = block.model_fields[name]
+    return TypeAdapter(Annotated[(field.annotation, *field.metadata)] if field.metadata
+                       else field.annotation)
+
+
+def _says(block, name):
+    for candidate in _flatten(block.model_fields[name].annotation, block.model_fields[name]):
+        if isinstance(candidate, Says):
+            return candidate
+    raise LookupError(f"{block.__name__}.{name} declares no message")
+
+
+def _flatten(annotation, field):
+    yield from field.metadata
+    yield from getattr(annotation, "__metadata__", ())
+    for arg in getattr(annotation, "__args__", ()):
+        yield from _flatten(arg, _NoField)
+
+
+class _NoField:
+    metadata = ()
+
+
+def read_field(problems, key, block, name, value):
+    """`value` if it is what `block`'s field `name` declares, else None after an error on
+    `problems` naming `key`, the value and what the field allows (its `Says`)."""
+    try:
+        if value is None:
+            raise ValueError("unset")
+        _adapter(block, name).validate_python(value)
+    except (ValidationError, ValueError):
+        problems.error(key, value, _says(block, name)(value))
+        return None
+    return value

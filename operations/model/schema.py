@@ -1,0 +1,137 @@
+"""Generated from `model.keys`: the JSON Schema of host_vars/group_vars YAML, and the
+README's table of keys. Both are committed; tests/test_schema.py keeps them current.
+
+    python3 -m pyinfra_keepalived.model.schema   # rewrites both, in the repository
+"""
+
+import json
+import os
+import re
+import typing
+
+from .keys import HostData, data_defaults
+
+SCHEMA_PATH = os.path.join("schema", "keepalived-host-data.schema.json")
+BEGIN, END = "<!-- keys:begin -->", "<!-- keys:end -->"
+
+
+def json_schema():
+    """The JSON Schema (draft 2020-12) of a host's data: the keepalived_* keys as
+    model.keys declares them; other keys (ssh_hostname, ...) are free, and an unknown
+    keepalived_* key is refused (an editor flags it as it is typed)."""
+    schema = HostData.model_json_schema(mode="validation")
+    schema.pop("additionalProperties", None)
+    schema.update({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "patternProperties": {"^(?!keepalived_)": {}},
+        "additionalProperties": False,
+    })
+    return schema
+
+
+def _type_text(annotation):
+    """A short type for the table: int, list[...], one of ..., ..."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_text(args[0])
+    if origin is typing.Literal:
+        return " \\| ".join(json.dumps(arg) for arg in args)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        return " \\| ".join(_type_text(arg) for arg in args if arg is not type(None))
+    if origin in (list, dict):
+        return f"{origin.__name__}[{', '.join(_type_text(arg) for arg in args)}]"
+    return getattr(annotation, "__name__", str(annotation)).replace("Data", "")
+
+
+def _range(field):
+    """`1-255` from a field's ge/le, or ""."""
+    bounds = {}
+    for annotation in [field, *typing.get_args(field.annotation)]:
+        for item in getattr(annotation, "metadata", None) or getattr(annotation, "__metadata__",
+                                                                     ()):
+            for name in ("ge", "le"):
+                if getattr(item, name, None) is not None:
+                    bounds[name] = getattr(item, name)
+            for nested in getattr(item, "metadata", ()):
+                for name in ("ge", "le"):
+                    if getattr(nested, name, None) is not None:
+                        bounds[name] = getattr(nested, name)
+    if len(bounds) == 2:
+        return " " + "-".join(f"{bound:g}" if isinstance(bound, float) else str(bound)
+                              for bound in (bounds["ge"], bounds["le"]))
+    return ""
+
+
+def _default(field):
+    if field.is_required():
+        return "required"
+    default = field.get_default(call_default_factory=True)
+    return "none" if default is None else f"`{json.dumps(default)}`"
+
+
+def _blocks(block, seen):
+    """`block` and the blocks its fields hold, each once, in the order they appear."""
+    if block in seen:
+        return
+    seen.append(block)
+    for field in block.model_fields.values():
+        for candidate in re.findall(r"\b(\w+Data)\b", str(field.annotation)):
+            nested = next((b for b in _all_blocks() if b.__name__ == candidate), None)
+            if nested is not None:
+                _blocks(nested, seen)
+
+
+def _all_blocks():
+    from . import keys
+    return [value for value in vars(keys).values()
+            if isinstance(value, type) and issubclass(value, keys.Block)
+            and value is not keys.Block]
+
+
+def key_table():
+    """The README's tables of keys, one per block, from model.keys."""
+    from .keys import BannerCheckVars
+
+    blocks = []
+    _blocks(HostData, blocks)
+    blocks.append(BannerCheckVars)
+    parts = []
+    for block in blocks:
+        doc = " ".join((block.__doc__ or "").split())
+        parts += [f"**{block.__name__}**: {doc}", "", "| key | type | default | meaning |",
+                  "|---|---|---|---|"]
+        for name, field in block.model_fields.items():
+            kind = _type_text(field.annotation) + _range(field)
+            parts.append(f"| `{name}` | {kind} | {_default(field)} | "
+                         f"{field.description or ''} |")
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def readme_with_table(text):
+    """`text` (README.md) with the table between the markers replaced."""
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    return text[:start] + "\n" + key_table() + text[end:]
+
+
+def schema_text():
+    return json.dumps(json_schema(), indent=2, sort_keys=False) + "\n"
+
+
+def write(root="."):
+    """Rewrite the README's table and the schema file under `root` (the repository)."""
+    readme = os.path.join(root, "README.md")
+    with open(readme) as handle:
+        text = handle.read()
+    with open(readme, "w") as handle:
+        handle.write(readme_with_table(text))
+    path = os.path.join(root, SCHEMA_PATH)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(schema_text())
+
+
+__all__ = ["data_defaults", "json_schema", "key_table", "write"]
+
+if __name__ == "__main__":
+    write()

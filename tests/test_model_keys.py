@@ -1,0 +1,94 @@
+"""The host data declared once (`model.keys`): what comes from it is current and used.
+
+- the README's table of keys and the committed JSON Schema are what the classes generate;
+- the schema accepts the example data and flags an unknown or mistyped key, as an editor
+  with a YAML language server would;
+- the keys validation accepts are the declared ones; the install deploy gives pyinfra
+  their defaults, so `host.data.keepalived_base_dir` is set inside it when unset.
+"""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from pyinfra_keepalived.model import schema, validate
+from pyinfra_keepalived.model.instance import INSTANCE_KEYS
+from pyinfra_keepalived.model.keys import HostData, VrrpInstanceData, data_defaults
+
+from .hostdata import host_01
+
+pytestmark = pytest.mark.unit
+
+REPO = Path(__file__).resolve().parents[1]
+REGENERATE = "regenerate with: python3 -m pyinfra_keepalived.model.schema"
+
+
+def test_readme_key_table_is_current():
+    text = (REPO / "README.md").read_text()
+    assert schema.readme_with_table(text) == text, REGENERATE
+
+
+def test_committed_json_schema_is_current():
+    assert (REPO / schema.SCHEMA_PATH).read_text() == schema.schema_text(), REGENERATE
+
+
+def validator():
+    checker = jsonschema.Draft202012Validator
+    checker.check_schema(schema.json_schema())
+    return checker(json.loads((REPO / schema.SCHEMA_PATH).read_text()))
+
+
+def test_schema_accepts_the_example_data_as_yaml():
+    data = yaml.safe_load(yaml.safe_dump({**host_01(), "ssh_hostname": "192.0.2.1"}))
+    assert list(validator().iter_errors(data)) == []
+
+
+@pytest.mark.parametrize("data, where", [
+    ({"keepalived_priorty": 100}, "keepalived_priorty"),
+    ({"keepalived_priority": 256}, "keepalived_priority"),
+    ({"keepalived_state": "master"}, "keepalived_state"),
+    ({"keepalived_vrrp_instances": [{"name": "VI_1", "interface": "eth0",
+                                     "virtual_router_id": 51, "priority": 100,
+                                     "virtual_ipaddresses": ["192.168.1.100/24"],
+                                     "advert": 1}]}, "advert"),
+    ({"keepalived_global_defs": {"vrrp_version": 4}}, "vrrp_version"),
+], ids=["unknown-key", "out-of-range", "wrong-case", "unknown-instance-key", "choice"])
+def test_schema_flags_what_the_editor_should(data, where):
+    errors = list(validator().iter_errors(data))
+    assert errors and any(where in str(error.message) + str(list(error.absolute_path))
+                          for error in errors), errors
+
+
+def test_validation_accepts_exactly_the_declared_keys():
+    assert list(validate.DATA_KEYS) == HostData.keys()
+    assert INSTANCE_KEYS == VrrpInstanceData.keys()
+    assert {key: value for key, value in validate.DATA_KEYS.items() if value is not None} \
+        == data_defaults()
+
+
+def test_install_deploy_gives_pyinfra_the_defaults(monkeypatch):
+    from pyinfra.api.deploy import add_deploy
+    from pyinfra import host
+
+    from pyinfra_keepalived.deploys import install
+
+    from .fakehosts import make_state
+
+    seen = {}
+
+    class Seen(Exception):
+        pass
+
+    def capture():
+        seen[host.name] = (host.data.keepalived_base_dir, host.data.keepalived_lock_wait)
+        raise Seen
+
+    state = make_state("debian")
+    assert all(h.data.get("keepalived_base_dir") is None for h in state.inventory)
+    monkeypatch.setattr(install, "refuse_unsafe_modes", capture)
+    with pytest.raises(Seen):
+        add_deploy(state, install.keepalived)
+    assert list(seen.values())[0] == ("/etc/keepalived", 120)
