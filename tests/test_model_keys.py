@@ -16,7 +16,7 @@ import yaml
 
 from pyinfra_keepalived.model import schema, validate
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
-from pyinfra_keepalived.model.keys import HostData, VrrpInstanceData, data_defaults
+from pyinfra_keepalived.model.keys import HostData, VrrpInstance, data_defaults
 
 from .test_validate import host_01
 
@@ -64,7 +64,7 @@ def test_schema_flags_what_the_editor_should(data, where):
 
 def test_validation_accepts_exactly_the_declared_keys():
     assert list(validate.DATA_KEYS) == HostData.keys()
-    assert INSTANCE_KEYS == VrrpInstanceData.keys()
+    assert INSTANCE_KEYS == VrrpInstance.keys()
     assert {key: value for key, value in validate.DATA_KEYS.items() if value is not None} \
         == data_defaults()
 
