@@ -55,7 +55,13 @@ def test_schema_accepts_the_example_data_as_yaml():
                                      "virtual_ipaddresses": ["192.168.1.100/24"],
                                      "advert": 1}]}, "advert"),
     ({"keepalived_global_defs": {"vrrp_version": 4}}, "vrrp_version"),
-], ids=["unknown-key", "out-of-range", "wrong-case", "unknown-instance-key", "choice"])
+    ({"keepalived_vrrp_instances": [{"name": "VI_1", "interface": "eth0 ",
+                                     "virtual_router_id": 51, "priority": 100,
+                                     "virtual_ipaddresses": ["192.168.1.100/24"]}]},
+     "interface"),
+    ({"keepalived_check_scripts": [{"name": "check.sh", "template": "../x.j2"}]}, "template"),
+], ids=["unknown-key", "out-of-range", "wrong-case", "unknown-instance-key", "choice",
+        "interface-name", "template-name"])
 def test_schema_flags_what_the_editor_should(data, where):
     errors = list(validator().iter_errors(data))
     assert errors and any(where in str(error.message) + str(list(error.absolute_path))

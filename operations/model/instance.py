@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .hidden import unhide
 from .problems import did_you_mean, public_keys
 from .readers import (
+    LABEL_RE,
     NAME_RE,
     WORD_RE,
     is_int,
@@ -41,7 +42,6 @@ VIP_OPTIONS = VirtualIp.keys()
 ROUTE_OPTIONS = VirtualRoute.keys()
 TRACK_OPTIONS = TrackInterface.keys()
 SYNC_GROUP_KEYS = SyncGroup.keys()
-LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # used with fullmatch, as every pattern
 INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 
 

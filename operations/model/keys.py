@@ -20,16 +20,16 @@ Checks between fields (a VIP's family, unicast peers, VRRPv3 and auth, ...) are 
 """
 
 import functools
-from typing import Annotated, Any, Literal
-
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter
 from pydantic import ValidationError
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .problems import did_you_mean
+from .readers import INTERFACE_RE, LABEL_RE, NAME_RE, USER_RE
+from .script_data import TEMPLATE_RE
 
 
 class Says:
@@ -77,6 +77,17 @@ def choice(*choices):
                       + did_you_mean(str(value).upper(), names))]
 
 
+def matching(regex):
+    """Text that `validate` reads with `regex` (in full): the JSON Schema gets the same
+    pattern, so an editor flags what validation refuses."""
+    return Annotated[str, WithJsonSchema({"type": "string",
+                                          "pattern": f"^(?:{regex.pattern})$"})]
+
+
+Name = matching(NAME_RE)
+Interface = matching(INTERFACE_RE)
+Template = matching(TEMPLATE_RE)
+User = matching(USER_RE)
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
 Lines = Annotated[list[str], Field(description="raw lines, not validated (keepalived -t "
                                                "still checks them)")]
@@ -174,9 +185,9 @@ class VrrpScript(Block):
 
     name: Text = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: Text = Field(description="template file name (required), from ./templates/ "
+    template: Template = Field(description="template file name (required), from ./templates/ "
                            "or the shipped templates/scripts/")
-    vrrp_name: Text | None = Field(None, description="the name instances track it by "
+    vrrp_name: Name | None = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: Text | None = Field(None, description="a systemd unit name, for the "
                                       "template")
@@ -191,7 +202,7 @@ class VrrpScript(Block):
         2, description="successes in a row before it counts as passing")
     timeout: whole(1, 4294, "must be a whole number of seconds 1-4294") | None = Field(
         None, description="seconds before a run counts as failed (default: interval)")
-    user: Text | None = Field(None, description="user it runs as (default: "
+    user: User | None = Field(None, description="user it runs as (default: "
                               "keepalived_check_script_user; root: a warning)")
     vars: Vars = Field({}, description="other values for the template (identifiers; one "
                        "line of text, numbers, booleans or lists of those)")
@@ -223,7 +234,7 @@ class NotifyScript(Block):
     TEMPLATE_KEYS: ClassVar = ("name", "path")  # what its template sees besides `vars`
 
     name: Text = Field(description="file name in the scripts dir (required)")
-    template: Text | None = Field(None, description="template file name (this or content)")
+    template: Template | None = Field(None, description="template file name (this or content)")
     content: Text | None = Field(None, description="the script's text, starting with #! "
                                  "(this or template)")
     vars: Vars = Field({}, description="values for the template")
@@ -248,8 +259,8 @@ class VirtualIp(Block):
 
     address: Text = Field(description="address with prefix, e.g. 192.168.1.100/24 "
                           "(required)")
-    dev: Text | None = Field(None, description="interface (default: the instance's)")
-    label: Text | None = Field(None, description="IPv4 only, e.g. eth0:vip")
+    dev: Interface | None = Field(None, description="interface (default: the instance's)")
+    label: matching(LABEL_RE) | None = Field(None, description="IPv4 only, e.g. eth0:vip")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="address scope")
 
@@ -262,7 +273,7 @@ class VirtualRoute(Block):
 
     to: Text = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
     via: Text | None = Field(None, description="gateway address")
-    dev: Text | None = Field(None, description="interface (default: the instance's)")
+    dev: Interface | None = Field(None, description="interface (default: the instance's)")
     src: Text | None = Field(None, description="source address")
     metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
     table: Text | None = Field(None, description="routing table number or name")
@@ -276,7 +287,7 @@ class VirtualRoute(Block):
 class TrackInterface(Block):
     """One `track_interface { }` line: "NAME [weight W]" or a mapping."""
 
-    interface: Text = Field(description="another interface than the instance's (required)")
+    interface: Interface = Field(description="another interface than the instance's (required)")
     weight: whole(-253, 253) | None = Field(None, description="added to the priority while "
                                             "down; unset: down means FAULT")
 
@@ -292,8 +303,8 @@ NOTIFY = "a script of keepalived_notify_scripts, optionally followed by argument
 class VrrpInstance(Block):
     """`vrrp_instance NAME { }` (`keepalived_vrrp_instances[]`)."""
 
-    name: Text = Field(description="instance name, the same on every host (required)")
-    interface: Text = Field(description="interface VRRP runs on (required)")
+    name: Name = Field(description="instance name, the same on every host (required)")
+    interface: Interface = Field(description="interface VRRP runs on (required)")
     state: choice("MASTER", "BACKUP") | None = Field(
         None, description="initial state (default: keepalived_state, else MASTER)")
     virtual_router_id: whole(1, 255) = Field(description="VRID, the same on every peer "
@@ -367,7 +378,7 @@ class SyncGroup(Block):
 
     name: Derived[str] = Field(None, description="its key in keepalived_sync_groups")
 
-    instances: list[Text] = Field(description="two or more instances of this host that "
+    instances: list[Name] = Field(description="two or more instances of this host that "
                                   "change state together")
 
 
@@ -392,7 +403,7 @@ class HostData(Block):
                                         description="included files")
     keepalived_check_scripts_dir: Text = Field("{{ keepalived_base_dir }}/scripts",
                                                description="check and notify scripts")
-    keepalived_check_script_user: Text = Field(SCRIPT_USER, description="user scripts run "
+    keepalived_check_script_user: User = Field(SCRIPT_USER, description="user scripts run "
                                                "as (created by the deploy; root: a warning)")
     keepalived_global_defs: GlobalDefs = Field({}, description="global_defs keywords")
     keepalived_vrrp_instances: list[VrrpInstance] = Field([], description="VRRP "
@@ -410,7 +421,7 @@ class HostData(Block):
                           "http://apt-cache:3142")
     keepalived_notify_scripts: list[NotifyScript] = Field([], description="notify "
                                                               "script files")
-    keepalived_sync_groups: dict[Text, SyncGroup] = Field({}, description="sync "
+    keepalived_sync_groups: dict[Name, SyncGroup] = Field({}, description="sync "
                                                               "groups by name")
     keepalived_unicast_src_ip: Text | None = Field(
         None, description="this host's VRRP address, for unicast_peers \"inventory\" "
