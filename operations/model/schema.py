@@ -1,5 +1,5 @@
 """Generated from `model.keys`: the JSON Schema of host_vars/group_vars YAML, and the
-README's table of keys. Both are committed; tests/test_schema.py keeps them current.
+README's table of keys. Both are committed; tests/test_model_keys.py keeps them current.
 
     python3 -m pyinfra_keepalived.model.schema   # rewrites both, in the repository
 """
