@@ -5,7 +5,8 @@ type, range, default, one line of documentation); the same class, filled in by t
 validation, is the block render receives. The README's key table, the JSON Schema and
 pyinfra's data_defaults come from them (`schema`, `keys.data_defaults`). The checks that
 turn a host's data into its Settings (`blocks`: the validated blocks, paths and host
-level) are `validate`, with `instance` and `host_level` for their keys; the checks across hosts are `peers` and `fleet`. Errors name
-the host, the key path, the value and what is allowed. Nothing here reads a host or
-renders a file, and nothing imports a later layer (render, facts, operations, deploys).
+level) are `validate`, with `instance` and `host_level` for their keys; the checks across
+hosts are `peers` and `fleet`. Errors name the host, the key path, the value and what is
+allowed. Nothing here reads a host or renders a file, and nothing imports a later layer
+(render, facts, operations, deploys).
 """

@@ -382,7 +382,8 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
 
     files = {script.name: f"keepalived_check_scripts[{index}]"
              for index, script in enumerate(scripts)}
-    notified = {command.split()[0] for instance in instances for _, command in instance.notify_commands}
+    notified = {command.split()[0] for instance in instances
+                for _, command in instance.notify_commands}
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:
