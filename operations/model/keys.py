@@ -414,7 +414,7 @@ class HostData(Block):
         None, description="priority of this host's instances that set none")
     keepalived_state: choice("MASTER", "BACKUP") | None = Field(
         None, description="state of this host's instances that set none")
-    keepalived_package_version: Text | None = Field(
+    keepalived_package_version: Text | int | float | None = Field(
         None, description="package pin, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf)")
     keepalived_package_proxy: Text | None = Field(
         None, description="HTTP proxy for the package download only, e.g. "

@@ -186,9 +186,11 @@ def read_script(problems, index, item, paths, script_user):
     vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
                           "a name of letters, digits and _ . -")
     def number(name):
-        value = item.get(name, VrrpScript.default(name))
-        return None if value is None else read_field(problems, f"{where}.{name}",
-                                                      VrrpScript, name, value)
+        default = VrrpScript.default(name)
+        value = item.get(name, default)
+        if value is None and default is None:
+            return None  # optional, unset (weight, timeout)
+        return read_field(problems, f"{where}.{name}", VrrpScript, name, value)
 
     interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
                                                          "fall", "rise"))
@@ -419,6 +421,8 @@ def read_host(host, data):
             problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
     problems.misplaced_hidden_values(data, DATA_KEYS)
 
+    if data.get("_temp_dir") is not None:  # pyinfra's argument, as host data: uploads go there
+        read_path(problems, "_temp_dir", data["_temp_dir"])
     paths = read_paths(problems, data)
     script_user = read_word(problems, "keepalived_check_script_user",
                             data.get("keepalived_check_script_user", SCRIPT_USER),
