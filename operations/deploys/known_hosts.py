@@ -7,13 +7,14 @@ of every host configured for the VIP's instance.
 
 Each host answers one ``SshHostKeys`` fact; they are fetched once per run, by whichever
 host's deploy code asks first (as operations/status.py does). `known_hosts_lines` is pure
-and unit tested.
+and unit tested. What it reports goes through pyinfra's logger (stderr): stdout stays
+pyinfra's own (pure JSON with `--json`).
 """
 
 import os
 import tempfile
 
-from pyinfra import state
+from pyinfra import logger, state
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.ssh_host_keys import SshHostKeys
@@ -99,7 +100,7 @@ def _write(path):
         f.write("\n".join(lines) + "\n")
     os.chmod(temporary, 0o644)
     os.replace(temporary, path)
-    print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
-    for line in lines:
-        if line.startswith("# "):
-            print(f"  {line[2:]}")
+    # (pyinfra's logger, on stderr: stdout stays pyinfra's, pure JSON with --json)
+    logger.info("\n".join([
+        f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys",
+        *(f"  {line[2:]}" for line in lines if line.startswith("# "))]))
