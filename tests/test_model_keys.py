@@ -8,6 +8,8 @@
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -33,6 +35,16 @@ def test_readme_key_table_is_current():
 
 def test_committed_json_schema_is_current():
     assert (REPO / schema.SCHEMA_PATH).read_text() == schema.schema_text(), REGENERATE
+
+
+def test_the_installed_package_prints_the_committed_schema(tmp_path):
+    """A project using the installed package gets the same schema (`--schema`), and the
+    command writes nothing in the folder it runs in."""
+    printed = subprocess.run([sys.executable, "-m", "pyinfra_keepalived.model.schema",
+                              "--schema"], cwd=tmp_path, capture_output=True, text=True,
+                             check=True).stdout
+    assert printed == (REPO / schema.SCHEMA_PATH).read_text()
+    assert list(tmp_path.iterdir()) == []
 
 
 def validator():

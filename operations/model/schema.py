@@ -6,6 +6,7 @@ README's table of keys. Both are committed; tests/test_model_keys.py keeps them 
 
 import json
 import os
+import sys
 import typing
 
 from .keys import Block, HostData, data_defaults
@@ -133,4 +134,9 @@ def write(root="."):
 __all__ = ["data_defaults", "json_schema", "key_table", "write"]
 
 if __name__ == "__main__":
-    write()
+    # --schema: print the schema (a project using the installed package saves it where its
+    # editor looks); no argument: rewrite this repository's README table and schema file
+    if sys.argv[1:] == ["--schema"]:
+        sys.stdout.write(schema_text())
+    else:
+        write()
