@@ -190,6 +190,11 @@ CASES = [
      "whole number of seconds 1-4294"),
     ("interval-1e308", with_script(interval=1e308), f"{SCRIPT}.interval",
      "whole number of seconds 1-4294"),
+    # a bare `interval:` in YAML is None: an error, as before the model was declared once
+    ("interval-null", with_script(interval=None), f"{SCRIPT}.interval",
+     "whole number of seconds 1-4294"),
+    ("fall-null", with_script(fall=None), f"{SCRIPT}.fall", "whole number 1 or more"),
+    ("rise-null", with_script(rise=None), f"{SCRIPT}.rise", "whole number 1 or more"),
     ("timeout-huge", with_script(timeout=10**30), f"{SCRIPT}.timeout",
      "whole number of seconds 1-4294"),
     ("timeout-fraction", with_script(timeout=2.5), f"{SCRIPT}.timeout",

@@ -558,6 +558,40 @@ def test_invalid_data_stops_before_any_command(recorder):
         assert sent(host, recorder) == []
 
 
+@pytest.mark.parametrize("group_data, says", [
+    # a template the data cannot render (no service_name for the unit check): the install
+    # deploy renders every host's scripts before any command, as the model's check cannot
+    ({"keepalived_check_scripts": [{key: value for key, value in
+                                    GROUP_DATA["keepalived_check_scripts"][0].items()
+                                    if key != "service_name"}]},
+     "keepalived_check_scripts[0].template"),
+    # pyinfra's temp dir as data reaches root's shell (uploads, their removal)
+    ({"_temp_dir": "/var/tmp/x;id>/tmp/pwned;#"}, "_temp_dir"),
+    ({"_temp_dir": "/var/tmp/a b"}, "_temp_dir"),
+    ({"_temp_dir": "var/tmp"}, "_temp_dir"),
+])
+def test_data_the_deploy_cannot_use_stops_it_before_any_command(group_data, says, recorder):
+    state = make_state("debian", group_data=group_data)
+    with pytest.raises(KeepalivedDataError) as error:
+        add(state)
+    assert all(f"{name}: {says}" in str(error.value) for name in HOSTS)
+    for host in state.inventory:
+        assert host.connector.executed_commands == []  # not even a fact
+        assert sent(host, recorder) == []
+
+
+@pytest.mark.parametrize("temp_dir", ["/srv/x;reboot", "/srv/../etc", "relative"])
+def test_a_temp_dir_config_that_could_reach_a_shell_fails_the_host(temp_dir, recorder):
+    """pyinfra's TEMP_DIR (deploy code, config) is not host data: checked where it is
+    used, it fails the host before its first upload, naming the value."""
+    state = make_state("debian")
+    state.config.TEMP_DIR = temp_dir
+    with pytest.raises(DeployError, match=r"_temp_dir / TEMP_DIR = .*must be an absolute"):
+        deploy(state)
+    for host in state.inventory:
+        assert not any(temp_dir in str(command) for command in sent(host, recorder))
+
+
 # -- regressions: bugs found by these tests, now fixed --
 
 def test_fresh_host_without_config_dir(recorder):

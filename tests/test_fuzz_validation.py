@@ -113,7 +113,7 @@ def benign(value):
 def assert_scripts_hold_no_line_of_the_data(settings):
     for script in settings.scripts:
         variables = script.template_variables()
-        given_vars = dict(script.template_vars)
+        given_vars = dict(script.vars)
         plain = render.script_file(script.template, {
             **variables, **{key: benign(value) for key, value in given_vars.items()}})
         assert_same_shape(render.script_content(script), plain)

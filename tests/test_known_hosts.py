@@ -1,10 +1,14 @@
 """Unit tests for known_hosts.py's file (pyinfra_keepalived.deploys.known_hosts.known_hosts_lines), its
 fact's parsing and the keepalived_vip_names data key."""
 
+import logging
 import subprocess
+from types import SimpleNamespace
 
 import pytest
+from pyinfra import logger as pyinfra_logger
 
+from pyinfra_keepalived.deploys import known_hosts as known_hosts_module
 from pyinfra_keepalived.deploys.known_hosts import SshHostKeys, known_hosts_lines
 
 from .hostdata import assert_error, assert_valid, check, host_01, host_02
@@ -88,6 +92,34 @@ def test_port_22_is_the_bare_address_as_openssh_looks_it_up(tmp_path):
 def test_ssh_port_errors_name_host_key_and_allowed_values(port):
     assert_error({**host_01(), "keepalived_ssh_port": port},
                  f"host-01: keepalived_ssh_port = {port!r}: must be a whole number 1-65535")
+
+
+def test_writing_the_file_prints_nothing_and_logs_what_it_wrote(
+        tmp_path, monkeypatch, capsys, caplog):
+    """`pyinfra --json` prints only JSON on stdout: the report goes to pyinfra's logger."""
+    class Host:
+        def __init__(self, name):
+            self.name, self.data = name, {}
+
+        def get_fact(self, fact):
+            return KEYS[self.name]
+
+    class Inventory(list):
+        def get_active_hosts(self):
+            return list(self)
+
+    inventory = Inventory(Host(name) for name in KEYS)
+    monkeypatch.setattr(known_hosts_module, "state", SimpleNamespace(inventory=inventory))
+    monkeypatch.setattr(known_hosts_module, "check_inventory", lambda _: settings())
+    monkeypatch.setattr(pyinfra_logger, "propagate", True)  # (the CLI turns it off)
+    path = tmp_path / "known_hosts.vips"
+    with caplog.at_level(logging.INFO, logger=pyinfra_logger.name):
+        known_hosts_module._write(str(path))
+
+    assert capsys.readouterr().out == ""
+    assert [record.getMessage() for record in caplog.records] == [
+        f"wrote {path}: 4 keys\n  VI_1: 192.168.1.100 held by one of host-01, host-02"]
+    assert path.read_text().splitlines() == known_hosts_lines(settings(), KEYS, {})
 
 
 def test_the_fact_keeps_type_and_key_only():

@@ -21,41 +21,82 @@ LAYERS = ("shipped", "model", "render", "facts", "operations", "deploys")
 
 
 def modules():
-    """{dotted name relative to the package: path} of every module of the package."""
-    found = {}
+    """{dotted name relative to the package: path} of every module of the package (a
+    subpackage's __init__ as the subpackage's own name, e.g. "facts")."""
+    found = {"shipped": os.path.join(PACKAGE_DIR, "shipped.py")}
     for layer in LAYERS[1:]:
         for name in os.listdir(os.path.join(PACKAGE_DIR, layer)):
-            if name.endswith(".py") and name != "__init__.py":
+            if name == "__init__.py":
+                found[layer] = os.path.join(PACKAGE_DIR, layer, name)
+            elif name.endswith(".py"):
                 found[f"{layer}.{name[:-3]}"] = os.path.join(PACKAGE_DIR, layer, name)
-    found["shipped"] = os.path.join(PACKAGE_DIR, "shipped.py")
     return found
 
 
+# What the package's root gives lazily (its __getattr__), and where it comes from.
+ROOT_NAMES = {"keepalived": "deploys.install"}
+
+
 def imports_of(module, path):
-    """The package modules `module` imports (relative imports resolved)."""
-    package = module.rpartition(".")[0].split(".") if "." in module else []
+    """The package modules `module` imports (relative imports resolved; a subpackage
+    imported as a whole counts as its layer). Star imports and importlib are refused:
+    what they load cannot be read here."""
+    is_package = os.path.basename(path) == "__init__.py"
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    known = modules()
     names = set()
     for node in ast.walk(ast.parse(open(path).read())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+                base = package[:len(package) - (node.level - 1)]
                 target = ".".join([*base, *(node.module.split(".") if node.module else [])])
-            elif node.module and node.module.startswith("pyinfra_keepalived"):
+            elif node.module and node.module.split(".")[0] == "pyinfra_keepalived":
                 target = node.module.removeprefix("pyinfra_keepalived").lstrip(".")
+            elif node.module == "importlib":
+                raise AssertionError(f"{module} imports importlib: the layers cannot be read")
             else:
                 continue
             for alias in node.names:
+                assert alias.name != "*", f"{module}: a star import from {target!r}"
                 candidate = f"{target}.{alias.name}" if target else alias.name
-                names.add(candidate if candidate in modules() else target)
+                if candidate in known:
+                    names.add(candidate)
+                elif not target and alias.name in ROOT_NAMES:
+                    names.add(ROOT_NAMES[alias.name])
+                elif target:
+                    names.add(target)
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                if alias.name.startswith("pyinfra_keepalived."):
-                    names.add(alias.name.removeprefix("pyinfra_keepalived."))
-    return {name for name in names if name in modules()}
+                assert alias.name != "importlib", f"{module} imports importlib"
+                if alias.name.split(".")[0] == "pyinfra_keepalived":
+                    names.add(alias.name.removeprefix("pyinfra_keepalived").lstrip("."))
+    unknown = {name for name in names if name and name not in known}
+    assert not unknown, f"{module} imports {unknown}: not modules of the package"
+    return {name for name in names if name}
 
 
 def layer_of(module):
     return LAYERS.index(module.split(".")[0])
+
+
+def test_hidden_imports_against_the_layers_are_seen(tmp_path, monkeypatch):
+    """The ways of importing a later layer that the reading must not miss: a whole
+    subpackage, a relative import of a subpackage under another name, the package's
+    lazy `keepalived`, an absolute import."""
+    for text, target in [("from .. import deploys", "deploys"),
+                         ("from .. import operations as ops", "operations"),
+                         ("from .. import keepalived", "deploys.install"),
+                         ("from pyinfra_keepalived import deploys", "deploys"),
+                         ("import pyinfra_keepalived.facts.probe", "facts.probe"),
+                         ("def f():\n    from ..facts import probe", "facts.probe")]:
+        path = tmp_path / "fake.py"
+        path.write_text(text + "\n")
+        assert imports_of("model.fake", str(path)) == {target}, text
+    for text in ("from ..deploys import *", "import importlib"):
+        path = tmp_path / "fake.py"
+        path.write_text(text + "\n")
+        with pytest.raises(AssertionError):
+            imports_of("model.fake", str(path))
 
 
 def test_every_module_is_in_a_layer():

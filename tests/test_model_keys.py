@@ -8,6 +8,8 @@
 """
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +18,7 @@ import yaml
 
 from pyinfra_keepalived.model import schema, validate
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
-from pyinfra_keepalived.model.keys import HostData, VrrpInstanceData, data_defaults
+from pyinfra_keepalived.model.keys import HostData, VrrpInstance, data_defaults
 
 from .hostdata import host_01
 
@@ -33,6 +35,16 @@ def test_readme_key_table_is_current():
 
 def test_committed_json_schema_is_current():
     assert (REPO / schema.SCHEMA_PATH).read_text() == schema.schema_text(), REGENERATE
+
+
+def test_the_installed_package_prints_the_committed_schema(tmp_path):
+    """A project using the installed package gets the same schema (`--schema`), and the
+    command writes nothing in the folder it runs in."""
+    printed = subprocess.run([sys.executable, "-m", "pyinfra_keepalived.model.schema",
+                              "--schema"], cwd=tmp_path, capture_output=True, text=True,
+                             check=True).stdout
+    assert printed == (REPO / schema.SCHEMA_PATH).read_text()
+    assert list(tmp_path.iterdir()) == []
 
 
 def validator():
@@ -55,7 +67,13 @@ def test_schema_accepts_the_example_data_as_yaml():
                                      "virtual_ipaddresses": ["192.168.1.100/24"],
                                      "advert": 1}]}, "advert"),
     ({"keepalived_global_defs": {"vrrp_version": 4}}, "vrrp_version"),
-], ids=["unknown-key", "out-of-range", "wrong-case", "unknown-instance-key", "choice"])
+    ({"keepalived_vrrp_instances": [{"name": "VI_1", "interface": "eth0 ",
+                                     "virtual_router_id": 51, "priority": 100,
+                                     "virtual_ipaddresses": ["192.168.1.100/24"]}]},
+     "interface"),
+    ({"keepalived_check_scripts": [{"name": "check.sh", "template": "../x.j2"}]}, "template"),
+], ids=["unknown-key", "out-of-range", "wrong-case", "unknown-instance-key", "choice",
+        "interface-name", "template-name"])
 def test_schema_flags_what_the_editor_should(data, where):
     errors = list(validator().iter_errors(data))
     assert errors and any(where in str(error.message) + str(list(error.absolute_path))
@@ -64,7 +82,7 @@ def test_schema_flags_what_the_editor_should(data, where):
 
 def test_validation_accepts_exactly_the_declared_keys():
     assert list(validate.DATA_KEYS) == HostData.keys()
-    assert INSTANCE_KEYS == VrrpInstanceData.keys()
+    assert INSTANCE_KEYS == VrrpInstance.keys()
     assert {key: value for key, value in validate.DATA_KEYS.items() if value is not None} \
         == data_defaults()
 

@@ -431,7 +431,7 @@ def notified(**overrides):
 def test_notify_keys_name_scripts_and_may_pass_arguments():
     settings = assert_valid(notified(notify="record.sh", notify_master="record.sh MASTER now"))
 
-    assert settings.instances[0].notify == (
+    assert settings.instances[0].notify_commands == (
         ("notify_master", "/etc/keepalived/scripts/record.sh MASTER now"),
         ("notify", "/etc/keepalived/scripts/record.sh"))
     assert settings.notify_scripts[0].path == "/etc/keepalived/scripts/record.sh"

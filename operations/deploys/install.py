@@ -20,7 +20,6 @@ from ..operations import shared_keys
 from ..operations.config_tree import config_tree, tree_work
 from ..operations.needed import if_needed, unchanged
 from ..operations.system import (
-    host_settings,
     keepalived_package,
     package_manager,
     service_running,
@@ -121,7 +120,7 @@ def keepalived():
     from the host once, before the first step. (The steps are plain functions, not nested
     deploys: each deploy call costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
-    settings = host_settings()
+    settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
     files = render.config_files(settings)
     probe = read_probe(settings, files)
     manager = package_manager(probe.os_release)

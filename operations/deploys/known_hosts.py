@@ -6,14 +6,15 @@ of every host configured for the VIP's instance.
     pyinfra -y inventory.py known_hosts.py --data known_hosts_file=known_hosts.vips
 
 Each host answers one ``SshHostKeys`` fact; they are fetched once per run, by whichever
-host's deploy code asks first (as operations/deploys/status.py does). `known_hosts_lines` is pure
-and unit tested.
+host's deploy code asks first (as deploys/status.py does). `known_hosts_lines` is pure
+and unit tested. What it reports goes through pyinfra's logger (stderr): stdout stays
+pyinfra's own (pure JSON with `--json`).
 """
 
 import os
 import tempfile
 
-from pyinfra import state
+from pyinfra import logger, state
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.ssh_host_keys import SshHostKeys
@@ -99,7 +100,7 @@ def _write(path):
         f.write("\n".join(lines) + "\n")
     os.chmod(temporary, 0o644)
     os.replace(temporary, path)
-    print(f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys")
-    for line in lines:
-        if line.startswith("# "):
-            print(f"  {line[2:]}")
+    # (pyinfra's logger, on stderr: stdout stays pyinfra's, pure JSON with --json)
+    logger.info("\n".join([
+        f"wrote {path}: {sum(not line.startswith('#') for line in lines)} keys",
+        *(f"  {line[2:]}" for line in lines if line.startswith("# "))]))

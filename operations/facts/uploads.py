@@ -12,7 +12,10 @@ import shlex
 import uuid
 
 from pyinfra import host, state
+from pyinfra.api.exceptions import DeployError
 from pyinfra.context import ctx_config, ctx_host, ctx_state
+
+from ..model.readers import PATH_RE
 
 DEFAULT_PARENT = "/var/tmp"
 UPLOAD_PREFIX = "keepalived-deploy."
@@ -37,7 +40,20 @@ def upload_parent():
               or next((config.TEMP_DIR for config in configs if config and config.TEMP_DIR),
                       None)
               or DEFAULT_PARENT)
-    return str(parent).rstrip("/") or "/"
+    return checked_parent(parent)
+
+
+def checked_parent(parent):
+    """`parent` without a trailing slash if it is an absolute, normalised path of letters,
+    digits and _ . - / (it reaches root's shell, and the stale-upload removal looks in it);
+    else a DeployError naming the host and the value."""
+    path = str(parent).rstrip("/") or "/"
+    if (not isinstance(parent, str) or PATH_RE.fullmatch(parent) is None
+            or os.path.normpath(path) != path):
+        where = f"{host.name}: " if ctx_host.isset() else ""
+        raise DeployError(f"{where}_temp_dir / TEMP_DIR = {parent!r}: must be an absolute, "
+                          "normalised path of letters, digits and _ . - / (e.g. /var/tmp)")
+    return path
 
 
 def private_dir(parent=None):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .hidden import unhide
 from .problems import did_you_mean, public_keys
 from .readers import (
+    LABEL_RE,
     NAME_RE,
     WORD_RE,
     is_int,
@@ -26,24 +27,21 @@ from .readers import (
     read_mapping,
     read_word,
 )
-from .blocks import SyncGroup, TrackInterface, VirtualIp, VirtualRoute, VrrpInstance
 from .keys import (
-    SyncGroupData,
-    TrackInterfaceData,
-    VirtualIpData,
-    VirtualRouteData,
-    VrrpInstanceData,
+    SyncGroup,
+    TrackInterface,
+    VirtualIp,
+    VirtualRoute,
+    VrrpInstance,
     read_field,
 )
 
-INSTANCE_KEYS = VrrpInstanceData.keys()
-NOTIFY_KEYS = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
+INSTANCE_KEYS = VrrpInstance.keys()
 UNICAST_FROM_INVENTORY = "inventory"
-VIP_OPTIONS = VirtualIpData.keys()
-ROUTE_OPTIONS = VirtualRouteData.keys()
-TRACK_OPTIONS = TrackInterfaceData.keys()
-SYNC_GROUP_KEYS = SyncGroupData.keys()
-LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # used with fullmatch, as every pattern
+VIP_OPTIONS = VirtualIp.keys()
+ROUTE_OPTIONS = VirtualRoute.keys()
+TRACK_OPTIONS = TrackInterface.keys()
+SYNC_GROUP_KEYS = SyncGroup.keys()
 INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 
 
@@ -126,7 +124,7 @@ def read_virtual_ip(problems, key, value, interface):
             problems.warn(f"{key}.label", label, "ip(8) wants a label that starts with the "
                           f"interface name: use {device}:NAME")
     if entry.get("scope") is not None:
-        options["scope"] = read_field(problems, f"{key}.scope", VirtualIpData, "scope",
+        options["scope"] = read_field(problems, f"{key}.scope", VirtualIp, "scope",
                                       entry["scope"])
     if None in options.values():
         return None
@@ -195,13 +193,13 @@ def read_route(problems, key, value, interface):
             route[option] = None if ip is None else str(ip)
     route["dev"] = read_interface(problems, f"{key}.dev", entry.get("dev", interface))
     if entry.get("metric") is not None:
-        route["metric"] = read_field(problems, f"{key}.metric", VirtualRouteData, "metric",
+        route["metric"] = read_field(problems, f"{key}.metric", VirtualRoute, "metric",
                                      _int_text(entry["metric"]))
     if entry.get("table") is not None:
         route["table"] = read_word(problems, f"{key}.table", str(entry["table"]), NAME_RE,
                                    "a routing table number or name")
     if entry.get("scope") is not None:
-        route["scope"] = read_field(problems, f"{key}.scope", VirtualRouteData, "scope",
+        route["scope"] = read_field(problems, f"{key}.scope", VirtualRoute, "scope",
                                     entry["scope"])
     if any(route.get(option) is None for option in entry):
         return None
@@ -220,7 +218,7 @@ def read_track_interface(problems, key, value, interface):
     name = read_interface(problems, f"{key}.interface", entry["interface"])
     weight = entry.get("weight")
     if weight is not None:
-        weight = read_field(problems, f"{key}.weight", TrackInterfaceData, "weight",
+        weight = read_field(problems, f"{key}.weight", TrackInterface, "weight",
                             _int_text(weight))
     if name is not None and name == interface:
         problems.error(f"{key}.interface", name, "is the instance's own interface, which "
@@ -258,7 +256,7 @@ def read_auth(problems, where, item, version):
         auth_type = "PASS"
     if auth_type is None:
         return None, None
-    auth_type = read_field(problems, f"{where}.auth_type", VrrpInstanceData, "auth_type",
+    auth_type = read_field(problems, f"{where}.auth_type", VrrpInstance, "auth_type",
                            auth_type)
     if auth_type is not None and version == 3:
         problems.error(f"{where}.auth_type", auth_type, "VRRP version 3 (also every IPv6 "
@@ -284,7 +282,7 @@ def read_preemption(problems, where, item, state, priority):
     nopreempt = read_flag(problems, f"{where}.nopreempt", item.get("nopreempt", False))
     delay = item.get("preempt_delay")
     if delay is not None:
-        delay = read_field(problems, f"{where}.preempt_delay", VrrpInstanceData,
+        delay = read_field(problems, f"{where}.preempt_delay", VrrpInstance,
                            "preempt_delay", delay)
     for key, value in (("nopreempt", nopreempt), ("preempt_delay", delay)):
         if value and state == "MASTER":
@@ -356,9 +354,10 @@ def read_unicast(problems, where, item, family, context):
 
 
 def read_notify(problems, where, item, context):
-    """((keyword, command), ...) for notify_master/backup/fault/stop and notify."""
-    notify = []
-    for keyword in NOTIFY_KEYS:
+    """{keyword: command} for notify_master/backup/fault/stop and notify: the script's path
+    on the host, and its arguments."""
+    notify = {}
+    for keyword in VrrpInstance.NOTIFY_KEYS:
         value = item.get(keyword)
         if value is None:
             continue
@@ -376,8 +375,8 @@ def read_notify(problems, where, item, context):
             problems.error(key, value, f"argument {bad[0]!r} must be a single word without "
                            "quotes, braces, # or !")
             continue
-        notify.append((keyword, " ".join([context.notify_paths[name], *words[1:]])))
-    return tuple(notify)
+        notify[keyword] = " ".join([context.notify_paths[name], *words[1:]])
+    return notify
 
 
 def read_instance(problems, index, item, data, context):
@@ -394,8 +393,8 @@ def read_instance(problems, index, item, data, context):
     # Host-level defaults are reported under their own key when they are what is wrong.
     state_key = f"{where}.state" if "state" in item else "keepalived_state"
     state = item.get("state", data.get("keepalived_state") or "MASTER")
-    state = read_field(problems, state_key, VrrpInstanceData, "state", state)
-    vrid = read_field(problems, f"{where}.virtual_router_id", VrrpInstanceData,
+    state = read_field(problems, state_key, VrrpInstance, "state", state)
+    vrid = read_field(problems, f"{where}.virtual_router_id", VrrpInstance,
                       "virtual_router_id", item.get("virtual_router_id"))
 
     priority_key = f"{where}.priority" if "priority" in item else "keepalived_priority"
@@ -404,7 +403,7 @@ def read_instance(problems, index, item, data, context):
         problems.error(f"{where}.priority", None,
                        "required: 1-255, here or as keepalived_priority in the host's data")
     else:
-        priority = read_field(problems, priority_key, VrrpInstanceData, "priority", priority)
+        priority = read_field(problems, priority_key, VrrpInstance, "priority", priority)
 
     vips = read_virtual_ips(problems, f"{where}.virtual_ipaddresses",
                             item.get("virtual_ipaddresses"), interface, required=True)
@@ -421,7 +420,7 @@ def read_instance(problems, index, item, data, context):
                        "instance (or to virtual_ipaddresses_excluded)")
     version = item.get("version")
     if version is not None:
-        version = read_field(problems, f"{where}.version", VrrpInstanceData, "version", version)
+        version = read_field(problems, f"{where}.version", VrrpInstance, "version", version)
     if version == 2 and family == 6:
         problems.error(f"{where}.version", 2, "IPv6 VRRP exists only as version 3: "
                        "keepalived silently uses 3; remove version or set 3")
@@ -434,7 +433,7 @@ def read_instance(problems, index, item, data, context):
     garp = {}
     for key in ("garp_master_delay", "garp_master_refresh"):
         if item.get(key) is not None:
-            garp[key] = read_field(problems, f"{where}.{key}", VrrpInstanceData, key, item[key])
+            garp[key] = read_field(problems, f"{where}.{key}", VrrpInstance, key, item[key])
     unicast_src_ip, unicast_peers = read_unicast(problems, where, item, family, context)
 
     tracked = []
@@ -469,16 +468,17 @@ def read_instance(problems, index, item, data, context):
     if None in (name, interface, state, vrid, priority, advert_int, *garp.values(),
                 *track_interfaces, *routes) or not vips:
         return None
-    return VrrpInstance(
-        name=name, interface=interface, state=state, virtual_router_id=vrid, priority=priority,
-        virtual_ipaddresses=vips, advert_int=advert_int, auth_type=auth_type,
-        auth_pass=auth_pass, track_scripts=tuple(tracked), version=version,
-        effective_version=effective_version, native_ipv6=native_ipv6 is True,
-        nopreempt=nopreempt, preempt_delay=preempt_delay, **garp,
+    # the keys as given (name, interface, virtual_router_id, version, garp_*: read above
+    # as they are), with what was read or derived from them in their place
+    return VrrpInstance.built(
+        item, state=state, priority=priority, virtual_ipaddresses=vips,
+        auth_type=auth_type, auth_pass=auth_pass, track_scripts=tuple(tracked),
+        effective_version=effective_version, native_ipv6=native_ipv6,
+        nopreempt=nopreempt, preempt_delay=preempt_delay,
         unicast_src_ip=unicast_src_ip, unicast_peers=unicast_peers,
         peers_from_inventory=item.get("unicast_peers") == UNICAST_FROM_INVENTORY,
         track_interfaces=track_interfaces, virtual_ipaddresses_excluded=excluded,
-        virtual_routes=routes, notify=notify, extra_lines=extra_lines,
+        virtual_routes=routes, **notify, extra_lines=extra_lines,
     )
 
 
@@ -523,6 +523,6 @@ def read_sync_groups(problems, value, instances, scripts):
                 problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
                                "keepalived ignores tracking weights in a sync group; use "
                                "weight 0 (unset: a failure means FAULT) in synced instances")
-        result.append(SyncGroup(name=str(group_name), instances=tuple(
+        result.append(SyncGroup.built(group, name=str(group_name), instances=tuple(
             member for member in members if isinstance(member, str))))
     return tuple(result)

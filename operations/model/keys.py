@@ -1,7 +1,14 @@
 """The host data, declared once: one class per keepalived block, one field per key.
 
 Each field carries its type, its range or allowed values, its default and one line of
-documentation. From these classes come: the keys `validate` accepts (any other is an
+documentation. The same class is the validated block that render receives: `validate`
+(and `instance`) check the host data key by key, with messages naming host, key path,
+value and what is allowed, then build the block with `Block.built`: the keys as given,
+with the values they read or derived (resolved defaults, parsed entries, a script's
+path, ...) in their place. Values that are not host data keys but derived by the
+validator are declared too, typed `Derived[...]`: no key, no schema, no table row.
+
+From these classes also come: the keys `validate` accepts (any other is an
 error with a "did you mean"), the per-field checks (`read_field`: pydantic validates,
 and an error becomes a message naming host, key path, value and what is allowed), the
 defaults given to pyinfra (`data_defaults`), the README's table of keys and the JSON
@@ -13,13 +20,16 @@ Checks between fields (a VIP's family, unicast peers, VRRPv3 and auth, ...) are 
 """
 
 import functools
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, TypeAdapter
 from pydantic import ValidationError
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .problems import did_you_mean
+from .readers import INTERFACE_RE, LABEL_RE, NAME_RE, USER_RE
+from .script_data import TEMPLATE_RE
 
 
 class Says:
@@ -67,6 +77,17 @@ def choice(*choices):
                       + did_you_mean(str(value).upper(), names))]
 
 
+def matching(regex):
+    """Text that `validate` reads with `regex` (in full): the JSON Schema gets the same
+    pattern, so an editor flags what validation refuses."""
+    return Annotated[str, WithJsonSchema({"type": "string",
+                                          "pattern": f"^(?:{regex.pattern})$"})]
+
+
+Name = matching(NAME_RE)
+Interface = matching(INTERFACE_RE)
+Template = matching(TEMPLATE_RE)
+User = matching(USER_RE)
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
 Lines = Annotated[list[str], Field(description="raw lines, not validated (keepalived -t "
                                                "still checks them)")]
@@ -74,14 +95,30 @@ Text = str
 Vars = dict[str, Any]
 
 
+# A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
+# the README's table.
+Derived = SkipJsonSchema
+
+
 class Block(BaseModel):
-    """A block of host data: unknown keys are errors."""
+    """A block of host data: unknown keys are errors. Validated, it is what render gets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @classmethod
     def keys(cls):
-        return list(cls.model_fields)
+        """The host data keys of the block (its fields that are not `Derived`)."""
+        return [name for name, field in cls.model_fields.items()
+                if not any(isinstance(item, Derived) for item in field.metadata)]
+
+    @classmethod
+    def built(cls, given, **validated):
+        """The validated block: the keys of `given` (already checked by the validator)
+        with the `validated` values (read, normalised or derived) in their place, and
+        the declared defaults for the rest. No pydantic validation: `validate` checked
+        every value, with its own messages."""
+        return cls.model_construct(**{**{key: given[key] for key in cls.keys() if key in given},
+                                      **validated})
 
     @classmethod
     def default(cls, name):
@@ -90,9 +127,12 @@ class Block(BaseModel):
 
 # -- keepalived_global_defs --
 
-class GlobalDefsData(Block):
+class GlobalDefs(Block):
     """`global_defs { }` keywords (`keepalived_global_defs`); `true` renders the bare
     keyword."""
+
+    # rendered on lines of their own; `options` are the others
+    OWN_LINES: ClassVar = ("script_user", "enable_script_security", "extra_lines")
 
     router_id: Text | None = Field(None, description="this host's name in emails and SNMP")
     notification_email: list[Text] | None = Field(None, description="addresses to mail on "
@@ -125,18 +165,29 @@ class GlobalDefsData(Block):
     extra_lines: Lines = Field([], description="raw lines for global_defs, not validated "
                                "(keepalived -t checks them)")
 
+    @property
+    def options(self):
+        """((keyword, value), ...): the keywords set, but those of OWN_LINES; a value True
+        renders the bare keyword, False nothing."""
+        return tuple((key, getattr(self, key)) for key in self.keys()
+                     if key not in self.OWN_LINES and getattr(self, key) is not None)
+
 
 # -- keepalived_check_scripts[] --
 
-class VrrpScriptData(Block):
+class VrrpScript(Block):
     """A check script (`keepalived_check_scripts[]`): its file in the scripts dir, and its
     `vrrp_script` block."""
 
+    # What its template sees besides `vars` (which may not shadow these).
+    TEMPLATE_KEYS: ClassVar = ("name", "vrrp_name", "template", "path", "interval", "weight",
+                               "fall", "rise", "timeout", "user")
+
     name: Text = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: Text = Field(description="template file name (required), from ./templates/ "
+    template: Template = Field(description="template file name (required), from ./templates/ "
                            "or the shipped templates/scripts/")
-    vrrp_name: Text | None = Field(None, description="the name instances track it by "
+    vrrp_name: Name | None = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: Text | None = Field(None, description="a systemd unit name, for the "
                                       "template")
@@ -151,11 +202,17 @@ class VrrpScriptData(Block):
         2, description="successes in a row before it counts as passing")
     timeout: whole(1, 4294, "must be a whole number of seconds 1-4294") | None = Field(
         None, description="seconds before a run counts as failed (default: interval)")
-    user: Text | None = Field(None, description="user it runs as (default: "
+    user: User | None = Field(None, description="user it runs as (default: "
                               "keepalived_check_script_user; root: a warning)")
     vars: Vars = Field({}, description="other values for the template (identifiers; one "
                        "line of text, numbers, booleans or lists of those)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
+    path: Derived[str] = Field(None, description="absolute path of the script on the host")
+
+    def template_variables(self):
+        """What the script's template sees: its own keys, and the vars given for it."""
+        return {**{key: getattr(self, key) for key in self.TEMPLATE_KEYS},
+                **{key: value for key, value in self.vars.items() if value is not None}}
 
 
 class BannerCheckVars(Block):
@@ -170,61 +227,84 @@ class BannerCheckVars(Block):
 
 # -- keepalived_notify_scripts[] --
 
-class NotifyScriptData(Block):
+class NotifyScript(Block):
     """A notify script file (`keepalived_notify_scripts[]`), named by instances' notify_*
     keys: from a template or given content."""
 
+    TEMPLATE_KEYS: ClassVar = ("name", "path")  # what its template sees besides `vars`
+
     name: Text = Field(description="file name in the scripts dir (required)")
-    template: Text | None = Field(None, description="template file name (this or content)")
+    template: Template | None = Field(None, description="template file name (this or content)")
     content: Text | None = Field(None, description="the script's text, starting with #! "
                                  "(this or template)")
     vars: Vars = Field({}, description="values for the template")
+    path: Derived[str] = Field(None, description="absolute path of the script on the host")
+
+    def template_variables(self):
+        """What the script's template sees: its name and path, and the vars given for it."""
+        return {**{key: getattr(self, key) for key in self.TEMPLATE_KEYS}, **self.vars}
 
 
 # -- keepalived_vrrp_instances[] and their entries --
 
-class VirtualIpData(Block):
+def _line(entry, first, options):
+    """An entry as its keepalived.conf line: FIRST keyword value ... (options set only)."""
+    return " ".join([getattr(entry, first), *(f"{key} {getattr(entry, key)}" for key in options
+                                              if getattr(entry, key) is not None)])
+
+
+class VirtualIp(Block):
     """One `virtual_ipaddress { }` line: "ADDRESS [dev D] [label L] [scope S]" or a
     mapping."""
 
     address: Text = Field(description="address with prefix, e.g. 192.168.1.100/24 "
                           "(required)")
-    dev: Text | None = Field(None, description="interface (default: the instance's)")
-    label: Text | None = Field(None, description="IPv4 only, e.g. eth0:vip")
+    dev: Interface | None = Field(None, description="interface (default: the instance's)")
+    label: matching(LABEL_RE) | None = Field(None, description="IPv4 only, e.g. eth0:vip")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="address scope")
 
+    def __str__(self):
+        return _line(self, "address", ("dev", "label", "scope"))
 
-class VirtualRouteData(Block):
+
+class VirtualRoute(Block):
     """One `virtual_routes { }` line: "TO [via V] [dev D] ..." or a mapping."""
 
     to: Text = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
     via: Text | None = Field(None, description="gateway address")
-    dev: Text | None = Field(None, description="interface (default: the instance's)")
+    dev: Interface | None = Field(None, description="interface (default: the instance's)")
     src: Text | None = Field(None, description="source address")
     metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
     table: Text | None = Field(None, description="routing table number or name")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="route scope")
 
+    def __str__(self):
+        return _line(self, "to", ("src", "via", "dev", "scope", "table", "metric"))
 
-class TrackInterfaceData(Block):
+
+class TrackInterface(Block):
     """One `track_interface { }` line: "NAME [weight W]" or a mapping."""
 
-    interface: Text = Field(description="another interface than the instance's (required)")
+    interface: Interface = Field(description="another interface than the instance's (required)")
     weight: whole(-253, 253) | None = Field(None, description="added to the priority while "
                                             "down; unset: down means FAULT")
+
+    def __str__(self):
+        return _line(self, "interface", ("weight",))
+
 
 
 Entry = Text  # an entry written as one line, "ADDRESS keyword value ..."
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
 
 
-class VrrpInstanceData(Block):
+class VrrpInstance(Block):
     """`vrrp_instance NAME { }` (`keepalived_vrrp_instances[]`)."""
 
-    name: Text = Field(description="instance name, the same on every host (required)")
-    interface: Text = Field(description="interface VRRP runs on (required)")
+    name: Name = Field(description="instance name, the same on every host (required)")
+    interface: Interface = Field(description="interface VRRP runs on (required)")
     state: choice("MASTER", "BACKUP") | None = Field(
         None, description="initial state (default: keepalived_state, else MASTER)")
     virtual_router_id: whole(1, 255) = Field(description="VRID, the same on every peer "
@@ -233,14 +313,14 @@ class VrrpInstanceData(Block):
                             "owner)") | None = Field(
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
-    virtual_ipaddresses: list[Entry | VirtualIpData] = Field(
+    virtual_ipaddresses: list[Entry | VirtualIp] = Field(
         description="the VIPs, one family (required)")
     advert_int: float = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
     auth_type: choice("PASS", "AH") | None = Field(
         None, description="VRRPv2 only (default PASS when auth_pass is set)")
-    auth_pass: Text | int | None = Field(None, description="1-8 characters, a secret (may "
-                                         "be a pyinfra HiddenValue; never shown)")
+    auth_pass: Text | int | None = Field(None, repr=False, description="1-8 characters, a "
+                                         "secret (may be a pyinfra HiddenValue; never shown)")
     track_scripts: list[Text] = Field([], description="vrrp_names of check scripts")
     version: choice(2, 3) | None = Field(None, description="VRRP version (default: "
                                          "global_defs' vrrp_version; IPv6: 3)")
@@ -259,11 +339,11 @@ class VrrpInstanceData(Block):
     unicast_peers: Literal["inventory"] | list[Text] | None = Field(
         None, description="peer addresses, or \"inventory\": the other hosts' of this "
                           "instance (unset: multicast)")
-    track_interfaces: list[Entry | TrackInterfaceData] = Field(
+    track_interfaces: list[Entry | TrackInterface] = Field(
         [], description="other interfaces whose state counts")
-    virtual_ipaddresses_excluded: list[Entry | VirtualIpData] = Field(
+    virtual_ipaddresses_excluded: list[Entry | VirtualIp] = Field(
         [], description="addresses moved along but not in adverts")
-    virtual_routes: list[Entry | VirtualRouteData] = Field([], description="routes moved "
+    virtual_routes: list[Entry | VirtualRoute] = Field([], description="routes moved "
                                                           "with the VIPs")
     notify_master: Text | None = Field(None, description=NOTIFY + ", run on MASTER")
     notify_backup: Text | None = Field(None, description=NOTIFY + ", run on BACKUP")
@@ -272,12 +352,33 @@ class VrrpInstanceData(Block):
     notify: Text | None = Field(None, description=NOTIFY + ", run on every change (with "
                                 "INSTANCE NAME STATE PRIORITY)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_instance block")
+    effective_version: Derived[int] = Field(2, description="the VRRP version keepalived "
+                                            "uses: version, vrrp_version, 3 for IPv6")
+    peers_from_inventory: Derived[bool] = Field(False, description="unicast_peers "
+                                                "\"inventory\": model.peers fills them in")
+
+    NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
+                             "notify")
+
+    @property
+    def notify_commands(self):
+        """((keyword, command), ...) of the notify keys set, e.g. ("notify_master",
+        "/etc/keepalived/scripts/s.sh MASTER")."""
+        return tuple((key, getattr(self, key)) for key in self.NOTIFY_KEYS
+                     if getattr(self, key) is not None)
+
+    @property
+    def family(self):
+        """4 or 6: the address family of the VIPs, and of the VRRP adverts."""
+        return 6 if ":" in self.virtual_ipaddresses[0].address else 4
 
 
-class SyncGroupData(Block):
+class SyncGroup(Block):
     """`vrrp_sync_group NAME { }` (`keepalived_sync_groups.NAME`)."""
 
-    instances: list[Text] = Field(description="two or more instances of this host that "
+    name: Derived[str] = Field(None, description="its key in keepalived_sync_groups")
+
+    instances: list[Name] = Field(description="two or more instances of this host that "
                                   "change state together")
 
 
@@ -302,25 +403,25 @@ class HostData(Block):
                                         description="included files")
     keepalived_check_scripts_dir: Text = Field("{{ keepalived_base_dir }}/scripts",
                                                description="check and notify scripts")
-    keepalived_check_script_user: Text = Field(SCRIPT_USER, description="user scripts run "
+    keepalived_check_script_user: User = Field(SCRIPT_USER, description="user scripts run "
                                                "as (created by the deploy; root: a warning)")
-    keepalived_global_defs: GlobalDefsData = Field({}, description="global_defs keywords")
-    keepalived_vrrp_instances: list[VrrpInstanceData] = Field([], description="VRRP "
+    keepalived_global_defs: GlobalDefs = Field({}, description="global_defs keywords")
+    keepalived_vrrp_instances: list[VrrpInstance] = Field([], description="VRRP "
                                                               "instances")
-    keepalived_check_scripts: list[VrrpScriptData] = Field([], description="check scripts")
+    keepalived_check_scripts: list[VrrpScript] = Field([], description="check scripts")
     keepalived_priority: whole(1, 255, "must be a whole number 1-255 (255 only for the "
                                "address owner)") | None = Field(
         None, description="priority of this host's instances that set none")
     keepalived_state: choice("MASTER", "BACKUP") | None = Field(
         None, description="state of this host's instances that set none")
-    keepalived_package_version: Text | None = Field(
+    keepalived_package_version: Text | int | float | None = Field(
         None, description="package pin, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf)")
     keepalived_package_proxy: Text | None = Field(
         None, description="HTTP proxy for the package download only, e.g. "
                           "http://apt-cache:3142")
-    keepalived_notify_scripts: list[NotifyScriptData] = Field([], description="notify "
+    keepalived_notify_scripts: list[NotifyScript] = Field([], description="notify "
                                                               "script files")
-    keepalived_sync_groups: dict[Text, SyncGroupData] = Field({}, description="sync "
+    keepalived_sync_groups: dict[Name, SyncGroup] = Field({}, description="sync "
                                                               "groups by name")
     keepalived_unicast_src_ip: Text | None = Field(
         None, description="this host's VRRP address, for unicast_peers \"inventory\" "

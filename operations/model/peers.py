@@ -241,7 +241,7 @@ def derive_unicast_peers(settings_by_host, problems):
             if instance.peers_from_inventory:
                 addresses = _other_addresses(problems, host, index, instance,
                                              peers[instance.name])
-                instance = dataclasses.replace(instance, unicast_peers=addresses)
+                instance = instance.model_copy(update={"unicast_peers": addresses})
             instances.append(instance)
         derived[host] = dataclasses.replace(settings, instances=tuple(instances))
     return derived

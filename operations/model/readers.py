@@ -17,6 +17,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # or block in keepalived.conf.
 WORD_RE = re.compile(r"(?:(?![{}#!\"])[\x21-\x7e])+")
 INTERFACE_RE = re.compile(r"[A-Za-z0-9_.@-]{1,15}")
+LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # an address label, e.g. eth0:vip
 PATH_RE = re.compile(r"/[A-Za-z0-9_./-]*")
 # A user name as useradd takes it (no leading dash: it would read as an option).
 USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")

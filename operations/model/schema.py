@@ -1,15 +1,15 @@
 """Generated from `model.keys`: the JSON Schema of host_vars/group_vars YAML, and the
-README's table of keys. Both are committed; tests/test_schema.py keeps them current.
+README's table of keys. Both are committed; tests/test_model_keys.py keeps them current.
 
     python3 -m pyinfra_keepalived.model.schema   # rewrites both, in the repository
 """
 
 import json
 import os
-import re
+import sys
 import typing
 
-from .keys import HostData, data_defaults
+from .keys import Block, HostData, data_defaults
 
 SCHEMA_PATH = os.path.join("schema", "keepalived-host-data.schema.json")
 BEGIN, END = "<!-- keys:begin -->", "<!-- keys:end -->"
@@ -40,7 +40,7 @@ def _type_text(annotation):
         return " \\| ".join(_type_text(arg) for arg in args if arg is not type(None))
     if origin in (list, dict):
         return f"{origin.__name__}[{', '.join(_type_text(arg) for arg in args)}]"
-    return getattr(annotation, "__name__", str(annotation)).replace("Data", "")
+    return getattr(annotation, "__name__", str(annotation))
 
 
 def _range(field):
@@ -70,22 +70,21 @@ def _default(field):
 
 
 def _blocks(block, seen):
-    """`block` and the blocks its fields hold, each once, in the order they appear."""
+    """`block` and the blocks its keys hold, each once, in the order they appear."""
     if block in seen:
         return
     seen.append(block)
-    for field in block.model_fields.values():
-        for candidate in re.findall(r"\b(\w+Data)\b", str(field.annotation)):
-            nested = next((b for b in _all_blocks() if b.__name__ == candidate), None)
-            if nested is not None:
-                _blocks(nested, seen)
+    for name in block.keys():
+        for nested in _nested_blocks(block.model_fields[name].annotation):
+            _blocks(nested, seen)
 
 
-def _all_blocks():
-    from . import keys
-    return [value for value in vars(keys).values()
-            if isinstance(value, type) and issubclass(value, keys.Block)
-            and value is not keys.Block]
+def _nested_blocks(annotation):
+    """The Block classes in a type (list[str | VirtualIp] -> VirtualIp), in order."""
+    if isinstance(annotation, type) and issubclass(annotation, Block):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _nested_blocks(arg)
 
 
 def key_table():
@@ -100,7 +99,8 @@ def key_table():
         doc = " ".join((block.__doc__ or "").split())
         parts += [f"**{block.__name__}**: {doc}", "", "| key | type | default | meaning |",
                   "|---|---|---|---|"]
-        for name, field in block.model_fields.items():
+        for name in block.keys():
+            field = block.model_fields[name]
             kind = _type_text(field.annotation) + _range(field)
             parts.append(f"| `{name}` | {kind} | {_default(field)} | "
                          f"{field.description or ''} |")
@@ -134,4 +134,9 @@ def write(root="."):
 __all__ = ["data_defaults", "json_schema", "key_table", "write"]
 
 if __name__ == "__main__":
-    write()
+    # --schema: print the schema (a project using the installed package saves it where its
+    # editor looks); no argument: rewrite this repository's README table and schema file
+    if sys.argv[1:] == ["--schema"]:
+        sys.stdout.write(schema_text())
+    else:
+        write()

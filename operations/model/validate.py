@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from . import host_level as validate_host
 from . import script_data, shared_keys
 from .keys import (
+    BASE_DIR,
+    SCRIPT_USER,
     BannerCheckVars,
-    GlobalDefsData,
+    GlobalDefs,
     HostData,
-    NotifyScriptData,
-    VrrpScriptData,
+    NotifyScript,
+    VrrpScript,
     read_field,
 )
 from .problems import Problems
@@ -35,15 +37,7 @@ from .readers import (
     read_mapping,
     read_word,
 )
-from .blocks import (
-    DEFAULT_BASE_DIR,
-    DEFAULT_SCRIPT_USER,
-    GlobalDefs,
-    NotifyScript,
-    Paths,
-    Settings,
-    VrrpScript,
-)
+from .blocks import Paths, Settings
 from .instance import (
     HostContext,
     read_instance,
@@ -52,7 +46,7 @@ from .instance import (
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
-SCRIPT_KEYS = VrrpScriptData.keys()
+SCRIPT_KEYS = VrrpScript.keys()
 DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
@@ -64,18 +58,14 @@ VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
 # A script file name; not . or .. (the scripts dir itself, or its parent).
 FILE_NAME_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.-]{1,255}")
 FILE_NAME_ALLOWED = "a file name of letters, digits and _ . - (not . or ..)"
-# The script's own keys, as its template sees them: vars may not shadow them.
-SCRIPT_TEMPLATE_KEYS = ("name", "vrrp_name", "template", "path", "interval", "weight", "fall",
-                        "rise", "timeout", "user")
-NOTIFY_TEMPLATE_KEYS = ("name", "path")
 ROOT_SCRIPT_WARNING = (
     "runs the script as root: keepalived's script security (enable_script_security, on "
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
     "it needs, and a flaw in it or a writable file on its path does not give root; {fix}")
 
-NOTIFY_SCRIPT_KEYS = NotifyScriptData.keys()
-GLOBAL_DEFS_KEYS = GlobalDefsData.keys()
-# global_defs keywords whose value is one word (the others: GlobalDefsData's types)
+NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
+GLOBAL_DEFS_KEYS = GlobalDefs.keys()
+# global_defs keywords whose value is one word (the others: GlobalDefs' types)
 GLOBAL_DEFS_WORDS = ("router_id", "notification_email_from", "smtp_server", "script_user")
 
 Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
@@ -102,7 +92,7 @@ def read_path(problems, key, value):
 
 def read_paths(problems, data):
     base_dir = read_path(problems, "keepalived_base_dir",
-                         data.get("keepalived_base_dir", DEFAULT_BASE_DIR))
+                         data.get("keepalived_base_dir", BASE_DIR))
     if base_dir is None:
         return Paths()
     if base_dir.count("/") < 2:
@@ -138,7 +128,7 @@ def read_paths(problems, data):
         problems.warn("keepalived_config_file", paths.config_file,
                       f"keepalived as packaged reads {Paths().config_file}: this file is "
                       "only loaded if keepalived is started with --use-file pointing to it; "
-                      f"keep keepalived_base_dir at {DEFAULT_BASE_DIR} unless you start "
+                      f"keep keepalived_base_dir at {BASE_DIR} unless you start "
                       "keepalived yourself")
     return paths
 
@@ -158,7 +148,7 @@ def read_global_defs(problems, data, script_user):
             for i, word in enumerate(words):
                 read_word(problems, f"{key}[{i}]", word)
         elif keyword in GLOBAL_DEFS_KEYS and keyword != "extra_lines":
-            read_field(problems, key, GlobalDefsData, keyword, value)
+            read_field(problems, key, GlobalDefs, keyword, value)
 
     if "script_user" in given and given["script_user"] != script_user:
         problems.error("keepalived_global_defs.script_user", given["script_user"],
@@ -171,11 +161,9 @@ def read_global_defs(problems, data, script_user):
                       "(the deploy already makes scripts root-owned 755)")
     extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
                                    given.get("extra_lines", []))
-    options = tuple((keyword, value) for keyword, value in given.items()
-                    if keyword in GLOBAL_DEFS_KEYS
-                    and keyword not in ("script_user", "enable_script_security", "extra_lines"))
-    return GlobalDefs(script_user=script_user, enable_script_security=security is not False,
-                      options=options, extra_lines=extra_lines)
+    return GlobalDefs.built(given, script_user=script_user,
+                            enable_script_security=security is not False,
+                            extra_lines=extra_lines)
 
 
 def read_script(problems, index, item, paths, script_user):
@@ -198,9 +186,11 @@ def read_script(problems, index, item, paths, script_user):
     vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
                           "a name of letters, digits and _ . -")
     def number(name):
-        value = item.get(name, VrrpScriptData.default(name))
-        return None if value is None else read_field(problems, f"{where}.{name}",
-                                                      VrrpScriptData, name, value)
+        default = VrrpScript.default(name)
+        value = item.get(name, default)
+        if value is None and default is None:
+            return None  # optional, unset (weight, timeout)
+        return read_field(problems, f"{where}.{name}", VrrpScript, name, value)
 
     interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
                                                          "fall", "rise"))
@@ -215,7 +205,7 @@ def read_script(problems, index, item, paths, script_user):
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
     template_vars = script_data.read_template_vars(
-        problems, f"{where}.vars", item.get("vars", {}), SCRIPT_TEMPLATE_KEYS)
+        problems, f"{where}.vars", item.get("vars", {}), VrrpScript.TEMPLATE_KEYS)
     if template == BANNER_CHECK_TEMPLATE and template_vars is not None:
         template_vars = read_banner_check_vars(problems, f"{where}.vars", template_vars,
                                                interval, timeout)
@@ -231,11 +221,10 @@ def read_script(problems, index, item, paths, script_user):
     if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
         return None
 
-    return VrrpScript(
-        name=name, vrrp_name=vrrp_name, template=template,
-        path=f"{paths.scripts_dir}/{name}", interval=interval, weight=weight, fall=fall,
-        rise=rise, timeout=timeout, user=user,
-        template_vars=tuple(template_vars.items()), extra_lines=extra_lines,
+    return VrrpScript.built(
+        item, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
+        weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
+        extra_lines=extra_lines,
     )
 
 
@@ -320,7 +309,7 @@ def read_notify_script(problems, index, item, paths):
                      FILE_NAME_ALLOWED)
     template, content = item.get("template"), item.get("content")
     template_vars = script_data.read_template_vars(
-        problems, f"{where}.vars", item.get("vars", {}), NOTIFY_TEMPLATE_KEYS)
+        problems, f"{where}.vars", item.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
     if (template is None) == (content is None):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
                        f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
@@ -338,8 +327,7 @@ def read_notify_script(problems, index, item, paths):
         return None
     if name is None or template_vars is None:
         return None
-    return NotifyScript(name=name, path=f"{paths.scripts_dir}/{name}", template=template,
-                        content=content, template_vars=tuple(template_vars.items()))
+    return NotifyScript.built(item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
 
 
 def unicast_address(problems, host, data):
@@ -396,7 +384,8 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
 
     files = {script.name: f"keepalived_check_scripts[{index}]"
              for index, script in enumerate(scripts)}
-    notified = {command.split()[0] for instance in instances for _, command in instance.notify}
+    notified = {command.split()[0] for instance in instances
+                for _, command in instance.notify_commands}
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:
@@ -432,14 +421,16 @@ def read_host(host, data):
             problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
     problems.misplaced_hidden_values(data, DATA_KEYS)
 
+    if data.get("_temp_dir") is not None:  # pyinfra's argument, as host data: uploads go there
+        read_path(problems, "_temp_dir", data["_temp_dir"])
     paths = read_paths(problems, data)
     script_user = read_word(problems, "keepalived_check_script_user",
-                            data.get("keepalived_check_script_user", DEFAULT_SCRIPT_USER),
-                            USER_RE, USER_ALLOWED) or DEFAULT_SCRIPT_USER
+                            data.get("keepalived_check_script_user", SCRIPT_USER),
+                            USER_RE, USER_ALLOWED) or SCRIPT_USER
     if script_user == "root":
         problems.warn("keepalived_check_script_user", "root", ROOT_SCRIPT_WARNING.format(
             fix=f"leave keepalived_check_script_user unset (the default script user "
-                f"{DEFAULT_SCRIPT_USER!r}, which the deploy creates)"))
+                f"{SCRIPT_USER!r}, which the deploy creates)"))
     global_defs = read_global_defs(problems, data, script_user)
 
     raw_scripts = read_list(problems, "keepalived_check_scripts",
@@ -453,7 +444,7 @@ def read_host(host, data):
     context = HostContext(
         script_names=frozenset(name for name in map(declared_vrrp_name, raw_scripts) if name),
         notify_paths={script.name: script.path for script in notify_scripts if script},
-        vrrp_version=global_defs.vrrp_version, address=address, address_key=address_key,
+        vrrp_version=global_defs.vrrp_version or 2, address=address, address_key=address_key,
     )
 
     raw_instances = read_list(problems, "keepalived_vrrp_instances",

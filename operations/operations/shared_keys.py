@@ -83,7 +83,7 @@ def shared_host_keys_installed(files, lock_wait=120):
     directory = private_dir()
     yield from send(directory, [content for _, content, _ in files])
     staged = [word for number, (path, _, mode) in enumerate(files) if mode == PRIVATE_MODE
-              for word in (f"{directory}/{number}", QuoteString(path))]
+              for word in (QuoteString(f"{directory}/{number}"), QuoteString(path))]
     steps = [["sh", "-c", QuoteString(CHECK_KEYS), "check_host_keys", *staged]] if staged else []
     steps += [install(directory, number, path, mode)
               for number, (path, _, mode) in enumerate(files)]

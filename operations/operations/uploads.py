@@ -49,7 +49,7 @@ def install(directory, number, path, mode, make_dir=False):
     """Command words: copy upload `number` of `directory` to `path`, root-owned, `mode`
     (with `make_dir`: creating the directories of `path` as well)."""
     return ["install", *(["-D"] if make_dir else []), "-o", OWNER[0], "-g", OWNER[1],
-            "-m", mode, f"{directory}/{number}", QuoteString(path)]
+            "-m", mode, QuoteString(f"{directory}/{number}"), QuoteString(path)]
 
 
 def installing(directory, steps):

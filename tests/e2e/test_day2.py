@@ -21,9 +21,13 @@ BLOCK_VRRP = ("nft add table inet day2test && nft add chain inet day2test input 
 
 
 def status_lines(result):
-    """{host: its table line's cells} from the table status.py logs (stderr)."""
-    return {line.split()[0]: line.split() for line in result.stderr.splitlines()
-            if line.strip().startswith("host-")}
+    """{host: its table line's cells} from the table status.py logs (stderr) first (its
+    host-key lines, after the table, also start with a host's name)."""
+    lines = {}
+    for line in result.stderr.splitlines():
+        if line.strip().startswith("host-"):
+            lines.setdefault(line.split()[0], line.split())
+    return lines
 
 
 def test_converge(cluster):

@@ -204,15 +204,19 @@ def client(cluster):
 
 @pytest.fixture(scope="module")
 def vip_known_hosts(cluster, client, tmp_path_factory):
-    """The file known_hosts.py writes (with the VIP's DNS name), copied to the client."""
+    """The file known_hosts.py writes (with the VIP's DNS name), copied to the client.
+    What it reports is on stderr: with --json, stdout is pyinfra's JSON alone."""
     directory = tmp_path_factory.mktemp("known_hosts")
     vip = cluster.vip().split("/")[0]
     inventory = cluster.derived_inventory(str(directory / "inventory.py"), lambda data: {
         **data, "keepalived_vip_names": {vip: [NAME]}})
     path = directory / "known_hosts.vips"
-    result = pyinfra(inventory, "-y", f"--data=known_hosts_file={path}",
+    result = pyinfra(inventory, "-y", "--json", f"--data=known_hosts_file={path}",
                      deploy="known_hosts.py")
     assert result.returncode == 0, result.stdout + result.stderr
+    json.loads(result.stdout)
+    keys = sum(len(cluster.host_keys(host)) for host in cluster.hosts)
+    assert f"wrote {path}: {keys} keys" in result.stderr, result.stderr
     content = path.read_text()
     for host in cluster.hosts:
         for key_type, key in cluster.host_keys(host):
