@@ -267,10 +267,15 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
             what]
     plain = []
     for command in commands:
-        words = shlex.split(command) if command.startswith("sh -c ") else []
+        # an upload's clean-up runs outside the lock: "trap ... EXIT && sh -c LOCKED ..."
+        cleanup, _, rest = (command.partition(" && ") if command.startswith("trap ")
+                            else ("", "", command))
+        words = shlex.split(rest) if rest.startswith("sh -c ") else []
         locked = words[:2] == ["sh", "-c"] and words[3:] == lock
-        plain.append(words[2][len(prefix):] if locked and words[2].startswith(prefix)
-                     else command)
+        inner = (words[2][len(prefix):] if locked and words[2].startswith(prefix)
+                 else None)
+        plain.append(command if inner is None else
+                     f"{cleanup} && {inner}" if cleanup else inner)
     return plain
 
 

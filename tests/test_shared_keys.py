@@ -5,15 +5,23 @@ pyinfra's @fake connector, with nothing secret on any command line."""
 import logging
 import os
 import shlex
+import signal
 import subprocess
 
 import pytest
+from pyinfra.api import StringCommand
 
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS, RELOAD
-from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
+from pyinfra_keepalived.operations.state_files import (
+    LOCK_FILE,
+    LOCK_HOLDER,
+    LOCK_SCRIPT,
+    locked_install,
+)
 from pyinfra_keepalived.operations.uploads import sha256
+from testhosts.polling import wait_for
 
 from .fakehosts import (
     CLEANUP,
@@ -174,9 +182,10 @@ INSTALL = " ".join([
 def test_differing_keys_are_installed_and_sshd_reloaded_under_the_lock(tmp_path, recorder):
     state, directory = keys_state(tmp_path, lambda d: key_lines(d, missing=True))
     for host in deploy(state):
-        command = f"{CLEANUP} && {INSTALL}"
-        locked = (f"sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + command)} {LOCK_ARGS} "
-                  f"{shlex.quote('shared SSH host keys')}")
+        # the upload directory is removed by the shell outside the lock: also when the
+        # lock cannot be had (a private key must not wait there for a later run)
+        locked = (f"{CLEANUP} && sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + INSTALL)} "
+                  f"{LOCK_ARGS} {shlex.quote('shared SSH host keys')}")
         assert sent(host, recorder) == [MAKE_TEMP, f"upload {TEMP}/0", f"upload {TEMP}/1",
                                         locked]
         assert "systemctl reload" in RELOAD and "restart" not in RELOAD
@@ -186,9 +195,11 @@ def test_differing_keys_are_installed_and_sshd_reloaded_under_the_lock(tmp_path,
 def test_only_a_changed_private_key_is_sent_again(tmp_path, recorder):
     state, _ = keys_state(tmp_path, lambda d: key_lines(d, content_of={KEY: "old"}))
     for host in deploy(state):
-        command, what = unlocked(op_commands(host, recorder)[1])
+        sent_command = op_commands(host, recorder)[1]
+        assert sent_command.startswith(f"{CLEANUP} && ")  # outside the lock
+        command, what = unlocked(sent_command[len(CLEANUP) + len(" && "):])
         assert what == "shared SSH host keys"
-        assert command == (f"{CLEANUP} && {CHECK} && "
+        assert command == (f"{CHECK} && "
                            f"install -o root -g root -m 600 {TEMP}/0 {KEY} && "
                            f"sh -c {shlex.quote(RELOAD)}")
 
@@ -234,3 +245,31 @@ def test_nothing_secret_on_any_command_line_or_in_the_log(tmp_path, caplog, caps
     plain = make_state("rocky")
     for host in deploy(plain):
         assert "ssh-host-keys" not in fact_commands(host, recorder)[0]
+
+
+@pytest.mark.parametrize("lock_free", [True, False])
+def test_the_upload_directory_goes_also_when_the_lock_cannot_be_had(tmp_path, lock_free):
+    """The command that installs uploaded files under the deploy lock, run in a real
+    shell: its upload directory (here holding a 'private key') is removed whether the
+    steps ran or the lock was held by another run (exit 75, nothing changed)."""
+    uploads = tmp_path / "keepalived-deploy.0123456789ab"
+    uploads.mkdir(mode=0o700)
+    (uploads / "0").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    lock, holder, done = tmp_path / "lock", tmp_path / "holder", tmp_path / "done"
+    words = locked_install(str(uploads), [["touch", str(done)]], "a test", wait=1)
+    command = (StringCommand(*words).get_raw_value()
+               .replace(LOCK_FILE, str(lock)).replace(LOCK_HOLDER, str(holder)))
+    other_run = None if lock_free else subprocess.Popen(
+        ["flock", str(lock), "sleep", "30"], start_new_session=True)
+    try:
+        if other_run is not None:  # until the other run holds it
+            assert wait_for(lambda: subprocess.run(["flock", "-n", str(lock), "true"])
+                            .returncode != 0, timeout=5)
+        result = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
+    finally:
+        if other_run is not None:
+            os.killpg(other_run.pid, signal.SIGKILL)  # flock and its sleep
+            other_run.wait()
+    assert (result.returncode, done.exists()) == ((0, True) if lock_free else (75, False)), \
+        result.stderr
+    assert not uploads.exists()

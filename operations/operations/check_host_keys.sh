@@ -11,6 +11,7 @@
 PATH="$PATH:/usr/sbin:/sbin"
 while [ $# -ge 2 ]; do
     install -o root -g root -m 600 "$1" "$1.staged" && sshd -t -h "$1.staged" ||
-        { echo "sshd refuses the new host key for $2: no key installed" >&2; exit 1; }
+        { rm -f "$1.staged"; echo "sshd refuses the new host key for $2: no key installed" >&2; exit 1; }
+    rm -f "$1.staged"
     shift 2
 done

@@ -24,7 +24,7 @@ from ..facts.host_level import (
 from ..render.host_level import NONLOCAL_BIND
 from .needed import if_needed
 from .state_files import LOCK_WAIT_SECONDS, under_lock
-from .uploads import sha256, upload
+from .uploads import install, private_dir, send, sha256, upload
 
 
 def read_host_state(protocols, options_path=None):
@@ -109,11 +109,12 @@ def daemon_options(path, variable, options, host_state, active=False,
     """
     content = render_host.options_file(variable, options)
     if host_state.sha256.get(path) != sha256(content):
-        *sending, install = upload(path, content, "644",
-                                   before=state_files.mark_restart("options") if active else ())
-        yield from sending
-        yield from state_files.locked_commands([install], "write keepalived's daemon options",
-                                               lock_wait)
+        directory = private_dir()
+        yield from send(directory, [content])
+        steps = [*([state_files.mark_restart("options")] if active else []),
+                 install(directory, 0, path, "644")]
+        yield StringCommand(*state_files.locked_install(
+            directory, steps, "write keepalived's daemon options", lock_wait))
 
 
 def prepare(settings, manager, host_state, active=False):

@@ -26,8 +26,8 @@ from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import digest
 from ..shipped import shell_script
-from .state_files import locked_commands
-from .uploads import install, installing, private_dir, send
+from .state_files import locked_install
+from .uploads import install, private_dir, send
 
 PRIVATE_MODE, PUBLIC_MODE = "600", "644"
 # checks each new private key with sshd before any is installed, then (after the install)
@@ -88,8 +88,7 @@ def shared_host_keys_installed(files, lock_wait=120):
     steps += [install(directory, number, path, mode)
               for number, (path, _, mode) in enumerate(files)]
     steps.append(["sh", "-c", QuoteString(RELOAD)])
-    yield from locked_commands([StringCommand(*installing(directory, steps))],
-                               "shared SSH host keys", lock_wait)
+    yield StringCommand(*locked_install(directory, steps, "shared SSH host keys", lock_wait))
 
 
 def shared_keys(settings, probe):

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..shipped import shell_script
+from .uploads import installing
 from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads them too)
     DRAIN_FILE,
     POLICY_RC_D,
@@ -62,6 +63,15 @@ def locked(script, what, *args, wait=LOCK_WAIT_SECONDS):
     return ["sh", "-c", QuoteString(LOCK_SCRIPT + "\n" + script), "pyinfra-keepalived",
             QuoteString(LOCK_FILE), QuoteString(LOCK_HOLDER), str(wait), QuoteString(what),
             *args]
+
+
+def locked_install(directory, steps, what, wait=LOCK_WAIT_SECONDS):
+    """Command words: `steps` (lists of words, each run while the one before succeeded)
+    under the host's deploy lock, with the run's upload `directory` removed when the
+    command ends by the shell outside the lock: also when the lock cannot be had (a
+    second run holds it), so an uploaded secret is never left waiting for a later run."""
+    inner = StringCommand(*[word for step in steps for word in ("&&", *step)][1:])
+    return installing(directory, [locked(inner.get_raw_value(), what, wait=wait)])
 
 
 def locked_commands(commands, what, wait=LOCK_WAIT_SECONDS):
