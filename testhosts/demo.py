@@ -15,11 +15,11 @@ def wait_for_holder(cluster, expected, timeout=15.0, since=None):
 
 def print_table(cluster):
     holders = cluster.holders()
-    print(f"\n    {'host':<10}{'address':<16}{'keepalived':<12}VIP {cluster.vip()}")
+    print(f"\n    {'host':<10}{'address':<16}{'keepalived':<14}VIP {cluster.vip()}")
     for host in cluster.hosts:
         active = cluster.run(host, "systemctl is-active keepalived")[1].strip()
         mark = "HOLDS VIP" if host in holders else "-"
-        print(f"    {host:<10}{cluster.address(host):<16}{active:<12}{mark}")
+        print(f"    {host:<10}{cluster.address(host):<16}{active:<14}{mark}")
     print()
 
 
