@@ -8,7 +8,6 @@ from pyinfra.api.host import Host
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 
-from pyinfra_keepalived.model import fleet as inventory_check
 
 from .fakehosts import _in_fact, _named
 from .gate import write_tree
@@ -27,8 +26,6 @@ def trees(tmp_path):
 def recorder(monkeypatch):
     """Per host: is_fact flags parallel to executed_commands, the ordered stream of
     operation commands and uploads, and the paths uploaded to."""
-    # check_inventory caches by id(inventory); a new Inventory may reuse a freed id.
-    monkeypatch.setattr(inventory_check, "_checked", {})
     # pyinfra memoizes each host's temp dir (the TmpDir fact) by host name, across states:
     # read it afresh, so that what a test sees does not depend on the tests before it.
     monkeypatch.setattr(Host._get_temp_directory, "cache", {})

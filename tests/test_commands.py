@@ -35,7 +35,6 @@ from pyinfra.context import ctx_inventory
 
 from pyinfra_keepalived.facts import keepalived as facts
 
-from pyinfra_keepalived.model import fleet as inventory_check
 
 from pyinfra_keepalived.render import config as render
 
@@ -316,7 +315,6 @@ def test_package_version_pins(recorder):
         assert package(APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")) in commands
         assert not any(apt_install("keepalived") + "'" in command for command in commands)
 
-    inventory_check._checked.clear()
     state = make_state("rocky", group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
         assert package(f"{DNF} keepalived-2.2.8") in op_commands(host, recorder)
@@ -435,7 +433,6 @@ def diff_state_with_old_instances(edit, group_data=None, verbose=False):
                                      tree_lines(files, content_of={INSTANCES_FILE: old}))
         responses[name] = {facts.MaskedFileContents().command(INSTANCES_FILE):
                            host_masked(INSTANCES_FILE, old)}
-    inventory_check._checked.clear()
     state = make_state("rocky", probes=probes, responses=responses, group_data=group_data,
                        diff=True)
     if verbose:
@@ -488,7 +485,6 @@ def test_diff_masks_auth_pass_in_extra_lines(caplog, recorder):
     assert any(re.fullmatch(r"\s*\+\s+authentication \{ auth_type PASS auth_pass \*{8}", m)
                for m in messages), messages
     caplog.clear()
-    inventory_check._checked.clear()
     state = diff_state_with_old_instances(
         lambda new: new.replace("auth_pass xtr4pw", "auth_pass 0ldxtr4"), group_data)
     deploy(state)
@@ -528,7 +524,6 @@ def test_changed_secret_file_is_found_by_its_salted_digest(recorder):
     transaction runs), the right one is not (one probe, nothing else)."""
     state = make_state("rocky")
     probes = up_to_date_probes(state)
-    inventory_check._checked.clear()
     for host in deploy(make_state("rocky", probes=probes)):
         assert_one_probe(host, recorder)
         assert op_commands(host, recorder) == []
@@ -539,7 +534,6 @@ def test_changed_secret_file_is_found_by_its_salted_digest(recorder):
 
     stale = {name: {**probe, "tree": [other_secret(line) for line in probe["tree"]]}
              for name, probe in probes.items()}
-    inventory_check._checked.clear()
     for host in deploy(make_state("rocky", probes=stale)):
         assert op_commands(host, recorder) == CONFIG_OPS
 

@@ -4,7 +4,8 @@ import each other (directly or round a longer loop).
 
     model -> render -> facts -> operations -> deploys
 
-`shipped` (the files that ship with the package) sits below them all.
+Below them all: `shipped` (the files that ship with the package) and `per_run` (values
+worked out once per run), which import no layer.
 """
 
 import ast
@@ -19,14 +20,15 @@ import pyinfra_keepalived
 pytestmark = pytest.mark.unit
 
 PACKAGE_DIR = os.path.dirname(pyinfra_keepalived.__file__)
-LAYERS = ("shipped", "model", "render", "facts", "operations", "deploys")
+BASE = ("shipped", "per_run")  # modules of the package root, below every layer
+LAYERS = ("model", "render", "facts", "operations", "deploys")
 
 
 def modules():
     """{dotted name relative to the package: path} of every module of the package (a
     subpackage's __init__ as the subpackage's own name, e.g. "facts")."""
-    found = {"shipped": os.path.join(PACKAGE_DIR, "shipped.py")}
-    for layer in LAYERS[1:]:
+    found = {name: os.path.join(PACKAGE_DIR, f"{name}.py") for name in BASE}
+    for layer in LAYERS:
         for name in os.listdir(os.path.join(PACKAGE_DIR, layer)):
             if name == "__init__.py":
                 found[layer] = os.path.join(PACKAGE_DIR, layer, name)
@@ -78,7 +80,9 @@ def imports_of(module, path):
 
 
 def layer_of(module):
-    return LAYERS.index(module.split(".")[0])
+    """0 for the base modules, then 1, 2, ... in the order of LAYERS."""
+    name = module.split(".")[0]
+    return 0 if name in BASE else 1 + LAYERS.index(name)
 
 
 def test_hidden_imports_against_the_layers_are_seen(tmp_path, monkeypatch):
@@ -103,7 +107,7 @@ def test_hidden_imports_against_the_layers_are_seen(tmp_path, monkeypatch):
 
 def test_every_module_is_in_a_layer():
     top = {name for name in os.listdir(PACKAGE_DIR) if name.endswith(".py")}
-    assert top == {"__init__.py", "shipped.py"}
+    assert top == {"__init__.py", *(f"{name}.py" for name in BASE)}
 
 
 def test_imports_run_one_way():

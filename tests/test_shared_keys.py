@@ -12,7 +12,6 @@ import pytest
 from pyinfra.api import StringCommand
 
 from pyinfra_keepalived.facts import keepalived as facts
-from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS, RELOAD
 from pyinfra_keepalived.operations.state_files import (
     LOCK_FILE,
@@ -159,7 +158,6 @@ def keys_state(tmp_path, section, verbose=False):
     group_data = shared(directory)
     base = make_state("rocky", group_data=group_data)
     probes = up_to_date_probes(base)
-    inventory_check._checked.clear()
     responses = {}
     for name, probe in probes.items():
         responses[name] = {PROBE_FACT: [*probe_output("rocky", **probe), "## ssh-host-keys",
@@ -241,7 +239,6 @@ def test_nothing_secret_on_any_command_line_or_in_the_log(tmp_path, caplog, caps
             assert body not in text and sha256(private) not in text
             assert facts.RUN_SALT not in text
         assert "t='*MASKED*'" in fact_commands(host, recorder)[0]
-    inventory_check._checked.clear()
     plain = make_state("rocky")
     for host in deploy(plain):
         assert "ssh-host-keys" not in fact_commands(host, recorder)[0]

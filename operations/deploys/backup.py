@@ -31,7 +31,7 @@ from pyinfra.operations import python
 
 from ..operations.system import host_settings
 from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
-from ..operations.per_run import once_per_run
+from ..per_run import once_per_run
 from ..operations.uploads import AS_LOGIN_USER, private_dir
 
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory

@@ -19,7 +19,7 @@ from pyinfra.api.exceptions import DeployError
 
 from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from ..operations.per_run import once_per_run
+from ..per_run import once_per_run
 
 
 def holders(settings):

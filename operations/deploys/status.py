@@ -22,7 +22,7 @@ from pyinfra.api.exceptions import DeployError
 from ..facts.keepalived import KeepalivedStatus
 from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from ..operations.per_run import once_per_run
+from ..per_run import once_per_run
 from .known_hosts import holders
 
 

@@ -7,20 +7,17 @@ the run before pyinfra executes anything, so no host is touched.
 
 from pyinfra import logger
 
+from ..per_run import once_per_run
 from . import validate
 from .peers import check_peers, derive_unicast_peers
 from .problems import KeepalivedDataError
 from .shared_keys import check_holders
 
-_checked = {}  # the last inventory checked, and its settings
-
-
 def check_inventory(inventory):
-    """Return {host name: Settings} for every host, or raise KeepalivedDataError."""
-    if _checked.get("inventory") is not inventory:
-        settings = check_hosts([(host.name, host.data.dict()) for host in inventory])
-        _checked.update(inventory=inventory, settings=settings)
-    return _checked["settings"]
+    """Return {host name: Settings} for every host, or raise KeepalivedDataError (checked
+    once per inventory: the deploy asks for each host)."""
+    return once_per_run("checked inventory", lambda: check_hosts(
+        [(host.name, host.data.dict()) for host in inventory]), run=inventory)
 
 
 def check_hosts(hosts, warn=logger.warning):

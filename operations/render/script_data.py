@@ -12,8 +12,7 @@ from pyinfra import logger
 from . import config as render
 from ..model import fleet, validate
 from ..model.problems import KeepalivedDataError, Problems
-
-_checked = {}  # the last inventory checked, and its settings
+from ..per_run import once_per_run
 
 
 def rendered(problems, key, template, variables):
@@ -56,10 +55,9 @@ def read_host(host, data):
     return (None if problems.errors else settings), problems
 
 
-def check_hosts(hosts, warn=logger.warning):
-    """`model.fleet.check_hosts`, then every host's scripts rendered: {name: Settings}, or
+def all_scripts_render(settings):
+    """`settings` ({name: Settings}) once every host's scripts rendered; else
     KeepalivedDataError naming each template that fails, by host and key."""
-    settings = fleet.check_hosts(hosts, warn)
     errors = []
     for host_settings in settings.values():
         problems = Problems(host_settings.host)
@@ -70,10 +68,16 @@ def check_hosts(hosts, warn=logger.warning):
     return settings
 
 
+def check_hosts(hosts, warn=logger.warning):
+    """`model.fleet.check_hosts`, then every host's scripts rendered: {name: Settings}, or
+    KeepalivedDataError."""
+    return all_scripts_render(fleet.check_hosts(hosts, warn))
+
+
 def check_inventory(inventory):
-    """Return {host name: Settings} for every host, or raise KeepalivedDataError (once
-    per inventory: the deploy calls it for each host)."""
-    if _checked.get("inventory") is not inventory:
-        settings = check_hosts([(host.name, host.data.dict()) for host in inventory])
-        _checked.update(inventory=inventory, settings=settings)
-    return _checked["settings"]
+    """`model.fleet.check_inventory` (the model's checks, once per inventory), then every
+    host's scripts rendered, once per inventory too: {host name: Settings}, or
+    KeepalivedDataError."""
+    return once_per_run("scripts rendered",
+                        lambda: all_scripts_render(fleet.check_inventory(inventory)),
+                        run=inventory)
