@@ -14,9 +14,16 @@ import time
 
 from testhosts.cluster import REPO_DIR
 
-from . import (deploy_speed, failover_speed, machine, reload_flap, report, rolling_restart,
-               targets)
-from . import ssh_logins
+from . import (
+    deploy_speed,
+    failover_speed,
+    machine,
+    reload_flap,
+    report,
+    rolling_restart,
+    ssh_logins,
+    targets,
+)
 
 PARTS = ("deploy", "failover", "reload", "rolling", "ssh")
 # Deploy speed: N, and how many cold / package-floor pairs and no-op rounds (the whole

@@ -5,7 +5,7 @@ state, so it cannot cost less (bench/deploy_speed.py times it next to deploy.py'
     pyinfra INVENTORY bench/only_probe.py -y    (from the repo root)
 """
 
-from pyinfra_keepalived.operations.system import host_settings
 from pyinfra_keepalived.facts.probe import read_probe
+from pyinfra_keepalived.operations.system import host_settings
 
 read_probe(host_settings())

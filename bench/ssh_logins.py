@@ -32,8 +32,16 @@ from testhosts.image import OPERATOR_USER
 from testhosts.vrrp_timing import master_down_interval, skew_time
 
 from . import testbed
-from .failover_speed import BACKUP, BACKUP_PRIORITY, MASTER, converge, in_master, \
-    in_master_repair, kill_keepalived, settle
+from .failover_speed import (
+    BACKUP,
+    BACKUP_PRIORITY,
+    MASTER,
+    converge,
+    in_master,
+    in_master_repair,
+    kill_keepalived,
+    settle,
+)
 from .stats import median
 
 CLIENT = "client"

@@ -8,7 +8,6 @@ from pyinfra.api.host import Host
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 
-
 from .fakehosts import _in_fact, _named
 from .gate import write_tree
 

@@ -11,9 +11,13 @@ import re
 import pytest
 from pyinfra.api import Config, Inventory, State
 
-from pyinfra_keepalived.render import config as render
-from pyinfra_keepalived.model.ansible_vars import AnsibleVarsError, ansible_group, load_vars
+from pyinfra_keepalived.model.ansible_vars import (
+    AnsibleVarsError,
+    ansible_group,
+    load_vars,
+)
 from pyinfra_keepalived.model.fleet import check_hosts, check_inventory
+from pyinfra_keepalived.render import config as render
 
 from .seed import SEED_HOSTS
 

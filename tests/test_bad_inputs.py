@@ -308,8 +308,8 @@ def test_render_itself_takes_no_template_path(template):
 
 
 def test_header_comment_renders_any_host_name_on_one_line():
-    from pyinfra_keepalived.render import config as render
     from pyinfra_keepalived.model.blocks import Settings
+    from pyinfra_keepalived.render import config as render
 
     files = render.config_files(Settings(host="h\nglobal_defs {\n}"))
     header = [f.content for path, f in files.items() if path.endswith("20-vrrp_instances.conf")]

@@ -22,8 +22,8 @@ the fake connector does not list.
 import logging
 import os
 import re
-import shutil
 import shlex
+import shutil
 import subprocess
 import tempfile
 
@@ -33,17 +33,13 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.api.operations import run_ops
 from pyinfra.context import ctx_inventory
 
-from pyinfra_keepalived.facts import keepalived as facts
-
-
-from pyinfra_keepalived.render import config as render
-
-from pyinfra_keepalived.render import host_level as render_host
-
-from pyinfra_keepalived.operations.host_level import DROPIN
 from pyinfra_keepalived.deploys.install import keepalived
+from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.operations.host_level import DROPIN
 from pyinfra_keepalived.operations.uploads import sha256
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.render import host_level as render_host
 
 from .fakehosts import (
     APT_DISTROS,

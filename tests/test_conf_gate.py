@@ -11,11 +11,17 @@ import os
 
 import pytest
 
-from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.render import config as render
 
 from .coverage_example import COVERAGE_HOSTS
-from .gate import NEEDS_KEEPALIVED, PORTABLE, promote_rejected, run_transaction, write_tree
+from .gate import (
+    NEEDS_KEEPALIVED,
+    PORTABLE,
+    promote_rejected,
+    run_transaction,
+    write_tree,
+)
 from .goldens import assert_match_expected
 from .seed import SEED_HOSTS
 

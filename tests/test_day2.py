@@ -13,15 +13,15 @@ import subprocess
 import pytest
 
 from pyinfra_keepalived.deploys.drill import DrillRefused, plan
+from pyinfra_keepalived.deploys.status import Row, host_key_lines, problems, rows, table
 from pyinfra_keepalived.facts.keepalived import (
     DUMP_LINES,
-    VrrpStatus,
     InstanceStatus,
     KeepalivedStatus,
     UserProcesses,
+    VrrpStatus,
     parse_ip_addr,
 )
-from pyinfra_keepalived.deploys.status import Row, host_key_lines, problems, rows, table
 from pyinfra_keepalived.model.validate import read_host
 from tests.seed import SEED_HOSTS
 

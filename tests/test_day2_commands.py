@@ -18,11 +18,11 @@ from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 
 from pyinfra_keepalived.deploys import drill as drill_module
-from pyinfra_keepalived.render import host_level as render_host
 from pyinfra_keepalived.deploys.backup import backup
+from pyinfra_keepalived.deploys.uninstall import uninstall
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
-from pyinfra_keepalived.deploys.uninstall import uninstall
+from pyinfra_keepalived.render import host_level as render_host
 from tests.fakehosts import (
     DNF_DISTROS,
     DROPIN_CONTENT,

@@ -29,12 +29,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pyinfra_keepalived.render import config as render
-
 from pyinfra_keepalived.model import validate
-from pyinfra_keepalived.render.script_data import check_hosts
-from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
+from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.render.script_data import check_hosts
 
 from . import coverage_example
 

@@ -18,21 +18,20 @@ from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from pyinfra_keepalived.operations import host_level
-
 from pyinfra_keepalived.facts import probe
-
-from pyinfra_keepalived.operations import state_files
-
-from pyinfra_keepalived.operations import uploads
+from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
+from pyinfra_keepalived.model.blocks import HostLevel
+from pyinfra_keepalived.operations import host_level, state_files, uploads
+from pyinfra_keepalived.operations.firewall import (
+    FIREWALL_COMMAND,
+    FIREWALL_SCRIPT,
+    installed_command,
+)
+from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
-from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT, installed_command
-from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
-from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
-from pyinfra_keepalived.model.blocks import HostLevel
 from pyinfra_keepalived.shipped import shell_script, with_variables
-from pyinfra_keepalived.operations.uploads import sha256
 
 from .fakehosts import (
     DROPIN_CONTENT,
@@ -40,9 +39,10 @@ from .fakehosts import (
     DROPIN_SENT,
     GROUP_DATA,
     HOSTS,
-    TRANSACTION,
+    RESTART_STEPS,
     START,
     STOPPED,
+    TRANSACTION,
     assert_one_probe,
     containing,
     deploy,
@@ -53,7 +53,6 @@ from .fakehosts import (
     host_state,
     make_state,
     op_commands,
-    RESTART_STEPS,
     readable,
     running_probe,
     sent,

@@ -11,10 +11,9 @@ import subprocess
 
 import pytest
 
-from pyinfra_keepalived.shipped import shell_script
-from pyinfra_keepalived.render import config as render
-
 from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.shipped import shell_script
 
 from .gate import (
     LAYOUT,

@@ -88,8 +88,8 @@ def test_validation_accepts_exactly_the_declared_keys():
 
 
 def test_install_deploy_gives_pyinfra_the_defaults(monkeypatch):
-    from pyinfra.api.deploy import add_deploy
     from pyinfra import host
+    from pyinfra.api.deploy import add_deploy
 
     from pyinfra_keepalived.deploys import install
 

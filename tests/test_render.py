@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.render import config as render
 
 from .goldens import assert_match_expected
 from .seed import SEED_HOSTS

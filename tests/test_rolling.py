@@ -16,15 +16,11 @@ import time
 import pytest
 from pyinfra.api import QuoteString, StringCommand
 
-from pyinfra_keepalived.shipped import shell_script
-from pyinfra_keepalived.operations import system as host_ops
-
-from pyinfra_keepalived.render import config as render
-
-from pyinfra_keepalived.operations import rolling
-
-from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.operations import rolling, state_files
+from pyinfra_keepalived.operations import system as host_ops
+from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.shipped import shell_script
 
 from .fakehosts import (
     APT_REFRESH,

@@ -19,12 +19,10 @@ import pytest
 from pyinfra.api import HiddenValue
 
 from pyinfra_keepalived.facts import keepalived as facts
-
 from pyinfra_keepalived.model import fleet as inventory_check
-
-from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.model.hidden import mask_text, sed_mask
 from pyinfra_keepalived.model.problems import Problem, shown
+from pyinfra_keepalived.render import config as render
 from tests.hostdata import check_fails, host_01, host_02, read, script
 
 pytestmark = pytest.mark.unit

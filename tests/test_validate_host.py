@@ -209,7 +209,11 @@ def test_every_option_of_keepalived_2_2_7_is_decided():
     """`keepalived --help` of Debian 12's keepalived 2.2.7 (long forms), plus the hidden
     --config-fd and the --log-file its build lacks: each is allowed or refused with a
     reason, none falls through to "unknown"."""
-    from pyinfra_keepalived.model.host_level import ALLOWED_OPTIONS, REFUSED_OPTIONS, SHORT_OPTIONS
+    from pyinfra_keepalived.model.host_level import (
+        ALLOWED_OPTIONS,
+        REFUSED_OPTIONS,
+        SHORT_OPTIONS,
+    )
 
     help_2_2_7 = {
         "--use-file", "--vrrp", "--check", "--no_bfd", "--all", "--log-console",

@@ -29,10 +29,10 @@ from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import python
 
-from ..operations.system import host_settings
 from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
-from ..per_run import once_per_run
+from ..operations.system import host_settings
 from ..operations.uploads import AS_LOGIN_USER, private_dir
+from ..per_run import once_per_run
 
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory
 # The config transaction's own entries of the base dir (operations/operations/transaction.sh): the

@@ -13,10 +13,9 @@ from pyinfra import host, state
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 
-from ..operations import host_level
-from ..render import config as render
-from ..operations import rolling
-from ..operations import shared_keys
+from ..facts.probe import read_probe
+from ..model.keys import data_defaults
+from ..operations import host_level, rolling, shared_keys
 from ..operations.config_tree import config_tree, tree_work
 from ..operations.needed import if_needed, unchanged
 from ..operations.system import (
@@ -25,10 +24,9 @@ from ..operations.system import (
     service_running,
     system_user,
 )
-from ..render.script_data import check_inventory
-from ..facts.probe import read_probe
-from ..model.keys import data_defaults
 from ..operations.uploads import stale_uploads_absent
+from ..render import config as render
+from ..render.script_data import check_inventory
 
 SCRIPT_USER_COMMENT = "Keepalived health check script user"
 APT_CACHE_SECONDS = 3600

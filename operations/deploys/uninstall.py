@@ -25,10 +25,10 @@ from pyinfra import host, logger
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.operations import apt, dnf, server, systemd
 
-from ..operations import host_level
 from ..facts.keepalived import IpAddresses, KeepalivedTree, UserProcesses
-from ..operations.system import host_settings, package_manager
+from ..operations import host_level
 from ..operations.state_files import DRAIN_FILE, STATE_DIR, under_lock
+from ..operations.system import host_settings, package_manager
 
 PROTECTED_USERS = {"root"}
 WHAT = "uninstall"  # names this deploy in the lock holder's file

@@ -8,8 +8,15 @@ in one place: `model.validate`. Rendering them into files is `render`'s.
 
 from dataclasses import dataclass, field
 
-from .keys import BASE_DIR, SCRIPT_USER, GlobalDefs, NotifyScript, SyncGroup, VrrpInstance
-from .keys import VrrpScript
+from .keys import (
+    BASE_DIR,
+    SCRIPT_USER,
+    GlobalDefs,
+    NotifyScript,
+    SyncGroup,
+    VrrpInstance,
+    VrrpScript,
+)
 from .shared_keys import SharedKeys
 
 

@@ -13,6 +13,7 @@ from .peers import check_peers, derive_unicast_peers
 from .problems import KeepalivedDataError
 from .shared_keys import check_holders
 
+
 def check_inventory(inventory):
     """Return {host name: Settings} for every host, or raise KeepalivedDataError (checked
     once per inventory: the deploy asks for each host)."""

@@ -12,6 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .hidden import unhide
+from .keys import (
+    SyncGroup,
+    TrackInterface,
+    VirtualIp,
+    VirtualRoute,
+    VrrpInstance,
+    read_field,
+)
 from .problems import did_you_mean, public_keys
 from .readers import (
     LABEL_RE,
@@ -26,14 +34,6 @@ from .readers import (
     read_list,
     read_mapping,
     read_word,
-)
-from .keys import (
-    SyncGroup,
-    TrackInterface,
-    VirtualIp,
-    VirtualRoute,
-    VrrpInstance,
-    read_field,
 )
 
 INSTANCE_KEYS = VrrpInstance.keys()

@@ -22,8 +22,8 @@ import dataclasses
 import ipaddress
 from collections import defaultdict
 
-from .problems import Problems
 from .instance import UNICAST_FROM_INVENTORY
+from .problems import Problems
 
 # Attributes every peer of an instance must have alike, with what goes wrong otherwise.
 MUST_AGREE = {

@@ -15,6 +15,12 @@ from collections.abc import Mapping
 
 from . import host_level as validate_host
 from . import script_data, shared_keys
+from .blocks import Paths, Settings
+from .instance import (
+    HostContext,
+    read_instance,
+    read_sync_groups,
+)
 from .keys import (
     BASE_DIR,
     SCRIPT_USER,
@@ -36,12 +42,6 @@ from .readers import (
     read_list,
     read_mapping,
     read_word,
-)
-from .blocks import Paths, Settings
-from .instance import (
-    HostContext,
-    read_instance,
-    read_sync_groups,
 )
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.

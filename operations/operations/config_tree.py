@@ -9,12 +9,11 @@ from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
-from . import uploads
 from ..facts.keepalived import MaskedFileContents
 from ..model.hidden import mask_text
 from ..shipped import shell_script
+from . import uploads
 from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked
-
 
 TRANSACTION_SCRIPT = FUNCTIONS + shell_script("operations/transaction.sh")
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation

@@ -10,9 +10,6 @@ nothing costs one round trip here. `remove(...)` undoes them for the uninstall d
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
-from ..render import host_level as render_host
-from . import state_files
-from .firewall import allow_vrrp, installed_command, is_managed, remove_vrrp_rule
 from ..facts.host_level import (
     DROPIN,
     OPTIONS_FILES,
@@ -21,7 +18,10 @@ from ..facts.host_level import (
     firewall_protocols,
     state_arguments,
 )
+from ..render import host_level as render_host
 from ..render.host_level import NONLOCAL_BIND
+from . import state_files
+from .firewall import allow_vrrp, installed_command, is_managed, remove_vrrp_rule
 from .needed import if_needed
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import install, private_dir, send, sha256, upload

@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
+from ..facts.keepalived import VRRP_DUMP_SCRIPT
+from ..per_run import once_per_run
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
-from ..per_run import once_per_run
-from ..facts.keepalived import VRRP_DUMP_SCRIPT
 
 RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
 LEFTOVERS_SCRIPT = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")

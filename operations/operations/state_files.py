@@ -25,8 +25,6 @@ from collections.abc import Callable, Iterable
 
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from ..shipped import shell_script
-from .uploads import installing
 from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads them too)
     DRAIN_FILE,
     POLICY_RC_D,
@@ -34,6 +32,8 @@ from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads the
     RESTART_PENDING,
     STATE_DIR,
 )
+from ..shipped import shell_script
+from .uploads import installing
 
 LOCK_FILE = "/run/pyinfra-keepalived/lock"
 LOCK_HOLDER = "/run/pyinfra-keepalived/holder"

@@ -9,10 +9,10 @@ What the templates receive is read and checked in the model (`model.script_data`
 import jinja2
 from pyinfra import logger
 
-from . import config as render
 from ..model import fleet, validate
 from ..model.problems import KeepalivedDataError, Problems
 from ..per_run import once_per_run
+from . import config as render
 
 
 def rendered(problems, key, template, variables):

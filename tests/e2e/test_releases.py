@@ -4,7 +4,11 @@
 import pytest
 
 from .conftest import cluster_of, pyinfra
-from .scenarios import check_converged, check_second_run_changes_nothing, crash_failover_and_return
+from .scenarios import (
+    check_converged,
+    check_second_run_changes_nothing,
+    crash_failover_and_return,
+)
 
 pytestmark = pytest.mark.e2e
 
