@@ -19,22 +19,8 @@ from pyinfra.api.exceptions import DeployError
 
 from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
+from ..model.peers import holders
 from ..per_run import once_per_run
-
-
-def holders(settings):
-    """{instance name: ([vip address], [host])}: the hosts configured for each instance
-    (`settings`: {host: Settings}, inventory order)."""
-    instances = {}
-    for host, host_settings in settings.items():
-        for instance in host_settings.instances:
-            vips, hosts = instances.setdefault(instance.name, ([], []))
-            for vip in instance.virtual_ipaddresses:
-                address = vip.address.split("/")[0]
-                if address not in vips:
-                    vips.append(address)
-            hosts.append(host)
-    return instances
 
 
 def with_port(name, port):

@@ -22,8 +22,8 @@ from pyinfra.api.exceptions import DeployError
 from ..facts.keepalived import KeepalivedStatus
 from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
+from ..model.peers import holders
 from ..per_run import once_per_run
-from .known_hosts import holders
 
 
 @dataclass(frozen=True)

@@ -38,13 +38,23 @@ MUST_AGREE = {
 }
 
 
-def _peers_by_instance(all_settings):
-    """{instance name: [(host, index, instance), ...]}"""
+def peers_by_instance(all_settings):
+    """{instance name: [(host, index, instance), ...]}, in inventory order."""
     peers = defaultdict(list)
     for settings in all_settings:
         for index, instance in enumerate(settings.instances):
             peers[instance.name].append((settings.host, index, instance))
     return peers
+
+
+def holders(settings_by_host):
+    """{instance name: ([vip address], [host])}: the hosts configured for each instance
+    (those that can hold its VIPs) and its VIPs' addresses, without prefix, in inventory
+    order (`settings_by_host`: {host: Settings})."""
+    return {name: (list(dict.fromkeys(vip.address.split("/")[0] for _, _, instance in peers
+                                      for vip in instance.virtual_ipaddresses)),
+                   [host for host, _, _ in peers])
+            for name, peers in peers_by_instance(settings_by_host.values()).items()}
 
 
 def vip_networks(instance):
@@ -233,7 +243,7 @@ def check_peers(all_settings):
 def derive_unicast_peers(settings_by_host, problems):
     """Fill in `unicast_peers: "inventory"`: each host's peers are the unicast_src_ip of the
     other hosts that have the instance. Returns {host: Settings}; errors go to `problems`."""
-    peers = _peers_by_instance(settings_by_host.values())
+    peers = peers_by_instance(settings_by_host.values())
     derived = {}
     for host, settings in settings_by_host.items():
         instances = []
