@@ -1,7 +1,6 @@
 """pyinfra facts read from keepalived hosts."""
 
 import hashlib
-import os
 import secrets
 import shlex
 from dataclasses import dataclass, replace

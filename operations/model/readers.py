@@ -5,11 +5,9 @@ an error on `problems` that names the key path, the value and what is allowed.
 """
 
 import ipaddress
-import math
 import re
 from collections.abc import Mapping
 
-from .problems import did_you_mean
 
 # Every pattern is used with fullmatch (read_word): `$` would accept a trailing newline.
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -31,38 +29,6 @@ def is_int(value):
 
 def is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def read_int(problems, key, value, low, high, allowed=None):
-    if not is_int(value) or not low <= value <= high:
-        problems.error(key, value, allowed or f"must be a whole number {low}-{high}")
-        return None
-    return value
-
-
-def _number_text(value):
-    return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
-
-
-def read_seconds(problems, key, value, low, high, decimals=6, allowed=None):
-    """A number of seconds low-high (inclusive) with at most `decimals` decimals (0: whole
-    seconds; keepalived reads 6 at most), or None after an error."""
-    if (not is_number(value) or not math.isfinite(value) or not low <= value <= high
-            or round(value, decimals) != value):
-        unit = ("whole seconds" if decimals == 0 else
-                f"seconds with at most {decimals} decimal{'s' if decimals > 1 else ''}")
-        problems.error(key, value, allowed or
-                       f"must be a number of {unit}, {_number_text(low)}-{_number_text(high)}")
-        return None
-    return value
-
-
-def read_choice(problems, key, value, choices):
-    if value not in choices:
-        problems.error(key, value, f"must be one of {', '.join(map(str, choices))}"
-                       + did_you_mean(str(value).upper(), map(str, choices)))
-        return None
-    return value
 
 
 def read_flag(problems, key, value):

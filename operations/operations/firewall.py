@@ -7,7 +7,6 @@ A copy is installed as FIREWALL_COMMAND for the keepalived.service drop-in, whic
 `allow` before each start: the rule comes back after a reboot or a ruleset reload.
 """
 
-import os
 import shlex
 
 from pyinfra import host

@@ -19,7 +19,6 @@ what is on disk, so a run that dies in between leaves them for the next run, whi
 them in its one probe and finishes the job. The drain file is on tmpfs: a reboot undrains.
 """
 
-import os
 import shlex
 from collections.abc import Callable, Iterable
 
