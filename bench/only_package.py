@@ -8,7 +8,9 @@ deploy.py's cold converge sends that command too, so it cannot cost less
 
 The command is built by deploy.py's own code (pyinfra_keepalived.deploys.install.package)
 from what its probe finds on a fresh test host, a `HostProbe` with its defaults: no
-keepalived, apt's lists never refreshed, the service not running. So no host is read here.
+keepalived, the service not running (apt's lists, never refreshed there, are refreshed
+by the command itself). So no host is read here. `bare`: without what deploy.py adds to
+that command on such a host (the script user, systemd's reload of its units).
 """
 
 from pyinfra_keepalived.deploys.install import package
@@ -17,4 +19,5 @@ from pyinfra_keepalived.operations.system import host_settings, package_manager
 
 FRESH_DEBIAN_HOST = HostProbe(os_release={"ID": "debian"})
 
-package(host_settings(), package_manager(FRESH_DEBIAN_HOST.os_release), FRESH_DEBIAN_HOST)
+package(host_settings(), package_manager(FRESH_DEBIAN_HOST.os_release), FRESH_DEBIAN_HOST,
+        bare=True)

@@ -158,10 +158,11 @@ def file_sent(path, mode, make_dir=False, then=None):
 DROPIN_CONTENT = render_host.service_dropin(HostLevel())
 DROPIN_SENT = file_sent(DROPIN, "644", make_dir=True, then="systemctl daemon-reload")
 DROPIN_OPS = [DROPIN_SENT[0], DROPIN_SENT[2]]
-# What goes before the install when apt's lists are old: one command with it.
-APT_REFRESH = ("apt-get update -o Acquire::Languages=none "
-               "-o Acquire::CompressionTypes::Order::=gz && "
-               "touch /var/lib/apt/periodic/update-success-stamp && ")
+# ... before the package step that installs keepalived: that step reloads systemd's units
+FRESH_DROPIN_SENT = file_sent(DROPIN, "644", make_dir=True)
+FRESH_DROPIN_OPS = [FRESH_DROPIN_SENT[0], FRESH_DROPIN_SENT[2]]
+# What refreshes apt's lists before the install where they are old (package.sh decides).
+APT_REFRESH = "apt-get update -o Acquire::Languages=none -o Acquire::CompressionTypes::Order::=gz"
 ENABLE = ("{ systemctl is-enabled --quiet keepalived.service || "
           "systemctl enable keepalived.service; }")
 START = [f"{ENABLE} && systemctl start keepalived.service"]
@@ -170,16 +171,20 @@ START = [f"{ENABLE} && systemctl start keepalived.service"]
 DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit
 
 
-def package(install, running=False):
+def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH):
     """The package operation's command: operations/package.sh under the deploy lock runs
     `install` (apt's or dnf's line, one word), with our policy-rc.d on apt hosts, after
-    writing the restart-pending marker when keepalived was `running`."""
+    writing the restart-pending marker when keepalived was `running`, refreshing apt's
+    lists (`refresh`) when older than an hour and creating the script user (`user`:
+    USERADD); then reloads systemd's units (`reload`: apt where needed, dnf always)."""
     apt = "apt-get" in install
     return shlex.join([
         "sh", "-c", state_files.LOCK_SCRIPT + "\n" + host_ops.PACKAGE_SCRIPT,
         "pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER,
         str(state_files.LOCK_WAIT_SECONDS), "install keepalived", "yes" if running else "no",
-        state_files.RESTART_PENDING, state_files.POLICY_RC_D if apt else "", install])
+        state_files.RESTART_PENDING, state_files.POLICY_RC_D if apt else "",
+        host_ops.APT_STAMP, "3600", refresh if apt else "", USERADD if user else "",
+        ("if-needed" if apt else "always") if reload else "", install])
 
 
 # The two steps of a rolling restart (operations.rolling), as readable() shows them.
@@ -218,13 +223,11 @@ def release_response(distro):
 # -- the probe: the one fact the deploy reads --
 
 PROBE_FACT = "echo '## user'"  # in the KeepalivedProbe command (facts/probe.sh)
-NOW = 1795567798  # the host's clock (date +%s) in a probe
 SCRIPT_USER_ENTRY = ("keepalived_script:x:990:990:Keepalived health check script user:"
                      "/nonexistent:/usr/sbin/nologin")
 RPM_NOT_INSTALLED = "package keepalived is not installed"  # rpm -q says so on stdout
 STOPPED = ("inactive",)  # ActiveState; UnitFileState is empty without a unit
 RUNNING = ("active", "enabled")
-TWO_DAYS = 2 * 24 * 3600
 
 
 def sysctl_value(key, value):
@@ -251,23 +254,22 @@ def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl
 CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
 
 
-def probe_output(distro, user=None, package=None, apt_cache_age=None, service=STOPPED,
+def probe_output(distro, user=None, package=None, service=STOPPED, reload_needed=False,
                  tree=(), state=(), stale_uploads=()):
     """What the KeepalivedProbe fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
-    version, or None), apt's lists `apt_cache_age` seconds old (None: never updated), the
-    service `service` (ActiveState, UnitFileState), the config tree `tree` (tree_lines()) and
+    version, or None), the service `service` (ActiveState, UnitFileState; systemd's
+    NeedDaemonReload `reload_needed`), the config tree `tree` (tree_lines()) and
     host-level state `state` (host_state()), and upload directories of broken-off runs
     `stale_uploads` (the lines the probe prints). The defaults are a fresh host."""
     if package:
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
     else:
         installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
-    refreshed = [str(NOW), str(NOW - apt_cache_age)] if apt_cache_age is not None else []
+    unit = [f"{key}={value}" for key, value in zip(("ActiveState", "UnitFileState"), service)]
     return ["## user", *([user] if user else []),
             "## package", *installed,
-            "## apt-cache-age", *refreshed,
-            "## service", *service,
+            "## service", *unit, f"NeedDaemonReload={'yes' if reload_needed else 'no'}",
             "## tree", *tree,
             "## stale-uploads", *stale_uploads,
             # the probe reads the unit state with the service, not in the host state

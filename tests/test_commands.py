@@ -49,11 +49,11 @@ from .fakehosts import (
     DNF,
     DNF_DISTROS,
     DROPIN_CONTENT,
-    DROPIN_OPS,
-    DROPIN_SENT,
     ENABLE,
     FRESH_CONFIG_OPS,
     FRESH_CONFIG_SENT,
+    FRESH_DROPIN_OPS,
+    FRESH_DROPIN_SENT,
     GROUP_DATA,
     HOSTS,
     PATHS,
@@ -63,8 +63,6 @@ from .fakehosts import (
     TEMP,
     TRANSACTION,
     TRANSACTION_FIRST_LINE,
-    TWO_DAYS,
-    USERADD,
     add,
     apt_install,
     assert_one_probe,
@@ -96,14 +94,13 @@ def test_rhel_family_fresh_host(distro, recorder):
     state = make_state(distro)
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            USERADD,
-            package(f"{DNF} keepalived"),
-            *DROPIN_OPS,
+            *FRESH_DROPIN_OPS,
+            package(f"{DNF} keepalived", user=True),
             *FRESH_CONFIG_OPS,
             *START,
         ]
         assert sent(host, recorder) == [
-            USERADD, package(f"{DNF} keepalived"), *DROPIN_SENT, *FRESH_CONFIG_SENT,
+            *FRESH_DROPIN_SENT, package(f"{DNF} keepalived", user=True), *FRESH_CONFIG_SENT,
             *START]
         # (the probe is the same on every distro: it asks about apt's lists too)
         assert not any("apt-get" in command for command in sent(host, recorder))
@@ -114,7 +111,9 @@ def test_rhel_family_fresh_host(distro, recorder):
 def test_rhel_useradd_flags(recorder):
     state = make_state("rocky")
     host = deploy(state)[0]
-    useradd = [c for c in op_commands(host, recorder) if c.startswith("useradd")]
+    # (created in the package step's command, before the install)
+    useradd = [shlex.split(c)[-3] for c in op_commands(host, recorder)
+               if " 'install keepalived' " in c]
     assert len(useradd) == 1
     args = shlex.split(useradd[0])
     assert args[-1] == "keepalived_script"
@@ -131,7 +130,8 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
     state = make_state("rocky")
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands.index(package(f"{DNF} keepalived")) < containing(commands, TRANSACTION) \
+        assert commands.index(package(f"{DNF} keepalived", user=True)) \
+            < containing(commands, TRANSACTION) \
             < commands.index(START[0])
         # (the transaction's script reloads only a keepalived that was running)
         assert not any(f"systemctl {action} keepalived" in c and TRANSACTION_FIRST_LINE not in c
@@ -224,7 +224,7 @@ def test_up_to_date_host_gets_nothing_and_one_fact(distro, package, recorder):
     """Installed, running, enabled, config identical, user present: no change command,
     and the host was read with one fact, the probe (the point of pyinfra_keepalived.facts.probe). apt's
     lists are two days old: a host that has keepalived needs no refresh."""
-    probes = up_to_date_probes(make_state(distro), package, apt_cache_age=TWO_DAYS)
+    probes = up_to_date_probes(make_state(distro), package)
     state = make_state(distro, probes=probes)
     for host in deploy(state):
         assert_one_probe(host, recorder)
@@ -276,22 +276,13 @@ def test_debian_family_fresh_host(distro, recorder):
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands == [
-            USERADD, package(APT_REFRESH + apt_install("keepalived")), *DROPIN_OPS,
+            *FRESH_DROPIN_OPS, package(apt_install("keepalived"), user=True),
             *FRESH_CONFIG_OPS, *START]
         assert sent(host, recorder) == [
-            USERADD, package(APT_REFRESH + apt_install("keepalived")), *DROPIN_SENT,
+            *FRESH_DROPIN_SENT, package(apt_install("keepalived"), user=True),
             *FRESH_CONFIG_SENT, *START]
         assert not any("dnf install" in c or "yum" in c for c in commands)
         assert_one_probe(host, recorder)
-
-
-def test_fresh_host_with_fresh_apt_lists_installs_without_update(recorder):
-    """Lists updated five minutes ago: installed from them, no `apt-get update`."""
-    state = make_state("debian", probes={name: {"apt_cache_age": 300} for name in HOSTS})
-    for host in deploy(state):
-        assert op_commands(host, recorder) == [
-            USERADD, package(apt_install("keepalived")), *DROPIN_OPS, *FRESH_CONFIG_OPS,
-            *START]
 
 
 def test_existing_script_user_is_left_alone(recorder):
@@ -301,24 +292,24 @@ def test_existing_script_user_is_left_alone(recorder):
     state = make_state("rocky", probes={name: {"user": own} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            package(f"{DNF} keepalived"), *DROPIN_OPS, *FRESH_CONFIG_OPS, *START]
+            *FRESH_DROPIN_OPS, package(f"{DNF} keepalived"), *FRESH_CONFIG_OPS, *START]
 
 
 def test_package_version_pins(recorder):
     state = make_state("debian", group_data={"keepalived_package_version": "1:2.2.7-1+b2"})
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert package(APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")) in commands
+        assert package(apt_install("keepalived=1:2.2.7-1+b2"), user=True) in commands
         assert not any(apt_install("keepalived") + "'" in command for command in commands)
 
     state = make_state("rocky", group_data={"keepalived_package_version": "2.2.8"})
     for host in deploy(state):
-        assert package(f"{DNF} keepalived-2.2.8") in op_commands(host, recorder)
+        assert package(f"{DNF} keepalived-2.2.8", user=True) in op_commands(host, recorder)
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", package(APT_REFRESH + apt_install("'keepalived=1.0~rc1'"))),
-    ("rocky", package(f"{DNF} 'keepalived-1.0~rc1'")),
+    ("debian", package(apt_install("'keepalived=1.0~rc1'"), user=True)),
+    ("rocky", package(f"{DNF} 'keepalived-1.0~rc1'", user=True)),
 ])
 def test_package_version_pin_is_quoted(distro, install, recorder):
     """A pin is data: the one shell character a version may hold (~) stays in one word
@@ -330,17 +321,16 @@ def test_package_version_pin_is_quoted(distro, install, recorder):
 
 @pytest.mark.parametrize("distro, installed, pin, install", [
     ("debian", "1:2.2.7-1", "1:2.2.7-1+b2",
-     package(APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2"), running=True)),
+     package(apt_install("keepalived=1:2.2.7-1+b2"), running=True)),
     ("rocky", "2.2.8-1.el9", "2.2.9", package(f"{DNF} keepalived-2.2.9", running=True)),
 ])
 def test_pinned_version_that_differs_is_installed_and_restarts(distro, installed, pin, install,
                                                                recorder):
-    """Up to date but for the pin (apt's lists two days old: refreshed, as something is
-    to be installed): the pinned version goes in (the restart marker written first),
+    """Up to date but for the pin (apt's lists refreshed first where old, as something
+    is to be installed): the pinned version goes in (the restart marker written first),
     keepalived restarts (rolling), nothing else."""
     group_data = {"keepalived_package_version": pin}
-    probes = up_to_date_probes(make_state(distro, group_data=group_data), installed,
-                               apt_cache_age=TWO_DAYS)
+    probes = up_to_date_probes(make_state(distro, group_data=group_data), installed)
     state = make_state(distro, probes=probes, group_data=group_data)
     for host in deploy(state):
         assert readable(op_commands(host, recorder)) == [install, *RESTART_STEPS]
@@ -588,7 +578,7 @@ def test_fresh_host_without_config_dir(recorder):
     """The tree fact has no output: was None (TypeError in config_tree), now {}."""
     state = make_state("rocky", probes={name: {"tree": []} for name in HOSTS})
     for host in deploy(state):
-        assert op_commands(host, recorder)[2 + len(DROPIN_OPS):][:2] == FRESH_CONFIG_OPS
+        assert op_commands(host, recorder)[1 + len(FRESH_DROPIN_OPS):][:2] == FRESH_CONFIG_OPS
 
 
 def test_add_deploy_without_inventory_context(recorder):
@@ -603,14 +593,12 @@ def test_add_deploy_without_inventory_context(recorder):
 
 @pytest.mark.parametrize("distro, install", [
     ("debian", [package(
-        "apt-get update -o Acquire::Languages=none "
-        "-o Acquire::CompressionTypes::Order::=gz "
-        "-o Acquire::http::Proxy=http://apt-cache:3142 && "
-        "touch /var/lib/apt/periodic/update-success-stamp && "
         'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
         '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
-        "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived")]),
-    ("rocky", [package(f"{DNF} --setopt=proxy=http://apt-cache:3142 keepalived")]),
+        "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived", user=True,
+        refresh=f"{APT_REFRESH} -o Acquire::http::Proxy=http://apt-cache:3142")]),
+    ("rocky", [package(f"{DNF} --setopt=proxy=http://apt-cache:3142 keepalived",
+                       user=True)]),
 ])
 def test_package_proxy_is_used_for_these_downloads_only(distro, install, recorder):
     """A fleet's package cache: given on the command lines, nothing written to the host."""
@@ -671,7 +659,7 @@ STALE = ["/var/tmp/keepalived-deploy.0123456789ab", "/var/tmp/keepalived-deploy.
 def test_no_op_run_removes_uploads_of_broken_off_runs_in_one_command(recorder):
     """The probe found upload directories of broken-off runs (they may hold the 600
     instances file): one command removes them; nothing else is sent, no other fact read."""
-    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2", apt_cache_age=TWO_DAYS,
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2",
                                stale_uploads=STALE)
     state = make_state("debian", probes=probes)
     for host in deploy(state):
@@ -682,7 +670,7 @@ def test_no_op_run_removes_uploads_of_broken_off_runs_in_one_command(recorder):
 def test_probe_lines_that_are_not_exactly_upload_dirs_are_never_removed(recorder):
     odd = ["/var/tmp/keepalived-deploy.0123456789ab; rm -rf /", "/var/tmp/keepalived-deploy.x",
            "/var/tmp/keepalived-deploy.0123456789abc", "/etc", "/var/tmp/../etc"]
-    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2", apt_cache_age=TWO_DAYS,
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2",
                                stale_uploads=odd + STALE[:1])
     state = make_state("debian", probes=probes)
     for host in deploy(state):

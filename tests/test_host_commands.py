@@ -11,14 +11,12 @@ tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.p
 import os
 import shlex
 import subprocess
-import time
 
 import pytest
 from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
-from pyinfra_keepalived.facts import probe
 from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
 from pyinfra_keepalived.model.blocks import HostLevel
 from pyinfra_keepalived.operations import host_level, state_files, uploads
@@ -31,12 +29,12 @@ from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
-from pyinfra_keepalived.shipped import shell_script, with_variables
 
 from .fakehosts import (
     DROPIN_CONTENT,
     DROPIN_OPS,
     DROPIN_SENT,
+    FRESH_DROPIN_OPS,
     GROUP_DATA,
     HOSTS,
     RESTART_STEPS,
@@ -112,12 +110,12 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
         stream = sent(host, recorder)
         installed = stream.index(INSTALL_SCRIPT[-1])
         assert stream[installed - 2:installed + 1] == INSTALL_SCRIPT
-        # firewall and drop-in after the package, before the config and the start
-        package = 1  # useradd, then the package (apt: refresh and install in one)
+        # firewall and drop-in before the package (neither needs it; the drop-in is then
+        # loaded with the unit the package brings), the config and the start after it
+        package = containing(commands, " 'install keepalived' ")
         assert ("dnf install" if distro == "rocky" else "apt-get -y") in commands[package]
-        assert package < commands.index(allow[0]) < commands.index(DROPIN_OPS[-1]) \
-            < containing(commands, TRANSACTION) \
-            < commands.index(START[0])
+        assert commands.index(allow[0]) < commands.index(FRESH_DROPIN_OPS[-1]) < package \
+            < containing(commands, TRANSACTION) < commands.index(START[0])
 
 
 def test_dropin_runs_the_installed_script_before_each_start(recorder):
@@ -128,7 +126,7 @@ def test_dropin_runs_the_installed_script_before_each_start(recorder):
     assert "After=nftables.service netfilter-persistent.service firewalld.service\n" in content
     for host in deploy(state):
         assert sha256(content) != sha256(DROPIN_CONTENT)
-        assert sent(host, recorder).count(DROPIN_OPS[-1]) == 1
+        assert sent(host, recorder).count(FRESH_DROPIN_OPS[-1]) == 1
 
 
 def test_ah_instances_open_protocol_51_too(recorder):
@@ -205,6 +203,33 @@ def test_changed_dropin_reloads_systemd_not_keepalived(recorder):
     for host in deploy(state):
         assert op_commands(host, recorder) == DROPIN_OPS
         assert sent(host, recorder) == DROPIN_SENT
+
+
+def test_systemd_reload_left_pending_is_done(recorder):
+    """The drop-in is as it should be, but systemd says it has not loaded it (a run that
+    died between writing and reloading, or a change by hand): the reload alone."""
+    settings = settings_of(make_state("rocky"))
+    probes = {name: running_probe("2.2.8-1.el9",
+                                  tree_lines(render.config_files(settings[name])),
+                                  reload_needed=True) for name in HOSTS}
+    for host in deploy(make_state("rocky", probes=probes)):
+        assert op_commands(host, recorder) == ["systemctl daemon-reload"]
+
+
+def test_changed_dropin_before_an_upgrade_is_reloaded_by_the_package_step(recorder):
+    """Drop-in and package both change: the drop-in goes first without a reload, the
+    package step reloads after the install (where systemd needs it), one reload."""
+    pin = {"keepalived_package_version": "2.2.9"}
+    settings = settings_of(make_state("rocky", group_data=pin))
+    probes = {name: running_probe("2.2.8-1.el9",
+                                  tree_lines(render.config_files(settings[name])),
+                                  state=host_state(files={DROPIN: "[Service]\nRestart=no\n"}))
+              for name in HOSTS}
+    for host in deploy(make_state("rocky", probes=probes, group_data=pin)):
+        commands = op_commands(host, recorder)
+        assert commands[:2] == FRESH_DROPIN_OPS
+        assert commands[2].endswith(" always 'SYSTEMD_OFFLINE=1 dnf install -y keepalived-2.2.9'")
+        assert not any("daemon-reload" in command for command in commands[:2])
 
 
 def test_masked_unit_is_unmasked_before_start(recorder):
@@ -380,23 +405,6 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
     assert state.sha256 == {str(hashed): sha256("content\n")}
     assert state.lines == {str(read): ["net.ipv4.ip_nonlocal_bind = 1", "key: value"]}
     assert state.sysctl == {"kernel.ostype": "Linux"}
-
-
-def test_apt_cache_age_as_a_real_shell_reads_it(tmp_path):
-    """The probe's apt-cache-age section (facts/probe.sh, run by sh): seconds since the
-    stamp's mtime; nothing (None) when apt's lists were never refreshed."""
-    stamp = tmp_path / "update-success-stamp"
-    script = with_variables(shell_script("facts/probe.sh"), probe_user="nobody",
-                            apt_stamp=str(stamp))
-
-    def age():
-        result = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
-        return probe.KeepalivedProbe().process(result.stdout.splitlines()).apt_cache_age
-
-    assert age() is None
-    stamp.touch()
-    os.utime(stamp, (time.time() - 7200, time.time() - 7200))
-    assert 7199 <= age() <= 7205
 
 
 def test_remove_on_a_clean_host_does_nothing(recorder):

@@ -27,7 +27,6 @@ from .fakehosts import (
     CONVERGED_STATE,
     DNF,
     RESTART_STEPS,
-    TWO_DAYS,
     apt_install,
     deploy,
     file_read,
@@ -45,17 +44,20 @@ MARKER_LINE = "since 2026-12-01 07:00:00 UTC: package"
 FIRST, HOLDERS = (f"Keepalived | {title}" for _, title in rolling.PASSES)
 
 
+PACKAGE_ARGUMENTS = ("running", "marker", "policy", "stamp", "max_age", "refresh", "useradd",
+                     "reload", "install")
+
+
 def package_words(commands):
-    """The arguments package.sh got: {running, marker, policy, install}."""
+    """The arguments package.sh got: {running, marker, policy, ..., install}."""
     command = next(c for c in commands if " 'install keepalived' " in c)
     words = shlex.split(command)
-    return dict(zip(("running", "marker", "policy", "install"), words[-4:]))
+    return dict(zip(PACKAGE_ARGUMENTS, words[-len(PACKAGE_ARGUMENTS):]))
 
 
 def upgrade_state(distro="debian", running=True, **given):
     """Running (or stopped) hosts, up to date but for the pinned package."""
-    probes = up_to_date_probes(make_state(distro, group_data=PIN), "1:2.2.7-1",
-                               apt_cache_age=TWO_DAYS, **given)
+    probes = up_to_date_probes(make_state(distro, group_data=PIN), "1:2.2.7-1", **given)
     if not running:
         for probe in probes.values():
             probe["service"] = ("inactive", "enabled")
@@ -69,7 +71,9 @@ def test_apt_install_runs_under_our_policy_rc_d_and_the_lock(recorder):
         commands = op_commands(host, recorder)
         words = package_words(commands)
         assert words["policy"] == "/usr/sbin/policy-rc.d"
-        assert words["install"] == APT_REFRESH + apt_install("keepalived=1:2.2.7-1+b2")
+        assert words["install"] == apt_install("keepalived=1:2.2.7-1+b2")
+        assert words["refresh"] == APT_REFRESH and words["max_age"] == "3600"
+        assert words["reload"] == "if-needed" and words["useradd"] == ""
         assert state_files.LOCK_SCRIPT in shlex.split(commands[0])[2]
 
 
@@ -78,6 +82,8 @@ def test_dnf_install_has_no_policy_rc_d_but_systemd_offline(recorder):
     for host in deploy(state):
         words = package_words(op_commands(host, recorder))
         assert words["policy"] == "" and words["install"] == f"{DNF} keepalived"
+        # (SYSTEMD_OFFLINE keeps rpm from reloading systemd: the command does it)
+        assert words["refresh"] == "" and words["reload"] == "always"
 
 
 @pytest.mark.parametrize("running", [True, False])
@@ -94,14 +100,81 @@ def test_marker_written_before_the_install_only_when_keepalived_runs(running, re
         assert package_words(op_commands(host, recorder))["running"] == "no"
 
 
-def run_package_script(tmp_path, running, command, policy=None):
-    """package.sh in a real shell, with the lock, marker and policy-rc.d in tmp_path."""
+def run_package_script(tmp_path, running, command, policy=None, refresh="", useradd="",
+                       reload="", max_age=3600):
+    """package.sh in a real shell, with the lock, marker, policy-rc.d and apt's stamp in
+    tmp_path, and a `systemctl` there that logs its arguments to tmp_path/systemctl.log
+    (NeedDaemonReload: the content of tmp_path/need-reload, "no" without it)."""
     policy = policy or tmp_path / "policy-rc.d"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "systemctl"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/systemctl.log\n'
+                    f'[ "$1" = show ] && cat {tmp_path}/need-reload 2>/dev/null\ntrue\n')
+    fake.chmod(0o755)
     words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", running,
                                str(tmp_path / "state" / "restart-pending"), str(policy),
+                               str(tmp_path / "stamp"), str(max_age), QuoteString(refresh),
+                               QuoteString(useradd), QuoteString(reload),
                                QuoteString(command))
     return subprocess.run(["sh", "-c", in_tmp(tmp_path, words)], capture_output=True,
-                          text=True)
+                          text=True, env={**os.environ,
+                                          "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+
+
+def systemctl_calls(tmp_path):
+    log = tmp_path / "systemctl.log"
+    return log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("age, refreshed", [(None, True), (7200, True), (300, False)])
+def test_package_lists_refreshed_first_only_when_older_than_the_limit(age, refreshed,
+                                                                      tmp_path):
+    """apt's lists never refreshed (no stamp) or older than max_age: the refresh runs
+    first and touches the stamp; refreshed five minutes ago: installed from them."""
+    stamp = tmp_path / "stamp"
+    if age is not None:
+        stamp.touch()
+        os.utime(stamp, (time.time() - age, time.time() - age))
+    result = run_package_script(tmp_path, "no", "echo installed",
+                                refresh="echo refreshed")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == ["refreshed", "installed"] if refreshed else lines == ["installed"]
+    assert time.time() - stamp.stat().st_mtime < (60 if refreshed else age + 60)
+
+
+def test_failed_refresh_installs_nothing(tmp_path):
+    result = run_package_script(tmp_path, "no", "echo installed", refresh="false")
+    assert result.returncode != 0 and "installed" not in result.stdout
+    assert not (tmp_path / "stamp").exists()
+
+
+@pytest.mark.parametrize("answer, ok", [(0, True), (9, True), (1, False)])
+def test_script_user_created_before_the_install(answer, ok, tmp_path):
+    """useradd runs first; "in use" (9: another run made the user meanwhile) is done;
+    any other failure stops the command before the install."""
+    result = run_package_script(tmp_path, "no", "echo installed",
+                                useradd=f"sh -c 'echo useradd; exit {answer}'")
+    assert (result.returncode == 0) == ok, result.stderr
+    assert result.stdout.startswith("useradd")
+    assert ("installed" in result.stdout) == ok
+
+
+@pytest.mark.parametrize("reload, need, reloaded", [
+    ("always", "no", True), ("if-needed", "yes", True), ("if-needed", "no", False),
+    ("", "yes", False)])
+def test_units_reloaded_after_the_install_as_asked(reload, need, reloaded, tmp_path):
+    (tmp_path / "need-reload").write_text(need + "\n")
+    result = run_package_script(tmp_path, "no", "true", reload=reload)
+    assert result.returncode == 0, result.stderr
+    assert ("daemon-reload" in systemctl_calls(tmp_path)) == reloaded
+
+
+def test_no_reload_when_the_install_failed(tmp_path):
+    (tmp_path / "need-reload").write_text("yes\n")
+    result = run_package_script(tmp_path, "no", "false", reload="always")
+    assert result.returncode != 0 and systemctl_calls(tmp_path) == []
 
 
 def in_tmp(tmp_path, words):
@@ -138,7 +211,8 @@ def test_policy_rc_d_removed_when_the_install_fails_and_no_marker_when_stopped(t
 def test_policy_rc_d_removed_when_the_run_is_terminated(tmp_path):
     policy = tmp_path / "policy-rc.d"
     words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", "no", str(tmp_path / "m"),
-                               str(policy), QuoteString("sleep 30"))
+                               str(policy), str(tmp_path / "stamp"), "3600", "''", "''", "''",
+                               QuoteString("sleep 30"))
     # as a Ctrl-C or a lost SSH link does it: the whole process group
     process = subprocess.Popen(shlex.split(in_tmp(tmp_path, words)), start_new_session=True)
     deadline = time.monotonic() + 5

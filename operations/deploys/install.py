@@ -21,6 +21,7 @@ from ..operations.needed import if_needed, unchanged
 from ..operations.system import (
     keepalived_package,
     package_manager,
+    package_wanted,
     service_running,
     system_user,
 )
@@ -33,25 +34,33 @@ APT_CACHE_SECONDS = 3600
 SERVICE = "keepalived.service"
 
 
+def script_user_arguments(settings):
+    """useradd's arguments for the system user check scripts run as."""
+    return {"user": settings.global_defs.script_user, "comment": SCRIPT_USER_COMMENT,
+            "home": "/nonexistent", "shell": "/usr/sbin/nologin"}
+
+
 def script_user(settings, probe):
     """The system user check scripts run as. It must exist before keepalived loads a
-    config that names it: with enable_script_security keepalived drops every script."""
-    if_needed(
-        system_user, f"Create the {settings.global_defs.script_user} system user",
-        user=settings.global_defs.script_user,
-        comment=SCRIPT_USER_COMMENT,
-        home="/nonexistent",
-        shell="/usr/sbin/nologin",
-        probe=probe,
-    )
+    config that names it: with enable_script_security keepalived drops every script.
+    (Where the package step runs, it creates the user in its own command: `package`.)"""
+    if_needed(system_user, f"Create the {settings.global_defs.script_user} system user",
+              probe=probe, **script_user_arguments(settings))
 
 
-def package(settings, manager, probe):
-    """Install keepalived from the distro. Returns the operation (did_change: restart)."""
+def package(settings, manager, probe, bare=False):
+    """Install keepalived from the distro; in the same command, on a host that lacks
+    them, create the script user and reload systemd's units (a command fewer for each:
+    each costs every host a round trip). `bare`: the package command alone (the bench's
+    package floor, bench/only_package.py). Returns the operation (did_change: restart)."""
+    user = None if bare else script_user_arguments(settings)
     return if_needed(
-        keepalived_package, f"Install keepalived ({manager})", manager=manager,
-        version=settings.package_version, probe=probe, cache_seconds=APT_CACHE_SECONDS,
-        proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait,
+        keepalived_package,
+        f"Install keepalived ({manager})"
+        + (f", create the {user['user']} system user" if user and probe.user is None else ""),
+        manager=manager, version=settings.package_version, probe=probe,
+        cache_seconds=APT_CACHE_SECONDS, proxy=settings.package_proxy,
+        lock_wait=settings.host_level.lock_wait, script_user=user, unit_reload=not bare,
     )
 
 
@@ -113,10 +122,11 @@ def refuse_unsafe_modes():
 
 @deploy("Keepalived", data_defaults=data_defaults())
 def keepalived():
-    """Everything, in order: user, package, host level (firewall, sysctl, systemd drop-in,
-    daemon options), config (validated), service, shared SSH host keys (opt-in). What each step compares against is read
-    from the host once, before the first step. (The steps are plain functions, not nested
-    deploys: each deploy call costs pyinfra about a third of a millisecond per host.)"""
+    """Everything, in order: host level (firewall, sysctl, systemd drop-in), package and
+    script user, daemon options, config (validated), service, shared SSH host keys
+    (opt-in). What each step compares against is read from the host once, before the
+    first step. (The steps are plain functions, not nested deploys: each deploy call
+    costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
     files = render.config_files(settings)
@@ -126,9 +136,14 @@ def keepalived():
     if probe.stale_uploads:  # (no operation at all on a host without any)
         stale_uploads_absent(name="Remove upload directories of broken-off runs",
                              directories=probe.stale_uploads)
-    script_user(settings, probe)
+    installing = package_wanted(probe, settings.package_version, manager)
+    # (the package step, when it runs, reloads systemd's units after the install)
+    host_level.prepare(settings, probe.host_state, daemon_reload=not installing,
+                       reload_needed=probe.unit_reload_needed)
     installed = package(settings, manager, probe)
-    options = host_level.prepare(settings, manager, probe.host_state,
+    if not installing:
+        script_user(settings, probe)
+    options = host_level.options(settings, manager, probe.host_state,
                                  active=probe.service_active)
     config(settings, files, probe)
     service(settings, installed, options, probe)

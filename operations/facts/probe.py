@@ -30,9 +30,9 @@ class HostProbe:
     os_release: dict = field(default_factory=dict)  # /etc/os-release: {"ID": "debian", ...}
     user: dict | None = None  # the script user's passwd entry: comment, home, shell
     package_version: str | None = None  # installed keepalived, e.g. "1:2.2.7-1+b2"
-    apt_cache_age: int | None = None  # seconds since the last `apt-get update`
     service_active: bool = False
     service_enabled: str = ""  # enabled, disabled, masked, ... ("" when no unit)
+    unit_reload_needed: bool = False  # the unit or a drop-in changed since systemd loaded it
     tree: dict = field(default_factory=dict)  # {path: TreeEntry}, see KeepalivedTree
     host_state: HostLevelState = field(default_factory=HostLevelState)  # firewall, drop-in, ...
     # operations.state_files markers left by a run that did not finish (their first line:
@@ -49,7 +49,7 @@ class HostProbe:
 
 class KeepalivedProbe(FactBase):
     """
-    Distro, script user, installed keepalived, apt cache age, service state, the config
+    Distro, script user, installed keepalived, service state, the config
     tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostLevel``, given its
     arguments), as a ``HostProbe``, in one round trip.
 
@@ -67,12 +67,11 @@ class KeepalivedProbe(FactBase):
                 ssh_host_keys=False, upload_parent=None):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
-        # /etc/os-release with them) and the apt cache's age is worked out here.
+        # /etc/os-release with them), and apt's lists' age is left to the package command.
         host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
         return _joined([
-            # user, package, apt cache age, service
-            with_variables(shell_script("facts/probe.sh"), probe_user=user,
-                           apt_stamp=APT_STAMP),
+            # user, package, service
+            with_variables(shell_script("facts/probe.sh"), probe_user=user),
             # the tree's digests (a StringCommand: the salt of secret files is masked)
             StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
@@ -93,17 +92,17 @@ class KeepalivedProbe(FactBase):
                 current = sections.setdefault(line[3:].strip(), [])
             elif current is not None and line.strip():
                 current.append(line)
-        service = [line.strip() for line in sections.get("service", [])]
+        service = dict(line.strip().partition("=")[::2] for line in sections.get("service", []))
         # UnitFileState is empty for a unit that does not exist
-        unit_state = service[1] if len(service) > 1 else ""
+        unit_state = service.get("UnitFileState", "")
         host_state = KeepalivedHostLevel().process(sections.get("host-state", []))
         return HostProbe(
             os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
             package_version=_installed(sections.get("package", [])),
-            apt_cache_age=apt_cache_age(sections.get("apt-cache-age", [])),
-            service_active=service[:1] == ["active"],
+            service_active=service.get("ActiveState") == "active",
             service_enabled=unit_state,
+            unit_reload_needed=service.get("NeedDaemonReload") == "yes",
             tree=KeepalivedTree().process(sections.get("tree", [])
                                           + sections.get("digests", [])),
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
@@ -124,13 +123,6 @@ def _joined(parts):
 def _first_line(lines, path):
     """The first line of a file the probe read (\"\" for an empty file), None if absent."""
     return lines[path][0].strip() if lines.get(path) else None
-
-
-def apt_cache_age(lines):
-    """Seconds since apt's last refresh, from the lines of the probe's apt-cache-age
-    section (facts/probe.sh): the time now, then the stamp's (or None)."""
-    times = [int(line) for line in lines if line.strip().isdigit()]
-    return times[0] - times[1] if len(times) == 2 else None
 
 
 def _os_release(lines):

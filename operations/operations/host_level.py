@@ -1,7 +1,8 @@
 """Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
 
     from pyinfra_keepalived.operations import host_level
-    options = host_level.prepare(settings, "apt", probe.host_state, active=True)  # first
+    host_level.prepare(settings, probe.host_state)  # before the package
+    options = host_level.options(settings, "apt", probe.host_state, active=True)  # after it
 
 All four read one fact (facts.host_level), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
@@ -62,10 +63,19 @@ def nonlocal_bind(families, host_state):
 
 
 @operation()
-def service_dropin(content, host_state):
+def service_dropin(content, host_state, daemon_reload=True, reload_needed=False):
     """
-    Put the keepalived.service drop-in in place (daemon-reload only when it changed), and
-    unmask the unit when it is masked.
+    Put the keepalived.service drop-in in place, and unmask the unit when it is masked.
+    systemd reloads its units (``daemon_reload``) when the drop-in changed, or when it
+    says a reload is needed (``reload_needed``: a run that died between writing and
+    reloading, or a change by hand), so that what is on disk is what it runs.
+
+    + content: the drop-in's text (render.host_level.service_dropin)
+    + host_state: the host's ``HostLevelState`` (the drop-in's sha256, the unit state)
+    + daemon_reload: False when the package step of the same run follows and reloads
+      (a fresh host: the unit is not there yet, a reload now would cost the host a
+      second one for nothing)
+    + reload_needed: systemd's NeedDaemonReload for keepalived.service, from the probe
 
     **Example:**
 
@@ -73,13 +83,16 @@ def service_dropin(content, host_state):
 
         service_dropin(name="keepalived.service drop-in",
                        content=render_host.service_dropin(settings.host_level),
-                       host_state=probe.host_state)
+                       host_state=probe.host_state, daemon_reload=True,
+                       reload_needed=probe.unit_reload_needed)
     """
     if host_state.unit.startswith("masked"):
         yield StringCommand("systemctl", "unmask", "keepalived.service")
+    reload = ("systemctl", "daemon-reload") if daemon_reload else ()
     if host_state.sha256.get(DROPIN) != sha256(content):
-        yield from upload(DROPIN, content, "644", make_dir=True,
-                          then=("systemctl", "daemon-reload"))
+        yield from upload(DROPIN, content, "644", make_dir=True, then=reload)
+    elif reload_needed and reload:
+        yield StringCommand(*reload)
 
 
 @operation()
@@ -117,17 +130,14 @@ def daemon_options(path, variable, options, host_state, active=False,
             directory, steps, "write keepalived's daemon options", lock_wait))
 
 
-def prepare(settings, manager, host_state, active=False):
-    """Firewall, sysctl, systemd drop-in and daemon options; before the config goes live
-    and keepalived starts. `manager`: "apt" or "dnf"; `host_state`: the HostLevelState
-    read with `state_arguments`; `active`: keepalived ran when probed (a change of its options then
-    leaves the restart-pending marker, written with them). Returns the daemon-options
-    operation (did_change: keepalived must
-    restart) or None when the options are not managed."""
+def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
+    """Firewall, sysctl and the systemd drop-in: before the package step (none of them
+    needs the package, and a fresh host's drop-in is then loaded with the unit the
+    package brings: `daemon_reload` False, the package step reloads), the config and the
+    start. `host_state`: the HostLevelState read with `state_arguments`; `reload_needed`:
+    systemd's NeedDaemonReload for keepalived.service (service_dropin)."""
     level = settings.host_level
     protocols = firewall_protocols(settings)
-    options_path, variable = OPTIONS_FILES[manager]
-
     firewall = bool(protocols) and is_managed(level, host_state)
     # (each added only when it has work: operations.needed)
     if firewall:
@@ -139,7 +149,18 @@ def prepare(settings, manager, host_state, active=False):
         service_dropin, "keepalived.service drop-in (restart on failure, after network-online)",
         content=render_host.service_dropin(
             level, installed_command(protocols) if firewall else None),
-        host_state=host_state)
+        host_state=host_state, daemon_reload=daemon_reload, reload_needed=reload_needed)
+
+
+def options(settings, manager, host_state, active=False):
+    """keepalived's daemon options, after the package step (the options file is the
+    package's: written before a fresh install, dnf would set the package's aside as
+    .rpmnew, dpkg ask). `manager`: "apt" or "dnf"; `active`: keepalived ran when probed
+    (a change of its options then leaves the restart-pending marker, written with them).
+    Returns the daemon-options operation (did_change: keepalived must restart) or None
+    when the options are not managed."""
+    level = settings.host_level
+    options_path, variable = OPTIONS_FILES[manager]
     if level.daemon_options is None:
         return None
     return if_needed(daemon_options, f"keepalived options ({options_path})", path=options_path,

@@ -1,7 +1,7 @@
 # Install or upgrade keepalived (operations/operations/system.py keepalived_package) under the
 # deploy lock (lock.sh and state_files.sh come first):
 #
-#   package.sh RUNNING MARKER POLICY COMMAND
+#   package.sh RUNNING MARKER POLICY STAMP MAX_AGE REFRESH USERADD RELOAD COMMAND
 #
 # RUNNING (yes|no): keepalived ran when probed. Then the restart-pending marker MARKER is
 # written first: the deploy restarts keepalived itself, one host at a time, and a run that
@@ -14,8 +14,17 @@
 # run cannot leave it blocking, and is
 # removed when this shell ends (EXIT, and HUP/INT/TERM); the next run also removes a
 # leftover one. An operator's own policy-rc.d is never replaced: the install runs under it.
+# REFRESH: the command that refreshes the package lists ("" on dnf), run first when the
+# file STAMP (which it touches) is older than MAX_AGE seconds or missing: decided here, so
+# that the probe every run reads need not ask (two processes fewer on every host).
+# USERADD: the command that creates the script user, or "" (the user exists); an "in use"
+# answer (exit 9: another run created it meanwhile) counts as done.
+# RELOAD: after the install, `systemctl daemon-reload` "always" (dnf: SYSTEMD_OFFLINE keeps
+# rpm's own reload from running), "if-needed" (when systemd says the unit or a drop-in
+# changed since it loaded them: Debian's maintainer scripts reload themselves), or "".
+# The deploy wrote its keepalived.service drop-in before this command, without a reload.
 # COMMAND: the install command line, built (and quoted) by the deploy.
-running=$1 marker=$2 policy=$3 command=$4
+running=$1 marker=$2 policy=$3 stamp=$4 max_age=$5 refresh=$6 useradd=$7 reload=$8 command=$9
 
 if [ "$running" = yes ]; then
   mark_pending "$marker" package || exit 1
@@ -47,4 +56,25 @@ exit 0
 POLICY
   chmod 755 "$policy.new" && mv -f "$policy.new" "$policy" || exit 1
 fi
-eval "$command" 9>&-  # (a daemon a maintainer script starts must not keep the lock)
+if [ -n "$useradd" ]; then
+  eval "$useradd"
+  rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 9 ] || exit "$rc"
+fi
+if [ -n "$refresh" ]; then
+  refreshed=$(stat -c %Y "$stamp" 2>/dev/null || echo 0)
+  age=$(($(date +%s) - refreshed))
+  if [ "$age" -gt "$max_age" ]; then
+    echo "package lists last refreshed $age s ago (more than $max_age s): refreshing"
+    eval "$refresh" 9>&- && touch "$stamp" || exit 1
+  fi
+fi
+eval "$command" 9>&- || exit  # (a daemon a maintainer script starts must not keep the lock)
+case $reload in
+  always) systemctl daemon-reload ;;
+  if-needed)
+    if [ "$(systemctl show -p NeedDaemonReload --value keepalived.service 2>/dev/null)" = yes ]
+    then
+      systemctl daemon-reload
+    fi ;;
+esac

@@ -13,12 +13,12 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 
-from ..facts.probe import APT_STAMP
 from ..model.fleet import check_inventory
 from ..shipped import shell_script
 from . import state_files
 
 APT_FAMILY = {"debian", "ubuntu"}
+APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # apt-get update touches it
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
@@ -85,8 +85,21 @@ def system_user(user, comment, home, shell, probe):
     if probe.user is not None:
         host.noop(f"user {user} exists")
         return
-    yield StringCommand("useradd", "-d", QuoteString(home), "-s", QuoteString(shell), "-r",
-                        "-c", QuoteString(comment), "-M", QuoteString(user))
+    yield useradd(user, comment, home, shell)
+
+
+def useradd(user, comment, home, shell):
+    """The command that creates a system user without a home directory (a StringCommand)."""
+    return StringCommand("useradd", "-d", QuoteString(home), "-s", QuoteString(shell), "-r",
+                         "-c", QuoteString(comment), "-M", QuoteString(user))
+
+
+def package_wanted(probe, version, manager):
+    """Whether the package step installs or changes keepalived on this host (not when the
+    installed version is the wanted one)."""
+    installed = probe.package_version
+    return installed is None or (version is not None
+                                 and not _pinned(installed, version, manager))
 
 
 def _pinned(installed, version, manager):
@@ -99,11 +112,13 @@ def _pinned(installed, version, manager):
 
 @operation()
 def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
-                       lock_wait=state_files.LOCK_WAIT_SECONDS):
+                       lock_wait=state_files.LOCK_WAIT_SECONDS, script_user=None,
+                       unit_reload=True):
     """
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
-    apt's package lists are refreshed first when older than ``cache_seconds``, and only
-    when something is to be installed (a host that has keepalived needs no refresh).
+    apt's package lists are refreshed first when older than ``cache_seconds`` (the host
+    tells, in the same command), and only when something is to be installed (a host that
+    has keepalived needs no refresh).
     The package never restarts keepalived itself (apt: a policy-rc.d of ours for the
     duration of the install; dnf: ``SYSTEMD_OFFLINE=1`` for rpm's scriptlets); when
     keepalived runs, the restart-pending marker is written first and the deploy restarts
@@ -115,6 +130,10 @@ def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
       ``service_active``)
     + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
     + lock_wait: seconds to wait for another run's lock on the host
+    + script_user: the user check scripts run as, created in the same command when the
+      probe found none: ``useradd`` arguments (user, comment, home, shell), or None
+    + unit_reload: after the install, reload systemd's units where they changed (dnf:
+      always), so that the drop-in written before the install is loaded with the unit
 
     **Example:**
 
@@ -123,29 +142,32 @@ def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
         keepalived_package(name="Install keepalived", manager="apt", version=None,
                            probe=probe, proxy="http://apt-cache:3142")
     """
-    installed = probe.package_version
-    if installed is not None and (version is None or _pinned(installed, version, manager)):
-        host.noop(f"keepalived {installed} is installed")
+    if not package_wanted(probe, version, manager):
+        host.noop(f"keepalived {probe.package_version} is installed")
         return
     # Quoted: a pin is data (validation allows shell characters such as ; and $).
+    refresh = ""
     if manager == "apt":
         via = f" -o Acquire::http::Proxy={shlex.quote(proxy)}" if proxy else ""
         # a pin may name an older version than installed: a rollback
         downgrade = " --allow-downgrades" if version else ""
         install = (f"{APT_INSTALL}{via}{downgrade} "
                    + shlex.quote(f"keepalived={version}" if version else "keepalived"))
-        if probe.apt_cache_age is None or probe.apt_cache_age > cache_seconds:
-            # One command: each host goes on to unpack while others still download.
-            install = f"{APT_UPDATE}{via} && touch {APT_STAMP} && {install}"
+        # In the same command: each host goes on to unpack while others still download.
+        refresh = f"{APT_UPDATE}{via}"
     else:
         via = f" --setopt=proxy={shlex.quote(proxy)}" if proxy else ""
         install = f"{DNF_INSTALL}{via} " + shlex.quote(f"keepalived-{version}" if version
                                                         else "keepalived")
+    create = (useradd(**script_user).get_raw_value()
+              if script_user is not None and probe.user is None else "")
+    reload = "" if not unit_reload else "if-needed" if manager == "apt" else "always"
     yield StringCommand(*state_files.locked(
         PACKAGE_SCRIPT, "install keepalived", "yes" if probe.service_active else "no",
         QuoteString(state_files.RESTART_PENDING),
         QuoteString(state_files.POLICY_RC_D if manager == "apt" else ""),
-        QuoteString(install), wait=lock_wait))
+        QuoteString(APT_STAMP), str(cache_seconds), QuoteString(refresh), QuoteString(create),
+        QuoteString(reload), QuoteString(install), wait=lock_wait))
 
 
 @operation()
