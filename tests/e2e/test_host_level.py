@@ -128,9 +128,11 @@ def test_rule_comes_back_at_the_next_start_after_a_ruleset_reload(cluster):
 
 
 def test_systemd_restarts_a_killed_keepalived(cluster):
+    # (the drop-in went on disk before the package brought the unit: loaded with it)
     shown = cluster.run("host-02", "systemctl show -p Restart -p RestartUSec -p After "
-                                   "-p Wants keepalived")[1]
+                                   "-p Wants -p NeedDaemonReload keepalived")[1]
     assert "Restart=on-failure" in shown and "RestartUSec=5s" in shown
+    assert "NeedDaemonReload=no" in shown
     assert "network-online.target" in shown.split("After=")[1].splitlines()[0]
     before = keepalived_pid(cluster, "host-02")
     cluster.run("host-02", f"kill -9 {before}")
