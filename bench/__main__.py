@@ -121,8 +121,10 @@ def print_targets(results):
     for figure, measured, target, verdict in rows:
         print(f"{figure:<{width}}  {measured:>12}  target {target:<44} {verdict}")
     missed = [figure for figure, *_, verdict in rows if verdict == targets.MISSED]
+    inconclusive = sum(verdict == targets.INCONCLUSIVE for *_, verdict in rows)
     print(f"\n{len(missed)} of {len(rows)} targets MISSED" + (": " + "; ".join(missed)
-                                                               if missed else ""))
+                                                               if missed else "")
+          + (f"; {inconclusive} inconclusive" if inconclusive else ""))
 
 
 if __name__ == "__main__":

@@ -135,6 +135,18 @@ def _fit_lines(sizes):
     return parts
 
 
+def _verdict_text():
+    return ("Verdicts: with 4-12 pairs a median alone over-reads noise, so a target is met "
+            "only when the whole of the ratio's distribution-free confidence interval of "
+            "the median is within the limit, MISSED only when all of it is beyond, and "
+            "inconclusive otherwise (also with a single pair) - the interval being the sign "
+            "test's, from the k-th smallest to the k-th largest per-pair ratio with the "
+            "largest k that holds the true median at least 90 % of the time (up to 7 "
+            "pairs: the smallest to the largest, 87.5 % with 4), and for the slope ratio "
+            f"the quotients of each slope +/- {targets.SLOPE_ERRORS} standard errors of its "
+            "least-squares fit over all runs.")
+
+
 def _reference_rows(sizes):
     return [[what, hosts, cold, noop, _ratio(cold_ratio), _ratio(noop_ratio)]
             for what, hosts, cold, noop, cold_ratio, noop_ratio
@@ -151,11 +163,12 @@ def _deploy_section(deploy):
         "",
         *_when(deploy),
         "`python3 -m pyinfra INVENTORY deploy.py -y`, wall time, each beside a floor it "
-        "cannot beat, measured in pairs (floor, then deploy) so that the machine's drift "
-        "(other work on the machine) cancels: a ratio is the median over the pairs. Cold: "
+        "cannot beat, measured in pairs so that the machine's drift (other work on the "
+        "machine) cancels: a ratio is the median over the pairs of each pair's run over "
+        "that pair's floor. Order: each pair ran the floor, then the deploy. Cold: "
         "a fresh cluster, keepalived not installed (apt-get update and install from the "
         "Debian mirror included); package floor: `bench/only_package.py` on another fresh "
-        "cluster right before, deploy.py's own package command (built by its code, the "
+        "cluster beside it, deploy.py's own package command (built by its code, the "
         "one it sends a fresh host) and nothing else. No-op: deploy.py again on the "
         "converged cluster, in rounds of connect floor, probe floor, no-op; "
         "`bench/only_connect.py` runs `true` under sudo on each host (pyinfra's SSH "
@@ -182,6 +195,8 @@ def _deploy_section(deploy):
         "grows with N even for the floors (on a real fleet each host has its own CPU). "
         "N=20 / N=5 of the floors: " + targets.ratios_text(targets.floor_ratios(sizes))
         + f"; of the no-op: {_ratio(targets.noop_ratio(sizes, 'noop'))}.",
+        "",
+        _verdict_text(),
         "",
         *_cached_lines(deploy.get("cold_via_cache")),
         "Reference figures **quoted from issue 5, not measured here**, and this deploy's "
