@@ -135,6 +135,20 @@ def _fit_lines(sizes):
     return parts
 
 
+def _order_text(deploy):
+    """How the runs of a pair or round were ordered (ABBA since it was recorded)."""
+    if deploy.get("order") != "ABBA":
+        return ("Order: each pair ran the floor, then the deploy; each no-op round ran the "
+                "connect floor, the probe floor, then the no-op (one order throughout).")
+    return ("Order ABBA, so that an effect of running first or second cancels in the "
+            "medians: pairs 1, 3, ... ran the package floor first, pairs 2, 4, ... the "
+            "cold converge first (one cluster at a time: then the no-op rounds on its "
+            "cluster come before the floor); no-op rounds, numbered on across an N's "
+            "clusters, ran connect floor, probe floor, no-op in rounds 1, 3, ... and "
+            "no-op, probe floor, connect floor in rounds 2, 4, ... (the probe floor always "
+            "right beside the no-op it pairs with).")
+
+
 def _verdict_text():
     return ("Verdicts: with 4-12 pairs a median alone over-reads noise, so a target is met "
             "only when the whole of the ratio's distribution-free confidence interval of "
@@ -165,12 +179,13 @@ def _deploy_section(deploy):
         "`python3 -m pyinfra INVENTORY deploy.py -y`, wall time, each beside a floor it "
         "cannot beat, measured in pairs so that the machine's drift (other work on the "
         "machine) cancels: a ratio is the median over the pairs of each pair's run over "
-        "that pair's floor. Order: each pair ran the floor, then the deploy. Cold: "
+        "that pair's floor. " + _order_text(deploy) + " Cold: "
         "a fresh cluster, keepalived not installed (apt-get update and install from the "
         "Debian mirror included); package floor: `bench/only_package.py` on another fresh "
         "cluster beside it, deploy.py's own package command (built by its code, the "
         "one it sends a fresh host) and nothing else. No-op: deploy.py again on the "
-        "converged cluster, in rounds of connect floor, probe floor, no-op; "
+        "converged cluster, in rounds of connect floor, probe floor and no-op (in the "
+        "order above); "
         "`bench/only_connect.py` runs `true` under sudo on each host (pyinfra's SSH "
         "connection and sudo, nothing else), `bench/only_probe.py` reads deploy.py's one "
         "fact and adds no operation (what reading a host's state costs). Commands: shell "

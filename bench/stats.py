@@ -83,6 +83,12 @@ def median_interval(values, coverage=0.9):
     return ordered[k - 1], ordered[count - k], held(k)
 
 
+def alternated(items, index):
+    """`items` in their order for an even `index` (0, 2, ...), reversed for an odd one:
+    runs taken in ABBA order, so that an effect of the order cancels over pairs."""
+    return list(items) if index % 2 == 0 else list(reversed(items))
+
+
 MEMORY_UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3,
                 "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3, "TIB": 1024 ** 4}
 

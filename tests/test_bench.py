@@ -312,3 +312,20 @@ def test_observer_log_with_round_trips():
                                    (1.06, "cc:dd")]
     assert reply_times(log) == pytest.approx([0.000351, 0.0125])
 
+
+
+def test_report_renders_the_saved_results_without_the_new_keys():
+    """docs/bench/results.json predates ABBA order and CPU figures: it still renders,
+    its order described as it was, with no CPU table."""
+    import json
+    with open(os.path.join(os.path.dirname(__file__), "..", report.PLOTS,
+                           "results.json")) as f:
+        results = json.load(f)
+    text = report.markdown(results)
+    assert "each pair ran the floor, then the deploy" in text
+    assert "ms per host:" not in text and "Per host (slopes" not in text
+    assert "## Deploy speed" in text and "## Failover speed" in text
+    assert set(verdicts(targets.deploy_rows(results["deploy"])).values()) <= {
+        "met", "MISSED", "inconclusive"}
+    abba = {**results, "deploy": {**results["deploy"], "order": "ABBA"}}
+    assert "pairs 2, 4, ... the cold converge first" in report.markdown(abba)
