@@ -125,6 +125,12 @@ def print_targets(results):
     print(f"\n{len(missed)} of {len(rows)} targets MISSED" + (": " + "; ".join(missed)
                                                                if missed else "")
           + (f"; {inconclusive} inconclusive" if inconclusive else ""))
+    sizes = (results.get("deploy") or {}).get("sizes", {})
+    for count, *cells in report.cpu_rows(sizes):
+        print(f"CPU ms per host, controller / test hosts, N={count}: " + ", ".join(
+            f"{name} {cell}" for (name, _), cell in zip(targets.CPU_RUNS, cells)))
+    if report.cpu_sentence(sizes):
+        print(report.cpu_sentence(sizes))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@ with the probe floor run right beside it. After the rounds: the memory the clust
 containers use, and once per N an extra no-op with -vv that counts the commands each host
 is sent (not timed: printing them costs time).
 
+Every timed run also records CPU seconds (size["cpu"][key]): the controller's (pyinfra's
+user + system time) and the test hosts' (their containers' cgroups, together; None where
+they cannot be read), to show where per-host costs go on a machine whose cores the test
+hosts share with the controller.
+
 Sizes in `noop_only` (the fleet size, 50 hosts) get no package floor: one cold converge
 (timed, for the record) to reach the converged state, then the rounds.
 
@@ -23,6 +28,7 @@ to show what the mirror costs.
 
 from . import testbed
 from .stats import alternated, count_commands, grand_total
+from .targets import CPU_RUNS
 
 CACHED_SIZE = 10
 # What no no-op can cost less than, on these hosts: {results key: deploy file}
@@ -40,7 +46,7 @@ def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cac
     for count in sizes:
         size = {"cold": [], "package": [], "noop": [], "cold_max_rss_kib": [],
                 "package_max_rss_kib": [], "noop_max_rss_kib": [], "memory_bytes": [],
-                **{key: [] for key in BOUNDS}}
+                "cpu": {}, **{key: [] for key in BOUNDS}}
         cold_pairs = 1 if count in noop_only else (pairs_at or {}).get(count, pairs)
         count_rounds = (rounds_at or {}).get(count, rounds)
         for pair in range(cold_pairs):
@@ -58,6 +64,9 @@ def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cac
                 f"cold {size['cold'][-1]:6.2f} s; no-op {_last(size, 'noop')} (only connect "
                 f"{_last(size, 'noop_connect')}, only the probe {_last(size, 'noop_probe')}); "
                 f"hosts use {size['memory_bytes'][-1] / 2 ** 20:.0f} MiB")
+            log("    CPU ms per host, controller / test hosts (last run): "
+                + ", ".join(f"{name} {_cpu_last(size, key, count)}"
+                            for name, key in CPU_RUNS if size["cpu"].get(key)))
         results["sizes"][str(count)] = size
         progress(results)
     if CACHED_SIZE in sizes and cached_runs:
@@ -74,30 +83,32 @@ def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cac
 def _package_floor(count, size):
     """The package floor on a fresh cluster of `count` hosts."""
     with testbed.cluster(count, log=lambda *_: None) as bench:
-        _keep(size, "package", testbed.pyinfra(bench.inventory_path,
-                                               deploy=PACKAGE_FLOOR).check())
+        _keep(size, "package", testbed.pyinfra(bench.inventory_path, deploy=PACKAGE_FLOOR,
+                                               hosts_cpu=testbed.HostsCpu(bench)).check())
 
 
 def _cold_converge(count, size, rounds, log, with_commands):
     """The cold converge on a fresh cluster of `count` hosts, then the no-op `rounds` and
     the memory its hosts use; `with_commands`: also the commands of a -vv no-op."""
     with testbed.cluster(count, log=log) as bench:
-        _keep(size, "cold", testbed.pyinfra(bench.inventory_path).check())
-        _noop_rounds(bench, count, size, rounds)
+        hosts_cpu = testbed.HostsCpu(bench)
+        _keep(size, "cold", testbed.pyinfra(bench.inventory_path, hosts_cpu=hosts_cpu).check())
+        _noop_rounds(bench, hosts_cpu, count, size, rounds)
         size["memory_bytes"].append(sum(testbed.memory(bench).values()))
         if with_commands:
             verbose = testbed.pyinfra(bench.inventory_path, "-vv").check()
             size["commands"] = count_commands(verbose.output)
 
 
-def _noop_rounds(bench, count, size, rounds):
+def _noop_rounds(bench, hosts_cpu, count, size, rounds):
     """Each round of `rounds` (numbered on from the N's earlier clusters), on the converged
     cluster: the connect floor, the probe floor and deploy.py's no-op, in that order in
     rounds 0, 2, ... and the other way round in rounds 1, 3, ... (stats.alternated)."""
     runs = [*BOUNDS.items(), ("noop", "deploy.py")]
     for number in rounds:
         for key, deploy in alternated(runs, number):
-            run = testbed.pyinfra(bench.inventory_path, deploy=deploy).check()
+            run = testbed.pyinfra(bench.inventory_path, deploy=deploy,
+                                  hosts_cpu=hosts_cpu).check()
             if key == "noop" and grand_total(run.output)[1]:
                 raise RuntimeError(f"the re-run on {count} hosts changed "
                                    f"{grand_total(run.output)[1]} things")
@@ -105,12 +116,23 @@ def _noop_rounds(bench, count, size, rounds):
 
 
 def _keep(size, key, run):
-    """Record a timed run under `key`: its seconds, and its peak RSS where kept for the
-    key."""
+    """Record a timed run under `key`: its seconds, its peak RSS where kept for the key,
+    and its CPU seconds (size["cpu"][key]: "controller", "hosts")."""
     size[key].append(run.seconds)
     if f"{key}_max_rss_kib" in size:
         size[f"{key}_max_rss_kib"].append(run.max_rss_kib)
+    cpu = size["cpu"].setdefault(key, {"controller": [], "hosts": []})
+    cpu["controller"].append(run.cpu_seconds)
+    cpu["hosts"].append(run.hosts_cpu_seconds)
 
 
 def _last(size, key):
     return f"{size[key][-1]:.2f} s" if size[key] else "-"
+
+
+def _cpu_last(size, key, count):
+    """"95 / 120" ms per host of the last run under `key` ("-" for hosts not read)."""
+    cpu = size["cpu"][key]
+    hosts = cpu["hosts"][-1]
+    return (f"{cpu['controller'][-1] * 1000 / count:.0f} / "
+            + ("-" if hosts is None else f"{hosts * 1000 / count:.0f}"))

@@ -161,6 +161,57 @@ def _verdict_text():
             "least-squares fit over all runs.")
 
 
+def _ms(value, digits=0):
+    return "-" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"  # no "-0"
+
+
+def cpu_rows(sizes):
+    """Per N with CPU recorded: the medians of controller / hosts CPU ms per host."""
+    return [[count, *[f"{_ms(targets.cpu_per_host(size, key, count, 'controller'))} / "
+                      f"{_ms(targets.cpu_per_host(size, key, count, 'hosts'))}"
+                      for _, key in targets.CPU_RUNS]]
+            for count, size in sorted(sizes.items(), key=lambda item: int(item[0]))
+            if size.get("cpu")]
+
+
+def cpu_sentence(sizes):
+    """"Per host, the probe adds X ms of host CPU and Y ms of controller CPU over the
+    connect floor; the no-op ... over the probe floor" (slopes of the CPU against N)."""
+    parts = []
+    for what, key, base, base_name in (("the probe", "noop_probe", "noop_connect",
+                                        "the connect floor"),
+                                       ("the no-op", "noop", "noop_probe", "the probe floor")):
+        added = targets.cpu_added(sizes, key, base)
+        if any(value is not None for value in added.values()):
+            parts.append(f"{what} adds {_ms(added['hosts'], 1)} ms of host CPU and "
+                         f"{_ms(added['controller'], 1)} ms of controller CPU over "
+                         f"{base_name}")
+    return "Per host (slopes of CPU seconds against N), " + "; ".join(parts) + "." \
+        if parts else ""
+
+
+def _cpu_lines(sizes):
+    """The CPU table and what the probe adds per host, if CPU was recorded."""
+    rows = cpu_rows(sizes)
+    if not rows:
+        return []
+    unread = any(None in ((size.get("cpu") or {}).get(key) or {}).get("hosts", [])
+                 for size in sizes.values() for _, key in targets.CPU_RUNS)
+    return [
+        "CPU per host, to show where per-host cost comes from on a machine whose cores "
+        "the test hosts share with the controller (figures, not verdicts): the "
+        "controller's is pyinfra's user + system time (its rusage), the test hosts' the "
+        "growth of their containers' cgroup CPU usage over the run, summed; both divided "
+        "by N, medians of the runs"
+        + (" (where no container's cgroup could be read, the hosts' CPU is left out: -)"
+           if unread else "") + ". Controller / test hosts, ms per host:",
+        "",
+        *_table(["Hosts", *[name for name, _ in targets.CPU_RUNS]], rows),
+        "",
+        *([sentence, ""] if (sentence := cpu_sentence(sizes)) else []),
+    ]
+
+
 def _reference_rows(sizes):
     return [[what, hosts, cold, noop, _ratio(cold_ratio), _ratio(noop_ratio)]
             for what, hosts, cold, noop, cold_ratio, noop_ratio
@@ -213,6 +264,7 @@ def _deploy_section(deploy):
         "",
         _verdict_text(),
         "",
+        *_cpu_lines(sizes),
         *_cached_lines(deploy.get("cold_via_cache")),
         "Reference figures **quoted from issue 5, not measured here**, and this deploy's "
         "median at the same N over them (below 1: faster; on this machine, not theirs):",

@@ -1,9 +1,11 @@
 """Pure helpers: medians, slopes, and reading pyinfra's and the observer's output.
 
-No docker, no clock: everything here is unit-tested (tests/test_bench.py).
+No docker, no clock (the cgroup reader only reads files under a root it is given):
+everything here is unit-tested (tests/test_bench.py).
 """
 
 import math
+import os
 import re
 import statistics
 
@@ -87,6 +89,40 @@ def alternated(items, index):
     """`items` in their order for an even `index` (0, 2, ...), reversed for an odd one:
     runs taken in ABBA order, so that an effect of the order cancels over pairs."""
     return list(items) if index % 2 == 0 else list(reversed(items))
+
+
+def cgroup_cpu_seconds(container_id, root="/sys/fs/cgroup"):
+    """CPU seconds a docker container has used so far, from its cgroup under `root`:
+    cgroup v1 `cpuacct/docker/ID/cpuacct.usage` (ns), or cgroup v2 `cpu.stat`'s
+    `usage_usec` under `system.slice/docker-ID.scope` (systemd driver) or `docker/ID`
+    (cgroupfs driver). None when none of them can be read."""
+    for path, unit in ((("cpuacct", "docker", container_id, "cpuacct.usage"), 1e-9),
+                       (("system.slice", f"docker-{container_id}.scope", "cpu.stat"), 1e-6),
+                       (("docker", container_id, "cpu.stat"), 1e-6),
+                       (("unified", "system.slice", f"docker-{container_id}.scope",
+                         "cpu.stat"), 1e-6),
+                       (("unified", "docker", container_id, "cpu.stat"), 1e-6)):
+        try:
+            with open(os.path.join(root, *path)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        value = _cpu_usage(text, path[-1])
+        if value is not None:
+            return value * unit
+    return None
+
+
+def _cpu_usage(text, name):
+    """The usage counter of a cgroup file's text: cpuacct.usage is one number, cpu.stat
+    has a `usage_usec N` line."""
+    if name == "cpuacct.usage":
+        return int(text.split()[0]) if text.split() else None
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] == "usage_usec":
+            return int(words[1])
+    return None
 
 
 MEMORY_UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3,

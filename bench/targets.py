@@ -23,6 +23,8 @@ smallest to the largest ratio, which holds it 1 - 2 / 2^n of the time: 87.5 % wi
 (no-op's, connect floor's) spans +/- SLOPE_ERRORS standard errors of its least-squares
 fit over all runs (stats.slope_error), and the ratio's interval runs from the lowest to
 the highest quotient of the two spans (unbounded above when the floor's span reaches 0).
+
+CPU seconds per host (controller, test hosts) are figures, not verdicts.
 """
 
 from .stats import (
@@ -57,6 +59,9 @@ SLOPE_ERRORS = 2  # standard errors either side of a slope (about 95 % each, if 
 # (run key, floor key, figure name)
 FLOOR_PAIRS = [("cold", "package", "cold converge / package floor"),
                ("noop", "noop_probe", "no-op / probe floor")]
+# The runs whose CPU is recorded, as named in logs and reports: (name, results key)
+CPU_RUNS = [("connect", "noop_connect"), ("probe", "noop_probe"), ("no-op", "noop"),
+            ("package", "package"), ("cold", "cold")]
 
 
 def floor_ratio(size, key, floor_key):
@@ -189,6 +194,35 @@ def deploy_rows(deploy):
                  f"<= {SLOPE_LIMIT:.1f}x",
                  NOT_MEASURED if ratio is None else judged(interval, SLOPE_LIMIT)))
     return rows
+
+
+def cpu_per_host(size, key, count, who):
+    """The median over the runs under `key` of `who`'s ("controller" or "hosts") CPU
+    milliseconds per host, or None when not recorded (runs whose hosts' CPU could not be
+    read are left out)."""
+    return median([seconds * 1000 / int(count) for seconds in _cpu(size, key, who)
+                   if seconds is not None])
+
+
+def _cpu(size, key, who):
+    """The CPU seconds of `who` recorded for each run under `key` ([] before they were)."""
+    return (((size or {}).get("cpu") or {}).get(key) or {}).get(who) or []
+
+
+def cpu_fit(sizes, key, who):
+    """The least-squares line of `who`'s CPU seconds against N over every run under
+    `key` (fit_line), or None with fewer than two N."""
+    return fit_line(_points(sizes, lambda size: _cpu(size, key, who)))
+
+
+def cpu_added(sizes, key, base_key):
+    """{who: CPU milliseconds per host that the runs under `key` add over those under
+    `base_key`} from the slopes of cpu_fit (None where either has no line)."""
+    added = {}
+    for who in ("hosts", "controller"):
+        lines = cpu_fit(sizes, key, who), cpu_fit(sizes, base_key, who)
+        added[who] = None if None in lines else (lines[0][1] - lines[1][1]) * 1000
+    return added
 
 
 def failover_rows(failover):

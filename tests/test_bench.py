@@ -313,6 +313,56 @@ def test_observer_log_with_round_trips():
     assert reply_times(log) == pytest.approx([0.000351, 0.0125])
 
 
+CONTAINER = "4477d4ea86921028b84a8298f48058783c847b82c34cdb7167c0c994d6f8a03e"
+CPU_STAT = "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 0\n"
+
+
+@pytest.mark.parametrize("path, text, seconds", [
+    (f"cpuacct/docker/{CONTAINER}/cpuacct.usage", "1847626585\n", 1.847626585),  # v1
+    (f"system.slice/docker-{CONTAINER}.scope/cpu.stat", CPU_STAT, 2.5),  # v2, systemd
+    (f"docker/{CONTAINER}/cpu.stat", CPU_STAT, 2.5),  # v2, cgroupfs driver
+    (f"docker/{CONTAINER}/cpu.stat", "user_usec 20\n", None),  # no usage line
+    (f"cpuacct/docker/{CONTAINER}/cpuacct.usage", "", None),
+    ("cpuacct/docker/another/cpuacct.usage", "12\n", None),  # not this container's
+])
+def test_cgroup_cpu_seconds_of_a_container(tmp_path, path, text, seconds):
+    (tmp_path / path).parent.mkdir(parents=True)
+    (tmp_path / path).write_text(text)
+    assert stats.cgroup_cpu_seconds(CONTAINER, root=str(tmp_path)) == (
+        None if seconds is None else pytest.approx(seconds))
+
+
+def cpu(controller, hosts):
+    return {"controller": list(controller), "hosts": list(hosts)}
+
+
+def test_report_cpu_per_host_table_and_what_the_probe_adds():
+    sizes = {"5": {**sized([1.0], [0.9], [0.8]), "cpu": {
+                 "noop_connect": cpu([0.5, 0.7], [0.3, None]), "noop_probe": cpu([0.7], [0.5]),
+                 "noop": cpu([0.8], [0.55])}},
+             "10": {**sized([1.5], [1.4], [1.0]), "cpu": {
+                 "noop_connect": cpu([0.9], [0.6]), "noop_probe": cpu([1.3], [0.95]),
+                 "noop": cpu([1.5], [1.05]), "cold": cpu([1.0], [40.0])}},
+             "20": sized([2.0], [1.9], [1.5])}  # measured before CPU was recorded
+    assert targets.cpu_per_host(sizes["5"], "noop_connect", "5", "controller") == 120.0
+    assert targets.cpu_per_host(sizes["5"], "noop_connect", "5", "hosts") == 60.0
+    assert targets.cpu_per_host(sizes["20"], "noop", "20", "hosts") is None
+    # slopes: hosts connect 60, probe 90 ms per host; controller connect 50 (0.6, 0.9 at
+    # 5 and 10: mean 0.6 at 5), probe 120
+    added = targets.cpu_added(sizes, "noop_probe", "noop_connect")
+    assert added == {"hosts": pytest.approx(30.0), "controller": pytest.approx(60.0)}
+    assert targets.cpu_added(sizes, "cold", "noop")["hosts"] is None  # one N of cold
+    assert report.cpu_sentence({"5": sizes["5"]}) == ""  # no slope from one N
+    text = report.markdown({"deploy": {"sizes": sizes}})
+    assert "| Hosts | connect | probe | no-op | package | cold |" in text
+    assert "| 5 | 120 / 60 | 140 / 100 | 160 / 110 | - / - | - / - |" in text
+    assert "| 10 | 90 / 60 | 130 / 95 | 150 / 105 | - / - | 100 / 4000 |" in text
+    assert "| 20 |" not in text.split("Controller / test hosts")[1].split("\n\n")[1]
+    assert ("Per host (slopes of CPU seconds against N), the probe adds 30.0 ms of host "
+            "CPU and 60.0 ms of controller CPU over the connect floor; the no-op adds "
+            "10.0 ms of host CPU and 20.0 ms of controller CPU over the probe floor.") in text
+    assert "the hosts' CPU is left out" in text  # a run whose cgroups were not read
+
 
 def test_report_renders_the_saved_results_without_the_new_keys():
     """docs/bench/results.json predates ABBA order and CPU figures: it still renders,

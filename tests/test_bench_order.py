@@ -23,6 +23,11 @@ class FakeCluster:
         self.inventory_path = f"cluster-{number}"
 
 
+class FakeHostsCpu:
+    def __init__(self, bench):
+        self.bench = bench
+
+
 @pytest.fixture
 def fake_bench(monkeypatch):
     """Replaces clusters and pyinfra runs; returns the list of (cluster, deploy) runs."""
@@ -33,12 +38,16 @@ def fake_bench(monkeypatch):
         clusters.append(count)
         yield FakeCluster(len(clusters))
 
-    def pyinfra(inventory, *args, deploy="deploy.py", timeout=900):
+    def pyinfra(inventory, *args, deploy="deploy.py", timeout=900, hosts_cpu=None):
         runs.append((inventory, deploy + "".join(f" {arg}" for arg in args)))
-        return testbed.Run(float(len(runs)), 50000, 0, "Grand total  1  -  -  1\n")
+        hosts = None if hosts_cpu is None else 0.25 * len(runs)
+        output = "Grand total  1  -  -  1\n"
+        return testbed.Run(float(len(runs)), 50000, 0, output, cpu_seconds=0.1 * len(runs),
+                           hosts_cpu_seconds=hosts)
 
     monkeypatch.setattr(testbed, "cluster", cluster)
     monkeypatch.setattr(testbed, "pyinfra", pyinfra)
+    monkeypatch.setattr(testbed, "HostsCpu", FakeHostsCpu)
     monkeypatch.setattr(testbed, "memory", lambda bench: {"host-01": 2 ** 20})
     return runs
 
@@ -65,6 +74,9 @@ def test_pairs_and_rounds_run_in_abba_order(fake_bench):
     # each no-op beside the probe floor of its round
     assert size["noop"] == [5.0, 6.0, 11.0, 13.0, 18.0, 19.0]
     assert size["noop_probe"] == [4.0, 7.0, 10.0, 14.0, 17.0, 20.0]
+    assert size["cpu"]["package"] == {"controller": [pytest.approx(0.1), pytest.approx(2.3)],
+                                      "hosts": [0.25, 5.75]}
+    assert len(size["cpu"]["noop_connect"]["hosts"]) == 6
     assert size["commands"] == {} and size["memory_bytes"] == [2 ** 20, 2 ** 20]
 
 
@@ -74,3 +86,18 @@ def test_fleet_size_gets_one_cold_converge_and_no_floor(fake_bench):
     assert [deploy for _, deploy in fake_bench][:1] == ["deploy.py"]
     assert deploy_speed.PACKAGE_FLOOR not in [deploy for _, deploy in fake_bench]
     assert len(results["sizes"]["50"]["noop"]) == 2
+
+
+def test_hosts_cpu_sums_the_containers_or_is_none(monkeypatch):
+    class Bench:
+        hosts = ("host-01", "host-02")
+
+        def container(self, host):
+            return type("Container", (), {"id": f"id-{host}"})()
+
+    used = {"id-host-01": 1.5, "id-host-02": 0.25}
+    monkeypatch.setattr(testbed, "cgroup_cpu_seconds", lambda container_id: used[container_id])
+    hosts_cpu = testbed.HostsCpu(Bench())
+    assert hosts_cpu.read() == 1.75
+    used["id-host-02"] = None  # one cgroup unreadable: no sum that leaves a host out
+    assert hosts_cpu.read() is None
