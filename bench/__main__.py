@@ -121,8 +121,16 @@ def print_targets(results):
     for figure, measured, target, verdict in rows:
         print(f"{figure:<{width}}  {measured:>12}  target {target:<44} {verdict}")
     missed = [figure for figure, *_, verdict in rows if verdict == targets.MISSED]
+    inconclusive = sum(verdict == targets.INCONCLUSIVE for *_, verdict in rows)
     print(f"\n{len(missed)} of {len(rows)} targets MISSED" + (": " + "; ".join(missed)
-                                                               if missed else ""))
+                                                               if missed else "")
+          + (f"; {inconclusive} inconclusive" if inconclusive else ""))
+    sizes = (results.get("deploy") or {}).get("sizes", {})
+    for count, *cells in report.cpu_rows(sizes):
+        print(f"CPU ms per host, controller / test hosts, N={count}: " + ", ".join(
+            f"{name} {cell}" for (name, _), cell in zip(targets.CPU_RUNS, cells)))
+    if report.cpu_sentence(sizes):
+        print(report.cpu_sentence(sizes))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,21 @@
 each beside a floor it cannot beat, measured in pairs so that the machine's drift cancels.
 
 Cold converge vs the package floor, per pair: a fresh cluster (keepalived not installed)
-and `bench/only_package.py` (deploy.py's own package command, nothing else), then another
-fresh cluster and deploy.py's cold converge. Then, on the converged cluster, ROUNDS
+and `bench/only_package.py` (deploy.py's own package command, nothing else), and another
+fresh cluster and deploy.py's cold converge, in ABBA order (stats.alternated): the floor
+first in pairs 1, 3, ..., the cold converge first in pairs 2, 4, ..., so that an effect
+of the order cancels in the median of the pairs' ratios. On the converged cluster, ROUNDS
 rounds of the no-op floors (BOUNDS: only connect and sudo, only deploy.py's probe) and
-deploy.py's no-op re-run, one after the other (connect, probe, no-op, connect, ...):
-each no-op pairs with the probe floor run right before it. After the rounds: the memory
-the cluster's containers use, and once per N an extra no-op with -vv that counts the
-commands each host is sent (not timed: printing them costs time).
+deploy.py's no-op re-run, the rounds numbered on across the N's clusters: connect, probe,
+no-op in rounds 1, 3, ...; no-op, probe, connect in rounds 2, 4, ...: each no-op pairs
+with the probe floor run right beside it. After the rounds: the memory the cluster's
+containers use, and once per N an extra no-op with -vv that counts the commands each host
+is sent (not timed: printing them costs time).
+
+Every timed run also records CPU seconds (size["cpu"][key]): the controller's (pyinfra's
+user + system time) and the test hosts' (their containers' cgroups, together; None where
+they cannot be read), to show where per-host costs go on a machine whose cores the test
+hosts share with the controller.
 
 Sizes in `noop_only` (the fleet size, 50 hosts) get no package floor: one cold converge
 (timed, for the record) to reach the converged state, then the rounds.
@@ -19,7 +27,8 @@ to show what the mirror costs.
 """
 
 from . import testbed
-from .stats import count_commands, grand_total
+from .stats import alternated, count_commands, grand_total
+from .targets import CPU_RUNS
 
 CACHED_SIZE = 10
 # What no no-op can cost less than, on these hosts: {results key: deploy file}
@@ -33,33 +42,31 @@ def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cac
     """Results per N (str) under "sizes"; `pairs`: cold / package-floor pairs per N,
     `rounds`: no-op rounds per cluster (`pairs_at` / `rounds_at`: {N: count} overrides);
     `progress(results)` after each N."""
-    results = {"sizes": {}, "pairs": pairs, "rounds": rounds}
+    results = {"sizes": {}, "pairs": pairs, "rounds": rounds, "order": "ABBA"}
     for count in sizes:
         size = {"cold": [], "package": [], "noop": [], "cold_max_rss_kib": [],
                 "package_max_rss_kib": [], "noop_max_rss_kib": [], "memory_bytes": [],
-                **{key: [] for key in BOUNDS}}
+                "cpu": {}, **{key: [] for key in BOUNDS}}
         cold_pairs = 1 if count in noop_only else (pairs_at or {}).get(count, pairs)
-        for pair in range(1, cold_pairs + 1):
-            if count not in noop_only:
-                with testbed.cluster(count, log=lambda *_: None) as bench:
-                    floor = testbed.pyinfra(bench.inventory_path, deploy=PACKAGE_FLOOR).check()
-                size["package"].append(floor.seconds)
-                size["package_max_rss_kib"].append(floor.max_rss_kib)
-            with testbed.cluster(count, log=log if count in noop_only else lambda *_: None
-                                 ) as bench:
-                cold = testbed.pyinfra(bench.inventory_path).check()
-                size["cold"].append(cold.seconds)
-                size["cold_max_rss_kib"].append(cold.max_rss_kib)
-                _noop_rounds(bench, count, size, (rounds_at or {}).get(count, rounds))
-                size["memory_bytes"].append(sum(testbed.memory(bench).values()))
-                if pair == cold_pairs:
-                    verbose = testbed.pyinfra(bench.inventory_path, "-vv").check()
-                    size["commands"] = count_commands(verbose.output)
+        count_rounds = (rounds_at or {}).get(count, rounds)
+        for pair in range(cold_pairs):
+            for step in alternated(["cold"] if count in noop_only else ["package", "cold"],
+                                   pair):
+                if step == "package":
+                    _package_floor(count, size)
+                else:
+                    _cold_converge(count, size, range(pair * count_rounds,
+                                                      (pair + 1) * count_rounds),
+                                   log=log if count in noop_only else lambda *_: None,
+                                   with_commands=pair == cold_pairs - 1)
             package = f"package floor {size['package'][-1]:6.2f} s, " if size["package"] else ""
-            log(f"  N={count:2d} pair {pair}/{cold_pairs}: {package}cold {cold.seconds:6.2f} s;"
-                f" no-op {_last(size, 'noop')} (only connect {_last(size, 'noop_connect')},"
-                f" only the probe {_last(size, 'noop_probe')}); hosts use "
-                f"{size['memory_bytes'][-1] / 2 ** 20:.0f} MiB")
+            log(f"  N={count:2d} pair {pair + 1}/{cold_pairs}: {package}"
+                f"cold {size['cold'][-1]:6.2f} s; no-op {_last(size, 'noop')} (only connect "
+                f"{_last(size, 'noop_connect')}, only the probe {_last(size, 'noop_probe')}); "
+                f"hosts use {size['memory_bytes'][-1] / 2 ** 20:.0f} MiB")
+            log("    CPU ms per host, controller / test hosts (last run): "
+                + ", ".join(f"{name} {_cpu_last(size, key, count)}"
+                            for name, key in CPU_RUNS if size["cpu"].get(key)))
         results["sizes"][str(count)] = size
         progress(results)
     if CACHED_SIZE in sizes and cached_runs:
@@ -73,18 +80,59 @@ def measure(sizes=(1, 2, 5, 10, 20, 50), pairs=3, rounds=3, noop_only=(50,), cac
     return results
 
 
-def _noop_rounds(bench, count, size, rounds):
-    """`rounds` times: each floor, then deploy.py's no-op, on the converged cluster."""
-    for _ in range(rounds):
-        for key, deploy in BOUNDS.items():
-            size[key].append(testbed.pyinfra(bench.inventory_path, deploy=deploy).check().seconds)
-        noop = testbed.pyinfra(bench.inventory_path).check()
-        changed = grand_total(noop.output)[1]
-        if changed:
-            raise RuntimeError(f"the re-run on {count} hosts changed {changed} things")
-        size["noop"].append(noop.seconds)
-        size["noop_max_rss_kib"].append(noop.max_rss_kib)
+def _package_floor(count, size):
+    """The package floor on a fresh cluster of `count` hosts."""
+    with testbed.cluster(count, log=lambda *_: None) as bench:
+        _keep(size, "package", testbed.pyinfra(bench.inventory_path, deploy=PACKAGE_FLOOR,
+                                               hosts_cpu=testbed.HostsCpu(bench)).check())
+
+
+def _cold_converge(count, size, rounds, log, with_commands):
+    """The cold converge on a fresh cluster of `count` hosts, then the no-op `rounds` and
+    the memory its hosts use; `with_commands`: also the commands of a -vv no-op."""
+    with testbed.cluster(count, log=log) as bench:
+        hosts_cpu = testbed.HostsCpu(bench)
+        _keep(size, "cold", testbed.pyinfra(bench.inventory_path, hosts_cpu=hosts_cpu).check())
+        _noop_rounds(bench, hosts_cpu, count, size, rounds)
+        size["memory_bytes"].append(sum(testbed.memory(bench).values()))
+        if with_commands:
+            verbose = testbed.pyinfra(bench.inventory_path, "-vv").check()
+            size["commands"] = count_commands(verbose.output)
+
+
+def _noop_rounds(bench, hosts_cpu, count, size, rounds):
+    """Each round of `rounds` (numbered on from the N's earlier clusters), on the converged
+    cluster: the connect floor, the probe floor and deploy.py's no-op, in that order in
+    rounds 0, 2, ... and the other way round in rounds 1, 3, ... (stats.alternated)."""
+    runs = [*BOUNDS.items(), ("noop", "deploy.py")]
+    for number in rounds:
+        for key, deploy in alternated(runs, number):
+            run = testbed.pyinfra(bench.inventory_path, deploy=deploy,
+                                  hosts_cpu=hosts_cpu).check()
+            if key == "noop" and grand_total(run.output)[1]:
+                raise RuntimeError(f"the re-run on {count} hosts changed "
+                                   f"{grand_total(run.output)[1]} things")
+            _keep(size, key, run)
+
+
+def _keep(size, key, run):
+    """Record a timed run under `key`: its seconds, its peak RSS where kept for the key,
+    and its CPU seconds (size["cpu"][key]: "controller", "hosts")."""
+    size[key].append(run.seconds)
+    if f"{key}_max_rss_kib" in size:
+        size[f"{key}_max_rss_kib"].append(run.max_rss_kib)
+    cpu = size["cpu"].setdefault(key, {"controller": [], "hosts": []})
+    cpu["controller"].append(run.cpu_seconds)
+    cpu["hosts"].append(run.hosts_cpu_seconds)
 
 
 def _last(size, key):
     return f"{size[key][-1]:.2f} s" if size[key] else "-"
+
+
+def _cpu_last(size, key, count):
+    """"95 / 120" ms per host of the last run under `key` ("-" for hosts not read)."""
+    cpu = size["cpu"][key]
+    hosts = cpu["hosts"][-1]
+    return (f"{cpu['controller'][-1] * 1000 / count:.0f} / "
+            + ("-" if hosts is None else f"{hosts * 1000 / count:.0f}"))

@@ -135,6 +135,83 @@ def _fit_lines(sizes):
     return parts
 
 
+def _order_text(deploy):
+    """How the runs of a pair or round were ordered (ABBA since it was recorded)."""
+    if deploy.get("order") != "ABBA":
+        return ("Order: each pair ran the floor, then the deploy; each no-op round ran the "
+                "connect floor, the probe floor, then the no-op (one order throughout).")
+    return ("Order ABBA, so that an effect of running first or second cancels in the "
+            "medians: pairs 1, 3, ... ran the package floor first, pairs 2, 4, ... the "
+            "cold converge first (one cluster at a time: then the no-op rounds on its "
+            "cluster come before the floor); no-op rounds, numbered on across an N's "
+            "clusters, ran connect floor, probe floor, no-op in rounds 1, 3, ... and "
+            "no-op, probe floor, connect floor in rounds 2, 4, ... (the probe floor always "
+            "right beside the no-op it pairs with).")
+
+
+def _verdict_text():
+    return ("Verdicts: with 4-12 pairs a median alone over-reads noise, so a target is met "
+            "only when the whole of the ratio's distribution-free confidence interval of "
+            "the median is within the limit, MISSED only when all of it is beyond, and "
+            "inconclusive otherwise (also with a single pair) - the interval being the sign "
+            "test's, from the k-th smallest to the k-th largest per-pair ratio with the "
+            "largest k that holds the true median at least 90 % of the time (up to 7 "
+            "pairs: the smallest to the largest, 87.5 % with 4), and for the slope ratio "
+            f"the quotients of each slope +/- {targets.SLOPE_ERRORS} standard errors of its "
+            "least-squares fit over all runs.")
+
+
+def _ms(value, digits=0):
+    return "-" if value is None else f"{round(value, digits) + 0.0:.{digits}f}"  # no "-0"
+
+
+def cpu_rows(sizes):
+    """Per N with CPU recorded: the medians of controller / hosts CPU ms per host."""
+    return [[count, *[f"{_ms(targets.cpu_per_host(size, key, count, 'controller'))} / "
+                      f"{_ms(targets.cpu_per_host(size, key, count, 'hosts'))}"
+                      for _, key in targets.CPU_RUNS]]
+            for count, size in sorted(sizes.items(), key=lambda item: int(item[0]))
+            if size.get("cpu")]
+
+
+def cpu_sentence(sizes):
+    """"Per host, the probe adds X ms of host CPU and Y ms of controller CPU over the
+    connect floor; the no-op ... over the probe floor" (slopes of the CPU against N)."""
+    parts = []
+    for what, key, base, base_name in (("the probe", "noop_probe", "noop_connect",
+                                        "the connect floor"),
+                                       ("the no-op", "noop", "noop_probe", "the probe floor")):
+        added = targets.cpu_added(sizes, key, base)
+        if any(value is not None for value in added.values()):
+            parts.append(f"{what} adds {_ms(added['hosts'], 1)} ms of host CPU and "
+                         f"{_ms(added['controller'], 1)} ms of controller CPU over "
+                         f"{base_name}")
+    return "Per host (slopes of CPU seconds against N), " + "; ".join(parts) + "." \
+        if parts else ""
+
+
+def _cpu_lines(sizes):
+    """The CPU table and what the probe adds per host, if CPU was recorded."""
+    rows = cpu_rows(sizes)
+    if not rows:
+        return []
+    unread = any(None in ((size.get("cpu") or {}).get(key) or {}).get("hosts", [])
+                 for size in sizes.values() for _, key in targets.CPU_RUNS)
+    return [
+        "CPU per host, to show where per-host cost comes from on a machine whose cores "
+        "the test hosts share with the controller (figures, not verdicts): the "
+        "controller's is pyinfra's user + system time (its rusage), the test hosts' the "
+        "growth of their containers' cgroup CPU usage over the run, summed; both divided "
+        "by N, medians of the runs"
+        + (" (where no container's cgroup could be read, the hosts' CPU is left out: -)"
+           if unread else "") + ". Controller / test hosts, ms per host:",
+        "",
+        *_table(["Hosts", *[name for name, _ in targets.CPU_RUNS]], rows),
+        "",
+        *([sentence, ""] if (sentence := cpu_sentence(sizes)) else []),
+    ]
+
+
 def _reference_rows(sizes):
     return [[what, hosts, cold, noop, _ratio(cold_ratio), _ratio(noop_ratio)]
             for what, hosts, cold, noop, cold_ratio, noop_ratio
@@ -151,13 +228,15 @@ def _deploy_section(deploy):
         "",
         *_when(deploy),
         "`python3 -m pyinfra INVENTORY deploy.py -y`, wall time, each beside a floor it "
-        "cannot beat, measured in pairs (floor, then deploy) so that the machine's drift "
-        "(other work on the machine) cancels: a ratio is the median over the pairs. Cold: "
+        "cannot beat, measured in pairs so that the machine's drift (other work on the "
+        "machine) cancels: a ratio is the median over the pairs of each pair's run over "
+        "that pair's floor. " + _order_text(deploy) + " Cold: "
         "a fresh cluster, keepalived not installed (apt-get update and install from the "
         "Debian mirror included); package floor: `bench/only_package.py` on another fresh "
-        "cluster right before, deploy.py's own package command (built by its code, the "
+        "cluster beside it, deploy.py's own package command (built by its code, the "
         "one it sends a fresh host) and nothing else. No-op: deploy.py again on the "
-        "converged cluster, in rounds of connect floor, probe floor, no-op; "
+        "converged cluster, in rounds of connect floor, probe floor and no-op (in the "
+        "order above); "
         "`bench/only_connect.py` runs `true` under sudo on each host (pyinfra's SSH "
         "connection and sudo, nothing else), `bench/only_probe.py` reads deploy.py's one "
         "fact and adds no operation (what reading a host's state costs). Commands: shell "
@@ -183,6 +262,9 @@ def _deploy_section(deploy):
         "N=20 / N=5 of the floors: " + targets.ratios_text(targets.floor_ratios(sizes))
         + f"; of the no-op: {_ratio(targets.noop_ratio(sizes, 'noop'))}.",
         "",
+        _verdict_text(),
+        "",
+        *_cpu_lines(sizes),
         *_cached_lines(deploy.get("cold_via_cache")),
         "Reference figures **quoted from issue 5, not measured here**, and this deploy's "
         "median at the same N over them (below 1: faster; on this machine, not theirs):",

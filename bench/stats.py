@@ -1,8 +1,11 @@
 """Pure helpers: medians, slopes, and reading pyinfra's and the observer's output.
 
-No docker, no clock: everything here is unit-tested (tests/test_bench.py).
+No docker, no clock (the cgroup reader only reads files under a root it is given):
+everything here is unit-tested (tests/test_bench.py).
 """
 
+import math
+import os
 import re
 import statistics
 
@@ -35,13 +38,91 @@ def slope(points):
     return None if line is None else line[1]
 
 
+def slope_error(points):
+    """The standard error of the least-squares slope of [(x, y), ...] (as if the points
+    were independent, with normal scatter about the line), or None with fewer than three
+    points or two distinct x."""
+    line = fit_line(points)
+    if line is None or len(points) < 3:
+        return None
+    intercept, slope_, _ = line
+    mean_x = statistics.fmean(x for x, _ in points)
+    residue = sum((y - intercept - slope_ * x) ** 2 for x, y in points)
+    return math.sqrt(residue / (len(points) - 2) / sum((x - mean_x) ** 2 for x, _ in points))
+
+
+def pair_ratios(numerators, denominators):
+    """numerator / denominator of each pair of runs (the i-th of each list measured one
+    right beside the other); an unpaired run is left out."""
+    return [top / bottom for top, bottom in zip(numerators or (), denominators or ())
+            if bottom]
+
+
 def pair_ratio(numerators, denominators):
-    """The median of numerator / denominator over runs taken in pairs (the i-th of each
-    list measured one right after the other), or None without a pair. Each ratio is of
-    two runs close in time, so a drift of the machine's speed between pairs cancels."""
-    ratios = [top / bottom for top, bottom in zip(numerators or (), denominators or ())
-              if bottom]
-    return median(ratios)
+    """The median of numerator / denominator over runs taken in pairs (pair_ratios), or
+    None without a pair. Each ratio is of two runs close in time, so a drift of the
+    machine's speed between pairs cancels."""
+    return median(pair_ratios(numerators, denominators))
+
+
+def median_interval(values, coverage=0.9):
+    """A distribution-free confidence interval of the median of `values` (the sign test's):
+    (k-th smallest, k-th largest, how often such an interval holds the true median), with
+    the largest k whose interval holds it at least `coverage` of the time, else k = 1 (the
+    smallest and the largest: 1 - 2 / 2^n, 87.5 % with 4; at 90 % up to 7 values).
+    None with fewer than two values."""
+    count = len(values)
+    if count < 2:
+        return None
+
+    def held(k):  # P(k-th smallest <= median <= k-th largest) = 1 - 2 P(Bin(n, 1/2) < k)
+        return 1 - 2 * sum(math.comb(count, below) for below in range(k)) / 2 ** count
+
+    k = 1
+    while k + 1 <= (count + 1) // 2 and held(k + 1) >= coverage:
+        k += 1
+    ordered = sorted(values)
+    return ordered[k - 1], ordered[count - k], held(k)
+
+
+def alternated(items, index):
+    """`items` in their order for an even `index` (0, 2, ...), reversed for an odd one:
+    runs taken in ABBA order, so that an effect of the order cancels over pairs."""
+    return list(items) if index % 2 == 0 else list(reversed(items))
+
+
+def cgroup_cpu_seconds(container_id, root="/sys/fs/cgroup"):
+    """CPU seconds a docker container has used so far, from its cgroup under `root`:
+    cgroup v1 `cpuacct/docker/ID/cpuacct.usage` (ns), or cgroup v2 `cpu.stat`'s
+    `usage_usec` under `system.slice/docker-ID.scope` (systemd driver) or `docker/ID`
+    (cgroupfs driver). None when none of them can be read."""
+    for path, unit in ((("cpuacct", "docker", container_id, "cpuacct.usage"), 1e-9),
+                       (("system.slice", f"docker-{container_id}.scope", "cpu.stat"), 1e-6),
+                       (("docker", container_id, "cpu.stat"), 1e-6),
+                       (("unified", "system.slice", f"docker-{container_id}.scope",
+                         "cpu.stat"), 1e-6),
+                       (("unified", "docker", container_id, "cpu.stat"), 1e-6)):
+        try:
+            with open(os.path.join(root, *path)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        value = _cpu_usage(text, path[-1])
+        if value is not None:
+            return value * unit
+    return None
+
+
+def _cpu_usage(text, name):
+    """The usage counter of a cgroup file's text: cpuacct.usage is one number, cpu.stat
+    has a `usage_usec N` line."""
+    if name == "cpuacct.usage":
+        return int(text.split()[0]) if text.split() else None
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] == "usage_usec":
+            return int(words[1])
+    return None
 
 
 MEMORY_UNITS = {"B": 1, "KB": 1000, "MB": 1000 ** 2, "GB": 1000 ** 3,

@@ -1,7 +1,8 @@
 """The targets of issues 5 and 13, evaluated on a results dict (pure: unit-tested).
 
 Each row: figure, measured value (text), target (text), and a verdict: "met", "MISSED",
-or "not measured" (a quick run skips N = 10 and 20, for example).
+"inconclusive" (deploy speed: the limit lies inside the figure's uncertainty, below), or
+"not measured" (a quick run skips N = 10 and 20, for example).
 
 Deploy speed (issue 13) is judged as ratios to floors measured beside it, which no
 deploy can beat on the same hosts at the same moment: the cold converge against the
@@ -10,11 +11,32 @@ against the probe floor (deploy.py's one fact, alone), and the no-op's growth pe
 against the connect floor's (pyinfra's SSH connection and sudo). Absolute times depend on
 the machine (a cold converge is mostly apt on hosts that share the controller's cores):
 they are in the report's tables, not judged.
+
+Verdicts on 4 to 12 pairs must not over-read noise, so each ratio carries an interval and
+the verdict is "met" only when all of it is within the limit, "MISSED" only when all of it
+is beyond, else "inconclusive". For the floor ratios, the interval is the sign test's
+distribution-free confidence interval of the median of the per-pair ratios
+(stats.median_interval: from the k-th smallest to the k-th largest ratio, with the
+largest k that holds the true median at least 90 % of the time; up to 7 pairs, the
+smallest to the largest ratio, which holds it 1 - 2 / 2^n of the time: 87.5 % with 4,
+97 % with 6); fewer than 2 pairs give no interval: inconclusive. For the slope ratio, each slope
+(no-op's, connect floor's) spans +/- SLOPE_ERRORS standard errors of its least-squares
+fit over all runs (stats.slope_error), and the ratio's interval runs from the lowest to
+the highest quotient of the two spans (unbounded above when the floor's span reaches 0).
+
+CPU seconds per host (controller, test hosts) are figures, not verdicts.
 """
 
-from .stats import fit_line, median, pair_ratio
+from .stats import (
+    fit_line,
+    median,
+    median_interval,
+    pair_ratio,
+    pair_ratios,
+    slope_error,
+)
 
-MET, MISSED, NOT_MEASURED = "met", "MISSED", "not measured"
+MET, MISSED, INCONCLUSIVE, NOT_MEASURED = "met", "MISSED", "inconclusive", "not measured"
 
 # Quoted from issue 5, NOT measured here: (what, hosts, cold s, no-op s).
 REFERENCES = [
@@ -33,9 +55,13 @@ BOUND_NAMES = [("connect and sudo only", "noop_connect"), ("probe only", "noop_p
 VERDICT_SIZE = 10
 FLOOR_LIMIT = 1.05
 SLOPE_LIMIT = 1.2
+SLOPE_ERRORS = 2  # standard errors either side of a slope (about 95 % each, if normal)
 # (run key, floor key, figure name)
 FLOOR_PAIRS = [("cold", "package", "cold converge / package floor"),
                ("noop", "noop_probe", "no-op / probe floor")]
+# The runs whose CPU is recorded, as named in logs and reports: (name, results key)
+CPU_RUNS = [("connect", "noop_connect"), ("probe", "noop_probe"), ("no-op", "noop"),
+            ("package", "package"), ("cold", "cold")]
 
 
 def floor_ratio(size, key, floor_key):
@@ -43,11 +69,54 @@ def floor_ratio(size, key, floor_key):
     return pair_ratio((size or {}).get(key), (size or {}).get(floor_key))
 
 
+def floor_interval(size, key, floor_key):
+    """stats.median_interval of the per-pair ratios run / floor run: (low, high, how often
+    it holds the median), or None with fewer than 2 pairs."""
+    return median_interval(pair_ratios((size or {}).get(key), (size or {}).get(floor_key)))
+
+
+def _points(sizes, values):
+    """[(N, value)] of every value `values(size)` lists at each N (None values left out)."""
+    return [(int(count), value) for count, size in sizes.items()
+            for value in values(size) or () if value is not None]
+
+
 def fit(sizes, key):
     """(intercept s, slope s/host, r squared) of every run under `key` against N, or None
     with fewer than two N."""
-    return fit_line([(int(count), seconds) for count, size in sizes.items()
-                     for seconds in size.get(key) or ()])
+    return fit_line(_runs(sizes, key))
+
+
+def _runs(sizes, key):
+    """[(N, seconds)] of every run under `key`."""
+    return _points(sizes, lambda size: size.get(key))
+
+
+def slope_interval(sizes):
+    """(low, high) of the no-op's slope over the connect floor's, each slope +/-
+    SLOPE_ERRORS standard errors (high is infinite when the floor's span reaches 0), or
+    None without a standard error of each."""
+    ends = []
+    for key in ("noop", "noop_connect"):
+        line = fit(sizes, key)
+        error = slope_error(_runs(sizes, key))
+        if error is None:
+            return None
+        ends.append((line[1] - SLOPE_ERRORS * error, line[1] + SLOPE_ERRORS * error))
+    (noop_low, noop_high), (floor_low, floor_high) = ends
+    if floor_high <= 0:
+        return None
+    low = noop_low / floor_high if noop_low > 0 else 0.0
+    return low, noop_high / floor_low if floor_low > 0 else float("inf")
+
+
+def judged(interval, limit):
+    """The verdict of a figure whose uncertainty is `interval` (low, high, ...) against
+    an upper `limit`: met when all of it is within, MISSED when all of it beyond, else
+    (also without an interval) inconclusive."""
+    if interval is None:
+        return INCONCLUSIVE
+    return MET if interval[1] <= limit else MISSED if interval[0] > limit else INCONCLUSIVE
 
 
 def slope_ratio(sizes):
@@ -104,20 +173,56 @@ def deploy_rows(deploy):
     for key, floor_key, name in FLOOR_PAIRS:
         ratio = floor_ratio(size, key, floor_key)
         pairs = min(len(size.get(key) or ()), len(size.get(floor_key) or ()))
+        interval = floor_interval(size, key, floor_key)
+        spread = "" if interval is None else (
+            f"; {interval[2] * 100:.1f} % interval {interval[0]:.3f}-{interval[1]:.3f}x")
         measured = "-" if ratio is None else (
-            f"{ratio:.3f}x ({pairs} pairs; medians {median(size[key]):.2f} s / "
+            f"{ratio:.3f}x ({pairs} pairs{spread}; medians {median(size[key]):.2f} s / "
             f"{median(size[floor_key]):.2f} s)")
         rows.append((f"{name}, N={VERDICT_SIZE}", measured, f"<= {FLOOR_LIMIT:.2f}x",
-                     NOT_MEASURED if ratio is None else _verdict(ratio <= FLOOR_LIMIT)))
+                     NOT_MEASURED if ratio is None else judged(interval, FLOOR_LIMIT)))
     ratio, noop_slope, floor_slope = slope_ratio(sizes)
     counts = sorted(int(count) for count, size in sizes.items() if size.get("noop"))
     span = f"N={counts[0]}-{counts[-1]}" if counts else "N"
+    interval = slope_interval(sizes)
+    spread = "" if interval is None else (
+        f"; +/-{SLOPE_ERRORS} SE {interval[0]:.2f}-{interval[1]:.2f}x")
     measured = "-" if ratio is None else (
-        f"{ratio:.2f}x ({noop_slope * 1000:.1f} / {floor_slope * 1000:.1f} ms per host)")
+        f"{ratio:.2f}x ({noop_slope * 1000:.1f} / {floor_slope * 1000:.1f} ms per host"
+        f"{spread})")
     rows.append((f"no-op seconds per host / connect floor's, {span}", measured,
                  f"<= {SLOPE_LIMIT:.1f}x",
-                 NOT_MEASURED if ratio is None else _verdict(ratio <= SLOPE_LIMIT)))
+                 NOT_MEASURED if ratio is None else judged(interval, SLOPE_LIMIT)))
     return rows
+
+
+def cpu_per_host(size, key, count, who):
+    """The median over the runs under `key` of `who`'s ("controller" or "hosts") CPU
+    milliseconds per host, or None when not recorded (runs whose hosts' CPU could not be
+    read are left out)."""
+    return median([seconds * 1000 / int(count) for seconds in _cpu(size, key, who)
+                   if seconds is not None])
+
+
+def _cpu(size, key, who):
+    """The CPU seconds of `who` recorded for each run under `key` ([] before they were)."""
+    return (((size or {}).get("cpu") or {}).get(key) or {}).get(who) or []
+
+
+def cpu_fit(sizes, key, who):
+    """The least-squares line of `who`'s CPU seconds against N over every run under
+    `key` (fit_line), or None with fewer than two N."""
+    return fit_line(_points(sizes, lambda size: _cpu(size, key, who)))
+
+
+def cpu_added(sizes, key, base_key):
+    """{who: CPU milliseconds per host that the runs under `key` add over those under
+    `base_key`} from the slopes of cpu_fit (None where either has no line)."""
+    added = {}
+    for who in ("hosts", "controller"):
+        lines = cpu_fit(sizes, key, who), cpu_fit(sizes, base_key, who)
+        added[who] = None if None in lines else (lines[0][1] - lines[1][1]) * 1000
+    return added
 
 
 def failover_rows(failover):

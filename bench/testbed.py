@@ -19,7 +19,7 @@ from testhosts.cluster import REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
 from testhosts.polling import wait_for  # noqa: F401  (bench modules use testbed.wait_for)
 
-from .stats import memory_in_use, parse_observer, reply_times
+from .stats import cgroup_cpu_seconds, memory_in_use, parse_observer, reply_times
 
 # Each systemd test host takes several inotify instances; the kernel's default of 128 per
 # user stops new hosts past about 26 on the machine, counting other clusters (they fail to
@@ -72,11 +72,15 @@ def memory(bench):
 
 class Run:
     """One finished pyinfra run: wall seconds, peak RSS (KiB) of the pyinfra process, exit
-    code and output (stdout and stderr together)."""
+    code and output (stdout and stderr together); CPU seconds (user + system) of the
+    controller (the pyinfra process) and, when run with a cluster, of the cluster's test
+    hosts together during the run (None: no cgroup of theirs could be read)."""
 
-    def __init__(self, seconds, max_rss_kib, returncode, output):
+    def __init__(self, seconds, max_rss_kib, returncode, output, cpu_seconds=None,
+                 hosts_cpu_seconds=None):
         self.seconds, self.max_rss_kib, self.returncode, self.output = (
             seconds, max_rss_kib, returncode, output)
+        self.cpu_seconds, self.hosts_cpu_seconds = cpu_seconds, hosts_cpu_seconds
 
     def check(self):
         if self.returncode != 0:
@@ -100,15 +104,19 @@ def _checkout_package_path():
 _PACKAGE_PATH = None
 
 
-def pyinfra(inventory, *args, deploy="deploy.py", timeout=900):
+def pyinfra(inventory, *args, deploy="deploy.py", timeout=900, hosts_cpu=None):
     """Run `python3 -m pyinfra INVENTORY deploy.py -y ARGS` from the repo root, timed,
-    with this checkout's package (_checkout_package_path).
+    with this checkout's package (_checkout_package_path); with `hosts_cpu` (a HostsCpu
+    of the cluster the inventory is of), also the CPU its test hosts use meanwhile.
 
-    os.wait4 gives the rusage of exactly this child, so the peak RSS is pyinfra's own."""
+    os.wait4 gives the rusage of exactly this child (and of the children it waited for):
+    the peak RSS is pyinfra's own, and its user + system time is what
+    getrusage(RUSAGE_CHILDREN) grows by over the run, without other children of ours."""
     command = [sys.executable, "-m", "pyinfra", inventory, deploy, "-y", *args]
     path = os.pathsep.join(filter(None, [_checkout_package_path(),
                                          os.environ.get("PYTHONPATH")]))
     with tempfile.TemporaryFile() as output:
+        hosts_before = hosts_cpu and hosts_cpu.read()
         start = time.monotonic()
         process = subprocess.Popen(command, cwd=REPO_DIR, stdin=subprocess.DEVNULL,
                                    stdout=output, stderr=subprocess.STDOUT,
@@ -120,10 +128,27 @@ def pyinfra(inventory, *args, deploy="deploy.py", timeout=900):
             process.wait()
             raise
         seconds = time.monotonic() - start
+        hosts_after = hosts_cpu and hosts_cpu.read()
         process.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode(errors="replace")
-    return Run(seconds, usage.ru_maxrss, process.returncode, text)
+    return Run(seconds, usage.ru_maxrss, process.returncode, text,
+               cpu_seconds=usage.ru_utime + usage.ru_stime,
+               hosts_cpu_seconds=None if hosts_before is None or hosts_after is None
+               else hosts_after - hosts_before)
+
+
+class HostsCpu:
+    """The CPU seconds a cluster's containers have used so far, together, from their
+    cgroups (stats.cgroup_cpu_seconds); read() is None when any cannot be read. Made once
+    per cluster: it asks docker for the containers' ids, read() only reads files."""
+
+    def __init__(self, bench):
+        self.ids = [bench.container(host).id for host in bench.hosts]
+
+    def read(self):
+        used = [cgroup_cpu_seconds(container_id) for container_id in self.ids]
+        return None if None in used else sum(used)
 
 
 def _wait4(pid, timeout):
