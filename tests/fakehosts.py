@@ -166,6 +166,10 @@ APT_REFRESH = "apt-get update -o Acquire::Languages=none -o Acquire::Compression
 ENABLE = ("{ systemctl is-enabled --quiet keepalived.service || "
           "systemctl enable keepalived.service; }")
 START = [f"{ENABLE} && systemctl start keepalived.service"]
+# The config of a host where keepalived does not run yet: started in the same command,
+# once the transaction made the config live.
+STARTED_CONFIG_OPS = [MAKE_TEMP, f"{CONFIG_OPS[1]} && {START[0]}"]
+STARTED_CONFIG_SENT = [*CONFIG_SENT[:-1], STARTED_CONFIG_OPS[1]]
 
 
 DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit

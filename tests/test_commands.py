@@ -60,6 +60,8 @@ from .fakehosts import (
     RESTART_STEPS,
     SECRET,
     START,
+    STARTED_CONFIG_OPS,
+    STARTED_CONFIG_SENT,
     TEMP,
     TRANSACTION,
     TRANSACTION_FIRST_LINE,
@@ -96,12 +98,10 @@ def test_rhel_family_fresh_host(distro, recorder):
         assert op_commands(host, recorder) == [
             *FRESH_DROPIN_OPS,
             package(f"{DNF} keepalived", user=True),
-            *FRESH_CONFIG_OPS,
-            *START,
+            *STARTED_CONFIG_OPS,
         ]
         assert sent(host, recorder) == [
-            *FRESH_DROPIN_SENT, package(f"{DNF} keepalived", user=True), *FRESH_CONFIG_SENT,
-            *START]
+            *FRESH_DROPIN_SENT, package(f"{DNF} keepalived", user=True), *STARTED_CONFIG_SENT]
         # (the probe is the same on every distro: it asks about apt's lists too)
         assert not any("apt-get" in command for command in sent(host, recorder))
         assert_one_probe(host, recorder)
@@ -130,9 +130,10 @@ def test_rhel_promotes_before_start_and_never_restarts_a_fresh_start(recorder):
     state = make_state("rocky")
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert commands.index(package(f"{DNF} keepalived", user=True)) \
-            < containing(commands, TRANSACTION) \
-            < commands.index(START[0])
+        config = containing(commands, TRANSACTION)
+        assert commands.index(package(f"{DNF} keepalived", user=True)) < config
+        # started in the same command, once the transaction made ours live
+        assert commands[config].endswith(f"{TRANSACTION} && {START[0]}")
         # (the transaction's script reloads only a keepalived that was running)
         assert not any(f"systemctl {action} keepalived" in c and TRANSACTION_FIRST_LINE not in c
                        for c in commands for action in ("restart", "reload"))
@@ -262,9 +263,9 @@ def test_running_but_disabled_host_still_restarts_or_reloads(pin, install, recor
         for name in HOSTS}
     state = make_state("rocky", probes=probes, group_data=group_data)
     for host in deploy(state):
-        expected = [*install, ENABLE]
-        if pin:  # the restart comes after the enable
-            expected = [install[0], ENABLE, *install[1:]]
+        # the restart comes after the enable; the config's command enables it itself
+        expected = ([install[0], ENABLE, *install[1:]] if pin
+                    else [install[0], f"{install[1]} && {ENABLE}"])
         assert readable(op_commands(host, recorder)) == expected
 
 
@@ -277,10 +278,10 @@ def test_debian_family_fresh_host(distro, recorder):
         commands = op_commands(host, recorder)
         assert commands == [
             *FRESH_DROPIN_OPS, package(apt_install("keepalived"), user=True),
-            *FRESH_CONFIG_OPS, *START]
+            *STARTED_CONFIG_OPS]
         assert sent(host, recorder) == [
             *FRESH_DROPIN_SENT, package(apt_install("keepalived"), user=True),
-            *FRESH_CONFIG_SENT, *START]
+            *STARTED_CONFIG_SENT]
         assert not any("dnf install" in c or "yum" in c for c in commands)
         assert_one_probe(host, recorder)
 
@@ -292,7 +293,7 @@ def test_existing_script_user_is_left_alone(recorder):
     state = make_state("rocky", probes={name: {"user": own} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            *FRESH_DROPIN_OPS, package(f"{DNF} keepalived"), *FRESH_CONFIG_OPS, *START]
+            *FRESH_DROPIN_OPS, package(f"{DNF} keepalived"), *STARTED_CONFIG_OPS]
 
 
 def test_package_version_pins(recorder):
@@ -578,7 +579,7 @@ def test_fresh_host_without_config_dir(recorder):
     """The tree fact has no output: was None (TypeError in config_tree), now {}."""
     state = make_state("rocky", probes={name: {"tree": []} for name in HOSTS})
     for host in deploy(state):
-        assert op_commands(host, recorder)[1 + len(FRESH_DROPIN_OPS):][:2] == FRESH_CONFIG_OPS
+        assert op_commands(host, recorder)[1 + len(FRESH_DROPIN_OPS):][:2] == STARTED_CONFIG_OPS
 
 
 def test_add_deploy_without_inventory_context(recorder):

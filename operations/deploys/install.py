@@ -23,6 +23,7 @@ from ..operations.system import (
     package_manager,
     package_wanted,
     service_running,
+    start_steps,
     system_user,
 )
 from ..operations.uploads import stale_uploads_absent
@@ -64,34 +65,39 @@ def package(settings, manager, probe, bare=False):
     )
 
 
-def config(settings, files, probe):
+def config(settings, files, probe, start=()):
     """Directories, check scripts and config files (`files`), validated before they go
-    live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh).
-    Not added when the tree is up to date and no reload is pending (has_work would
-    print the diff twice: the tree's own test)."""
+    live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh);
+    `start`: the commands that start keepalived where it does not run, run right after
+    in the same command (system.start_steps). Not added when the tree is up to date and
+    no reload is pending (has_work would print the diff twice: the tree's own test)."""
     if not any(tree_work(files, settings.paths, probe.tree)) and probe.reload_pending is None:
         return unchanged()
     return config_tree(
-        name="Validate and install the keepalived config",
+        name="Validate and install the keepalived config"
+        + (", start keepalived" if start else ""),
         files=files,
         paths=settings.paths,
         tree=probe.tree,
         reload_pending=probe.reload_pending,
         lock_wait=settings.host_level.lock_wait,
+        then=start,
     )
 
 
-def service(settings, installed, options, probe):
-    """Keep keepalived enabled and running; restart it, one host at a time (a rolling
-    restart, operations.rolling), when the package or its daemon options (`options`, read
-    only at start; None when not managed) changed in this run, or a restart is still
-    pending from an earlier one. A config change never restarts: the config transaction
-    reloads (SIGHUP, keeps VIPs)."""
+def service(settings, installed, options, probe, started=False):
+    """Keep keepalived enabled and running (`started`: the config step's command did
+    that); restart it, one host at a time (a rolling restart, operations.rolling), when
+    the package or its daemon options (`options`, read only at start; None when not
+    managed) changed in this run, or a restart is still pending from an earlier one. A
+    config change never restarts: the config transaction reloads (SIGHUP, keeps VIPs)."""
     def restart_needed():
         return (probe.restart_pending is not None or installed.did_change()
                 or (options is not None and options.did_change()))
 
-    if_needed(service_running, "Enable and start keepalived", service=SERVICE, probe=probe)
+    if not started:
+        if_needed(service_running, "Enable and start keepalived", service=SERVICE,
+                  probe=probe)
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each
@@ -145,6 +151,7 @@ def keepalived():
         script_user(settings, probe)
     options = host_level.options(settings, manager, probe.host_state,
                                  active=probe.service_active)
-    config(settings, files, probe)
-    service(settings, installed, options, probe)
+    start = start_steps(SERVICE, probe)
+    configured = config(settings, files, probe, start)
+    service(settings, installed, options, probe, started=bool(start) and configured.will_change)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only

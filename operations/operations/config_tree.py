@@ -113,7 +113,8 @@ def tree_work(files, paths, tree):
 
 
 @operation()
-def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SECONDS):
+def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SECONDS,
+                then=()):
     """
     Make a keepalived config tree exactly ``files``, validated by the host's keepalived
     first, and make keepalived run it.
@@ -125,6 +126,9 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
     + reload_pending: the host's pending-reload marker (a probe's ``reload_pending``):
       an earlier run made files live and died before keepalived reloaded them
     + lock_wait: seconds to wait for another run's lock on the host before failing it
+    + then: shell commands (text) to run in the same command once the transaction
+      succeeded, each if the one before did: e.g. keepalived's start on a host where it
+      does not run yet (system.start_steps), a round trip fewer
 
     The new tree is uploaded (``operations.uploads``); then ONE command, under the host's
     deploy lock, stages it in a directory of this run, checks it with ``keepalived -t
@@ -150,7 +154,7 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
             host.noop("keepalived config is up to date")
             return
         host.log(f"keepalived reload pending ({reload_pending}): reloading now", logger.warning)
-        yield StringCommand(*transaction(paths, lock_wait=lock_wait))
+        yield StringCommand(*_and_then([transaction(paths, lock_wait=lock_wait)], then))
         return
 
     if state.config.DIFF:
@@ -161,5 +165,12 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
     # Up as the login user into a private dir; then ONE locked command (transaction.sh).
     uploaded = uploads.private_dir()
     yield from uploads.send(uploaded, [file.content for file in files.values()])
-    yield StringCommand(*uploads.installing(
-        uploaded, [transaction(paths, uploaded, list(files.values()), lock_wait)]))
+    yield StringCommand(*uploads.installing(uploaded, [
+        transaction(paths, uploaded, list(files.values()), lock_wait), *[[step] for step in then]]))
+
+
+def _and_then(steps, then):
+    """Command words: each of `steps` (word lists), then each of `then` (shell text),
+    each run if the one before succeeded."""
+    words = [word for step in [*steps, *[[text] for text in then]] for word in ("&&", *step)]
+    return words[1:]
