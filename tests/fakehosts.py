@@ -264,14 +264,18 @@ def probe_output(distro, user=None, package=None, apt_cache_age=None, service=ST
     else:
         installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
     refreshed = [str(NOW), str(NOW - apt_cache_age)] if apt_cache_age is not None else []
+    # the probe digests the host state's files with the tree's (one sha256sum), and reads
+    # the unit state with the service, not in the host state
+    digests = [line for line in state if facts.digest_path(line)]
     return ["## user", *([user] if user else []),
             "## package", *installed,
             "## apt-cache-age", *refreshed,
             "## service", *service,
+            "## digests", *digests,
             "## tree", *tree,
             "## stale-uploads", *stale_uploads,
-            # the probe reads the unit state with the service, not in the host state
-            "## host-state", *[line for line in state if not line.startswith("unit ")],
+            "## host-state", *[line for line in state
+                               if not line.startswith("unit ") and line not in digests],
             *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
 
 

@@ -15,7 +15,7 @@ from ..render import config as render
 from ..shipped import shell_script, with_variables
 from . import host_level
 from .host_level import HostLevelState, KeepalivedHostLevel
-from .keepalived import KeepalivedTree, tree_digests
+from .keepalived import KeepalivedTree, digest_path, tree_digests
 from .ssh_host_keys import parse_section as parse_host_keys
 from .ssh_host_keys import probe_section as host_keys_section
 from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING, STATE_FILES
@@ -67,14 +67,19 @@ class KeepalivedProbe(FactBase):
                 ssh_host_keys=False, upload_parent=None):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
-        # /etc/os-release with them) and the apt cache's age is worked out here.
-        host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
+        # /etc/os-release with them), the host state's files are digested with the tree's
+        # (one sha256sum: process() gives their lines to the host state) and the apt
+        # cache's age is worked out here.
+        host_files = host_state["files"]
+        host_state = {**host_state, "files": [],
+                      "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
         return _joined([
             # user, package, apt cache age, service
             with_variables(shell_script("facts/probe.sh"), probe_user=user,
                            apt_stamp=APT_STAMP),
-            # the tree's digests (a StringCommand: the salt of secret files is masked)
-            StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
+            # the digests of the tree's files and the host state's (a StringCommand: the
+            # salt of secret files is masked)
+            StringCommand("echo '## digests';", *tree_digests([*hashed, *host_files], salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
             "echo '## stale-uploads'; " + stale_dirs_command(upload_parent or DEFAULT_PARENT),
             "echo '## host-state'; " + KeepalivedHostLevel().command(**host_state, unit=False),
@@ -96,7 +101,12 @@ class KeepalivedProbe(FactBase):
         service = [line.strip() for line in sections.get("service", [])]
         # UnitFileState is empty for a unit that does not exist
         unit_state = service[1] if len(service) > 1 else ""
-        host_state = KeepalivedHostLevel().process(sections.get("host-state", []))
+        digests = sections.get("digests", [])
+        tree = KeepalivedTree().process(sections.get("tree", []) + digests)
+        # the digests of files outside the tree are the host state's (command())
+        host_state = KeepalivedHostLevel().process(
+            sections.get("host-state", []) + [line for line in digests
+                                              if digest_path(line) not in (None, *tree)])
         return HostProbe(
             os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
@@ -104,8 +114,7 @@ class KeepalivedProbe(FactBase):
             apt_cache_age=apt_cache_age(sections.get("apt-cache-age", [])),
             service_active=service[:1] == ["active"],
             service_enabled=unit_state,
-            tree=KeepalivedTree().process(sections.get("tree", [])
-                                          + sections.get("digests", [])),
+            tree=tree,
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
             reload_pending=_first_line(host_state.lines, RELOAD_PENDING),
             restart_pending=_first_line(host_state.lines, RESTART_PENDING),
