@@ -271,13 +271,17 @@ def probe_output(distro, user=None, package=None, service=STOPPED, reload_needed
     else:
         installed = [RPM_NOT_INSTALLED] if distro in DNF_DISTROS else []
     unit = [f"{key}={value}" for key, value in zip(("ActiveState", "UnitFileState"), service)]
+    # the probe digests the host state's files with the tree's (one sha256sum), and reads
+    # the unit state with the service, not in the host state
+    digests = [line for line in state if facts.digest_path(line)]
     return ["## user", *([user] if user else []),
             "## package", *installed,
             "## service", *unit, f"NeedDaemonReload={'yes' if reload_needed else 'no'}",
+            "## digests", *digests,
             "## tree", *tree,
             "## stale-uploads", *stale_uploads,
-            # the probe reads the unit state with the service, not in the host state
-            "## host-state", *[line for line in state if not line.startswith("unit ")],
+            "## host-state", *[line for line in state
+                               if not line.startswith("unit ") and line not in digests],
             *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
 
 

@@ -134,7 +134,7 @@ def test_ah_instances_open_protocol_51_too(recorder):
     for host in deploy(state):
         assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
             op_commands(host, recorder))] == ["allow 112 51"]
-        assert " vrrp-firewall status 112 51'\n" in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112 51; " in fact_commands(host, recorder)[0]
 
 
 def test_no_firewall_active_auto_leaves_it_alone(recorder):
@@ -176,7 +176,7 @@ def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
     for host in deploy(state):
         assert op_commands(host, recorder) == []
         assert_one_probe(host, recorder)
-        assert " vrrp-firewall status 112'\n" in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112; " in fact_commands(host, recorder)[0]
 
 
 def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):

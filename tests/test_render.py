@@ -51,3 +51,28 @@ def test_host_priority_and_state_reach_the_instance():
 
 def files_text(host):
     return render.config_files(SETTINGS[host])["/etc/keepalived/conf.d/20-vrrp_instances.conf"].content
+
+
+def test_script_templates_compile_once_per_search_path_and_follow_edits(tmp_path,
+                                                                        monkeypatch):
+    """The check-script Environment is kept per search path (compiling a template costs
+    more than rendering it, for every host): a template is compiled once, an edited one
+    again, and another working directory has its own ./templates first."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for directory, text in ((first, "first {{ x }}\n"), (second, "second {{ x }}\n")):
+        (directory / "templates").mkdir(parents=True)
+        (directory / "templates" / "mine.sh.j2").write_text(text)
+    monkeypatch.chdir(first)
+    assert render.script_file("mine.sh.j2", {"x": 1}) == "first 1\n"
+    environment = render._script_environment(tuple(render.check_script_search_path()))
+    template = environment.get_template("mine.sh.j2")
+    assert render.script_file("mine.sh.j2", {"x": 2}) == "first 2\n"
+    assert environment.get_template("mine.sh.j2") is template  # not compiled again
+
+    edited = first / "templates" / "mine.sh.j2"
+    edited.write_text("edited {{ x }}\n")
+    os.utime(edited, (edited.stat().st_atime, edited.stat().st_mtime + 10))
+    assert render.script_file("mine.sh.j2", {"x": 3}) == "edited 3\n"
+
+    monkeypatch.chdir(second)
+    assert render.script_file("mine.sh.j2", {"x": 4}) == "second 4\n"

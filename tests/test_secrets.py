@@ -16,7 +16,7 @@ import shlex
 import subprocess
 
 import pytest
-from pyinfra.api import HiddenValue
+from pyinfra.api import HiddenValue, StringCommand
 
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.model import fleet as inventory_check
@@ -274,6 +274,41 @@ def test_secret_file_digest_is_salted_and_exact(tmp_path, monkeypatch):
     # a file not asked for gets no digest (an unmanaged file may hold an old password)
     old = str(tmp_path / "conf.d" / "30-old.conf")
     assert tree[old].kind == "regular file" and tree[old].sha256 is None
+
+
+@pytest.mark.parametrize("secrets_there, public_there", [
+    ((True, True), True), ((False, True), True), ((True, False), False),
+    ((False, False), False), ((False, False), True),
+], ids=["all", "first-secret-missing", "second-secret-missing-no-public",
+        "no-secret-no-public", "no-secret"])
+def test_one_sha256sum_for_the_public_files_and_the_first_secret(
+        tmp_path, monkeypatch, secrets_there, public_there):
+    """tree_digests in a real shell: the first secret file is salted through sha256sum's
+    stdin (with the public files, one process), any further one with a pipe of its own;
+    a missing file gets no line, and no plain digest of a secret is ever printed."""
+    monkeypatch.setattr(facts, "RUN_SALT", "0123456789abcdef0123456789abcdef")
+    secrets = [tmp_path / "20-vrrp_instances.conf", tmp_path / "21-more.conf"]
+    public = [tmp_path / "keepalived.conf", tmp_path / "gone.conf"]
+    for path, there in zip(secrets, secrets_there):
+        if there:
+            path.write_text(f"auth_pass {PASSWORD} {path.name}\n")
+    if public_there:
+        public[0].write_text("include conf.d/*.conf\n")
+    words = facts.tree_digests([str(path) for path in public], [str(path) for path in secrets])
+    command = StringCommand(*words)
+    output = subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True,
+                            text=True, check=True).stdout
+    expected = [f"salted|{path}|{facts.digest(path.read_text(), salted=True)}  -"
+                for path in secrets[:1] if path.exists()]
+    expected += [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path}"
+                 for path in public if path.exists()]
+    expected += [f"salted|{path}|{facts.digest(path.read_text(), salted=True)}  -"
+                 for path in secrets[1:] if path.exists()]
+    assert output.splitlines() == expected
+    for path in secrets:
+        if path.exists():
+            assert hashlib.sha256(path.read_bytes()).hexdigest() not in output
+    assert facts.RUN_SALT not in command.get_masked_value()
 
 
 def test_salt_is_new_every_run():

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from pyinfra_keepalived.facts.host_level import status_command
 from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT
 
 pytestmark = [
@@ -165,6 +166,22 @@ def test_no_firewall_nothing_to_do(netns):
     assert script(netns, "allow", "112")[0] == 0
     assert ruleset(netns) == ""
     assert script(netns, "remove")[0] == 0
+
+
+def test_the_probes_status_is_the_scripts(netns):
+    """facts.host_level.status_command (the script only where a firewall may be) answers
+    as the script does, with no ruleset, an nft drop table, and an iptables rule too."""
+    def both():
+        return (netns("sh", "-c", status_command(("112", "51")))[1],
+                script(netns, "status", "112", "51")[1])
+
+    assert both() == ("none ok\n",) * 2
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert both() == ("nftables missing\n",) * 2
+    assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "ACCEPT")[0] == 0
+    assert both() == ("iptables+nftables missing\n",) * 2
+    assert script(netns, "allow", "112", "51")[0] == 0
+    assert both() == ("iptables+nftables ok\n",) * 2
 
 
 def test_nftables_backend_leaves_iptables_nft_chains_alone(netns):

@@ -101,19 +101,33 @@ class KeepalivedTree(FactBase):
         }
 
 
+def digest_path(line):
+    """The path of a line of sha256sum's ("SHA256  PATH"), as KeepalivedHostLevel reads it;
+    None for a line of another kind (a tree entry, a link, a salted digest: "|" splits
+    their fields)."""
+    sha256, _, path = line.partition(" ")
+    return path.strip() if "|" not in line and len(sha256) == 64 and path.strip() else None
+
+
 def tree_digests(hashed=(), salted=()):
     """Command words that print, for KeepalivedTree.process, the sha256 of each file of
-    `hashed` (one sha256sum for all) and the salted sha256 of each file of `salted` (a cat
-    and a sha256sum each; the salt is a HiddenValue: masked wherever pyinfra prints it)."""
-    words = []
-    if hashed:
-        words.append(f"sha256sum {' '.join(map(shlex.quote, hashed))} 2>/dev/null;")
-    if salted:
-        words.append(StringCommand("s=", QuoteString(HiddenValue(RUN_SALT)), ";",
-                                   _separator=""))
-    for path in map(shlex.quote, salted):
-        words.append(f"[ -f {path} ] && printf 'salted|%s|' {path} && "
-                     f"{{ printf %s \"$s\"; cat {path} 2>/dev/null; }} | sha256sum;")
+    `hashed` and the salted sha256 of each file of `salted` (the salt is a HiddenValue:
+    masked wherever pyinfra prints it). One sha256sum for all of `hashed` and the first
+    of `salted`, which it reads from stdin ("-", first: its line follows the printf of
+    `salted|PATH|`); a cat and a sha256sum each for any further secret file."""
+    files = [shlex.quote(path) for path in hashed]
+    plain = f"sha256sum {' '.join(files)} 2>/dev/null;" if hashed else ":;"
+    if not salted:
+        return [plain, "true"]
+    words = [StringCommand("s=", QuoteString(HiddenValue(RUN_SALT)), ";", _separator="")]
+    for index, path in enumerate(map(shlex.quote, salted)):
+        salted_sum = f"{{ printf %s \"$s\"; cat {path} 2>/dev/null; }} | sha256sum"
+        if index == 0:
+            words.append(f"if [ -f {path} ]; then printf 'salted|%s|' {path}; "
+                         f"{' '.join([salted_sum, '-', *files])} 2>/dev/null; "
+                         f"else {plain} fi;")
+        else:
+            words.append(f"[ -f {path} ] && printf 'salted|%s|' {path} && {salted_sum};")
     return [*words, "true"]
 
 

@@ -15,14 +15,13 @@ from ..render import config as render
 from ..shipped import shell_script, with_variables
 from . import host_level
 from .host_level import HostLevelState, KeepalivedHostLevel
-from .keepalived import KeepalivedTree, tree_digests
+from .keepalived import KeepalivedTree, digest_path, tree_digests
 from .ssh_host_keys import parse_section as parse_host_keys
 from .ssh_host_keys import probe_section as host_keys_section
 from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING, STATE_FILES
 from .uploads import DEFAULT_PARENT, is_upload_dir, stale_dirs_command, upload_parent
 
 OS_RELEASE = "/etc/os-release"
-APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # apt-get update touches it
 
 
 @dataclass(frozen=True)
@@ -67,13 +66,18 @@ class KeepalivedProbe(FactBase):
                 ssh_host_keys=False, upload_parent=None):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
-        # /etc/os-release with them), and apt's lists' age is left to the package command.
-        host_state = {**host_state, "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
+        # /etc/os-release with them), the host state's files are digested with the tree's
+        # (one sha256sum: process() gives their lines to the host state) and apt's lists'
+        # age is left to the package command.
+        host_files = host_state["files"]
+        host_state = {**host_state, "files": [],
+                      "read": [OS_RELEASE, *STATE_FILES, *host_state["read"]]}
         return _joined([
             # user, package, service
             with_variables(shell_script("facts/probe.sh"), probe_user=user),
-            # the tree's digests (a StringCommand: the salt of secret files is masked)
-            StringCommand("echo '## digests';", *tree_digests(hashed, salted)),
+            # the digests of the tree's files and the host state's (a StringCommand: the
+            # salt of secret files is masked)
+            StringCommand("echo '## digests';", *tree_digests([*hashed, *host_files], salted)),
             "echo '## tree'; " + KeepalivedTree().command(config_file, dirs),
             "echo '## stale-uploads'; " + stale_dirs_command(upload_parent or DEFAULT_PARENT),
             "echo '## host-state'; " + KeepalivedHostLevel().command(**host_state, unit=False),
@@ -95,7 +99,12 @@ class KeepalivedProbe(FactBase):
         service = dict(line.strip().partition("=")[::2] for line in sections.get("service", []))
         # UnitFileState is empty for a unit that does not exist
         unit_state = service.get("UnitFileState", "")
-        host_state = KeepalivedHostLevel().process(sections.get("host-state", []))
+        digests = sections.get("digests", [])
+        tree = KeepalivedTree().process(sections.get("tree", []) + digests)
+        # the digests of files outside the tree are the host state's (command())
+        host_state = KeepalivedHostLevel().process(
+            sections.get("host-state", []) + [line for line in digests
+                                              if digest_path(line) not in (None, *tree)])
         return HostProbe(
             os_release=dict(_os_release(host_state.lines.get(OS_RELEASE, []))),
             user=_passwd(sections.get("user", [])),
@@ -103,8 +112,7 @@ class KeepalivedProbe(FactBase):
             service_active=service.get("ActiveState") == "active",
             service_enabled=unit_state,
             unit_reload_needed=service.get("NeedDaemonReload") == "yes",
-            tree=KeepalivedTree().process(sections.get("tree", [])
-                                          + sections.get("digests", [])),
+            tree=tree,
             host_state=replace(host_state, unit=unit_state),  # read once, with the service
             reload_pending=_first_line(host_state.lines, RELOAD_PENDING),
             restart_pending=_first_line(host_state.lines, RESTART_PENDING),

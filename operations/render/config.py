@@ -4,6 +4,7 @@ Pure functions, no pyinfra: the deploy uploads what these return, and the tests 
 it with expected files and feed it to the real `keepalived -t`.
 """
 
+import functools
 import os
 import shlex
 from dataclasses import dataclass
@@ -81,6 +82,15 @@ def _environment(search_path):
 CONFIG_ENV = _environment([TEMPLATES_DIR])
 
 
+@functools.lru_cache(maxsize=16)
+def _script_environment(search_path):
+    """The Environment of check-script templates for `search_path` (a tuple), kept: it holds
+    the compiled templates (compiling one costs more than rendering it, for every host).
+    Keyed by the path, which follows the working directory; an edited template is compiled
+    again (jinja2 checks each template's file when it is asked for)."""
+    return _environment(list(search_path))
+
+
 def check_script_search_path():
     """Where check-script templates are looked up: the operator's ./templates first."""
     return [os.path.join(os.getcwd(), "templates"), os.path.join(TEMPLATES_DIR, "scripts")]
@@ -93,7 +103,7 @@ def script_file(template_name, variables):
     if (os.path.basename(template_name) != template_name or "\\" in template_name
             or template_name.startswith(".")):
         raise TemplateNotFound(f"must be a file name in {', '.join(search_path)}, not a path")
-    env = _environment(search_path)
+    env = _script_environment(tuple(search_path))
     try:
         template = env.get_template(template_name)
     except jinja2.TemplateNotFound:
