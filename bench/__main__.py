@@ -30,7 +30,7 @@ PARTS = ("deploy", "failover", "reload", "rolling", "ssh")
 # part takes about 30 minutes on 2 cores). N=10 carries the verdicts: more pairs; N=50
 # gets one cold converge (no floor: the fleet size is for the no-op) and more rounds.
 DEPLOY_SIZES = (1, 2, 5, 10, 20, 50)
-DEPLOY_PAIRS, DEPLOY_PAIRS_AT = 2, {10: 4}
+DEPLOY_PAIRS, DEPLOY_PAIRS_AT = 2, {10: 6}
 DEPLOY_ROUNDS, DEPLOY_ROUNDS_AT = 3, {50: 5}
 DEPLOY_CACHED_RUNS = 2
 

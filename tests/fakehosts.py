@@ -39,7 +39,6 @@ GROUP_DATA = {key: value for key, value in
 # transaction.sh with the state files' shell functions before it, as the deploy sends it
 TRANSACTION_SCRIPT = (state_files.FUNCTIONS
                       + shell_script("operations/transaction.sh"))
-LOCK_SCRIPT = shell_script("operations/lock.sh")
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py
 assert GROUP_DATA["keepalived_vrrp_instances"][0]["auth_pass"] == SECRET
@@ -111,6 +110,8 @@ MODES = ["644", "644", "644", "600", "755"]
 
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
            "-c 'Keepalived health check script user' -M keepalived_script")
+# ... in the package step's command: done too when the user exists after it
+CREATE_USER = f"{USERADD} || getent passwd keepalived_script >/dev/null"
 # operations.uploads.private_dir(), as the recorder writes it (random part: T)
 TEMP = "/var/tmp/keepalived-deploy.T"
 MAKE_TEMP = f"mkdir -m 700 {TEMP}"
@@ -180,14 +181,14 @@ def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH
     `install` (apt's or dnf's line, one word), with our policy-rc.d on apt hosts, after
     writing the restart-pending marker when keepalived was `running`, refreshing apt's
     lists (`refresh`) when older than an hour and creating the script user (`user`:
-    USERADD); then reloads systemd's units (`reload`: apt where needed, dnf always)."""
+    CREATE_USER); then reloads systemd's units (`reload`: apt where needed, dnf always)."""
     apt = "apt-get" in install
     return shlex.join([
         "sh", "-c", state_files.LOCK_SCRIPT + "\n" + host_ops.PACKAGE_SCRIPT,
         "pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER,
         str(state_files.LOCK_WAIT_SECONDS), "install keepalived", "yes" if running else "no",
         state_files.RESTART_PENDING, state_files.POLICY_RC_D if apt else "",
-        host_ops.APT_STAMP, "3600", refresh if apt else "", USERADD if user else "",
+        host_ops.APT_STAMP, "3600", refresh if apt else "", CREATE_USER if user else "",
         ("if-needed" if apt else "always") if reload else "", install])
 
 

@@ -150,15 +150,36 @@ def test_failed_refresh_installs_nothing(tmp_path):
     assert not (tmp_path / "stamp").exists()
 
 
-@pytest.mark.parametrize("answer, ok", [(0, True), (9, True), (1, False)])
-def test_script_user_created_before_the_install(answer, ok, tmp_path):
-    """useradd runs first; "in use" (9: another run made the user meanwhile) is done;
-    any other failure stops the command before the install."""
-    result = run_package_script(tmp_path, "no", "echo installed",
-                                useradd=f"sh -c 'echo useradd; exit {answer}'")
+@pytest.mark.parametrize("answer, exists, ok", [
+    (0, True, True),  # created
+    (9, True, True),  # another run created it meanwhile
+    (9, False, False),  # "exists", but a group of that name blocked it: no user
+    (1, False, False)])
+def test_script_user_created_before_the_install(answer, exists, ok, tmp_path):
+    """useradd runs first (system.create_user's command); it is done when the user exists
+    after it, else the command stops before the install."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in [("useradd", f"echo useradd; exit {answer}"),
+                       ("getent", f"exit {0 if exists else 2}")]:
+        (bin_dir / name).write_text(f"#!/bin/sh\n{text}\n")
+        (bin_dir / name).chmod(0o755)
+    create = host_ops.create_user("keepalived_script", "c", "/nonexistent", "/usr/sbin/nologin")
+    result = run_package_script(tmp_path, "no", "echo installed", useradd=create)
     assert (result.returncode == 0) == ok, result.stderr
     assert result.stdout.startswith("useradd")
     assert ("installed" in result.stdout) == ok
+
+
+def test_marker_not_written_when_the_user_or_the_refresh_fails(tmp_path):
+    """A running host: the restart-pending marker is written right before the install,
+    so a failure before it leaves nothing to restart for."""
+    for given in ({"useradd": "false"}, {"refresh": "false"}):
+        result = run_package_script(tmp_path, "yes", "echo installed", **given)
+        assert result.returncode != 0
+        assert not (tmp_path / "state" / "restart-pending").exists()
+    assert run_package_script(tmp_path, "yes", "true").returncode == 0
+    assert (tmp_path / "state" / "restart-pending").exists()
 
 
 @pytest.mark.parametrize("reload, need, reloaded", [

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from pyinfra_keepalived.model import validate
 from pyinfra_keepalived.render.config import script_content
 
 from .hostdata import (

@@ -65,17 +65,23 @@ def package(settings, manager, probe, bare=False):
     )
 
 
+def config_work(settings, files, probe):
+    """Whether the config step has work: the tree is not up to date, or a reload is
+    pending (decided here, not by has_work: that would print the diff twice)."""
+    return any(tree_work(files, settings.paths, probe.tree)) or probe.reload_pending is not None
+
+
 def config(settings, files, probe, start=()):
     """Directories, check scripts and config files (`files`), validated before they go
     live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh);
-    `start`: the commands that start keepalived where it does not run, run right after
-    in the same command (system.start_steps). Not added when the tree is up to date and
-    no reload is pending (has_work would print the diff twice: the tree's own test)."""
-    if not any(tree_work(files, settings.paths, probe.tree)) and probe.reload_pending is None:
+    `start`: the commands that enable and start keepalived where it is not, run right
+    after in the same command (system.start_steps). Not added without `config_work`."""
+    if not config_work(settings, files, probe):
         return unchanged()
+    started = any(step.startswith("systemctl start") for step in start)
     return config_tree(
         name="Validate and install the keepalived config"
-        + (", start keepalived" if start else ""),
+        + ((", start keepalived" if started else ", enable keepalived") if start else ""),
         files=files,
         paths=settings.paths,
         tree=probe.tree,
@@ -152,6 +158,7 @@ def keepalived():
     options = host_level.options(settings, manager, probe.host_state,
                                  active=probe.service_active)
     start = start_steps(SERVICE, probe)
-    configured = config(settings, files, probe, start)
-    service(settings, installed, options, probe, started=bool(start) and configured.will_change)
+    config(settings, files, probe, start)
+    service(settings, installed, options, probe,
+            started=bool(start) and config_work(settings, files, probe))
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only

@@ -8,7 +8,6 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-
 # Every pattern is used with fullmatch (read_word): `$` would accept a trailing newline.
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # One word of printable ASCII without the characters that end a word or start a comment

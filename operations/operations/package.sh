@@ -4,8 +4,9 @@
 #   package.sh RUNNING MARKER POLICY STAMP MAX_AGE REFRESH USERADD RELOAD COMMAND
 #
 # RUNNING (yes|no): keepalived ran when probed. Then the restart-pending marker MARKER is
-# written first: the deploy restarts keepalived itself, one host at a time, and a run that
-# dies after the install leaves the restart to the next run. (A fresh install is started
+# written right before the install (not before the user or the refresh: a failure there
+# changed nothing to restart for): the deploy restarts keepalived itself, one host at a
+# time, and a run that dies after the install leaves the restart to the next run. (A fresh install is started
 # later, with everything on disk: no marker.)
 # POLICY: /usr/sbin/policy-rc.d on apt hosts, "" on dnf. While COMMAND runs it tells the
 # package's maintainer scripts (invoke-rc.d, deb-systemd-invoke) not to start or restart
@@ -17,8 +18,8 @@
 # REFRESH: the command that refreshes the package lists ("" on dnf), run first when the
 # file STAMP (which it touches) is older than MAX_AGE seconds or missing: decided here, so
 # that the probe every run reads need not ask (two processes fewer on every host).
-# USERADD: the command that creates the script user, or "" (the user exists); an "in use"
-# answer (exit 9: another run created it meanwhile) counts as done.
+# USERADD: the command that creates the script user, or "" (the user exists); it
+# succeeds when the user exists after it (another run created it meanwhile).
 # RELOAD: after the install, `systemctl daemon-reload` "always" (dnf: SYSTEMD_OFFLINE keeps
 # rpm's own reload from running), "if-needed" (when systemd says the unit or a drop-in
 # changed since it loaded them: Debian's maintainer scripts reload themselves), or "".
@@ -26,9 +27,6 @@
 # COMMAND: the install command line, built (and quoted) by the deploy.
 running=$1 marker=$2 policy=$3 stamp=$4 max_age=$5 refresh=$6 useradd=$7 reload=$8 command=$9
 
-if [ "$running" = yes ]; then
-  mark_pending "$marker" package || exit 1
-fi
 if [ -n "$policy" ] && [ -e "$policy" ] && ! grep -qxF "$policy_tag" "$policy"; then
   echo "$policy is not this deploy's: left in place; whether the package restarts" \
        "keepalived is up to it" >&2
@@ -57,17 +55,24 @@ POLICY
   chmod 755 "$policy.new" && mv -f "$policy.new" "$policy" || exit 1
 fi
 if [ -n "$useradd" ]; then
-  eval "$useradd"
-  rc=$?
-  [ "$rc" -eq 0 ] || [ "$rc" -eq 9 ] || exit "$rc"
+  eval "$useradd" || exit 1
 fi
 if [ -n "$refresh" ]; then
-  refreshed=$(stat -c %Y "$stamp" 2>/dev/null || echo 0)
-  age=$(($(date +%s) - refreshed))
-  if [ "$age" -gt "$max_age" ]; then
-    echo "package lists last refreshed $age s ago (more than $max_age s): refreshing"
+  why=
+  if refreshed=$(stat -c %Y "$stamp" 2>/dev/null); then
+    age=$(($(date +%s) - refreshed))
+    [ "$age" -gt "$max_age" ] && why="last refreshed $age s ago (more than $max_age s)"
+  else
+    why="never refreshed"
+  fi
+  if [ -n "$why" ]; then
+    echo "package lists $why: refreshing"
     eval "$refresh" 9>&- && touch "$stamp" || exit 1
   fi
+fi
+# the marker right before the install: a failure before it changed nothing to restart for
+if [ "$running" = yes ]; then
+  mark_pending "$marker" package || exit 1
 fi
 eval "$command" 9>&- || exit  # (a daemon a maintainer script starts must not keep the lock)
 case $reload in

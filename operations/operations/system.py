@@ -94,6 +94,14 @@ def useradd(user, comment, home, shell):
                          "-c", QuoteString(comment), "-M", QuoteString(user))
 
 
+def create_user(user, comment, home, shell):
+    """Shell text: useradd, which counts as done when the user exists after it (another
+    run made it meanwhile; useradd's "exists" exit, 9, also means a group of that name
+    blocked it, and then there is no user)."""
+    return (f"{useradd(user, comment, home, shell).get_raw_value()} || "
+            f"getent passwd {shlex.quote(user)} >/dev/null")
+
+
 def package_wanted(probe, version, manager):
     """Whether the package step installs or changes keepalived on this host (not when the
     installed version is the wanted one)."""
@@ -126,8 +134,7 @@ def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
 
     + manager: ``"apt"`` or ``"dnf"``
     + version: a pin (``1:2.2.7-1+b2`` for apt, ``2.2.8`` for dnf) or None
-    + probe: the host's ``HostProbe`` (``package_version``, ``apt_cache_age``,
-      ``service_active``)
+    + probe: the host's ``HostProbe`` (``package_version``, ``service_active``, ``user``)
     + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
     + lock_wait: seconds to wait for another run's lock on the host
     + script_user: the user check scripts run as, created in the same command when the
@@ -159,7 +166,7 @@ def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
         via = f" --setopt=proxy={shlex.quote(proxy)}" if proxy else ""
         install = f"{DNF_INSTALL}{via} " + shlex.quote(f"keepalived-{version}" if version
                                                         else "keepalived")
-    create = (useradd(**script_user).get_raw_value()
+    create = (create_user(**script_user)
               if script_user is not None and probe.user is None else "")
     reload = "" if not unit_reload else "if-needed" if manager == "apt" else "always"
     yield StringCommand(*state_files.locked(
