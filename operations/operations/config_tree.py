@@ -154,7 +154,8 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
             host.noop("keepalived config is up to date")
             return
         host.log(f"keepalived reload pending ({reload_pending}): reloading now", logger.warning)
-        yield StringCommand(*_and_then([transaction(paths, lock_wait=lock_wait)], then))
+        yield StringCommand(*uploads.chained([transaction(paths, lock_wait=lock_wait),
+                                              *[[step] for step in then]]))
         return
 
     if state.config.DIFF:
@@ -168,9 +169,3 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
     yield StringCommand(*uploads.installing(uploaded, [
         transaction(paths, uploaded, list(files.values()), lock_wait), *[[step] for step in then]]))
 
-
-def _and_then(steps, then):
-    """Command words: each of `steps` (word lists), then each of `then` (shell text),
-    each run if the one before succeeded."""
-    words = [word for step in [*steps, *[[text] for text in then]] for word in ("&&", *step)]
-    return words[1:]

@@ -32,7 +32,7 @@ from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads the
     STATE_DIR,
 )
 from ..shipped import shell_script
-from .uploads import installing
+from .uploads import chained, installing
 
 LOCK_FILE = "/run/pyinfra-keepalived/lock"
 LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
@@ -69,7 +69,7 @@ def locked_install(directory, steps, what, wait=LOCK_WAIT_SECONDS):
     under the host's deploy lock, with the run's upload `directory` removed when the
     command ends by the shell outside the lock: also when the lock cannot be had (a
     second run holds it), so an uploaded secret is never left waiting for a later run."""
-    inner = StringCommand(*[word for step in steps for word in ("&&", *step)][1:])
+    inner = StringCommand(*chained(steps))
     return installing(directory, [locked(inner.get_raw_value(), what, wait=wait)])
 
 

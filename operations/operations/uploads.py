@@ -52,14 +52,17 @@ def install(directory, number, path, mode, make_dir=False):
             "-m", mode, QuoteString(f"{directory}/{number}"), QuoteString(path)]
 
 
+def chained(steps):
+    """Command words that run each of `steps` (lists of words) while the one before it
+    succeeded: `a && b && c`."""
+    return [word for step in steps for word in ("&&", *step)][1:]
+
+
 def installing(directory, steps):
     """Command words that run each of `steps` (lists of words) while the one before it
     succeeded (`a && b && c`), and remove `directory` when the command ends, whether they
     succeeded or not (a secret must not be left behind)."""
-    words = ["trap", QuoteString(f"rm -rf {shlex.quote(directory)}"), "EXIT"]
-    for step in steps:
-        words += ["&&", *step]
-    return words
+    return chained([["trap", QuoteString(f"rm -rf {shlex.quote(directory)}"), "EXIT"], *steps])
 
 
 def upload(path, content, mode, make_dir=False, then=(), before=()):
