@@ -17,7 +17,7 @@ from ..facts.probe import read_probe
 from ..model.keys import data_defaults
 from ..operations import host_level, rolling, shared_keys
 from ..operations.config_tree import config_tree, tree_work
-from ..operations.needed import if_needed, unchanged
+from ..operations.needed import if_needed
 from ..operations.system import (
     keepalived_package,
     package_manager,
@@ -75,9 +75,7 @@ def config(settings, files, probe, start=()):
     """Directories, check scripts and config files (`files`), validated before they go
     live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh);
     `start`: the commands that enable and start keepalived where it is not, run right
-    after in the same command (system.start_steps). Not added without `config_work`."""
-    if not config_work(settings, files, probe):
-        return unchanged()
+    after in the same command (system.start_steps). Only called with `config_work`."""
     started = any(step.startswith("systemctl start") for step in start)
     return config_tree(
         name="Validate and install the keepalived config"
@@ -158,7 +156,8 @@ def keepalived():
     options = host_level.options(settings, manager, probe.host_state,
                                  active=probe.service_active)
     start = start_steps(SERVICE, probe)
-    config(settings, files, probe, start)
-    service(settings, installed, options, probe,
-            started=bool(start) and config_work(settings, files, probe))
+    configuring = config_work(settings, files, probe)
+    if configuring:
+        config(settings, files, probe, start)
+    service(settings, installed, options, probe, started=bool(start) and configuring)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only
