@@ -76,10 +76,10 @@ def config(settings, files, probe, start=()):
     live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh);
     `start`: the commands that enable and start keepalived where it is not, run right
     after in the same command (system.start_steps). Only called with `config_work`."""
-    started = any(step.startswith("systemctl start") for step in start)
     return config_tree(
         name="Validate and install the keepalived config"
-        + ((", start keepalived" if started else ", enable keepalived") if start else ""),
+        + ((", enable keepalived" if probe.service_active else ", start keepalived")
+           if start else ""),
         files=files,
         paths=settings.paths,
         tree=probe.tree,
