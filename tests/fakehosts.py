@@ -19,7 +19,7 @@ from pyinfra.facts.server import LinuxDistribution
 
 from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts import keepalived as facts
-from pyinfra_keepalived.facts.host_level import sysctl_path
+from pyinfra_keepalived.facts.host_level import digest_path, sysctl_path
 from pyinfra_keepalived.facts.probe import OS_RELEASE as OS_RELEASE_FILE
 from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.model.blocks import HostLevel, Paths
@@ -274,7 +274,7 @@ def probe_output(distro, user=None, package=None, service=STOPPED, reload_needed
     unit = [f"{key}={value}" for key, value in zip(("ActiveState", "UnitFileState"), service)]
     # the probe digests the host state's files with the tree's (one sha256sum), and reads
     # the unit state with the service, not in the host state
-    digests = [line for line in state if facts.digest_path(line)]
+    digests = [line for line in state if digest_path(line)]
     return ["## user", *([user] if user else []),
             "## package", *installed,
             "## service", *unit, f"NeedDaemonReload={'yes' if reload_needed else 'no'}",

@@ -89,6 +89,13 @@ def sysctl_key(path):
     return path[len(SYSCTL_DIR):].replace("/", ".")
 
 
+def digest_path(line):
+    """The path of a line of sha256sum's ("SHA256  PATH"); None for a line of another kind
+    (a tree entry, a link, a salted digest of the probe: "|" splits their fields)."""
+    sha256, _, path = line.partition(" ")
+    return path.strip() if "|" not in line and len(sha256) == 64 and path.strip() else None
+
+
 class KeepalivedHostLevel(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
@@ -137,7 +144,7 @@ class KeepalivedHostLevel(FactBase):
             elif line.startswith("/"):  # grep's PATH:LINE of a file asked for
                 path, _, text = line.partition(":")
                 lines.setdefault(path, []).append(text)
-            elif len(word) == 64 and rest.strip():
-                sha256[rest.strip()] = word
+            elif path := digest_path(line):
+                sha256[path] = word
         return HostLevelState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
                          sysctl=sysctl, lines=lines)

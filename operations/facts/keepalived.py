@@ -101,14 +101,6 @@ class KeepalivedTree(FactBase):
         }
 
 
-def digest_path(line):
-    """The path of a line of sha256sum's ("SHA256  PATH"), as KeepalivedHostLevel reads it;
-    None for a line of another kind (a tree entry, a link, a salted digest: "|" splits
-    their fields)."""
-    sha256, _, path = line.partition(" ")
-    return path.strip() if "|" not in line and len(sha256) == 64 and path.strip() else None
-
-
 def tree_digests(hashed=(), salted=()):
     """Command words that print, for KeepalivedTree.process, the sha256 of each file of
     `hashed` and the salted sha256 of each file of `salted` (the salt is a HiddenValue:

@@ -14,8 +14,8 @@ from pyinfra.api import FactBase, StringCommand
 from ..render import config as render
 from ..shipped import shell_script, with_variables
 from . import host_level
-from .host_level import HostLevelState, KeepalivedHostLevel
-from .keepalived import KeepalivedTree, digest_path, tree_digests
+from .host_level import HostLevelState, KeepalivedHostLevel, digest_path
+from .keepalived import KeepalivedTree, tree_digests
 from .ssh_host_keys import parse_section as parse_host_keys
 from .ssh_host_keys import probe_section as host_keys_section
 from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING, STATE_FILES
