@@ -4,8 +4,16 @@
 
 Refuses, before touching any host, when the backup is not healthy (keepalived stopped,
 FAULT, failing check script), when there is no backup, or on split brain / no master.
-See operations/deploys/drill.py.
+See operations/pyinfra_keepalived/deploys/drill.py.
 """
+
+import os
+import sys
+
+# This checkout's package first, whatever else is installed (its path is its import name).
+SOURCE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "operations")
+if sys.path[:1] != [SOURCE_ROOT]:
+    sys.path.insert(0, SOURCE_ROOT)
 
 from pyinfra import host
 

@@ -5,10 +5,8 @@ Every cluster is named `bench-<random>` and removed afterwards, also after a fai
 containers of such a cluster are ever touched.
 """
 
-import atexit
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,19 +87,10 @@ class Run:
 
 
 def _checkout_package_path():
-    """A directory whose `pyinfra_keepalived` is this checkout's `operations/`, for
-    PYTHONPATH: an editable install of the package may point at another checkout (a
-    worktree's bench must time its own code)."""
-    global _PACKAGE_PATH
-    if _PACKAGE_PATH is None:
-        _PACKAGE_PATH = tempfile.mkdtemp(prefix="bench-package-")
-        atexit.register(shutil.rmtree, _PACKAGE_PATH, True)
-        os.symlink(os.path.join(REPO_DIR, "operations"),
-                   os.path.join(_PACKAGE_PATH, "pyinfra_keepalived"))
-    return _PACKAGE_PATH
-
-
-_PACKAGE_PATH = None
+    """This checkout's source root (`operations/`, whose `pyinfra_keepalived` is the
+    package), for PYTHONPATH: an editable install of the package may point at another
+    checkout (a worktree's bench must time its own code)."""
+    return os.path.join(REPO_DIR, "operations")
 
 
 def pyinfra(inventory, *args, deploy="deploy.py", timeout=900, hosts_cpu=None):

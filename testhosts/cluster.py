@@ -12,7 +12,6 @@ import runpy
 import tarfile
 import time
 
-import docker.errors
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

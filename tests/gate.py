@@ -1,4 +1,4 @@
-"""The validation gate (operations/operations/transaction.sh) run locally against the real
+"""The validation gate (pyinfra_keepalived/operations/transaction.sh) run locally against the real
 `keepalived -t`: the script as the deploy sends it, and helpers that lay out trees and run it."""
 
 import os

@@ -119,7 +119,7 @@ def test_seed_yaml_with_the_two_fixes_renders_the_python_example_exactly():
 
 def test_both_carry_the_drain_the_role_never_rendered():
     """What the role's own templates would write differs from both in one block: the
-    deploy's drain (a track_file, see operations/render/config.py), which rolling restarts use."""
+    deploy's drain (a track_file, see pyinfra_keepalived/render/config.py), which rolling restarts use."""
     for name, files in rendered(role_hosts()).items():
         scripts = files["/etc/keepalived/conf.d/10-vrrp_scripts.conf"].content
         instances = files["/etc/keepalived/conf.d/20-vrrp_instances.conf"].content

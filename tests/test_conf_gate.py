@@ -1,5 +1,5 @@
 """The keepalived.conf blocks beyond the seed role: rendered files, and each block fed to the
-real `keepalived -t` through the gate (operations/operations/transaction.sh), accepted; and raw
+real `keepalived -t` through the gate (pyinfra_keepalived/operations/transaction.sh), accepted; and raw
 extra_lines that keepalived rejects never going live.
 
 Regenerate the expected files after an intended template change with:

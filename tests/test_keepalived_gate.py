@@ -1,4 +1,4 @@
-"""The validation gate (operations/operations/transaction.sh) run here against the real `keepalived -t`.
+"""The validation gate (pyinfra_keepalived/operations/transaction.sh) run here against the real `keepalived -t`.
 
 Rendered configs must be accepted and made live; configs keepalived rejects must leave the
 live tree exactly as it was. Needs the keepalived binary (.ci/run installs it from apt).

@@ -1,6 +1,6 @@
 """Rolling restarts and the install that restarts nothing (operations.rolling, the package
 operation of pyinfra_keepalived.operations.system): each decision, through pyinfra's ``@fake`` connector
-(see tests/test_commands.py), and the host-side scripts (operations/operations/package.sh,
+(see tests/test_commands.py), and the host-side scripts (pyinfra_keepalived/operations/package.sh,
 leftovers.sh, the first steps of restart.sh) run by a real shell in a temporary directory.
 What a real cluster sees (pings, journal, VIP) is in tests/e2e/test_rolling_restart.py.
 """

@@ -649,4 +649,4 @@ def test_paths_must_not_take_the_names_the_transaction_keeps(key, value):
     error = assert_error({**host_01(), key: value}, key)
     assert error == (f"host-01: {key} = {value!r}: must not use a name the deploy keeps in "
                      "/etc/keepalived for itself: .generations, .current, .previous, "
-                     ".staging, *.pyinfra-new, *.pyinfra-old (operations/operations/transaction.sh)")
+                     ".staging, *.pyinfra-new, *.pyinfra-old (pyinfra_keepalived/operations/transaction.sh)")

@@ -1,4 +1,4 @@
-"""The firewall script (operations/operations/vrrp_firewall.sh) against real nftables and iptables rulesets,
+"""The firewall script (pyinfra_keepalived/operations/vrrp_firewall.sh) against real nftables and iptables rulesets,
 each in a network namespace of its own (rulesets are per namespace: the machine's own
 firewall is never read or changed). Needs root, `ip netns`, nft and iptables; skipped
 otherwise. That the rule really lets VRRP through is shown end to end in

@@ -40,7 +40,7 @@ exit $rc
 """
 
 
-# operations/operations/transaction.sh: the managed paths are fixed links through .current, which
+# pyinfra_keepalived/operations/transaction.sh: the managed paths are fixed links through .current, which
 # points at the live generation
 LINKS = {"/etc/keepalived/keepalived.conf": ".current/keepalived.conf",
          "/etc/keepalived/conf.d": ".current/conf.d",

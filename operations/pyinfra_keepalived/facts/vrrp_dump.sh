@@ -1,5 +1,5 @@
 # keepalived's VRRP process and its data dump: shell functions for the status fact
-# (facts/status.sh) and the rolling restart (operations/operations/restart.sh).
+# (facts/status.sh) and the rolling restart (pyinfra_keepalived/operations/restart.sh).
 #
 # The dump (SIGUSR1, or what `keepalived --signum=DATA` names) is written to
 # /tmp/keepalived.data of the VRRP process's own mount namespace: /proc/PID/root/tmp finds

@@ -1,5 +1,5 @@
 # Shell functions for the files the deploy keeps about its own work
-# (operations/operations/state_files.py), prepended to the host-side scripts that write them.
+# (pyinfra_keepalived/operations/state_files.py), prepended to the host-side scripts that write them.
 
 # mark_pending MARKER REASON: announce what keepalived still owes (a reload, a restart),
 # before the change that needs it (the first line says since when and why:

@@ -140,7 +140,7 @@ def config_tree_absent(paths):
     if not any(path in tree for path in managed):
         host.noop(f"{paths.base_dir} holds nothing of this deploy")
         return
-    # the links, then the generations they point into (operations/operations/transaction.sh), and
+    # the links, then the generations they point into (pyinfra_keepalived/operations/transaction.sh), and
     # the staging dir of earlier versions of this deploy
     leftovers = [f"{paths.base_dir}/{name}"
                  for name in (".current", ".previous", ".generations", ".staging")]

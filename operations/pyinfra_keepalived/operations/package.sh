@@ -1,4 +1,4 @@
-# Install or upgrade keepalived (operations/operations/system.py keepalived_package) under the
+# Install or upgrade keepalived (pyinfra_keepalived/operations/system.py keepalived_package) under the
 # deploy lock (lock.sh and state_files.sh come first):
 #
 #   package.sh RUNNING MARKER POLICY STAMP MAX_AGE REFRESH USERADD RELOAD COMMAND

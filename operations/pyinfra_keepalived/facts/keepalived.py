@@ -41,7 +41,7 @@ class KeepalivedTree(FactBase):
     The directories and files of a keepalived config tree, in one round trip.
 
     Returns ``{path: TreeEntry}`` for each of ``dirs`` that exists, ``config_file``, the
-    live-generation link ``dirs[0]/.current`` (see operations/operations/transaction.sh), and every
+    live-generation link ``dirs[0]/.current`` (see pyinfra_keepalived/operations/transaction.sh), and every
     entry directly inside ``dirs[1:]`` (conf.d and scripts). Symlinks are followed (kind,
     mode, owner and checksum are those of what they point to) and their target is in
     ``link``. Missing paths are absent. The files in ``hashed`` get their sha256; those in

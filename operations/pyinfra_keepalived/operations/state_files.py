@@ -38,7 +38,7 @@ LOCK_FILE = "/run/pyinfra-keepalived/lock"
 LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
 LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
 
-POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (operations/operations/package.sh)
+POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (pyinfra_keepalived/operations/package.sh)
 
 
 LOCK_SCRIPT = shell_script("operations/lock.sh")

@@ -2,8 +2,8 @@
 shell scripts the hosts run (`*.sh`, each beside the module that sends it).
 
 Found through importlib.resources, so they are read the same way from a checkout
-(`operations/` is the package, `operations/templates` a link to the repository's
-`templates/`) and from an installed wheel (`pyinfra_keepalived/templates/`).
+(`operations/pyinfra_keepalived/` is the package, its `templates` a link to the
+repository's `templates/`) and from an installed wheel (`pyinfra_keepalived/templates/`).
 """
 
 import functools

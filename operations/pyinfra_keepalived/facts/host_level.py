@@ -18,7 +18,7 @@ SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
 # package manager -> (options file, variable the packaged unit passes to keepalived)
 OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
                  "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
-# The firewall script (operations/operations/vrrp_firewall.sh: operations.firewall runs its `allow`
+# The firewall script (pyinfra_keepalived/operations/vrrp_firewall.sh: operations.firewall runs its `allow`
 # and `remove`, this fact its `status`) and where a copy is installed.
 FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
 FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"

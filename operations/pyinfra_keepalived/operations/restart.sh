@@ -1,4 +1,4 @@
-# Restart keepalived on this host as one step of a rolling restart (operations/operations/rolling.py),
+# Restart keepalived on this host as one step of a rolling restart (pyinfra_keepalived/operations/rolling.py),
 # under the deploy lock (lock.sh, state_files.sh and vrrp_dump.sh come first). pyinfra
 # runs it host by host (_serial), twice: pass "first" restarts the hosts that hold none of
 # their VIPs and leaves holders alone; pass "holders" hands the holders' VIPs to a peer,

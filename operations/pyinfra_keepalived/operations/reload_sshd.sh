@@ -1,4 +1,4 @@
-# After the host keys are installed (operations/operations/shared_keys.py): check sshd's live config
+# After the host keys are installed (pyinfra_keepalived/operations/shared_keys.py): check sshd's live config
 # (`sshd -t`), then reload sshd (SIGHUP: open sessions stay). sshd's unit is ssh.service
 # on Debian/Ubuntu, sshd.service on RHEL; a socket-activated sshd (neither active) reads
 # its keys at each connection and needs no reload.

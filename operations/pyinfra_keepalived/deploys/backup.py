@@ -35,7 +35,7 @@ from ..operations.uploads import AS_LOGIN_USER, private_dir
 from ..per_run import once_per_run
 
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory
-# The config transaction's own entries of the base dir (operations/operations/transaction.sh): the
+# The config transaction's own entries of the base dir (pyinfra_keepalived/operations/transaction.sh): the
 # generations and the links into them. The archive holds the live tree instead, links
 # followed: keepalived.conf, conf.d/ and scripts/ as files, with the live owners and modes
 # (and anything else an operator keeps in the base dir).

@@ -21,7 +21,7 @@ inventory's). Two such operations make the rollout:
    nopreempt (it never takes them); without nopreempt such a holder is not restarted: its
    step fails (no healthy peer took the VIPs) and the rollout stops.
 
-The host side is operations/operations/restart.sh, under the host's deploy lock. The restart-pending
+The host side is pyinfra_keepalived/operations/restart.sh, under the host's deploy lock. The restart-pending
 marker (operations.state_files) says whether a host still owes a restart: written before
 the package or daemon options change, removed by the restart once keepalived is back.
 
@@ -98,7 +98,7 @@ def restart_plan(settings, others):
 @operation()
 def restart_step(stage: str, plan: RestartPlan):
     """
-    One host's step of a rolling restart (operations/operations/restart.sh, under the deploy lock):
+    One host's step of a rolling restart (pyinfra_keepalived/operations/restart.sh, under the deploy lock):
     nothing when no restart is pending; in the ``"first"`` stage nothing either when the
     host holds a VIP of its instances; else hand the VIPs over, restart keepalived, wait
     until every instance is BACKUP or MASTER, clear the marker and undrain. Fails, with
@@ -150,7 +150,7 @@ def restart(settings, others, wanted):
 @operation()
 def leftovers(policy: bool, drain: bool, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
     """
-    Undo what an interrupted run left on the host (operations/operations/leftovers.sh, under the deploy
+    Undo what an interrupted run left on the host (pyinfra_keepalived/operations/leftovers.sh, under the deploy
     lock, so never what a live run does): our policy-rc.d (``policy``), and a drain
     (``drain``) that no pending restart will undo (set back to 0).
 

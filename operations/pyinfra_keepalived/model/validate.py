@@ -69,7 +69,7 @@ GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 GLOBAL_DEFS_WORDS = ("router_id", "notification_email_from", "smtp_server", "script_user")
 
 Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
-# What operations/operations/transaction.sh keeps in the base dir: the generations, the link to the
+# What pyinfra_keepalived/operations/transaction.sh keeps in the base dir: the generations, the link to the
 # live one and the one before, the staging dir of earlier versions, and its temporary links.
 RESERVED_NAMES = (".generations", ".current", ".previous", ".staging")
 RESERVED_SUFFIXES = (".pyinfra-new", ".pyinfra-old")
@@ -115,7 +115,7 @@ def read_paths(problems, data):
                  for part in path[len(base_dir) + 1:].split("/")):
             problems.error(key, path, "must not use a name the deploy keeps in "
                            f"{base_dir} for itself: {', '.join(RESERVED_NAMES)}, "
-                           f"*{', *'.join(RESERVED_SUFFIXES)} (operations/operations/transaction.sh)")
+                           f"*{', *'.join(RESERVED_SUFFIXES)} (pyinfra_keepalived/operations/transaction.sh)")
         return path
 
     paths = Paths(

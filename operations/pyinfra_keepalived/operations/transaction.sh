@@ -1,4 +1,4 @@
-# One config transaction on a host, run under the deploy's lock (operations/operations/lock.sh and
+# One config transaction on a host, run under the deploy's lock (pyinfra_keepalived/operations/lock.sh and
 # state_files.sh are prepended): stage the new tree in a directory of this run, test it with the host's own
 # `keepalived -t`, make it live in ONE rename, and reload keepalived.
 #

@@ -73,7 +73,7 @@ def config_work(settings, files, probe):
 
 def config(settings, files, probe, start=()):
     """Directories, check scripts and config files (`files`), validated before they go
-    live, and keepalived reloaded in the same locked step (operations/operations/transaction.sh);
+    live, and keepalived reloaded in the same locked step (pyinfra_keepalived/operations/transaction.sh);
     `start`: the commands that enable and start keepalived where it is not, run right
     after in the same command (system.start_steps). Only called with `config_work`."""
     return config_tree(

@@ -1,4 +1,4 @@
-# Undo what a run that died left behind (operations/operations/rolling.py leftovers), under the
+# Undo what a run that died left behind (pyinfra_keepalived/operations/rolling.py leftovers), under the
 # deploy lock (lock.sh and state_files.sh come first), so never what a live run is doing:
 #
 #   leftovers.sh POLICY DRAIN MARKER

@@ -1,4 +1,4 @@
-# Before any host key is installed in place (operations/operations/shared_keys.py):
+# Before any host key is installed in place (pyinfra_keepalived/operations/shared_keys.py):
 #
 #   check_host_keys.sh UPLOAD PATH [UPLOAD PATH ...]
 #
