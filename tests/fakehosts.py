@@ -36,8 +36,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUP_DATA = {key: value for key, value in
               runpy.run_path(os.path.join(ROOT, "group_data", "jump_hosts.py")).items()
               if key.startswith("keepalived_")}
-# transaction.sh with the state files' shell functions before it, as the deploy sends it
-TRANSACTION_SCRIPT = (state_files.FUNCTIONS
+# transaction.sh with the state files' shell functions and the config test before it, as
+# the deploy sends it
+TRANSACTION_SCRIPT = (state_files.FUNCTIONS + shell_script("operations/config_test.sh")
                       + shell_script("operations/transaction.sh"))
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py

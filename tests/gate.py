@@ -7,16 +7,14 @@ import subprocess
 
 import pytest
 
-from pyinfra_keepalived.operations import state_files
+from pyinfra_keepalived.operations.config_tree import TRANSACTION_SCRIPT
 from pyinfra_keepalived.shipped import shell_script
 
 NEEDS_KEEPALIVED = pytest.mark.skipif(
     not shutil.which("keepalived") and not os.path.exists("/usr/sbin/keepalived"),
     reason="keepalived is not installed (apt-get install keepalived)")
 
-SCRIPT = (shell_script("operations/lock.sh") + "\n"
-          + state_files.FUNCTIONS
-          + shell_script("operations/transaction.sh"))
+SCRIPT = shell_script("operations/lock.sh") + "\n" + TRANSACTION_SCRIPT
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]
 # `nobody` exists everywhere: scripts then run as a non-root user, which is what makes

@@ -15,7 +15,9 @@ from ..shipped import shell_script
 from . import uploads
 from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked
 
-TRANSACTION_SCRIPT = FUNCTIONS + shell_script("operations/transaction.sh")
+# (config_test.sh: the test of a tree, which live_test.sh shares)
+CONFIG_TEST = shell_script("operations/config_test.sh")
+TRANSACTION_SCRIPT = FUNCTIONS + CONFIG_TEST + shell_script("operations/transaction.sh")
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"
