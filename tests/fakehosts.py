@@ -174,7 +174,8 @@ STARTED_CONFIG_OPS = [MAKE_TEMP, f"{CONFIG_OPS[1]} && {START[0]}"]
 STARTED_CONFIG_SENT = [*CONFIG_SENT[:-1], STARTED_CONFIG_OPS[1]]
 
 
-DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit
+# rpm's scriptlets restart no unit, needrestart neither
+DNF = "NEEDRESTART_SUSPEND=1 SYSTEMD_OFFLINE=1 dnf install -y"
 
 
 def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH):
@@ -193,16 +194,20 @@ def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH
         ("if-needed" if apt else "always") if reload else "", install])
 
 
-# The two steps of a rolling restart (operations.rolling), as readable() shows them.
-RESTART_STEPS = ["<restart, first stage>", "<restart, holders stage>"]
+# The steps of a rolling restart (operations.rolling), as readable() shows them: the test
+# of the live config with the installed keepalived (all hosts), then the two restart steps.
+RESTART_STEPS = ["<test live config>", "<restart, first stage>", "<restart, holders stage>"]
+# what each step's locked command says it does (lock.sh's WHAT)
+STEP_WHAT = ["test the live config before a restart", "restart keepalived (first stage)",
+             "restart keepalived (holders stage)"]
 
 
 def readable(commands):
     """`commands` with each restart step (a long locked script) as its RESTART_STEPS name."""
     named = []
     for command in commands:
-        for step, stage in zip(RESTART_STEPS, ("first", "holders")):
-            if f" 'restart keepalived ({stage} stage)' " in command:
+        for step, what in zip(RESTART_STEPS, STEP_WHAT):
+            if f" '{what}' " in command:
                 command = step
         named.append(command)
     return named
@@ -216,7 +221,8 @@ def containing(commands, part):
 def apt_install(package):
     """The install line; a pinned version (keepalived=V) may be a downgrade."""
     downgrade = " --allow-downgrades" if "=" in package else ""
-    return ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+    return ('NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get -y '
+            '--no-install-recommends '
             '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
             f'install{downgrade} {package}')
 

@@ -37,6 +37,7 @@ from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.operations.host_level import DROPIN
+from pyinfra_keepalived.operations import rolling
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
@@ -163,7 +164,8 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
         assert sent(host, recorder) == CONFIG_SENT
 
 
-RESTART = ("Keepalived | Restart keepalived where it holds no VIP (one host at a time)",
+RESTART = (f"Keepalived | {rolling.LIVE_TEST}",
+           "Keepalived | Restart keepalived where it holds no VIP (one host at a time)",
            "Keepalived | Hand over the VIPs, then restart keepalived on their holders "
            "(one host at a time)")
 
@@ -592,7 +594,8 @@ def test_add_deploy_without_inventory_context(recorder):
 
 @pytest.mark.parametrize("distro, install", [
     ("debian", [package(
-        'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+        'NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get -y '
+        '--no-install-recommends '
         '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
         "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived", user=True,
         refresh=f"{APT_REFRESH} -o Acquire::http::Proxy=http://apt-cache:3142")]),

@@ -31,6 +31,7 @@ from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
 
 from .fakehosts import (
+    DNF,
     DROPIN_CONTENT,
     DROPIN_OPS,
     DROPIN_SENT,
@@ -228,7 +229,7 @@ def test_changed_dropin_before_an_upgrade_is_reloaded_by_the_package_step(record
     for host in deploy(make_state("rocky", probes=probes, group_data=pin)):
         commands = op_commands(host, recorder)
         assert commands[:2] == FRESH_DROPIN_OPS
-        assert commands[2].endswith(" always 'SYSTEMD_OFFLINE=1 dnf install -y keepalived-2.2.9'")
+        assert commands[2].endswith(f" always '{DNF} keepalived-2.2.9'")
         assert not any("daemon-reload" in command for command in commands[:2])
 
 
@@ -341,7 +342,7 @@ def test_changed_daemon_options_restart_running_keepalived_once(recorder):
         install = file_install("/etc/sysconfig/keepalived", "644")
         cleanup, _, rest = install.partition(" && ")
         assert f"{cleanup} && {marker} && {rest}" in commands
-        assert commands[-2:] == RESTART_STEPS and commands.count(RESTART_STEPS[0]) == 1
+        assert commands[-3:] == RESTART_STEPS and commands.count(RESTART_STEPS[1]) == 1
         assert RELOAD not in commands
 
 

@@ -94,7 +94,7 @@ def test_marker_written_before_the_install_only_when_keepalived_runs(running, re
         assert words["running"] == ("yes" if running else "no")
         assert words["marker"] == state_files.RESTART_PENDING
         # running: restarted by the rolling restart; stopped: the start reads it all
-        assert (RESTART_STEPS == commands[-2:]) == running
+        assert (RESTART_STEPS == commands[-3:]) == running
     fresh = make_state("debian")
     for host in deploy(fresh):
         assert package_words(op_commands(host, recorder))["running"] == "no"
@@ -245,15 +245,21 @@ def test_policy_rc_d_removed_when_the_run_is_terminated(tmp_path):
     assert not policy.exists()
 
 
-def test_operators_policy_rc_d_is_left_alone(tmp_path):
+def test_operators_policy_rc_d_that_denies_keepalived_is_left_alone(tmp_path):
+    """The install runs under it (one that would let keepalived restart refuses the
+    install: tests/test_package_restarts.py)."""
     policy = tmp_path / "policy-rc.d"
-    policy.write_text("#!/bin/sh\nexit 0\n")
+    policy.write_text(OPERATORS_POLICY)
     policy.chmod(0o755)
     result = run_package_script(tmp_path, "no", policy_answers(policy))
-    assert result.returncode == 0
-    assert result.stdout.split() == ["invoke=0", "systemd=0", "quiet=0", "other=0"]
-    assert "not this deploy's" in result.stderr
-    assert policy.read_text() == "#!/bin/sh\nexit 0\n"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["invoke=101", "systemd=101", "quiet=0", "other=0"]
+    assert policy.read_text() == OPERATORS_POLICY
+
+
+# an operator's policy-rc.d that denies keepalived (and nothing else)
+OPERATORS_POLICY = ("#!/bin/sh\ncase $1 in keepalived|keepalived.service) exit 101 ;; esac\n"
+                    "exit 0\n")
 
 
 def test_our_policy_rc_d_expires_with_the_installing_shell(tmp_path):
@@ -384,9 +390,9 @@ def test_rollout_stops_after_a_failed_step(recorder):
                      for host in hosts)
     assert first.did_error()
     steps = readable(op_commands(hosts[1], recorder))
-    assert RESTART_STEPS[1] not in steps  # no holder step after a failure
+    assert RESTART_STEPS[2] not in steps  # no holder step after a failure
     # host-02's first step ran only if pyinfra happened to take it before host-01
-    assert (RESTART_STEPS[0] in steps) == second.did_change()
+    assert (RESTART_STEPS[1] in steps) == second.did_change()
     assert state.get_results_for_host(hosts[1]).error_ops == 0
 
 
