@@ -11,32 +11,21 @@ import subprocess
 
 import pytest
 
-from pyinfra_keepalived.model.fleet import check_hosts
-from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.shipped import shell_script
 
 from .gate import (
     LAYOUT,
     NEEDS_KEEPALIVED,
-    PORTABLE,
     live,
     promote_rejected,
+    rendered,
     run_transaction,
     write_tree,
 )
-from .seed import SEED_HOSTS
 
 pytestmark = [pytest.mark.unit, NEEDS_KEEPALIVED]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def rendered(base, host="host-01", **data):
-    hosts = [(name, {**host_data, **PORTABLE, "keepalived_base_dir": str(base), **data})
-             for name, host_data in SEED_HOSTS]
-    settings = check_hosts(hosts, warn=lambda message: None)[host]
-    return {os.path.relpath(path, base): file for path, file in
-            render.config_files(settings).items()}
 
 
 def snapshot(root):

@@ -14,13 +14,12 @@ import sys
 import time
 
 import pytest
-from pyinfra.api import QuoteString, StringCommand
+from pyinfra.api import QuoteString
 
 from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.operations import rolling, state_files
 from pyinfra_keepalived.operations import system as host_ops
 from pyinfra_keepalived.render import config as render
-from pyinfra_keepalived.shipped import shell_script
 
 from .fakehosts import (
     APT_REFRESH,
@@ -36,32 +35,20 @@ from .fakehosts import (
     readable,
     up_to_date_probes,
 )
+from .rollouts import (
+    MARKER_LINE,
+    PIN,
+    in_tmp,
+    package_words,
+    run_leftovers,
+    run_package_script,
+    systemctl_calls,
+    upgrade_state,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
-PIN = {"keepalived_package_version": "1:2.2.7-1+b2"}
-MARKER_LINE = "since 2026-12-01 07:00:00 UTC: package"
 FIRST, HOLDERS = (f"Keepalived | {title}" for _, title in rolling.PASSES)
-
-
-PACKAGE_ARGUMENTS = ("running", "marker", "policy", "stamp", "max_age", "refresh", "useradd",
-                     "reload", "install")
-
-
-def package_words(commands):
-    """The arguments package.sh got: {running, marker, policy, ..., install}."""
-    command = next(c for c in commands if " 'install keepalived' " in c)
-    words = shlex.split(command)
-    return dict(zip(PACKAGE_ARGUMENTS, words[-len(PACKAGE_ARGUMENTS):]))
-
-
-def upgrade_state(distro="debian", running=True, **given):
-    """Running (or stopped) hosts, up to date but for the pinned package."""
-    probes = up_to_date_probes(make_state(distro, group_data=PIN), "1:2.2.7-1", **given)
-    if not running:
-        for probe in probes.values():
-            probe["service"] = ("inactive", "enabled")
-    return make_state(distro, probes=probes, group_data=PIN)
 
 
 # -- 1. no distro restart during the install --
@@ -98,33 +85,6 @@ def test_marker_written_before_the_install_only_when_keepalived_runs(running, re
     fresh = make_state("debian")
     for host in deploy(fresh):
         assert package_words(op_commands(host, recorder))["running"] == "no"
-
-
-def run_package_script(tmp_path, running, command, policy=None, refresh="", useradd="",
-                       reload="", max_age=3600):
-    """package.sh in a real shell, with the lock, marker, policy-rc.d and apt's stamp in
-    tmp_path, and a `systemctl` there that logs its arguments to tmp_path/systemctl.log
-    (NeedDaemonReload: the content of tmp_path/need-reload, "no" without it)."""
-    policy = policy or tmp_path / "policy-rc.d"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "systemctl"
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/systemctl.log\n'
-                    f'[ "$1" = show ] && cat {tmp_path}/need-reload 2>/dev/null\ntrue\n')
-    fake.chmod(0o755)
-    words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", running,
-                               str(tmp_path / "state" / "restart-pending"), str(policy),
-                               str(tmp_path / "stamp"), str(max_age), QuoteString(refresh),
-                               QuoteString(useradd), QuoteString(reload),
-                               QuoteString(command))
-    return subprocess.run(["sh", "-c", in_tmp(tmp_path, words)], capture_output=True,
-                          text=True, env={**os.environ,
-                                          "PATH": f"{bin_dir}:{os.environ['PATH']}"})
-
-
-def systemctl_calls(tmp_path):
-    log = tmp_path / "systemctl.log"
-    return log.read_text().splitlines() if log.exists() else []
 
 
 @pytest.mark.parametrize("age, refreshed", [(None, True), (7200, True), (300, False)])
@@ -196,12 +156,6 @@ def test_no_reload_when_the_install_failed(tmp_path):
     (tmp_path / "need-reload").write_text("yes\n")
     result = run_package_script(tmp_path, "no", "false", reload="always")
     assert result.returncode != 0 and systemctl_calls(tmp_path) == []
-
-
-def in_tmp(tmp_path, words):
-    """The command of `words` (state_files.locked) with the lock's files in tmp_path."""
-    return (str(StringCommand(*words)).replace(state_files.LOCK_FILE, str(tmp_path / "lock"))
-            .replace(state_files.LOCK_HOLDER, str(tmp_path / "holder")))
 
 
 def policy_answers(policy):
@@ -309,12 +263,6 @@ def test_leftovers_cleared_only_when_left(drain, policy, pending, added, recorde
     state = make_state("rocky", probes=leftover_probes(drain, policy, pending))
     for host in deploy(state):
         assert (LEFTOVERS in operation_names(state, host)) == added
-
-
-def run_leftovers(tmp_path, policy, drain):
-    script = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
-    return subprocess.run(["sh", "-c", script, "leftovers", policy, drain,
-                           str(tmp_path / "marker")], capture_output=True, text=True)
 
 
 def test_leftovers_script(tmp_path):

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
-from testhosts.cluster import REPO_DIR, Cluster
+from testhosts.cluster import LABEL, REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
+from testhosts.image import ensure_image
 from testhosts.polling import wait_for
 
 LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keepalived/scripts/*"
@@ -32,6 +33,19 @@ def cluster_of(count, release, networks=1):
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="module")
+def observer(cluster):
+    """A container on the cluster's network without keepalived (removed with the cluster: it
+    carries the cluster's label), from which the VIP is pinged (tests/e2e/pings.py)."""
+    name = f"{cluster.container_name('observer')}"
+    container = cluster.client.containers.run(
+        ensure_image(cluster.client, cluster.release), ["sleep", "infinity"], name=name,
+        detach=True, network=cluster.network_name(), labels={LABEL: cluster.name},
+        cap_add=["NET_RAW"])
+    yield container
+    container.remove(force=True)
 
 
 # Failover times measured by the tests, shown beside their theory at the end of the run.

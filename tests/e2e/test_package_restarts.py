@@ -14,9 +14,11 @@ from testhosts.polling import wait_for
 from testhosts.upgrade import UPGRADE, local_upgrade_command
 
 from .conftest import converge, pyinfra
-from .test_rolling_restart import MASTER, Pings, main_pids, observer, restarts  # noqa: F401
+from .pings import Pings, main_pids, restarts
 
 pytestmark = pytest.mark.e2e
+
+MASTER = "host-01"
 
 # needrestart as Ubuntu configures it for non-interactive runs: restart what needs it
 NEEDRESTART = ("apt-get install -y -q --no-install-recommends needrestart >/dev/null 2>&1 && "
@@ -29,7 +31,7 @@ VERSION = "dpkg-query -W -f '${Version}' keepalived"
 
 
 @pytest.fixture(scope="module")
-def converged(cluster, observer):  # noqa: F811  (the fixture imported above)
+def converged(cluster, observer):
     converge(cluster)
     return cluster
 
@@ -45,7 +47,7 @@ def offer(cluster, version):
         assert code == 0, f"{host}: {output}"
 
 
-def test_needrestart_restarts_nothing_only_the_rolling_restart_does(converged, observer,  # noqa: F811
+def test_needrestart_restarts_nothing_only_the_rolling_restart_does(converged, observer,
                                                                   tmp_path):
     cluster = converged
     for host in cluster.hosts:
@@ -71,7 +73,7 @@ def test_needrestart_restarts_nothing_only_the_rolling_restart_does(converged, o
     assert pings.lost == 0, pings
 
 
-def test_operators_permissive_policy_rc_d_refuses_the_install(converged, observer,  # noqa: F811
+def test_operators_permissive_policy_rc_d_refuses_the_install(converged, observer,
                                                               tmp_path):
     """An operator's policy-rc.d that allows keepalived's restart: the package step
     fails before installing anything, on every host; nothing restarts, no ping lost."""
