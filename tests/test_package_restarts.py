@@ -145,11 +145,9 @@ def test_operators_policy_rc_d_that_lets_keepalived_restart_refuses_the_install(
     assert not (tmp_path / "stamp").exists()
 
 
-def test_install_killed_midway_leaves_a_policy_rc_d_that_denies_nothing_and_is_cleared(
-        tmp_path):
-    """The run dies mid-install (SIGKILL: no trap runs): our policy-rc.d is left, denies
-    nothing once its shell is gone, and is neither taken for an operator's (the next
-    install is not refused, and replaces it) nor kept by the leftovers step."""
+def killed_mid_install(tmp_path):
+    """Start package.sh with an install that takes long, and SIGKILL it (the whole process
+    group: no trap runs) once our policy-rc.d is in place; returns its path."""
     policy = tmp_path / "policy-rc.d"
     words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", "yes", str(tmp_path / "m"),
                                str(policy), str(tmp_path / "stamp"), "3600", "''", "''", "''",
@@ -160,19 +158,21 @@ def test_install_killed_midway_leaves_a_policy_rc_d_that_denies_nothing_and_is_c
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+    return policy
+
+
+def test_install_killed_midway_leaves_a_policy_rc_d_that_denies_nothing_and_is_cleared(
+        tmp_path):
+    """The run dies mid-install: our policy-rc.d is left, denies nothing once its shell is
+    gone, and is neither taken for an operator's (the next install is not refused, and
+    replaces it) nor kept by the next run's leftovers step."""
+    policy = killed_mid_install(tmp_path)
     assert state_files.POLICY_TAG in policy.read_text().splitlines()
     assert subprocess.run([str(policy), "keepalived.service", "restart"]).returncode == 0
     again = run_package_script(tmp_path, "yes", "echo installed")
     assert again.returncode == 0 and "installed" in again.stdout, again.stderr
     assert not policy.exists()
-    # or the next run's leftovers step removes it
-    process = subprocess.Popen(shlex.split(in_tmp(tmp_path, words)), start_new_session=True)
-    deadline = time.monotonic() + 5
-    while not policy.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-    assert policy.exists()
+    assert killed_mid_install(tmp_path).exists()
     assert run_leftovers(tmp_path, str(policy), "").returncode == 0
     assert not policy.exists()
 
