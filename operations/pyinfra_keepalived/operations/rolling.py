@@ -29,8 +29,8 @@ marker (operations.state_files) says whether a host still owes a restart: writte
 the package or daemon options change, removed by the restart once keepalived is back.
 
 A failed step stops the rollout: pyinfra marks a host failed only after every host ran the
-operation, so each step first asks whether a restart step of this run failed on another
-host, and then does nothing. The hosts not restarted keep their marker: the next run
+operation, so each step first asks whether a test or restart step of this run failed on
+another host, and then does nothing. The hosts not restarted keep their marker: the next run
 restarts them.
 """
 
