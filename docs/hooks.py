@@ -5,7 +5,8 @@
   its signature and docstring, read from the source (`ast`: nothing is imported, so the
   page shows this checkout's code whatever is installed);
 - `benchmark-results.md`: BENCHMARKS.md, which stays at the repository root, as a page
-  (its plots' paths made relative to docs/).
+  (its plots' paths made relative to docs/); a page's link to `../BENCHMARKS.md` (which
+  works where the Markdown is read in the repository) leads there in the site.
 
     python3 docs/hooks.py   # print the operations' reference, as the site renders it
 """
@@ -153,7 +154,16 @@ def on_files(files, config):
     return files
 
 
+def linked_results(markdown_text, src_uri):
+    """A page's links to the repository's BENCHMARKS.md made links to its page here."""
+    to_root = "../" * src_uri.count("/")
+    return re.sub(r"\]\(((?:\.\./)+)BENCHMARKS\.md\)",
+                  lambda match: f"]({to_root}{RESULTS_PAGE})"
+                  if match.group(1) == "../" + to_root else match.group(0), markdown_text)
+
+
 def on_page_markdown(markdown_text, page, config, files):
+    markdown_text = linked_results(markdown_text, page.file.src_uri)
     if page.file.src_uri == REFERENCE_PAGE:
         if MARKER not in markdown_text:
             raise ValueError(f"{REFERENCE_PAGE} lost its marker {MARKER}")

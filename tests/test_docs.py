@@ -161,6 +161,16 @@ def helper():
     ]
 
 
+@pytest.mark.parametrize("src_uri, text, expected", [
+    ("index.md", "[r](../BENCHMARKS.md)", "[r](benchmark-results.md)"),
+    ("reference/operations.md", "[r](../../BENCHMARKS.md)", "[r](../benchmark-results.md)"),
+    ("index.md", "[r](../../BENCHMARKS.md)", "[r](../../BENCHMARKS.md)"),
+    ("index.md", "[r](other/BENCHMARKS.md)", "[r](other/BENCHMARKS.md)"),
+], ids=["top", "nested", "outside-the-repository", "another-file"])
+def test_links_to_benchmarks_md_lead_to_its_page(src_uri, text, expected):
+    assert hooks.linked_results(text, src_uri) == expected
+
+
 def test_site_builds_in_strict_mode(tmp_path):
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
                              "--site-dir", str(tmp_path / "site")], cwd=REPO,
