@@ -23,8 +23,8 @@ MARKER = "<!-- reference:operations -->"
 REFERENCE_PAGE = "reference/operations.md"
 RESULTS_PAGE = "benchmark-results.md"
 
-# the layers documented, in the order of the page, and their headings
-LAYERS = (("operations", "Operations"), ("facts", "Facts"), ("deploys", "Deploys"))
+# the layers documented, in the order of the page
+LAYERS = ("operations", "facts", "deploys")
 DECORATORS = ("operation", "deploy")
 
 
@@ -117,22 +117,22 @@ def markdown(docstring):
 
 
 def reference():
-    """The Markdown of the operations' reference page's generated part."""
+    """The Markdown of the operations' reference page's generated part: a section per
+    module (`operations.config_tree`, with the module's docstring), in the order of the
+    layers, and in it each operation, fact or deploy with its signature and docstring."""
     parts = []
-    for folder, title in LAYERS:
-        parts.append(f"## {title}\n")
+    for folder in LAYERS:
         for path in sorted((PACKAGE / folder).glob("*.py")):
             source = path.read_text()
             items = documented(source)
             if not items:
                 continue
-            module = f"pyinfra_keepalived.{folder}.{path.stem}"
-            parts.append(f"### {module}\n")
+            parts.append(f"## {folder}.{path.stem}\n")
             module_doc = ast.get_docstring(ast.parse(source))
             if module_doc:
                 parts.append(markdown(module_doc))
             for name, signature, docstring in items:
-                parts.append(f"#### {name}\n")
+                parts.append(f"### {name}\n")
                 parts.append(f"```python\n{signature}\n```\n")
                 parts.append(markdown(docstring))
     return "\n".join(parts)

@@ -89,21 +89,23 @@ def test_link_check_catches_a_missing_page_and_heading():
 
 
 def package_members():
-    """(layer, name, docstring) of each operation, fact and deploy the package defines,
-    from the imported modules of its operations, facts and deploys layers."""
+    """(module, name, docstring) of each operation, fact and deploy the package defines,
+    from the imported modules of its operations, facts and deploys layers (module:
+    `operations.config_tree`)."""
     found = []
     for layer in ("operations", "facts", "deploys"):
         package = importlib.import_module(f"pyinfra_keepalived.{layer}")
         for info in pkgutil.iter_modules(package.__path__):
             module = importlib.import_module(f"{package.__name__}.{info.name}")
+            where = f"{layer}.{info.name}"
             for name, value in vars(module).items():
                 wrapped = getattr(value, "__wrapped__", None)
                 if inspect.isclass(value) and issubclass(value, FactBase) \
                         and value is not FactBase and value.__module__ == module.__name__:
-                    found.append((layer, name, value.__doc__))
+                    found.append((where, name, value.__doc__))
                 elif wrapped is not None and wrapped.__module__ == module.__name__ and (
                         hasattr(value, "is_idempotent") or hasattr(value, "deploy_name")):
-                    found.append((layer, name, wrapped.__doc__))
+                    found.append((where, name, wrapped.__doc__))
     return found
 
 
@@ -112,9 +114,10 @@ def test_reference_has_every_operation_fact_and_deploy_with_its_docstring():
     names = {name for _, name, _ in members}
     assert {"config_tree", "KeepalivedProbe", "keepalived"} <= names, names
     page = "\n" + hooks.reference()
-    for layer, name, doc in members:
-        section = page.split(f"\n## {layer.capitalize()}\n")[1].split("\n## ")[0]
-        assert f"#### {name}\n" in section, f"{layer}: {name} missing from the reference"
+    for module, name, doc in members:
+        assert f"\n## {module}\n" in page, f"{module} missing from the reference"
+        section = page.split(f"\n## {module}\n")[1].split("\n## ")[0]
+        assert f"### {name}\n" in section, f"{module}: {name} missing from the reference"
         if doc:
             first = inspect.cleandoc(doc).splitlines()[0].replace("``", "`").strip()
             assert first.replace("<", "&lt;") in page, f"{name}'s docstring missing"
