@@ -26,7 +26,7 @@ def markdown(results, plots=()):
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python3 -m bench` (see README, \"Benchmarks\"); the figures are in "
+        "Written by `python3 -m bench` (see docs/benchmarks.md); the figures are in "
         f"`{PLOTS}/results.json`. Docker test hosts (Debian 12, systemd, sshd) on one machine, "
         "reached over SSH.",
         "",

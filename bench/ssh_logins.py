@@ -20,7 +20,7 @@ the VIP) never leave; the client, waiting for them with nothing unacknowledged o
 own, sends nothing that would reach the backup and draw a reset, and TCP's keepalive
 waits 2 hours. Without the limit such a try outlived the 20 s loop (2 of 6 stop trials,
 the fault landing while the client waited for the server). Clients of a real jump host
-need the same option (README, jump hosts).
+need the same option (docs/day-2.md, "Clients: set ServerAliveInterval").
 """
 
 import os
