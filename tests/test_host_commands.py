@@ -281,6 +281,29 @@ def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
             "sysctl -q -w net.ipv4.ip_nonlocal_bind=0 net.ipv6.ip_nonlocal_bind=0"]
 
 
+def test_nonlocal_bind_turned_off_resets_only_sysctl_names_read_from_the_file(recorder):
+    """The file is read from the host: a line whose key is no sysctl name (shell text)
+    never reaches the root command; the others are quoted."""
+    hostile = ["net.ipv4.ip_nonlocal_bind = 1", "x; touch /tmp/owned = 1",
+               "$(reboot) = 1", "-net.ipv6.ip_nonlocal_bind = 1", "; a.b = 1"]
+    lines = up_to_date_state() + [f"{sha256('old')}  {SYSCTL_FILE}",
+                                  *file_read(SYSCTL_FILE, hostile)]
+    state = converged("rocky", lines)
+    for host in deploy(state):
+        assert op_commands(host, recorder) == [
+            f"rm -f {SYSCTL_FILE}",
+            "sysctl -q -w net.ipv4.ip_nonlocal_bind=0 net.ipv6.ip_nonlocal_bind=0"]
+
+
+@pytest.mark.parametrize("key, valid", [
+    ("net.ipv4.ip_nonlocal_bind", True), ("net.ipv4.conf.eth0/1.rp_filter", True),
+    ("kernel.core_pattern", True), ("net", False), ("-w", False), ("a.b c", False),
+    ("a.b;id", False), ("net.ipv4.$(id)", False), ("a.b\nc", False), ("'a.b'", False),
+])
+def test_sysctl_key_pattern(key, valid):
+    assert bool(host_level.SYSCTL_KEY_RE.fullmatch(key)) is valid
+
+
 # -- daemon options --
 
 def under_lock(commands, what="write keepalived's daemon options", wait=120):
