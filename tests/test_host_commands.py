@@ -335,9 +335,9 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
 def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, variable,
                                                               recorder):
     state = fresh(distro, host_state(),
-                  group_data={"keepalived_daemon_options": ["--log-detail", "--dump-conf"]})
-    assert render_host.options_file(variable, ("--log-detail", "--dump-conf")).endswith(
-        f'\n{variable}="--log-detail --dump-conf"\n')
+                  group_data={"keepalived_daemon_options": ["--log-detail", "--log-facility=local1"]})
+    assert render_host.options_file(variable, ("--log-detail", "--log-facility=local1")).endswith(
+        f'\n{variable}="--log-detail --log-facility=local1"\n')
     for host in deploy(state):
         commands = under_lock(op_commands(host, recorder))
         assert commands.index(file_install(path, "644")) < containing(commands, START[0])
