@@ -135,7 +135,14 @@ TRANSACTION = locked("config transaction", " ".join([
     "link keepalived.conf .current/keepalived.conf"]))
 # Only the reload an earlier run left pending.
 PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf")
-CLEANUP = f"trap 'rm -rf {TEMP}' EXIT"  # the private dir goes, whatever happens
+def cleanup(directory):
+    """How a command that installs uploads from `directory` starts: the dir goes when it
+    ends, whatever happens (also when a signal ends it)."""
+    return (f"trap 'rm -rf {directory}' EXIT && trap 'exit 129' HUP && "
+            "trap 'exit 130' INT && trap 'exit 143' TERM")
+
+
+CLEANUP = cleanup(TEMP)  # the private dir goes, whatever happens
 UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(TREE))]
 # The config of a host, with or without /etc/keepalived: commands, and all that is sent.
 CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {TRANSACTION}"]
