@@ -114,7 +114,7 @@ def test_rhel_useradd_flags(recorder):
     useradd = [shlex.split(c)[-3] for c in op_commands(host, recorder)
                if " 'install keepalived' " in c]
     assert len(useradd) == 1
-    args = shlex.split(useradd[0].split(" || ")[0])
+    args = shlex.split(useradd[0].split(" && ")[0])
     assert args[-1] == "keepalived_script"
     assert "-r" in args  # system user
     assert args[args.index("-s") + 1] == "/usr/sbin/nologin"

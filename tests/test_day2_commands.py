@@ -55,14 +55,17 @@ REMOVE_TREE = [locked_command(command, "uninstall: remove /etc/keepalived") for 
     "/run/pyinfra-keepalived.drain",
     "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
     "deploy did not write'")]
-USERDEL = locked_command("userdel keepalived_script", "uninstall: remove user keepalived_script")
+RECORD = "/var/lib/pyinfra-keepalived.created-user.keepalived_script"  # the deploy made it
+USERDEL = locked_command(f"userdel keepalived_script && rm -f {RECORD}",
+                         "uninstall: remove user keepalived_script")
 PACKAGE_FACTS = {"rpm": "rpm --queryformat", "dpkg": "dpkg -l"}  # command substrings
 
 
-def installed_host(package_fact, busy_user=False, host_level=False):
+def installed_host(package_fact, busy_user=False, host_level=False, recorded=True):
     """Responses of a host with keepalived installed (`package_fact`: {"rpm": line} or
     {"dpkg": line}), enabled and running, a leftover VIP, the config tree and the script
-    user (with a process of its own if `busy_user`), and with `host_level` the firewall
+    user (with a process of its own if `busy_user`; created by the deploy, as its record
+    says, if `recorded`), and with `host_level` the firewall
     script, the drop-in and the sysctl file. The uninstall deploy reads pyinfra's own
     facts, not the probe."""
     sysctl = render_host.sysctl_file(("ipv4",))
@@ -80,6 +83,7 @@ def installed_host(package_fact, busy_user=False, host_level=False):
         "stat -L -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],
         "command -v userdel": "/usr/sbin/userdel",
+        f"[ -e {RECORD} ]": ["created"] if recorded else [],
     }
 
 
@@ -132,6 +136,19 @@ def test_busy_script_user_is_kept(recorder):
                                   busy_user=True)
     assert USERDEL not in commands["@fake/host-01"]
     assert all(command in commands["@fake/host-01"] for command in REMOVE_TREE)
+
+
+def test_script_user_the_deploy_did_not_create_is_kept(recorder, caplog):
+    """No record that the deploy created it: it existed before (an account the operator
+    named, `nobody`), or a version of the deploy that kept no record made it. Kept, and
+    said so; everything else goes."""
+    commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
+                                  recorded=False)
+    for host in HOSTS:
+        assert not any("userdel" in command for command in commands[host])
+        assert all(command in commands[host] for command in REMOVE_TREE)
+    assert "keeping user keepalived_script: this deploy did not create it (no " \
+        f"{RECORD}: it existed before" in caplog.text
 
 
 def test_address_owners_vip_is_its_own_address_and_stays(recorder):
