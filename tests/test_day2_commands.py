@@ -13,10 +13,11 @@ from types import SimpleNamespace
 import pytest
 from pyinfra import logger as pyinfra_logger
 from pyinfra.api.deploy import add_deploy
-from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.exceptions import DeployError, PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 
+from pyinfra_keepalived.deploys import backup as backup_module
 from pyinfra_keepalived.deploys import drill as drill_module
 from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.deploys.uninstall import uninstall
@@ -354,6 +355,57 @@ def test_backup_broken_download_still_removes_the_archive_on_the_host(backup_run
         assert sent[name] == [MAKE_DIR, MAKE_ARCHIVE, DOWNLOAD, REMOVE_DIR]
         assert state.get_results_for_host(state.inventory.get_host(name)).error_ops == 1
     assert list(run_dir.iterdir()) == []  # no half archive left here either
+
+
+NOBODY = 65534  # (the tests run as root: they can hand a directory to another user)
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda d: d.chmod(0o1777), "not writable by group or others (mode 1777)"),
+    (lambda d: d.chmod(0o775), "not writable by group or others (mode 775)"),
+    (lambda d: os.chown(d, NOBODY, -1), f"it is uid {NOBODY}'s"),
+])
+def test_backup_dir_others_can_change_is_refused(tmp_path, make, why):
+    """Run as root with backup_dir where another user can write (or that they own): they
+    could plant the run dir or a link in it and read the archives (auth_pass inside)."""
+    directory = tmp_path / "backups"
+    directory.mkdir(mode=0o700)
+    make(directory)
+    with pytest.raises(DeployError) as error:
+        backup_module.make_run_dir(str(directory), str(directory / "20261124T213000Z"))
+    assert str(error.value).startswith(f"backup_dir {directory} is not safe for archives "
+                                       "that hold auth_pass: it must be owned by the user")
+    assert why in str(error.value)
+    assert list(directory.iterdir()) == []
+
+
+def test_backup_run_dir_is_made_new_never_reused(tmp_path):
+    """A run dir that exists (planted, with the stamp guessed) is not reused; a new one
+    is 700 even where the directory had to be made."""
+    directory = tmp_path / "backups"
+    run_dir = backup_module.make_run_dir(str(directory), str(directory / "a"))
+    assert oct(os.stat(run_dir).st_mode & 0o777) == "0o700"
+    assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    (directory / "b").mkdir(mode=0o700)
+    with pytest.raises(DeployError, match=f"^{directory}/b exists already: each backup run "
+                                          "makes its own new directory"):
+        backup_module.make_run_dir(str(directory), str(directory / "b"))
+
+
+def test_backup_archive_never_follows_or_reuses_a_planted_file(tmp_path):
+    """The archive is opened O_CREAT|O_EXCL|O_NOFOLLOW: a link planted at its name is not
+    followed (root would write the victim's file), nor a file there reused."""
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    (tmp_path / "host-01.tar.gz").symlink_to(victim)
+    (tmp_path / "host-02.tar.gz").write_text("planted\n")
+    for name in ("host-01.tar.gz", "host-02.tar.gz"):
+        with pytest.raises(FileExistsError):
+            backup_module.open_private(str(tmp_path / name))
+    assert victim.read_text() == "root's file\n"
+    with backup_module.open_private(str(tmp_path / "new.tar.gz")) as new:
+        new.write(b"archive")
+    assert oct((tmp_path / "new.tar.gz").stat().st_mode & 0o777) == "0o600"
 
 
 def test_drill_starts_the_master_even_when_the_lock_is_not_to_be_had(monkeypatch):
