@@ -274,24 +274,16 @@ def test_nonlocal_bind_file_in_place(running, expected, recorder):
         assert op_commands(host, recorder) == expected
 
 
-def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
-    content = render_host.sysctl_file(("ipv4", "ipv6"))
-    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
-                                  *file_read(SYSCTL_FILE, content.splitlines())]
-    state = converged("rocky", lines)
-    for host in deploy(state):
-        assert op_commands(host, recorder) == [
-            f"rm -f {SYSCTL_FILE}",
-            "sysctl -q -w net.ipv4.ip_nonlocal_bind=0 net.ipv6.ip_nonlocal_bind=0"]
-
-
-def test_nonlocal_bind_turned_off_resets_only_sysctl_names_read_from_the_file(recorder):
-    """The file is read from the host: a line whose key is no sysctl name (shell text)
-    never reaches the root command; the others are quoted."""
-    hostile = ["net.ipv4.ip_nonlocal_bind = 1", "x; touch /tmp/owned = 1",
-               "$(reboot) = 1", "-net.ipv6.ip_nonlocal_bind = 1", "; a.b = 1"]
-    lines = up_to_date_state() + [f"{sha256('old')}  {SYSCTL_FILE}",
-                                  *file_read(SYSCTL_FILE, hostile)]
+@pytest.mark.parametrize("file_lines", [
+    render_host.sysctl_file(("ipv4", "ipv6")).splitlines(),
+    # The file is read from the host: a line whose key is no sysctl name (shell text)
+    # never reaches the root command; the others are quoted.
+    ["net.ipv4.ip_nonlocal_bind = 1", "x; touch /tmp/owned = 1", "$(reboot) = 1",
+     "-net.ipv6.ip_nonlocal_bind = 1", "; a.b = 1"],
+])
+def test_nonlocal_bind_turned_off_removes_file_and_resets_values(file_lines, recorder):
+    lines = up_to_date_state() + [f"{sha256(chr(10).join(file_lines))}  {SYSCTL_FILE}",
+                                  *file_read(SYSCTL_FILE, file_lines)]
     state = converged("rocky", lines)
     for host in deploy(state):
         assert op_commands(host, recorder) == [
