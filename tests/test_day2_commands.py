@@ -6,12 +6,14 @@ by the login user."""
 
 import logging
 import os
+import signal
 import subprocess
 import time
 from types import SimpleNamespace
 
 import pytest
 from pyinfra import logger as pyinfra_logger
+from pyinfra.api import StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import DeployError, PyinfraError
 from pyinfra.api.operations import run_ops
@@ -24,6 +26,7 @@ from pyinfra_keepalived.deploys.uninstall import uninstall
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.render import host_level as render_host
+from testhosts.polling import wait_for
 from tests.fakehosts import (
     DNF_DISTROS,
     DROPIN_CONTENT,
@@ -276,8 +279,11 @@ ARCHIVE = f"{TEMP}/archive.tar.gz"
 # (sudo?, what is sent), in order
 MAKE_DIR = (False, f"mkdir -m 700 {TEMP}")
 # (made under the deploy lock: a config transaction is never half archived)
+# (cut short by a signal: the directory goes, archive and all)
+ON_SIGNALS = " && ".join(f"trap 'rm -rf {TEMP}; exit {code}' {name}"
+                         for name, code in (("HUP", 129), ("INT", 130), ("TERM", 143)))
 MAKE_ARCHIVE = (True, locked_command(
-    f"umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
+    f"{ON_SIGNALS} && umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
     "--exclude=keepalived/.current --exclude=keepalived/.previous "
     "--exclude=keepalived/.generations --exclude=keepalived/.staging -C /etc keepalived && "
     f"chown --reference={TEMP} {ARCHIVE} || {{ rm -rf {TEMP}; false; }}",
@@ -355,6 +361,33 @@ def test_backup_broken_download_still_removes_the_archive_on_the_host(backup_run
         assert sent[name] == [MAKE_DIR, MAKE_ARCHIVE, DOWNLOAD, REMOVE_DIR]
         assert state.get_results_for_host(state.inventory.get_host(name)).error_ops == 1
     assert list(run_dir.iterdir()) == []  # no half archive left here either
+
+
+@pytest.mark.parametrize("signal_name, code", [("HUP", 129), ("TERM", 143)])
+def test_backup_archive_cut_short_by_a_signal_goes_under_dash(tmp_path, signal_name, code):
+    """The archive command, run by dash, cut short while tar writes (a dropped link sends
+    the process group SIGHUP): the login user's directory, with the half archive (auth_pass
+    inside), goes; the shell exits with the signal's code. (A whole archive stays for the
+    download that follows.)"""
+    directory = tmp_path / "keepalived-deploy.x"
+    directory.mkdir(mode=0o700)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tar").write_text("#!/bin/sh\necho 'auth_pass s3cr3t' > \"$2\"\nexec sleep 30\n")
+    (bin_dir / "tar").chmod(0o755)
+    command = StringCommand(*backup_module.archive_command(str(directory), "/etc/keepalived"))
+    shell = subprocess.Popen(["dash", "-c", str(command)], start_new_session=True,
+                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    try:
+        assert wait_for(lambda: (directory / "archive.tar.gz").exists()
+                        and subprocess.run(["pgrep", "-g", str(shell.pid), "-x", "sleep"],
+                                           capture_output=True).returncode == 0, timeout=10)
+        os.killpg(shell.pid, getattr(signal, f"SIG{signal_name}"))
+        assert shell.wait(timeout=10) == code
+    finally:
+        if shell.poll() is None:
+            os.killpg(shell.pid, signal.SIGKILL)
+    assert not directory.exists()
 
 
 NOBODY = 65534  # (the tests run as root: they can hand a directory to another user)

@@ -36,7 +36,7 @@ from pyinfra.operations import python
 
 from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
 from ..operations.system import host_settings
-from ..operations.uploads import AS_LOGIN_USER, private_dir
+from ..operations.uploads import AS_LOGIN_USER, chained, on_signals, private_dir
 from ..per_run import once_per_run
 
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory
@@ -87,11 +87,12 @@ def make_private_dir(directory, run_dir):
 
 def archive_command(directory, base_dir):
     """Command words (run as root): archive `base_dir` into `directory` (the live tree, links
-    followed), only the owner of `directory` may read it; on failure remove `directory`."""
+    followed), only the owner of `directory` may read it; on failure, or when a dropped
+    link or a stop signal cuts it short, remove `directory`."""
     archive = shlex.quote(f"{directory}/{ARCHIVE}")
     quoted_dir = shlex.quote(directory)
     name = os.path.basename(base_dir)
-    return ["umask", "077", "&&", "tar", "-czf", archive, "--dereference", "--no-wildcards",
+    return [*chained(on_signals(f"rm -rf {quoted_dir}")), "&&", "umask", "077", "&&", "tar", "-czf", archive, "--dereference", "--no-wildcards",
             *[shlex.quote(f"--exclude={name}/{entry}") for entry in TRANSACTION_ENTRIES],
             "-C", shlex.quote(os.path.dirname(base_dir)), shlex.quote(name),
             "&&", "chown", f"--reference={quoted_dir}", archive,

@@ -73,6 +73,13 @@ def on_exit(text):
             *[["trap", QuoteString(f"exit {code}"), name] for name, code in SIGNAL_EXITS]]
 
 
+def on_signals(text):
+    """Command words (steps) that make the shell run `text` when HUP, INT or TERM ends it,
+    then exit with the signal's code; a normal exit does not run it (e.g. a secret made
+    for a later command: it goes only if this one is cut short)."""
+    return [["trap", QuoteString(f"{text}; exit {code}"), name] for name, code in SIGNAL_EXITS]
+
+
 def installing(directory, steps):
     """Command words that run each of `steps` (lists of words) while the one before it
     succeeded (`a && b && c`), and remove `directory` when the command ends, whether they
