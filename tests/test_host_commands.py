@@ -323,6 +323,9 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
     return plain
 
 
+OPTIONS = ["--log-detail", "--log-facility=local1"]
+
+
 @pytest.mark.parametrize("distro, path, variable", [
     ("debian", "/etc/default/keepalived", "DAEMON_ARGS"),
     ("ubuntu", "/etc/default/keepalived", "DAEMON_ARGS"),
@@ -332,8 +335,8 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
 def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, variable,
                                                               recorder):
     state = fresh(distro, host_state(),
-                  group_data={"keepalived_daemon_options": ["--log-detail", "--log-facility=local1"]})
-    assert render_host.options_file(variable, ("--log-detail", "--log-facility=local1")).endswith(
+                  group_data={"keepalived_daemon_options": OPTIONS})
+    assert render_host.options_file(variable, tuple(OPTIONS)).endswith(
         f'\n{variable}="--log-detail --log-facility=local1"\n')
     for host in deploy(state):
         commands = under_lock(op_commands(host, recorder))

@@ -92,7 +92,8 @@ def archive_command(directory, base_dir):
     archive = shlex.quote(f"{directory}/{ARCHIVE}")
     quoted_dir = shlex.quote(directory)
     name = os.path.basename(base_dir)
-    return [*chained(on_signals(f"rm -rf {quoted_dir}")), "&&", "umask", "077", "&&", "tar", "-czf", archive, "--dereference", "--no-wildcards",
+    return [*chained(on_signals(f"rm -rf {quoted_dir}")), "&&",
+            "umask", "077", "&&", "tar", "-czf", archive, "--dereference", "--no-wildcards",
             *[shlex.quote(f"--exclude={name}/{entry}") for entry in TRANSACTION_ENTRIES],
             "-C", shlex.quote(os.path.dirname(base_dir)), shlex.quote(name),
             "&&", "chown", f"--reference={quoted_dir}", archive,

@@ -16,6 +16,7 @@ def created_user_record(user):
     uninstall's config step removes STATE_DIR before the user step runs."""
     return f"/var/lib/pyinfra-keepalived.created-user.{user}"
 
+
 # what the probe reads of them (the policy-rc.d too, if a killed install left ours:
 # operations.rolling.clear_leftovers)
 STATE_FILES = (RELOAD_PENDING, RESTART_PENDING, DRAIN_FILE, POLICY_RC_D)

@@ -1,6 +1,7 @@
-# One config transaction on a host, run under the deploy's lock (pyinfra_keepalived/operations/lock.sh,
-# state_files.sh and safe_base.sh are prepended): stage the new tree in a directory of this run, test it with the host's own
-# `keepalived -t`, make it live in ONE rename, and reload keepalived.
+# One config transaction on a host, run under the deploy's lock (lock.sh, state_files.sh
+# and safe_base.sh of pyinfra_keepalived/operations/ are prepended): stage the new tree in
+# a directory of this run, test it with the host's own `keepalived -t`, make it live in
+# ONE rename, and reload keepalived.
 #
 #   ... BASE UPLOADED GENERATION MARKER CONFIG_FILE [dir REL]... [file N MODE REL]... [link REL TARGET]...
 #
