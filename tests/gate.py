@@ -16,6 +16,7 @@ NEEDS_KEEPALIVED = pytest.mark.skipif(
 
 SCRIPT = (shell_script("operations/lock.sh") + "\n"
           + state_files.FUNCTIONS
+          + shell_script("operations/safe_base.sh")
           + shell_script("operations/transaction.sh"))
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]

@@ -15,7 +15,8 @@ from ..shipped import shell_script
 from . import uploads
 from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked
 
-TRANSACTION_SCRIPT = FUNCTIONS + shell_script("operations/transaction.sh")
+TRANSACTION_SCRIPT = (FUNCTIONS + shell_script("operations/safe_base.sh")
+                      + shell_script("operations/transaction.sh"))
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"
