@@ -36,9 +36,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUP_DATA = {key: value for key, value in
               runpy.run_path(os.path.join(ROOT, "group_data", "jump_hosts.py")).items()
               if key.startswith("keepalived_")}
-# transaction.sh with the state files' shell functions and the config test before it, as
-# the deploy sends it
-TRANSACTION_SCRIPT = (state_files.FUNCTIONS + shell_script("operations/config_test.sh")
+# transaction.sh with the state files' shell functions, safe_base.sh and the config test
+# before it, as the deploy sends it
+TRANSACTION_SCRIPT = (state_files.FUNCTIONS
+                      + shell_script("operations/safe_base.sh")
+                      + shell_script("operations/config_test.sh")
                       + shell_script("operations/transaction.sh"))
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py
@@ -112,7 +114,8 @@ MODES = ["644", "644", "644", "600", "755"]
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
            "-c 'Keepalived health check script user' -M keepalived_script")
 # ... in the package step's command: done too when the user exists after it
-CREATE_USER = f"{USERADD} || getent passwd keepalived_script >/dev/null"
+CREATE_USER = (f"{USERADD} && touch /var/lib/pyinfra-keepalived.created-user.keepalived_script"
+               " || getent passwd keepalived_script >/dev/null")
 # operations.uploads.private_dir(), as the recorder writes it (random part: T)
 TEMP = "/var/tmp/keepalived-deploy.T"
 MAKE_TEMP = f"mkdir -m 700 {TEMP}"
@@ -136,7 +139,14 @@ TRANSACTION = locked("config transaction", " ".join([
     "link keepalived.conf .current/keepalived.conf"]))
 # Only the reload an earlier run left pending.
 PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf")
-CLEANUP = f"trap 'rm -rf {TEMP}' EXIT"  # the private dir goes, whatever happens
+def cleanup(directory):
+    """How a command that installs uploads from `directory` starts: the dir goes when it
+    ends, whatever happens (also when a signal ends it)."""
+    return (f"trap 'rm -rf {directory}' EXIT && trap 'exit 129' HUP && "
+            "trap 'exit 130' INT && trap 'exit 143' TERM")
+
+
+CLEANUP = cleanup(TEMP)  # the private dir goes, whatever happens
 UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(TREE))]
 # The config of a host, with or without /etc/keepalived: commands, and all that is sent.
 CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {TRANSACTION}"]

@@ -68,6 +68,7 @@ from .fakehosts import (
     add,
     apt_install,
     assert_one_probe,
+    cleanup,
     containing,
     deploy,
     fact_commands,
@@ -114,7 +115,7 @@ def test_rhel_useradd_flags(recorder):
     useradd = [shlex.split(c)[-3] for c in op_commands(host, recorder)
                if " 'install keepalived' " in c]
     assert len(useradd) == 1
-    args = shlex.split(useradd[0].split(" || ")[0])
+    args = shlex.split(useradd[0].split(" && ")[0])
     assert args[-1] == "keepalived_script"
     assert "-r" in args  # system user
     assert args[args.index("-s") + 1] == "/usr/sbin/nologin"
@@ -635,8 +636,8 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
     assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 5
     for directory in made:
         installing = commands[commands.index(f"mkdir -m 700 {directory}") + 1]
-        assert installing.startswith((f"trap 'rm -rf {directory}' EXIT && install ",
-                                      f"trap 'rm -rf {directory}' EXIT && sh -c "))
+        assert installing.startswith((f"{cleanup(directory)} && install ",
+                                      f"{cleanup(directory)} && sh -c "))
         assert f" {directory}/0 " in installing or f" {directory} " in installing
 
 

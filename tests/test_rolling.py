@@ -124,11 +124,15 @@ def test_script_user_created_before_the_install(answer, exists, ok, tmp_path):
                        ("getent", f"exit {0 if exists else 2}")]:
         (bin_dir / name).write_text(f"#!/bin/sh\n{text}\n")
         (bin_dir / name).chmod(0o755)
-    create = host_ops.create_user("keepalived_script", "c", "/nonexistent", "/usr/sbin/nologin")
+    record = tmp_path / "created-user.keepalived_script"
+    create = host_ops.create_user("keepalived_script", "c", "/nonexistent", "/usr/sbin/nologin",
+                                  record=str(record))
     result = run_package_script(tmp_path, "no", "echo installed", useradd=create)
     assert (result.returncode == 0) == ok, result.stderr
     assert result.stdout.startswith("useradd")
     assert ("installed" in result.stdout) == ok
+    # recorded only by the run whose useradd made it: uninstall removes only such a user
+    assert record.exists() == (answer == 0)
 
 
 def test_marker_not_written_when_the_user_or_the_refresh_fails(tmp_path):

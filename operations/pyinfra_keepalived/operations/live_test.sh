@@ -1,7 +1,7 @@
 # Before a rolling restart (pyinfra_keepalived/operations/rolling.py live_test): test the live
 # config with the keepalived installed NOW, the binary the restart starts (after a package
 # upgrade it never tested this config). Under the deploy lock (lock.sh comes first, then
-# config_test.sh), so no transaction swaps or prunes the tree meanwhile:
+# safe_base.sh and config_test.sh), so no transaction swaps or prunes the tree meanwhile:
 #
 #   live_test.sh BASE CONFIG_FILE MARKER HOST
 #
@@ -24,7 +24,9 @@ if [ ! -d "$base/.current" ]; then
        "restarted on any host (the restart stays pending)" >&2
   exit 1
 fi
-# (in .generations: a transaction prunes it if a killed run leaves it)
+# Its copy goes in .generations (a transaction prunes it if a killed run leaves it): only
+# where no other user could plant a link there (safe_base.sh)
+safe_base "$base" || exit 1
 check=$base/.generations/.check-live-$$
 trap 'rm -rf "$check"' EXIT
 trap 'exit 129' HUP

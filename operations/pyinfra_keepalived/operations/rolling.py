@@ -48,10 +48,10 @@ from ..per_run import once_per_run
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
-from .config_tree import CONFIG_TEST
+from .config_tree import CONFIG_TEST, SAFE_BASE
 
 RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
-LIVE_TEST_SCRIPT = CONFIG_TEST + shell_script("operations/live_test.sh")
+LIVE_TEST_SCRIPT = SAFE_BASE + CONFIG_TEST + shell_script("operations/live_test.sh")
 LIVE_TEST = "Test the live config with the installed keepalived, before any host restarts"
 LEFTOVERS_SCRIPT = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
 PASSES = (

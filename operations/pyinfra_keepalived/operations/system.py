@@ -94,7 +94,7 @@ def system_user(user, comment, home, shell, probe):
     if probe.user is not None:
         host.noop(f"user {user} exists")
         return
-    yield useradd(user, comment, home, shell)
+    yield create_user(user, comment, home, shell)
 
 
 def useradd(user, comment, home, shell):
@@ -103,12 +103,15 @@ def useradd(user, comment, home, shell):
                          "-c", QuoteString(comment), "-M", QuoteString(user))
 
 
-def create_user(user, comment, home, shell):
-    """Shell text: useradd, which counts as done when the user exists after it (another
-    run made it meanwhile; useradd's "exists" exit, 9, also means a group of that name
-    blocked it, and then there is no user)."""
-    return (f"{useradd(user, comment, home, shell).get_raw_value()} || "
-            f"getent passwd {shlex.quote(user)} >/dev/null")
+def create_user(user, comment, home, shell, record=None):
+    """Shell text: useradd, then the record that this deploy created the user
+    (`record`, default state_files.created_user_record: uninstall removes no other
+    user); it counts as done when the user exists after it (another run made it
+    meanwhile, and recorded it; useradd's "exists" exit, 9, also means a group of that
+    name blocked it, and then there is no user)."""
+    record = state_files.created_user_record(user) if record is None else record
+    return (f"{useradd(user, comment, home, shell).get_raw_value()} && "
+            f"touch {shlex.quote(record)} || getent passwd {shlex.quote(user)} >/dev/null")
 
 
 def package_wanted(probe, version, manager):

@@ -1,7 +1,7 @@
-# One config transaction on a host, run under the deploy's lock (pyinfra_keepalived/operations/lock.sh,
-# state_files.sh and config_test.sh are prepended): stage the new tree in a directory of
-# this run, test it with the host's own `keepalived -t`, make it live in ONE rename, and
-# reload keepalived.
+# One config transaction on a host, run under the deploy's lock (lock.sh, state_files.sh,
+# safe_base.sh and config_test.sh of pyinfra_keepalived/operations/ are prepended): stage
+# the new tree in a directory of this run, test it with the host's own `keepalived -t`,
+# make it live in ONE rename, and reload keepalived.
 #
 #   ... BASE UPLOADED GENERATION MARKER CONFIG_FILE [dir REL]... [file N MODE REL]... [link REL TARGET]...
 #
@@ -30,6 +30,9 @@ trap 'rm -rf "$stage" "$check"' EXIT
 trap '' HUP PIPE
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Before anything is read or written in it (safe_base.sh, prepended): root-owned all the way
+safe_base "$base" || exit 1
 
 running() { systemctl is-active --quiet keepalived.service 9>&-; }
 # rm -rf of each path that exists (a link too): no process for one that does not (each
