@@ -154,6 +154,9 @@ class GlobalDefs(Block):
     vrrp_skip_check_adv_addr: Flag | None = Field(None, description="skip checking adverts' "
                                                   "addresses")
     vrrp_strict: Flag | None = Field(None, description="strict RFC compliance")
+    vrrp_check_unicast_src: Flag | None = Field(
+        None, description="drop unicast adverts whose source is not in unicast_peers "
+                          "(default: on when an instance is unicast)")
     vrrp_garp_interval: seconds(0.000001, 4294) | None = Field(
         None, description="delay between gratuitous ARPs")
     vrrp_gna_interval: seconds(0.000001, 4294) | None = Field(

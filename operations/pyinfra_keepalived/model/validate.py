@@ -166,6 +166,17 @@ def read_global_defs(problems, data, script_user):
                             extra_lines=extra_lines)
 
 
+def check_unicast_source(global_defs, instances):
+    """vrrp_check_unicast_src on by default where an instance is unicast: keepalived then
+    drops adverts from any address but the instance's unicast_peers (it skips the TTL
+    check for unicast, so anyone who reaches unicast_src_ip could otherwise take the
+    VIP). Set false, it stays off."""
+    if global_defs.vrrp_check_unicast_src is None and any(
+            instance.unicast_peers is not None for instance in instances):
+        return global_defs.model_copy(update={"vrrp_check_unicast_src": True})
+    return global_defs
+
+
 def read_script(problems, index, item, paths, script_user):
     where = f"keepalived_check_scripts[{index}]"
     if not isinstance(item, Mapping):
@@ -477,6 +488,7 @@ def read_host(host, data):
 
     if problems.errors:
         return None, problems
+    global_defs = check_unicast_source(global_defs, instances)
     check_host_instances(problems, instances, scripts, notify_scripts)
     sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
                                    instances, scripts)
