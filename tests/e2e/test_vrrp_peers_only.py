@@ -17,19 +17,11 @@ import pytest
 from testhosts.polling import wait_for
 
 from .conftest import pyinfra, totals
+from .test_host_level import load_operator_ruleset
 
 pytestmark = pytest.mark.e2e
 
 MASTER, BACKUP = "host-01", "host-02"
-NFT_RULESET = """table inet filter {
-    chain input {
-        type filter hook input priority filter; policy drop;
-        ct state established,related accept
-        iif lo accept
-        tcp dport 22 accept
-    }
-}
-"""
 IPTABLES_RULES = ("iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && "
                   "iptables -A INPUT -i lo -j ACCEPT && "
                   "iptables -A INPUT -p tcp --dport 22 -j ACCEPT && iptables -P INPUT DROP")
@@ -81,8 +73,7 @@ def test_vrrp_advert_is_what_rfc_3768_says():
 def deployed(cluster, tmp_path_factory):
     """The operators' firewalls, then the deploy with unicast peers from the inventory;
     returns the inventory."""
-    code, output = cluster.run(MASTER, f"nft -f - <<'EOF'\n{NFT_RULESET}EOF")
-    assert code == 0, output
+    load_operator_ruleset(cluster, MASTER)  # an nftables table, policy drop, SSH let in
     code, output = cluster.run(BACKUP, "apt-get -q update >/dev/null && DEBIAN_FRONTEND="
                                        "noninteractive apt-get -q -y install iptables "
                                        f">/dev/null && {IPTABLES_RULES}")

@@ -70,8 +70,8 @@ found() {  # found BACKEND: add it to $backends and $label
     label="${label:+$label+}$1"
 }
 
-wanted() {  # wanted FORMAT FAMILY...: one line per protocol and peer of those families,
-    # FORMAT with %s for: protocol, interface, source, destination (sh's printf)
+wanted() {  # wanted FORMAT FAMILY...: the rules (rule_line FORMAT ...) for each protocol
+    # and each peer of those address families, sorted, each once
     format=$1
     shift
     for peer in $peers; do
