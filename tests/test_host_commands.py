@@ -109,8 +109,7 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
         allow = [c for c in commands if c.endswith(ADD)]
         assert len(allow) == 1 and allow[0].startswith("sh -c ")
         assert FIREWALL_SCRIPT.splitlines()[0] in allow[0]  # the script itself, inline
-        # rules of former peers (none here) are deleted once the config is live
-        assert commands[-1].endswith(PRUNE) and containing(commands, START[0]) < len(commands)
+        assert not any(c.endswith(PRUNE) for c in commands)  # no former peer's rule
         stream = sent(host, recorder)
         installed = stream.index(INSTALL_SCRIPT[-1])
         assert stream[installed - 2:installed + 1] == INSTALL_SCRIPT
@@ -137,8 +136,7 @@ def test_ah_instances_open_protocol_51_too(recorder):
     state = fresh("rocky", host_state(firewall="firewalld missing"), group_data=with_ah())
     for host in deploy(state):
         assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
-            op_commands(host, recorder))] == ["add 112 51 4,eth0,,224.0.0.18",
-                                              "allow 112 51 4,eth0,,224.0.0.18"]
+            op_commands(host, recorder))] == ["add 112 51 4,eth0,,224.0.0.18"]
         assert " vrrp-firewall status 112 51 4,eth0,,224.0.0.18; " in fact_commands(
             host, recorder)[0]
 
@@ -186,24 +184,25 @@ def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
             host, recorder)[0]
 
 
-def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
+@pytest.mark.parametrize("status, drifted, expected", [
+    ("missing", None, ["add"]),
+    ("stale", None, ["prune"]),
+    ("missing+stale", "20-vrrp_instances.conf", ["add", "config", "prune"]),
+], ids=["rule-gone", "former-peer-rule", "peer-changed"])
+def test_rules_are_added_before_the_config_and_former_peers_deleted_after_it(
+        recorder, status, drifted, expected):
+    """On a converged host (no restart): a missing rule is added before the config step,
+    nothing deleted; a former peer's rule is deleted after it, when every host runs the
+    config without that peer."""
     lines = up_to_date_state()
-    lines[0] = "firewall nftables missing"
-    state = converged("rocky", lines)
+    lines[0] = f"firewall nftables {status}"
+    state = converged("rocky", lines, drifted=drifted)
+    steps = {ADD: "add", PRUNE: "prune", TRANSACTION: "config"}
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert len(commands) == 2 and commands[0].endswith(ADD) and commands[1].endswith(PRUNE)
-
-
-def test_stale_rules_are_pruned_and_nothing_added(recorder):
-    """Every rule wanted is there, and one of a former peer: only the prune, after the
-    config step."""
-    lines = up_to_date_state()
-    lines[0] = "firewall nftables stale"
-    state = converged("rocky", lines)
-    for host in deploy(state):
-        commands = op_commands(host, recorder)
-        assert len(commands) == 1 and commands[0].endswith(PRUNE)
+        assert [step for command in commands for text, step in steps.items()
+                if text in command] == expected
+        assert len(commands) == len(expected) + bool(drifted)  # (+ the new file's upload)
 
 
 def test_unicast_peers_are_the_rules(recorder):

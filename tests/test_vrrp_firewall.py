@@ -102,7 +102,7 @@ def test_nftables_a_changed_peer_is_added_before_the_former_one_goes(netns):
     "stale"; `allow` (once the config is live) deletes its rule."""
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert script(netns, "allow", "112", PEER)[0] == 0
-    assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables missing\n"
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables missing+stale\n"
     assert script(netns, "add", "112", OTHER_PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables stale\n"
     assert PEER_RULE in nft_chain(netns)
@@ -117,7 +117,7 @@ def test_nftables_rule_of_an_earlier_version_is_replaced(netns):
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert netns("nft", "insert", "rule", "inet", "filter", "input", "meta", "l4proto",
                  "{ 112, 51 }", "accept", "comment", '"keepalived-vrrp 112 51"')[0] == 0
-    assert script(netns, "status", "112", PEER)[1] == "nftables missing\n"
+    assert script(netns, "status", "112", PEER)[1] == "nftables missing+stale\n"
     assert script(netns, "allow", "112", PEER)[0] == 0
     assert nft_chain(netns) == [PEER_RULE, "ct state established,related accept",
                                 'iif "lo" accept', "tcp dport 22 accept"]
@@ -190,6 +190,7 @@ def test_iptables_drop_policy(netns):
 def test_iptables_a_changed_peer_is_added_before_the_former_one_goes(netns):
     assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
     assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables missing+stale\n"
     assert script(netns, "add", "112", OTHER_PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables stale\n"
     assert sorted(iptables_ours(netns)) == [IPT_PEER, IPT_PEER.replace("10.0.0.2", "10.0.0.4")]
@@ -202,7 +203,7 @@ def test_iptables_rule_of_an_earlier_version_is_replaced(netns):
     assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
     assert netns("iptables", "-I", "INPUT", "1", "-p", "112", "-m", "comment", "--comment",
                  "keepalived-vrrp", "-j", "ACCEPT")[0] == 0
-    assert script(netns, "status", "112", PEER)[1] == "iptables missing\n"
+    assert script(netns, "status", "112", PEER)[1] == "iptables missing+stale\n"
     assert script(netns, "allow", "112", PEER)[0] == 0
     assert iptables_ours(netns) == [IPT_PEER]
 
@@ -395,7 +396,7 @@ def test_firewalld_rich_rules_runtime_and_permanent(netns, tmp_path):
     operators = ipv4 + 'source address="10.0.0.2" protocol value="112" drop'
     for store in ("runtime", "permanent"):
         (tmp_path / store).write_text(f'rule protocol value="112" accept\n{operators}\n')
-    assert fw("status", "112", "51", PEER, GROUP)[1] == "firewalld missing\n"
+    assert fw("status", "112", "51", PEER, GROUP)[1] == "firewalld missing+stale\n"
     assert fw("allow", "112", "51", PEER, GROUP)[0] == 0
     assert rules("runtime") == rules("permanent")
     assert sorted(rules("runtime")) == sorted([

@@ -23,6 +23,7 @@ from .conftest import (
     LIVE_FILES,
     detected_changes,
     edited_inventory,
+    load_operator_ruleset,
     pyinfra,
     totals,
 )
@@ -30,18 +31,6 @@ from .conftest import (
 pytestmark = pytest.mark.e2e
 
 NAMES = ("host-01", "host-02")
-# Replaces only this table: docker's embedded DNS lives in the container's ip nat table.
-OPERATOR_RULESET = """table inet filter
-delete table inet filter
-table inet filter {
-    chain input {
-        type filter hook input priority filter; policy drop;
-        ct state established,related accept
-        iif lo accept
-        tcp dport 22 accept
-    }
-}
-"""
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 
 
@@ -54,12 +43,6 @@ def converge(inventory):
     result = pyinfra(inventory, "-y")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
-
-
-def load_operator_ruleset(cluster, host):
-    code, output = cluster.run(host, f"printf '%s' '{OPERATOR_RULESET}' > /etc/nftables.conf "
-                                     "&& nft -f /etc/nftables.conf")
-    assert code == 0, output
 
 
 def vrrp_rules(cluster, host):

@@ -16,8 +16,7 @@ import pytest
 
 from testhosts.polling import wait_for
 
-from .conftest import pyinfra, totals
-from .test_host_level import load_operator_ruleset
+from .conftest import load_operator_ruleset, pyinfra, totals
 
 pytestmark = pytest.mark.e2e
 

@@ -82,7 +82,7 @@ FIREWALL_FOUND = (
 
 def status_command(rules):
     """The shell text of the firewall script's `status` for `rules` (firewall_rules):
-    prints "BACKEND ok|missing|stale". The script (a shell of its own, about 6 ms of a
+    prints "BACKEND ok|missing|stale|missing+stale". The script (a shell of its own, about 6 ms of a
     host's CPU on every probe) runs only where FIREWALL_FOUND: elsewhere its answer is
     "none ok", printed without it."""
     status = " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall", "status",
@@ -105,8 +105,8 @@ def state_arguments(rules, options_paths=()):
 class HostLevelState:
     firewall: str = "none"  # the active firewall: firewalld, iptables, nftables or none
     firewall_ok: bool = True  # it holds exactly the rules of ours asked for
-    firewall_missing: bool = False  # some rule asked for is not there (else: ok, or stale:
-    # all are there, and other rules of ours too)
+    firewall_missing: bool = False  # some rule asked for is not there
+    firewall_stale: bool = False  # other rules of ours are there too (a former peer's)
     sha256: dict = field(default_factory=dict)  # {path: digest} of the files that exist
     unit: str = ""  # `systemctl is-enabled keepalived.service`: enabled, masked, ...
     sysctl: dict = field(default_factory=dict)  # {key: running value}
@@ -137,7 +137,7 @@ class KeepalivedHostLevel(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
 
-    + firewall_status: the shell command that prints "BACKEND ok|missing|stale"
+    + firewall_status: the shell command that prints "BACKEND ok|missing|stale|missing+stale"
       (``status_command(rules)``), or ``""`` to skip the firewall probe
     + files: paths whose sha256 is wanted (missing files are left out)
     + read: absolute paths (without ':') whose lines are wanted (small files only)
@@ -183,5 +183,6 @@ class KeepalivedHostLevel(FactBase):
             elif path := digest_path(line):
                 sha256[path] = word
         return HostLevelState(firewall=firewall, firewall_ok=status == "ok",
-                              firewall_missing=status not in ("ok", "stale"), sha256=sha256, unit=unit,
-                              sysctl=sysctl, lines=lines)
+                              firewall_missing=status not in ("ok", "stale"),
+                              firewall_stale="stale" in status.split("+"), sha256=sha256,
+                              unit=unit, sysctl=sysctl, lines=lines)

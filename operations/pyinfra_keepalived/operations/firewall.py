@@ -72,8 +72,9 @@ def allow_vrrp(rules, host_state):
 @operation()
 def prune_vrrp(rules, host_state):
     """
-    Delete the firewall rules of ours that ``rules`` no longer asks for (and add any
-    missing). Run once the config that no longer needs them is live on every host.
+    Delete the firewall rules of ours that ``rules`` no longer asks for (where the probe
+    found any), and add any missing. Run once the config that no longer needs them is live
+    on every host.
 
     + rules: from ``facts.host_level.firewall_rules(settings)``
     + host_state: the host's ``KeepalivedHostLevel`` (asked with the same rules)
@@ -85,8 +86,8 @@ def prune_vrrp(rules, host_state):
         prune_vrrp(name="Close the firewall to former peers",
                    rules=("112", "4,eth0,,224.0.0.18"), host_state=probe.host_state)
     """
-    if host_state.firewall_ok:
-        host.noop(f"no other VRRP rule ({host_state.firewall})")
+    if not host_state.firewall_stale:
+        host.noop(f"no VRRP rule of a former peer ({host_state.firewall})")
         return
     yield script_command("allow", rules)
 

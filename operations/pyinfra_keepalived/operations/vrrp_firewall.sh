@@ -4,9 +4,9 @@
 # ip6tables, or an nftables ruleset.
 #
 #   status PROTOCOL... PEER...  print "BACKEND ok" (exactly the rules wanted), "BACKEND
-#                               missing" (some wanted rule is not there) or "BACKEND stale"
-#                               (all are there, and other rules of ours too); "none ok": no
-#                               firewall found
+#                               missing" (some wanted rule is not there), "BACKEND stale"
+#                               (other rules of ours are there: a former peer's) or
+#                               "BACKEND missing+stale" (both); "none ok": no firewall found
 #   add PROTOCOL... PEER...     insert the wanted rules that are missing, delete nothing
 #   allow PROTOCOL... PEER...   the same, then delete every other rule of ours (nftables:
 #                               both in one transaction)
@@ -70,9 +70,9 @@ found() {  # found BACKEND: add it to $backends and $label
     label="${label:+$label+}$1"
 }
 
-wanted() {  # wanted FORMAT FAMILY...: the rules (rule_line FORMAT ...) for each protocol
-    # and each peer of those address families, sorted, each once
-    format=$1
+wanted() {  # wanted BACKEND FAMILY...: the rules (rule_line) for each protocol and each
+    # peer of those address families, sorted, each once
+    backend=$1
     shift
     for peer in $peers; do
         IFS=, read -r family interface source destination <<EOF
@@ -80,7 +80,7 @@ $peer
 EOF
         case " $* " in *" $family "*) ;; *) continue ;; esac
         for p in $protocols; do
-            rule_line "$format" "$family" "$p" "$interface" "$source" "$destination"
+            rule_line "$backend" "$family" "$p" "$interface" "$source" "$destination"
         done
     done | sort -u
 }
@@ -140,7 +140,7 @@ nft_families() {  # the address families whose rules a table of family $1 takes
 
 nft_wanted() {  # the rules wanted in a table of family $1, as `nft -p list` prints them
     # shellcheck disable=SC2046
-    wanted '%s' $(nft_families "$1")
+    wanted nftables $(nft_families "$1")
 }
 
 nft_rules() {  # nft_rules FAMILY TABLE CHAIN: the rules of ours in it ("RULE # handle N")
@@ -155,7 +155,7 @@ nft_chain_name_ok() {  # names written into `nft -f` text: plain words only
     esac
 }
 
-nft_status() {  # one word for each input chain: ok, missing or stale
+nft_status() {  # one status for each input chain (status_of)
     nft_input_chains | while read -r f t c; do
         nft_chain_name_ok "$f" "$t" "$c" || { echo missing; continue; }
         status_of "$(nft_wanted "$f")" "$(nft_rules "$f" "$t" "$c" | sed 's/ # handle [0-9]*$//')"
@@ -194,7 +194,7 @@ IPT_OURS="-A INPUT( -s [0-9a-f.:]+/(32|128))?( -d [0-9a-f.:]+/(32|128))?( -i [A-
 ipt_family() { [ "$1" = iptables ] && echo 4 || echo 6; }
 
 ipt_wanted() {  # the rules wanted in $1's INPUT, as `$1 -S INPUT` prints them
-    wanted '-A INPUT%s -p %s -m comment --comment keepalived-vrrp -j ACCEPT' "$(ipt_family "$1")"
+    wanted iptables "$(ipt_family "$1")"
 }
 
 ipt_rules() {  # the rules of ours in $1's INPUT, as it prints them
@@ -236,7 +236,7 @@ ipt_remove() {  # by exact argument list: nothing read from the ruleset is run
 FWD_OURS="rule family=\"ipv[46]\"( source address=\"[0-9a-f.:]+\")?( destination address=\"[0-9a-f.:]+\")? protocol value=\"[0-9]+\" accept|rule protocol value=\"[0-9]+\" accept"
 
 fwd_wanted() {
-    wanted 'rule%s protocol value="%s" accept' 4 6
+    wanted firewalld 4 6
 }
 
 fwd_rules() {  # fwd_rules [--permanent]: the rich rules of ours, one a line
@@ -274,40 +274,41 @@ fwd_remove() {
 
 # -- every backend --
 
-rule_line() {  # rule_line FORMAT FAMILY PROTOCOL INTERFACE SOURCE DESTINATION: one rule
-    # in the backend's own form (FORMAT names the backend by its first word)
-    format=$1 family=$2 p=$3 interface=$4 source=$5 destination=$6
-    case $format in
-        %s)  # nftables: `nft -p list`'s order and spelling
+rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION: one rule
+    # as the backend prints it (its order and spelling), so that it is found as it is
+    family=$2 p=$3 interface=$4 source=$5 destination=$6
+    case $1 in
+        nftables)  # `nft -p list` (protocols as numbers)
             ip=ip
             [ "$family" = 6 ] && ip=ip6
             printf '%s%s%smeta l4proto %s accept comment "%s"\n' \
                 "${interface:+iifname \"$interface\" }" "${source:+$ip saddr $source }" \
                 "${destination:+$ip daddr $destination }" "$p" "$tag" ;;
-        rule*)  # firewalld: its own order and spelling
-            printf "$format\n" "$(printf ' family="ipv%s"%s%s' "$family" \
-                "${source:+ source address=\"$source\"}" \
-                "${destination:+ destination address=\"$destination\"}")" "$p" ;;
-        *)  # iptables -S: -s -d -i -p, hosts as /32 or /128, the protocol by name
+        iptables)  # `iptables -S`: -s -d -i -p, hosts as /32 or /128, the protocol by name
             bits=32
             [ "$family" = 6 ] && bits=128
             name=$(getent protocols "$p" 2>/dev/null | awk '{ print $1; exit }')
-            printf -- "$format\n" "${source:+ -s $source/$bits}${destination:+ -d $destination/$bits}${interface:+ -i $interface}" \
-                "${name:-$p}" ;;
+            printf '%s%s%s%s -p %s -m comment --comment %s -j ACCEPT\n' "-A INPUT" \
+                "${source:+ -s $source/$bits}" "${destination:+ -d $destination/$bits}" \
+                "${interface:+ -i $interface}" "${name:-$p}" "$tag" ;;
+        firewalld)  # `firewall-cmd --list-rich-rules`
+            printf 'rule family="ipv%s"%s%s protocol value="%s" accept\n' "$family" \
+                "${source:+ source address=\"$source\"}" \
+                "${destination:+ destination address=\"$destination\"}" "$p" ;;
     esac
 }
 
-status_of() {  # status_of WANTED HAVE: ok, missing or stale
-    if [ -n "$(diff_lines "$1" "$2")" ]; then
-        echo missing
-    elif [ "$(printf '%s\n' "$2" | grep -c .)" != "$(printf '%s\n' "$1" | grep -c .)" ]; then
-        echo stale
-    else
-        echo ok
-    fi
+status_of() {  # status_of WANTED HAVE: ok, missing, stale or missing+stale (HAVE holds
+    # more rules than the wanted ones it holds: another rule of ours, or one twice)
+    missing=$(diff_lines "$1" "$2" | grep -c .)
+    present=$(($(printf '%s\n' "$1" | grep -c .) - missing))
+    word=
+    [ "$missing" = 0 ] || word=missing
+    [ "$(printf '%s\n' "$2" | grep -c .)" = "$present" ] || word=${word:+$word+}stale
+    echo "${word:-ok}"
 }
 
-status() {  # status BACKEND...: the worst of every chain's: missing, stale, ok
+status() {  # status BACKEND...: every chain's status together: missing, stale, both, ok
     words=$(for b in "$@"; do
         case $b in
             nftables) nft_status ;;
@@ -316,6 +317,7 @@ status() {  # status BACKEND...: the worst of every chain's: missing, stale, ok
         esac
     done)
     case $words in
+        *missing*stale* | *stale*missing*) echo missing+stale ;;
         *missing*) echo missing ;;
         *stale*) echo stale ;;
         *) echo ok ;;
