@@ -25,8 +25,6 @@ OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
 FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
 FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
 VRRP, AH = "112", "51"
-# Where multicast adverts go (RFC 5798 5.1.1.2, 5.1.2.2): keepalived's default groups.
-VRRP_GROUPS = {4: "224.0.0.18", 6: "ff02::12"}
 # One argument of the firewall script after its action: a protocol number, or a peer
 # "FAMILY,INTERFACE,SOURCE,DESTINATION" (as vrrp_firewall.sh checks them)
 RULE_ARGUMENT_RE = re.compile(r"[0-9]+|[46],[A-Za-z0-9_.@-]*,[0-9a-f.:]*,[0-9a-f.:]*")
@@ -48,16 +46,21 @@ def vrrp_peers(settings):
     """What the firewall accepts adverts from, as the firewall script's peers
     ("FAMILY,INTERFACE,SOURCE,DESTINATION", an empty field not matched on), in instance
     order without repeats: a unicast instance's peers' addresses, to this host's
-    unicast_src_ip where known; a multicast instance's VRRP group, on its interface."""
+    unicast_src_ip where known; a multicast instance's VRRP group (global_defs'), on its
+    interface; anywhere, for an instance whose extra_lines set its addresses (the model
+    warns)."""
+    groups = settings.global_defs.mcast_groups
     peers = []
     for instance in settings.instances:
-        if instance.unicast_peers is None:
+        if instance.raw_addressing:
+            peers.append(f"{instance.family},,,")
+        elif instance.unicast_peers is None:
             peers.append(f"{instance.family},{instance.interface},,"
-                         f"{VRRP_GROUPS[instance.family]}")
-            continue
-        source = _address(instance.unicast_src_ip) if instance.unicast_src_ip else ""
-        peers += [f"{instance.family},,{_address(peer)},{source}"
-                  for peer in instance.unicast_peers]
+                         f"{_address(groups[instance.family])}")
+        else:
+            source = _address(instance.unicast_src_ip) if instance.unicast_src_ip else ""
+            peers += [f"{instance.family},,{_address(peer)},{source}"
+                      for peer in instance.unicast_peers]
     return tuple(dict.fromkeys(peers))
 
 
