@@ -100,7 +100,7 @@ detect() {  # sets $backends: firewalld, or each of iptables, ip6tables and nfta
     read_chains
     for cmd in iptables ip6tables; do
         if has "$cmd" && $cmd -S INPUT 2>/dev/null \
-                | grep -v -E -x -e '-P INPUT ACCEPT' -e "$IPT_OURS" | grep -q .; then
+                | grep -q -v -E -x -e '-P INPUT ACCEPT' -e "$IPT_OURS"; then
             found "$cmd"
         fi
     done
@@ -193,7 +193,10 @@ IPT_OURS="-A INPUT( -s [0-9a-f.:]+/(32|128))?( -d [0-9a-f.:]+/(32|128))?( -i [A-
 
 ipt_family() { [ "$1" = iptables ] && echo 4 || echo 6; }
 
-ipt_wanted() {  # the rules wanted in $1's INPUT, as `$1 -S INPUT` prints them
+ipt_wanted() {  # the rules wanted in $1's INPUT, as `$1 -S INPUT` prints them: protocols
+    # by the name getprotobynumber gives ("NUMBER=NAME" words in $protocol_names)
+    # shellcheck disable=SC2086
+    protocol_names=$(getent protocols $protocols 2>/dev/null | awk '{ print $2 "=" $1 }')
     wanted iptables "$(ipt_family "$1")"
 }
 
@@ -284,10 +287,13 @@ rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION:
             printf '%s%s%smeta l4proto %s accept comment "%s"\n' \
                 "${interface:+iifname \"$interface\" }" "${source:+$ip saddr $source }" \
                 "${destination:+$ip daddr $destination }" "$p" "$tag" ;;
-        iptables)  # `iptables -S`: -s -d -i -p, hosts as /32 or /128, the protocol by name
+        iptables)  # `iptables -S`: -s -d -i -p, hosts as /32 or /128, the protocol's name
             bits=32
             [ "$family" = 6 ] && bits=128
-            name=$(getent protocols "$p" 2>/dev/null | awk '{ print $1; exit }')
+            name=$p
+            for entry in $protocol_names; do
+                case $entry in "$p="*) name=${entry#*=} ;; esac
+            done
             printf '%s%s%s%s -p %s -m comment --comment %s -j ACCEPT\n' "-A INPUT" \
                 "${source:+ -s $source/$bits}" "${destination:+ -d $destination/$bits}" \
                 "${interface:+ -i $interface}" "${name:-$p}" "$tag" ;;
@@ -299,13 +305,15 @@ rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION:
 }
 
 status_of() {  # status_of WANTED HAVE: ok, missing, stale or missing+stale (HAVE holds
-    # more rules than the wanted ones it holds: another rule of ours, or one twice)
-    missing=$(diff_lines "$1" "$2" | grep -c .)
-    present=$(($(printf '%s\n' "$1" | grep -c .) - missing))
-    word=
-    [ "$missing" = 0 ] || word=missing
-    [ "$(printf '%s\n' "$2" | grep -c .)" = "$present" ] || word=${word:+$word+}stale
-    echo "${word:-ok}"
+    # a rule of ours that is not wanted, or a wanted one twice); one awk, no more
+    printf '%s\n' "$2" | awk -v want="$1" '
+        BEGIN { n = split(want, lines, "\n")
+                for (i = 1; i <= n; i++) if (lines[i] != "") needed[lines[i]] = 1 }
+        $0 == "" { next }
+        ($0 in needed) && !seen[$0]++ { next }
+        { stale = 1 }
+        END { for (rule in needed) if (!(rule in seen)) missing = 1
+              print missing ? (stale ? "missing+stale" : "missing") : (stale ? "stale" : "ok") }'
 }
 
 status() {  # status BACKEND...: every chain's status together: missing, stale, both, ok
