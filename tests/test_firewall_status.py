@@ -35,10 +35,11 @@ def fake(directory, name, text):
 
 @pytest.fixture
 def bin_dir(tmp_path):
-    """A PATH of grep, awk, and a `sh` that logs every start (the script's `sh -c`)."""
+    """A PATH of the text tools the script uses, and a `sh` that logs every start (the
+    script's `sh -c`)."""
     directory = tmp_path / "bin"
     directory.mkdir()
-    for tool in ("grep", "awk"):
+    for tool in ("grep", "awk", "sed", "sort", "tr", "getent"):
         os.symlink(shutil.which(tool), directory / tool)
     fake(directory, "sh", f'echo started >> {tmp_path / "log"}\nexec /bin/sh "$@"\n')
     return directory
@@ -53,10 +54,13 @@ def run(bin_dir, command):
     return result.stdout, log.exists()
 
 
-def script_status(bin_dir, *protocols):
-    """What the script itself prints for `status PROTOCOLS`, always started."""
+def script_status(bin_dir, *rules):
+    """What the script itself prints for `status RULES`, always started."""
     return run(bin_dir, " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall",
-                                  "status", *protocols]))[0]
+                                  "status", *rules]))[0]
+
+
+RULES = ("112", "4,eth0,,224.0.0.18")
 
 
 IPTABLES = 'case "$1 $2" in "-S INPUT") echo "{}" ;; *) exit 1 ;; esac\n'
@@ -77,10 +81,12 @@ def test_status_is_the_scripts_and_starts_it_only_where_a_firewall_may_be(
         bin_dir, tools, answer, started):
     for name, text in tools.items():
         fake(bin_dir, name, text)
-    assert script_status(bin_dir, "112") == answer
-    assert run(bin_dir, status_command(("112",))) == (answer, started)
+    assert script_status(bin_dir, *RULES) == answer
+    assert run(bin_dir, status_command(RULES)) == (answer, started)
 
 
-def test_a_protocol_the_script_refuses_is_left_to_it(bin_dir):
-    assert status_command(("1x",)).startswith("sh -c ")
-    assert run(bin_dir, status_command(("1x",))) == ("", True)
+@pytest.mark.parametrize("rule", ["1x", "4,eth0,,224.0.0.18;id", "5,,10.0.0.1,", "6,eth0,,FF02::12",
+                                  "4,,10.0.0.2,10.0.0.1,"])
+def test_an_argument_the_script_refuses_is_left_to_it(bin_dir, rule):
+    assert status_command(("112", rule)).startswith("sh -c ")
+    assert run(bin_dir, status_command(("112", rule))) == ("", True)

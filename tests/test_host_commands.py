@@ -67,7 +67,9 @@ from .fakehosts import (
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
-ALLOW_112 = "vrrp-firewall allow 112"
+RULES = ("112", "4,eth0,,224.0.0.18")  # the example's instance: multicast on eth0
+ADD = "vrrp-firewall add 112 4,eth0,,224.0.0.18"
+PRUNE = "vrrp-firewall allow 112 4,eth0,,224.0.0.18"
 INSTALL_SCRIPT = file_sent(FIREWALL_COMMAND, "755")
 RELOAD = "systemctl reload keepalived.service"
 
@@ -109,9 +111,10 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
     state = fresh(distro, host_state(firewall="nftables missing"))
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        allow = [c for c in commands if c.endswith(ALLOW_112)]
+        allow = [c for c in commands if c.endswith(ADD)]
         assert len(allow) == 1 and allow[0].startswith("sh -c ")
         assert FIREWALL_SCRIPT.splitlines()[0] in allow[0]  # the script itself, inline
+        assert not any(c.endswith(PRUNE) for c in commands)  # no former peer's rule
         stream = sent(host, recorder)
         installed = stream.index(INSTALL_SCRIPT[-1])
         assert stream[installed - 2:installed + 1] == INSTALL_SCRIPT
@@ -126,8 +129,8 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
 def test_dropin_runs_the_installed_script_before_each_start(recorder):
     state = fresh("debian", host_state(firewall="iptables missing"))
     settings = settings_of(state)["@fake/host-01"]
-    content = render_host.service_dropin(settings.host_level, installed_command(("112",)))
-    assert f"ExecStartPre=-{FIREWALL_COMMAND} allow 112\n" in content
+    content = render_host.service_dropin(settings.host_level, installed_command(RULES))
+    assert f"ExecStartPre=-{FIREWALL_COMMAND} allow 112 4,eth0,,224.0.0.18\n" in content
     assert "After=nftables.service netfilter-persistent.service firewalld.service\n" in content
     for host in deploy(state):
         assert sha256(content) != sha256(DROPIN_CONTENT)
@@ -138,8 +141,9 @@ def test_ah_instances_open_protocol_51_too(recorder):
     state = fresh("rocky", host_state(firewall="firewalld missing"), group_data=with_ah())
     for host in deploy(state):
         assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
-            op_commands(host, recorder))] == ["allow 112 51"]
-        assert " vrrp-firewall status 112 51; " in fact_commands(host, recorder)[0]
+            op_commands(host, recorder))] == ["add 112 51 4,eth0,,224.0.0.18"]
+        assert " vrrp-firewall status 112 51 4,eth0,,224.0.0.18; " in fact_commands(
+            host, recorder)[0]
 
 
 def test_no_firewall_active_auto_leaves_it_alone(recorder):
@@ -171,7 +175,7 @@ def up_to_date_state(**host_level_data):
     level = HostLevel(**host_level_data)
     return host_state(firewall="nftables ok", files={
         FIREWALL_COMMAND: FIREWALL_SCRIPT,
-        DROPIN: render_host.service_dropin(level, installed_command(("112",)))})
+        DROPIN: render_host.service_dropin(level, installed_command(RULES))})
 
 
 def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
@@ -181,16 +185,47 @@ def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
     for host in deploy(state):
         assert op_commands(host, recorder) == []
         assert_one_probe(host, recorder)
-        assert " vrrp-firewall status 112; " in fact_commands(host, recorder)[0]
+        assert " vrrp-firewall status 112 4,eth0,,224.0.0.18; " in fact_commands(
+            host, recorder)[0]
 
 
-def test_rule_gone_on_a_converged_host_is_put_back_without_restart(recorder):
+@pytest.mark.parametrize("status, drifted, expected", [
+    ("missing", None, ["add"]),
+    ("stale", None, ["prune"]),
+    ("missing+stale", "20-vrrp_instances.conf", ["add", "config", "prune"]),
+], ids=["rule-gone", "former-peer-rule", "peer-changed"])
+def test_rules_are_added_before_the_config_and_former_peers_deleted_after_it(
+        recorder, status, drifted, expected):
+    """On a converged host (no restart): a missing rule is added before the config step,
+    nothing deleted; a former peer's rule is deleted after it, when every host runs the
+    config without that peer."""
     lines = up_to_date_state()
-    lines[0] = "firewall nftables missing"
-    state = converged("rocky", lines)
+    lines[0] = f"firewall nftables {status}"
+    state = converged("rocky", lines, drifted=drifted)
+    steps = {ADD: "add", PRUNE: "prune", TRANSACTION: "config"}
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert len(commands) == 1 and commands[0].endswith(ALLOW_112)
+        assert [step for command in commands for text, step in steps.items()
+                if text in command] == expected
+        assert len(commands) == len(expected) + bool(drifted)  # (+ the new file's upload)
+
+
+def test_unicast_peers_are_the_rules(recorder):
+    """A unicast instance: the peers' addresses to this host's (unicast_src_ip), one
+    argument each; IPv6 addresses as the firewalls print them."""
+    instance = {**GROUP_DATA["keepalived_vrrp_instances"][0],
+                "unicast_src_ip": "10.0.0.1", "unicast_peers": ["10.0.0.2", "10.0.0.3"]}
+    ipv6 = {**instance, "name": "VI_6", "virtual_router_id": 52,
+            "virtual_ipaddresses": ["2001:db8::100/64"], "auth_type": None,
+            "auth_pass": None, "unicast_src_ip": "2001:DB8:0::1",
+            "unicast_peers": ["2001:db8::2"]}
+    ipv6 = {key: value for key, value in ipv6.items() if value is not None}
+    state = fresh("debian", host_state(firewall="nftables missing"),
+                  group_data={"keepalived_vrrp_instances": [instance, ipv6]})
+    for host in deploy(state):
+        assert [c.rsplit("' vrrp-firewall ")[1] for c in firewall_commands(
+            op_commands(host, recorder))][0] == (
+            "add 112 4,,10.0.0.2,10.0.0.1 4,,10.0.0.3,10.0.0.1 6,,2001:db8::2,2001:db8::1")
 
 
 # -- systemd drop-in --

@@ -6,7 +6,7 @@ the extra_lines escape hatch. Every message is asserted with host, key path and 
 
 import pytest
 
-from pyinfra_keepalived.render.config import script_content
+from pyinfra_keepalived.render.config import config_files, script_content
 
 from .hostdata import (
     DROP,
@@ -249,6 +249,33 @@ def test_two_hosts_with_one_address_is_an_error():
 
     assert "host-01: keepalived_vrrp_instances[0].unicast_peers = 'inventory': peer host-02 " \
            "has the address 192.0.2.1 of another host of VI_1" in str(error)
+
+
+@pytest.mark.parametrize("unicast, given, expected, rendered", [
+    (True, None, True, True),
+    (True, False, False, False),
+    (False, None, None, False),
+    (False, True, True, True),
+], ids=["unicast-default-on", "unicast-set-off", "multicast-unset", "multicast-set-on"])
+def test_vrrp_check_unicast_src_is_on_by_default_where_an_instance_is_unicast(
+        unicast, given, expected, rendered):
+    """keepalived then drops unicast adverts from any address but unicast_peers (it skips
+    the TTL check for unicast); set false, it stays off."""
+    data = host_01(unicast_src_ip="192.0.2.1", unicast_peers=["192.0.2.2"]) if unicast \
+        else host_01()
+    if given is not None:
+        data = with_global(data, vrrp_check_unicast_src=given)
+    settings = assert_valid(data)
+    assert settings.global_defs.vrrp_check_unicast_src is expected
+    global_defs = next(file.content for path, file in config_files(settings).items()
+                       if path.endswith("00-global_defs.conf"))
+    assert ("    vrrp_check_unicast_src\n" in global_defs) is rendered
+
+
+def test_vrrp_check_unicast_src_must_be_a_flag():
+    assert_error(with_global(host_01(), vrrp_check_unicast_src="yes"),
+                 "host-01: keepalived_global_defs.vrrp_check_unicast_src = 'yes': must be "
+                 "true or false")
 
 
 def test_unicast_and_multicast_peers_is_an_error():

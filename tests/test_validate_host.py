@@ -3,10 +3,10 @@ the keepalived.service drop-in and keepalived's daemon options."""
 
 import pytest
 
-from pyinfra_keepalived.facts.host_level import vrrp_protocols
+from pyinfra_keepalived.facts.host_level import firewall_rules, vrrp_protocols
 from pyinfra_keepalived.model.blocks import HostLevel
 
-from .hostdata import DROP, assert_error, assert_valid, host_01, instance
+from .hostdata import DROP, assert_error, assert_valid, host_01, instance, read
 
 pytestmark = pytest.mark.unit
 
@@ -49,6 +49,55 @@ def test_ah_instance_opens_protocol_51():
     settings = assert_valid(host_01(instances=[instance(priority=100, auth_type="AH")]))
     assert vrrp_protocols(settings) == ("112", "51")
     assert vrrp_protocols(assert_valid(host_01())) == ("112",)  # auth_type PASS
+
+
+IPV6 = {"virtual_ipaddresses": ["2001:db8::100/64"], "auth_type": DROP, "auth_pass": DROP}
+
+
+@pytest.mark.parametrize("instances, data, expected", [
+    ([{}], {}, ("112", "4,eth0,,224.0.0.18")),
+    ([{"interface": "ens18", **IPV6}], {}, ("112", "6,ens18,,ff02::12")),
+    ([{"unicast_src_ip": "192.0.2.1", "unicast_peers": ["192.0.2.2", "192.0.2.3"]}], {},
+     ("112", "4,,192.0.2.2,192.0.2.1", "4,,192.0.2.3,192.0.2.1")),
+    ([{"unicast_peers": ["192.0.2.2"]}], {}, ("112", "4,,192.0.2.2,")),  # own address unknown
+    ([{**IPV6, "unicast_src_ip": "2001:DB8::0:1", "unicast_peers": ["2001:db8:0::2"]}], {},
+     ("112", "6,,2001:db8::2,2001:db8::1")),  # as the firewalls print them
+    ([{}, {"name": "VI_2", "virtual_router_id": 52, "auth_type": "AH",
+           "virtual_ipaddresses": ["192.168.1.101/24"]}], {},
+     ("112", "51", "4,eth0,,224.0.0.18")),  # one rule per peer, whatever the instances
+    ([{}], {"keepalived_global_defs": {"extra_lines": ["vrrp_mcast_group4 224.0.0.19"]}},
+     ("112", "4,eth0,,224.0.0.19")),  # the group keepalived sends to
+    ([{"extra_lines": ["unicast_peer {", "192.0.2.2", "}"]}], {},
+     ("112", "4,,,")),  # peers the rules cannot see: from anywhere (a warning)
+    ([{}], {"keepalived_firewall": False}, ()),
+    ([], {}, ()),  # no instance: nothing to let in, the firewall is left alone
+], ids=["multicast", "multicast-ipv6", "unicast", "unicast-own-address-unknown",
+        "unicast-ipv6", "two-instances-one-group", "mcast-group-of-global-defs",
+        "raw-unicast-peer", "firewall-off", "no-instance"])
+def test_firewall_rules_let_in_the_peers_only(instances, data, expected):
+    items = [instance(priority=100, **overrides) for overrides in instances]
+    settings = assert_valid({**host_01(instances=items), **data})
+    assert firewall_rules(settings) == expected
+
+
+def test_addresses_in_extra_lines_are_a_warning_naming_the_keys():
+    _, errors, warnings = read(host_01(extra_lines=["unicast_src_ip 192.0.2.1"]))
+    assert errors == [] and warnings == [
+        "host-01: keepalived_vrrp_instances[0].extra_lines = ['unicast_src_ip 192.0.2.1']: "
+        "sets unicast_src_ip, which the host firewall rules cannot see: they let this "
+        "instance's VRRP in from anywhere; set unicast_peers and unicast_src_ip instead"]
+
+
+@pytest.mark.parametrize("line, family", [
+    ("vrrp_mcast_group4 10.0.0.1", 4), ("vrrp_mcast_group4 ff02::12", 4),
+    ("vrrp_mcast_group6 224.0.0.18", 6), ("vrrp_mcast_group4", 4),
+    ("vrrp_mcast_group4 224.0.0.19 x", 4)])
+def test_mcast_group_in_extra_lines_must_be_a_multicast_address(line, family):
+    data = {**host_01(), "keepalived_global_defs": {"extra_lines": [line]}}
+    group = {4: "224.0.0.18", 6: "ff02::12"}[family]
+    assert assert_error(data, "keepalived_global_defs.extra_lines[0]") == (
+        f"host-01: keepalived_global_defs.extra_lines[0] = {line!r}: must be "
+        f"vrrp_mcast_group{family} and one IPv{family} multicast address (e.g. {group})")
 
 
 # -- keepalived_nonlocal_bind --

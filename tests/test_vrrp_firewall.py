@@ -56,61 +56,185 @@ def ruleset(ns):
     return ns("nft", "list", "ruleset")[1]
 
 
-def test_nftables_drop_policy_gets_one_rule_at_the_top_and_loses_it_again(netns):
+PEER = "4,,10.0.0.2,10.0.0.1"  # a unicast peer's adverts to this host's address
+OTHER_PEER = "4,,10.0.0.4,10.0.0.1"
+GROUP = "4,vrrp0,,224.0.0.18"  # multicast adverts on the instance's interface
+PEER_RULE = 'ip saddr 10.0.0.2 ip daddr 10.0.0.1 meta l4proto vrrp accept comment "keepalived-vrrp"'
+# An operator's rules that look like ours but are not (another action, or more to them)
+LOOK_ALIKES = ('meta l4proto vrrp drop comment "keepalived-vrrp 112"',
+               'ip saddr 10.0.0.2 ip daddr 10.0.0.1 meta l4proto vrrp counter packets 0 bytes 0 '
+               'accept comment "keepalived-vrrp"')
+
+
+def nft_chain(ns):
+    """The rules of inet filter input, as `nft list` prints them."""
+    return [line.strip() for line in ns("nft", "list", "chain", "inet", "filter",
+                                        "input")[1].splitlines()[3:-2]]
+
+
+def test_nftables_drop_policy_gets_the_peers_rules_at_the_top_and_loses_them_again(netns):
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     original = ruleset(netns)
-    assert script(netns, "status", "112")[1] == "nftables missing\n"
+    assert script(netns, "status", "112", PEER, GROUP)[1] == "nftables missing\n"
 
-    assert script(netns, "allow", "112")[0] == 0
-    assert script(netns, "status", "112")[1] == "nftables ok\n"
-    chain = netns("nft", "list", "chain", "inet", "filter", "input")[1].splitlines()
-    assert chain[3].strip() == 'meta l4proto vrrp accept comment "keepalived-vrrp 112"'
+    assert script(netns, "allow", "112", PEER, GROUP)[0] == 0
+    assert script(netns, "status", "112", PEER, GROUP)[1] == "nftables ok\n"
+    assert sorted(nft_chain(netns)[:2]) == sorted([
+        PEER_RULE, 'iifname "vrrp0" ip daddr 224.0.0.18 meta l4proto vrrp accept comment '
+                   '"keepalived-vrrp"'])
     opened = ruleset(netns)
 
-    assert script(netns, "allow", "112")[0] == 0  # already open: nothing changes
+    assert script(netns, "allow", "112", PEER, GROUP)[0] == 0  # already open: nothing changes
     assert ruleset(netns) == opened
 
-    # AH added (an instance now uses auth_type AH): the rule is replaced, not doubled
-    assert script(netns, "status", "112", "51")[1] == "nftables missing\n"
-    assert script(netns, "allow", "112", "51")[0] == 0
-    assert script(netns, "status", "112", "51")[1] == "nftables ok\n"
-    assert ruleset(netns).count("keepalived-vrrp") == 1
-    assert 'meta l4proto { ah, vrrp } accept comment "keepalived-vrrp 112 51"' in ruleset(netns)
+    # AH added (an instance now uses auth_type AH): rules added, none doubled
+    assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "nftables missing\n"
+    assert script(netns, "allow", "112", "51", PEER, GROUP)[0] == 0
+    assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "nftables ok\n"
+    assert ruleset(netns).count("keepalived-vrrp") == 4
 
     assert script(netns, "remove")[0] == 0
     assert ruleset(netns) == original
 
 
-def test_nftables_every_input_chain_is_opened(netns):
-    two_tables = DROP_TABLE + DROP_TABLE.replace("inet filter", "ip other").replace(
-        "priority filter", "priority 10")
-    assert netns("nft", "-f", "-", stdin=two_tables)[0] == 0
-    assert script(netns, "allow", "112")[0] == 0
-    assert ruleset(netns).count('comment "keepalived-vrrp 112"') == 2
-    assert script(netns, "status", "112")[1] == "nftables ok\n"
+def test_nftables_a_changed_peer_is_added_before_the_former_one_goes(netns):
+    """`add` (before the config) only adds: the former peer is still let in, the status is
+    "stale"; `allow` (once the config is live) deletes its rule."""
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables missing+stale\n"
+    assert script(netns, "add", "112", OTHER_PEER)[0] == 0
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables stale\n"
+    assert PEER_RULE in nft_chain(netns)
+    assert script(netns, "allow", "112", OTHER_PEER)[0] == 0
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables ok\n"
+    assert nft_chain(netns)[0] == PEER_RULE.replace("10.0.0.2", "10.0.0.4")
+    assert ruleset(netns).count("keepalived-vrrp") == 1
+
+
+def test_nftables_rule_of_an_earlier_version_is_replaced(netns):
+    """The rule an earlier version wrote (no peer limit) is ours: replaced, not kept."""
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert netns("nft", "insert", "rule", "inet", "filter", "input", "meta", "l4proto",
+                 "{ 112, 51 }", "accept", "comment", '"keepalived-vrrp 112 51"')[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "nftables missing+stale\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert nft_chain(netns) == [PEER_RULE, "ct state established,related accept",
+                                'iif "lo" accept', "tcp dport 22 accept"]
+
+
+def test_nftables_look_alike_rules_are_the_operators(netns):
+    """An operator's rules with our comment but another action, or more to them, are not
+    ours: never counted as the rules wanted, never deleted."""
+    table = DROP_TABLE.replace("tcp dport 22 accept", "tcp dport 22 accept\n        "
+                               + "\n        ".join(LOOK_ALIKES))
+    assert netns("nft", "-f", "-", stdin=table)[0] == 0
+    original = ruleset(netns)
+    assert script(netns, "status", "112", PEER)[1] == "nftables missing\n"
+    assert script(netns, "remove")[0] == 0
+    assert ruleset(netns) == original
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
+    assert nft_chain(netns)[0] == PEER_RULE and nft_chain(netns)[-2:] == list(LOOK_ALIKES)
+    assert script(netns, "remove")[0] == 0
+    assert ruleset(netns) == original
+
+
+def test_nftables_every_input_chain_gets_the_rules_of_its_family(netns):
+    """An inet and an ip table get the IPv4 rules; an ip6 table the IPv6 ones only."""
+    tables = DROP_TABLE + DROP_TABLE.replace("inet filter", "ip other").replace(
+        "priority filter", "priority 10") + DROP_TABLE.replace("inet filter", "ip6 six").replace(
+        "priority filter", "priority 20")
+    assert netns("nft", "-f", "-", stdin=tables)[0] == 0
+    assert script(netns, "allow", "112", PEER, "6,vrrp0,,ff02::12")[0] == 0
+    assert ruleset(netns).count(PEER_RULE) == 2
+    six = 'iifname "vrrp0" ip6 daddr ff02::12 meta l4proto vrrp accept comment "keepalived-vrrp"'
+    assert ruleset(netns).count(six) == 2  # inet and ip6
+    assert script(netns, "status", "112", PEER, "6,vrrp0,,ff02::12")[1] == "nftables ok\n"
     assert script(netns, "remove")[0] == 0
     assert "keepalived-vrrp" not in ruleset(netns)
+
+
+def iptables_ours(ns, command="iptables"):
+    return [line for line in ns(command, "-S", "INPUT")[1].splitlines() if "keepalived" in line]
+
+
+IPT_PEER = "-A INPUT -s 10.0.0.2/32 -d 10.0.0.1/32 -p vrrp -m comment --comment keepalived-vrrp -j ACCEPT"
 
 
 def test_iptables_drop_policy(netns):
     assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
     assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT")[0] == 0
     original = netns("iptables", "-S", "INPUT")[1]
-    assert script(netns, "status", "112", "51")[1] == "iptables missing\n"
+    assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "iptables missing\n"
 
-    assert script(netns, "allow", "112", "51")[0] == 0
-    assert script(netns, "status", "112", "51")[1] == "iptables ok\n"
+    assert script(netns, "allow", "112", "51", PEER, GROUP)[0] == 0
+    assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "iptables ok\n"
     rules = netns("iptables", "-S", "INPUT")[1].splitlines()
-    assert rules[1:3] == ["-A INPUT -p vrrp -m comment --comment keepalived-vrrp -j ACCEPT",
-                          "-A INPUT -p ah -m comment --comment keepalived-vrrp -j ACCEPT"]
-    assert script(netns, "allow", "112", "51")[0] == 0
+    assert sorted(rules[1:5]) == sorted([
+        IPT_PEER, IPT_PEER.replace("vrrp", "ah", 1),
+        "-A INPUT -d 224.0.0.18/32 -i vrrp0 -p vrrp -m comment --comment keepalived-vrrp "
+        "-j ACCEPT",
+        "-A INPUT -d 224.0.0.18/32 -i vrrp0 -p ah -m comment --comment keepalived-vrrp "
+        "-j ACCEPT"])
+    assert script(netns, "allow", "112", "51", PEER, GROUP)[0] == 0
     assert netns("iptables", "-S", "INPUT")[1].splitlines() == rules
 
-    assert script(netns, "allow", "112")[0] == 0  # AH no longer used
-    assert netns("iptables", "-S", "INPUT")[1].count("keepalived-vrrp") == 1
+    assert script(netns, "allow", "112", PEER)[0] == 0  # AH and the group no longer used
+    assert iptables_ours(netns) == [IPT_PEER]
 
     assert script(netns, "remove")[0] == 0
     assert netns("iptables", "-S", "INPUT")[1] == original
+
+
+def test_iptables_a_changed_peer_is_added_before_the_former_one_goes(netns):
+    assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables missing+stale\n"
+    assert script(netns, "add", "112", OTHER_PEER)[0] == 0
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables stale\n"
+    assert sorted(iptables_ours(netns)) == [IPT_PEER, IPT_PEER.replace("10.0.0.2", "10.0.0.4")]
+    assert script(netns, "allow", "112", OTHER_PEER)[0] == 0
+    assert iptables_ours(netns) == [IPT_PEER.replace("10.0.0.2", "10.0.0.4")]
+    assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables ok\n"
+
+
+def test_iptables_rule_of_an_earlier_version_is_replaced(netns):
+    assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
+    assert netns("iptables", "-I", "INPUT", "1", "-p", "112", "-m", "comment", "--comment",
+                 "keepalived-vrrp", "-j", "ACCEPT")[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "iptables missing+stale\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert iptables_ours(netns) == [IPT_PEER]
+
+
+def test_iptables_look_alike_rules_are_the_operators(netns):
+    assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
+    for extra in (["-j", "DROP"], ["-m", "ttl", "--ttl-eq", "255", "-j", "ACCEPT"]):
+        assert netns("iptables", "-A", "INPUT", "-s", "10.0.0.2", "-d", "10.0.0.1", "-p",
+                     "vrrp", "-m", "comment", "--comment", "keepalived-vrrp", *extra)[0] == 0
+    original = netns("iptables", "-S", "INPUT")[1]
+    assert script(netns, "status", "112", PEER)[1] == "iptables missing\n"
+    assert script(netns, "remove")[0] == 0
+    assert netns("iptables", "-S", "INPUT")[1] == original
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "iptables ok\n"
+    assert script(netns, "remove")[0] == 0
+    assert netns("iptables", "-S", "INPUT")[1] == original
+
+
+def test_ip6tables_gets_the_ipv6_rules(netns):
+    assert netns("ip6tables", "-P", "INPUT", "DROP")[0] == 0
+    six = "6,,2001:db8::2,2001:db8::1"
+    assert script(netns, "status", "112", PEER, six)[1] == "ip6tables missing\n"
+    assert script(netns, "allow", "112", PEER, six)[0] == 0
+    assert script(netns, "status", "112", PEER, six)[1] == "ip6tables ok\n"
+    assert iptables_ours(netns, "ip6tables") == [
+        "-A INPUT -s 2001:db8::2/128 -d 2001:db8::1/128 -p vrrp -m comment --comment "
+        "keepalived-vrrp -j ACCEPT"]
+    assert iptables_ours(netns) == []  # iptables filters nothing: left alone
+    assert script(netns, "remove")[0] == 0
+    assert iptables_ours(netns, "ip6tables") == []
 
 
 def test_iptables_rule_text_is_never_run(netns, tmp_path):
@@ -129,10 +253,10 @@ def test_iptables_rule_text_is_never_run(netns, tmp_path):
                  "keepalived-vrrp", "-j", "DROP")[0] == 0
     original = netns("iptables", "-S", "INPUT")[1]
 
-    assert script(netns, "status", "112")[1] == "iptables missing\n"
-    assert script(netns, "allow", "112")[0] == 0
-    assert script(netns, "status", "112")[1] == "iptables ok\n"
-    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "iptables missing\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "iptables ok\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
     assert script(netns, "remove")[0] == 0
 
     assert netns("iptables", "-S", "INPUT")[1] == original
@@ -147,40 +271,53 @@ def test_nftables_rule_text_is_never_run_nor_taken_for_ours(netns, tmp_path):
         '\n        tcp dport 81 accept comment "keepalived-vrrp-other"')
     assert netns("nft", "-f", "-", stdin=table)[0] == 0
     original = ruleset(netns)
-    assert script(netns, "allow", "112")[0] == 0
-    assert script(netns, "status", "112")[1] == "nftables ok\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
     assert script(netns, "remove")[0] == 0
     assert ruleset(netns) == original
     assert not ran.exists()
 
 
-@pytest.mark.parametrize("protocol", ["112;id", "$(id)", "vrrp", "-1"])
-def test_protocols_must_be_numbers(netns, protocol):
-    code, output, error = script(netns, "allow", "112", protocol)
+@pytest.mark.parametrize("argument", ["112;id", "$(id)", "vrrp", "-1", "4,eth0,,224.0.0.18;id",
+                                      "4,eth 0,,", "4,,10.0.0.2", "5,,10.0.0.2,",
+                                      "4,,10.0.0.2,10.0.0.1,x", "6,,FE80::1,"])
+def test_arguments_must_be_numbers_or_peers(netns, argument):
+    code, output, error = script(netns, "allow", "112", argument)
     assert (code, output) == (2, "")
-    assert error == f"vrrp-firewall: protocol must be a number: {protocol}\n"
+    assert error == ("vrrp-firewall: neither a protocol number nor a peer "
+                     f"(FAMILY,INTERFACE,SOURCE,DESTINATION): {argument}\n")
 
 
 def test_no_firewall_nothing_to_do(netns):
-    assert script(netns, "status", "112")[1] == "none ok\n"
-    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "none ok\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
     assert ruleset(netns) == ""
     assert script(netns, "remove")[0] == 0
+
+
+def test_allow_without_peers_leaves_the_rules_as_they_are(netns):
+    """`allow 112`, as the drop-in of an earlier version calls it at keepalived's start
+    (until the deploy writes the new drop-in): the rules in place stay."""
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    opened = ruleset(netns)
+    assert script(netns, "allow", "112")[0] == 0
+    assert ruleset(netns) == opened
 
 
 def test_the_probes_status_is_the_scripts(netns):
     """facts.host_level.status_command (the script only where a firewall may be) answers
     as the script does, with no ruleset, an nft drop table, and an iptables rule too."""
     def both():
-        return (netns("sh", "-c", status_command(("112", "51")))[1],
-                script(netns, "status", "112", "51")[1])
+        return (netns("sh", "-c", status_command(("112", "51", PEER)))[1],
+                script(netns, "status", "112", "51", PEER)[1])
 
     assert both() == ("none ok\n",) * 2
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert both() == ("nftables missing\n",) * 2
     assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "ACCEPT")[0] == 0
     assert both() == ("iptables+nftables missing\n",) * 2
-    assert script(netns, "allow", "112", "51")[0] == 0
+    assert script(netns, "allow", "112", "51", PEER)[0] == 0
     assert both() == ("iptables+nftables ok\n",) * 2
 
 
@@ -190,9 +327,9 @@ def test_nftables_backend_leaves_iptables_nft_chains_alone(netns):
     assert netns("iptables", "-P", "INPUT", "ACCEPT")[0] == 0  # ip filter INPUT, empty
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert "chain INPUT" in ruleset(netns)
-    assert script(netns, "allow", "112")[0] == 0
+    assert script(netns, "allow", "112", PEER)[0] == 0
     assert netns("iptables", "-S", "INPUT")[1] == "-P INPUT ACCEPT\n"
-    assert script(netns, "status", "112")[1] == "nftables ok\n"
+    assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
 
 
 def test_iptables_rules_and_an_nft_drop_table_both_get_the_rule(netns):
@@ -200,19 +337,18 @@ def test_iptables_rules_and_an_nft_drop_table_both_get_the_rule(netns):
     operator's nft drop-policy table: both filter input, both must let VRRP through."""
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "ACCEPT")[0] == 0
-    assert script(netns, "status", "112")[1] == "iptables+nftables missing\n"
-    assert script(netns, "allow", "112")[0] == 0
-    assert script(netns, "status", "112")[1] == "iptables+nftables ok\n"
-    assert 'comment "keepalived-vrrp 112"' in netns("nft", "list", "chain", "inet", "filter",
-                                                    "input")[1]
-    assert netns("iptables", "-S", "INPUT")[1].count("keepalived-vrrp") == 1
+    assert script(netns, "status", "112", PEER)[1] == "iptables+nftables missing\n"
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "iptables+nftables ok\n"
+    assert PEER_RULE in nft_chain(netns)
+    assert iptables_ours(netns) == [IPT_PEER]
     assert script(netns, "remove")[0] == 0
     assert "keepalived-vrrp" not in ruleset(netns)
 
 
 def test_unknown_action(netns):
     code, _, error = script(netns, "open")
-    assert code == 2 and "usage: vrrp-firewall status|allow|remove" in error
+    assert code == 2 and "usage: vrrp-firewall status|add|allow|remove" in error
 
 
 FIREWALL_CMD_STUB = r"""#!/bin/sh
@@ -228,6 +364,7 @@ touch "$store"
 for arg; do
     case $arg in
         --query-rich-rule=*) grep -qxF "${arg#*=}" "$store"; exit ;;
+        --list-rich-rules) cat "$store"; exit ;;
         --add-rich-rule=*) grep -qxF "${arg#*=}" "$store" || echo "${arg#*=}" >> "$store" ;;
         --remove-rich-rule=*) grep -vxF "${arg#*=}" "$store" > "$store.new";
                               mv "$store.new" "$store" ;;
@@ -252,18 +389,32 @@ def test_firewalld_rich_rules_runtime_and_permanent(netns, tmp_path):
         path = tmp_path / store
         return path.read_text().splitlines() if path.exists() else []
 
-    assert fw("status", "112", "51")[1] == "firewalld missing\n"
-    assert fw("allow", "112", "51")[0] == 0
-    assert rules("runtime") == rules("permanent") == [
-        'rule protocol value="112" accept', 'rule protocol value="51" accept']
-    assert fw("status", "112", "51")[1] == "firewalld ok\n"
+    ipv4 = 'rule family="ipv4" '
+    peer = ipv4 + 'source address="10.0.0.2" destination address="10.0.0.1" protocol value="{}" accept'
+    group = ipv4 + 'destination address="224.0.0.18" protocol value="{}" accept'
+    # the rule of an earlier version (no peer limit), and an operator's look-alike
+    operators = ipv4 + 'source address="10.0.0.2" protocol value="112" drop'
+    for store in ("runtime", "permanent"):
+        (tmp_path / store).write_text(f'rule protocol value="112" accept\n{operators}\n')
+    assert fw("status", "112", "51", PEER, GROUP)[1] == "firewalld missing+stale\n"
+    assert fw("allow", "112", "51", PEER, GROUP)[0] == 0
+    assert rules("runtime") == rules("permanent")
+    assert sorted(rules("runtime")) == sorted([
+        operators, peer.format(112), peer.format(51), group.format(112), group.format(51)])
+    assert fw("status", "112", "51", PEER, GROUP)[1] == "firewalld ok\n"
     calls = len(rules("calls"))
-    assert fw("allow", "112", "51")[0] == 0
-    assert all("--query-rich-rule" in call for call in rules("calls")[calls:])  # no change
+    assert fw("allow", "112", "51", PEER, GROUP)[0] == 0
+    assert all("--list-rich-rules" in call for call in rules("calls")[calls:])  # no change
+
+    assert fw("add", "112", OTHER_PEER)[0] == 0  # added, nothing removed
+    assert fw("status", "112", OTHER_PEER)[1] == "firewalld stale\n"
+    assert fw("allow", "112", OTHER_PEER)[0] == 0
+    assert rules("runtime") == rules("permanent") == [
+        operators, peer.format(112).replace("10.0.0.2", "10.0.0.4")]
 
     assert fw("remove")[0] == 0
-    assert rules("runtime") == rules("permanent") == []
-    assert fw("status", "112")[1] == "firewalld missing\n"
+    assert rules("runtime") == rules("permanent") == [operators]
+    assert fw("status", "112", PEER)[1] == "firewalld missing\n"
 
 
 def test_iptables_nft_chain_alone_is_no_firewall(netns):
@@ -277,3 +428,93 @@ def test_iptables_nft_chain_alone_is_no_firewall(netns):
 def test_no_action_is_the_usage(netns):
     code, _, error = netns("sh", "-c", FIREWALL_SCRIPT, "vrrp-firewall")
     assert code == 2 and "usage: vrrp-firewall" in error
+
+
+# -- real adverts through the rules --
+
+RECEIVE = r"""
+import socket, struct, sys
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+raw.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+               socket.inet_aton("224.0.0.18") + socket.inet_aton("10.0.0.1"))
+raw.settimeout(20)
+print("ready", flush=True)
+while True:
+    packet, (source, _) = raw.recvfrom(2048)
+    payload = packet[(packet[0] & 15) * 4:].decode()
+    print(payload, flush=True)
+    if payload == "last":
+        break
+"""
+SEND = r"""
+import socket, sys
+for item in sys.argv[1:]:
+    source, destination, payload = item.split(",")
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+    raw.bind((source, 0))
+    raw.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(source))
+    raw.sendto(payload.encode(), (destination, 0))
+"""
+
+
+@pytest.fixture
+def linked(netns):
+    """This namespace (the host, 10.0.0.1 on vrrp0) and a second one on the other end of
+    a veth pair, whose addresses send adverts: 10.0.0.2 (the peer), 10.0.0.3 (not a
+    peer). Returns send(*"SOURCE,DESTINATION,PAYLOAD"): the payloads the host received,
+    in order (each sent after the others, then "last" from 10.0.0.9, which the test's
+    ruleset lets in: whatever was let through arrived before it; no waiting for an
+    absence)."""
+    other = f"kvt-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["ip", "netns", "add", other], check=True)
+    host = netns("ip", "netns", "identify")[1].strip()
+    try:
+        subprocess.run(["ip", "link", "add", "vrrp0", "netns", host, "type", "veth",
+                        "peer", "name", "vrrp1", "netns", other], check=True)
+        for namespace, link, addresses in ((host, "vrrp0", ["10.0.0.1/24"]),
+                                           (other, "vrrp1", ["10.0.0.2/24", "10.0.0.3/24",
+                                                             "10.0.0.9/24"])):
+            for address in addresses:
+                run(namespace, "ip", "address", "add", address, "dev", link)
+            run(namespace, "ip", "link", "set", link, "up")
+            run(namespace, "ip", "link", "set", "lo", "up")
+
+        def send(*adverts):
+            receiver = subprocess.Popen(["ip", "netns", "exec", host, "python3", "-c", RECEIVE],
+                                        stdout=subprocess.PIPE, text=True)
+            try:
+                assert receiver.stdout.readline() == "ready\n"
+                code, _, error = run(other, "python3", "-c", SEND, *adverts,
+                                     "10.0.0.9,10.0.0.1,last")
+                assert code == 0, error
+                output, _ = receiver.communicate(timeout=30)
+            finally:
+                receiver.kill()
+            return output.split()[:-1]
+        yield send
+    finally:
+        subprocess.run(["ip", "netns", "del", other], check=True)
+
+
+ADVERTS = ("10.0.0.3,10.0.0.1,stranger", "10.0.0.2,10.0.0.1,peer",
+           "10.0.0.3,224.0.0.18,stranger-group", "10.0.0.2,224.0.0.18,group")
+
+
+@pytest.mark.parametrize("firewall", ["nftables", "iptables"])
+def test_the_peers_adverts_are_let_in_and_a_strangers_are_dropped(netns, linked, firewall):
+    """Real adverts (IP protocol 112) from the peer and from another address of the same
+    network: a unicast instance lets the peer's in, not the other's; a multicast instance
+    lets the VRRP group in on its interface (keepalived checks the TTL there)."""
+    if firewall == "nftables":
+        marker = DROP_TABLE.replace("tcp dport 22 accept", "ip saddr 10.0.0.9 accept")
+        assert netns("nft", "-f", "-", stdin=marker)[0] == 0
+    else:
+        assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
+        assert netns("iptables", "-A", "INPUT", "-s", "10.0.0.9", "-j", "ACCEPT")[0] == 0
+    assert linked(*ADVERTS) == []  # the drop policy: nothing
+    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert linked(*ADVERTS) == ["peer"]
+    assert script(netns, "allow", "112", GROUP)[0] == 0
+    assert linked(*ADVERTS) == ["stranger-group", "group"]
+    assert script(netns, "allow", "112", PEER, GROUP)[0] == 0
+    assert linked(*ADVERTS) == ["peer", "stranger-group", "group"]

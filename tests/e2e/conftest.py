@@ -147,4 +147,22 @@ def edited_inventory(cluster, tmp_path, old, new, also=()):
     return str(path)
 
 
+# Replaces only this table: docker's embedded DNS lives in the container's ip nat table.
+OPERATOR_RULESET = """table inet filter
+delete table inet filter
+table inet filter {
+    chain input {
+        type filter hook input priority filter; policy drop;
+        ct state established,related accept
+        iif lo accept
+        tcp dport 22 accept
+    }
+}
+"""
 
+
+def load_operator_ruleset(cluster, host):
+    """The operator's nftables table on `host`: input policy drop, SSH let in."""
+    code, output = cluster.run(host, f"printf '%s' '{OPERATOR_RULESET}' > /etc/nftables.conf "
+                                     "&& nft -f /etc/nftables.conf")
+    assert code == 0, output

@@ -25,6 +25,7 @@ from .conftest import (
     LIVE_FILES,
     detected_changes,
     edited_inventory,
+    load_operator_ruleset,
     pyinfra,
     totals,
 )
@@ -32,18 +33,6 @@ from .conftest import (
 pytestmark = pytest.mark.e2e
 
 NAMES = ("host-01", "host-02")
-# Replaces only this table: docker's embedded DNS lives in the container's ip nat table.
-OPERATOR_RULESET = """table inet filter
-delete table inet filter
-table inet filter {
-    chain input {
-        type filter hook input priority filter; policy drop;
-        ct state established,related accept
-        iif lo accept
-        tcp dport 22 accept
-    }
-}
-"""
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 
 
@@ -58,14 +47,8 @@ def converge(inventory):
     return result
 
 
-def load_operator_ruleset(cluster, host):
-    code, output = cluster.run(host, f"printf '%s' '{OPERATOR_RULESET}' > /etc/nftables.conf "
-                                     "&& nft -f /etc/nftables.conf")
-    assert code == 0, output
-
-
 def vrrp_rules(cluster, host):
-    return cluster.run(host, "nft list ruleset 2>/dev/null | grep -c 'keepalived-vrrp 112' || true")[1].strip()
+    return cluster.run(host, "nft list ruleset 2>/dev/null | grep -c 'keepalived-vrrp' || true")[1].strip()
 
 
 def keepalived_pid(cluster, host):
@@ -84,13 +67,14 @@ def test_control_vrrp_dropped_means_both_hosts_take_the_vip(cluster, tmp_path):
 
 def test_default_deploy_opens_vrrp_and_the_backup_lets_go(cluster):
     result = converge(cluster.inventory_path)
-    assert "Let VRRP through the host firewall" in result.stdout + result.stderr
+    assert "Let VRRP from the peers through the host firewall" in result.stdout + result.stderr
     for host in NAMES:
         assert vrrp_rules(cluster, host) == "1"
-        chain = cluster.run(host, "nft list chain inet filter input 2>/dev/null")[1].splitlines()
-        # nft names protocol 112 "vrrp" when /etc/protocols (netbase) is installed
-        assert chain[3].strip() in ('meta l4proto vrrp accept comment "keepalived-vrrp 112"',
-                                    'meta l4proto 112 accept comment "keepalived-vrrp 112"')
+        chain = cluster.run(host, "nft -p list chain inet filter input 2>/dev/null")[1]
+        # a multicast instance: the VRRP group on its interface (-p: protocol numbers)
+        assert chain.splitlines()[3].strip() == (
+            'iifname "eth0" ip daddr 224.0.0.18 meta l4proto 112 accept comment '
+            '"keepalived-vrrp"')
         assert cluster.run(host, "grep -c ExecStartPre " + DROPIN)[1].strip() == "1"
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None, \
         f"VIP held by {cluster.holders()}, expected host-01 only once VRRP passes"

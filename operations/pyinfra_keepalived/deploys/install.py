@@ -160,4 +160,5 @@ def keepalived():
     if configuring:
         config(settings, files, probe, start)
     service(settings, installed, options, probe, started=bool(start) and configuring)
+    host_level.prune(settings, probe.host_state)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only

@@ -5,6 +5,8 @@ Everything those operations compare against comes back in a single round trip pe
 so that a run that changes nothing stays fast.
 """
 
+import ipaddress
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -23,6 +25,9 @@ OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
 FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
 FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
 VRRP, AH = "112", "51"
+# One argument of the firewall script after its action: a protocol number, or a peer
+# "FAMILY,INTERFACE,SOURCE,DESTINATION" (as vrrp_firewall.sh checks them)
+RULE_ARGUMENT_RE = re.compile(r"[0-9]+|[46],[A-Za-z0-9_.@-]*,[0-9a-f.:]*,[0-9a-f.:]*")
 
 
 def vrrp_protocols(settings):
@@ -32,9 +37,40 @@ def vrrp_protocols(settings):
     return (VRRP,)
 
 
-def firewall_protocols(settings):
-    """The IP protocols to let through, () when the firewall is not to be managed."""
-    return vrrp_protocols(settings) if settings.host_level.firewall != "off" else ()
+def _address(text):
+    """An address as nft, iptables and firewalld print it (IPv6 compressed, lower case)."""
+    return ipaddress.ip_address(text).compressed
+
+
+def vrrp_peers(settings):
+    """What the firewall accepts adverts from, as the firewall script's peers
+    ("FAMILY,INTERFACE,SOURCE,DESTINATION", an empty field not matched on), in instance
+    order without repeats: a unicast instance's peers' addresses, to this host's
+    unicast_src_ip where known; a multicast instance's VRRP group (global_defs'), on its
+    interface; anywhere, for an instance whose extra_lines set its addresses (the model
+    warns)."""
+    groups = settings.global_defs.mcast_groups
+    peers = []
+    for instance in settings.instances:
+        if instance.raw_addressing:
+            peers.append(f"{instance.family},,,")
+        elif instance.unicast_peers is None:
+            peers.append(f"{instance.family},{instance.interface},,"
+                         f"{_address(groups[instance.family])}")
+        else:
+            source = _address(instance.unicast_src_ip) if instance.unicast_src_ip else ""
+            peers += [f"{instance.family},,{_address(peer)},{source}"
+                      for peer in instance.unicast_peers]
+    return tuple(dict.fromkeys(peers))
+
+
+def firewall_rules(settings):
+    """The firewall script's arguments after its action: the IP protocols, then the peers;
+    () when the firewall is not to be managed (off, or no instance: nothing to let in)."""
+    peers = vrrp_peers(settings)
+    if settings.host_level.firewall == "off" or not peers:
+        return ()
+    return (*vrrp_protocols(settings), *peers)
 
 
 # True where the firewall script's `status` could find a firewall: firewall-cmd or iptables
@@ -47,21 +83,23 @@ FIREWALL_FOUND = (
 )
 
 
-def status_command(protocols):
-    """The shell text of the firewall script's `status`: prints "BACKEND ok|missing".
-    The script (a shell of its own, about 6 ms of a host's CPU on every probe) runs only
-    where FIREWALL_FOUND: elsewhere its answer is "none ok", printed without it."""
+def status_command(rules):
+    """The shell text of the firewall script's `status` for `rules` (firewall_rules):
+    prints "BACKEND ok|missing|stale|missing+stale". The script (a shell of its own, about 6 ms of a
+    host's CPU on every probe) runs only where FIREWALL_FOUND: elsewhere its answer is
+    "none ok", printed without it."""
     status = " ".join(["sh", "-c", shlex.quote(FIREWALL_SCRIPT), "vrrp-firewall", "status",
-                       *map(shlex.quote, protocols)])
-    if not all(protocol.isascii() and protocol.isdigit() for protocol in protocols):
+                       *map(shlex.quote, rules)])
+    if not all(RULE_ARGUMENT_RE.fullmatch(rule) for rule in rules):
         return status  # (the script's own refusal, as it words it)
     return f"if {FIREWALL_FOUND}; then {status}; else echo 'none ok'; fi"
 
 
-def state_arguments(protocols, options_paths=()):
+def state_arguments(rules, options_paths=()):
     """The arguments of KeepalivedHostLevel for the host-level operations: firewall status
-    for `protocols`, and the files they manage. (The probe reads it with everything else.)"""
-    return {"firewall_status": status_command(protocols) if protocols else "",
+    for `rules` (firewall_rules), and the files they manage. (The probe reads it with
+    everything else.)"""
+    return {"firewall_status": status_command(rules) if rules else "",
             "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
             "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
 
@@ -69,7 +107,9 @@ def state_arguments(protocols, options_paths=()):
 @dataclass(frozen=True)
 class HostLevelState:
     firewall: str = "none"  # the active firewall: firewalld, iptables, nftables or none
-    firewall_ok: bool = True  # it lets the requested protocols through (rules of ours)
+    firewall_ok: bool = True  # it holds exactly the rules of ours asked for
+    firewall_missing: bool = False  # some rule asked for is not there
+    firewall_stale: bool = False  # other rules of ours are there too (a former peer's)
     sha256: dict = field(default_factory=dict)  # {path: digest} of the files that exist
     unit: str = ""  # `systemctl is-enabled keepalived.service`: enabled, masked, ...
     sysctl: dict = field(default_factory=dict)  # {key: running value}
@@ -100,8 +140,8 @@ class KeepalivedHostLevel(FactBase):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
 
-    + firewall_status: the shell command that prints "BACKEND ok|missing"
-      (``status_command(protocols)``), or ``""`` to skip the firewall probe
+    + firewall_status: the shell command that prints "BACKEND ok|missing|stale|missing+stale"
+      (``status_command(rules)``), or ``""`` to skip the firewall probe
     + files: paths whose sha256 is wanted (missing files are left out)
     + read: absolute paths (without ':') whose lines are wanted (small files only)
     + sysctls: keys whose running value is wanted
@@ -109,7 +149,7 @@ class KeepalivedHostLevel(FactBase):
 
     .. code:: python
 
-        host.get_fact(KeepalivedHostLevel, firewall_status=status_command(("112",)),
+        host.get_fact(KeepalivedHostLevel, firewall_status=status_command(("112", "4,eth0,,224.0.0.18")),
                       files=["/etc/default/keepalived"], read=[],
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
@@ -130,12 +170,11 @@ class KeepalivedHostLevel(FactBase):
         return HostLevelState()
 
     def process(self, output):
-        firewall, firewall_ok, sha256, unit, sysctl, lines = "none", True, {}, "", {}, {}
+        firewall, status, sha256, unit, sysctl, lines = "none", "ok", {}, "", {}, {}
         for line in output:
             word, _, rest = line.partition(" ")
             if word == "firewall":
                 firewall, _, status = rest.partition(" ")
-                firewall_ok = status == "ok"
             elif word == "unit":
                 unit = rest.strip()
             elif line.startswith(SYSCTL_DIR):  # grep's PATH:VALUE of a sysctl
@@ -146,5 +185,7 @@ class KeepalivedHostLevel(FactBase):
                 lines.setdefault(path, []).append(text)
             elif path := digest_path(line):
                 sha256[path] = word
-        return HostLevelState(firewall=firewall, firewall_ok=firewall_ok, sha256=sha256, unit=unit,
-                         sysctl=sysctl, lines=lines)
+        return HostLevelState(firewall=firewall, firewall_ok=status == "ok",
+                              firewall_missing=status not in ("ok", "stale"),
+                              firewall_stale="stale" in status.split("+"), sha256=sha256,
+                              unit=unit, sysctl=sysctl, lines=lines)

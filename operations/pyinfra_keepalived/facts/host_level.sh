@@ -1,7 +1,7 @@
 : keepalived-host-state
 # The host-level state around keepalived (facts/host_level.py, KeepalivedHostState), a line
 # per answer. Set before it, each a list of shell words quoted by host_level.py:
-#   firewall_status  the command that prints "BACKEND ok|missing" (none: no firewall probe)
+#   firewall_status  the command that prints "BACKEND ok|missing|stale|missing+stale" (none: no firewall probe)
 #   hashed           files whose sha256 is wanted (missing files print nothing)
 #   unit             yes: print `systemctl is-enabled keepalived.service` as "unit STATE"
 #   grepped          files (and /proc/sys values) whose lines are wanted

@@ -168,7 +168,7 @@ def read_probe(settings, files=None):
         KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
-        host_state=host_level.state_arguments(host_level.firewall_protocols(settings),
+        host_state=host_level.state_arguments(host_level.firewall_rules(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],

@@ -470,7 +470,7 @@ def read_instance(problems, index, item, data, context):
         return None
     # the keys as given (name, interface, virtual_router_id, version, garp_*: read above
     # as they are), with what was read or derived from them in their place
-    return VrrpInstance.built(
+    instance = VrrpInstance.built(
         item, state=state, priority=priority, virtual_ipaddresses=vips,
         auth_type=auth_type, auth_pass=auth_pass, track_scripts=tuple(tracked),
         effective_version=effective_version, native_ipv6=native_ipv6,
@@ -480,6 +480,12 @@ def read_instance(problems, index, item, data, context):
         track_interfaces=track_interfaces, virtual_ipaddresses_excluded=excluded,
         virtual_routes=routes, **notify, extra_lines=extra_lines,
     )
+    if instance.raw_addressing:
+        problems.warn(f"{where}.extra_lines", list(extra_lines), f"sets "
+                      f"{instance.raw_addressing}, which the host firewall rules cannot see: "
+                      "they let this instance's VRRP in from anywhere; set unicast_peers "
+                      "and unicast_src_ip instead")
+    return instance
 
 
 # -- sync groups --

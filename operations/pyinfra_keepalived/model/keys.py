@@ -134,6 +134,11 @@ class Block(BaseModel):
 
 # -- keepalived_global_defs --
 
+# Where multicast adverts go unless vrrp_mcast_group4/6 say otherwise (RFC 5798 5.1.1.2,
+# 5.1.2.2; keepalived's defaults).
+VRRP_GROUPS = {4: "224.0.0.18", 6: "ff02::12"}
+
+
 class GlobalDefs(Block):
     """`global_defs { }` keywords (`keepalived_global_defs`); `true` renders the bare
     keyword."""
@@ -154,6 +159,9 @@ class GlobalDefs(Block):
     vrrp_skip_check_adv_addr: Flag | None = Field(None, description="skip checking adverts' "
                                                   "addresses")
     vrrp_strict: Flag | None = Field(None, description="strict RFC compliance")
+    vrrp_check_unicast_src: Flag | None = Field(
+        None, description="drop unicast adverts whose source is not in unicast_peers "
+                          "(default: on when an instance is unicast)")
     vrrp_garp_interval: seconds(0.000001, 4294) | None = Field(
         None, description="delay between gratuitous ARPs")
     vrrp_gna_interval: seconds(0.000001, 4294) | None = Field(
@@ -178,6 +186,18 @@ class GlobalDefs(Block):
         renders the bare keyword, False nothing."""
         return tuple((key, getattr(self, key)) for key in self.keys()
                      if key not in self.OWN_LINES and getattr(self, key) is not None)
+
+    @property
+    def mcast_groups(self):
+        """{4: address, 6: address}: where multicast adverts go: keepalived's default
+        groups, or those extra_lines set (vrrp_mcast_group4, vrrp_mcast_group6)."""
+        groups = dict(VRRP_GROUPS)
+        for line in self.extra_lines:
+            words = line.split()
+            for family in groups:
+                if len(words) >= 2 and words[0] == f"vrrp_mcast_group{family}":
+                    groups[family] = words[1]
+        return groups
 
 
 # -- keepalived_check_scripts[] --
@@ -366,6 +386,15 @@ class VrrpInstance(Block):
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                              "notify")
+    # keywords of extra_lines that change which addresses adverts come from or go to: the
+    # typed keys (unicast_peers, unicast_src_ip) do not show them
+    RAW_ADDRESSING: ClassVar = ("unicast_peer", "unicast_src_ip", "mcast_src_ip")
+
+    @property
+    def raw_addressing(self):
+        """The first keyword of RAW_ADDRESSING that extra_lines use, or None."""
+        return next((line.split()[0] for line in self.extra_lines
+                     if line.split() and line.split()[0] in self.RAW_ADDRESSING), None)
 
     @property
     def notify_commands(self):

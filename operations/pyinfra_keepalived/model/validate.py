@@ -24,6 +24,7 @@ from .instance import (
 from .keys import (
     BASE_DIR,
     SCRIPT_USER,
+    VRRP_GROUPS,
     BannerCheckVars,
     GlobalDefs,
     HostData,
@@ -161,9 +162,40 @@ def read_global_defs(problems, data, script_user):
                       "(the deploy already makes scripts root-owned 755)")
     extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
                                    given.get("extra_lines", []))
+    check_mcast_groups(problems, extra_lines)
     return GlobalDefs.built(given, script_user=script_user,
                             enable_script_security=security is not False,
                             extra_lines=extra_lines)
+
+
+def check_mcast_groups(problems, extra_lines):
+    """A multicast group set in global_defs' extra_lines (vrrp_mcast_group4/6) is where
+    the host firewall lets multicast adverts in: it must be a multicast address of the
+    family its keyword names."""
+    for i, line in enumerate(extra_lines):
+        words = line.split()
+        family = {"vrrp_mcast_group4": 4, "vrrp_mcast_group6": 6}.get(words[0] if words else "")
+        if family is None:
+            continue
+        try:
+            group = ipaddress.ip_address(words[1] if len(words) == 2 else "")
+        except ValueError:
+            group = None
+        if group is None or group.version != family or not group.is_multicast:
+            problems.error(f"keepalived_global_defs.extra_lines[{i}]", line,
+                           f"must be {words[0]} and one IPv{family} multicast address "
+                           f"(e.g. {VRRP_GROUPS[family]})")
+
+
+def check_unicast_source(global_defs, instances):
+    """vrrp_check_unicast_src on by default where an instance is unicast: keepalived then
+    drops adverts from any address but the instance's unicast_peers (it skips the TTL
+    check for unicast, so anyone who reaches unicast_src_ip could otherwise take the
+    VIP). Set false, it stays off."""
+    if global_defs.vrrp_check_unicast_src is None and any(
+            instance.unicast_peers is not None for instance in instances):
+        return global_defs.model_copy(update={"vrrp_check_unicast_src": True})
+    return global_defs
 
 
 def read_script(problems, index, item, paths, script_user):
@@ -479,6 +511,7 @@ def read_host(host, data):
 
     if problems.errors:
         return None, problems
+    global_defs = check_unicast_source(global_defs, instances)
     check_host_instances(problems, instances, scripts, notify_scripts)
     sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
                                    instances, scripts)

@@ -1,10 +1,17 @@
-"""Let VRRP through the host firewall (nftables, iptables or firewalld), and take it out again.
+"""Let VRRP from keepalived's peers through the host firewall (nftables, iptables or
+firewalld), and take it out again.
 
 The work is done by vrrp_firewall.sh (next to this file), the same script on every host:
 it finds the active firewall itself, and its `status` is part of the one host fact
 (facts.host_level), so a host that is already open costs no extra round trip.
 A copy is installed as FIREWALL_COMMAND for the keepalived.service drop-in, which runs
-`allow` before each start: the rule comes back after a reboot or a ruleset reload.
+`allow` before each start: the rules come back after a reboot or a ruleset reload.
+
+A change of peers goes in two steps, so that no peer's adverts are dropped while the
+cluster changes over: `allow_vrrp` (before the config) only adds the rules that are
+missing, `prune_vrrp` (once the new config is live) deletes the rules no longer wanted.
+A run that dies in between leaves rules that accept more, never fewer; the next run's
+probe sees them ("stale") and prunes them.
 """
 
 import shlex
@@ -24,40 +31,65 @@ def is_managed(host_level, host_state):
         host_level.firewall == "auto" and host_state.firewall != "none")
 
 
-def script_command(action, protocols=()):
+def script_command(action, rules=()):
     """The firewall script run inline, as `sh -c SCRIPT vrrp-firewall ACTION ...`."""
     return StringCommand("sh", "-c", QuoteString(FIREWALL_SCRIPT), "vrrp-firewall", action,
-                         *protocols)
+                         *rules)
 
 
-def installed_command(protocols):
+def installed_command(rules):
     """The command line of the installed copy, for ExecStartPre=."""
-    return " ".join([FIREWALL_COMMAND, "allow", *map(shlex.quote, protocols)])
+    return " ".join([FIREWALL_COMMAND, "allow", *map(shlex.quote, rules)])
 
 
 @operation()
-def allow_vrrp(protocols, host_state):
+def allow_vrrp(rules, host_state):
     """
-    Let ``protocols`` through the active firewall, and install the script the
-    keepalived.service drop-in runs before each start.
+    Add the firewall rules for ``rules`` that are missing (none is deleted: see
+    ``prune_vrrp``), and install the script the keepalived.service drop-in runs before
+    each start.
 
-    + protocols: from ``facts.host_level.vrrp_protocols(settings)``, e.g. ``("112",)`` or ``("112", "51")``
-    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same protocols)
+    + rules: from ``facts.host_level.firewall_rules(settings)``: protocols, then peers,
+      e.g. ``("112", "4,,10.0.0.2,10.0.0.1")``
+    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same rules)
 
     **Example:**
 
     .. code:: python
 
-        allow_vrrp(name="Let VRRP through the firewall", protocols=("112",),
-                   host_state=probe.host_state)
+        allow_vrrp(name="Let VRRP from the peers through the firewall",
+                   rules=("112", "4,eth0,,224.0.0.18"), host_state=probe.host_state)
     """
     script_ok = host_state.sha256.get(FIREWALL_COMMAND) == FIREWALL_SCRIPT_SHA256
     if not script_ok:
         yield from upload(FIREWALL_COMMAND, FIREWALL_SCRIPT, "755")
-    if not host_state.firewall_ok:
-        yield script_command("allow", protocols)
-    if host_state.firewall_ok and script_ok:
-        host.noop(f"VRRP already allowed ({host_state.firewall})")
+    if host_state.firewall_missing:
+        yield script_command("add", rules)
+    if not host_state.firewall_missing and script_ok:
+        host.noop(f"VRRP from the peers already allowed ({host_state.firewall})")
+
+
+@operation()
+def prune_vrrp(rules, host_state):
+    """
+    Delete the firewall rules of ours that ``rules`` no longer asks for (where the probe
+    found any), and add any missing. Run once the config that no longer needs them is live
+    on every host.
+
+    + rules: from ``facts.host_level.firewall_rules(settings)``
+    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same rules)
+
+    **Example:**
+
+    .. code:: python
+
+        prune_vrrp(name="Close the firewall to former peers",
+                   rules=("112", "4,eth0,,224.0.0.18"), host_state=probe.host_state)
+    """
+    if not host_state.firewall_stale:
+        host.noop(f"no VRRP rule of a former peer ({host_state.firewall})")
+        return
+    yield script_command("allow", rules)
 
 
 @operation()

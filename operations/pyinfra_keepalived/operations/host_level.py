@@ -3,6 +3,7 @@
     from pyinfra_keepalived.operations import host_level
     host_level.prepare(settings, probe.host_state)  # before the package
     options = host_level.options(settings, "apt", probe.host_state, active=True)  # after it
+    host_level.prune(settings, probe.host_state)  # after the config and the service
 
 All four read one fact (facts.host_level), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
@@ -18,13 +19,19 @@ from ..facts.host_level import (
     OPTIONS_FILES,
     SYSCTL_FILE,
     KeepalivedHostLevel,
-    firewall_protocols,
+    firewall_rules,
     state_arguments,
 )
 from ..render import host_level as render_host
 from ..render.host_level import NONLOCAL_BIND
 from . import state_files
-from .firewall import allow_vrrp, installed_command, is_managed, remove_vrrp_rule
+from .firewall import (
+    allow_vrrp,
+    installed_command,
+    is_managed,
+    prune_vrrp,
+    remove_vrrp_rule,
+)
 from .needed import if_needed
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import install, private_dir, send, sha256, upload
@@ -159,19 +166,35 @@ def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
     start. `host_state`: the HostLevelState read with `state_arguments`; `reload_needed`:
     systemd's NeedDaemonReload for keepalived.service (service_dropin)."""
     level = settings.host_level
-    protocols = firewall_protocols(settings)
-    firewall = bool(protocols) and is_managed(level, host_state)
+    rules = managed_rules(settings, host_state)
     # (each added only when it has work: operations.needed)
-    if firewall:
-        if_needed(allow_vrrp, "Let VRRP through the host firewall", protocols=protocols,
-                  host_state=host_state)
+    if rules:
+        if_needed(allow_vrrp, "Let VRRP from the peers through the host firewall",
+                  rules=rules, host_state=host_state)
     if_needed(nonlocal_bind, "sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
               host_state=host_state)
     if_needed(
         service_dropin, "keepalived.service drop-in (restart on failure, after network-online)",
         content=render_host.service_dropin(
-            level, installed_command(protocols) if firewall else None),
+            level, installed_command(rules) if rules else None),
         host_state=host_state, daemon_reload=daemon_reload, reload_needed=reload_needed)
+
+
+def managed_rules(settings, host_state):
+    """The firewall script's arguments (facts.host_level.firewall_rules) where the deploy
+    manages the host's firewall, else ()."""
+    rules = firewall_rules(settings)
+    return rules if rules and is_managed(settings.host_level, host_state) else ()
+
+
+def prune(settings, host_state):
+    """After the config and the service steps: the firewall rules of ours that the live
+    config no longer needs (a former peer's) are deleted, where the probe found any.
+    (Before then both peer lists' adverts are let in: see operations.firewall.)"""
+    rules = managed_rules(settings, host_state)
+    if rules:
+        if_needed(prune_vrrp, "Close the host firewall to former VRRP peers", rules=rules,
+                  host_state=host_state)
 
 
 def options(settings, manager, host_state, active=False):

@@ -1,33 +1,67 @@
 #!/bin/sh
-# vrrp-firewall ACTION [PROTOCOL...]: let VRRP (IP protocol 112) and AH (51) through the
-# host firewall, whichever runs: firewalld, iptables, or an nftables ruleset.
+# vrrp-firewall ACTION [PROTOCOL...] [PEER...]: let VRRP (IP protocol 112) and AH (51) from
+# keepalived's peers through the host firewall, whichever runs: firewalld, iptables and
+# ip6tables, or an nftables ruleset.
 #
-#   status 112 [51]  print "BACKEND ok" or "BACKEND missing" ("none ok": no firewall found)
-#   allow 112 [51]   make the active firewall accept those protocols (no-op when it does)
-#   remove           delete every rule this script added, from every firewall
+#   status PROTOCOL... PEER...  print "BACKEND ok" (exactly the rules wanted), "BACKEND
+#                               missing" (some wanted rule is not there), "BACKEND stale"
+#                               (other rules of ours are there: a former peer's) or
+#                               "BACKEND missing+stale" (both); "none ok": no firewall found
+#   add PROTOCOL... PEER...     insert the wanted rules that are missing, delete nothing
+#   allow PROTOCOL... PEER...   the same, then delete every other rule of ours (nftables:
+#                               both in one transaction)
+#   remove                      delete every rule of ours, from every firewall
+#
+# PEER is FAMILY,INTERFACE,SOURCE,DESTINATION: what one rule (per protocol) accepts, e.g.
+# "4,,10.0.0.2,10.0.0.1" (a unicast peer's adverts to this host's address) or
+# "6,eth0,,ff02::12" (the VRRP group on an interface); an empty field is not matched on.
+# `add` and `allow` without any PEER change nothing (a drop-in of an older version of this
+# script calls `allow 112`: the rules in place stay until the deploy writes the new one).
+#
+# A rule is ours when it has exactly the form this script writes, accept included: an
+# operator's `meta l4proto vrrp drop comment "keepalived-vrrp 112"` is not (it is neither
+# counted nor deleted). Rules of the form of earlier versions (no peer limit, comment
+# "keepalived-vrrp 112 51") are ours too, so that they are replaced.
 #
 # nftables: an accept in one base chain does not stop another base chain on the same hook
 # from dropping the packet, so a table of our own cannot open a drop-policy input chain.
-# The rule goes at the top of each input base chain instead, tagged with the comment
-# "keepalived-vrrp 112 51" so that it can be found, checked and removed; nothing else of
-# the operator's ruleset is touched. iptables rules carry the comment "keepalived-vrrp".
-# firewalld gets rich rules in the default zone, runtime and permanent.
+# The rules go at the top of each input base chain instead (those of the chain's family:
+# an ip table gets the IPv4 ones), with the comment "keepalived-vrrp"; nothing else of
+# the operator's ruleset is touched. iptables/ip6tables rules carry the comment
+# "keepalived-vrrp". firewalld gets rich rules in the default zone, runtime and permanent
+# (a rich rule names no interface: the VRRP group is matched in the whole zone).
 #
-# Nothing read from a ruleset is ever run as shell text: rules are deleted by their exact
-# argument list (iptables) or by a handle that must be a number (nftables), and only the
-# rules of exactly this form count as ours (a comment of someone else's that holds our tag,
-# or shell syntax, is left alone).
+# Nothing read from a ruleset is ever run as shell text: rules are deleted by an argument
+# list that matched the exact form of ours (only letters, digits and . : / -), or by a
+# handle that must be a number (nftables).
 set -u
+set -f  # (argument lists are split on spaces below, never globbed)
 action=${1:-}
 [ $# -gt 0 ] && shift
-protocols="$*"
 tag="keepalived-vrrp"
-ours="112 51"  # every protocol this script ever opens (remove takes them all out)
-for p in $protocols; do
-    case $p in
-        *[!0-9]*) echo "vrrp-firewall: protocol must be a number: $p" >&2; exit 2 ;;
+
+valid_peer() {  # FAMILY,INTERFACE,SOURCE,DESTINATION, each field checked
+    case $1 in [46],*,*,*) ;; *) return 1 ;; esac
+    rest=${1#?,}
+    interface=${rest%%,*} rest=${rest#*,}
+    source=${rest%%,*} destination=${rest#*,}
+    case $interface in *[!A-Za-z0-9_.@-]*) return 1 ;; esac
+    case $source$destination in *[!0-9a-f.:]*) return 1 ;; esac
+}
+protocols= peers=  # (each word checked: neither holds a space)
+for arg; do
+    case $arg in
+        "" | *[!0-9]*)
+            if ! valid_peer "$arg"; then
+                echo "vrrp-firewall: neither a protocol number nor a peer" \
+                     "(FAMILY,INTERFACE,SOURCE,DESTINATION): $arg" >&2
+                exit 2
+            fi
+            peers="$peers $arg" ;;
+        *) protocols="$protocols $arg" ;;
     esac
 done
+case $action in status | add | allow) ;; *) peers= protocols= ;; esac
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
@@ -36,8 +70,27 @@ found() {  # found BACKEND: add it to $backends and $label
     label="${label:+$label+}$1"
 }
 
-detect() {  # sets $backends: firewalld, or each of iptables and nftables that filters
-    # input (both: each one can drop VRRP, each one must let it through); $label joins
+wanted() {  # wanted BACKEND FAMILY...: the rules (rule_line) for each protocol and each
+    # peer of those address families, sorted, each once
+    backend=$1
+    shift
+    for peer in $peers; do
+        IFS=, read -r family interface source destination <<EOF
+$peer
+EOF
+        case " $* " in *" $family "*) ;; *) continue ;; esac
+        for p in $protocols; do
+            rule_line "$backend" "$family" "$p" "$interface" "$source" "$destination"
+        done
+    done | sort -u
+}
+
+diff_lines() {  # diff_lines A B: the lines of A that B does not hold (each line once)
+    printf '%s\n' "$1" | grep -vxF -e "$(printf '%s\n' "$2")" | grep . || true
+}
+
+detect() {  # sets $backends: firewalld, or each of iptables, ip6tables and nftables that
+    # filters input (each one can drop VRRP, each one must let it through); $label joins
     # them with "+" ("iptables+nftables"), "" when there is none
     backends= label=
     if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
@@ -45,16 +98,21 @@ detect() {  # sets $backends: firewalld, or each of iptables and nftables that f
         return
     fi
     read_chains
-    if has iptables && iptables -S INPUT 2>/dev/null \
-            | grep -v -e '^-P INPUT ACCEPT$' -e "$tag" | grep -q .; then
-        found iptables
-    fi
+    for cmd in iptables ip6tables; do
+        if has "$cmd" && $cmd -S INPUT 2>/dev/null \
+                | grep -q -v -E -x -e '-P INPUT ACCEPT' -e "$IPT_OURS"; then
+            found "$cmd"
+        fi
+    done
     if [ -n "$chains" ]; then
         found nftables
     fi
 }
 
 # -- nftables --
+
+NFT_ADDRESS='ip6? [sd]addr [0-9a-f.:]+ '
+NFT_OURS="(iifname \"[A-Za-z0-9_.@-]+\" )?($NFT_ADDRESS)?($NFT_ADDRESS)?meta l4proto [0-9]+ accept comment \"$tag\"|meta l4proto ([0-9]+|\\{ [0-9, ]+ \\}) accept comment \"$tag( [0-9]+)+\""
 
 nft_read_chains() {  # "family table chain" of every base chain on the input hook,
     # except iptables-nft's own (ip/ip6 filter INPUT): those are the iptables backend's.
@@ -72,91 +130,206 @@ nft_input_chains() {  # the chains read at the start, one a line (nothing when n
     [ -z "$chains" ] || printf '%s\n' "$chains"
 }
 
-nft_ok() {  # each input chain holds exactly one rule of ours, for these protocols
-    ! nft_input_chains | while read -r f t c; do
-        rules=$(nft list chain "$f" "$t" "$c" | grep -e " comment \"$tag[0-9 ]*\"\$")
-        [ "$(printf '%s\n' "$rules" | grep -c .)" = 1 ] \
-            && printf '%s\n' "$rules" | grep -qF "comment \"$tag $protocols\"" || echo missing
-    done | grep -q missing
+nft_families() {  # the address families whose rules a table of family $1 takes
+    case $1 in
+        ip) echo 4 ;;
+        ip6) echo 6 ;;
+        inet | bridge) echo 4 6 ;;
+    esac  # (arp: none)
 }
 
-nft_remove() {  # rules whose comment is exactly ours, by handle (a number, never text)
+nft_wanted() {  # the rules wanted in a table of family $1, as `nft -p list` prints them
+    # shellcheck disable=SC2046
+    wanted nftables $(nft_families "$1")
+}
+
+nft_rules() {  # nft_rules FAMILY TABLE CHAIN: the rules of ours in it ("RULE # handle N")
+    nft -p -a list chain "$1" "$2" "$3" | sed 's/^[[:space:]]*//' \
+        | grep -E -x -e "($NFT_OURS) # handle [0-9]+"
+}
+
+nft_chain_name_ok() {  # names written into `nft -f` text: plain words only
+    case $1$2$3 in
+        *[!A-Za-z0-9_./-]*) echo "vrrp-firewall: cannot handle nftables chain $1 $2 $3" >&2
+                            return 1 ;;
+    esac
+}
+
+nft_status() {  # one status for each input chain (status_of)
     nft_input_chains | while read -r f t c; do
-        nft -a list chain "$f" "$t" "$c" \
-            | sed -n "s/.* comment \"$tag[0-9 ]*\" # handle \([0-9][0-9]*\)\$/\1/p" \
+        nft_chain_name_ok "$f" "$t" "$c" || { echo missing; continue; }
+        status_of "$(nft_wanted "$f")" "$(nft_rules "$f" "$t" "$c" | sed 's/ # handle [0-9]*$//')"
+    done
+}
+
+nft_change() {  # nft_change add|allow: one `nft -f` transaction for every chain: the
+    # missing rules inserted at the top and (allow) the other rules of ours deleted
+    transaction=$(nft_input_chains | while read -r f t c; do
+        nft_chain_name_ok "$f" "$t" "$c" || { echo "!"; continue; }
+        want=$(nft_wanted "$f")
+        have=$(nft_rules "$f" "$t" "$c")
+        diff_lines "$want" "$(printf '%s\n' "$have" | sed 's/ # handle [0-9]*$//')" \
+            | sed "s/^/insert rule $f $t $c /"
+        [ "$1" = allow ] || continue
+        printf '%s\n' "$have" | awk -v want="$want" -v head="delete rule $f $t $c handle " '
+            BEGIN { n = split(want, lines, "\n"); for (i = 1; i <= n; i++) keep[lines[i]] = 1 }
+            { handle = $NF; sub(/ # handle [0-9]+$/, "") }
+            handle ~ /^[0-9]+$/ && $0 != "" && !(keep[$0]--) { print head handle }'
+    done)
+    case $transaction in *!*) return 1 ;; "") return 0 ;; esac
+    printf '%s\n' "$transaction" | nft -f -
+}
+
+nft_remove() {  # every rule of ours, by handle (a number, never text)
+    nft_input_chains | while read -r f t c; do
+        nft_rules "$f" "$t" "$c" | sed -n 's/.* # handle \([0-9][0-9]*\)$/\1/p' \
             | while read -r handle; do nft delete rule "$f" "$t" "$c" handle "$handle"; done
     done
 }
 
-nft_allow() {
-    set_=$(echo "$protocols" | sed 's/ /, /g')
-    nft_input_chains | while read -r f t c; do
-        nft insert rule "$f" "$t" "$c" meta l4proto "{ $set_ }" accept \
-            comment "\"$tag $protocols\"" || exit 1
-    done
+# -- iptables, ip6tables --
+
+IPT_OURS="-A INPUT( -s [0-9a-f.:]+/(32|128))?( -d [0-9a-f.:]+/(32|128))?( -i [A-Za-z0-9_.@-]+)? -p [a-z0-9]+ -m comment --comment $tag -j ACCEPT"
+
+ipt_family() { [ "$1" = iptables ] && echo 4 || echo 6; }
+
+ipt_wanted() {  # the rules wanted in $1's INPUT, as `$1 -S INPUT` prints them: protocols
+    # by the name getprotobynumber gives ("NUMBER=NAME" words in $protocol_names)
+    # shellcheck disable=SC2086
+    protocol_names=$(getent protocols $protocols 2>/dev/null | awk '{ print $2 "=" $1 }')
+    wanted iptables "$(ipt_family "$1")"
 }
 
-# -- iptables --
-
-ipt_rule() {  # ipt_rule -C|-D|-I... PROTOCOL: the rule this script adds, exactly
-    action_=$1 p=$2
-    shift 2
-    iptables "$action_" INPUT "$@" -p "$p" -m comment --comment "$tag" -j ACCEPT
+ipt_rules() {  # the rules of ours in $1's INPUT, as it prints them
+    $1 -S INPUT 2>/dev/null | grep -E -x -e "$IPT_OURS"
 }
 
-ipt_ok() {  # each protocol's rule is there, and no other rule of exactly our form
-    for p in $protocols; do
-        ipt_rule -C "$p" 2>/dev/null || return 1
-    done
-    count=$(iptables -S INPUT | grep -cx -- "-A INPUT -p [^ ]* -m comment --comment $tag -j ACCEPT")
-    [ "$count" = "$(printf '%s\n' $protocols | grep -c .)" ]
+ipt_status() {
+    status_of "$(ipt_wanted "$1")" "$(ipt_rules "$1")"
+}
+
+ipt_change() {  # ipt_change CMD add|allow: the missing rules inserted at the top of INPUT,
+    # then (allow) the other rules of ours deleted: peers are never shut out in between
+    want=$(ipt_wanted "$1")
+    have=$(ipt_rules "$1")
+    diff_lines "$want" "$have" | while read -r rule; do
+        # shellcheck disable=SC2086  # (words of our own rule text)
+        $1 -I INPUT 1 ${rule#-A INPUT } || exit 1
+    done || return 1
+    [ "$2" = allow ] || return 0
+    printf '%s\n' "$have" | awk -v want="$want" '
+        BEGIN { n = split(want, lines, "\n"); for (i = 1; i <= n; i++) keep[lines[i]] = 1 }
+        $0 != "" && !(keep[$0]--)' \
+        | while read -r rule; do
+            # shellcheck disable=SC2086  # (a rule that matched the exact form of ours)
+            $1 -D INPUT ${rule#-A INPUT } || exit 1
+        done
 }
 
 ipt_remove() {  # by exact argument list: nothing read from the ruleset is run
-    for p in $ours; do
-        while ipt_rule -D "$p" 2>/dev/null; do :; done
+    ipt_rules "$1" | while read -r rule; do
+        # shellcheck disable=SC2086  # (a rule that matched the exact form of ours)
+        $1 -D INPUT ${rule#-A INPUT }
     done
     return 0
-}
-
-ipt_allow() {  # at the top of INPUT, in the order given
-    position=1
-    for p in $protocols; do
-        ipt_rule -I "$p" "$position" || return 1
-        position=$((position + 1))
-    done
 }
 
 # -- firewalld --
 
-fwd() {  # fwd query|add|remove PROTOCOL: the rich rule, runtime and permanent
-    rule="rule protocol value=\"$2\" accept"
-    firewall-cmd -q "--$1-rich-rule=$rule"
-    runtime=$?
-    firewall-cmd -q --permanent "--$1-rich-rule=$rule" && [ "$runtime" = 0 ]
+FWD_OURS="rule family=\"ipv[46]\"( source address=\"[0-9a-f.:]+\")?( destination address=\"[0-9a-f.:]+\")? protocol value=\"[0-9]+\" accept|rule protocol value=\"[0-9]+\" accept"
+
+fwd_wanted() {
+    wanted firewalld 4 6
 }
 
-fwd_ok() {
-    for p in $protocols; do fwd query "$p" || return 1; done
+fwd_rules() {  # fwd_rules [--permanent]: the rich rules of ours, one a line
+    firewall-cmd "$@" --list-rich-rules 2>/dev/null | grep -E -x -e "$FWD_OURS"
+}
+
+fwd_status() {  # runtime and permanent alike
+    status_of "$(fwd_wanted)" "$(fwd_rules)"
+    status_of "$(fwd_wanted)" "$(fwd_rules --permanent)"
+}
+
+fwd_change() {  # fwd_change add|allow: runtime and permanent; added before any is removed
+    want=$(fwd_wanted)
+    for store in "" --permanent; do
+        diff_lines "$want" "$(fwd_rules $store)" | while read -r rule; do
+            firewall-cmd -q $store "--add-rich-rule=$rule" || exit 1
+        done || return 1
+    done
+    [ "$1" = allow ] || return 0
+    for store in "" --permanent; do
+        diff_lines "$(fwd_rules $store)" "$want" | while read -r rule; do
+            firewall-cmd -q $store "--remove-rich-rule=$rule" || exit 1
+        done || return 1
+    done
 }
 
 fwd_remove() {
-    for p in $ours; do fwd remove "$p" 2>/dev/null; done
+    for store in "" --permanent; do
+        fwd_rules $store | while read -r rule; do
+            firewall-cmd -q $store "--remove-rich-rule=$rule"
+        done
+    done
     return 0
 }
 
-fwd_allow() {
-    for p in $protocols; do fwd add "$p" || return 1; done
+# -- every backend --
+
+rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION: one rule
+    # as the backend prints it (its order and spelling), so that it is found as it is
+    family=$2 p=$3 interface=$4 source=$5 destination=$6
+    case $1 in
+        nftables)  # `nft -p list` (protocols as numbers)
+            ip=ip
+            [ "$family" = 6 ] && ip=ip6
+            printf '%s%s%smeta l4proto %s accept comment "%s"\n' \
+                "${interface:+iifname \"$interface\" }" "${source:+$ip saddr $source }" \
+                "${destination:+$ip daddr $destination }" "$p" "$tag" ;;
+        iptables)  # `iptables -S`: -s -d -i -p, hosts as /32 or /128, the protocol's name
+            bits=32
+            [ "$family" = 6 ] && bits=128
+            name=$p
+            for entry in $protocol_names; do
+                case $entry in "$p="*) name=${entry#*=} ;; esac
+            done
+            printf '%s%s%s%s -p %s -m comment --comment %s -j ACCEPT\n' "-A INPUT" \
+                "${source:+ -s $source/$bits}" "${destination:+ -d $destination/$bits}" \
+                "${interface:+ -i $interface}" "${name:-$p}" "$tag" ;;
+        firewalld)  # `firewall-cmd --list-rich-rules`
+            printf 'rule family="ipv%s"%s%s protocol value="%s" accept\n' "$family" \
+                "${source:+ source address=\"$source\"}" \
+                "${destination:+ destination address=\"$destination\"}" "$p" ;;
+    esac
 }
 
-ok() {  # ok BACKEND...
-    for b in "$@"; do
+status_of() {  # status_of WANTED HAVE: ok, missing, stale or missing+stale (HAVE holds
+    # a rule of ours that is not wanted, or a wanted one twice); one awk, no more
+    printf '%s\n' "$2" | awk -v want="$1" '
+        BEGIN { n = split(want, lines, "\n")
+                for (i = 1; i <= n; i++) if (lines[i] != "") needed[lines[i]] = 1 }
+        $0 == "" { next }
+        ($0 in needed) && !seen[$0]++ { next }
+        { stale = 1 }
+        END { for (rule in needed) if (!(rule in seen)) missing = 1
+              print missing ? (stale ? "missing+stale" : "missing") : (stale ? "stale" : "ok") }'
+}
+
+status() {  # status BACKEND...: every chain's status together: missing, stale, both, ok
+    words=$(for b in "$@"; do
         case $b in
-            nftables) nft_ok ;;
-            iptables) ipt_ok ;;
-            firewalld) fwd_ok ;;
-        esac || return 1
-    done
+            nftables) nft_status ;;
+            iptables | ip6tables) ipt_status "$b" ;;
+            firewalld) fwd_status ;;
+        esac
+    done)
+    case $words in
+        *missing*stale* | *stale*missing*) echo missing+stale ;;
+        *missing*) echo missing ;;
+        *stale*) echo stale ;;
+        *) echo ok ;;
+    esac
 }
 
 chains=
@@ -169,30 +342,36 @@ read_chains() {  # into $chains, once (firewalld's own chains are not read)
 case $action in
     status)
         detect
-        if ok $backends; then echo "${label:-none} ok"; else echo "$label missing"; fi
+        echo "${label:-none} $(status $backends)"
         ;;
-    allow)
+    add | allow)
+        if [ -z "$peers" ]; then
+            echo "vrrp-firewall: no peer given: the rules in place stay as they are" >&2
+            exit 0
+        fi
         detect
         for b in $backends; do
-            ok "$b" && continue
+            [ "$(status "$b")" = ok ] && continue
             case $b in
-                nftables) nft_remove && nft_allow ;;
-                iptables) ipt_remove && ipt_allow ;;
-                firewalld) fwd_allow ;;
+                nftables) nft_change "$action" ;;
+                iptables | ip6tables) ipt_change "$b" "$action" ;;
+                firewalld) fwd_change "$action" ;;
             esac || exit 1
         done
         ;;
     remove)
         read_chains
         nft_remove
-        if has iptables; then ipt_remove; fi
+        for cmd in iptables ip6tables; do
+            if has "$cmd"; then ipt_remove "$cmd"; fi
+        done
         if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
             fwd_remove
         fi
         true
         ;;
     *)
-        echo "usage: vrrp-firewall status|allow|remove [PROTOCOL...]" >&2
+        echo "usage: vrrp-firewall status|add|allow|remove [PROTOCOL...] [PEER...]" >&2
         exit 2
         ;;
 esac
