@@ -10,22 +10,21 @@ repository on each host: apt sees a real upgrade and runs the real postinst.
 """
 
 import re
+import runpy
 import time
 
 import pytest
 
-from testhosts.cluster import LABEL
-from testhosts.image import ensure_image
+from testhosts.cluster import GROUP
 from testhosts.polling import wait_for
 from testhosts.upgrade import UPGRADE, local_upgrade_command
 
-from .conftest import converge, pyinfra, record
+from .conftest import Pings, VipWatch, converge, pyinfra, record
 
 pytestmark = pytest.mark.e2e
 
 HOSTS = 3
 MASTER = "host-01"
-INTERVAL = 0.02  # seconds between pings
 MAX_SILENCE = 1.0  # seconds without an answer the test allows per cluster restart
 GOAL = 0.1  # no answer later than this: the goal, reported
 LEFT_BEHIND = ("test ! -e /usr/sbin/policy-rc.d && "
@@ -37,57 +36,9 @@ LOCAL_UPGRADE = local_upgrade_command()
 
 
 @pytest.fixture(scope="module")
-def observer(cluster):
-    """A fourth container on the cluster's network (removed with the cluster: it carries
-    the cluster's label), from which the VIP is pinged."""
-    name = f"{cluster.container_name('observer')}"
-    container = cluster.client.containers.run(
-        ensure_image(cluster.client, cluster.release), ["sleep", "infinity"], name=name,
-        detach=True, network=cluster.network_name(), labels={LABEL: cluster.name},
-        cap_add=["NET_RAW"])
-    yield container
-    container.remove(force=True)
-
-
-@pytest.fixture(scope="module")
 def converged(cluster, observer):
     converge(cluster)
     return cluster
-
-
-class Pings:
-    """`ping -D -O -i 0.02` of the VIP from the observer while the block runs; then
-    `.sent`, `.lost`, `.slowest` (the slowest reply's round trip, s) and `.silence` (the
-    longest time between two answers, s)."""
-
-    def __init__(self, observer, vip):
-        self.observer, self.ip = observer, vip.split("/")[0]
-
-    def __enter__(self):
-        self.observer.exec_run(["sh", "-c", f"ping -D -O -i {INTERVAL} -W 1 {self.ip} "
-                                            "> /tmp/ping.log 2>&1"], detach=True)
-        assert wait_for(lambda: "bytes from" in self._log(), timeout=5) is not None, \
-            f"the observer gets no answer from {self.ip}: {self._log()}"
-        return self
-
-    def _log(self):
-        return self.observer.exec_run(["cat", "/tmp/ping.log"]).output.decode()
-
-    def __exit__(self, *exc):
-        self.observer.exec_run(["sh", "-c", "pkill -INT -x ping; sleep 0.3"])
-        text = self._log()
-        answers = [(float(stamp), float(rtt)) for stamp, rtt in re.findall(
-            r"^\[([0-9.]+)\] \d+ bytes from .* time=([0-9.]+) ms", text, re.M)]
-        totals = re.search(r"(\d+) packets transmitted, (\d+) received", text)
-        assert totals and answers, text[-2000:]
-        self.sent = int(totals.group(1))
-        self.lost = self.sent - int(totals.group(2))
-        self.slowest = max(rtt for _, rtt in answers) / 1000
-        self.silence = max(b - a for (a, _), (b, _) in zip(answers, answers[1:]))
-
-    def __str__(self):
-        return (f"{self.lost} of {self.sent} pings lost, longest without an answer "
-                f"{self.silence * 1000:.0f} ms, slowest reply {self.slowest * 1000:.2f} ms")
 
 
 def main_pids(cluster):
@@ -174,3 +125,105 @@ def test_package_upgrade_is_not_restarted_by_the_package(converged, observer, tm
     rolled(cluster, inventory, observer, "package upgrade")
     for host in cluster.hosts:
         assert cluster.run(host, "dpkg-query -W -f '${Version}' keepalived")[1] == UPGRADE
+
+
+# -- issue 20: a holder hands its VIPs only to a healthy peer --
+
+# host-02's check fails while sshd still serves (the check asks systemd whether ssh.service
+# is active): the unit is stopped (its sessions live on), an sshd of its own takes over.
+SICK = "systemctl stop ssh.service && mkdir -p /run/sshd && /usr/sbin/sshd"
+HEAL = ("kill $(cat /run/sshd.pid) 2>/dev/null; sleep 0.5; systemctl start ssh.service")
+
+
+def options_changed(cluster, tmp_path, name, **peers_instance):
+    """An inventory whose daemon options differ from every earlier one (a restart is
+    due), and whose instances get `peers_instance`'s keys on the hosts other than
+    host-01 (whose config stays as it is)."""
+    def edit(data):
+        return {**data, "keepalived_daemon_options": ["--log-detail", "--log-detail"]}
+
+    def host_edit(name, data):
+        if name == MASTER or not peers_instance:
+            return data
+        instances = [{**item, **peers_instance}
+                     for item in runpy.run_path(cluster.inventory_path)[GROUP][1][
+                         "keepalived_vrrp_instances"]]
+        return {**data, "keepalived_vrrp_instances": instances}
+    return cluster.derived_inventory(str(tmp_path / f"{name}.py"), edit, host_edit)
+
+
+def refused_restart(cluster, observer, inventory, what):
+    """Deploy `inventory` to host-01 alone (its peers outside the run keep what they are)
+    while the observer pings the VIP and each host samples whether it holds it; the run
+    must fail and host-01's keepalived must not restart. Returns (result, pings,
+    {host: seconds it held the VIP})."""
+    before = main_pids(cluster)
+    with VipWatch(cluster, cluster.vip()) as watch, Pings(observer, cluster.vip()) as pings:
+        result = pyinfra(inventory, "-y", "--limit", MASTER)
+        time.sleep(1)
+    held = {host: sum(samples) * 0.05 for host, samples in watch.samples.items()}
+    print(f"\n{what}: {pings}; seconds holding the VIP: {held}")
+    record(f"refused restart ({what}): longest without answer", pings.silence, GOAL)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert main_pids(cluster)[MASTER] == before[MASTER], "the holder was restarted"
+    return output, pings, held
+
+
+def test_holder_is_not_restarted_when_the_peer_that_would_take_over_is_sick(
+        converged, observer, tmp_path):
+    """host-02's tracked check fails (priority 90 - 20 = 70) and host-03 is stopped:
+    host-02 would take the VIP from a drained host-01. The run fails naming host-02's
+    check; the VIP never goes to host-02, no ping is lost."""
+    cluster = converged
+    code, output = cluster.run("host-02", SICK)
+    assert code == 0, output
+    cluster.run("host-03", "systemctl stop keepalived")
+    try:
+        assert wait_for(lambda: "VRRP_Script(check_ssh) failed" in cluster.run(
+            "host-02", "journalctl -u keepalived --no-pager -n 50")[1], timeout=15)
+        output, pings, held = refused_restart(
+            cluster, observer, options_changed(cluster, tmp_path, "sick"), "sick peer")
+    finally:
+        cluster.run("host-02", HEAL)
+        cluster.run("host-03", "systemctl start keepalived")
+    assert ("the peer that would take VI_1 is not healthy: host-02: check script(s) "
+            "failing: check_ssh") in output
+    assert "keepalived was NOT restarted" in output
+    assert held["host-02"] == 0 and held["host-03"] == 0, held
+    assert pings.lost == 0, pings
+
+
+def test_nopreempt_holder_is_not_restarted_when_no_peer_is_up(converged, observer, tmp_path):
+    """The peers' instance has nopreempt (they never take a drained holder's VIP: the
+    graceful stop would hand it over) and both peers are stopped: no graceful stop into
+    nothing. The run fails naming the peers; no ping is lost."""
+    cluster = converged
+    for peer in ("host-02", "host-03"):
+        cluster.run(peer, "systemctl stop keepalived")
+    try:
+        output, pings, held = refused_restart(
+            cluster, observer, options_changed(cluster, tmp_path, "nopreempt",
+                                               state="BACKUP", nopreempt=True),
+            "nopreempt, peers stopped")
+    finally:
+        for peer in ("host-02", "host-03"):
+            cluster.run(peer, "systemctl start keepalived")
+    assert ("no healthy peer can take VI_1 (host-02: keepalived is not running; "
+            "host-03: keepalived is not running)") in output
+    assert pings.lost == 0, pings
+
+
+def test_uninstall_of_the_holder_hands_the_vip_over_without_a_lost_ping(converged, observer):
+    """Last in the module: host-01 is gone afterwards."""
+    cluster = converged
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=20) is not None
+    with Pings(observer, cluster.vip()) as pings:
+        result = pyinfra(cluster.inventory_path, "-y", "--limit", MASTER, deploy="uninstall.py")
+        moved = wait_for(lambda: cluster.holders() == ["host-02"], timeout=15)
+        time.sleep(1)
+    print(f"\nuninstall of the holder: {pings}")
+    record("uninstall of the holder: longest without answer", pings.silence, GOAL)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert moved is not None, cluster.holders()
+    assert pings.lost == 0, pings
