@@ -143,6 +143,19 @@ def test_plan_leaves_out_instances_no_other_host_has():
     assert (plan.wait, plan.drain_wait) == (19, 15)  # the slowest advert_int counts
 
 
+def test_plan_waits_for_the_hosts_checks_to_be_good_again():
+    hosts = [(name, {"keepalived_vrrp_instances": [{
+        "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+        "virtual_ipaddresses": ["192.168.1.100/24"], "track_scripts": ["chk"]}],
+        "keepalived_check_scripts": [{"name": "chk.sh", "vrrp_name": "chk",
+                                      "template": "check_systemd_service.sh.j2",
+                                      "service_name": "ssh.service", "interval": 5,
+                                      "rise": 3, "timeout": 2, "weight": -20}],
+        "keepalived_priority": priority}) for name, priority in (("h1", 100), ("h2", 90))]
+    settings = check_hosts(hosts, warn=lambda _: None)
+    assert handover.plan(settings["h1"], [settings["h2"]]).wait == 3 + 10 + 5 * 3 + 2
+
+
 def test_plan_knows_which_peer_has_nopreempt_and_waits_out_preempt_delay():
     plan, _ = plan_of([{"state": "BACKUP"}], peer_data={"nopreempt": True})
     assert plan.handovers[0].peers == (("h2", True),)

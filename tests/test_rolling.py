@@ -342,7 +342,8 @@ def test_restart_step_tells_the_host_its_instances_and_vips(recorder):
     for host in deploy(state):
         peer = next(other.name for other in state.inventory if other is not host)
         steps = [c for c in op_commands(host, recorder) if "restart keepalived (" in c]
-        head = [state_files.RESTART_PENDING, state_files.DRAIN_FILE, "13", "7", host.name,
+        # 3 x advert_int + 10 + check_ssh's interval 2 x rise 2 (its checks GOOD again)
+        head = [state_files.RESTART_PENDING, state_files.DRAIN_FILE, "17", "7", host.name,
                 "VI_1", "192.168.1.100", ""]
         assert [shlex.split(step)[8:] for step in steps] == [
             ["first", *head, "", "", ""],

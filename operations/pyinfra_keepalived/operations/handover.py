@@ -79,7 +79,7 @@ class HandoverPlan:
     instances: tuple  # names of the host's instances: each must be back BACKUP or MASTER
     drain_vips: tuple  # addresses the drain hands over
     stop_vips: tuple  # addresses only the graceful stop hands over (sync group, 255)
-    wait: int  # seconds keepalived gets to be back (and healthy, to be undrained)
+    wait: int  # seconds keepalived gets to be back (and its checks GOOD, to be undrained)
     drain_wait: int  # seconds a peer gets to take the drained VIPs
     lock_wait: int  # seconds to wait for another run's lock on the host
     handovers: tuple = ()  # Handover of each instance a peer shares
@@ -115,12 +115,15 @@ def plan(settings, others):
         (drain if drainable else stop).extend(vips)
         handovers.append(Handover(instance.name, vips, drainable, peers))
     advert = max([instance.advert_int for instance in settings.instances], default=1)
+    # a restarted host is undrained only once its checks are GOOD: `rise` runs of each
+    checks = max([script.interval * script.rise + (script.timeout or 0)
+                  for script in settings.scripts], default=0)
     # a peer with preempt_delay waits that long before it takes over from a drained holder
     delay = max([mine.preempt_delay or 0 for peer in others for mine in peer.instances
                  if any(mine.name == handover.instance for handover in handovers)], default=0)
     return HandoverPlan(instances=tuple(instance.name for instance in settings.instances),
                         drain_vips=tuple(drain), stop_vips=tuple(stop),
-                        wait=math.ceil(3 * advert + BACK_SECONDS),
+                        wait=math.ceil(3 * advert + BACK_SECONDS + checks),
                         drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS + delay),
                         lock_wait=settings.host_level.lock_wait, handovers=tuple(handovers))
 
