@@ -3,7 +3,7 @@
     pyinfra inventory.py deploy.py            # converge
     pyinfra inventory.py deploy.py --dry --diff   # show what would change
 
-Host data is validated for all hosts before anything runs; see README.md for the keys.
+Host data is validated for all hosts before anything runs; see docs/data-keys.md for the keys.
 """
 
 import os

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what the demo and the tests need on this (Debian-family) machine, idempotently:
-# Python deps, docker.io (engine for the test hosts), debootstrap (builds their images),
-# and keepalived (its real `keepalived -t` checks rendered configs in the unit tests;
-# Debian does not start it without a config). Then make sure dockerd answers.
+# Python deps (with mkdocs, which builds the docs), docker.io (engine for the test hosts),
+# debootstrap (builds their images), and keepalived (its real `keepalived -t` checks
+# rendered configs in the unit tests; Debian does not start it without a config).
+# Then make sure dockerd answers.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -1,4 +1,4 @@
-"""Benchmarks of the deploy on docker test hosts: `python3 -m bench` (see README, "Benchmarks").
+"""Benchmarks of the deploy on docker test hosts: `python3 -m bench` (see docs/benchmarks.md).
 
 Modules: stats (pure arithmetic and parsing), targets (what each figure must reach),
 testbed (clusters, timed pyinfra runs, the VIP observer), adverts (VRRP adverts heard

@@ -5,6 +5,7 @@ import os
 
 from . import ssh_logins, targets
 from .stats import median
+from .tables import table
 
 PLOTS = "docs/bench"
 
@@ -25,7 +26,7 @@ def markdown(results, plots=()):
     lines = [
         "# Benchmarks",
         "",
-        "Written by `python3 -m bench` (see README, \"Benchmarks\"); the figures are in "
+        "Written by `python3 -m bench` (see docs/benchmarks.md); the figures are in "
         f"`{PLOTS}/results.json`. Docker test hosts (Debian 12, systemd, sshd) on one machine, "
         "reached over SSH.",
         "",
@@ -44,7 +45,7 @@ def markdown(results, plots=()):
         "",
         "## Targets",
         "",
-        *_table(["Figure", "Measured", "Target", "Verdict"],
+        *table(["Figure", "Measured", "Target", "Verdict"],
                 [[figure, measured, target, verdict if verdict != targets.MISSED else
                   "**MISSED**"] for figure, measured, target, verdict in targets.rows(results)]),
         "",
@@ -57,11 +58,6 @@ def markdown(results, plots=()):
     if plots:
         lines += ["## Plots", ""] + [f"![{name}]({path})" for name, path in plots] + [""]
     return "\n".join(lines)
-
-
-def _table(header, rows):
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
-        "| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
 
 
 def _when(part):
@@ -206,7 +202,7 @@ def _cpu_lines(sizes):
         + (" (where no container's cgroup could be read, the hosts' CPU is left out: -)"
            if unread else "") + ". Controller / test hosts, ms per host:",
         "",
-        *_table(["Hosts", *[name for name, _ in targets.CPU_RUNS]], rows),
+        *table(["Hosts", *[name for name, _ in targets.CPU_RUNS]], rows),
         "",
         *([sentence, ""] if (sentence := cpu_sentence(sizes)) else []),
     ]
@@ -245,7 +241,7 @@ def _deploy_section(deploy):
         "stats` of the cluster's containers after the rounds (keepalived running), the "
         "largest of the clusters. In brackets: how many runs (cold: pairs).",
         "",
-        *_table(["Hosts", "Cold (s)", "Package floor (s)", "Cold / package floor",
+        *table(["Hosts", "Cold (s)", "Package floor (s)", "Cold / package floor",
                  "No-op (s)", *[f"Floor: {what} (s)" for what, _ in targets.BOUND_NAMES],
                  "No-op / probe floor", "Commands per host, no-op (facts + ops)",
                  "Peak RSS of pyinfra, no-op / cold (MiB)", "Test hosts' memory (MiB)"],
@@ -269,7 +265,7 @@ def _deploy_section(deploy):
         "Reference figures **quoted from issue 5, not measured here**, and this deploy's "
         "median at the same N over them (below 1: faster; on this machine, not theirs):",
         "",
-        *_table(["Deploy (quoted)", "Hosts", "Cold (s)", "No-op (s)",
+        *table(["Deploy (quoted)", "Hosts", "Cold (s)", "No-op (s)",
                  "This deploy's cold / quoted", "This deploy's no-op / quoted"],
                 _reference_rows(sizes)),
         "",
@@ -322,7 +318,7 @@ def _failover_section(failover):
         "the master's last advert that kept the backup waiting (priority above 90; or "
         "its priority-0 advert on a graceful stop), heard with kernel timestamps.",
         "",
-        *_table(["Fault", "What", "Theory (s)", "Fault after", "Window from the fault (s)",
+        *table(["Fault", "What", "Theory (s)", "Fault after", "Window from the fault (s)",
                  "Median (s)", "Max (s)", "Min (s)", "Answered",
                  "From last advert: theory (s)", "median (s)", "max (s)"], rows),
         "",
@@ -341,7 +337,7 @@ def _reload_section(reload):
         f"reloads logged on the master: {reload['master_reloads']}), while a third "
         f"container pinged the VIP every 50 ms for {reload['seconds']:.0f} s.",
         "",
-        *_table(["Polls", "Lost", "MAC changes", "State transitions (journal)"],
+        *table(["Polls", "Lost", "MAC changes", "State transitions (journal)"],
                 [[reload["polls"], reload["lost"], reload["mac_changes"],
                   "; ".join(f"{host}: {len(states)} {' '.join(states)}".strip()
                             for host, states in reload["transitions"].items())]]),
@@ -454,7 +450,7 @@ def _rolling_section(rolling):
         "changed back and forth; the package upgraded to a repackaged copy of Debian 12's "
         "keepalived with a higher version (testhosts/local_upgrade.sh) and back.",
         "",
-        *_table(["Restart", "Deploys", "Polls", "Lost", "Longest without an answer",
+        *table(["Restart", "Deploys", "Polls", "Lost", "Longest without an answer",
                  "Slowest reply", "VIP back on the master"], rows),
         "",
     ]

@@ -20,7 +20,7 @@ the VIP) never leave; the client, waiting for them with nothing unacknowledged o
 own, sends nothing that would reach the backup and draw a reset, and TCP's keepalive
 waits 2 hours. Without the limit such a try outlived the 20 s loop (2 of 6 stop trials,
 the fault landing while the client waited for the server). Clients of a real jump host
-need the same option (README, jump hosts).
+need the same option (docs/day-2.md, "Clients: set ServerAliveInterval").
 """
 
 import os
@@ -43,6 +43,7 @@ from .failover_speed import (
     settle,
 )
 from .stats import median
+from .tables import table
 
 CLIENT = "client"
 KEY_TYPES = ("rsa", "ecdsa", "ed25519")
@@ -168,8 +169,6 @@ def measure(runs=3, log=print):
 
 def section(part):
     """BENCHMARKS.md's lines for this part (none before it was measured)."""
-    from .report import _table  # (report imports this module)
-
     if not part:
         return []
     rows = []
@@ -203,6 +202,6 @@ def section(part):
         f"a stop a try fails until the backup holds the VIP, and a login in flight on the master "
         f"hangs until the server-alive limit. `python3 -m bench ssh`.",
         "",
-        *_table(header, rows),
+        *table(header, rows),
         "",
     ]

@@ -1,6 +1,9 @@
 """Fixtures shared by the unit tests. Helpers that are plain functions and constants live in
 modules of their own (fakehosts, hostdata, gate, goldens), which the tests import."""
 
+import pathlib
+import shutil
+import tempfile
 from collections import defaultdict
 
 import pytest
@@ -13,10 +16,19 @@ from .gate import write_tree
 
 
 @pytest.fixture
-def trees(tmp_path):
-    tmp_path.chmod(0o755)
-    base = tmp_path / "live"
-    stage = tmp_path / "new"
+def root_dir():
+    """A new directory whose every parent is root's and not writable by others (not under
+    /tmp, which is): transaction.sh refuses a base dir anywhere else (safe_base.sh)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix="pyinfra-keepalived-test.", dir="/run"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def trees(root_dir):
+    base = root_dir / "live"
+    stage = root_dir / "new"
     write_tree(base, {"keepalived.conf": "# old config\n"})
     return base, stage
 

@@ -36,8 +36,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GROUP_DATA = {key: value for key, value in
               runpy.run_path(os.path.join(ROOT, "group_data", "jump_hosts.py")).items()
               if key.startswith("keepalived_")}
-# transaction.sh with the state files' shell functions before it, as the deploy sends it
+# transaction.sh with the state files' shell functions, safe_base.sh and the config test
+# before it, as the deploy sends it
 TRANSACTION_SCRIPT = (state_files.FUNCTIONS
+                      + shell_script("operations/safe_base.sh")
+                      + shell_script("operations/config_test.sh")
                       + shell_script("operations/transaction.sh"))
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py
@@ -111,7 +114,8 @@ MODES = ["644", "644", "644", "600", "755"]
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
            "-c 'Keepalived health check script user' -M keepalived_script")
 # ... in the package step's command: done too when the user exists after it
-CREATE_USER = f"{USERADD} || getent passwd keepalived_script >/dev/null"
+CREATE_USER = (f"{USERADD} && touch /var/lib/pyinfra-keepalived.created-user.keepalived_script"
+               " || getent passwd keepalived_script >/dev/null")
 # operations.uploads.private_dir(), as the recorder writes it (random part: T)
 TEMP = "/var/tmp/keepalived-deploy.T"
 MAKE_TEMP = f"mkdir -m 700 {TEMP}"
@@ -135,7 +139,14 @@ TRANSACTION = locked("config transaction", " ".join([
     "link keepalived.conf .current/keepalived.conf"]))
 # Only the reload an earlier run left pending.
 PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf")
-CLEANUP = f"trap 'rm -rf {TEMP}' EXIT"  # the private dir goes, whatever happens
+def cleanup(directory):
+    """How a command that installs uploads from `directory` starts: the dir goes when it
+    ends, whatever happens (also when a signal ends it)."""
+    return (f"trap 'rm -rf {directory}' EXIT && trap 'exit 129' HUP && "
+            "trap 'exit 130' INT && trap 'exit 143' TERM")
+
+
+CLEANUP = cleanup(TEMP)  # the private dir goes, whatever happens
 UPLOADS = [f"upload {TEMP}/{number}" for number in range(len(TREE))]
 # The config of a host, with or without /etc/keepalived: commands, and all that is sent.
 CONFIG_OPS = [MAKE_TEMP, f"{CLEANUP} && {TRANSACTION}"]
@@ -173,7 +184,8 @@ STARTED_CONFIG_OPS = [MAKE_TEMP, f"{CONFIG_OPS[1]} && {START[0]}"]
 STARTED_CONFIG_SENT = [*CONFIG_SENT[:-1], STARTED_CONFIG_OPS[1]]
 
 
-DNF = "SYSTEMD_OFFLINE=1 dnf install -y"  # rpm's scriptlets restart no unit
+# rpm's scriptlets restart no unit, needrestart neither
+DNF = "NEEDRESTART_SUSPEND=1 SYSTEMD_OFFLINE=1 dnf install -y"
 
 
 def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH):
@@ -192,16 +204,20 @@ def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH
         ("if-needed" if apt else "always") if reload else "", install])
 
 
-# The two steps of a rolling restart (operations.rolling), as readable() shows them.
-RESTART_STEPS = ["<restart, first stage>", "<restart, holders stage>"]
+# The steps of a rolling restart (operations.rolling), as readable() shows them: the test
+# of the live config with the installed keepalived (all hosts), then the two restart steps.
+RESTART_STEPS = ["<test live config>", "<restart, first stage>", "<restart, holders stage>"]
+# what each step's locked command says it does (lock.sh's WHAT)
+STEP_WHAT = ["test the live config before a restart", "restart keepalived (first stage)",
+             "restart keepalived (holders stage)"]
 
 
 def readable(commands):
     """`commands` with each restart step (a long locked script) as its RESTART_STEPS name."""
     named = []
     for command in commands:
-        for step, stage in zip(RESTART_STEPS, ("first", "holders")):
-            if f" 'restart keepalived ({stage} stage)' " in command:
+        for step, what in zip(RESTART_STEPS, STEP_WHAT):
+            if f" '{what}' " in command:
                 command = step
         named.append(command)
     return named
@@ -215,7 +231,8 @@ def containing(commands, part):
 def apt_install(package):
     """The install line; a pinned version (keepalived=V) may be a downgrade."""
     downgrade = " --allow-downgrades" if "=" in package else ""
-    return ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+    return ('NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get -y '
+            '--no-install-recommends '
             '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
             f'install{downgrade} {package}')
 

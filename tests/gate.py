@@ -7,16 +7,18 @@ import subprocess
 
 import pytest
 
-from pyinfra_keepalived.operations import state_files
+from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.operations.config_tree import TRANSACTION_SCRIPT
+from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.shipped import shell_script
+
+from .seed import SEED_HOSTS
 
 NEEDS_KEEPALIVED = pytest.mark.skipif(
     not shutil.which("keepalived") and not os.path.exists("/usr/sbin/keepalived"),
     reason="keepalived is not installed (apt-get install keepalived)")
 
-SCRIPT = (shell_script("operations/lock.sh") + "\n"
-          + state_files.FUNCTIONS
-          + shell_script("operations/transaction.sh"))
+SCRIPT = shell_script("operations/lock.sh") + "\n" + TRANSACTION_SCRIPT
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]
 # `nobody` exists everywhere: scripts then run as a non-root user, which is what makes
@@ -79,3 +81,13 @@ def promote_rejected(stage, base, message):
     assert "the live config was NOT changed" in result.stderr
     assert live(base) == before
     return result
+
+
+def rendered(base, host="host-01", **data):
+    """The seed inventory's config files of `host` (PORTABLE, under `base`), by path
+    relative to `base`."""
+    hosts = [(name, {**host_data, **PORTABLE, "keepalived_base_dir": str(base), **data})
+             for name, host_data in SEED_HOSTS]
+    settings = check_hosts(hosts, warn=lambda message: None)[host]
+    return {os.path.relpath(path, base): file for path, file in
+            render.config_files(settings).items()}

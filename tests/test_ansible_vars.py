@@ -198,6 +198,24 @@ def test_what_cannot_be_used_is_an_error_naming_the_file(tmp_path, text, message
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("text, key", [
+    ("keepalived_vrrp_instances:\n  - name: VI_1\n    auth_pass: 's3cr3t{{ x }}'\n",
+     "keepalived_vrrp_instances[0].auth_pass"),
+    ("my_api_token: 's3cr3t{{ x }}'\n", "my_api_token"),
+    ("keepalived_global_defs:\n  extra_lines: ['auth_pass s3cr3t{{ x }}']\n",
+     "keepalived_global_defs.extra_lines[0]"),
+])
+def test_a_secret_in_a_refused_template_is_never_printed(tmp_path, text, key):
+    """The message names the key, as every validation message does through
+    problems.shown: a secret's value is masked there, never printed."""
+    write(tmp_path / "group_vars" / "lb.yml", text)
+    with pytest.raises(AnsibleVarsError) as error:
+        ansible_group("lb", [], vars_dir=str(tmp_path))
+    assert f"{key} = " in str(error.value)
+    assert "Jinja expressions are not evaluated here" in str(error.value)
+    assert "s3cr3t" not in str(error.value)
+
+
 def test_group_data_file_that_would_override_the_yaml_is_an_error(tmp_path, monkeypatch):
     """pyinfra lets group_data/<group>.py win over the inventory's group data: the repo's
     own example group_data/jump_hosts.py would silently replace the YAML's check script."""

@@ -4,7 +4,7 @@ that used to end in a traceback. Each must be an error naming the host, the key 
 what is allowed, before any host is touched.
 
 Every case here was accepted, or ended in a traceback, or was refused for another reason
-(see the README, "What the validation refuses"). The table is checked through
+(see docs/validation.md, "What the validation refuses"). The table is checked through
 `render.script_data.read_host`: the model's `validate.read_host` (the entry point of
 `model.fleet.check_hosts`), then the host's scripts rendered, as the deploy's
 `render.script_data.check_inventory` does.

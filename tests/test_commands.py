@@ -36,6 +36,7 @@ from pyinfra.context import ctx_inventory
 from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
+from pyinfra_keepalived.operations import rolling
 from pyinfra_keepalived.operations.host_level import DROPIN
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
@@ -67,6 +68,7 @@ from .fakehosts import (
     add,
     apt_install,
     assert_one_probe,
+    cleanup,
     containing,
     deploy,
     fact_commands,
@@ -113,7 +115,7 @@ def test_rhel_useradd_flags(recorder):
     useradd = [shlex.split(c)[-3] for c in op_commands(host, recorder)
                if " 'install keepalived' " in c]
     assert len(useradd) == 1
-    args = shlex.split(useradd[0].split(" || ")[0])
+    args = shlex.split(useradd[0].split(" && ")[0])
     assert args[-1] == "keepalived_script"
     assert "-r" in args  # system user
     assert args[args.index("-s") + 1] == "/usr/sbin/nologin"
@@ -163,7 +165,8 @@ def test_rhel_config_drift_on_running_host_reloads_only(recorder):
         assert sent(host, recorder) == CONFIG_SENT
 
 
-RESTART = ("Keepalived | Restart keepalived where it holds no VIP (one host at a time)",
+RESTART = (f"Keepalived | {rolling.LIVE_TEST}",
+           "Keepalived | Restart keepalived where it holds no VIP (one host at a time)",
            "Keepalived | Hand over the VIPs, then restart keepalived on their holders "
            "(one host at a time)")
 
@@ -592,7 +595,8 @@ def test_add_deploy_without_inventory_context(recorder):
 
 @pytest.mark.parametrize("distro, install", [
     ("debian", [package(
-        'DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+        'NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get -y '
+        '--no-install-recommends '
         '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" '
         "install -o Acquire::http::Proxy=http://apt-cache:3142 keepalived", user=True,
         refresh=f"{APT_REFRESH} -o Acquire::http::Proxy=http://apt-cache:3142")]),
@@ -632,8 +636,8 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
     assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 5
     for directory in made:
         installing = commands[commands.index(f"mkdir -m 700 {directory}") + 1]
-        assert installing.startswith((f"trap 'rm -rf {directory}' EXIT && install ",
-                                      f"trap 'rm -rf {directory}' EXIT && sh -c "))
+        assert installing.startswith((f"{cleanup(directory)} && install ",
+                                      f"{cleanup(directory)} && sh -c "))
         assert f" {directory}/0 " in installing or f" {directory} " in installing
 
 

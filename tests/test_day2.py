@@ -16,6 +16,7 @@ from pyinfra_keepalived.deploys.drill import DrillRefused, plan
 from pyinfra_keepalived.deploys.status import Row, host_key_lines, problems, rows, table
 from pyinfra_keepalived.facts.keepalived import (
     DUMP_LINES,
+    CreatedUser,
     InstanceStatus,
     KeepalivedStatus,
     UserProcesses,
@@ -100,6 +101,16 @@ def test_user_processes_fact_answers_nothing_for_a_missing_user():
     command = UserProcesses().command(user="keepalived_script")
     assert command.startswith("uid=$(id -u keepalived_script 2>/dev/null) || exit 0;")
     assert UserProcesses().process(["", "1234", " 77 "]) == ["1234", "77"]
+
+
+@pytest.mark.parametrize("output, created", [
+    (["created"], True), ([], False), (["created", "created"], False), (["yes"], False)])
+def test_created_user_fact_reads_the_record(output, created):
+    """Whether the deploy created the user: its record exists (the user name quoted)."""
+    assert CreatedUser().command(user="keepalived_script") == (
+        "[ -e /var/lib/pyinfra-keepalived.created-user.keepalived_script ] "
+        "&& echo created || true")
+    assert CreatedUser().process(output) is created
 
 
 # -- status across hosts --

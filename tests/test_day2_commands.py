@@ -7,6 +7,7 @@ by the login user."""
 import logging
 import os
 import shlex
+import signal
 import subprocess
 import time
 from types import SimpleNamespace
@@ -15,10 +16,11 @@ import pytest
 from pyinfra import logger as pyinfra_logger
 from pyinfra.api import QuoteString, StringCommand
 from pyinfra.api.deploy import add_deploy
-from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.exceptions import DeployError, PyinfraError
 from pyinfra.api.operations import run_ops
 from pyinfra.connectors.fake import FakeConnector
 
+from pyinfra_keepalived.deploys import backup as backup_module
 from pyinfra_keepalived.deploys import drill as drill_module
 from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.deploys.uninstall import uninstall
@@ -27,6 +29,7 @@ from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SC
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.operations.state_files import DRAIN_FILE, locked
 from pyinfra_keepalived.render import host_level as render_host
+from testhosts.polling import wait_for
 from tests.fakehosts import (
     DNF_DISTROS,
     DROPIN_CONTENT,
@@ -70,14 +73,17 @@ REMOVE_TREE = [locked_command(command, "uninstall: remove /etc/keepalived") for 
     "/run/pyinfra-keepalived.drain /run/pyinfra-keepalived.drain.VI_1",
     "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
     "deploy did not write'")]
-USERDEL = locked_command("userdel keepalived_script", "uninstall: remove user keepalived_script")
+RECORD = "/var/lib/pyinfra-keepalived.created-user.keepalived_script"  # the deploy made it
+USERDEL = locked_command(f"userdel keepalived_script && rm -f {RECORD}",
+                         "uninstall: remove user keepalived_script")
 PACKAGE_FACTS = {"rpm": "rpm --queryformat", "dpkg": "dpkg -l"}  # command substrings
 
 
-def installed_host(package_fact, busy_user=False, host_level=False):
+def installed_host(package_fact, busy_user=False, host_level=False, recorded=True):
     """Responses of a host with keepalived installed (`package_fact`: {"rpm": line} or
     {"dpkg": line}), enabled and running, a leftover VIP, the config tree and the script
-    user (with a process of its own if `busy_user`), and with `host_level` the firewall
+    user (with a process of its own if `busy_user`; created by the deploy, as its record
+    says, if `recorded`), and with `host_level` the firewall
     script, the drop-in and the sysctl file. The uninstall deploy reads pyinfra's own
     facts, not the probe."""
     sysctl = render_host.sysctl_file(("ipv4",))
@@ -95,6 +101,7 @@ def installed_host(package_fact, busy_user=False, host_level=False):
         "stat -L -c '%F|%a|%U|%G|%n' /etc/keepalived ": TREE,
         "uid=$(id -u keepalived_script": ["4242"] if busy_user else [],
         "command -v userdel": "/usr/sbin/userdel",
+        f"[ -e {RECORD} ]": ["created"] if recorded else [],
     }
 
 
@@ -148,6 +155,19 @@ def test_busy_script_user_is_kept(recorder):
                                   busy_user=True)
     assert USERDEL not in commands["@fake/host-01"]
     assert all(command in commands["@fake/host-01"] for command in REMOVE_TREE)
+
+
+def test_script_user_the_deploy_did_not_create_is_kept(recorder, caplog):
+    """No record that the deploy created it: it existed before (an account the operator
+    named, `nobody`), or a version of the deploy that kept no record made it. Kept, and
+    said so; everything else goes."""
+    commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
+                                  recorded=False)
+    for host in HOSTS:
+        assert not any("userdel" in command for command in commands[host])
+        assert all(command in commands[host] for command in REMOVE_TREE)
+    assert "keeping user keepalived_script: this deploy did not create it (no " \
+        f"{RECORD}: it existed before" in caplog.text
 
 
 def test_address_owners_vip_is_its_own_address_and_stays(recorder):
@@ -327,8 +347,11 @@ ARCHIVE = f"{TEMP}/archive.tar.gz"
 # (sudo?, what is sent), in order
 MAKE_DIR = (False, f"mkdir -m 700 {TEMP}")
 # (made under the deploy lock: a config transaction is never half archived)
+# (cut short by a signal: the directory goes, archive and all)
+ON_SIGNALS = " && ".join(f"trap 'rm -rf {TEMP}; exit {code}' {name}"
+                         for name, code in (("HUP", 129), ("INT", 130), ("TERM", 143)))
 MAKE_ARCHIVE = (True, locked_command(
-    f"umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
+    f"{ON_SIGNALS} && umask 077 && tar -czf {ARCHIVE} --dereference --no-wildcards "
     "--exclude=keepalived/.current --exclude=keepalived/.previous "
     "--exclude=keepalived/.generations --exclude=keepalived/.staging -C /etc keepalived && "
     f"chown --reference={TEMP} {ARCHIVE} || {{ rm -rf {TEMP}; false; }}",
@@ -408,3 +431,79 @@ def test_backup_broken_download_still_removes_the_archive_on_the_host(backup_run
     assert list(run_dir.iterdir()) == []  # no half archive left here either
 
 
+@pytest.mark.parametrize("signal_name, code", [("HUP", 129), ("TERM", 143)])
+def test_backup_archive_cut_short_by_a_signal_goes_under_dash(tmp_path, signal_name, code):
+    """The archive command, run by dash, cut short while tar writes (a dropped link sends
+    the process group SIGHUP): the login user's directory, with the half archive (auth_pass
+    inside), goes; the shell exits with the signal's code. (A whole archive stays for the
+    download that follows.)"""
+    directory = tmp_path / "keepalived-deploy.x"
+    directory.mkdir(mode=0o700)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tar").write_text("#!/bin/sh\necho 'auth_pass s3cr3t' > \"$2\"\nexec sleep 30\n")
+    (bin_dir / "tar").chmod(0o755)
+    command = StringCommand(*backup_module.archive_command(str(directory), "/etc/keepalived"))
+    shell = subprocess.Popen(["dash", "-c", str(command)], start_new_session=True,
+                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"})
+    try:
+        assert wait_for(lambda: (directory / "archive.tar.gz").exists()
+                        and subprocess.run(["pgrep", "-g", str(shell.pid), "-x", "sleep"],
+                                           capture_output=True).returncode == 0, timeout=10)
+        os.killpg(shell.pid, getattr(signal, f"SIG{signal_name}"))
+        assert shell.wait(timeout=10) == code
+    finally:
+        if shell.poll() is None:
+            os.killpg(shell.pid, signal.SIGKILL)
+    assert not directory.exists()
+
+
+NOBODY = 65534  # (the tests run as root: they can hand a directory to another user)
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda d: d.chmod(0o1777), "not writable by group or others (mode 1777)"),
+    (lambda d: d.chmod(0o775), "not writable by group or others (mode 775)"),
+    (lambda d: os.chown(d, NOBODY, -1), f"it is uid {NOBODY}'s"),
+])
+def test_backup_dir_others_can_change_is_refused(tmp_path, make, why):
+    """Run as root with backup_dir where another user can write (or that they own): they
+    could plant the run dir or a link in it and read the archives (auth_pass inside)."""
+    directory = tmp_path / "backups"
+    directory.mkdir(mode=0o700)
+    make(directory)
+    with pytest.raises(DeployError) as error:
+        backup_module.make_run_dir(str(directory), str(directory / "20261124T213000Z"))
+    assert str(error.value).startswith(f"backup_dir {directory} is not safe for archives "
+                                       "that hold auth_pass: it must be owned by the user")
+    assert why in str(error.value)
+    assert list(directory.iterdir()) == []
+
+
+def test_backup_run_dir_is_made_new_never_reused(tmp_path):
+    """A run dir that exists (planted, with the stamp guessed) is not reused; a new one
+    is 700 even where the directory had to be made."""
+    directory = tmp_path / "backups"
+    run_dir = backup_module.make_run_dir(str(directory), str(directory / "a"))
+    assert oct(os.stat(run_dir).st_mode & 0o777) == "0o700"
+    assert oct(directory.stat().st_mode & 0o777) == "0o700"
+    (directory / "b").mkdir(mode=0o700)
+    with pytest.raises(DeployError, match=f"^{directory}/b exists already: each backup run "
+                                          "makes its own new directory"):
+        backup_module.make_run_dir(str(directory), str(directory / "b"))
+
+
+def test_backup_archive_never_follows_or_reuses_a_planted_file(tmp_path):
+    """The archive is opened O_CREAT|O_EXCL|O_NOFOLLOW: a link planted at its name is not
+    followed (root would write the victim's file), nor a file there reused."""
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    (tmp_path / "host-01.tar.gz").symlink_to(victim)
+    (tmp_path / "host-02.tar.gz").write_text("planted\n")
+    for name in ("host-01.tar.gz", "host-02.tar.gz"):
+        with pytest.raises(FileExistsError):
+            backup_module.open_private(str(tmp_path / name))
+    assert victim.read_text() == "root's file\n"
+    with backup_module.open_private(str(tmp_path / "new.tar.gz")) as new:
+        new.write(b"archive")
+    assert oct((tmp_path / "new.tar.gz").stat().st_mode & 0o777) == "0o600"

@@ -10,6 +10,7 @@ tests/test_vrrp_firewall.py (network namespaces) and tests/e2e/test_host_level.p
 
 import os
 import shlex
+import signal
 import subprocess
 
 import pytest
@@ -29,8 +30,11 @@ from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
+from testhosts.polling import wait_for
 
 from .fakehosts import (
+    CLEANUP,
+    DNF,
     DROPIN_CONTENT,
     DROPIN_OPS,
     DROPIN_SENT,
@@ -42,6 +46,7 @@ from .fakehosts import (
     STOPPED,
     TRANSACTION,
     assert_one_probe,
+    cleanup,
     containing,
     deploy,
     fact_commands,
@@ -228,7 +233,7 @@ def test_changed_dropin_before_an_upgrade_is_reloaded_by_the_package_step(record
     for host in deploy(make_state("rocky", probes=probes, group_data=pin)):
         commands = op_commands(host, recorder)
         assert commands[:2] == FRESH_DROPIN_OPS
-        assert commands[2].endswith(" always 'SYSTEMD_OFFLINE=1 dnf install -y keepalived-2.2.9'")
+        assert commands[2].endswith(f" always '{DNF} keepalived-2.2.9'")
         assert not any("daemon-reload" in command for command in commands[:2])
 
 
@@ -270,15 +275,30 @@ def test_nonlocal_bind_file_in_place(running, expected, recorder):
         assert op_commands(host, recorder) == expected
 
 
-def test_nonlocal_bind_turned_off_removes_file_and_resets_values(recorder):
-    content = render_host.sysctl_file(("ipv4", "ipv6"))
-    lines = up_to_date_state() + [f"{sha256(content)}  {SYSCTL_FILE}",
-                                  *file_read(SYSCTL_FILE, content.splitlines())]
+@pytest.mark.parametrize("file_lines", [
+    render_host.sysctl_file(("ipv4", "ipv6")).splitlines(),
+    # The file is read from the host: a line whose key is no sysctl name (shell text)
+    # never reaches the root command; the others are quoted.
+    ["net.ipv4.ip_nonlocal_bind = 1", "x; touch /tmp/owned = 1", "$(reboot) = 1",
+     "-net.ipv6.ip_nonlocal_bind = 1", "; a.b = 1"],
+])
+def test_nonlocal_bind_turned_off_removes_file_and_resets_values(file_lines, recorder):
+    lines = up_to_date_state() + [f"{sha256(chr(10).join(file_lines))}  {SYSCTL_FILE}",
+                                  *file_read(SYSCTL_FILE, file_lines)]
     state = converged("rocky", lines)
     for host in deploy(state):
         assert op_commands(host, recorder) == [
             f"rm -f {SYSCTL_FILE}",
             "sysctl -q -w net.ipv4.ip_nonlocal_bind=0 net.ipv6.ip_nonlocal_bind=0"]
+
+
+@pytest.mark.parametrize("key, valid", [
+    ("net.ipv4.ip_nonlocal_bind", True), ("net.ipv4.conf.eth0/1.rp_filter", True),
+    ("kernel.core_pattern", True), ("net", False), ("-w", False), ("a.b c", False),
+    ("a.b;id", False), ("net.ipv4.$(id)", False), ("a.b\nc", False), ("'a.b'", False),
+])
+def test_sysctl_key_pattern(key, valid):
+    assert bool(host_level.SYSCTL_KEY_RE.fullmatch(key)) is valid
 
 
 # -- daemon options --
@@ -291,9 +311,10 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
             what]
     plain = []
     for command in commands:
-        # an upload's clean-up runs outside the lock: "trap ... EXIT && sh -c LOCKED ..."
-        cleanup, _, rest = (command.partition(" && ") if command.startswith("trap ")
+        # an upload's clean-up runs outside the lock: "trap ... TERM && sh -c LOCKED ..."
+        cleanup, _, rest = (command.partition(" TERM && ") if command.startswith("trap ")
                             else ("", "", command))
+        cleanup += " TERM" if cleanup else ""
         words = shlex.split(rest) if rest.startswith("sh -c ") else []
         locked = words[:2] == ["sh", "-c"] and words[3:] == lock
         inner = (words[2][len(prefix):] if locked and words[2].startswith(prefix)
@@ -301,6 +322,9 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
         plain.append(command if inner is None else
                      f"{cleanup} && {inner}" if cleanup else inner)
     return plain
+
+
+OPTIONS = ["--log-detail", "--log-facility=local1"]
 
 
 @pytest.mark.parametrize("distro, path, variable", [
@@ -312,9 +336,9 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
 def test_daemon_options_file_per_family_fresh_host_no_restart(distro, path, variable,
                                                               recorder):
     state = fresh(distro, host_state(),
-                  group_data={"keepalived_daemon_options": ["--log-detail", "--dump-conf"]})
-    assert render_host.options_file(variable, ("--log-detail", "--dump-conf")).endswith(
-        f'\n{variable}="--log-detail --dump-conf"\n')
+                  group_data={"keepalived_daemon_options": OPTIONS})
+    assert render_host.options_file(variable, tuple(OPTIONS)).endswith(
+        f'\n{variable}="--log-detail --log-facility=local1"\n')
     for host in deploy(state):
         commands = under_lock(op_commands(host, recorder))
         assert commands.index(file_install(path, "644")) < containing(commands, START[0])
@@ -339,9 +363,9 @@ def test_changed_daemon_options_restart_running_keepalived_once(recorder):
         # that dies after it leaves the restart to the next run, and a restart in progress
         # cannot clear a marker it did not restart for
         install = file_install("/etc/sysconfig/keepalived", "644")
-        cleanup, _, rest = install.partition(" && ")
-        assert f"{cleanup} && {marker} && {rest}" in commands
-        assert commands[-2:] == RESTART_STEPS and commands.count(RESTART_STEPS[0]) == 1
+        rest = install.removeprefix(f"{CLEANUP} && ")
+        assert f"{CLEANUP} && {marker} && {rest}" in commands
+        assert commands[-3:] == RESTART_STEPS and commands.count(RESTART_STEPS[1]) == 1
         assert RELOAD not in commands
 
 
@@ -434,12 +458,38 @@ def test_upload_goes_through_a_private_dir_as_the_login_user():
     for escalation in ("_sudo", "_su_user", "_doas", "_dzdo", "_sudo_user"):
         assert not mkdir.connector_arguments[escalation]
         assert not upload.connector_arguments[escalation]
-    assert str(install) == (f"trap 'rm -rf {directory}' EXIT && "
+    assert str(install) == (f"{cleanup(directory)} && "
                             f"install -o root -g root -m 600 {directory}/0 /etc/x.conf && "
                             "echo done")
     assert install.connector_arguments == {}  # the run's own (sudo)
     second = list(uploads.upload("/etc/x.conf", "secret\n", "600"))
     assert str(second[0]) != str(mkdir)
+
+
+@pytest.mark.parametrize("signal_name, code", [("HUP", 129), ("INT", 130), ("TERM", 143)])
+def test_private_dir_goes_when_a_signal_ends_the_command_under_dash(tmp_path, signal_name,
+                                                                    code):
+    """A dropped SSH link (SIGHUP), a Ctrl-C or a stop (TERM) sent to the command's process
+    group while a step runs: under dash, Debian's /bin/sh, which skips an EXIT trap when a
+    signal kills it, the upload dir with its secret still goes, and the shell exits with
+    the signal's code."""
+    directory = tmp_path / "keepalived-deploy.x"
+    directory.mkdir(mode=0o700)
+    (directory / "0").write_text("auth_pass secret\n")
+    words = uploads.installing(str(directory), [["sleep", "30"], ["echo", "not reached"]])
+    shell = subprocess.Popen(["dash", "-c", str(StringCommand(*words))], text=True,
+                             stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert wait_for(lambda: subprocess.run(["pgrep", "-g", str(shell.pid), "-x", "sleep"],
+                                               capture_output=True).returncode == 0,
+                        timeout=10)  # (a step runs)
+        os.killpg(shell.pid, getattr(signal, f"SIG{signal_name}"))
+        output, _ = shell.communicate(timeout=10)
+    finally:
+        if shell.poll() is None:
+            os.killpg(shell.pid, signal.SIGKILL)
+    assert (shell.returncode, output) == (code, "")
+    assert not directory.exists()
 
 
 def test_private_dir_goes_even_when_the_install_fails(tmp_path):

@@ -11,32 +11,22 @@ import subprocess
 
 import pytest
 
-from pyinfra_keepalived.model.fleet import check_hosts
-from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.operations.config_tree import TRANSACTION_SCRIPT
 from pyinfra_keepalived.shipped import shell_script
 
 from .gate import (
     LAYOUT,
     NEEDS_KEEPALIVED,
-    PORTABLE,
     live,
     promote_rejected,
+    rendered,
     run_transaction,
     write_tree,
 )
-from .seed import SEED_HOSTS
 
 pytestmark = [pytest.mark.unit, NEEDS_KEEPALIVED]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def rendered(base, host="host-01", **data):
-    hosts = [(name, {**host_data, **PORTABLE, "keepalived_base_dir": str(base), **data})
-             for name, host_data in SEED_HOSTS]
-    settings = check_hosts(hosts, warn=lambda message: None)[host]
-    return {os.path.relpath(path, base): file for path, file in
-            render.config_files(settings).items()}
 
 
 def snapshot(root):
@@ -267,3 +257,68 @@ def test_the_lock_lives_in_a_directory_only_root_can_use(tmp_path):
     assert result.returncode == 0 and "got it" in result.stdout, result.stderr
     assert oct(lock.parent.stat().st_mode & 0o777) == "0o700"
     assert "a test" in (lock.parent / "holder").read_text()
+
+
+# -- the base dir: root's all the way (safe_base.sh), no link followed --
+
+NOBODY = 65534
+
+
+def refused(result, base, path, why):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert (f"keepalived base dir {base} is not safe: {path} {why}; another user could plant "
+            "links that this root command would follow") in result.stderr
+    assert "the live config was NOT changed" in result.stderr
+
+
+def test_a_planted_generations_link_is_never_followed(trees, root_dir):
+    """Someone who could write in the base dir once left .generations as a link to their
+    victim's files: the prune's rm -rf would empty it. Refused before anything is done."""
+    base, stage = trees
+    victim = root_dir / "victim"
+    victim.mkdir()
+    (victim / "precious").write_text("keep me\n")
+    (base / ".generations").symlink_to(victim)
+    write_tree(stage, rendered(base))
+    refused(run_transaction(stage, base), base, f"{base}/.generations",
+            "is a symbolic link (never followed here: use the path it points to)")
+    assert (victim / "precious").read_text() == "keep me\n"
+    assert not (base / ".current").exists()
+
+
+@pytest.mark.parametrize("make, why", [
+    (lambda d: d.chmod(0o1777), "is writable by group or others (drwxrwxrwt)"),
+    (lambda d: d.chmod(0o775), "is writable by group or others (drwxrwxr-x)"),
+    (lambda d: os.chown(d, NOBODY, -1), f"is owned by uid {NOBODY}, not root"),
+])
+def test_a_base_dir_under_a_parent_others_can_change_is_refused(root_dir, make, why):
+    """/tmp/keepalived and the like: nothing is made, read or removed there."""
+    parent = root_dir / "parent"
+    parent.mkdir(mode=0o755)
+    make(parent)
+    base, stage = parent / "keepalived", root_dir / "new"
+    write_tree(stage, rendered(base))
+    refused(run_transaction(stage, base), base, str(parent), why)
+    assert not base.exists()
+
+
+def test_a_link_on_the_way_to_the_base_dir_is_refused(root_dir):
+    (root_dir / "real").mkdir(mode=0o755)
+    (root_dir / "link").symlink_to(root_dir / "real")
+    base, stage = root_dir / "link" / "keepalived", root_dir / "new"
+    write_tree(stage, rendered(base))
+    refused(run_transaction(stage, base), base, str(root_dir / "link"),
+            "is a symbolic link (never followed here: use the path it points to)")
+    assert not (root_dir / "real" / "keepalived").exists()
+
+
+def test_the_base_dir_of_others_is_refused_also_for_a_pending_reload(trees):
+    """The run with nothing new to stage (`-`) prunes too: checked first as well."""
+    base, _ = trees
+    os.chown(base, NOBODY, -1)
+    result = subprocess.run(
+        ["sh", "-c", shell_script("operations/lock.sh") + "\n" + TRANSACTION_SCRIPT,
+         "pyinfra-keepalived", str(base.parent / "lock"), str(base.parent / "holder"), "5",
+         "a test", str(base), "-", "G", str(base.parent / "reload-pending"),
+         "keepalived.conf"], capture_output=True, text=True)
+    refused(result, base, str(base), f"is owned by uid {NOBODY}, not root")

@@ -118,14 +118,14 @@ def test_imports_run_one_way():
     assert against == []
 
 
-def test_no_import_cycles():
-    graph = {module: imports_of(module, path) for module, path in modules().items()}
-    cycles = []
+def cycles(graph):
+    """Every import loop of `graph` ({module: modules it imports}), as "a -> b -> a"."""
+    found = []
 
     def visit(module, trail):
-        for target in graph[module]:
+        for target in sorted(graph[module]):
             if target in trail:
-                cycles.append(" -> ".join([*trail[trail.index(target):], target]))
+                found.append(" -> ".join([*trail[trail.index(target):], target]))
             elif target not in done:
                 visit(target, [*trail, target])
         done.add(module)
@@ -134,7 +134,11 @@ def test_no_import_cycles():
     for module in sorted(graph):
         if module not in done:
             visit(module, [module])
-    assert cycles == []
+    return found
+
+
+def test_no_import_cycles():
+    assert cycles({module: imports_of(module, path) for module, path in modules().items()}) == []
 
 
 REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -156,3 +160,39 @@ def test_entry_points_import_what_the_package_has(entry_point):
                 assert hasattr(module, alias.name) or importlib.util.find_spec(
                     f"{node.module}.{alias.name}") is not None, \
                     f"{entry_point}: {node.module} has no {alias.name}"
+
+
+# The repository's own packages beside the library (the library's are read above).
+OWN_PACKAGES = ("bench", "testhosts", "tests")
+
+
+def own_imports(path, module):
+    """The modules of OWN_PACKAGES that `module` (at `path`) imports, at its top or lazily
+    inside a function (a lazy import dodges a cycle only until the function runs)."""
+    package = module.split(".") if path.endswith("__init__.py") else module.split(".")[:-1]
+    targets = set()
+    for node in ast.walk(ast.parse(open(path).read())):
+        if isinstance(node, ast.ImportFrom):
+            base = (".".join(package[:len(package) - (node.level - 1)]) if node.level else "")
+            target = ".".join(filter(None, [base, node.module or ""]))
+            targets.update(f"{target}.{alias.name}" for alias in node.names)
+            targets.add(target)
+        elif isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+    return targets
+
+
+def test_no_import_cycles_in_the_repository():
+    """bench/, testhosts/ and tests/ too: no two modules import each other, not even
+    lazily."""
+    paths = {}
+    for top in OWN_PACKAGES:
+        for folder, _, files in os.walk(os.path.join(REPO_DIR, top)):
+            for name in files:
+                if name.endswith(".py"):
+                    relative = os.path.relpath(os.path.join(folder, name), REPO_DIR)
+                    module = relative[:-3].replace(os.sep, ".").removesuffix(".__init__")
+                    paths[module] = os.path.join(REPO_DIR, relative)
+    graph = {module: own_imports(path, module) & set(paths) - {module}
+             for module, path in paths.items()}
+    assert cycles(graph) == []

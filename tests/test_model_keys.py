@@ -1,6 +1,7 @@
 """The host data declared once (`model.keys`): what comes from it is current and used.
 
-- the README's table of keys and the committed JSON Schema are what the classes generate;
+- the table of keys in docs/data-keys.md and the committed JSON Schema are what the classes
+  generate;
 - the schema accepts the example data and flags an unknown or mistyped key, as an editor
   with a YAML language server would;
 - the keys validation accepts are the declared ones; the install deploy gives pyinfra
@@ -28,9 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 REGENERATE = "regenerate with: python3 -m pyinfra_keepalived.model.schema"
 
 
-def test_readme_key_table_is_current():
-    text = (REPO / "README.md").read_text()
-    assert schema.readme_with_table(text) == text, REGENERATE
+def test_docs_key_table_is_current():
+    text = (REPO / schema.KEYS_PAGE).read_text()
+    assert schema.page_with_table(text) == text, REGENERATE
 
 
 def test_committed_json_schema_is_current():

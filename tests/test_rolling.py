@@ -14,11 +14,10 @@ import sys
 import time
 
 import pytest
-from pyinfra.api import QuoteString, StringCommand
+from pyinfra.api import QuoteString
 
 from pyinfra_keepalived.operations import rolling, state_files
 from pyinfra_keepalived.operations import system as host_ops
-from pyinfra_keepalived.shipped import shell_script
 
 from .fakehosts import (
     APT_REFRESH,
@@ -34,32 +33,20 @@ from .fakehosts import (
     readable,
     up_to_date_probes,
 )
+from .rollouts import (
+    MARKER_LINE,
+    PIN,
+    in_tmp,
+    package_words,
+    run_leftovers,
+    run_package_script,
+    systemctl_calls,
+    upgrade_state,
+)
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
-PIN = {"keepalived_package_version": "1:2.2.7-1+b2"}
-MARKER_LINE = "since 2026-12-01 07:00:00 UTC: package"
 FIRST, HOLDERS = (f"Keepalived | {title}" for _, title in rolling.PASSES)
-
-
-PACKAGE_ARGUMENTS = ("running", "marker", "policy", "stamp", "max_age", "refresh", "useradd",
-                     "reload", "install")
-
-
-def package_words(commands):
-    """The arguments package.sh got: {running, marker, policy, ..., install}."""
-    command = next(c for c in commands if " 'install keepalived' " in c)
-    words = shlex.split(command)
-    return dict(zip(PACKAGE_ARGUMENTS, words[-len(PACKAGE_ARGUMENTS):]))
-
-
-def upgrade_state(distro="debian", running=True, **given):
-    """Running (or stopped) hosts, up to date but for the pinned package."""
-    probes = up_to_date_probes(make_state(distro, group_data=PIN), "1:2.2.7-1", **given)
-    if not running:
-        for probe in probes.values():
-            probe["service"] = ("inactive", "enabled")
-    return make_state(distro, probes=probes, group_data=PIN)
 
 
 # -- 1. no distro restart during the install --
@@ -92,37 +79,10 @@ def test_marker_written_before_the_install_only_when_keepalived_runs(running, re
         assert words["running"] == ("yes" if running else "no")
         assert words["marker"] == state_files.RESTART_PENDING
         # running: restarted by the rolling restart; stopped: the start reads it all
-        assert (RESTART_STEPS == commands[-2:]) == running
+        assert (RESTART_STEPS == commands[-3:]) == running
     fresh = make_state("debian")
     for host in deploy(fresh):
         assert package_words(op_commands(host, recorder))["running"] == "no"
-
-
-def run_package_script(tmp_path, running, command, policy=None, refresh="", useradd="",
-                       reload="", max_age=3600):
-    """package.sh in a real shell, with the lock, marker, policy-rc.d and apt's stamp in
-    tmp_path, and a `systemctl` there that logs its arguments to tmp_path/systemctl.log
-    (NeedDaemonReload: the content of tmp_path/need-reload, "no" without it)."""
-    policy = policy or tmp_path / "policy-rc.d"
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "systemctl"
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/systemctl.log\n'
-                    f'[ "$1" = show ] && cat {tmp_path}/need-reload 2>/dev/null\ntrue\n')
-    fake.chmod(0o755)
-    words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", running,
-                               str(tmp_path / "state" / "restart-pending"), str(policy),
-                               str(tmp_path / "stamp"), str(max_age), QuoteString(refresh),
-                               QuoteString(useradd), QuoteString(reload),
-                               QuoteString(command))
-    return subprocess.run(["sh", "-c", in_tmp(tmp_path, words)], capture_output=True,
-                          text=True, env={**os.environ,
-                                          "PATH": f"{bin_dir}:{os.environ['PATH']}"})
-
-
-def systemctl_calls(tmp_path):
-    log = tmp_path / "systemctl.log"
-    return log.read_text().splitlines() if log.exists() else []
 
 
 @pytest.mark.parametrize("age, refreshed", [(None, True), (7200, True), (300, False)])
@@ -162,11 +122,15 @@ def test_script_user_created_before_the_install(answer, exists, ok, tmp_path):
                        ("getent", f"exit {0 if exists else 2}")]:
         (bin_dir / name).write_text(f"#!/bin/sh\n{text}\n")
         (bin_dir / name).chmod(0o755)
-    create = host_ops.create_user("keepalived_script", "c", "/nonexistent", "/usr/sbin/nologin")
+    record = tmp_path / "created-user.keepalived_script"
+    create = host_ops.create_user("keepalived_script", "c", "/nonexistent", "/usr/sbin/nologin",
+                                  record=str(record))
     result = run_package_script(tmp_path, "no", "echo installed", useradd=create)
     assert (result.returncode == 0) == ok, result.stderr
     assert result.stdout.startswith("useradd")
     assert ("installed" in result.stdout) == ok
+    # recorded only by the run whose useradd made it: uninstall removes only such a user
+    assert record.exists() == (answer == 0)
 
 
 def test_marker_not_written_when_the_user_or_the_refresh_fails(tmp_path):
@@ -194,12 +158,6 @@ def test_no_reload_when_the_install_failed(tmp_path):
     (tmp_path / "need-reload").write_text("yes\n")
     result = run_package_script(tmp_path, "no", "false", reload="always")
     assert result.returncode != 0 and systemctl_calls(tmp_path) == []
-
-
-def in_tmp(tmp_path, words):
-    """The command of `words` (state_files.locked) with the lock's files in tmp_path."""
-    return (str(StringCommand(*words)).replace(state_files.LOCK_FILE, str(tmp_path / "lock"))
-            .replace(state_files.LOCK_HOLDER, str(tmp_path / "holder")))
 
 
 def policy_answers(policy):
@@ -243,15 +201,21 @@ def test_policy_rc_d_removed_when_the_run_is_terminated(tmp_path):
     assert not policy.exists()
 
 
-def test_operators_policy_rc_d_is_left_alone(tmp_path):
+def test_operators_policy_rc_d_that_denies_keepalived_is_left_alone(tmp_path):
+    """The install runs under it (one that would let keepalived restart refuses the
+    install: tests/test_package_restarts.py)."""
     policy = tmp_path / "policy-rc.d"
-    policy.write_text("#!/bin/sh\nexit 0\n")
+    policy.write_text(OPERATORS_POLICY)
     policy.chmod(0o755)
     result = run_package_script(tmp_path, "no", policy_answers(policy))
-    assert result.returncode == 0
-    assert result.stdout.split() == ["invoke=0", "systemd=0", "quiet=0", "other=0"]
-    assert "not this deploy's" in result.stderr
-    assert policy.read_text() == "#!/bin/sh\nexit 0\n"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["invoke=101", "systemd=101", "quiet=0", "other=0"]
+    assert policy.read_text() == OPERATORS_POLICY
+
+
+# an operator's policy-rc.d that denies keepalived (and nothing else)
+OPERATORS_POLICY = ("#!/bin/sh\ncase $1 in keepalived|keepalived.service) exit 101 ;; esac\n"
+                    "exit 0\n")
 
 
 def test_our_policy_rc_d_expires_with_the_installing_shell(tmp_path):
@@ -301,12 +265,6 @@ def test_leftovers_cleared_only_when_left(drain, policy, pending, added, recorde
     state = make_state("rocky", probes=leftover_probes(drain, policy, pending))
     for host in deploy(state):
         assert (LEFTOVERS in operation_names(state, host)) == added
-
-
-def run_leftovers(tmp_path, policy, drain):
-    script = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
-    return subprocess.run(["sh", "-c", script, "leftovers", policy, drain,
-                           str(tmp_path / "marker")], capture_output=True, text=True)
 
 
 def test_leftovers_script(tmp_path):
@@ -389,9 +347,9 @@ def test_rollout_stops_after_a_failed_step(recorder):
                      for host in hosts)
     assert first.did_error()
     steps = readable(op_commands(hosts[1], recorder))
-    assert RESTART_STEPS[1] not in steps  # no holder step after a failure
+    assert RESTART_STEPS[2] not in steps  # no holder step after a failure
     # host-02's first step ran only if pyinfra happened to take it before host-01
-    assert (RESTART_STEPS[0] in steps) == second.did_change()
+    assert (RESTART_STEPS[1] in steps) == second.did_change()
     assert state.get_results_for_host(hosts[1]).error_ops == 0
 
 

@@ -109,6 +109,32 @@ def test_errors_name_host_key_path_and_allowed_values(tmp_path, make, expected):
                  "host-01: " + expected.format(tmp=tmp_path))
 
 
+NOBODY = 65534  # (the tests run as root: they can hand a file to another user)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda tmp: shared(edit(key_dir(tmp / "k"), ".", lambda p: os.chmod(p, 0o775))),
+     "{tmp}/k has mode 775: writable by group or others, who could plant a key pair that "
+     "every host would present (chmod go-w {tmp}/k)"),
+    (lambda tmp: shared(edit(key_dir(tmp / "k"), ".", lambda p: os.chmod(p, 0o1777))),
+     "{tmp}/k has mode 1777: writable by group or others"),
+    (lambda tmp: shared(edit(key_dir(tmp / "k"), ".", lambda p: os.chown(p, NOBODY, -1))),
+     "{tmp}/k is owned by nobody: only the deploy's user (root) or root may own it, or "
+     "its owner could plant a key pair that every host would present"),
+    (lambda tmp: shared(edit(key_dir(tmp / "k"), "ssh_host_ed25519_key",
+                             lambda p: os.chown(p, NOBODY, -1))),
+     "{tmp}/k/ssh_host_ed25519_key is owned by nobody, not by root who runs the deploy: a "
+     "private key it gives every host must be this user's own (chown root "
+     "{tmp}/k/ssh_host_ed25519_key)"),
+])
+def test_keys_others_could_plant_are_refused(tmp_path, make, expected):
+    """Beyond the private key's mode: its owner is the deploy's user, and nobody else can
+    write in its directory."""
+    assert_error({**host_01(), **make(tmp_path)},
+                 f"host-01: keepalived_ssh_host_keys_dir = '{tmp_path}/k': "
+                 + expected.format(tmp=tmp_path))
+
+
 def test_a_passphrase_is_refused(tmp_path):
     directory = tmp_path / "k"
     directory.mkdir()

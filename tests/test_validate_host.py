@@ -6,13 +6,18 @@ import pytest
 from pyinfra_keepalived.facts.host_level import vrrp_protocols
 from pyinfra_keepalived.model.blocks import HostLevel
 
-from .hostdata import assert_error, assert_valid, host_01, instance
+from .hostdata import DROP, assert_error, assert_valid, host_01, instance
 
 pytestmark = pytest.mark.unit
 
 
 def level(**data):
     return assert_valid({**host_01(), **data}).host_level
+
+
+def without_password(**data):
+    """host-01's data with VI_1 unauthenticated (nothing secret in its config)."""
+    return {**host_01(auth_type=DROP, auth_pass=DROP), **data}
 
 
 def test_defaults():
@@ -105,12 +110,14 @@ ALLOWED = [
 
 @pytest.mark.parametrize("option", ALLOWED)
 def test_daemon_option_allowed(option):
-    assert level(keepalived_daemon_options=[option]).daemon_options == (option,)
+    settings = assert_valid(without_password(keepalived_daemon_options=[option]))
+    assert settings.host_level.daemon_options == (option,)
 
 
 def test_daemon_options_valid():
     options = ["--log-detail", "--dump-conf", "--vrrp", "--log-facility=local1"]
-    assert level(keepalived_daemon_options=options).daemon_options == tuple(options)
+    settings = assert_valid(without_password(keepalived_daemon_options=options))
+    assert settings.host_level.daemon_options == tuple(options)
     assert level(keepalived_daemon_options=[]).daemon_options == ()
     twice = ["--log-detail", "--log-detail"]  # keepalived: -D twice is extra detail
     assert level(keepalived_daemon_options=twice).daemon_options == tuple(twice)
@@ -159,6 +166,34 @@ REFUSED = [
     ("-s", "-s is --namespace, not allowed: "),
     ("-i", "-i is --config-id, not allowed: "),
 ]
+
+
+DUMP_CONF_WHY = ("not allowed on a host whose config holds a password ({holders}): "
+                 "keepalived would write its whole config, the password included, to the "
+                 "journal at every start and reload (readable by the adm and systemd-journal "
+                 "groups, and sent on by log collectors); remove it (keepalived_daemon_options"
+                 " = ['--log-detail'] logs the state changes without the config)")
+
+
+@pytest.mark.parametrize("data, holders", [
+    (host_01(), "VI_1's auth_pass"),
+    (host_01(instances=[instance(priority=100), instance(
+        name="VI_2", virtual_router_id=52, priority=100, auth_pass="other")]),
+     "VI_1's auth_pass, VI_2's auth_pass"),
+    (host_01(auth_type=DROP, auth_pass=DROP, extra_lines=["authentication { auth_type PASS "
+                                                          "auth_pass s3cr3t }"]),
+     "an extra_lines entry of VI_1"),
+    ({**host_01(auth_type=DROP, auth_pass=DROP),
+      "keepalived_global_defs": {"extra_lines": ["# AUTH_PASS s3cr3t"]}},
+     "an extra_lines entry of global_defs"),
+])
+def test_dump_conf_refused_where_the_config_holds_a_password(data, holders):
+    """--dump-conf logs the whole config, auth_pass included, at every start and reload."""
+    error = assert_error({**data, "keepalived_daemon_options": ["--log-detail", "--dump-conf"]},
+                         "keepalived_daemon_options[1]")
+    assert error == ("host-01: keepalived_daemon_options[1] = '--dump-conf': "
+                     + DUMP_CONF_WHY.format(holders=holders))
+    assert "1234" not in error and "s3cr3t" not in error
 
 
 @pytest.mark.parametrize("option, message", REFUSED)

@@ -1,6 +1,7 @@
 """Day-2 operations on two test hosts: status, split brain, drill (and its refusal),
-backup, leftovers of broken-off uploads, uninstall. The tests run in file order on one
-cluster, converged first."""
+backup, leftovers of broken-off uploads, uninstall (host-02's script user is the
+operator's, made before the first deploy: uninstall keeps it). The tests run in file
+order on one cluster, converged first."""
 
 import ipaddress
 import os
@@ -16,7 +17,8 @@ import pytest
 from testhosts.cluster import REPO_DIR
 from testhosts.polling import wait_for
 
-from .conftest import Pings, VipWatch, pyinfra, totals
+from .conftest import VipWatch, pyinfra, totals
+from .pings import Pings
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +39,14 @@ def status_lines(result):
     return lines
 
 
+# host-02's script user is an account the operator made before the first deploy: the
+# deploy leaves it as it is, and uninstall keeps it (it removes only a user it created)
+OPERATORS_USER = "useradd -r -M -d /nonexistent -s /usr/sbin/nologin keepalived_script"
+
+
 def test_converge(cluster):
+    code, output = cluster.run("host-02", OPERATORS_USER)
+    assert code == 0, output
     result = pyinfra(cluster.inventory_path, "-y")
     assert result.returncode == 0, result.stdout + result.stderr
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
@@ -219,7 +228,7 @@ def test_uninstall_keeps_a_busy_script_user(cluster):
         result = pyinfra(cluster.inventory_path, "-y", "--limit", "host-02",
                          deploy="uninstall.py")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "keeping user keepalived_script" in result.stdout + result.stderr
+        assert "keeping user keepalived_script: process(es)" in result.stdout + result.stderr
         assert cluster.run("host-02", "getent passwd keepalived_script")[0] == 0
     finally:
         cluster.run("host-02", "kill " + " ".join(user_pids(cluster, "host-02")))
@@ -231,9 +240,14 @@ def test_uninstall_leaves_nothing_and_a_second_run_changes_nothing(cluster):
     assert result.returncode == 0, result.stdout + result.stderr
 
     assert cluster.holders() == []
+    # the user the deploy created goes; the operator's (host-02's) stays, and it says so
+    assert cluster.run("host-01", "getent passwd keepalived_script")[0] != 0
+    assert cluster.run("host-02", "getent passwd keepalived_script")[0] == 0
+    assert "keeping user keepalived_script: this deploy did not create it" \
+        in result.stdout + result.stderr
     for host in NAMES:
         assert cluster.run(host, "ls -d /etc/keepalived")[0] != 0
-        assert cluster.run(host, "getent passwd keepalived_script")[0] != 0
+        assert cluster.run(host, "ls /var/lib/pyinfra-keepalived*")[0] != 0  # no record left
         assert cluster.run(host, "dpkg -s keepalived")[0] != 0, "keepalived still installed"
         assert cluster.run(host, "systemctl is-enabled keepalived")[0] != 0
         assert cluster.run(host, "ls /etc/systemd/system/keepalived.service.d/"

@@ -5,11 +5,13 @@ hosts take the VIP (the control); the default deploy opens VRRP and the backup l
 failover and return; a second run changes nothing; the rule comes back at keepalived's
 next start after the operator reloads the ruleset; systemd restarts a killed keepalived;
 a masked unit is unmasked; daemon options reach keepalived's command line (restart);
+--dump-conf is refused (the cluster's VI_1 has auth_pass) and the journal holds no password;
 a refused daemon option (--check) stops the run before any host is touched; the removal
 deploy takes the rule and the drop-in away. (ip_nonlocal_bind is not
 observable here: /proc/sys is read-only in docker containers; see test_host_commands.py.)
 """
 
+import re
 import subprocess
 import sys
 import time
@@ -151,18 +153,48 @@ def test_masked_unit_is_unmasked(cluster):
 
 def test_daemon_options_restart_keepalived_with_them(cluster, tmp_path):
     inventory = inventory_with(cluster, tmp_path,
-                               "'keepalived_daemon_options': ['--log-detail', '--dump-conf']")
+                               "'keepalived_daemon_options': ['--log-detail', "
+                               "'--log-facility=daemon']")
     before = keepalived_pid(cluster, "host-02")
     converge(inventory)
     assert cluster.run("host-02", "grep DAEMON_ARGS /etc/default/keepalived")[1].strip() \
-        == 'DAEMON_ARGS="--log-detail --dump-conf"'
+        == 'DAEMON_ARGS="--log-detail --log-facility=daemon"'
     pid = keepalived_pid(cluster, "host-02")
     assert pid != before
     # Debian's unit: ExecStart=/usr/sbin/keepalived --dont-fork $DAEMON_ARGS
     assert cluster.run("host-02", f"cat /proc/{pid}/cmdline | tr '\\0' ' '")[1].split()[1:] \
-        == ["--dont-fork", "--log-detail", "--dump-conf"]
+        == ["--dont-fork", "--log-detail", "--log-facility=daemon"]
     result = pyinfra(inventory, "-y")  # unchanged options: no restart
     assert totals(result)[1] == 0 and keepalived_pid(cluster, "host-02") == pid
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
+
+
+def keepalived_journal(cluster, host):
+    return cluster.run(host, "journalctl -u keepalived --no-pager -o cat")[1]
+
+
+def test_journal_holds_no_password_after_a_deploy_and_a_reload(cluster, tmp_path):
+    """--dump-conf (the README's example once) makes keepalived log its whole config,
+    auth_pass included ("Password = 1234"), at every start and reload: refused where an
+    instance has a password, before any host is touched; after the run and a reload
+    the journal holds no password."""
+    inventory = inventory_with(cluster, tmp_path,
+                               "'keepalived_daemon_options': ['--log-detail', '--dump-conf']")
+    result = pyinfra(inventory, "-y")
+    for host in NAMES:
+        reloads = keepalived_journal(cluster, host).count("Reloading")
+        code, output = cluster.run(host, "systemctl reload keepalived")
+        assert code == 0, output
+        assert wait_for(lambda: keepalived_journal(cluster, host).count("Reloading") > reloads,
+                        timeout=15) is not None
+        journal = keepalived_journal(cluster, host)
+        # (not "1234" alone: a pid may read so)
+        assert not re.search(r"(?i)pass\w*\W+1234", journal), host
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    for host in NAMES:
+        assert (f"{host}: keepalived_daemon_options[1] = '--dump-conf': not allowed on a host "
+                "whose config holds a password (VI_1's auth_pass)") in output, output[-3000:]
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
 
 

@@ -344,7 +344,7 @@ def test_shared_host_keys_keep_a_client_that_trusted_the_vip_logging_in(cluster,
                skew_time(priority=90))
         assert wait_for(lambda: login(cluster, client, trusted)[0] == MASTER,
                         timeout=5) is not None
-    finally:  # back to per-host keys, as the README says, for the tests after this one
+    finally:  # back to per-host keys, as docs/day-2.md says, for the tests after this one
         for host in cluster.hosts:
             cluster.run(host, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && "
                               "systemctl reload ssh.service")

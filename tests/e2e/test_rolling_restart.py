@@ -9,7 +9,6 @@ bookworm-backports: 1:2.2.7-1+b2 only), so the upgrade is to a repackaged copy o
 repository on each host: apt sees a real upgrade and runs the real postinst.
 """
 
-import re
 import runpy
 import time
 
@@ -19,7 +18,8 @@ from testhosts.cluster import GROUP
 from testhosts.polling import wait_for
 from testhosts.upgrade import UPGRADE, local_upgrade_command
 
-from .conftest import Pings, VipWatch, converge, pyinfra, record
+from .conftest import VipWatch, converge, pyinfra, record
+from .pings import Pings, main_pids, restarts
 
 pytestmark = pytest.mark.e2e
 
@@ -39,37 +39,6 @@ LOCAL_UPGRADE = local_upgrade_command()
 def converged(cluster, observer):
     converge(cluster)
     return cluster
-
-
-def main_pids(cluster):
-    return {host: cluster.run(host, "systemctl show -p MainPID --value keepalived")[1].strip()
-            for host in cluster.hosts}
-
-
-# Lines of a stop, any of which may be missing: journald misses a line now and then when
-# the process that logged it is gone before journald looked at it.
-STOP_LINES = re.compile(r"systemd\[1\]: (Stopping|Stopped) keepalived|: Stopping$|"
-                        r"keepalived.service: Deactivated|Keepalived\[\d+\]: Stopped")
-
-
-def restarts(cluster, cursors):
-    """{host: [(stop, started) epoch seconds]} of each restart of keepalived since
-    `cursors`, from the host's journal (one clock: the hosts share a kernel): from the
-    first line of a stop to systemd's "Started"."""
-    found = {}
-    for host in cluster.hosts:
-        journal = cluster.run(host, "journalctl -u keepalived --no-pager -o short-unix "
-                                    f"--after-cursor='{cursors[host]}'")[1]
-        windows, stop = [], None
-        for line in journal.splitlines():
-            stamp = float(line.split()[0]) if line[:1].isdigit() else None
-            if stamp and STOP_LINES.search(line):
-                stop = stamp if stop is None else min(stop, stamp)
-            elif stamp and "systemd[1]: Started keepalived" in line and stop is not None:
-                windows.append((stop, stamp))
-                stop = None
-        found[host] = windows
-    return found
 
 
 def rolled(cluster, inventory, observer, what):

@@ -6,7 +6,10 @@
 One timestamp per run, shared by all hosts. The archives hold auth_pass, so they are never
 readable by anyone but the login user, on the host and on the way, and here they are 600
 in a 700 directory (inside the archive, files keep their modes: 20-vrrp_instances.conf
-stays 600):
+stays 600). Here, nothing another user planted is used: backup_dir must be the user's and
+not writable by group or others, the run's directory is made new (mkdir: one that exists
+is an error) and each archive is created new without following a link (O_EXCL|O_NOFOLLOW).
+On the hosts:
 
 1. as the login user: a new private directory, /var/tmp/keepalived-deploy.<random>, 700
    (operations.uploads.private_dir: the deploy removes such directories left by runs
@@ -23,15 +26,17 @@ stays 600):
 import os
 import re
 import shlex
+import stat
 import time
 
 from pyinfra import host, logger
 from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, operation
+from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import python
 
 from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
 from ..operations.system import host_settings
-from ..operations.uploads import AS_LOGIN_USER, private_dir
+from ..operations.uploads import AS_LOGIN_USER, chained, on_signals, private_dir
 from ..per_run import once_per_run
 
 ARCHIVE = "archive.tar.gz"  # its name inside the private directory
@@ -54,18 +59,41 @@ def local_name(host_name):
     return re.sub(r"[^A-Za-z0-9._@-]", "_", host_name) + ".tar.gz"
 
 
-def make_private_dir(path):
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+def make_run_dir(directory, run_dir):
+    """Create `run_dir` (700) in `directory` (made 700 if missing): exclusively, so that
+    nothing another user planted there is reused; `directory` must be this user's and not
+    writable by group or others. DeployError naming the path otherwise."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    status = os.stat(directory)
+    if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        raise DeployError(
+            f"backup_dir {directory} is not safe for archives that hold auth_pass: it must "
+            f"be owned by the user who runs the backup (uid {os.geteuid()}; it is uid "
+            f"{status.st_uid}'s) and not writable by group or others (mode "
+            f"{stat.S_IMODE(status.st_mode):o}); choose another backup_dir")
+    try:
+        os.mkdir(run_dir, 0o700)
+    except FileExistsError:
+        raise DeployError(f"{run_dir} exists already: each backup run makes its own new "
+                          "directory (another run started in the same second?); run again") \
+            from None
+    return run_dir
+
+
+def make_private_dir(directory, run_dir):
+    """make_run_dir, once per run: the first host makes it, the others share it."""
+    return once_per_run(("backup run dir", run_dir), lambda: make_run_dir(directory, run_dir))
 
 
 def archive_command(directory, base_dir):
     """Command words (run as root): archive `base_dir` into `directory` (the live tree, links
-    followed), only the owner of `directory` may read it; on failure remove `directory`."""
+    followed), only the owner of `directory` may read it; on failure, or when a dropped
+    link or a stop signal cuts it short, remove `directory`."""
     archive = shlex.quote(f"{directory}/{ARCHIVE}")
     quoted_dir = shlex.quote(directory)
     name = os.path.basename(base_dir)
-    return ["umask", "077", "&&", "tar", "-czf", archive, "--dereference", "--no-wildcards",
+    return [*chained(on_signals(f"rm -rf {quoted_dir}")), "&&",
+            "umask", "077", "&&", "tar", "-czf", archive, "--dereference", "--no-wildcards",
             *[shlex.quote(f"--exclude={name}/{entry}") for entry in TRANSACTION_ENTRIES],
             "-C", shlex.quote(os.path.dirname(base_dir)), shlex.quote(name),
             "&&", "chown", f"--reference={quoted_dir}", archive,
@@ -73,9 +101,9 @@ def archive_command(directory, base_dir):
 
 
 def open_private(path):
-    """`path` opened for writing, created mode 600 (never readable by others, not even
-    for a moment)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """`path` opened for writing, created new, mode 600 (never readable by others, not even
+    for a moment; a file or link already there is an error, never followed)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     os.fchmod(fd, 0o600)
     return os.fdopen(fd, "wb")
 
@@ -130,6 +158,7 @@ def backup(directory="backups"):
     base_dir = settings.paths.base_dir
     run_dir = os.path.join(directory, run_stamp())
     local = os.path.join(run_dir, local_name(host.name))
-    python.call(name=f"Create {run_dir} (mode 700)", function=make_private_dir, path=run_dir)
+    python.call(name=f"Create {run_dir} (mode 700)", function=make_private_dir,
+                directory=directory, run_dir=run_dir)
     fetch_archive(name=f"Archive {base_dir} and download it to {local}", base_dir=base_dir,
                   local=local, lock_wait=settings.host_level.lock_wait)

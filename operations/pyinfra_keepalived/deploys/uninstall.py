@@ -15,7 +15,10 @@ In order, each its own @deploy:
 4. purge the package (apt purge) / remove it (dnf remove);
 5. remove the config file, conf.d and scripts, then the base dir (default
    /etc/keepalived) if nothing else is in it: a file the deploy did not write is kept;
-6. remove the script user, unless a process still runs as it (then warn and keep it).
+6. remove the script user, if this deploy created it (its record on the host,
+   facts.state_files.created_user_record) and no process still runs as it; else warn and
+   keep it (a user that existed before, or of a host set up by a version of this deploy
+   that kept no record).
 
 What to remove comes from the same host data as the deploy (validated first). Running it
 again changes nothing. Every command that changes the host runs under the host's deploy
@@ -26,9 +29,11 @@ it).
 
 from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
-from pyinfra.operations import apt, dnf, server, systemd
+from pyinfra.facts.server import Users
+from pyinfra.operations import apt, dnf, systemd
 
-from ..facts.keepalived import IpAddresses, KeepalivedTree, UserProcesses
+from ..facts.keepalived import CreatedUser, IpAddresses, KeepalivedTree, UserProcesses
+from ..facts.state_files import created_user_record
 from ..model.fleet import check_inventory
 from ..operations import handover, host_level
 from ..operations.state_files import DRAIN_FILE, STATE_DIR, under_lock
@@ -63,7 +68,8 @@ def addresses_absent(addresses):
 @operation()
 def user_absent_unless_busy(user):
     """
-    Remove ``user`` (``userdel``) unless a process runs as it: then warn and keep it.
+    Remove ``user`` (``userdel``) and the record that this deploy created it, if it did
+    (``CreatedUser``) and no process runs as it; else warn and keep it.
 
     **Example:**
 
@@ -74,12 +80,22 @@ def user_absent_unless_busy(user):
     if user in PROTECTED_USERS:
         host.noop(f"user {user} is never removed")
         return
+    if user not in host.get_fact(Users):
+        host.noop(f"user {user} does not exist")
+        return
     running = host.get_fact(UserProcesses, user=user)
     if running:
         host.log(f"keeping user {user}: process(es) {', '.join(running)} run as it",
                  log_func=logger.warning)
         return
-    yield from server.user._inner(user=user, present=False)
+    record = created_user_record(user)
+    if not host.get_fact(CreatedUser, user=user):
+        host.log(f"keeping user {user}: this deploy did not create it (no {record}: it "
+                 "existed before, or a version of this deploy that kept no record made it); "
+                 f"remove it yourself (userdel {user}) if nothing else needs it",
+                 log_func=logger.warning)
+        return
+    yield StringCommand("userdel", QuoteString(user), "&&", "rm", "-f", QuoteString(record))
 
 
 def staying(settings):

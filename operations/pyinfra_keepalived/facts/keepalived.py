@@ -9,6 +9,7 @@ from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 
 from ..model.hidden import sed_mask
 from ..shipped import shell_script, with_variables
+from .state_files import created_user_record
 
 # A random salt of this run (this process), never printed: the host digests a secret file
 # with it (KeepalivedTree's `salted`), so what pyinfra logs with -vvv (fact commands, where
@@ -228,6 +229,26 @@ class UserProcesses(FactBase):
 
     def process(self, output):
         return [line.strip() for line in output if line.strip()]
+
+
+class CreatedUser(FactBase):
+    """
+    Whether this deploy created ``user`` on the host: its record
+    (state_files.created_user_record), written in the command that created the user.
+
+    .. code:: python
+
+        host.get_fact(CreatedUser, user="keepalived_script")  # True
+    """
+
+    def command(self, user):
+        return f"[ -e {shlex.quote(created_user_record(user))} ] && echo created || true"
+
+    def default(self):
+        return False
+
+    def process(self, output):
+        return [line.strip() for line in output] == ["created"]
 
 
 def parse_dump(lines):

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 import yaml
 from pyinfra.api.exceptions import PyinfraError
 
+from .problems import shown
+
 # Ansible connection variables -> pyinfra's @ssh data keys.
 CONNECTION_KEYS = {
     "ansible_host": "ssh_hostname",
@@ -125,9 +127,9 @@ def _refuse_templates(file, key, value, allow_base_dir=False):
         text = value.replace("{{ keepalived_base_dir }}", "") if allow_base_dir else value
         if "{{" in text or "{%" in text:
             raise AnsibleVarsError(
-                f"{file}: {key} = {value!r}: Jinja expressions are not evaluated here; write "
-                "the value itself (only {{ keepalived_base_dir }} in the path keys is "
-                "understood)")
+                f"{file}: {key} = {shown(key, value)}: Jinja expressions are not evaluated "
+                "here; write the value itself (only {{ keepalived_base_dir }} in the path "
+                "keys is understood)")
     elif isinstance(value, Mapping):
         for child, item in value.items():
             _refuse_templates(file, f"{key}.{child}", item)

@@ -7,6 +7,7 @@ and what is allowed.
 import re
 
 from .blocks import HostLevel
+from .hidden import SECRET_LINE_RE
 from .keys import HostData, read_field
 from .problems import did_you_mean
 from .readers import read_list
@@ -151,6 +152,31 @@ def read_daemon_options(problems, value):
                        f"lists {name} {names.count(name)} times" if name in REPEATABLE
                        else f"lists {name} twice")
     return tuple(options) if None not in options else None
+
+
+DUMP_CONF = "--dump-conf"
+
+
+def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances):
+    """--dump-conf makes keepalived log its whole config, every auth_pass in it, at each
+    start and reload: an error where this host's config holds one (an instance's auth_pass,
+    or auth_pass in an extra_lines entry). Blocks that failed validation are None."""
+    if DUMP_CONF not in (daemon_options or ()):
+        return
+    holders = [f"{instance.name}'s auth_pass" for instance in instances
+               if instance and instance.auth_pass is not None]
+    blocks = [("global_defs", global_defs), *((block.name, block)
+                                              for block in (*scripts, *instances) if block)]
+    holders += [f"an extra_lines entry of {name}" for name, block in blocks
+                if block and any(SECRET_LINE_RE.search(line) for line in block.extra_lines)]
+    if holders:
+        problems.error(f"keepalived_daemon_options[{daemon_options.index(DUMP_CONF)}]",
+                       DUMP_CONF, f"not allowed on a host whose config holds a password "
+                       f"({', '.join(holders)}): keepalived would write its whole config, "
+                       "the password included, to the journal at every start and reload "
+                       "(readable by the adm and systemd-journal groups, and sent on by log "
+                       "collectors); remove it (keepalived_daemon_options = ['--log-detail'] "
+                       "logs the state changes without the config)")
 
 
 def read_host_level(problems, data):

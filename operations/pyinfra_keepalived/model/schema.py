@@ -1,5 +1,6 @@
 """Generated from `model.keys`: the JSON Schema of host_vars/group_vars YAML, and the
-README's table of keys. Both are committed; tests/test_model_keys.py keeps them current.
+table of keys of the documentation's data-keys page (docs/data-keys.md). Both are
+committed; tests/test_model_keys.py keeps them current.
 
     python3 -m pyinfra_keepalived.model.schema   # rewrites both, in the repository
 """
@@ -12,6 +13,7 @@ import typing
 from .keys import Block, HostData, data_defaults
 
 SCHEMA_PATH = os.path.join("schema", "keepalived-host-data.schema.json")
+KEYS_PAGE = os.path.join("docs", "data-keys.md")
 BEGIN, END = "<!-- keys:begin -->", "<!-- keys:end -->"
 
 
@@ -88,7 +90,7 @@ def _nested_blocks(annotation):
 
 
 def key_table():
-    """The README's tables of keys, one per block, from model.keys."""
+    """The tables of keys (docs/data-keys.md), one per block, from model.keys."""
     from .keys import BannerCheckVars
 
     blocks = []
@@ -97,7 +99,7 @@ def key_table():
     parts = []
     for block in blocks:
         doc = " ".join((block.__doc__ or "").split())
-        parts += [f"**{block.__name__}**: {doc}", "", "| key | type | default | meaning |",
+        parts += [f"### {block.__name__}", "", doc, "", "| key | type | default | meaning |",
                   "|---|---|---|---|"]
         for name in block.keys():
             field = block.model_fields[name]
@@ -108,8 +110,8 @@ def key_table():
     return "\n".join(parts).rstrip() + "\n"
 
 
-def readme_with_table(text):
-    """`text` (README.md) with the table between the markers replaced."""
+def page_with_table(text):
+    """`text` (the data-keys page) with the table between the markers replaced."""
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
     return text[:start] + "\n" + key_table() + text[end:]
 
@@ -119,12 +121,13 @@ def schema_text():
 
 
 def write(root="."):
-    """Rewrite the README's table and the schema file under `root` (the repository)."""
-    readme = os.path.join(root, "README.md")
-    with open(readme) as handle:
+    """Rewrite the data-keys page's table and the schema file under `root` (the
+    repository)."""
+    page = os.path.join(root, KEYS_PAGE)
+    with open(page) as handle:
         text = handle.read()
-    with open(readme, "w") as handle:
-        handle.write(readme_with_table(text))
+    with open(page, "w") as handle:
+        handle.write(page_with_table(text))
     path = os.path.join(root, SCHEMA_PATH)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as handle:
@@ -135,7 +138,7 @@ __all__ = ["data_defaults", "json_schema", "key_table", "write"]
 
 if __name__ == "__main__":
     # --schema: print the schema (a project using the installed package saves it where its
-    # editor looks); no argument: rewrite this repository's README table and schema file
+    # editor looks); no argument: rewrite this repository's key table and schema file
     if sys.argv[1:] == ["--schema"]:
         sys.stdout.write(schema_text())
     else:

@@ -5,6 +5,7 @@ sshd reload) is `operations.shared_keys`.
 """
 
 import os
+import pwd
 import stat
 from dataclasses import dataclass, field
 
@@ -37,6 +38,9 @@ def read_key_dir(directory):
     """(KeyPairs, [error messages]) of the ssh_host_*_key files in `directory`."""
     if not os.path.isdir(directory):
         return (), [f"{directory} is not a directory on the control machine"]
+    unsafe = _unsafe_dir(directory)
+    if unsafe:
+        return (), [unsafe]
     pairs, errors = [], []
     names = sorted(name for name in os.listdir(directory)
                    if name.startswith(KEY_PREFIX) and name.endswith(KEY_SUFFIX))
@@ -44,10 +48,17 @@ def read_key_dir(directory):
         return (), [f"{directory} holds no {KEY_PREFIX}*{KEY_SUFFIX} file"]
     for name in names:
         path = os.path.join(directory, name)
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        status = os.stat(path)
+        mode = stat.S_IMODE(status.st_mode)
         if mode & 0o077:
             errors.append(f"{path} has mode {mode:o}: a private key must be 600 or stricter "
                           f"(chmod 600 {path})")
+            continue
+        if status.st_uid != os.geteuid():
+            errors.append(f"{path} is owned by {_user(status.st_uid)}, not by "
+                          f"{_user(os.geteuid())} who runs the deploy: a private key it "
+                          f"gives every host must be this user's own (chown "
+                          f"{_user(os.geteuid())} {path})")
             continue
         try:
             with open(path, "rb") as handle:
@@ -67,6 +78,29 @@ def read_key_dir(directory):
             continue
         pairs.append(KeyPair(name, private.decode(), public))
     return tuple(pairs), errors
+
+
+def _user(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _unsafe_dir(directory):
+    """Why `directory` cannot hold the keys, or None: whoever can write in it can plant a
+    key pair that becomes every host's identity, so it must be the deploy user's (or
+    root's) and not writable by group or others."""
+    status = os.stat(directory)
+    mode = stat.S_IMODE(status.st_mode)
+    if status.st_uid not in (os.geteuid(), 0):
+        return (f"{directory} is owned by {_user(status.st_uid)}: only the deploy's user "
+                f"({_user(os.geteuid())}) or root may own it, or its owner could plant a "
+                "key pair that every host would present")
+    if mode & 0o022:
+        return (f"{directory} has mode {mode:o}: writable by group or others, who could "
+                f"plant a key pair that every host would present (chmod go-w {directory})")
+    return None
 
 
 @dataclass(frozen=True)

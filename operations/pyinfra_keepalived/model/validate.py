@@ -470,6 +470,8 @@ def read_host(host, data):
         proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,
                           "an http:// URL with a host, e.g. http://apt-cache.example:3142")
     host_level = validate_host.read_host_level(problems, data)
+    validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
+                                   instances)
     read_vip_names(problems, data, instances)
     ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
                           data.get("keepalived_ssh_port", 22))

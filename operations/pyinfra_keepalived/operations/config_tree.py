@@ -15,7 +15,12 @@ from ..shipped import shell_script
 from . import uploads
 from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked
 
-TRANSACTION_SCRIPT = FUNCTIONS + shell_script("operations/transaction.sh")
+# safe_base.sh: the base dir's check; config_test.sh: the test of a tree (live_test.sh,
+# before a restart, shares both)
+SAFE_BASE = shell_script("operations/safe_base.sh")
+CONFIG_TEST = shell_script("operations/config_test.sh")
+TRANSACTION_SCRIPT = (FUNCTIONS + SAFE_BASE + CONFIG_TEST
+                      + shell_script("operations/transaction.sh"))
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"

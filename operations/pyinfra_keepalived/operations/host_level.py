@@ -8,7 +8,9 @@ All four read one fact (facts.host_level), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
 """
 
-from pyinfra import host
+import re
+
+from pyinfra import host, logger
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
 from ..facts.host_level import (
@@ -26,6 +28,27 @@ from .firewall import allow_vrrp, installed_command, is_managed, remove_vrrp_rul
 from .needed import if_needed
 from .state_files import LOCK_WAIT_SECONDS, under_lock
 from .uploads import install, private_dir, send, sha256, upload
+
+# A sysctl name as the kernel spells it (net.ipv4.conf.eth0.rp_filter, or with slashes):
+# what the sysctl file read from the host may hand to `sysctl -w` as root.
+SYSCTL_KEY_RE = re.compile(r"[a-z0-9_]+(?:[./][A-Za-z0-9_-]+)+")
+
+
+def sysctl_keys(lines, path):
+    """The keys a sysctl.d file (its `lines`, read from the host) sets; a key that is not a
+    sysctl name is left out, with a warning naming the file (the text is the host's: it
+    never reaches a shell)."""
+    keys = []
+    for line in lines:
+        if "=" not in line or line.lstrip().startswith(("#", ";")):
+            continue
+        key = line.split("=")[0].strip().removeprefix("-")
+        if SYSCTL_KEY_RE.fullmatch(key):
+            keys.append(key)
+        else:
+            host.log(f"{path}: {key!r} is not a sysctl name (e.g. net.ipv4.ip_nonlocal_bind): "
+                     "not reset", logger.warning)
+    return keys
 
 
 def read_host_state(protocols, options_path=None):
@@ -48,8 +71,7 @@ def nonlocal_bind(families, host_state):
                       host_state=probe.host_state)
     """
     wanted = [NONLOCAL_BIND[family] for family in families]
-    had = [line.split("=")[0].strip() for line in host_state.lines.get(SYSCTL_FILE, [])
-           if "=" in line and not line.startswith("#")]
+    had = sysctl_keys(host_state.lines.get(SYSCTL_FILE, []), SYSCTL_FILE)
     content = render_host.sysctl_file(families)
     if wanted and host_state.sha256.get(SYSCTL_FILE) != sha256(content):
         yield from upload(SYSCTL_FILE, content, "644", then=("sysctl", "-q", "-p", SYSCTL_FILE))
@@ -59,7 +81,7 @@ def nonlocal_bind(families, host_state):
         yield StringCommand("rm", "-f", SYSCTL_FILE)
     dropped = [key for key in had if key not in wanted]
     if dropped:
-        yield StringCommand("sysctl", "-q", "-w", *[f"{key}=0" for key in dropped])
+        yield StringCommand("sysctl", "-q", "-w", *[QuoteString(f"{key}=0") for key in dropped])
 
 
 @operation()

@@ -14,7 +14,10 @@
 # this shell lives ([ -d /proc/PID ]) and a deploy holds the host's lock, so a SIGKILLed
 # run cannot leave it blocking, and is
 # removed when this shell ends (EXIT, and HUP/INT/TERM); the next run also removes a
-# leftover one. An operator's own policy-rc.d is never replaced: the install runs under it.
+# leftover one. An operator's own policy-rc.d is never replaced: the install runs under it,
+# and only if it denies keepalived (exit 101 for start and restart, as invoke-rc.d and
+# deb-systemd-invoke ask it); one that lets the package restart keepalived stops the
+# command (exit 1) before anything is changed (no user, no refresh, no install).
 # REFRESH: the command that refreshes the package lists ("" on dnf), run first when the
 # file STAMP (which it touches) is older than MAX_AGE seconds or missing: decided here, so
 # that the probe every run reads need not ask (two processes fewer on every host).
@@ -28,8 +31,22 @@
 running=$1 marker=$2 policy=$3 stamp=$4 max_age=$5 refresh=$6 useradd=$7 reload=$8 command=$9
 
 if [ -n "$policy" ] && [ -e "$policy" ] && ! grep -qxF "$policy_tag" "$policy"; then
-  echo "$policy is not this deploy's: left in place; whether the package restarts" \
-       "keepalived is up to it" >&2
+  # the operator's: it must deny what the package's maintainer scripts would ask
+  # (invoke-rc.d runs it only if executable: one that is not denies nothing)
+  for ask in "keepalived restart" "keepalived.service restart" "keepalived start" \
+             "keepalived.service start"; do
+    # shellcheck disable=SC2086  # NAME ACTION: two words
+    "$policy" $ask </dev/null >/dev/null 2>&1 9>&-
+    answer=$?
+    if [ "$answer" -ne 101 ]; then
+      echo "$(hostname): $policy (not this deploy's) lets the keepalived package restart" \
+           "keepalived: '$policy $ask' exits $answer, not 101 (denied). An install would" \
+           "restart keepalived on every host it runs on at once (the VIPs drop). Nothing" \
+           "was installed. Make it exit 101 for keepalived and keepalived.service, or" \
+           "remove it (the deploy then denies keepalived, only during its install)." >&2
+      exit 1
+    fi
+  done
 elif [ -n "$policy" ]; then
   trap 'rm -f "$policy" "$policy.new"' EXIT
   trap 'exit 129' HUP

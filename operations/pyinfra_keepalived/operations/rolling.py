@@ -7,7 +7,10 @@ after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
 pyinfra runs each operation on all hosts before the next one; with `_serial=True` it runs
 the operation host by host (in the order of its set of active hosts, not necessarily the
-inventory's). Two such operations make the rollout:
+inventory's). First, on every host at once, the live config is tested with the keepalived
+installed now, the binary the restart starts (pyinfra_keepalived/operations/live_test.sh): a
+rejection on any host stops the rollout before any host restarts. Then two serial
+operations make the rollout:
 
 1. the hosts that hold none of their instances' VIPs restart, one after the other, each
    back with every instance BACKUP or MASTER before the next (holders do nothing yet);
@@ -31,21 +34,27 @@ marker (operations.state_files) says whether a host still owes a restart: writte
 the package or daemon options change, removed by the restart once keepalived is back.
 
 A failed step stops the rollout: pyinfra marks a host failed only after every host ran the
-operation, so each step first asks whether a restart step of this run failed on another
-host, and then does nothing. The hosts not restarted keep their marker: the next run
+operation, so each step first asks whether a test or restart step of this run failed on
+another host, and then does nothing. The hosts not restarted keep their marker: the next run
 restarts them.
 """
+
+import os
 
 from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
+from ..model.blocks import Paths
 from ..per_run import once_per_run
 from ..shipped import shell_script
 from . import handover, state_files
+from .config_tree import CONFIG_TEST, SAFE_BASE
 
 RESTART_SCRIPT = (state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + handover.HANDOVER_FUNCTIONS
                   + shell_script("operations/restart.sh"))
+LIVE_TEST_SCRIPT = SAFE_BASE + CONFIG_TEST + shell_script("operations/live_test.sh")
+LIVE_TEST = "Test the live config with the installed keepalived, before any host restarts"
 LEFTOVERS_SCRIPT = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
 PASSES = (
     ("first", "Restart keepalived where it holds no VIP (one host at a time)"),
@@ -91,6 +100,31 @@ def restart_step(stage: str, plan: handover.HandoverPlan):
         wait=plan.lock_wait))
 
 
+@operation()
+def live_test(paths: Paths, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
+    """
+    Test the live config with the keepalived installed now (``keepalived -t``, as the
+    config transaction tests a new tree), before a restart starts that binary: after a
+    package upgrade it never read this config. Nothing when no restart is pending. A
+    rejection fails the host with keepalived's own messages; the restart stays pending.
+    Runs on every host at once, before the restart steps (which then do nothing on any
+    host: ``restart``).
+
+    + paths: the host's ``Paths`` (the live tree: ``base_dir``/.current)
+    + lock_wait: seconds to wait for another run's lock on the host
+
+    **Example:**
+
+    .. code:: python
+
+        live_test(name="Test the live config", paths=settings.paths)
+    """
+    yield StringCommand(*state_files.locked(
+        LIVE_TEST_SCRIPT, "test the live config before a restart", QuoteString(paths.base_dir),
+        QuoteString(os.path.relpath(paths.config_file, paths.base_dir)),
+        QuoteString(state_files.RESTART_PENDING), QuoteString(host.name), wait=lock_wait))
+
+
 def stopped(steps, name):
     """Whether a restart step in `steps` ({host name: [OperationMeta]}) already failed on
     a host other than `name`."""
@@ -99,9 +133,10 @@ def stopped(steps, name):
 
 
 def restart(settings, others, wanted):
-    """Add this host's two restart steps (serial). `others`: the peers' Settings;
-    `wanted()`, asked when the step runs: whether this host's keepalived must restart.
-    A step runs only while no restart step of this run failed on another host."""
+    """Add this host's test of the live config (all hosts at once), then its two restart
+    steps (serial). `others`: the peers' Settings; `wanted()`, asked when the step runs:
+    whether this host's keepalived must restart. A step runs only while no test or
+    restart step of this run failed on another host."""
     # the restart steps added in this run: {host name: [OperationMeta, ...]}
     steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
@@ -110,6 +145,8 @@ def restart(settings, others, wanted):
     def go(name=host.name):
         return wanted() and not stopped(steps, name)
 
+    mine.append(live_test(name=LIVE_TEST, paths=settings.paths, lock_wait=plan.lock_wait,
+                          _if=go))
     for stage, title in PASSES:
         mine.append(restart_step(name=title, stage=stage, plan=plan, _serial=True, _if=go))
 

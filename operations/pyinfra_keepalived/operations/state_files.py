@@ -11,6 +11,10 @@
                                                     instance's priority (track_file)
     policy   /usr/sbin/policy-rc.d                  ours only during an install (Debian):
                                                     no keepalived restart by the package
+    user     /var/lib/pyinfra-keepalived.created-user.USER   the deploy created the script
+                                                    user USER (uninstall removes only such a
+                                                    user; a host set up by a version before
+                                                    this record keeps its user)
 
 The lock is `flock(1)` on a file descriptor: it lives exactly as long as the process that
 took it, so a run that is killed or loses its SSH link never leaves a stale lock. The
@@ -30,6 +34,7 @@ from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads the
     RELOAD_PENDING,
     RESTART_PENDING,
     STATE_DIR,
+    created_user_record,
 )
 from ..shipped import shell_script
 from .uploads import chained, installing

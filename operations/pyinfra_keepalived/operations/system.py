@@ -24,7 +24,14 @@ DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
 # and with those of its libraries (perl, libicu, shared-mime-info) they would double what
 # a host downloads and unpacks.
-APT_INSTALL = ('DEBIAN_FRONTEND=noninteractive apt-get -y --no-install-recommends '
+# NEEDRESTART_SUSPEND: needrestart (Ubuntu servers ship it, Debian has it), which apt runs
+# after dpkg (DPkg::Post-Invoke: /usr/lib/needrestart/apt-pinvoke) and which restarts the
+# services whose binary or libraries changed itself, with `systemctl restart` (not through
+# invoke-rc.d: no policy-rc.d stops it), on every host the install runs on at once. Set,
+# apt-pinvoke only says "needrestart is suspended" (needrestart 3.6, Debian 12).
+NO_RESTARTER = "NEEDRESTART_SUSPEND=1"
+APT_INSTALL = (f'{NO_RESTARTER} DEBIAN_FRONTEND=noninteractive apt-get -y '
+               '--no-install-recommends '
                '-o Dpkg::Options::="--force-confdef" -o Dpkg::Options::="--force-confold" install')
 # Package descriptions in other files (Translation-*) are not needed to install: skipping
 # them makes a first refresh about three times faster. The gzip lists, where a repository
@@ -35,10 +42,12 @@ APT_UPDATE = ("apt-get update -o Acquire::Languages=none "
               "-o Acquire::CompressionTypes::Order::=gz")
 # The install runs under the deploy lock, with the restart-pending marker written first
 # when keepalived runs, and (apt) a policy-rc.d of ours that keeps the package's
-# maintainer scripts from restarting keepalived: the deploy restarts it, host by host.
+# maintainer scripts from restarting keepalived (or refused under an operator's that does
+# not): the deploy restarts it, host by host.
 PACKAGE_SCRIPT = state_files.FUNCTIONS + shell_script("operations/package.sh")
-# dnf: rpm's systemd scriptlets (systemd-update-helper) restart no unit with this set.
-DNF_INSTALL = "SYSTEMD_OFFLINE=1 dnf install -y"
+# dnf: rpm's systemd scriptlets (systemd-update-helper) restart no unit with this set
+# (needrestart's too, should a hook run it there).
+DNF_INSTALL = f"{NO_RESTARTER} SYSTEMD_OFFLINE=1 dnf install -y"
 # Unit file states (`systemctl show -p UnitFileState`) that need no `systemctl enable`.
 ENABLED = {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated"}
 
@@ -85,7 +94,7 @@ def system_user(user, comment, home, shell, probe):
     if probe.user is not None:
         host.noop(f"user {user} exists")
         return
-    yield useradd(user, comment, home, shell)
+    yield create_user(user, comment, home, shell)
 
 
 def useradd(user, comment, home, shell):
@@ -94,12 +103,15 @@ def useradd(user, comment, home, shell):
                          "-c", QuoteString(comment), "-M", QuoteString(user))
 
 
-def create_user(user, comment, home, shell):
-    """Shell text: useradd, which counts as done when the user exists after it (another
-    run made it meanwhile; useradd's "exists" exit, 9, also means a group of that name
-    blocked it, and then there is no user)."""
-    return (f"{useradd(user, comment, home, shell).get_raw_value()} || "
-            f"getent passwd {shlex.quote(user)} >/dev/null")
+def create_user(user, comment, home, shell, record=None):
+    """Shell text: useradd, then the record that this deploy created the user
+    (`record`, default state_files.created_user_record: uninstall removes no other
+    user); it counts as done when the user exists after it (another run made it
+    meanwhile, and recorded it; useradd's "exists" exit, 9, also means a group of that
+    name blocked it, and then there is no user)."""
+    record = state_files.created_user_record(user) if record is None else record
+    return (f"{useradd(user, comment, home, shell).get_raw_value()} && "
+            f"touch {shlex.quote(record)} || getent passwd {shlex.quote(user)} >/dev/null")
 
 
 def package_wanted(probe, version, manager):
@@ -128,7 +140,9 @@ def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
     tells, in the same command), and only when something is to be installed (a host that
     has keepalived needs no refresh).
     The package never restarts keepalived itself (apt: a policy-rc.d of ours for the
-    duration of the install; dnf: ``SYSTEMD_OFFLINE=1`` for rpm's scriptlets); when
+    duration of the install; dnf: ``SYSTEMD_OFFLINE=1`` for rpm's scriptlets), nor does
+    needrestart after it (``NEEDRESTART_SUSPEND=1``); a host whose own policy-rc.d would
+    let the package restart keepalived fails the step before anything is installed. When
     keepalived runs, the restart-pending marker is written first and the deploy restarts
     it, one host at a time (operations.rolling).
 

@@ -1,6 +1,7 @@
-# One config transaction on a host, run under the deploy's lock (pyinfra_keepalived/operations/lock.sh and
-# state_files.sh are prepended): stage the new tree in a directory of this run, test it with the host's own
-# `keepalived -t`, make it live in ONE rename, and reload keepalived.
+# One config transaction on a host, run under the deploy's lock (lock.sh, state_files.sh,
+# safe_base.sh and config_test.sh of pyinfra_keepalived/operations/ are prepended): stage
+# the new tree in a directory of this run, test it with the host's own `keepalived -t`,
+# make it live in ONE rename, and reload keepalived.
 #
 #   ... BASE UPLOADED GENERATION MARKER CONFIG_FILE [dir REL]... [file N MODE REL]... [link REL TARGET]...
 #
@@ -29,6 +30,9 @@ trap 'rm -rf "$stage" "$check"' EXIT
 trap '' HUP PIPE
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Before anything is read or written in it (safe_base.sh, prepended): root-owned all the way
+safe_base "$base" || exit 1
 
 running() { systemctl is-active --quiet keepalived.service 9>&-; }
 # rm -rf of each path that exists (a link too): no process for one that does not (each
@@ -83,46 +87,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# -- test: a copy that references itself, not the live tree --
-keepalived=$(command -v keepalived || echo /usr/sbin/keepalived)
-mkdir -m 700 "$check" || exit 1  # (in .generations: pruned if a killed run leaves it)
-if ! cp -Rp "$stage/." "$check/"; then
-  echo "keepalived config not tested: cannot copy it to $check; the live config was NOT changed" >&2
-  exit 1
-fi
-# Script users must reach the scripts in the copy (the stage and mktemp dirs are 700):
-# keepalived 2.3 drops a script its user cannot access, and rejects the config.
-find "$check" -type d -exec chmod 755 {} +
-conf_files=$(find "$check" -type f \( -name '*.conf' -o -path "$check/$config_file" \))
-# (one sed for every file; $conf_files is never empty: the config file is in it)
-sed -i "s#$base/#$check/#g" $conf_files </dev/null
-
-# Script users must exist: keepalived drops every track script otherwise (not caught by -t).
-for user in $(sed -n -E 's/^[[:space:]]*(script_user|user)[[:space:]]+([^[:space:]]+).*/\2/p' \
-              $conf_files | sort -u); do
-  if ! id -u "$user" >/dev/null 2>&1; then
-    echo "keepalived config rejected: script user '$user' does not exist on this host;" \
-         "the live config was NOT changed" >&2
-    exit 5
-  fi
-done
-
-# -e (--all-config): without it `-t` exits 0 when a config file is missing or an include
-# matches nothing, and a tree without its instances would go live (every VIP dropped).
-# keepalived 2.1 (Debian 11) has no -e: it gets the test without it.
-all_config=
-"$keepalived" --help 2>&1 | grep -q -- '--all-config' && all_config=-e
-# (the braces' 2>/dev/null: the shell's own "Terminated" when -t kills itself, below)
-{ output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-); rc=$?; } 2>/dev/null
-if [ "$rc" -eq 143 ]; then
-  # keepalived 2.2.7 terminates its own config test whenever a script runs as a non-root
-  # user (fixed in 2.2.8). Test again with the scripts as root: every other check still
-  # applies, and the users were checked above.
-  sed -i -E 's/^([[:space:]]*)(script_user|user)([[:space:]]+).*/\1\2\3root/' $conf_files \
-    </dev/null
-  { output=$("$keepalived" -t $all_config -f "$check/$config_file" 2>&1 9>&-); rc=$?; } 2>/dev/null
-fi
-output=$(printf '%s\n' "$output" | sed "s#$check/#$base/#g")
+# -- test: a copy that references itself, not the live tree (config_test.sh) --
+# (in .generations: pruned if a killed run leaves it)
+config_test "$stage" "$check" "$base" "$config_file"
+rc=$?
 if [ "$rc" -ne 0 ]; then
   echo "keepalived -t rejected the new config (exit $rc); the live config was NOT changed:" >&2
   printf '%s\n' "$output" >&2

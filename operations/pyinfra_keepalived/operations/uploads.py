@@ -58,11 +58,34 @@ def chained(steps):
     return [word for step in steps for word in ("&&", *step)][1:]
 
 
+# The signals that end a command when its SSH link drops or the run is stopped, and the
+# exit code a shell killed by each reports (128 + its number). dash (Debian's sh) skips an
+# EXIT trap when a signal kills it: each gets a trap that exits with that code instead,
+# and the EXIT trap then runs. (A shell waiting for a step runs the trap once the step
+# ended: a step that ignores the signal, as transaction.sh does, still runs to its end.)
+SIGNAL_EXITS = (("HUP", 129), ("INT", 130), ("TERM", 143))
+
+
+def on_exit(text):
+    """Command words (steps) that make the shell run `text` when it ends: at its exit, and
+    when HUP, INT or TERM ends it (then with the signal's exit code)."""
+    return [["trap", QuoteString(text), "EXIT"],
+            *[["trap", QuoteString(f"exit {code}"), name] for name, code in SIGNAL_EXITS]]
+
+
+def on_signals(text):
+    """Command words (steps) that make the shell run `text` when HUP, INT or TERM ends it,
+    then exit with the signal's code; a normal exit does not run it (e.g. a secret made
+    for a later command: it goes only if this one is cut short)."""
+    return [["trap", QuoteString(f"{text}; exit {code}"), name] for name, code in SIGNAL_EXITS]
+
+
 def installing(directory, steps):
     """Command words that run each of `steps` (lists of words) while the one before it
     succeeded (`a && b && c`), and remove `directory` when the command ends, whether they
-    succeeded or not (a secret must not be left behind)."""
-    return chained([["trap", QuoteString(f"rm -rf {shlex.quote(directory)}"), "EXIT"], *steps])
+    succeeded or not, also when a dropped link or a stop signal ends it (a secret must
+    not be left behind)."""
+    return chained([*on_exit(f"rm -rf {shlex.quote(directory)}"), *steps])
 
 
 def upload(path, content, mode, make_dir=False, then=(), before=()):
