@@ -247,10 +247,13 @@ class Cluster:
                  for index, host in enumerate(self.hosts)]
         return self._write(self.docker_inventory_path, hosts, self._group_data())
 
-    def derived_inventory(self, path, edit):
+    def derived_inventory(self, path, edit, host_edit=None):
         """Write, at `path`, the cluster's inventory with its group data `edit(group_data)`
-        (a new dict); returns `path`."""
+        (a new dict) and each host's data `host_edit(name, data)` (a new dict; default: as
+        it is); returns `path`."""
         hosts, group_data = runpy.run_path(self.inventory_path)[GROUP]
+        if host_edit is not None:
+            hosts = [(name, host_edit(name, data)) for name, data in hosts]
         return self._write(path, hosts, edit(group_data))
 
     def _host_data(self, index):

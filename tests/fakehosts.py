@@ -322,9 +322,14 @@ def up_to_date_probes(state, package="2.2.8-1.el9", **given):
 # -- recording what is sent --
 
 def _in_fact():
+    """Whether the command being run reads a fact: pyinfra's facts, and the peers' status
+    the handover reads when its step runs (operations.handover.live_status)."""
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename.endswith(os.path.join("pyinfra", "api", "facts.py")):
+            return True
+        if (frame.f_code.co_name == "live_status"
+                and frame.f_code.co_filename.endswith("handover.py")):
             return True
         frame = frame.f_back
     return False

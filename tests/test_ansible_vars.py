@@ -119,13 +119,17 @@ def test_seed_yaml_with_the_two_fixes_renders_the_python_example_exactly():
 
 def test_both_carry_the_drain_the_role_never_rendered():
     """What the role's own templates would write differs from both in one block: the
-    deploy's drain (a track_file, see pyinfra_keepalived/render/config.py), which rolling restarts use."""
+    deploy's drains (track_files, see pyinfra_keepalived/render/config.py): the host's, which
+    rolling restarts use, and the instance's, which the drill uses."""
     for name, files in rendered(role_hosts()).items():
         scripts = files["/etc/keepalived/conf.d/10-vrrp_scripts.conf"].content
         instances = files["/etc/keepalived/conf.d/20-vrrp_instances.conf"].content
         assert f'track_file pyinfra_drain {{\n    file   "{render.DRAIN_FILE}"\n' \
                "    weight 1\n}\n" in scripts
-        assert "    track_file {\n        pyinfra_drain\n    }\n" in instances
+        assert (f'track_file pyinfra_drain_VI_1 {{\n    file   "{render.DRAIN_FILE}.VI_1"\n'
+                "    weight 1\n}\n") in scripts
+        assert ("    track_file {\n        pyinfra_drain\n        pyinfra_drain_VI_1\n    }\n"
+                in instances)
 
 
 def test_a_pyinfra_inventory_built_from_the_yaml():

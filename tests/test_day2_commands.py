@@ -6,6 +6,7 @@ by the login user."""
 
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -13,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from pyinfra import logger as pyinfra_logger
-from pyinfra.api import StringCommand
+from pyinfra.api import QuoteString, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.exceptions import DeployError, PyinfraError
 from pyinfra.api.operations import run_ops
@@ -23,8 +24,10 @@ from pyinfra_keepalived.deploys import backup as backup_module
 from pyinfra_keepalived.deploys import drill as drill_module
 from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.deploys.uninstall import uninstall
+from pyinfra_keepalived.operations import handover
 from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
 from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.operations.state_files import DRAIN_FILE, locked
 from pyinfra_keepalived.render import host_level as render_host
 from testhosts.polling import wait_for
 from tests.fakehosts import (
@@ -48,6 +51,17 @@ LEFTOVER_VIP = "2: eth0    inet 192.168.1.100/24 scope global secondary eth0\\  
 TREE = [f"directory|755|root|root|/etc/keepalived{leaf}" for leaf in ("", "/conf.d", "/scripts")]
 TREE += ["regular file|644|root|root|/etc/keepalived/keepalived.conf",
          f"{'0' * 64}  /etc/keepalived/keepalived.conf"]
+HAND_OVER = "uninstall: hand over and stop keepalived"
+
+
+def hand_over_and_stop(host, lock_wait=120):
+    """uninstall's first command on `host` when no host that stays shares its instances:
+    stop.sh with nothing to hand over (the peers' verdict empty)."""
+    return str(StringCommand(*locked(
+        handover.STOP_SCRIPT, HAND_OVER, QuoteString(host), QuoteString(DRAIN_FILE), "7",
+        *[QuoteString("")] * 5, wait=lock_wait)))
+
+
 STOP = [locked_command(command, "uninstall: stop keepalived") for command in
         ("systemctl stop keepalived.service", "systemctl disable keepalived.service")]
 DELETE_VIP = locked_command("ip addr del 192.168.1.100/24 dev eth0",
@@ -56,7 +70,7 @@ REMOVE_TREE = [locked_command(command, "uninstall: remove /etc/keepalived") for 
     "rm -rf /etc/keepalived/keepalived.conf /etc/keepalived/conf.d "
     "/etc/keepalived/scripts /etc/keepalived/.current /etc/keepalived/.previous "
     "/etc/keepalived/.generations /etc/keepalived/.staging /var/lib/pyinfra-keepalived "
-    "/run/pyinfra-keepalived.drain",
+    "/run/pyinfra-keepalived.drain /run/pyinfra-keepalived.drain.VI_1",
     "rmdir /etc/keepalived 2>/dev/null || echo 'kept /etc/keepalived: it holds files this "
     "deploy did not write'")]
 RECORD = "/var/lib/pyinfra-keepalived.created-user.keepalived_script"  # the deploy made it
@@ -106,7 +120,7 @@ def test_rhel_family_uninstall_in_order(distro, recorder):
     commands = uninstall_commands(distro, {"rpm": "keepalived 2.2.8-3.el9"}, recorder)
     for host in HOSTS:
         assert commands[host] == [
-            *STOP, DELETE_VIP,
+            hand_over_and_stop(host), *STOP, DELETE_VIP,
             locked_command("dnf remove -y keepalived", "uninstall: remove keepalived"),
             *REMOVE_TREE, USERDEL]
 
@@ -126,7 +140,8 @@ def test_every_uninstall_command_takes_the_lock(recorder):
                             ("rocky", {"rpm": "keepalived 2.2.8-3.el9"})):
         commands = uninstall_commands(distro, package, recorder,
                                       host_level=True)["@fake/host-01"]
-        whats = [unlocked(command)[1] for command in commands]  # each takes the lock
+        assert commands[0] == hand_over_and_stop("@fake/host-01")
+        whats = [unlocked(command)[1] for command in commands[1:]]  # each takes the lock
         assert whats == [
             "uninstall: stop keepalived", "uninstall: stop keepalived",
             "uninstall: delete leftover VIPs", *["uninstall: remove the host level"] * 6,
@@ -168,7 +183,7 @@ def test_address_owners_vip_is_its_own_address_and_stays(recorder):
 def test_uninstall_waits_keepalived_lock_wait_for_the_lock(recorder):
     commands = uninstall_commands("rocky", {"rpm": "keepalived 2.2.8-3.el9"}, recorder,
                                   group_data={"keepalived_lock_wait": 5})["@fake/host-01"]
-    assert commands[0] == STOP[0].replace(" 120 ", " 5 ")
+    assert commands[0] == hand_over_and_stop("@fake/host-01", lock_wait=5)
     assert all("/pyinfra-keepalived/holder 5 " in command for command in commands)
 
 
@@ -205,7 +220,7 @@ def test_uninstall_stop_runs_while_holding_the_lock(recorder, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "log").read_text() == "held stop keepalived.service\n"
     holder = (tmp_path / "pyinfra-keepalived.holder").read_text()
-    assert holder.endswith(": uninstall: stop keepalived\n"), holder
+    assert holder.endswith(f": {HAND_OVER}\n"), holder
 
 
 def test_uninstall_stop_waits_for_another_holder_then_fails_naming_it(recorder, tmp_path):
@@ -229,47 +244,100 @@ def test_uninstall_stop_waits_for_another_holder_then_fails_naming_it(recorder, 
     assert not (tmp_path / "log").exists(), "systemctl ran without the lock"
 
 
-def test_drill_stops_and_starts_the_master_each_under_the_lock(monkeypatch, capsys, caplog):
-    """One locked command for the stop, one for the start; the waits in between hold
-    nothing (they only read addresses). The times go to pyinfra's logger, nothing to
-    stdout (`pyinfra --json` prints only JSON there)."""
-    master, backup = SimpleNamespace(name="host-01"), SimpleNamespace(name="host-02")
-    running = {"host-01": True}
+def test_drill_runs_one_command_on_the_master_and_logs_its_times(monkeypatch, capsys,
+                                                                 caplog):
+    """The drill is one command on the master (drill_start.sh: the host side runs
+    detached); the times it prints go to pyinfra's logger, nothing to stdout (`pyinfra
+    --json` prints only JSON there)."""
+    master = SimpleNamespace(name="host-01")
     sent = []
 
     def fake_run(target, command, label=None):
-        sent.append((target.name, str(command)))
-        running[target.name] = label == "systemctl start keepalived"
-        return []
+        sent.append((target.name, command))
+        return ["failover 3.61", "failback 3.02"]
 
-    def holds(target, vips):  # the master holds the VIP while it runs, else the backup
-        return set(vips) if (target is master) == running["host-01"] else set()
-
-    hosts = SimpleNamespace(get_active_hosts=lambda: [master, backup])
-    monkeypatch.setattr(drill_module, "state", SimpleNamespace(inventory=hosts))
-    monkeypatch.setattr(drill_module, "_run", fake_run)
-    monkeypatch.setattr(drill_module, "_holds", holds)
+    monkeypatch.setattr(drill_module, "state", SimpleNamespace(
+        inventory=SimpleNamespace(get_host=lambda name: master)))
+    monkeypatch.setattr(drill_module.handover, "run_on", fake_run)
     monkeypatch.setattr(pyinfra_logger, "propagate", True)  # (the CLI turns it off)
+    drill = drill_module.Plan(instance="VI_1", master="host-01", backup="host-02",
+                              vips=("192.168.1.100/24",), timeout=14, lock_wait=7)
     with caplog.at_level(logging.INFO, logger=pyinfra_logger.name):
-        drill_module.run_drill(drill_module.Plan(
-            instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
-            also_moving=(), timeout=2))
+        drill_module.run_drill(drill)
 
     assert capsys.readouterr().out == ""
-    logged = [record.getMessage() for record in caplog.records]
-    assert [line.split(": ")[:2] for line in logged] == [
-        ["drill VI_1", "failover host-01 -> host-02"], ["drill VI_1", "failback host-02 -> host-01"]]
+    assert [record.getMessage() for record in caplog.records] == [
+        "drill VI_1: failover host-01 -> host-02: 3.61 s",
+        "drill VI_1: failback host-02 -> host-01: 3.02 s"]
+    [(host, command)] = sent
+    words = shlex.split(str(command))
+    assert host == "host-01" and words[2] == drill_module.START_SCRIPT
+    # unit, body, time limit, the instance's drain, the result; drill.sh's (lock first)
+    assert words[4:] == [
+        "pyinfra-keepalived-drill-VI_1", drill_module.BODY_SCRIPT, str(7 + 2 * 14 + 30),
+        f"{DRAIN_FILE}.VI_1", "/run/pyinfra-keepalived/pyinfra-keepalived-drill-VI_1.result",
+        "/run/pyinfra-keepalived/lock", "/run/pyinfra-keepalived/holder", "7", "drill VI_1",
+        "/run/pyinfra-keepalived/pyinfra-keepalived-drill-VI_1.result", f"{DRAIN_FILE}.VI_1",
+        "14", "192.168.1.100"]
 
-    assert sent == [
-        ("host-01", locked_command("systemctl stop keepalived", "drill VI_1: stop keepalived")),
-        ("host-01", locked_command("systemctl start keepalived", "drill VI_1: start keepalived"))]
+
+def test_drill_fails_naming_a_move_that_did_not_happen(monkeypatch):
+    monkeypatch.setattr(drill_module, "state", SimpleNamespace(
+        inventory=SimpleNamespace(get_host=lambda name: SimpleNamespace(name=name))))
+    monkeypatch.setattr(drill_module.handover, "run_on",
+                        lambda *args, **kwargs: ["failover none", "failback none"])
+    with pytest.raises(drill_module.DeployError, match="failover host-01 -> host-02: NOT "
+                                                       "within 14 s"):
+        drill_module.run_drill(drill_module.Plan(
+            instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
+            timeout=14))
 
 
-def test_drill_waits_keepalived_lock_wait_for_the_lock():
-    drill = drill_module.Plan(instance="VI_1", master="host-01", backup="host-02",
-                              vips=(), also_moving=(), timeout=2, lock_wait=7)
-    assert str(drill_module.keepalived_command("stop", drill)) == locked_command(
-        "systemctl stop keepalived", "drill VI_1: stop keepalived").replace(" 120 ", " 7 ")
+def run_drill_body(tmp_path, timeout="3", signal_after=None, moves=True):
+    """drill.sh (with its lock) in a real shell: a stub `ip` shows the VIP while the
+    instance's drain (tmp_path/drain) is 0 or missing, as keepalived would (always, when
+    not `moves`); with `signal_after` seconds, the body is sent SIGTERM that long after it
+    drained (its service stopped)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    drain = tmp_path / "drain"
+    (bin_dir / "ip").write_text(
+        "#!/bin/sh\n"
+        f"v=$(cat {drain} 2>/dev/null || echo 0); [ \"$v\" = 0 ] || {'exit 0' if moves else ':'}\n"
+        "echo '2: eth0    inet 192.168.1.100/24 scope global secondary eth0'\n")
+    (bin_dir / "ip").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    args = [str(tmp_path / "lock"), str(tmp_path / "holder"), "5", "drill VI_1",
+            str(tmp_path / "result"), str(drain), timeout, "192.168.1.100"]
+    process = subprocess.Popen(["sh", "-c", drill_module.BODY_SCRIPT, "drill", *args],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    if signal_after is not None:
+        deadline = time.monotonic() + 5
+        while not (drain.exists() and drain.read_text() == "-253\n"):
+            assert time.monotonic() < deadline, "the drill never drained"
+            time.sleep(0.02)
+        time.sleep(signal_after)
+        process.terminate()
+    process.communicate(timeout=30)
+    return process.returncode, drain, tmp_path / "result"
+
+
+def test_drill_body_drains_the_instance_then_lifts_it_and_times_both(tmp_path):
+    code, drain, result = run_drill_body(tmp_path)
+    assert code == 0
+    lines = result.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["failover", "failback"]
+    assert all(float(line.split()[1]) < 3 for line in lines), lines
+    assert drain.read_text() == "0\n"
+
+
+def test_drill_body_stopped_midway_lifts_the_drain_itself(tmp_path):
+    """SIGTERM while drained (its service stopped: a cancelled run, RuntimeMaxSec): the
+    host side sets the drain back to 0 on its way out."""
+    code, drain, _ = run_drill_body(tmp_path, timeout="30", signal_after=0.3, moves=False)
+    assert code != 0
+    assert drain.read_text() == "0\n"
 
 
 # -- backup.py: the archive is only ever the login user's --
@@ -439,26 +507,3 @@ def test_backup_archive_never_follows_or_reuses_a_planted_file(tmp_path):
     with backup_module.open_private(str(tmp_path / "new.tar.gz")) as new:
         new.write(b"archive")
     assert oct((tmp_path / "new.tar.gz").stat().st_mode & 0o777) == "0o600"
-
-
-def test_drill_starts_the_master_even_when_the_lock_is_not_to_be_had(monkeypatch):
-    """The locked start fails (another run held the lock past keepalived_lock_wait): the
-    master's keepalived is started without the lock rather than left stopped."""
-    master, backup = SimpleNamespace(name="host-01"), SimpleNamespace(name="host-02")
-    sent = []
-
-    def fake_run(target, command, label=None):
-        sent.append(str(command))
-        if str(command).startswith("sh -c ") and "start keepalived" in str(command):
-            raise drill_module.DeployError("host-01: lock held by another run")
-        return []
-
-    hosts = SimpleNamespace(get_active_hosts=lambda: [master, backup])
-    monkeypatch.setattr(drill_module, "state", SimpleNamespace(inventory=hosts))
-    monkeypatch.setattr(drill_module, "_run", fake_run)
-    monkeypatch.setattr(drill_module, "_holds", lambda target, vips: set())
-    with pytest.raises(drill_module.DeployError):  # the VIP never moved: the drill fails
-        drill_module.run_drill(drill_module.Plan(
-            instance="VI_1", master="host-01", backup="host-02", vips=("192.168.1.100/24",),
-            also_moving=(), timeout=0.2))
-    assert sent[-1] == "systemctl start keepalived"

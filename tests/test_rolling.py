@@ -16,10 +16,8 @@ import time
 import pytest
 from pyinfra.api import QuoteString
 
-from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.operations import rolling, state_files
 from pyinfra_keepalived.operations import system as host_ops
-from pyinfra_keepalived.render import config as render
 
 from .fakehosts import (
     APT_REFRESH,
@@ -296,12 +294,19 @@ def test_two_serial_restart_steps_after_everything_else(recorder):
 
 
 def test_restart_step_tells_the_host_its_instances_and_vips(recorder):
+    """...and, in the holders' stage, the peers' verdict read when the step runs: here
+    the fake peer answers nothing (no keepalived runs there): its VIP is refused."""
     state = upgrade_state()
     for host in deploy(state):
+        peer = next(other.name for other in state.inventory if other is not host)
         steps = [c for c in op_commands(host, recorder) if "restart keepalived (" in c]
+        # 3 x advert_int + 10 + check_ssh's interval 2 x rise 2 (its checks GOOD again)
+        head = [state_files.RESTART_PENDING, state_files.DRAIN_FILE, "17", "7", host.name,
+                "VI_1", "192.168.1.100", ""]
         assert [shlex.split(step)[8:] for step in steps] == [
-            [stage, state_files.RESTART_PENDING, state_files.DRAIN_FILE, "13", "7",
-             host.name, "VI_1", "192.168.1.100", "", "no"] for stage in ("first", "holders")]
+            ["first", *head, "", "", ""],
+            ["holders", *head, "", "192.168.1.100",
+             f"no healthy peer can take VI_1 ({peer}: keepalived is not running)"]]
 
 
 def test_no_restart_when_nothing_is_pending(recorder):
@@ -363,45 +368,10 @@ def test_stopped_asks_about_other_hosts_only():
     assert rolling.stopped(steps, "b") and not rolling.stopped(steps, "a")
 
 
-def plan_of(instances, sync_groups=None, peers=("VI_1",)):
-    base = {"name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
-            "virtual_ipaddresses": ["192.168.1.100/24"]}
-    mine = [{**base, **instance} for instance in instances]
-    hosts = [("h1", {"keepalived_vrrp_instances": mine, "keepalived_priority": 100,
-                     "keepalived_sync_groups": sync_groups or {}}),
-             ("h2", {"keepalived_vrrp_instances": [{**base, "name": name, **instance}
-                                                   for name, instance in zip(peers, mine)],
-                     "keepalived_priority": 90, "keepalived_state": "BACKUP",
-                     "keepalived_sync_groups": sync_groups or {}})]
-    settings = check_hosts(hosts, warn=lambda _: None)
-    return rolling.restart_plan(settings["h1"], [settings["h2"]]), settings["h1"]
-
-
-def test_plan_drains_what_it_can_and_stops_the_rest():
-    plan, _ = plan_of([{}])
-    assert (plan.drain_vips, plan.stop_vips, plan.wait, plan.drain_wait) == (
-        ("192.168.1.100",), (), 13, 7)
-    plan, settings = plan_of([{"priority": 255}])
-    assert (plan.drain_vips, plan.stop_vips) == ((), ("192.168.1.100",))
-    assert not render.drainable(settings, settings.instances[0])
-    second = {"name": "VI_2", "virtual_router_id": 52,
-              "virtual_ipaddresses": ["192.168.1.101/24"]}
-    plan, _ = plan_of([{}, second], sync_groups={"VG": {"instances": ["VI_1", "VI_2"]}},
-                      peers=("VI_1", "VI_2"))
-    assert plan.drain_vips == () and plan.stop_vips == ("192.168.1.100", "192.168.1.101")
-
-
-def test_plan_leaves_out_instances_no_other_host_has():
-    second = {"name": "VI_2", "virtual_router_id": 52,
-              "virtual_ipaddresses": ["2001:db8:0::0100/64"], "advert_int": 3}
-    plan, _ = plan_of([{}, second])
-    assert plan.instances == ("VI_1", "VI_2") and plan.drain_vips == ("192.168.1.100",)
-    assert (plan.wait, plan.drain_wait) == (19, 15)  # the slowest advert_int counts
-
-
 # -- restart.sh, its first decisions, in a real shell (ip and systemctl stubbed) --
 
-def run_restart(tmp_path, stage, holds, drain_wait="7", kept="no", wait="13"):
+def run_restart(tmp_path, stage, holds, drain_wait="7", kept="", wait="13", refused="",
+                reason=""):
     stubs = tmp_path / "bin"
     stubs.mkdir(exist_ok=True)
     address = "192.168.1.100/24" if holds else "192.168.1.7/24"
@@ -414,7 +384,7 @@ def run_restart(tmp_path, stage, holds, drain_wait="7", kept="no", wait="13"):
     return subprocess.run(
         ["sh", "-c", rolling.RESTART_SCRIPT, "restart", stage, str(tmp_path / "marker"),
          str(tmp_path / "drain"), wait, drain_wait, "h1", "VI_1", "192.168.1.100", "",
-         kept],
+         kept, refused, reason],
         capture_output=True, text=True, env=environment)
 
 
@@ -457,20 +427,38 @@ def test_restart_script_holder_whose_vip_nobody_takes_is_not_restarted(tmp_path)
 
 
 def test_restart_script_hands_over_with_the_stop_only_to_a_nopreempt_peer(tmp_path):
-    """A peer with nopreempt never takes drained VIPs: there (only there) the graceful
-    stop hands them over, and the restart goes on."""
+    """The healthy peer that takes the VIP has nopreempt (the controller's verdict lists
+    it as kept): it never takes drained VIPs; there (only there) the graceful stop hands
+    them over, and the restart goes on."""
     (tmp_path / "marker").write_text(MARKER_LINE)
-    result = run_restart(tmp_path, "holders", holds=True, drain_wait="1", kept="yes",
-                         wait="1")
-    assert "handed over by the restart's graceful stop instead" in result.stdout
+    result = run_restart(tmp_path, "holders", holds=True, drain_wait="1",
+                         kept="192.168.1.100", wait="1")
+    assert "has nopreempt: the graceful stop hands them over" in result.stdout
     assert "restart keepalived.service" in (tmp_path / "systemctl").read_text()
 
 
-def test_nopreempt_peer_allows_the_graceful_stop_fallback():
-    plan, _ = plan_of([{"state": "BACKUP", "nopreempt": True}])
-    assert plan.stop_if_kept
-    plan, _ = plan_of([{}])
-    assert not plan.stop_if_kept
+@pytest.mark.parametrize("stage", ["first", "holders"])
+def test_restart_script_holder_of_a_refused_vip_is_left_alone(stage, tmp_path):
+    """No healthy peer would take the VIP (the controller's verdict): its holder is not
+    drained and not restarted, and the step fails naming why (in the first stage a
+    holder waits for the second, as always)."""
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    reason = "the peer that would take VI_1 is not healthy: h2: check script(s) failing: chk"
+    result = run_restart(tmp_path, stage, holds=True, refused="192.168.1.100",
+                         reason=reason)
+    assert (result.returncode == 0) == (stage == "first"), result.stderr
+    if stage == "holders":
+        assert f"{reason}; it holds 192.168.1.100; keepalived was NOT restarted" in result.stderr
+    assert not (tmp_path / "systemctl").exists() and not (tmp_path / "drain").exists()
+    assert (tmp_path / "marker").exists()
+
+
+def test_restart_script_non_holder_restarts_whatever_its_peers(tmp_path):
+    """A refused VIP this host does not hold moves nothing when it restarts."""
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    run_restart(tmp_path, "first", holds=False, refused="192.168.1.100", reason="r",
+                wait="1")
+    assert "restart keepalived.service" in (tmp_path / "systemctl").read_text()
 
 
 @pytest.mark.parametrize("flag", ["--serial", "--no-wait"])

@@ -3,14 +3,22 @@ backup, leftovers of broken-off uploads, uninstall (host-02's script user is the
 operator's, made before the first deploy: uninstall keeps it). The tests run in file
 order on one cluster, converged first."""
 
+import ipaddress
+import os
 import re
+import signal
+import subprocess
+import sys
 import tarfile
+import time
 
 import pytest
 
+from testhosts.cluster import REPO_DIR
 from testhosts.polling import wait_for
 
-from .conftest import pyinfra, totals
+from .conftest import VipWatch, pyinfra, totals
+from .pings import Pings
 
 pytestmark = pytest.mark.e2e
 
@@ -103,6 +111,63 @@ def test_drill_refuses_when_the_backup_is_stopped_and_touches_nothing(cluster):
             == since, "keepalived on the master was restarted"
     finally:
         cluster.run("host-02", "systemctl start keepalived")
+
+
+def second_instance(cluster, tmp_path):
+    """(inventory, VIP) of the cluster with a second instance VI_2 (its own VRID and VIP,
+    host-01 its MASTER too)."""
+    vip = ipaddress.ip_interface(cluster.vip())
+    second = f"{vip.ip + 1}/{vip.network.prefixlen}"
+
+    def edit(data):
+        [first] = data["keepalived_vrrp_instances"]
+        return {**data, "keepalived_vrrp_instances": [
+            first, {**first, "name": "VI_2", "virtual_router_id": 52,
+                    "virtual_ipaddresses": [second]}]}
+    return cluster.derived_inventory(str(tmp_path / "two.py"), edit), second
+
+
+def test_drill_moves_only_the_instance_it_drills(cluster, observer, tmp_path):
+    """host-01 is MASTER of VI_1 and VI_2: drilling VI_1 moves VI_1 (no ping to it lost)
+    and leaves VI_2 on host-01 all along."""
+    inventory, second = second_instance(cluster, tmp_path)
+    result = pyinfra(inventory, "-y")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert wait_for(lambda: cluster.holders(second) == ["host-01"], timeout=15) is not None
+    with VipWatch(cluster, second) as watch, Pings(observer, cluster.vip()) as pings:
+        result = pyinfra(inventory, "-y", "--data", "drill_instance=VI_1", deploy="drill.py")
+        time.sleep(0.5)
+    print(f"\ndrill of VI_1 beside VI_2: pings to VI_1: {pings}; VI_2 samples on host-02: "
+          f"{sum(watch.samples['host-02'])}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"failover host-01 -> host-02: [0-9.]+ s", result.stderr), result.stderr
+    assert re.search(r"failback host-02 -> host-01: [0-9.]+ s", result.stderr), result.stderr
+    assert set(watch.samples["host-01"]) == {1} and set(watch.samples["host-02"]) == {0}, \
+        "VI_2 moved with the drill of VI_1"
+    assert pings.lost == 0, pings
+    assert cluster.holders() == ["host-01"]
+
+
+def test_a_drill_whose_controller_is_killed_is_repaired_by_the_host(cluster):
+    """The drill's pyinfra is SIGKILLed (no `finally` runs, its SSH links drop) while
+    VI_1 is on the backup: host-01 ends the drill by itself, the VIP comes back and
+    keepalived runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pyinfra", "-y", "--data", "drill_instance=VI_1",
+         cluster.inventory_path, "drill.py"], cwd=REPO_DIR, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        moved = wait_for(lambda: cluster.holders() == ["host-02"], timeout=60)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert moved is not None, "the drill never moved VI_1"
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=30) is not None, \
+        f"VI_1 on {cluster.holders()} after the killed drill"
+    assert cluster.run("host-01", "systemctl is-active keepalived")[1].strip() == "active"
+    assert wait_for(lambda: cluster.run(
+        "host-01", "test ! -s /run/pyinfra-keepalived.drain.VI_1 || "
+                   "grep -qx 0 /run/pyinfra-keepalived.drain.VI_1")[0] == 0, timeout=30)
 
 
 def test_backup_archives_every_hosts_config_privately(cluster, tmp_path):

@@ -2,34 +2,51 @@
 
     pyinfra -y inventory.py drill.py --data drill_instance=VI_1
 
-The drill stops keepalived on the instance's MASTER (a graceful stop sends a priority-0
-advert, so the backup takes over at once), waits until the backup holds every VIP of the
-instance, starts keepalived again and waits until the master has them back (preempt).
-Every other instance that host is MASTER of moves with it; the drill names them first.
+The drill lowers the instance's own drain on its MASTER (a track_file only that instance
+tracks, see pyinfra_keepalived.render.config): the backup takes the instance's VIPs after
+its Master_Down_Interval with no reply lost, and nothing else moves (keepalived keeps
+running; the master's other instances stay where they are). It waits until the VIPs left
+the master, lifts the drain and waits until they are back (preempt), timing both on the
+host's monotonic clock. An instance the drain cannot move alone (in a sync group, or the
+address owner with priority 255) is refused.
 
-The stop and the start each run under the host's deploy lock (a deploy on the master
-finishes its step first); the lock is not held while the drill waits.
+The host side (drill.sh) runs detached as a transient systemd service under the host's
+deploy lock, started and waited for by drill_start.sh: a drill whose controller dies (a
+cancelled CI job, a dropped SSH link) still ends on the host, and any end of the service
+(a signal, its time limit) lifts the drain: the host repairs it, not the controller.
 
 Before anything is touched it refuses, naming the reason, when the cluster is not
 healthy: split brain or no master, or a backup whose keepalived is not running, is not
-in BACKUP state (FAULT), or has a failing check script, or when there is no backup.
+in BACKUP state (FAULT), has a failing check script or a lowered effective priority
+(operations.handover, the checks every handover makes), or when there is no backup.
 """
 
-import time
+import math
 from dataclasses import dataclass, replace
 
 from pyinfra import host, logger, state
-from pyinfra.api import StringCommand, deploy
-from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
+from pyinfra.api import QuoteString, StringCommand, deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import python
 
-from ..facts.keepalived import parse_addresses
+from ..facts.keepalived import VRRP_DUMP_SCRIPT
 from ..model.fleet import check_inventory
-from ..operations.state_files import LOCK_WAIT_SECONDS, locked
+from ..operations import handover
+from ..operations.state_files import (
+    FUNCTIONS,
+    LOCK_FILE,
+    LOCK_HOLDER,
+    LOCK_SCRIPT,
+    LOCK_WAIT_SECONDS,
+)
+from ..render.config import drainable, instance_drain
+from ..shipped import shell_script
 from .status import by_instance, cluster_status, problems, rows
 
-POLL_SECONDS = 0.05
+START_SCRIPT = shell_script("deploys/drill_start.sh")
+BODY_SCRIPT = (LOCK_SCRIPT + FUNCTIONS + VRRP_DUMP_SCRIPT + handover.HANDOVER_FUNCTIONS
+               + shell_script("deploys/drill.sh"))
+RESULTS_DIR = "/run/pyinfra-keepalived"
 
 
 class DrillRefused(DeployError):
@@ -42,14 +59,14 @@ class Plan:
     master: str
     backup: str  # the host expected to take over: the highest effective priority
     vips: tuple
-    also_moving: tuple  # other instances the master host is MASTER of
-    timeout: float  # seconds to wait for each move
-    lock_wait: int = LOCK_WAIT_SECONDS  # seconds the stop and the start wait for the lock
+    timeout: int  # seconds to wait for each move
+    lock_wait: int = LOCK_WAIT_SECONDS  # seconds the drill waits for the host's lock
 
 
-def plan(instance, all_rows, advert_int=1):
+def plan(instance, all_rows, advert_int=1, preempt_delay=0):
     """The drill for `instance` from the status rows of every host, or DrillRefused
-    naming why it must not run."""
+    naming why it must not run. `preempt_delay`: the longest of the instance's hosts (a
+    move waits that long)."""
     groups = by_instance(all_rows)
     if instance not in groups:
         raise DrillRefused(f"drill: no host is configured for instance {instance!r}; "
@@ -62,107 +79,61 @@ def plan(instance, all_rows, advert_int=1):
     if set(master.holds) != set(master.vips):
         raise DrillRefused(f"drill refused: {master.host} is MASTER of {instance} but holds "
                            f"{', '.join(master.holds) or 'none'} of {', '.join(master.vips)}")
-    backups = [row for row in group if row.host != master.host]
+    backups = [_peer(row) for row in group if row.host != master.host]
     if not backups:
         raise DrillRefused(f"drill refused: {instance} has no backup (only {master.host})")
-    unhealthy = [f"{row.host}: {reason}" for row in backups
-                 for reason in [_unhealthy(row)] if reason]
+    unhealthy = [f"{peer.host}: {reason}" for peer in backups
+                 for reason in [handover.problem(peer)] if reason]
     if unhealthy:
         raise DrillRefused(f"drill refused: the backup of {instance} is not healthy: "
                            + "; ".join(unhealthy))
-    backup = max(backups, key=lambda row: row.effective_priority)
-    also = tuple(row.instance for row in all_rows
-                 if row.host == master.host and row.state == "MASTER" and row.instance != instance)
-    return Plan(instance=instance, master=master.host, backup=backup.host, vips=master.vips,
-                also_moving=also, timeout=4 * advert_int + 10)
+    backup, why = handover.taker(instance, backups, handover.DRAINED)
+    if backup is None:
+        raise DrillRefused(f"drill refused: {why}")
+    return Plan(instance=instance, master=master.host, backup=backup.host,
+                vips=master.vips, timeout=math.ceil(4 * advert_int + 10 + preempt_delay))
 
 
-def _unhealthy(row):
-    """Why a backup row cannot be trusted to take over, or None."""
-    if row.state == "STOPPED":
-        return "keepalived is not running"
-    if row.state != "BACKUP":
-        return f"state {row.state}"
-    if row.failing_scripts:
-        return f"check script(s) failing: {', '.join(row.failing_scripts)}"
-    if row.effective_priority != row.priority:
-        return f"effective priority {row.effective_priority} < priority {row.priority}"
-    return None
+def _peer(row):
+    """A status Row as the handover's view of a peer."""
+    return handover.Peer(row.host, row.state, row.priority, row.effective_priority,
+                         row.failing_scripts)
 
 
-def _run(target, command, label=None):
-    """Run a shell command (text or a StringCommand) on another host of the run, with its
-    sudo settings; `label` names it in the error (default: the command)."""
-    arguments, _ = pop_global_arguments(state, target, {})
-    connector_arguments = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS
-                           if key in arguments}
-    if not isinstance(command, StringCommand):
-        command = StringCommand(command)
-    ok, output = target.run_shell_command(command, **connector_arguments)
-    if not ok:
-        raise DeployError(f"{target.name}: {label or repr(str(command))} failed: "
-                          f"{output.stderr}")
-    return output.stdout_lines
-
-
-def keepalived_command(action: str, drill: Plan) -> StringCommand:
-    """`systemctl ACTION keepalived` ("stop" or "start") under the host's deploy lock:
-    each command takes the lock for itself, none holds it while the drill waits."""
-    return StringCommand(*locked(f"systemctl {action} keepalived",
-                                 f"drill {drill.instance}: {action} keepalived",
-                                 wait=drill.lock_wait))
-
-
-def _keepalived(target, action: str, drill: Plan):
-    """Stop or start keepalived on `target`, holding its deploy lock while systemctl runs."""
-    _run(target, keepalived_command(action, drill), label=f"systemctl {action} keepalived")
-
-
-def _holds(target, vips):
-    addresses = parse_addresses(_run(target, "ip -o addr show"))
-    return {vip for vip in vips if vip.split("/")[0] in addresses}
-
-
-def _wait(condition, timeout, start):
-    """Seconds from `start` (time.monotonic) until `condition()` is true, or None."""
-    while time.monotonic() - start < timeout:
-        if condition():
-            return time.monotonic() - start
-        time.sleep(POLL_SECONDS)
-    return None
+def drill_command(drill: Plan) -> StringCommand:
+    """drill_start.sh on the master: drill.sh as a transient service under the host's
+    deploy lock, detached from the SSH session, waited for."""
+    unit = f"pyinfra-keepalived-drill-{drill.instance}"
+    _, drain = instance_drain(drill.instance)
+    result = f"{RESULTS_DIR}/{unit}.result"
+    addresses = " ".join(vip.split("/")[0] for vip in drill.vips)
+    return StringCommand(
+        "sh", "-c", QuoteString(START_SCRIPT), "drill-start", QuoteString(unit),
+        QuoteString(BODY_SCRIPT), str(drill.lock_wait + 2 * drill.timeout + 30),
+        QuoteString(drain), QuoteString(result),
+        # drill.sh's, after lock.sh's own four
+        QuoteString(LOCK_FILE), QuoteString(LOCK_HOLDER), str(drill.lock_wait),
+        QuoteString(f"drill {drill.instance}"), QuoteString(result), QuoteString(drain),
+        str(drill.timeout), QuoteString(addresses))
 
 
 def run_drill(drill):
-    """Stop keepalived on the master, time the takeover, start it, time the return."""
-    hosts = {h.name: h for h in state.inventory.get_active_hosts()}
-    master, backup, vips = hosts[drill.master], hosts[drill.backup], set(drill.vips)
-    moved_at = None
-    try:
-        start = time.monotonic()
-        _keepalived(master, "stop", drill)
-        moved_at = _wait(lambda: _holds(backup, vips) == vips and not _holds(master, vips),
-                         drill.timeout, start)
-    finally:  # whatever happened, the master's keepalived runs again
-        start = time.monotonic()
-        try:
-            _keepalived(master, "start", drill)
-        except DeployError as error:
-            # (another run held the lock too long, say): a start changes no file and
-            # reads a whole tree; leaving the master stopped is the worse outcome
-            logger.warning(f"{error}; starting keepalived on {master.name} without the lock")
-            _run(master, "systemctl start keepalived", label="systemctl start keepalived")
-    back_at = _wait(lambda: _holds(master, vips) == vips and not _holds(backup, vips),
-                    drill.timeout, start)
-    def line(move, seconds):
-        took = f"{seconds:.2f} s" if seconds is not None else f"NOT within {drill.timeout:.0f} s"
-        return f"drill {drill.instance}: {move}: {took}"
+    """Run the drill on the master (drill_command) and log the two times it measured."""
+    master = state.inventory.get_host(drill.master)
+    lines = handover.run_on(master, drill_command(drill), label="the drill")
+    took = dict(line.split(" ", 1) for line in lines if line.startswith("fail"))
 
-    lines = [line(f"failover {drill.master} -> {drill.backup}", moved_at),
-             line(f"failback {drill.backup} -> {drill.master}", back_at)]
-    for text in lines:  # (pyinfra's logger, on stderr: stdout stays pyinfra's, --json too)
+    def line(move, key):
+        seconds = took.get(key, "none")
+        shown = f"{seconds} s" if seconds != "none" else f"NOT within {drill.timeout} s"
+        return f"drill {drill.instance}: {move}: {shown}"
+
+    report = [line(f"failover {drill.master} -> {drill.backup}", "failover"),
+              line(f"failback {drill.backup} -> {drill.master}", "failback")]
+    for text in report:  # (pyinfra's logger, on stderr: stdout stays pyinfra's, --json too)
         logger.info(text)
-    if moved_at is None or back_at is None:
-        raise DeployError("; ".join(lines))
+    if "none" in [took.get("failover", "none"), took.get("failback", "none")]:
+        raise DeployError("; ".join(report))
 
 
 @deploy("Keepalived failover drill")
@@ -177,14 +148,18 @@ def drill(instance=None):
         raise DeployError("drill: name the instance, e.g. --data drill_instance=VI_1; "
                           f"configured: {', '.join(configured) or 'none'}")
     statuses, _ = cluster_status()
+    delays = [i.preempt_delay or 0 for s in settings.values() for i in s.instances
+              if i.name == instance]
     the_plan = plan(instance, rows(settings, statuses),
-                    advert_int=configured[instance].advert_int if instance in configured else 1)
+                    advert_int=configured[instance].advert_int if instance in configured else 1,
+                    preempt_delay=max(delays, default=0))
     if host.name != the_plan.master:
         return
-    the_plan = replace(the_plan, lock_wait=settings[the_plan.master].host_level.lock_wait)
-    if the_plan.also_moving:
-        logger.warning(f"drill: {the_plan.master} is also MASTER of "
-                       f"{', '.join(the_plan.also_moving)}; they move with {instance}")
+    mine = settings[the_plan.master]
+    if not any(drainable(mine, i) for i in mine.instances if i.name == instance):
+        raise DrillRefused(f"drill refused: {instance} on {the_plan.master} is in a sync group "
+                           "or has priority 255: the drain cannot move it alone")
+    the_plan = replace(the_plan, lock_wait=mine.host_level.lock_wait)
     python.call(
         name=f"Fail {instance} over to {the_plan.backup} and back, timed",
         function=run_drill, drill=the_plan,

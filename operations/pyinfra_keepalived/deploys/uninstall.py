@@ -4,7 +4,10 @@
 
 In order, each its own @deploy:
 
-1. stop and disable keepalived (a graceful stop removes its VIPs and tells the backups);
+1. hand the host's VIPs to a healthy peer that stays (operations.handover: the checks and
+   the drain of the rolling restart), then stop and disable keepalived; an instance whose
+   every host is uninstalled in this run goes with the stop (nobody is left to take it);
+   when no healthy peer takes a VIP the host is left running and its removal fails;
 2. delete VIPs of the host's instances still on an interface (after a crash or kill -9),
    except those of instances with priority 255 (the address owner: its own address);
 3. remove the host level: the VRRP firewall rules, the systemd drop-in and the sysctl
@@ -24,16 +27,18 @@ same time on the host finishes its step first (or this one fails after the wait,
 it).
 """
 
-from pyinfra import host, logger
+from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 from pyinfra.facts.server import Users
 from pyinfra.operations import apt, dnf, systemd
 
 from ..facts.keepalived import CreatedUser, IpAddresses, KeepalivedTree, UserProcesses
 from ..facts.state_files import created_user_record
-from ..operations import host_level
+from ..model.fleet import check_inventory
+from ..operations import handover, host_level
 from ..operations.state_files import DRAIN_FILE, STATE_DIR, under_lock
 from ..operations.system import host_settings, package_manager
+from ..render.config import instance_drain
 
 PROTECTED_USERS = {"root"}
 WHAT = "uninstall"  # names this deploy in the lock holder's file
@@ -93,8 +98,19 @@ def user_absent_unless_busy(user):
     yield StringCommand("userdel", QuoteString(user), "&&", "rm", "-f", QuoteString(record))
 
 
+def staying(settings):
+    """The Settings of the hosts this run does not uninstall (outside --limit): the only
+    ones the host's VIPs may go to."""
+    removed = {target.name for target in state.inventory.get_active_hosts()}
+    return [peer for name, peer in check_inventory(state.inventory).items()
+            if name not in removed and name != settings.host]
+
+
 @deploy("Stop keepalived")
 def stop_service(settings):
+    handover.stopped(name="Hand the VIPs to a healthy peer, stop keepalived",
+                     plan=handover.plan(settings, staying(settings)),
+                     what=f"{WHAT}: hand over and stop keepalived")
     under_lock(name="Stop and disable keepalived", what=f"{WHAT}: stop keepalived",
                lock_wait=settings.host_level.lock_wait, inner=systemd.service._inner,
                service="keepalived", running=False, enabled=False)
@@ -131,11 +147,12 @@ def remove_config(settings):
     paths = settings.paths
     under_lock(name=f"Remove the keepalived config from {paths.base_dir}",
                what=f"{WHAT}: remove {paths.base_dir}", lock_wait=settings.host_level.lock_wait,
-               inner=config_tree_absent._inner, paths=paths)
+               inner=config_tree_absent._inner, paths=paths,
+               instances=[instance.name for instance in settings.instances])
 
 
 @operation()
-def config_tree_absent(paths):
+def config_tree_absent(paths, instances=()):
     """
     Remove what the deploy wrote: the config file, the conf.d and scripts dirs (links),
     the generations of the tree behind them; then the base dir, if nothing else is left in it (a file the deploy did
@@ -160,8 +177,9 @@ def config_tree_absent(paths):
     # the staging dir of earlier versions of this deploy
     leftovers = [f"{paths.base_dir}/{name}"
                  for name in (".current", ".previous", ".generations", ".staging")]
-    # and what the deploy keeps about its own work: markers, the drain
-    leftovers += [STATE_DIR, DRAIN_FILE]
+    # and what the deploy keeps about its own work: markers, the drains (of the host, and
+    # of each of its `instances`)
+    leftovers += [STATE_DIR, DRAIN_FILE, *(instance_drain(name)[1] for name in instances)]
     yield StringCommand("rm", "-rf", *[QuoteString(path) for path in [*managed, *leftovers]])
     yield StringCommand("rmdir", QuoteString(paths.base_dir), "2>/dev/null", "||", "echo",
                         QuoteString(f"kept {paths.base_dir}: it holds files this deploy "

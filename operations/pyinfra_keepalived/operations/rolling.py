@@ -14,15 +14,20 @@ operations make the rollout:
 
 1. the hosts that hold none of their instances' VIPs restart, one after the other, each
    back with every instance BACKUP or MASTER before the next (holders do nothing yet);
-2. the holders, one after the other: each lowers its priority through the drain (a
-   track_file of the config, see pyinfra_keepalived.render.config), waits until a peer has taken its
-   VIPs (no reply lost: the peer takes over after its Master_Down_Interval with
-   gratuitous ARPs, then the holder steps down), restarts, and undrains once it is back.
-   Instances in a sync group or with priority 255 cannot be drained; their VIPs go with
-   the restart's graceful stop (a priority-0 advert: the peer takes over after its skew
-   time, about 0.65 s), and so do drained VIPs no peer took in time when a peer has
-   nopreempt (it never takes them); without nopreempt such a holder is not restarted: its
-   step fails (no healthy peer took the VIPs) and the rollout stops.
+2. the holders, one after the other: each first asks its peers, when its step runs, whether
+   one that would take its VIPs is healthy (operations.handover: up, BACKUP, checks GOOD,
+   effective priority above the holder's drained one); if none is, the holder is not
+   restarted and its step fails naming the peer and what is wrong with it. Else it lowers
+   its priority through the drain (a track_file of the config, see
+   pyinfra_keepalived.render.config), waits until a peer has taken its VIPs (no reply lost:
+   the peer takes over after its Master_Down_Interval, plus its preempt_delay, with
+   gratuitous ARPs, then the holder steps down), restarts, and undrains once it is back
+   and healthy (its check scripts GOOD). Instances in a sync group or with priority 255
+   cannot be drained; their VIPs go with the restart's graceful stop (a priority-0 advert:
+   the peer takes over after its skew time, about 0.65 s), and so do drained VIPs no peer
+   took when the healthy peer that takes them has nopreempt (it never takes them from a
+   drained holder); any other VIP no peer took stops the rollout, the holder undrained and
+   not restarted.
 
 The host side is pyinfra_keepalived/operations/restart.sh, under the host's deploy lock. The restart-pending
 marker (operations.state_files) says whether a host still owes a restart: written before
@@ -34,23 +39,20 @@ another host, and then does nothing. The hosts not restarted keep their marker: 
 restarts them.
 """
 
-import ipaddress
-import math
 import os
-from dataclasses import dataclass
 
-from pyinfra import host
+from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
 from ..model.blocks import Paths
 from ..per_run import once_per_run
-from ..render import config as render
 from ..shipped import shell_script
-from . import state_files
+from . import handover, state_files
 from .config_tree import CONFIG_TEST, SAFE_BASE
 
-RESTART_SCRIPT = state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + shell_script("operations/restart.sh")
+RESTART_SCRIPT = (state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + handover.HANDOVER_FUNCTIONS
+                  + shell_script("operations/restart.sh"))
 LIVE_TEST_SCRIPT = SAFE_BASE + CONFIG_TEST + shell_script("operations/live_test.sh")
 LIVE_TEST = "Test the live config with the installed keepalived, before any host restarts"
 LEFTOVERS_SCRIPT = state_files.FUNCTIONS + shell_script("operations/leftovers.sh")
@@ -59,76 +61,42 @@ PASSES = (
     ("holders", "Hand over the VIPs, then restart keepalived on their holders "
                 "(one host at a time)"),
 )
-BACK_SECONDS = 10  # beyond 3 x advert_int, for keepalived to be back after a restart
-TAKEOVER_SECONDS = 3  # beyond 4 x advert_int, for a peer to take the drained VIPs
-
-
-@dataclass(frozen=True)
-class RestartPlan:
-    """What restart.sh needs to know about one host."""
-
-    instances: tuple  # names of the host's instances: each must be back BACKUP or MASTER
-    drain_vips: tuple  # addresses the drain hands over
-    stop_vips: tuple  # addresses only the graceful stop hands over (sync group, 255)
-    wait: int  # seconds keepalived gets to be back
-    drain_wait: int  # seconds a peer gets to take the drained VIPs
-    lock_wait: int  # seconds to wait for another run's lock on the host
-    # a peer with nopreempt never takes drained VIPs: then (only then) the graceful stop
-    # hands them over when the drain did not; otherwise the step fails, nothing restarted
-    stop_if_kept: bool = False
-
-
-def _address(vip):
-    """"192.168.1.100/24" -> "192.168.1.100", as `ip -o addr` shows it (IPv6 compressed)."""
-    return str(ipaddress.ip_interface(vip.address).ip)
-
-
-def restart_plan(settings, others):
-    """The RestartPlan of the host `settings` (Settings), whose peers' Settings are
-    `others`. VIPs of an instance no other host has are left out: there is nobody to
-    hand them to, so the host restarts with the hosts that hold nothing."""
-    shared = {instance.name for peer in others for instance in peer.instances}
-    nopreempt = any(instance.nopreempt for peer in others for instance in peer.instances
-                    if instance.name in shared)
-    drain, stop = [], []
-    for instance in settings.instances:
-        if instance.name in shared:
-            vips = [_address(vip) for vip in instance.virtual_ipaddresses]
-            (drain if render.drainable(settings, instance) else stop).extend(vips)
-    advert = max([instance.advert_int for instance in settings.instances], default=1)
-    return RestartPlan(instances=tuple(instance.name for instance in settings.instances),
-                       drain_vips=tuple(drain), stop_vips=tuple(stop),
-                       wait=math.ceil(3 * advert + BACK_SECONDS),
-                       drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS),
-                       lock_wait=settings.host_level.lock_wait, stop_if_kept=nopreempt)
 
 
 @operation()
-def restart_step(stage: str, plan: RestartPlan):
+def restart_step(stage: str, plan: handover.HandoverPlan):
     """
     One host's step of a rolling restart (pyinfra_keepalived/operations/restart.sh, under the deploy lock):
     nothing when no restart is pending; in the ``"first"`` stage nothing either when the
-    host holds a VIP of its instances; else hand the VIPs over, restart keepalived, wait
-    until every instance is BACKUP or MASTER, clear the marker and undrain. Fails, with
-    keepalived's journal, when keepalived is not back in time. Meant to run with
-    ``_serial=True`` (one host at a time), in stage ``"first"`` then ``"holders"``.
+    host holds a VIP of its instances; else hand the VIPs over to a healthy peer (its
+    health read now, when the step runs: operations.handover), restart keepalived, wait
+    until every instance is BACKUP or MASTER (and, to be undrained, every check script
+    GOOD), undrain and clear the marker. Fails, with keepalived's journal, when no healthy
+    peer takes the VIPs (not restarted) or keepalived is not back in time. Meant to run
+    with ``_serial=True`` (one host at a time), in stage ``"first"`` then ``"holders"``.
 
     + stage: ``"first"`` (hosts without a VIP) or ``"holders"``
-    + plan: the host's ``RestartPlan`` (``restart_plan(settings, others)``)
+    + plan: the host's ``HandoverPlan`` (``handover.plan(settings, others)``)
 
     **Example:**
 
     .. code:: python
 
         restart_step(name="Restart keepalived where it holds no VIP", stage="first",
-                     plan=restart_plan(settings, peers), _serial=True, _if=wanted)
+                     plan=handover.plan(settings, peers), _serial=True, _if=wanted)
     """
+    # the peers' health, read when the step runs (not when the run was planned); the
+    # first stage hands nothing over
+    verdict = handover.Verdict()
+    if stage == "holders" and state.is_executing:
+        verdict = handover.verdict_now(plan)
     yield StringCommand(*state_files.locked(
         RESTART_SCRIPT, f"restart keepalived ({stage} stage)", QuoteString(stage),
         QuoteString(state_files.RESTART_PENDING), QuoteString(state_files.DRAIN_FILE),
         str(plan.wait), str(plan.drain_wait), QuoteString(host.name),
         QuoteString(" ".join(plan.instances)), QuoteString(" ".join(plan.drain_vips)),
-        QuoteString(" ".join(plan.stop_vips)), "yes" if plan.stop_if_kept else "no",
+        QuoteString(" ".join(plan.stop_vips)), QuoteString(" ".join(verdict.kept)),
+        QuoteString(" ".join(verdict.refused)), QuoteString(verdict.reason),
         wait=plan.lock_wait))
 
 
@@ -172,7 +140,7 @@ def restart(settings, others, wanted):
     # the restart steps added in this run: {host name: [OperationMeta, ...]}
     steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
-    plan = restart_plan(settings, others)
+    plan = handover.plan(settings, others)
 
     def go(name=host.name):
         return wanted() and not stopped(steps, name)

@@ -23,6 +23,12 @@ DRAIN_FILE = "/run/pyinfra-keepalived.drain"
 DRAIN_TRACKER = "pyinfra_drain"
 
 
+def instance_drain(name):
+    """(track_file name, file) of the drain of the one instance `name`: what the drill
+    writes to move that instance alone (the host's drain above moves them all)."""
+    return f"{DRAIN_TRACKER}_{name}", f"{DRAIN_FILE}.{name}"
+
+
 def drainable(settings, instance):
     """Whether the drain may lower `instance`'s priority: not for the address owner
     (priority 255 ignores tracking) and not in a sync group (keepalived ignores or
@@ -132,8 +138,9 @@ def config_files(settings):
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
-                  "instances": [instance.name for instance in settings.instances
-                                if drainable(settings, instance)]},
+                  "instances": {instance.name: instance_drain(instance.name)
+                                for instance in settings.instances
+                                if drainable(settings, instance)}},
     }
 
     def rendered(template, path, mode, secret=False):

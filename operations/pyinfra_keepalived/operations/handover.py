@@ -1,0 +1,266 @@
+"""Handing a holder's VIPs to a healthy peer: the one check and the one host-side handover
+that every path taking VIPs off a host shares (the rolling restart, uninstall's stop,
+the drill).
+
+    plan = handover.plan(settings, others)    # what the host's VIPs need, from the inventory
+    verdict = handover.verdict_now(plan)      # at execute time: the peers' live state
+
+The check is made by the controller, from the peers' own live state (their keepalived's
+data dump, read through the KeepalivedStatus fact's script right before the handover: a
+serial step runs after the previous host's restart, so a status read when the run
+started would be stale). The holder itself cannot tell: in VRRP only the master sends
+adverts, so a holder hears nothing from its backups until one of them has taken over.
+
+A peer takes an instance's VIPs when the holder's priority falls below its effective
+priority (the drain: to 1; a graceful stop: to 0); of several, the highest. That peer
+must be healthy: keepalived up, BACKUP, every check script GOOD, its effective priority
+its configured one (no tracked script, interface or process pulls it down). When it is
+not, or there is no such peer, the instance's VIPs are refused: a host holding one stays
+as it is and its step fails, naming the peer and what is wrong with it.
+
+The host side is handover.sh (`hand_over`), under the caller's deploy lock.
+"""
+
+import ipaddress
+import math
+from dataclasses import dataclass
+
+from pyinfra import host, state
+from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api.arguments import CONNECTOR_ARGUMENT_KEYS, pop_global_arguments
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.systemd import SystemdStatus
+
+from ..facts.keepalived import (
+    STATUS_SCRIPT,
+    VRRP_DUMP_SCRIPT,
+    KeepalivedStatus,
+    VrrpStatus,
+)
+from ..render import config as render
+from ..shipped import shell_script
+from . import state_files
+
+HANDOVER_FUNCTIONS = shell_script("operations/handover.sh")
+DRAINED = 1  # an instance's priority under the drain (-253, keepalived clamps at 1)
+STOPPED = 0  # the priority of a graceful stop's last advert
+BACK_SECONDS = 10  # beyond 3 x advert_int, for keepalived to be back after a restart
+TAKEOVER_SECONDS = 3  # beyond 4 x advert_int, for a peer to take the drained VIPs
+UNREACHABLE = "UNREACHABLE"  # a peer whose state could not be read
+SERVICE = "keepalived.service"
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One peer's live view of one instance."""
+
+    host: str
+    state: str  # MASTER, BACKUP, FAULT, ..., STOPPED, NOT LOADED, UNREACHABLE
+    priority: int | None = None
+    effective_priority: int | None = None
+    failing_scripts: tuple = ()
+    nopreempt: bool = False  # configured (the inventory): it never preempts a drained holder
+
+
+@dataclass(frozen=True)
+class Handover:
+    """One instance whose VIPs a host hands over: to which peers, and how."""
+
+    instance: str
+    vips: tuple  # addresses, as `ip -o addr` shows them
+    drainable: bool  # False: sync group or priority 255, only a graceful stop moves them
+    peers: tuple  # ((host name, nopreempt), ...): the other hosts configured with it
+
+
+@dataclass(frozen=True)
+class HandoverPlan:
+    """What the host side (restart.sh, stop.sh) needs to know about one host."""
+
+    instances: tuple  # names of the host's instances: each must be back BACKUP or MASTER
+    drain_vips: tuple  # addresses the drain hands over
+    stop_vips: tuple  # addresses only the graceful stop hands over (sync group, 255)
+    wait: int  # seconds keepalived gets to be back (and its checks GOOD, to be undrained)
+    drain_wait: int  # seconds a peer gets to take the drained VIPs
+    lock_wait: int  # seconds to wait for another run's lock on the host
+    handovers: tuple = ()  # Handover of each instance a peer shares
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The peers' answer: drained VIPs the stop may hand over (the healthy taker has
+    nopreempt), VIPs refused (no healthy taker) and why."""
+
+    kept: tuple = ()
+    refused: tuple = ()
+    reason: str = ""
+
+
+def address(vip):
+    """"192.168.1.100/24" -> "192.168.1.100", as `ip -o addr` shows it (IPv6 compressed)."""
+    return str(ipaddress.ip_interface(vip.address).ip)
+
+
+def plan(settings, others):
+    """The HandoverPlan of the host `settings` (Settings), whose peers' Settings are
+    `others`. VIPs of an instance no other host has are left out: there is nobody to
+    hand them to."""
+    drain, stop, handovers = [], [], []
+    for instance in settings.instances:
+        peers = tuple((peer.host, mine.nopreempt) for peer in others
+                      for mine in peer.instances if mine.name == instance.name)
+        if not peers:
+            continue
+        vips = tuple(address(vip) for vip in instance.virtual_ipaddresses)
+        drainable = render.drainable(settings, instance)
+        (drain if drainable else stop).extend(vips)
+        handovers.append(Handover(instance.name, vips, drainable, peers))
+    advert = max([instance.advert_int for instance in settings.instances], default=1)
+    # a restarted host is undrained only once its checks are GOOD: `rise` runs of each
+    checks = max([script.interval * script.rise + (script.timeout or 0)
+                  for script in settings.scripts], default=0)
+    # a peer with preempt_delay waits that long before it takes over from a drained holder
+    delay = max([mine.preempt_delay or 0 for peer in others for mine in peer.instances
+                 if any(mine.name == handover.instance for handover in handovers)], default=0)
+    return HandoverPlan(instances=tuple(instance.name for instance in settings.instances),
+                        drain_vips=tuple(drain), stop_vips=tuple(stop),
+                        wait=math.ceil(3 * advert + BACK_SECONDS + checks),
+                        drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS + delay),
+                        lock_wait=settings.host_level.lock_wait, handovers=tuple(handovers))
+
+
+def problem(peer):
+    """Why `peer` (Peer) cannot be trusted to hold an instance's VIPs, or None."""
+    if peer.state == UNREACHABLE:
+        return "its state could not be read"
+    if peer.state == "STOPPED":
+        return "keepalived is not running"
+    if peer.state != "BACKUP":
+        return f"state {peer.state}"
+    if peer.failing_scripts:
+        return f"check script(s) failing: {', '.join(peer.failing_scripts)}"
+    if peer.effective_priority != peer.priority:
+        return f"effective priority {peer.effective_priority} < priority {peer.priority}"
+    return None
+
+
+def taker(instance, peers, below):
+    """(the Peer that takes `instance`'s VIPs when the holder's priority falls to `below`,
+    None) when that peer is healthy; else (None, why). The taker is the BACKUP with the
+    highest effective priority above `below`; on a tie, every one of them must be healthy
+    (VRRP then picks by address)."""
+    able = [peer for peer in peers
+            if peer.state == "BACKUP" and (peer.effective_priority or 0) > below]
+    if not able:
+        found = "; ".join(f"{peer.host}: {problem(peer) or 'priority too low'}"
+                          for peer in peers) or "no other host is configured with it"
+        return None, f"no healthy peer can take {instance} ({found})"
+    top = max(peer.effective_priority for peer in able)
+    first = [peer for peer in able if peer.effective_priority == top]
+    sick = [f"{peer.host}: {problem(peer)}" for peer in first if problem(peer)]
+    if sick:
+        return None, (f"the peer that would take {instance} is not healthy: "
+                      + "; ".join(sick))
+    return first[0], None
+
+
+def decide(handovers, peers):
+    """The Verdict for `handovers` (Handover) from `peers` ({instance: [Peer]})."""
+    kept, refused, reasons = [], [], []
+    for handover in handovers:
+        below = DRAINED if handover.drainable else STOPPED
+        chosen, why = taker(handover.instance, peers.get(handover.instance, []), below)
+        if chosen is None:
+            refused += handover.vips
+            reasons.append(why)
+        elif handover.drainable and chosen.nopreempt:
+            kept += handover.vips
+    return Verdict(tuple(kept), tuple(refused), "; ".join(reasons))
+
+
+def peer(host, status, instance, nopreempt=False):
+    """The Peer of `instance` on `host` from its VrrpStatus (None: unreachable)."""
+    if status is None:
+        return Peer(host, UNREACHABLE, nopreempt=nopreempt)
+    if not status.running:
+        return Peer(host, "STOPPED", nopreempt=nopreempt)
+    seen = status.instances.get(instance)
+    if seen is None:
+        return Peer(host, "NOT LOADED", nopreempt=nopreempt)
+    return Peer(host, seen.state, seen.priority, seen.effective_priority,
+                status.failing_scripts, nopreempt)
+
+
+def run_on(target, command, label=None):
+    """Run a shell command (text or a StringCommand) on `target`, any host of the
+    inventory (also one outside --limit), with its own connector settings (sudo, ...);
+    its stdout lines. DeployError naming `label` (default: the command) when it fails."""
+    arguments, _ = pop_global_arguments(state, target, {})
+    connector_arguments = {key: arguments[key] for key in CONNECTOR_ARGUMENT_KEYS
+                           if key in arguments}
+    if not isinstance(command, StringCommand):
+        command = StringCommand(command)
+    if not target.connected:
+        target.connect(reason="to read its keepalived state", raise_exceptions=True)
+    ok, output = target.run_shell_command(command, **connector_arguments)
+    if not ok:
+        raise DeployError(f"{target.name}: {label or repr(str(command))} failed: "
+                          f"{output.stderr}")
+    return output.stdout_lines
+
+
+def live_status(name):
+    """The VrrpStatus of inventory host `name` read now, or None when it cannot be read."""
+    target = state.inventory.get_host(name)
+    try:
+        lines = run_on(target, STATUS_SCRIPT, label="read keepalived's status")
+    except Exception:  # unreachable, sudo refused, ...: a peer nobody can vouch for
+        return None
+    return KeepalivedStatus().process(lines) if lines else VrrpStatus(False, {})
+
+
+def verdict_now(the_plan):
+    """The Verdict of `the_plan` from its peers' state read now (each peer once)."""
+    statuses = {}
+    for handover in the_plan.handovers:
+        for name, _ in handover.peers:
+            if name not in statuses:
+                statuses[name] = live_status(name)
+    return decide(the_plan.handovers, {
+        handover.instance: [peer(name, statuses[name], handover.instance, nopreempt)
+                            for name, nopreempt in handover.peers]
+        for handover in the_plan.handovers})
+
+
+STOP_SCRIPT = (state_files.FUNCTIONS + VRRP_DUMP_SCRIPT + HANDOVER_FUNCTIONS
+               + shell_script("operations/stop.sh"))
+
+
+@operation()
+def stopped(plan: HandoverPlan, what: str):
+    """
+    Stop keepalived (when it runs), its VIPs first handed to a healthy peer: the peers'
+    health read when the operation runs, then handover.sh's ``hand_over`` and the stop
+    in one command under the deploy lock (stop.sh). Fails, keepalived running and the
+    host undrained, when no healthy peer takes them.
+
+    + plan: the host's ``HandoverPlan`` (``plan(settings, others)``; an instance no host
+      of ``others`` has goes with the stop)
+    + what: what this run does, for a second run's lock message
+
+    **Example:**
+
+    .. code:: python
+
+        stopped(name="Hand over the VIPs, stop keepalived", plan=plan(settings, others),
+                what="uninstall: stop keepalived")
+    """
+    if not host.get_fact(SystemdStatus, services=[SERVICE]).get(SERVICE):
+        host.noop("keepalived is not running")
+        return
+    verdict = verdict_now(plan) if state.is_executing else Verdict()
+    yield StringCommand(*state_files.locked(
+        STOP_SCRIPT, what, QuoteString(host.name), QuoteString(state_files.DRAIN_FILE),
+        str(plan.drain_wait), QuoteString(" ".join(plan.drain_vips)),
+        QuoteString(" ".join(plan.stop_vips)), QuoteString(" ".join(verdict.kept)),
+        QuoteString(" ".join(verdict.refused)), QuoteString(verdict.reason),
+        wait=plan.lock_wait))
