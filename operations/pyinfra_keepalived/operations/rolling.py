@@ -134,7 +134,8 @@ def stopped(steps, name):
 def restart(settings, others, wanted):
     """Add this host's two restart steps (serial). `others`: the peers' Settings;
     `wanted()`, asked when the step runs: whether this host's keepalived must restart.
-    A step runs only while no restart step of this run failed on another host."""
+    A step runs only while no restart step of this run failed on another host. Returns
+    the steps' OperationMeta."""
     # the restart steps added in this run: {host name: [OperationMeta, ...]}
     steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
@@ -145,6 +146,7 @@ def restart(settings, others, wanted):
 
     for stage, title in PASSES:
         mine.append(restart_step(name=title, stage=stage, plan=plan, _serial=True, _if=go))
+    return mine
 
 
 @operation()
