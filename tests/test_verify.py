@@ -1,13 +1,26 @@
 """The deploy's verification of the cluster (deploys.verify), status.py's ELECTING and exit
 codes (deploys.status), and validation messages grouped across hosts (model.problems)."""
 
-import pytest
+import sys
 
-from pyinfra_keepalived.deploys import verify
+import pytest
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.context import ctx_host, ctx_inventory, ctx_state
+
+from pyinfra_keepalived.deploys import status, verify
 from pyinfra_keepalived.deploys.status import Row, electing, problems, unread
 from pyinfra_keepalived.model.peers import master_down_interval, settle_seconds
 from pyinfra_keepalived.model.problems import Problem, grouped, hosts_text
 from pyinfra_keepalived.model.validate import DATA_KEYS
+from tests.fakehosts import (
+    GROUP_DATA,
+    HOSTS,
+    add,
+    deploy,
+    make_state,
+    operation_names,
+    up_to_date_probes,
+)
 from tests.hostdata import check, check_fails, host_01, host_02, script
 
 pytestmark = pytest.mark.unit
@@ -194,3 +207,101 @@ def test_a_value_that_differs_per_host_is_a_line_of_its_own_in_first_met_order()
     problems = [Problem("host-02", "k", 2, "bad"), Problem("host-01", "k", 1, "bad"),
                 Problem("host-03", "k", 2, "bad")]
     assert grouped(problems) == ["host-02 and host-03: k = 2: bad", "host-01: k = 1: bad"]
+
+
+# -- the step in the deploy (fake hosts) --
+
+STEP = "Keepalived | Wait until each changed VRRP instance has one MASTER holding its VIPs"
+STATUS_MATCH = "echo \"## addresses\""  # in the status fact's command (facts/status.sh)
+
+
+def status_output(state, holds):
+    """KeepalivedStatus output of a host in `state` (MASTER when it `holds` the VIP)."""
+    vip = GROUP_DATA["keepalived_vrrp_instances"][0]["virtual_ipaddresses"][0]
+    vip = vip if isinstance(vip, str) else vip["address"]
+    return ["## now 1000", "## running 953", "------< VRRP Topology >------",
+            " VRRP Instance = VI_1", f"   State = {state}", "   Last transition = 900.0 (x)",
+            "   Priority = 100", "   Effective priority = 100",
+            "## addresses", "2: eth0    inet 10.0.0.1/24 scope global eth0\\"]\
+        + ([f"2: eth0    inet {vip} scope global secondary eth0\\"] if holds else [])
+
+
+def test_a_changing_run_ends_with_the_verification_and_a_no_op_adds_none(recorder):
+    fresh = make_state("debian", group_data={"keepalived_verify": True})
+    add(fresh)
+    for host in fresh.inventory:
+        assert operation_names(fresh, host)[-1] == STEP
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1+b2")
+    converged = make_state("debian", probes=probes, group_data={"keepalived_verify": True})
+    add(converged)
+    for host in converged.inventory:
+        assert operation_names(converged, host) == []
+    off = make_state("debian", group_data={"keepalived_verify": False})
+    add(off)
+    for host in off.inventory:
+        assert STEP not in operation_names(off, host)
+
+
+def test_the_step_passes_once_one_master_holds_the_vip(recorder):
+    first, second = HOSTS
+    responses = {first: {STATUS_MATCH: status_output("MASTER", True)},
+                 second: {STATUS_MATCH: status_output("BACKUP", False)}}
+    state = make_state("debian", responses=responses, group_data={"keepalived_verify": True})
+    for host in deploy(state):
+        assert operation_names(state, host)[-1] == STEP
+    assert not state.failed_hosts
+
+
+def test_the_step_fails_a_split_brain_naming_it(recorder, monkeypatch, caplog):
+    monkeypatch.setattr(verify, "settle_seconds", lambda *_: 0)  # (no real wait)
+    responses = {name: {STATUS_MATCH: status_output("MASTER", True)} for name in HOSTS}
+    state = make_state("debian", responses=responses,
+                       group_data={"keepalived_verify": True, "keepalived_verify_wait": 0})
+    with pytest.raises(PyinfraError, match="No hosts remaining"):
+        deploy(state)
+    assert state.failed_hosts == set(state.inventory)
+    assert "keepalived did not settle: SPLIT BRAIN: VI_1 is MASTER on 2 hosts: " \
+           f"{', '.join(HOSTS)}" in caplog.text
+
+
+# -- status.py: --dry reads nothing, exit codes --
+
+def run_status(state):
+    for host in state.inventory:
+        with ctx_state.use(state), ctx_inventory.use(state.inventory), ctx_host.use(host):
+            status.report()
+
+
+def status_reads(state):
+    return [command for host in state.inventory
+            for command in host.connector.executed_commands if STATUS_MATCH in str(command)]
+
+
+def test_status_under_dry_signals_no_keepalived(recorder, monkeypatch, caplog):
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "--dry", "inventory.py", "status.py"])
+    caplog.set_level("INFO")
+    state = make_state("debian")
+    run_status(state)
+    assert status_reads(state) == []
+    assert "status: dry run, nothing read" in caplog.text
+
+
+@pytest.mark.parametrize("first, second, code", [
+    (("MASTER", True), ("BACKUP", False), None),
+    (("MASTER", True), ("MASTER", True), status.EXIT_CLUSTER),
+    (("FAULT", False), ("FAULT", False), status.EXIT_CLUSTER),
+])
+def test_status_exits_2_for_a_split_brain_or_no_master(recorder, monkeypatch, first, second,
+                                                       code):
+    monkeypatch.setattr(sys, "argv", ["pyinfra", "inventory.py", "status.py"])
+    names = list(HOSTS)
+    state = make_state("debian", responses={
+        names[0]: {STATUS_MATCH: status_output(*first)},
+        names[1]: {STATUS_MATCH: status_output(*second)}})
+    if code is None:
+        run_status(state)
+    else:
+        with pytest.raises(SystemExit) as exited:
+            run_status(state)
+        assert exited.value.code == code == 2
+    assert len(status_reads(state)) == 2

@@ -156,7 +156,8 @@ def test_check_failing_on_every_host_fails_the_run_naming_the_instance(cluster, 
 
 def test_two_holders_left_by_a_deploy_fail_it(cluster, tmp_path):
     """Issue 24: host-02 drops VRRP (a firewall rule), so both hosts hold the VIP; a
-    deploy that changes host-02 (its priority: a reload) fails naming the split brain."""
+    deploy that changes host-02 (its priority: a reload) fails naming the split brain.
+    (keepalived_firewall false: with "auto" the deploy opens VRRP in the rule's chain.)"""
     inventory = edited_inventory(cluster, tmp_path, "'keepalived_priority': 90",
                                  "'keepalived_priority': 85")
     cluster.run("host-02", "nft -f - <<'EOF'\n"
@@ -166,7 +167,8 @@ def test_two_holders_left_by_a_deploy_fail_it(cluster, tmp_path):
     try:
         assert wait_for(lambda: cluster.holders() == ["host-01", "host-02"],
                         timeout=15) is not None, cluster.holders()
-        result = pyinfra(inventory, "-y", "--data", "keepalived_verify_wait=2")
+        result = pyinfra(inventory, "-y", "--data", "keepalived_verify_wait=2",
+                         "--data", "keepalived_firewall=false")
         output = result.stdout + result.stderr
         assert result.returncode == 1, output
         assert "keepalived did not settle: SPLIT BRAIN: VI_1 is MASTER on 2 hosts: " \

@@ -58,10 +58,35 @@ def test_status_flags_split_brain_when_vrrp_is_blocked(cluster):
     finally:
         cluster.run("host-02", "nft delete table inet day2test")
 
-    assert result.returncode == 1
+    assert result.returncode == 2  # a split cluster: not 1, a host not reached
     assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stderr
     assert [cells[2] for cells in status_lines(result).values()] == ["MASTER", "MASTER"]
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None
+
+
+def test_status_exits_1_for_a_host_it_cannot_reach(cluster, tmp_path):
+    """A host whose SSH port refuses: exit 1 (pyinfra's, a host failed), not the split
+    cluster's 2; its instance is UNKNOWN, not NO MASTER."""
+    inventory = cluster.derived_inventory(str(tmp_path / "inventory.py"), lambda data: data)
+    text = open(inventory).read()
+    address = cluster.address("host-02")
+    assert f"'ssh_hostname': '{address}'," in text
+    open(inventory, "w").write(text.replace(f"'ssh_hostname': '{address}',",
+                                            f"'ssh_hostname': '{address}', 'ssh_port': 1,"))
+    result = pyinfra(inventory, "-y", deploy="status.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "UNKNOWN: VI_1: not read from host-02" in result.stderr, result.stderr
+
+
+def test_status_under_dry_signals_no_keepalived(cluster):
+    cursors = {host: cluster.journal_cursor(host) for host in NAMES}
+    result = pyinfra(cluster.inventory_path, "--dry", deploy="status.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "status: dry run, nothing read" in result.stderr
+    for host in NAMES:  # keepalived logs each data dump it writes
+        assert "Printing VRRP data" not in cluster.journal_since(host, cursors[host])
+    result = pyinfra(cluster.inventory_path, "-y", deploy="status.py")  # (the control)
+    assert "Printing VRRP data" in cluster.journal_since("host-01", cursors["host-01"])
 
 
 def test_drill_fails_over_and_back_and_measures_both(cluster):

@@ -138,8 +138,9 @@ def refuse_unsafe_modes():
 def keepalived():
     """Everything, in order: host level (firewall, sysctl, systemd drop-in), package and
     script user, daemon options, config (validated), service, shared SSH host keys
-    (opt-in), then the cluster's check that every instance changed has settled. What each step compares against is read from the host once, before the
-    first step. (The steps are plain functions, not nested deploys: each deploy call
+    (opt-in), then the check that every instance the run changed has settled
+    (deploys.verify). What each step compares against is read from the host once,
+    before the first step. (The steps are plain functions, not nested deploys: each deploy call
     costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
