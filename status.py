@@ -3,8 +3,13 @@ last transition; then flag split brain (two MASTERs) and instances without a MAS
 
     pyinfra inventory.py status.py
 
-Changes nothing (keepalived is asked for its data dump, see operations/pyinfra_keepalived/facts/keepalived.py). Exits 1
-when an instance has no MASTER or more than one.
+Changes nothing (keepalived is asked for its data dump, see
+operations/pyinfra_keepalived/facts/keepalived.py); with --dry it reads nothing at all (the
+dump is a signal that makes keepalived write a file on the host). An instance whose hosts
+are all BACKUP within their first Master_Down_Interval after a start, reload or restart is
+ELECTING, no error. Exit codes: 0 every instance has one MASTER (or is electing it);
+2 split brain, or an instance without a MASTER (its hosts all read); 1 a host could not be
+reached (pyinfra's own code for a failed host), or another error.
 """
 
 import os

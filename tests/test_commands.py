@@ -556,7 +556,8 @@ def test_data_the_deploy_cannot_use_stops_it_before_any_command(group_data, says
     state = make_state("debian", group_data=group_data)
     with pytest.raises(KeepalivedDataError) as error:
         add(state)
-    assert all(f"{name}: {says}" in str(error.value) for name in HOSTS)
+    assert {problem.host for problem in error.value.errors} == set(HOSTS)
+    assert f"{' and '.join(HOSTS)}: {says}" in str(error.value)  # (once, with both hosts)
     for host in state.inventory:
         assert host.connector.executed_commands == []  # not even a fact
         assert sent(host, recorder) == []

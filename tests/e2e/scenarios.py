@@ -85,6 +85,23 @@ def check_converged(cluster, result):
         f"VIP {cluster.vip()} held by {cluster.holders()}, expected {master} only"
 
 
+def check_cold_starts_return_settled(cluster, result, runs=5):
+    """The deploy returns only once the first host holds the VIP alone: checked right after
+    the run `result` (a cold converge; None: none) returned, without waiting, then until
+    `runs` in all, each a deploy after keepalived was stopped on every host (a cold start of VRRP:
+    every instance starts as BACKUP and elects a MASTER after Master_Down_Interval)."""
+    master = cluster.hosts[0]
+    for attempt in range(1, runs + 1):
+        if attempt > 1 or result is None:
+            for host in cluster.hosts:
+                cluster.run(host, "systemctl stop keepalived")
+            result = pyinfra(cluster.inventory_path, "-y")
+        assert result.returncode == 0, result.stdout + result.stderr
+        holders = cluster.holders()  # right away: no wait
+        assert holders == [master], \
+            f"start {attempt} of {runs}: VIP held by {holders} when the deploy returned"
+
+
 def check_second_run_changes_nothing(cluster, inventory=None):
     """Test 2: a second deploy reports no change and leaves every file as it was."""
     before = {host: checksums(cluster, host) for host in cluster.hosts}

@@ -12,14 +12,27 @@ import pytest
 from testhosts.polling import wait_for
 from testhosts.vrrp_timing import skew_time
 
-from .conftest import checksums, detected_changes, edited_inventory, pyinfra, record
-from .scenarios import check_converged, check_second_run_changes_nothing
+from .conftest import (
+    checksums,
+    converge,
+    detected_changes,
+    edited_inventory,
+    pyinfra,
+    record,
+)
+from .scenarios import (
+    check_cold_starts_return_settled,
+    check_converged,
+    check_second_run_changes_nothing,
+)
 
 pytestmark = pytest.mark.e2e
 
 
 def test_converge(cluster):
-    check_converged(cluster, pyinfra(cluster.inventory_path, "-y"))
+    result = pyinfra(cluster.inventory_path, "-y")
+    check_cold_starts_return_settled(cluster, result, runs=1)
+    check_converged(cluster, result)
 
 
 def test_second_run_changes_nothing(cluster):
@@ -114,6 +127,55 @@ def test_bad_data_stops_before_any_host_is_touched(cluster, tmp_path):
     assert "no host was changed" in output
     assert "Starting operation" not in output
     assert {host: checksums(cluster, host) for host in before} == before
+
+
+def test_cold_starts_return_with_a_master(cluster):
+    """Issue 24: four more cold starts (after test_converge's), each checked the moment
+    the deploy returns."""
+    check_cold_starts_return_settled(cluster, None, runs=4)
+
+
+def test_check_failing_on_every_host_fails_the_run_naming_the_instance(cluster, tmp_path):
+    """Issue 24: a check script that fails on every host, with no weight (FAULT): the
+    deploy (a cold start) waits for a MASTER, then fails naming the instance and states."""
+    inventory = edited_inventory(cluster, tmp_path, "'weight': -20",
+                                 "'extra_lines': ['init_fail']",
+                                 also=[("'service_name': 'ssh.service'",
+                                        "'service_name': 'nosuch.service'")])
+    for host in cluster.hosts:
+        cluster.run(host, "systemctl stop keepalived")
+    try:
+        result = pyinfra(inventory, "-y", "--data", "keepalived_verify_wait=2")
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, output
+        assert "keepalived did not settle: NO MASTER: VI_1 (host-01 FAULT, host-02 FAULT)" \
+            in output, output
+    finally:
+        converge(cluster)
+
+
+def test_two_holders_left_by_a_deploy_fail_it(cluster, tmp_path):
+    """Issue 24: host-02 drops VRRP (a firewall rule), so both hosts hold the VIP; a
+    deploy that changes host-02 (its priority: a reload) fails naming the split brain.
+    (keepalived_firewall false: with "auto" the deploy opens VRRP in the rule's chain.)"""
+    inventory = edited_inventory(cluster, tmp_path, "'keepalived_priority': 90",
+                                 "'keepalived_priority': 85")
+    cluster.run("host-02", "nft -f - <<'EOF'\n"
+                           "table inet e2e_vrrp_drop {\n"
+                           "  chain in { type filter hook input priority -300; "
+                           "ip protocol 112 drop; }\n}\nEOF")
+    try:
+        assert wait_for(lambda: cluster.holders() == ["host-01", "host-02"],
+                        timeout=15) is not None, cluster.holders()
+        result = pyinfra(inventory, "-y", "--data", "keepalived_verify_wait=2",
+                         "--data", "keepalived_firewall=false")
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, output
+        assert "keepalived did not settle: SPLIT BRAIN: VI_1 is MASTER on 2 hosts: " \
+               "host-01, host-02" in output, output
+    finally:
+        cluster.run("host-02", "nft delete table inet e2e_vrrp_drop")
+        converge(cluster)
 
 
 def test_graceful_stop_moves_vip_and_it_returns(cluster):

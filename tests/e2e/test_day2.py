@@ -28,6 +28,11 @@ BLOCK_VRRP = ("nft add table inet day2test && nft add chain inet day2test input 
               "'{ type filter hook input priority 0; }' && "
               "nft add rule inet day2test input ip protocol 112 drop")
 
+SIGNUM_CALLS = "/tmp/keepalived-signum-calls"
+SIGNUM_WRAPPER = ("#!/bin/sh\n"  # (systemd starts /usr/sbin/keepalived by its full path)
+                  f'echo "$*" >> {SIGNUM_CALLS}\n'
+                  'exec /usr/sbin/keepalived "$@"\n')
+
 
 def status_lines(result):
     """{host: its table line's cells} from the table status.py logs (stderr) first (its
@@ -74,10 +79,46 @@ def test_status_flags_split_brain_when_vrrp_is_blocked(cluster):
     finally:
         cluster.run("host-02", "nft delete table inet day2test")
 
-    assert result.returncode == 1
+    assert result.returncode == 2  # a split cluster: not 1, a host not reached
     assert "SPLIT BRAIN: VI_1 is MASTER on 2 hosts: host-01, host-02" in result.stderr
     assert [cells[2] for cells in status_lines(result).values()] == ["MASTER", "MASTER"]
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=10) is not None
+
+
+def test_status_exits_1_for_a_host_it_cannot_reach(cluster, tmp_path):
+    """A host whose SSH port refuses: exit 1 (pyinfra's, a host failed), not the split
+    cluster's 2; its instance is UNKNOWN, not NO MASTER."""
+    inventory = cluster.derived_inventory(str(tmp_path / "inventory.py"), lambda data: data)
+    text = open(inventory).read()
+    address = cluster.address("host-02")
+    assert f"'ssh_hostname': '{address}'," in text
+    open(inventory, "w").write(text.replace(f"'ssh_hostname': '{address}',",
+                                            f"'ssh_hostname': '{address}', 'ssh_port': 1,"))
+    result = pyinfra(inventory, "-y", deploy="status.py")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "UNKNOWN: VI_1: not read from host-02" in result.stderr, result.stderr
+
+
+def test_status_under_dry_signals_no_keepalived(cluster):
+    """The status fact asks `keepalived --signum=DATA` for the signal it sends: a wrapper
+    earlier on sudo's PATH notes each call. A dry run makes none; the real one after it,
+    one per host (the control)."""
+    for host in NAMES:
+        cluster.put_file(host, "/usr/local/sbin/keepalived", SIGNUM_WRAPPER, mode=0o755)
+    try:
+        result = pyinfra(cluster.inventory_path, "--dry", deploy="status.py")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "status: dry run, nothing read" in result.stderr
+        calls = {host: cluster.run(host, f"cat {SIGNUM_CALLS} 2>/dev/null")[1] for host in NAMES}
+        assert calls == {host: "" for host in NAMES}, calls
+
+        result = pyinfra(cluster.inventory_path, "-y", deploy="status.py")
+        assert result.returncode == 0, result.stdout + result.stderr
+        calls = {host: cluster.run(host, f"cat {SIGNUM_CALLS} 2>/dev/null")[1] for host in NAMES}
+        assert calls == {host: "--signum=DATA\n" for host in NAMES}, calls
+    finally:
+        for host in NAMES:
+            cluster.run(host, f"rm -f /usr/local/sbin/keepalived {SIGNUM_CALLS}")
 
 
 def test_drill_fails_over_and_back_and_measures_both(cluster):

@@ -8,11 +8,18 @@ import pytest
 from testhosts.polling import wait_for
 from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import converge, record
+from .conftest import converge, pyinfra, record
+from .scenarios import check_cold_starts_return_settled
 
 pytestmark = pytest.mark.e2e
 
 HOSTS = 3
+
+
+def test_cold_starts_return_with_a_master(cluster):
+    """Issue 24: the cold converge, then four cold starts, each checked the moment the
+    deploy returns."""
+    check_cold_starts_return_settled(cluster, pyinfra(cluster.inventory_path, "-y"))
 
 
 def test_each_next_priority_takes_over(cluster):

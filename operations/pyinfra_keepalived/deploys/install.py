@@ -29,6 +29,7 @@ from ..operations.system import (
 from ..operations.uploads import stale_uploads_absent
 from ..render import config as render
 from ..render.script_data import check_inventory
+from . import verify
 
 SCRIPT_USER_COMMENT = "Keepalived health check script user"
 APT_CACHE_SECONDS = 3600
@@ -94,25 +95,28 @@ def service(settings, installed, options, probe, started=False):
     that); restart it, one host at a time (a rolling restart, operations.rolling), when
     the package or its daemon options (`options`, read only at start; None when not
     managed) changed in this run, or a restart is still pending from an earlier one. A
-    config change never restarts: the config transaction reloads (SIGHUP, keeps VIPs)."""
+    config change never restarts: the config transaction reloads (SIGHUP, keeps VIPs).
+    Returns the steps it added (OperationMeta: the start, the restarts)."""
     def restart_needed():
         return (probe.restart_pending is not None or installed.did_change()
                 or (options is not None and options.did_change()))
 
+    steps = []
     if not started:
-        if_needed(service_running, "Enable and start keepalived", service=SERVICE,
-                  probe=probe)
+        steps.append(if_needed(service_running, "Enable and start keepalived",
+                               service=SERVICE, probe=probe))
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each
     # operation costs pyinfra a few milliseconds per host, on every run).
     if not probe.service_active:
-        return
+        return steps
     if (probe.restart_pending is not None or installed.will_change
             or (options is not None and options.will_change)):
         everyone = check_inventory(state.inventory)
-        rolling.restart(settings, [peer for name, peer in everyone.items()
-                                   if name != host.name], restart_needed)
+        steps += rolling.restart(settings, [peer for name, peer in everyone.items()
+                                            if name != host.name], restart_needed)
+    return steps
 
 
 def refuse_unsafe_modes():
@@ -134,8 +138,9 @@ def refuse_unsafe_modes():
 def keepalived():
     """Everything, in order: host level (firewall, sysctl, systemd drop-in), package and
     script user, daemon options, config (validated), service, shared SSH host keys
-    (opt-in). What each step compares against is read from the host once, before the
-    first step. (The steps are plain functions, not nested deploys: each deploy call
+    (opt-in), then the check that every instance the run changed has settled
+    (deploys.verify). What each step compares against is read from the host once,
+    before the first step. (The steps are plain functions, not nested deploys: each deploy call
     costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
@@ -157,8 +162,10 @@ def keepalived():
                                  active=probe.service_active)
     start = start_steps(SERVICE, probe)
     configuring = config_work(settings, files, probe)
-    if configuring:
-        config(settings, files, probe, start)
-    service(settings, installed, options, probe, started=bool(start) and configuring)
+    configured = config(settings, files, probe, start) if configuring else None
+    service_steps = service(settings, installed, options, probe,
+                            started=bool(start) and configuring)
     host_level.prune(settings, probe.host_state)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only
+    # last: wait until each VRRP instance this run changed has one MASTER (deploys.verify)
+    verify.after_changes(settings, [installed, options, configured, *service_steps])

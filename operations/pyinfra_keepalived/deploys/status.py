@@ -13,16 +13,16 @@ pyinfra's own (pure JSON with `--json`).
 
 import base64
 import hashlib
+import sys
 import time
 from dataclasses import dataclass
 
 from pyinfra import logger, state
-from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import KeepalivedStatus
 from ..facts.ssh_host_keys import SshHostKeys
 from ..model.fleet import check_inventory
-from ..model.peers import holders
+from ..model.peers import holders, settle_seconds
 from ..per_run import once_per_run
 
 
@@ -40,6 +40,9 @@ class Row:
     last_transition: float | None
     now: float | None
     failing_scripts: tuple = ()
+    # seconds the instance may take to elect a MASTER after a start, reload or restart
+    # (model.peers.settle_seconds); None: not known
+    settles_in: float | None = None
 
 
 def cluster_status():
@@ -59,9 +62,11 @@ def cluster_status():
 def rows(settings, statuses):
     """[Row] for each instance of each host in `statuses` ({name: VrrpStatus}), in
     inventory order; `settings` is {host name: Settings} (what the inventory configures)."""
-    result = []
+    result, settle = [], {}
     for host, status in statuses.items():
         for instance in settings[host].instances:
+            if instance.name not in settle:
+                settle[instance.name] = settle_seconds(settings, instance.name)
             seen = status.instances.get(instance.name)
             if not status.running:
                 state_name = "STOPPED"
@@ -76,6 +81,7 @@ def rows(settings, statuses):
                             if vip.address.split("/")[0] in status.addresses),
                 last_transition=seen.last_transition if seen else None,
                 now=status.now, failing_scripts=status.failing_scripts,
+                settles_in=settle[instance.name],
             ))
     return result
 
@@ -88,11 +94,35 @@ def by_instance(all_rows):
     return grouped
 
 
-def problems(all_rows):
+def electing_since(group):
+    """Seconds since the last transition of an instance whose hosts (`group`, its rows)
+    are all BACKUP (or INIT) within their first Master_Down_Interval after a start,
+    reload or restart: it has no MASTER yet because it is still electing one. None
+    otherwise (a MASTER, another state, or times not known)."""
+    ages = [row.now - row.last_transition for row in group
+            if row.state in ("BACKUP", "INIT") and row.now is not None
+            and row.last_transition is not None and row.settles_in is not None
+            and row.now - row.last_transition < row.settles_in]
+    return max(ages) if len(ages) == len(group) and group else None
+
+
+def electing(all_rows):
+    """Lines naming each instance that is still electing its MASTER (`electing_since`)."""
+    return [f"ELECTING: {instance} (started {_age(age)} ago; every host BACKUP within its "
+            f"first Master_Down_Interval)"
+            for instance, group in by_instance(all_rows).items()
+            for age in [electing_since(group)] if age is not None]
+
+
+def problems(all_rows, electing_ok=False, partial=()):
     """Lines naming each split brain (two MASTERs, or a VIP on two hosts) and each
-    instance without a MASTER. Empty when every instance has exactly one."""
+    instance without a MASTER, except (`electing_ok`) one still electing it (see
+    `electing_since`) and one in `partial` (instances with a host not read: its MASTER
+    may be there). Empty when every instance has exactly one."""
     found = []
     for instance, group in by_instance(all_rows).items():
+        if electing_ok and electing_since(group) is not None:
+            continue
         masters = [row.host for row in group if row.state == "MASTER"]
         holders = [row.host for row in group if row.holds]
         if len(masters) > 1:
@@ -101,7 +131,7 @@ def problems(all_rows):
         elif len(holders) > 1:
             found.append(f"SPLIT BRAIN: {instance}'s VIPs are on {len(holders)} hosts: "
                          f"{', '.join(holders)}")
-        if not masters:
+        if not masters and instance not in partial:
             states = ", ".join(f"{row.host} {row.state}" for row in group)
             found.append(f"NO MASTER: {instance} ({states})")
     return found
@@ -193,22 +223,59 @@ def host_key_lines(settings, keys, current=None):
     return lines
 
 
+# status.py's exit codes (README, "Cluster status"): monitoring tells a split cluster from
+# a host it could not reach. pyinfra's own 1 stays "a host failed" (unreachable, ...).
+EXIT_OK = 0  # every instance has one MASTER, or is still electing it
+EXIT_UNREACHABLE = 1  # a host could not be read (pyinfra's exit code for a failed host)
+EXIT_CLUSTER = 2  # split brain, or an instance without a MASTER among hosts all read
+
+
+DRY_RUN_NOTE = ("status: dry run, nothing read. A run asks each host's keepalived for its "
+                "data dump (a signal to its VRRP process, which writes /tmp/keepalived.data, "
+                "read and removed at once), and reads its addresses (ip -o addr show) and "
+                "its public SSH host keys")
+
+
+def dry_run():
+    """Whether pyinfra runs with --dry (its command line tells: the CLI keeps it)."""
+    return "--dry" in sys.argv[1:]
+
+
+def unread(settings, statuses):
+    """{instance: [host]}: the hosts configured for each instance whose status was not
+    read (unreachable, or outside --limit)."""
+    return {name: missing for name, (_, hosts) in holders(settings).items()
+            for missing in [[host for host in hosts if host not in statuses]] if missing}
+
+
 def report():
     """Log the status of every host once per run (after all hosts answered), with what an
-    SSH client sees on failover; raise a DeployError naming each split brain / missing
-    master, so the run exits 1."""
+    SSH client sees on failover; exit EXIT_CLUSTER naming each split brain / missing
+    master among instances whose hosts were all read. An instance still electing its
+    MASTER is no problem. Under --dry nothing is read: the data dump is a signal to
+    keepalived, which writes a file on the host."""
+    if dry_run():
+        once_per_run("status dry run", lambda: logger.info(DRY_RUN_NOTE))
+        return
     statuses, fetched_now = cluster_status()
     if not fetched_now:
         return
     settings = check_inventory(state.inventory)
     all_rows = rows(settings, statuses)
-    found = problems(all_rows)
+    missing = unread(settings, statuses)
+    found = problems(all_rows, electing_ok=True, partial=missing)
     keys = {host.name: host.get_fact(SshHostKeys) for host in state.inventory
             if host.name in statuses and settings[host.name].instances}
     current = {row.instance: row.host for row in all_rows if row.state == "MASTER"}
     logger.info("\n".join(["", *table(all_rows), ""]))
-    logger.info("\n".join(found) if found else "OK: every instance has exactly one MASTER")
+    for line in electing(all_rows):
+        logger.info(line)
+    for instance, hosts in missing.items():
+        logger.warning(f"UNKNOWN: {instance}: not read from {', '.join(hosts)}")
+    if not found and not missing:
+        logger.info("OK: every instance has exactly one MASTER")
     for line in host_key_lines(settings, keys, current):
         logger.info(line)
     if found:
-        raise DeployError("keepalived status: " + "; ".join(found))
+        logger.error("keepalived status: " + "; ".join(found))
+        raise SystemExit(EXIT_CLUSTER)

@@ -38,6 +38,8 @@ class HostLevel:
     restart_sec: float = 5  # systemd RestartSec=
     daemon_options: tuple[str, ...] | None = None  # keepalived's options; None: packaged kept
     lock_wait: int = 120  # seconds to wait for another run's lock on the host (0-3600)
+    verify: bool = True  # after a change, wait for one MASTER per touched instance
+    verify_wait: float = 10  # seconds beyond Master_Down_Interval the verification waits
 
 
 @dataclass(frozen=True)

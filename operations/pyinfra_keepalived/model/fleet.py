@@ -10,7 +10,7 @@ from pyinfra import logger
 from ..per_run import once_per_run
 from . import validate
 from .peers import check_peers, derive_unicast_peers
-from .problems import KeepalivedDataError
+from .problems import KeepalivedDataError, grouped
 from .shared_keys import check_holders
 
 
@@ -37,8 +37,8 @@ def check_hosts(hosts, warn=logger.warning):
         for problems in peer_problems.values():
             errors += problems.errors
             warnings += problems.warnings
-    for warning in warnings:
-        warn(f"keepalived data warning: {warning}")
+    for line in grouped(warnings):  # (each distinct warning once, with its hosts)
+        warn(f"keepalived data warning: {line}")
     if errors:
         raise KeepalivedDataError(errors)
     return settings

@@ -198,4 +198,6 @@ def read_host_level(problems, data):
                           get("keepalived_systemd_restart_sec")),
         daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),
         lock_wait=field("keepalived_lock_wait", get("keepalived_lock_wait")),
+        verify=field("keepalived_verify", get("keepalived_verify")),
+        verify_wait=field("keepalived_verify_wait", get("keepalived_verify_wait")),
     )

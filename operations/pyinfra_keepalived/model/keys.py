@@ -488,6 +488,12 @@ class HostData(Block):
                           "unset: the packaged file is kept")
     keepalived_lock_wait: whole(0, 3600) = Field(120, description="seconds a run waits for "
                                                  "another run's lock on the host")
+    keepalived_verify: Flag = Field(True, description="after a run that changed keepalived, "
+                                    "wait until each instance it touched has one MASTER "
+                                    "holding its VIPs; fail the run if not")
+    keepalived_verify_wait: seconds(0, 3600, 3) = Field(
+        10, description="seconds the verification waits beyond the instance's "
+                        "Master_Down_Interval (and its check scripts' rise)")
 
 
 def data_defaults():

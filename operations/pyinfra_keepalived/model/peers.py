@@ -57,6 +57,35 @@ def holders(settings_by_host):
             for name, peers in peers_by_instance(settings_by_host.values()).items()}
 
 
+def master_down_interval(instance, priority=None):
+    """Seconds a backup of `instance` at `priority` (default: its configured one) waits
+    without an advert before it becomes MASTER (RFC 3768 / 5798 6.1): 3 x advert_int +
+    Skew_Time, which is (256 - priority) / 256 s, in VRRPv3 times advert_int. Every
+    instance starts as BACKUP, so this is also how long a start takes to elect a MASTER."""
+    skew = (256 - (instance.priority if priority is None else priority)) / 256
+    if instance.effective_version == 3:
+        skew *= instance.advert_int
+    return 3 * instance.advert_int + skew
+
+
+def settle_seconds(settings_by_host, name):
+    """Seconds instance `name` may take, from a start, reload or restart of its hosts
+    (`settings_by_host`: {host: Settings}), to elect its MASTER: the longest of its hosts'
+    Master_Down_Interval, plus its tracked check scripts' first verdict (interval x rise,
+    the longest) and its preempt_delay. (The caller adds a margin.)"""
+    longest = 0.0
+    for settings in settings_by_host.values():
+        scripts = {script.vrrp_name: script for script in settings.scripts}
+        for instance in settings.instances:
+            if instance.name != name:
+                continue
+            checks = [scripts[tracked].interval * scripts[tracked].rise
+                      for tracked in instance.track_scripts if tracked in scripts]
+            longest = max(longest, master_down_interval(instance) + max(checks, default=0)
+                          + (instance.preempt_delay or 0))
+    return longest
+
+
 def vip_networks(instance):
     """The networks of the instance's VIPs (each address with its prefix; none: a host
     address), in the order given, without repeats."""

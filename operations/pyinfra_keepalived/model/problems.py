@@ -83,17 +83,54 @@ class Problem:
     message: str  # what is wrong and what is allowed, or how to fix it
 
     def __str__(self):
+        return f"{self.host}: {self.what()}: {self.message}"
+
+    def what(self):
+        """The key path, and the value as shown (`shown`) unless it is left out."""
         if self.value is NOT_SHOWN:
-            return f"{self.host}: {self.key}: {self.message}"
-        return f"{self.host}: {self.key} = {shown(self.key, self.value)}: {self.message}"
+            return self.key
+        return f"{self.key} = {shown(self.key, self.value)}"
+
+
+ALLOWED = "; allowed: "  # what a message that lists the allowed values says before them
+HOSTS_SHOWN = 2  # hosts named in a grouped message before "and N more"
+
+
+def hosts_text(hosts):
+    """host-01; host-01, host-02 and host-03; host-01, host-02 and 48 more."""
+    if len(hosts) == 1:
+        return hosts[0]
+    if len(hosts) <= HOSTS_SHOWN + 1:
+        return f"{', '.join(hosts[:-1])} and {hosts[-1]}"
+    return f"{', '.join(hosts[:HOSTS_SHOWN])} and {len(hosts) - HOSTS_SHOWN} more"
+
+
+def grouped(problems):
+    """One line per distinct problem (key path, value as shown, message), with the hosts
+    that have it (`hosts_text`), in the order first met; a list of allowed values
+    (`ALLOWED`) is given in full the first time only, later lines say "as above"."""
+    groups = {}  # (what, message) -> [host]
+    for problem in problems:
+        hosts = groups.setdefault((problem.what(), problem.message), [])
+        if problem.host not in hosts:
+            hosts.append(problem.host)
+    lines, listed = [], set()
+    for (what, message), hosts in groups.items():
+        head, allowed_given, allowed = message.partition(ALLOWED)
+        if allowed_given:
+            message = head + ALLOWED + ("as above" if allowed in listed else allowed)
+            listed.add(allowed)
+        lines.append(f"{hosts_text(hosts)}: {what}: {message}")
+    return lines
 
 
 class KeepalivedDataError(PyinfraError):
-    """Raised before any operation runs when host data is invalid."""
+    """Raised before any operation runs when host data is invalid; its message gives
+    each distinct error once, with its hosts (`grouped`); `errors` has every Problem."""
 
     def __init__(self, errors):
         self.errors = list(errors)
-        lines = "\n".join(f"  - {error}" for error in self.errors)
+        lines = "\n".join(f"  - {line}" for line in grouped(self.errors))
         super().__init__(
             f"keepalived data is invalid ({len(self.errors)} error(s)); no host was changed:\n"
             + lines
@@ -129,7 +166,7 @@ class Problems:
         """Report the unknown key `name` at key path `key`, with a "did you mean" among
         `allowed`; its value is not shown (it may be a misspelt secret key)."""
         self.error(key, NOT_SHOWN,
-                   f"unknown {what}{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}")
+                   f"unknown {what}{did_you_mean(name, allowed)}{ALLOWED}{', '.join(allowed)}")
 
     def unknown_keys(self, where, given, allowed):
         """Report each key of `given` not in `allowed`, with a "did you mean"."""

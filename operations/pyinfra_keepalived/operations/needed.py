@@ -22,11 +22,23 @@ def has_work(op, **arguments):
     return next(iter(op._inner(**arguments)), None) is not None
 
 
-def unchanged():
-    """What an operation that was not added reports: it will not, and did not, change."""
+def _unchanged():
     meta = OperationMeta(None, is_change=False)
     meta.set_complete(True, [], CommandOutput([]))
     return meta
+
+
+_UNCHANGED = _unchanged()
+
+
+def unchanged():
+    """What an operation that was not added reports: it will not, and did not, change."""
+    return _UNCHANGED
+
+
+def added(meta):
+    """Whether `meta` is an operation's that was added (not `unchanged()`)."""
+    return meta is not _UNCHANGED
 
 
 def if_needed(op, name, **arguments):

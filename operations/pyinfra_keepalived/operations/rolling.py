@@ -136,7 +136,7 @@ def restart(settings, others, wanted):
     """Add this host's test of the live config (all hosts at once), then its two restart
     steps (serial). `others`: the peers' Settings; `wanted()`, asked when the step runs:
     whether this host's keepalived must restart. A step runs only while no test or
-    restart step of this run failed on another host."""
+    restart step of this run failed on another host. Returns the steps' OperationMeta."""
     # the restart steps added in this run: {host name: [OperationMeta, ...]}
     steps = once_per_run("restart steps", dict)
     mine = steps.setdefault(host.name, [])
@@ -149,6 +149,7 @@ def restart(settings, others, wanted):
                           _if=go))
     for stage, title in PASSES:
         mine.append(restart_step(name=title, stage=stage, plan=plan, _serial=True, _if=go))
+    return mine
 
 
 @operation()
