@@ -7,7 +7,10 @@ serialise on the host lock, the VIP never leaves the master and every host runs 
 tree it has on disk; a run that cannot get the lock fails naming the holder; a run killed
 during the config test or right after the swap leaves the old or the new tree whole, and
 the next run completes it; a tree laid out by an earlier version of the deploy (real
-directories) is taken over without a flap.
+directories) is taken over without a flap. A change the peers must agree on (here the VIP
+list) goes live on both hosts together or on neither (issue 20): with the backup's lock
+held 15 s by another process, when the backup's keepalived -t rejects it, when the backup
+is outside --limit; never two holders, while an observer pings the VIP every 20 ms.
 """
 
 import subprocess
@@ -18,9 +21,13 @@ import pytest
 
 from testhosts.cluster import REPO_DIR
 from testhosts.polling import wait_for
+from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import VipWatch, converge, edited_inventory, pyinfra
+from .conftest import VipWatch, converge, edited_inventory, pyinfra, record
 from .scenarios import CONFIG_TEST, assert_generation_layout, check_converged
+
+# (a fourth container that pings the VIP: the fixture, asked for by name)
+from .test_rolling_restart import Pings, observer  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -237,3 +244,114 @@ def test_tree_of_an_earlier_version_is_taken_over_without_a_flap(cluster, tmp_pa
         assert live_tree(cluster, host) == before[host]
     master, backup = cluster.hosts
     assert set(watch.samples[master]) == {1} and set(watch.samples[backup]) == {0}
+
+
+# keepalived -t rejects every config on the host (a check script or include that the
+# host lacks would do the same); keepalived itself still runs
+REJECTING_CONFIG_TEST = """#!/bin/sh
+case " $* " in *" -t "*) echo "(test) rejected on this host" >&2; exit 5 ;; esac
+exec /usr/sbin/keepalived "$@"
+"""
+
+
+def hold_lock(cluster, host, seconds):
+    """Another process holds the host's deploy lock for `seconds` from now."""
+    holder = (f"flock {LOCK} sh -c 'printf \"pid $$, login user ops, since then: a test\\n\""
+              f" > /run/pyinfra-keepalived/holder; sleep {seconds}'")
+    cluster.container(host).exec_run(["sh", "-c", holder], detach=True)
+    assert wait_for(lambda: cluster.run(host, f"flock -n {LOCK} true")[0] != 0,
+                    timeout=5) is not None
+
+
+def became_master(cluster, host, cursor):
+    """How many times the host's instance entered MASTER since `cursor` (its journal)."""
+    return cluster.journal_since(host, cursor).count("Entering MASTER STATE")
+
+
+def reloaded_at(cluster, host, cursor):
+    """When systemd began reloading keepalived on the host after `cursor` (epoch s; the
+    hosts share one clock), or None."""
+    journal = cluster.run(host, "journalctl -u keepalived --no-pager -o short-unix "
+                                f"--after-cursor='{cursor}'")[1]
+    stamps = [float(line.split()[0]) for line in journal.splitlines()
+              if "Reloading" in line and line[:1].isdigit()]
+    return stamps[0] if stamps else None
+
+
+def vips_on_disk(cluster, host):
+    listed = cluster.run(host, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]
+    return [vip for vip in (cluster.vip(), second_vip(cluster)) if vip.split("/")[0] in listed]
+
+
+def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
+        cluster, request, tmp_path):
+    """The backup's lock is held 15 s by another process while the VIP list changes: the
+    master prepares and waits; both commit once the backup has prepared, close together.
+    The backup never holds the VIP, never becomes MASTER."""
+    master, backup = cluster.hosts
+    pinger = request.getfixturevalue("observer")
+    converge(cluster)  # the example's data: one VIP
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
+    hold_lock(cluster, backup, 15)
+    with Pings(pinger, cluster.vip()) as pings, VipWatch(cluster, cluster.vip()) as watch:
+        result = pyinfra(two, "-y")
+        time.sleep(1)
+    output = result.stdout + result.stderr
+    print(f"\nagreement change, peer locked 15 s: {pings}")
+    assert result.returncode == 0, output
+    assert [vips_on_disk(cluster, host) for host in cluster.hosts] == \
+        [[cluster.vip(), second_vip(cluster)]] * 2
+    assert set(watch.samples[backup]) == {0}, "the backup held the VIP: two holders"
+    assert set(watch.samples[master]) == {1}, "the VIP left the master"
+    assert became_master(cluster, backup, cursors[backup]) == 0, \
+        cluster.journal_since(backup, cursors[backup])
+    runs_what_is_on_disk(cluster)
+    reloads = [reloaded_at(cluster, host, cursors[host]) for host in cluster.hosts]
+    assert None not in reloads, reloads
+    spread = abs(reloads[0] - reloads[1])
+    record("commit spread between the two hosts (agreement change)", spread,
+           master_down_interval(priority=90))
+    print(f"commit spread {spread * 1000:.0f} ms; lost pings: {pings.lost} of {pings.sent}")
+
+
+def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, request, tmp_path):
+    """The backup's keepalived -t rejects the new VIP list: no host commits it (the master
+    discards what it prepared), the run fails naming the peer, no split."""
+    master, backup = cluster.hosts
+    pinger = request.getfixturevalue("observer")
+    converge(cluster)
+    before = {host: live_tree(cluster, host) for host in cluster.hosts}
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
+    install(cluster, backup, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
+    try:
+        with Pings(pinger, cluster.vip()) as pings, \
+                VipWatch(cluster, cluster.vip()) as watch:
+            result = pyinfra(two, "-y")
+            time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
+    finally:
+        cluster.run(backup, "rm -f /usr/local/sbin/keepalived")
+    output = result.stdout + result.stderr
+    print(f"\nagreement change rejected on the peer: {pings}")
+    assert result.returncode != 0, output
+    assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
+    assert set(watch.samples[backup]) == {0}, "the backup held the VIP: two holders"
+    assert became_master(cluster, backup, cursors[backup]) == 0
+    assert "(test) rejected on this host" in output
+    assert f"[{master}] not committed: {backup} (a peer of VI_1) could not prepare" in output
+    generations = cluster.run(master, "ls -a /etc/keepalived/.generations")[1].split()
+    assert not [name for name in generations if name.endswith(".prepared")], generations
+    assert cluster.run(master, f"flock -n {LOCK} true")[0] == 0, "the lock is still held"
+
+
+def test_agreement_change_with_a_peer_outside_the_run_is_refused(cluster, tmp_path):
+    master, backup = cluster.hosts
+    converge(cluster)
+    before = live_tree(cluster, master)
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    result = pyinfra(two, "-y", "--limit", master)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"VI_1: peer {backup} is not" in output and "keepalived_commit_without_peers" in output
+    assert live_tree(cluster, master) == before

@@ -38,6 +38,8 @@ class HostLevel:
     restart_sec: float = 5  # systemd RestartSec=
     daemon_options: tuple[str, ...] | None = None  # keepalived's options; None: packaged kept
     lock_wait: int = 120  # seconds to wait for another run's lock on the host (0-3600)
+    # an agreement change may go live although a peer is not in the run (split brain risk)
+    commit_without_peers: bool = False
 
 
 @dataclass(frozen=True)

@@ -172,4 +172,6 @@ def read_host_level(problems, data):
                           get("keepalived_systemd_restart_sec")),
         daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),
         lock_wait=field("keepalived_lock_wait", get("keepalived_lock_wait")),
+        commit_without_peers=field("keepalived_commit_without_peers",
+                                   get("keepalived_commit_without_peers")),
     )

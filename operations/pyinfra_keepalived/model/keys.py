@@ -459,6 +459,11 @@ class HostData(Block):
                           "unset: the packaged file is kept")
     keepalived_lock_wait: whole(0, 3600) = Field(120, description="seconds a run waits for "
                                                  "another run's lock on the host")
+    keepalived_commit_without_peers: Flag = Field(
+        False, description="let a change the peers of an instance must agree on (VIPs, auth, "
+                           "VRID, version, advert_int) go live on this host although a peer "
+                           "is outside --limit or unreachable: both may hold the VIPs (split "
+                           "brain) until that peer is deployed")
 
 
 def data_defaults():
