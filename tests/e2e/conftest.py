@@ -7,10 +7,12 @@ import uuid
 
 import pytest
 
-from testhosts.cluster import REPO_DIR, Cluster
+from testhosts.cluster import LABEL, REPO_DIR, Cluster
 from testhosts.engine import ensure_engine
+from testhosts.image import ensure_image
 from testhosts.polling import wait_for
 
+INTERVAL = 0.02  # seconds between an observer's pings
 LIVE_FILES = "/etc/keepalived/keepalived.conf /etc/keepalived/conf.d/* /etc/keepalived/scripts/*"
 
 
@@ -133,4 +135,49 @@ def edited_inventory(cluster, tmp_path, old, new, also=()):
     return str(path)
 
 
+@pytest.fixture(scope="module")
+def observer(cluster):
+    """A fourth container on the cluster's network (removed with the cluster: it carries
+    the cluster's label), from which the VIP is pinged."""
+    name = f"{cluster.container_name('observer')}"
+    container = cluster.client.containers.run(
+        ensure_image(cluster.client, cluster.release), ["sleep", "infinity"], name=name,
+        detach=True, network=cluster.network_name(), labels={LABEL: cluster.name},
+        cap_add=["NET_RAW"])
+    yield container
+    container.remove(force=True)
 
+
+class Pings:
+    """`ping -D -O -i 0.02` of the VIP from the observer while the block runs; then
+    `.sent`, `.lost`, `.slowest` (the slowest reply's round trip, s) and `.silence` (the
+    longest time between two answers, s)."""
+
+    def __init__(self, observer, vip):
+        self.observer, self.ip = observer, vip.split("/")[0]
+
+    def __enter__(self):
+        self.observer.exec_run(["sh", "-c", f"ping -D -O -i {INTERVAL} -W 1 {self.ip} "
+                                            "> /tmp/ping.log 2>&1"], detach=True)
+        assert wait_for(lambda: "bytes from" in self._log(), timeout=5) is not None, \
+            f"the observer gets no answer from {self.ip}: {self._log()}"
+        return self
+
+    def _log(self):
+        return self.observer.exec_run(["cat", "/tmp/ping.log"]).output.decode()
+
+    def __exit__(self, *exc):
+        self.observer.exec_run(["sh", "-c", "pkill -INT -x ping; sleep 0.3"])
+        text = self._log()
+        answers = [(float(stamp), float(rtt)) for stamp, rtt in re.findall(
+            r"^\[([0-9.]+)\] \d+ bytes from .* time=([0-9.]+) ms", text, re.M)]
+        totals = re.search(r"(\d+) packets transmitted, (\d+) received", text)
+        assert totals and answers, text[-2000:]
+        self.sent = int(totals.group(1))
+        self.lost = self.sent - int(totals.group(2))
+        self.slowest = max(rtt for _, rtt in answers) / 1000
+        self.silence = max(b - a for (a, _), (b, _) in zip(answers, answers[1:]))
+
+    def __str__(self):
+        return (f"{self.lost} of {self.sent} pings lost, longest without an answer "
+                f"{self.silence * 1000:.0f} ms, slowest reply {self.slowest * 1000:.2f} ms")

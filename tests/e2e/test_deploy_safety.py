@@ -23,11 +23,8 @@ from testhosts.cluster import REPO_DIR
 from testhosts.polling import wait_for
 from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import VipWatch, converge, edited_inventory, pyinfra, record
+from .conftest import Pings, VipWatch, converge, edited_inventory, pyinfra, record
 from .scenarios import CONFIG_TEST, assert_generation_layout, check_converged
-
-# (a fourth container that pings the VIP: the fixture, asked for by name)
-from .test_rolling_restart import Pings, observer  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -278,23 +275,27 @@ def reloaded_at(cluster, host, cursor):
     return stamps[0] if stamps else None
 
 
+def held(watch, host):
+    """About how long (s) the host held the watched address."""
+    return sum(watch.samples[host]) * 0.05
+
+
 def vips_on_disk(cluster, host):
     listed = cluster.run(host, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]
     return [vip for vip in (cluster.vip(), second_vip(cluster)) if vip.split("/")[0] in listed]
 
 
 def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
-        cluster, request, tmp_path):
+        cluster, observer, tmp_path):
     """The backup's lock is held 15 s by another process while the VIP list changes: the
     master prepares and waits; both commit once the backup has prepared, close together.
     The backup never holds the VIP, never becomes MASTER."""
     master, backup = cluster.hosts
-    pinger = request.getfixturevalue("observer")
     converge(cluster)  # the example's data: one VIP
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     hold_lock(cluster, backup, 15)
-    with Pings(pinger, cluster.vip()) as pings, VipWatch(cluster, cluster.vip()) as watch:
+    with Pings(observer, cluster.vip()) as pings, VipWatch(cluster, cluster.vip()) as watch:
         result = pyinfra(two, "-y")
         time.sleep(1)
     output = result.stdout + result.stderr
@@ -302,7 +303,8 @@ def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
     assert result.returncode == 0, output
     assert [vips_on_disk(cluster, host) for host in cluster.hosts] == \
         [[cluster.vip(), second_vip(cluster)]] * 2
-    assert set(watch.samples[backup]) == {0}, "the backup held the VIP: two holders"
+    assert set(watch.samples[backup]) == {0}, \
+        f"two holders: the backup held the VIP {held(watch, backup):.1f} s"
     assert set(watch.samples[master]) == {1}, "the VIP left the master"
     assert became_master(cluster, backup, cursors[backup]) == 0, \
         cluster.journal_since(backup, cursors[backup])
@@ -315,18 +317,17 @@ def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
     print(f"commit spread {spread * 1000:.0f} ms; lost pings: {pings.lost} of {pings.sent}")
 
 
-def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, request, tmp_path):
+def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer, tmp_path):
     """The backup's keepalived -t rejects the new VIP list: no host commits it (the master
     discards what it prepared), the run fails naming the peer, no split."""
     master, backup = cluster.hosts
-    pinger = request.getfixturevalue("observer")
     converge(cluster)
     before = {host: live_tree(cluster, host) for host in cluster.hosts}
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     install(cluster, backup, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
     try:
-        with Pings(pinger, cluster.vip()) as pings, \
+        with Pings(observer, cluster.vip()) as pings, \
                 VipWatch(cluster, cluster.vip()) as watch:
             result = pyinfra(two, "-y")
             time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
@@ -336,7 +337,8 @@ def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, request, 
     print(f"\nagreement change rejected on the peer: {pings}")
     assert result.returncode != 0, output
     assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
-    assert set(watch.samples[backup]) == {0}, "the backup held the VIP: two holders"
+    assert set(watch.samples[backup]) == {0}, \
+        f"two holders: the backup held the VIP {held(watch, backup):.1f} s"
     assert became_master(cluster, backup, cursors[backup]) == 0
     assert "(test) rejected on this host" in output
     assert f"[{master}] not committed: {backup} (a peer of VI_1) could not prepare" in output

@@ -14,18 +14,15 @@ import time
 
 import pytest
 
-from testhosts.cluster import LABEL
-from testhosts.image import ensure_image
 from testhosts.polling import wait_for
 from testhosts.upgrade import UPGRADE, local_upgrade_command
 
-from .conftest import converge, pyinfra, record
+from .conftest import Pings, converge, pyinfra, record
 
 pytestmark = pytest.mark.e2e
 
 HOSTS = 3
 MASTER = "host-01"
-INTERVAL = 0.02  # seconds between pings
 MAX_SILENCE = 1.0  # seconds without an answer the test allows per cluster restart
 GOAL = 0.1  # no answer later than this: the goal, reported
 LEFT_BEHIND = ("test ! -e /usr/sbin/policy-rc.d && "
@@ -37,57 +34,9 @@ LOCAL_UPGRADE = local_upgrade_command()
 
 
 @pytest.fixture(scope="module")
-def observer(cluster):
-    """A fourth container on the cluster's network (removed with the cluster: it carries
-    the cluster's label), from which the VIP is pinged."""
-    name = f"{cluster.container_name('observer')}"
-    container = cluster.client.containers.run(
-        ensure_image(cluster.client, cluster.release), ["sleep", "infinity"], name=name,
-        detach=True, network=cluster.network_name(), labels={LABEL: cluster.name},
-        cap_add=["NET_RAW"])
-    yield container
-    container.remove(force=True)
-
-
-@pytest.fixture(scope="module")
 def converged(cluster, observer):
     converge(cluster)
     return cluster
-
-
-class Pings:
-    """`ping -D -O -i 0.02` of the VIP from the observer while the block runs; then
-    `.sent`, `.lost`, `.slowest` (the slowest reply's round trip, s) and `.silence` (the
-    longest time between two answers, s)."""
-
-    def __init__(self, observer, vip):
-        self.observer, self.ip = observer, vip.split("/")[0]
-
-    def __enter__(self):
-        self.observer.exec_run(["sh", "-c", f"ping -D -O -i {INTERVAL} -W 1 {self.ip} "
-                                            "> /tmp/ping.log 2>&1"], detach=True)
-        assert wait_for(lambda: "bytes from" in self._log(), timeout=5) is not None, \
-            f"the observer gets no answer from {self.ip}: {self._log()}"
-        return self
-
-    def _log(self):
-        return self.observer.exec_run(["cat", "/tmp/ping.log"]).output.decode()
-
-    def __exit__(self, *exc):
-        self.observer.exec_run(["sh", "-c", "pkill -INT -x ping; sleep 0.3"])
-        text = self._log()
-        answers = [(float(stamp), float(rtt)) for stamp, rtt in re.findall(
-            r"^\[([0-9.]+)\] \d+ bytes from .* time=([0-9.]+) ms", text, re.M)]
-        totals = re.search(r"(\d+) packets transmitted, (\d+) received", text)
-        assert totals and answers, text[-2000:]
-        self.sent = int(totals.group(1))
-        self.lost = self.sent - int(totals.group(2))
-        self.slowest = max(rtt for _, rtt in answers) / 1000
-        self.silence = max(b - a for (a, _), (b, _) in zip(answers, answers[1:]))
-
-    def __str__(self):
-        return (f"{self.lost} of {self.sent} pings lost, longest without an answer "
-                f"{self.silence * 1000:.0f} ms, slowest reply {self.slowest * 1000:.2f} ms")
 
 
 def main_pids(cluster):

@@ -133,7 +133,11 @@ def agreement(instance):
     """The text of what every peer of `instance` must have alike (MUST_AGREE, as
     `compared`), one attribute a line: two hosts whose texts differ drop each other's
     adverts. (It holds auth_pass: a secret when the instance has one.)"""
-    return "".join(f"{attribute} {compared(instance, attribute)}\n" for attribute in MUST_AGREE)
+    def text(value):
+        return " ".join(value) if isinstance(value, list) else value
+
+    return "".join(f"{attribute} {text(compared(instance, attribute))}\n"
+                   for attribute in MUST_AGREE)
 
 
 def _shown(attribute, value):

@@ -82,8 +82,10 @@ our_holder() {
   pid=$(cat "$holder" 2>/dev/null) && [ -n "$pid" ] &&
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "pyinfra-keepalived-hold $generation "
 }
-let_go() {  # end the holder found at the start (the lock dies with it)
+let_go() {  # end the holder found at the start; the lock dies with it (waited for, 2 s at most)
   kill "$pid" 2>/dev/null
+  n=0
+  while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
   rm -f "$holder"
 }
 if [ "$mode" = discard ]; then
