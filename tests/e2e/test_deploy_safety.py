@@ -127,9 +127,11 @@ def test_lost_reload_is_done_by_the_next_run(cluster, tmp_path):
 
 def test_concurrent_deploys_serialise_on_the_lock(cluster, tmp_path):
     """Two deploys with different data (one VIP / two VIPs), the second started 0 to
-    0.75 s after the first, with a slow config test so that they overlap: both succeed
-    (the second waits for the lock), every host ends with a whole tree that its keepalived
-    runs and that passes keepalived -t, and the VIP never leaves the master."""
+    0.75 s after the first, with a slow config test so that they overlap: each succeeds
+    (the second waits for the lock) or, when the other run holds the lock for a prepared
+    VIP-list change, fails at once changing nothing; every host ends with a whole tree
+    that its keepalived runs and that passes keepalived -t, and the VIP never leaves the
+    master."""
     one = with_vips(cluster, tmp_path, "one", [cluster.vip()])
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     for host in cluster.hosts:
@@ -147,7 +149,12 @@ def test_concurrent_deploys_serialise_on_the_lock(cluster, tmp_path):
                         stdin=subprocess.DEVNULL, text=True))
                 outputs = [run.communicate(timeout=300)[0] for run in runs]
                 for run, output in zip(runs, outputs):
-                    assert run.returncode == 0, f"offset {offset}:\n{output}"
+                    # a change the peers must agree on (the VIP list) is prepared on both
+                    # hosts and keeps their locks until its commit: the other run's
+                    # prepare does not wait for that (two runs could wait for each
+                    # other), it fails at once and changes nothing
+                    refused = "another keepalived deploy prepared a config" in output
+                    assert run.returncode == 0 or refused, f"offset {offset}:\n{output}"
                 for host in cluster.hosts:
                     assert_generation_layout(cluster, host)
                     assert cluster.run(host, f"test -e {MARKER}")[0] != 0
@@ -314,7 +321,7 @@ def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
     spread = abs(reloads[0] - reloads[1])
     record("commit spread between the two hosts (agreement change)", spread,
            master_down_interval(priority=90))
-    print(f"commit spread {spread * 1000:.0f} ms; lost pings: {pings.lost} of {pings.sent}")
+    print(f"reloads {reloads}: commit spread {spread * 1000:.0f} ms")
 
 
 def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer, tmp_path):
