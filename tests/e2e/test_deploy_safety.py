@@ -282,9 +282,10 @@ def reloaded_at(cluster, host, cursor):
     return stamps[0] if stamps else None
 
 
-def held(watch, host):
-    """About how long (s) the host held the watched address."""
-    return sum(watch.samples[host]) * 0.05
+def held(watch, host, seconds):
+    """About how long the host held the watched address during a watch of `seconds`."""
+    samples = watch.samples[host]
+    return seconds * sum(samples) / max(len(samples), 1)
 
 
 def vips_on_disk(cluster, host):
@@ -302,16 +303,19 @@ def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     hold_lock(cluster, backup, 15)
+    start = time.monotonic()
     with Pings(observer, cluster.vip()) as pings, VipWatch(cluster, cluster.vip()) as watch:
         result = pyinfra(two, "-y")
         time.sleep(1)
+    watched = time.monotonic() - start
     output = result.stdout + result.stderr
-    print(f"\nagreement change, peer locked 15 s: {pings}")
+    print(f"\nagreement change, peer locked 15 s: {pings}; the backup held the VIP "
+          f"{held(watch, backup, watched):.1f} s")
     assert result.returncode == 0, output
     assert [vips_on_disk(cluster, host) for host in cluster.hosts] == \
         [[cluster.vip(), second_vip(cluster)]] * 2
     assert set(watch.samples[backup]) == {0}, \
-        f"two holders: the backup held the VIP {held(watch, backup):.1f} s"
+        f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
     assert set(watch.samples[master]) == {1}, "the VIP left the master"
     assert became_master(cluster, backup, cursors[backup]) == 0, \
         cluster.journal_since(backup, cursors[backup])
@@ -333,6 +337,7 @@ def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer,
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     install(cluster, backup, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
+    start = time.monotonic()
     try:
         with Pings(observer, cluster.vip()) as pings, \
                 VipWatch(cluster, cluster.vip()) as watch:
@@ -340,12 +345,14 @@ def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer,
             time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
     finally:
         cluster.run(backup, "rm -f /usr/local/sbin/keepalived")
+    watched = time.monotonic() - start
     output = result.stdout + result.stderr
-    print(f"\nagreement change rejected on the peer: {pings}")
+    print(f"\nagreement change rejected on the peer: {pings}; the backup held the VIP "
+          f"{held(watch, backup, watched):.1f} s")
     assert result.returncode != 0, output
     assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
     assert set(watch.samples[backup]) == {0}, \
-        f"two holders: the backup held the VIP {held(watch, backup):.1f} s"
+        f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
     assert became_master(cluster, backup, cursors[backup]) == 0
     assert "(test) rejected on this host" in output
     assert f"[{master}] not committed: {backup} (a peer of VI_1) could not prepare" in output
