@@ -30,7 +30,7 @@ from pyinfra.api.exceptions import DeployError
 
 from ..model.peers import peers_by_instance
 from ..per_run import once_per_run
-from ..render.config import agreement_path
+from ..render.config import agreement_path, instances_path
 from . import uploads
 from .config_tree import generation_name, transaction
 from .state_files import LOCK_WAIT_SECONDS
@@ -49,7 +49,7 @@ def agreement_changes(settings, files, tree, active):
     paths = {instance.name: agreement_path(settings.paths, instance.name)
              for instance in settings.instances}
     recorded = any(path in tree for path in paths.values())
-    instances_file = f"{settings.paths.config_dir}/20-vrrp_instances.conf"
+    instances_file = instances_path(settings.paths)
     unknown = not recorded and instances_file in tree and not tree[instances_file].holds(
         files[instances_file].content)
     return tuple(name for name, path in paths.items()

@@ -32,6 +32,11 @@ def drainable(settings, instance):
     return instance.priority != 255 and instance.name not in synced
 
 
+def instances_path(paths):
+    """The file of the vrrp_instance blocks (with their auth_pass: 600, a secret)."""
+    return f"{paths.config_dir}/20-vrrp_instances.conf"
+
+
 def agreement_path(paths, name):
     """Where the host keeps what the peers of instance `name` must have alike (not a
     *.conf: keepalived does not read it): the deploy compares it to decide whether a
@@ -164,8 +169,8 @@ def config_files(settings):
                  "644"),
         rendered("conf.d/10-vrrp_scripts.conf.j2", f"{paths.config_dir}/10-vrrp_scripts.conf",
                  "644"),
-        rendered("conf.d/20-vrrp_instances.conf.j2",
-                 f"{paths.config_dir}/20-vrrp_instances.conf", "600", secret=True),
+        rendered("conf.d/20-vrrp_instances.conf.j2", instances_path(paths), "600",
+                 secret=True),
     ]
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
