@@ -9,7 +9,7 @@ import pytest
 
 from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.operations.config_tree import PREPARE_CHECK_SCRIPT, PREPARED
-from pyinfra_keepalived.shipped import shell_script
+from pyinfra_keepalived.shipped import shell_script, with_variables
 
 NEEDS_KEEPALIVED = pytest.mark.skipif(
     not shutil.which("keepalived") and not os.path.exists("/usr/sbin/keepalived"),
@@ -72,8 +72,9 @@ def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef", p
                                text=True)
         if check.returncode != 0:
             return check
+    unlocked = with_variables(UNLOCKED, lock_file=lock[0], lock_holder=lock[1])
     return subprocess.run(
-        ["sh", "-c", UNLOCKED if mode in ("commit", "discard") else SCRIPT,
+        ["sh", "-c", unlocked if mode in ("commit", "discard") else SCRIPT,
          "pyinfra-keepalived", *([] if mode in ("commit", "discard") else lock), mode,
          str(base), str(uploaded), generation, str(state / "reload-pending"),
          "keepalived.conf", str(hold), *words],

@@ -167,7 +167,7 @@ def test_phase_words(mode):
         SETTINGS.paths, mode=mode, generation="G", **arguments)).get_raw_value())
     start = words.index(mode)
     assert words[start:start + len(expected)] == expected
-    locked = any("flock" in word for word in words)
+    locked = any("flock -w" in word for word in words)  # lock.sh: waits for the lock
     assert locked == (mode in ("apply", "prepare"))  # commit, discard: the holder's lock
     assert (PREPARED in " ".join(words)) == (mode == "prepare")  # prepare_check.sh
 
@@ -195,7 +195,7 @@ def test_an_agreement_change_is_prepared_then_committed_on_every_host(recorder):
         commands = op_commands(host, recorder)
         assert len(commands) == 3, commands  # upload dir; prepare; commit (no extra step)
         assert " prepare /etc/keepalived " in commands[1] and PREPARED in commands[1]
-        assert " commit /etc/keepalived " in commands[2] and "flock" not in commands[2]
+        assert " commit /etc/keepalived " in commands[2] and "flock -w" not in commands[2]
 
 
 def test_a_change_peers_need_not_agree_on_stays_one_command(recorder):
@@ -285,20 +285,40 @@ def test_discard_leaves_the_live_tree_and_lets_the_lock_go(new_tree):
     assert live(base) == before and prepared_tree(base) == [] and lock_free(base)
 
 
-@NEEDS_KEEPALIVED
-def test_a_prepared_tree_whose_lock_ran_out_is_never_committed(new_tree):
-    """A run stopped between the phases: its holder ends, the tree stays prepared; a later
-    commit of it is refused, and the next run's prune removes it."""
-    base, stage = new_tree
-    before = live(base)
-    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+def run_out(base):
+    """Wait until the holder of a prepared tree let the lock go (its time ran out)."""
     subprocess.run(["sh", "-c", f"while ! flock -n {base.parent / 'lock'} true; do sleep 0.1; "
                                 "done"], timeout=10)
-    refused = run_transaction(None, base, mode="commit", generation="G1")
-    assert refused.returncode == 1 and "no longer held" in refused.stderr
-    assert live(base) == before
+
+
+@NEEDS_KEEPALIVED
+def test_a_prepared_tree_whose_lock_ran_out_is_committed_if_no_run_came_between(new_tree):
+    """A peer took long to prepare: the hold ran out; nothing happened on this host
+    meanwhile, so its own run's commit takes the lock again and goes ahead."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    committed = run_transaction(None, base, mode="commit", generation="G1")
+    assert committed.returncode == 0, committed.stderr
+    assert "taken again" in committed.stdout
+    assert "router_id new" in (base / "keepalived.conf").read_text() and lock_free(base)
+
+
+@NEEDS_KEEPALIVED
+def test_a_prepared_tree_is_never_committed_after_another_run(new_tree):
+    """A run stopped between the phases: its hold runs out, the next run changes the host
+    (and removes what was prepared): a late commit of the stale tree is refused."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    write_tree(stage, {"keepalived.conf": "global_defs {\n  dynamic_interfaces\n"
+                                          "  router_id next\n}\n"})
     assert run_transaction(stage, base, generation="G2").returncode == 0  # the next run
     assert prepared_tree(base) == []
+    after = live(base)
+    refused = run_transaction(None, base, mode="commit", generation="G1")
+    assert refused.returncode == 1 and "another run came in between" in refused.stderr
+    assert live(base) == after and lock_free(base)
 
 
 @NEEDS_KEEPALIVED

@@ -11,7 +11,7 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from ..facts.keepalived import MaskedFileContents
 from ..model.hidden import mask_text
-from ..shipped import shell_script
+from ..shipped import shell_script, with_variables
 from . import uploads
 from .state_files import (
     FUNCTIONS,
@@ -112,8 +112,9 @@ def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS, mode
     if files or links:
         for path, target in layout(paths):
             words += ["link", rel(path), QuoteString(target)]
-    if mode in ("commit", "discard"):
-        return ["sh", "-c", QuoteString(TRANSACTION_SCRIPT), "pyinfra-keepalived", *words]
+    if mode in ("commit", "discard"):  # (the lock's files: for a commit whose hold ran out)
+        script = with_variables(TRANSACTION_SCRIPT, lock_file=LOCK_FILE, lock_holder=LOCK_HOLDER)
+        return ["sh", "-c", QuoteString(script), "pyinfra-keepalived", *words]
     if mode == "prepare":  # (never waiting for another run's prepare: prepare_check.sh)
         return uploads.chained([
             ["sh", "-c", QuoteString(PREPARE_CHECK_SCRIPT), "pyinfra-keepalived",

@@ -18,8 +18,9 @@
 # GENERATION.prepared, NOT live, with a process that keeps holding the lock for HOLD
 # seconds (no other run changes the host until the commit: two runs cannot interleave
 # their commits across the peers); `commit`, sent once every peer has prepared, is not
-# itself locked: it goes ahead only while that process still holds the lock for this
-# GENERATION, swaps and reloads, then lets the lock go; `discard` (a peer failed) removes
+# itself locked: it goes ahead while that process still holds the lock for this
+# GENERATION (or, its time run out, when it can take the lock again and no other run came
+# in between), swaps and reloads, then lets the lock go; `discard` (a peer failed) removes
 # the prepared tree and lets the lock go. A run that dies in between leaves the prepared
 # tree: the holder ends after HOLD seconds, and the next run's prune (under the lock)
 # removes it, never commits it.
@@ -36,6 +37,7 @@ stage=$generations/$generation.partial  # staged, then tested:
 prepared=$generations/$generation.prepared
 check=$generations/.check-$generation
 holder=$generations/.hold-$generation  # the pid of the process that keeps the lock
+based_on=$generations/.base-$generation  # the live generation it was prepared beside
 trap 'rm -rf "$stage" "$check"' EXIT
 # A dropped SSH link (or a Ctrl-C on the controller) closes this shell's output and may
 # send it SIGHUP: neither may stop the transaction half-way, so both are ignored (output
@@ -83,7 +85,7 @@ our_holder() {
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "pyinfra-keepalived-hold $generation "
 }
 let_go() {  # end the holder found at the start; the lock dies with it (waited for, 2 s at most)
-  kill "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null
   n=0
   while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
   rm -f "$holder"
@@ -97,13 +99,26 @@ if [ "$mode" = discard ]; then
 fi
 if [ "$mode" = commit ]; then
   # (from here until let_go, the holder's lock keeps every other run off this host)
-  if ! our_holder; then
-    echo "the prepared config (generation $generation) is no longer held: its lock ran out" \
-         "after $hold s or the host restarted; the live config was NOT changed (the next run" \
-         "prepares it again)" >&2
-    exit 1
+  if our_holder; then
+    trap let_go EXIT  # however the commit ends
+  else
+    # Its time ran out (a peer took long to prepare): the commit still goes ahead if no
+    # other run came in between: the lock is free now (taken here, fd 9, for the rest of
+    # this command), the prepared tree is there and the live one is what it was tested
+    # beside. ($lock_file, $lock_holder: set before this script by the deploy.)
+    pid=
+    exec 9>>"$lock_file"
+    if ! flock -n 9 || [ ! -d "$prepared" ] ||
+       [ "$(readlink "$base/.current" 2>/dev/null)" != "$(cat "$based_on" 2>/dev/null)" ]; then
+      echo "the prepared config (generation $generation) is no longer held (its lock ran" \
+           "out after $hold s, or the host restarted) and another run came in between; the" \
+           "live config was NOT changed" >&2
+      exit 1
+    fi
+    printf 'pid %s, since %s: commit of a prepared config\n' "$$" \
+      "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" > "$lock_holder"
+    echo "the prepared config's lock had run out; taken again: no other run came in between"
   fi
-  trap let_go EXIT  # however the commit ends
   if [ ! -d "$prepared" ]; then
     echo "the prepared config (generation $generation) is gone; the live config was NOT" \
          "changed" >&2
@@ -188,7 +203,7 @@ if [ "$mode" = prepare ]; then
   setsid sh -c 'trap "" HUP; trap "kill \$s 2>/dev/null; exit 0" TERM
                 sleep "$2" 9>&- & s=$!; wait $s' pyinfra-keepalived-hold "$generation" "$hold" "$lock_what" \
     </dev/null >/dev/null 2>&1 &
-  echo $! > "$holder" || exit 1
+  echo $! > "$holder" && printf '%s\n' "$live" > "$based_on" || exit 1
   printf 'pid %s, since %s: %s (held at most %s s)\n' "$!" \
     "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$lock_what" "$hold" > "$lock_holder"
   echo "generation $generation is tested and prepared, not live yet: it goes live when" \
