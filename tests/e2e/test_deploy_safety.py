@@ -46,10 +46,12 @@ case " $* " in *" -t "*) sleep 1.5 ;; esac
 exec /usr/sbin/keepalived "$@"
 """
 # Kill the run (every process of the transaction, as a dropped SSH link or a kill -9
-# would) when it reaches `-t` or the reload; once.
+# would; with a change the peers must agree on, also the process that keeps the lock for
+# the prepared tree) when it reaches `-t` or the reload; once.
 KILL_AT = """#!/bin/sh
 if [ -e /run/test-kill ] && case " $* " in *" {word} "*) true ;; *) false ;; esac; then
-  rm -f /run/test-kill; pkill -KILL -f {lock}; exit 137
+  rm -f /run/test-kill; pkill -KILL -f pyinfra-keepalived-hold; pkill -KILL -f {lock}
+  exit 137
 fi
 exec {real} "$@"
 """
