@@ -108,8 +108,8 @@ APT_DISTROS = ["debian", "ubuntu"]
 PATHS = Paths()
 # the tree's files relative to the base dir, in the order they are uploaded, and modes
 TREE = ["keepalived.conf", "conf.d/00-global_defs.conf", "conf.d/10-vrrp_scripts.conf",
-        "conf.d/20-vrrp_instances.conf", "scripts/check_ssh.sh"]
-MODES = ["644", "644", "644", "600", "755"]
+        "conf.d/20-vrrp_instances.conf", "scripts/check_ssh.sh", "conf.d/agreement-VI_1.txt"]
+MODES = ["644", "644", "644", "600", "755", "600"]
 
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
            "-c 'Keepalived health check script user' -M keepalived_script")
@@ -122,23 +122,24 @@ MAKE_TEMP = f"mkdir -m 700 {TEMP}"
 GENERATION = "G"  # a generation's name (UTC time and a random part), as the recorder writes it
 
 
-def locked(what, words):
+def locked(what, words, mode="apply"):
     """operations/transaction.sh run under the deploy's lock (lock.sh), as sent."""
     return (f"sh -c {shlex.quote(LOCK_SCRIPT + chr(10) + TRANSACTION_SCRIPT)} pyinfra-keepalived "
             f"/run/pyinfra-keepalived/lock /run/pyinfra-keepalived/holder 120 "
-            f"{shlex.quote(what + ' from ' + socket.gethostname())} /etc/keepalived {words}")
+            f"{shlex.quote(what + ' from ' + socket.gethostname())} {mode} /etc/keepalived "
+            f"{words}")
 
 
 RELOAD_MARKER = "/var/lib/pyinfra-keepalived/reload-pending"
 # The transaction: stage the uploaded files root-owned with their modes, keepalived -t,
 # one rename, fixed links through .current, reload if running: one command.
 TRANSACTION = locked("config transaction", " ".join([
-    f"{TEMP} {GENERATION} {RELOAD_MARKER} keepalived.conf dir scripts dir conf.d",
+    f"{TEMP} {GENERATION} {RELOAD_MARKER} keepalived.conf 0 dir scripts dir conf.d",
     *[f"file {number} {mode} {path}" for number, (mode, path) in enumerate(zip(MODES, TREE))],
     "link scripts .current/scripts link conf.d .current/conf.d "
     "link keepalived.conf .current/keepalived.conf"]))
 # Only the reload an earlier run left pending.
-PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf")
+PENDING_RELOAD = locked("pending reload", f"- {GENERATION} {RELOAD_MARKER} keepalived.conf 0")
 def cleanup(directory):
     """How a command that installs uploads from `directory` starts: the dir goes when it
     ends, whatever happens (also when a signal ends it)."""

@@ -8,9 +8,13 @@ import subprocess
 import pytest
 
 from pyinfra_keepalived.model.fleet import check_hosts
-from pyinfra_keepalived.operations.config_tree import TRANSACTION_SCRIPT
+from pyinfra_keepalived.operations.config_tree import (
+    PREPARE_CHECK_SCRIPT,
+    PREPARED,
+    TRANSACTION_SCRIPT,
+)
 from pyinfra_keepalived.render import config as render
-from pyinfra_keepalived.shipped import shell_script
+from pyinfra_keepalived.shipped import shell_script, with_variables
 
 from .seed import SEED_HOSTS
 
@@ -18,7 +22,8 @@ NEEDS_KEEPALIVED = pytest.mark.skipif(
     not shutil.which("keepalived") and not os.path.exists("/usr/sbin/keepalived"),
     reason="keepalived is not installed (apt-get install keepalived)")
 
-SCRIPT = shell_script("operations/lock.sh") + "\n" + TRANSACTION_SCRIPT
+UNLOCKED = TRANSACTION_SCRIPT
+SCRIPT = shell_script("operations/lock.sh") + "\n" + UNLOCKED
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]
 # `nobody` exists everywhere: scripts then run as a non-root user, which is what makes
@@ -48,26 +53,38 @@ def live(base):
 
 
 def run_transaction(stage, base, wait=5, generation="20261201T000000Z-abcdef", path=None,
-                    stdout=subprocess.PIPE):
-    """operations/transaction.sh under the lock, as the deploy sends it, with the tree in
-    `stage` (relative paths) as the uploaded files; lock, holder and marker in base's
-    parent dir (systemctl says keepalived is not running here: no reload)."""
-    files = sorted(str(path.relative_to(stage)) for path in stage.rglob("*") if path.is_file())
-    uploaded = stage.parent / "uploaded"
+                    stdout=subprocess.PIPE, mode="apply", hold=0):
+    """operations/transaction.sh in `mode`, under the lock (but "commit" and "discard"), as
+    the deploy sends it, with the tree in `stage` (relative paths; None for "commit" and
+    "discard") as the uploaded files; lock, holder and marker in base's parent dir
+    (systemctl says keepalived is not running here: no reload)."""
+    files = sorted(str(path.relative_to(stage)) for path in stage.rglob("*")
+                   if path.is_file()) if stage else []
+    uploaded = base.parent / "uploaded"
     shutil.rmtree(uploaded, ignore_errors=True)
     uploaded.mkdir()
     words = []
     for number, relative in enumerate(files):
         shutil.copy(stage / relative, uploaded / str(number))
-        mode = oct((stage / relative).stat().st_mode & 0o777)[2:]
-        words += ["file", str(number), mode, relative]
-    words = [*(word for rel in ("scripts", "conf.d") for word in ("dir", rel)), *words,
+        file_mode = oct((stage / relative).stat().st_mode & 0o777)[2:]
+        words += ["file", str(number), file_mode, relative]
+    words = [*(word for rel in ("scripts", "conf.d") for word in ("dir", rel) if files), *words,
              *(word for rel, target in LAYOUT for word in ("link", rel, target))]
     state = base.parent
+    lock = [str(state / "lock"), str(state / "holder"), str(wait),
+            PREPARED if mode == "prepare" else "a test"]
+    if mode == "prepare":  # as the deploy sends it: first prepare_check.sh
+        check = subprocess.run(["sh", "-c", PREPARE_CHECK_SCRIPT, "pyinfra-keepalived",
+                                *lock[:2], PREPARED], stdout=stdout, stderr=subprocess.PIPE,
+                               text=True)
+        if check.returncode != 0:
+            return check
+    unlocked = with_variables(UNLOCKED, lock_file=lock[0], lock_holder=lock[1])
     return subprocess.run(
-        ["sh", "-c", SCRIPT, "pyinfra-keepalived", str(state / "lock"), str(state / "holder"),
-         str(wait), "a test", str(base), str(uploaded), generation,
-         str(state / "reload-pending"), "keepalived.conf", *words],
+        ["sh", "-c", unlocked if mode in ("commit", "discard") else SCRIPT,
+         "pyinfra-keepalived", *([] if mode in ("commit", "discard") else lock), mode,
+         str(base), str(uploaded), generation, str(state / "reload-pending"),
+         "keepalived.conf", str(hold), *words],
         stdout=stdout, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PATH": f"{path}:{os.environ['PATH']}"} if path else None)
 

@@ -101,6 +101,8 @@ def test_seed_yaml_renders_the_python_example_but_for_its_two_documented_differe
             "20-vrrp_instances.conf": [
                 "-", "-    authentication {", "-        auth_type PASS",
                 "-        auth_pass 1234", "-    }"],
+            "agreement-VI_1.txt": ["-auth_type PASS", "-auth_pass 1234", "+auth_type None",
+                                   "+auth_pass None"],
         }, changed
 
 

@@ -53,7 +53,8 @@ def test_coverage_example_renders_as_expected(host):
         "keepalived.conf": "644", "conf.d/00-global_defs.conf": "644",
         "conf.d/10-vrrp_scripts.conf": "644", "conf.d/20-vrrp_instances.conf": "600",
         "scripts/check_ssh.sh": "755", "scripts/record_state.sh": "755",
-        "scripts/page.sh": "755",
+        "scripts/page.sh": "755", "conf.d/agreement-VI_1.txt": "600",
+        "conf.d/agreement-VI_2.txt": "600", "conf.d/agreement-VI_6.txt": "600",
     }
 
 

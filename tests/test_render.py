@@ -35,9 +35,11 @@ def test_modes_and_secret_flag():
         "conf.d/10-vrrp_scripts.conf": "644",
         "conf.d/20-vrrp_instances.conf": "600",
         "scripts/check_ssh.sh": "755",
+        "conf.d/agreement-VI_1.txt": "600",  # what VI_1's peers must have alike
     }
     secret = [path for path, file in files.items() if file.secret]
-    assert secret == ["/etc/keepalived/conf.d/20-vrrp_instances.conf"]
+    assert secret == ["/etc/keepalived/conf.d/20-vrrp_instances.conf",
+                      "/etc/keepalived/conf.d/agreement-VI_1.txt"]  # (auth_pass)
 
 
 def test_host_priority_and_state_reach_the_instance():

@@ -7,7 +7,10 @@ serialise on the host lock, the VIP never leaves the master and every host runs 
 tree it has on disk; a run that cannot get the lock fails naming the holder; a run killed
 during the config test or right after the swap leaves the old or the new tree whole, and
 the next run completes it; a tree laid out by an earlier version of the deploy (real
-directories) is taken over without a flap.
+directories) is taken over without a flap. A change the peers must agree on (here the VIP
+list) goes live on both hosts together or on neither (issue 20): with the backup's lock
+held 15 s by another process, when the backup's keepalived -t rejects it, when the backup
+is outside --limit; never two holders, while an observer pings the VIP every 20 ms.
 """
 
 import subprocess
@@ -18,8 +21,10 @@ import pytest
 
 from testhosts.cluster import REPO_DIR
 from testhosts.polling import wait_for
+from testhosts.vrrp_timing import master_down_interval
 
-from .conftest import VipWatch, converge, edited_inventory, pyinfra
+from .conftest import VipWatch, converge, edited_inventory, pyinfra, record
+from .pings import Pings
 from .scenarios import CONFIG_TEST, assert_generation_layout, check_converged
 
 pytestmark = pytest.mark.e2e
@@ -42,10 +47,12 @@ case " $* " in *" -t "*) sleep 1.5 ;; esac
 exec /usr/sbin/keepalived "$@"
 """
 # Kill the run (every process of the transaction, as a dropped SSH link or a kill -9
-# would) when it reaches `-t` or the reload; once.
+# would; with a change the peers must agree on, also the process that keeps the lock for
+# the prepared tree) when it reaches `-t` or the reload; once.
 KILL_AT = """#!/bin/sh
 if [ -e /run/test-kill ] && case " $* " in *" {word} "*) true ;; *) false ;; esac; then
-  rm -f /run/test-kill; pkill -KILL -f {lock}; exit 137
+  rm -f /run/test-kill; pkill -KILL -f pyinfra-keepalived-hold; pkill -KILL -f {lock}
+  exit 137
 fi
 exec {real} "$@"
 """
@@ -123,9 +130,11 @@ def test_lost_reload_is_done_by_the_next_run(cluster, tmp_path):
 
 def test_concurrent_deploys_serialise_on_the_lock(cluster, tmp_path):
     """Two deploys with different data (one VIP / two VIPs), the second started 0 to
-    0.75 s after the first, with a slow config test so that they overlap: both succeed
-    (the second waits for the lock), every host ends with a whole tree that its keepalived
-    runs and that passes keepalived -t, and the VIP never leaves the master."""
+    0.75 s after the first, with a slow config test so that they overlap: each succeeds
+    (the second waits for the lock) or, when the other run holds the lock for a prepared
+    VIP-list change, fails at once changing nothing; every host ends with a whole tree
+    that its keepalived runs and that passes keepalived -t, and the VIP never leaves the
+    master."""
     one = with_vips(cluster, tmp_path, "one", [cluster.vip()])
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     for host in cluster.hosts:
@@ -143,7 +152,12 @@ def test_concurrent_deploys_serialise_on_the_lock(cluster, tmp_path):
                         stdin=subprocess.DEVNULL, text=True))
                 outputs = [run.communicate(timeout=300)[0] for run in runs]
                 for run, output in zip(runs, outputs):
-                    assert run.returncode == 0, f"offset {offset}:\n{output}"
+                    # a change the peers must agree on (the VIP list) is prepared on both
+                    # hosts and keeps their locks until its commit: the other run's
+                    # prepare does not wait for that (two runs could wait for each
+                    # other), it fails at once and changes nothing
+                    refused = "another keepalived deploy prepared a config" in output
+                    assert run.returncode == 0 or refused, f"offset {offset}:\n{output}"
                 for host in cluster.hosts:
                     assert_generation_layout(cluster, host)
                     assert cluster.run(host, f"test -e {MARKER}")[0] != 0
@@ -237,3 +251,126 @@ def test_tree_of_an_earlier_version_is_taken_over_without_a_flap(cluster, tmp_pa
         assert live_tree(cluster, host) == before[host]
     master, backup = cluster.hosts
     assert set(watch.samples[master]) == {1} and set(watch.samples[backup]) == {0}
+
+
+# keepalived -t rejects every config on the host (a check script or include that the
+# host lacks would do the same); keepalived itself still runs
+REJECTING_CONFIG_TEST = """#!/bin/sh
+case " $* " in *" -t "*) echo "(test) rejected on this host" >&2; exit 5 ;; esac
+exec /usr/sbin/keepalived "$@"
+"""
+
+
+def hold_lock(cluster, host, seconds):
+    """Another process holds the host's deploy lock for `seconds` from now."""
+    holder = (f"flock {LOCK} sh -c 'printf \"pid $$, login user ops, since then: a test\\n\""
+              f" > /run/pyinfra-keepalived/holder; sleep {seconds}'")
+    cluster.container(host).exec_run(["sh", "-c", holder], detach=True)
+    assert wait_for(lambda: cluster.run(host, f"flock -n {LOCK} true")[0] != 0,
+                    timeout=5) is not None
+
+
+def became_master(cluster, host, cursor):
+    """How many times the host's instance entered MASTER since `cursor` (its journal)."""
+    return cluster.journal_since(host, cursor).count("Entering MASTER STATE")
+
+
+def reloaded_at(cluster, host, cursor):
+    """When systemd began reloading keepalived on the host after `cursor` (epoch s; the
+    hosts share one clock), or None."""
+    journal = cluster.run(host, "journalctl -u keepalived --no-pager -o short-unix "
+                                f"--after-cursor='{cursor}'")[1]
+    stamps = [float(line.split()[0]) for line in journal.splitlines()
+              if "Reloading" in line and line[:1].isdigit()]
+    return stamps[0] if stamps else None
+
+
+def held(watch, host, seconds):
+    """About how long the host held the watched address during a watch of `seconds`."""
+    samples = watch.samples[host]
+    return seconds * sum(samples) / max(len(samples), 1)
+
+
+def vips_on_disk(cluster, host):
+    listed = cluster.run(host, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]
+    return [vip for vip in (cluster.vip(), second_vip(cluster)) if vip.split("/")[0] in listed]
+
+
+def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
+        cluster, observer, tmp_path):
+    """The backup's lock is held 15 s by another process while the VIP list changes: the
+    master prepares and waits; both commit once the backup has prepared, close together.
+    The backup never holds the VIP, never becomes MASTER."""
+    master, backup = cluster.hosts
+    converge(cluster)  # the example's data: one VIP
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
+    hold_lock(cluster, backup, 15)
+    start = time.monotonic()
+    with Pings(observer, cluster.vip()) as pings, VipWatch(cluster, cluster.vip()) as watch:
+        result = pyinfra(two, "-y")
+        time.sleep(1)
+    watched = time.monotonic() - start
+    output = result.stdout + result.stderr
+    print(f"\nagreement change, peer locked 15 s: {pings}; the backup held the VIP "
+          f"{held(watch, backup, watched):.1f} s")
+    assert result.returncode == 0, output
+    assert [vips_on_disk(cluster, host) for host in cluster.hosts] == \
+        [[cluster.vip(), second_vip(cluster)]] * 2
+    assert set(watch.samples[backup]) == {0}, \
+        f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
+    assert set(watch.samples[master]) == {1}, "the VIP left the master"
+    assert became_master(cluster, backup, cursors[backup]) == 0, \
+        cluster.journal_since(backup, cursors[backup])
+    runs_what_is_on_disk(cluster)
+    reloads = [reloaded_at(cluster, host, cursors[host]) for host in cluster.hosts]
+    assert None not in reloads, reloads
+    spread = abs(reloads[0] - reloads[1])
+    record("commit spread between the two hosts (agreement change)", spread,
+           master_down_interval(priority=90))
+    print(f"reloads {reloads}: commit spread {spread * 1000:.0f} ms")
+
+
+def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer, tmp_path):
+    """The backup's keepalived -t rejects the new VIP list: no host commits it (the master
+    discards what it prepared), the run fails naming the peer, no split."""
+    master, backup = cluster.hosts
+    converge(cluster)
+    before = {host: live_tree(cluster, host) for host in cluster.hosts}
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
+    install(cluster, backup, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
+    start = time.monotonic()
+    try:
+        with Pings(observer, cluster.vip()) as pings, \
+                VipWatch(cluster, cluster.vip()) as watch:
+            result = pyinfra(two, "-y")
+            time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
+    finally:
+        cluster.run(backup, "rm -f /usr/local/sbin/keepalived")
+    watched = time.monotonic() - start
+    output = result.stdout + result.stderr
+    print(f"\nagreement change rejected on the peer: {pings}; the backup held the VIP "
+          f"{held(watch, backup, watched):.1f} s")
+    assert result.returncode != 0, output
+    assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
+    assert set(watch.samples[backup]) == {0}, \
+        f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
+    assert became_master(cluster, backup, cursors[backup]) == 0
+    assert "(test) rejected on this host" in output
+    assert f"[{master}] not committed: {backup} (a peer of VI_1) could not prepare" in output
+    generations = cluster.run(master, "ls -a /etc/keepalived/.generations")[1].split()
+    assert not [name for name in generations if name.endswith(".prepared")], generations
+    assert cluster.run(master, f"flock -n {LOCK} true")[0] == 0, "the lock is still held"
+
+
+def test_agreement_change_with_a_peer_outside_the_run_is_refused(cluster, tmp_path):
+    master, backup = cluster.hosts
+    converge(cluster)
+    before = live_tree(cluster, master)
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    result = pyinfra(two, "-y", "--limit", master)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"VI_1: peer {backup} is not" in output and "keepalived_commit_without_peers" in output
+    assert live_tree(cluster, master) == before

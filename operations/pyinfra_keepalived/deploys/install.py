@@ -16,6 +16,7 @@ from pyinfra.api.exceptions import DeployError
 from ..facts.probe import read_probe
 from ..model.keys import data_defaults
 from ..operations import host_level, rolling, shared_keys
+from ..operations.cluster_commit import agreement_changes, commit_together
 from ..operations.config_tree import config_tree, tree_work
 from ..operations.needed import if_needed
 from ..operations.system import (
@@ -76,11 +77,19 @@ def config(settings, files, probe, start=()):
     """Directories, check scripts and config files (`files`), validated before they go
     live, and keepalived reloaded in the same locked step (pyinfra_keepalived/operations/transaction.sh);
     `start`: the commands that enable and start keepalived where it is not, run right
-    after in the same command (system.start_steps). Only called with `config_work`."""
+    after in the same command (system.start_steps). Only called with `config_work`.
+    A change the peers of an instance must agree on (VIPs, auth, VRID, ...) goes live on
+    all of them together instead, in two steps (operations.cluster_commit)."""
+    name = "Validate and install the keepalived config" + (
+        (", enable keepalived" if probe.service_active else ", start keepalived")
+        if start else "")
+    changed = agreement_changes(settings, files, probe.tree, probe.service_active)
+    if changed:  # (the two steps come before the one-command step: a peer that starts
+        # keepalived there starts it once the running hosts have committed)
+        return commit_together(settings, files, changed, check_inventory(state.inventory),
+                               then=start)
     return config_tree(
-        name="Validate and install the keepalived config"
-        + ((", enable keepalived" if probe.service_active else ", start keepalived")
-           if start else ""),
+        name=name,
         files=files,
         paths=settings.paths,
         tree=probe.tree,

@@ -40,6 +40,8 @@ class HostLevel:
     lock_wait: int = 120  # seconds to wait for another run's lock on the host (0-3600)
     verify: bool = True  # after a change, wait for one MASTER per touched instance
     verify_wait: float = 10  # seconds beyond Master_Down_Interval the verification waits
+    # an agreement change may go live although a peer is not in the run (split brain risk)
+    commit_without_peers: bool = False
 
 
 @dataclass(frozen=True)

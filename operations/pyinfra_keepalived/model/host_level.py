@@ -200,4 +200,6 @@ def read_host_level(problems, data):
         lock_wait=field("keepalived_lock_wait", get("keepalived_lock_wait")),
         verify=field("keepalived_verify", get("keepalived_verify")),
         verify_wait=field("keepalived_verify_wait", get("keepalived_verify_wait")),
+        commit_without_peers=field("keepalived_commit_without_peers",
+                                   get("keepalived_commit_without_peers")),
     )

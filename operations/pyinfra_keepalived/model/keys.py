@@ -494,6 +494,11 @@ class HostData(Block):
     keepalived_verify_wait: seconds(0, 3600, 3) = Field(
         10, description="seconds the verification waits beyond the instance's "
                         "Master_Down_Interval (and its check scripts' rise)")
+    keepalived_commit_without_peers: Flag = Field(
+        False, description="let a change the peers of an instance must agree on (VIPs, auth, "
+                           "VRID, version, advert_int) go live on this host although a peer "
+                           "is outside --limit or unreachable: both may hold the VIPs (split "
+                           "brain) until that peer is deployed")
 
 
 def data_defaults():

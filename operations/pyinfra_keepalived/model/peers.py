@@ -147,7 +147,7 @@ def virtual_routers(all_settings):
     return list(groups.values())
 
 
-def _compared(instance, attribute):
+def compared(instance, attribute):
     """What peers must have alike: VIP addresses in any order (their dev may differ per
     host), and unicast or not (each host lists the others, so the lists differ)."""
     value = getattr(instance, attribute)
@@ -156,6 +156,17 @@ def _compared(instance, attribute):
     if attribute == "unicast_peers":
         return "multicast" if value is None else "unicast"
     return value
+
+
+def agreement(instance):
+    """The text of what every peer of `instance` must have alike (MUST_AGREE, as
+    `compared`), one attribute a line: two hosts whose texts differ drop each other's
+    adverts. (It holds auth_pass: a secret when the instance has one.)"""
+    def text(value):
+        return " ".join(value) if isinstance(value, list) else value
+
+    return "".join(f"{attribute} {text(compared(instance, attribute))}\n"
+                   for attribute in MUST_AGREE)
 
 
 def _shown(attribute, value):
@@ -186,7 +197,7 @@ def check_agreement(problems, name, peers):
                 "pairs them, but status.py, drill.py and unicast_peers: \"inventory\" find "
                 "the hosts of an instance by its name; use the same name on every host")
         for attribute, consequence in MUST_AGREE.items():
-            mine, theirs = _compared(instance, attribute), _compared(first, attribute)
+            mine, theirs = compared(instance, attribute), compared(first, attribute)
             if mine != theirs:
                 problems[host].error(
                     f"keepalived_vrrp_instances[{index}].{attribute}", _shown(attribute, mine),

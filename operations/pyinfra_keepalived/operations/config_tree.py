@@ -11,9 +11,16 @@ from pyinfra.operations.util.files import generate_color_diff
 
 from ..facts.keepalived import MaskedFileContents
 from ..model.hidden import mask_text
-from ..shipped import shell_script
+from ..shipped import shell_script, with_variables
 from . import uploads
-from .state_files import FUNCTIONS, LOCK_WAIT_SECONDS, RELOAD_PENDING, locked
+from .state_files import (
+    FUNCTIONS,
+    LOCK_FILE,
+    LOCK_HOLDER,
+    LOCK_WAIT_SECONDS,
+    RELOAD_PENDING,
+    locked,
+)
 
 # safe_base.sh: the base dir's check; config_test.sh: the test of a tree (live_test.sh,
 # before a restart, shares both)
@@ -21,6 +28,8 @@ SAFE_BASE = shell_script("operations/safe_base.sh")
 CONFIG_TEST = shell_script("operations/config_test.sh")
 TRANSACTION_SCRIPT = (FUNCTIONS + SAFE_BASE + CONFIG_TEST
                       + shell_script("operations/transaction.sh"))
+PREPARE_CHECK_SCRIPT = shell_script("operations/prepare_check.sh")
+PREPARED = "config prepared for a commit on every peer together"  # in the lock's holder file
 CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"
@@ -85,22 +94,38 @@ def generation_name():
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
 
 
-def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS):
-    """Command words: the locked host-side transaction (transaction.sh) that stages
-    `files` (ManagedFile, uploaded as 0, 1, ... into `uploaded`), tests, swaps and
-    reloads; with no files, only the reload an earlier run left pending."""
+def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS, mode="apply",
+                generation=None, hold=0, links=False):
+    """Command words: the host-side transaction (transaction.sh) in `mode`: "apply" (under
+    the lock) stages `files` (ManagedFile, uploaded as 0, 1, ... into `uploaded`), tests,
+    swaps and reloads; with no files, only the reload an earlier run left pending.
+    "prepare" (under the lock) stages and tests only, and keeps the lock `hold` seconds
+    for the "commit" of the same `generation` (swap and reload; `links`: with the tree's
+    fixed links) or its "discard"; those two take no lock of their own
+    (operations.cluster_commit)."""
     def rel(path):
         return QuoteString(os.path.relpath(path, paths.base_dir))
 
-    words = [QuoteString(paths.base_dir), QuoteString(uploaded), generation_name(),
-             QuoteString(RELOAD_PENDING), rel(paths.config_file)]
+    words = [mode, QuoteString(paths.base_dir), QuoteString(uploaded),
+             generation or generation_name(), QuoteString(RELOAD_PENDING),
+             rel(paths.config_file), str(hold)]
     if files:
         for directory in (paths.scripts_dir, paths.config_dir):
             words += ["dir", rel(directory)]
         for number, file in enumerate(files):
             words += ["file", str(number), file.mode, rel(file.path)]
+    if files or links:
         for path, target in layout(paths):
             words += ["link", rel(path), QuoteString(target)]
+    if mode in ("commit", "discard"):  # (the lock's files: for a commit whose hold ran out)
+        script = with_variables(TRANSACTION_SCRIPT, lock_file=LOCK_FILE, lock_holder=LOCK_HOLDER)
+        return ["sh", "-c", QuoteString(script), "pyinfra-keepalived", *words]
+    if mode == "prepare":  # (never waiting for another run's prepare: prepare_check.sh)
+        return uploads.chained([
+            ["sh", "-c", QuoteString(PREPARE_CHECK_SCRIPT), "pyinfra-keepalived",
+             QuoteString(LOCK_FILE), QuoteString(LOCK_HOLDER), QuoteString(PREPARED)],
+            locked(TRANSACTION_SCRIPT, f"{PREPARED} from {socket.gethostname()}", *words,
+                   wait=lock_wait)])
     what = "config transaction" if files else "pending reload"
     return locked(TRANSACTION_SCRIPT, f"{what} from {socket.gethostname()}", *words,
                   wait=lock_wait)

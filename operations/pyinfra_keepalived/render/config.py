@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import jinja2
 
+from ..model.peers import agreement
 from ..model.script_data import SHIPPED_SCRIPT_TEMPLATES
 from ..shipped import TEMPLATES_DIR
 
@@ -35,6 +36,28 @@ def drainable(settings, instance):
     misuses weights there); those are handed over with a graceful stop instead."""
     synced = {name for group in settings.sync_groups for name in group.instances}
     return instance.priority != 255 and instance.name not in synced
+
+
+def instances_path(paths):
+    """The file of the vrrp_instance blocks (with their auth_pass: 600, a secret)."""
+    return f"{paths.config_dir}/20-vrrp_instances.conf"
+
+
+def agreement_path(paths, name):
+    """Where the host keeps what the peers of instance `name` must have alike (not a
+    *.conf: keepalived does not read it): the deploy compares it to decide whether a
+    change must go live on every peer together (operations.cluster_commit)."""
+    return f"{paths.config_dir}/agreement-{name}.txt"
+
+
+def agreement_file(paths, instance):
+    """The ManagedFile of `instance`'s agreement (model.peers.agreement): root-only, and a
+    secret (salted digest, masked diff) when it holds an auth_pass."""
+    header = (f"# What every peer of {instance.name} must have alike; not read by keepalived "
+              "(the deploy commits a change of it on all peers together)\n")
+    return ManagedFile(path=agreement_path(paths, instance.name),
+                       content=header + agreement(instance), mode="600",
+                       secret=instance.auth_pass is not None)
 
 
 class TemplateNotFound(ValueError):
@@ -153,9 +176,10 @@ def config_files(settings):
                  "644"),
         rendered("conf.d/10-vrrp_scripts.conf.j2", f"{paths.config_dir}/10-vrrp_scripts.conf",
                  "644"),
-        rendered("conf.d/20-vrrp_instances.conf.j2",
-                 f"{paths.config_dir}/20-vrrp_instances.conf", "600", secret=True),
+        rendered("conf.d/20-vrrp_instances.conf.j2", instances_path(paths), "600",
+                 secret=True),
     ]
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
+    files += [agreement_file(paths, instance) for instance in settings.instances]
     return {file.path: file for file in files}

@@ -1,0 +1,197 @@
+"""Config changes the peers of an instance must agree on go live on all of them together.
+
+A backup drops every advert whose VIP list, authentication, VRID, VRRP version or advert
+interval differs from its own (model.peers.MUST_AGREE): while one host of an instance
+runs the new list and its peer the old one, both are MASTER. So such a change (an
+"agreement change": the instance's agreement file, render.config.agreement_file, differs
+from the one the host runs) goes live on every host of the instance or on none, in two
+operations that pyinfra runs on all hosts, each before the next:
+
+1. ``config_prepare``: upload, stage and ``keepalived -t`` under the host's lock; the
+   tested tree is left prepared, NOT live, and the lock stays held for it (transaction.sh
+   ``prepare``: no other run changes the host until the commit);
+2. ``config_commit``: on every host at once (pyinfra sends an operation to all hosts
+   concurrently), swap and reload; a host first asks whether a peer of any of its
+   changed instances failed to prepare (or never got to it): then it discards its
+   prepared tree and fails, saying which peer, and every host stays on the old config.
+
+A peer outside ``--limit`` or unreachable blocks such a change before any host is touched,
+unless its data says ``keepalived_commit_without_peers``. Other changes (a check script, a
+priority, notify) keep the one-command path of ``config_tree``.
+
+    changed = agreement_changes(settings, files, probe.tree, probe.service_active)
+    if changed:
+        commit_together(settings, files, changed, everyone, then=start)
+"""
+
+from pyinfra import host, logger, state
+from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api.exceptions import DeployError
+
+from ..model.peers import peers_by_instance
+from ..per_run import once_per_run
+from ..render.config import agreement_path, instances_path
+from . import uploads
+from .config_tree import generation_name, transaction
+from .state_files import LOCK_WAIT_SECONDS
+
+HOLD_MARGIN = 60  # seconds the prepared tree's lock is held beyond the longest lock wait
+
+
+def agreement_changes(settings, files, tree, active):
+    """The names of the host's instances whose agreement (what their peers must have
+    alike) differs from what the host runs: the instances that must commit together.
+    None while keepalived does not run (it sends no advert: nothing to split). A tree
+    without any agreement file (laid out by an earlier version of the deploy) tells
+    nothing: then every instance counts as changed when the instances file changed."""
+    if not active:
+        return ()
+    paths = {instance.name: agreement_path(settings.paths, instance.name)
+             for instance in settings.instances}
+    recorded = any(path in tree for path in paths.values())
+    instances_file = instances_path(settings.paths)
+    unknown = not recorded and instances_file in tree and not tree[instances_file].holds(
+        files[instances_file].content)
+    return tuple(name for name, path in paths.items()
+                 if (path in tree and not tree[path].holds(files[path].content))
+                 or (unknown and path not in tree))
+
+
+def peers_of(everyone, name, instances):
+    """{instance: [the other hosts that have it]} for `instances`, from `everyone`
+    ({host name: Settings}, the whole inventory)."""
+    hosts = peers_by_instance(everyone.values())
+    return {instance: [peer for peer, _, _ in hosts[instance] if peer != name]
+            for instance in instances}
+
+
+def absent_peers(peers, running):
+    """[(instance, peer)] of `peers` ({instance: [host name]}) that are not in
+    `running` (the names of the hosts this run reaches)."""
+    return [(instance, peer) for instance, hosts in peers.items() for peer in hosts
+            if peer not in running]
+
+
+def refuse_absent(settings, peers, running):
+    """Stop the run (DeployError, before any host is touched) when a peer of a changed
+    instance is not in it, unless this host's data allows it (then a warning)."""
+    absent = absent_peers(peers, running)
+    if not absent:
+        return
+    named = "; ".join(f"{instance}: peer {peer}" for instance, peer in absent)
+    risk = ("while they differ, the peers drop each other's adverts and both hold the VIPs "
+            "(split brain)")
+    if settings.host_level.commit_without_peers:
+        host.log(f"a change the peers must agree on goes live without them ({named} not in "
+                 f"this run: outside --limit or unreachable), as "
+                 f"keepalived_commit_without_peers allows: {risk} until they are deployed",
+                 logger.warning)
+        return
+    raise DeployError(
+        f"{settings.host}: a change the peers of an instance must agree on (VIPs, auth, "
+        f"VRID, version, advert_int) needs every peer in the run, and {named} is not "
+        f"(outside --limit, or unreachable); nothing was changed. Deploy the peers "
+        f"together, or set keepalived_commit_without_peers on {settings.host}, accepting "
+        f"that {risk} until the peers are deployed")
+
+
+def prepare_failures(prepared, peers):
+    """Why this host must not commit (a text), or None: a peer of a changed instance
+    (`peers`: {instance: [host name]}) whose prepare step (`prepared`: {host name:
+    OperationMeta}) did not succeed, or that never ran it (it failed earlier)."""
+    for instance, hosts in peers.items():
+        for peer in hosts:
+            meta = prepared.get(peer)
+            if meta is None:
+                continue  # no agreement change there: it runs what this host will
+            if not meta.is_complete():
+                return f"{peer} (a peer of {instance}) failed before it prepared the config"
+            if not meta.did_succeed():
+                return f"{peer} (a peer of {instance}) could not prepare the config"
+    return None
+
+
+def hold_seconds(everyone):
+    """How long a prepared tree keeps its host's lock: until every peer has prepared (the
+    longest lock wait of the inventory) and a margin."""
+    return max([s.host_level.lock_wait for s in everyone.values()]
+               or [LOCK_WAIT_SECONDS]) + HOLD_MARGIN
+
+
+@operation()
+def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS):
+    """
+    Phase 1 of a change the peers must agree on: upload the tree ``files``, stage it and
+    check it with the host's ``keepalived -t`` under the deploy lock, and leave it
+    prepared, not live, with the lock held for it (at most ``hold`` seconds) until
+    ``config_commit``. A rejected tree fails the host; nothing is left.
+
+    + files: ``{path: ManagedFile}`` (render.config.config_files)
+    + paths: the tree's ``Paths``
+    + generation: the new generation's name (config_tree.generation_name), the same in
+      both phases
+    + hold: seconds the lock stays held for the prepared tree
+    + lock_wait: seconds to wait for another run's lock on the host
+
+    **Example:**
+
+    .. code:: python
+
+        config_prepare(name="Prepare the keepalived config", files=files,
+                       paths=settings.paths, generation=generation_name(), hold=180)
+    """
+    uploaded = uploads.private_dir()
+    yield from uploads.send(uploaded, [file.content for file in files.values()])
+    yield StringCommand(*uploads.installing(uploaded, [transaction(
+        paths, uploaded, list(files.values()), lock_wait, mode="prepare",
+        generation=generation, hold=hold)]))
+
+
+@operation()
+def config_commit(paths, generation, refused, then=()):
+    """
+    Phase 2: make the prepared generation live (one rename) and reload keepalived, while
+    the lock taken by ``config_prepare`` is still held for it; or, when ``refused()``
+    (asked when the operation runs) gives a reason, discard it and fail with that reason.
+
+    + paths: the tree's ``Paths``
+    + generation: the name ``config_prepare`` got
+    + refused: a callable: None, or why this host must not commit (a peer failed)
+    + then: shell commands (text) to run once the commit succeeded (system.start_steps)
+
+    **Example:**
+
+    .. code:: python
+
+        config_commit(name="Commit the keepalived config on every peer together",
+                      paths=settings.paths, generation=generation, refused=lambda: None)
+    """
+    why = refused() if state.is_executing else None
+    if why:
+        message = (f"not committed: {why}; every peer stays on the old config (the next run "
+                   "prepares it again)")
+        yield StringCommand(*uploads.chained([
+            transaction(paths, mode="discard", generation=generation),
+            ["sh", "-c", QuoteString('echo "$1" >&2; exit 1'), "-", QuoteString(message)]]))
+        return
+    yield StringCommand(*uploads.chained([
+        transaction(paths, mode="commit", generation=generation, links=True),
+        *[[step] for step in then]]))
+
+
+def commit_together(settings, files, changed, everyone, then=()):
+    """Add this host's two phases for the instances `changed` (agreement_changes), after
+    refusing a peer that is not in the run. `everyone`: {host name: Settings}."""
+    peers = peers_of(everyone, settings.host, changed)
+    refuse_absent(settings, peers, {active.name for active in state.active_hosts})
+    prepared = once_per_run("config prepare steps", dict)  # {host name: OperationMeta}
+    generation = generation_name()
+    names = ", ".join(changed)
+    prepared[host.name] = config_prepare(
+        name=f"Prepare the keepalived config ({names}: its peers must take it together)",
+        files=files, paths=settings.paths, generation=generation,
+        hold=hold_seconds(everyone), lock_wait=settings.host_level.lock_wait)
+    return config_commit(
+        name=f"Commit the keepalived config on every peer together ({names})",
+        paths=settings.paths, generation=generation,
+        refused=lambda: prepare_failures(prepared, peers), then=then)

@@ -1,0 +1,344 @@
+"""Changes the peers of an instance must agree on commit on all of them together
+(operations.cluster_commit): the decision "is this an agreement change" (table cases), the
+phases' commands through pyinfra's ``@fake`` connector (see tests/test_commands.py), and
+transaction.sh's prepare / commit / discard run by a real shell against the real
+`keepalived -t` in a temporary directory (tests/gate.py). What a real cluster sees (pings,
+holders, journal) is in tests/e2e/test_deploy_safety.py.
+"""
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+from pyinfra.api import StringCommand
+from pyinfra.api.exceptions import DeployError
+
+from pyinfra_keepalived.facts.keepalived import KeepalivedTree
+from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.model.peers import agreement
+from pyinfra_keepalived.operations import cluster_commit
+from pyinfra_keepalived.operations.config_tree import PREPARED, transaction
+from pyinfra_keepalived.render import config as render
+
+from .fakehosts import (
+    deploy,
+    make_state,
+    op_commands,
+    operation_names,
+    tree_lines,
+    up_to_date_probes,
+)
+from .gate import NEEDS_KEEPALIVED, live, run_transaction, write_tree
+from .seed import SEED_HOSTS
+
+pytestmark = pytest.mark.unit
+
+SETTINGS = check_hosts(SEED_HOSTS, warn=lambda message: None)["host-01"]
+FILES = render.config_files(SETTINGS)
+CONF_D = SETTINGS.paths.config_dir
+INSTANCES = f"{CONF_D}/20-vrrp_instances.conf"
+AGREEMENT = f"{CONF_D}/agreement-VI_1.txt"
+
+
+def settings_with(**instance):
+    data = [(name, {**host, "keepalived_vrrp_instances": [
+        {**host["keepalived_vrrp_instances"][0], **instance}]}) for name, host in SEED_HOSTS]
+    return check_hosts(data, warn=lambda message: None)["host-01"]
+
+
+def tree_of(settings, drop=()):
+    """The KeepalivedTree of a host that runs `settings`' tree (without the paths `drop`)."""
+    files = {path: file for path, file in render.config_files(settings).items()
+             if path not in drop}
+    return KeepalivedTree().process(tree_lines(files))
+
+
+# (what the host runs, paths missing from it, keepalived active) -> changed instances
+AGREEMENT_CASES = {
+    "up to date": (SETTINGS, (), True, ()),
+    "VIP list": (settings_with(virtual_ipaddresses=["192.168.1.100/24", "192.168.1.101/24"]),
+                 (), True, ("VI_1",)),
+    "VIPs in another order only": (
+        settings_with(virtual_ipaddresses=["192.168.1.100/24"]), (), True, ()),
+    "auth_pass": (settings_with(auth_pass="other"), (), True, ("VI_1",)),
+    "VRID": (settings_with(virtual_router_id=52), (), True, ("VI_1",)),
+    "advert_int": (settings_with(advert_int=2), (), True, ("VI_1",)),
+    "priority only": (settings_with(priority=120), (), True, ()),
+    "nopreempt only": (settings_with(nopreempt=True, state="BACKUP"), (), True, ()),
+    "keepalived not running": (settings_with(virtual_router_id=52), (), False, ()),
+    "a tree of an earlier deploy, instances changed": (
+        settings_with(virtual_router_id=52), (AGREEMENT,), True, ("VI_1",)),
+    "a tree of an earlier deploy, instances as wanted": (SETTINGS, (AGREEMENT,), True, ()),
+    "a new host (no tree)": (SETTINGS, tuple(FILES), True, ()),
+}
+
+
+@pytest.mark.parametrize("case", list(AGREEMENT_CASES))
+def test_agreement_changes(case):
+    running, drop, active, expected = AGREEMENT_CASES[case]
+    tree = tree_of(running, drop)
+    assert cluster_commit.agreement_changes(SETTINGS, FILES, tree, active) == expected
+
+
+def test_a_new_instance_is_no_agreement_change():
+    """An instance the host does not run yet has nothing to disagree with."""
+    more = {"name": "VI_2", "interface": "eth0", "virtual_router_id": 52,
+            "virtual_ipaddresses": ["192.168.1.150/24"]}
+    two = check_hosts([(name, {**host, "keepalived_vrrp_instances": [
+        *host["keepalived_vrrp_instances"], more]}) for name, host in SEED_HOSTS],
+        warn=lambda message: None)["host-01"]
+    tree = tree_of(SETTINGS)
+    assert cluster_commit.agreement_changes(two, render.config_files(two), tree, True) == ()
+
+
+def test_the_agreement_is_what_peers_must_have_alike():
+    text = agreement(SETTINGS.instances[0])
+    assert text.splitlines() == [
+        "virtual_router_id 51", "virtual_ipaddresses 192.168.1.100/24", "advert_int 1",
+        "auth_type PASS", "auth_pass 1234", "effective_version 2", "unicast_peers multicast"]
+    assert FILES[AGREEMENT].secret and FILES[AGREEMENT].mode == "600"
+    assert not render.agreement_file(SETTINGS.paths, settings_with(
+        auth_type=None, auth_pass=None).instances[0]).secret
+
+
+@dataclass
+class Meta:
+    """An OperationMeta as prepare_failures reads it."""
+    complete: bool
+    success: bool = True
+
+    def is_complete(self):
+        return self.complete
+
+    def did_succeed(self):
+        return self.success
+
+
+PEERS = {"VI_1": ["host-02"], "VI_2": ["host-03"]}
+FAILURE_CASES = {
+    "every peer prepared": ({"host-02": Meta(True), "host-03": Meta(True)}, None),
+    "a peer had nothing to change": ({"host-03": Meta(True)}, None),
+    "a peer's prepare failed": ({"host-02": Meta(True), "host-03": Meta(True, False)},
+                                "host-03 (a peer of VI_2) could not prepare the config"),
+    "a peer failed before": ({"host-02": Meta(False), "host-03": Meta(True)},
+                             "host-02 (a peer of VI_1) failed before it prepared the config"),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILURE_CASES))
+def test_prepare_failures(case):
+    prepared, expected = FAILURE_CASES[case]
+    assert cluster_commit.prepare_failures(prepared, PEERS) == expected
+
+
+@pytest.mark.parametrize("running, expected", [
+    ({"host-01", "host-02", "host-03"}, []),
+    ({"host-01", "host-02"}, [("VI_2", "host-03")]),
+    ({"host-01"}, [("VI_1", "host-02"), ("VI_2", "host-03")]),
+])
+def test_absent_peers(running, expected):
+    assert cluster_commit.absent_peers(PEERS, running) == expected
+
+
+# -- the phases' commands --
+
+PHASE_WORDS = {
+    # mode: (arguments of transaction(), the words after the script that matter)
+    "apply": ({"uploaded": "/u", "files": [FILES[AGREEMENT]]},
+              ["apply", "/etc/keepalived", "/u", "G", "/var/lib/pyinfra-keepalived/reload-pending",
+               "keepalived.conf", "0", "dir", "scripts", "dir", "conf.d",
+               "file", "0", "600", "conf.d/agreement-VI_1.txt", "link"]),
+    "prepare": ({"uploaded": "/u", "files": [FILES[AGREEMENT]], "hold": 180},
+                ["prepare", "/etc/keepalived", "/u", "G",
+                 "/var/lib/pyinfra-keepalived/reload-pending", "keepalived.conf", "180", "dir"]),
+    "commit": ({"links": True}, ["commit", "/etc/keepalived", "-", "G",
+                                 "/var/lib/pyinfra-keepalived/reload-pending",
+                                 "keepalived.conf", "0", "link", "scripts"]),
+    "discard": ({}, ["discard", "/etc/keepalived", "-", "G",
+                     "/var/lib/pyinfra-keepalived/reload-pending", "keepalived.conf", "0"]),
+}
+
+
+@pytest.mark.parametrize("mode", list(PHASE_WORDS))
+def test_phase_words(mode):
+    arguments, expected = PHASE_WORDS[mode]
+    words = shlex.split(StringCommand(*transaction(
+        SETTINGS.paths, mode=mode, generation="G", **arguments)).get_raw_value())
+    start = words.index(mode)
+    assert words[start:start + len(expected)] == expected
+    locked = any("flock -w" in word for word in words)  # lock.sh: waits for the lock
+    assert locked == (mode in ("apply", "prepare"))  # commit, discard: the holder's lock
+    assert (PREPARED in " ".join(words)) == (mode == "prepare")  # prepare_check.sh
+
+
+PREPARE, COMMIT = ("Keepalived | Prepare the keepalived config (VI_1: its peers must take "
+                   "it together)", "Keepalived | Commit the keepalived config on every peer "
+                   "together (VI_1)")
+TWO_VIPS = {"keepalived_vrrp_instances": [{
+    **SEED_HOSTS[0][1]["keepalived_vrrp_instances"][0],
+    "virtual_ipaddresses": ["192.168.1.100/24", "192.168.1.101/24"]}]}
+
+
+def vip_change_state(responses=None):
+    """Two running hosts that run the seed's one VIP; the data says two VIPs."""
+    return make_state("debian", probes=up_to_date_probes(make_state("debian"), "1:2.2.7-1"),
+                      group_data=TWO_VIPS, responses=responses)
+
+
+def test_an_agreement_change_is_prepared_then_committed_on_every_host(recorder):
+    state = vip_change_state()
+    for host in deploy(state):
+        names = operation_names(state, host)
+        assert PREPARE in names and COMMIT in names
+        assert names.index(PREPARE) + 1 == names.index(COMMIT)
+        commands = op_commands(host, recorder)
+        assert len(commands) == 3, commands  # upload dir; prepare; commit (no extra step)
+        assert " prepare /etc/keepalived " in commands[1] and PREPARED in commands[1]
+        assert " commit /etc/keepalived " in commands[2] and "flock -w" not in commands[2]
+
+
+def test_a_change_peers_need_not_agree_on_stays_one_command(recorder):
+    state = make_state("debian", probes=up_to_date_probes(make_state("debian"), "1:2.2.7-1"),
+                       host_data={"@fake/host-01": {"keepalived_priority": 120}})
+    hosts = deploy(state)
+    assert not [name for host in hosts for name in operation_names(state, host)
+                if "Prepare" in name or "Commit" in name]
+    commands = op_commands(hosts[0], recorder)
+    assert len(commands) == 2 and " apply /etc/keepalived " in commands[1]
+
+
+def test_a_peer_that_failed_to_prepare_stops_the_commit_everywhere(recorder):
+    state = vip_change_state(responses={"@fake/host-02": {PREPARED: {
+        "success": False, "stderr": "keepalived -t rejected the new config"}}})
+    first, second = deploy(state)
+    commands = op_commands(first, recorder)
+    assert " discard /etc/keepalived " in commands[-1]
+    assert "not committed: @fake/host-02 (a peer of VI_1) could not prepare the config" \
+        in commands[-1]
+    assert not [command for command in commands if " commit /etc/keepalived " in command]
+    assert len(op_commands(second, recorder)) == 2  # upload dir, prepare: failed, no more
+
+
+def test_a_peer_outside_the_run_blocks_an_agreement_change(recorder):
+    state = vip_change_state()
+    state.fail_hosts({host for host in state.inventory if host.name == "@fake/host-02"})
+    with pytest.raises(DeployError) as error:
+        deploy(state)
+    message = str(error.value)
+    assert "VI_1: peer @fake/host-02" in message and "keepalived_commit_without_peers" in message
+    assert "nothing was changed" in message
+
+
+def test_the_option_lets_it_go_live_without_the_peer_with_a_warning(recorder, caplog):
+    state = make_state("debian", probes=up_to_date_probes(make_state("debian"), "1:2.2.7-1"),
+                       group_data={**TWO_VIPS, "keepalived_commit_without_peers": True})
+    state.fail_hosts({host for host in state.inventory if host.name == "@fake/host-02"})
+    host = deploy(state)[0]
+    assert COMMIT in operation_names(state, host)
+    assert "split brain" in caplog.text and "@fake/host-02" in caplog.text
+
+
+# -- transaction.sh's phases, by a real shell --
+
+def prepared_tree(base):
+    return sorted(path.name for path in (base / ".generations").glob("*.prepared"))
+
+
+def lock_free(base):
+    return subprocess.run(["flock", "-n", str(base.parent / "lock"), "true"]).returncode == 0
+
+
+@pytest.fixture
+def new_tree(trees):
+    base, stage = trees
+    write_tree(stage, {"keepalived.conf": "global_defs {\n  dynamic_interfaces\n}\n"})
+    # an earlier apply: the live generation the phases start from
+    assert run_transaction(stage, base).returncode == 0
+    write_tree(stage, {"keepalived.conf": "global_defs {\n  dynamic_interfaces\n"
+                                          "  router_id new\n}\n"})
+    return base, stage
+
+
+@NEEDS_KEEPALIVED
+def test_prepare_leaves_the_live_tree_and_holds_the_lock_until_the_commit(new_tree):
+    base, stage = new_tree
+    before = live(base)
+    prepared = run_transaction(stage, base, mode="prepare", generation="G1", hold=30)
+    assert prepared.returncode == 0, prepared.stderr
+    assert "not live yet" in prepared.stdout
+    assert live(base) == before and prepared_tree(base) == ["G1.prepared"]
+    assert not lock_free(base)  # held for the commit
+    committed = run_transaction(None, base, mode="commit", generation="G1")
+    assert committed.returncode == 0, committed.stderr
+    assert "router_id new" in (base / "keepalived.conf").read_text()
+    assert prepared_tree(base) == [] and lock_free(base)
+
+
+@NEEDS_KEEPALIVED
+def test_discard_leaves_the_live_tree_and_lets_the_lock_go(new_tree):
+    base, stage = new_tree
+    before = live(base)
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=30).returncode == 0
+    discarded = run_transaction(None, base, mode="discard", generation="G1")
+    assert discarded.returncode == 0, discarded.stderr
+    assert live(base) == before and prepared_tree(base) == [] and lock_free(base)
+
+
+def run_out(base):
+    """Wait until the holder of a prepared tree let the lock go (its time ran out)."""
+    subprocess.run(["sh", "-c", f"while ! flock -n {base.parent / 'lock'} true; do sleep 0.1; "
+                                "done"], timeout=10)
+
+
+@NEEDS_KEEPALIVED
+def test_a_prepared_tree_whose_lock_ran_out_is_committed_if_no_run_came_between(new_tree):
+    """A peer took long to prepare: the hold ran out; nothing happened on this host
+    meanwhile, so its own run's commit takes the lock again and goes ahead."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    committed = run_transaction(None, base, mode="commit", generation="G1")
+    assert committed.returncode == 0, committed.stderr
+    assert "taken again" in committed.stdout
+    assert "router_id new" in (base / "keepalived.conf").read_text() and lock_free(base)
+
+
+@NEEDS_KEEPALIVED
+def test_a_prepared_tree_is_never_committed_after_another_run(new_tree):
+    """A run stopped between the phases: its hold runs out, the next run changes the host
+    (and removes what was prepared): a late commit of the stale tree is refused."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    write_tree(stage, {"keepalived.conf": "global_defs {\n  dynamic_interfaces\n"
+                                          "  router_id next\n}\n"})
+    assert run_transaction(stage, base, generation="G2").returncode == 0  # the next run
+    assert prepared_tree(base) == []
+    after = live(base)
+    refused = run_transaction(None, base, mode="commit", generation="G1")
+    assert refused.returncode == 1 and "another run came in between" in refused.stderr
+    assert live(base) == after and lock_free(base)
+
+
+@NEEDS_KEEPALIVED
+def test_a_second_prepare_does_not_wait_for_the_first(new_tree):
+    """Two runs preparing on the same hosts in opposite order would wait for each other:
+    the second fails at once (prepare_check.sh), naming the first."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=30).returncode == 0
+    second = run_transaction(stage, base, mode="prepare", generation="G2", hold=30, wait=20)
+    assert second.returncode == 75, second.stderr
+    assert "another keepalived deploy prepared a config" in second.stderr
+    run_transaction(None, base, mode="discard", generation="G1")
+
+
+@NEEDS_KEEPALIVED
+def test_a_rejected_prepare_leaves_nothing(trees):
+    base, stage = trees
+    before = live(base)
+    write_tree(stage, {"keepalived.conf": "frobnicate\n"})
+    rejected = run_transaction(stage, base, mode="prepare", generation="G1", hold=30)
+    assert rejected.returncode != 0 and "NOT changed" in rejected.stderr
+    assert live(base) == before and prepared_tree(base) == [] and lock_free(base)
+
