@@ -319,6 +319,6 @@ def test_the_base_dir_of_others_is_refused_also_for_a_pending_reload(trees):
     result = subprocess.run(
         ["sh", "-c", shell_script("operations/lock.sh") + "\n" + TRANSACTION_SCRIPT,
          "pyinfra-keepalived", str(base.parent / "lock"), str(base.parent / "holder"), "5",
-         "a test", str(base), "-", "G", str(base.parent / "reload-pending"),
-         "keepalived.conf"], capture_output=True, text=True)
+         "a test", "apply", str(base), "-", "G", str(base.parent / "reload-pending"),
+         "keepalived.conf", "0"], capture_output=True, text=True)
     refused(result, base, str(base), f"is owned by uid {NOBODY}, not root")
