@@ -17,15 +17,16 @@ from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 from pyinfra.facts.server import LinuxDistribution
 
+from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.facts.host_level import digest_path, sysctl_path
-from pyinfra_keepalived.facts.probe import OS_RELEASE as OS_RELEASE_FILE
+from pyinfra_keepalived.host_paths import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.host_paths import OS_RELEASE as OS_RELEASE_FILE
 from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.model.blocks import HostLevel, Paths
 from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.operations import system as host_ops
-from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
 from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
@@ -198,10 +199,10 @@ def package(install, running=False, user=False, reload=True, refresh=APT_REFRESH
     apt = "apt-get" in install
     return shlex.join([
         "sh", "-c", state_files.LOCK_SCRIPT + "\n" + host_ops.PACKAGE_SCRIPT,
-        "pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER,
-        str(state_files.LOCK_WAIT_SECONDS), "install keepalived", "yes" if running else "no",
-        state_files.RESTART_PENDING, state_files.POLICY_RC_D if apt else "",
-        host_ops.APT_STAMP, "3600", refresh if apt else "", CREATE_USER if user else "",
+        "pyinfra-keepalived", host_paths.LOCK_FILE, host_paths.LOCK_HOLDER,
+        str(host_paths.LOCK_WAIT_SECONDS), "install keepalived", "yes" if running else "no",
+        host_paths.RESTART_PENDING, host_paths.POLICY_RC_D if apt else "",
+        host_paths.APT_STAMP, "3600", refresh if apt else "", CREATE_USER if user else "",
         ("if-needed" if apt else "always") if reload else "", install])
 
 

@@ -9,6 +9,7 @@ import subprocess
 
 from pyinfra.api import QuoteString, StringCommand
 
+from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.operations import state_files
 from pyinfra_keepalived.operations import system as host_ops
 from pyinfra_keepalived.shipped import shell_script
@@ -68,8 +69,8 @@ def systemctl_calls(tmp_path):
 
 def in_tmp(tmp_path, words):
     """The command of `words` (state_files.locked) with the lock's files in tmp_path."""
-    return (str(StringCommand(*words)).replace(state_files.LOCK_FILE, str(tmp_path / "lock"))
-            .replace(state_files.LOCK_HOLDER, str(tmp_path / "holder")))
+    return (str(StringCommand(*words)).replace(host_paths.LOCK_FILE, str(tmp_path / "lock"))
+            .replace(host_paths.LOCK_HOLDER, str(tmp_path / "holder")))
 
 
 def run_leftovers(tmp_path, policy, drain):

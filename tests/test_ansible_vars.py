@@ -11,6 +11,7 @@ import re
 import pytest
 from pyinfra.api import Config, Inventory, State
 
+from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.model.ansible_vars import (
     AnsibleVarsError,
     ansible_group,
@@ -126,9 +127,9 @@ def test_both_carry_the_drain_the_role_never_rendered():
     for name, files in rendered(role_hosts()).items():
         scripts = files["/etc/keepalived/conf.d/10-vrrp_scripts.conf"].content
         instances = files["/etc/keepalived/conf.d/20-vrrp_instances.conf"].content
-        assert f'track_file pyinfra_drain {{\n    file   "{render.DRAIN_FILE}"\n' \
+        assert f'track_file pyinfra_drain {{\n    file   "{host_paths.DRAIN_FILE}"\n' \
                "    weight 1\n}\n" in scripts
-        assert (f'track_file pyinfra_drain_VI_1 {{\n    file   "{render.DRAIN_FILE}.VI_1"\n'
+        assert (f'track_file pyinfra_drain_VI_1 {{\n    file   "{host_paths.DRAIN_FILE}.VI_1"\n'
                 "    weight 1\n}\n") in scripts
         assert ("    track_file {\n        pyinfra_drain\n        pyinfra_drain_VI_1\n    }\n"
                 in instances)

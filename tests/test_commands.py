@@ -35,9 +35,9 @@ from pyinfra.context import ctx_inventory
 
 from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts import keepalived as facts
+from pyinfra_keepalived.host_paths import DROPIN
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.operations import rolling
-from pyinfra_keepalived.operations.host_level import DROPIN
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host

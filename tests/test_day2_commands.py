@@ -24,10 +24,15 @@ from pyinfra_keepalived.deploys import backup as backup_module
 from pyinfra_keepalived.deploys import drill as drill_module
 from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.deploys.uninstall import uninstall
+from pyinfra_keepalived.host_paths import (
+    DRAIN_FILE,
+    DROPIN,
+    FIREWALL_COMMAND,
+    SYSCTL_FILE,
+)
 from pyinfra_keepalived.operations import handover
-from pyinfra_keepalived.operations.firewall import FIREWALL_COMMAND, FIREWALL_SCRIPT
-from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
-from pyinfra_keepalived.operations.state_files import DRAIN_FILE, locked
+from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT
+from pyinfra_keepalived.operations.state_files import locked
 from pyinfra_keepalived.render import host_level as render_host
 from testhosts.polling import wait_for
 from tests.fakehosts import (

@@ -18,15 +18,12 @@ from pyinfra.api import FileUploadCommand, StringCommand
 from pyinfra.api.deploy import add_deploy
 from pyinfra.api.operations import run_ops
 
+from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
+from pyinfra_keepalived.host_paths import DROPIN, FIREWALL_COMMAND, SYSCTL_FILE
 from pyinfra_keepalived.model.blocks import HostLevel
 from pyinfra_keepalived.operations import host_level, state_files, uploads
-from pyinfra_keepalived.operations.firewall import (
-    FIREWALL_COMMAND,
-    FIREWALL_SCRIPT,
-    installed_command,
-)
-from pyinfra_keepalived.operations.host_level import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT, installed_command
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render import host_level as render_host
@@ -342,7 +339,7 @@ def under_lock(commands, what="write keepalived's daemon options", wait=120):
     """`commands` with each one sent under the deploy lock (`what`, waiting `wait` s) as
     the command it wraps; the others as they are."""
     prefix = state_files.LOCK_SCRIPT + "\n"
-    lock = ["pyinfra-keepalived", state_files.LOCK_FILE, state_files.LOCK_HOLDER, str(wait),
+    lock = ["pyinfra-keepalived", host_paths.LOCK_FILE, host_paths.LOCK_HOLDER, str(wait),
             what]
     plain = []
     for command in commands:
@@ -388,7 +385,7 @@ def test_changed_daemon_options_restart_running_keepalived_once(recorder):
         group_data={"keepalived_daemon_options": ["--log-detail"]},
         drifted="00-global_defs.conf")
     marker = shlex.join(["sh", "-c", state_files.FUNCTIONS + 'mark_pending "$@"',
-                         "mark-restart", state_files.RESTART_PENDING, "options"])
+                         "mark-restart", host_paths.RESTART_PENDING, "options"])
     for host in deploy(state):
         sent_commands = op_commands(host, recorder)
         options = [c for c in sent_commands if "/etc/sysconfig/keepalived" in c]

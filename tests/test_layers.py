@@ -4,8 +4,9 @@ import each other (directly or round a longer loop).
 
     model -> render -> facts -> operations -> deploys
 
-Below them all: `shipped` (the files that ship with the package) and `per_run` (values
-worked out once per run), which import no layer.
+Below them all: `shipped` (the files that ship with the package), `per_run` (values
+worked out once per run) and `host_paths` (where the deploy's files are on a host, and the
+constants layers share), which import no layer.
 """
 
 import ast
@@ -20,7 +21,7 @@ import pyinfra_keepalived
 pytestmark = pytest.mark.unit
 
 PACKAGE_DIR = os.path.dirname(pyinfra_keepalived.__file__)
-BASE = ("shipped", "per_run")  # modules of the package root, below every layer
+BASE = ("shipped", "per_run", "host_paths")  # modules of the package root, below every layer
 LAYERS = ("model", "render", "facts", "operations", "deploys")
 
 

@@ -21,6 +21,7 @@ import time
 import pytest
 from pyinfra.api import QuoteString
 
+from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.operations import rolling, state_files
 from pyinfra_keepalived.operations import system as host_ops
 
@@ -187,7 +188,7 @@ def test_live_test_runs_on_every_host_before_the_restart_steps(recorder):
         commands = op_commands(host, recorder)
         assert readable(commands)[-3:] == RESTART_STEPS
         assert shlex.split(commands[-3])[-4:] == [
-            "/etc/keepalived", "keepalived.conf", state_files.RESTART_PENDING, host.name]
+            "/etc/keepalived", "keepalived.conf", host_paths.RESTART_PENDING, host.name]
     test_hash = state.get_op_order()[-3]
     assert not state.op_meta[test_hash].global_arguments["_serial"]  # all hosts at once
 

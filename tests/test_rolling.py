@@ -16,6 +16,7 @@ import time
 import pytest
 from pyinfra.api import QuoteString
 
+from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.operations import rolling, state_files
 from pyinfra_keepalived.operations import system as host_ops
 
@@ -77,7 +78,7 @@ def test_marker_written_before_the_install_only_when_keepalived_runs(running, re
         commands = readable(op_commands(host, recorder))
         words = package_words(commands)
         assert words["running"] == ("yes" if running else "no")
-        assert words["marker"] == state_files.RESTART_PENDING
+        assert words["marker"] == host_paths.RESTART_PENDING
         # running: restarted by the rolling restart; stopped: the start reads it all
         assert (RESTART_STEPS == commands[-3:]) == running
     fresh = make_state("debian")
@@ -237,11 +238,11 @@ def test_our_policy_rc_d_expires_with_the_installing_shell(tmp_path):
 def leftover_probes(drain=None, policy=False, pending=False):
     lines = list(CONVERGED_STATE)
     if drain is not None:
-        lines += file_read(state_files.DRAIN_FILE, [drain])
+        lines += file_read(host_paths.DRAIN_FILE, [drain])
     if policy:
-        lines += file_read(state_files.POLICY_RC_D, ["#!/bin/sh", state_files.POLICY_TAG])
+        lines += file_read(host_paths.POLICY_RC_D, ["#!/bin/sh", state_files.POLICY_TAG])
     if pending:
-        lines += file_read(state_files.RESTART_PENDING, [MARKER_LINE])
+        lines += file_read(host_paths.RESTART_PENDING, [MARKER_LINE])
     return converged_probes(lines)
 
 
@@ -301,7 +302,7 @@ def test_restart_step_tells_the_host_its_instances_and_vips(recorder):
         peer = next(other.name for other in state.inventory if other is not host)
         steps = [c for c in op_commands(host, recorder) if "restart keepalived (" in c]
         # 3 x advert_int + 10 + check_ssh's interval 2 x rise 2 (its checks GOOD again)
-        head = [state_files.RESTART_PENDING, state_files.DRAIN_FILE, "17", "7", host.name,
+        head = [host_paths.RESTART_PENDING, host_paths.DRAIN_FILE, "17", "7", host.name,
                 "VI_1", "192.168.1.100", ""]
         assert [shlex.split(step)[8:] for step in steps] == [
             ["first", *head, "", "", ""],
@@ -318,7 +319,7 @@ def test_no_restart_when_nothing_is_pending(recorder):
 def test_restart_pending_from_an_earlier_run_restarts(recorder):
     """Nothing to change in this run, but the probe found the marker: the rolling
     restart runs (the earlier run died before it)."""
-    lines = [*CONVERGED_STATE, *file_read(state_files.RESTART_PENDING, [MARKER_LINE])]
+    lines = [*CONVERGED_STATE, *file_read(host_paths.RESTART_PENDING, [MARKER_LINE])]
     state = make_state("rocky", probes=converged_probes(lines))
     for host in deploy(state):
         assert readable(op_commands(host, recorder)) == RESTART_STEPS
@@ -326,12 +327,12 @@ def test_restart_pending_from_an_earlier_run_restarts(recorder):
 
 def test_stopped_keepalived_with_a_pending_restart_is_started_and_the_marker_cleared(
         recorder):
-    lines = [*CONVERGED_STATE, *file_read(state_files.RESTART_PENDING, [MARKER_LINE])]
+    lines = [*CONVERGED_STATE, *file_read(host_paths.RESTART_PENDING, [MARKER_LINE])]
     probes = converged_probes(lines, service=("inactive", "enabled"))
     state = make_state("rocky", probes=probes)
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            f"systemctl start keepalived.service && rm -f {state_files.RESTART_PENDING}"]
+            f"systemctl start keepalived.service && rm -f {host_paths.RESTART_PENDING}"]
 
 
 def test_rollout_stops_after_a_failed_step(recorder):

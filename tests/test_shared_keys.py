@@ -12,13 +12,9 @@ import pytest
 from pyinfra.api import StringCommand
 
 from pyinfra_keepalived.facts import keepalived as facts
+from pyinfra_keepalived.host_paths import LOCK_FILE, LOCK_HOLDER
 from pyinfra_keepalived.operations.shared_keys import CHECK_KEYS, RELOAD
-from pyinfra_keepalived.operations.state_files import (
-    LOCK_FILE,
-    LOCK_HOLDER,
-    LOCK_SCRIPT,
-    locked_install,
-)
+from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT, locked_install
 from pyinfra_keepalived.operations.uploads import sha256
 from testhosts.polling import wait_for
 

@@ -34,7 +34,8 @@ from pyinfra.api import FunctionCommand, QuoteString, StringCommand, deploy, ope
 from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import python
 
-from ..operations.state_files import LOCK_WAIT_SECONDS, locked_commands
+from ..host_paths import LOCK_WAIT_SECONDS
+from ..operations.state_files import locked_commands
 from ..operations.system import host_settings
 from ..operations.uploads import AS_LOGIN_USER, chained, on_signals, private_dir
 from ..per_run import once_per_run

@@ -30,15 +30,10 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import python
 
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
+from ..host_paths import LOCK_FILE, LOCK_HOLDER, LOCK_WAIT_SECONDS, RUN_DIR
 from ..model.fleet import check_inventory
 from ..operations import handover
-from ..operations.state_files import (
-    FUNCTIONS,
-    LOCK_FILE,
-    LOCK_HOLDER,
-    LOCK_SCRIPT,
-    LOCK_WAIT_SECONDS,
-)
+from ..operations.state_files import FUNCTIONS, LOCK_SCRIPT
 from ..render.config import drainable, instance_drain
 from ..shipped import shell_script
 from .status import by_instance, cluster_status, problems, rows
@@ -46,7 +41,6 @@ from .status import by_instance, cluster_status, problems, rows
 START_SCRIPT = shell_script("deploys/drill_start.sh")
 BODY_SCRIPT = (LOCK_SCRIPT + FUNCTIONS + VRRP_DUMP_SCRIPT + handover.HANDOVER_FUNCTIONS
                + shell_script("deploys/drill.sh"))
-RESULTS_DIR = "/run/pyinfra-keepalived"
 
 
 class DrillRefused(DeployError):
@@ -105,7 +99,7 @@ def drill_command(drill: Plan) -> StringCommand:
     deploy lock, detached from the SSH session, waited for."""
     unit = f"pyinfra-keepalived-drill-{drill.instance}"
     _, drain = instance_drain(drill.instance)
-    result = f"{RESULTS_DIR}/{unit}.result"
+    result = f"{RUN_DIR}/{unit}.result"
     addresses = " ".join(vip.split("/")[0] for vip in drill.vips)
     return StringCommand(
         "sh", "-c", QuoteString(START_SCRIPT), "drill-start", QuoteString(unit),

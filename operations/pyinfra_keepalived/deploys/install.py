@@ -14,6 +14,7 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.probe import read_probe
+from ..host_paths import APT_CACHE_SECONDS, SERVICE
 from ..model.keys import data_defaults
 from ..operations import host_level, rolling, shared_keys
 from ..operations.cluster_commit import agreement_changes, commit_together
@@ -33,8 +34,6 @@ from ..render.script_data import check_inventory
 from . import verify
 
 SCRIPT_USER_COMMENT = "Keepalived health check script user"
-APT_CACHE_SECONDS = 3600
-SERVICE = "keepalived.service"
 
 
 def script_user_arguments(settings):

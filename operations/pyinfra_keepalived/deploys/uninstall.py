@@ -16,7 +16,7 @@ In order, each its own @deploy:
 5. remove the config file, conf.d and scripts, then the base dir (default
    /etc/keepalived) if nothing else is in it: a file the deploy did not write is kept;
 6. remove the script user, if this deploy created it (its record on the host,
-   facts.state_files.created_user_record) and no process still runs as it; else warn and
+   host_paths.created_user_record) and no process still runs as it; else warn and
    keep it (a user that existed before, or of a host set up by a version of this deploy
    that kept no record).
 
@@ -33,10 +33,10 @@ from pyinfra.facts.server import Users
 from pyinfra.operations import apt, dnf, systemd
 
 from ..facts.keepalived import CreatedUser, IpAddresses, KeepalivedTree, UserProcesses
-from ..facts.state_files import created_user_record
+from ..host_paths import DRAIN_FILE, STATE_DIR, created_user_record
 from ..model.fleet import check_inventory
 from ..operations import handover, host_level
-from ..operations.state_files import DRAIN_FILE, STATE_DIR, under_lock
+from ..operations.state_files import under_lock
 from ..operations.system import host_settings, package_manager
 from ..render.config import instance_drain
 

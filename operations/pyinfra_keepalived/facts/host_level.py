@@ -12,18 +12,13 @@ from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase
 
+from ..host_paths import DROPIN, FIREWALL_COMMAND, SYSCTL_FILE
 from ..render.host_level import NONLOCAL_BIND
 from ..shipped import shell_script, with_variables
 
-DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
-SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
-# package manager -> (options file, variable the packaged unit passes to keepalived)
-OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
-                 "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
 # The firewall script (pyinfra_keepalived/operations/vrrp_firewall.sh: operations.firewall runs its `allow`
-# and `remove`, this fact its `status`) and where a copy is installed.
+# and `remove`, this fact its `status`; a copy is installed as FIREWALL_COMMAND).
 FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
-FIREWALL_COMMAND = "/usr/local/sbin/keepalived-vrrp-firewall"
 VRRP, AH = "112", "51"
 # One argument of the firewall script after its action: a protocol number, or a peer
 # "FAMILY,INTERFACE,SOURCE,DESTINATION" (as vrrp_firewall.sh checks them)

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand
 
+from ..host_paths import CURRENT, created_user_record
 from ..model.hidden import sed_mask
 from ..shipped import shell_script, with_variables
-from .state_files import created_user_record
 
 # A random salt of this run (this process), never printed: the host digests a secret file
 # with it (KeepalivedTree's `salted`), so what pyinfra logs with -vvv (fact commands, where
@@ -63,7 +63,7 @@ class KeepalivedTree(FactBase):
         # Globs expand to the entries of conf.d and scripts. One stat and one find for all
         # paths (not a process per path): a path that does not exist, or an unmatched glob,
         # is only an error message, thrown away.
-        current = f"{dirs[0]}/.current"
+        current = f"{dirs[0]}/{CURRENT}"
         links = [shlex.quote(path) for path in [current, config_file, *dirs[1:]]]
         paths = [shlex.quote(path) for path in [*dirs, current, config_file]]
         paths += [f"{shlex.quote(directory)}/*" for directory in dirs[1:]]
@@ -234,7 +234,7 @@ class UserProcesses(FactBase):
 class CreatedUser(FactBase):
     """
     Whether this deploy created ``user`` on the host: its record
-    (state_files.created_user_record), written in the command that created the user.
+    (host_paths.created_user_record), written in the command that created the user.
 
     .. code:: python
 

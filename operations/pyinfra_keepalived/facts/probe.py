@@ -11,6 +11,15 @@ from dataclasses import dataclass, field, replace
 from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
+from ..host_paths import (
+    DEFAULT_PARENT,
+    DRAIN_FILE,
+    OPTIONS_FILES,
+    OS_RELEASE,
+    RELOAD_PENDING,
+    RESTART_PENDING,
+    STATE_FILES,
+)
 from ..render import config as render
 from ..shipped import shell_script, with_variables
 from . import host_level
@@ -18,10 +27,7 @@ from .host_level import HostLevelState, KeepalivedHostLevel, digest_path
 from .keepalived import KeepalivedTree, tree_digests
 from .ssh_host_keys import parse_section as parse_host_keys
 from .ssh_host_keys import probe_section as host_keys_section
-from .state_files import DRAIN_FILE, RELOAD_PENDING, RESTART_PENDING, STATE_FILES
-from .uploads import DEFAULT_PARENT, is_upload_dir, stale_dirs_command, upload_parent
-
-OS_RELEASE = "/etc/os-release"
+from .uploads import is_upload_dir, stale_dirs_command, upload_parent
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,7 @@ def read_probe(settings, files=None):
     same time.)"""
     paths = settings.paths
     files = render.config_files(settings) if files is None else files
-    options_files = [path for path, _ in host_level.OPTIONS_FILES.values()]
+    options_files = [path for path, _ in OPTIONS_FILES.values()]
     return host.get_fact(
         KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,

@@ -15,10 +15,9 @@ from pyinfra import host, state
 from pyinfra.api.exceptions import DeployError
 from pyinfra.context import ctx_config, ctx_host, ctx_state
 
+from ..host_paths import DEFAULT_PARENT, UPLOAD_PREFIX
 from ..model.readers import PATH_RE
 
-DEFAULT_PARENT = "/var/tmp"
-UPLOAD_PREFIX = "keepalived-deploy."
 RANDOM_PART = 12  # hex digits after the prefix
 # An upload directory of a run still in progress is never older than its last upload plus
 # the lock wait of its config transaction (keepalived_lock_wait: at most 3600 s) and the

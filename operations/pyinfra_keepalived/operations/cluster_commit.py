@@ -28,12 +28,12 @@ from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
+from ..host_paths import LOCK_WAIT_SECONDS
 from ..model.peers import peers_by_instance
 from ..per_run import once_per_run
 from ..render.config import agreement_path, instances_path
 from . import uploads
 from .config_tree import generation_name, transaction
-from .state_files import LOCK_WAIT_SECONDS
 
 HOLD_MARGIN = 60  # seconds the prepared tree's lock is held beyond the longest lock wait
 

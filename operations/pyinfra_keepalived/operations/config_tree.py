@@ -10,17 +10,17 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
 from ..facts.keepalived import MaskedFileContents
-from ..model.hidden import mask_text
-from ..shipped import shell_script, with_variables
-from . import uploads
-from .state_files import (
-    FUNCTIONS,
+from ..host_paths import (
+    CURRENT,
     LOCK_FILE,
     LOCK_HOLDER,
     LOCK_WAIT_SECONDS,
     RELOAD_PENDING,
-    locked,
 )
+from ..model.hidden import mask_text
+from ..shipped import shell_script, with_variables
+from . import uploads
+from .state_files import FUNCTIONS, locked
 
 # safe_base.sh: the base dir's check; config_test.sh: the test of a tree (live_test.sh,
 # before a restart, shares both)
@@ -30,7 +30,6 @@ TRANSACTION_SCRIPT = (FUNCTIONS + SAFE_BASE + CONFIG_TEST
                       + shell_script("operations/transaction.sh"))
 PREPARE_CHECK_SCRIPT = shell_script("operations/prepare_check.sh")
 PREPARED = "config prepared for a commit on every peer together"  # in the lock's holder file
-CURRENT = ".current"  # BASE/.current: the symlink to the live generation
 OWNER = uploads.OWNER
 DIR_MODE = "755"
 

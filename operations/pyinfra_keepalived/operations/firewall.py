@@ -19,7 +19,8 @@ import shlex
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from ..facts.host_level import FIREWALL_COMMAND, FIREWALL_SCRIPT, KeepalivedHostLevel
+from ..facts.host_level import FIREWALL_SCRIPT, KeepalivedHostLevel
+from ..host_paths import FIREWALL_COMMAND
 from .uploads import sha256, upload
 
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)

@@ -37,6 +37,7 @@ from ..facts.keepalived import (
     KeepalivedStatus,
     VrrpStatus,
 )
+from ..host_paths import DRAIN_FILE, SERVICE
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
@@ -47,7 +48,6 @@ STOPPED = 0  # the priority of a graceful stop's last advert
 BACK_SECONDS = 10  # beyond 3 x advert_int, for keepalived to be back after a restart
 TAKEOVER_SECONDS = 3  # beyond 4 x advert_int, for a peer to take the drained VIPs
 UNREACHABLE = "UNREACHABLE"  # a peer whose state could not be read
-SERVICE = "keepalived.service"
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ def stopped(plan: HandoverPlan, what: str):
         return
     verdict = verdict_now(plan) if state.is_executing else Verdict()
     yield StringCommand(*state_files.locked(
-        STOP_SCRIPT, what, QuoteString(host.name), QuoteString(state_files.DRAIN_FILE),
+        STOP_SCRIPT, what, QuoteString(host.name), QuoteString(DRAIN_FILE),
         str(plan.drain_wait), QuoteString(" ".join(plan.drain_vips)),
         QuoteString(" ".join(plan.stop_vips)), QuoteString(" ".join(verdict.kept)),
         QuoteString(" ".join(verdict.refused)), QuoteString(verdict.reason),

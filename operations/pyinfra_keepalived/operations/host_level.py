@@ -15,13 +15,11 @@ from pyinfra import host, logger
 from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
 from ..facts.host_level import (
-    DROPIN,
-    OPTIONS_FILES,
-    SYSCTL_FILE,
     KeepalivedHostLevel,
     firewall_rules,
     state_arguments,
 )
+from ..host_paths import DROPIN, LOCK_WAIT_SECONDS, OPTIONS_FILES, SYSCTL_FILE
 from ..render import host_level as render_host
 from ..render.host_level import NONLOCAL_BIND
 from . import state_files
@@ -33,7 +31,7 @@ from .firewall import (
     remove_vrrp_rule,
 )
 from .needed import if_needed
-from .state_files import LOCK_WAIT_SECONDS, under_lock
+from .state_files import under_lock
 from .uploads import install, private_dir, send, sha256, upload
 
 # A sysctl name as the kernel spells it (net.ipv4.conf.eth0.rp_filter, or with slashes):
@@ -126,7 +124,7 @@ def service_dropin(content, host_state, daemon_reload=True, reload_needed=False)
 
 @operation()
 def daemon_options(path, variable, options, host_state, active=False,
-                   lock_wait=state_files.LOCK_WAIT_SECONDS):
+                   lock_wait=LOCK_WAIT_SECONDS):
     """
     Write keepalived's command-line options to ``path`` (``variable="..."``). keepalived
     reads them only when it starts: when it runs (``active``), the same command first

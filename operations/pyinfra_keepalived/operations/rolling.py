@@ -45,6 +45,7 @@ from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..facts.keepalived import VRRP_DUMP_SCRIPT
+from ..host_paths import DRAIN_FILE, LOCK_WAIT_SECONDS, POLICY_RC_D, RESTART_PENDING
 from ..model.blocks import Paths
 from ..per_run import once_per_run
 from ..shipped import shell_script
@@ -92,7 +93,7 @@ def restart_step(stage: str, plan: handover.HandoverPlan):
         verdict = handover.verdict_now(plan)
     yield StringCommand(*state_files.locked(
         RESTART_SCRIPT, f"restart keepalived ({stage} stage)", QuoteString(stage),
-        QuoteString(state_files.RESTART_PENDING), QuoteString(state_files.DRAIN_FILE),
+        QuoteString(RESTART_PENDING), QuoteString(DRAIN_FILE),
         str(plan.wait), str(plan.drain_wait), QuoteString(host.name),
         QuoteString(" ".join(plan.instances)), QuoteString(" ".join(plan.drain_vips)),
         QuoteString(" ".join(plan.stop_vips)), QuoteString(" ".join(verdict.kept)),
@@ -101,7 +102,7 @@ def restart_step(stage: str, plan: handover.HandoverPlan):
 
 
 @operation()
-def live_test(paths: Paths, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
+def live_test(paths: Paths, lock_wait: int = LOCK_WAIT_SECONDS):
     """
     Test the live config with the keepalived installed now (``keepalived -t``, as the
     config transaction tests a new tree), before a restart starts that binary: after a
@@ -122,7 +123,7 @@ def live_test(paths: Paths, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
     yield StringCommand(*state_files.locked(
         LIVE_TEST_SCRIPT, "test the live config before a restart", QuoteString(paths.base_dir),
         QuoteString(os.path.relpath(paths.config_file, paths.base_dir)),
-        QuoteString(state_files.RESTART_PENDING), QuoteString(host.name), wait=lock_wait))
+        QuoteString(RESTART_PENDING), QuoteString(host.name), wait=lock_wait))
 
 
 def stopped(steps, name):
@@ -153,7 +154,7 @@ def restart(settings, others, wanted):
 
 
 @operation()
-def leftovers(policy: bool, drain: bool, lock_wait: int = state_files.LOCK_WAIT_SECONDS):
+def leftovers(policy: bool, drain: bool, lock_wait: int = LOCK_WAIT_SECONDS):
     """
     Undo what an interrupted run left on the host (pyinfra_keepalived/operations/leftovers.sh, under the deploy
     lock, so never what a live run does): our policy-rc.d (``policy``), and a drain
@@ -167,9 +168,9 @@ def leftovers(policy: bool, drain: bool, lock_wait: int = state_files.LOCK_WAIT_
     """
     yield StringCommand(*state_files.locked(
         LEFTOVERS_SCRIPT, "clear what an interrupted run left",
-        QuoteString(state_files.POLICY_RC_D if policy else ""),
-        QuoteString(state_files.DRAIN_FILE if drain else ""),
-        QuoteString(state_files.RESTART_PENDING), wait=lock_wait))
+        QuoteString(POLICY_RC_D if policy else ""),
+        QuoteString(DRAIN_FILE if drain else ""),
+        QuoteString(RESTART_PENDING), wait=lock_wait))
 
 
 def drained(value):
@@ -177,11 +178,11 @@ def drained(value):
     return value is not None and value.strip() not in ("", "0")
 
 
-def clear_leftovers(probe, lock_wait=state_files.LOCK_WAIT_SECONDS):
+def clear_leftovers(probe, lock_wait=LOCK_WAIT_SECONDS):
     """Add the leftovers operation when the probe (`probe`) saw our policy-rc.d, or a drain
     with no restart pending (a pending restart undrains the host when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
-                                      probe.host_state.lines.get(state_files.POLICY_RC_D, [])]
+                                      probe.host_state.lines.get(POLICY_RC_D, [])]
     drain = drained(probe.drain) and probe.restart_pending is None
     if ours or drain:
         leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",

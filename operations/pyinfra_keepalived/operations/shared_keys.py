@@ -25,6 +25,7 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.keepalived import digest
+from ..host_paths import LOCK_WAIT_SECONDS
 from ..shipped import shell_script
 from .state_files import locked_install
 from .uploads import install, private_dir, send
@@ -64,7 +65,7 @@ def wanted_files(host_name, pairs, directory, found):
 
 
 @operation(is_idempotent=False)
-def shared_host_keys_installed(files, lock_wait=120):
+def shared_host_keys_installed(files, lock_wait=LOCK_WAIT_SECONDS):
     """
     Install SSH host key files (``files``: [(path, content, mode)], root:root) from a
     private upload directory in one command under the host's deploy lock: each new

@@ -1,20 +1,17 @@
-"""Files the deploy keeps on each host about its own work, and the lock every change takes.
+"""Files the deploy keeps on each host about its own work, and the lock every change takes
+(where each is: host_paths).
 
-    lock     /run/pyinfra-keepalived/lock      held (flock) by whatever changes the host
-    holder   /run/pyinfra-keepalived/holder    who holds it: pid, login user, since when
-                                               (in a directory only root can use)
-    reload   /var/lib/pyinfra-keepalived/reload-pending    new files are live, keepalived
-                                                    has not reloaded them yet
-    restart  /var/lib/pyinfra-keepalived/restart-pending   the package or the daemon
-                                                    options changed, no restart yet
-    drain    /run/pyinfra-keepalived.drain          an integer added to every drainable
-                                                    instance's priority (track_file)
-    policy   /usr/sbin/policy-rc.d                  ours only during an install (Debian):
-                                                    no keepalived restart by the package
-    user     /var/lib/pyinfra-keepalived.created-user.USER   the deploy created the script
-                                                    user USER (uninstall removes only such a
-                                                    user; a host set up by a version before
-                                                    this record keeps its user)
+    LOCK_FILE        held (flock) by whatever changes the host
+    LOCK_HOLDER      who holds it: pid, login user, since when (in a directory only root
+                     can use)
+    RELOAD_PENDING   new files are live, keepalived has not reloaded them yet
+    RESTART_PENDING  the package or the daemon options changed, no restart yet
+    DRAIN_FILE       an integer added to every drainable instance's priority (track_file)
+    POLICY_RC_D      ours only during an install (Debian): no keepalived restart by the
+                     package
+    created_user_record(USER)   the deploy created the script user USER (uninstall
+                     removes only such a user; a host set up by a version before this
+                     record keeps its user)
 
 The lock is `flock(1)` on a file descriptor: it lives exactly as long as the process that
 took it, so a run that is killed or loses its SSH link never leaves a stale lock. The
@@ -28,20 +25,9 @@ from collections.abc import Callable, Iterable
 
 from pyinfra.api import QuoteString, StringCommand, operation
 
-from ..facts.state_files import (  # noqa: F401  (the paths: the probe reads them too)
-    DRAIN_FILE,
-    POLICY_RC_D,
-    RELOAD_PENDING,
-    RESTART_PENDING,
-    STATE_DIR,
-    created_user_record,
-)
+from ..host_paths import LOCK_FILE, LOCK_HOLDER, LOCK_WAIT_SECONDS, RESTART_PENDING
 from ..shipped import shell_script
 from .uploads import chained, installing
-
-LOCK_FILE = "/run/pyinfra-keepalived/lock"
-LOCK_HOLDER = "/run/pyinfra-keepalived/holder"
-LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
 
 POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (pyinfra_keepalived/operations/package.sh)
 

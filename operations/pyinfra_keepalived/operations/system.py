@@ -13,12 +13,19 @@ from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import LinuxDistribution
 
+from ..host_paths import (
+    APT_CACHE_SECONDS,
+    APT_STAMP,
+    LOCK_WAIT_SECONDS,
+    POLICY_RC_D,
+    RESTART_PENDING,
+    created_user_record,
+)
 from ..model.fleet import check_inventory
 from ..shipped import shell_script
 from . import state_files
 
 APT_FAMILY = {"debian", "ubuntu"}
-APT_STAMP = "/var/lib/apt/periodic/update-success-stamp"  # apt-get update touches it
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 
 # Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
@@ -105,11 +112,11 @@ def useradd(user, comment, home, shell):
 
 def create_user(user, comment, home, shell, record=None):
     """Shell text: useradd, then the record that this deploy created the user
-    (`record`, default state_files.created_user_record: uninstall removes no other
+    (`record`, default host_paths.created_user_record: uninstall removes no other
     user); it counts as done when the user exists after it (another run made it
     meanwhile, and recorded it; useradd's "exists" exit, 9, also means a group of that
     name blocked it, and then there is no user)."""
-    record = state_files.created_user_record(user) if record is None else record
+    record = created_user_record(user) if record is None else record
     return (f"{useradd(user, comment, home, shell).get_raw_value()} && "
             f"touch {shlex.quote(record)} || getent passwd {shlex.quote(user)} >/dev/null")
 
@@ -131,8 +138,8 @@ def _pinned(installed, version, manager):
 
 
 @operation()
-def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
-                       lock_wait=state_files.LOCK_WAIT_SECONDS, script_user=None,
+def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS, proxy=None,
+                       lock_wait=LOCK_WAIT_SECONDS, script_user=None,
                        unit_reload=True):
     """
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
@@ -185,8 +192,8 @@ def keepalived_package(manager, version, probe, cache_seconds=3600, proxy=None,
     reload = "" if not unit_reload else "if-needed" if manager == "apt" else "always"
     yield StringCommand(*state_files.locked(
         PACKAGE_SCRIPT, "install keepalived", "yes" if probe.service_active else "no",
-        QuoteString(state_files.RESTART_PENDING),
-        QuoteString(state_files.POLICY_RC_D if manager == "apt" else ""),
+        QuoteString(RESTART_PENDING),
+        QuoteString(POLICY_RC_D if manager == "apt" else ""),
         QuoteString(APT_STAMP), str(cache_seconds), QuoteString(refresh), QuoteString(create),
         QuoteString(reload), QuoteString(install), wait=lock_wait))
 
@@ -227,5 +234,5 @@ def start_steps(service, probe):
     if not probe.service_active:
         steps.append(f"systemctl start {service}")
         if probe.restart_pending is not None:  # a start reads what the restart was for
-            steps.append(f"rm -f {shlex.quote(state_files.RESTART_PENDING)}")
+            steps.append(f"rm -f {shlex.quote(RESTART_PENDING)}")
     return steps

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 
 import jinja2
 
+from ..host_paths import DRAIN_FILE
 from ..model.peers import agreement
 from ..model.script_data import SHIPPED_SCRIPT_TEMPLATES
 from ..shipped import TEMPLATES_DIR
 
-# The deploy's drain (operations.state_files, pyinfra_keepalived/operations/restart.sh): a keepalived
-# track_file whose number is added to the priority of every instance that tracks it
-# (weight 1; keepalived clamps the result at 1). Writing -253 into the file hands a VIP
+# The deploy's drain (DRAIN_FILE; operations.state_files, pyinfra_keepalived/operations/restart.sh):
+# a keepalived track_file whose number is added to the priority of every instance that tracks
+# it (weight 1; keepalived clamps the result at 1). Writing -253 into the file hands a VIP
 # to the next priority with no reply lost, without a reload; a missing file counts as 0.
 # On tmpfs: a reboot undrains.
-DRAIN_FILE = "/run/pyinfra-keepalived.drain"
 DRAIN_TRACKER = "pyinfra_drain"
 
 
