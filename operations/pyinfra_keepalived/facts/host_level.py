@@ -131,7 +131,7 @@ def digest_path(line):
     return path.strip() if "|" not in line and len(sha256) == 64 and path.strip() else None
 
 
-class KeepalivedHostLevel(FactBase):
+class KeepalivedHostLevel(FactBase[HostLevelState]):
     """
     Firewall, files, unit state and sysctl values around keepalived, in one round trip.
 

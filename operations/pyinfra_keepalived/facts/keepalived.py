@@ -37,7 +37,7 @@ class TreeEntry:
         return self.sha256 is not None and self.sha256 == digest(content, self.salted)
 
 
-class KeepalivedTree(FactBase):
+class KeepalivedTree(FactBase[dict[str, TreeEntry]]):
     """
     The directories and files of a keepalived config tree, in one round trip.
 
@@ -124,7 +124,7 @@ def tree_digests(hashed=(), salted=()):
     return [*words, "true"]
 
 
-class MaskedFileContents(FactBase):
+class MaskedFileContents(FactBase[list[str]]):
     """
     The lines of a file with every secret masked ON THE HOST (``pyinfra_keepalived.model.hidden``:
     ``auth_pass`` and what follows it), so that the secret is not in the fact's output,
@@ -194,9 +194,10 @@ def parse_addresses(lines):
     return frozenset(cidr.split("/")[0] for _, cidr in parse_ip_addr(lines))
 
 
-class IpAddresses(FactBase):
+class IpAddresses(FactBase[list[tuple[str, str]] | None]):
     """
-    Every address on the host's interfaces, as ``[(interface, "address/prefix")]``.
+    Every address on the host's interfaces, as ``[(interface, "address/prefix")]`` (None
+    when ``ip`` printed nothing at all).
 
     .. code:: python
 
@@ -210,7 +211,7 @@ class IpAddresses(FactBase):
         return parse_ip_addr(output)
 
 
-class UserProcesses(FactBase):
+class UserProcesses(FactBase[list[str]]):
     """
     The ids of the processes that run as ``user`` (from /proc: no procps needed).
 
@@ -231,7 +232,7 @@ class UserProcesses(FactBase):
         return [line.strip() for line in output if line.strip()]
 
 
-class CreatedUser(FactBase):
+class CreatedUser(FactBase[bool]):
     """
     Whether this deploy created ``user`` on the host: its record
     (host_paths.created_user_record), written in the command that created the user.
@@ -290,7 +291,7 @@ def parse_dump(lines):
     return instances, tuple(failing)
 
 
-class KeepalivedStatus(FactBase):
+class KeepalivedStatus(FactBase[VrrpStatus]):
     """
     What the running keepalived says about its VRRP instances, plus the host's addresses,
     in one round trip. Asks keepalived's VRRP process for its data dump (a signal, as

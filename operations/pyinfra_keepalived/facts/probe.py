@@ -52,7 +52,7 @@ class HostProbe:
     ssh_host_keys: dict = field(default_factory=dict)
 
 
-class KeepalivedProbe(FactBase):
+class KeepalivedProbe(FactBase[HostProbe]):
     """
     Distro, script user, installed keepalived, service state, the config
     tree (``KeepalivedTree``) and the host-level state (``KeepalivedHostLevel``, given its

@@ -11,7 +11,7 @@ from .keepalived import RUN_SALT
 # sets $keys: the HostKey files of sshd's effective config (needs root), else /etc/ssh's
 HOST_KEY_FILES = shell_script("facts/host_key_files.sh")
 
-class SshHostKeys(FactBase):
+class SshHostKeys(FactBase[list[tuple[str, str]]]):
     """
     The SSH host public keys the host's sshd presents, as ``[(type, base64)]``.
 
