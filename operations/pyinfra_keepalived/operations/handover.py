@@ -96,7 +96,7 @@ class HandoverPlan:
     instances: tuple  # names of the host's instances: each must be back BACKUP or MASTER
     drain_vips: tuple  # addresses the drain hands over
     stop_vips: tuple  # addresses only the graceful stop hands over (sync group, 255)
-    wait: int  # seconds keepalived gets to be back (and its checks GOOD, to be undrained)
+    wait: int  # seconds keepalived gets to be back, its checks GOOD
     drain_wait: int  # seconds a peer gets to take the drained VIPs
     lock_wait: int  # seconds to wait for another run's lock on the host
     handovers: tuple = ()  # Handover of each instance a peer shares
