@@ -16,9 +16,9 @@ priority (the drain: to 1; a graceful stop: to 0); of several, the highest. That
 must be healthy: keepalived up, BACKUP, every check script the instance tracks GOOD,
 its effective priority the one it has while all it tracks is well (its priority plus the
 positive weights of its scripts and interfaces, as the inventory gives them:
-model.tracking; no tracked script, interface or process pulls it down). When it is not, or there is no such
-peer, the instance's VIPs are refused: a host holding one stays as it is and its step
-fails, naming the peer and what is wrong with it.
+model.tracking; no tracked script, interface or process pulls it down). When it is not,
+or there is no such peer, the instance's VIPs are refused: a host holding one stays as
+it is and its step fails, naming the peer and what is wrong with it.
 
 The host side is handover.sh (`hand_over`), under the caller's deploy lock. The verdict
 is read before the lock is had: when the host waited more than 2 s for it (another run
@@ -148,7 +148,7 @@ def plan(settings, others):
         (drain if drainable else stop).extend(vips)
         handovers.append(Handover(instance.name, vips, drainable, peers))
     advert = max([instance.advert_int for instance in settings.instances], default=1)
-    # a restarted host is undrained only once its checks are GOOD: `rise` runs of each
+    # a restart is done (and a drained host undrained) only once its checks are GOOD
     checks = max([first_verdict_seconds(instance, settings.scripts)
                   for instance in settings.instances], default=0)
     # a peer with preempt_delay waits that long before it takes over from a drained holder
