@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from pyinfra_keepalived.deploys.drill import DrillRefused, plan
+from pyinfra_keepalived.deploys.drill import DrillRefused, plan, plan_from
 from pyinfra_keepalived.deploys.status import Row, host_key_lines, problems, rows, table
 from pyinfra_keepalived.facts.keepalived import (
     DUMP_LINES,
@@ -24,6 +24,7 @@ from pyinfra_keepalived.facts.keepalived import (
     parse_ip_addr,
 )
 from pyinfra_keepalived.model.validate import read_host
+from pyinfra_keepalived.operations.handover import Peer
 from tests.seed import SEED_HOSTS
 
 pytestmark = pytest.mark.unit
@@ -228,17 +229,25 @@ def row(host, state, effective=100, holds=True, failing=(), priority=100, instan
                last_transition=None, now=None, failing_scripts=tuple(failing))
 
 
+def drill_plan(instance, all_rows, **timing):
+    """The drill's plan from `all_rows`, each host's Peer as its row shows it (nothing
+    raised by tracked items)."""
+    peers = {r.host: Peer(r.host, r.state, r.priority, r.effective_priority,
+                          r.failing_scripts) for r in all_rows}
+    return plan(instance, all_rows, peers, **timing)
+
+
 HEALTHY = [row("host-01", "MASTER", 100), row("host-02", "BACKUP", 90, holds=False, priority=90),
            row("host-03", "BACKUP", 80, holds=False, priority=80)]
 
 
 def test_drill_plan_moves_to_the_backup_with_the_highest_effective_priority():
-    drill = plan("VI_1", HEALTHY, advert_int=1)
+    drill = drill_plan("VI_1", HEALTHY, advert_int=1)
     assert (drill.master, drill.backup, drill.vips) == ("host-01", "host-02",
                                                         ("192.168.1.100/24",))
-    assert drill.timeout == 14
+    assert drill.timeout == 7  # as long as a handover's drain waits (handover.move_seconds)
     # a preempt_delay of the instance's hosts delays each move: waited for too
-    assert plan("VI_1", HEALTHY, advert_int=1, preempt_delay=5).timeout == 19
+    assert drill_plan("VI_1", HEALTHY, advert_int=1, preempt_delay=5).timeout == 12
 
 
 @pytest.mark.parametrize("backup, reason", [
@@ -253,7 +262,7 @@ def test_drill_plan_moves_to_the_backup_with_the_highest_effective_priority():
 def test_drill_refuses_an_unhealthy_backup(backup, reason):
     expected = "the backup of VI_1 is not healthy: " + reason
     with pytest.raises(DrillRefused, match=re.escape(expected)):
-        plan("VI_1", [HEALTHY[0], backup])
+        drill_plan("VI_1", [HEALTHY[0], backup])
 
 
 @pytest.mark.parametrize("all_rows, message", [
@@ -265,10 +274,46 @@ def test_drill_refuses_an_unhealthy_backup(backup, reason):
 ])
 def test_drill_refuses_an_unhealthy_cluster(all_rows, message):
     with pytest.raises(DrillRefused, match=message):
-        plan("VI_1", all_rows)
+        drill_plan("VI_1", all_rows)
 
 
 def test_drill_refuses_an_unknown_instance_and_names_the_known_ones():
     with pytest.raises(DrillRefused, match="no host is configured for instance 'VI_9'; "
                                            "known: VI_1"):
-        plan("VI_9", HEALTHY)
+        drill_plan("VI_9", HEALTHY)
+
+
+def weighted(weight):
+    """The seed's settings with check_ssh's weight `weight` on both hosts."""
+    return {name: read_host(name, {**data, "keepalived_check_scripts": [
+        {**script, "weight": weight} for script in data["keepalived_check_scripts"]]})[0]
+        for name, data in SEED_HOSTS}
+
+
+@pytest.mark.parametrize("backup, refused", [
+    # check_ssh GOOD, weight 10: 90 + 10 is the healthy backup's effective priority
+    (running("BACKUP", priority=90, effective=100), None),
+    # its check not GOOD (yet): 90 < 100
+    (running("BACKUP", priority=90, effective=90, failing=["check_ssh"]),
+     "host-02: check script(s) failing: check_ssh"),
+    # an interface or process down, its check GOOD: 95 < 100
+    (running("BACKUP", priority=90, effective=95),
+     "host-02: effective priority 95 < 100 (priority 90 plus its tracked items' weights)"),
+    # a failing script VI_1 does not track (another instance's) does not count
+    (running("BACKUP", priority=90, effective=100, failing=["chk_vi_2"]), None),
+])
+def test_drill_judges_the_backup_as_every_handover_does(backup, refused):
+    master = running("MASTER", priority=100, effective=110, holds=True)
+    statuses = {"host-01": master, "host-02": backup}
+    if refused is None:
+        assert plan_from("VI_1", weighted(10), statuses).backup == "host-02"
+    else:
+        with pytest.raises(DrillRefused, match=re.escape(
+                "the backup of VI_1 is not healthy: " + refused)):
+            plan_from("VI_1", weighted(10), statuses)
+
+
+def test_drill_refuses_when_a_hosts_state_cannot_be_read():
+    statuses = {"host-01": running("MASTER", holds=True), "host-02": None}
+    with pytest.raises(DrillRefused, match="the state of host-02 could not be read"):
+        plan_from("VI_1", settings(), statuses)

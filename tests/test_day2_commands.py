@@ -24,17 +24,20 @@ from pyinfra_keepalived.deploys import backup as backup_module
 from pyinfra_keepalived.deploys import drill as drill_module
 from pyinfra_keepalived.deploys.backup import backup
 from pyinfra_keepalived.deploys.uninstall import uninstall
+from pyinfra_keepalived.facts.keepalived import InstanceStatus, VrrpStatus
 from pyinfra_keepalived.host_paths import (
     DRAIN_FILE,
     DROPIN,
     FIREWALL_COMMAND,
     SYSCTL_FILE,
 )
+from pyinfra_keepalived.model.validate import read_host
 from pyinfra_keepalived.operations import handover
 from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT
 from pyinfra_keepalived.operations.state_files import locked
 from pyinfra_keepalived.render import host_level as render_host
 from testhosts.polling import wait_for
+from tests.fakeclock import fake_clock
 from tests.fakehosts import (
     DNF_DISTROS,
     DROPIN_CONTENT,
@@ -48,6 +51,7 @@ from tests.fakehosts import (
     op_commands,
     unlocked,
 )
+from tests.seed import SEED_HOSTS
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
@@ -298,11 +302,11 @@ def test_drill_fails_naming_a_move_that_did_not_happen(monkeypatch):
             timeout=14))
 
 
-def run_drill_body(tmp_path, timeout="3", signal_after=None, moves=True):
+def run_drill_body(tmp_path, timeout="3", signal_after=None, moves=True, clock=None):
     """drill.sh (with its lock) in a real shell: a stub `ip` shows the VIP while the
     instance's drain (tmp_path/drain) is 0 or missing, as keepalived would (always, when
     not `moves`); with `signal_after` seconds, the body is sent SIGTERM that long after it
-    drained (its service stopped)."""
+    drained (its service stopped). `clock`: a fake clock's environment (tests/fakeclock.py)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     drain = tmp_path / "drain"
@@ -311,7 +315,8 @@ def run_drill_body(tmp_path, timeout="3", signal_after=None, moves=True):
         f"v=$(cat {drain} 2>/dev/null || echo 0); [ \"$v\" = 0 ] || {'exit 0' if moves else ':'}\n"
         "echo '2: eth0    inet 192.168.1.100/24 scope global secondary eth0'\n")
     (bin_dir / "ip").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {**os.environ, **(clock or {})}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
     args = [str(tmp_path / "lock"), str(tmp_path / "holder"), "5", "drill VI_1",
             str(tmp_path / "result"), str(drain), timeout, "192.168.1.100"]
     process = subprocess.Popen(["sh", "-c", drill_module.BODY_SCRIPT, "drill", *args],
@@ -343,6 +348,41 @@ def test_drill_body_stopped_midway_lifts_the_drain_itself(tmp_path):
     code, drain, _ = run_drill_body(tmp_path, timeout="30", signal_after=0.3, moves=False)
     assert code != 0
     assert drain.read_text() == "0\n"
+
+
+@pytest.mark.parametrize("lock_wait, runs", [(1, True), (3, False)])
+def test_drill_body_refuses_when_it_waited_for_the_lock(lock_wait, runs, tmp_path):
+    """The cluster was judged healthy before the lock was had: when another run held it
+    more than 2 s meanwhile, the host refuses the drill, nothing drained."""
+    code, drain, result = run_drill_body(tmp_path, clock=fake_clock(tmp_path,
+                                                                    flock_wait=lock_wait))
+    assert (code == 0) == runs
+    assert drain.exists() == runs and result.exists() == runs
+
+
+def test_drill_reads_and_judges_the_hosts_when_it_runs(monkeypatch):
+    """The drill's operation reads every host of the instance again when it runs, and
+    plans from that: a backup that went FAULT since the run was planned refuses it."""
+    settings = {name: read_host(name, data)[0] for name, data in SEED_HOSTS}
+    master = VrrpStatus(True, {"VI_1": InstanceStatus("VI_1", "MASTER", 100, 100)},
+                        addresses=frozenset({"192.168.1.100"}))
+    read, sent = [], []
+
+    def now(state):
+        backup = VrrpStatus(True, {"VI_1": InstanceStatus("VI_1", state, 90, 90)})
+        return lambda name: read.append(name) or {"host-01": master, "host-02": backup}[name]
+
+    monkeypatch.setattr(drill_module, "state", SimpleNamespace(
+        inventory=SimpleNamespace(get_host=lambda name: SimpleNamespace(name=name))))
+    monkeypatch.setattr(drill_module.handover, "run_on", lambda target, command, label=None:
+                        sent.append(target.name) or ["failover 3.61", "failback 3.02"])
+    monkeypatch.setattr(drill_module.handover, "live_status", now("BACKUP"))
+    drill_module.drill_now("VI_1", settings)
+    assert (read, sent) == (["host-01", "host-02"], ["host-01"])
+    monkeypatch.setattr(drill_module.handover, "live_status", now("FAULT"))
+    with pytest.raises(drill_module.DrillRefused, match="host-02: state FAULT"):
+        drill_module.drill_now("VI_1", settings)
+    assert sent == ["host-01"]
 
 
 # -- backup.py: the archive is only ever the login user's --

@@ -11,9 +11,10 @@ import subprocess
 import pytest
 
 from pyinfra_keepalived.model.fleet import check_hosts
-from pyinfra_keepalived.operations import handover
+from pyinfra_keepalived.operations import handover, state_files
 from pyinfra_keepalived.render import config as render
 
+from .fakeclock import LONG_UPTIME, fake_clock, uptime_now
 from .fakehosts import deploy, make_state, op_commands, up_to_date_probes
 
 pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
@@ -21,8 +22,9 @@ pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 Peer = handover.Peer
 
 
-def backup(host="h2", effective=90, priority=90, failing=(), state="BACKUP", nopreempt=False):
-    return Peer(host, state, priority, effective, tuple(failing), nopreempt)
+def backup(host="h2", effective=90, priority=90, failing=(), state="BACKUP", nopreempt=False,
+           raised=0):
+    return Peer(host, state, priority, effective, tuple(failing), nopreempt, raised)
 
 
 # -- the decision: which peer takes the VIPs, and whether it may --
@@ -56,6 +58,18 @@ def backup(host="h2", effective=90, priority=90, failing=(), state="BACKUP", nop
      "no healthy peer can take VI_1 (h2: state MASTER)"),
     ([], handover.DRAINED, None,
      "no healthy peer can take VI_1 (no other host is configured with it)"),
+    # a GOOD check with a positive weight raises the effective priority: healthy
+    ([backup("h2", 100, 90, raised=10)], handover.DRAINED, "h2", None),
+    # ... and the same peer without that weight (its check is not GOOD, or an interface
+    # with a positive weight is down) is not
+    ([backup("h2", 90, 90, raised=10)], handover.DRAINED, None,
+     "the peer that would take VI_1 is not healthy: h2: effective priority 90 < 100 "
+     "(priority 90 plus its tracked items' weights)"),
+    ([backup("h2", 95, 90, raised=10)], handover.DRAINED, None,
+     "the peer that would take VI_1 is not healthy: h2: effective priority 95 < 100 "
+     "(priority 90 plus its tracked items' weights)"),
+    # keepalived clamps at 254: 250 + 10 is healthy at 254
+    ([backup("h2", 254, 250, raised=10)], handover.DRAINED, "h2", None),
 ])
 def test_taker(peers, below, taker, reason):
     chosen, why = handover.taker("VI_1", peers, below)
@@ -92,12 +106,26 @@ def test_decide(handovers, peers, verdict):
 def test_peer_from_a_status():
     from pyinfra_keepalived.facts.keepalived import InstanceStatus, VrrpStatus
     status = VrrpStatus(True, {"VI_1": InstanceStatus("VI_1", "BACKUP", 90, 70)},
-                        failing_scripts=("chk",))
-    assert handover.peer("h2", status, "VI_1", True) == Peer("h2", "BACKUP", 90, 70, ("chk",),
-                                                             True)
-    assert handover.peer("h2", status, "VI_9").state == "NOT LOADED"
-    assert handover.peer("h2", VrrpStatus(False, {}), "VI_1").state == "STOPPED"
-    assert handover.peer("h2", None, "VI_1").state == handover.UNREACHABLE
+                        failing_scripts=("chk", "chk_vi_2"))
+    config = handover.Configured("h2", True, 10, ("chk",))
+    # only the scripts VI_1 tracks count: chk_vi_2 (another instance's) fails unseen
+    assert handover.peer(config, status, "VI_1") == Peer("h2", "BACKUP", 90, 70, ("chk",),
+                                                         True, 10)
+    assert handover.peer(config, status, "VI_9").state == "NOT LOADED"
+    assert handover.peer(config, VrrpStatus(False, {}), "VI_1").state == "STOPPED"
+    assert handover.peer(config, None, "VI_1").state == handover.UNREACHABLE
+
+
+@pytest.mark.parametrize("failing, reason", [
+    (("chk_vi_2",), None),  # another instance's script: VI_1's handover goes on
+    (("chk_vi_1", "chk_vi_2"), "check script(s) failing: chk_vi_1"),
+])
+def test_only_the_instances_own_scripts_make_a_peer_unhealthy(failing, reason):
+    from pyinfra_keepalived.facts.keepalived import InstanceStatus, VrrpStatus
+    status = VrrpStatus(True, {"VI_1": InstanceStatus("VI_1", "BACKUP", 90, 90)},
+                        failing_scripts=failing)
+    peer = handover.peer(handover.Configured("h2", False, 0, ("chk_vi_1",)), status, "VI_1")
+    assert handover.problem(peer) == reason
 
 
 # -- the plan, from the inventory --
@@ -122,7 +150,7 @@ def test_plan_drains_what_it_can_and_stops_the_rest():
     assert (plan.drain_vips, plan.stop_vips, plan.wait, plan.drain_wait) == (
         ("192.168.1.100",), (), 13, 7)
     assert plan.handovers == (handover.Handover("VI_1", ("192.168.1.100",), True,
-                                                (("h2", False),)),)
+                                                (handover.Configured("h2", False, 0),)),)
     plan, settings = plan_of([{"priority": 255}])
     assert (plan.drain_vips, plan.stop_vips) == ((), ("192.168.1.100",))
     assert not plan.handovers[0].drainable
@@ -156,9 +184,46 @@ def test_plan_waits_for_the_hosts_checks_to_be_good_again():
     assert handover.plan(settings["h1"], [settings["h2"]]).wait == 3 + 10 + 5 * 3 + 2
 
 
+def script(vrrp_name, weight, interval=2, rise=1):
+    return {"name": f"{vrrp_name}.sh", "vrrp_name": vrrp_name, "weight": weight,
+            "template": "check_systemd_service.sh.j2", "service_name": "ssh.service",
+            "interval": interval, "rise": rise}
+
+
+@pytest.mark.parametrize("scripts, tracked, interfaces, raised", [
+    ([script("chk", 10)], ["chk"], [], 10),  # a GOOD check's positive weight counts
+    ([script("chk", -20)], ["chk"], [], 0),  # a negative one only while it fails
+    ([script("chk", 10)], [], [], 0),  # a script it does not track: nothing
+    ([], [], [{"interface": "eth1", "weight": 15}], 15),  # an interface's, while up
+    ([script("chk", 200)], ["chk"], [{"interface": "eth1", "weight": 50}], 250),
+])
+def test_plan_judges_each_peer_by_its_priority_while_all_it_tracks_is_well(
+        scripts, tracked, interfaces, raised):
+    hosts = [(name, {"keepalived_vrrp_instances": [{
+        "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+        "virtual_ipaddresses": ["192.168.1.100/24"], "track_scripts": tracked,
+        "track_interfaces": interfaces}],
+        "keepalived_check_scripts": scripts, "keepalived_priority": priority})
+        for name, priority in (("h1", 130), ("h2", 90))]
+    settings = check_hosts(hosts, warn=lambda _: None)
+    [peer] = handover.plan(settings["h1"], [settings["h2"]]).handovers[0].peers
+    assert peer == handover.Configured("h2", False, raised, tuple(tracked))
+
+
+def test_plan_waits_only_for_the_checks_its_instances_track():
+    hosts = [(name, {"keepalived_vrrp_instances": [{
+        "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+        "virtual_ipaddresses": ["192.168.1.100/24"], "track_scripts": ["chk"]}],
+        "keepalived_check_scripts": [script("chk", -20, interval=5, rise=3),
+                                     script("other", -20, interval=60, rise=5)],
+        "keepalived_priority": priority}) for name, priority in (("h1", 100), ("h2", 90))]
+    settings = check_hosts(hosts, warn=lambda _: None)
+    assert handover.plan(settings["h1"], [settings["h2"]]).wait == 3 + 10 + 5 * 3
+
+
 def test_plan_knows_which_peer_has_nopreempt_and_waits_out_preempt_delay():
     plan, _ = plan_of([{"state": "BACKUP"}], peer_data={"nopreempt": True})
-    assert plan.handovers[0].peers == (("h2", True),)
+    assert [(peer.host, peer.nopreempt) for peer in plan.handovers[0].peers] == [("h2", True)]
     plan, _ = plan_of([{"state": "BACKUP"}], peer_data={"preempt_delay": 30})
     assert plan.drain_wait == 7 + 30  # the peer waits that long before it takes over
 
@@ -196,9 +261,12 @@ def test_holders_step_carries_the_peers_verdict(peer, refused, reason, recorder)
 
 # -- the host side: hand_over, through uninstall's stop.sh --
 
-def run_stop(tmp_path, holds_after_drain, kept="", refused="", reason="", drain_wait="1"):
+def run_stop(tmp_path, holds_after_drain, kept="", refused="", reason="", drain_wait="1",
+             clock=None, locked=False):
     """stop.sh in a real shell: a stub `ip` shows the VIP until the drain is written
-    (unless `holds_after_drain`), a stub systemctl logs its arguments."""
+    (unless `holds_after_drain`), a stub systemctl logs its arguments. `clock`: a fake
+    clock's environment (tests/fakeclock.py); `locked`: under the deploy lock (lock.sh, its
+    files in tmp_path), as sent."""
     stubs = tmp_path / "bin"
     stubs.mkdir(exist_ok=True)
     drain = tmp_path / "drain"
@@ -208,10 +276,15 @@ def run_stop(tmp_path, holds_after_drain, kept="", refused="", reason="", drain_
     (stubs / "systemctl").write_text(f"#!/bin/sh\necho \"$*\" >> {tmp_path}/systemctl\n")
     for stub in ("ip", "systemctl"):
         os.chmod(stubs / stub, 0o755)
+    lock = ([state_files.LOCK_SCRIPT + "\n" + handover.STOP_SCRIPT, "stop",
+             str(tmp_path / "lock"), str(tmp_path / "holder"), "5", "uninstall"] if locked
+            else [handover.STOP_SCRIPT, "stop"])
+    environment = {**os.environ, **(clock or {})}
+    environment["PATH"] = f"{stubs}:{environment['PATH']}"
     return subprocess.run(
-        ["sh", "-c", handover.STOP_SCRIPT, "stop", "h1", str(drain), drain_wait, "192.168.1.100", "",
-         kept, refused, reason], capture_output=True, text=True,
-        env={**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"})
+        ["sh", "-c", *lock, "h1", str(drain), drain_wait, "192.168.1.100", "",
+         kept, refused, reason], capture_output=True, text=True, env=environment,
+        timeout=60)  # (a guard: a wait that never ends fails the test, not the suite)
 
 
 def systemctl_calls(tmp_path):
@@ -250,9 +323,42 @@ def test_kept_vip_goes_with_the_stop(tmp_path):
     assert systemctl_calls(tmp_path) == ["stop keepalived.service"]
 
 
-def test_monotonic_clock_in_centiseconds():
+@pytest.mark.parametrize("uptime, centiseconds", [
+    ("12.34", 1234), ("0.08", 8), ("21474836.47", 2147483647),
+    # past 2^31 centiseconds (248.5 days): mawk's printf %d stopped the clock here
+    ("21474836.48", 2147483648), ("86400000.00", 8640000000),
+])
+def test_monotonic_clock_in_centiseconds_from_the_uptime(uptime, centiseconds, tmp_path):
+    (tmp_path / "uptime").write_text(f"{uptime} 1.00\n")
     result = subprocess.run(["sh", "-c", handover.HANDOVER_FUNCTIONS
-                             + 'a=$(now); sleep 0.3; b=$(now); echo $((b - a)); '
-                               'seconds 1234; seconds 5'], capture_output=True, text=True)
-    elapsed, shown, small = result.stdout.split()
-    assert 25 <= int(elapsed) <= 200 and (shown, small) == ("12.34", "0.05")
+                             + 'now; seconds 1234; seconds 5'], capture_output=True, text=True,
+                            env={**os.environ, "uptime_file": str(tmp_path / "uptime")})
+    assert result.stdout.split() == [str(centiseconds), "12.34", "0.05"], result.stderr
+
+
+def test_the_clock_advances_and_a_wait_times_out_after_248_days_of_uptime(tmp_path):
+    """With an uptime past 2^31 centiseconds the clock still moves (a fake uptime that
+    the stub `sleep` moves on) and the drain's wait ends: no peer took the VIP within
+    its 1 s, the host is undrained and keepalived not stopped."""
+    result = run_stop(tmp_path, holds_after_drain=True, clock=fake_clock(tmp_path))
+    assert result.returncode == 1
+    assert "no peer took 192.168.1.100 within 1 s of the drain" in result.stderr
+    assert systemctl_calls(tmp_path) == []
+    assert (tmp_path / "drain").read_text() == "0\n"
+    assert float(uptime_now(tmp_path)) >= float(LONG_UPTIME) + 1
+
+
+@pytest.mark.parametrize("lock_wait, stopped", [(0, True), (2, True), (2.01, False),
+                                                 (119, False)])
+def test_no_handover_when_the_lock_was_waited_for(lock_wait, stopped, tmp_path):
+    """The peers' verdict was read before the lock was had: when another run held the
+    lock more than 2 s meanwhile (it may have restarted the peer), the host refuses the
+    handover, nothing changed (not drained, not stopped)."""
+    result = run_stop(tmp_path, holds_after_drain=False, locked=True,
+                      clock=fake_clock(tmp_path, flock_wait=lock_wait))
+    assert (result.returncode == 0) == stopped, result.stderr
+    assert systemctl_calls(tmp_path) == (["stop keepalived.service"] if stopped else [])
+    if not stopped:
+        assert (f"the peers' state was read over {lock_wait:.2f} s ago, another run held "
+                "the lock meanwhile; run again; keepalived was NOT stopped") in result.stderr
+        assert not (tmp_path / "drain").exists()

@@ -19,7 +19,9 @@ from pyinfra.api import QuoteString
 from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.operations import rolling, state_files
 from pyinfra_keepalived.operations import system as host_ops
+from pyinfra_keepalived.shipped import shell_script
 
+from .fakeclock import fake_clock
 from .fakehosts import (
     APT_REFRESH,
     CONVERGED_STATE,
@@ -371,8 +373,25 @@ def test_stopped_asks_about_other_hosts_only():
 
 # -- restart.sh, its first decisions, in a real shell (ip and systemctl stubbed) --
 
+# keepalived as restart.sh's functions see it (`scripts`: each check script's status):
+# every instance of the host BACKUP
+KEEPALIVED_RUNS = """vrrp_pid() { echo 42; }
+vrrp_dump() { printf '%s\\n' ' VRRP Instance = VI_1' '   State = BACKUP' {scripts} |
+  grep -E "$2"; }
+"""
+
+
 def run_restart(tmp_path, stage, holds, drain_wait="7", kept="", wait="13", refused="",
-                reason=""):
+                reason="", scripts=None, clock=None):
+    """restart.sh in a real shell (ip, systemctl, journalctl stubbed); `scripts`
+    ({name: status}): keepalived runs, as its data dump shows it; `clock`: a fake clock's
+    environment (tests/fakeclock.py)."""
+    script = rolling.RESTART_SCRIPT
+    if scripts is not None:
+        body = shell_script("operations/restart.sh")
+        shown = " ".join(f"' VRRP Script = {name}' '   Status = {status}'"
+                         for name, status in scripts.items())
+        script = script.replace(body, KEEPALIVED_RUNS.replace("{scripts}", shown) + body)
     stubs = tmp_path / "bin"
     stubs.mkdir(exist_ok=True)
     address = "192.168.1.100/24" if holds else "192.168.1.7/24"
@@ -381,12 +400,13 @@ def run_restart(tmp_path, stage, holds, drain_wait="7", kept="", wait="13", refu
     (stubs / "journalctl").write_text("#!/bin/sh\necho '(journal)'\n")
     for stub in ("ip", "systemctl", "journalctl"):
         os.chmod(stubs / stub, 0o755)
-    environment = {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"}
+    environment = {**os.environ, **(clock or {})}
+    environment["PATH"] = f"{stubs}:{environment['PATH']}"
     return subprocess.run(
-        ["sh", "-c", rolling.RESTART_SCRIPT, "restart", stage, str(tmp_path / "marker"),
+        ["sh", "-c", script, "restart", stage, str(tmp_path / "marker"),
          str(tmp_path / "drain"), wait, drain_wait, "h1", "VI_1", "192.168.1.100", "",
          kept, refused, reason],
-        capture_output=True, text=True, env=environment)
+        capture_output=True, text=True, env=environment, timeout=60)
 
 
 def test_restart_script_without_marker_does_nothing(tmp_path):
@@ -460,6 +480,22 @@ def test_restart_script_non_holder_restarts_whatever_its_peers(tmp_path):
     run_restart(tmp_path, "first", holds=False, refused="192.168.1.100", reason="r",
                 wait="1")
     assert "restart keepalived.service" in (tmp_path / "systemctl").read_text()
+
+
+@pytest.mark.parametrize("status, restarted", [("GOOD", True), ("INIT", False), ("BAD", False)])
+def test_every_restart_waits_for_the_hosts_checks_to_be_good(status, restarted, tmp_path):
+    """A host restarted in the first stage (it holds no VIP, nothing drained) is done only
+    once its check scripts are GOOD again: the next holder's peers' verdict sees this host
+    (an INIT script would refuse its handover). Else the step fails, the restart pending."""
+    (tmp_path / "marker").write_text(MARKER_LINE)
+    result = run_restart(tmp_path, "first", holds=False, wait="1", scripts={"chk": status},
+                         clock=fake_clock(tmp_path))
+    assert "restart keepalived.service" in (tmp_path / "systemctl").read_text()
+    assert (result.returncode == 0) == restarted, result.stderr
+    assert (tmp_path / "marker").exists() != restarted
+    if not restarted:
+        assert ("keepalived back, but check script(s) chk not GOOD within 1 s, the restart "
+                "pending") in result.stderr
 
 
 @pytest.mark.parametrize("flag", ["--serial", "--no-wait"])

@@ -19,9 +19,11 @@ Before anything is touched it refuses, naming the reason, when the cluster is no
 healthy: split brain or no master, or a backup whose keepalived is not running, is not
 in BACKUP state (FAULT), has a failing check script or a lowered effective priority
 (operations.handover, the checks every handover makes), or when there is no backup.
+The hosts' state is read when the run is planned (a refusal then runs no operation) and
+read again, and judged again, right before the drill starts; the host refuses it too
+when it waited more than 2 s for its deploy lock (another run held the host meanwhile).
 """
 
-import math
 from dataclasses import dataclass, replace
 
 from pyinfra import host, logger, state
@@ -57,8 +59,9 @@ class Plan:
     lock_wait: int = LOCK_WAIT_SECONDS  # seconds the drill waits for the host's lock
 
 
-def plan(instance, all_rows, advert_int=1, preempt_delay=0):
-    """The drill for `instance` from the status rows of every host, or DrillRefused
+def plan(instance, all_rows, peers, advert_int=1, preempt_delay=0):
+    """The drill for `instance` from the status rows of every host and the handover's
+    view of each of its hosts (`peers`: {host: Peer}, handover.peer), or DrillRefused
     naming why it must not run. `preempt_delay`: the longest of the instance's hosts (a
     move waits that long)."""
     groups = by_instance(all_rows)
@@ -73,7 +76,7 @@ def plan(instance, all_rows, advert_int=1, preempt_delay=0):
     if set(master.holds) != set(master.vips):
         raise DrillRefused(f"drill refused: {master.host} is MASTER of {instance} but holds "
                            f"{', '.join(master.holds) or 'none'} of {', '.join(master.vips)}")
-    backups = [_peer(row) for row in group if row.host != master.host]
+    backups = [peers[row.host] for row in group if row.host != master.host]
     if not backups:
         raise DrillRefused(f"drill refused: {instance} has no backup (only {master.host})")
     unhealthy = [f"{peer.host}: {reason}" for peer in backups
@@ -85,13 +88,29 @@ def plan(instance, all_rows, advert_int=1, preempt_delay=0):
     if backup is None:
         raise DrillRefused(f"drill refused: {why}")
     return Plan(instance=instance, master=master.host, backup=backup.host,
-                vips=master.vips, timeout=math.ceil(4 * advert_int + 10 + preempt_delay))
+                vips=master.vips, timeout=handover.move_seconds(advert_int, preempt_delay))
 
 
-def _peer(row):
-    """A status Row as the handover's view of a peer."""
-    return handover.Peer(row.host, row.state, row.priority, row.effective_priority,
-                         row.failing_scripts)
+def plan_from(instance, settings, statuses):
+    """`plan` of `instance` from the inventory (`settings`: {host: Settings}) and the
+    hosts' VrrpStatus (`statuses`: {host: VrrpStatus, None when it could not be read}),
+    refused too when the master cannot drain it alone; with the master's lock_wait."""
+    unread = [name for name, status in statuses.items() if status is None]
+    if unread:
+        raise DrillRefused(f"drill refused: the state of {', '.join(unread)} could not be read")
+    hosts = [name for name in statuses
+             if any(i.name == instance for i in settings[name].instances)]
+    peers = {name: handover.peer(handover.configured(settings[name], instance),
+                                 statuses[name], instance) for name in hosts}
+    ours = [i for s in settings.values() for i in s.instances if i.name == instance]
+    the_plan = plan(instance, rows(settings, statuses), peers,
+                    advert_int=ours[0].advert_int if ours else 1,
+                    preempt_delay=max([i.preempt_delay or 0 for i in ours], default=0))
+    mine = settings[the_plan.master]
+    if not any(drainable(mine, i) for i in mine.instances if i.name == instance):
+        raise DrillRefused(f"drill refused: {instance} on {the_plan.master} is in a sync group "
+                           "or has priority 255: the drain cannot move it alone")
+    return replace(the_plan, lock_wait=mine.host_level.lock_wait)
 
 
 def drill_command(drill: Plan) -> StringCommand:
@@ -109,6 +128,13 @@ def drill_command(drill: Plan) -> StringCommand:
         QuoteString(LOCK_FILE), QuoteString(LOCK_HOLDER), str(drill.lock_wait),
         QuoteString(f"drill {drill.instance}"), QuoteString(result), QuoteString(drain),
         str(drill.timeout), QuoteString(addresses))
+
+
+def drill_now(instance, settings):
+    """Read the state of `instance`'s hosts now, plan (or refuse: `plan_from`) and run
+    the drill (`run_drill`)."""
+    hosts = [name for name, s in settings.items() if any(i.name == instance for i in s.instances)]
+    run_drill(plan_from(instance, settings, {name: handover.live_status(name) for name in hosts}))
 
 
 def run_drill(drill):
@@ -132,7 +158,8 @@ def run_drill(drill):
 
 @deploy("Keepalived failover drill")
 def drill(instance=None):
-    """Refuse or plan (from every host's status), then run the drill from the master.
+    """Refuse or plan (from every host's status), then run the drill from the master,
+    planned again from the hosts' state read then.
     `instance` may be left out when the inventory has only one."""
     settings = check_inventory(state.inventory)
     configured = {i.name: i for s in settings.values() for i in s.instances}
@@ -142,19 +169,10 @@ def drill(instance=None):
         raise DeployError("drill: name the instance, e.g. --data drill_instance=VI_1; "
                           f"configured: {', '.join(configured) or 'none'}")
     statuses, _ = cluster_status()
-    delays = [i.preempt_delay or 0 for s in settings.values() for i in s.instances
-              if i.name == instance]
-    the_plan = plan(instance, rows(settings, statuses),
-                    advert_int=configured[instance].advert_int if instance in configured else 1,
-                    preempt_delay=max(delays, default=0))
+    the_plan = plan_from(instance, settings, statuses)  # a refusal here runs nothing
     if host.name != the_plan.master:
         return
-    mine = settings[the_plan.master]
-    if not any(drainable(mine, i) for i in mine.instances if i.name == instance):
-        raise DrillRefused(f"drill refused: {instance} on {the_plan.master} is in a sync group "
-                           "or has priority 255: the drain cannot move it alone")
-    the_plan = replace(the_plan, lock_wait=mine.host_level.lock_wait)
     python.call(
         name=f"Fail {instance} over to {the_plan.backup} and back, timed",
-        function=run_drill, drill=the_plan,
+        function=drill_now, instance=instance, settings=settings,
     )

@@ -8,8 +8,12 @@
 # moves that instance's VIPS (space-separated) to its backup, and nothing else; 0 brings
 # them back (preempt). Each move gets TIMEOUT seconds; the times, from the host's
 # monotonic clock, go to the file RESULT ("failover SECONDS" / "failover none", then the
-# same for failback). Any end (a signal too) sets DRAIN back to 0.
+# same for failback). Any end (a signal too) sets DRAIN back to 0. Refused, nothing
+# changed, when it waited more than 2 s for the lock (handover.sh's fresh).
 result=$1 drain=$2 timeout=$3 vips=$4
+# the controller judged the cluster healthy before this took the lock: still so only when
+# no other run held the lock meanwhile (handover.sh's fresh)
+fresh || { echo "$(hostname): $why; the drill did not run" >&2; exit 1; }
 trap 'set_drain "$drain" 0' EXIT
 trap 'exit 143' TERM INT HUP
 

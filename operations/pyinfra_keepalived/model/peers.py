@@ -24,6 +24,7 @@ from collections import defaultdict
 
 from .instance import UNICAST_FROM_INVENTORY
 from .problems import Problems
+from .tracking import first_verdict_seconds
 
 # Attributes every peer of an instance must have alike, with what goes wrong otherwise.
 MUST_AGREE = {
@@ -71,17 +72,15 @@ def master_down_interval(instance, priority=None):
 def settle_seconds(settings_by_host, name):
     """Seconds instance `name` may take, from a start, reload or restart of its hosts
     (`settings_by_host`: {host: Settings}), to elect its MASTER: the longest of its hosts'
-    Master_Down_Interval, plus its tracked check scripts' first verdict (interval x rise,
-    the longest) and its preempt_delay. (The caller adds a margin.)"""
+    Master_Down_Interval, plus its tracked check scripts' first verdict
+    (tracking.first_verdict_seconds) and its preempt_delay. (The caller adds a margin.)"""
     longest = 0.0
     for settings in settings_by_host.values():
-        scripts = {script.vrrp_name: script for script in settings.scripts}
         for instance in settings.instances:
             if instance.name != name:
                 continue
-            checks = [scripts[tracked].interval * scripts[tracked].rise
-                      for tracked in instance.track_scripts if tracked in scripts]
-            longest = max(longest, master_down_interval(instance) + max(checks, default=0)
+            longest = max(longest, master_down_interval(instance)
+                          + first_verdict_seconds(instance, settings.scripts)
                           + (instance.preempt_delay or 0))
     return longest
 

@@ -13,12 +13,16 @@ adverts, so a holder hears nothing from its backups until one of them has taken 
 
 A peer takes an instance's VIPs when the holder's priority falls below its effective
 priority (the drain: to 1; a graceful stop: to 0); of several, the highest. That peer
-must be healthy: keepalived up, BACKUP, every check script GOOD, its effective priority
-its configured one (no tracked script, interface or process pulls it down). When it is
-not, or there is no such peer, the instance's VIPs are refused: a host holding one stays
-as it is and its step fails, naming the peer and what is wrong with it.
+must be healthy: keepalived up, BACKUP, every check script the instance tracks GOOD,
+its effective priority the one it has while all it tracks is well (its priority plus the
+positive weights of its scripts and interfaces, as the inventory gives them:
+model.tracking; no tracked script, interface or process pulls it down). When it is not,
+or there is no such peer, the instance's VIPs are refused: a host holding one stays as
+it is and its step fails, naming the peer and what is wrong with it.
 
-The host side is handover.sh (`hand_over`), under the caller's deploy lock.
+The host side is handover.sh (`hand_over`), under the caller's deploy lock. The verdict
+is read before the lock is had: when the host waited more than 2 s for it (another run
+held it, and may have restarted a peer), hand_over refuses, nothing changed.
 """
 
 import ipaddress
@@ -38,11 +42,12 @@ from ..facts.keepalived import (
     VrrpStatus,
 )
 from ..host_paths import DRAIN_FILE, SERVICE
+from ..model.tracking import first_verdict_seconds, healthy_priority, raised_by
 from ..render import config as render
 from ..shipped import shell_script
 from . import state_files
 
-HANDOVER_FUNCTIONS = shell_script("operations/handover.sh")
+HANDOVER_FUNCTIONS = state_files.CLOCK_FUNCTIONS + shell_script("operations/handover.sh")
 DRAINED = 1  # an instance's priority under the drain (-253, keepalived clamps at 1)
 STOPPED = 0  # the priority of a graceful stop's last advert
 BACK_SECONDS = 10  # beyond 3 x advert_int, for keepalived to be back after a restart
@@ -58,8 +63,20 @@ class Peer:
     state: str  # MASTER, BACKUP, FAULT, ..., STOPPED, NOT LOADED, UNREACHABLE
     priority: int | None = None
     effective_priority: int | None = None
-    failing_scripts: tuple = ()
+    failing_scripts: tuple = ()  # of those the instance tracks
     nopreempt: bool = False  # configured (the inventory): it never preempts a drained holder
+    raised: int = 0  # configured: what its tracked items add to its priority while all is
+    # well (model.tracking.raised_by)
+
+
+@dataclass(frozen=True)
+class Configured:
+    """What the inventory says of one host's instance: what its live state is judged by."""
+
+    host: str
+    nopreempt: bool = False  # it never preempts a drained holder
+    raised: int = 0  # what its tracked items add to its priority while all is well
+    tracked: tuple = ()  # the check scripts (vrrp names) the instance tracks
 
 
 @dataclass(frozen=True)
@@ -69,7 +86,7 @@ class Handover:
     instance: str
     vips: tuple  # addresses, as `ip -o addr` shows them
     drainable: bool  # False: sync group or priority 255, only a graceful stop moves them
-    peers: tuple  # ((host name, nopreempt), ...): the other hosts configured with it
+    peers: tuple  # Configured of each other host configured with it
 
 
 @dataclass(frozen=True)
@@ -79,7 +96,7 @@ class HandoverPlan:
     instances: tuple  # names of the host's instances: each must be back BACKUP or MASTER
     drain_vips: tuple  # addresses the drain hands over
     stop_vips: tuple  # addresses only the graceful stop hands over (sync group, 255)
-    wait: int  # seconds keepalived gets to be back (and its checks GOOD, to be undrained)
+    wait: int  # seconds keepalived gets to be back, its checks GOOD
     drain_wait: int  # seconds a peer gets to take the drained VIPs
     lock_wait: int  # seconds to wait for another run's lock on the host
     handovers: tuple = ()  # Handover of each instance a peer shares
@@ -100,14 +117,30 @@ def address(vip):
     return str(ipaddress.ip_interface(vip.address).ip)
 
 
+def configured(settings, name):
+    """The Configured of instance `name` on the host of `settings` (Settings), or None."""
+    for instance in settings.instances:
+        if instance.name == name:
+            return Configured(settings.host, instance.nopreempt,
+                              raised_by(instance, settings.scripts),
+                              tuple(instance.track_scripts))
+    return None
+
+
+def move_seconds(advert_int, preempt_delay=0):
+    """Seconds a peer gets to take an instance's VIPs once the holder's priority fell:
+    its Master_Down_Interval (under 4 x advert_int), TAKEOVER_SECONDS, its preempt_delay."""
+    return math.ceil(4 * advert_int + TAKEOVER_SECONDS + preempt_delay)
+
+
 def plan(settings, others):
     """The HandoverPlan of the host `settings` (Settings), whose peers' Settings are
     `others`. VIPs of an instance no other host has are left out: there is nobody to
     hand them to."""
     drain, stop, handovers = [], [], []
     for instance in settings.instances:
-        peers = tuple((peer.host, mine.nopreempt) for peer in others
-                      for mine in peer.instances if mine.name == instance.name)
+        peers = tuple(config for peer in others
+                      for config in [configured(peer, instance.name)] if config)
         if not peers:
             continue
         vips = tuple(address(vip) for vip in instance.virtual_ipaddresses)
@@ -115,16 +148,16 @@ def plan(settings, others):
         (drain if drainable else stop).extend(vips)
         handovers.append(Handover(instance.name, vips, drainable, peers))
     advert = max([instance.advert_int for instance in settings.instances], default=1)
-    # a restarted host is undrained only once its checks are GOOD: `rise` runs of each
-    checks = max([script.interval * script.rise + (script.timeout or 0)
-                  for script in settings.scripts], default=0)
+    # a restart is done (and a drained host undrained) only once its checks are GOOD
+    checks = max([first_verdict_seconds(instance, settings.scripts)
+                  for instance in settings.instances], default=0)
     # a peer with preempt_delay waits that long before it takes over from a drained holder
     delay = max([mine.preempt_delay or 0 for peer in others for mine in peer.instances
                  if any(mine.name == handover.instance for handover in handovers)], default=0)
     return HandoverPlan(instances=tuple(instance.name for instance in settings.instances),
                         drain_vips=tuple(drain), stop_vips=tuple(stop),
                         wait=math.ceil(3 * advert + BACK_SECONDS + checks),
-                        drain_wait=math.ceil(4 * advert + TAKEOVER_SECONDS + delay),
+                        drain_wait=move_seconds(advert, delay),
                         lock_wait=settings.host_level.lock_wait, handovers=tuple(handovers))
 
 
@@ -138,8 +171,11 @@ def problem(peer):
         return f"state {peer.state}"
     if peer.failing_scripts:
         return f"check script(s) failing: {', '.join(peer.failing_scripts)}"
-    if peer.effective_priority != peer.priority:
-        return f"effective priority {peer.effective_priority} < priority {peer.priority}"
+    healthy = healthy_priority(peer.priority or 0, peer.raised)
+    if (peer.effective_priority or 0) < healthy:
+        expected = (f"priority {healthy}" if healthy == peer.priority else
+                    f"{healthy} (priority {peer.priority} plus its tracked items' weights)")
+        return f"effective priority {peer.effective_priority} < {expected}"
     return None
 
 
@@ -177,8 +213,11 @@ def decide(handovers, peers):
     return Verdict(tuple(kept), tuple(refused), "; ".join(reasons))
 
 
-def peer(host, status, instance, nopreempt=False):
-    """The Peer of `instance` on `host` from its VrrpStatus (None: unreachable)."""
+def peer(config, status, instance):
+    """The Peer of `instance` on the host `config` (Configured) describes, from its
+    VrrpStatus (None: unreachable); of the host's failing check scripts, only those the
+    instance tracks count."""
+    host, nopreempt = config.host, config.nopreempt
     if status is None:
         return Peer(host, UNREACHABLE, nopreempt=nopreempt)
     if not status.running:
@@ -186,8 +225,9 @@ def peer(host, status, instance, nopreempt=False):
     seen = status.instances.get(instance)
     if seen is None:
         return Peer(host, "NOT LOADED", nopreempt=nopreempt)
-    return Peer(host, seen.state, seen.priority, seen.effective_priority,
-                status.failing_scripts, nopreempt)
+    failing = tuple(name for name in status.failing_scripts if name in config.tracked)
+    return Peer(host, seen.state, seen.priority, seen.effective_priority, failing, nopreempt,
+                config.raised)
 
 
 def run_on(target, command, label=None):
@@ -222,12 +262,12 @@ def verdict_now(the_plan):
     """The Verdict of `the_plan` from its peers' state read now (each peer once)."""
     statuses = {}
     for handover in the_plan.handovers:
-        for name, _ in handover.peers:
-            if name not in statuses:
-                statuses[name] = live_status(name)
+        for config in handover.peers:
+            if config.host not in statuses:
+                statuses[config.host] = live_status(config.host)
     return decide(the_plan.handovers, {
-        handover.instance: [peer(name, statuses[name], handover.instance, nopreempt)
-                            for name, nopreempt in handover.peers]
+        handover.instance: [peer(config, statuses[config.host], handover.instance)
+                            for config in handover.peers]
         for handover in the_plan.handovers})
 
 

@@ -1,18 +1,8 @@
 # The handover of this host's VIPs to a peer (pyinfra_keepalived/operations/handover.py):
 # shell functions shared by every path that takes VIPs off a holder: the rolling restart
 # (restart.sh), uninstall's stop (stop.sh) and the drill (deploys/drill.sh). They come
-# after state_files.sh (set_drain) and vrrp_dump.sh (vrrp_pid, vrrp_dump).
-
-# now: centiseconds since boot, from /proc/uptime: a monotonic clock (an NTP step moves
-# `date +%s`, not this). Every wait of the handover is measured with it.
-now() {
-  awk '{ printf "%d\n", $1 * 100 }' /proc/uptime
-}
-
-# seconds CENTISECONDS: as "12.34"
-seconds() {
-  printf '%d.%02d\n' $(($1 / 100)) $(($1 % 100))
-}
+# after state_files.sh (set_drain) and vrrp_dump.sh (vrrp_pid, vrrp_dump), and come with
+# clock.sh (now, seconds).
 
 # held ADDRESS...: the addresses of the list this host holds, one a line
 held() {
@@ -59,6 +49,17 @@ healthy() {
   [ -z "$bad" ]
 }
 
+# fresh: whether the peers' state the controller read before this script took the host's
+# lock is still current: the script waited at most 2 s for the lock ($lock_waited, from
+# lock.sh). Else another run held the host meanwhile and may have restarted a peer: $why
+# says so.
+fresh() {
+  [ "${lock_waited:-0}" -le 200 ] && return 0
+  why="the peers' state was read over $(seconds "$lock_waited") s ago, another run held the lock \
+meanwhile; run again"
+  return 1
+}
+
 # listed WORD LIST: whether WORD is one of the space-separated LIST
 listed() {
   case " $2 " in *" $1 "*) return 0 ;; esac
@@ -67,7 +68,8 @@ listed() {
 
 # hand_over DRAIN DRAIN_WAIT DRAIN_VIPS STOP_VIPS KEPT REFUSED REASON
 # Make this host's VIPs ready to go with a stop of keepalived; fails (the reason in $why)
-# when they cannot go to a healthy peer, with the host as it was (undrained).
+# when they cannot go to a healthy peer, or the peers' state is not `fresh`, with the host
+# as it was (undrained).
 #   REFUSED: VIPs whose instance has no healthy peer to take them (the controller read the
 #     peers' live state: handover.py), REASON says why: a host holding one stays as it is.
 #   DRAIN_VIPS: VIPs the drain (the track_file DRAIN) hands over: -253 is written there, and
@@ -86,6 +88,8 @@ hand_over() {
     why="$reason; it holds $(echo $blocked)"
     return 1
   fi
+  # shellcheck disable=SC2086
+  [ -z "$(held $drain_vips $stop_vips)" ] || fresh || return 1
   # shellcheck disable=SC2086
   if [ -n "$(held $drain_vips)" ]; then
     set_drain "$drain" -253 || { why="cannot write $drain"; return 1; }

@@ -10,9 +10,9 @@
 #
 # PASS: first | holders. MARKER: the restart-pending marker; no marker, no restart.
 # DRAIN: the host's drain file. WAIT: seconds keepalived gets to be back with every
-# instance BACKUP or MASTER (and, when it was drained, every check script GOOD: only then
-# is the drain lifted). HOST: the inventory name, for messages. INSTANCES: this host's
-# instance names. DRAIN_WAIT, DRAIN_VIPS, STOP_VIPS, KEPT, REFUSED, REASON: hand_over's.
+# instance BACKUP or MASTER and every check script GOOD (only then is a drain lifted).
+# HOST: the inventory name, for messages. INSTANCES: this host's instance names.
+# DRAIN_WAIT, DRAIN_VIPS, STOP_VIPS, KEPT, REFUSED, REASON: hand_over's.
 # Lists are space-separated. The data dump is never printed (it holds auth_pass).
 pass=$1 marker=$2 drain=$3 wait=$4 drain_wait=$5 host=$6 instances=$7
 drain_vips=$8 stop_vips=$9 kept=${10} refused=${11} reason=${12}
@@ -51,16 +51,18 @@ until ready $instances; do
     fail "keepalived not back with $instances in BACKUP or MASTER within $wait s"
   sleep 0.5
 done
-if [ -e "$drain" ] && [ "$(head -n 1 "$drain")" != 0 ]; then
-  # the drain is lifted only once this host may take its VIPs back
-  # shellcheck disable=SC2086
-  until healthy $instances; do
-    [ "$(now)" -lt "$end" ] ||
-      fail "keepalived back, but check script(s) $(echo $(failing)) not GOOD within $wait s: \
-left drained (its peers keep the VIPs), the restart pending"
-    sleep 0.5
-  done
-  set_drain "$drain" 0 || fail "cannot undrain ($drain)"
-fi
+# every check script GOOD before the next host's step (its peers' verdict sees this host),
+# and before the drain is lifted (only then may this host take its VIPs back)
+drained=
+[ -e "$drain" ] && [ "$(head -n 1 "$drain")" != 0 ] &&
+  drained=": left drained (its peers keep the VIPs)"
+# shellcheck disable=SC2086
+until healthy $instances; do
+  [ "$(now)" -lt "$end" ] ||
+    fail "keepalived back, but check script(s) $(echo $(failing)) not GOOD within $wait s\
+$drained, the restart pending"
+  sleep 0.5
+done
+[ -z "$drained" ] || set_drain "$drain" 0 || fail "cannot undrain ($drain)"
 rm -f "$marker" || fail "cannot remove $marker"
 echo "$host: keepalived restarted in $(seconds $(($(now) - start))) s, back as $(states | tr '\n' ' ')"

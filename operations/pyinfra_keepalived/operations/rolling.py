@@ -13,10 +13,12 @@ rejection on any host stops the rollout before any host restarts. Then two seria
 operations make the rollout:
 
 1. the hosts that hold none of their instances' VIPs restart, one after the other, each
-   back with every instance BACKUP or MASTER before the next (holders do nothing yet);
+   back with every instance BACKUP or MASTER and every check script GOOD before the next
+   (holders do nothing yet);
 2. the holders, one after the other: each first asks its peers, when its step runs, whether
    one that would take its VIPs is healthy (operations.handover: up, BACKUP, checks GOOD,
-   effective priority above the holder's drained one); if none is, the holder is not
+   effective priority not pulled down, above the holder's drained one; refused when the
+   holder then waited over 2 s for its lock); if none is, the holder is not
    restarted and its step fails naming the peer and what is wrong with it. Else it lowers
    its priority through the drain (a track_file of the config, see
    pyinfra_keepalived.render.config), waits until a peer has taken its VIPs (no reply lost:
@@ -71,8 +73,8 @@ def restart_step(stage: str, plan: handover.HandoverPlan):
     nothing when no restart is pending; in the ``"first"`` stage nothing either when the
     host holds a VIP of its instances; else hand the VIPs over to a healthy peer (its
     health read now, when the step runs: operations.handover), restart keepalived, wait
-    until every instance is BACKUP or MASTER (and, to be undrained, every check script
-    GOOD), undrain and clear the marker. Fails, with keepalived's journal, when no healthy
+    until every instance is BACKUP or MASTER and every check script GOOD, undrain and
+    clear the marker. Fails, with keepalived's journal, when no healthy
     peer takes the VIPs (not restarted) or keepalived is not back in time. Meant to run
     with ``_serial=True`` (one host at a time), in stage ``"first"`` then ``"holders"``.
 

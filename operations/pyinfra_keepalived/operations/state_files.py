@@ -32,7 +32,9 @@ from .uploads import chained, installing
 POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (pyinfra_keepalived/operations/package.sh)
 
 
-LOCK_SCRIPT = shell_script("operations/lock.sh")
+# now, seconds: the host's monotonic clock, for every wait of a host-side script
+CLOCK_FUNCTIONS = shell_script("operations/clock.sh")
+LOCK_SCRIPT = CLOCK_FUNCTIONS + shell_script("operations/lock.sh")
 # mark_pending, set_drain and $policy_tag, for the scripts that write the markers, the
 # drain or the policy-rc.d (the line that marks a policy-rc.d as ours: only such a one is
 # ever replaced or removed)

@@ -1,0 +1,35 @@
+"""What the items a VRRP instance tracks (its check scripts, its interfaces) do to it,
+from the inventory: the priority it has while they are all well, and how long its check
+scripts take to give their first verdict after keepalived (re)starts. One place for both,
+shared by the handover's health check and timing (operations.handover), the drill and
+the settle time of a start (peers.settle_seconds)."""
+
+HIGHEST = 254  # keepalived clamps an effective priority (below the address owner's 255)
+
+
+def raised_by(instance, scripts):
+    """How much what `instance` tracks raises its priority while it is all well: the
+    positive weights of the check scripts it tracks (`scripts`: the host's CheckScripts)
+    and of its tracked interfaces (a negative weight counts only while its item fails)."""
+    weights = sum(max(0, script.weight or 0) for script in tracked_scripts(instance, scripts))
+    return weights + sum(max(0, track.weight or 0) for track in instance.track_interfaces)
+
+
+def healthy_priority(priority, raised):
+    """The effective priority of an instance of `priority` while all it tracks is well
+    (`raised`: raised_by), as keepalived clamps it: at most 254; the address owner's 255
+    ignores tracking."""
+    return priority if priority == 255 else min(HIGHEST, priority + raised)
+
+
+def tracked_scripts(instance, scripts):
+    """The host's CheckScripts (`scripts`) that `instance` tracks."""
+    return [script for script in scripts if script.vrrp_name in instance.track_scripts]
+
+
+def first_verdict_seconds(instance, scripts):
+    """Seconds after a start of keepalived until every check script `instance` tracks
+    (`scripts`: the host's CheckScripts) has its first verdict: each is GOOD after `rise`
+    runs `interval` apart, the last of which may take its `timeout`; the slowest counts."""
+    return max([script.interval * script.rise + (script.timeout or 0)
+                for script in tracked_scripts(instance, scripts)], default=0)
