@@ -20,22 +20,39 @@ Checks between fields (a VIP's family, unicast peers, VRRPv3 and auth, ...) are 
 """
 
 import functools
+import ipaddress
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .problems import did_you_mean
-from .readers import INTERFACE_RE, LABEL_RE, NAME_RE, USER_RE
+from .readers import (
+    FILE_NAME_ALLOWED,
+    FILE_NAME_RE,
+    INTERFACE_ALLOWED,
+    INTERFACE_RE,
+    LABEL_RE,
+    NAME_RE,
+    PROXY_RE,
+    USER_ALLOWED,
+    USER_RE,
+    VERSION_RE,
+    WORD_RE,
+)
 from .script_data import TEMPLATE_RE
 
 
@@ -48,6 +65,13 @@ class Says:
 
     def __call__(self, value):
         return self.text(value) if callable(self.text) else self.text
+
+
+class Also:
+    """A type's metadata for the key table: the value may also be of the types `also`."""
+
+    def __init__(self, *also):
+        self.also = also
 
 
 def _number_text(value):
@@ -84,17 +108,46 @@ def choice(*choices):
                       + did_you_mean(str(value).upper(), names))]
 
 
-def matching(regex):
-    """Text that `validate` reads with `regex` (in full): the JSON Schema gets the same
-    pattern, so an editor flags what validation refuses."""
-    return Annotated[str, WithJsonSchema({"type": "string",
-                                          "pattern": f"^(?:{regex.pattern})$"})]
+def matching(regex, allowed):
+    """Text that `regex` matches in full, else "must be `allowed`". The JSON Schema gets
+    the same pattern, so an editor flags what validation refuses."""
+    def full_match(value):
+        if not regex.fullmatch(value):
+            raise PydanticCustomError("pattern", "does not match")
+        return value
+
+    return Annotated[str, Strict(), AfterValidator(full_match),
+                     WithJsonSchema({"type": "string", "pattern": f"^(?:{regex.pattern})$"}),
+                     Says(f"must be {allowed}")]
 
 
-Name = matching(NAME_RE)
-Interface = matching(INTERFACE_RE)
-Template = matching(TEMPLATE_RE)
-User = matching(USER_RE)
+def _ip_address(value):
+    """The address as ipaddress writes it (2001:DB8::1 -> 2001:db8::1)."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise PydanticCustomError("ip", "not an IP address") from None
+
+
+Name = matching(NAME_RE, "a name of letters, digits and _ . -")
+Word = matching(WORD_RE, "a single word")
+Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
+Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
+Template = matching(TEMPLATE_RE, "a template file name")
+User = matching(USER_RE, USER_ALLOWED)
+FileName = matching(FILE_NAME_RE, FILE_NAME_ALLOWED)
+GroupName = matching(NAME_RE, "a group name of letters, digits and _ . -")
+PackageVersion = Annotated[
+    matching(VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf): a "
+                         "digit, then letters, digits and . + ~ : _ -"),
+    # YAML reads 2.2 as a number
+    BeforeValidator(lambda value: str(value) if isinstance(value, (int, float)) else value),
+    WithJsonSchema({"type": ["string", "number"]}), Also("int", "float")]
+Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.example:3142")
+IpAddress = Annotated[str, Strict(), AfterValidator(_ip_address),
+                      WithJsonSchema({"type": "string", "format": "ip-address"}),
+                      Says("must be an IPv4 or IPv6 address without prefix, e.g. "
+                           "192.168.1.11 or 2001:db8::11")]
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
 Lines = Annotated[list[str], Field(description="raw lines, not validated (keepalived -t "
                                                "still checks them)")]
@@ -105,6 +158,10 @@ Vars = dict[str, Any]
 # A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
 # the README's table.
 Derived = SkipJsonSchema
+
+
+class ModelDisagrees(AssertionError):
+    """The hand-written checks accepted a value its field refuses (a bug)."""
 
 
 class Block(BaseModel):
@@ -119,13 +176,25 @@ class Block(BaseModel):
                 if not any(isinstance(item, Derived) for item in field.metadata)]
 
     @classmethod
-    def built(cls, given, **validated):
-        """The validated block: the keys of `given` (already checked by the validator)
-        with the `validated` values (read, normalised or derived) in their place, and
-        the declared defaults for the rest. No pydantic validation: `validate` checked
-        every value, with its own messages."""
-        return cls.model_construct(**{**{key: given[key] for key in cls.keys() if key in given},
-                                      **validated})
+    def built(cls, problems, given, **validated):
+        """The validated block: the keys of `given` with the `validated` values (read,
+        normalised or derived) in their place, and the declared defaults for the rest.
+        Pydantic checks it all against the fields; the values are kept as given (5 stays
+        5, a tuple a tuple). Where the host has errors already (`problems`), the fields
+        that fail are left at their defaults (the host is refused; the block only feeds
+        the checks still to come); without errors, a field the model refuses is a bug:
+        the validator accepted what the model does not."""
+        values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
+        try:
+            cls.model_validate(values)
+        except ValidationError as error:
+            failed = {str(detail["loc"][0]) for detail in error.errors()}
+            if not problems.errors:
+                raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
+                                     f"model refuses: {', '.join(sorted(failed))}") from None
+            values = {key: value for key, value in values.items() if key not in failed}
+            cls.model_validate(values)
+        return cls.model_construct(**values)
 
     @classmethod
     def default(cls, name):
@@ -146,15 +215,15 @@ class GlobalDefs(Block):
     # rendered on lines of their own; `options` are the others
     OWN_LINES: ClassVar = ("script_user", "enable_script_security", "extra_lines")
 
-    router_id: Text | None = Field(None, description="this host's name in emails and SNMP")
-    notification_email: list[Text] | None = Field(None, description="addresses to mail on "
+    router_id: Word | None = Field(None, description="this host's name in emails and SNMP")
+    notification_email: list[Word] | None = Field(None, description="addresses to mail on "
                                                   "state changes (at least one)")
-    notification_email_from: Text | None = Field(None, description="sender of those mails")
-    smtp_server: Text | None = Field(None, description="SMTP server for those mails")
+    notification_email_from: Word | None = Field(None, description="sender of those mails")
+    smtp_server: Word | None = Field(None, description="SMTP server for those mails")
     smtp_connect_timeout: whole(1, 4294) | None = Field(None, description="seconds")
     enable_script_security: Flag = Field(True, description="scripts run as the script "
                                          "user, not root; off is a warning")
-    script_user: Text | None = Field(None, description="set keepalived_check_script_user "
+    script_user: Word | None = Field(None, description="set keepalived_check_script_user "
                                      "instead (the same or an error)")
     vrrp_skip_check_adv_addr: Flag | None = Field(None, description="skip checking adverts' "
                                                   "addresses")
@@ -210,7 +279,7 @@ class VrrpScript(Block):
     TEMPLATE_KEYS: ClassVar = ("name", "vrrp_name", "template", "path", "interval", "weight",
                                "fall", "rise", "timeout", "user")
 
-    name: Text = Field(description="file name in the scripts dir (required), e.g. "
+    name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
     template: Template = Field(description="template file name (required), from ./templates/ "
                            "or the shipped templates/scripts/")
@@ -245,7 +314,7 @@ class VrrpScript(Block):
 class BannerCheckVars(Block):
     """`vars` of the shipped check_ssh_banner.sh.j2."""
 
-    address: Text = Field("127.0.0.1", description="where sshd listens (IPv4 or IPv6)")
+    address: IpAddress = Field("127.0.0.1", description="where sshd listens (IPv4 or IPv6)")
     port: whole(1, 65535) = Field(22, description="sshd's port")
     banner_timeout: seconds(0.01, 4294, 2) | None = Field(
         None, description="seconds to wait for the banner (default 1, or half the interval "
@@ -260,7 +329,7 @@ class NotifyScript(Block):
 
     TEMPLATE_KEYS: ClassVar = ("name", "path")  # what its template sees besides `vars`
 
-    name: Text = Field(description="file name in the scripts dir (required)")
+    name: FileName = Field(description="file name in the scripts dir (required)")
     template: Template | None = Field(None, description="template file name (this or content)")
     content: Text | None = Field(None, description="the script's text, starting with #! "
                                  "(this or template)")
@@ -274,20 +343,66 @@ class NotifyScript(Block):
 
 # -- keepalived_vrrp_instances[] and their entries --
 
+INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
+
+
+def shorthand(line, options):
+    """A list entry written as one line, "FIRST keyword value ...", as a mapping of
+    `options` (the first one is FIRST); ValueError if the words do not pair up."""
+    words = line.split()
+    if not words or len(words) % 2 == 0:
+        raise ValueError("not FIRST followed by keyword value pairs")
+    return {options[0]: words[0], **dict(zip(words[1::2], words[2::2]))}
+
+
+def whole_text(value):
+    """Whole numbers given in a string entry ("... metric 10") arrive as text."""
+    return int(value) if isinstance(value, str) and INT_RE.fullmatch(value) else value
+
+
+class Entry(Block):
+    """A list entry given as one line ("192.168.1.100/24 dev eth1") or as a mapping."""
+
+    NUMBERS: ClassVar = ()  # whole-number options, which a line gives as text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_line(cls, value):
+        if isinstance(value, str):
+            try:
+                value = shorthand(value, cls.keys())
+            except ValueError:
+                raise PydanticCustomError("entry", "not an entry line") from None
+        if isinstance(value, Mapping):
+            value = {key: whole_text(item) if key in cls.NUMBERS else item
+                     for key, item in value.items()}
+        return value
+
+
+class _OrLine(Also):
+    """In the JSON Schema and the key table, an entry is also a line of text."""
+
+    def __init__(self):
+        super().__init__("str")
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        return {"anyOf": [{"type": "string", "description": "the entry on one line"},
+                          handler(core_schema)]}
+
 def _line(entry, first, options):
     """An entry as its keepalived.conf line: FIRST keyword value ... (options set only)."""
     return " ".join([getattr(entry, first), *(f"{key} {getattr(entry, key)}" for key in options
                                               if getattr(entry, key) is not None)])
 
 
-class VirtualIp(Block):
+class VirtualIp(Entry):
     """One `virtual_ipaddress { }` line: "ADDRESS [dev D] [label L] [scope S]" or a
     mapping."""
 
     address: Text = Field(description="address with prefix, e.g. 192.168.1.100/24 "
                           "(required)")
     dev: Interface | None = Field(None, description="interface (default: the instance's)")
-    label: matching(LABEL_RE) | None = Field(None, description="IPv4 only, e.g. eth0:vip")
+    label: Label | None = Field(None, description="IPv4 only, e.g. eth0:vip")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="address scope")
 
@@ -295,15 +410,20 @@ class VirtualIp(Block):
         return _line(self, "address", ("dev", "label", "scope"))
 
 
-class VirtualRoute(Block):
+class VirtualRoute(Entry):
     """One `virtual_routes { }` line: "TO [via V] [dev D] ..." or a mapping."""
 
     to: Text = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
-    via: Text | None = Field(None, description="gateway address")
+    via: IpAddress | None = Field(None, description="gateway address")
     dev: Interface | None = Field(None, description="interface (default: the instance's)")
-    src: Text | None = Field(None, description="source address")
+    src: IpAddress | None = Field(None, description="source address")
     metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
-    table: Text | None = Field(None, description="routing table number or name")
+    NUMBERS: ClassVar = ("metric",)
+
+    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
+                                           else str(value)),
+                     Says("must be a routing table number or name")] | None = Field(
+        None, description="routing table number or name")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="route scope")
 
@@ -311,8 +431,10 @@ class VirtualRoute(Block):
         return _line(self, "to", ("src", "via", "dev", "scope", "table", "metric"))
 
 
-class TrackInterface(Block):
+class TrackInterface(Entry):
     """One `track_interface { }` line: "NAME [weight W]" or a mapping."""
+
+    NUMBERS: ClassVar = ("weight",)
 
     interface: Interface = Field(description="another interface than the instance's (required)")
     weight: whole(-253, 253) | None = Field(None, description="added to the priority while "
@@ -323,7 +445,6 @@ class TrackInterface(Block):
 
 
 
-Entry = Text  # an entry written as one line, "ADDRESS keyword value ..."
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
 
 
@@ -340,7 +461,7 @@ class VrrpInstance(Block):
                             "owner)") | None = Field(
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
-    virtual_ipaddresses: list[Entry | VirtualIp] = Field(
+    virtual_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
         description="the VIPs, one family (required)")
     advert_int: float = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
@@ -361,16 +482,16 @@ class VrrpInstance(Block):
         = Field(None, description="seconds before the second set of GARPs")
     garp_master_refresh: whole(0, 4294, "must be a whole number of seconds, 0-4294") | None \
         = Field(None, description="seconds between GARP refreshes as MASTER")
-    unicast_src_ip: Text | None = Field(None, description="this host's address for unicast "
+    unicast_src_ip: IpAddress | None = Field(None, description="this host's address for unicast "
                                         "(default: keepalived_unicast_src_ip)")
-    unicast_peers: Literal["inventory"] | list[Text] | None = Field(
+    unicast_peers: Literal["inventory"] | list[IpAddress] | None = Field(
         None, description="peer addresses, or \"inventory\": the other hosts' of this "
                           "instance (unset: multicast)")
-    track_interfaces: list[Entry | TrackInterface] = Field(
+    track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
         [], description="other interfaces whose state counts")
-    virtual_ipaddresses_excluded: list[Entry | VirtualIp] = Field(
+    virtual_ipaddresses_excluded: list[Annotated[VirtualIp, _OrLine()]] = Field(
         [], description="addresses moved along but not in adverts")
-    virtual_routes: list[Entry | VirtualRoute] = Field([], description="routes moved "
+    virtual_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field([], description="routes moved "
                                                           "with the VIPs")
     notify_master: Text | None = Field(None, description=NOTIFY + ", run on MASTER")
     notify_backup: Text | None = Field(None, description=NOTIFY + ", run on BACKUP")
@@ -450,16 +571,16 @@ class HostData(Block):
         None, description="priority of this host's instances that set none")
     keepalived_state: choice("MASTER", "BACKUP") | None = Field(
         None, description="state of this host's instances that set none")
-    keepalived_package_version: Text | int | float | None = Field(
+    keepalived_package_version: PackageVersion | None = Field(
         None, description="package pin, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf)")
-    keepalived_package_proxy: Text | None = Field(
+    keepalived_package_proxy: Proxy | None = Field(
         None, description="HTTP proxy for the package download only, e.g. "
                           "http://apt-cache:3142")
     keepalived_notify_scripts: list[NotifyScript] = Field([], description="notify "
                                                               "script files")
-    keepalived_sync_groups: dict[Name, SyncGroup] = Field({}, description="sync "
+    keepalived_sync_groups: dict[GroupName, SyncGroup] = Field({}, description="sync "
                                                               "groups by name")
-    keepalived_unicast_src_ip: Text | None = Field(
+    keepalived_unicast_src_ip: IpAddress | None = Field(
         None, description="this host's VRRP address, for unicast_peers \"inventory\" "
                           "(default: ssh_hostname if an IP address)")
     keepalived_vip_names: dict[Text, list[Text]] = Field(
@@ -505,39 +626,45 @@ def data_defaults():
 
 # -- checking one field --
 
-@functools.cache
-def _adapter(block, name):
+def _field_type(block, name):
     field = block.model_fields[name]
-    return TypeAdapter(Annotated[(field.annotation, *field.metadata)] if field.metadata
-                       else field.annotation)
+    return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
 
 
-def _says(block, name):
-    for candidate in _flatten(block.model_fields[name].annotation, block.model_fields[name]):
-        if isinstance(candidate, Says):
-            return candidate
-    raise LookupError(f"{block.__name__}.{name} declares no message")
+@functools.cache
+def _adapter(kind):
+    return TypeAdapter(kind)
 
 
-def _flatten(annotation, field):
-    yield from field.metadata
+def _says(kind):
+    """The type's message: the outermost `Says` (a type narrowing another says its own)."""
+    says = [candidate for candidate in _flatten(kind) if isinstance(candidate, Says)]
+    if not says:
+        raise LookupError(f"{kind} declares no message")
+    return says[-1]
+
+
+def _flatten(annotation):
     yield from getattr(annotation, "__metadata__", ())
     for arg in getattr(annotation, "__args__", ()):
-        yield from _flatten(arg, _NoField)
+        yield from _flatten(arg)
 
 
-class _NoField:
-    metadata = ()
-
-
-def read_field(problems, key, block, name, value):
-    """`value` if it is what `block`'s field `name` declares, else None after an error on
-    `problems` naming `key`, the value and what the field allows (its `Says`)."""
+def read_value(problems, key, kind, value):
+    """The value if it is of type `kind` (a type of this module, with its `Says`), else
+    None after an error on `problems` naming `key`, the value and what `kind` allows.
+    Text comes back as the type normalises it (an IP address as ipaddress writes it);
+    numbers and the rest as given (5 stays 5, for the messages that show it)."""
     try:
         if value is None:
             raise ValueError("unset")
-        _adapter(block, name).validate_python(value)
+        result = _adapter(kind).validate_python(value)
     except (ValidationError, ValueError):
-        problems.error(key, value, _says(block, name)(value))
+        problems.error(key, value, _says(kind)(value))
         return None
-    return value
+    return result if isinstance(result, str) else value
+
+
+def read_field(problems, key, block, name, value):
+    """`read_value` with the type of `block`'s field `name`."""
+    return read_value(problems, key, _field_type(block, name), value)

@@ -19,6 +19,12 @@ PATH_RE = re.compile(r"/[A-Za-z0-9_./-]*")
 # A user name as useradd takes it (no leading dash: it would read as an option).
 USER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 USER_ALLOWED = "a user name: up to 32 letters, digits and _ . -, not starting with . or -"
+# A script file name; not . or .. (the scripts dir itself, or its parent).
+FILE_NAME_RE = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.-]{1,255}")
+FILE_NAME_ALLOWED = "a file name of letters, digits and _ . - (not . or ..)"
+PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
+# A package version as apt and dnf write it (epoch:upstream-revision), starting with a digit.
+VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
 INTERFACE_ALLOWED = "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)"
 
 

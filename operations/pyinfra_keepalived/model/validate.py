@@ -30,16 +30,14 @@ from .keys import (
     HostData,
     NotifyScript,
     VrrpScript,
+    Word,
     read_field,
+    read_value,
 )
 from .problems import Problems
 from .readers import (
-    NAME_RE,
     PATH_RE,
-    USER_ALLOWED,
-    USER_RE,
     read_extra_lines,
-    read_ip,
     read_list,
     read_mapping,
     read_word,
@@ -53,12 +51,6 @@ DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
 BANNER_CHECK_VARS = BannerCheckVars.keys()
-PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
-# A package version as apt and dnf write it (epoch:upstream-revision), starting with a digit.
-VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
-# A script file name; not . or .. (the scripts dir itself, or its parent).
-FILE_NAME_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.-]{1,255}")
-FILE_NAME_ALLOWED = "a file name of letters, digits and _ . - (not . or ..)"
 ROOT_SCRIPT_WARNING = (
     "runs the script as root: keepalived's script security (enable_script_security, on "
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
@@ -66,8 +58,6 @@ ROOT_SCRIPT_WARNING = (
 
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
-# global_defs keywords whose value is one word (the others: GlobalDefs' types)
-GLOBAL_DEFS_WORDS = ("router_id", "notification_email_from", "smtp_server", "script_user")
 
 Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
 # What pyinfra_keepalived/operations/transaction.sh keeps in the base dir: the generations, the link to the
@@ -139,15 +129,13 @@ def read_global_defs(problems, data, script_user):
     problems.unknown_keys("keepalived_global_defs", given, GLOBAL_DEFS_KEYS)
     for keyword, value in given.items():
         key = f"keepalived_global_defs.{keyword}"
-        if keyword in GLOBAL_DEFS_WORDS:
-            read_word(problems, key, value)
-        elif keyword == "notification_email":
+        if keyword == "notification_email":
             words = read_list(problems, key, value)
             if isinstance(value, (list, tuple)) and not words:
                 problems.error(key, value, "must list at least one address (keepalived "
                                "rejects an empty block); leave the key out instead")
             for i, word in enumerate(words):
-                read_word(problems, f"{key}[{i}]", word)
+                read_value(problems, f"{key}[{i}]", Word, word)
         elif keyword in GLOBAL_DEFS_KEYS and keyword != "extra_lines":
             read_field(problems, key, GlobalDefs, keyword, value)
 
@@ -163,7 +151,7 @@ def read_global_defs(problems, data, script_user):
     extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
                                    given.get("extra_lines", []))
     check_mcast_groups(problems, extra_lines)
-    return GlobalDefs.built(given, script_user=script_user,
+    return GlobalDefs.built(problems, given, script_user=script_user,
                             enable_script_security=security is not False,
                             extra_lines=extra_lines)
 
@@ -205,8 +193,7 @@ def read_script(problems, index, item, paths, script_user):
         return None
     problems.unknown_keys(where, item, SCRIPT_KEYS)
 
-    name = read_word(problems, f"{where}.name", item.get("name"), FILE_NAME_RE,
-                     FILE_NAME_ALLOWED)
+    name = read_field(problems, f"{where}.name", VrrpScript, "name", item.get("name"))
     template = item.get("template")
     if template is None or template == "":
         problems.error(f"{where}.template", template,
@@ -215,8 +202,7 @@ def read_script(problems, index, item, paths, script_user):
         template = script_data.read_template_name(problems, f"{where}.template", template,
                                                   script_data.CHECK_SCRIPT_TEMPLATES)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
-    vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
-                          "a name of letters, digits and _ . -")
+    vrrp_name = read_field(problems, f"{where}.vrrp_name", VrrpScript, "vrrp_name", vrrp_name)
     def number(name):
         default = VrrpScript.default(name)
         value = item.get(name, default)
@@ -226,8 +212,8 @@ def read_script(problems, index, item, paths, script_user):
 
     interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
                                                          "fall", "rise"))
-    user = read_word(problems, f"{where}.user", item.get("user", script_user), USER_RE,
-                     USER_ALLOWED)
+    user = read_field(problems, f"{where}.user", VrrpScript, "user",
+                      item.get("user", script_user))
     if user == "root" and script_user != "root":
         problems.warn(f"{where}.user", user, ROOT_SCRIPT_WARNING.format(
             fix=f"leave user unset: the script then runs as {script_user!r}, the default "
@@ -254,7 +240,7 @@ def read_script(problems, index, item, paths, script_user):
         return None
 
     return VrrpScript.built(
-        item, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
+        problems, item, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
         weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
         extra_lines=extra_lines,
     )
@@ -266,8 +252,8 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
     interval and its timeout (keepalived's default timeout is the interval): keepalived
     counts a check still running then as failed. None after an error."""
     problems.unknown_keys(key, given, BANNER_CHECK_VARS)
-    address = read_ip(problems, f"{key}.address",
-                      given.get("address", BannerCheckVars.default("address")))
+    address = read_field(problems, f"{key}.address", BannerCheckVars, "address",
+                         given.get("address", BannerCheckVars.default("address")))
     port = read_field(problems, f"{key}.port", BannerCheckVars, "port",
                       given.get("port", BannerCheckVars.default("port")))
     limit = interval if timeout is None or interval is None else min(interval, timeout)
@@ -282,7 +268,7 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
         return None
     if None in (address, port, wait) or set(given) - set(BANNER_CHECK_VARS):
         return None
-    return {"address": str(address), "port": port, "banner_timeout": wait}
+    return {"address": address, "port": port, "banner_timeout": wait}
 
 
 def read_vip_names(problems, data, instances):
@@ -337,8 +323,7 @@ def read_notify_script(problems, index, item, paths):
         problems.error(where, item, "must be a mapping with name, and template or content")
         return None
     problems.unknown_keys(where, item, NOTIFY_SCRIPT_KEYS)
-    name = read_word(problems, f"{where}.name", item.get("name"), FILE_NAME_RE,
-                     FILE_NAME_ALLOWED)
+    name = read_field(problems, f"{where}.name", NotifyScript, "name", item.get("name"))
     template, content = item.get("template"), item.get("content")
     template_vars = script_data.read_template_vars(
         problems, f"{where}.vars", item.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
@@ -359,15 +344,16 @@ def read_notify_script(problems, index, item, paths):
         return None
     if name is None or template_vars is None:
         return None
-    return NotifyScript.built(item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
+    return NotifyScript.built(problems, item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
 
 
 def unicast_address(problems, host, data):
     """(address, key): this host's own VRRP address for unicast, and where it came from:
     keepalived_unicast_src_ip, else ssh_hostname or the inventory name if an IP address."""
     if data.get("keepalived_unicast_src_ip") is not None:
-        ip = read_ip(problems, "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"])
-        return (None if ip is None else str(ip)), "keepalived_unicast_src_ip"
+        return read_field(problems, "keepalived_unicast_src_ip", HostData,
+                          "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"]), \
+            "keepalived_unicast_src_ip"
     for key, value in (("ssh_hostname", data.get("ssh_hostname")), ("host name", host)):
         try:
             return str(ipaddress.ip_address(value)), key
@@ -456,9 +442,9 @@ def read_host(host, data):
     if data.get("_temp_dir") is not None:  # pyinfra's argument, as host data: uploads go there
         read_path(problems, "_temp_dir", data["_temp_dir"])
     paths = read_paths(problems, data)
-    script_user = read_word(problems, "keepalived_check_script_user",
-                            data.get("keepalived_check_script_user", SCRIPT_USER),
-                            USER_RE, USER_ALLOWED) or SCRIPT_USER
+    script_user = read_field(problems, "keepalived_check_script_user", HostData,
+                             "keepalived_check_script_user",
+                             data.get("keepalived_check_script_user", SCRIPT_USER)) or SCRIPT_USER
     if script_user == "root":
         problems.warn("keepalived_check_script_user", "root", ROOT_SCRIPT_WARNING.format(
             fix=f"leave keepalived_check_script_user unset (the default script user "
@@ -493,14 +479,13 @@ def read_host(host, data):
 
     version = data.get("keepalived_package_version")
     if version is not None:
-        version = read_word(problems, "keepalived_package_version",
-                            str(version) if isinstance(version, (str, int, float)) else version,
-                            VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 "
-                            "(dnf): a digit, then letters, digits and . + ~ : _ -")
+        version = read_field(problems, "keepalived_package_version", HostData,
+                             "keepalived_package_version",
+                             str(version) if isinstance(version, (str, int, float)) else version)
     proxy = data.get("keepalived_package_proxy")
     if proxy is not None:
-        proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,
-                          "an http:// URL with a host, e.g. http://apt-cache.example:3142")
+        proxy = read_field(problems, "keepalived_package_proxy", HostData,
+                           "keepalived_package_proxy", proxy)
     host_level = validate_host.read_host_level(problems, data)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
