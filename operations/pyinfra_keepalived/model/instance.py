@@ -6,7 +6,6 @@ but is probably a mistake. Checks that need other hosts are in `pyinfra_keepaliv
 """
 
 import ipaddress
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,8 +26,6 @@ from .keys import (
 from .problems import did_you_mean, public_keys
 from .readers import (
     WORD_RE,
-    is_int,
-    is_number,
     read_extra_lines,
     read_list,
     read_mapping,
@@ -225,10 +222,9 @@ def read_track_interface(problems, key, value, interface):
 # -- the instance --
 
 def read_advert_int(problems, key, value, version):
-    if not is_number(value) or not math.isfinite(value) or value <= 0:
-        problems.error(key, value, "must be a number of seconds greater than 0")
+    advert_int = read_field(problems, key, VrrpInstance, "advert_int", value)
+    if advert_int is None:
         return None
-    advert_int = value
     if version == 3:
         if advert_int > 40.95 or advert_int < 0.01 or round(advert_int * 100, 6) % 1:
             problems.error(key, advert_int, "VRRPv3 adverts are 0.01-40.95 seconds in steps "
@@ -258,16 +254,9 @@ def read_auth(problems, where, item, version):
     if auth_pass is None:
         problems.error(f"{where}.auth_pass", None, f"required with auth_type {auth_type}")
         return auth_type, None
-    # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan)
-    auth_pass = str(auth_pass) if is_int(auth_pass) else auth_pass
-    if not isinstance(auth_pass, str) or not 1 <= len(auth_pass) <= 8 \
-            or not WORD_RE.fullmatch(auth_pass):
-        # problems.shown() never prints an auth_pass: the message says what is allowed
-        problems.error(f"{where}.auth_pass", auth_pass,
-                       "must be 1-8 characters without spaces, quotes, braces, # or ! "
-                       "(keepalived silently truncates longer passwords)")
-        return auth_type, None
-    return auth_type, auth_pass
+    # (problems.shown() never prints an auth_pass: the message says what is allowed)
+    return auth_type, read_field(problems, f"{where}.auth_pass", VrrpInstance, "auth_pass",
+                                 auth_pass)
 
 
 def read_preemption(problems, where, item, state, priority):

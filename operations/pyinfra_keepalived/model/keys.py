@@ -1,22 +1,24 @@
 """The host data, declared once: one class per keepalived block, one field per key.
 
-Each field carries its type, its range or allowed values, its default and one line of
-documentation. The same class is the validated block that render receives: `validate`
-(and `instance`) check the host data key by key, with messages naming host, key path,
-value and what is allowed, then build the block with `Block.built`: the keys as given,
-with the values they read or derived (resolved defaults, parsed entries, a script's
-path, ...) in their place. Values that are not host data keys but derived by the
-validator are declared too, typed `Derived[...]`: no key, no schema, no table row.
+Each field carries its type, with the rules of its value (range, pattern, allowed
+values: the types below, each with the message that says what it allows, `Says`), its
+default and one line of documentation. `HostData.model_validate` checks every value
+against them; the validation (`validate`, `instance`, `host_level`) reads each key with
+its field's type (`read_field`: pydantic validates, and a refusal becomes a message naming
+host, key path, value and what is allowed) and adds the rules between fields (a VIP's
+family, unicast peers, VRRPv3 and auth, ...) as named checks. The same class is the
+validated block that render receives: `Block.built` fills it with the keys as given and
+the values read or derived, and pydantic checks it once more. Values that are not host
+data keys but derived by the validator are declared too, typed `Derived[...]`: no key,
+no schema, no table row.
 
-From these classes also come: the keys `validate` accepts (any other is an
-error with a "did you mean"), the per-field checks (`read_field`: pydantic validates,
-and an error becomes a message naming host, key path, value and what is allowed), the
-defaults given to pyinfra (`data_defaults`), the README's table of keys and the JSON
-Schema for host_vars/group_vars YAML (`model.schema`).
+From these classes also come: the keys `validate` accepts (any other is an error with a
+"did you mean"), the defaults given to pyinfra (`data_defaults`) and to `blocks.Paths`
+and `blocks.HostLevel`, the docs' table of keys and the JSON Schema for
+host_vars/group_vars YAML (`model.schema`).
 
-A default of None means: unset (optional, or derived, as the description says).
-Checks between fields (a VIP's family, unicast peers, VRRPv3 and auth, ...) are in
-`validate` and `instance`.
+A default of None means: unset (optional, or derived, as the description says); a field
+whose type has no `| None` refuses an explicit null.
 """
 
 import functools
@@ -39,21 +41,25 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .hidden import unhide
 from .problems import did_you_mean
 from .readers import (
+    DNS_NAME_RE,
     FILE_NAME_ALLOWED,
     FILE_NAME_RE,
     INTERFACE_ALLOWED,
     INTERFACE_RE,
     LABEL_RE,
     NAME_RE,
+    PATH_RE,
     PROXY_RE,
     USER_ALLOWED,
     USER_RE,
     VERSION_RE,
     WORD_RE,
+    extra_lines_problem,
 )
-from .script_data import TEMPLATE_RE
+from .script_data import TEMPLATE_RE, UNIT_ALLOWED, UNIT_RE, is_unit_name
 
 
 class Says:
@@ -134,8 +140,19 @@ Word = matching(WORD_RE, "a single word")
 Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
 Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
 Template = matching(TEMPLATE_RE, "a template file name")
+AuthPass = Annotated[
+    # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan); a
+    # pyinfra HiddenValue: its real value
+    matching(WORD_RE, "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
+                      "silently truncates longer passwords)"),
+    Field(min_length=1, max_length=8),
+    BeforeValidator(lambda value: str(value) if isinstance(unhide(value), int)
+                    and not isinstance(unhide(value), bool) else unhide(value)),
+    WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
+                    "minLength": 1, "maxLength": 8})]
 User = matching(USER_RE, USER_ALLOWED)
 FileName = matching(FILE_NAME_RE, FILE_NAME_ALLOWED)
+AbsolutePath = matching(PATH_RE, "an absolute path of letters, digits and _ . - /")
 GroupName = matching(NAME_RE, "a group name of letters, digits and _ . -")
 PackageVersion = Annotated[
     matching(VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf): a "
@@ -143,13 +160,30 @@ PackageVersion = Annotated[
     # YAML reads 2.2 as a number
     BeforeValidator(lambda value: str(value) if isinstance(value, (int, float)) else value),
     WithJsonSchema({"type": ["string", "number"]}), Also("int", "float")]
+def _unit_name(value):
+    if not is_unit_name(value):
+        raise PydanticCustomError("unit", "not a unit name")
+    return value
+
+
+UnitName = Annotated[str, Strict(), AfterValidator(_unit_name),
+                     WithJsonSchema({"type": "string", "pattern": f"^(?:{UNIT_RE.pattern})$"}),
+                     Says(f"must be {UNIT_ALLOWED}")]
+DnsName = matching(DNS_NAME_RE, "a DNS name, e.g. jump.example.com")
 Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.example:3142")
 IpAddress = Annotated[str, Strict(), AfterValidator(_ip_address),
                       WithJsonSchema({"type": "string", "format": "ip-address"}),
                       Says("must be an IPv4 or IPv6 address without prefix, e.g. "
                            "192.168.1.11 or 2001:db8::11")]
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
-Lines = Annotated[list[str], Field(description="raw lines, not validated (keepalived -t "
+def _lines(lines):
+    if extra_lines_problem(lines):
+        raise PydanticCustomError("lines", "not lines of one block")
+    return lines
+
+
+Lines = Annotated[list[str], AfterValidator(_lines),
+                  Field(description="raw lines, not validated (keepalived -t "
                                                "still checks them)")]
 Text = str
 Vars = dict[str, Any]
@@ -215,36 +249,36 @@ class GlobalDefs(Block):
     # rendered on lines of their own; `options` are the others
     OWN_LINES: ClassVar = ("script_user", "enable_script_security", "extra_lines")
 
-    router_id: Word | None = Field(None, description="this host's name in emails and SNMP")
-    notification_email: list[Word] | None = Field(None, description="addresses to mail on "
+    router_id: Word = Field(None, description="this host's name in emails and SNMP")
+    notification_email: Annotated[list[Word], Field(min_length=1)] = Field(None, description="addresses to mail on "
                                                   "state changes (at least one)")
-    notification_email_from: Word | None = Field(None, description="sender of those mails")
-    smtp_server: Word | None = Field(None, description="SMTP server for those mails")
-    smtp_connect_timeout: whole(1, 4294) | None = Field(None, description="seconds")
+    notification_email_from: Word = Field(None, description="sender of those mails")
+    smtp_server: Word = Field(None, description="SMTP server for those mails")
+    smtp_connect_timeout: whole(1, 4294) = Field(None, description="seconds")
     enable_script_security: Flag = Field(True, description="scripts run as the script "
                                          "user, not root; off is a warning")
-    script_user: Word | None = Field(None, description="set keepalived_check_script_user "
+    script_user: Word = Field(None, description="set keepalived_check_script_user "
                                      "instead (the same or an error)")
-    vrrp_skip_check_adv_addr: Flag | None = Field(None, description="skip checking adverts' "
+    vrrp_skip_check_adv_addr: Flag = Field(None, description="skip checking adverts' "
                                                   "addresses")
-    vrrp_strict: Flag | None = Field(None, description="strict RFC compliance")
-    vrrp_check_unicast_src: Flag | None = Field(
+    vrrp_strict: Flag = Field(None, description="strict RFC compliance")
+    vrrp_check_unicast_src: Flag = Field(
         None, description="drop unicast adverts whose source is not in unicast_peers "
                           "(default: on when an instance is unicast)")
-    vrrp_garp_interval: seconds(0.000001, 4294) | None = Field(
+    vrrp_garp_interval: seconds(0.000001, 4294) = Field(
         None, description="delay between gratuitous ARPs")
-    vrrp_gna_interval: seconds(0.000001, 4294) | None = Field(
+    vrrp_gna_interval: seconds(0.000001, 4294) = Field(
         None, description="delay between unsolicited neighbour adverts")
-    vrrp_garp_master_delay: whole(0, 4294) | None = Field(
+    vrrp_garp_master_delay: whole(0, 4294) = Field(
         None, description="seconds before the second set of GARPs after becoming MASTER")
-    vrrp_garp_master_repeat: whole(1, 2**31 - 1) | None = Field(
+    vrrp_garp_master_repeat: whole(1, 2**31 - 1) = Field(
         None, description="GARPs sent at once")
-    vrrp_garp_master_refresh: whole(0, 4294) | None = Field(
+    vrrp_garp_master_refresh: whole(0, 4294) = Field(
         None, description="seconds between GARP refreshes as MASTER (0: none)")
-    max_auto_priority: whole(-1, 99) | None = Field(
+    max_auto_priority: whole(-1, 99) = Field(
         None, description="realtime scheduling priority (-1: off)")
-    dynamic_interfaces: Flag | None = Field(None, description="interfaces may come and go")
-    vrrp_version: choice(2, 3) | None = Field(None, description="VRRP version of every "
+    dynamic_interfaces: Flag = Field(None, description="interfaces may come and go")
+    vrrp_version: choice(2, 3) = Field(None, description="VRRP version of every "
                                               "instance (default 2; IPv6 is always 3)")
     extra_lines: Lines = Field([], description="raw lines for global_defs, not validated "
                                "(keepalived -t checks them)")
@@ -283,9 +317,9 @@ class VrrpScript(Block):
                        "check_ssh.sh")
     template: Template = Field(description="template file name (required), from ./templates/ "
                            "or the shipped templates/scripts/")
-    vrrp_name: Name | None = Field(None, description="the name instances track it by "
+    vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
-    service_name: Text | None = Field(None, description="a systemd unit name, for the "
+    service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
                                       "template")
     interval: whole(1, 4294, "must be a whole number of seconds 1-4294") = Field(
         2, description="seconds between runs")
@@ -298,7 +332,7 @@ class VrrpScript(Block):
         2, description="successes in a row before it counts as passing")
     timeout: whole(1, 4294, "must be a whole number of seconds 1-4294") | None = Field(
         None, description="seconds before a run counts as failed (default: interval)")
-    user: User | None = Field(None, description="user it runs as (default: "
+    user: User = Field(None, description="user it runs as (default: "
                               "keepalived_check_script_user; root: a warning)")
     vars: Vars = Field({}, description="other values for the template (identifiers; one "
                        "line of text, numbers, booleans or lists of those)")
@@ -453,21 +487,22 @@ class VrrpInstance(Block):
 
     name: Name = Field(description="instance name, the same on every host (required)")
     interface: Interface = Field(description="interface VRRP runs on (required)")
-    state: choice("MASTER", "BACKUP") | None = Field(
+    state: choice("MASTER", "BACKUP") = Field(
         None, description="initial state (default: keepalived_state, else MASTER)")
     virtual_router_id: whole(1, 255) = Field(description="VRID, the same on every peer "
                                              "(required)")
     priority: whole(1, 255, "must be a whole number 1-255 (255 only for the address "
-                            "owner)") | None = Field(
+                            "owner)") = Field(
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
     virtual_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
         description="the VIPs, one family (required)")
-    advert_int: float = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
+    advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False),
+                          Says("must be a number of seconds greater than 0")] = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
     auth_type: choice("PASS", "AH") | None = Field(
         None, description="VRRPv2 only (default PASS when auth_pass is set)")
-    auth_pass: Text | int | None = Field(None, repr=False, description="1-8 characters, a "
+    auth_pass: AuthPass | None = Field(None, repr=False, description="1-8 characters, a "
                                          "secret (may be a pyinfra HiddenValue; never shown)")
     track_scripts: list[Text] = Field([], description="vrrp_names of check scripts")
     version: choice(2, 3) | None = Field(None, description="VRRP version (default: "
@@ -543,6 +578,12 @@ class SyncGroup(Block):
 
 BASE_DIR = "/etc/keepalived"
 SCRIPT_USER = "keepalived_script"
+BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
+
+
+def in_base_dir(path, base_dir):
+    """A path key's value with {{ keepalived_base_dir }} (its default's) filled in."""
+    return BASE_DIR_VAR_RE.sub(base_dir, path) if isinstance(path, str) else path
 
 
 class HostData(Block):
@@ -583,7 +624,7 @@ class HostData(Block):
     keepalived_unicast_src_ip: IpAddress | None = Field(
         None, description="this host's VRRP address, for unicast_peers \"inventory\" "
                           "(default: ssh_hostname if an IP address)")
-    keepalived_vip_names: dict[Text, list[Text]] = Field(
+    keepalived_vip_names: dict[Text, list[DnsName]] = Field(
         {}, description="DNS names of VIPs, {address: [name]}, for known_hosts.py")
     keepalived_ssh_port: whole(1, 65535) = Field(
         22, description="the port SSH clients use through the VIPs: known_hosts.py writes "
@@ -594,13 +635,19 @@ class HostData(Block):
     keepalived_ssh_host_keys_dir: Text | None = Field(
         None, description="with shared: a directory on the control machine of "
                           "ssh_host_*_key (600) and .pub files")
-    keepalived_firewall: Literal["auto"] | bool = Field(
+    keepalived_firewall: Annotated[
+        Literal["auto"] | Flag,
+        Says("must be auto (open VRRP when a firewall is active), true (always manage it) or "
+             "false (leave the firewall alone)")] = Field(
         "auto", description="auto: open VRRP in the active firewall; true: also set up a "
                             "start hook; false: leave the firewall alone")
-    keepalived_nonlocal_bind: bool | list[Literal["ipv4", "ipv6"]] = Field(
+    keepalived_nonlocal_bind: Flag | list[Literal["ipv4", "ipv6"]] = Field(
         False, description="net.ipv4/ipv6.ip_nonlocal_bind = 1: true (both) or [ipv4] / "
                            "[ipv6]")
-    keepalived_systemd_restart: choice("no", "on-failure", "on-abnormal", "always") = Field(
+    keepalived_systemd_restart: Annotated[
+        choice("no", "on-failure", "on-abnormal", "always"),
+        # YAML reads a bare `no` as false
+        BeforeValidator(lambda value: "no" if value is False else value)] = Field(
         "on-failure", description="Restart= of keepalived.service")
     keepalived_systemd_restart_sec: seconds(0.001, 3600, 3) = Field(
         5, description="RestartSec= of keepalived.service")
@@ -645,9 +692,10 @@ def _says(kind):
 
 
 def _flatten(annotation):
-    yield from getattr(annotation, "__metadata__", ())
+    """The metadata in a type, the inner types' first."""
     for arg in getattr(annotation, "__args__", ()):
         yield from _flatten(arg)
+    yield from getattr(annotation, "__metadata__", ())
 
 
 def read_value(problems, key, kind, value):

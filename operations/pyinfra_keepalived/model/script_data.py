@@ -55,14 +55,12 @@ def read_template_name(problems, key, value, shipped):
     return None
 
 
-def read_unit_name(problems, key, value):
-    """A systemd unit name (`service_name` of a check script), or None after an error."""
+def is_unit_name(value):
+    """Whether `value` is a systemd unit name (`service_name` of a check script)."""
     if isinstance(value, str) and UNIT_RE.fullmatch(value):
         stem, dot, suffix = value.rpartition(".")
-        if not dot or (stem and suffix in UNIT_SUFFIXES):
-            return value
-    problems.error(key, value, f"must be {UNIT_ALLOWED}")
-    return None
+        return not dot or bool(stem and suffix in UNIT_SUFFIXES)
+    return False
 
 
 def _scalar(value):

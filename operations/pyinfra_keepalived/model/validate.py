@@ -10,7 +10,6 @@ and `keepalived_state` fill in instances that do not set their own.
 
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
 
 from . import host_level as validate_host
@@ -25,29 +24,28 @@ from .keys import (
     BASE_DIR,
     SCRIPT_USER,
     VRRP_GROUPS,
+    AbsolutePath,
     BannerCheckVars,
+    DnsName,
     GlobalDefs,
     HostData,
     NotifyScript,
     VrrpScript,
     Word,
+    in_base_dir,
     read_field,
     read_value,
 )
 from .problems import Problems
 from .readers import (
-    PATH_RE,
     read_extra_lines,
     read_list,
     read_mapping,
-    read_word,
 )
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
 SCRIPT_KEYS = VrrpScript.keys()
-DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                         r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
 BANNER_CHECK_VARS = BannerCheckVars.keys()
@@ -64,15 +62,13 @@ Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEY
 # live one and the one before, the staging dir of earlier versions, and its temporary links.
 RESERVED_NAMES = (".generations", ".current", ".previous", ".staging")
 RESERVED_SUFFIXES = (".pyinfra-new", ".pyinfra-old")
-BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
 # -- one reader per block --
 
 def read_path(problems, key, value):
     """An absolute, normalised path without a trailing slash, or None after an error."""
-    if read_word(problems, key, value, PATH_RE,
-                 "an absolute path of letters, digits and _ . - /") is None:
+    if read_value(problems, key, AbsolutePath, value) is None:
         return None
     path = value.rstrip("/") or "/"
     if os.path.normpath(path) != path:
@@ -93,9 +89,7 @@ def read_paths(problems, data):
         return Paths()
 
     def inside(key, default_leaf):
-        value = data.get(key, DATA_KEYS[key])
-        if isinstance(value, str):
-            value = BASE_DIR_VAR_RE.sub(base_dir, value)
+        value = in_base_dir(data.get(key, DATA_KEYS[key]), base_dir)
         path = read_path(problems, key, value)
         if path is None:
             return f"{base_dir}/{default_leaf}"
@@ -232,8 +226,9 @@ def read_script(problems, index, item, paths, script_user):
             template_vars["service_name"] = item["service_name"]
         service_key = f"{where}.service_name" if item.get("service_name") is not None else (
             f"{where}.vars.service_name")
-        if template_vars.get("service_name") is not None and script_data.read_unit_name(
-                problems, service_key, template_vars["service_name"]) is None:
+        if template_vars.get("service_name") is not None and read_field(
+                problems, service_key, VrrpScript, "service_name",
+                template_vars["service_name"]) is None:
             template_vars = None
     extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
     if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
@@ -284,9 +279,7 @@ def read_vip_names(problems, data, instances):
                            f" ({', '.join(sorted(vips)) or 'none'}); write the address "
                            "without prefix")
         for index, name in enumerate(read_list(problems, key, names)):
-            if not isinstance(name, str) or not DNS_NAME_RE.fullmatch(name):
-                problems.error(f"{key}[{index}]", name, "must be a DNS name, e.g. "
-                               "jump.example.com")
+            read_value(problems, f"{key}[{index}]", DnsName, name)
 
 
 def read_ssh_host_keys(problems, data):
@@ -473,9 +466,13 @@ def read_host(host, data):
     if not raw_instances:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
-    for key in ("keepalived_priority", "keepalived_state"):
+    for key, field in (("keepalived_priority", "priority"), ("keepalived_state", "state")):
         if data.get(key) is not None and not raw_instances:
             problems.warn(key, data[key], "is set but the host has no keepalived_vrrp_instances")
+        if data.get(key) is not None and all(isinstance(item, Mapping) and field in item
+                                             for item in raw_instances):
+            # no instance takes it (read_instance reads it where one does)
+            read_field(problems, key, HostData, key, data[key])
 
     version = data.get("keepalived_package_version")
     if version is not None:
