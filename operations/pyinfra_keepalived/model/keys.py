@@ -114,25 +114,33 @@ def choice(*choices):
                       + did_you_mean(str(value).upper(), names))]
 
 
+def checked(kind, test, says, schema, strict=True):
+    """A value of `kind` (`strict`: as it is, else also what pydantic converts to it) that
+    `test` accepts (True, or the value normalised), else "`says`"; `schema`: its JSON
+    Schema."""
+    def check(value):
+        result = test(value)
+        if result is None or result is False:
+            raise PydanticCustomError("refused", "refused")
+        return value if result is True else result
+
+    return Annotated[kind, Strict(strict), AfterValidator(check), WithJsonSchema(schema),
+                     Says(says)]
+
+
 def matching(regex, allowed):
     """Text that `regex` matches in full, else "must be `allowed`". The JSON Schema gets
     the same pattern, so an editor flags what validation refuses."""
-    def full_match(value):
-        if not regex.fullmatch(value):
-            raise PydanticCustomError("pattern", "does not match")
-        return value
-
-    return Annotated[str, Strict(), AfterValidator(full_match),
-                     WithJsonSchema({"type": "string", "pattern": f"^(?:{regex.pattern})$"}),
-                     Says(f"must be {allowed}")]
+    return checked(str, lambda value: bool(regex.fullmatch(value)), f"must be {allowed}",
+                   {"type": "string", "pattern": f"^(?:{regex.pattern})$"})
 
 
 def _ip_address(value):
-    """The address as ipaddress writes it (2001:DB8::1 -> 2001:db8::1)."""
+    """The address as ipaddress writes it (2001:DB8::1 -> 2001:db8::1), or None."""
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise PydanticCustomError("ip", "not an IP address") from None
+        return None
 
 
 Name = matching(NAME_RE, "a name of letters, digits and _ . -")
@@ -160,31 +168,18 @@ PackageVersion = Annotated[
     # YAML reads 2.2 as a number
     BeforeValidator(lambda value: str(value) if isinstance(value, (int, float)) else value),
     WithJsonSchema({"type": ["string", "number"]}), Also("int", "float")]
-def _unit_name(value):
-    if not is_unit_name(value):
-        raise PydanticCustomError("unit", "not a unit name")
-    return value
-
-
-UnitName = Annotated[str, Strict(), AfterValidator(_unit_name),
-                     WithJsonSchema({"type": "string", "pattern": f"^(?:{UNIT_RE.pattern})$"}),
-                     Says(f"must be {UNIT_ALLOWED}")]
+UnitName = checked(str, is_unit_name, f"must be {UNIT_ALLOWED}",
+                   {"type": "string", "pattern": f"^(?:{UNIT_RE.pattern})$"})
 DnsName = matching(DNS_NAME_RE, "a DNS name, e.g. jump.example.com")
 Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.example:3142")
-IpAddress = Annotated[str, Strict(), AfterValidator(_ip_address),
-                      WithJsonSchema({"type": "string", "format": "ip-address"}),
-                      Says("must be an IPv4 or IPv6 address without prefix, e.g. "
-                           "192.168.1.11 or 2001:db8::11")]
+IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
+                    "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
-def _lines(lines):
-    if extra_lines_problem(lines):
-        raise PydanticCustomError("lines", "not lines of one block")
-    return lines
-
-
-Lines = Annotated[list[str], AfterValidator(_lines),
-                  Field(description="raw lines, not validated (keepalived -t "
-                                               "still checks them)")]
+Lines = Annotated[
+    checked(list[str], lambda lines: not extra_lines_problem(lines),
+            "must be lines of text whose braces close within them",
+            {"type": "array", "items": {"type": "string"}}, strict=False),
+    Field(description="raw lines, not validated (keepalived -t still checks them)")]
 Text = str
 Vars = dict[str, Any]
 
