@@ -59,7 +59,13 @@ from .readers import (
     WORD_RE,
     extra_lines_problem,
 )
-from .script_data import TEMPLATE_RE, UNIT_ALLOWED, UNIT_RE, is_unit_name
+from .script_data import (
+    TEMPLATE_RE,
+    UNIT_ALLOWED,
+    UNIT_RE,
+    is_unit_name,
+    template_vars_problems,
+)
 
 
 class Says:
@@ -181,7 +187,14 @@ Lines = Annotated[
             {"type": "array", "items": {"type": "string"}}, strict=False),
     Field(description="raw lines, not validated (keepalived -t still checks them)")]
 Text = str
-Vars = dict[str, Any]
+
+
+def template_vars(reserved):
+    """A script's `vars`: {identifier: one line of text, a number, true/false or a list
+    of those}; `reserved`: the names its template gets from the script itself."""
+    return checked(dict[str, Any], lambda value: not any(
+        template_vars_problems("vars", value, reserved)),
+        "must be a mapping of names to values", {"type": "object"}, strict=False)
 
 
 # A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
@@ -329,8 +342,9 @@ class VrrpScript(Block):
         None, description="seconds before a run counts as failed (default: interval)")
     user: User = Field(None, description="user it runs as (default: "
                               "keepalived_check_script_user; root: a warning)")
-    vars: Vars = Field({}, description="other values for the template (identifiers; one "
-                       "line of text, numbers, booleans or lists of those)")
+    vars: template_vars(TEMPLATE_KEYS) = Field(
+        {}, description="other values for the template (identifiers; one line of text, "
+                        "numbers, booleans or lists of those)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
     path: Derived[str] = Field(None, description="absolute path of the script on the host")
 
@@ -362,7 +376,7 @@ class NotifyScript(Block):
     template: Template | None = Field(None, description="template file name (this or content)")
     content: Text | None = Field(None, description="the script's text, starting with #! "
                                  "(this or template)")
-    vars: Vars = Field({}, description="values for the template")
+    vars: template_vars(TEMPLATE_KEYS) = Field({}, description="values for the template")
     path: Derived[str] = Field(None, description="absolute path of the script on the host")
 
     def template_variables(self):
