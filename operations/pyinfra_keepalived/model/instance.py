@@ -21,6 +21,7 @@ from .keys import (
     read_field,
     read_value,
     shorthand,
+    vip_address_problem,
     whole_text,
 )
 from .problems import did_you_mean, public_keys
@@ -87,21 +88,16 @@ def read_virtual_ip(problems, key, value, interface):
     if entry is None:
         return None
     text = entry["address"]
-    try:
-        address = ipaddress.ip_interface(str(text).strip())
-    except ValueError:
-        problems.error(key, value, "must be an IPv4 or IPv6 address with a prefix, "
-                       "e.g. 192.168.1.100/24 or 2001:db8::100/64")
+    wrong = vip_address_problem(text)
+    if wrong:
+        problems.error(key, value, wrong)
         return None
+    address = ipaddress.ip_interface(str(text).strip())
     if "/" not in str(text):
         problems.warn(key, value,
                       f"no prefix: keepalived adds it as /{address.network.prefixlen}; "
                       "write the subnet's prefix, e.g. "
                       f"{address.ip}/{24 if address.version == 4 else 64}")
-    elif address.network.prefixlen < address.max_prefixlen - 1 and address.ip in (
-            address.network.network_address, address.network.broadcast_address):
-        problems.error(key, value, "is the network or broadcast address of its subnet")
-        return None
     options = {}
     if entry.get("dev") is not None:
         options["dev"] = read_field(problems, f"{key}.dev", VirtualIp, "dev", entry["dev"])
@@ -166,14 +162,10 @@ def read_route(problems, key, value, interface):
     if entry is None:
         return None
     to = entry["to"]
-    family = None
-    if to != "default":
-        try:
-            family = ipaddress.ip_network(str(to)).version
-        except ValueError:
-            problems.error(f"{key}.to", to, "must be a network (192.168.2.0/24, 2001:db8:2::/64, "
-                           "with no host bits set) or default")
-            return None
+    if read_field(problems, f"{key}.to", VirtualRoute, "to",
+                  to if to == "default" else str(to)) is None:
+        return None
+    family = None if to == "default" else ipaddress.ip_network(str(to)).version
     route = {"to": to}
     for option in ("via", "src"):
         if entry.get(option) is not None:

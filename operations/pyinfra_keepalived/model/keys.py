@@ -438,11 +438,43 @@ def _line(entry, first, options):
                                               if getattr(entry, key) is not None)])
 
 
+def vip_address_problem(text):
+    """Why `text` is no VIP address (ADDRESS/PREFIX, or ADDRESS: a warning elsewhere), or
+    None."""
+    try:
+        address = ipaddress.ip_interface(str(text).strip())
+    except ValueError:
+        return ("must be an IPv4 or IPv6 address with a prefix, e.g. 192.168.1.100/24 or "
+                "2001:db8::100/64")
+    if "/" in str(text) and address.network.prefixlen < address.max_prefixlen - 1 and \
+            address.ip in (address.network.network_address,
+                           address.network.broadcast_address):
+        return "is the network or broadcast address of its subnet"
+    return None
+
+
+def _route_family(text):
+    """4 or 6 for a network, 0 for default, None for neither."""
+    if text == "default":
+        return 0
+    try:
+        return ipaddress.ip_network(text).version
+    except ValueError:
+        return None
+
+
+VipAddress = checked(str, lambda text: vip_address_problem(text) is None,
+                     vip_address_problem, {"type": "string"})
+RouteTo = checked(str, lambda text: _route_family(text) is not None,
+                  "must be a network (192.168.2.0/24, 2001:db8:2::/64, with no host bits "
+                  "set) or default", {"type": "string"})
+
+
 class VirtualIp(Entry):
     """One `virtual_ipaddress { }` line: "ADDRESS [dev D] [label L] [scope S]" or a
     mapping."""
 
-    address: Text = Field(description="address with prefix, e.g. 192.168.1.100/24 "
+    address: VipAddress = Field(description="address with prefix, e.g. 192.168.1.100/24 "
                           "(required)")
     dev: Interface | None = Field(None, description="interface (default: the instance's)")
     label: Label | None = Field(None, description="IPv4 only, e.g. eth0:vip")
@@ -456,7 +488,7 @@ class VirtualIp(Entry):
 class VirtualRoute(Entry):
     """One `virtual_routes { }` line: "TO [via V] [dev D] ..." or a mapping."""
 
-    to: Text = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
+    to: RouteTo = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
     via: IpAddress | None = Field(None, description="gateway address")
     dev: Interface | None = Field(None, description="interface (default: the instance's)")
     src: IpAddress | None = Field(None, description="source address")
