@@ -45,7 +45,7 @@ FIELDS = [
     *((f"{VIP}.{name}", VirtualIp, name) for name in ("dev", "label", "scope")),
     *((f"{SCRIPT}.{name}", VrrpScript, name) for name in (
         "name", "vrrp_name", "user", "interval", "weight", "fall", "rise", "timeout",
-        "service_name")),
+        "service_name", "template")),
     *((f"keepalived_global_defs.{name}", GlobalDefs, name) for name in (
         "router_id", "notification_email_from", "smtp_server", "smtp_connect_timeout",
         "enable_script_security", "vrrp_strict", "vrrp_check_unicast_src",

@@ -60,6 +60,9 @@ from .readers import (
     extra_lines_problem,
 )
 from .script_data import (
+    CHECK_SCRIPT_TEMPLATES,
+    NOTIFY_SCRIPT_TEMPLATES,
+    TEMPLATE_ALLOWED,
     TEMPLATE_RE,
     UNIT_ALLOWED,
     UNIT_RE,
@@ -153,7 +156,12 @@ Name = matching(NAME_RE, "a name of letters, digits and _ . -")
 Word = matching(WORD_RE, "a single word")
 Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
 Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
-Template = matching(TEMPLATE_RE, "a template file name")
+CheckTemplate, NotifyTemplate = (
+    matching(TEMPLATE_RE, TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
+    for shipped in (CHECK_SCRIPT_TEMPLATES, NOTIFY_SCRIPT_TEMPLATES))
+ScriptText = checked(str, lambda text: text.startswith("#!"), "must be the script's text, "
+                     "starting with #! (keepalived executes the file directly)",
+                     {"type": "string", "pattern": "^#!"})
 AuthPass = Annotated[
     # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan); a
     # pyinfra HiddenValue: its real value
@@ -323,8 +331,8 @@ class VrrpScript(Block):
 
     name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: Template = Field(description="template file name (required), from ./templates/ "
-                           "or the shipped templates/scripts/")
+    template: CheckTemplate = Field(description="template file name (required), from "
+                                    "./templates/ or the shipped templates/scripts/")
     vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
@@ -373,8 +381,9 @@ class NotifyScript(Block):
     TEMPLATE_KEYS: ClassVar = ("name", "path")  # what its template sees besides `vars`
 
     name: FileName = Field(description="file name in the scripts dir (required)")
-    template: Template | None = Field(None, description="template file name (this or content)")
-    content: Text | None = Field(None, description="the script's text, starting with #! "
+    template: NotifyTemplate | None = Field(None, description="template file name (this or "
+                                            "content)")
+    content: ScriptText | None = Field(None, description="the script's text, starting with #! "
                                  "(this or template)")
     vars: template_vars(TEMPLATE_KEYS) = Field({}, description="values for the template")
     path: Derived[str] = Field(None, description="absolute path of the script on the host")

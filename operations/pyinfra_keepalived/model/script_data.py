@@ -47,14 +47,6 @@ UNIT_ALLOWED = ("a systemd unit name: letters, digits and : _ . @ - \\ (not star
 ALIASES = ("item", "script")
 
 
-def read_template_name(problems, key, value, shipped):
-    """A template file name, or None after an error."""
-    if isinstance(value, str) and TEMPLATE_RE.fullmatch(value) and value not in (".", ".."):
-        return value
-    problems.error(key, value, "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
-    return None
-
-
 def is_unit_name(value):
     """Whether `value` is a systemd unit name (`service_name` of a check script)."""
     if isinstance(value, str) and UNIT_RE.fullmatch(value):

@@ -193,8 +193,7 @@ def read_script(problems, index, item, paths, script_user):
         problems.error(f"{where}.template", template,
                        "required: a template name, e.g. check_systemd_service.sh.j2")
     else:
-        template = script_data.read_template_name(problems, f"{where}.template", template,
-                                                  script_data.CHECK_SCRIPT_TEMPLATES)
+        template = read_field(problems, f"{where}.template", VrrpScript, "template", template)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
     vrrp_name = read_field(problems, f"{where}.vrrp_name", VrrpScript, "vrrp_name", vrrp_name)
     def number(name):
@@ -328,13 +327,10 @@ def read_notify_script(problems, index, item, paths):
         problems.error(f"{where}.template", template, "must be a template name, e.g. "
                        f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}")
         return None
-    if template is not None and script_data.read_template_name(
-            problems, f"{where}.template", template, script_data.NOTIFY_SCRIPT_TEMPLATES) is None:
-        return None
-    if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
-        problems.error(f"{where}.content", content, "must be the script's text, starting with "
-                       "#! (keepalived executes the file directly)")
-        return None
+    for key, value in (("template", template), ("content", content)):
+        if value is not None and read_field(problems, f"{where}.{key}", NotifyScript, key,
+                                            value) is None:
+            return None
     if name is None or template_vars is None:
         return None
     return NotifyScript.built(problems, item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
