@@ -6,8 +6,10 @@ Host data starts from host-01 (valid) and has one key replaced by an arbitrary v
 - whatever `read_host` accepts, `HostData.model_validate` accepts too (the model is never
   stricter than the validation);
 - the validation refuses the value with the field's own message (its `Says`: "must be
-  ...", or "required" for a null) exactly when the model refuses it; any other refusal is a rule between fields
-  (preempt_delay needs BACKUP, a check script's vrrp_name must be tracked, ...).
+  ...", or "required" for a null or "") exactly when the model refuses it; any other
+  refusal is a rule between fields (preempt_delay needs BACKUP, a check script's
+  vrrp_name must be tracked, ...). A block the validation builds is checked by pydantic
+  too (`Block.built`): a value it accepted and the model refuses fails the test.
 
 Derandomized and bounded, like tests/test_fuzz_validation.py.
 """
@@ -109,7 +111,7 @@ def test_the_validation_accepts_what_the_model_accepts_plus_the_rules_between_fi
     says = keys._says(keys._field_type(block, name))(value)
     at_path = [problem for problem in problems.errors if problem.key == path]
     own = [problem for problem in at_path if problem.message == says or (
-        value is None and not accepted and problem.message.startswith("required"))]
+        value in (None, "") and not accepted and problem.message.startswith("required"))]
     assert bool(own) == (not accepted), (
         f"{path} = {value!r}: the model {'accepts' if accepted else 'refuses'} it, the "
         f"validation says {[str(problem) for problem in problems.errors]}")

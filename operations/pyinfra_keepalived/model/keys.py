@@ -171,7 +171,7 @@ AuthPass = Annotated[
     BeforeValidator(lambda value: str(value) if isinstance(unhide(value), int)
                     and not isinstance(unhide(value), bool) else unhide(value)),
     WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
-                    "minLength": 1, "maxLength": 8})]
+                    "minLength": 1, "maxLength": 8}), Also("int")]
 User = matching(USER_RE, USER_ALLOWED)
 FileName = matching(FILE_NAME_RE, FILE_NAME_ALLOWED)
 AbsolutePath = matching(PATH_RE, "an absolute path of letters, digits and _ . - /")
@@ -231,8 +231,9 @@ class Block(BaseModel):
         normalised or derived) in their place, and the declared defaults for the rest.
         Pydantic checks it all against the fields; the values are kept as given (5 stays
         5, a tuple a tuple). Where the host has errors already (`problems`), the fields
-        that fail are left at their defaults (the host is refused; the block only feeds
-        the checks still to come); without errors, a field the model refuses is a bug:
+        that fail are left at their defaults, or the block is None if one is required
+        (the host is refused; the block only feeds the checks still to come); without
+        errors, a field the model refuses is a bug:
         the validator accepted what the model does not."""
         values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
         try:
@@ -243,7 +244,10 @@ class Block(BaseModel):
                 raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
                                      f"model refuses: {', '.join(sorted(failed))}") from None
             values = {key: value for key, value in values.items() if key not in failed}
-            cls.model_validate(values)
+            try:
+                cls.model_validate(values)
+            except ValidationError:
+                return None  # a required key failed
         return cls.model_construct(**values)
 
     @classmethod
