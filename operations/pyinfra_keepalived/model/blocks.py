@@ -12,36 +12,63 @@ from .keys import (
     BASE_DIR,
     SCRIPT_USER,
     GlobalDefs,
+    HostData,
     NotifyScript,
     SyncGroup,
     VrrpInstance,
     VrrpScript,
+    in_base_dir,
 )
 from .shared_keys import SharedKeys
 
 
+def _default_path(key):
+    return in_base_dir(HostData.default(key), BASE_DIR)
+
+
 @dataclass(frozen=True)
 class Paths:
+    """The directories and main file (defaults: HostData's)."""
+
     base_dir: str = BASE_DIR
-    config_file: str = BASE_DIR + "/keepalived.conf"
-    config_dir: str = BASE_DIR + "/conf.d"
-    scripts_dir: str = BASE_DIR + "/scripts"
+    config_file: str = _default_path("keepalived_config_file")
+    config_dir: str = _default_path("keepalived_config_dir")
+    scripts_dir: str = _default_path("keepalived_check_scripts_dir")
+
+
+FIREWALL_MODES = {"auto": "auto", True: "on", False: "off"}  # keepalived_firewall -> mode
+NONLOCAL_FAMILIES = ("ipv4", "ipv6")  # keepalived_nonlocal_bind true: both
+
+
+def nonlocal_families(value):
+    """The families of keepalived_nonlocal_bind (true, false or a list), each once, in
+    NONLOCAL_FAMILIES' order."""
+    if isinstance(value, bool):
+        return NONLOCAL_FAMILIES if value else ()
+    return tuple(family for family in NONLOCAL_FAMILIES if family in value)
 
 
 @dataclass(frozen=True)
 class HostLevel:
-    """What the deploy does on the host around keepalived.conf (see operations.host_level)."""
+    """What the deploy does on the host around keepalived.conf (see operations.host_level).
+    Defaults: HostData's."""
 
-    firewall: str = "auto"  # "auto": open VRRP in the firewall that is active; "on"; "off"
-    nonlocal_bind: tuple[str, ...] = ()  # families whose ip_nonlocal_bind is set: ipv4, ipv6
-    restart: str = "on-failure"  # systemd Restart= of keepalived.service
-    restart_sec: float = 5  # systemd RestartSec=
-    daemon_options: tuple[str, ...] | None = None  # keepalived's options; None: packaged kept
-    lock_wait: int = 120  # seconds to wait for another run's lock on the host (0-3600)
-    verify: bool = True  # after a change, wait for one MASTER per touched instance
-    verify_wait: float = 10  # seconds beyond Master_Down_Interval the verification waits
+    # "auto": open VRRP in the firewall that is active; "on"; "off"
+    firewall: str = FIREWALL_MODES[HostData.default("keepalived_firewall")]
+    # families whose ip_nonlocal_bind is set: ipv4, ipv6
+    nonlocal_bind: tuple[str, ...] = nonlocal_families(HostData.default("keepalived_nonlocal_bind"))
+    restart: str = HostData.default("keepalived_systemd_restart")  # systemd Restart=
+    restart_sec: float = HostData.default("keepalived_systemd_restart_sec")  # RestartSec=
+    # keepalived's options; None: packaged kept
+    daemon_options: tuple[str, ...] | None = HostData.default("keepalived_daemon_options")
+    # seconds to wait for another run's lock on the host
+    lock_wait: int = HostData.default("keepalived_lock_wait")
+    # after a change, wait for one MASTER per touched instance
+    verify: bool = HostData.default("keepalived_verify")
+    # seconds beyond Master_Down_Interval the verification waits
+    verify_wait: float = HostData.default("keepalived_verify_wait")
     # an agreement change may go live although a peer is not in the run (split brain risk)
-    commit_without_peers: bool = False
+    commit_without_peers: bool = HostData.default("keepalived_commit_without_peers")
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,13 @@ and what is allowed.
 
 import re
 
-from .blocks import HostLevel
+from .blocks import FIREWALL_MODES, NONLOCAL_FAMILIES, HostLevel, nonlocal_families
 from .hidden import SECRET_LINE_RE
 from .keys import HostData, read_field
 from .problems import did_you_mean
 from .readers import read_list
 
-FIREWALL = {"auto": "auto", True: "on", False: "off"}
-FAMILIES = ("ipv4", "ipv6")
+FAMILIES = NONLOCAL_FAMILIES
 
 # keepalived's command-line options (long form; keepalived 2.2.7's `keepalived --help`)
 # that keep VRRP running as the deploy expects. Each maps to what may follow the option's
@@ -89,25 +88,15 @@ SHORT_OPTIONS = {
 }
 
 
-def read_firewall(problems, value):
-    if isinstance(value, (bool, str)) and value in FIREWALL:
-        return FIREWALL[value]
-    problems.error("keepalived_firewall", value, "must be auto (open VRRP when a firewall is "
-                   "active), true (always manage it) or false (leave the firewall alone)")
-    return None
-
-
 def read_nonlocal_bind(problems, value):
     if isinstance(value, bool):
-        return FAMILIES if value else ()
-    families = []
-    for i, family in enumerate(read_list(problems, "keepalived_nonlocal_bind", value)):
+        return nonlocal_families(value)
+    listed = read_list(problems, "keepalived_nonlocal_bind", value)
+    for i, family in enumerate(listed):
         if family not in FAMILIES:
             problems.error(f"keepalived_nonlocal_bind[{i}]", family,
                            f"must be one of {', '.join(FAMILIES)}{did_you_mean(family, FAMILIES)}")
-        elif family not in families:
-            families.append(family)
-    return tuple(f for f in FAMILIES if f in families)
+    return nonlocal_families(listed)
 
 
 def read_option(problems, key, option):
@@ -187,13 +176,11 @@ def read_host_level(problems, data):
     def field(key, value):
         return read_field(problems, key, HostData, key, value)
 
-    restart = get("keepalived_systemd_restart")
-    if restart is False:  # YAML reads a bare `no` as false
-        restart = "no"
+    firewall = field("keepalived_firewall", get("keepalived_firewall"))
     return HostLevel(
-        firewall=read_firewall(problems, get("keepalived_firewall")),
+        firewall=None if firewall is None else FIREWALL_MODES[firewall],
         nonlocal_bind=read_nonlocal_bind(problems, get("keepalived_nonlocal_bind")),
-        restart=field("keepalived_systemd_restart", restart),
+        restart=field("keepalived_systemd_restart", get("keepalived_systemd_restart")),
         restart_sec=field("keepalived_systemd_restart_sec",
                           get("keepalived_systemd_restart_sec")),
         daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),

@@ -6,34 +6,30 @@ but is probably a mistake. Checks that need other hosts are in `pyinfra_keepaliv
 """
 
 import ipaddress
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .hidden import unhide
 from .keys import (
+    GroupName,
+    IpAddress,
     SyncGroup,
     TrackInterface,
     VirtualIp,
     VirtualRoute,
     VrrpInstance,
     read_field,
+    read_value,
+    shorthand,
+    vip_address_problem,
+    whole_text,
 )
 from .problems import did_you_mean, public_keys
 from .readers import (
-    LABEL_RE,
-    NAME_RE,
     WORD_RE,
-    is_int,
-    is_number,
     read_extra_lines,
-    read_flag,
-    read_interface,
-    read_ip,
     read_list,
     read_mapping,
-    read_word,
 )
 
 INSTANCE_KEYS = VrrpInstance.keys()
@@ -42,7 +38,6 @@ VIP_OPTIONS = VirtualIp.keys()
 ROUTE_OPTIONS = VirtualRoute.keys()
 TRACK_OPTIONS = TrackInterface.keys()
 SYNC_GROUP_KEYS = SyncGroup.keys()
-INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
 
 
 @dataclass(frozen=True)
@@ -68,15 +63,13 @@ def read_entry(problems, key, value, options):
     (the first option is the positional one), or None after an error."""
     first = options[0]
     if isinstance(value, str):
-        words = value.split()
-        if not words or len(words) % 2 == 0:
+        try:
+            entry = shorthand(value, options)
+        except ValueError:
             problems.error(key, value, f"must be {first.upper()} followed by keyword value "
                            f"pairs ({', '.join(options[1:])}), "
                            f"or a mapping of {', '.join(options)}")
             return None
-        entry = {first: words[0]}
-        for keyword, option in zip(words[1::2], words[2::2]):
-            entry[keyword] = option
     elif isinstance(value, Mapping):
         entry = dict(value)
     else:
@@ -95,27 +88,22 @@ def read_virtual_ip(problems, key, value, interface):
     if entry is None:
         return None
     text = entry["address"]
-    try:
-        address = ipaddress.ip_interface(str(text).strip())
-    except ValueError:
-        problems.error(key, value, "must be an IPv4 or IPv6 address with a prefix, "
-                       "e.g. 192.168.1.100/24 or 2001:db8::100/64")
+    wrong = vip_address_problem(text)
+    if wrong:
+        problems.error(key, value, wrong)
         return None
+    address = ipaddress.ip_interface(str(text).strip())
     if "/" not in str(text):
         problems.warn(key, value,
                       f"no prefix: keepalived adds it as /{address.network.prefixlen}; "
                       "write the subnet's prefix, e.g. "
                       f"{address.ip}/{24 if address.version == 4 else 64}")
-    elif address.network.prefixlen < address.max_prefixlen - 1 and address.ip in (
-            address.network.network_address, address.network.broadcast_address):
-        problems.error(key, value, "is the network or broadcast address of its subnet")
-        return None
     options = {}
     if entry.get("dev") is not None:
-        options["dev"] = read_interface(problems, f"{key}.dev", entry["dev"])
+        options["dev"] = read_field(problems, f"{key}.dev", VirtualIp, "dev", entry["dev"])
     if entry.get("label") is not None:
-        options["label"] = label = read_word(problems, f"{key}.label", entry["label"], LABEL_RE,
-                                             "a label of 1-15 letters, digits and _ . @ : -")
+        options["label"] = label = read_field(problems, f"{key}.label", VirtualIp, "label",
+                                              entry["label"])
         device = options.get("dev") or interface
         if label and address.version == 6:
             problems.error(f"{key}.label", label, "IPv6 addresses have no labels")
@@ -174,30 +162,28 @@ def read_route(problems, key, value, interface):
     if entry is None:
         return None
     to = entry["to"]
-    family = None
-    if to != "default":
-        try:
-            family = ipaddress.ip_network(str(to)).version
-        except ValueError:
-            problems.error(f"{key}.to", to, "must be a network (192.168.2.0/24, 2001:db8:2::/64, "
-                           "with no host bits set) or default")
-            return None
+    if read_field(problems, f"{key}.to", VirtualRoute, "to",
+                  to if to == "default" else str(to)) is None:
+        return None
+    family = None if to == "default" else ipaddress.ip_network(str(to)).version
     route = {"to": to}
     for option in ("via", "src"):
         if entry.get(option) is not None:
-            ip = read_ip(problems, f"{key}.{option}", entry[option])
-            if ip is not None and family is not None and ip.version != family:
+            ip = read_field(problems, f"{key}.{option}", VirtualRoute, option, entry[option])
+            version = ip and ipaddress.ip_address(ip).version
+            if ip is not None and family is not None and version != family:
                 problems.error(f"{key}.{option}", entry[option],
-                               f"is IPv{ip.version} but the route is IPv{family}")
+                               f"is IPv{version} but the route is IPv{family}")
                 ip = None
-            route[option] = None if ip is None else str(ip)
-    route["dev"] = read_interface(problems, f"{key}.dev", entry.get("dev", interface))
+            route[option] = ip
+    route["dev"] = read_field(problems, f"{key}.dev", VirtualRoute, "dev",
+                              entry.get("dev", interface))
     if entry.get("metric") is not None:
         route["metric"] = read_field(problems, f"{key}.metric", VirtualRoute, "metric",
-                                     _int_text(entry["metric"]))
+                                     whole_text(entry["metric"]))
     if entry.get("table") is not None:
-        route["table"] = read_word(problems, f"{key}.table", str(entry["table"]), NAME_RE,
-                                   "a routing table number or name")
+        route["table"] = read_field(problems, f"{key}.table", VirtualRoute, "table",
+                                    str(entry["table"]))
     if entry.get("scope") is not None:
         route["scope"] = read_field(problems, f"{key}.scope", VirtualRoute, "scope",
                                     entry["scope"])
@@ -206,20 +192,16 @@ def read_route(problems, key, value, interface):
     return VirtualRoute(**route)
 
 
-def _int_text(value):
-    """Whole numbers given in a string entry ("... metric 10") arrive as text."""
-    return int(value) if isinstance(value, str) and INT_RE.fullmatch(value) else value
-
-
 def read_track_interface(problems, key, value, interface):
     entry = read_entry(problems, key, value, TRACK_OPTIONS)
     if entry is None:
         return None
-    name = read_interface(problems, f"{key}.interface", entry["interface"])
+    name = read_field(problems, f"{key}.interface", TrackInterface, "interface",
+                      entry["interface"])
     weight = entry.get("weight")
     if weight is not None:
         weight = read_field(problems, f"{key}.weight", TrackInterface, "weight",
-                            _int_text(weight))
+                            whole_text(weight))
     if name is not None and name == interface:
         problems.error(f"{key}.interface", name, "is the instance's own interface, which "
                        "keepalived always tracks (and ignores here); list other interfaces")
@@ -232,10 +214,9 @@ def read_track_interface(problems, key, value, interface):
 # -- the instance --
 
 def read_advert_int(problems, key, value, version):
-    if not is_number(value) or not math.isfinite(value) or value <= 0:
-        problems.error(key, value, "must be a number of seconds greater than 0")
+    advert_int = read_field(problems, key, VrrpInstance, "advert_int", value)
+    if advert_int is None:
         return None
-    advert_int = value
     if version == 3:
         if advert_int > 40.95 or advert_int < 0.01 or round(advert_int * 100, 6) % 1:
             problems.error(key, advert_int, "VRRPv3 adverts are 0.01-40.95 seconds in steps "
@@ -265,21 +246,15 @@ def read_auth(problems, where, item, version):
     if auth_pass is None:
         problems.error(f"{where}.auth_pass", None, f"required with auth_type {auth_type}")
         return auth_type, None
-    # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan)
-    auth_pass = str(auth_pass) if is_int(auth_pass) else auth_pass
-    if not isinstance(auth_pass, str) or not 1 <= len(auth_pass) <= 8 \
-            or not WORD_RE.fullmatch(auth_pass):
-        # problems.shown() never prints an auth_pass: the message says what is allowed
-        problems.error(f"{where}.auth_pass", auth_pass,
-                       "must be 1-8 characters without spaces, quotes, braces, # or ! "
-                       "(keepalived silently truncates longer passwords)")
-        return auth_type, None
-    return auth_type, auth_pass
+    # (problems.shown() never prints an auth_pass: the message says what is allowed)
+    return auth_type, read_field(problems, f"{where}.auth_pass", VrrpInstance, "auth_pass",
+                                 auth_pass)
 
 
 def read_preemption(problems, where, item, state, priority):
     """(nopreempt, preempt_delay): both only work from state BACKUP."""
-    nopreempt = read_flag(problems, f"{where}.nopreempt", item.get("nopreempt", False))
+    nopreempt = read_field(problems, f"{where}.nopreempt", VrrpInstance, "nopreempt",
+                           item.get("nopreempt", False))
     delay = item.get("preempt_delay")
     if delay is not None:
         delay = read_field(problems, f"{where}.preempt_delay", VrrpInstance,
@@ -312,8 +287,8 @@ def read_unicast(problems, where, item, family, context):
 
     src = context.address
     if src_value is not None:
-        src = read_ip(problems, f"{where}.unicast_src_ip", src_value)
-        src = None if src is None else str(src)
+        src = read_field(problems, f"{where}.unicast_src_ip", VrrpInstance, "unicast_src_ip",
+                         src_value)
         if src is None:
             return None, None
     if src is not None and ipaddress.ip_address(src).version != family:
@@ -333,20 +308,21 @@ def read_unicast(problems, where, item, family, context):
         return src, ()
     peers, listed = [], read_list(problems, f"{where}.unicast_peers", peers_value)
     for i, value in enumerate(listed):
-        peer = read_ip(problems, f"{where}.unicast_peers[{i}]", value)
+        peer = read_value(problems, f"{where}.unicast_peers[{i}]", IpAddress, value)
         if peer is None:
             continue
-        if peer.version != family:
-            problems.error(f"{where}.unicast_peers[{i}]", value, f"is IPv{peer.version} but "
+        version = ipaddress.ip_address(peer).version
+        if version != family:
+            problems.error(f"{where}.unicast_peers[{i}]", value, f"is IPv{version} but "
                            f"the instance is IPv{family}: keepalived drops it")
-        elif str(peer) in peers:
+        elif peer in peers:
             problems.error(f"{where}.unicast_peers[{i}]", value, "is listed twice")
-        elif str(peer) == src:
+        elif peer == src:
             problems.warn(f"{where}.unicast_peers[{i}]", value, "is this host's own address "
                           f"(unicast_src_ip); leave it out, or use unicast_peers "
                           f"{UNICAST_FROM_INVENTORY!r} to derive the peers")
         else:
-            peers.append(str(peer))
+            peers.append(peer)
     if isinstance(peers_value, list) and not listed:
         problems.error(f"{where}.unicast_peers", peers_value, "required: at least one peer "
                        f"address, or {UNICAST_FROM_INVENTORY!r}")
@@ -387,9 +363,9 @@ def read_instance(problems, index, item, data, context):
         return None
     problems.unknown_keys(where, item, INSTANCE_KEYS)
 
-    name = read_word(problems, f"{where}.name", item.get("name"), NAME_RE,
-                     "a name of letters, digits and _ . -")
-    interface = read_interface(problems, f"{where}.interface", item.get("interface"))
+    name = read_field(problems, f"{where}.name", VrrpInstance, "name", item.get("name"))
+    interface = read_field(problems, f"{where}.interface", VrrpInstance, "interface",
+                           item.get("interface"))
     # Host-level defaults are reported under their own key when they are what is wrong.
     state_key = f"{where}.state" if "state" in item else "keepalived_state"
     state = item.get("state", data.get("keepalived_state") or "MASTER")
@@ -412,7 +388,8 @@ def read_instance(problems, index, item, data, context):
                                 required=False)
     check_vip_lists(problems, where, vips, excluded)
 
-    native_ipv6 = read_flag(problems, f"{where}.native_ipv6", item.get("native_ipv6", False))
+    native_ipv6 = read_field(problems, f"{where}.native_ipv6", VrrpInstance, "native_ipv6",
+                             item.get("native_ipv6", False))
     family = 6 if native_ipv6 or (vips and _family(vips[0].address) == 6) else 4
     if native_ipv6 and vips and _family(vips[0].address) == 4:
         problems.error(f"{where}.native_ipv6", True, "makes the instance IPv6, and keepalived "
@@ -471,7 +448,7 @@ def read_instance(problems, index, item, data, context):
     # the keys as given (name, interface, virtual_router_id, version, garp_*: read above
     # as they are), with what was read or derived from them in their place
     instance = VrrpInstance.built(
-        item, state=state, priority=priority, virtual_ipaddresses=vips,
+        problems, item, state=state, priority=priority, virtual_ipaddresses=vips,
         auth_type=auth_type, auth_pass=auth_pass, track_scripts=tuple(tracked),
         effective_version=effective_version, native_ipv6=native_ipv6,
         nopreempt=nopreempt, preempt_delay=preempt_delay,
@@ -499,8 +476,7 @@ def read_sync_groups(problems, value, instances, scripts):
     result = []
     for group_name, group in groups.items():
         where = f"keepalived_sync_groups.{group_name}"
-        read_word(problems, f"keepalived_sync_groups[{group_name!r}]", group_name, NAME_RE,
-                  "a group name of letters, digits and _ . -")
+        read_value(problems, f"keepalived_sync_groups[{group_name!r}]", GroupName, group_name)
         group = read_mapping(problems, where, group)
         problems.unknown_keys(where, group, SYNC_GROUP_KEYS)
         members = read_list(problems, f"{where}.instances", group.get("instances"))
@@ -529,6 +505,6 @@ def read_sync_groups(problems, value, instances, scripts):
                 problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
                                "keepalived ignores tracking weights in a sync group; use "
                                "weight 0 (unset: a failure means FAULT) in synced instances")
-        result.append(SyncGroup.built(group, name=str(group_name), instances=tuple(
+        result.append(SyncGroup.built(problems, group, name=str(group_name), instances=tuple(
             member for member in members if isinstance(member, str))))
     return tuple(result)

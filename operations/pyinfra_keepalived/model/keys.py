@@ -1,42 +1,74 @@
 """The host data, declared once: one class per keepalived block, one field per key.
 
-Each field carries its type, its range or allowed values, its default and one line of
-documentation. The same class is the validated block that render receives: `validate`
-(and `instance`) check the host data key by key, with messages naming host, key path,
-value and what is allowed, then build the block with `Block.built`: the keys as given,
-with the values they read or derived (resolved defaults, parsed entries, a script's
-path, ...) in their place. Values that are not host data keys but derived by the
-validator are declared too, typed `Derived[...]`: no key, no schema, no table row.
+Each field carries its type, with the rules of its value (range, pattern, allowed
+values: the types below, each with the message that says what it allows, `Says`), its
+default and one line of documentation. `HostData.model_validate` checks every value
+against them; the validation (`validate`, `instance`, `host_level`) reads each key with
+its field's type (`read_field`: pydantic validates, and a refusal becomes a message naming
+host, key path, value and what is allowed) and adds the rules between fields (a VIP's
+family, unicast peers, VRRPv3 and auth, ...) as named checks. The same class is the
+validated block that render receives: `Block.built` fills it with the keys as given and
+the values read or derived, and pydantic checks it once more. Values that are not host
+data keys but derived by the validator are declared too, typed `Derived[...]`: no key,
+no schema, no table row.
 
-From these classes also come: the keys `validate` accepts (any other is an
-error with a "did you mean"), the per-field checks (`read_field`: pydantic validates,
-and an error becomes a message naming host, key path, value and what is allowed), the
-defaults given to pyinfra (`data_defaults`), the README's table of keys and the JSON
-Schema for host_vars/group_vars YAML (`model.schema`).
+From these classes also come: the keys `validate` accepts (any other is an error with a
+"did you mean"), the defaults given to pyinfra (`data_defaults`) and to `blocks.Paths`
+and `blocks.HostLevel`, the docs' table of keys and the JSON Schema for
+host_vars/group_vars YAML (`model.schema`).
 
-A default of None means: unset (optional, or derived, as the description says).
-Checks between fields (a VIP's family, unicast peers, VRRPv3 and auth, ...) are in
-`validate` and `instance`.
+A default of None means: unset (optional, or derived, as the description says); a field
+whose type has no `| None` refuses an explicit null.
 """
 
 import functools
+import ipaddress
+import re
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .hidden import unhide
 from .problems import did_you_mean
-from .readers import INTERFACE_RE, LABEL_RE, NAME_RE, USER_RE
-from .script_data import TEMPLATE_RE
+from .readers import (
+    DNS_NAME_RE,
+    FILE_NAME_ALLOWED,
+    FILE_NAME_RE,
+    INTERFACE_ALLOWED,
+    INTERFACE_RE,
+    LABEL_RE,
+    NAME_RE,
+    PATH_RE,
+    PROXY_RE,
+    USER_ALLOWED,
+    USER_RE,
+    VERSION_RE,
+    WORD_RE,
+    extra_lines_problem,
+)
+from .script_data import (
+    CHECK_SCRIPT_TEMPLATES,
+    NOTIFY_SCRIPT_TEMPLATES,
+    TEMPLATE_ALLOWED,
+    TEMPLATE_RE,
+    UNIT_ALLOWED,
+    UNIT_RE,
+    is_unit_name,
+    template_vars_problems,
+)
 
 
 class Says:
@@ -48,6 +80,13 @@ class Says:
 
     def __call__(self, value):
         return self.text(value) if callable(self.text) else self.text
+
+
+class Also:
+    """A type's metadata for the key table: the value may also be of the types `also`."""
+
+    def __init__(self, *also):
+        self.also = also
 
 
 def _number_text(value):
@@ -84,27 +123,95 @@ def choice(*choices):
                       + did_you_mean(str(value).upper(), names))]
 
 
-def matching(regex):
-    """Text that `validate` reads with `regex` (in full): the JSON Schema gets the same
-    pattern, so an editor flags what validation refuses."""
-    return Annotated[str, WithJsonSchema({"type": "string",
-                                          "pattern": f"^(?:{regex.pattern})$"})]
+def checked(kind, test, says, schema, strict=True):
+    """A value of `kind` (`strict`: as it is, else also what pydantic converts to it) that
+    `test` accepts (True, or the value normalised), else "`says`"; `schema`: its JSON
+    Schema."""
+    def check(value):
+        result = test(value)
+        if result is None or result is False:
+            raise PydanticCustomError("refused", "refused")
+        return value if result is True else result
+
+    return Annotated[kind, Strict(strict), AfterValidator(check), WithJsonSchema(schema),
+                     Says(says)]
 
 
-Name = matching(NAME_RE)
-Interface = matching(INTERFACE_RE)
-Template = matching(TEMPLATE_RE)
-User = matching(USER_RE)
+def matching(regex, allowed):
+    """Text that `regex` matches in full, else "must be `allowed`". The JSON Schema gets
+    the same pattern, so an editor flags what validation refuses."""
+    return checked(str, lambda value: bool(regex.fullmatch(value)), f"must be {allowed}",
+                   {"type": "string", "pattern": f"^(?:{regex.pattern})$"})
+
+
+def _ip_address(value):
+    """The address as ipaddress writes it (2001:DB8::1 -> 2001:db8::1), or None."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+Name = matching(NAME_RE, "a name of letters, digits and _ . -")
+Word = matching(WORD_RE, "a single word")
+Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
+Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
+CheckTemplate, NotifyTemplate = (
+    matching(TEMPLATE_RE, TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
+    for shipped in (CHECK_SCRIPT_TEMPLATES, NOTIFY_SCRIPT_TEMPLATES))
+ScriptText = checked(str, lambda text: text.startswith("#!"), "must be the script's text, "
+                     "starting with #! (keepalived executes the file directly)",
+                     {"type": "string", "pattern": "^#!"})
+AuthPass = Annotated[
+    # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan); a
+    # pyinfra HiddenValue: its real value
+    matching(WORD_RE, "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
+                      "silently truncates longer passwords)"),
+    Field(min_length=1, max_length=8),
+    BeforeValidator(lambda value: str(value) if isinstance(unhide(value), int)
+                    and not isinstance(unhide(value), bool) else unhide(value)),
+    WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
+                    "minLength": 1, "maxLength": 8}), Also("int")]
+User = matching(USER_RE, USER_ALLOWED)
+FileName = matching(FILE_NAME_RE, FILE_NAME_ALLOWED)
+AbsolutePath = matching(PATH_RE, "an absolute path of letters, digits and _ . - /")
+GroupName = matching(NAME_RE, "a group name of letters, digits and _ . -")
+PackageVersion = Annotated[
+    matching(VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf): a "
+                         "digit, then letters, digits and . + ~ : _ -"),
+    # YAML reads 2.2 as a number
+    BeforeValidator(lambda value: str(value) if isinstance(value, (int, float)) else value),
+    WithJsonSchema({"type": ["string", "number"]}), Also("int", "float")]
+UnitName = checked(str, is_unit_name, f"must be {UNIT_ALLOWED}",
+                   {"type": "string", "pattern": f"^(?:{UNIT_RE.pattern})$"})
+DnsName = matching(DNS_NAME_RE, "a DNS name, e.g. jump.example.com")
+Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.example:3142")
+IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
+                    "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
-Lines = Annotated[list[str], Field(description="raw lines, not validated (keepalived -t "
-                                               "still checks them)")]
+Lines = Annotated[
+    checked(list[str], lambda lines: not extra_lines_problem(lines),
+            "must be lines of text whose braces close within them",
+            {"type": "array", "items": {"type": "string"}}, strict=False),
+    Field(description="raw lines, not validated (keepalived -t still checks them)")]
 Text = str
-Vars = dict[str, Any]
+
+
+def template_vars(reserved):
+    """A script's `vars`: {identifier: one line of text, a number, true/false or a list
+    of those}; `reserved`: the names its template gets from the script itself."""
+    return checked(dict[str, Any], lambda value: not any(
+        template_vars_problems("vars", value, reserved)),
+        "must be a mapping of names to values", {"type": "object"}, strict=False)
 
 
 # A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
 # the README's table.
 Derived = SkipJsonSchema
+
+
+class ModelDisagrees(AssertionError):
+    """The hand-written checks accepted a value its field refuses (a bug)."""
 
 
 class Block(BaseModel):
@@ -119,13 +226,29 @@ class Block(BaseModel):
                 if not any(isinstance(item, Derived) for item in field.metadata)]
 
     @classmethod
-    def built(cls, given, **validated):
-        """The validated block: the keys of `given` (already checked by the validator)
-        with the `validated` values (read, normalised or derived) in their place, and
-        the declared defaults for the rest. No pydantic validation: `validate` checked
-        every value, with its own messages."""
-        return cls.model_construct(**{**{key: given[key] for key in cls.keys() if key in given},
-                                      **validated})
+    def built(cls, problems, given, **validated):
+        """The validated block: the keys of `given` with the `validated` values (read,
+        normalised or derived) in their place, and the declared defaults for the rest.
+        Pydantic checks it all against the fields; the values are kept as given (5 stays
+        5, a tuple a tuple). Where the host has errors already (`problems`), the fields
+        that fail are left at their defaults, or the block is None if one is required
+        (the host is refused; the block only feeds the checks still to come); without
+        errors, a field the model refuses is a bug:
+        the validator accepted what the model does not."""
+        values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
+        try:
+            cls.model_validate(values)
+        except ValidationError as error:
+            failed = {str(detail["loc"][0]) for detail in error.errors()}
+            if not problems.errors:
+                raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
+                                     f"model refuses: {', '.join(sorted(failed))}") from None
+            values = {key: value for key, value in values.items() if key not in failed}
+            try:
+                cls.model_validate(values)
+            except ValidationError:
+                return None  # a required key failed
+        return cls.model_construct(**values)
 
     @classmethod
     def default(cls, name):
@@ -146,36 +269,36 @@ class GlobalDefs(Block):
     # rendered on lines of their own; `options` are the others
     OWN_LINES: ClassVar = ("script_user", "enable_script_security", "extra_lines")
 
-    router_id: Text | None = Field(None, description="this host's name in emails and SNMP")
-    notification_email: list[Text] | None = Field(None, description="addresses to mail on "
+    router_id: Word = Field(None, description="this host's name in emails and SNMP")
+    notification_email: Annotated[list[Word], Field(min_length=1)] = Field(None, description="addresses to mail on "
                                                   "state changes (at least one)")
-    notification_email_from: Text | None = Field(None, description="sender of those mails")
-    smtp_server: Text | None = Field(None, description="SMTP server for those mails")
-    smtp_connect_timeout: whole(1, 4294) | None = Field(None, description="seconds")
+    notification_email_from: Word = Field(None, description="sender of those mails")
+    smtp_server: Word = Field(None, description="SMTP server for those mails")
+    smtp_connect_timeout: whole(1, 4294) = Field(None, description="seconds")
     enable_script_security: Flag = Field(True, description="scripts run as the script "
                                          "user, not root; off is a warning")
-    script_user: Text | None = Field(None, description="set keepalived_check_script_user "
+    script_user: Word = Field(None, description="set keepalived_check_script_user "
                                      "instead (the same or an error)")
-    vrrp_skip_check_adv_addr: Flag | None = Field(None, description="skip checking adverts' "
+    vrrp_skip_check_adv_addr: Flag = Field(None, description="skip checking adverts' "
                                                   "addresses")
-    vrrp_strict: Flag | None = Field(None, description="strict RFC compliance")
-    vrrp_check_unicast_src: Flag | None = Field(
+    vrrp_strict: Flag = Field(None, description="strict RFC compliance")
+    vrrp_check_unicast_src: Flag = Field(
         None, description="drop unicast adverts whose source is not in unicast_peers "
                           "(default: on when an instance is unicast)")
-    vrrp_garp_interval: seconds(0.000001, 4294) | None = Field(
+    vrrp_garp_interval: seconds(0.000001, 4294) = Field(
         None, description="delay between gratuitous ARPs")
-    vrrp_gna_interval: seconds(0.000001, 4294) | None = Field(
+    vrrp_gna_interval: seconds(0.000001, 4294) = Field(
         None, description="delay between unsolicited neighbour adverts")
-    vrrp_garp_master_delay: whole(0, 4294) | None = Field(
+    vrrp_garp_master_delay: whole(0, 4294) = Field(
         None, description="seconds before the second set of GARPs after becoming MASTER")
-    vrrp_garp_master_repeat: whole(1, 2**31 - 1) | None = Field(
+    vrrp_garp_master_repeat: whole(1, 2**31 - 1) = Field(
         None, description="GARPs sent at once")
-    vrrp_garp_master_refresh: whole(0, 4294) | None = Field(
+    vrrp_garp_master_refresh: whole(0, 4294) = Field(
         None, description="seconds between GARP refreshes as MASTER (0: none)")
-    max_auto_priority: whole(-1, 99) | None = Field(
+    max_auto_priority: whole(-1, 99) = Field(
         None, description="realtime scheduling priority (-1: off)")
-    dynamic_interfaces: Flag | None = Field(None, description="interfaces may come and go")
-    vrrp_version: choice(2, 3) | None = Field(None, description="VRRP version of every "
+    dynamic_interfaces: Flag = Field(None, description="interfaces may come and go")
+    vrrp_version: choice(2, 3) = Field(None, description="VRRP version of every "
                                               "instance (default 2; IPv6 is always 3)")
     extra_lines: Lines = Field([], description="raw lines for global_defs, not validated "
                                "(keepalived -t checks them)")
@@ -210,13 +333,13 @@ class VrrpScript(Block):
     TEMPLATE_KEYS: ClassVar = ("name", "vrrp_name", "template", "path", "interval", "weight",
                                "fall", "rise", "timeout", "user")
 
-    name: Text = Field(description="file name in the scripts dir (required), e.g. "
+    name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: Template = Field(description="template file name (required), from ./templates/ "
-                           "or the shipped templates/scripts/")
-    vrrp_name: Name | None = Field(None, description="the name instances track it by "
+    template: CheckTemplate = Field(description="template file name (required), from "
+                                    "./templates/ or the shipped templates/scripts/")
+    vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
-    service_name: Text | None = Field(None, description="a systemd unit name, for the "
+    service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
                                       "template")
     interval: whole(1, 4294, "must be a whole number of seconds 1-4294") = Field(
         2, description="seconds between runs")
@@ -229,10 +352,11 @@ class VrrpScript(Block):
         2, description="successes in a row before it counts as passing")
     timeout: whole(1, 4294, "must be a whole number of seconds 1-4294") | None = Field(
         None, description="seconds before a run counts as failed (default: interval)")
-    user: User | None = Field(None, description="user it runs as (default: "
+    user: User = Field(None, description="user it runs as (default: "
                               "keepalived_check_script_user; root: a warning)")
-    vars: Vars = Field({}, description="other values for the template (identifiers; one "
-                       "line of text, numbers, booleans or lists of those)")
+    vars: template_vars(TEMPLATE_KEYS) = Field(
+        {}, description="other values for the template (identifiers; one line of text, "
+                        "numbers, booleans or lists of those)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
     path: Derived[str] = Field(None, description="absolute path of the script on the host")
 
@@ -245,7 +369,7 @@ class VrrpScript(Block):
 class BannerCheckVars(Block):
     """`vars` of the shipped check_ssh_banner.sh.j2."""
 
-    address: Text = Field("127.0.0.1", description="where sshd listens (IPv4 or IPv6)")
+    address: IpAddress = Field("127.0.0.1", description="where sshd listens (IPv4 or IPv6)")
     port: whole(1, 65535) = Field(22, description="sshd's port")
     banner_timeout: seconds(0.01, 4294, 2) | None = Field(
         None, description="seconds to wait for the banner (default 1, or half the interval "
@@ -260,11 +384,12 @@ class NotifyScript(Block):
 
     TEMPLATE_KEYS: ClassVar = ("name", "path")  # what its template sees besides `vars`
 
-    name: Text = Field(description="file name in the scripts dir (required)")
-    template: Template | None = Field(None, description="template file name (this or content)")
-    content: Text | None = Field(None, description="the script's text, starting with #! "
+    name: FileName = Field(description="file name in the scripts dir (required)")
+    template: NotifyTemplate | None = Field(None, description="template file name (this or "
+                                            "content)")
+    content: ScriptText | None = Field(None, description="the script's text, starting with #! "
                                  "(this or template)")
-    vars: Vars = Field({}, description="values for the template")
+    vars: template_vars(TEMPLATE_KEYS) = Field({}, description="values for the template")
     path: Derived[str] = Field(None, description="absolute path of the script on the host")
 
     def template_variables(self):
@@ -274,20 +399,98 @@ class NotifyScript(Block):
 
 # -- keepalived_vrrp_instances[] and their entries --
 
+INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
+
+
+def shorthand(line, options):
+    """A list entry written as one line, "FIRST keyword value ...", as a mapping of
+    `options` (the first one is FIRST); ValueError if the words do not pair up."""
+    words = line.split()
+    if not words or len(words) % 2 == 0:
+        raise ValueError("not FIRST followed by keyword value pairs")
+    return {options[0]: words[0], **dict(zip(words[1::2], words[2::2]))}
+
+
+def whole_text(value):
+    """Whole numbers given in a string entry ("... metric 10") arrive as text."""
+    return int(value) if isinstance(value, str) and INT_RE.fullmatch(value) else value
+
+
+class Entry(Block):
+    """A list entry given as one line ("192.168.1.100/24 dev eth1") or as a mapping."""
+
+    NUMBERS: ClassVar = ()  # whole-number options, which a line gives as text
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_line(cls, value):
+        if isinstance(value, str):
+            try:
+                value = shorthand(value, cls.keys())
+            except ValueError:
+                raise PydanticCustomError("entry", "not an entry line") from None
+        if isinstance(value, Mapping):
+            value = {key: whole_text(item) if key in cls.NUMBERS else item
+                     for key, item in value.items()}
+        return value
+
+
+class _OrLine(Also):
+    """In the JSON Schema and the key table, an entry is also a line of text."""
+
+    def __init__(self):
+        super().__init__("str")
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        return {"anyOf": [{"type": "string", "description": "the entry on one line"},
+                          handler(core_schema)]}
+
 def _line(entry, first, options):
     """An entry as its keepalived.conf line: FIRST keyword value ... (options set only)."""
     return " ".join([getattr(entry, first), *(f"{key} {getattr(entry, key)}" for key in options
                                               if getattr(entry, key) is not None)])
 
 
-class VirtualIp(Block):
+def vip_address_problem(text):
+    """Why `text` is no VIP address (ADDRESS/PREFIX, or ADDRESS: a warning elsewhere), or
+    None."""
+    try:
+        address = ipaddress.ip_interface(str(text).strip())
+    except ValueError:
+        return ("must be an IPv4 or IPv6 address with a prefix, e.g. 192.168.1.100/24 or "
+                "2001:db8::100/64")
+    if "/" in str(text) and address.network.prefixlen < address.max_prefixlen - 1 and \
+            address.ip in (address.network.network_address,
+                           address.network.broadcast_address):
+        return "is the network or broadcast address of its subnet"
+    return None
+
+
+def _route_family(text):
+    """4 or 6 for a network, 0 for default, None for neither."""
+    if text == "default":
+        return 0
+    try:
+        return ipaddress.ip_network(text).version
+    except ValueError:
+        return None
+
+
+VipAddress = checked(str, lambda text: vip_address_problem(text) is None,
+                     vip_address_problem, {"type": "string"})
+RouteTo = checked(str, lambda text: _route_family(text) is not None,
+                  "must be a network (192.168.2.0/24, 2001:db8:2::/64, with no host bits "
+                  "set) or default", {"type": "string"})
+
+
+class VirtualIp(Entry):
     """One `virtual_ipaddress { }` line: "ADDRESS [dev D] [label L] [scope S]" or a
     mapping."""
 
-    address: Text = Field(description="address with prefix, e.g. 192.168.1.100/24 "
+    address: VipAddress = Field(description="address with prefix, e.g. 192.168.1.100/24 "
                           "(required)")
     dev: Interface | None = Field(None, description="interface (default: the instance's)")
-    label: matching(LABEL_RE) | None = Field(None, description="IPv4 only, e.g. eth0:vip")
+    label: Label | None = Field(None, description="IPv4 only, e.g. eth0:vip")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="address scope")
 
@@ -295,15 +498,20 @@ class VirtualIp(Block):
         return _line(self, "address", ("dev", "label", "scope"))
 
 
-class VirtualRoute(Block):
+class VirtualRoute(Entry):
     """One `virtual_routes { }` line: "TO [via V] [dev D] ..." or a mapping."""
 
-    to: Text = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
-    via: Text | None = Field(None, description="gateway address")
+    to: RouteTo = Field(description="a network, e.g. 192.168.2.0/24, or default (required)")
+    via: IpAddress | None = Field(None, description="gateway address")
     dev: Interface | None = Field(None, description="interface (default: the instance's)")
-    src: Text | None = Field(None, description="source address")
+    src: IpAddress | None = Field(None, description="source address")
     metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
-    table: Text | None = Field(None, description="routing table number or name")
+    NUMBERS: ClassVar = ("metric",)
+
+    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
+                                           else str(value)),
+                     Says("must be a routing table number or name")] | None = Field(
+        None, description="routing table number or name")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="route scope")
 
@@ -311,8 +519,10 @@ class VirtualRoute(Block):
         return _line(self, "to", ("src", "via", "dev", "scope", "table", "metric"))
 
 
-class TrackInterface(Block):
+class TrackInterface(Entry):
     """One `track_interface { }` line: "NAME [weight W]" or a mapping."""
+
+    NUMBERS: ClassVar = ("weight",)
 
     interface: Interface = Field(description="another interface than the instance's (required)")
     weight: whole(-253, 253) | None = Field(None, description="added to the priority while "
@@ -323,7 +533,6 @@ class TrackInterface(Block):
 
 
 
-Entry = Text  # an entry written as one line, "ADDRESS keyword value ..."
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
 
 
@@ -332,21 +541,22 @@ class VrrpInstance(Block):
 
     name: Name = Field(description="instance name, the same on every host (required)")
     interface: Interface = Field(description="interface VRRP runs on (required)")
-    state: choice("MASTER", "BACKUP") | None = Field(
+    state: choice("MASTER", "BACKUP") = Field(
         None, description="initial state (default: keepalived_state, else MASTER)")
     virtual_router_id: whole(1, 255) = Field(description="VRID, the same on every peer "
                                              "(required)")
     priority: whole(1, 255, "must be a whole number 1-255 (255 only for the address "
-                            "owner)") | None = Field(
+                            "owner)") = Field(
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
-    virtual_ipaddresses: list[Entry | VirtualIp] = Field(
+    virtual_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
         description="the VIPs, one family (required)")
-    advert_int: float = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
+    advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False),
+                          Says("must be a number of seconds greater than 0")] = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
     auth_type: choice("PASS", "AH") | None = Field(
         None, description="VRRPv2 only (default PASS when auth_pass is set)")
-    auth_pass: Text | int | None = Field(None, repr=False, description="1-8 characters, a "
+    auth_pass: AuthPass | None = Field(None, repr=False, description="1-8 characters, a "
                                          "secret (may be a pyinfra HiddenValue; never shown)")
     track_scripts: list[Text] = Field([], description="vrrp_names of check scripts")
     version: choice(2, 3) | None = Field(None, description="VRRP version (default: "
@@ -361,16 +571,16 @@ class VrrpInstance(Block):
         = Field(None, description="seconds before the second set of GARPs")
     garp_master_refresh: whole(0, 4294, "must be a whole number of seconds, 0-4294") | None \
         = Field(None, description="seconds between GARP refreshes as MASTER")
-    unicast_src_ip: Text | None = Field(None, description="this host's address for unicast "
+    unicast_src_ip: IpAddress | None = Field(None, description="this host's address for unicast "
                                         "(default: keepalived_unicast_src_ip)")
-    unicast_peers: Literal["inventory"] | list[Text] | None = Field(
+    unicast_peers: Literal["inventory"] | list[IpAddress] | None = Field(
         None, description="peer addresses, or \"inventory\": the other hosts' of this "
                           "instance (unset: multicast)")
-    track_interfaces: list[Entry | TrackInterface] = Field(
+    track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
         [], description="other interfaces whose state counts")
-    virtual_ipaddresses_excluded: list[Entry | VirtualIp] = Field(
+    virtual_ipaddresses_excluded: list[Annotated[VirtualIp, _OrLine()]] = Field(
         [], description="addresses moved along but not in adverts")
-    virtual_routes: list[Entry | VirtualRoute] = Field([], description="routes moved "
+    virtual_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field([], description="routes moved "
                                                           "with the VIPs")
     notify_master: Text | None = Field(None, description=NOTIFY + ", run on MASTER")
     notify_backup: Text | None = Field(None, description=NOTIFY + ", run on BACKUP")
@@ -422,6 +632,12 @@ class SyncGroup(Block):
 
 BASE_DIR = "/etc/keepalived"
 SCRIPT_USER = "keepalived_script"
+BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
+
+
+def in_base_dir(path, base_dir):
+    """A path key's value with {{ keepalived_base_dir }} (its default's) filled in."""
+    return BASE_DIR_VAR_RE.sub(base_dir, path) if isinstance(path, str) else path
 
 
 class HostData(Block):
@@ -450,19 +666,19 @@ class HostData(Block):
         None, description="priority of this host's instances that set none")
     keepalived_state: choice("MASTER", "BACKUP") | None = Field(
         None, description="state of this host's instances that set none")
-    keepalived_package_version: Text | int | float | None = Field(
+    keepalived_package_version: PackageVersion | None = Field(
         None, description="package pin, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf)")
-    keepalived_package_proxy: Text | None = Field(
+    keepalived_package_proxy: Proxy | None = Field(
         None, description="HTTP proxy for the package download only, e.g. "
                           "http://apt-cache:3142")
     keepalived_notify_scripts: list[NotifyScript] = Field([], description="notify "
                                                               "script files")
-    keepalived_sync_groups: dict[Name, SyncGroup] = Field({}, description="sync "
+    keepalived_sync_groups: dict[GroupName, SyncGroup] = Field({}, description="sync "
                                                               "groups by name")
-    keepalived_unicast_src_ip: Text | None = Field(
+    keepalived_unicast_src_ip: IpAddress | None = Field(
         None, description="this host's VRRP address, for unicast_peers \"inventory\" "
                           "(default: ssh_hostname if an IP address)")
-    keepalived_vip_names: dict[Text, list[Text]] = Field(
+    keepalived_vip_names: dict[Text, list[DnsName]] = Field(
         {}, description="DNS names of VIPs, {address: [name]}, for known_hosts.py")
     keepalived_ssh_port: whole(1, 65535) = Field(
         22, description="the port SSH clients use through the VIPs: known_hosts.py writes "
@@ -473,13 +689,19 @@ class HostData(Block):
     keepalived_ssh_host_keys_dir: Text | None = Field(
         None, description="with shared: a directory on the control machine of "
                           "ssh_host_*_key (600) and .pub files")
-    keepalived_firewall: Literal["auto"] | bool = Field(
+    keepalived_firewall: Annotated[
+        Literal["auto"] | Flag,
+        Says("must be auto (open VRRP when a firewall is active), true (always manage it) or "
+             "false (leave the firewall alone)")] = Field(
         "auto", description="auto: open VRRP in the active firewall; true: also set up a "
                             "start hook; false: leave the firewall alone")
-    keepalived_nonlocal_bind: bool | list[Literal["ipv4", "ipv6"]] = Field(
+    keepalived_nonlocal_bind: Flag | list[Literal["ipv4", "ipv6"]] = Field(
         False, description="net.ipv4/ipv6.ip_nonlocal_bind = 1: true (both) or [ipv4] / "
                            "[ipv6]")
-    keepalived_systemd_restart: choice("no", "on-failure", "on-abnormal", "always") = Field(
+    keepalived_systemd_restart: Annotated[
+        choice("no", "on-failure", "on-abnormal", "always"),
+        # YAML reads a bare `no` as false
+        BeforeValidator(lambda value: "no" if value is False else value)] = Field(
         "on-failure", description="Restart= of keepalived.service")
     keepalived_systemd_restart_sec: seconds(0.001, 3600, 3) = Field(
         5, description="RestartSec= of keepalived.service")
@@ -510,39 +732,46 @@ def data_defaults():
 
 # -- checking one field --
 
-@functools.cache
-def _adapter(block, name):
+def _field_type(block, name):
     field = block.model_fields[name]
-    return TypeAdapter(Annotated[(field.annotation, *field.metadata)] if field.metadata
-                       else field.annotation)
+    return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
 
 
-def _says(block, name):
-    for candidate in _flatten(block.model_fields[name].annotation, block.model_fields[name]):
-        if isinstance(candidate, Says):
-            return candidate
-    raise LookupError(f"{block.__name__}.{name} declares no message")
+@functools.cache
+def _adapter(kind):
+    return TypeAdapter(kind)
 
 
-def _flatten(annotation, field):
-    yield from field.metadata
-    yield from getattr(annotation, "__metadata__", ())
+def _says(kind):
+    """The type's message: the outermost `Says` (a type narrowing another says its own)."""
+    says = [candidate for candidate in _flatten(kind) if isinstance(candidate, Says)]
+    if not says:
+        raise LookupError(f"{kind} declares no message")
+    return says[-1]
+
+
+def _flatten(annotation):
+    """The metadata in a type, the inner types' first."""
     for arg in getattr(annotation, "__args__", ()):
-        yield from _flatten(arg, _NoField)
+        yield from _flatten(arg)
+    yield from getattr(annotation, "__metadata__", ())
 
 
-class _NoField:
-    metadata = ()
-
-
-def read_field(problems, key, block, name, value):
-    """`value` if it is what `block`'s field `name` declares, else None after an error on
-    `problems` naming `key`, the value and what the field allows (its `Says`)."""
+def read_value(problems, key, kind, value):
+    """The value if it is of type `kind` (a type of this module, with its `Says`), else
+    None after an error on `problems` naming `key`, the value and what `kind` allows.
+    Text comes back as the type normalises it (an IP address as ipaddress writes it);
+    numbers and the rest as given (5 stays 5, for the messages that show it)."""
     try:
         if value is None:
             raise ValueError("unset")
-        _adapter(block, name).validate_python(value)
+        result = _adapter(kind).validate_python(value)
     except (ValidationError, ValueError):
-        problems.error(key, value, _says(block, name)(value))
+        problems.error(key, value, _says(kind)(value))
         return None
-    return value
+    return result if isinstance(result, str) else value
+
+
+def read_field(problems, key, block, name, value):
+    """`read_value` with the type of `block`'s field `name`."""
+    return read_value(problems, key, _field_type(block, name), value)

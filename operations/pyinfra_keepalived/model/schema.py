@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from .keys import Block, HostData, data_defaults
+from .keys import Also, Block, HostData, data_defaults
 
 SCHEMA_PATH = os.path.join("schema", "keepalived-host-data.schema.json")
 KEYS_PAGE = os.path.join("docs", "data-keys.md")
@@ -35,7 +35,10 @@ def _type_text(annotation):
     """A short type for the table: int, list[...], one of ..., ..."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _type_text(args[0])
+        also = [name for item in annotation.__metadata__ if isinstance(item, Also)
+                for name in item.also]
+        text = _type_text(args[0])
+        return " \\| ".join([*also, text] if also == ["str"] else [text, *also])
     if origin is typing.Literal:
         return " \\| ".join(json.dumps(arg) for arg in args)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
@@ -125,9 +128,9 @@ def write(root="."):
     repository)."""
     page = os.path.join(root, KEYS_PAGE)
     with open(page) as handle:
-        text = handle.read()
+        text = page_with_table(handle.read())
     with open(page, "w") as handle:
-        handle.write(page_with_table(text))
+        handle.write(text)
     path = os.path.join(root, SCHEMA_PATH)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as handle:

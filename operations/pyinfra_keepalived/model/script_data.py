@@ -47,22 +47,12 @@ UNIT_ALLOWED = ("a systemd unit name: letters, digits and : _ . @ - \\ (not star
 ALIASES = ("item", "script")
 
 
-def read_template_name(problems, key, value, shipped):
-    """A template file name, or None after an error."""
-    if isinstance(value, str) and TEMPLATE_RE.fullmatch(value) and value not in (".", ".."):
-        return value
-    problems.error(key, value, "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
-    return None
-
-
-def read_unit_name(problems, key, value):
-    """A systemd unit name (`service_name` of a check script), or None after an error."""
+def is_unit_name(value):
+    """Whether `value` is a systemd unit name (`service_name` of a check script)."""
     if isinstance(value, str) and UNIT_RE.fullmatch(value):
         stem, dot, suffix = value.rpartition(".")
-        if not dot or (stem and suffix in UNIT_SUFFIXES):
-            return value
-    problems.error(key, value, f"must be {UNIT_ALLOWED}")
-    return None
+        return not dot or bool(stem and suffix in UNIT_SUFFIXES)
+    return False
 
 
 def _scalar(value):
@@ -73,28 +63,30 @@ def _scalar(value):
     return is_number(value) and math.isfinite(value)
 
 
+def template_vars_problems(key, value, reserved):
+    """(key path, value, message) of each entry of a script's `vars` ({identifier: value}
+    under `key`) that is wrong. `reserved`: the names the template gets from the script
+    itself (its keys), which vars may not shadow."""
+    for name, item in value.items():
+        if not isinstance(name, str) or not VAR_NAME_RE.fullmatch(name):
+            yield (f"{key}[{name!r}]", item, "the name must be an identifier (letters, digits "
+                   "and _, not starting with a digit): templates see it as a variable")
+        elif name in ALIASES or name in reserved:
+            yield (f"{key}.{name}", item, f"{name!r} is a name the template gets from the "
+                   f"script itself; reserved: {', '.join((*ALIASES, *reserved))}; use "
+                   "another name")
+        elif not all(_scalar(part) for part in
+                     (item if isinstance(item, (list, tuple)) else [item])):
+            yield (f"{key}.{name}", item, "must be one line of printable text, a finite "
+                   "number, true/false, or a list of those")
+
+
 def read_template_vars(problems, key, value, reserved):
-    """`vars` of a script: {identifier: value}, or None after an error. `reserved`: the
-    names the template gets from the script itself (its keys), which vars may not shadow."""
+    """`vars` of a script (`template_vars_problems`), or None after an error."""
     if not isinstance(value, Mapping):
         problems.error(key, value, "must be a mapping of names to values")
         return None
-    result = {}
-    for name, item in value.items():
-        if not isinstance(name, str) or not VAR_NAME_RE.fullmatch(name):
-            problems.error(f"{key}[{name!r}]", item, "the name must be an identifier (letters, "
-                           "digits and _, not starting with a digit): templates see it as a "
-                           "variable")
-            continue
-        if name in ALIASES or name in reserved:
-            problems.error(f"{key}.{name}", item, f"{name!r} is a name the template gets from "
-                           f"the script itself; reserved: {', '.join((*ALIASES, *reserved))}"
-                           "; use another name")
-            continue
-        listed = item if isinstance(item, (list, tuple)) else [item]
-        if not all(_scalar(part) for part in listed):
-            problems.error(f"{key}.{name}", item, "must be one line of printable text, a "
-                           "finite number, true/false, or a list of those")
-            continue
-        result[name] = item
-    return None if len(result) < len(value) else result
+    wrong = list(template_vars_problems(key, value, reserved))
+    for path, item, message in wrong:
+        problems.error(path, item, message)
+    return None if wrong else dict(value)

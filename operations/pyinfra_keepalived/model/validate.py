@@ -10,7 +10,6 @@ and `keepalived_state` fill in instances that do not set their own.
 
 import ipaddress
 import os
-import re
 from collections.abc import Mapping
 
 from . import host_level as validate_host
@@ -25,40 +24,31 @@ from .keys import (
     BASE_DIR,
     SCRIPT_USER,
     VRRP_GROUPS,
+    AbsolutePath,
     BannerCheckVars,
+    DnsName,
     GlobalDefs,
     HostData,
     NotifyScript,
     VrrpScript,
+    Word,
+    in_base_dir,
     read_field,
+    read_value,
 )
 from .problems import Problems
 from .readers import (
-    NAME_RE,
-    PATH_RE,
-    USER_ALLOWED,
-    USER_RE,
     read_extra_lines,
-    read_ip,
     read_list,
     read_mapping,
-    read_word,
 )
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
 SCRIPT_KEYS = VrrpScript.keys()
-DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                         r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 # The shipped SSH banner check and its template vars (read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
 BANNER_CHECK_VARS = BannerCheckVars.keys()
-PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
-# A package version as apt and dnf write it (epoch:upstream-revision), starting with a digit.
-VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
-# A script file name; not . or .. (the scripts dir itself, or its parent).
-FILE_NAME_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.-]{1,255}")
-FILE_NAME_ALLOWED = "a file name of letters, digits and _ . - (not . or ..)"
 ROOT_SCRIPT_WARNING = (
     "runs the script as root: keepalived's script security (enable_script_security, on "
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
@@ -66,23 +56,19 @@ ROOT_SCRIPT_WARNING = (
 
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
-# global_defs keywords whose value is one word (the others: GlobalDefs' types)
-GLOBAL_DEFS_WORDS = ("router_id", "notification_email_from", "smtp_server", "script_user")
 
 Problems.public_keys(DATA_KEYS, SCRIPT_KEYS, NOTIFY_SCRIPT_KEYS, GLOBAL_DEFS_KEYS)
 # What pyinfra_keepalived/operations/transaction.sh keeps in the base dir: the generations, the link to the
 # live one and the one before, the staging dir of earlier versions, and its temporary links.
 RESERVED_NAMES = (".generations", ".current", ".previous", ".staging")
 RESERVED_SUFFIXES = (".pyinfra-new", ".pyinfra-old")
-BASE_DIR_VAR_RE = re.compile(r"\{\{\s*keepalived_base_dir\s*\}\}")
 
 
 # -- one reader per block --
 
 def read_path(problems, key, value):
     """An absolute, normalised path without a trailing slash, or None after an error."""
-    if read_word(problems, key, value, PATH_RE,
-                 "an absolute path of letters, digits and _ . - /") is None:
+    if read_value(problems, key, AbsolutePath, value) is None:
         return None
     path = value.rstrip("/") or "/"
     if os.path.normpath(path) != path:
@@ -103,9 +89,7 @@ def read_paths(problems, data):
         return Paths()
 
     def inside(key, default_leaf):
-        value = data.get(key, DATA_KEYS[key])
-        if isinstance(value, str):
-            value = BASE_DIR_VAR_RE.sub(base_dir, value)
+        value = in_base_dir(data.get(key, DATA_KEYS[key]), base_dir)
         path = read_path(problems, key, value)
         if path is None:
             return f"{base_dir}/{default_leaf}"
@@ -139,15 +123,13 @@ def read_global_defs(problems, data, script_user):
     problems.unknown_keys("keepalived_global_defs", given, GLOBAL_DEFS_KEYS)
     for keyword, value in given.items():
         key = f"keepalived_global_defs.{keyword}"
-        if keyword in GLOBAL_DEFS_WORDS:
-            read_word(problems, key, value)
-        elif keyword == "notification_email":
+        if keyword == "notification_email":
             words = read_list(problems, key, value)
             if isinstance(value, (list, tuple)) and not words:
                 problems.error(key, value, "must list at least one address (keepalived "
                                "rejects an empty block); leave the key out instead")
             for i, word in enumerate(words):
-                read_word(problems, f"{key}[{i}]", word)
+                read_value(problems, f"{key}[{i}]", Word, word)
         elif keyword in GLOBAL_DEFS_KEYS and keyword != "extra_lines":
             read_field(problems, key, GlobalDefs, keyword, value)
 
@@ -163,7 +145,7 @@ def read_global_defs(problems, data, script_user):
     extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
                                    given.get("extra_lines", []))
     check_mcast_groups(problems, extra_lines)
-    return GlobalDefs.built(given, script_user=script_user,
+    return GlobalDefs.built(problems, given, script_user=script_user,
                             enable_script_security=security is not False,
                             extra_lines=extra_lines)
 
@@ -205,18 +187,15 @@ def read_script(problems, index, item, paths, script_user):
         return None
     problems.unknown_keys(where, item, SCRIPT_KEYS)
 
-    name = read_word(problems, f"{where}.name", item.get("name"), FILE_NAME_RE,
-                     FILE_NAME_ALLOWED)
+    name = read_field(problems, f"{where}.name", VrrpScript, "name", item.get("name"))
     template = item.get("template")
     if template is None or template == "":
         problems.error(f"{where}.template", template,
                        "required: a template name, e.g. check_systemd_service.sh.j2")
     else:
-        template = script_data.read_template_name(problems, f"{where}.template", template,
-                                                  script_data.CHECK_SCRIPT_TEMPLATES)
+        template = read_field(problems, f"{where}.template", VrrpScript, "template", template)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
-    vrrp_name = read_word(problems, f"{where}.vrrp_name", vrrp_name, NAME_RE,
-                          "a name of letters, digits and _ . -")
+    vrrp_name = read_field(problems, f"{where}.vrrp_name", VrrpScript, "vrrp_name", vrrp_name)
     def number(name):
         default = VrrpScript.default(name)
         value = item.get(name, default)
@@ -226,8 +205,8 @@ def read_script(problems, index, item, paths, script_user):
 
     interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
                                                          "fall", "rise"))
-    user = read_word(problems, f"{where}.user", item.get("user", script_user), USER_RE,
-                     USER_ALLOWED)
+    user = read_field(problems, f"{where}.user", VrrpScript, "user",
+                      item.get("user", script_user))
     if user == "root" and script_user != "root":
         problems.warn(f"{where}.user", user, ROOT_SCRIPT_WARNING.format(
             fix=f"leave user unset: the script then runs as {script_user!r}, the default "
@@ -246,15 +225,16 @@ def read_script(problems, index, item, paths, script_user):
             template_vars["service_name"] = item["service_name"]
         service_key = f"{where}.service_name" if item.get("service_name") is not None else (
             f"{where}.vars.service_name")
-        if template_vars.get("service_name") is not None and script_data.read_unit_name(
-                problems, service_key, template_vars["service_name"]) is None:
+        if template_vars.get("service_name") is not None and read_field(
+                problems, service_key, VrrpScript, "service_name",
+                template_vars["service_name"]) is None:
             template_vars = None
     extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
     if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
         return None
 
     return VrrpScript.built(
-        item, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
+        problems, item, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
         weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
         extra_lines=extra_lines,
     )
@@ -266,8 +246,8 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
     interval and its timeout (keepalived's default timeout is the interval): keepalived
     counts a check still running then as failed. None after an error."""
     problems.unknown_keys(key, given, BANNER_CHECK_VARS)
-    address = read_ip(problems, f"{key}.address",
-                      given.get("address", BannerCheckVars.default("address")))
+    address = read_field(problems, f"{key}.address", BannerCheckVars, "address",
+                         given.get("address", BannerCheckVars.default("address")))
     port = read_field(problems, f"{key}.port", BannerCheckVars, "port",
                       given.get("port", BannerCheckVars.default("port")))
     limit = interval if timeout is None or interval is None else min(interval, timeout)
@@ -282,7 +262,7 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
         return None
     if None in (address, port, wait) or set(given) - set(BANNER_CHECK_VARS):
         return None
-    return {"address": str(address), "port": port, "banner_timeout": wait}
+    return {"address": address, "port": port, "banner_timeout": wait}
 
 
 def read_vip_names(problems, data, instances):
@@ -298,9 +278,7 @@ def read_vip_names(problems, data, instances):
                            f" ({', '.join(sorted(vips)) or 'none'}); write the address "
                            "without prefix")
         for index, name in enumerate(read_list(problems, key, names)):
-            if not isinstance(name, str) or not DNS_NAME_RE.fullmatch(name):
-                problems.error(f"{key}[{index}]", name, "must be a DNS name, e.g. "
-                               "jump.example.com")
+            read_value(problems, f"{key}[{index}]", DnsName, name)
 
 
 def read_ssh_host_keys(problems, data):
@@ -337,8 +315,7 @@ def read_notify_script(problems, index, item, paths):
         problems.error(where, item, "must be a mapping with name, and template or content")
         return None
     problems.unknown_keys(where, item, NOTIFY_SCRIPT_KEYS)
-    name = read_word(problems, f"{where}.name", item.get("name"), FILE_NAME_RE,
-                     FILE_NAME_ALLOWED)
+    name = read_field(problems, f"{where}.name", NotifyScript, "name", item.get("name"))
     template, content = item.get("template"), item.get("content")
     template_vars = script_data.read_template_vars(
         problems, f"{where}.vars", item.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
@@ -350,24 +327,22 @@ def read_notify_script(problems, index, item, paths):
         problems.error(f"{where}.template", template, "must be a template name, e.g. "
                        f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}")
         return None
-    if template is not None and script_data.read_template_name(
-            problems, f"{where}.template", template, script_data.NOTIFY_SCRIPT_TEMPLATES) is None:
-        return None
-    if content is not None and (not isinstance(content, str) or not content.startswith("#!")):
-        problems.error(f"{where}.content", content, "must be the script's text, starting with "
-                       "#! (keepalived executes the file directly)")
-        return None
+    for key, value in (("template", template), ("content", content)):
+        if value is not None and read_field(problems, f"{where}.{key}", NotifyScript, key,
+                                            value) is None:
+            return None
     if name is None or template_vars is None:
         return None
-    return NotifyScript.built(item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
+    return NotifyScript.built(problems, item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
 
 
 def unicast_address(problems, host, data):
     """(address, key): this host's own VRRP address for unicast, and where it came from:
     keepalived_unicast_src_ip, else ssh_hostname or the inventory name if an IP address."""
     if data.get("keepalived_unicast_src_ip") is not None:
-        ip = read_ip(problems, "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"])
-        return (None if ip is None else str(ip)), "keepalived_unicast_src_ip"
+        return read_field(problems, "keepalived_unicast_src_ip", HostData,
+                          "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"]), \
+            "keepalived_unicast_src_ip"
     for key, value in (("ssh_hostname", data.get("ssh_hostname")), ("host name", host)):
         try:
             return str(ipaddress.ip_address(value)), key
@@ -456,9 +431,9 @@ def read_host(host, data):
     if data.get("_temp_dir") is not None:  # pyinfra's argument, as host data: uploads go there
         read_path(problems, "_temp_dir", data["_temp_dir"])
     paths = read_paths(problems, data)
-    script_user = read_word(problems, "keepalived_check_script_user",
-                            data.get("keepalived_check_script_user", SCRIPT_USER),
-                            USER_RE, USER_ALLOWED) or SCRIPT_USER
+    script_user = read_field(problems, "keepalived_check_script_user", HostData,
+                             "keepalived_check_script_user",
+                             data.get("keepalived_check_script_user", SCRIPT_USER)) or SCRIPT_USER
     if script_user == "root":
         problems.warn("keepalived_check_script_user", "root", ROOT_SCRIPT_WARNING.format(
             fix=f"leave keepalived_check_script_user unset (the default script user "
@@ -487,20 +462,23 @@ def read_host(host, data):
     if not raw_instances:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
-    for key in ("keepalived_priority", "keepalived_state"):
+    for key, field in (("keepalived_priority", "priority"), ("keepalived_state", "state")):
         if data.get(key) is not None and not raw_instances:
             problems.warn(key, data[key], "is set but the host has no keepalived_vrrp_instances")
+        if data.get(key) is not None and all(isinstance(item, Mapping) and field in item
+                                             for item in raw_instances):
+            # no instance takes it (read_instance reads it where one does)
+            read_field(problems, key, HostData, key, data[key])
 
     version = data.get("keepalived_package_version")
     if version is not None:
-        version = read_word(problems, "keepalived_package_version",
-                            str(version) if isinstance(version, (str, int, float)) else version,
-                            VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 "
-                            "(dnf): a digit, then letters, digits and . + ~ : _ -")
+        version = read_field(problems, "keepalived_package_version", HostData,
+                             "keepalived_package_version",
+                             str(version) if isinstance(version, (str, int, float)) else version)
     proxy = data.get("keepalived_package_proxy")
     if proxy is not None:
-        proxy = read_word(problems, "keepalived_package_proxy", proxy, PROXY_RE,
-                          "an http:// URL with a host, e.g. http://apt-cache.example:3142")
+        proxy = read_field(problems, "keepalived_package_proxy", HostData,
+                           "keepalived_package_proxy", proxy)
     host_level = validate_host.read_host_level(problems, data)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
