@@ -12,6 +12,7 @@ from pyinfra import host
 from pyinfra.api import FactBase, StringCommand
 
 from ..render import config as render
+from ..render.firewall import firewall_rules
 from ..shipped import shell_script, with_variables
 from . import host_level
 from .host_level import HostLevelState, KeepalivedHostLevel, digest_path
@@ -168,7 +169,7 @@ def read_probe(settings, files=None):
         KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
-        host_state=host_level.state_arguments(host_level.firewall_rules(settings),
+        host_state=host_level.state_arguments(firewall_rules(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],
