@@ -109,8 +109,9 @@ APT_DISTROS = ["debian", "ubuntu"]
 PATHS = Paths()
 # the tree's files relative to the base dir, in the order they are uploaded, and modes
 TREE = ["keepalived.conf", "conf.d/00-global_defs.conf", "conf.d/10-vrrp_scripts.conf",
-        "conf.d/20-vrrp_instances.conf", "scripts/check_ssh.sh", "conf.d/agreement-VI_1.txt"]
-MODES = ["644", "644", "644", "600", "755", "600"]
+        "conf.d/20-vrrp_instances.conf", "scripts/check_ssh.sh", "conf.d/agreement-VI_1.txt",
+        "conf.d/vrrp-firewall-peers.txt"]
+MODES = ["644", "644", "644", "600", "755", "600", "644"]
 
 USERADD = ("useradd -d /nonexistent -s /usr/sbin/nologin -r "
            "-c 'Keepalived health check script user' -M keepalived_script")

@@ -635,7 +635,7 @@ def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
     made = [command.split()[-1] for command in commands
             if command.startswith("mkdir -m 700 /var/tmp/keepalived-deploy.")]
     assert len(made) == 2 and made[0] != made[1]  # the drop-in, then the config
-    assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 6
+    assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 7
     for directory in made:
         installing = commands[commands.index(f"mkdir -m 700 {directory}") + 1]
         assert installing.startswith((f"{cleanup(directory)} && install ",

@@ -38,6 +38,7 @@ from .fakehosts import (
     FRESH_DROPIN_OPS,
     GROUP_DATA,
     HOSTS,
+    PATHS,
     RESTART_STEPS,
     START,
     STOPPED,
@@ -66,7 +67,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.usefixtures("recorder")]
 
 RULES = ("112", "4,eth0,,224.0.0.18")  # the example's instance: multicast on eth0
 ADD = "vrrp-firewall add 112 4,eth0,,224.0.0.18"
-PRUNE = "vrrp-firewall allow 112 4,eth0,,224.0.0.18"
+PRUNE = "vrrp-firewall prune 112 4,eth0,,224.0.0.18"
 INSTALL_SCRIPT = file_sent(FIREWALL_COMMAND, "755")
 RELOAD = "systemctl reload keepalived.service"
 
@@ -126,8 +127,10 @@ def test_active_firewall_is_opened_before_keepalived_starts(distro, recorder):
 def test_dropin_runs_the_installed_script_before_each_start(recorder):
     state = fresh("debian", host_state(firewall="iptables missing"))
     settings = settings_of(state)["@fake/host-01"]
-    content = render_host.service_dropin(settings.host_level, installed_command(RULES))
-    assert f"ExecStartPre=-{FIREWALL_COMMAND} allow 112 4,eth0,,224.0.0.18\n" in content
+    content = render_host.service_dropin(settings.host_level, installed_command(PATHS))
+    # the live config's peers (through .current): never deleting a rule
+    assert (f"ExecStartPre=-{FIREWALL_COMMAND} add --peers-file "
+            "/etc/keepalived/.current/conf.d/vrrp-firewall-peers.txt\n") in content
     assert "After=nftables.service netfilter-persistent.service firewalld.service\n" in content
     for host in deploy(state):
         assert sha256(content) != sha256(DROPIN_CONTENT)
@@ -172,7 +175,7 @@ def up_to_date_state(**host_level_data):
     level = HostLevel(**host_level_data)
     return host_state(firewall="nftables ok", files={
         FIREWALL_COMMAND: FIREWALL_SCRIPT,
-        DROPIN: render_host.service_dropin(level, installed_command(RULES))})
+        DROPIN: render_host.service_dropin(level, installed_command(PATHS))})
 
 
 def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
@@ -205,6 +208,96 @@ def test_rules_are_added_before_the_config_and_former_peers_deleted_after_it(
         assert [step for command in commands for text, step in steps.items()
                 if text in command] == expected
         assert len(commands) == len(expected) + bool(drifted)  # (+ the new file's upload)
+
+
+# The drop-in's start hook, as written: the live config's peers file (through .current)
+START_HOOK = (f"{FIREWALL_COMMAND} add --peers-file "
+              "/etc/keepalived/.current/conf.d/vrrp-firewall-peers.txt")
+PEERS_FILE = "/etc/keepalived/conf.d/vrrp-firewall-peers.txt"
+UNICAST = {"keepalived_vrrp_instances": [{**GROUP_DATA["keepalived_vrrp_instances"][0],
+                                          "unicast_src_ip": "10.0.0.1",
+                                          "unicast_peers": ["10.0.0.3"]}]}
+
+
+def hosts_of(distro, dropin, status, group_data=None, without=(), script=FIREWALL_SCRIPT):
+    """Running hosts whose config tree is the one rendered from the default data (the
+    live config: its peers are the multicast group) but for the paths in `without`; the
+    firewall script `script` installed, the drop-in `dropin`, the firewall status `status`."""
+    settings = settings_of(make_state(distro))
+    probes = {}
+    for name in HOSTS:
+        files = {path: file for path, file in render.config_files(settings[name]).items()
+                 if path not in without}
+        probes[name] = running_probe("2.2.8-1.el9", tree_lines(files), state=host_state(
+            firewall=status, files={FIREWALL_COMMAND: script,
+                                    DROPIN: render_host.service_dropin(HostLevel(), dropin)}))
+    return make_state(distro, group_data=group_data, probes=probes)
+
+
+def steps_of(commands):
+    """Each command as the step it is: add, prune (the firewall script inline), dropin
+    (written and systemd reloaded), script (the installed copy), config (the transaction
+    in one command), prepare and commit (its two phases: operations.cluster_commit)."""
+    steps = []
+    for command in commands:
+        if firewall_commands([command]):
+            steps.append(command.rsplit("' vrrp-firewall ")[1].split()[0])
+        elif command.endswith(f" {DROPIN} && systemctl daemon-reload"):
+            steps.append("dropin")
+        elif f" {FIREWALL_COMMAND}" in command and " install " in command:
+            steps.append("script")
+        else:
+            steps += [{"apply": "config"}.get(mode, mode)
+                      for mode in ("apply", "prepare", "commit")
+                      if f" {mode} /etc/keepalived " in command]
+    return steps
+
+
+def test_a_peer_change_leaves_the_dropin_alone_and_prunes_after_the_config(recorder):
+    """The peers change (multicast group -> a unicast peer): the new peer's rule is added
+    before the config (nothing deleted), the config step (here in two phases: the peers
+    must agree on unicast) makes the new peers file live with the config, the former
+    peer's rule goes after it. The drop-in, which reads the
+    live peers file, stays as it is: a keepalived start before the config step (a crash,
+    a reboot, the config step failing) lets in the peers of the config it loads, the old
+    one (the drop-in of the version before named the NEW peers, and deleted the others)."""
+    state = hosts_of("debian", START_HOOK, "nftables missing+stale", group_data=UNICAST)
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert steps_of(commands) == ["add", "prepare", "commit", "prune"]
+        assert commands[0].endswith("vrrp-firewall add 112 4,,10.0.0.3,10.0.0.1")
+        assert commands[-1].endswith("vrrp-firewall prune 112 4,,10.0.0.3,10.0.0.1")
+        assert not any("daemon-reload" in command for command in commands)
+
+
+def test_a_host_of_the_version_before_gets_the_start_hook_before_its_config(recorder):
+    """A host deployed by the version before: its drop-in calls `allow` with the peers as
+    arguments (from this script version on, that only adds), its tree has no peers file.
+    The drop-in gets the start hook before the config step (until that step makes the
+    peers file live, a start lets VRRP in from anywhere: more, never fewer), the config
+    step brings the peers file; nothing is pruned (the probe found no former peer's rule)."""
+    old_dropin = f"{FIREWALL_COMMAND} allow 112 4,eth0,,224.0.0.18"
+    state = hosts_of("debian", old_dropin, "nftables ok", without=(PEERS_FILE,),
+                     script="#!/bin/sh\n# the version before\n")
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        # (the script first: the old drop-in's `allow` then only adds)
+        assert steps_of(commands) == ["script", "dropin", "config"]
+        assert sent(host, recorder)[3:6] == file_sent(DROPIN, "644", make_dir=True,
+                                                      then="systemctl daemon-reload")
+        assert " conf.d/vrrp-firewall-peers.txt " in commands[-1]  # (with the config)
+
+
+def test_peers_file_goes_live_with_the_config():
+    """The peers file is part of the config tree: the transaction swaps it with the config
+    (a prepared tree is not live: the drop-in reads it through .current)."""
+    settings = settings_of(make_state("debian", group_data=UNICAST))["@fake/host-01"]
+    files = render.config_files(settings)
+    assert files[PEERS_FILE].mode == "644" and not files[PEERS_FILE].secret
+    assert [line for line in files[PEERS_FILE].content.splitlines()
+            if not line.startswith("#")] == ["112", "4,,10.0.0.3,10.0.0.1"]
+    off = settings_of(make_state("debian", group_data={**UNICAST, "keepalived_firewall": False}))
+    assert PEERS_FILE not in render.config_files(off["@fake/host-01"])
 
 
 def test_unicast_peers_are_the_rules(recorder):

@@ -36,6 +36,7 @@ def test_modes_and_secret_flag():
         "conf.d/20-vrrp_instances.conf": "600",
         "scripts/check_ssh.sh": "755",
         "conf.d/agreement-VI_1.txt": "600",  # what VI_1's peers must have alike
+        "conf.d/vrrp-firewall-peers.txt": "644",  # what the firewall lets in with this config
     }
     secret = [path for path, file in files.items() if file.secret]
     assert secret == ["/etc/keepalived/conf.d/20-vrrp_instances.conf",

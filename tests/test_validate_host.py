@@ -3,8 +3,8 @@ the keepalived.service drop-in and keepalived's daemon options."""
 
 import pytest
 
-from pyinfra_keepalived.facts.host_level import firewall_rules, vrrp_protocols
 from pyinfra_keepalived.model.blocks import HostLevel
+from pyinfra_keepalived.render.firewall import firewall_rules, vrrp_protocols
 
 from .hostdata import DROP, assert_error, assert_valid, host_01, instance, read
 

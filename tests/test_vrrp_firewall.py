@@ -13,7 +13,9 @@ import uuid
 import pytest
 
 from pyinfra_keepalived.facts.host_level import status_command
-from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT
+from pyinfra_keepalived.model.blocks import Paths
+from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT, live_peers_path
+from pyinfra_keepalived.render.firewall import peers_content, peers_path
 
 pytestmark = [
     pytest.mark.unit,
@@ -77,19 +79,19 @@ def test_nftables_drop_policy_gets_the_peers_rules_at_the_top_and_loses_them_aga
     original = ruleset(netns)
     assert script(netns, "status", "112", PEER, GROUP)[1] == "nftables missing\n"
 
-    assert script(netns, "allow", "112", PEER, GROUP)[0] == 0
+    assert script(netns, "prune", "112", PEER, GROUP)[0] == 0
     assert script(netns, "status", "112", PEER, GROUP)[1] == "nftables ok\n"
     assert sorted(nft_chain(netns)[:2]) == sorted([
         PEER_RULE, 'iifname "vrrp0" ip daddr 224.0.0.18 meta l4proto vrrp accept comment '
                    '"keepalived-vrrp"'])
     opened = ruleset(netns)
 
-    assert script(netns, "allow", "112", PEER, GROUP)[0] == 0  # already open: nothing changes
+    assert script(netns, "prune", "112", PEER, GROUP)[0] == 0  # already open: nothing changes
     assert ruleset(netns) == opened
 
     # AH added (an instance now uses auth_type AH): rules added, none doubled
     assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "nftables missing\n"
-    assert script(netns, "allow", "112", "51", PEER, GROUP)[0] == 0
+    assert script(netns, "prune", "112", "51", PEER, GROUP)[0] == 0
     assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "nftables ok\n"
     assert ruleset(netns).count("keepalived-vrrp") == 4
 
@@ -99,14 +101,14 @@ def test_nftables_drop_policy_gets_the_peers_rules_at_the_top_and_loses_them_aga
 
 def test_nftables_a_changed_peer_is_added_before_the_former_one_goes(netns):
     """`add` (before the config) only adds: the former peer is still let in, the status is
-    "stale"; `allow` (once the config is live) deletes its rule."""
+    "stale"; `prune` (once the config is live) deletes its rule."""
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables missing+stale\n"
     assert script(netns, "add", "112", OTHER_PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables stale\n"
     assert PEER_RULE in nft_chain(netns)
-    assert script(netns, "allow", "112", OTHER_PEER)[0] == 0
+    assert script(netns, "prune", "112", OTHER_PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "nftables ok\n"
     assert nft_chain(netns)[0] == PEER_RULE.replace("10.0.0.2", "10.0.0.4")
     assert ruleset(netns).count("keepalived-vrrp") == 1
@@ -118,7 +120,7 @@ def test_nftables_rule_of_an_earlier_version_is_replaced(netns):
     assert netns("nft", "insert", "rule", "inet", "filter", "input", "meta", "l4proto",
                  "{ 112, 51 }", "accept", "comment", '"keepalived-vrrp 112 51"')[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "nftables missing+stale\n"
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert nft_chain(netns) == [PEER_RULE, "ct state established,related accept",
                                 'iif "lo" accept', "tcp dport 22 accept"]
 
@@ -133,7 +135,7 @@ def test_nftables_look_alike_rules_are_the_operators(netns):
     assert script(netns, "status", "112", PEER)[1] == "nftables missing\n"
     assert script(netns, "remove")[0] == 0
     assert ruleset(netns) == original
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
     assert nft_chain(netns)[0] == PEER_RULE and nft_chain(netns)[-2:] == list(LOOK_ALIKES)
     assert script(netns, "remove")[0] == 0
@@ -146,7 +148,7 @@ def test_nftables_every_input_chain_gets_the_rules_of_its_family(netns):
         "priority filter", "priority 10") + DROP_TABLE.replace("inet filter", "ip6 six").replace(
         "priority filter", "priority 20")
     assert netns("nft", "-f", "-", stdin=tables)[0] == 0
-    assert script(netns, "allow", "112", PEER, "6,vrrp0,,ff02::12")[0] == 0
+    assert script(netns, "prune", "112", PEER, "6,vrrp0,,ff02::12")[0] == 0
     assert ruleset(netns).count(PEER_RULE) == 2
     six = 'iifname "vrrp0" ip6 daddr ff02::12 meta l4proto vrrp accept comment "keepalived-vrrp"'
     assert ruleset(netns).count(six) == 2  # inet and ip6
@@ -168,7 +170,7 @@ def test_iptables_drop_policy(netns):
     original = netns("iptables", "-S", "INPUT")[1]
     assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "iptables missing\n"
 
-    assert script(netns, "allow", "112", "51", PEER, GROUP)[0] == 0
+    assert script(netns, "prune", "112", "51", PEER, GROUP)[0] == 0
     assert script(netns, "status", "112", "51", PEER, GROUP)[1] == "iptables ok\n"
     rules = netns("iptables", "-S", "INPUT")[1].splitlines()
     assert sorted(rules[1:5]) == sorted([
@@ -177,10 +179,10 @@ def test_iptables_drop_policy(netns):
         "-j ACCEPT",
         "-A INPUT -d 224.0.0.18/32 -i vrrp0 -p ah -m comment --comment keepalived-vrrp "
         "-j ACCEPT"])
-    assert script(netns, "allow", "112", "51", PEER, GROUP)[0] == 0
+    assert script(netns, "prune", "112", "51", PEER, GROUP)[0] == 0
     assert netns("iptables", "-S", "INPUT")[1].splitlines() == rules
 
-    assert script(netns, "allow", "112", PEER)[0] == 0  # AH and the group no longer used
+    assert script(netns, "prune", "112", PEER)[0] == 0  # AH and the group no longer used
     assert iptables_ours(netns) == [IPT_PEER]
 
     assert script(netns, "remove")[0] == 0
@@ -189,12 +191,12 @@ def test_iptables_drop_policy(netns):
 
 def test_iptables_a_changed_peer_is_added_before_the_former_one_goes(netns):
     assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables missing+stale\n"
     assert script(netns, "add", "112", OTHER_PEER)[0] == 0
     assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables stale\n"
     assert sorted(iptables_ours(netns)) == [IPT_PEER, IPT_PEER.replace("10.0.0.2", "10.0.0.4")]
-    assert script(netns, "allow", "112", OTHER_PEER)[0] == 0
+    assert script(netns, "prune", "112", OTHER_PEER)[0] == 0
     assert iptables_ours(netns) == [IPT_PEER.replace("10.0.0.2", "10.0.0.4")]
     assert script(netns, "status", "112", OTHER_PEER)[1] == "iptables ok\n"
 
@@ -204,7 +206,7 @@ def test_iptables_rule_of_an_earlier_version_is_replaced(netns):
     assert netns("iptables", "-I", "INPUT", "1", "-p", "112", "-m", "comment", "--comment",
                  "keepalived-vrrp", "-j", "ACCEPT")[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "iptables missing+stale\n"
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert iptables_ours(netns) == [IPT_PEER]
 
 
@@ -217,7 +219,7 @@ def test_iptables_look_alike_rules_are_the_operators(netns):
     assert script(netns, "status", "112", PEER)[1] == "iptables missing\n"
     assert script(netns, "remove")[0] == 0
     assert netns("iptables", "-S", "INPUT")[1] == original
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "iptables ok\n"
     assert script(netns, "remove")[0] == 0
     assert netns("iptables", "-S", "INPUT")[1] == original
@@ -227,7 +229,7 @@ def test_ip6tables_gets_the_ipv6_rules(netns):
     assert netns("ip6tables", "-P", "INPUT", "DROP")[0] == 0
     six = "6,,2001:db8::2,2001:db8::1"
     assert script(netns, "status", "112", PEER, six)[1] == "ip6tables missing\n"
-    assert script(netns, "allow", "112", PEER, six)[0] == 0
+    assert script(netns, "prune", "112", PEER, six)[0] == 0
     assert script(netns, "status", "112", PEER, six)[1] == "ip6tables ok\n"
     assert iptables_ours(netns, "ip6tables") == [
         "-A INPUT -s 2001:db8::2/128 -d 2001:db8::1/128 -p vrrp -m comment --comment "
@@ -254,9 +256,9 @@ def test_iptables_rule_text_is_never_run(netns, tmp_path):
     original = netns("iptables", "-S", "INPUT")[1]
 
     assert script(netns, "status", "112", PEER)[1] == "iptables missing\n"
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "iptables ok\n"
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "remove")[0] == 0
 
     assert netns("iptables", "-S", "INPUT")[1] == original
@@ -271,7 +273,7 @@ def test_nftables_rule_text_is_never_run_nor_taken_for_ours(netns, tmp_path):
         '\n        tcp dport 81 accept comment "keepalived-vrrp-other"')
     assert netns("nft", "-f", "-", stdin=table)[0] == 0
     original = ruleset(netns)
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
     assert script(netns, "remove")[0] == 0
     assert ruleset(netns) == original
@@ -282,7 +284,7 @@ def test_nftables_rule_text_is_never_run_nor_taken_for_ours(netns, tmp_path):
                                       "4,eth 0,,", "4,,10.0.0.2", "5,,10.0.0.2,",
                                       "4,,10.0.0.2,10.0.0.1,x", "6,,FE80::1,"])
 def test_arguments_must_be_numbers_or_peers(netns, argument):
-    code, output, error = script(netns, "allow", "112", argument)
+    code, output, error = script(netns, "prune", "112", argument)
     assert (code, output) == (2, "")
     assert error == ("vrrp-firewall: neither a protocol number nor a peer "
                      f"(FAMILY,INTERFACE,SOURCE,DESTINATION): {argument}\n")
@@ -290,7 +292,7 @@ def test_arguments_must_be_numbers_or_peers(netns, argument):
 
 def test_no_firewall_nothing_to_do(netns):
     assert script(netns, "status", "112", PEER)[1] == "none ok\n"
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert ruleset(netns) == ""
     assert script(netns, "remove")[0] == 0
 
@@ -299,10 +301,130 @@ def test_allow_without_peers_leaves_the_rules_as_they_are(netns):
     """`allow 112`, as the drop-in of an earlier version calls it at keepalived's start
     (until the deploy writes the new drop-in): the rules in place stay."""
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     opened = ruleset(netns)
     assert script(netns, "allow", "112")[0] == 0
     assert ruleset(netns) == opened
+
+
+# -- the start path (the keepalived.service drop-in): never deletes a rule --
+
+def config_tree(tmp_path, generations):
+    """A config tree laid out as transaction.sh leaves it: BASE/.generations/NAME each
+    with its peers file ({NAME: rules}), BASE/.current the link to the first (the live
+    one); returns (Paths, swap(NAME)), swap making NAME live as the commit does."""
+    paths = Paths(base_dir=str(tmp_path / "keepalived"),
+                  config_file=str(tmp_path / "keepalived/keepalived.conf"),
+                  config_dir=str(tmp_path / "keepalived/conf.d"),
+                  scripts_dir=str(tmp_path / "keepalived/scripts"))
+    for name, rules in generations.items():
+        file = tmp_path / "keepalived/.generations" / name / os.path.relpath(
+            peers_path(paths), paths.base_dir)
+        file.parent.mkdir(parents=True)
+        file.write_text(peers_content(rules))
+
+    def swap(name):
+        link = tmp_path / "keepalived/.current"
+        new = tmp_path / "keepalived/.current.pyinfra-new"
+        new.symlink_to(f".generations/{name}")
+        new.rename(link)
+
+    swap(next(iter(generations)))
+    return paths, swap
+
+
+def start_hook(ns, paths):
+    """What the drop-in runs before keepalived starts (operations.firewall.installed_command,
+    the installed copy's arguments)."""
+    return script(ns, "add", "--peers-file", live_peers_path(paths))
+
+
+@pytest.mark.parametrize("firewall", ["nftables", "iptables"])
+def test_a_start_lets_in_the_live_configs_peers_and_deletes_no_rule(netns, tmp_path, firewall):
+    """The peers changed (PEER -> OTHER_PEER): the deploy added OTHER_PEER's rule, and the
+    new config is prepared but NOT live (the config step failed, or a peer has not
+    prepared yet). keepalived (re)starts: it loads the old config, whose peer PEER must
+    still get in; the start hook reads the live tree's peers file and deletes nothing. Once
+    the new config is live, a start adds its peers; only the deploy's prune deletes."""
+    if firewall == "nftables":
+        assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    else:
+        assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
+    status = f"{firewall} ok\n"
+    paths, swap = config_tree(tmp_path, {"old": ("112", PEER),
+                                         "new.prepared": ("112", OTHER_PEER)})
+    assert script(netns, "prune", "112", PEER)[0] == 0  # the old config's rule
+    assert script(netns, "add", "112", OTHER_PEER)[0] == 0  # the deploy, before the config
+    assert start_hook(netns, paths)[0] == 0
+    assert script(netns, "status", "112", PEER, OTHER_PEER)[1] == status  # none deleted
+
+    assert script(netns, "remove")[0] == 0  # a reboot: the rules are gone
+    assert start_hook(netns, paths)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == status  # the live config's peer
+
+    swap("new.prepared")  # the commit: the new config is live
+    assert start_hook(netns, paths)[0] == 0
+    assert script(netns, "status", "112", PEER, OTHER_PEER)[1] == status
+    assert script(netns, "prune", "112", OTHER_PEER)[0] == 0  # the deploy's prune, after it
+    assert script(netns, "status", "112", OTHER_PEER)[1] == status
+
+
+def test_allow_of_an_earlier_versions_drop_in_deletes_no_rule(netns):
+    """The drop-in of the version before called `allow PROTOCOL... PEER...` (its peers
+    then, maybe not those of the live config) at each start; with this script installed,
+    that call only adds."""
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
+    assert script(netns, "allow", "112", OTHER_PEER)[0] == 0
+    assert script(netns, "status", "112", PEER, OTHER_PEER)[1] == "nftables ok\n"
+
+
+def test_a_tree_without_peers_file_lets_vrrp_in_from_anywhere(netns, tmp_path):
+    """A config tree laid out by an earlier version of the deploy (no peers file: the
+    first run of this version has not made its config live yet): the live config's peers
+    are unknown, so VRRP and AH of both families are let in from anywhere, and no rule is
+    deleted; the deploy's prune takes those rules out once its config is live."""
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
+    paths = Paths(base_dir=str(tmp_path / "keepalived"),
+                  config_dir=str(tmp_path / "keepalived/conf.d"))
+    code, _, error = start_hook(netns, paths)
+    assert code == 0 and "VRRP and AH let in from anywhere" in error
+    # (every rule wanted is there, and PEER's: not deleted)
+    assert script(netns, "status", "112", "51", "4,,,", "6,,,")[1] == "nftables stale\n"
+    assert PEER_RULE in nft_chain(netns)
+    assert 'meta l4proto 112 accept comment "keepalived-vrrp"' in netns(
+        "nft", "-p", "list", "chain", "inet", "filter", "input")[1]
+    assert script(netns, "prune", "112", PEER)[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
+
+
+@pytest.mark.parametrize("line", ["112;id", "$(touch {ran})", "4,eth0,,224.0.0.18 x",
+                                  "4,,10.0.0.2", " 112", "4,,10.0.0.2,10.0.0.1\r"])
+def test_peers_file_lines_are_checked_as_arguments_are(netns, tmp_path, line):
+    """Each line of the peers file (root runs it at every start) is a protocol number or
+    a peer, checked as an argument is: else nothing changes, and the error names the file
+    and the line."""
+    ran = tmp_path / "ran"
+    line = line.format(ran=ran)
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
+    opened = ruleset(netns)
+    peers = tmp_path / "peers.txt"
+    peers.write_text(f"# a comment\n112\n{OTHER_PEER}\n{line}\n")
+    code, output, error = script(netns, "add", "--peers-file", str(peers))
+    assert (code, output) == (2, "")
+    assert error == (f"vrrp-firewall: {peers} line 4: neither a protocol number nor a peer "
+                     f"(FAMILY,INTERFACE,SOURCE,DESTINATION): {line}\n").replace("\r\n", "\n")
+    assert ruleset(netns) == opened and not ran.exists()
+
+
+def test_peers_file_without_final_newline(netns, tmp_path):
+    assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
+    peers = tmp_path / "peers.txt"
+    peers.write_text(f"112\n{PEER}")
+    assert script(netns, "add", "--peers-file", str(peers))[0] == 0
+    assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
 
 
 def test_the_probes_status_is_the_scripts(netns):
@@ -317,7 +439,7 @@ def test_the_probes_status_is_the_scripts(netns):
     assert both() == ("nftables missing\n",) * 2
     assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "ACCEPT")[0] == 0
     assert both() == ("iptables+nftables missing\n",) * 2
-    assert script(netns, "allow", "112", "51", PEER)[0] == 0
+    assert script(netns, "prune", "112", "51", PEER)[0] == 0
     assert both() == ("iptables+nftables ok\n",) * 2
 
 
@@ -327,7 +449,7 @@ def test_nftables_backend_leaves_iptables_nft_chains_alone(netns):
     assert netns("iptables", "-P", "INPUT", "ACCEPT")[0] == 0  # ip filter INPUT, empty
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert "chain INPUT" in ruleset(netns)
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert netns("iptables", "-S", "INPUT")[1] == "-P INPUT ACCEPT\n"
     assert script(netns, "status", "112", PEER)[1] == "nftables ok\n"
 
@@ -338,7 +460,7 @@ def test_iptables_rules_and_an_nft_drop_table_both_get_the_rule(netns):
     assert netns("nft", "-f", "-", stdin=DROP_TABLE)[0] == 0
     assert netns("iptables", "-A", "INPUT", "-p", "tcp", "--dport", "2222", "-j", "ACCEPT")[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "iptables+nftables missing\n"
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert script(netns, "status", "112", PEER)[1] == "iptables+nftables ok\n"
     assert PEER_RULE in nft_chain(netns)
     assert iptables_ours(netns) == [IPT_PEER]
@@ -348,7 +470,7 @@ def test_iptables_rules_and_an_nft_drop_table_both_get_the_rule(netns):
 
 def test_unknown_action(netns):
     code, _, error = script(netns, "open")
-    assert code == 2 and "usage: vrrp-firewall status|add|allow|remove" in error
+    assert code == 2 and "usage: vrrp-firewall status|add|prune|remove" in error
 
 
 FIREWALL_CMD_STUB = r"""#!/bin/sh
@@ -397,18 +519,18 @@ def test_firewalld_rich_rules_runtime_and_permanent(netns, tmp_path):
     for store in ("runtime", "permanent"):
         (tmp_path / store).write_text(f'rule protocol value="112" accept\n{operators}\n')
     assert fw("status", "112", "51", PEER, GROUP)[1] == "firewalld missing+stale\n"
-    assert fw("allow", "112", "51", PEER, GROUP)[0] == 0
+    assert fw("prune", "112", "51", PEER, GROUP)[0] == 0
     assert rules("runtime") == rules("permanent")
     assert sorted(rules("runtime")) == sorted([
         operators, peer.format(112), peer.format(51), group.format(112), group.format(51)])
     assert fw("status", "112", "51", PEER, GROUP)[1] == "firewalld ok\n"
     calls = len(rules("calls"))
-    assert fw("allow", "112", "51", PEER, GROUP)[0] == 0
+    assert fw("prune", "112", "51", PEER, GROUP)[0] == 0
     assert all("--list-rich-rules" in call for call in rules("calls")[calls:])  # no change
 
     assert fw("add", "112", OTHER_PEER)[0] == 0  # added, nothing removed
     assert fw("status", "112", OTHER_PEER)[1] == "firewalld stale\n"
-    assert fw("allow", "112", OTHER_PEER)[0] == 0
+    assert fw("prune", "112", OTHER_PEER)[0] == 0
     assert rules("runtime") == rules("permanent") == [
         operators, peer.format(112).replace("10.0.0.2", "10.0.0.4")]
 
@@ -512,9 +634,9 @@ def test_the_peers_adverts_are_let_in_and_a_strangers_are_dropped(netns, linked,
         assert netns("iptables", "-P", "INPUT", "DROP")[0] == 0
         assert netns("iptables", "-A", "INPUT", "-s", "10.0.0.9", "-j", "ACCEPT")[0] == 0
     assert linked(*ADVERTS) == []  # the drop policy: nothing
-    assert script(netns, "allow", "112", PEER)[0] == 0
+    assert script(netns, "prune", "112", PEER)[0] == 0
     assert linked(*ADVERTS) == ["peer"]
-    assert script(netns, "allow", "112", GROUP)[0] == 0
+    assert script(netns, "prune", "112", GROUP)[0] == 0
     assert linked(*ADVERTS) == ["stranger-group", "group"]
-    assert script(netns, "allow", "112", PEER, GROUP)[0] == 0
+    assert script(netns, "prune", "112", PEER, GROUP)[0] == 0
     assert linked(*ADVERTS) == ["peer", "stranger-group", "group"]

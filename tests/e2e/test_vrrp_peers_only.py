@@ -6,7 +6,9 @@ In file order, on one cluster: the deploy lets each host's peer in (the rules na
 peer and this host) and sets vrrp_check_unicast_src; a second run changes nothing; the
 stranger's adverts, to the master, do not take the VIP (the same adverts with the peer's
 source address do: they are valid adverts, the control); the peers' failover and return
-still work, and while host-02 holds the VIP the stranger cannot take it there either.
+still work, and while host-02 holds the VIP the stranger cannot take it there either;
+last, a change of peers whose config step fails on host-02 leaves the old config live
+there, and a restart of its keepalived still lets host-01's adverts in (no second MASTER).
 """
 
 import ipaddress
@@ -15,6 +17,7 @@ import struct
 import pytest
 
 from testhosts.polling import wait_for
+from testhosts.vrrp_timing import master_down_interval
 
 from .conftest import load_operator_ruleset, pyinfra, totals
 
@@ -160,3 +163,43 @@ def test_the_peers_failover_and_return_still_work(cluster, deployed, stranger):
     cluster.run(MASTER, "systemctl start keepalived")
     assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15) is not None, \
         f"VIP held by {cluster.holders()} after the master came back"
+
+
+# keepalived -t rejects every config on the host; keepalived itself still runs
+REJECTING_CONFIG_TEST = """#!/bin/sh
+case " $* " in *" -t "*) echo "(test) rejected on this host" >&2; exit 5 ;; esac
+exec /usr/sbin/keepalived "$@"
+"""
+
+
+def test_a_restart_after_a_failed_peer_change_still_lets_the_live_peers_in(cluster, deployed):
+    """The peers change (unicast -> the multicast group: host-01's unicast adverts are no
+    longer a peer's for the new config) and the config step fails on the backup (its
+    keepalived -t rejects it): every host stays on the old, unicast config. keepalived
+    restarts on the backup (a crash, a reboot, an operator): its start hook must let in
+    the peers of the config it loads, the live one, so it hears host-01 and stays BACKUP.
+    (The version before wrote the new peers into the drop-in before the config step, and
+    its start deleted host-01's rule: the backup became MASTER too.)"""
+    assert wait_for(lambda: cluster.holders() == [MASTER], timeout=15) is not None
+    path = "/usr/local/sbin/keepalived"
+    code, output = cluster.run(BACKUP, f"cat > {path} <<'EOF'\n{REJECTING_CONFIG_TEST}EOF\n"
+                                       f"chmod 755 {path}")
+    assert code == 0, output
+    try:
+        result = pyinfra(cluster.inventory_path, "-y")  # the cluster's own data: multicast
+        output = result.stdout + result.stderr
+        assert result.returncode != 0 and "(test) rejected on this host" in output, output
+        assert "unicast_peer" in cluster.run(
+            BACKUP, "cat /etc/keepalived/conf.d/20-vrrp_instances.conf")[1]  # the old config
+        cursor = cluster.journal_cursor(BACKUP)
+        assert cluster.run(BACKUP, "systemctl restart keepalived")[0] == 0
+        # (a backup that hears no advert is MASTER after Master_Down_Interval)
+        assert wait_for(lambda: "Entering MASTER STATE" in cluster.journal_since(
+            BACKUP, cursor), timeout=master_down_interval(priority=90) + 2, interval=0.5) is None, \
+            "the restarted backup heard no advert from the master: two MASTERs"
+        assert cluster.holders() == [MASTER]
+        rules = cluster.run(BACKUP, "iptables -S INPUT")[1].replace(" -p vrrp ", " -p 112 ")
+        assert (f"-A INPUT -s {cluster.address(MASTER)}/32 -d {cluster.address(BACKUP)}/32 "
+                "-p 112 -m comment --comment keepalived-vrrp -j ACCEPT") in rules, rules
+    finally:
+        cluster.run(BACKUP, f"rm -f {path}")

@@ -5,7 +5,6 @@ Everything those operations compare against comes back in a single round trip pe
 so that a run that changes nothing stays fast.
 """
 
-import ipaddress
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -16,56 +15,12 @@ from ..host_paths import DROPIN, FIREWALL_COMMAND, SYSCTL_FILE
 from ..render.host_level import NONLOCAL_BIND
 from ..shipped import shell_script, with_variables
 
-# The firewall script (pyinfra_keepalived/operations/vrrp_firewall.sh: operations.firewall runs its `allow`
-# and `remove`, this fact its `status`; a copy is installed as FIREWALL_COMMAND).
+# The firewall script (pyinfra_keepalived/operations/vrrp_firewall.sh: operations.firewall runs its `add`,
+# `prune` and `remove`, this fact its `status`; a copy is installed as FIREWALL_COMMAND).
 FIREWALL_SCRIPT = shell_script("operations/vrrp_firewall.sh")
-VRRP, AH = "112", "51"
 # One argument of the firewall script after its action: a protocol number, or a peer
 # "FAMILY,INTERFACE,SOURCE,DESTINATION" (as vrrp_firewall.sh checks them)
 RULE_ARGUMENT_RE = re.compile(r"[0-9]+|[46],[A-Za-z0-9_.@-]*,[0-9a-f.:]*,[0-9a-f.:]*")
-
-
-def vrrp_protocols(settings):
-    """IP protocols keepalived needs: VRRP, and AH when an instance uses auth_type AH."""
-    if any(instance.auth_type == "AH" for instance in settings.instances):
-        return (VRRP, AH)
-    return (VRRP,)
-
-
-def _address(text):
-    """An address as nft, iptables and firewalld print it (IPv6 compressed, lower case)."""
-    return ipaddress.ip_address(text).compressed
-
-
-def vrrp_peers(settings):
-    """What the firewall accepts adverts from, as the firewall script's peers
-    ("FAMILY,INTERFACE,SOURCE,DESTINATION", an empty field not matched on), in instance
-    order without repeats: a unicast instance's peers' addresses, to this host's
-    unicast_src_ip where known; a multicast instance's VRRP group (global_defs'), on its
-    interface; anywhere, for an instance whose extra_lines set its addresses (the model
-    warns)."""
-    groups = settings.global_defs.mcast_groups
-    peers = []
-    for instance in settings.instances:
-        if instance.raw_addressing:
-            peers.append(f"{instance.family},,,")
-        elif instance.unicast_peers is None:
-            peers.append(f"{instance.family},{instance.interface},,"
-                         f"{_address(groups[instance.family])}")
-        else:
-            source = _address(instance.unicast_src_ip) if instance.unicast_src_ip else ""
-            peers += [f"{instance.family},,{_address(peer)},{source}"
-                      for peer in instance.unicast_peers]
-    return tuple(dict.fromkeys(peers))
-
-
-def firewall_rules(settings):
-    """The firewall script's arguments after its action: the IP protocols, then the peers;
-    () when the firewall is not to be managed (off, or no instance: nothing to let in)."""
-    peers = vrrp_peers(settings)
-    if settings.host_level.firewall == "off" or not peers:
-        return ()
-    return (*vrrp_protocols(settings), *peers)
 
 
 # True where the firewall script's `status` could find a firewall: firewall-cmd or iptables
@@ -79,7 +34,7 @@ FIREWALL_FOUND = (
 
 
 def status_command(rules):
-    """The shell text of the firewall script's `status` for `rules` (firewall_rules):
+    """The shell text of the firewall script's `status` for `rules` (render.firewall.firewall_rules):
     prints "BACKEND ok|missing|stale|missing+stale". The script (a shell of its own, about 6 ms of a
     host's CPU on every probe) runs only where FIREWALL_FOUND: elsewhere its answer is
     "none ok", printed without it."""

@@ -21,6 +21,7 @@ from ..host_paths import (
     STATE_FILES,
 )
 from ..render import config as render
+from ..render.firewall import firewall_rules
 from ..shipped import shell_script, with_variables
 from . import host_level
 from .host_level import HostLevelState, KeepalivedHostLevel, digest_path
@@ -174,7 +175,7 @@ def read_probe(settings, files=None):
         KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
         dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
-        host_state=host_level.state_arguments(host_level.firewall_rules(settings),
+        host_state=host_level.state_arguments(firewall_rules(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],

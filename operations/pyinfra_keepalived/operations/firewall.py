@@ -5,22 +5,27 @@ The work is done by vrrp_firewall.sh (next to this file), the same script on eve
 it finds the active firewall itself, and its `status` is part of the one host fact
 (facts.host_level), so a host that is already open costs no extra round trip.
 A copy is installed as FIREWALL_COMMAND for the keepalived.service drop-in, which runs
-`allow` before each start: the rules come back after a reboot or a ruleset reload.
+`add --peers-file FILE` before each start, FILE the peers file of the LIVE config tree
+(render.firewall: it goes live with the config it belongs to, in the same swap): the
+rules come back after a reboot or a ruleset reload, for the peers of the config
+keepalived loads, and a start never deletes a rule.
 
 A change of peers goes in two steps, so that no peer's adverts are dropped while the
 cluster changes over: `allow_vrrp` (before the config) only adds the rules that are
 missing, `prune_vrrp` (once the new config is live) deletes the rules no longer wanted.
-A run that dies in between leaves rules that accept more, never fewer; the next run's
-probe sees them ("stale") and prunes them.
+A run that dies in between leaves rules that accept more, never fewer (a start then adds
+the live config's peers, deleting nothing); the next run's probe sees them ("stale") and
+prunes them.
 """
 
-import shlex
+import os
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..facts.host_level import FIREWALL_SCRIPT, KeepalivedHostLevel
-from ..host_paths import FIREWALL_COMMAND
+from ..host_paths import CURRENT, FIREWALL_COMMAND
+from ..render.firewall import peers_path
 from .uploads import sha256, upload
 
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)
@@ -38,9 +43,16 @@ def script_command(action, rules=()):
                          *rules)
 
 
-def installed_command(rules):
-    """The command line of the installed copy, for ExecStartPre=."""
-    return " ".join([FIREWALL_COMMAND, "allow", *map(shlex.quote, rules)])
+def live_peers_path(paths):
+    """The config tree's peers file read through BASE/.current, the live generation's
+    link: never a prepared one that is not live yet (operations.cluster_commit)."""
+    return f"{paths.base_dir}/{CURRENT}/{os.path.relpath(peers_path(paths), paths.base_dir)}"
+
+
+def installed_command(paths):
+    """The command line of the installed copy, for ExecStartPre=: the live config's peers
+    (`paths`: the tree's Paths; validated: letters, digits and _ . - / only)."""
+    return " ".join([FIREWALL_COMMAND, "add", "--peers-file", live_peers_path(paths)])
 
 
 @operation()
@@ -74,8 +86,8 @@ def allow_vrrp(rules, host_state):
 def prune_vrrp(rules, host_state):
     """
     Delete the firewall rules of ours that ``rules`` no longer asks for (where the probe
-    found any), and add any missing. Run once the config that no longer needs them is live
-    on every host.
+    found any), and add any missing. Run only once the config that no longer needs them
+    is live on this host (the drop-in's start hook adds, never deletes).
 
     + rules: from ``facts.host_level.firewall_rules(settings)``
     + host_state: the host's ``KeepalivedHostLevel`` (asked with the same rules)
@@ -90,7 +102,7 @@ def prune_vrrp(rules, host_state):
     if not host_state.firewall_stale:
         host.noop(f"no VRRP rule of a former peer ({host_state.firewall})")
         return
-    yield script_command("allow", rules)
+    yield script_command("prune", rules)
 
 
 @operation()

@@ -16,11 +16,11 @@ from pyinfra.api import QuoteString, StringCommand, deploy, operation
 
 from ..facts.host_level import (
     KeepalivedHostLevel,
-    firewall_rules,
     state_arguments,
 )
 from ..host_paths import DROPIN, LOCK_WAIT_SECONDS, OPTIONS_FILES, SYSCTL_FILE
 from ..render import host_level as render_host
+from ..render.firewall import firewall_rules
 from ..render.host_level import NONLOCAL_BIND
 from . import state_files
 from .firewall import (
@@ -171,10 +171,13 @@ def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
                   rules=rules, host_state=host_state)
     if_needed(nonlocal_bind, "sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
               host_state=host_state)
+    # (the drop-in's start hook reads the live config's peers file: the same drop-in for
+    # any peers, and a start before the config step lets in the peers of the config
+    # keepalived then loads, the one still live)
     if_needed(
         service_dropin, "keepalived.service drop-in (restart on failure, after network-online)",
         content=render_host.service_dropin(
-            level, installed_command(rules) if rules else None),
+            level, installed_command(settings.paths) if rules else None),
         host_state=host_state, daemon_reload=daemon_reload, reload_needed=reload_needed)
 
 
@@ -188,7 +191,8 @@ def managed_rules(settings, host_state):
 def prune(settings, host_state):
     """After the config and the service steps: the firewall rules of ours that the live
     config no longer needs (a former peer's) are deleted, where the probe found any.
-    (Before then both peer lists' adverts are let in: see operations.firewall.)"""
+    (Before then both peer lists' adverts are let in: see operations.firewall. Only here:
+    a host whose config step failed keeps them, as its old config may still be live.)"""
     rules = managed_rules(settings, host_state)
     if rules:
         if_needed(prune_vrrp, "Close the host firewall to former VRRP peers", rules=rules,

@@ -8,14 +8,25 @@
 #                               (other rules of ours are there: a former peer's) or
 #                               "BACKEND missing+stale" (both); "none ok": no firewall found
 #   add PROTOCOL... PEER...     insert the wanted rules that are missing, delete nothing
-#   allow PROTOCOL... PEER...   the same, then delete every other rule of ours (nftables:
-#                               both in one transaction)
+#   add --peers-file FILE       the same for the PROTOCOLs and PEERs in FILE, one a line
+#                               (lines starting with # and empty ones skipped), each
+#                               checked as an argument is: what the keepalived.service
+#                               drop-in runs before each start, FILE in the live config
+#                               tree (the peers of the config keepalived loads). A FILE
+#                               that does not exist (a tree laid out by an earlier version
+#                               of the deploy: its peers are unknown) lets VRRP and AH of
+#                               both families in from anywhere: more, never fewer
+#   allow ...                   as add (what the drop-in of an earlier version calls: a
+#                               start never deletes a rule)
+#   prune PROTOCOL... PEER...   add, then delete every other rule of ours (nftables: both
+#                               in one transaction); only once the config that no longer
+#                               needs them is live
 #   remove                      delete every rule of ours, from every firewall
 #
 # PEER is FAMILY,INTERFACE,SOURCE,DESTINATION: what one rule (per protocol) accepts, e.g.
 # "4,,10.0.0.2,10.0.0.1" (a unicast peer's adverts to this host's address) or
 # "6,eth0,,ff02::12" (the VRRP group on an interface); an empty field is not matched on.
-# `add` and `allow` without any PEER change nothing (a drop-in of an older version of this
+# `add` and `prune` without any PEER change nothing (a drop-in of an older version of this
 # script calls `allow 112`: the rules in place stay until the deploy writes the new one).
 #
 # A rule is ours when it has exactly the form this script writes, accept included: an
@@ -49,19 +60,41 @@ valid_peer() {  # FAMILY,INTERFACE,SOURCE,DESTINATION, each field checked
     case $source$destination in *[!0-9a-f.:]*) return 1 ;; esac
 }
 protocols= peers=  # (each word checked: neither holds a space)
-for arg; do
-    case $arg in
+take() {  # take ARGUMENT [WHERE]: a protocol number or a peer, checked, or exit 2
+    case $1 in
         "" | *[!0-9]*)
-            if ! valid_peer "$arg"; then
-                echo "vrrp-firewall: neither a protocol number nor a peer" \
-                     "(FAMILY,INTERFACE,SOURCE,DESTINATION): $arg" >&2
+            if ! valid_peer "$1"; then
+                echo "vrrp-firewall: ${2:-}neither a protocol number nor a peer" \
+                     "(FAMILY,INTERFACE,SOURCE,DESTINATION): $1" >&2
                 exit 2
             fi
-            peers="$peers $arg" ;;
-        *) protocols="$protocols $arg" ;;
+            peers="$peers $1" ;;
+        *) protocols="$protocols $1" ;;
     esac
-done
-case $action in status | add | allow) ;; *) peers= protocols= ;; esac
+}
+if [ "${1:-}" = --peers-file ] && [ $# -eq 2 ]; then
+    if [ -e "$2" ]; then
+        [ -f "$2" ] && [ -r "$2" ] || { echo "vrrp-firewall: cannot read $2" >&2; exit 2; }
+        n=0
+        while IFS= read -r line || [ -n "$line" ]; do
+            n=$((n + 1))
+            case $line in "" | "#"*) continue ;; esac
+            take "$line" "$2 line $n: "
+        done < "$2"
+    else
+        echo "vrrp-firewall: $2 does not exist (a config tree laid out by an earlier" \
+             "version of the deploy: its peers are unknown): VRRP and AH let in from" \
+             "anywhere until the deploy's next run" >&2
+        protocols=" 112 51" peers=" 4,,, 6,,,"
+    fi
+else
+    for arg; do take "$arg"; done
+fi
+case $action in
+    allow) action=add ;;  # (never deletes: see above)
+    status | add | prune) ;;
+    *) peers= protocols= ;;
+esac
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
@@ -162,15 +195,15 @@ nft_status() {  # one status for each input chain (status_of)
     done
 }
 
-nft_change() {  # nft_change add|allow: one `nft -f` transaction for every chain: the
-    # missing rules inserted at the top and (allow) the other rules of ours deleted
+nft_change() {  # nft_change add|prune: one `nft -f` transaction for every chain: the
+    # missing rules inserted at the top and (prune) the other rules of ours deleted
     transaction=$(nft_input_chains | while read -r f t c; do
         nft_chain_name_ok "$f" "$t" "$c" || { echo "!"; continue; }
         want=$(nft_wanted "$f")
         have=$(nft_rules "$f" "$t" "$c")
         diff_lines "$want" "$(printf '%s\n' "$have" | sed 's/ # handle [0-9]*$//')" \
             | sed "s/^/insert rule $f $t $c /"
-        [ "$1" = allow ] || continue
+        [ "$1" = prune ] || continue
         printf '%s\n' "$have" | awk -v want="$want" -v head="delete rule $f $t $c handle " '
             BEGIN { n = split(want, lines, "\n"); for (i = 1; i <= n; i++) keep[lines[i]] = 1 }
             { handle = $NF; sub(/ # handle [0-9]+$/, "") }
@@ -208,15 +241,15 @@ ipt_status() {
     status_of "$(ipt_wanted "$1")" "$(ipt_rules "$1")"
 }
 
-ipt_change() {  # ipt_change CMD add|allow: the missing rules inserted at the top of INPUT,
-    # then (allow) the other rules of ours deleted: peers are never shut out in between
+ipt_change() {  # ipt_change CMD add|prune: the missing rules inserted at the top of INPUT,
+    # then (prune) the other rules of ours deleted: peers are never shut out in between
     want=$(ipt_wanted "$1")
     have=$(ipt_rules "$1")
     diff_lines "$want" "$have" | while read -r rule; do
         # shellcheck disable=SC2086  # (words of our own rule text)
         $1 -I INPUT 1 ${rule#-A INPUT } || exit 1
     done || return 1
-    [ "$2" = allow ] || return 0
+    [ "$2" = prune ] || return 0
     printf '%s\n' "$have" | awk -v want="$want" '
         BEGIN { n = split(want, lines, "\n"); for (i = 1; i <= n; i++) keep[lines[i]] = 1 }
         $0 != "" && !(keep[$0]--)' \
@@ -251,14 +284,14 @@ fwd_status() {  # runtime and permanent alike
     status_of "$(fwd_wanted)" "$(fwd_rules --permanent)"
 }
 
-fwd_change() {  # fwd_change add|allow: runtime and permanent; added before any is removed
+fwd_change() {  # fwd_change add|prune: runtime and permanent; added before any is removed
     want=$(fwd_wanted)
     for store in "" --permanent; do
         diff_lines "$want" "$(fwd_rules $store)" | while read -r rule; do
             firewall-cmd -q $store "--add-rich-rule=$rule" || exit 1
         done || return 1
     done
-    [ "$1" = allow ] || return 0
+    [ "$1" = prune ] || return 0
     for store in "" --permanent; do
         diff_lines "$(fwd_rules $store)" "$want" | while read -r rule; do
             firewall-cmd -q $store "--remove-rich-rule=$rule" || exit 1
@@ -344,7 +377,7 @@ case $action in
         detect
         echo "${label:-none} $(status $backends)"
         ;;
-    add | allow)
+    add | prune)
         if [ -z "$peers" ]; then
             echo "vrrp-firewall: no peer given: the rules in place stay as they are" >&2
             exit 0
@@ -371,7 +404,7 @@ case $action in
         true
         ;;
     *)
-        echo "usage: vrrp-firewall status|add|allow|remove [PROTOCOL...] [PEER...]" >&2
+        echo "usage: vrrp-firewall status|add|prune|remove [PROTOCOL...] [PEER...]" >&2
         exit 2
         ;;
 esac

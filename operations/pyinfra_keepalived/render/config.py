@@ -15,6 +15,7 @@ from ..host_paths import DRAIN_FILE
 from ..model.peers import agreement
 from ..model.script_data import SHIPPED_SCRIPT_TEMPLATES
 from ..shipped import TEMPLATES_DIR
+from .firewall import firewall_rules, peers_content, peers_path
 
 # The deploy's drain (DRAIN_FILE; operations.state_files, pyinfra_keepalived/operations/restart.sh):
 # a keepalived track_file whose number is added to the priority of every instance that tracks
@@ -151,7 +152,8 @@ def script_content(script):
 
 
 def config_files(settings):
-    """{path: ManagedFile} for the config tree of one host (check scripts included)."""
+    """{path: ManagedFile} for the config tree of one host (check scripts, the agreement
+    files and the firewall's peers file included)."""
     paths = settings.paths
     context = {
         "host": settings.host,
@@ -182,4 +184,9 @@ def config_files(settings):
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
     files += [agreement_file(paths, instance) for instance in settings.instances]
+    # the firewall's peers for this config, live with it (render.firewall)
+    rules = firewall_rules(settings)
+    if rules:
+        files.append(ManagedFile(path=peers_path(paths), content=peers_content(rules),
+                                 mode="644"))
     return {file.path: file for file in files}
