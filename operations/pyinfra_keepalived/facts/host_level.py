@@ -17,6 +17,9 @@ from ..shipped import shell_script, with_variables
 
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"
+# needrestart's config snippet that keeps it from restarting keepalived
+# (render.host_level.needrestart_conf)
+NEEDRESTART_CONF = "/etc/needrestart/conf.d/pyinfra-keepalived.conf"
 # package manager -> (options file, variable the packaged unit passes to keepalived)
 OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
                  "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}
@@ -100,7 +103,7 @@ def state_arguments(rules, options_paths=()):
     for `rules` (firewall_rules), and the files they manage. (The probe reads it with
     everything else.)"""
     return {"firewall_status": status_command(rules) if rules else "",
-            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
+            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, NEEDRESTART_CONF, *options_paths],
             "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
 
 
