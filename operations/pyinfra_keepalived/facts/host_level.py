@@ -77,8 +77,9 @@ def firewall_rules(settings):
 
 
 # True where the firewall script's `status` could find a firewall: firewall-cmd or iptables
-# on PATH, or nft with a chain on the input hook (the script's own tests, done first). Only
-# builtins unless nft is the one tool there (then one `nft list chains`, as the script does).
+# on PATH, or nft with a chain on the input hook (what the script looks for, in a superset:
+# iptables-nft's INPUT counts here). Only builtins unless nft is the one tool there (then
+# one `nft list chains`).
 FIREWALL_FOUND = (
     "command -v firewall-cmd >/dev/null 2>&1 || command -v iptables >/dev/null 2>&1 || "
     "{ command -v nft >/dev/null 2>&1 && "
