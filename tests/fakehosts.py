@@ -21,7 +21,7 @@ from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.facts.host_level import digest_path, sysctl_path
-from pyinfra_keepalived.host_paths import DROPIN, SYSCTL_FILE
+from pyinfra_keepalived.host_paths import DROPIN, NEEDRESTART_CONF, SYSCTL_FILE
 from pyinfra_keepalived.host_paths import OS_RELEASE as OS_RELEASE_FILE
 from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.model.blocks import HostLevel, Paths
@@ -176,6 +176,13 @@ DROPIN_OPS = [DROPIN_SENT[0], DROPIN_SENT[2]]
 # ... before the package step that installs keepalived: that step reloads systemd's units
 FRESH_DROPIN_SENT = file_sent(DROPIN, "644", make_dir=True)
 FRESH_DROPIN_OPS = [FRESH_DROPIN_SENT[0], FRESH_DROPIN_SENT[2]]
+# needrestart's snippet that leaves keepalived's restart to the deploy, on a host without it
+NEEDRESTART_CONTENT = render_host.needrestart_conf()
+NEEDRESTART_SENT = file_sent(NEEDRESTART_CONF, "644", make_dir=True)
+NEEDRESTART_OPS = [NEEDRESTART_SENT[0], NEEDRESTART_SENT[2]]
+# The host level a fresh host gets before the package step (no firewall, no sysctl)
+FRESH_HOST_LEVEL_SENT = [*FRESH_DROPIN_SENT, *NEEDRESTART_SENT]
+FRESH_HOST_LEVEL_OPS = [*FRESH_DROPIN_OPS, *NEEDRESTART_OPS]
 # What refreshes apt's lists before the install where they are old (package.sh decides).
 APT_REFRESH = "apt-get update -o Acquire::Languages=none -o Acquire::CompressionTypes::Order::=gz"
 ENABLE = ("{ systemctl is-enabled --quiet keepalived.service || "
@@ -265,10 +272,13 @@ def file_read(path, lines):
     return [f"{path}:{line}" for line in lines]
 
 
-def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=()):
-    """The host-state fact's answer: `files` {path: content} exist with that content."""
+def host_state(firewall="none ok", files=(), unit="enabled", sysctl=None, sysctl_lines=(),
+               needrestart=True):
+    """The host-state fact's answer: `files` {path: content} exist with that content, and
+    needrestart's snippet as the deploy writes it (unless `needrestart` is False)."""
     lines = [f"firewall {firewall}"]
-    lines += [f"{sha256(content)}  {path}" for path, content in dict(files).items()]
+    files = {**({NEEDRESTART_CONF: NEEDRESTART_CONTENT} if needrestart else {}), **dict(files)}
+    lines += [f"{sha256(content)}  {path}" for path, content in files.items()]
     lines.append(f"unit {unit}")
     lines += file_read(SYSCTL_FILE, sysctl_lines)
     lines += [sysctl_value(key, value) for key, value in (sysctl or {}).items()]

@@ -52,8 +52,8 @@ from .fakehosts import (
     DROPIN_CONTENT,
     ENABLE,
     FRESH_CONFIG_OPS,
-    FRESH_DROPIN_OPS,
-    FRESH_DROPIN_SENT,
+    FRESH_HOST_LEVEL_OPS,
+    FRESH_HOST_LEVEL_SENT,
     GROUP_DATA,
     HOSTS,
     PATHS,
@@ -97,12 +97,12 @@ def test_rhel_family_fresh_host(distro, recorder):
     state = make_state(distro)
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            *FRESH_DROPIN_OPS,
+            *FRESH_HOST_LEVEL_OPS,
             package(f"{DNF} keepalived", user=True),
             *STARTED_CONFIG_OPS,
         ]
         assert sent(host, recorder) == [
-            *FRESH_DROPIN_SENT, package(f"{DNF} keepalived", user=True), *STARTED_CONFIG_SENT]
+            *FRESH_HOST_LEVEL_SENT, package(f"{DNF} keepalived", user=True), *STARTED_CONFIG_SENT]
         assert not any("apt-get" in command for command in sent(host, recorder))
         assert_one_probe(host, recorder)
         assert state.get_results_for_host(host).error_ops == 0
@@ -278,10 +278,10 @@ def test_debian_family_fresh_host(distro, recorder):
     for host in deploy(state):
         commands = op_commands(host, recorder)
         assert commands == [
-            *FRESH_DROPIN_OPS, package(apt_install("keepalived"), user=True),
+            *FRESH_HOST_LEVEL_OPS, package(apt_install("keepalived"), user=True),
             *STARTED_CONFIG_OPS]
         assert sent(host, recorder) == [
-            *FRESH_DROPIN_SENT, package(apt_install("keepalived"), user=True),
+            *FRESH_HOST_LEVEL_SENT, package(apt_install("keepalived"), user=True),
             *STARTED_CONFIG_SENT]
         assert not any("dnf install" in c or "yum" in c for c in commands)
         assert_one_probe(host, recorder)
@@ -294,7 +294,7 @@ def test_existing_script_user_is_left_alone(recorder):
     state = make_state("rocky", probes={name: {"user": own} for name in HOSTS})
     for host in deploy(state):
         assert op_commands(host, recorder) == [
-            *FRESH_DROPIN_OPS, package(f"{DNF} keepalived"), *STARTED_CONFIG_OPS]
+            *FRESH_HOST_LEVEL_OPS, package(f"{DNF} keepalived"), *STARTED_CONFIG_OPS]
 
 
 def test_package_version_pins(recorder):
@@ -582,7 +582,7 @@ def test_fresh_host_without_config_dir(recorder):
     """The tree fact has no output: was None (TypeError in config_tree), now {}."""
     state = make_state("rocky", probes={name: {"tree": []} for name in HOSTS})
     for host in deploy(state):
-        assert op_commands(host, recorder)[1 + len(FRESH_DROPIN_OPS):][:2] == STARTED_CONFIG_OPS
+        assert op_commands(host, recorder)[1 + len(FRESH_HOST_LEVEL_OPS):][:2] == STARTED_CONFIG_OPS
 
 
 def test_add_deploy_without_inventory_context(recorder):
@@ -627,15 +627,16 @@ def test_diff_printed_once_per_host_with_yes(caplog, recorder):
 def test_each_operation_uploads_into_a_dir_of_its_own(recorder):
     """As sent (not as T): each upload dir is made by the mkdir before it, holds exactly
     its operation's files, and is the one the next command installs from and removes;
-    the drop-in's and the config's are different dirs."""
+    the drop-in's, needrestart's snippet's and the config's are different dirs."""
     state = make_state("debian")
     host = deploy(state)[0]
     commands = [str(command) for command in host.connector.executed_commands]
     uploads_sent = recorder[2][host.connector]
     made = [command.split()[-1] for command in commands
             if command.startswith("mkdir -m 700 /var/tmp/keepalived-deploy.")]
-    assert len(made) == 2 and made[0] != made[1]  # the drop-in, then the config
-    assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0]] + [made[1]] * 7
+    # the drop-in, needrestart's snippet, then the config
+    assert len(made) == 3 and len(set(made)) == 3
+    assert [path.rsplit("/", 1)[0] for path in uploads_sent] == [made[0], made[1]] + [made[2]] * 7
     for directory in made:
         installing = commands[commands.index(f"mkdir -m 700 {directory}") + 1]
         assert installing.startswith((f"{cleanup(directory)} && install ",

@@ -143,8 +143,8 @@ def test_debian_uninstall_purges(recorder):
 
 
 def test_every_uninstall_command_takes_the_lock(recorder):
-    """Debian and Rocky, with the host level's firewall rule, drop-in and sysctl file in
-    place too: no command that changes the host runs without the lock."""
+    """Debian and Rocky, with the host level's firewall rule, drop-in, sysctl file and
+    needrestart snippet in place too: no command that changes the host runs without the lock."""
     for distro, package in (("debian", {"dpkg": "ii  keepalived  1:2.2.7-1+b2  amd64"}),
                             ("rocky", {"rpm": "keepalived 2.2.8-3.el9"})):
         commands = uninstall_commands(distro, package, recorder,
@@ -153,7 +153,7 @@ def test_every_uninstall_command_takes_the_lock(recorder):
         whats = [unlocked(command)[1] for command in commands[1:]]  # each takes the lock
         assert whats == [
             "uninstall: stop keepalived", "uninstall: stop keepalived",
-            "uninstall: delete leftover VIPs", *["uninstall: remove the host level"] * 6,
+            "uninstall: delete leftover VIPs", *["uninstall: remove the host level"] * 7,
             f"uninstall: {'purge' if distro == 'debian' else 'remove'} keepalived",
             *["uninstall: remove /etc/keepalived"] * 2,
             "uninstall: remove user keepalived_script"]

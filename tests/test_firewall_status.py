@@ -64,7 +64,7 @@ RULES = ("112", "4,eth0,,224.0.0.18")
 
 
 IPTABLES = 'case "$1 $2" in "-S INPUT") echo "{}" ;; *) exit 1 ;; esac\n'
-NFT_ANSWERS = 'case "$*" in "list chains") echo "$LISTING" ;; *) ;; esac\n'
+NFT_ANSWERS = 'case "$*" in "list chains" | "-t -p list ruleset") echo "$LISTING" ;; *) ;; esac\n'
 
 
 @pytest.mark.parametrize("tools, answer, started", [

@@ -20,7 +20,12 @@ from pyinfra.api.operations import run_ops
 
 from pyinfra_keepalived import host_paths
 from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
-from pyinfra_keepalived.host_paths import DROPIN, FIREWALL_COMMAND, SYSCTL_FILE
+from pyinfra_keepalived.host_paths import (
+    DROPIN,
+    FIREWALL_COMMAND,
+    NEEDRESTART_CONF,
+    SYSCTL_FILE,
+)
 from pyinfra_keepalived.model.blocks import HostLevel
 from pyinfra_keepalived.operations import host_level, state_files, uploads
 from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT, installed_command
@@ -38,6 +43,9 @@ from .fakehosts import (
     FRESH_DROPIN_OPS,
     GROUP_DATA,
     HOSTS,
+    NEEDRESTART_CONTENT,
+    NEEDRESTART_OPS,
+    NEEDRESTART_SENT,
     PATHS,
     RESTART_STEPS,
     START,
@@ -170,12 +178,14 @@ def test_firewall_true_installs_the_start_hook_without_an_active_firewall(record
         assert firewall_commands(op_commands(host, recorder)) == []  # nothing to open now
 
 
-def up_to_date_state(**host_level_data):
-    """Host-state lines of a host where everything host-level is already as wanted."""
+def up_to_date_state(needrestart=NEEDRESTART_CONTENT, **host_level_data):
+    """Host-state lines of a host where everything host-level is already as wanted (but
+    for needrestart's snippet when `needrestart` is other content, or None: missing)."""
     level = HostLevel(**host_level_data)
-    return host_state(firewall="nftables ok", files={
+    return host_state(firewall="nftables ok", needrestart=False, files={
         FIREWALL_COMMAND: FIREWALL_SCRIPT,
-        DROPIN: render_host.service_dropin(level, installed_command(PATHS))})
+        DROPIN: render_host.service_dropin(level, installed_command(PATHS)),
+        **({NEEDRESTART_CONF: needrestart} if needrestart is not None else {})})
 
 
 def test_up_to_date_host_gets_nothing_and_one_fact(recorder):
@@ -376,6 +386,68 @@ def test_unmasked_unit_is_not_unmasked(recorder):
         assert "systemctl unmask keepalived.service" not in op_commands(host, recorder)
 
 
+# -- needrestart's snippet --
+
+# needrestart 3.6's choice for a service it found running an old binary, in batch or
+# automatic mode (/usr/sbin/needrestart): restart unless the first regex of override_rc
+# that matches the unit's name says 0. The snippet is evaluated as its conf.d files are.
+NEEDRESTART_CHOICE = r"""
+our %nrconf = (override_rc => {qr(^dbus) => 0});
+eval do { local(@ARGV, $/) = $ARGV[0]; <> }; die $@ if $@;
+for my $rc (@ARGV[1..$#ARGV]) {
+    my $restart = 1;
+    foreach my $re (keys %{$nrconf{override_rc}}) {
+        next unless($rc =~ /$re/);
+        $restart = $nrconf{override_rc}->{$re};
+        last;
+    }
+    print "$rc $restart\n";
+}
+"""
+
+
+def test_needrestart_snippet_keeps_needrestart_from_restarting_keepalived_only(tmp_path):
+    """Read by Perl as needrestart reads it: keepalived.service is never restarted by
+    needrestart; other units (and look-alike names) as before."""
+    snippet = tmp_path / "pyinfra-keepalived.conf"
+    snippet.write_text(render_host.needrestart_conf())
+    units = ["keepalived.service", "keepalived-exporter.service", "nginx.service",
+             "dbus.service"]
+    result = subprocess.run(["perl", "-e", NEEDRESTART_CHOICE, str(snippet), *units],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:-1] == [
+        "keepalived.service 0", "keepalived-exporter.service 1", "nginx.service 1",
+        "dbus.service 0"]
+
+
+@pytest.mark.parametrize("distro", ["debian", "rocky"])
+def test_needrestart_snippet_goes_in_before_the_package_step(distro, recorder):
+    """A fresh host (needrestart installed or not: it reads the snippet from the moment it
+    is installed): written before the package step, so that a rollout that stops after
+    replacing keepalived's binary leaves no restart to the next apt run's needrestart."""
+    state = fresh(distro, host_state(needrestart=False))
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert NEEDRESTART_SENT[2] in commands
+        assert commands.index(NEEDRESTART_SENT[2]) < containing(commands, " 'install keepalived' ")
+        stream = sent(host, recorder)
+        installed = stream.index(NEEDRESTART_SENT[2])
+        assert stream[installed - 2:installed + 1] == NEEDRESTART_SENT
+        assert f" {NEEDRESTART_CONF} " in fact_commands(host, recorder)[0]  # (its digest)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (None, NEEDRESTART_OPS),  # missing: written
+    ("$nrconf{override_rc}{qr(^keepalived)} = 1;\n", NEEDRESTART_OPS),  # changed: written back
+    (NEEDRESTART_CONTENT, []),  # as the deploy writes it: nothing
+], ids=["missing", "changed", "in-place"])
+def test_needrestart_snippet_changed_only_when_its_content_differs(content, expected,
+                                                                    recorder):
+    for host in deploy(converged("rocky", up_to_date_state(needrestart=content))):
+        assert op_commands(host, recorder) == expected
+        assert_one_probe(host, recorder)
+
+
 # -- sysctl ip_nonlocal_bind --
 
 def test_nonlocal_bind_is_persisted_and_applied(recorder):
@@ -523,7 +595,7 @@ def removal(state_lines):
     return list(state.inventory)
 
 
-def test_remove_takes_out_rules_dropin_and_sysctl(recorder):
+def test_remove_takes_out_rules_dropin_sysctl_and_needrestart_snippet(recorder):
     content = render_host.sysctl_file(("ipv4",))
     lines = host_state(files={FIREWALL_COMMAND: FIREWALL_SCRIPT, DROPIN: DROPIN_CONTENT,
                               SYSCTL_FILE: content}, sysctl_lines=content.splitlines())
@@ -534,7 +606,10 @@ def test_remove_takes_out_rules_dropin_and_sysctl(recorder):
         assert commands[0].startswith("sh -c ") and commands[0].endswith("vrrp-firewall remove")
         assert commands[1:] == (f"rm -f {FIREWALL_COMMAND}", f"rm -f {SYSCTL_FILE}",
                                 "sysctl -q -w net.ipv4.ip_nonlocal_bind=0",
-                                f"rm -f {DROPIN}", "systemctl daemon-reload")
+                                f"rm -f {DROPIN}", "systemctl daemon-reload",
+                                # its directories too, where that leaves them empty
+                                f"rm -f {NEEDRESTART_CONF} && rmdir --ignore-fail-on-non-empty "
+                                "/etc/needrestart/conf.d /etc/needrestart")
 
 
 def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
@@ -557,7 +632,7 @@ def test_host_state_command_as_a_real_shell_runs_it(tmp_path):
 
 
 def test_remove_on_a_clean_host_does_nothing(recorder):
-    for host in removal(host_state()):
+    for host in removal(host_state(needrestart=False)):
         assert op_commands(host, recorder) == []
 
 

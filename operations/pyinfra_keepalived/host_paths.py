@@ -50,6 +50,9 @@ CURRENT = ".current"  # BASE_DIR/.current: the symlink to the live generation (t
 # the unit's drop-in (render.host_level.service_dropin)
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"  # sets ip_nonlocal_bind
+# needrestart's config snippet that keeps it from restarting keepalived
+# (render.host_level.needrestart_conf)
+NEEDRESTART_CONF = "/etc/needrestart/conf.d/pyinfra-keepalived.conf"
 # package manager -> (options file, variable the packaged unit passes to keepalived)
 OPTIONS_FILES = {"apt": ("/etc/default/keepalived", "DAEMON_ARGS"),
                  "dnf": ("/etc/sysconfig/keepalived", "KEEPALIVED_OPTIONS")}

@@ -11,6 +11,7 @@ deploy takes the rule and the drop-in away. (ip_nonlocal_bind is not
 observable here: /proc/sys is read-only in docker containers; see test_host_commands.py.)
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.e2e
 
 NAMES = ("host-01", "host-02")
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
+NEEDRESTART_CONF = "/etc/needrestart/conf.d/pyinfra-keepalived.conf"  # (no needrestart here)
 
 
 def inventory_with(cluster, tmp_path, extra):
@@ -215,8 +217,12 @@ def test_refused_daemon_option_stops_the_run_before_any_host_is_touched(cluster,
 
 
 def test_removal_deploy_takes_rule_and_dropin_away(cluster, tmp_path):
+    for host in NAMES:  # the deploy wrote needrestart's snippet, needrestart or not
+        assert "override_rc" in cluster.run(host, f"cat {NEEDRESTART_CONF}")[1]
     removal = tmp_path / "remove_host_level.py"
-    removal.write_text("from pyinfra_keepalived.operations.host_level import remove\nremove()\n")
+    # (this checkout's package first, as the top-level deploy files do: not an installed one)
+    removal.write_text(f"import sys\nsys.path.insert(0, {os.path.join(REPO_DIR, 'operations')!r})\n"
+                       "from pyinfra_keepalived.operations.host_level import remove\nremove()\n")
     result = subprocess.run(
         [sys.executable, "-m", "pyinfra", "-y", cluster.inventory_path, str(removal)],
         cwd=REPO_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
@@ -225,5 +231,7 @@ def test_removal_deploy_takes_rule_and_dropin_away(cluster, tmp_path):
         assert vrrp_rules(cluster, host) == "0"
         assert cluster.run(host, f"test -e {DROPIN}")[0] != 0
         assert cluster.run(host, "test -e /usr/local/sbin/keepalived-vrrp-firewall")[0] != 0
+        # the snippet, and the directories the deploy made for it
+        assert cluster.run(host, "test -e /etc/needrestart")[0] != 0
     # The operator's own rules are what they were.
     assert "tcp dport 22 accept" in cluster.run("host-01", "nft list ruleset 2>/dev/null")[1]

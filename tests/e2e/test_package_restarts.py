@@ -103,3 +103,42 @@ def test_operators_permissive_policy_rc_d_refuses_the_install(converged, observe
     finally:
         for host in cluster.hosts:
             cluster.run(host, f"rm -f {OPERATORS_POLICY}")
+
+
+def test_needrestart_leaves_a_replaced_keepalived_running_after_a_stopped_rollout(
+        converged, observer):
+    """A rollout that stopped after the package step (keepalived's binary replaced, not yet
+    restarted: here installed by hand as the package step does it, under a policy-rc.d
+    that denies keepalived and with needrestart suspended), then the operator's next
+    needrestart (as the next apt run's hook, restarting automatically): it restarts
+    keepalived nowhere (the deploy's snippet, written before needrestart was installed
+    here); needrestart does see that keepalived runs a replaced binary (the control)."""
+    cluster = converged
+    version = f"{UPGRADE}.3"
+    offer(cluster, version)
+    for host in cluster.hosts:
+        code, output = cluster.run(host, NEEDRESTART)  # (installed by the first test too)
+        assert code == 0, f"{host}: {output}"
+        code, output = cluster.run(
+            host, f"printf '#!/bin/sh\\nexit 101\\n' > {OPERATORS_POLICY} && "
+                  f"chmod 755 {OPERATORS_POLICY} && NEEDRESTART_SUSPEND=1 "
+                  "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "
+                  f"-o Dpkg::Options::=--force-confold keepalived={version}; "
+                  f"code=$?; rm -f {OPERATORS_POLICY}; exit $code")
+        assert code == 0, f"{host}: {output}"
+        assert cluster.run(host, VERSION)[1] == version
+        # needrestart's batch mode only lists what it would restart (it restarts nothing)
+        code, output = cluster.run(host, "needrestart -b")
+        assert "NEEDRESTART-SVC: keepalived.service" in output, f"{host}: {output}"
+    before = main_pids(cluster)
+    cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
+    with Pings(observer, cluster.vip()) as pings:
+        for host in cluster.hosts:
+            code, output = cluster.run(host, "needrestart -r a")
+            print(f"\n{host}: needrestart -r a: {output}")
+            assert code == 0, f"{host}: {output}"
+    print(f"\nneedrestart after a stopped rollout: {pings}")
+    assert main_pids(cluster) == before
+    assert restarts(cluster, cursors) == {host: [] for host in cluster.hosts}
+    assert cluster.holders() == [MASTER]
+    assert pings.lost == 0, pings

@@ -10,8 +10,8 @@ In order, each its own @deploy:
    when no healthy peer takes a VIP the host is left running and its removal fails;
 2. delete VIPs of the host's instances still on an interface (after a crash or kill -9),
    except those of instances with priority 255 (the address owner: its own address);
-3. remove the host level: the VRRP firewall rules, the systemd drop-in and the sysctl
-   file (operations.host_level.remove);
+3. remove the host level: the VRRP firewall rules, the systemd drop-in, the sysctl
+   file and needrestart's config snippet (operations.host_level.remove);
 4. purge the package (apt purge) / remove it (dnf remove);
 5. remove the config file, conf.d and scripts, then the base dir (default
    /etc/keepalived) if nothing else is in it: a file the deploy did not write is kept;

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase
 
-from ..host_paths import DROPIN, FIREWALL_COMMAND, SYSCTL_FILE
+from ..host_paths import DROPIN, FIREWALL_COMMAND, NEEDRESTART_CONF, SYSCTL_FILE
 from ..render.host_level import NONLOCAL_BIND
 from ..shipped import shell_script, with_variables
 
@@ -24,8 +24,9 @@ RULE_ARGUMENT_RE = re.compile(r"[0-9]+|[46],[A-Za-z0-9_.@-]*,[0-9a-f.:]*,[0-9a-f
 
 
 # True where the firewall script's `status` could find a firewall: firewall-cmd or iptables
-# on PATH, or nft with a chain on the input hook (the script's own tests, done first). Only
-# builtins unless nft is the one tool there (then one `nft list chains`, as the script does).
+# on PATH, or nft with a chain on the input hook (what the script looks for, in a superset:
+# iptables-nft's INPUT counts here). Only builtins unless nft is the one tool there (then
+# one `nft list chains`).
 FIREWALL_FOUND = (
     "command -v firewall-cmd >/dev/null 2>&1 || command -v iptables >/dev/null 2>&1 || "
     "{ command -v nft >/dev/null 2>&1 && "
@@ -50,7 +51,7 @@ def state_arguments(rules, options_paths=()):
     for `rules` (firewall_rules), and the files they manage. (The probe reads it with
     everything else.)"""
     return {"firewall_status": status_command(rules) if rules else "",
-            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, *options_paths],
+            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, NEEDRESTART_CONF, *options_paths],
             "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
 
 

@@ -1,4 +1,5 @@
-"""Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in, options.
+"""Host-level deploys around keepalived.conf: firewall, sysctl, systemd drop-in,
+needrestart's config snippet, options.
 
     from pyinfra_keepalived.operations import host_level
     host_level.prepare(settings, probe.host_state)  # before the package
@@ -18,7 +19,13 @@ from ..facts.host_level import (
     KeepalivedHostLevel,
     state_arguments,
 )
-from ..host_paths import DROPIN, LOCK_WAIT_SECONDS, OPTIONS_FILES, SYSCTL_FILE
+from ..host_paths import (
+    DROPIN,
+    LOCK_WAIT_SECONDS,
+    NEEDRESTART_CONF,
+    OPTIONS_FILES,
+    SYSCTL_FILE,
+)
 from ..render import host_level as render_host
 from ..render.firewall import firewall_rules
 from ..render.host_level import NONLOCAL_BIND
@@ -157,12 +164,43 @@ def daemon_options(path, variable, options, host_state, active=False,
             directory, steps, "write keepalived's daemon options", lock_wait))
 
 
+@operation()
+def needrestart_held(host_state, present=True):
+    """
+    Keep needrestart from restarting keepalived (``present``): its config snippet
+    NEEDRESTART_CONF (render.host_level.needrestart_conf), written where its content
+    differs, whether needrestart is installed or not (needrestart reads it from the
+    moment it is installed); or remove the snippet, and its directories where that
+    leaves them empty (needrestart not installed: the deploy made them).
+
+    + host_state: the host's ``HostLevelState`` (the snippet's sha256)
+    + present: False to remove it (the uninstall deploy)
+
+    **Example:**
+
+    .. code:: python
+
+        needrestart_held(name="needrestart leaves keepalived to the deploy",
+                         host_state=probe.host_state)
+    """
+    content = render_host.needrestart_conf()
+    if present and host_state.sha256.get(NEEDRESTART_CONF) != sha256(content):
+        yield from upload(NEEDRESTART_CONF, content, "644", make_dir=True)
+    elif not present and NEEDRESTART_CONF in host_state.sha256:
+        directory = NEEDRESTART_CONF.rsplit("/", 1)[0]
+        yield StringCommand("rm", "-f", QuoteString(NEEDRESTART_CONF), "&&",
+                            "rmdir", "--ignore-fail-on-non-empty", QuoteString(directory),
+                            QuoteString(directory.rsplit("/", 1)[0]))
+
+
 def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
-    """Firewall, sysctl and the systemd drop-in: before the package step (none of them
-    needs the package, and a fresh host's drop-in is then loaded with the unit the
-    package brings: `daemon_reload` False, the package step reloads), the config and the
-    start. `host_state`: the HostLevelState read with `state_arguments`; `reload_needed`:
-    systemd's NeedDaemonReload for keepalived.service (service_dropin)."""
+    """Firewall, sysctl, the systemd drop-in and needrestart's config snippet: before the
+    package step (none of them needs the package; a fresh host's drop-in is then loaded
+    with the unit the package brings: `daemon_reload` False, the package step reloads;
+    needrestart is held off before any package step replaces keepalived's binary, so that
+    a run that stops before the restart leaves no restart to the next apt run), the config
+    and the start. `host_state`: the HostLevelState read with `state_arguments`;
+    `reload_needed`: systemd's NeedDaemonReload for keepalived.service (service_dropin)."""
     level = settings.host_level
     rules = managed_rules(settings, host_state)
     # (each added only when it has work: operations.needed)
@@ -179,6 +217,8 @@ def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
         content=render_host.service_dropin(
             level, installed_command(settings.paths) if rules else None),
         host_state=host_state, daemon_reload=daemon_reload, reload_needed=reload_needed)
+    if_needed(needrestart_held, "needrestart leaves keepalived's restart to the deploy",
+              host_state=host_state)
 
 
 def managed_rules(settings, host_state):
@@ -217,7 +257,8 @@ def options(settings, manager, host_state, active=False):
 
 @deploy("Keepalived host removal")
 def remove(lock_wait=LOCK_WAIT_SECONDS):
-    """For the uninstall deploy: firewall rules, the drop-in and the sysctl file go, each
+    """For the uninstall deploy: firewall rules, the drop-in, the sysctl file and
+    needrestart's config snippet go, each
     command under the host's deploy lock (waiting up to `lock_wait` seconds for it)."""
     what = "uninstall: remove the host level"
     under_lock(name="Remove the VRRP firewall rules", what=what, lock_wait=lock_wait,
@@ -227,6 +268,8 @@ def remove(lock_wait=LOCK_WAIT_SECONDS):
                inner=nonlocal_bind._inner, families=(), host_state=host_state)
     under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
                inner=remove_dropin._inner, host_state=host_state)
+    under_lock(name="Remove needrestart's keepalived snippet", what=what, lock_wait=lock_wait,
+               inner=needrestart_held._inner, host_state=host_state, present=False)
 
 
 @operation()

@@ -103,19 +103,23 @@ found() {  # found BACKEND: add it to $backends and $label
     label="${label:+$label+}$1"
 }
 
-wanted() {  # wanted BACKEND FAMILY...: the rules (rule_line) for each protocol and each
-    # peer of those address families, sorted, each once
+nl='
+'
+wanted() {  # wanted BACKEND FAMILY...: into $want, the rules (rule_line) for each protocol
+    # and each peer of those address families, each once, a line each (no process started)
     backend=$1
     shift
+    want=
     for peer in $peers; do
-        IFS=, read -r family interface source destination <<EOF
-$peer
-EOF
+        family=${peer%%,*} rest=${peer#?,}
+        interface=${rest%%,*} rest=${rest#*,}
+        source=${rest%%,*} destination=${rest#*,}
         case " $* " in *" $family "*) ;; *) continue ;; esac
         for p in $protocols; do
             rule_line "$backend" "$family" "$p" "$interface" "$source" "$destination"
+            case $nl$want in *"$nl$rule$nl"*) ;; *) want=$want$rule$nl ;; esac
         done
-    done | sort -u
+    done
 }
 
 diff_lines() {  # diff_lines A B: the lines of A that B does not hold (each line once)
@@ -123,23 +127,17 @@ diff_lines() {  # diff_lines A B: the lines of A that B does not hold (each line
 }
 
 detect() {  # sets $backends: firewalld, or each of iptables, ip6tables and nftables that
-    # filters input (each one can drop VRRP, each one must let it through); $label joins
-    # them with "+" ("iptables+nftables"), "" when there is none
+    # filters input (each one can drop VRRP, each one must let it through: scan); $label
+    # joins them with "+" ("iptables+nftables"), "" when there is none
     backends= label=
     if has firewall-cmd && systemctl is-active --quiet firewalld 2>/dev/null; then
         found firewalld
         return
     fi
-    read_chains
-    for cmd in iptables ip6tables; do
-        if has "$cmd" && $cmd -S INPUT 2>/dev/null \
-                | grep -q -v -E -x -e '-P INPUT ACCEPT' -e "$IPT_OURS"; then
-            found "$cmd"
-        fi
+    scan
+    for b in iptables ip6tables nftables; do
+        case $nl$scanned in *"$nl$b "*) found "$b" ;; esac
     done
-    if [ -n "$chains" ]; then
-        found nftables
-    fi
 }
 
 # -- nftables --
@@ -147,33 +145,18 @@ detect() {  # sets $backends: firewalld, or each of iptables, ip6tables and nfta
 NFT_ADDRESS='ip6? [sd]addr [0-9a-f.:]+ '
 NFT_OURS="(iifname \"[A-Za-z0-9_.@-]+\" )?($NFT_ADDRESS)?($NFT_ADDRESS)?meta l4proto [0-9]+ accept comment \"$tag\"|meta l4proto ([0-9]+|\\{ [0-9, ]+ \\}) accept comment \"$tag( [0-9]+)+\""
 
-nft_read_chains() {  # "family table chain" of every base chain on the input hook,
-    # except iptables-nft's own (ip/ip6 filter INPUT): those are the iptables backend's.
-    # Read once, into $chains (read_chains): nft and awk are most of what `status` costs,
-    # and awk only runs when some chain hooks input at all.
-    listing=$(nft list chains 2>/dev/null)
-    case $listing in *"hook input"*) ;; *) return 0 ;; esac
-    printf '%s\n' "$listing" | awk '$1 == "table" { f = $2; t = $3 }
-        $1 == "chain" { c = $2 }
-        /hook input/ && !(t == "filter" && c == "INPUT" && (f == "ip" || f == "ip6")) {
-            print f, t, c }'
-}
-
-nft_input_chains() {  # the chains read at the start, one a line (nothing when none)
+nft_input_chains() {  # the input base chains (scan), one a line (nothing when none)
     [ -z "$chains" ] || printf '%s\n' "$chains"
 }
 
-nft_families() {  # the address families whose rules a table of family $1 takes
+nft_wanted() {  # into $want, the rules wanted in a table of family $1, as `nft -p list`
+    # prints them
     case $1 in
-        ip) echo 4 ;;
-        ip6) echo 6 ;;
-        inet | bridge) echo 4 6 ;;
-    esac  # (arp: none)
-}
-
-nft_wanted() {  # the rules wanted in a table of family $1, as `nft -p list` prints them
-    # shellcheck disable=SC2046
-    wanted nftables $(nft_families "$1")
+        ip) wanted nftables 4 ;;
+        ip6) wanted nftables 6 ;;
+        inet | bridge) wanted nftables 4 6 ;;
+        *) want= ;;  # (arp: none)
+    esac
 }
 
 nft_rules() {  # nft_rules FAMILY TABLE CHAIN: the rules of ours in it ("RULE # handle N")
@@ -188,18 +171,11 @@ nft_chain_name_ok() {  # names written into `nft -f` text: plain words only
     esac
 }
 
-nft_status() {  # one status for each input chain (status_of)
-    nft_input_chains | while read -r f t c; do
-        nft_chain_name_ok "$f" "$t" "$c" || { echo missing; continue; }
-        status_of "$(nft_wanted "$f")" "$(nft_rules "$f" "$t" "$c" | sed 's/ # handle [0-9]*$//')"
-    done
-}
-
 nft_change() {  # nft_change add|prune: one `nft -f` transaction for every chain: the
     # missing rules inserted at the top and (prune) the other rules of ours deleted
     transaction=$(nft_input_chains | while read -r f t c; do
         nft_chain_name_ok "$f" "$t" "$c" || { echo "!"; continue; }
-        want=$(nft_wanted "$f")
+        nft_wanted "$f"
         have=$(nft_rules "$f" "$t" "$c")
         diff_lines "$want" "$(printf '%s\n' "$have" | sed 's/ # handle [0-9]*$//')" \
             | sed "s/^/insert rule $f $t $c /"
@@ -224,26 +200,29 @@ nft_remove() {  # every rule of ours, by handle (a number, never text)
 
 IPT_OURS="-A INPUT( -s [0-9a-f.:]+/(32|128))?( -d [0-9a-f.:]+/(32|128))?( -i [A-Za-z0-9_.@-]+)? -p [a-z0-9]+ -m comment --comment $tag -j ACCEPT"
 
-ipt_family() { [ "$1" = iptables ] && echo 4 || echo 6; }
-
-ipt_wanted() {  # the rules wanted in $1's INPUT, as `$1 -S INPUT` prints them: protocols
-    # by the name getprotobynumber gives ("NUMBER=NAME" words in $protocol_names)
-    # shellcheck disable=SC2086
-    protocol_names=$(getent protocols $protocols 2>/dev/null | awk '{ print $2 "=" $1 }')
-    wanted iptables "$(ipt_family "$1")"
+protocol_names= names_read=
+ipt_wanted() {  # into $want, the rules wanted in $1's INPUT, as `$1 -S INPUT` prints them:
+    # protocols by the name getprotobynumber gives ("NUMBER=NAME" words in
+    # $protocol_names, read once)
+    if [ -z "$names_read" ]; then
+        names_read=yes
+        # shellcheck disable=SC2086
+        while read -r name number _; do
+            protocol_names="$protocol_names $number=$name"
+        done <<EOF
+$(getent protocols $protocols 2>/dev/null)
+EOF
+    fi
+    case $1 in iptables) wanted iptables 4 ;; *) wanted iptables 6 ;; esac
 }
 
 ipt_rules() {  # the rules of ours in $1's INPUT, as it prints them
     $1 -S INPUT 2>/dev/null | grep -E -x -e "$IPT_OURS"
 }
 
-ipt_status() {
-    status_of "$(ipt_wanted "$1")" "$(ipt_rules "$1")"
-}
-
 ipt_change() {  # ipt_change CMD add|prune: the missing rules inserted at the top of INPUT,
     # then (prune) the other rules of ours deleted: peers are never shut out in between
-    want=$(ipt_wanted "$1")
+    ipt_wanted "$1"
     have=$(ipt_rules "$1")
     diff_lines "$want" "$have" | while read -r rule; do
         # shellcheck disable=SC2086  # (words of our own rule text)
@@ -271,21 +250,18 @@ ipt_remove() {  # by exact argument list: nothing read from the ruleset is run
 
 FWD_OURS="rule family=\"ipv[46]\"( source address=\"[0-9a-f.:]+\")?( destination address=\"[0-9a-f.:]+\")? protocol value=\"[0-9]+\" accept|rule protocol value=\"[0-9]+\" accept"
 
-fwd_wanted() {
-    wanted firewalld 4 6
-}
-
 fwd_rules() {  # fwd_rules [--permanent]: the rich rules of ours, one a line
     firewall-cmd "$@" --list-rich-rules 2>/dev/null | grep -E -x -e "$FWD_OURS"
 }
 
 fwd_status() {  # runtime and permanent alike
-    status_of "$(fwd_wanted)" "$(fwd_rules)"
-    status_of "$(fwd_wanted)" "$(fwd_rules --permanent)"
+    wanted firewalld 4 6
+    status_of "$want" "$(fwd_rules)"
+    status_of "$want" "$(fwd_rules --permanent)"
 }
 
 fwd_change() {  # fwd_change add|prune: runtime and permanent; added before any is removed
-    want=$(fwd_wanted)
+    wanted firewalld 4 6
     for store in "" --permanent; do
         diff_lines "$want" "$(fwd_rules $store)" | while read -r rule; do
             firewall-cmd -q $store "--add-rich-rule=$rule" || exit 1
@@ -310,16 +286,18 @@ fwd_remove() {
 
 # -- every backend --
 
-rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION: one rule
-    # as the backend prints it (its order and spelling), so that it is found as it is
+q='"'
+rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION: into
+    # $rule, one rule as the backend prints it (its order and spelling), so that it is
+    # found as it is (no process started)
     family=$2 p=$3 interface=$4 source=$5 destination=$6
     case $1 in
         nftables)  # `nft -p list` (protocols as numbers)
             ip=ip
             [ "$family" = 6 ] && ip=ip6
-            printf '%s%s%smeta l4proto %s accept comment "%s"\n' \
-                "${interface:+iifname \"$interface\" }" "${source:+$ip saddr $source }" \
-                "${destination:+$ip daddr $destination }" "$p" "$tag" ;;
+            rule="${interface:+iifname $q$interface$q }${source:+$ip saddr $source }"
+            rule="$rule${destination:+$ip daddr $destination }meta l4proto $p accept"
+            rule="$rule comment $q$tag$q" ;;
         iptables)  # `iptables -S`: -s -d -i -p, hosts as /32 or /128, the protocol's name
             bits=32
             [ "$family" = 6 ] && bits=128
@@ -327,55 +305,170 @@ rule_line() {  # rule_line BACKEND FAMILY PROTOCOL INTERFACE SOURCE DESTINATION:
             for entry in $protocol_names; do
                 case $entry in "$p="*) name=${entry#*=} ;; esac
             done
-            printf '%s%s%s%s -p %s -m comment --comment %s -j ACCEPT\n' "-A INPUT" \
-                "${source:+ -s $source/$bits}" "${destination:+ -d $destination/$bits}" \
-                "${interface:+ -i $interface}" "${name:-$p}" "$tag" ;;
+            rule="-A INPUT${source:+ -s $source/$bits}${destination:+ -d $destination/$bits}"
+            rule="$rule${interface:+ -i $interface} -p ${name:-$p} -m comment --comment $tag"
+            rule="$rule -j ACCEPT" ;;
         firewalld)  # `firewall-cmd --list-rich-rules`
-            printf 'rule family="ipv%s"%s%s protocol value="%s" accept\n' "$family" \
-                "${source:+ source address=\"$source\"}" \
-                "${destination:+ destination address=\"$destination\"}" "$p" ;;
+            rule="rule family=${q}ipv$family$q${source:+ source address=$q$source$q}"
+            rule="$rule${destination:+ destination address=$q$destination$q}"
+            rule="$rule protocol value=$q$p$q accept" ;;
     esac
 }
 
-status_of() {  # status_of WANTED HAVE: ok, missing, stale or missing+stale (HAVE holds
-    # a rule of ours that is not wanted, or a wanted one twice); one awk, no more
-    printf '%s\n' "$2" | awk -v want="$1" '
-        BEGIN { n = split(want, lines, "\n")
-                for (i = 1; i <= n; i++) if (lines[i] != "") needed[lines[i]] = 1 }
-        $0 == "" { next }
-        ($0 in needed) && !seen[$0]++ { next }
-        { stale = 1 }
-        END { for (rule in needed) if (!(rule in seen)) missing = 1
-              print missing ? (stale ? "missing+stale" : "missing") : (stale ? "stale" : "ok") }'
+# The status of rule sets, in one awk. Its input is sections, each from a line "@@KIND
+# ARG...": "@@want SET" the rules wanted in SET; "@@rules UNIT SET..." the rules of ours
+# in UNIT, whose wanted rules are those of the SETs; "@@nft" an `nft -t -p list ruleset`:
+# a unit for each base chain on the input hook ("chain FAMILY TABLE CHAIN" printed for
+# each), but iptables-nft's own (ip/ip6 filter INPUT: those are the iptables backend's),
+# its rules of ours those whole lines that match NFT_OURS (sets nft4, nft6 by the table's
+# family); "@@ipt BACKEND SET" a `BACKEND -S INPUT`: a unit when it filters input (a line
+# other than an ACCEPT policy and ours), its rules of ours the lines that match IPT_OURS.
+# Prints "UNIT STATUS" for each unit: ok, missing (a wanted rule is not there), stale (a
+# rule of ours that is not wanted, or a wanted one twice) or missing+stale.
+STATUS_AWK='
+function unit(name, sets) { units[++n] = name; unit_sets[name] = sets }
+function add(name, rule,   i, k, set) {
+    if (count[name, rule]++) { stale[name] = 1; return }
+    k = split(unit_sets[name], set, " ")
+    for (i = 1; i <= k; i++) if ((set[i], rule) in wanted) return
+    stale[name] = 1
+}
+/^@@/ { kind = $1; name = $2; if (kind == "@@rules") unit(name, substr($0, length($1 $2) + 3))
+        if (kind == "@@ipt") ipt_set = $3; chain = ""; next }
+$0 == "" { next }
+kind == "@@want" { wanted[name, $0] = 1; rules[name, ++size[name]] = $0; next }
+kind == "@@rules" { add(name, $0); next }
+kind == "@@ipt" {
+    if ($0 == "-P INPUT ACCEPT") next
+    if (!(name in unit_sets)) unit(name, ipt_set)
+    if ($0 ~ ("^(" ENVIRON["IPT_OURS"] ")$")) add(name, $0); else filters[name] = 1
+    next }
+kind != "@@nft" { next }
+$1 == "table" { family = $2; table = $3; chain = ""; next }
+$1 == "chain" { chain = $2; base = ""; next }
+$NF == "{" { chain = ""; next }  # a set, map, flowtable...: no rules in it
+chain == "" { next }
+$1 == "type" && $3 == "hook" && $4 == "input" && \
+        !(table == "filter" && chain == "INPUT" && (family == "ip" || family == "ip6")) {
+    base = family " " table " " chain
+    print "chain", base
+    unit("nftables:" base, family == "ip" ? "nft4" : family == "ip6" ? "nft6" : \
+         family == "inet" || family == "bridge" ? "nft4 nft6" : "")
+    if ((family table chain) ~ /[^A-Za-z0-9_.\/-]/) unusable["nftables:" base] = 1
+    next }
+base != "" { sub(/^[ \t]+/, "")
+             if ($0 ~ ("^(" ENVIRON["NFT_OURS"] ")$")) add("nftables:" base, $0) }
+END {
+    for (u = 1; u <= n; u++) {
+        name = units[u]
+        if (name ~ /^ip6?tables$/ && !filters[name]) continue
+        missing = unusable[name]
+        k = split(unit_sets[name], sets, " ")
+        for (i = 1; i <= k; i++)
+            for (j = 1; j <= size[sets[i]]; j++)
+                if (!((name, rules[sets[i], j]) in count)) missing = 1
+        print name, missing ? (stale[name] ? "missing+stale" : "missing") : \
+                    (stale[name] ? "stale" : "ok")
+    }
+}'
+
+status_of() {  # status_of WANTED HAVE: ok, missing, stale or missing+stale (STATUS_AWK)
+    line=$(awk "$STATUS_AWK" <<EOF
+@@want set
+$1
+@@rules unit set
+$2
+EOF
+)
+    echo "${line#unit }"
 }
 
-status() {  # status BACKEND...: every chain's status together: missing, stale, both, ok
-    words=$(for b in "$@"; do
-        case $b in
-            nftables) nft_status ;;
-            iptables | ip6tables) ipt_status "$b" ;;
-            firewalld) fwd_status ;;
-        esac
-    done)
-    case $words in
-        *missing*stale* | *stale*missing*) echo missing+stale ;;
-        *missing*) echo missing ;;
-        *stale*) echo stale ;;
-        *) echo ok ;;
-    esac
-}
-
-chains=
-read_chains() {  # into $chains, once (firewalld's own chains are not read)
-    if has nft; then
-        chains=$(nft_read_chains)
+chains= scanned=
+scan() {  # every firewall but firewalld, read once: into $chains the nftables input base
+    # chains ("FAMILY TABLE CHAIN" a line), into $scanned "BACKEND STATUS" for each of
+    # iptables, ip6tables, nftables that filters input (status_of's words; nftables: of all
+    # its input chains). Processes: nft, iptables, ip6tables (each where installed),
+    # getent (where iptables filters) and one awk (rules are never matched by a
+    # process of their own: the one awk does it)
+    nft_listing= ipt4= ipt6= want_ipt4= want_ipt6= nft_words=
+    if has nft; then  # (-t: without the elements of sets; an nft without -t: all of it)
+        nft_listing=$(nft -t -p list ruleset 2>/dev/null) ||
+            nft_listing=$(nft -p list ruleset 2>/dev/null)
     fi
+    if has iptables; then ipt4=$(iptables -S INPUT 2>/dev/null); fi
+    if has ip6tables; then ipt6=$(ip6tables -S INPUT 2>/dev/null); fi
+    case $ipt4$nl$ipt6 in
+        *-A\ * | *-P\ INPUT\ [!A]*)
+            ipt_wanted iptables; want_ipt4=$want
+            ipt_wanted ip6tables; want_ipt6=$want ;;
+    esac
+    wanted nftables 4; want_nft4=$want
+    wanted nftables 6
+    scanned=$(NFT_OURS=$NFT_OURS IPT_OURS=$IPT_OURS awk "$STATUS_AWK" <<EOF
+@@want nft4
+$want_nft4
+@@want nft6
+$want
+@@want ipt4
+$want_ipt4
+@@want ipt6
+$want_ipt6
+@@ipt iptables ipt4
+$ipt4
+@@ipt ip6tables ipt6
+$ipt6
+@@nft
+$nft_listing
+EOF
+)
+    chains= rest=$scanned scanned=
+    while [ -n "$rest" ]; do
+        line=${rest%%"$nl"*}
+        case $rest in *"$nl"*) rest=${rest#*"$nl"} ;; *) rest= ;; esac
+        case $line in
+            "chain "*) chains=$chains${chains:+$nl}${line#chain } ;;
+            nftables:*) nft_words="$nft_words ${line##* }" ;;
+            *) scanned=$scanned$line$nl ;;
+        esac
+    done
+    if [ -n "$chains" ]; then
+        # shellcheck disable=SC2086
+        combined $nft_words
+        scanned="${scanned}nftables $all$nl"
+    fi
+}
+
+combined() {  # combined STATUS...: into $all, all of them together: missing, stale,
+    # missing+stale or ok
+    case " $* " in
+        *missing*stale* | *stale*missing*) all=missing+stale ;;
+        *missing*) all=missing ;;
+        *stale*) all=stale ;;
+        *) all=ok ;;
+    esac
+}
+
+status() {  # status BACKEND...: the status of them all (combined)
+    words=
+    for b; do
+        case $b in
+            firewalld) words="$words $(fwd_status)" ;;
+            *) line=$nl$scanned
+               line=${line#*"$nl$b "}
+               words="$words ${line%%"$nl"*}" ;;
+        esac
+    done
+    # shellcheck disable=SC2086
+    combined $words
+    echo "$all"
 }
 
 case $action in
     status)
         detect
-        echo "${label:-none} $(status $backends)"
+        printf '%s ' "${label:-none}"
+        # shellcheck disable=SC2086
+        status $backends
         ;;
     add | prune)
         if [ -z "$peers" ]; then
@@ -393,7 +486,7 @@ case $action in
         done
         ;;
     remove)
-        read_chains
+        scan
         nft_remove
         for cmd in iptables ip6tables; do
             if has "$cmd"; then ipt_remove "$cmd"; fi

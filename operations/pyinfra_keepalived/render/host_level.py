@@ -1,4 +1,5 @@
-"""Render the small host files around keepalived: systemd drop-in, sysctl, daemon options.
+"""Render the small host files around keepalived: systemd drop-in, sysctl, daemon options,
+needrestart's config snippet.
 
 Pure functions, no pyinfra (operations.host_level uploads what these return).
 """
@@ -38,3 +39,15 @@ def options_file(variable, options):
     return (f"{HEADER}: keepalived's options, read when it starts.\n"
             "# A change here restarts keepalived (VIPs move to a backup and back).\n"
             f'{variable}="{" ".join(options)}"\n')
+
+
+def needrestart_conf():
+    """/etc/needrestart/conf.d snippet (Perl, evaluated by needrestart as root after its
+    needrestart.conf) that keeps needrestart from restarting keepalived itself: a host whose
+    keepalived binary was replaced by a rollout that stopped before its restart would
+    otherwise be restarted by the next apt run's needrestart, every such host at once.
+    needrestart lists it under "Service restarts being deferred" instead."""
+    return (f"{HEADER}: needrestart never restarts keepalived by itself.\n"
+            "# A restart drops this host's VIPs: the deploy restarts keepalived, one host at a\n"
+            "# time, on its next run (a restart it could not finish is marked pending).\n"
+            "$nrconf{override_rc}{qr(^keepalived\\.service$)} = 0;\n")
