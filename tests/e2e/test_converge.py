@@ -84,7 +84,9 @@ def test_priority_change_dry_diff_shows_it_and_changes_nothing(cluster, tmp_path
 
     assert result.returncode == 0, result.stdout + result.stderr
     output = result.stdout + result.stderr
-    config_op = "Keepalived | Validate and install the keepalived config"
+    # (the password is a value the peers must agree on: the two-phase commit's prepare)
+    config_op = ("Keepalived | Prepare the keepalived config (VI_1: its peers must take it "
+                 "together)")
     assert detected_changes(result)[config_op].startswith("2 ")  # the password: both
     assert "Will modify /etc/keepalived/conf.d/20-vrrp_instances.conf" in output
     assert "-     priority          90" in output and "+     priority          80" in output
