@@ -9,6 +9,7 @@ holders, journal) is in tests/e2e/test_deploy_safety.py.
 import shlex
 import subprocess
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from pyinfra.api import StringCommand
@@ -104,7 +105,7 @@ def test_the_agreement_is_what_peers_must_have_alike():
 
 @dataclass
 class Meta:
-    """An OperationMeta as prepare_failures reads it."""
+    """An OperationMeta as commit_refusals reads it."""
     complete: bool
     success: bool = True
 
@@ -116,20 +117,80 @@ class Meta:
 
 
 PEERS = {"VI_1": ["host-02"], "VI_2": ["host-03"]}
+NOTHING = cluster_commit.NOTHING_TO_CHANGE
 FAILURE_CASES = {
     "every peer prepared": ({"host-02": Meta(True), "host-03": Meta(True)}, None),
-    "a peer had nothing to change": ({"host-03": Meta(True)}, None),
+    "a peer had nothing to change": ({"host-02": Meta(True), "host-03": NOTHING}, None),
     "a peer's prepare failed": ({"host-02": Meta(True), "host-03": Meta(True, False)},
                                 "host-03 (a peer of VI_2) could not prepare the config"),
     "a peer failed before": ({"host-02": Meta(False), "host-03": Meta(True)},
                              "host-02 (a peer of VI_1) failed before it prepared the config"),
+    "a peer failed while the run was planned (no plan)": (
+        {"host-03": Meta(True)}, "host-02 (a peer of VI_1) failed before it prepared the config"),
 }
+
+
+def chain(hosts):
+    """{host name: Settings}: host-01 has VI_1 (peer host-02) and VI_2 (peer host-03)."""
+    instances = {"host-01": ["VI_1", "VI_2"], "host-02": ["VI_1"], "host-03": ["VI_2"]}
+    return {name: SimpleNamespace(host=name, instances=[SimpleNamespace(name=instance)
+                                                        for instance in instances[name]],
+                                  host_level=SimpleNamespace(commit_without_peers=without))
+            for name, without in hosts.items()}
+
+
+EVERY_CHANGE = {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",), "host-03": ("VI_2",)}
 
 
 @pytest.mark.parametrize("case", list(FAILURE_CASES))
 def test_prepare_failures(case):
-    prepared, expected = FAILURE_CASES[case]
-    assert cluster_commit.prepare_failures(prepared, PEERS) == expected
+    planned, expected = FAILURE_CASES[case]
+    everyone = chain({"host-01": False, "host-02": False, "host-03": False})
+    changed = {"host-01": ("VI_1", "VI_2")} | {
+        name: EVERY_CHANGE[name] for name, plan in planned.items() if plan is not NOTHING}
+    planned = {"host-01": Meta(True), **planned}
+    assert cluster_commit.commit_refusals(planned, changed, everyone, set()).get(
+        "host-01") == expected
+
+
+CHAIN_CASES = {
+    # host-03's prepare fails: host-01 is its peer; host-02 is host-01's peer on VI_1 only
+    "a refusal spreads along the chain": (
+        {"host-01": Meta(True), "host-02": Meta(True), "host-03": Meta(True, False)},
+        EVERY_CHANGE, set(), {}, {
+            "host-01": "host-03 (a peer of VI_2) could not prepare the config",
+            "host-02": "host-03 (linked to host-02 through the peers of changed instances) "
+                       "could not prepare the config"}),
+    "every host prepared": (
+        {"host-01": Meta(True), "host-02": Meta(True), "host-03": Meta(True)},
+        EVERY_CHANGE, set(), {}, {}),
+    "a host with nothing to change stops the chain": (
+        {"host-01": NOTHING, "host-02": Meta(True), "host-03": Meta(True, False)},
+        {"host-02": ("VI_1",), "host-03": ("VI_2",)}, set(), {}, {}),
+    "a peer failed while planned: no plan, its peers refuse": (
+        {"host-01": Meta(True), "host-02": Meta(True)},
+        {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",)}, {"host-03"}, {}, {
+            "host-01": "host-03 (a peer of VI_2) failed before it prepared the config",
+            "host-02": "host-03 (linked to host-02 through the peers of changed instances) "
+                       "failed before it prepared the config"}),
+    "a peer with nothing to change that failed since": (
+        {"host-01": Meta(True), "host-02": Meta(True), "host-03": NOTHING},
+        {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",)}, {"host-03"}, {}, {
+            "host-01": "host-03 (a peer of VI_2) failed before it prepared the config",
+            "host-02": "host-03 (linked to host-02 through the peers of changed instances) "
+                       "failed before it prepared the config"}),
+    "a peer outside the run, allowed by keepalived_commit_without_peers": (
+        {"host-01": Meta(True), "host-02": Meta(True)},
+        {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",)}, set(), {"host-01": True}, {}),
+}
+
+
+@pytest.mark.parametrize("case", list(CHAIN_CASES))
+def test_commit_refusals_of_a_chain(case):
+    planned, changed, failed, without, expected = CHAIN_CASES[case]
+    everyone = chain({name: without.get(name, False)
+                      for name in ("host-01", "host-02", "host-03")})
+    assert cluster_commit.commit_refusals(planned, changed, everyone, failed) == expected
 
 
 @pytest.mark.parametrize("running, expected", [
