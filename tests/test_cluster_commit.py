@@ -403,3 +403,23 @@ def test_a_rejected_prepare_leaves_nothing(trees):
     assert rejected.returncode != 0 and "NOT changed" in rejected.stderr
     assert live(base) == before and prepared_tree(base) == [] and lock_free(base)
 
+
+
+UNICAST_CASES = {
+    "multicast": ({}, "unicast_peers multicast"),
+    "unicast: the source and the peers, sorted": (
+        {"unicast_src_ip": "10.0.0.9", "unicast_peers": ["10.0.0.3", "10.0.0.2"]},
+        "unicast_peers 10.0.0.2 10.0.0.3 10.0.0.9"),
+    "unicast: a peer's address changed": (
+        {"unicast_src_ip": "10.0.0.9", "unicast_peers": ["10.0.0.4", "10.0.0.2"]},
+        "unicast_peers 10.0.0.2 10.0.0.4 10.0.0.9"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNICAST_CASES))
+def test_the_agreement_holds_the_unicast_addresses(case):
+    """An address change of a unicast instance commits on the peers together."""
+    data, expected = UNICAST_CASES[case]
+    settings = SimpleNamespace(**{**vars(SETTINGS.instances[0]), **{
+        "unicast_src_ip": None, "unicast_peers": None, **data}})
+    assert agreement(settings).splitlines()[-1] == expected
