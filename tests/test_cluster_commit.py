@@ -327,6 +327,7 @@ def test_prepare_leaves_the_live_tree_and_holds_the_lock_until_the_commit(new_tr
     before = live(base)
     prepared = run_transaction(stage, base, mode="prepare", generation="G1", hold=30)
     assert prepared.returncode == 0, prepared.stderr
+    assert "not found" not in prepared.stderr  # the script whole, as the deploy sends it
     assert "not live yet" in prepared.stdout
     assert live(base) == before and prepared_tree(base) == ["G1.prepared"]
     assert not lock_free(base)  # held for the commit
