@@ -6,8 +6,10 @@ transaction.sh's prepare / commit / discard run by a real shell against the real
 holders, journal) is in tests/e2e/test_deploy_safety.py.
 """
 
+import concurrent.futures
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -21,6 +23,7 @@ from pyinfra_keepalived.model.peers import agreement
 from pyinfra_keepalived.operations import cluster_commit
 from pyinfra_keepalived.operations.config_tree import PREPARED, transaction
 from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.shipped import with_variables
 
 from .fakehosts import (
     deploy,
@@ -30,7 +33,7 @@ from .fakehosts import (
     tree_lines,
     up_to_date_probes,
 )
-from .gate import NEEDS_KEEPALIVED, live, run_transaction, write_tree
+from .gate import NEEDS_KEEPALIVED, UNLOCKED, live, run_transaction, write_tree
 from .seed import SEED_HOSTS
 
 pytestmark = pytest.mark.unit
@@ -424,3 +427,69 @@ def test_the_agreement_holds_the_unicast_addresses(case):
     settings = SimpleNamespace(**{**vars(SETTINGS.instances[0]), **{
         "unicast_src_ip": None, "unicast_peers": None, **data}})
     assert agreement(settings).splitlines()[-1] == expected
+
+
+@pytest.fixture
+def slow_systemctl(tmp_path):
+    """A PATH dir whose systemctl says keepalived runs, after 3 s (`is-active`)."""
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "systemctl"
+    fake.write_text('#!/bin/sh\n[ "$1" = is-active ] && sleep 3\nexit 0\n')
+    fake.chmod(0o755)
+    return str(bin_dir)
+
+
+@NEEDS_KEEPALIVED
+def test_a_commit_under_way_keeps_the_lock_when_the_hold_runs_out(new_tree, slow_systemctl):
+    """The holder's time runs out during a (slow) commit, and another run waits for the
+    lock: the holder waits for the commit to end before it lets the lock go, so the other
+    run comes after it, never between (it would prune the prepared tree under the commit)."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=2).returncode == 0
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        commit = pool.submit(run_transaction, None, base, mode="commit", generation="G1",
+                             path=slow_systemctl)
+        time.sleep(0.5)  # (the order of the runs, not a timed assert)
+        other = run_transaction(stage, base, wait=20, generation="G2", path=slow_systemctl)
+        committed = commit.result()
+    assert committed.returncode == 0, committed.stderr
+    assert other.returncode == 0, other.stderr
+    assert not (base.parent / "reload-pending").exists()
+
+
+def commit_with_lock(base, lock_file, generation="G1"):
+    """transaction.sh's commit, as the deploy sends it, with the lock at `lock_file`."""
+    script = with_variables(UNLOCKED, lock_file=str(lock_file),
+                            lock_holder=str(base.parent / "holder"))
+    return subprocess.run(["sh", "-c", script, "pyinfra-keepalived", "commit", str(base), "-",
+                           generation, str(base.parent / "reload-pending"), "keepalived.conf",
+                           "0"], capture_output=True, text=True)
+
+
+@NEEDS_KEEPALIVED
+def test_the_retake_path_makes_the_lock_dir_a_reboot_emptied(new_tree, tmp_path):
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    committed = commit_with_lock(base, tmp_path / "emptied-run" / "lock")
+    assert committed.returncode == 0, committed.stderr
+    assert "taken again" in committed.stdout
+    assert "router_id new" in (base / "keepalived.conf").read_text()
+    assert oct((tmp_path / "emptied-run").stat().st_mode & 0o777) == "0o700"
+
+
+@NEEDS_KEEPALIVED
+def test_the_retake_path_waits_out_an_instant_check_of_the_lock(new_tree):
+    """Another run's prepare_check takes the lock for an instant: no spurious refusal."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    lock = base.parent / "lock"
+    with subprocess.Popen(["flock", str(lock), "sleep", "0.5"]) as check:
+        subprocess.run(["sh", "-c", f"until ! flock -n {lock} true; do sleep 0.01; done"],
+                       timeout=5)
+        committed = commit_with_lock(base, lock)
+    assert check.returncode == 0
+    assert committed.returncode == 0, committed.stderr
+    assert "router_id new" in (base / "keepalived.conf").read_text()
