@@ -224,6 +224,10 @@ PHASE_WORDS = {
 }
 
 
+LOCK_WAIT = 'flock -w "$lock_wait" 9'  # lock.sh's wait for the deploy lock (not the
+# commit lock's short wait of transaction.sh)
+
+
 @pytest.mark.parametrize("mode", list(PHASE_WORDS))
 def test_phase_words(mode):
     arguments, expected = PHASE_WORDS[mode]
@@ -231,7 +235,7 @@ def test_phase_words(mode):
         SETTINGS.paths, mode=mode, generation="G", **arguments)).get_raw_value())
     start = words.index(mode)
     assert words[start:start + len(expected)] == expected
-    locked = any("flock -w" in word for word in words)  # lock.sh: waits for the lock
+    locked = any(LOCK_WAIT in word for word in words)  # lock.sh: waits for the lock
     assert locked == (mode in ("apply", "prepare"))  # commit, discard: the holder's lock
     assert (PREPARED in " ".join(words)) == (mode == "prepare")  # prepare_check.sh
 
@@ -259,7 +263,7 @@ def test_an_agreement_change_is_prepared_then_committed_on_every_host(recorder):
         commands = op_commands(host, recorder)
         assert len(commands) == 3, commands  # upload dir; prepare; commit (no extra step)
         assert " prepare /etc/keepalived " in commands[1] and PREPARED in commands[1]
-        assert " commit /etc/keepalived " in commands[2] and "flock -w" not in commands[2]
+        assert " commit /etc/keepalived " in commands[2] and LOCK_WAIT not in commands[2]
 
 
 def test_a_change_peers_need_not_agree_on_stays_one_command(recorder):
