@@ -115,7 +115,7 @@ def changes():
 def nothing_to_change():
     """Record that this host, probed, has no change to prepare (after `commit_together`
     or in its place; a host whose probe failed records nothing)."""
-    if host not in state.failed_hosts:
+    if host.name not in {failed.name for failed in state.failed_hosts}:
         plans().setdefault(host.name, NOTHING_TO_CHANGE)
 
 
