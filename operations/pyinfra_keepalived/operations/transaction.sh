@@ -18,8 +18,10 @@
 # `prepare` stages and tests under the lock and leaves the tested tree as
 # GENERATION.prepared, NOT live, with a process that keeps holding the lock for HOLD
 # seconds (no other run changes the host until the commit: two runs cannot interleave
-# their commits across the peers); `commit`, sent once every peer has prepared, is not
-# itself locked: it goes ahead while that process still holds the lock for this
+# their commits across the peers); `commit`, sent once every peer has prepared, does not
+# wait for the lock (it takes only the commit lock beside it, which that process takes
+# before it exits: its time never runs out under a commit): it goes ahead while that
+# process still holds the lock for this
 # GENERATION (or, its time run out, when it can take the lock again and no other run came
 # in between), swaps and reloads, then lets the lock go; `discard` (a peer failed) removes
 # the prepared tree and lets the lock go. A run that dies in between leaves the prepared
