@@ -13,8 +13,9 @@ from pyinfra_keepalived.operations.config_tree import (
     PREPARED,
     TRANSACTION_SCRIPT,
 )
+from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.render import config as render
-from pyinfra_keepalived.shipped import shell_script, with_variables
+from pyinfra_keepalived.shipped import with_variables
 
 from .seed import SEED_HOSTS
 
@@ -23,7 +24,7 @@ NEEDS_KEEPALIVED = pytest.mark.skipif(
     reason="keepalived is not installed (apt-get install keepalived)")
 
 UNLOCKED = TRANSACTION_SCRIPT
-SCRIPT = shell_script("operations/lock.sh") + "\n" + UNLOCKED
+SCRIPT = LOCK_SCRIPT + "\n" + UNLOCKED  # (clock.sh and lock.sh, as the deploy sends it)
 LAYOUT = [("scripts", ".current/scripts"), ("conf.d", ".current/conf.d"),
           ("keepalived.conf", ".current/keepalived.conf")]
 # `nobody` exists everywhere: scripts then run as a non-root user, which is what makes

@@ -6,9 +6,12 @@ transaction.sh's prepare / commit / discard run by a real shell against the real
 holders, journal) is in tests/e2e/test_deploy_safety.py.
 """
 
+import concurrent.futures
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from pyinfra.api import StringCommand
@@ -20,6 +23,7 @@ from pyinfra_keepalived.model.peers import agreement
 from pyinfra_keepalived.operations import cluster_commit
 from pyinfra_keepalived.operations.config_tree import PREPARED, transaction
 from pyinfra_keepalived.render import config as render
+from pyinfra_keepalived.shipped import with_variables
 
 from .fakehosts import (
     deploy,
@@ -29,7 +33,7 @@ from .fakehosts import (
     tree_lines,
     up_to_date_probes,
 )
-from .gate import NEEDS_KEEPALIVED, live, run_transaction, write_tree
+from .gate import NEEDS_KEEPALIVED, UNLOCKED, live, run_transaction, write_tree
 from .seed import SEED_HOSTS
 
 pytestmark = pytest.mark.unit
@@ -104,7 +108,7 @@ def test_the_agreement_is_what_peers_must_have_alike():
 
 @dataclass
 class Meta:
-    """An OperationMeta as prepare_failures reads it."""
+    """An OperationMeta as commit_refusals reads it."""
     complete: bool
     success: bool = True
 
@@ -116,20 +120,80 @@ class Meta:
 
 
 PEERS = {"VI_1": ["host-02"], "VI_2": ["host-03"]}
+NOTHING = cluster_commit.NOTHING_TO_CHANGE
 FAILURE_CASES = {
     "every peer prepared": ({"host-02": Meta(True), "host-03": Meta(True)}, None),
-    "a peer had nothing to change": ({"host-03": Meta(True)}, None),
+    "a peer had nothing to change": ({"host-02": Meta(True), "host-03": NOTHING}, None),
     "a peer's prepare failed": ({"host-02": Meta(True), "host-03": Meta(True, False)},
                                 "host-03 (a peer of VI_2) could not prepare the config"),
     "a peer failed before": ({"host-02": Meta(False), "host-03": Meta(True)},
                              "host-02 (a peer of VI_1) failed before it prepared the config"),
+    "a peer failed while the run was planned (no plan)": (
+        {"host-03": Meta(True)}, "host-02 (a peer of VI_1) failed before it prepared the config"),
 }
+
+
+def chain(hosts):
+    """{host name: Settings}: host-01 has VI_1 (peer host-02) and VI_2 (peer host-03)."""
+    instances = {"host-01": ["VI_1", "VI_2"], "host-02": ["VI_1"], "host-03": ["VI_2"]}
+    return {name: SimpleNamespace(host=name, instances=[SimpleNamespace(name=instance)
+                                                        for instance in instances[name]],
+                                  host_level=SimpleNamespace(commit_without_peers=without))
+            for name, without in hosts.items()}
+
+
+EVERY_CHANGE = {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",), "host-03": ("VI_2",)}
 
 
 @pytest.mark.parametrize("case", list(FAILURE_CASES))
 def test_prepare_failures(case):
-    prepared, expected = FAILURE_CASES[case]
-    assert cluster_commit.prepare_failures(prepared, PEERS) == expected
+    planned, expected = FAILURE_CASES[case]
+    everyone = chain({"host-01": False, "host-02": False, "host-03": False})
+    changed = {"host-01": ("VI_1", "VI_2")} | {
+        name: EVERY_CHANGE[name] for name, plan in planned.items() if plan is not NOTHING}
+    planned = {"host-01": Meta(True), **planned}
+    assert cluster_commit.commit_refusals(planned, changed, everyone, set()).get(
+        "host-01") == expected
+
+
+CHAIN_CASES = {
+    # host-03's prepare fails: host-01 is its peer; host-02 is host-01's peer on VI_1 only
+    "a refusal spreads along the chain": (
+        {"host-01": Meta(True), "host-02": Meta(True), "host-03": Meta(True, False)},
+        EVERY_CHANGE, set(), {}, {
+            "host-01": "host-03 (a peer of VI_2) could not prepare the config",
+            "host-02": "host-03 (linked to host-02 through the peers of changed instances) "
+                       "could not prepare the config"}),
+    "every host prepared": (
+        {"host-01": Meta(True), "host-02": Meta(True), "host-03": Meta(True)},
+        EVERY_CHANGE, set(), {}, {}),
+    "a host with nothing to change stops the chain": (
+        {"host-01": NOTHING, "host-02": Meta(True), "host-03": Meta(True, False)},
+        {"host-02": ("VI_1",), "host-03": ("VI_2",)}, set(), {}, {}),
+    "a peer failed while planned: no plan, its peers refuse": (
+        {"host-01": Meta(True), "host-02": Meta(True)},
+        {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",)}, {"host-03"}, {}, {
+            "host-01": "host-03 (a peer of VI_2) failed before it prepared the config",
+            "host-02": "host-03 (linked to host-02 through the peers of changed instances) "
+                       "failed before it prepared the config"}),
+    "a peer with nothing to change that failed since": (
+        {"host-01": Meta(True), "host-02": Meta(True), "host-03": NOTHING},
+        {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",)}, {"host-03"}, {}, {
+            "host-01": "host-03 (a peer of VI_2) failed before it prepared the config",
+            "host-02": "host-03 (linked to host-02 through the peers of changed instances) "
+                       "failed before it prepared the config"}),
+    "a peer outside the run, allowed by keepalived_commit_without_peers": (
+        {"host-01": Meta(True), "host-02": Meta(True)},
+        {"host-01": ("VI_1", "VI_2"), "host-02": ("VI_1",)}, set(), {"host-01": True}, {}),
+}
+
+
+@pytest.mark.parametrize("case", list(CHAIN_CASES))
+def test_commit_refusals_of_a_chain(case):
+    planned, changed, failed, without, expected = CHAIN_CASES[case]
+    everyone = chain({name: without.get(name, False)
+                      for name in ("host-01", "host-02", "host-03")})
+    assert cluster_commit.commit_refusals(planned, changed, everyone, failed) == expected
 
 
 @pytest.mark.parametrize("running, expected", [
@@ -160,6 +224,10 @@ PHASE_WORDS = {
 }
 
 
+LOCK_WAIT = 'flock -w "$lock_wait" 9'  # lock.sh's wait for the deploy lock (not the
+# commit lock's short wait of transaction.sh)
+
+
 @pytest.mark.parametrize("mode", list(PHASE_WORDS))
 def test_phase_words(mode):
     arguments, expected = PHASE_WORDS[mode]
@@ -167,7 +235,7 @@ def test_phase_words(mode):
         SETTINGS.paths, mode=mode, generation="G", **arguments)).get_raw_value())
     start = words.index(mode)
     assert words[start:start + len(expected)] == expected
-    locked = any("flock -w" in word for word in words)  # lock.sh: waits for the lock
+    locked = any(LOCK_WAIT in word for word in words)  # lock.sh: waits for the lock
     assert locked == (mode in ("apply", "prepare"))  # commit, discard: the holder's lock
     assert (PREPARED in " ".join(words)) == (mode == "prepare")  # prepare_check.sh
 
@@ -195,7 +263,7 @@ def test_an_agreement_change_is_prepared_then_committed_on_every_host(recorder):
         commands = op_commands(host, recorder)
         assert len(commands) == 3, commands  # upload dir; prepare; commit (no extra step)
         assert " prepare /etc/keepalived " in commands[1] and PREPARED in commands[1]
-        assert " commit /etc/keepalived " in commands[2] and "flock -w" not in commands[2]
+        assert " commit /etc/keepalived " in commands[2] and LOCK_WAIT not in commands[2]
 
 
 def test_a_change_peers_need_not_agree_on_stays_one_command(recorder):
@@ -266,6 +334,7 @@ def test_prepare_leaves_the_live_tree_and_holds_the_lock_until_the_commit(new_tr
     before = live(base)
     prepared = run_transaction(stage, base, mode="prepare", generation="G1", hold=30)
     assert prepared.returncode == 0, prepared.stderr
+    assert "not found" not in prepared.stderr  # the script whole, as the deploy sends it
     assert "not live yet" in prepared.stdout
     assert live(base) == before and prepared_tree(base) == ["G1.prepared"]
     assert not lock_free(base)  # held for the commit
@@ -342,3 +411,89 @@ def test_a_rejected_prepare_leaves_nothing(trees):
     assert rejected.returncode != 0 and "NOT changed" in rejected.stderr
     assert live(base) == before and prepared_tree(base) == [] and lock_free(base)
 
+
+
+UNICAST_CASES = {
+    "multicast": ({}, "unicast_peers multicast"),
+    "unicast: the source and the peers, sorted": (
+        {"unicast_src_ip": "10.0.0.9", "unicast_peers": ["10.0.0.3", "10.0.0.2"]},
+        "unicast_peers 10.0.0.2 10.0.0.3 10.0.0.9"),
+    "unicast: a peer's address changed": (
+        {"unicast_src_ip": "10.0.0.9", "unicast_peers": ["10.0.0.4", "10.0.0.2"]},
+        "unicast_peers 10.0.0.2 10.0.0.4 10.0.0.9"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNICAST_CASES))
+def test_the_agreement_holds_the_unicast_addresses(case):
+    """An address change of a unicast instance commits on the peers together."""
+    data, expected = UNICAST_CASES[case]
+    settings = SimpleNamespace(**{**vars(SETTINGS.instances[0]), **{
+        "unicast_src_ip": None, "unicast_peers": None, **data}})
+    assert agreement(settings).splitlines()[-1] == expected
+
+
+@pytest.fixture
+def slow_systemctl(tmp_path):
+    """A PATH dir whose systemctl says keepalived runs, after 3 s (`is-active`)."""
+    bin_dir = tmp_path / "slow-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "systemctl"
+    fake.write_text('#!/bin/sh\n[ "$1" = is-active ] && sleep 3\nexit 0\n')
+    fake.chmod(0o755)
+    return str(bin_dir)
+
+
+@NEEDS_KEEPALIVED
+def test_a_commit_under_way_keeps_the_lock_when_the_hold_runs_out(new_tree, slow_systemctl):
+    """The holder's time runs out during a (slow) commit, and another run waits for the
+    lock: the holder waits for the commit to end before it lets the lock go, so the other
+    run comes after it, never between (it would prune the prepared tree under the commit)."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=2).returncode == 0
+    with concurrent.futures.ThreadPoolExecutor() as pool:
+        commit = pool.submit(run_transaction, None, base, mode="commit", generation="G1",
+                             path=slow_systemctl)
+        time.sleep(0.5)  # (the order of the runs, not a timed assert)
+        other = run_transaction(stage, base, wait=20, generation="G2", path=slow_systemctl)
+        committed = commit.result()
+    assert committed.returncode == 0, committed.stderr
+    assert other.returncode == 0, other.stderr
+    assert not (base.parent / "reload-pending").exists()
+
+
+def commit_with_lock(base, lock_file, generation="G1"):
+    """transaction.sh's commit, as the deploy sends it, with the lock at `lock_file`."""
+    script = with_variables(UNLOCKED, lock_file=str(lock_file),
+                            lock_holder=str(base.parent / "holder"))
+    return subprocess.run(["sh", "-c", script, "pyinfra-keepalived", "commit", str(base), "-",
+                           generation, str(base.parent / "reload-pending"), "keepalived.conf",
+                           "0"], capture_output=True, text=True)
+
+
+@NEEDS_KEEPALIVED
+def test_the_retake_path_makes_the_lock_dir_a_reboot_emptied(new_tree, tmp_path):
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    committed = commit_with_lock(base, tmp_path / "emptied-run" / "lock")
+    assert committed.returncode == 0, committed.stderr
+    assert "taken again" in committed.stdout
+    assert "router_id new" in (base / "keepalived.conf").read_text()
+    assert oct((tmp_path / "emptied-run").stat().st_mode & 0o777) == "0o700"
+
+
+@NEEDS_KEEPALIVED
+def test_the_retake_path_waits_out_an_instant_check_of_the_lock(new_tree):
+    """Another run's prepare_check takes the lock for an instant: no spurious refusal."""
+    base, stage = new_tree
+    assert run_transaction(stage, base, mode="prepare", generation="G1", hold=1).returncode == 0
+    run_out(base)
+    lock = base.parent / "lock"
+    with subprocess.Popen(["flock", str(lock), "sleep", "0.5"]) as check:
+        subprocess.run(["sh", "-c", f"until ! flock -n {lock} true; do sleep 0.01; done"],
+                       timeout=5)
+        committed = commit_with_lock(base, lock)
+    assert check.returncode == 0
+    assert committed.returncode == 0, committed.stderr
+    assert "router_id new" in (base / "keepalived.conf").read_text()

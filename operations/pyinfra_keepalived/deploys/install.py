@@ -17,7 +17,11 @@ from ..facts.probe import read_probe
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
 from ..model.keys import data_defaults
 from ..operations import host_level, rolling, shared_keys
-from ..operations.cluster_commit import agreement_changes, commit_together
+from ..operations.cluster_commit import (
+    agreement_changes,
+    commit_together,
+    nothing_to_change,
+)
 from ..operations.config_tree import config_tree, tree_work
 from ..operations.needed import if_needed
 from ..operations.system import (
@@ -171,6 +175,7 @@ def keepalived():
     start = start_steps(SERVICE, probe)
     configuring = config_work(settings, files, probe)
     configured = config(settings, files, probe, start) if configuring else None
+    nothing_to_change()  # (unless config() planned a prepare; not after a failed probe)
     service_steps = service(settings, installed, options, probe,
                             started=bool(start) and configuring)
     host_level.prune(settings, probe.host_state)

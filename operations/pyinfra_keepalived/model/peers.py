@@ -164,8 +164,18 @@ def agreement(instance):
     def text(value):
         return " ".join(value) if isinstance(value, list) else value
 
-    return "".join(f"{attribute} {text(compared(instance, attribute))}\n"
+    return "".join(f"{attribute} {text(agreed(instance, attribute))}\n"
                    for attribute in MUST_AGREE)
+
+
+def agreed(instance, attribute):
+    """`compared`, but for a unicast instance its addresses: {unicast_src_ip} and its
+    peers, sorted (the same set on every peer when each sets its source address), so
+    that an address change goes live on the peers together."""
+    if attribute == "unicast_peers" and instance.unicast_peers is not None:
+        return sorted({str(address) for address in instance.unicast_peers}
+                      | ({str(instance.unicast_src_ip)} if instance.unicast_src_ip else set()))
+    return compared(instance, attribute)
 
 
 def _shown(attribute, value):

@@ -11,9 +11,11 @@ operations that pyinfra runs on all hosts, each before the next:
    tested tree is left prepared, NOT live, and the lock stays held for it (transaction.sh
    ``prepare``: no other run changes the host until the commit);
 2. ``config_commit``: on every host at once (pyinfra sends an operation to all hosts
-   concurrently), swap and reload; a host first asks whether a peer of any of its
-   changed instances failed to prepare (or never got to it): then it discards its
-   prepared tree and fails, saying which peer, and every host stays on the old config.
+   concurrently), swap and reload; a host first asks whether a host connected to it
+   through changed instances (its peers, their peers, ...) failed to prepare, or never
+   got to it (it failed, even while the run was planned): then it discards its prepared
+   tree and fails, saying which host, and every host of that group stays on the old
+   config (commit_refusals: one decision for the whole run).
 
 A peer outside ``--limit`` or unreachable blocks such a change before any host is touched,
 unless its data says ``keepalived_commit_without_peers``. Other changes (a check script, a
@@ -95,20 +97,92 @@ def refuse_absent(settings, peers, running):
         f"that {risk} until the peers are deployed")
 
 
-def prepare_failures(prepared, peers):
-    """Why this host must not commit (a text), or None: a peer of a changed instance
-    (`peers`: {instance: [host name]}) whose prepare step (`prepared`: {host name:
-    OperationMeta}) did not succeed, or that never ran it (it failed earlier)."""
-    for instance, hosts in peers.items():
-        for peer in hosts:
-            meta = prepared.get(peer)
-            if meta is None:
-                continue  # no agreement change there: it runs what this host will
-            if not meta.is_complete():
-                return f"{peer} (a peer of {instance}) failed before it prepared the config"
-            if not meta.did_succeed():
-                return f"{peer} (a peer of {instance}) could not prepare the config"
+NOTHING_TO_CHANGE = "nothing to change"  # a host's plan: probed, no agreement change
+
+
+def plans():
+    """{host name: OperationMeta of its prepare step, or NOTHING_TO_CHANGE}: what each
+    host planned, recorded once its probe succeeded. A host without a record failed
+    before it planned (its probe fact failed) or was not in the run."""
+    return once_per_run("config prepare steps", dict)
+
+
+def changes():
+    """{host name: the instances it prepares}: shared like `plans`."""
+    return once_per_run("agreement changes", dict)
+
+
+def nothing_to_change():
+    """Record that this host, probed, has no change to prepare (after `commit_together`
+    or in its place; a host whose probe failed records nothing)."""
+    if host.name not in {failed.name for failed in state.failed_hosts}:
+        plans().setdefault(host.name, NOTHING_TO_CHANGE)
+
+
+def _trouble(plan, failed):
+    """Why a host's plan keeps its peers from committing, or None."""
+    if plan is None or (failed and plan is NOTHING_TO_CHANGE):
+        return "failed before it prepared the config"
+    if plan is NOTHING_TO_CHANGE:
+        return None
+    if not plan.is_complete():
+        return "failed before it prepared the config"
+    if not plan.did_succeed():
+        return "could not prepare the config"
     return None
+
+
+def commit_refusals(planned, changed, everyone, failed):
+    """{host name: why it must not commit} for every host that prepared: a host is
+    refused when any host connected to it through changed instances (a chain of peers:
+    lb1-VI_1-lb2, lb1-VI_2-lb3) did not prepare successfully, so the hosts of a connected
+    group commit all or none. `planned`: `plans()`; `changed`: `changes()`; `everyone`:
+    {host name: Settings}; `failed`: names of the failed hosts. A peer without a plan (not
+    in the run) does not count for a host whose data says keepalived_commit_without_peers.
+    Computed from shared data only: every host reaches the same decision."""
+    hosts = peers_by_instance(everyone.values())
+    parent = {}
+
+    def root(name):
+        parent.setdefault(name, name)
+        while parent[name] != name:
+            name = parent[name]
+        return name
+
+    def trouble(name):
+        return _trouble(planned.get(name), name in failed)
+
+    direct = {}  # {host: [(instance, peer)]}
+    for name, instances in changed.items():
+        without_peers = everyone[name].host_level.commit_without_peers
+        for instance in instances:
+            for peer, _, _ in hosts[instance]:
+                if peer == name or (without_peers and planned.get(peer) is None):
+                    continue
+                direct.setdefault(name, []).append((instance, peer))
+                if peer in changed or trouble(peer):  # (a host with nothing to change
+                    parent[root(peer)] = root(name)  # commits nothing: no link through it)
+
+    refusals = {}
+    for name in changed:
+        why = next((f"{peer} (a peer of {instance}) {trouble(peer)}"
+                    for instance, peer in direct.get(name, []) if trouble(peer)), None)
+        why = why or next((f"{other} (linked to {name} through the peers of changed "
+                           f"instances) {trouble(other)}" for other in sorted(parent)
+                           if other != name and root(other) == root(name) and trouble(other)),
+                          None)
+        if why:
+            refusals[name] = why
+    return refusals
+
+
+def refused(everyone):
+    """Why this host must not commit, or None; asked when the commit runs: the decision
+    of the whole run, worked out once (the first host to ask) from what every host
+    planned and which hosts failed."""
+    return once_per_run("commit refusals", lambda: commit_refusals(
+        plans(), changes(), everyone, {failed.name for failed in state.failed_hosts}),
+    ).get(host.name)
 
 
 def hold_seconds(everyone):
@@ -184,14 +258,14 @@ def commit_together(settings, files, changed, everyone, then=()):
     refusing a peer that is not in the run. `everyone`: {host name: Settings}."""
     peers = peers_of(everyone, settings.host, changed)
     refuse_absent(settings, peers, {active.name for active in state.active_hosts})
-    prepared = once_per_run("config prepare steps", dict)  # {host name: OperationMeta}
     generation = generation_name()
     names = ", ".join(changed)
-    prepared[host.name] = config_prepare(
+    changes()[host.name] = changed
+    plans()[host.name] = config_prepare(
         name=f"Prepare the keepalived config ({names}: its peers must take it together)",
         files=files, paths=settings.paths, generation=generation,
         hold=hold_seconds(everyone), lock_wait=settings.host_level.lock_wait)
     return config_commit(
         name=f"Commit the keepalived config on every peer together ({names})",
         paths=settings.paths, generation=generation,
-        refused=lambda: prepare_failures(prepared, peers), then=then)
+        refused=lambda: refused(everyone), then=then)

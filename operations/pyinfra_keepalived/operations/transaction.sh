@@ -18,8 +18,10 @@
 # `prepare` stages and tests under the lock and leaves the tested tree as
 # GENERATION.prepared, NOT live, with a process that keeps holding the lock for HOLD
 # seconds (no other run changes the host until the commit: two runs cannot interleave
-# their commits across the peers); `commit`, sent once every peer has prepared, is not
-# itself locked: it goes ahead while that process still holds the lock for this
+# their commits across the peers); `commit`, sent once every peer has prepared, does not
+# wait for the lock (it takes only the commit lock beside it, which that process takes
+# before it exits: its time never runs out under a commit): it goes ahead while that
+# process still holds the lock for this
 # GENERATION (or, its time run out, when it can take the lock again and no other run came
 # in between), swaps and reloads, then lets the lock go; `discard` (a peer failed) removes
 # the prepared tree and lets the lock go. A run that dies in between leaves the prepared
@@ -89,6 +91,7 @@ our_holder() {
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "pyinfra-keepalived-hold $generation "
 }
 let_go() {  # end the holder found at the start; the lock dies with it (waited for, 2 s at most)
+  exec 8>&-  # (the commit lock: a holder whose time is up may exit now)
   [ -n "$pid" ] && kill "$pid" 2>/dev/null
   n=0
   while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
@@ -102,17 +105,27 @@ if [ "$mode" = discard ]; then
   exit 0
 fi
 if [ "$mode" = commit ]; then
+  # ($lock_file, $lock_holder: set before this script by the deploy.) The commit lock
+  # (fd 8, beside the lock; the directory is gone after a reboot: made as lock.sh does),
+  # kept to the end of the commit: a holder whose time is up takes it before it exits, so
+  # it waits for a commit under way, and a holder already exiting is gone when this
+  # commit looks for it (then it takes the lock again, below).
+  [ -d "${lock_file%/*}" ] || mkdir -m 700 "${lock_file%/*}" || exit 1
+  exec 8>>"$lock_file.commit" && flock -w 2 8 || {
+    echo "the commit lock $lock_file.commit stayed taken; the live config was NOT changed" >&2
+    exit 1
+  }
   # (from here until let_go, the holder's lock keeps every other run off this host)
   if our_holder; then
     trap let_go EXIT  # however the commit ends
   else
     # Its time ran out (a peer took long to prepare): the commit still goes ahead if no
     # other run came in between: the lock is free now (taken here, fd 9, for the rest of
-    # this command), the prepared tree is there and the live one is what it was tested
-    # beside. ($lock_file, $lock_holder: set before this script by the deploy.)
+    # this command; a short wait: another run's prepare_check takes it for an instant),
+    # the prepared tree is there and the live one is what it was tested beside.
     pid=
     exec 9>>"$lock_file"
-    if ! flock -n 9 || [ ! -d "$prepared" ] ||
+    if ! flock -w 2 9 || [ ! -d "$prepared" ] ||
        [ "$(readlink "$base/.current" 2>/dev/null)" != "$(cat "$based_on" 2>/dev/null)" ]; then
       echo "the prepared config (generation $generation) is no longer held (its lock ran" \
            "out after $hold s, or the host restarted) and another run came in between; the" \
@@ -168,9 +181,11 @@ if [ "$mode" = prepare ]; then
   trap - EXIT
   rm -rf "$check"
   # (its own session, no output: the command ends and the holder stays; HUP ignored)
+  # (its time up, it takes the commit lock before it exits: a commit under way ends first)
   setsid sh -c 'trap "" HUP; trap "kill \$s 2>/dev/null; exit 0" TERM
-                sleep "$2" 9>&- & s=$!; wait $s' pyinfra-keepalived-hold "$generation" "$hold" "$lock_what" \
-    </dev/null >/dev/null 2>&1 &
+                sleep "$2" 9>&- & s=$!; wait $s
+                exec 8>>"$3" && flock 8' pyinfra-keepalived-hold "$generation" "$hold" \
+    "$lock_file.commit" "$lock_what" </dev/null >/dev/null 2>&1 &
   echo $! > "$holder" && printf '%s\n' "$live" > "$based_on" || exit 1
   printf 'pid %s, since %s: %s (held at most %s s)\n' "$!" \
     "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$lock_what" "$hold" > "$lock_holder"
