@@ -7,6 +7,7 @@ holders, journal) is in tests/e2e/test_deploy_safety.py.
 """
 
 import concurrent.futures
+import logging
 import shlex
 import subprocess
 import time
@@ -264,6 +265,17 @@ def test_an_agreement_change_is_prepared_then_committed_on_every_host(recorder):
         assert len(commands) == 3, commands  # upload dir; prepare; commit (no extra step)
         assert " prepare /etc/keepalived " in commands[1] and PREPARED in commands[1]
         assert " commit /etc/keepalived " in commands[2] and LOCK_WAIT not in commands[2]
+
+
+def test_dry_diff_of_an_agreement_change_shows_each_files_diff(recorder, caplog):
+    """--dry --diff: the prepare step says what it changes, as the one-command step does
+    (the VIP list: the instances file)."""
+    caplog.set_level(logging.DEBUG, logger="pyinfra")
+    state = make_state("debian", probes=up_to_date_probes(make_state("debian"), "1:2.2.7-1"),
+                       group_data=TWO_VIPS, diff=True)
+    for host in deploy(state):
+        assert PREPARE in operation_names(state, host)
+    assert "Will modify /etc/keepalived/conf.d/20-vrrp_instances.conf" in caplog.text
 
 
 def test_a_change_peers_need_not_agree_on_stays_one_command(recorder):

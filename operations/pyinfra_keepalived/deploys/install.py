@@ -90,7 +90,7 @@ def config(settings, files, probe, start=()):
     if changed:  # (the two steps come before the one-command step: a peer that starts
         # keepalived there starts it once the running hosts have committed)
         return commit_together(settings, files, changed, check_inventory(state.inventory),
-                               then=start)
+                               then=start, tree=probe.tree)
     return config_tree(
         name=name,
         files=files,

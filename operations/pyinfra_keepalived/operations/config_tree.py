@@ -39,7 +39,17 @@ def _differs(entry, file):
             or (entry.user, entry.group) != OWNER or not entry.holds(file.content))
 
 
-def _log_diff(changed, stale, tree):
+def log_diff(files, paths, tree):
+    """With --diff: what making the tree exactly `files` changes on a host whose tree is
+    `tree` (tree_work), each file's diff masked (_log_file_diffs), and the paths laid out
+    anew."""
+    wrong, changed, stale = tree_work(files, paths, tree)
+    _log_file_diffs(changed, stale, tree)
+    for path in wrong:
+        host.log(f"Will set up {path} as transaction.sh lays the tree out", logger.info)
+
+
+def _log_file_diffs(changed, stale, tree):
     """Print what would change, as unified diffs, with auth_pass masked: the old file is
     read masked on the host (MaskedFileContents), the new one masked here, alike."""
     for file in changed:
@@ -188,9 +198,7 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
         return
 
     if state.config.DIFF:
-        _log_diff(changed, stale, tree)
-        for path in wrong:
-            host.log(f"Will set up {path} as transaction.sh lays the tree out", logger.info)
+        log_diff(files, paths, tree)
 
     # Up as the login user into a private dir; then ONE locked command (transaction.sh).
     uploaded = uploads.private_dir()
