@@ -35,7 +35,7 @@ from ..model.peers import peers_by_instance
 from ..per_run import once_per_run
 from ..render.config import agreement_path, instances_path
 from . import uploads
-from .config_tree import generation_name, log_diff, transaction
+from .config_tree import generation_name, log_diff, transaction, tree_work
 
 HOLD_MARGIN = 60  # seconds the prepared tree's lock is held beyond the longest lock wait
 
@@ -217,7 +217,7 @@ def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS, 
                        paths=settings.paths, generation=generation_name(), hold=180)
     """
     if state.config.DIFF and tree is not None:
-        log_diff(files, paths, tree)
+        log_diff(tree_work(files, paths, tree), tree)
     uploaded = uploads.private_dir()
     yield from uploads.send(uploaded, [file.content for file in files.values()])
     yield StringCommand(*uploads.installing(uploaded, [transaction(

@@ -39,11 +39,10 @@ def _differs(entry, file):
             or (entry.user, entry.group) != OWNER or not entry.holds(file.content))
 
 
-def log_diff(files, paths, tree):
-    """With --diff: what making the tree exactly `files` changes on a host whose tree is
-    `tree` (tree_work), each file's diff masked (_log_file_diffs), and the paths laid out
-    anew."""
-    wrong, changed, stale = tree_work(files, paths, tree)
+def log_diff(work, tree):
+    """With --diff: what `work` (tree_work's answer for a host whose tree is `tree`)
+    changes, each file's diff masked (_log_file_diffs), and the paths laid out anew."""
+    wrong, changed, stale = work
     _log_file_diffs(changed, stale, tree)
     for path in wrong:
         host.log(f"Will set up {path} as transaction.sh lays the tree out", logger.info)
@@ -198,7 +197,7 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
         return
 
     if state.config.DIFF:
-        log_diff(files, paths, tree)
+        log_diff((wrong, changed, stale), tree)  # (the work decided above, not again)
 
     # Up as the login user into a private dir; then ONE locked command (transaction.sh).
     uploaded = uploads.private_dir()
