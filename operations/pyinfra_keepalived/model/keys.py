@@ -25,7 +25,8 @@ import functools
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -42,7 +43,7 @@ from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .hidden import unhide
-from .problems import did_you_mean
+from .problems import NOT_SHOWN, did_you_mean
 from .readers import (
     DNS_NAME_RE,
     FILE_NAME_ALLOWED,
@@ -775,3 +776,181 @@ def read_value(problems, key, kind, value):
 def read_field(problems, key, block, name, value):
     """`read_value` with the type of `block`'s field `name`."""
     return read_value(problems, key, _field_type(block, name), value)
+
+
+
+# -- checking a whole block --
+
+def _inner(annotation):
+    """The type under Annotated (and under `X | None`): what a loc part steps into."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+            continue
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if get_origin(annotation) in (Union, UnionType) and len(members) == 1:
+            annotation = members[0]
+            continue
+        return annotation
+
+
+def _members(annotation):
+    """The types a value of `annotation` may be: the members of a union, or itself."""
+    kind = _inner(annotation)
+    if get_origin(kind) in (Union, UnionType):
+        return [_inner(member) for member in get_args(kind)]
+    return [kind]
+
+
+def _step(annotation, part):
+    """The type at `part` (a field name, a list index or a mapping key) of `annotation`,
+    or None when `part` is pydantic's tag for a member of a union (no step)."""
+    for member in _members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            if isinstance(part, str) and part in member.model_fields:
+                return _field_type(member, part)
+        elif get_origin(member) is list and isinstance(part, int):
+            return get_args(member)[0]
+        elif get_origin(member) is dict and isinstance(part, str) and not part.startswith(
+                ("function-", "list[", "dict[", "literal[", "model-", "tagged-union")):
+            return get_args(member)[1]
+    return None
+
+
+def _own_says(annotation):
+    """The `Says` of this type itself (or of X in `X | None`), not of types inside it."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            says = [item for item in annotation.__metadata__ if isinstance(item, Says)]
+            if says:
+                return says[-1]
+            annotation = get_args(annotation)[0]
+            continue
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if get_origin(annotation) in (Union, UnionType) and len(members) == 1:
+            annotation = members[0]
+            continue
+        return None
+
+
+def _item(container, part):
+    if isinstance(container, Mapping):
+        return container.get(part)
+    if isinstance(container, (list, tuple)) and isinstance(part, int) and \
+            -len(container) <= part < len(container):
+        return container[part]
+    return None
+
+
+def _walk(block, loc, value):
+    """Each step of `loc` inside `block`, as (key path suffix, value there, type there);
+    pydantic's union member tags are no step, and a mapping key's own error ("[key]")
+    stays at that key, its value the key."""
+    kind, path, container = block, "", block
+    for part in loc:
+        if part == "[key]":
+            members = [get_origin(member) is dict for member in _members(container)]
+            if any(members):
+                kind = get_args(_members(container)[members.index(True)])[0]
+                yield path, path.rpartition(".")[2], kind
+            continue
+        inner = _step(kind, part)
+        if inner is None:
+            continue  # a union member's tag
+        entry = next((member for member in _members(kind) if isinstance(member, type)
+                      and issubclass(member, Entry)), None)
+        if entry is not None and isinstance(value, str) and isinstance(part, str):
+            try:  # an entry given as a line: its words
+                value = shorthand(value, entry.keys())
+            except ValueError:
+                pass
+        container, kind = kind, inner
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        value = _item(value, part)
+        yield path, value, kind
+
+
+# What a value must be, by pydantic's error type, where its type says nothing itself.
+SHAPES = {"list_type": "must be a list", "dict_type": "must be a mapping of keys to values",
+          "string_type": "must be text", "bool_type": "must be true or false"}
+
+
+def _refusal(block, loc, value, error_type):
+    """(key path suffix, value there, message) of one pydantic error at `loc` inside
+    `block`: the path stops at the deepest type on it that says what it allows (`Says`);
+    else a block's shape, a missing key's description, or the shape pydantic wanted."""
+    steps = list(_walk(block, loc, value))
+    for path, there, kind in reversed(steps):
+        says = _own_says(kind)
+        if says is not None and error_type != "missing":
+            return path, there, says(there)
+    path, there, kind = steps[-1] if steps else ("", value, block)
+    if error_type == "missing":
+        return path, NOT_SHOWN, "required: " + _block_at(block, loc).model_fields[
+            loc[-1]].description.split(" (required")[0]
+    for member in _members(kind):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return path, there, _block_says(member)
+    return path, there, SHAPES.get(error_type, "is not valid")
+
+
+def _block_at(block, loc):
+    """The Block class that holds the field at the end of `loc`."""
+    kind = block
+    for part in loc[:-1]:
+        kind = _step(kind, part) or kind
+    for member in _members(kind):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return member
+    return block
+
+
+def _beneath(path, other):
+    """`other` is a key path inside `path`."""
+    return other != path and other.startswith(path) and other[len(path)] in ".["
+
+
+def read_block(problems, key, block, value, **derived):
+    """`value` (host data: a mapping, or a line for an Entry) validated as `block` by
+    pydantic, with the `derived` values set; or None after reporting what it refuses on
+    `problems`, one message per key path: the path under `key`, the value there (shown as
+    `problems.shown` shows it) and what its type allows (`Says`); an unknown key with a
+    "did you mean"; a missing required key with its description. Where a union's members
+    refuse a value at several depths, the deepest paths are reported (the value had the
+    shape of the member that went deeper)."""
+    if isinstance(value, Mapping):
+        for name in value:
+            if name in block.model_fields and name not in block.keys():  # Derived
+                problems.unknown_key(f"{key}.{name}", name, block.keys())
+                return None
+    try:
+        return block.model_validate({**value, **derived} if isinstance(value, Mapping)
+                                    else value)
+    except ValidationError as error:
+        found = {}  # key path -> (value, message, or the names an unknown key is not)
+        for detail in error.errors():
+            loc = detail["loc"]
+            if detail["type"] == "extra_forbidden":
+                steps = list(_walk(block, loc[:-1], value))
+                path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
+                found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
+                continue
+            path, there, message = _refusal(block, loc, value, detail["type"])
+            found.setdefault(key + path, (there, message))
+        for where, (there, message) in found.items():
+            if any(_beneath(where, other) for other in found):
+                continue
+            if isinstance(message, list):
+                problems.unknown_key(where, where.rpartition(".")[2], message)
+            else:
+                problems.error(where, there, message)
+        return None
+
+
+def _block_says(block):
+    """What a block's value must be, when it is not even a mapping (or an entry line)."""
+    names = ", ".join(block.keys())
+    if issubclass(block, Entry):
+        return (f"must be {block.keys()[0].upper()} followed by keyword value pairs "
+                f"({', '.join(block.keys()[1:])}), or a mapping of {names}")
+    return f"must be a mapping of {names}"
