@@ -80,3 +80,23 @@ def test_accepted_value_is_the_validated_block():
     script = read_block(problems, "k", VrrpScript, {"name": "a.sh", "template": "t.j2"},
                         path="/etc/keepalived/scripts/a.sh")
     assert (script.path, script.interval, script.fall) == ("/etc/keepalived/scripts/a.sh", 2, 2)
+
+
+def test_built_checks_a_key_no_reader_read():
+    """A keyword added as one field is validated by its type, with its message, though the
+    block's reader does not read it."""
+    from pydantic import Field
+
+    from pyinfra_keepalived.model.keys import Block, whole
+
+    class Small(Block):
+        name: str = Field(description="read by hand")
+        added: whole(1, 9) | None = Field(None, description="a new keyword")
+
+    problems = Problems("host-01")
+    Small.built(problems, {"name": "a", "added": 10}, where="k", name="a")
+    assert [str(problem) for problem in problems.errors] == [
+        "host-01: k.added = 10: must be a whole number 1-9"]
+    problems = Problems("host-01")
+    assert Small.built(problems, {"name": "a", "added": 3}, where="k", name="a").added == 3
+    assert problems.errors == []

@@ -448,7 +448,7 @@ def read_instance(problems, index, item, data, context):
     # the keys as given (name, interface, virtual_router_id, version, garp_*: read above
     # as they are), with what was read or derived from them in their place
     instance = VrrpInstance.built(
-        problems, item, state=state, priority=priority, virtual_ipaddresses=vips,
+        problems, item, where=where, state=state, priority=priority, virtual_ipaddresses=vips,
         auth_type=auth_type, auth_pass=auth_pass, track_scripts=tuple(tracked),
         effective_version=effective_version, native_ipv6=native_ipv6,
         nopreempt=nopreempt, preempt_delay=preempt_delay,
@@ -505,6 +505,6 @@ def read_sync_groups(problems, value, instances, scripts):
                 problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
                                "keepalived ignores tracking weights in a sync group; use "
                                "weight 0 (unset: a failure means FAULT) in synced instances")
-        result.append(SyncGroup.built(problems, group, name=str(group_name), instances=tuple(
+        result.append(SyncGroup.built(problems, group, where=where, name=str(group_name), instances=tuple(
             member for member in members if isinstance(member, str))))
     return tuple(result)

@@ -227,20 +227,25 @@ class Block(BaseModel):
                 if not any(isinstance(item, Derived) for item in field.metadata)]
 
     @classmethod
-    def built(cls, problems, given, **validated):
+    def built(cls, problems, given, where=None, **validated):
         """The validated block: the keys of `given` with the `validated` values (read,
         normalised or derived) in their place, and the declared defaults for the rest.
         Pydantic checks it all against the fields; the values are kept as given (5 stays
-        5, a tuple a tuple). Where the host has errors already (`problems`), the fields
-        that fail are left at their defaults, or the block is None if one is required
-        (the host is refused; the block only feeds the checks still to come); without
-        errors, a field the model refuses is a bug:
-        the validator accepted what the model does not."""
+        5, a tuple a tuple). A key given that no reader read (`where`: the block's key
+        path) is checked here by its field's type, and refused with its message: a new
+        keyword costs one field. Where the host has errors already (`problems`), the
+        fields that fail are left at their defaults, or the block is None if one is
+        required (the host is refused; the block only feeds the checks still to come);
+        without errors, a field the model refuses is a bug: the validator accepted what
+        the model does not."""
         values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
         try:
             cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
+            for name in sorted(failed - set(validated)) if where is not None else ():
+                if name in given:
+                    read_field(problems, f"{where}.{name}", cls, name, given[name])
             if not problems.errors:
                 raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
                                      f"model refuses: {', '.join(sorted(failed))}") from None

@@ -145,7 +145,7 @@ def read_global_defs(problems, data, script_user):
     extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
                                    given.get("extra_lines", []))
     check_mcast_groups(problems, extra_lines)
-    return GlobalDefs.built(problems, given, script_user=script_user,
+    return GlobalDefs.built(problems, given, where="keepalived_global_defs", script_user=script_user,
                             enable_script_security=security is not False,
                             extra_lines=extra_lines)
 
@@ -234,7 +234,7 @@ def read_script(problems, index, item, paths, script_user):
         return None
 
     return VrrpScript.built(
-        problems, item, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
+        problems, item, where=where, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
         weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
         extra_lines=extra_lines,
     )
@@ -333,7 +333,7 @@ def read_notify_script(problems, index, item, paths):
             return None
     if name is None or template_vars is None:
         return None
-    return NotifyScript.built(problems, item, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
+    return NotifyScript.built(problems, item, where=where, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
 
 
 def unicast_address(problems, host, data):
