@@ -1,0 +1,271 @@
+"""The package's command line (`python3 -m pyinfra_keepalived`): what needs no host.
+
+    render INVENTORY [--host NAME] --out DIR   the files each host would get, at
+                                               DIR/<host>/<path on the host>
+    adopt --out DIR [NAME=]FILE...             hand-written keepalived.conf files as this
+                                               deploy's data (DIR/inventory.py, group_data/)
+
+Neither connects to any host: `render` loads the inventory and its group_data/ as pyinfra
+does (pyinfra_cli's own loader) and validates it as a deploy does (the same messages);
+`adopt` reads files on this machine. Exit codes: 0 done; 1 adopt incomplete (lines not
+mapped, or a difference between the config and its render); 2 bad input (data refused,
+a config that cannot be read): nothing written.
+"""
+
+import argparse
+import os
+import pprint
+import sys
+import tempfile
+
+from ..host_paths import DROPIN, NEEDRESTART_CONF, OPTIONS_FILES, SYSCTL_FILE
+from ..model import adopt_map, conf_equiv, conf_parse
+from ..model.problems import KeepalivedDataError
+from ..operations.firewall import installed_command
+from ..render import config as render_config
+from ..render import host_level as render_host
+from ..render import script_data
+
+INCOMPLETE_FILE = "ADOPT-INCOMPLETE.txt"
+
+
+class OfflineError(Exception):
+    """Bad input: its message is printed, nothing is written, exit 2."""
+
+
+# -- render --
+
+def load_inventory(path):
+    """[(host name, data)] of the inventory file `path` and the group_data/ beside it, as
+    pyinfra loads them (no host is contacted)."""
+    from pyinfra.api import State
+    from pyinfra.context import ctx_state
+    from pyinfra_cli.inventory import make_inventory_from_files
+
+    if not os.path.isfile(path):
+        raise OfflineError(f"{path}: no such inventory file")
+    try:
+        with ctx_state.use(State(check_for_changes=False)):  # (as pyinfra's CLI loads it)
+            inventory = make_inventory_from_files(path)
+    except Exception as error:  # (the inventory is the operator's Python: any error)
+        raise OfflineError(f"{path}: the inventory failed to load: "
+                           f"{type(error).__name__}: {error}") from None
+    return [(host.name, host.data.dict()) for host in inventory]
+
+
+def host_files(settings):
+    """{path: ManagedFile} of every file the deploy writes on the host of `settings`: the
+    config tree and its scripts, and the host-level files (the firewall hook in the
+    drop-in only where keepalived_firewall is true: "auto" depends on the host; the daemon
+    options at Debian's path)."""
+    files = dict(render_config.config_files(settings))
+    level = settings.host_level
+    firewall = installed_command(settings.paths) if level.firewall == "on" else None
+    extra = [(DROPIN, render_host.service_dropin(level, firewall)),
+             (NEEDRESTART_CONF, render_host.needrestart_conf())]
+    if level.nonlocal_bind:
+        extra.append((SYSCTL_FILE, render_host.sysctl_file(level.nonlocal_bind)))
+    if level.daemon_options is not None:
+        path, variable = OPTIONS_FILES["apt"]
+        extra.append((path, render_host.options_file(variable, level.daemon_options)))
+    for path, content in extra:
+        files[path] = render_config.ManagedFile(path=path, content=content, mode="644")
+    return files
+
+
+def rendered_hosts(inventory_path, only=None, warn=None):
+    """{host: {path: ManagedFile}} of the inventory's hosts (`only`: that one), validated
+    all together as a deploy validates them (peer checks need every host)."""
+    hosts = load_inventory(inventory_path)
+    names = [name for name, _ in hosts]
+    if only is not None and only not in names:
+        raise OfflineError(f"--host {only}: not in {inventory_path} (hosts: "
+                           f"{', '.join(names) or 'none'})")
+    try:
+        settings = script_data.check_hosts(hosts, warn=warn or _warn)
+    except KeepalivedDataError as error:
+        raise OfflineError(str(error)) from None
+    return {name: host_files(host_settings) for name, host_settings in settings.items()
+            if only is None or name == only}
+
+
+def write_tree(out, files_by_host):
+    """Each host's files at out/<host>/<path>, with their modes."""
+    for host, files in files_by_host.items():
+        for path, file in files.items():
+            target = os.path.join(out, host, path.lstrip("/"))
+            _write(target, file.content, int(file.mode, 8))
+
+
+def _write(path, content, mode):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".new-")
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+    os.chmod(temporary, mode)
+    os.replace(temporary, path)
+
+
+def render_command(arguments):
+    files = rendered_hosts(arguments.inventory, arguments.host)
+    write_tree(arguments.out, files)
+    for host, host_files_ in files.items():
+        print(f"{host}: {len(host_files_)} files in {os.path.join(arguments.out, host)}")
+    return 0
+
+
+# -- adopt --
+
+def host_and_file(argument):
+    """NAME=FILE, or FILE (the host named after the file: its name up to the first dot,
+    or its directory's name for a keepalived.conf)."""
+    name, sep, path = argument.partition("=")
+    if sep and name and "/" not in name:
+        return name, path
+    stem = os.path.basename(argument).split(".")[0]
+    if stem == "keepalived":
+        stem = os.path.basename(os.path.dirname(os.path.abspath(argument))) or stem
+    return stem, argument
+
+
+def adopted(arguments):
+    """({host: Mapping}, {host: parsed tree}): each FILE parsed (for its host's config
+    id) and mapped; OfflineError on a config that cannot be read."""
+    mappings, trees = {}, {}
+    for argument in arguments:
+        host, path = host_and_file(argument)
+        if host in trees:
+            raise OfflineError(f"{argument}: host {host} is given twice; name them NAME=FILE")
+        try:
+            trees[host] = conf_parse.parse(path, config_id=host)
+        except (conf_parse.ConfParseError, OSError) as error:
+            raise OfflineError(f"{host}: {error}") from None
+        mappings[host] = adopt_map.map_config(trees[host])
+    return mappings, trees
+
+
+def _python(name, value):
+    return f"{name} = {pprint.pformat(value, sort_dicts=False, width=92)}\n"
+
+
+def data_files(mappings):
+    """{relative path: text} of the inventory.py and group_data/*.py of `mappings`."""
+    groups, hosts = adopt_map.split_data({host: mapping.data
+                                          for host, mapping in mappings.items()})
+    unmapped = sum(len(mapping.unmapped) for mapping in mappings.values())
+    header = ('"""Adopted by `python3 -m pyinfra_keepalived adopt` from hand-written '
+              "keepalived.conf files.\n\n"
+              + (f"INCOMPLETE: {unmapped} line(s) not mapped, listed in {INCOMPLETE_FILE}: "
+                 "the deploy would drop them.\n" if unmapped else "Every line was mapped.\n")
+              + "Set each host's ssh_hostname (and ssh_user) before deploying.\n"
+              '"""\n\n')
+    inventory = header
+    files = {}
+    for group, (members, shared) in groups.items():
+        inventory += _python(group, [(host, hosts[host]) for host in members])
+        if shared:
+            files[f"group_data/{group}.py"] = (
+                f'"""Data the hosts of {group} share (adopted)."""\n\n'
+                + "".join(_python(key, value) for key, value in shared.items()))
+    files["inventory.py"] = inventory
+    return files
+
+
+def report(mappings):
+    """The lines of the report: each translation and each line not mapped, by host."""
+    lines = []
+    for host, mapping in mappings.items():
+        lines += [f"{host}: {where}: {old} read as {new}"
+                  for where, old, new in mapping.translations]
+        lines += [f"{host}: {item}" for item in mapping.unmapped]
+    return lines
+
+
+def deploy_own(path, text):
+    """What the rendered config has that the deploy adds on its own (not from the data):
+    script security and its user, the unicast source check, the drain's trackers."""
+    inside = path[-1:] if path else ()
+    return (
+        (inside and inside[0] == "global_defs" and text.split()[0] in (
+            "enable_script_security", "script_user", "vrrp_check_unicast_src"))
+        or text.startswith(f"track_file {render_config.DRAIN_TRACKER}")
+        or (path[-1:] == ("track_file",) and text.startswith(render_config.DRAIN_TRACKER)))
+
+
+def compared(trees, tree_dir, mappings):
+    """{host: [difference]} between what each host's original config maps (`mappings`:
+    its lines not mapped left out) and its render in tree_dir (what the deploy adds on
+    its own left out)."""
+    found = {}
+    for host, tree in trees.items():
+        tree = mappings[host].mapped_tree(tree)
+        root = os.path.join(tree_dir, host)
+        rendered = conf_parse.parse("/etc/keepalived/keepalived.conf",
+                                    conf_parse.DiskSource(root), config_id=host)
+        found[host] = conf_equiv.differences(
+            conf_equiv.normalise(tree), conf_equiv.normalise(rendered),
+            ("original", "rendered"), ignore=deploy_own)
+    return found
+
+
+def adopt_command(arguments):
+    mappings, trees = adopted(arguments.files)
+    files = data_files(mappings)
+    lines = report(mappings)
+    unmapped = sum(len(mapping.unmapped) for mapping in mappings.values())
+    if unmapped:
+        files[INCOMPLETE_FILE] = ("Lines not mapped (file:line: line: reason); the deploy "
+                                  "would drop them:\n" + "\n".join(lines) + "\n")
+    for relative, text in files.items():
+        _write(os.path.join(arguments.out, relative), text, 0o600)  # (auth_pass inside)
+    for line in lines:
+        print(line)
+    inventory = os.path.join(arguments.out, "inventory.py")
+    with tempfile.TemporaryDirectory() as tree_dir:
+        try:
+            write_tree(tree_dir, rendered_hosts(inventory, warn=_warn))
+        except OfflineError as error:
+            print(f"the adopted data does not render:\n{error}", file=sys.stderr)
+            return 1
+        differences = compared(trees, tree_dir, mappings)
+    for host, found in differences.items():
+        for line in found:
+            print(f"{host}: differs: {line}")
+    different = sum(map(len, differences.values()))
+    print(f"adopted {len(mappings)} host(s) into {arguments.out}: {unmapped} line(s) not "
+          f"mapped, {different} difference(s) between the configs and their render")
+    return 1 if unmapped or different else 0
+
+
+def _warn(message):
+    print(message, file=sys.stderr)
+
+
+def parser():
+    top = argparse.ArgumentParser(prog="python3 -m pyinfra_keepalived",
+                                  description="keepalived configs without touching a host")
+    commands = top.add_subparsers(dest="command", required=True)
+    render = commands.add_parser("render", help="write the files each host would get")
+    render.add_argument("inventory", metavar="INVENTORY")
+    render.add_argument("--host", metavar="NAME", help="only this host's files")
+    render.add_argument("--out", metavar="DIR", required=True)
+    render.set_defaults(run=render_command)
+    adopt = commands.add_parser("adopt", help="hand-written configs as this deploy's data")
+    adopt.add_argument("--out", metavar="DIR", required=True)
+    adopt.add_argument("files", metavar="[NAME=]FILE", nargs="+")
+    adopt.set_defaults(run=adopt_command)
+    return top
+
+
+def main(argv=None):
+    arguments = parser().parse_args(argv)
+    try:
+        return arguments.run(arguments)
+    except OfflineError as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def main_exit():
+    """The console script's entry: `main`, its code the process's exit code."""
+    sys.exit(main())
