@@ -41,9 +41,15 @@ def load_inventory(path):
     from pyinfra.api import State
     from pyinfra.context import ctx_state
     from pyinfra_cli.inventory import make_inventory_from_files
+    from pyinfra_cli.util import PYTHON_CODES
 
     if not os.path.isfile(path):
         raise OfflineError(f"{path}: no such inventory file")
+    path = os.path.abspath(path)
+    # pyinfra keeps each file's compiled code by its name: read the files as they are now
+    # (adopt writes an inventory, then loads it; a process may do that more than once)
+    for name in [name for name in PYTHON_CODES if name.startswith(os.path.dirname(path))]:
+        del PYTHON_CODES[name]
     try:
         with ctx_state.use(State(check_for_changes=False)):  # (as pyinfra's CLI loads it)
             inventory = make_inventory_from_files(path)

@@ -2,7 +2,7 @@
 normalised, then compared block by block.
 
 The normal form leaves out what keepalived does not read differently: block order, the
-order of keywords in a block, whitespace, quoting, comments, where a line is written
+order of keywords in a block, a line written twice, whitespace, quoting, comments, where a line is written
 (file, line, includes), several blocks of the same name (two global_defs are one), a
 number's spelling (1.0 is 1); and it writes keepalived's older spellings as the current
 ones (`OLD_SPELLINGS`), each translation reported.
@@ -64,7 +64,7 @@ def normalise(nodes, translations=None, defaults=()):
         text = " ".join(words)
         if node.block:
             blocks.setdefault(text, []).extend(node.children)
-        else:
+        elif Normal(text) not in leaves:  # (a line written twice says it once)
             leaves.append(Normal(text))
     given = {leaf.text.split()[0] for leaf in leaves}
     leaves += [Normal(text) for text in defaults if text.split()[0] not in given]
