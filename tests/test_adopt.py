@@ -344,6 +344,7 @@ def test_samples_round_trip(tmp_path, monkeypatch, capsys, sample, unmapped):
     (["k.conf=missing.conf"], "k.conf: missing.conf: cannot read missing.conf: no such file"),
     (["bad.conf"], "bad: bad.conf:2: '}' closes no block"),
     (["a=bad.conf", "a=bad.conf"], "host a is given twice"),
+    (["..=bad.conf"], "host '..': its name is no directory name"),
 ])
 def test_adopt_refuses_bad_input_and_writes_nothing(tmp_path, monkeypatch, capsys, files,
                                                     message):
@@ -354,3 +355,13 @@ def test_adopt_refuses_bad_input_and_writes_nothing(tmp_path, monkeypatch, capsy
     assert offline.main(["adopt", "--out", "out", *files]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_adopted_data_the_validation_refuses_is_shown(tmp_path, monkeypatch, capsys):
+    """The vrrp sample lists 192.168.200.18 twice (once with a label): keepalived adds it
+    once, the validation refuses it; adopt says so and exits 1."""
+    monkeypatch.chdir(tmp_path)
+    assert offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/keepalived.conf.vrrp"]) == 1
+    err = capsys.readouterr().err
+    assert "the adopted data does not render:" in err
+    assert "lists 192.168.200.18 twice" in err

@@ -107,3 +107,11 @@ def test_the_command_line_exits_without_a_traceback(project):
     assert done.returncode == 2
     assert "keepalived_vrrp_instances = 5: must be a list" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_a_host_name_that_is_no_directory_name_is_refused(project, capsys):
+    text = (project / "inventory.py").read_text()
+    (project / "inventory.py").write_text(text.replace('("host-02"', '(".."'))
+    assert offline.main(["render", "inventory.py", "--out", "tree"]) == 2
+    assert "host '..': its name is no directory name" in capsys.readouterr().err
+    assert not (project / "tree").exists()

@@ -91,16 +91,25 @@ def rendered_hosts(inventory_path, only=None, warn=None):
         settings = script_data.check_hosts(hosts, warn=warn or _warn)
     except KeepalivedDataError as error:
         raise OfflineError(str(error)) from None
+    for name in settings:
+        host_dir("", name)  # (before anything is written)
     return {name: host_files(host_settings) for name, host_settings in settings.items()
             if only is None or name == only}
+
+
+def host_dir(out, host):
+    """out/<host>: the host's name must be a name of its own (a directory in `out`)."""
+    if not host or host in (".", "..") or "/" in host or "\0" in host:
+        raise OfflineError(f"host {host!r}: its name is no directory name; rename the host")
+    return os.path.join(out, host)
 
 
 def write_tree(out, files_by_host):
     """Each host's files at out/<host>/<path>, with their modes."""
     for host, files in files_by_host.items():
         for path, file in files.items():
-            target = os.path.join(out, host, path.lstrip("/"))
-            _write(target, file.content, int(file.mode, 8))
+            _write(os.path.join(host_dir(out, host), path.lstrip("/")), file.content,
+                   int(file.mode, 8))
 
 
 def _write(path, content, mode):
@@ -140,6 +149,7 @@ def adopted(arguments):
     mappings, trees = {}, {}
     for argument in arguments:
         host, path = host_and_file(argument)
+        host_dir("", host)
         if host in trees:
             raise OfflineError(f"{argument}: host {host} is given twice; name them NAME=FILE")
         try:

@@ -27,12 +27,12 @@ from .keys import (
     VrrpInstance,
     read_block,
     read_field,
+    whole_text,
 )
 from .problems import Problems
 
 NOT_TYPED = "not typed yet"
 SCRIPT_COMMAND = "a script given as a command: needs command-line scripts"
-INT_RE = re.compile(r"[+-]?[0-9]+")
 FLOAT_RE = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 # What differs per host, and the host data key each goes to when it is the same for all
 # of a host's instances (else it stays in the host's own instances).
@@ -81,11 +81,7 @@ class Mapping:
 
 def _value(word):
     """A word as the type it reads as: a whole number, a number, or text."""
-    if INT_RE.fullmatch(word):
-        return int(word)
-    if FLOAT_RE.fullmatch(word):
-        return float(word)
-    return word
+    return float(word) if FLOAT_RE.fullmatch(word) else whole_text(word)
 
 
 def _checked(mapping, node, block, name, value):
