@@ -151,6 +151,8 @@ UNMAPPED = {
          ("k.conf:6", f"auth_pass {MASK}", "refused by the model: must be 1-8 characters "
           "without spaces, quotes, braces, # or ! (keepalived silently truncates longer "
           "passwords)")]),
+    "a block without its braces": ("vrrp_instance VI_1\n",
+                                   [("k.conf:1", "vrrp_instance VI_1", "a block: needs its { }")]),
     "a flag with a value": (INSTANCE % " nopreempt yes\n",
                             [("k.conf:4", "nopreempt yes", "a flag here: takes no value")]),
 }

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from pyinfra_keepalived.deploys import offline
-from pyinfra_keepalived.host_paths import DROPIN, NEEDRESTART_CONF
+from pyinfra_keepalived.host_paths import DROPIN, NEEDRESTART_CONF, SYSCTL_FILE
 from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.render.config import config_files
 
@@ -115,3 +115,26 @@ def test_a_host_name_that_is_no_directory_name_is_refused(project, capsys):
     assert offline.main(["render", "inventory.py", "--out", "tree"]) == 2
     assert "host '..': its name is no directory name" in capsys.readouterr().err
     assert not (project / "tree").exists()
+
+
+def test_host_level_files_follow_the_data(project):
+    """The drop-in's firewall hook with keepalived_firewall true (auto: the host decides),
+    the sysctl file with keepalived_nonlocal_bind, the daemon options where set."""
+    text = (project / "inventory.py").read_text()
+    (project / "inventory.py").write_text(text.replace(
+        'SSH = {"ssh_user": "deployer", "_sudo": True}',
+        'SSH = {"ssh_user": "deployer", "_sudo": True, "keepalived_firewall": True, '
+        '"keepalived_nonlocal_bind": True, "keepalived_daemon_options": ["--log-detail"]}'))
+    assert offline.main(["render", "inventory.py", "--out", "tree"]) == 0
+    host = project / "tree/host-01"
+    assert "ExecStartPre=-/usr/local/sbin/keepalived-vrrp-firewall add" in (
+        host / DROPIN.lstrip("/")).read_text()
+    assert "net.ipv4.ip_nonlocal_bind = 1" in (host / SYSCTL_FILE.lstrip("/")).read_text()
+    assert 'DAEMON_ARGS="--log-detail"' in (host / "etc/default/keepalived").read_text()
+
+    (project / "inventory.py").write_text(text)  # (the defaults: auto, no sysctl, no options)
+    assert offline.main(["render", "inventory.py", "--out", "tree2"]) == 0
+    host = project / "tree2/host-01"
+    assert "ExecStartPre" not in (host / DROPIN.lstrip("/")).read_text()
+    assert not (host / SYSCTL_FILE.lstrip("/")).exists()
+    assert not (host / "etc/default/keepalived").exists()

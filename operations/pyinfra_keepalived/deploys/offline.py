@@ -25,6 +25,7 @@ from ..operations.firewall import installed_command
 from ..render import config as render_config
 from ..render import host_level as render_host
 from ..render import script_data
+from ..render.firewall import firewall_rules
 
 INCOMPLETE_FILE = "ADOPT-INCOMPLETE.txt"
 
@@ -62,11 +63,13 @@ def load_inventory(path):
 def host_files(settings):
     """{path: ManagedFile} of every file the deploy writes on the host of `settings`: the
     config tree and its scripts, and the host-level files (the firewall hook in the
-    drop-in only where keepalived_firewall is true: "auto" depends on the host; the daemon
+    drop-in only where keepalived_firewall is true and there are peers to let in: "auto"
+    depends on the host; the daemon
     options at Debian's path)."""
     files = dict(render_config.config_files(settings))
     level = settings.host_level
-    firewall = installed_command(settings.paths) if level.firewall == "on" else None
+    firewall = (installed_command(settings.paths)
+                if level.firewall == "on" and firewall_rules(settings) else None)
     extra = [(DROPIN, render_host.service_dropin(level, firewall)),
              (NEEDRESTART_CONF, render_host.needrestart_conf())]
     if level.nonlocal_bind:

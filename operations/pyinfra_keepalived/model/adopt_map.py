@@ -276,8 +276,10 @@ def map_config(nodes):
     mapping = Mapping()
     for node in nodes:
         reader = BLOCKS.get(_keyword(mapping, node))
-        if reader is None or not node.block:
+        if reader is None:
             mapping.skip(node, NOT_TYPED)
+        elif not node.block:
+            mapping.skip(node, "a block: needs its { }")
         else:
             reader(mapping, node)
     return mapping
