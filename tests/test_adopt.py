@@ -7,6 +7,7 @@ import collections
 import glob
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -367,3 +368,28 @@ def test_adopted_data_the_validation_refuses_is_shown(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "the adopted data does not render:" in err
     assert "lists 192.168.200.18 twice" in err
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/keepalived"),
+                    reason="keepalived is not installed (apt-get install keepalived)")
+def test_the_adopted_render_passes_keepalived_t(tmp_path, monkeypatch, capsys):
+    """keepalived -t (this machine's) accepts each host's rendered tree (its paths moved
+    under the test's directory); script_user root: keepalived_script does not exist
+    here, dynamic_interfaces: nor does eth0."""
+    monkeypatch.chdir(tmp_path)
+    for host, other, state, priority in (("lb1", "lb2", "MASTER", 150),
+                                         ("lb2", "lb1", "BACKUP", 100)):
+        (tmp_path / f"{host}.conf").write_text(
+            config(host, other, state, priority).replace(
+                "global_defs {", "global_defs {\n   script_user root\n   dynamic_interfaces"))
+    assert offline.main(["adopt", "--out", "out", "lb1.conf", "lb2.conf"]) == 0
+    capsys.readouterr()
+    assert offline.main(["render", "out/inventory.py", "--out", "tree"]) == 0
+    for host in ("lb1", "lb2"):
+        root = tmp_path / "tree" / host
+        for path in root.rglob("*.conf"):
+            path.write_text(path.read_text().replace("/etc/keepalived", f"{root}/etc/keepalived"))
+        done = subprocess.run(["/usr/sbin/keepalived", "-t", "-f",
+                               f"{root}/etc/keepalived/keepalived.conf"],
+                              capture_output=True, text=True, timeout=30)
+        assert (done.returncode, done.stderr) == (0, "")
