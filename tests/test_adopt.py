@@ -335,12 +335,14 @@ def test_samples_round_trip(tmp_path, monkeypatch, capsys, sample, unmapped):
             "192.168.112.0/24 via 192.168.100.254 dev eth0.1",
             "adopted 1 host(s) into out: 1 line(s) not mapped, 2 difference(s) between the "
             "configs and their render"]
+        incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text().splitlines()
+        assert incomplete[1:] == printed.splitlines()[-3:-1]  # (after the unmapped line)
         return
     assert printed.endswith(f"{unmapped} line(s) not mapped, 0 difference(s) between the "
                             "configs and their render\n")
-    incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text()
-    assert len(incomplete.splitlines()) == 1 + unmapped
-    assert f"INCOMPLETE: {unmapped} line(s) not mapped" in (tmp_path / "out/inventory.py").read_text()
+    incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text().splitlines()
+    assert incomplete == printed.splitlines()[-1 - unmapped:-1]
+    assert f"INCOMPLETE: {unmapped} problem(s)" in (tmp_path / "out/inventory.py").read_text()
 
 
 @pytest.mark.parametrize("files, message", [
@@ -365,9 +367,23 @@ def test_adopted_data_the_validation_refuses_is_shown(tmp_path, monkeypatch, cap
     once, the validation refuses it; adopt says so and exits 1."""
     monkeypatch.chdir(tmp_path)
     assert offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/keepalived.conf.vrrp"]) == 1
-    err = capsys.readouterr().err
-    assert "the adopted data does not render:" in err
-    assert "lists 192.168.200.18 twice" in err
+    printed = capsys.readouterr()
+    assert "the adopted data does not render:" in printed.err
+    assert "lists 192.168.200.18 twice" in printed.err
+    assert printed.out.endswith("4 line(s) not mapped, 0 difference(s) between the configs "
+                                "and their render; the data does not render\n")
+    incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text()
+    assert "lists 192.168.200.18 twice" in incomplete
+    assert "INCOMPLETE: 5 problem(s)" in (tmp_path / "out/inventory.py").read_text()
+
+
+def test_a_complete_adoption_removes_an_earlier_runs_list(two_hosts, capsys):
+    (two_hosts / "adopted").mkdir()
+    (two_hosts / "adopted" / offline.INCOMPLETE_FILE).write_text("an earlier run's\n")
+    assert offline.main(["adopt", "--out", "adopted", "lb1.conf", "lb2.conf"]) == 0
+    assert not (two_hosts / "adopted" / offline.INCOMPLETE_FILE).exists()
+    assert "Every line was mapped; the render means the same." in (
+        two_hosts / "adopted/inventory.py").read_text()
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/sbin/keepalived"),

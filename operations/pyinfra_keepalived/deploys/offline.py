@@ -167,15 +167,16 @@ def _python(name, value):
     return f"{name} = {pprint.pformat(value, sort_dicts=False, width=92)}\n"
 
 
-def data_files(mappings):
-    """{relative path: text} of the inventory.py and group_data/*.py of `mappings`."""
+def data_files(mappings, incomplete=()):
+    """{relative path: text} of the inventory.py and group_data/*.py of `mappings`, and
+    with `incomplete` (the lines not mapped, where the render differs) INCOMPLETE_FILE."""
     groups, hosts = adopt_map.split_data({host: mapping.data
                                           for host, mapping in mappings.items()})
-    unmapped = sum(len(mapping.unmapped) for mapping in mappings.values())
     header = ('"""Adopted by `python3 -m pyinfra_keepalived adopt` from hand-written '
               "keepalived.conf files.\n\n"
-              + (f"INCOMPLETE: {unmapped} line(s) not mapped, listed in {INCOMPLETE_FILE}: "
-                 "the deploy would drop them.\n" if unmapped else "Every line was mapped.\n")
+              + (f"INCOMPLETE: {len(incomplete)} problem(s) listed in {INCOMPLETE_FILE} (lines "
+                 "not mapped: the deploy would drop them; where the render differs).\n"
+                 if incomplete else "Every line was mapped; the render means the same.\n")
               + "Set each host's ssh_hostname (and ssh_user) before deploying.\n"
               '"""\n\n')
     inventory = header
@@ -187,17 +188,18 @@ def data_files(mappings):
                 f'"""Data the hosts of {group} share (adopted)."""\n\n'
                 + "".join(_python(key, value) for key, value in shared.items()))
     files["inventory.py"] = inventory
+    if incomplete:
+        files[INCOMPLETE_FILE] = "\n".join(incomplete) + "\n"
     return files
 
 
-def report(mappings):
-    """The lines of the report: each translation and each line not mapped, by host."""
-    lines = []
-    for host, mapping in mappings.items():
-        lines += [f"{host}: {where}: {old} read as {new}"
-                  for where, old, new in mapping.translations]
-        lines += [f"{host}: {item}" for item in mapping.unmapped]
-    return lines
+def write_data(out, files):
+    """The data files into `out` (mode 600: an auth_pass is in them); an INCOMPLETE_FILE
+    of an earlier run goes when this one has none."""
+    for relative, text in files.items():
+        _write(os.path.join(out, relative), text, 0o600)
+    if INCOMPLETE_FILE not in files and os.path.exists(os.path.join(out, INCOMPLETE_FILE)):
+        os.remove(os.path.join(out, INCOMPLETE_FILE))
 
 
 def deploy_own(path, text):
@@ -229,31 +231,33 @@ def compared(trees, tree_dir, mappings):
 
 def adopt_command(arguments):
     mappings, trees = adopted(arguments.files)
-    files = data_files(mappings)
-    lines = report(mappings)
-    unmapped = sum(len(mapping.unmapped) for mapping in mappings.values())
-    if unmapped:
-        files[INCOMPLETE_FILE] = ("Lines not mapped (file:line: line: reason); the deploy "
-                                  "would drop them:\n" + "\n".join(lines) + "\n")
-    for relative, text in files.items():
-        _write(os.path.join(arguments.out, relative), text, 0o600)  # (auth_pass inside)
-    for line in lines:
-        print(line)
-    inventory = os.path.join(arguments.out, "inventory.py")
+    for host, mapping in mappings.items():
+        for where, old, new in mapping.translations:
+            print(f"{host}: {where}: {old} read as {new}")
+    unmapped = [f"{host}: {item}" for host, mapping in mappings.items()
+                for item in mapping.unmapped]
+    write_data(arguments.out, data_files(mappings, unmapped))
+    problems = []
     with tempfile.TemporaryDirectory() as tree_dir:
         try:
-            write_tree(tree_dir, rendered_hosts(inventory, warn=_warn))
+            write_tree(tree_dir, rendered_hosts(os.path.join(arguments.out, "inventory.py"),
+                                                warn=_warn))
         except OfflineError as error:
-            print(f"the adopted data does not render:\n{error}", file=sys.stderr)
-            return 1
-        differences = compared(trees, tree_dir, mappings)
-    for host, found in differences.items():
-        for line in found:
-            print(f"{host}: differs: {line}")
-    different = sum(map(len, differences.values()))
-    print(f"adopted {len(mappings)} host(s) into {arguments.out}: {unmapped} line(s) not "
-          f"mapped, {different} difference(s) between the configs and their render")
-    return 1 if unmapped or different else 0
+            problems.append(f"the adopted data does not render: {error}")
+        else:
+            problems += [f"{host}: differs: {line}" for host, found in
+                         compared(trees, tree_dir, mappings).items() for line in found]
+    if problems:  # (marked incomplete for these too)
+        write_data(arguments.out, data_files(mappings, unmapped + problems))
+    for line in unmapped:
+        print(line)
+    for line in problems:
+        print(line, file=sys.stderr if line.startswith("the adopted") else sys.stdout)
+    different = sum(": differs: " in line for line in problems)
+    print(f"adopted {len(mappings)} host(s) into {arguments.out}: {len(unmapped)} line(s) not "
+          f"mapped, {different} difference(s) between the configs and their render"
+          + ("; the data does not render" if different != len(problems) else ""))
+    return 1 if unmapped or problems else 0
 
 
 def _warn(message):
@@ -282,6 +286,9 @@ def main(argv=None):
         return arguments.run(arguments)
     except OfflineError as error:
         print(error, file=sys.stderr)
+        return 2
+    except OSError as error:  # (writing the output: a full disk, no permission)
+        print(f"cannot write {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
 
 
