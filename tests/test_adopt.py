@@ -409,3 +409,22 @@ def test_the_adopted_render_passes_keepalived_t(tmp_path, monkeypatch, capsys):
                                f"{root}/etc/keepalived/keepalived.conf"],
                               capture_output=True, text=True, timeout=30)
         assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_adopt_from_copies_of_the_hosts_files(tmp_path, monkeypatch, capsys):
+    """--root: each host's files under DIR/<host>/ as on the host, its absolute includes
+    read there; without it, an absolute include is refused (never this machine's /etc)."""
+    monkeypatch.chdir(tmp_path)
+    for host, other, state, priority in (("lb1", "lb2", "MASTER", 150),
+                                         ("lb2", "lb1", "BACKUP", 100)):
+        etc = tmp_path / "copies" / host / "etc/keepalived"
+        (etc / "conf.d").mkdir(parents=True)
+        (etc / "keepalived.conf").write_text("include /etc/keepalived/conf.d/*.conf\n")
+        (etc / "conf.d/vrrp.conf").write_text(config(host, other, state, priority))
+    assert offline.main(["adopt", "--root", "copies", "--out", "out", "lb1",
+                         "lb2=/etc/keepalived/keepalived.conf"]) == 0
+    assert "0 line(s) not mapped, 0 difference(s)" in capsys.readouterr().out
+    assert offline.main(["adopt", "--out", "out2",
+                         "lb1=copies/lb1/etc/keepalived/keepalived.conf"]) == 2
+    assert "an absolute path names the host's file" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()

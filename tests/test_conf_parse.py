@@ -181,3 +181,11 @@ def test_the_conditional_sample_is_refused_without_a_config_id():
 def test_the_compressed_sample_is_refused_as_binary():
     with pytest.raises(ConfParseError, match="is a binary file"):
         parse(f"{SAMPLES}/sample_notify_fifo.sh.gz")
+
+
+def test_an_absolute_include_of_a_hosts_copied_config_is_refused(tmp_path):
+    """A host's config copied here: /etc/keepalived/... is the host's, never this machine's."""
+    (tmp_path / "keepalived.conf").write_text("a 1\ninclude /etc/keepalived/conf.d/*.conf\n")
+    with pytest.raises(ConfParseError, match=r"keepalived.conf:2: include /etc/keepalived/"
+                                             r"conf.d/\*.conf: an absolute path names the host's"):
+        parse(str(tmp_path / "keepalived.conf"), DiskSource(absolute_includes=False))

@@ -4,6 +4,8 @@
                                                DIR/<host>/<path on the host>
     adopt --out DIR [NAME=]FILE...             hand-written keepalived.conf files as this
                                                deploy's data (DIR/inventory.py, group_data/)
+    adopt --root COPIES --out DIR NAME[=PATH]...   the same, each host's files from a copy
+                                               of its / at COPIES/NAME
 
 Neither connects to any host: `render` loads the inventory and its group_data/ as pyinfra
 does (pyinfra_cli's own loader) and validates it as a deploy does (the same messages);
@@ -20,6 +22,7 @@ import tempfile
 
 from ..host_paths import DROPIN, NEEDRESTART_CONF, OPTIONS_FILES, SYSCTL_FILE
 from ..model import adopt_map, conf_equiv, conf_parse
+from ..model.blocks import Paths
 from ..model.problems import KeepalivedDataError
 from ..operations.firewall import installed_command
 from ..render import config as render_config
@@ -28,6 +31,7 @@ from ..render import script_data
 from ..render.firewall import firewall_rules
 
 INCOMPLETE_FILE = "ADOPT-INCOMPLETE.txt"
+CONFIG_FILE = Paths().config_file  # (where keepalived as packaged reads it)
 
 
 class OfflineError(Exception):
@@ -146,17 +150,25 @@ def host_and_file(argument):
     return stem, argument
 
 
-def adopted(arguments):
+def adopted(arguments, root=None):
     """({host: Mapping}, {host: parsed tree}): each FILE parsed (for its host's config
-    id) and mapped; OfflineError on a config that cannot be read."""
+    id) and mapped; OfflineError on a config that cannot be read. Without `root`, FILE is
+    a file here and an absolute include is refused; with it, the host's files are under
+    root/<host>/ (a copy of its /) and FILE is their path on the host, NAME[=PATH]."""
     mappings, trees = {}, {}
     for argument in arguments:
-        host, path = host_and_file(argument)
+        if root is None:
+            host, path = host_and_file(argument)
+            source = conf_parse.DiskSource(absolute_includes=False)
+        else:
+            host, _, path = argument.partition("=")
+            path = path or CONFIG_FILE
+            source = conf_parse.DiskSource(host_dir(root, host))
         host_dir("", host)
         if host in trees:
             raise OfflineError(f"{argument}: host {host} is given twice; name them NAME=FILE")
         try:
-            trees[host] = conf_parse.parse(path, config_id=host)
+            trees[host] = conf_parse.parse(path, source, config_id=host)
         except (conf_parse.ConfParseError, OSError) as error:
             raise OfflineError(f"{host}: {error}") from None
         mappings[host] = adopt_map.map_config(trees[host])
@@ -221,7 +233,7 @@ def compared(trees, tree_dir, mappings):
     for host, tree in trees.items():
         tree = mappings[host].mapped_tree(tree)
         root = os.path.join(tree_dir, host)
-        rendered = conf_parse.parse("/etc/keepalived/keepalived.conf",
+        rendered = conf_parse.parse(CONFIG_FILE,
                                     conf_parse.DiskSource(root), config_id=host)
         found[host] = conf_equiv.differences(
             conf_equiv.normalise(tree), conf_equiv.normalise(rendered),
@@ -230,7 +242,7 @@ def compared(trees, tree_dir, mappings):
 
 
 def adopt_command(arguments):
-    mappings, trees = adopted(arguments.files)
+    mappings, trees = adopted(arguments.files, arguments.root)
     for host, mapping in mappings.items():
         for where, old, new in mapping.translations:
             print(f"{host}: {where}: {old} read as {new}")
@@ -275,6 +287,8 @@ def parser():
     render.set_defaults(run=render_command)
     adopt = commands.add_parser("adopt", help="hand-written configs as this deploy's data")
     adopt.add_argument("--out", metavar="DIR", required=True)
+    adopt.add_argument("--root", metavar="DIR", help="each host's files under DIR/NAME/ "
+                       "(a copy of its /); then give NAME or NAME=PATH on the host")
     adopt.add_argument("files", metavar="[NAME=]FILE", nargs="+")
     adopt.set_defaults(run=adopt_command)
     return top

@@ -60,10 +60,13 @@ class ConfParseError(ValueError):
 
 class DiskSource:
     """Files on this machine; an absolute path is taken under `root` (a rendered tree:
-    its keepalived.conf includes /etc/keepalived/conf.d/*.conf, under root)."""
+    its keepalived.conf includes /etc/keepalived/conf.d/*.conf, under root).
+    `absolute_includes` False: an include of an absolute path is refused (a host's config
+    copied here: its /etc/keepalived/... is the host's, not this machine's)."""
 
-    def __init__(self, root="/"):
+    def __init__(self, root="/", absolute_includes=True):
         self.root = os.path.abspath(root)
+        self.absolute_includes = absolute_includes
 
     def _local(self, path):
         return os.path.join(self.root, path.lstrip("/")) if os.path.isabs(path) else path
@@ -91,6 +94,8 @@ class DiskSource:
 
 class MemorySource:
     """Files given as {path: text or bytes} (tests, and a host's files read over SSH)."""
+
+    absolute_includes = True
 
     def __init__(self, files):
         self.files = {path: text.encode() if isinstance(text, str) else text
@@ -237,6 +242,10 @@ class _Reader:
         if len(words) != 2:
             raise ConfParseError(path, number, "include takes one path or pattern")
         pattern = words[1]
+        if os.path.isabs(pattern) and not self.source.absolute_includes:
+            raise ConfParseError(path, number, f"include {pattern}: an absolute path names the "
+                                 "host's file, not this machine's; read the host's files from "
+                                 "a copy of them (adopt --root DIR: DIR/<host>/etc/...)")
         if not os.path.isabs(pattern):
             pattern = os.path.join(os.path.dirname(path), pattern)
         found = self.source.glob(pattern)
