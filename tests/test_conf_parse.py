@@ -51,6 +51,9 @@ CASES = {
     "parameters, $NAME and ${NAME}": (
         "$IF=eth0\n$VRID=51\ninterface $IF\nvirtual_router_id ${VRID}0\n",
         [["interface", "eth0"], ["virtual_router_id", "510"]]),
+    "$NAME only before a space or the end; a name not defined stays": (
+        "$IF=eth0\nx $IF.1 $IF\tz\nscript \"/bin/c $HOME\"\n",
+        [["x", "$IF.1", "eth0", "z"], ["script", "/bin/c $HOME"]]),
     "a line continued with a backslash": (
         "notification_email \\\n  { a@b }\n",
         [["notification_email", [["a@b"]]]]),
@@ -110,7 +113,8 @@ BAD = {
     "a brace that closes nothing": ("a 1\n}\n", "k.conf:2", "closes no block"),
     "a brace that opens nothing": ("{\n", "k.conf:1", "opens a block for no keyword"),
     "an unclosed quote": ('script "/bin/x\n', "k.conf:1", "quoted string is not closed"),
-    "an undefined parameter": ("interface $IF\n", "k.conf:1", "$IF is not defined"),
+    "keepalived's own parameters": ("router_id $_INSTANCE\n", "k.conf:1",
+                                    "$_INSTANCE: keepalived's own parameters"),
     "a conditional line without a config id": ("@high priority 1\n", "k.conf:1",
                                                "-i id reads it"),
     "a missing include": ("a 1\ninclude nothere.conf\n", "k.conf:2", "no file matches"),

@@ -9,12 +9,13 @@ What keepalived reads, as its parser (keepalived/core/parser.c) reads it:
   one line (`virtual_ipaddress { 10.0.0.1/24 }`);
 - `include PATTERN`: a glob, sorted, relative to the including file's directory; its
   lines count where the include is written (also inside a block);
-- `$NAME=value` defines a parameter, `$NAME` and `${NAME}` use it further on;
+- `$NAME=value` defines a parameter, `${NAME}` and `$NAME` (before a space or the
+  line's end) use it further on; a name not defined stays as written;
 - `@ID line` is read only by the keepalived started with `-i ID`, `@^ID line` by every
   other: expanded for a given `config_id`, else refused with the line.
 
-A line keepalived would not read the same (a missing include, a loop of includes, an
-undefined parameter, an unclosed quote or block, a binary or over-large file) is a
+A line keepalived would not read the same (a missing include, a loop of includes,
+keepalived's own parameters ($_INSTANCE, ...), an unclosed quote or block, a binary or over-large file) is a
 `ConfParseError` naming the file and line: nothing is guessed.
 """
 
@@ -25,7 +26,9 @@ from dataclasses import dataclass, field
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # keepalived's configs are small; larger is a mistake
 PARAMETER_DEF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=(.*)")
-PARAMETER_USE_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+# ${NAME} anywhere; $NAME only before a space, a tab or the end of the line (keepalived's)
+PARAMETER_USE_RE = re.compile(
+    r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)(?=[ \t]|$)")
 CONDITIONAL_RE = re.compile(r"@(\^?)(\S+)\s*(.*)")
 
 
@@ -229,10 +232,12 @@ class _Reader:
     def _expanded(self, line, path, number):
         def value(match):
             name = match[1] or match[2]
-            if name not in self.parameters:
-                raise ConfParseError(path, number, f"parameter ${name} is not defined "
-                                     "before this line")
-            return self.parameters[name]
+            if name in self.parameters:
+                return self.parameters[name]
+            if name.startswith("_"):
+                raise ConfParseError(path, number, f"${name}: keepalived's own parameters "
+                                     "(_INSTANCE, _PWD, ...) are not read here; write the value")
+            return match[0]  # (keepalived leaves a name it does not know as written)
         if line.startswith("~SEQ"):
             raise ConfParseError(path, number, "~SEQ lines are not read here; write the "
                                  "lines out")
