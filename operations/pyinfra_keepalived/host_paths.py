@@ -18,6 +18,9 @@ RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
 RESTART_PENDING = f"{STATE_DIR}/restart-pending"
 # the host's drain: a track_file added to drainable instances' priority (tmpfs: a reboot undrains)
 DRAIN_FILE = "/run/pyinfra-keepalived.drain"
+# the drain's track_file name in keepalived.conf (render.config); an instance's own drain is
+# DRAIN_TRACKER_NAME, its file DRAIN_FILE.NAME (no operator's track_file may take them)
+DRAIN_TRACKER = "pyinfra_drain"
 # ours only during an install (Debian): the package's scripts restart nothing
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 # what the probe reads of them (the policy-rc.d too, if a killed install left ours)
