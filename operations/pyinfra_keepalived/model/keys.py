@@ -600,14 +600,14 @@ class VrrpInstance(Block):
     peers_from_inventory: Derived[bool] = Field(False, description="unicast_peers "
                                                 "\"inventory\": model.peers fills them in")
     # (model.tracking_blocks: TrackedList, VmacName; the items it checks the names of)
-    track_processes: "TrackedList" = Field([], description="names of "
+    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
                                            "keepalived_track_processes, each optionally "
                                            "with its own weight")
-    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "
+    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
                                           "track_processes (not both)")
-    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "
+    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
                                        "each optionally with its own weight")
-    use_vmac: "VmacName" = Field(False, description="true: the VIPs on a macvlan with the "
+    use_vmac: "VmacName" = Field(False, description="true: the VIPs on a macvlan with the "  # noqa: F821
                                  "VRRP MAC 00:00:5e:00:01:VRID (named vrrp.VRID), or that "
                                  "macvlan's name")
     vmac_xmit_base: Flag = Field(False, description="with use_vmac: send and receive adverts "
@@ -648,11 +648,11 @@ class SyncGroup(Block):
 
     instances: list[Name] = Field(description="two or more instances of this host that "
                                   "change state together")
-    track_processes: "TrackedList" = Field([], description="names of "
+    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
                                            "keepalived_track_processes, for every member")
-    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "
+    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
                                           "track_processes (not both)")
-    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "
+    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
                                        "for every member")
 
 
@@ -749,13 +749,13 @@ class HostData(Block):
                            "VRID, version, advert_int) go live on this host although a peer "
                            "is outside --limit or unreachable: both may hold the VIPs (split "
                            "brain) until that peer is deployed")
-    keepalived_track_processes: "TrackProcesses" = Field(
+    keepalived_track_processes: "TrackProcesses" = Field(  # noqa: F821
         {}, description="vrrp_track_process blocks by name: processes whose presence "
                         "counts (see docs: tracking)")
-    keepalived_track_processs: "TrackProcesses" = Field(
+    keepalived_track_processs: "TrackProcesses" = Field(  # noqa: F821
         {}, description="the Ansible role's spelling of keepalived_track_processes (not "
                         "both)")
-    keepalived_track_files: "TrackFiles" = Field(
+    keepalived_track_files: "TrackFiles" = Field(  # noqa: F821
         {}, description="track_file blocks by name: files whose number, times the weight, "
                         "is added to the priority")
 

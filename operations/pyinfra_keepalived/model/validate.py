@@ -37,12 +37,12 @@ from .keys import (
     read_value,
 )
 from .problems import Problems
-from .tracking_blocks import read_tracking
 from .readers import (
     read_extra_lines,
     read_list,
     read_mapping,
 )
+from .tracking_blocks import read_tracking
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
