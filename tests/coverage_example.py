@@ -59,10 +59,11 @@ def host_data(priority, address, eth1_address, eth1_peer):
              "unicast_src_ip": eth1_address, "unicast_peers": [eth1_peer],
              "virtual_ipaddresses": ["10.1.0.200/24"],
              "notify_backup": "page.sh BACKUP", "notify_fault": "page.sh FAULT",
-             "notify_stop": "page.sh STOP", "use_vmac": "vmac2", "vmac_xmit_base": True},
+             "notify_stop": "page.sh STOP"},
             {"name": "VI_6", "interface": "eth0", "state": "BACKUP", "priority": priority,
              "virtual_router_id": 51, "native_ipv6": True, "advert_int": 0.1,
-             "virtual_ipaddresses": ["2001:db8::200/64"], "track_files": ["maint weight 3"],
+             "virtual_ipaddresses": ["2001:db8::200/64"], "use_vmac": "vmac6",
+             "vmac_xmit_base": True, "track_files": ["maint weight 3"],
              "track_processs": ["sshd"]},
         ],
     }

@@ -81,7 +81,7 @@ def test_rendered_blocks():
         "    track_process {\n        haproxy weight -10\n    }\n}\n",
         "    track_file {\n        synced weight 0\n    }\n\n"
         "    track_process {\n        haproxy\n    }\n",
-        "    use_vmac vmac2\n    vmac_xmit_base\n    preempt_delay     30\n",
+        "    native_ipv6\n    use_vmac vmac6\n    vmac_xmit_base\n",
     ]:
         assert block in instances
     assert "\n\n\n" not in instances, "blank-line noise"

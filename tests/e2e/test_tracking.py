@@ -2,8 +2,11 @@
 pinging the VIP.
 
 In file order, on one cluster deployed once (VI_1 tracks the track_file `maint` and uses
-a VRRP virtual MAC):
-1. the client sees the VIP at the VRRP MAC 00:00:5e:00:01:<VRID>, on the master's macvlan;
+a VRRP virtual MAC). Docker mounts /proc/sys read-only; each host's own /proc/sys/net
+(its network namespace's, nothing of the machine's) is made writable first, as it is on a
+real host, so that the deploy's host level can set the sysctls a virtual MAC needs.
+1. the client sees the VIP at the VRRP MAC 00:00:5e:00:01:<VRID>, on the master's macvlan,
+   never at the interface's own MAC (the host level's arp_announce 2 on eth0);
 2. a weight written into the master's file moves the VIP to the peer (the client still
    sees the VRRP MAC, now of the peer); cleared, the VIP comes back;
 3. track_process cannot work here: keepalived in a container's network namespace gets no
@@ -28,17 +31,23 @@ MAINT = "/run/keepalived-maint"  # the track_file (tmpfs: empty at each boot)
 
 def tracking_data(data):
     """The cluster's group data with the track_file and the vmac on VI_1, and a
-    vrrp_track_process (for test 3) that VI_1 does not track."""
-    vi_1 = dict(data["keepalived_vrrp_instances"][0], use_vmac=True, track_files=["maint"])
+    vrrp_track_process (for test 3): sshd, which runs on each host but which keepalived
+    cannot see here, so each host's priority is 5 lower (95 and 85: still in order)."""
+    vi_1 = dict(data["keepalived_vrrp_instances"][0], use_vmac=True, track_files=["maint"],
+                track_processes=["sshd"])
     return {**data, "keepalived_vrrp_instances": [vi_1],
             "keepalived_track_files": {"maint": {"file": MAINT}},
-            "keepalived_track_processes": {"sshd": {"process": "sshd", "weight": 5}}}
+            "keepalived_track_processes": {"sshd": {"process": "sshd", "weight": -5}}}
 
 
 @pytest.fixture(scope="module")
 def deployed(cluster, tmp_path_factory):
     inventory = cluster.derived_inventory(str(tmp_path_factory.mktemp("tracking") /
                                               "inventory.py"), tracking_data)
+    for host in cluster.hosts:  # (this namespace's net sysctls only, as a real host has)
+        code, output = cluster.run(host, "mount --bind /proc/sys/net /proc/sys/net && "
+                                         "mount -o remount,rw,bind /proc/sys/net")
+        assert code == 0, output
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     result = pyinfra(inventory, "-y")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -60,6 +69,10 @@ def client_sees(observer, vip):
 
 
 def test_client_sees_the_vrrp_mac_of_the_master(cluster, observer, deployed):
+    for host in cluster.hosts:
+        assert cluster.run(host, "cat " + " ".join(
+            f"/proc/sys/net/ipv4/conf/eth0/{key}" for key in
+            ("arp_ignore", "arp_filter", "arp_announce")))[1].split() == ["1", "1", "2"]
     assert cluster.run("host-01", f"cat /sys/class/net/{MACVLAN}/address")[1].strip() == VMAC
     assert cluster.holders() == [], "the VIP is on the macvlan, not on eth0"
     assert client_sees(observer, cluster.vip()) == VMAC
@@ -72,7 +85,7 @@ def write_maint(cluster, host, value):
 
 def test_a_weight_in_the_masters_track_file_moves_the_vip_and_back(cluster, observer,
                                                                    deployed):
-    # priority 100 + 1 x -50 = 50 < the peer's 90: the peer takes over
+    # priority 100 - 5 + 1 x -50 = 45 < the peer's 85: the peer takes over
     with Pings(observer, cluster.vip()) as away:
         write_maint(cluster, "host-01", -50)
         moved = wait_for(lambda: cluster.holders(dev=MACVLAN) == ["host-02"], timeout=15)
