@@ -53,6 +53,12 @@ ERRORS = {
         with_tracking(files={"my maint": MAINT}),
         ["host-01: keepalived_track_files['my maint'] = 'my maint': must be a name of "
          "letters, digits and _ . -"]),
+    "process-name-not-text": (
+        with_tracking(processes={0: None}, track_processes=["haproxy"]),
+        ["host-01: keepalived_track_processes[0] = 0: must be a name of letters, digits and "
+         "_ . -",
+         "host-01: keepalived_vrrp_instances[0].track_processes[0] = 'haproxy': names no "
+         "block of keepalived_track_processes; defined: none"]),
     "file-is-the-drain-name": (
         with_tracking(files={"pyinfra_drain": MAINT}),
         ["host-01: keepalived_track_files['pyinfra_drain'] = 'pyinfra_drain': is the "
@@ -106,9 +112,16 @@ ERRORS = {
          "(2): keepalived ignores it; lower it or raise quorum_max"]),
     "process-name-too-long": (
         with_tracking(processes={"p": {"process": "a-very-long-daemon"}}),
-        ["host-01: keepalived_track_processes.p.process = 'a-very-long-daemon': is longer "
-         "than the 15 characters of a process name (/proc/PID/comm): it never matches; set "
-         "full_command: true to match the command line"]),
+        ["host-01: keepalived_track_processes.p.process = 'a-very-long-daemon': never "
+         "matches the process name keepalived compares it with (/proc/PID/comm: at most 15 "
+         "characters, no path); give that name, or set full_command: true to match the "
+         "command line"]),
+    "process-path-by-name": (
+        with_tracking(processes={"p": {"process": "/usr/sbin/haproxy"}}),
+        ["host-01: keepalived_track_processes.p.process = '/usr/sbin/haproxy': never "
+         "matches the process name keepalived compares it with (/proc/PID/comm: at most 15 "
+         "characters, no path); give that name, or set full_command: true to match the "
+         "command line"]),
     "processes-both-spellings": (
         with_tracking(processes={"haproxy": HAPROXY}, role_processes={"nginx": HAPROXY}),
         ["host-01: keepalived_track_processs = {'nginx': <hidden>}: is the Ansible role's spelling of keepalived_track_processes, which is set "

@@ -14,7 +14,7 @@ read.
 """
 
 import re
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -108,7 +108,7 @@ class TrackedItem(Entry):
     """One line of an instance's or sync group's track_file / track_process list: "NAME
     [weight W]" or a mapping."""
 
-    NUMBERS = ("weight",)
+    NUMBERS: ClassVar = ("weight",)
 
     name: Name = Field(description="the block's name (required)")
     weight: whole(-254, 254) | None = Field(None, description="instead of the block's weight")
@@ -184,19 +184,22 @@ def check_track_file(problems, key, track_file):
 
 
 def check_track_process(problems, key, process, from_role):
-    """quorum at most quorum_max; a process name keepalived can match; an unset weight
-    read from the Ansible role's key (the role rendered weight 1 there)."""
+    """quorum at most quorum_max; a process keepalived can match (matched by name, it is
+    compared with the 15-character /proc/PID/comm); an unset weight read from the Ansible
+    role's key (the role rendered weight 1 there)."""
     where = f"{key}.{process.name}"
     if None not in (process.quorum, process.quorum_max) and process.quorum > process.quorum_max:
         problems.error(f"{where}.quorum", process.quorum, f"is more than quorum_max "
                        f"({process.quorum_max}): keepalived ignores it; lower it or raise "
                        "quorum_max")
-    name = process.process.split()[0]
-    if " " not in process.process and not process.full_command and \
-            len(name.rpartition("/")[2]) > COMM_LENGTH:
-        problems.error(f"{where}.process", process.process, f"is longer than the "
-                       f"{COMM_LENGTH} characters of a process name (/proc/PID/comm): it "
-                       "never matches; set full_command: true to match the command line")
+    # (parameters and param_match make keepalived match the command line too)
+    by_name = " " not in process.process and process.param_match is None and \
+        not process.full_command
+    if by_name and ("/" in process.process or len(process.process) > COMM_LENGTH):
+        problems.error(f"{where}.process", process.process, "never matches the process "
+                       f"name keepalived compares it with (/proc/PID/comm: at most "
+                       f"{COMM_LENGTH} characters, no path); give that name, or set "
+                       "full_command: true to match the command line")
     if from_role and process.weight is None:
         problems.warn(f"{where}.weight", None, "is unset: too few processes put the "
                       "instances that track it in FAULT (the Ansible role rendered weight 1 "
@@ -332,8 +335,8 @@ def read_tracking(problems, data, instances, sync_groups):
     files = read_blocks(problems, FILES, TrackFile, given[FILES])
     processes = read_blocks(problems, process_key, TrackProcess, given[PROCESSES])
     # (a block given but refused is named here: its own error says what is wrong)
-    declared = {key: set(value) if isinstance(value, dict) else set()
-                for key, value in given.items()}
+    declared = {key: {name for name in value if isinstance(name, str)}
+                if isinstance(value, dict) else set() for key, value in given.items()}
     for track_file in files.values():
         check_track_file(problems, FILES, track_file)
     for process in processes.values():
