@@ -134,7 +134,7 @@ ERRORS = {
     "tracked-process-undefined": (
         with_tracking(role_processes={"haproxy": HAPROXY}, track_processs=["nginx"]),
         ["host-01: keepalived_vrrp_instances[0].track_processes[0] = 'nginx': names no "
-         "block of keepalived_track_processes; defined: haproxy"]),
+         "block of keepalived_track_processs; defined: haproxy"]),
     "synced-file-default-weight": (
         with_tracking(files={"maint": MAINT}, groups=SYNCED, instances=[
             instance(priority=100, track_scripts=[], track_files=["maint"]), VI_2]),

@@ -256,28 +256,23 @@ SYNCED = "keepalived ignores tracking weights of an instance in a sync group"
 OWNER = "priority 255 (the address owner) ignores tracking weights"
 
 
-def check_instance(problems, where, instance, files, processes, declared, synced):
-    """What an instance (`tracked`) tracks is declared (`declared`: {FILES: names,
-    PROCESSES: names}), and is unweighted where keepalived ignores weights (in a sync
-    group, or at priority 255)."""
-    for key, blocks, blocks_key in (("track_files", files, FILES),
-                                    ("track_processes", processes, PROCESSES)):
-        check_names(problems, f"{where}.{key}", getattr(instance, key),
-                    declared[blocks_key], blocks_key)
+def check_instance(problems, where, instance, kinds, synced):
+    """What an instance (`tracked`) tracks is declared (`kinds`: read_tracking's), and is
+    unweighted where keepalived ignores weights (in a sync group, or at priority 255)."""
+    for key, blocks, blocks_key, names in kinds:
+        check_names(problems, f"{where}.{key}", getattr(instance, key), names, blocks_key)
         if synced or instance.priority == 255:
             check_weights(problems, f"{where}.{key}", getattr(instance, key), blocks,
                           SYNCED if synced else OWNER)
 
 
-def check_group(problems, where, group, files, processes, declared, instances):
+def check_group(problems, where, group, kinds, instances):
     """What a sync group (`tracked`) tracks is declared (as check_instance); weighted only
     if no member is the address owner (keepalived then sets the weight to 0)."""
     owners = [instance.name for instance in instances
               if instance.name in group.instances and instance.priority == 255]
-    for key, blocks, blocks_key in (("track_files", files, FILES),
-                                    ("track_processes", processes, PROCESSES)):
-        check_names(problems, f"{where}.{key}", getattr(group, key), declared[blocks_key],
-                    blocks_key)
+    for key, blocks, blocks_key, names in kinds:
+        check_names(problems, f"{where}.{key}", getattr(group, key), names, blocks_key)
         if owners:
             check_weights(problems, f"{where}.{key}", getattr(group, key), blocks,
                           f"{owners[0]} has priority 255, and keepalived then ignores the "
@@ -334,9 +329,13 @@ def read_tracking(problems, data, instances, sync_groups):
              PROCESSES: one_spelling(problems, "", data, PROCESSES, ROLE_PROCESSES) or {}}
     files = read_blocks(problems, FILES, TrackFile, given[FILES])
     processes = read_blocks(problems, process_key, TrackProcess, given[PROCESSES])
-    # (a block given but refused is named here: its own error says what is wrong)
-    declared = {key: {name for name in value if isinstance(name, str)}
-                if isinstance(value, dict) else set() for key, value in given.items()}
+    # (key, blocks, their data key, the names declared there: a block given but refused
+    # counts, its own error says what is wrong)
+    kinds = tuple((key, blocks, blocks_key, {name for name in value if isinstance(name, str)}
+                   if isinstance(value, dict) else set())
+                  for key, blocks, blocks_key, value in (
+                      ("track_files", files, FILES, given[FILES]),
+                      ("track_processes", processes, process_key, given[PROCESSES])))
     for track_file in files.values():
         check_track_file(problems, FILES, track_file)
     for process in processes.values():
@@ -347,11 +346,10 @@ def read_tracking(problems, data, instances, sync_groups):
     vmac_names = {}
     for index, instance in enumerate(instances):
         where = f"keepalived_vrrp_instances[{index}]"
-        check_instance(problems, where, instance, files, processes, declared,
-                       instance.name in synced)
+        check_instance(problems, where, instance, kinds, instance.name in synced)
         check_vmac(problems, where, instance, interfaces, vmac_names)
     for group in sync_groups:
-        check_group(problems, f"keepalived_sync_groups.{group.name}", group, files,
-                    processes, declared, instances)
+        check_group(problems, f"keepalived_sync_groups.{group.name}", group, kinds,
+                    instances)
     return instances, sync_groups, tuple(files.values()), tuple(processes.values())
 
