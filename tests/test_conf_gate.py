@@ -51,6 +51,7 @@ def test_coverage_example_renders_as_expected(host):
     files = relative_files(settings_of(COVERAGE_HOSTS)[host], "/etc/keepalived")
     assert {relative: file.mode for relative, file in files.items()} == {
         "keepalived.conf": "644", "conf.d/00-global_defs.conf": "644",
+        "conf.d/05-track.conf": "644",
         "conf.d/10-vrrp_scripts.conf": "644", "conf.d/20-vrrp_instances.conf": "600",
         "scripts/check_ssh.sh": "755", "scripts/record_state.sh": "755",
         "scripts/page.sh": "755", "conf.d/agreement-VI_1.txt": "600",
@@ -75,7 +76,12 @@ def test_rendered_blocks():
         "    # extra_lines: raw, NOT validated by this deploy (keepalived -t still checks them)\n"
         "    smtp_alert\n}\n",
         "    advert_int        0.1\n    native_ipv6\n",
-        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n",
+        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n\n"
+        "    track_file {\n        maint\n    }\n\n"
+        "    track_process {\n        haproxy weight -10\n    }\n}\n",
+        "    track_file {\n        synced weight 0\n    }\n\n"
+        "    track_process {\n        haproxy\n    }\n",
+        "    native_ipv6\n    use_vmac vmac6\n    vmac_xmit_base\n",
     ]:
         assert block in instances
     assert "\n\n\n" not in instances, "blank-line noise"
@@ -146,6 +152,8 @@ ACCEPTED = {
                                 "extra_lines": ["vrrp_min_garp true"]},
         keepalived_check_scripts=[{**SEED_HOSTS[0][1]["keepalived_check_scripts"][0],
                                    "extra_lines": ["init_fail"]}]),
+    "use_vmac": seed_with({"use_vmac": True, "use_vmac_addr": True,
+                           "virtual_ipaddresses_excluded": ["2001:db8::100/64"]}),
     "everything": COVERAGE_HOSTS,
 }
 

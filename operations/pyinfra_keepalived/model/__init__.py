@@ -10,3 +10,6 @@ hosts are `peers` and `fleet`. Errors name the host, the key path, the value and
 allowed. Nothing here reads a host or renders a file, and nothing imports a later layer
 (render, facts, operations, deploys).
 """
+
+# (the fields of model.keys that name its types are complete once it is imported)
+from . import tracking_blocks  # noqa: F401, E402

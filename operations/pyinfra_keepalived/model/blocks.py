@@ -88,3 +88,5 @@ class Settings:
     # with keepalived_ssh_host_keys "shared"; None: per-host
     ssh_host_keys: SharedKeys | None = field(default=None, repr=False)
     ssh_port: int = 22  # keepalived_ssh_port: SSH clients' port through the VIPs
+    track_files: tuple = ()  # tracking_blocks.TrackFile: keepalived_track_files
+    track_processes: tuple = ()  # tracking_blocks.TrackProcess: keepalived_track_processes

@@ -600,6 +600,22 @@ class VrrpInstance(Block):
                                             "uses: version, vrrp_version, 3 for IPv6")
     peers_from_inventory: Derived[bool] = Field(False, description="unicast_peers "
                                                 "\"inventory\": model.peers fills them in")
+    # (model.tracking_blocks: TrackedList, VmacName; the items it checks the names of)
+    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
+                                           "keepalived_track_processes, each optionally "
+                                           "with its own weight")
+    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
+                                          "track_processes (not both)")
+    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
+                                       "each optionally with its own weight")
+    use_vmac: "VmacName" = Field(False, description="true: the VIPs on a macvlan with the "  # noqa: F821
+                                 "VRRP MAC 00:00:5e:00:01:VRID (named vrrp.VRID), or that "
+                                 "macvlan's name")
+    vmac_xmit_base: Flag = Field(False, description="with use_vmac: send and receive adverts "
+                                 "on the base interface (needed with unicast_peers)")
+    use_vmac_addr: Flag = Field(False, description="with use_vmac: a macvlan also for VIPs "
+                                "on other interfaces or of the other family (keepalived "
+                                "2.2.0 or later)")
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                              "notify")
@@ -633,6 +649,12 @@ class SyncGroup(Block):
 
     instances: list[Name] = Field(description="two or more instances of this host that "
                                   "change state together")
+    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
+                                           "keepalived_track_processes, for every member")
+    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
+                                          "track_processes (not both)")
+    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
+                                       "for every member")
 
 
 # -- the host's data --
@@ -728,6 +750,15 @@ class HostData(Block):
                            "VRID, version, advert_int) go live on this host although a peer "
                            "is outside --limit or unreachable: both may hold the VIPs (split "
                            "brain) until that peer is deployed")
+    keepalived_track_processes: "TrackProcesses" = Field(  # noqa: F821
+        {}, description="vrrp_track_process blocks by name: processes whose presence "
+                        "counts (see docs: tracking)")
+    keepalived_track_processs: "TrackProcesses" = Field(  # noqa: F821
+        {}, description="the Ansible role's spelling of keepalived_track_processes (not "
+                        "both)")
+    keepalived_track_files: "TrackFiles" = Field(  # noqa: F821
+        {}, description="track_file blocks by name: files whose number, times the weight, "
+                        "is added to the priority")
 
 
 def data_defaults():

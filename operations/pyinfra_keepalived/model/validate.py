@@ -42,6 +42,7 @@ from .readers import (
     read_list,
     read_mapping,
 )
+from .tracking_blocks import read_tracking
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
@@ -493,6 +494,8 @@ def read_host(host, data):
     check_host_instances(problems, instances, scripts, notify_scripts)
     sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
                                    instances, scripts)
+    instances, sync_groups, track_files, track_processes = read_tracking(
+        problems, data, instances, sync_groups)
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
@@ -500,5 +503,6 @@ def read_host(host, data):
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=ssh_port)
+                        ssh_port=ssh_port, track_files=track_files,
+                        track_processes=track_processes)
     return settings, problems

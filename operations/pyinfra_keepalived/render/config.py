@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import jinja2
 
-from ..host_paths import DRAIN_FILE
+from ..host_paths import DRAIN_FILE, DRAIN_TRACKER
 from ..model.peers import agreement
 from ..model.script_data import SHIPPED_SCRIPT_TEMPLATES
 from ..shipped import TEMPLATES_DIR
@@ -21,8 +21,7 @@ from .firewall import firewall_rules, peers_content, peers_path
 # a keepalived track_file whose number is added to the priority of every instance that tracks
 # it (weight 1; keepalived clamps the result at 1). Writing -253 into the file hands a VIP
 # to the next priority with no reply lost, without a reload; a missing file counts as 0.
-# On tmpfs: a reboot undrains.
-DRAIN_TRACKER = "pyinfra_drain"
+# On tmpfs: a reboot undrains. (Its track_file is named DRAIN_TRACKER.)
 
 
 def instance_drain(name):
@@ -162,6 +161,8 @@ def config_files(settings):
         "scripts": settings.scripts,
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
+        "track_files": settings.track_files,
+        "track_processes": settings.track_processes,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -181,6 +182,9 @@ def config_files(settings):
         rendered("conf.d/20-vrrp_instances.conf.j2", instances_path(paths), "600",
                  secret=True),
     ]
+    if settings.track_files or settings.track_processes:  # (the operator's: tracking_blocks)
+        files.append(rendered("conf.d/05-track.conf.j2", f"{paths.config_dir}/05-track.conf",
+                              "644"))
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
     files += [agreement_file(paths, instance) for instance in settings.instances]
