@@ -86,9 +86,8 @@ ERRORS = {
          "keep one"]),
     "tracked-file-bad-weight": (
         with_tracking(files={"maint": MAINT}, track_files=["maint weight x"]),
-        ["host-01: keepalived_vrrp_instances[0].track_files = ['maint weight x']: must be a "
-         "list of names, each optionally followed by weight W (-254-254), or mappings of "
-         "name and weight"]),
+        ["host-01: keepalived_vrrp_instances[0].track_files[0].weight = 'x': must be a "
+         "whole number -254-254"]),
     "process-required": (
         with_tracking(processes={"haproxy": {"weight": 2}}),
         ["host-01: keepalived_track_processes.haproxy.process: required: the process name "
