@@ -42,6 +42,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .commands import command_problem
 from .hidden import unhide
 from .problems import NOT_SHOWN, did_you_mean
 from .readers import (
@@ -190,6 +191,8 @@ Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.ex
 IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
                     "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
+CommandLine = checked(str, lambda text: command_problem(text) is None, command_problem,
+                      {"type": "string"})
 Lines = Annotated[
     checked(list[str], lambda lines: not extra_lines_problem(lines),
             "must be lines of text whose braces close within them",
@@ -341,8 +344,9 @@ class VrrpScript(Block):
 
     name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: CheckTemplate = Field(description="template file name (required), from "
-                                    "./templates/ or the shipped templates/scripts/")
+    template: CheckTemplate | None = Field(None, description="template file name, from "
+                                           "./templates/ or the shipped templates/scripts/ "
+                                           "(this or check_script)")
     vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
@@ -364,7 +368,11 @@ class VrrpScript(Block):
         {}, description="other values for the template (identifiers; one line of text, "
                         "numbers, booleans or lists of those)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
-    path: Derived[str] = Field(None, description="absolute path of the script on the host")
+    path: Derived[str | None] = Field(None, description="absolute path of the script on the "
+                                      "host (None for a check_script)")
+    check_script: CommandLine | None = Field(
+        None, description="a command instead of a script file (this or template), e.g. "
+                          "\"pgrep -x haproxy\": checked on the host before it goes live")
 
     def template_variables(self):
         """What the script's template sees: its own keys, and the vars given for it."""
