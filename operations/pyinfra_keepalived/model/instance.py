@@ -27,7 +27,6 @@ from .keys import (
 )
 from .problems import did_you_mean, public_keys
 from .readers import (
-    WORD_RE,
     read_extra_lines,
     read_list,
     read_mapping,
