@@ -183,7 +183,7 @@ def read_probe(settings, files=None):
     return host.get_fact(
         KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
-        dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
+        dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir, paths.include_dir],
         host_state=host_level.state_arguments(firewall_rules(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],

@@ -16,6 +16,7 @@ from . import host_level as validate_host
 from . import script_data, shared_keys
 from .blocks import Paths, Settings
 from .commands import read_command
+from .includes import read_include_files
 from .instance import (
     HostContext,
     read_instance,
@@ -504,6 +505,7 @@ def read_host(host, data):
     ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
                           data.get("keepalived_ssh_port", 22))
     ssh_host_keys = read_ssh_host_keys(problems, data)
+    include_files = read_include_files(problems, data)
 
     if problems.errors:
         return None, problems
@@ -518,5 +520,5 @@ def read_host(host, data):
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=ssh_port)
+                        ssh_port=ssh_port, include_files=include_files)
     return settings, problems

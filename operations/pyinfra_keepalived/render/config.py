@@ -167,6 +167,7 @@ def config_files(settings, programs=None):
         "scripts": settings.scripts,
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
+        "include_files": settings.include_files,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -189,6 +190,9 @@ def config_files(settings, programs=None):
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts) if script.path]
     files += [agreement_file(paths, instance) for instance in settings.instances]
+    files += [ManagedFile(path=f"{paths.include_dir}/{file.name}", content=file.content,
+                          mode="600" if file.secret else "644", secret=file.secret)
+              for file in settings.include_files]
     # the firewall's peers for this config, live with it (render.firewall)
     rules = firewall_rules(settings)
     if rules:
