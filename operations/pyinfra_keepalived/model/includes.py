@@ -27,7 +27,8 @@ from pydantic import Field
 
 from . import keys
 from .hidden import mask_text
-from .keys import Block, Text, matching
+from .keys import Block, Text, matching, read_block
+from .problems import Problems
 from .readers import extra_lines_problem, read_list
 
 MAX_BYTES = 256 * 1024
@@ -46,6 +47,12 @@ class IncludeFile(Block):
     name: matching(INCLUDE_NAME_RE, INCLUDE_NAME_ALLOWED) | None = Field(
         None, description="the file's name on the host (default: its own; not for a "
                           "directory)")
+
+
+# HostData's keepalived_include_files are these blocks: complete it (model/__init__ imports
+# this module); their keys are shown in messages (no secret)
+keys.HostData.model_rebuild(_types_namespace={"IncludeFile": IncludeFile})
+Problems.public_keys(IncludeFile.keys())
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ def read_include_files(problems, data):
     for index, item in enumerate(read_list(problems, "keepalived_include_files",
                                            data.get("keepalived_include_files", []))):
         key = f"keepalived_include_files[{index}]"
-        entry = keys.read_block(problems, key, IncludeFile, item)  # (defined after HostData)
+        entry = read_block(problems, key, IncludeFile, item)
         if entry is None:
             continue
         sources = _sources(problems, key, entry.src)

@@ -654,9 +654,6 @@ def in_base_dir(path, base_dir):
     return BASE_DIR_VAR_RE.sub(base_dir, path) if isinstance(path, str) else path
 
 
-from .includes import IncludeFile  # noqa: E402  (a block of its own module, which needs Block)
-
-
 class HostData(Block):
     """A host's keepalived_* keys (pyinfra host/group data, or Ansible host_vars/group_vars).
     Other keys (ssh_hostname, ...) are the inventory's; an unknown keepalived_* key is an
@@ -738,7 +735,8 @@ class HostData(Block):
                            "VRID, version, advert_int) go live on this host although a peer "
                            "is outside --limit or unreachable: both may hold the VIPs (split "
                            "brain) until that peer is deployed")
-    keepalived_include_files: list[IncludeFile] = Field(
+    # the operator's own files: a block of model.includes (which completes this class)
+    keepalived_include_files: "list[IncludeFile]" = Field(  # noqa: F821
         [], description="operator config files (a file, or a directory of *.conf), uploaded "
                         "into conf.d/include/ and included: for what the keys do not type")
 
