@@ -10,8 +10,10 @@ from .seed import EXAMPLE
 
 # an operator's own file (keepalived_include_files), and check and notify commands
 INCLUDE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "include")
-CHECK_COMMAND = {"name": "check_marker", "check_script": "test -e /run/keepalived-ok",
-                 "interval": 3}
+# (a path: a bare name is rendered as the host resolves it; as given, keepalived 2.3.3's -t
+# refuses `test`: "Disabling track script check_marker since not found/accessible")
+CHECK_COMMAND = {"name": "check_marker", "interval": 3,
+                 "check_script": "/usr/bin/test -e /run/keepalived-ok"}
 
 NOTIFY_SCRIPTS = [
     {"name": "record_state.sh", "template": "notify_record_state.sh.j2",

@@ -85,7 +85,7 @@ def test_rendered_blocks():
     assert "    user     nobody\n\n    # extra_lines: raw, NOT validated by this deploy " \
            "(keepalived -t still checks them)\n    init_fail\n}\n" in \
         files["conf.d/10-vrrp_scripts.conf"].content
-    assert 'vrrp_script check_marker {\n    script   "test -e /run/keepalived-ok"\n' in \
+    assert 'vrrp_script check_marker {\n    script   "/usr/bin/test -e /run/keepalived-ok"\n' in \
         files["conf.d/10-vrrp_scripts.conf"].content
     assert files["keepalived.conf"].content.endswith(
         "include /etc/keepalived/conf.d/include/operator.conf\n")
