@@ -3,12 +3,17 @@ keepalived from running one (table cases: the probe's findings and the user in, 
 problem out), and the deploy's refusal of a host whose program cannot run, before any
 host is changed."""
 
+import subprocess
+
 import pytest
 from pyinfra.api.exceptions import DeployError
 
+from pyinfra_keepalived.facts import host_level
+from pyinfra_keepalived.facts.probe import KeepalivedProbe
 from pyinfra_keepalived.facts.programs import (
     ProgramFound,
     parse_section,
+    probe_section,
     program_problem,
     usable_programs,
 )
@@ -107,3 +112,39 @@ def test_a_host_whose_program_cannot_run_is_refused_naming_key_command_and_probl
         "keepalived_vrrp_instances[0].notify_master = '/usr/bin/logger master': the program "
         "'/usr/bin/logger' is writable by others (mode 777); "
         f"{SECURITY}. Nothing was changed (on no host: the run stops before any change)")
+
+
+def test_the_probe_asks_for_programs_only_when_the_config_runs_some():
+    arguments = dict(user="keepalived_script", config_file="/etc/keepalived/keepalived.conf",
+                     dirs=["/etc/keepalived"], host_state=host_level.state_arguments((), []))
+
+    assert "## programs" not in str(KeepalivedProbe().command(**arguments))
+    asked = str(KeepalivedProbe().command(**arguments, programs=["/opt/x y", "pgrep"]))
+    assert "echo '## programs'" in asked
+    assert "probe_programs='/opt/x y pgrep'" in asked  # (quoted as one shell word)
+
+
+def test_the_probe_section_run_by_this_machine_s_shell(tmp_path):
+    """programs.sh itself, run by sh here: a program found on the search path, one that is
+    not, a path that does not exist, and a link (each what parse_section reads)."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "real").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "real").chmod(0o755)
+    (tmp_path / "bin" / "link").symlink_to(tmp_path / "bin" / "real")
+    script = probe_section(["sh", "nosuch-program", f"{tmp_path}/missing",
+                            f"{tmp_path}/bin/link"])
+
+    output = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                            check=True).stdout.splitlines()
+
+    assert output[0] == "## programs"
+    found = parse_section(output[1:])
+    assert found["sh"].path in ("/usr/local/sbin/sh", "/usr/local/bin/sh", "/usr/sbin/sh",
+                                "/usr/bin/sh", "/sbin/sh", "/bin/sh")
+    assert program_problem(found["sh"], "keepalived_script") is None
+    assert found["nosuch-program"] == ProgramFound()
+    assert program_problem(found[f"{tmp_path}/missing"], "root") == \
+        "does not exist on the host"
+    link = found[f"{tmp_path}/bin/link"]
+    assert (link.real, link.parts[link.real][0]) == (f"{tmp_path}/bin/real", "755")
+    assert program_problem(link, "root", security=False) is None
