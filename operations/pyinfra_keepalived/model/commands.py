@@ -80,8 +80,7 @@ def read_command(problems, key, text):
     if wrong:
         problems.error(key, text, wrong)
         return None
-    program, *args = text.split()
-    return Command(program, tuple(args))
+    return read_words(text)
 
 
 def resolved(line, programs):
