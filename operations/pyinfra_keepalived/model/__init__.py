@@ -11,5 +11,7 @@ allowed. Nothing here reads a host or renders a file, and nothing imports a late
 (render, facts, operations, deploys).
 """
 
-# (the fields of model.keys that name its types are complete once it is imported)
-from . import tracking_blocks  # noqa: F401, E402
+# The modules whose blocks model.keys names by name complete it (keys.complete).
+from . import includes, keys, tracking_blocks  # noqa: F401,E402
+
+assert keys.HostData.__pydantic_complete__, "a type model.keys names is not registered"

@@ -42,6 +42,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from .commands import command_problem
 from .hidden import unhide
 from .problems import NOT_SHOWN, did_you_mean
 from .readers import (
@@ -190,6 +191,8 @@ Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.ex
 IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
                     "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
+CommandLine = checked(str, lambda text: command_problem(text) is None, command_problem,
+                      {"type": "string"})
 Lines = Annotated[
     checked(list[str], lambda lines: not extra_lines_problem(lines),
             "must be lines of text whose braces close within them",
@@ -342,8 +345,9 @@ class VrrpScript(Block):
 
     name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: CheckTemplate = Field(description="template file name (required), from "
-                                    "./templates/ or the shipped templates/scripts/")
+    template: CheckTemplate | None = Field(None, description="template file name, from "
+                                           "./templates/ or the shipped templates/scripts/ "
+                                           "(this or check_script)")
     vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
@@ -365,7 +369,11 @@ class VrrpScript(Block):
         {}, description="other values for the template (identifiers; one line of text, "
                         "numbers, booleans or lists of those)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
-    path: Derived[str] = Field(None, description="absolute path of the script on the host")
+    path: Derived[str | None] = Field(None, description="absolute path of the script on the "
+                                      "host (None for a check_script)")
+    check_script: CommandLine | None = Field(
+        None, description="a command instead of a script file (this or template), e.g. "
+                          "\"pgrep -x haproxy\": checked on the host before it goes live")
 
     def template_variables(self):
         """What the script's template sees: its own keys, and the vars given for it."""
@@ -759,6 +767,24 @@ class HostData(Block):
     keepalived_track_files: "TrackFiles" = Field(  # noqa: F821
         {}, description="track_file blocks by name: files whose number, times the weight, "
                         "is added to the priority")
+    # the operator's own files: a block of model.includes (which completes this class)
+    keepalived_include_files: "list[IncludeFile]" = Field(  # noqa: F821
+        [], description="operator config files (a file, or a directory of *.conf), uploaded "
+                        "into conf.d/include/ and included: for what the keys do not type")
+
+
+# The types of fields declared by name (a string) here: blocks of the modules that build on
+# this one (model.tracking_blocks, model.includes, model.lvs), which this module cannot
+# import. Each registers its types with `complete`; model/__init__ imports them all.
+FORWARD_TYPES = {}
+
+
+def complete(**types):
+    """Register the types named by fields of this module, and rebuild the blocks that name
+    them (those still missing a type stay incomplete until it is registered)."""
+    FORWARD_TYPES.update(types)
+    for block in (VrrpInstance, SyncGroup, HostData):
+        block.model_rebuild(force=True, raise_errors=False, _types_namespace=FORWARD_TYPES)
 
 
 def data_defaults():

@@ -25,15 +25,13 @@ from .keys import (
     Derived,
     Entry,
     Flag,
-    HostData,
     Interface,
     Name,
     Says,
-    SyncGroup,
-    VrrpInstance,
     _line,
     _OrLine,
     choice,
+    complete,
     matching,
     read_block,
     read_value,
@@ -128,10 +126,8 @@ TrackFiles = dict[Name, TrackFile]
 TrackProcesses = dict[Name, TrackProcess]
 
 # The model's fields name these types by name (model.keys cannot import this module).
-for _block in (VrrpInstance, SyncGroup, HostData):
-    _block.model_rebuild(force=True, _types_namespace={
-        "TrackedList": TrackedList, "VmacName": VmacName, "TrackFiles": TrackFiles,
-        "TrackProcesses": TrackProcesses})
+complete(TrackedList=TrackedList, VmacName=VmacName, TrackFiles=TrackFiles,
+         TrackProcesses=TrackProcesses)
 
 public_keys(TrackFile.keys(), TrackProcess.keys(), TrackedItem.keys())
 

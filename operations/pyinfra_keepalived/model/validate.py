@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from . import host_level as validate_host
 from . import script_data, shared_keys
 from .blocks import Paths, Settings
+from .commands import read_command
+from .includes import read_include_files
 from .instance import (
     HostContext,
     read_instance,
@@ -36,7 +38,7 @@ from .keys import (
     read_field,
     read_value,
 )
-from .problems import Problems
+from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
     read_list,
@@ -189,12 +191,7 @@ def read_script(problems, index, item, paths, script_user):
     problems.unknown_keys(where, item, SCRIPT_KEYS)
 
     name = read_field(problems, f"{where}.name", VrrpScript, "name", item.get("name"))
-    template = item.get("template")
-    if template is None or template == "":
-        problems.error(f"{where}.template", template,
-                       "required: a template name, e.g. check_systemd_service.sh.j2")
-    else:
-        template = read_field(problems, f"{where}.template", VrrpScript, "template", template)
+    template, command = read_script_source(problems, where, item)
     vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
     vrrp_name = read_field(problems, f"{where}.vrrp_name", VrrpScript, "vrrp_name", vrrp_name)
     def number(name):
@@ -231,14 +228,36 @@ def read_script(problems, index, item, paths, script_user):
                 template_vars["service_name"]) is None:
             template_vars = None
     extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
-    if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
+    if None in (name, vrrp_name, interval, fall, rise, user, template_vars) or (
+            template is None and command is None):
         return None
 
     return VrrpScript.built(
-        problems, item, where=where, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
+        problems, item, where=where, vrrp_name=vrrp_name,
+        path=None if command else f"{paths.scripts_dir}/{name}",
+        check_script=str(command) if command else None, interval=interval,
         weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
         extra_lines=extra_lines,
     )
+
+
+def read_script_source(problems, where, item):
+    """(template, Command) of a check script: exactly one of its template (a file this
+    deploy renders) and its check_script (a command, model.commands); None for the other,
+    and for one that is wrong (reported)."""
+    template, command = item.get("template"), item.get("check_script")
+    if (template is None or template == "") == (command is None):
+        problems.error(where, NOT_SHOWN, "needs exactly one of template (a template name, "
+                       "e.g. check_systemd_service.sh.j2) or check_script (a command, e.g. "
+                       "\"pgrep -x haproxy\")")
+        return None, None
+    if command is not None:
+        for key in ("vars", "service_name"):
+            if item.get(key) not in (None, {}):
+                problems.error(f"{where}.{key}", item[key], "is for a template: a "
+                               "check_script gets its values as arguments")
+        return None, read_command(problems, f"{where}.check_script", command)
+    return read_field(problems, f"{where}.template", VrrpScript, "template", template), None
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
@@ -391,7 +410,7 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
                           "add it to an instance's track_scripts or remove it")
 
     files = {script.name: f"keepalived_check_scripts[{index}]"
-             for index, script in enumerate(scripts)}
+             for index, script in enumerate(scripts) if script.path}
     notified = {command.split()[0] for instance in instances
                 for _, command in instance.notify_commands}
     for index, script in enumerate(notify_scripts):
@@ -487,6 +506,7 @@ def read_host(host, data):
     ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
                           data.get("keepalived_ssh_port", 22))
     ssh_host_keys = read_ssh_host_keys(problems, data)
+    include_files = read_include_files(problems, data)
 
     if problems.errors:
         return None, problems
@@ -504,5 +524,5 @@ def read_host(host, data):
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
                         ssh_port=ssh_port, track_files=track_files,
-                        track_processes=track_processes)
+                        track_processes=track_processes, include_files=include_files)
     return settings, problems
