@@ -55,7 +55,7 @@ def test_coverage_example_renders_as_expected(host):
         "scripts/check_ssh.sh": "755", "scripts/record_state.sh": "755",
         "scripts/page.sh": "755", "conf.d/agreement-VI_1.txt": "600",
         "conf.d/agreement-VI_2.txt": "600", "conf.d/agreement-VI_6.txt": "600",
-        "conf.d/vrrp-firewall-peers.txt": "644",
+        "conf.d/vrrp-firewall-peers.txt": "644", "conf.d/30-virtual_servers.conf": "644",
     }
 
 

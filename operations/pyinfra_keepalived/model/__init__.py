@@ -10,3 +10,5 @@ hosts are `peers` and `fleet`. Errors name the host, the key path, the value and
 allowed. Nothing here reads a host or renders a file, and nothing imports a later layer
 (render, facts, operations, deploys).
 """
+
+from . import keys  # noqa: F401,E402  (first: model.lvs is imported from within it)

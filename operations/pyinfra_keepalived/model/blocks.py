@@ -19,6 +19,7 @@ from .keys import (
     VrrpScript,
     in_base_dir,
 )
+from .lvs import Lvs
 from .shared_keys import SharedKeys
 
 
@@ -88,3 +89,4 @@ class Settings:
     # with keepalived_ssh_host_keys "shared"; None: per-host
     ssh_host_keys: SharedKeys | None = field(default=None, repr=False)
     ssh_port: int = 22  # keepalived_ssh_port: SSH clients' port through the VIPs
+    lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)

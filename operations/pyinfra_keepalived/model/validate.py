@@ -36,6 +36,7 @@ from .keys import (
     read_field,
     read_value,
 )
+from .lvs import read_lvs
 from .problems import Problems
 from .readers import (
     read_extra_lines,
@@ -483,6 +484,7 @@ def read_host(host, data):
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
     read_vip_names(problems, data, instances)
+    lvs = read_lvs(problems, data, instances, context.notify_paths, script_user)
     ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
                           data.get("keepalived_ssh_port", 22))
     ssh_host_keys = read_ssh_host_keys(problems, data)
@@ -500,5 +502,5 @@ def read_host(host, data):
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=ssh_port)
+                        ssh_port=ssh_port, lvs=lvs)
     return settings, problems

@@ -162,6 +162,7 @@ def config_files(settings):
         "scripts": settings.scripts,
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
+        "lvs": settings.lvs,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -181,6 +182,9 @@ def config_files(settings):
         rendered("conf.d/20-vrrp_instances.conf.j2", instances_path(paths), "600",
                  secret=True),
     ]
+    if settings.lvs.used:  # (only then: a host without LVS keeps its tree as it was)
+        files.append(rendered("conf.d/30-virtual_servers.conf.j2",
+                              f"{paths.config_dir}/30-virtual_servers.conf", "644"))
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
     files += [agreement_file(paths, instance) for instance in settings.instances]
