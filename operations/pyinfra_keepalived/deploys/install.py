@@ -23,6 +23,7 @@ from ..operations.cluster_commit import (
     nothing_to_change,
 )
 from ..operations.config_tree import config_tree, tree_work
+from ..operations.lvs import ipvs_present, ipvs_refusal, ipvsadm_package
 from ..operations.needed import if_needed
 from ..operations.system import (
     keepalived_package,
@@ -159,6 +160,11 @@ def keepalived():
     files = render.config_files(settings)
     probe = read_probe(settings, files)
     manager = package_manager(probe.os_release)
+    if ipvs_refusal(host.name, settings.lvs.used, probe.ipvs):  # first: nothing changes
+        # (it records no plan: the peers of a change they must agree on do not commit it)
+        ipvs_present(name="Check that the kernel has IPVS (the config has LVS)",
+                     lvs_used=settings.lvs.used, probe=probe)
+        return
     rolling.clear_leftovers(probe, settings.host_level.lock_wait)
     if probe.stale_uploads:  # (no operation at all on a host without any)
         stale_uploads_absent(name="Remove upload directories of broken-off runs",
@@ -168,6 +174,8 @@ def keepalived():
     host_level.prepare(settings, probe.host_state, daemon_reload=not installing,
                        reload_needed=probe.unit_reload_needed)
     installed = package(settings, manager, probe)
+    if_needed(ipvsadm_package, "Install ipvsadm (the config has LVS)", manager=manager,
+              probe=probe, proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait)
     if not installing:
         script_user(settings, probe)
     options = host_level.options(settings, manager, probe.host_state,

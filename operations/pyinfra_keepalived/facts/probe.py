@@ -51,6 +51,10 @@ class HostProbe:
     # sshd's HostKey files and their .pub, read only with keepalived_ssh_host_keys
     # "shared": {path: (mode, user, group, salted sha256) or None}, facts.ssh_host_keys
     ssh_host_keys: dict = field(default_factory=dict)
+    # read only for a config with LVS (facts/ipvs.sh): the kernel has IPVS (ip_vs loaded),
+    # ipvsadm is installed; None when not read
+    ipvs: bool | None = None
+    ipvsadm: bool | None = None
 
 
 class KeepalivedProbe(FactBase[HostProbe]):
@@ -66,11 +70,11 @@ class KeepalivedProbe(FactBase[HostProbe]):
                       dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
                       host_state=host_level.state_arguments(("112",)),
                       hashed=["/etc/keepalived/keepalived.conf"], salted=[],
-                      upload_parent="/var/tmp")
+                      upload_parent="/var/tmp", ipvs=False)
     """
 
     def command(self, user, config_file, dirs, host_state, hashed=(), salted=(),
-                ssh_host_keys=False, upload_parent=None):
+                ssh_host_keys=False, upload_parent=None, ipvs=False):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them), the host state's files are digested with the tree's
@@ -91,6 +95,8 @@ class KeepalivedProbe(FactBase[HostProbe]):
             # sshd's host keys (salted digests), only when they are shared
             *([StringCommand("echo '## ssh-host-keys';", *host_keys_section())]
               if ssh_host_keys else []),
+            # IPVS, only for a config with LVS (loads ip_vs)
+            *([shell_script("facts/ipvs.sh")] if ipvs else []),
         ])
 
     def default(self):
@@ -127,12 +133,22 @@ class KeepalivedProbe(FactBase[HostProbe]):
             stale_uploads=tuple(line.strip() for line in sections.get("stale-uploads", [])
                                 if is_upload_dir(line.strip())),
             ssh_host_keys=parse_host_keys(sections.get("ssh-host-keys", [])),
+            **_ipvs(sections.get("ipvs")),
         )
 
 
 def _joined(parts):
     """One command of `parts` (text or StringCommands), run one after the other."""
     return StringCommand(*[word for part in parts for word in (part, ";")][:-1])
+
+
+def _ipvs(lines):
+    """{"ipvs": bool, "ipvsadm": bool} from facts/ipvs.sh's lines (a missing answer: no),
+    {} when the section was not asked for."""
+    if lines is None:
+        return {}
+    said = dict(line.strip().partition("=")[::2] for line in lines)
+    return {"ipvs": said.get("ipvs") == "yes", "ipvsadm": said.get("ipvsadm") == "yes"}
 
 
 def _first_line(lines, path):
@@ -179,4 +195,5 @@ def read_probe(settings, files=None):
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],
-        ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent())
+        ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent(),
+        ipvs=settings.lvs.used)

@@ -467,6 +467,12 @@ class Lvs:
         return bool(self.virtual_servers or self.groups or self.sync_daemon or self.timeouts)
 
 
+# their keys are shown in messages (none is a secret)
+Problems.public_keys(*(block.keys() for block in (
+    VirtualServer, RealServer, SorryServer, HttpUrl, VirtualServerGroup, GroupMember,
+    LvsSyncDaemon, LvsTimeouts, *CHECKERS.values())))
+
+
 # -- reading and the rules between fields --
 
 SERVERS_KEY = "keepalived_virtual_servers"
