@@ -63,13 +63,13 @@ def test_virtual_server_is_refused_on_every_host_and_the_vip_stays(deployed, obs
         time.sleep(3)  # (keepalived without IPVS dies within a second of loading LVS)
 
     output = result.stdout + result.stderr
+    assert pings.lost == 0, f"{pings}\n{output}"
+    assert cluster.holders() == [MASTER]
+    untouched(cluster, before, pids)
     assert result.returncode != 0, output
     for host in cluster.hosts:
         assert f"{host}: {REFUSED}" in output, output
     assert "Nothing was changed on this host" in output
-    assert pings.lost == 0, str(pings)
-    assert cluster.holders() == [MASTER]
-    untouched(cluster, before, pids)
 
 
 def test_peer_does_not_commit_an_agreement_change_alone(deployed, observer, tmp_path):
