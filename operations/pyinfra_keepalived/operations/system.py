@@ -28,9 +28,9 @@ from . import state_files
 APT_FAMILY = {"debian", "ubuntu"}
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 
-# Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
-# and with those of its libraries (perl, libicu, shared-mime-info) they would double what
-# a host downloads and unpacks.
+# Without recommends: keepalived's (ipvsadm) serve LVS, installed on its own where a host
+# has LVS (operations.lvs), and with those of its libraries (perl, libicu,
+# shared-mime-info) they would double what a host downloads and unpacks.
 # NEEDRESTART_SUSPEND: needrestart (Ubuntu servers ship it, Debian has it), which apt runs
 # after dpkg (DPkg::Post-Invoke: /usr/lib/needrestart/apt-pinvoke) and which restarts the
 # services whose binary or libraries changed itself, with `systemctl restart` (not through
