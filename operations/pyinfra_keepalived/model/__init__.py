@@ -11,4 +11,4 @@ allowed. Nothing here reads a host or renders a file, and nothing imports a late
 (render, facts, operations, deploys).
 """
 
-from . import keys  # noqa: F401,E402  (first: model.lvs is imported from within it)
+from . import keys, lvs  # noqa: F401,E402  (lvs completes keys.HostData with its blocks)

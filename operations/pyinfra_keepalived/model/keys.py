@@ -646,10 +646,6 @@ def in_base_dir(path, base_dir):
     return BASE_DIR_VAR_RE.sub(base_dir, path) if isinstance(path, str) else path
 
 
-# keepalived's LVS half (model.lvs; it reads the types above: imported here, after them)
-from .lvs import LvsSyncDaemon, LvsTimeouts, VirtualServer, VirtualServerGroup  # noqa: E402
-
-
 class HostData(Block):
     """A host's keepalived_* keys (pyinfra host/group data, or Ansible host_vars/group_vars).
     Other keys (ssh_hostname, ...) are the inventory's; an unknown keepalived_* key is an
@@ -731,13 +727,14 @@ class HostData(Block):
                            "VRID, version, advert_int) go live on this host although a peer "
                            "is outside --limit or unreachable: both may hold the VIPs (split "
                            "brain) until that peer is deployed")
-    keepalived_virtual_servers: list[VirtualServer] = Field(
+    # keepalived's LVS half: its blocks are model.lvs's (which completes this class)
+    keepalived_virtual_servers: "list[VirtualServer]" = Field(  # noqa: F821
         [], description="LVS virtual servers (keepalived needs IPVS in the host's kernel)")
-    keepalived_virtual_server_groups: list[VirtualServerGroup] = Field(
+    keepalived_virtual_server_groups: "list[VirtualServerGroup]" = Field(  # noqa: F821
         [], description="LVS virtual_server_group blocks, by name")
-    keepalived_lvs_sync_daemon: LvsSyncDaemon | None = Field(
+    keepalived_lvs_sync_daemon: "LvsSyncDaemon | None" = Field(  # noqa: F821
         None, description="global_defs' lvs_sync_daemon: IPVS connection sync")
-    keepalived_lvs_timeouts: LvsTimeouts | None = Field(
+    keepalived_lvs_timeouts: "LvsTimeouts | None" = Field(  # noqa: F821
         None, description="global_defs' lvs_timeouts: IPVS connection timeouts")
 
 

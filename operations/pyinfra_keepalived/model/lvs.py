@@ -20,7 +20,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from . import keys  # (read_block: defined after HostData, which holds these blocks)
+from . import keys
 from .keys import (
     Block,
     Derived,
@@ -466,6 +466,11 @@ class Lvs:
         """Whether keepalived needs IPVS for this config."""
         return bool(self.virtual_servers or self.groups or self.sync_daemon or self.timeouts)
 
+
+# HostData's LVS keys are these blocks: complete it (model/__init__ imports this module)
+keys.HostData.model_rebuild(_types_namespace={
+    "VirtualServer": VirtualServer, "VirtualServerGroup": VirtualServerGroup,
+    "LvsSyncDaemon": LvsSyncDaemon, "LvsTimeouts": LvsTimeouts})
 
 # their keys are shown in messages (none is a secret)
 Problems.public_keys(*(block.keys() for block in (
