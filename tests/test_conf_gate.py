@@ -147,6 +147,12 @@ ACCEPTED = {
         keepalived_check_scripts=[{**SEED_HOSTS[0][1]["keepalived_check_scripts"][0],
                                    "extra_lines": ["init_fail"]}]),
     "everything": COVERAGE_HOSTS,
+    # (keepalived 2.1.5 does not know these UDP_CHECK keywords: here, 2.2.7's -t)
+    "lvs-udp-check-2.2": seed_with(keepalived_virtual_servers=[
+        {"ip": "192.168.1.100", "port": 53, "protocol": "UDP", "lvs_method": "NAT",
+         "real_servers": [{"ip": "192.168.1.11", "udp_checks": [
+             {"payload": "0a0b", "require_reply": "0a", "min_reply_length": 1,
+              "max_reply_length": 512}]}]}]),
 }
 
 

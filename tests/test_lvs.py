@@ -110,6 +110,13 @@ K = "host-01: keepalived_virtual_servers[0]"
     ([VS], {"keepalived_lvs_sync_daemon": {"interface": "eth0", "instance": "VI_9"}},
      ["host-01: keepalived_lvs_sync_daemon.instance = 'VI_9': names no VRRP instance of "
       "this host (defined: VI_1, VI_2, VI_6)"]),
+    ([VS], {"keepalived_lvs_sync_daemon": {"interface": "eth0", "instance": "VI_1",
+                                           "group": "192.168.1.9"}},
+     ["host-01: keepalived_lvs_sync_daemon.group = '192.168.1.9': must be an IPv4 multicast "
+      "address, e.g. 224.0.0.81 (the default)"]),
+    ([VS], {"keepalived_lvs_timeouts": {}},
+     ["host-01: keepalived_lvs_timeouts = {}: must set at least one of tcp, tcpfin, udp; "
+      "leave the key out instead"]),
     ([VS, dict(VS)], {},
      ["host-01: keepalived_virtual_servers[1] = '192.168.1.100 80': duplicates "
       "keepalived_virtual_servers[0] (the same service, TCP); merge their real_servers"]),
@@ -158,6 +165,26 @@ def test_ansible_role_host_vars_carry_across():
     assert (first.sched, first.method, first.port) == ("rr", "NAT", 53)
     assert first.real_servers[0].misc_check[0].run_as == "nobody"  # the script user
     assert (second.address, second.sched, second.method) == ("group g", "sh", "DR")
+
+
+def test_a_notify_script_run_only_by_lvs_is_no_unused_script():
+    """A script of keepalived_notify_scripts that only a MISC_CHECK runs is in use: no
+    "named by no instance" warning (it is, without the LVS command)."""
+    check = {"name": "check_app.sh", "content": "#!/bin/sh\nexit 0\n"}
+    server = {**VS, "real_servers": [{"ip": "192.168.1.11", "port": 80, "misc_check": [
+        {"misc_path": "check_app.sh --port 80"}]}]}
+    base = copy.deepcopy(COVERAGE_HOSTS[0][1])
+    scripts = [*base["keepalived_notify_scripts"], check]
+    errors, warnings = problems_of([server], keepalived_notify_scripts=scripts)
+    assert (errors, warnings) == ([], [])
+    settings, _ = read_host("host-01", {**base, "keepalived_notify_scripts": scripts,
+                                        "keepalived_virtual_servers": [server]})
+    assert settings.lvs.virtual_servers[0].real_servers[0].misc_check[0].command == \
+        "/etc/keepalived/scripts/check_app.sh --port 80"
+    _, unused = problems_of([], keepalived_notify_scripts=scripts)
+    assert unused == ["host-01: keepalived_notify_scripts[2].name = 'check_app.sh': is named "
+                      "by no instance's notify_* key: it is installed but never runs; use it "
+                      "or remove it"]
 
 
 def test_no_lvs_no_file_and_no_ipvs_question():

@@ -229,11 +229,14 @@ class UdpCheck(Checker):
 
     KEYWORD: ClassVar = "UDP_CHECK"
 
-    payload: Hex | None = Field(None, description="bytes sent, in hex")
+    payload: Hex | None = Field(None, description="bytes sent, in hex (keepalived 2.2 and "
+                                "later: 2.1 ignores it)")
     require_reply: Hex | None = Field(None, description="the reply must start with these "
                                       "bytes (hex)")
-    min_reply_length: _number(whole(0, 65535)) | None = Field(None, description="bytes")
-    max_reply_length: _number(whole(0, 65535)) | None = Field(None, description="bytes")
+    min_reply_length: _number(whole(0, 65535)) | None = Field(
+        None, description="bytes (keepalived 2.2 and later)")
+    max_reply_length: _number(whole(0, 65535)) | None = Field(
+        None, description="bytes (keepalived 2.2 and later)")
 
 
 class MiscCheck(Block):
@@ -466,6 +469,18 @@ class Lvs:
         """Whether keepalived needs IPVS for this config."""
         return bool(self.virtual_servers or self.groups or self.sync_daemon or self.timeouts)
 
+    @property
+    def programs(self):
+        """The first word of each command the LVS blocks run (quorum_up/down,
+        notify_up/down, MISC_CHECK): a path."""
+        commands = [command for server in self.virtual_servers
+                    for command in (*server.commands.values(),
+                                    *(command for real in server.real_servers
+                                      for command in (*real.commands.values(),
+                                                      *(check.command
+                                                        for check in real.misc_check))))]
+        return frozenset(command.split()[0] for command in commands)
+
 
 # HostData's LVS keys are these blocks: complete it (model/__init__ imports this module)
 keys.HostData.model_rebuild(_types_namespace={
@@ -519,6 +534,7 @@ def read_lvs(problems: Problems, data, instances, notify_paths, script_user):
                                  data["keepalived_lvs_sync_daemon"])
         if sync_daemon is not None:
             check_sync_instance(problems, sync_daemon, instances)
+            check_sync_group(problems, sync_daemon)
     if data.get("keepalived_lvs_timeouts") is not None:
         timeouts = keys.read_block(problems, "keepalived_lvs_timeouts", LvsTimeouts,
                               data["keepalived_lvs_timeouts"])
@@ -743,6 +759,14 @@ def check_duplicates(problems, servers):
             problems.error(f"{where}", server.address, f"duplicates {seen[identity]} (the "
                            f"same service, {server.protocol}); merge their real_servers")
         seen.setdefault(identity, where)
+
+
+def check_sync_group(problems, sync_daemon):
+    if sync_daemon.group is not None and not (
+            ipaddress.ip_address(sync_daemon.group).version == 4
+            and ipaddress.ip_address(sync_daemon.group).is_multicast):
+        problems.error("keepalived_lvs_sync_daemon.group", sync_daemon.group, "must be an "
+                       "IPv4 multicast address, e.g. 224.0.0.81 (the default)")
 
 
 def check_sync_instance(problems, sync_daemon, instances):

@@ -352,8 +352,9 @@ def unicast_address(problems, host, data):
     return None, "keepalived_unicast_src_ip"
 
 
-def check_host_instances(problems, instances, scripts, notify_scripts):
-    """Checks between the instances and scripts of one host."""
+def check_host_instances(problems, instances, scripts, notify_scripts, lvs_programs=()):
+    """Checks between the instances and scripts of one host (`lvs_programs`: the paths
+    the LVS blocks run, model.lvs.Lvs.programs: a notify script may be theirs)."""
     by_name = {}
     for index, instance in enumerate(instances):
         key = f"keepalived_vrrp_instances[{index}].name"
@@ -393,7 +394,7 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
     files = {script.name: f"keepalived_check_scripts[{index}]"
              for index, script in enumerate(scripts)}
     notified = {command.split()[0] for instance in instances
-                for _, command in instance.notify_commands}
+                for _, command in instance.notify_commands} | set(lvs_programs)
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:
@@ -492,7 +493,7 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     global_defs = check_unicast_source(global_defs, instances)
-    check_host_instances(problems, instances, scripts, notify_scripts)
+    check_host_instances(problems, instances, scripts, notify_scripts, lvs.programs)
     sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
                                    instances, scripts)
     if problems.errors:
