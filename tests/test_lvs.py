@@ -24,6 +24,8 @@ from .fakehosts import (
     deploy,
     make_state,
     op_commands,
+    package,
+    running_probe,
 )
 
 pytestmark = pytest.mark.unit
@@ -239,17 +241,29 @@ def test_host_without_ipvs_gets_the_refusal_and_nothing_else(distro, recorder):
 
 
 @pytest.mark.parametrize("distro, install", [
-    ("debian", apt_install("ipvsadm")), ("rocky", f"{DNF} ipvsadm")])
-def test_host_with_ipvs_gets_ipvsadm_after_keepalived(distro, install, recorder):
+    ("debian", package(apt_install("keepalived ipvsadm"), user=True)),
+    ("rocky", package(f"{DNF} keepalived ipvsadm", user=True))])
+def test_fresh_host_with_ipvs_gets_ipvsadm_in_the_keepalived_install(distro, install,
+                                                                     recorder):
     state = make_state(distro, group_data=LVS_DATA,
                        probes={name: {"ipvs": ["ipvs=yes", "ipvsadm=no"]} for name in HOSTS})
     for host in deploy(state):
         commands = op_commands(host, recorder)
+        assert install in commands
+        assert not any("install ipvsadm" in c or "has no IPVS" in c for c in commands)
+
+
+@pytest.mark.parametrize("distro, install", [
+    ("debian", apt_install("ipvsadm")), ("rocky", f"{DNF} ipvsadm")])
+def test_installed_host_with_ipvs_gets_ipvsadm_alone(distro, install, recorder):
+    installed = "1:2.2.7-1+b2" if distro == "debian" else "2.2.8-1.el9"
+    state = make_state(distro, group_data=LVS_DATA, probes={
+        name: {**running_probe(installed), "ipvs": ["ipvs=yes", "ipvsadm=no"]}
+        for name in HOSTS})
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
         assert ipvsadm(install) in commands
-        keepalived = next(i for i, c in enumerate(commands) if "'install keepalived'" in c)
-        assert commands.index(ipvsadm(install)) == keepalived + 1
-        assert not any("has no IPVS" in command for command in commands)
-        assert state.get_results_for_host(host).error_ops == 0
+        assert not any("'install keepalived'" in c or "has no IPVS" in c for c in commands)
 
 
 def test_host_with_ipvsadm_gets_no_install(recorder):

@@ -23,7 +23,7 @@ from ..operations.cluster_commit import (
     nothing_to_change,
 )
 from ..operations.config_tree import config_tree, tree_work
-from ..operations.lvs import ipvs_present, ipvs_refusal, ipvsadm_package
+from ..operations.lvs import IPVSADM, ipvs_present, ipvs_refusal, ipvsadm_package
 from ..operations.needed import if_needed
 from ..operations.system import (
     keepalived_package,
@@ -55,11 +55,12 @@ def script_user(settings, probe):
               probe=probe, **script_user_arguments(settings))
 
 
-def package(settings, manager, probe, bare=False):
+def package(settings, manager, probe, bare=False, also=()):
     """Install keepalived from the distro; in the same command, on a host that lacks
     them, create the script user and reload systemd's units (a command fewer for each:
     each costs every host a round trip). `bare`: the package command alone (the bench's
-    package floor, bench/only_package.py). Returns the operation (did_change: restart)."""
+    package floor, bench/only_package.py); `also`: other packages for the same command.
+    Returns the operation (did_change: restart)."""
     user = None if bare else script_user_arguments(settings)
     return if_needed(
         keepalived_package,
@@ -68,6 +69,7 @@ def package(settings, manager, probe, bare=False):
         manager=manager, version=settings.package_version, probe=probe,
         cache_seconds=APT_CACHE_SECONDS, proxy=settings.package_proxy,
         lock_wait=settings.host_level.lock_wait, script_user=user, unit_reload=not bare,
+        also=also,
     )
 
 
@@ -173,9 +175,14 @@ def keepalived():
     # (the package step, when it runs, reloads systemd's units after the install)
     host_level.prepare(settings, probe.host_state, daemon_reload=not installing,
                        reload_needed=probe.unit_reload_needed)
-    installed = package(settings, manager, probe)
-    if_needed(ipvsadm_package, "Install ipvsadm (the config has LVS)", manager=manager,
-              probe=probe, proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait)
+    # ipvsadm where the host has LVS and lacks it: in the keepalived install's command
+    # when that runs (a round trip fewer), else on its own
+    lvs_tools = (IPVSADM,) if probe.ipvsadm is False else ()
+    installed = package(settings, manager, probe, also=lvs_tools if installing else ())
+    if lvs_tools and not installing:
+        ipvsadm_package(name="Install ipvsadm (the config has LVS)", manager=manager,
+                        probe=probe, proxy=settings.package_proxy,
+                        lock_wait=settings.host_level.lock_wait)
     if not installing:
         script_user(settings, probe)
     options = host_level.options(settings, manager, probe.host_state,
