@@ -70,6 +70,14 @@ K = "host-01: keepalived_virtual_servers[0]"
     ([{**VS, "quorum": 5}], {},
      [f"{K}.quorum = 5: is more than the weights of all real servers together (2): the "
       "service would never be up; lower quorum to 2 or less"]),
+    ([{"ip": "192.168.1.100", "port": 80, "sorry_server": {"ip": "192.168.1.9", "port": 80}}],
+     {}, [f"{K}.real_servers = []: required: at least one real server (keepalived refuses "
+          "a virtual server without one, sorry_server or not)"]),
+    ([{**VS, "hysteresis": 1}], {},
+     [f"{K}.hysteresis = 1: must be less than quorum (1, its default): keepalived refuses "
+      "it"]),
+    ([{**VS, "quorum": 2, "hysteresis": 2}], {},
+     [f"{K}.hysteresis = 2: must be less than quorum (2): keepalived refuses it"]),
     ([{**VS, "lvs_sched": "wlc", "lb_algo": "rr"}], {},
      [f"{K}.lb_algo = 'rr': contradicts lvs_sched (wlc); keep only lvs_sched"]),
     ([{**VS, "lvs_sched": "fastest"}], {},
@@ -140,9 +148,6 @@ def test_refused_with_the_key_path_and_what_is_allowed(servers, data, expected):
       "(the mark selects the packets); leave it out",
       f"{K}.ha_suspend = True: keepalived ignores ha_suspend on a fwmark virtual server (it "
       "clears it); leave it out"]),
-    ([{"ip": "192.168.1.100", "port": 80}],
-     [f"{K}.real_servers = []: no real server and no sorry_server: the service has nowhere "
-      "to send connections; add real_servers"]),
 ])
 def test_probable_mistakes_are_warnings_naming_the_fix(servers, expected):
     errors, warnings = problems_of(servers)

@@ -584,9 +584,10 @@ def read_virtual_server(problems, where, item, notify_paths, script_user):
     if server.ha_suspend and server.fwmark is not None:
         problems.warn(f"{where}.ha_suspend", True, "keepalived ignores ha_suspend on a fwmark "
                       "virtual server (it clears it); leave it out")
-    if not server.real_servers and server.sorry_server is None:
-        problems.warn(f"{where}.real_servers", [], "no real server and no sorry_server: the "
-                      "service has nowhere to send connections; add real_servers")
+    if not server.real_servers:
+        problems.error(f"{where}.real_servers", [], "required: at least one real server "
+                       "(keepalived refuses a virtual server without one, sorry_server or "
+                       "not)")
     if len(problems.errors) > errors:
         return None
     return server.model_copy(update={"sched": sched, "method": method, "commands": commands,
@@ -684,21 +685,18 @@ def check_family(problems, key, server, address):
 
 
 def check_quorum(problems, where, server):
-    """A quorum the real servers' weights can reach, and a hysteresis below it."""
-    if server.quorum is None:
-        if server.hysteresis is not None:
-            problems.warn(f"{where}.hysteresis", server.hysteresis, "has no effect without "
-                          "quorum; set quorum or leave it out")
-        return
+    """A quorum the real servers' weights can reach, and a hysteresis below it (keepalived
+    refuses one that is not: quorum 1 when unset)."""
+    quorum = 1 if server.quorum is None else server.quorum
     total = sum(1 if real.weight is None else real.weight for real in server.real_servers)
-    if server.real_servers and server.quorum > total:
+    if server.quorum is not None and server.real_servers and quorum > total:
         problems.error(f"{where}.quorum", server.quorum, f"is more than the weights of all "
                        f"real servers together ({total}): the service would never be up; "
                        f"lower quorum to {total} or less")
-    if server.hysteresis is not None and server.hysteresis >= server.quorum:
-        problems.warn(f"{where}.hysteresis", server.hysteresis, f"is not below quorum "
-                      f"({server.quorum}): quorum is then lost only when no weight is left; "
-                      "lower it")
+    if server.hysteresis is not None and server.hysteresis >= quorum:
+        problems.error(f"{where}.hysteresis", server.hysteresis, f"must be less than quorum "
+                       f"({quorum}{', its default' if server.quorum is None else ''}): "
+                       "keepalived refuses it")
 
 
 def check_persistence(problems, where, server):
