@@ -22,6 +22,7 @@ from .fakehosts import (
     HOSTS,
     apt_install,
     deploy,
+    fact_commands,
     make_state,
     op_commands,
     package,
@@ -276,3 +277,13 @@ def test_host_with_ipvsadm_gets_no_install(recorder):
                        probes={name: {"ipvs": ["ipvs=yes", "ipvsadm=yes"]} for name in HOSTS})
     for host in deploy(state):
         assert not any("install ipvsadm" in c for c in op_commands(host, recorder))
+
+
+@pytest.mark.parametrize("data, asked", [(LVS_DATA, True), ({}, False)])
+def test_the_probe_asks_for_ipvs_only_for_a_config_with_lvs(data, asked, recorder):
+    """One probe either way: with LVS it also runs facts/ipvs.sh (modprobe ip_vs)."""
+    state = make_state("debian", group_data=data)
+    for host in deploy(state):
+        probes = fact_commands(host, recorder)
+        assert len(probes) == 1
+        assert ("modprobe -q ip_vs" in probes[0]) == asked

@@ -32,8 +32,8 @@ def ipvs_refusal(host_name, lvs_used, ipvs):
     return (f"{host_name}: this host's kernel has no IPVS (after modprobe ip_vs there is no "
             "/proc/net/ip_vs): keepalived with a virtual server would terminate here, VRRP "
             "included, and every VIP of this host would be lost (keepalived -t does not "
-            "catch it). Nothing was changed on this host: keepalived keeps running its "
-            "config. Use a kernel with IPVS (CONFIG_IP_VS, the ip_vs module), or remove "
+            "catch it). Nothing was changed on this host (a keepalived running there keeps "
+            "its config and VIPs). Use a kernel with IPVS (CONFIG_IP_VS, the ip_vs module), or remove "
             "keepalived_virtual_servers, keepalived_virtual_server_groups and "
             "keepalived_lvs_* from this host's data")
 
