@@ -128,6 +128,13 @@ K = "host-01: keepalived_virtual_servers[0]"
     ([VS], {"keepalived_lvs_timeouts": {}},
      ["host-01: keepalived_lvs_timeouts = {}: must set at least one of tcp, tcpfin, udp; "
       "leave the key out instead"]),
+    ([VS], {"keepalived_virtual_server_groups": [
+        {"name": "g", "vips": [{"ip": "192.168.1.100", "port": 80}], "vipz": []}]},
+     ["host-01: keepalived_virtual_server_groups[0].vipz: unknown key (did you mean "
+      "'vips'?); allowed: name, vips, fwmark, ip_family, protocol, lvs_sched, lb_algo, "
+      "lvs_method, lb_kind, delay_loop, persistence_timeout, persistence_granularity, "
+      "quorum, hysteresis, quorum_up, quorum_down, sorry_server, sorry_server_inhibit, "
+      "alpha, omega, ha_suspend, virtualhost, inhibit_on_failure, real_servers"]),
     ([VS, dict(VS)], {},
      ["host-01: keepalived_virtual_servers[1] = '192.168.1.100 80': duplicates "
       "keepalived_virtual_servers[0] (the same service, TCP); merge their real_servers"]),

@@ -513,7 +513,7 @@ def read_lvs(problems: Problems, data, instances, notify_paths, script_user):
     errors = len(problems.errors)
     groups, group_servers = [], []
     for index, item in enumerate(raw_groups):
-        own, server = split_group(item)
+        own, server = split_group(problems, f"{GROUPS_KEY}[{index}]", item)
         group = keys.read_block(problems, f"{GROUPS_KEY}[{index}]", VirtualServerGroup, own)
         if group is not None:
             groups.append(group)
@@ -547,12 +547,16 @@ def read_lvs(problems: Problems, data, instances, notify_paths, script_user):
                sync_daemon=sync_daemon, timeouts=timeouts)
 
 
-def split_group(item):
-    """(the group's own keys, the keys of its virtual server) of a group item."""
+def split_group(problems, where, item):
+    """(the group's own keys, the keys of its virtual server) of a group item; a key of
+    neither is an error naming both's keys."""
     if not isinstance(item, Mapping):
         return item, {}
+    allowed = [*VirtualServerGroup.keys(), *(key for key in VirtualServer.keys()
+                                            if key not in ("ip", "port", "fwmark", "group"))]
+    problems.unknown_keys(where, item, allowed)
     own = {key: value for key, value in item.items() if key in VirtualServerGroup.keys()}
-    server = {key: value for key, value in item.items() if key not in own}
+    server = {key: value for key, value in item.items() if key not in own and key in allowed}
     return own, server
 
 
