@@ -115,9 +115,9 @@ K = "host-01: keepalived_virtual_servers[0]"
       "code 100-599, or a range of them, e.g. 200-299"]),
     ([{**VS, "real_servers": [{"ip": "192.168.1.11", "tcp_checks": [{"conect_port": 80}]}]}],
      {}, [f"{K}.real_servers[0].tcp_checks[0].conect_port: unknown key (did you mean "
-          "'connect_port'?); allowed: connect_ip, connect_port, bindto, bind_port, bind_if, "
-          "connect_timeout, fwmark, warmup, retry, nb_get_retry, delay_before_retry, "
-          "delay_loop"]),
+          "'connect_port'?); allowed: warmup, retry, delay_before_retry, delay_loop, "
+          "connect_ip, connect_port, bindto, bind_port, bind_if, connect_timeout, fwmark, "
+          "nb_get_retry"]),
     ([VS], {"keepalived_lvs_sync_daemon": {"interface": "eth0", "instance": "VI_9"}},
      ["host-01: keepalived_lvs_sync_daemon.instance = 'VI_9': names no VRRP instance of "
       "this host (defined: VI_1, VI_2, VI_6)"]),

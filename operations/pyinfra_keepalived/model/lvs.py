@@ -114,7 +114,23 @@ Method = choice("NAT", "DR", "TUN")
 
 # -- the health checkers of a real_server --
 
-class Checker(Block):
+Warmup = _number(whole(0, 4294, "must be a whole number of seconds 0-4294"))
+Retries = _number(whole(0, 2**31 - 1, "must be a whole number 0 or more"))
+
+
+class Timing(Block):
+    """When a checker runs (every checker but FILE_CHECK)."""
+
+    warmup: Warmup | None = Field(None, description="at most this many seconds random "
+                                  "delay before the first check")
+    retry: Retries | None = Field(None, description="retries before the check fails "
+                                  "(default 1)")
+    delay_before_retry: Timeout | None = Field(None, description="seconds between retries")
+    delay_loop: Timeout | None = Field(None, description="seconds between checks (default: "
+                                       "the virtual server's)")
+
+
+class Checker(Timing):
     """What every connecting checker (TCP_CHECK, HTTP_GET, ...) has."""
 
     KEYWORD: ClassVar = ""
@@ -129,16 +145,8 @@ class Checker(Block):
                                       "bindto")
     connect_timeout: Timeout | None = Field(None, description="seconds (default 5)")
     fwmark: Fwmark | None = Field(None, description="firewall mark of the check's packets")
-    warmup: _number(whole(0, 4294, "must be a whole number of seconds 0-4294")) | None = \
-        Field(None, description="at most this many seconds random delay before the first "
-                                "check")
-    retry: _number(whole(0, 2**31 - 1, "must be a whole number 0 or more")) | None = Field(
-        None, description="retries before the check fails (default 1)")
-    nb_get_retry: _number(whole(0, 2**31 - 1, "must be a whole number 0 or more")) | None = \
-        Field(None, description="the old spelling of retry (a warning)")
-    delay_before_retry: Timeout | None = Field(None, description="seconds between retries")
-    delay_loop: Timeout | None = Field(None, description="seconds between checks (default: "
-                                       "the virtual server's)")
+    nb_get_retry: Retries | None = Field(None, description="the old spelling of retry (a "
+                                         "warning)")
 
     def options(self):
         """((keyword, value), ...) of what is set, in field order (nb_get_retry rendered as
@@ -239,7 +247,7 @@ class UdpCheck(Checker):
         None, description="bytes (keepalived 2.2 and later)")
 
 
-class MiscCheck(Block):
+class MiscCheck(Timing):
     """`MISC_CHECK { }`: a command decides (exit 0: up); it runs as the script user."""
 
     KEYWORD: ClassVar = "MISC_CHECK"
@@ -252,12 +260,6 @@ class MiscCheck(Block):
                                       "weight = code - 2)")
     user: User | None = Field(None, description="user it runs as (default: "
                               "keepalived_check_script_user)")
-    warmup: _number(whole(0, 4294, "must be a whole number of seconds 0-4294")) | None = \
-        Field(None, description="at most this many seconds random delay before the first run")
-    retry: _number(whole(0, 2**31 - 1, "must be a whole number 0 or more")) | None = Field(
-        None, description="retries before the check fails")
-    delay_before_retry: Timeout | None = Field(None, description="seconds between retries")
-    delay_loop: Timeout | None = Field(None, description="seconds between runs")
     command: Derived[str] = Field(None, description="misc_path with a script's path filled in")
     run_as: Derived[str] = Field(None, description="user, or the script user")
 
@@ -271,8 +273,8 @@ class FileCheck(Block):
     track_file: Name = Field(description="the name of a track_file block (required)")
     weight: _number(whole(-254, 254)) | None = Field(None, description="multiplies the "
                                                      "file's number")
-    warmup: _number(whole(0, 4294, "must be a whole number of seconds 0-4294")) | None = \
-        Field(None, description="seconds of random delay before the first read")
+    warmup: Warmup | None = Field(None, description="seconds of random delay before the "
+                                  "first read")
 
 
 # the checker keys of a real server (the Ansible role's names) and their blocks
