@@ -77,7 +77,57 @@ def host_data(priority, address, eth1_address, eth1_peer):
              "vmac_xmit_base": True, "track_files": ["maint weight 3"],
              "track_processs": ["sshd"]},
         ],
+        **LVS,
     }
+
+
+# LVS (model.lvs): every checker, a group, fwmark, IPv6, the sync daemon and timeouts. The
+# test hosts have no IPVS: keepalived -t checks these, nothing runs them.
+LVS = {
+    "keepalived_virtual_server_groups": [
+        {"name": "web", "vips": [{"ip": "192.168.1.100", "port": 80},
+                                 {"ip": "192.168.1.110-120", "port": "8080"}], "fwmark": 7}],
+    "keepalived_virtual_servers": [
+        {"ip": "192.168.1.101", "port": 443, "protocol": "TCP", "lvs_sched": "wlc",
+         "lvs_method": "NAT", "delay_loop": 6, "persistence_timeout": 300,
+         "persistence_granularity": "255.255.255.0", "quorum": 2, "hysteresis": 1,
+         "quorum_up": "page.sh LVS up", "quorum_down": "/usr/bin/logger -t lvs down",
+         "alpha": True, "omega": True, "virtualhost": "www.example.com",
+         "sorry_server": {"ip": "192.168.1.250", "port": 8443},
+         "real_servers": [
+             {"ip": "192.168.1.11", "port": 8443, "weight": 2, "inhibit_on_failure": True,
+              "uthreshold": 1000, "lthreshold": 100,
+              "notify_up": "/usr/bin/logger -t lvs rs1 up", "notify_down": "page.sh rs1",
+              "tcp_checks": [{"connect_port": 8443, "connect_timeout": 3, "retry": 3,
+                              "delay_before_retry": 2, "warmup": 5, "bindto": "192.168.1.2",
+                              "delay_loop": 10}],
+              "http_get": [{"url_path": "/health", "status_code": 200, "connect_timeout": 3,
+                            "http_protocol": "1.1",
+                            "urls": [{"path": "/", "digest": "9b3a0c85a887a256d6939da88aabd8cd"},
+                                     {"path": "/ok", "status_code": "200-299",
+                                      "virtualhost": "ok.example.com"}]}],
+              "ssl_get": [{"urls": [{"path": "/"}], "enable_sni": True, "retry": 2}],
+              "misc_check": [{"misc_path": "/bin/true 192.168.1.11", "misc_timeout": 5,
+                              "misc_dynamic": True}]},
+             {"ip": "192.168.1.12", "port": "8443",
+              "dns_checks": [{"type": "A", "name": "example.com", "connect_port": 53}],
+              "smtp_checks": [{"helo_name": "lb.example.com", "connect_port": 25}],
+              # (payload, min/max_reply_length: keepalived 2.2 and later; test_conf_gate)
+              "udp_checks": [{"connect_port": 53, "require_reply": "0a"}],
+              "ping_checks": [{"connect_timeout": 2}]}]},
+        {"fwmark": 7, "lvs_sched": "rr", "lvs_method": "DR",
+         "real_servers": [{"ip": "192.168.1.13", "weight": 1,
+                           "file_checks": [{"track_file": "pyinfra_drain", "weight": 2}]}]},
+        {"group": "web", "lvs_method": "DR", "real_servers": [{"ip": "192.168.1.14"}]},
+        {"ip": "2001:db8::100", "port": 80, "lvs_sched": "sh", "lvs_method": "TUN",
+         "protocol": "TCP",
+         "real_servers": [{"ip": "2001:db8::11", "port": 80,
+                           "tcp_checks": [{"retry": 2}]}]},
+    ],
+    "keepalived_lvs_sync_daemon": {"interface": "eth0", "instance": "VI_1", "id": 5,
+                                   "port": 8848, "ttl": 1, "group": "224.0.0.81"},
+    "keepalived_lvs_timeouts": {"tcp": 900, "tcpfin": 120, "udp": 300},
+}
 
 
 COVERAGE_HOSTS = [

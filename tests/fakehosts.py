@@ -290,13 +290,14 @@ CONVERGED_STATE = host_state(files={DROPIN: DROPIN_CONTENT})
 
 
 def probe_output(distro, user=None, package=None, service=STOPPED, reload_needed=False,
-                 tree=(), state=(), stale_uploads=()):
+                 tree=(), state=(), stale_uploads=(), ipvs=None):
     """What the KeepalivedProbe fact prints on a `distro` host whose script user has the
     passwd entry `user` (None: no such user), with keepalived `package` installed (a
     version, or None), the service `service` (ActiveState, UnitFileState; systemd's
     NeedDaemonReload `reload_needed`), the config tree `tree` (tree_lines()) and
     host-level state `state` (host_state()), and upload directories of broken-off runs
-    `stale_uploads` (the lines the probe prints). The defaults are a fresh host."""
+    `stale_uploads` (the lines the probe prints); `ipvs`: the lines of facts/ipvs.sh (read
+    for a config with LVS), None: not read. The defaults are a fresh host."""
     if package:
         installed = [f"ii |{package}"]  # dpkg-query's status|version; rpm's is made alike
     else:
@@ -313,7 +314,8 @@ def probe_output(distro, user=None, package=None, service=STOPPED, reload_needed
             "## stale-uploads", *stale_uploads,
             "## host-state", *[line for line in state
                                if not line.startswith("unit ") and line not in digests],
-            *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines())]
+            *file_read(OS_RELEASE_FILE, OS_RELEASE[distro].splitlines()),
+            *(["## ipvs", *ipvs] if ipvs is not None else [])]
 
 
 def running_probe(package, tree=(), state=CONVERGED_STATE, **given):

@@ -57,6 +57,7 @@ def test_coverage_example_renders_as_expected(host):
         "scripts/page.sh": "755", "conf.d/agreement-VI_1.txt": "600",
         "conf.d/agreement-VI_2.txt": "600", "conf.d/agreement-VI_6.txt": "600",
         "conf.d/vrrp-firewall-peers.txt": "644", "conf.d/include/operator.conf": "644",
+        "conf.d/30-virtual_servers.conf": "644",
     }
 
 
@@ -162,6 +163,12 @@ ACCEPTED = {
     "use_vmac": seed_with({"use_vmac": True, "use_vmac_addr": True,
                            "virtual_ipaddresses_excluded": ["2001:db8::100/64"]}),
     "everything": COVERAGE_HOSTS,
+    # (keepalived 2.1.5 does not know these UDP_CHECK keywords: here, 2.2.7's -t)
+    "lvs-udp-check-2.2": seed_with(keepalived_virtual_servers=[
+        {"ip": "192.168.1.100", "port": 53, "protocol": "UDP", "lvs_method": "NAT",
+         "real_servers": [{"ip": "192.168.1.11", "udp_checks": [
+             {"payload": "0a0b", "require_reply": "0a", "min_reply_length": 1,
+              "max_reply_length": 512}]}]}]),
 }
 
 

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from pyinfra_keepalived.model import validate
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
+from pyinfra_keepalived.model.lvs import HttpGet, RealServer, VirtualServer
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.render.script_data import check_hosts
@@ -76,6 +77,9 @@ TARGETS = st.one_of(
     st.tuples(st.just("script"), st.sampled_from(validate.SCRIPT_KEYS)),
     st.tuples(st.just("notify"), st.sampled_from(validate.NOTIFY_SCRIPT_KEYS)),
     st.tuples(st.just("global_defs"), st.sampled_from(list(validate.GLOBAL_DEFS_KEYS))),
+    st.tuples(st.just("virtual_server"), st.sampled_from(VirtualServer.keys())),
+    st.tuples(st.just("real_server"), st.sampled_from(RealServer.keys())),
+    st.tuples(st.just("http_get"), st.sampled_from(HttpGet.keys())),
     st.tuples(st.just("vars"), st.one_of(TEXT, st.sampled_from(
         ["service_name", "log_file", "item", "script", "path", "x"]))),
 )
@@ -101,6 +105,11 @@ def mutate(data, target, value):
         data["keepalived_notify_scripts"][0][key] = value
     elif section == "global_defs":
         data["keepalived_global_defs"][key] = value
+    elif section in ("virtual_server", "real_server", "http_get"):
+        server = data["keepalived_virtual_servers"][0]
+        block = {"virtual_server": server, "real_server": server["real_servers"][0],
+                 "http_get": server["real_servers"][0]["http_get"][0]}[section]
+        block[key] = value
     else:
         data["keepalived_notify_scripts"][0].setdefault("vars", {})[key] = value
 

@@ -84,7 +84,10 @@ SECRET_MESSAGES = {
         "keepalived_systemd_restart_sec, keepalived_daemon_options, keepalived_lock_wait, "
         "keepalived_verify, keepalived_verify_wait, "
         "keepalived_commit_without_peers, keepalived_track_processes, "
-        "keepalived_track_processs, keepalived_track_files, keepalived_include_files"),
+        "keepalived_track_processs, keepalived_track_files, keepalived_include_files, "
+        "keepalived_virtual_servers, "
+        "keepalived_virtual_server_groups, keepalived_lvs_sync_daemon, "
+        "keepalived_lvs_timeouts"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"

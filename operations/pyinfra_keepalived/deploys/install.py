@@ -24,6 +24,7 @@ from ..operations.cluster_commit import (
     nothing_to_change,
 )
 from ..operations.config_tree import config_tree, tree_work
+from ..operations.lvs import IPVSADM, ipvs_present, ipvs_refusal, ipvsadm_package
 from ..operations.needed import if_needed
 from ..operations.system import (
     keepalived_package,
@@ -55,11 +56,12 @@ def script_user(settings, probe):
               probe=probe, **script_user_arguments(settings))
 
 
-def package(settings, manager, probe, bare=False):
+def package(settings, manager, probe, bare=False, also=()):
     """Install keepalived from the distro; in the same command, on a host that lacks
     them, create the script user and reload systemd's units (a command fewer for each:
     each costs every host a round trip). `bare`: the package command alone (the bench's
-    package floor, bench/only_package.py). Returns the operation (did_change: restart)."""
+    package floor, bench/only_package.py); `also`: other packages for the same command.
+    Returns the operation (did_change: restart)."""
     user = None if bare else script_user_arguments(settings)
     return if_needed(
         keepalived_package,
@@ -68,6 +70,7 @@ def package(settings, manager, probe, bare=False):
         manager=manager, version=settings.package_version, probe=probe,
         cache_seconds=APT_CACHE_SECONDS, proxy=settings.package_proxy,
         lock_wait=settings.host_level.lock_wait, script_user=user, unit_reload=not bare,
+        also=also,
     )
 
 
@@ -164,6 +167,11 @@ def keepalived():
     if programs:  # (named without a path: rendered as the host resolved them)
         files = render.config_files(settings, programs)
     manager = package_manager(probe.os_release)
+    if ipvs_refusal(host.name, settings.lvs.used, probe.ipvs):  # first: nothing changes
+        # (it records no plan: the peers of a change they must agree on do not commit it)
+        ipvs_present(name="Check that the kernel has IPVS (the config has LVS)",
+                     lvs_used=settings.lvs.used, probe=probe)
+        return
     rolling.clear_leftovers(probe, settings.host_level.lock_wait)
     if probe.stale_uploads:  # (no operation at all on a host without any)
         stale_uploads_absent(name="Remove upload directories of broken-off runs",
@@ -172,7 +180,14 @@ def keepalived():
     # (the package step, when it runs, reloads systemd's units after the install)
     host_level.prepare(settings, probe.host_state, daemon_reload=not installing,
                        reload_needed=probe.unit_reload_needed)
-    installed = package(settings, manager, probe)
+    # ipvsadm where the host has LVS and lacks it: in the keepalived install's command
+    # when that runs (a round trip fewer), else on its own
+    lvs_tools = (IPVSADM,) if probe.ipvsadm is False else ()
+    installed = package(settings, manager, probe, also=lvs_tools if installing else ())
+    if lvs_tools and not installing:
+        ipvsadm_package(name="Install ipvsadm (the config has LVS)", manager=manager,
+                        probe=probe, proxy=settings.package_proxy,
+                        lock_wait=settings.host_level.lock_wait)
     if not installing:
         script_user(settings, probe)
     options = host_level.options(settings, manager, probe.host_state,

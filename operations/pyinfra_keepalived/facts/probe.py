@@ -57,6 +57,10 @@ class HostProbe:
     # the programs of check and notify commands (model.commands), asked for only:
     # {program as given: ProgramFound}, facts.programs
     programs: dict = field(default_factory=dict)
+    # read only for a config with LVS (facts/ipvs.sh): the kernel has IPVS (ip_vs loaded),
+    # ipvsadm is installed; None when not read
+    ipvs: bool | None = None
+    ipvsadm: bool | None = None
 
 
 class KeepalivedProbe(FactBase[HostProbe]):
@@ -72,11 +76,11 @@ class KeepalivedProbe(FactBase[HostProbe]):
                       dirs=["/etc/keepalived", "/etc/keepalived/scripts"],
                       host_state=host_level.state_arguments(("112",)),
                       hashed=["/etc/keepalived/keepalived.conf"], salted=[],
-                      upload_parent="/var/tmp")
+                      upload_parent="/var/tmp", ipvs=False)
     """
 
     def command(self, user, config_file, dirs, host_state, hashed=(), salted=(),
-                ssh_host_keys=False, upload_parent=None, programs=()):
+                ssh_host_keys=False, upload_parent=None, programs=(), ipvs=False):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them), the host state's files are digested with the tree's
@@ -99,6 +103,8 @@ class KeepalivedProbe(FactBase[HostProbe]):
               if ssh_host_keys else []),
             # where the programs of check and notify commands are, and who may change them
             *([programs_section(programs)] if programs else []),
+            # IPVS, only for a config with LVS (loads ip_vs)
+            *([shell_script("facts/ipvs.sh")] if ipvs else []),
         ])
 
     def default(self):
@@ -136,12 +142,22 @@ class KeepalivedProbe(FactBase[HostProbe]):
                                 if is_upload_dir(line.strip())),
             ssh_host_keys=parse_host_keys(sections.get("ssh-host-keys", [])),
             programs=parse_programs(sections.get("programs", [])),
+            **_ipvs(sections.get("ipvs")),
         )
 
 
 def _joined(parts):
     """One command of `parts` (text or StringCommands), run one after the other."""
     return StringCommand(*[word for part in parts for word in (part, ";")][:-1])
+
+
+def _ipvs(lines):
+    """{"ipvs": bool, "ipvsadm": bool} from facts/ipvs.sh's lines (a missing answer: no),
+    {} when the section was not asked for."""
+    if lines is None:
+        return {}
+    said = dict(line.strip().partition("=")[::2] for line in lines)
+    return {"ipvs": said.get("ipvs") == "yes", "ipvsadm": said.get("ipvsadm") == "yes"}
 
 
 def _first_line(lines, path):
@@ -189,4 +205,5 @@ def read_probe(settings, files=None):
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],
         ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent(),
-        programs=sorted({use.command.program for use in program_uses(settings)}))
+        programs=sorted({use.command.program for use in program_uses(settings)}),
+        ipvs=settings.lvs.used)

@@ -12,6 +12,6 @@ allowed. Nothing here reads a host or renders a file, and nothing imports a late
 """
 
 # The modules whose blocks model.keys names by name complete it (keys.complete).
-from . import includes, keys, tracking_blocks  # noqa: F401,E402
+from . import includes, keys, lvs, tracking_blocks  # noqa: F401,E402
 
 assert keys.HostData.__pydantic_complete__, "a type model.keys names is not registered"

@@ -19,6 +19,7 @@ from .keys import (
     VrrpScript,
     in_base_dir,
 )
+from .lvs import Lvs
 from .shared_keys import SharedKeys
 
 
@@ -97,3 +98,4 @@ class Settings:
     track_files: tuple = ()  # tracking_blocks.TrackFile: keepalived_track_files
     track_processes: tuple = ()  # tracking_blocks.TrackProcess: keepalived_track_processes
     include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)
+    lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)

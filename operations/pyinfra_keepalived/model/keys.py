@@ -771,6 +771,15 @@ class HostData(Block):
     keepalived_include_files: "list[IncludeFile]" = Field(  # noqa: F821
         [], description="operator config files (a file, or a directory of *.conf), uploaded "
                         "into conf.d/include/ and included: for what the keys do not type")
+    # keepalived's LVS half: its blocks are model.lvs's (which completes this class)
+    keepalived_virtual_servers: "list[VirtualServer]" = Field(  # noqa: F821
+        [], description="LVS virtual servers (keepalived needs IPVS in the host's kernel)")
+    keepalived_virtual_server_groups: "list[VirtualServerGroup]" = Field(  # noqa: F821
+        [], description="LVS virtual_server_group blocks, by name")
+    keepalived_lvs_sync_daemon: "LvsSyncDaemon | None" = Field(  # noqa: F821
+        None, description="global_defs' lvs_sync_daemon: IPVS connection sync")
+    keepalived_lvs_timeouts: "LvsTimeouts | None" = Field(  # noqa: F821
+        None, description="global_defs' lvs_timeouts: IPVS connection timeouts")
 
 
 # The types of fields declared by name (a string) here: blocks of the modules that build on

@@ -38,6 +38,7 @@ from .keys import (
     read_field,
     read_value,
 )
+from .lvs import read_lvs
 from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
@@ -371,8 +372,9 @@ def unicast_address(problems, host, data):
     return None, "keepalived_unicast_src_ip"
 
 
-def check_host_instances(problems, instances, scripts, notify_scripts):
-    """Checks between the instances and scripts of one host."""
+def check_host_instances(problems, instances, scripts, notify_scripts, lvs_programs=()):
+    """Checks between the instances and scripts of one host (`lvs_programs`: the paths
+    the LVS blocks run, model.lvs.Lvs.programs: a notify script may be theirs)."""
     by_name = {}
     for index, instance in enumerate(instances):
         key = f"keepalived_vrrp_instances[{index}].name"
@@ -412,7 +414,7 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
     files = {script.name: f"keepalived_check_scripts[{index}]"
              for index, script in enumerate(scripts) if script.path}
     notified = {command.split()[0] for instance in instances
-                for _, command in instance.notify_commands}
+                for _, command in instance.notify_commands} | set(lvs_programs)
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:
@@ -503,6 +505,7 @@ def read_host(host, data):
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
     read_vip_names(problems, data, instances)
+    lvs = read_lvs(problems, data, instances, context.notify_paths, script_user)
     ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
                           data.get("keepalived_ssh_port", 22))
     ssh_host_keys = read_ssh_host_keys(problems, data)
@@ -511,7 +514,7 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     global_defs = check_unicast_source(global_defs, instances)
-    check_host_instances(problems, instances, scripts, notify_scripts)
+    check_host_instances(problems, instances, scripts, notify_scripts, lvs.programs)
     sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
                                    instances, scripts)
     instances, sync_groups, track_files, track_processes = read_tracking(
@@ -524,5 +527,6 @@ def read_host(host, data):
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
                         ssh_port=ssh_port, track_files=track_files,
-                        track_processes=track_processes, include_files=include_files)
+                        track_processes=track_processes, include_files=include_files,
+                        lvs=lvs)
     return settings, problems

@@ -28,9 +28,9 @@ from . import state_files
 APT_FAMILY = {"debian", "ubuntu"}
 DNF_FAMILY = {"rhel", "fedora", "centos", "rocky", "almalinux", "ol"}
 
-# Without recommends: keepalived's (ipvsadm) serve LVS, which this deploy does not manage,
-# and with those of its libraries (perl, libicu, shared-mime-info) they would double what
-# a host downloads and unpacks.
+# Without recommends: keepalived's (ipvsadm) serve LVS, installed on its own where a host
+# has LVS (operations.lvs), and with those of its libraries (perl, libicu,
+# shared-mime-info) they would double what a host downloads and unpacks.
 # NEEDRESTART_SUSPEND: needrestart (Ubuntu servers ship it, Debian has it), which apt runs
 # after dpkg (DPkg::Post-Invoke: /usr/lib/needrestart/apt-pinvoke) and which restarts the
 # services whose binary or libraries changed itself, with `systemctl restart` (not through
@@ -140,7 +140,7 @@ def _pinned(installed, version, manager):
 @operation()
 def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS, proxy=None,
                        lock_wait=LOCK_WAIT_SECONDS, script_user=None,
-                       unit_reload=True):
+                       unit_reload=True, also=()):
     """
     Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
     apt's package lists are refreshed first when older than ``cache_seconds`` (the host
@@ -162,6 +162,8 @@ def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS,
       probe found none: ``useradd`` arguments (user, comment, home, shell), or None
     + unit_reload: after the install, reload systemd's units where they changed (dnf:
       always), so that the drop-in written before the install is loaded with the unit
+    + also: other packages installed in the same command (unpinned), e.g. ipvsadm where
+      the host has LVS
 
     **Example:**
 
@@ -180,13 +182,14 @@ def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS,
         # a pin may name an older version than installed: a rollback
         downgrade = " --allow-downgrades" if version else ""
         install = (f"{APT_INSTALL}{via}{downgrade} "
-                   + shlex.quote(f"keepalived={version}" if version else "keepalived"))
+                   + shlex.join([f"keepalived={version}" if version else "keepalived",
+                                 *also]))
         # In the same command: each host goes on to unpack while others still download.
         refresh = f"{APT_UPDATE}{via}"
     else:
         via = f" --setopt=proxy={shlex.quote(proxy)}" if proxy else ""
-        install = f"{DNF_INSTALL}{via} " + shlex.quote(f"keepalived-{version}" if version
-                                                        else "keepalived")
+        install = f"{DNF_INSTALL}{via} " + shlex.join([f"keepalived-{version}" if version
+                                                       else "keepalived", *also])
     create = (create_user(**script_user)
               if script_user is not None and probe.user is None else "")
     reload = "" if not unit_reload else "if-needed" if manager == "apt" else "always"

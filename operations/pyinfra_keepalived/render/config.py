@@ -169,6 +169,7 @@ def config_files(settings, programs=None):
         "track_files": settings.track_files,
         "track_processes": settings.track_processes,
         "include_files": settings.include_files,
+        "lvs": settings.lvs,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -191,6 +192,9 @@ def config_files(settings, programs=None):
     if settings.track_files or settings.track_processes:  # (the operator's: tracking_blocks)
         files.append(rendered("conf.d/05-track.conf.j2", f"{paths.config_dir}/05-track.conf",
                               "644"))
+    if settings.lvs.used:  # (only then: a host without LVS keeps its tree as it was)
+        files.append(rendered("conf.d/30-virtual_servers.conf.j2",
+                              f"{paths.config_dir}/30-virtual_servers.conf", "644"))
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts) if script.path]
     files += [agreement_file(paths, instance) for instance in settings.instances]
