@@ -33,7 +33,12 @@ INSTANCE_KEYS = ("name, interface, state, virtual_router_id, priority, virtual_i
                  "nopreempt, preempt_delay, garp_master_delay, garp_master_refresh, "
                  "unicast_src_ip, unicast_peers, track_interfaces, "
                  "virtual_ipaddresses_excluded, virtual_routes, notify_master, notify_backup, "
-                 "notify_fault, notify_stop, notify, extra_lines")
+                 "notify_fault, notify_stop, notify, extra_lines, notify_master_rx_lower_pri, "
+                 "mcast_src_ip, track_src_ip, dont_track_primary, accept, promote_secondaries, "
+                 "skip_check_adv_addr, strict_mode, debug, garp_master_repeat, "
+                 "garp_master_refresh_repeat, garp_lower_prio_delay, garp_lower_prio_repeat, "
+                 "lower_prio_no_advert, higher_prio_send_advert, kernel_rx_buf_size, "
+                 "smtp_alert, notify_priority_changes, virtual_rules")
 HIDDEN_ELSEWHERE = ("is a pyinfra HiddenValue, a secret: only auth_pass takes one (its file is "
                     "readable by root only; this value would land in a file every user can "
                     "read)")
@@ -82,11 +87,12 @@ SECRET_MESSAGES = {
         "keepalived_firewall, keepalived_nonlocal_bind, keepalived_systemd_restart, "
         "keepalived_systemd_restart_sec, keepalived_daemon_options, keepalived_lock_wait, "
         "keepalived_verify, keepalived_verify_wait, "
-        "keepalived_commit_without_peers"),
+        "keepalived_commit_without_peers, keepalived_static_ipaddresses, "
+        "keepalived_static_routes, keepalived_static_rules"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"
-        " allowed: address, dev, label, scope"),
+        " allowed: address, dev, label, scope, brd"),
     "auth_pass-too-long": (
         host_01(auth_pass="s3cr3tpw9"),
         "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be 1-8 characters "

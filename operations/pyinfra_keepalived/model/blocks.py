@@ -20,6 +20,7 @@ from .keys import (
     in_base_dir,
 )
 from .shared_keys import SharedKeys
+from .static import StaticBlocks
 
 
 def _default_path(key):
@@ -88,3 +89,4 @@ class Settings:
     # with keepalived_ssh_host_keys "shared"; None: per-host
     ssh_host_keys: SharedKeys | None = field(default=None, repr=False)
     ssh_port: int = 22  # keepalived_ssh_port: SSH clients' port through the VIPs
+    static: StaticBlocks = field(default_factory=StaticBlocks)  # static_ipaddress, ...

@@ -37,6 +37,8 @@ from .keys import (
     read_value,
 )
 from .problems import Problems
+from .static import read_static
+from .vrrp_options import check_instances_options, read_fifo_script, read_group_options
 from .readers import (
     read_extra_lines,
     read_list,
@@ -351,8 +353,10 @@ def unicast_address(problems, host, data):
     return None, "keepalived_unicast_src_ip"
 
 
-def check_host_instances(problems, instances, scripts, notify_scripts):
-    """Checks between the instances and scripts of one host."""
+def check_host_instances(problems, instances, scripts, notify_scripts, sync_groups=(),
+                         global_defs=None):
+    """Checks between the instances (and sync groups, global_defs) and scripts of one
+    host."""
     by_name = {}
     for index, instance in enumerate(instances):
         key = f"keepalived_vrrp_instances[{index}].name"
@@ -382,7 +386,7 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
                                f"duplicates keepalived_check_scripts[{seen[value]}]")
             seen.setdefault(value, index)
 
-    tracked = {name for instance in instances for name in instance.track_scripts}
+    tracked = {name for block in (*instances, *sync_groups) for name in block.track_scripts}
     for index, script in enumerate(scripts):
         if script.vrrp_name not in tracked:
             problems.warn(f"keepalived_check_scripts[{index}].vrrp_name", script.vrrp_name,
@@ -391,8 +395,10 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
 
     files = {script.name: f"keepalived_check_scripts[{index}]"
              for index, script in enumerate(scripts)}
-    notified = {command.split()[0] for instance in instances
-                for _, command in instance.notify_commands}
+    notified = {command.split()[0] for block in (*instances, *sync_groups)
+                for _, command in block.notify_commands}
+    if global_defs is not None and global_defs.vrrp_notify_fifo_script is not None:
+        notified.add(global_defs.vrrp_notify_fifo_script.split()[0])
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:
@@ -458,6 +464,9 @@ def read_host(host, data):
                               data.get("keepalived_vrrp_instances", []))
     instances = [read_instance(problems, i, item, data, context)
                  for i, item in enumerate(raw_instances)]
+    check_instances_options(problems, instances)
+    global_defs = read_fifo_script(problems, global_defs, context)
+    static = read_static(problems, data, instances)
 
     if not raw_instances:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
@@ -490,9 +499,9 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     global_defs = check_unicast_source(global_defs, instances)
-    check_host_instances(problems, instances, scripts, notify_scripts)
-    sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
-                                   instances, scripts)
+    sync_groups = read_group_options(problems, read_sync_groups(
+        problems, data.get("keepalived_sync_groups", {}), instances, scripts), context, scripts)
+    check_host_instances(problems, instances, scripts, notify_scripts, sync_groups, global_defs)
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
@@ -500,5 +509,5 @@ def read_host(host, data):
                         package_proxy=proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=ssh_port)
+                        ssh_port=ssh_port, static=static)
     return settings, problems

@@ -162,6 +162,7 @@ def config_files(settings):
         "scripts": settings.scripts,
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
+        "static": settings.static,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -181,6 +182,9 @@ def config_files(settings):
         rendered("conf.d/20-vrrp_instances.conf.j2", instances_path(paths), "600",
                  secret=True),
     ]
+    if settings.static:  # only where used: other hosts' trees stay as they were
+        files.append(rendered("conf.d/05-static.conf.j2", f"{paths.config_dir}/05-static.conf",
+                              "644"))
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts)]
     files += [agreement_file(paths, instance) for instance in settings.instances]

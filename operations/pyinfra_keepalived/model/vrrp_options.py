@@ -1,0 +1,94 @@
+"""Rules between the VRRP keywords typed beyond the seed role: an instance's source
+address and accept mode, the VIPs' broadcast, virtual_rules, the notify FIFO's script and
+a sync group's notify scripts and tracking.
+
+Each keyword is read by its field's type (`model.keys`: `Block.built`); what these add are
+the rules where keywords interact, as errors (keepalived would refuse or silently change
+it) or warnings naming the fix. Called by `model.validate.read_host`.
+"""
+
+import ipaddress
+
+from .instance import read_notify
+from .keys import SyncGroup
+from .problems import did_you_mean
+from .static import check_broadcast, check_rule
+
+FIFO_SCRIPT = "vrrp_notify_fifo_script"
+
+
+def check_instances_options(problems, instances):
+    """`check_instance_options` of each instance read (None: refused)."""
+    for index, instance in enumerate(instances):
+        if instance is not None:
+            check_instance_options(problems, index, instance)
+
+
+def check_instance_options(problems, index, instance):
+    """mcast_src_ip: a multicast instance's, of its family (a unicast one sets
+    unicast_src_ip: keepalived reads both as one); track_src_ip needs a source address;
+    the VIPs' brd; the rules of virtual_rules."""
+    where = f"keepalived_vrrp_instances[{index}]"
+    source = instance.mcast_src_ip
+    if source is not None and instance.unicast_peers is not None:
+        problems.error(f"{where}.mcast_src_ip", source, "is unicast_src_ip under another "
+                       "name for a unicast instance (keepalived reads both as one); set "
+                       "unicast_src_ip instead")
+    elif source is not None and ipaddress.ip_address(source).version != instance.family:
+        problems.error(f"{where}.mcast_src_ip", source, f"is IPv"
+                       f"{ipaddress.ip_address(source).version} but the instance is IPv"
+                       f"{instance.family}: keepalived sends adverts of the instance's family")
+    if instance.track_src_ip and source is None and instance.unicast_src_ip is None:
+        problems.warn(f"{where}.track_src_ip", True, "has no effect without mcast_src_ip "
+                      "(or unicast_src_ip): set the source address, or remove track_src_ip")
+    for key in ("virtual_ipaddresses", "virtual_ipaddresses_excluded"):
+        for position, address in enumerate(getattr(instance, key)):
+            check_broadcast(problems, f"{where}.{key}[{position}]", address)
+    for position, rule in enumerate(instance.virtual_rules):
+        check_rule(problems, f"{where}.virtual_rules[{position}]", rule)
+
+
+def read_fifo_script(problems, global_defs, context):
+    """global_defs with vrrp_notify_fifo_script as a command (the notify script's path and
+    its arguments): it reads the FIFO, so vrrp_notify_fifo must be set."""
+    command = global_defs.vrrp_notify_fifo_script
+    if command is None:
+        return global_defs
+    if global_defs.vrrp_notify_fifo is None:
+        problems.error(f"keepalived_global_defs.{FIFO_SCRIPT}", command, "needs "
+                       "vrrp_notify_fifo: the FIFO keepalived writes and the script reads")
+    return global_defs.model_copy(update=read_notify(
+        problems, "keepalived_global_defs", {FIFO_SCRIPT: command}, context, (FIFO_SCRIPT,)))
+
+
+def read_group_options(problems, groups, context, scripts):
+    """The sync groups with their notify keys as commands; their track_scripts name check
+    scripts, and no tracking of a group has a weight (keepalived ignores weights in a sync
+    group: a failure means FAULT); global_tracking is deprecated."""
+    weights = {script.vrrp_name: script.weight for script in scripts if script}
+    result = []
+    for group in groups:
+        where = f"keepalived_sync_groups.{group.name}"
+        for position, name in enumerate(group.track_scripts):
+            key = f"{where}.track_scripts[{position}]"
+            if name not in context.script_names:
+                problems.error(key, name, "names no check script in keepalived_check_scripts"
+                               f"{did_you_mean(name, context.script_names)}; defined: "
+                               f"{', '.join(sorted(context.script_names)) or 'none'}")
+            elif weights.get(name):
+                problems.error(key, name, "has a weight: keepalived ignores tracking weights "
+                               "in a sync group; use a check script without weight (a "
+                               "failure means FAULT)")
+        for position, track in enumerate(group.track_interfaces):
+            if track.weight:
+                problems.error(f"{where}.track_interfaces[{position}].weight", track.weight,
+                               "keepalived ignores tracking weights in a sync group; leave "
+                               "weight unset (down means FAULT)")
+        if group.global_tracking:
+            problems.warn(f"{where}.global_tracking", True, "is deprecated in keepalived; "
+                          "list what the group tracks in its track_interfaces and "
+                          "track_scripts instead")
+        result.append(group.model_copy(update=read_notify(
+            problems, where, {key: getattr(group, key) for key in SyncGroup.NOTIFY_KEYS},
+            context, SyncGroup.NOTIFY_KEYS)))
+    return tuple(result)
