@@ -37,13 +37,13 @@ from .keys import (
     read_value,
 )
 from .problems import Problems
-from .static import read_static
-from .vrrp_options import check_instances_options, read_fifo_script, read_group_options
 from .readers import (
     read_extra_lines,
     read_list,
     read_mapping,
 )
+from .static import read_static
+from .vrrp_options import check_instances_options, read_fifo_script, read_group_options
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
