@@ -37,7 +37,6 @@ from pydantic import (
     Strict,
     TypeAdapter,
     ValidationError,
-    create_model,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
@@ -245,9 +244,10 @@ class Block(BaseModel):
             model = cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
-            for name in sorted(failed - set(validated)) if where is not None else ():
-                if name in given:
-                    read_block(problems, where, _one_field(cls, name), {name: given[name]})
+            unread = {name for name in failed - set(validated) if name in given and not any(
+                _beneath(f"{where}.{name}", f"{problem.key}.") for problem in problems.errors)}
+            if where is not None and unread:
+                report_refusals(problems, where, cls, values, error, fields=unread)
             if not problems.errors:
                 raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
                                      f"model refuses: {', '.join(sorted(failed))}") from None
@@ -976,13 +976,6 @@ def data_defaults():
 
 # -- checking one field --
 
-@functools.cache
-def _one_field(block, name):
-    """A block of `block`'s field `name` alone: its refusals read as the whole block's."""
-    return create_model(block.__name__, __base__=Block,
-                        **{name: (block.model_fields[name].annotation, block.model_fields[name])})
-
-
 def _holds_block(annotation):
     """The type is, or holds, a Block (a list of entries, ...)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -1191,24 +1184,32 @@ def read_block(problems, key, block, value, **derived):
         return block.model_validate({**value, **derived} if isinstance(value, Mapping)
                                     else value)
     except ValidationError as error:
-        found = {}  # key path -> (value, message, or the names an unknown key is not)
-        for detail in error.errors():
-            loc = detail["loc"]
-            if detail["type"] == "extra_forbidden":
-                steps = list(_walk(block, loc[:-1], value))
-                path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
-                found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
-                continue
-            path, there, message = _refusal(block, loc, value, detail["type"])
-            found.setdefault(key + path, (there, message))
-        for where, (there, message) in found.items():
-            if any(_beneath(where, other) for other in found):
-                continue
-            if isinstance(message, list):
-                problems.unknown_key(where, where.rpartition(".")[2], message)
-            else:
-                problems.error(where, there, message)
+        report_refusals(problems, key, block, value, error)
         return None
+
+
+def report_refusals(problems, key, block, value, error, fields=None):
+    """Each refusal of pydantic's `error` for `value` (validated as `block`) on
+    `problems`, as `read_block` words it; `fields`: only those top-level fields'."""
+    found = {}  # key path -> (value, message, or the names an unknown key is not)
+    for detail in error.errors():
+        loc = detail["loc"]
+        if fields is not None and (not loc or loc[0] not in fields):
+            continue
+        if detail["type"] == "extra_forbidden":
+            steps = list(_walk(block, loc[:-1], value))
+            path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
+            found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
+            continue
+        path, there, message = _refusal(block, loc, value, detail["type"])
+        found.setdefault(key + path, (there, message))
+    for where, (there, message) in found.items():
+        if any(_beneath(where, other) for other in found):
+            continue
+        if isinstance(message, list):
+            problems.unknown_key(where, where.rpartition(".")[2], message)
+        else:
+            problems.error(where, there, message)
 
 
 def _block_says(block):
