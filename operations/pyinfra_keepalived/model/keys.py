@@ -370,12 +370,16 @@ class GlobalDefs(Block):
     smtp_alert: Flag = Field(None, description="mail on every state change (default of the "
                              "instances' and sync groups' smtp_alert)")
     lvs_flush: Flag = Field(None, description="flush the LVS table when keepalived starts")
+    # commands: one quoted string (keepalived reads a word after the script as its user)
+    COMMANDS: ClassVar = ("vrrp_notify_fifo_script",)
+
     @property
     def options(self):
         """((keyword, value), ...): the keywords set, but those of OWN_LINES; a value True
-        renders the bare keyword, False nothing."""
-        return tuple((key, getattr(self, key)) for key in self.keys()
-                     if key not in self.OWN_LINES and getattr(self, key) is not None)
+        renders the bare keyword, False nothing; a command in quotes."""
+        return tuple((key, f'"{value}"' if key in self.COMMANDS else value)
+                     for key, value in ((key, getattr(self, key)) for key in self.keys())
+                     if key not in self.OWN_LINES and value is not None)
 
     @property
     def mcast_groups(self):
@@ -632,8 +636,8 @@ class IpRule(Entry):
     iif: Interface | None = Field(None, description="incoming interface")
     oif: Interface | None = Field(None, description="outgoing interface")
     fwmark: whole(0, 2**32 - 1) | None = Field(None, description="firewall mark")
-    priority: whole(0, 2**32 - 1) | None = Field(None, description="rule priority "
-                                                 "(ip rule's preference)")
+    priority: whole(0, 2**32 - 1) = Field(description="rule priority, ip rule's preference "
+                                          "(required: keepalived refuses a rule without)")
     table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
                                            else str(value)),
                      Says("must be a routing table number or name")] = Field(
@@ -840,8 +844,8 @@ class SyncGroup(Block):
                                 "GROUP NAME STATE)")
     smtp_alert: Flag | None = Field(None, description="mail on state changes (default: "
                                     "global_defs' smtp_alert)")
-    global_tracking: Flag = Field(False, description="deprecated: every instance tracks "
-                                  "what the others track; use the group's track_* instead")
+    global_tracking: Flag = Field(False, description="deprecated, refused (keepalived -t "
+                                  "fails on it): use the group's track_* instead")
     track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
         [], description="interfaces whose fault puts the whole group in FAULT")
     track_scripts: Annotated[list[Annotated[str, Strict()]], Says(
@@ -851,7 +855,7 @@ class SyncGroup(Block):
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                              "notify")
-    OPTIONS: ClassVar = ("smtp_alert", "global_tracking")
+    OPTIONS: ClassVar = ("smtp_alert",)
 
     @property
     def notify_commands(self):

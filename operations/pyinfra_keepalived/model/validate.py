@@ -500,7 +500,8 @@ def read_host(host, data):
         return None, problems
     global_defs = check_unicast_source(global_defs, instances)
     sync_groups = read_group_options(problems, read_sync_groups(
-        problems, data.get("keepalived_sync_groups", {}), instances, scripts), context, scripts)
+        problems, data.get("keepalived_sync_groups", {}), instances, scripts), context, scripts,
+        instances)
     check_host_instances(problems, instances, scripts, notify_scripts, sync_groups, global_defs)
     if problems.errors:
         return None, problems

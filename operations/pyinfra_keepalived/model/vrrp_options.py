@@ -61,14 +61,18 @@ def read_fifo_script(problems, global_defs, context):
         problems, "keepalived_global_defs", {FIFO_SCRIPT: command}, context, (FIFO_SCRIPT,)))
 
 
-def read_group_options(problems, groups, context, scripts):
+def read_group_options(problems, groups, context, scripts, instances):
     """The sync groups with their notify keys as commands; their track_scripts name check
-    scripts, and no tracking of a group has a weight (keepalived ignores weights in a sync
-    group: a failure means FAULT); global_tracking is deprecated."""
+    scripts, no tracking of a group has a weight (keepalived ignores weights in a sync
+    group: a failure means FAULT) or is also a member instance's (keepalived -t refuses
+    that); global_tracking is refused (deprecated: keepalived -t fails on it)."""
     weights = {script.vrrp_name: script.weight for script in scripts if script}
+    by_name = {instance.name: instance for instance in instances if instance}
     result = []
     for group in groups:
         where = f"keepalived_sync_groups.{group.name}"
+        members = [by_name[name] for name in group.instances if name in by_name]
+        check_group_tracking(problems, where, group, members)
         for position, name in enumerate(group.track_scripts):
             key = f"{where}.track_scripts[{position}]"
             if name not in context.script_names:
@@ -85,10 +89,24 @@ def read_group_options(problems, groups, context, scripts):
                                "keepalived ignores tracking weights in a sync group; leave "
                                "weight unset (down means FAULT)")
         if group.global_tracking:
-            problems.warn(f"{where}.global_tracking", True, "is deprecated in keepalived; "
-                          "list what the group tracks in its track_interfaces and "
-                          "track_scripts instead")
+            problems.error(f"{where}.global_tracking", True, "is deprecated: keepalived -t "
+                           "refuses it; list what the group tracks in its track_interfaces "
+                           "and track_scripts instead")
         result.append(group.model_copy(update=read_notify(
             problems, where, {key: getattr(group, key) for key in SyncGroup.NOTIFY_KEYS},
             context, SyncGroup.NOTIFY_KEYS)))
     return tuple(result)
+
+
+def check_group_tracking(problems, where, group, members):
+    """What a sync group tracks is not also tracked by one of its instances (keepalived -t:
+    "track_interface eth2 is configured on VRRP instance and sync group")."""
+    for key, name_of in (("track_interfaces", lambda track: track.interface),
+                         ("track_scripts", lambda name: name)):
+        for position, tracked in enumerate(getattr(group, key)):
+            also = [instance.name for instance in members
+                    if name_of(tracked) in map(name_of, getattr(instance, key))]
+            if also:
+                problems.error(f"{where}.{key}[{position}]", name_of(tracked), "is also in "
+                               f"{key} of instance {also[0]} of the group: keepalived refuses "
+                               "both; keep it in one place")
