@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from .keys import IpRule, VirtualIp, VirtualRoute, read_block
+from .problems import NOT_SHOWN
 from .readers import read_list
 
 
@@ -54,7 +55,7 @@ def check_static_address(problems, key, address, vips):
     """A static address names its interface (else keepalived puts it on default_interface,
     eth0), and is no VIP of this host (keepalived would remove it with the VIP)."""
     if address.dev is None:
-        problems.error(f"{key}.dev", None, "required for a static address: keepalived "
+        problems.error(f"{key}.dev", NOT_SHOWN, "required for a static address: keepalived "
                        "otherwise adds it to global_defs' default_interface (eth0)")
     ip = ipaddress.ip_interface(address.address).ip
     if ip in vips:
