@@ -14,7 +14,7 @@ NOTIFY_SCRIPTS = [
 
 
 def host_data(priority, address, eth1_address, eth1_peer):
-    check_ssh = dict(EXAMPLE["keepalived_check_scripts"][0], init_fail=True)
+    check_ssh = dict(EXAMPLE["keepalived_check_scripts"][0], init_fail=True, timeout=1)
     del check_ssh["weight"]  # no tracking weights in a sync group: a failure means FAULT
     return {
         "ssh_hostname": address,
@@ -31,7 +31,13 @@ def host_data(priority, address, eth1_address, eth1_peer):
             "vrrp_notify_fifo_script": "record_state.sh FIFO",
             "enable_snmp_vrrp": True, "enable_snmp_checker": True, "enable_snmp_rfc": True,
             "snmp_socket": "tcp:127.0.0.1:705", "enable_traps": True, "smtp_alert": True,
-            "lvs_flush": True},
+            "lvs_flush": True, "router_id": "coverage", "notification_email":
+            ["ops@example.com"], "notification_email_from": "keepalived@example.com",
+            "smtp_server": "127.0.0.1", "smtp_connect_timeout": 30,
+            "vrrp_skip_check_adv_addr": True, "vrrp_strict": True, "vrrp_garp_interval": 0.001,
+            "vrrp_gna_interval": 0.001, "vrrp_garp_master_delay": 5,
+            "vrrp_garp_master_repeat": 5, "vrrp_garp_master_refresh": 0,
+            "max_auto_priority": 10},
         # tracked by the sync group (not by its instances)
         "keepalived_check_scripts": [check_ssh, dict(check_ssh, name="check_sync.sh",
                                                       vrrp_name="check_sync")],
@@ -79,10 +85,13 @@ def host_data(priority, address, eth1_address, eth1_peer):
              "unicast_src_ip": eth1_address, "unicast_peers": [eth1_peer],
              "virtual_ipaddresses": ["10.1.0.200/24"],
              "notify_backup": "page.sh BACKUP", "notify_fault": "page.sh FAULT",
-             "notify_stop": "page.sh STOP", "accept": False},
+             "notify_stop": "page.sh STOP", "accept": False, "version": 3,
+             "strict_mode": False},
             {"name": "VI_6", "interface": "eth0", "state": "BACKUP", "priority": priority,
              "virtual_router_id": 51, "native_ipv6": True, "advert_int": 0.1,
-             "virtual_ipaddresses": ["2001:db8::200/64"], "mcast_src_ip": "2001:db8::2"},
+             "virtual_ipaddresses": ["2001:db8::200/64"], "mcast_src_ip": "2001:db8::2",
+             # vrrp_strict would want a link-local first IPv6 VIP
+             "strict_mode": False},
         ],
     }
 

@@ -150,6 +150,16 @@ ERRORS = {
                         "track_scripts instead"),
     "group-smtp_alert": (grouped(smtp_alert="on"),
                          f"{GROUP}.smtp_alert = 'on': must be true or false"),
+    # -- keywords refused in extra_lines
+    "raw-namespace": (with_data(keepalived_global_defs={"extra_lines": ["net_namespace blue"]}),
+                      "host-01: keepalived_global_defs.extra_lines[0] = 'net_namespace blue': "
+                      "net_namespace moves keepalived into another network namespace or "
+                      "instance: its VIPs would not be where the host firewall, the status "
+                      "checks and the clients look; run keepalived in the host's own"),
+    "raw-iptables": (with_data({"extra_lines": ["smtp_alert", "vrrp_iptables"]}),
+                     f"{INSTANCE}.extra_lines[1] = 'vrrp_iptables': vrrp_iptables is refused "
+                     "by the keepalived -t of Debian's packages, built for nftables (2.2.7: "
+                     "exit 5); the deploy manages the host firewall (keepalived_firewall)"),
     # -- check scripts
     "init_fail": (with_data(keepalived_check_scripts=[script(init_fail="yes")]),
                   "host-01: keepalived_check_scripts[0].init_fail = 'yes': must be true or "

@@ -15,6 +15,25 @@ from .problems import did_you_mean
 from .static import check_broadcast, check_rule
 
 FIFO_SCRIPT = "vrrp_notify_fifo_script"
+NAMESPACE = ("moves keepalived into another network namespace or instance: its VIPs would not "
+             "be where the host firewall, the status checks and the clients look; run "
+             "keepalived in the host's own")
+IPTABLES = ("is refused by the keepalived -t of Debian's packages, built for nftables (2.2.7: "
+            "exit 5); the deploy manages the host firewall (keepalived_firewall)")
+# keywords refused in extra_lines (global_defs' and instances'), with why
+REFUSED_RAW = {
+    "net_namespace": NAMESPACE, "net_namespace_ipvs": NAMESPACE,
+    "namespace_with_ipsets": NAMESPACE, "instance": NAMESPACE,
+    "vrrp_iptables": IPTABLES, "vrrp_ipsets": IPTABLES,
+}
+
+
+def check_raw_keywords(problems, key, lines):
+    """No line of extra_lines (`key`) starts with a keyword of REFUSED_RAW."""
+    for position, line in enumerate(lines):
+        words = line.split()
+        if words and words[0] in REFUSED_RAW:
+            problems.error(f"{key}[{position}]", line, f"{words[0]} {REFUSED_RAW[words[0]]}")
 
 
 def check_instances_options(problems, instances):
@@ -46,11 +65,14 @@ def check_instance_options(problems, index, instance):
             check_broadcast(problems, f"{where}.{key}[{position}]", address)
     for position, rule in enumerate(instance.virtual_rules):
         check_rule(problems, f"{where}.virtual_rules[{position}]", rule)
+    check_raw_keywords(problems, f"{where}.extra_lines", instance.extra_lines)
 
 
 def read_fifo_script(problems, global_defs, context):
     """global_defs with vrrp_notify_fifo_script as a command (the notify script's path and
-    its arguments): it reads the FIFO, so vrrp_notify_fifo must be set."""
+    its arguments): it reads the FIFO, so vrrp_notify_fifo must be set. (And its
+    extra_lines hold no refused keyword.)"""
+    check_raw_keywords(problems, "keepalived_global_defs.extra_lines", global_defs.extra_lines)
     command = global_defs.vrrp_notify_fifo_script
     if command is None:
         return global_defs
