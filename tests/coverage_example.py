@@ -21,7 +21,7 @@ def host_data(priority, address, eth1_address, eth1_peer):
         "keepalived_check_script_user": "nobody",
         "keepalived_global_defs": {
             "dynamic_interfaces": True, "vrrp_version": 3,
-            "extra_lines": ["vrrp_min_garp true"],
+            "extra_lines": ["log_unknown_vrids"],
             "vrrp_mcast_group4": "224.0.0.18", "vrrp_mcast_group6": "ff02::12",
             "vrrp_startup_delay": 5.5, "vrrp_lower_prio_no_advert": True,
             "vrrp_higher_prio_send_advert": True, "vrrp_priority": -10,
@@ -37,7 +37,13 @@ def host_data(priority, address, eth1_address, eth1_peer):
             "vrrp_skip_check_adv_addr": True, "vrrp_strict": True, "vrrp_garp_interval": 0.001,
             "vrrp_gna_interval": 0.001, "vrrp_garp_master_delay": 5,
             "vrrp_garp_master_repeat": 5, "vrrp_garp_master_refresh": 0,
-            "max_auto_priority": 10},
+            "max_auto_priority": 10, "vrrp_rt_priority": 10, "checker_rt_priority": 10,
+            "bfd_rt_priority": 10, "vrrp_rlimit_rttime": 10000,
+            "checker_rlimit_rttime": 10000, "bfd_rlimit_rttime": 10000, "enable_dbus": True,
+            "enable_snmp_rfcv2": True, "enable_snmp_rfcv3": True,
+            "vrrp_garp_lower_prio_delay": 5, "vrrp_garp_lower_prio_repeat": 2,
+            "vrrp_garp_master_refresh_repeat": 2, "vrrp_min_garp": True,
+            "smtp_helo_name": "lb.example.com"},
         # tracked by the sync group (not by its instances)
         "keepalived_check_scripts": [check_ssh, dict(check_ssh, name="check_sync.sh",
                                                       vrrp_name="check_sync")],

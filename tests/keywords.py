@@ -39,7 +39,11 @@ TYPED = {
         "vrrp_higher_prio_send_advert vrrp_priority checker_priority bfd_priority "
         "vrrp_no_swap checker_no_swap bfd_no_swap vrrp_notify_fifo vrrp_notify_fifo_script "
         "enable_snmp_vrrp enable_snmp_checker enable_snmp_rfc snmp_socket enable_traps "
-        "smtp_alert lvs_flush").split()},
+        "smtp_alert lvs_flush vrrp_rt_priority checker_rt_priority bfd_rt_priority "
+        "vrrp_rlimit_rttime checker_rlimit_rttime bfd_rlimit_rttime enable_dbus "
+        "enable_snmp_rfcv2 enable_snmp_rfcv3 vrrp_garp_lower_prio_delay "
+        "vrrp_garp_lower_prio_repeat vrrp_garp_master_refresh_repeat vrrp_min_garp "
+        "smtp_helo_name").split()},
     "vrrp_script vrrp_script": "HostData.keepalived_check_scripts",
     "vrrp_script script": "VrrpScript.template",
     **{f"vrrp_script {word}": f"VrrpScript.{word}" for word in
@@ -103,10 +107,10 @@ RAW_ONLY = {
         "track_process track_file track_bfd use_vmac use_vmac_addr vmac_xmit_base use_ipvlan")),
     "tuning of keepalived's processes (names, CPU affinity, realtime scheduling, resource "
     "limits, netlink and socket buffers): host-specific, rarely set": _ids("global_defs", (
-        "bfd_cpu_affinity bfd_process_name bfd_rlimit_rttime bfd_rt_priority "
-        "checker_cpu_affinity checker_process_name checker_rlimit_rttime checker_rt_priority "
+        "bfd_cpu_affinity bfd_process_name "
+        "checker_cpu_affinity checker_process_name "
         "child_wait_time ipvs_process_name process_name process_names vrrp_cpu_affinity "
-        "vrrp_process_name vrrp_rlimit_rttime vrrp_rt_priority min_auto_priority_delay "
+        "vrrp_process_name min_auto_priority_delay "
         "process_monitor_rcv_bufs process_monitor_rcv_bufs_force vrrp_netlink_cmd_rcv_bufs "
         "vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs "
         "vrrp_netlink_monitor_rcv_bufs_force vrrp_rx_bufs_multiplier vrrp_rx_bufs_policy "
@@ -118,8 +122,8 @@ RAW_ONLY = {
         "stats_file_location json_file_location json_version data_use_instance "
         "fifo_write_vrrp_states_on_reload include_check log_unknown_vrids")),
     "mail, SNMP, D-Bus and FIFO details beyond the typed ones": _ids("global_defs", (
-        "smtp_alert_vrrp smtp_helo_name no_email_faults enable_snmp_rfcv2 enable_snmp_rfcv3 "
-        "enable_dbus dbus_service_name dbus_no_interface_name notify_fifo notify_fifo_script "
+        "smtp_alert_vrrp no_email_faults "
+        "dbus_service_name dbus_no_interface_name notify_fifo notify_fifo_script "
         "vrrp_notify_priority_changes")),
     "commands run at keepalived's start and stop, outside the deploy's check of scripts "
     "(security, user): a notify script of keepalived_notify_scripts is the typed way":
@@ -128,8 +132,7 @@ RAW_ONLY = {
     "GARP, advert and interface details beyond the typed ones (their defaults are "
     "keepalived's)": {
         **_ids("global_defs", (
-            "vrrp_garp_lower_prio_delay vrrp_garp_lower_prio_repeat "
-            "vrrp_garp_master_refresh_repeat vrrp_min_garp vrrp_garp_extra_if "
+            "vrrp_garp_extra_if "
             "vrrp_down_timer_adverts v3_checksum_as_v2 linkbeat_use_polling default_interface "
             "vmac_prefix vmac_addr_prefix")),
         **_ids("vrrp_instance", (

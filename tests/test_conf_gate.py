@@ -86,7 +86,7 @@ def test_rendered_blocks():
     ]:
         assert block in instances
     assert "\n\n\n" not in instances, "blank-line noise"
-    assert "    lvs_flush\n\n    # extra_lines: raw, NOT validated" in \
+    assert "    smtp_helo_name lb.example.com\n\n    # extra_lines: raw, NOT validated" in \
         files["conf.d/00-global_defs.conf"].content
     assert "    vrrp_notify_fifo_script \"/etc/keepalived/scripts/record_state.sh FIFO\"\n" in \
         files["conf.d/00-global_defs.conf"].content

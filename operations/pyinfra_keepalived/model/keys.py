@@ -370,6 +370,33 @@ class GlobalDefs(Block):
     smtp_alert: Flag = Field(None, description="mail on every state change (default of the "
                              "instances' and sync groups' smtp_alert)")
     lvs_flush: Flag = Field(None, description="flush the LVS table when keepalived starts")
+    vrrp_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling priority "
+                                          "of the VRRP process")
+    checker_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling "
+                                             "priority of the checker process")
+    bfd_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling priority "
+                                         "of the BFD process")
+    vrrp_rlimit_rttime: whole(2, 2**31 - 1) = Field(
+        None, description="microseconds of CPU the realtime VRRP process may use between "
+                          "blocking calls (default 10000)")
+    checker_rlimit_rttime: whole(2, 2**31 - 1) = Field(
+        None, description="the same for the checker process")
+    bfd_rlimit_rttime: whole(2, 2**31 - 1) = Field(
+        None, description="the same for the BFD process")
+    enable_dbus: Flag = Field(None, description="keepalived's D-Bus interface")
+    enable_snmp_rfcv2: Flag = Field(None, description="the VRRP MIB of RFC 2787 only")
+    enable_snmp_rfcv3: Flag = Field(None, description="the VRRP MIB of RFC 6527 only")
+    vrrp_garp_lower_prio_delay: whole(0, 4294) = Field(
+        None, description="seconds before the second set of GARPs after a lower priority "
+                          "advert")
+    vrrp_garp_lower_prio_repeat: whole(1, 2**31 - 1) = Field(
+        None, description="GARPs sent after a lower priority advert")
+    vrrp_garp_master_refresh_repeat: whole(1, 2**31 - 1) = Field(
+        None, description="GARPs sent at each refresh as MASTER")
+    vrrp_min_garp: Flag = Field(None, description="one GARP/NA on becoming MASTER, no "
+                                "second set")
+    smtp_helo_name: Word = Field(None, description="name in the SMTP HELO (default: the "
+                                 "host name)")
     # commands: one quoted string (keepalived reads a word after the script as its user)
     COMMANDS: ClassVar = ("vrrp_notify_fifo_script",)
 
