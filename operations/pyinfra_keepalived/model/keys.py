@@ -273,6 +273,8 @@ class Block(BaseModel):
 
 # -- keepalived_global_defs --
 
+Count = whole(1, 2**31 - 1)  # GARPs sent at once, bytes, ...
+RtTime = whole(2, 2**31 - 1)  # microseconds of realtime CPU between blocking calls
 SNMP_SOCKET_RE = re.compile(r"(?:(?:udp|tcp)6?:[A-Za-z0-9.:\[\]-]+|unix:/[A-Za-z0-9_./-]+)")
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
 NotifyCommand = Annotated[str, Strict(), Says(f"must be {NOTIFY}")]
@@ -376,23 +378,20 @@ class GlobalDefs(Block):
                                              "priority of the checker process")
     bfd_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling priority "
                                          "of the BFD process")
-    vrrp_rlimit_rttime: whole(2, 2**31 - 1) = Field(
-        None, description="microseconds of CPU the realtime VRRP process may use between "
-                          "blocking calls (default 10000)")
-    checker_rlimit_rttime: whole(2, 2**31 - 1) = Field(
-        None, description="the same for the checker process")
-    bfd_rlimit_rttime: whole(2, 2**31 - 1) = Field(
-        None, description="the same for the BFD process")
+    vrrp_rlimit_rttime: RtTime = Field(None, description="microseconds of CPU the realtime "
+                                       "VRRP process may use between blocking calls")
+    checker_rlimit_rttime: RtTime = Field(None, description="the same, checker process")
+    bfd_rlimit_rttime: RtTime = Field(None, description="the same, BFD process")
     enable_dbus: Flag = Field(None, description="keepalived's D-Bus interface")
     enable_snmp_rfcv2: Flag = Field(None, description="the VRRP MIB of RFC 2787 only")
     enable_snmp_rfcv3: Flag = Field(None, description="the VRRP MIB of RFC 6527 only")
     vrrp_garp_lower_prio_delay: whole(0, 4294) = Field(
         None, description="seconds before the second set of GARPs after a lower priority "
                           "advert")
-    vrrp_garp_lower_prio_repeat: whole(1, 2**31 - 1) = Field(
-        None, description="GARPs sent after a lower priority advert")
-    vrrp_garp_master_refresh_repeat: whole(1, 2**31 - 1) = Field(
-        None, description="GARPs sent at each refresh as MASTER")
+    vrrp_garp_lower_prio_repeat: Count = Field(None, description="GARPs sent after a lower "
+                                               "priority advert")
+    vrrp_garp_master_refresh_repeat: Count = Field(None, description="GARPs sent at each "
+                                                   "refresh as MASTER")
     vrrp_min_garp: Flag = Field(None, description="one GARP/NA on becoming MASTER, no "
                                 "second set")
     smtp_helo_name: Word = Field(None, description="name in the SMTP HELO (default: the "
@@ -773,14 +772,14 @@ class VrrpInstance(Block):
     strict_mode: Flag | None = Field(None, description="strict RFC compliance (default: "
                                      "global_defs' vrrp_strict)")
     debug: whole(0, 4) | None = Field(None, description="debug level")
-    garp_master_repeat: whole(1, 2**31 - 1) | None = Field(
+    garp_master_repeat: Count | None = Field(
         None, description="GARPs sent at once on becoming MASTER")
-    garp_master_refresh_repeat: whole(1, 2**31 - 1) | None = Field(
+    garp_master_refresh_repeat: Count | None = Field(
         None, description="GARPs sent at each refresh")
     garp_lower_prio_delay: whole(0, 4294) | None = Field(
         None, description="seconds before the second set of GARPs after a lower priority "
                           "advert")
-    garp_lower_prio_repeat: whole(1, 2**31 - 1) | None = Field(
+    garp_lower_prio_repeat: Count | None = Field(
         None, description="GARPs sent after a lower priority advert")
     lower_prio_no_advert: Flag | None = Field(
         None, description="send no advert on receiving a lower priority one (default: "
@@ -788,7 +787,7 @@ class VrrpInstance(Block):
     higher_prio_send_advert: Flag | None = Field(
         None, description="send an advert on receiving a higher priority one, before "
                           "stepping down (default: vrrp_higher_prio_send_advert)")
-    kernel_rx_buf_size: whole(1, 2**31 - 1) | None = Field(
+    kernel_rx_buf_size: Count | None = Field(
         None, description="bytes of the VRRP socket's receive buffer")
     smtp_alert: Flag | None = Field(None, description="mail on state changes (default: "
                                     "global_defs' smtp_alert)")
