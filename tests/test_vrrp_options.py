@@ -4,9 +4,21 @@ value)."""
 
 import pytest
 
+from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.model.peers import agreement
+from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.render.firewall import vrrp_peers
 
-from .hostdata import DROP, assert_error, assert_valid, host_01, instance, read, script
+from .hostdata import (
+    DROP,
+    assert_error,
+    assert_valid,
+    host_01,
+    host_02,
+    instance,
+    read,
+    script,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -244,3 +256,43 @@ def test_static_blocks_are_read_as_entries():
                                        settings.static.rules) for entry in entries] == [
         "10.0.0.5/24 brd 10.0.0.255 dev eth0", "default via 10.0.0.1 table 100",
         "from 10.0.0.0/24 priority 100 table 100"]
+
+
+# -- peers must send their multicast adverts to the same group
+
+GROUP_CASES = {
+    "default on both": ({}, {}, None),
+    "the default written out": ({"vrrp_mcast_group4": "224.0.0.18"}, {}, None),
+    "the same group": ({"vrrp_mcast_group4": "239.1.1.1"},
+                       {"extra_lines": ["vrrp_mcast_group4 239.1.1.1"]}, None),
+    "one host another group": ({"vrrp_mcast_group4": "239.1.1.1"}, {},
+                               "host-02: keepalived_vrrp_instances[0].multicast_group = "
+                               "'224.0.0.18': differs from host-01's VI_1 (239.1.1.1): peers "
+                               "sending their adverts to different multicast groups "
+                               "(keepalived_global_defs' vrrp_mcast_group4/6) never hear each "
+                               "other: both become MASTER; use the same value on every host"),
+}
+
+
+@pytest.mark.parametrize("case", list(GROUP_CASES))
+def test_peers_multicast_to_one_group(case):
+    first, second, expected = GROUP_CASES[case]
+    hosts = [("host-01", with_data(keepalived_global_defs=first)),
+             ("host-02", {**host_02(), "keepalived_global_defs": second})]
+    if expected is None:
+        check_hosts(hosts, warn=lambda message: None)
+    else:
+        with pytest.raises(KeepalivedDataError) as error:
+            check_hosts(hosts, warn=lambda message: None)
+        assert [str(problem) for problem in error.value.errors] == [expected]
+
+
+def test_the_agreement_holds_a_multicast_group_not_keepalived_default():
+    default = assert_valid(with_data())
+    assert "multicast_group" not in agreement(default.instances[0])  # files as before
+    moved = assert_valid(with_data(keepalived_global_defs={"vrrp_mcast_group4": "239.1.1.1"}))
+    assert agreement(moved.instances[0]).splitlines()[-1] == "multicast_group 239.1.1.1"
+    unicast = assert_valid(with_data({"unicast_peers": ["192.168.1.3"],
+                                      "unicast_src_ip": "192.168.1.2"},
+                                     keepalived_global_defs={"vrrp_mcast_group4": "239.1.1.1"}))
+    assert "multicast_group" not in agreement(unicast.instances[0])

@@ -795,6 +795,9 @@ class VrrpInstance(Block):
         None, description="write priority changes to the notify FIFO")
     virtual_rules: list[Annotated[IpRule, _OrLine()]] = Field(
         [], description="ip rules moved with the VIPs")
+    multicast_group: Derived[str | None] = Field(
+        None, description="where its multicast adverts go when global_defs sets a group "
+                          "other than keepalived's default (None: the default, or unicast)")
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                              "notify", "notify_master_rx_lower_pri")

@@ -43,7 +43,12 @@ from .readers import (
     read_mapping,
 )
 from .static import read_static
-from .vrrp_options import check_instances_options, read_fifo_script, read_group_options
+from .vrrp_options import (
+    check_instances_options,
+    read_fifo_script,
+    read_group_options,
+    with_multicast_groups,
+)
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
@@ -499,6 +504,7 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     global_defs = check_unicast_source(global_defs, instances)
+    instances = with_multicast_groups(global_defs, instances)
     sync_groups = read_group_options(problems, read_sync_groups(
         problems, data.get("keepalived_sync_groups", {}), instances, scripts), context, scripts,
         instances)

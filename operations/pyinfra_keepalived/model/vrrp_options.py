@@ -10,7 +10,7 @@ it) or warnings naming the fix. Called by `model.validate.read_host`.
 import ipaddress
 
 from .instance import read_notify
-from .keys import SyncGroup
+from .keys import VRRP_GROUPS, SyncGroup
 from .problems import did_you_mean
 from .static import check_broadcast, check_rule
 
@@ -66,6 +66,18 @@ def check_instance_options(problems, index, instance):
     for position, rule in enumerate(instance.virtual_rules):
         check_rule(problems, f"{where}.virtual_rules[{position}]", rule)
     check_raw_keywords(problems, f"{where}.extra_lines", instance.extra_lines)
+
+
+def with_multicast_groups(global_defs, instances):
+    """The instances (None: refused), each multicast one with the group its adverts go to
+    where global_defs sets another than keepalived's default (model.peers: its peers must
+    send to the same group)."""
+    groups = {family: str(ipaddress.ip_address(group))
+              for family, group in global_defs.mcast_groups.items()}
+    return [instance if instance is None or instance.unicast_peers is not None
+            or groups[instance.family] == VRRP_GROUPS[instance.family]
+            else instance.model_copy(update={"multicast_group": groups[instance.family]})
+            for instance in instances]
 
 
 def read_fifo_script(problems, global_defs, context):
