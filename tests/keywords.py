@@ -43,7 +43,8 @@ TYPED = {
         "vrrp_rlimit_rttime checker_rlimit_rttime bfd_rlimit_rttime enable_dbus "
         "enable_snmp_rfcv2 enable_snmp_rfcv3 vrrp_garp_lower_prio_delay "
         "vrrp_garp_lower_prio_repeat vrrp_garp_master_refresh_repeat vrrp_min_garp "
-        "smtp_helo_name").split()},
+        "smtp_helo_name no_email_faults smtp_alert_vrrp vrrp_notify_priority_changes "
+        "notify_fifo notify_fifo_script").split()},
     "vrrp_script vrrp_script": "HostData.keepalived_check_scripts",
     "vrrp_script script": "VrrpScript.template",
     **{f"vrrp_script {word}": f"VrrpScript.{word}" for word in
@@ -64,7 +65,7 @@ TYPED = {
         "accept promote_secondaries skip_check_adv_addr strict_mode debug garp_master_repeat "
         "garp_master_refresh_repeat garp_lower_prio_delay garp_lower_prio_repeat "
         "lower_prio_no_advert higher_prio_send_advert kernel_rx_buf_size smtp_alert "
-        "notify_priority_changes virtual_rules").split()},
+        "notify_priority_changes virtual_rules unicast_ttl check_unicast_src").split()},
     "vrrp_sync_group vrrp_sync_group": "HostData.keepalived_sync_groups",
     "vrrp_sync_group group": "SyncGroup.instances",
     "vrrp_sync_group track_interface": "SyncGroup.track_interfaces",
@@ -122,9 +123,7 @@ RAW_ONLY = {
         "stats_file_location json_file_location json_version data_use_instance "
         "fifo_write_vrrp_states_on_reload include_check log_unknown_vrids")),
     "mail, SNMP, D-Bus and FIFO details beyond the typed ones": _ids("global_defs", (
-        "smtp_alert_vrrp no_email_faults "
-        "dbus_service_name dbus_no_interface_name notify_fifo notify_fifo_script "
-        "vrrp_notify_priority_changes")),
+        "dbus_service_name dbus_no_interface_name")),
     "commands run at keepalived's start and stop, outside the deploy's check of scripts "
     "(security, user): a notify script of keepalived_notify_scripts is the typed way":
         _ids("global_defs", "startup_script startup_script_timeout shutdown_script "
@@ -136,10 +135,13 @@ RAW_ONLY = {
             "vrrp_down_timer_adverts v3_checksum_as_v2 linkbeat_use_polling default_interface "
             "vmac_prefix vmac_addr_prefix")),
         **_ids("vrrp_instance", (
-            "check_unicast_src down_timer_adverts garp_extra_if linkbeat_use_polling "
-            "old_unicast_checksum timer_expired_backup unicast_fault_no_peer unicast_ttl "
+            "down_timer_adverts garp_extra_if "
+            "old_unicast_checksum timer_expired_backup unicast_fault_no_peer "
             "v3_checksum_as_v2 preempt")),
     },
+    "deprecated in an instance (keepalived 2.2.7 and 2.3.3: -t refuses it, so the gate keeps "
+    "it from going live): global_defs' linkbeat_use_polling":
+        _ids("vrrp_instance", "linkbeat_use_polling"),
     "keepalived's own firewalling with nftables: the deploy manages the host firewall "
     "(keepalived_firewall); keepalived's table is its own, beside it": _ids("global_defs", (
         "nftables nftables_counters nftables_ifindex nftables_priority")),
@@ -150,7 +152,9 @@ RAW_ONLY = {
 
 TOP_LEVEL = ("a top-level block the model does not type, and there are no top-level raw "
              "lines (a conf.d file the deploy did not render is removed)")
-NO_RAW_GROUP = "a sync group has no extra_lines; not typed"
+NO_RAW_GROUP = ("a sync group has no extra_lines; not typed (notify_priority_changes: the "
+                "parser of 2.1.5 does not know it in a sync group, although its man page "
+                "lists it)")
 # reason -> keywords the deploy refuses (the validation, or no way to write them)
 REFUSED = {
     TOP_LEVEL + ": " + OTHER_PARTS: {

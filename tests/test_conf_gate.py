@@ -74,11 +74,12 @@ def test_rendered_blocks():
         '    notify_master "/etc/keepalived/scripts/page.sh MASTER"\n'
         '    notify        "/etc/keepalived/scripts/record_state.sh"\n',
         "    # extra_lines: raw, NOT validated by this deploy (keepalived -t still checks them)\n"
-        "    unicast_ttl 255\n}\n",
+        "    old_unicast_checksum\n}\n",
         "    strict_mode false\n    debug 1\n",
         "    virtual_rules {\n        from 192.168.1.100 priority 101 table 100\n",
         "    notify_master_rx_lower_pri \"/etc/keepalived/scripts/page.sh RX_LOWER_PRI\"\n",
-        "    preempt_delay     30\n    strict_mode false\n    no_accept\n",
+        "    preempt_delay     30\n    strict_mode false\n    unicast_ttl 255\n"
+        "    check_unicast_src\n    no_accept\n",
         "    track_script {\n        check_sync\n    }\n",
         "    advert_int        0.1\n    native_ipv6\n",
         "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n"

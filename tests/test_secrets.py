@@ -38,7 +38,8 @@ INSTANCE_KEYS = ("name, interface, state, virtual_router_id, priority, virtual_i
                  "skip_check_adv_addr, strict_mode, debug, garp_master_repeat, "
                  "garp_master_refresh_repeat, garp_lower_prio_delay, garp_lower_prio_repeat, "
                  "lower_prio_no_advert, higher_prio_send_advert, kernel_rx_buf_size, "
-                 "smtp_alert, notify_priority_changes, virtual_rules")
+                 "smtp_alert, notify_priority_changes, virtual_rules, unicast_ttl, "
+                 "check_unicast_src")
 HIDDEN_ELSEWHERE = ("is a pyinfra HiddenValue, a secret: only auth_pass takes one (its file is "
                     "readable by root only; this value would land in a file every user can "
                     "read)")

@@ -123,6 +123,12 @@ ERRORS = {
                                  "host-01: keepalived_global_defs.vrrp_notify_fifo_script = "
                                  "'page.sh': needs vrrp_notify_fifo: the FIFO keepalived writes "
                                  "and the script reads"),
+    "notify-fifo-script-without-fifo": (fifo(notify_fifo_script="page.sh"),
+                                        "host-01: keepalived_global_defs.notify_fifo_script = "
+                                        "'page.sh': needs notify_fifo: the FIFO keepalived "
+                                        "writes and the script reads"),
+    "unicast_ttl": (with_data({"unicast_ttl": 256}),
+                    f"{INSTANCE}.unicast_ttl = 256: must be a whole number 0-255"),
     "fifo-script-unknown": (fifo(vrrp_notify_fifo="/run/k.fifo",
                                  vrrp_notify_fifo_script="/bin/sh -c x"),
                             "host-01: keepalived_global_defs.vrrp_notify_fifo_script = "

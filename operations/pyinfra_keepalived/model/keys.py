@@ -394,10 +394,23 @@ class GlobalDefs(Block):
                                                    "refresh as MASTER")
     vrrp_min_garp: Flag = Field(None, description="one GARP/NA on becoming MASTER, no "
                                 "second set")
+    no_email_faults: Flag = Field(None, description="no mail for FAULT states")
+    smtp_alert_vrrp: Flag = Field(None, description="mail on VRRP state changes (default "
+                                  "of the instances' smtp_alert; smtp_alert: all)")
+    vrrp_notify_priority_changes: Flag = Field(
+        None, description="write priority changes to the notify FIFOs (default of the "
+                          "instances' notify_priority_changes)")
+    notify_fifo: AbsolutePath = Field(None, description="a FIFO keepalived writes every "
+                                      "state change to (VRRP and LVS)")
+    notify_fifo_script: NotifyCommand = Field(
+        None, description=NOTIFY + ", run with the FIFO's name (needs notify_fifo)")
     smtp_helo_name: Word = Field(None, description="name in the SMTP HELO (default: the "
                                  "host name)")
     # commands: one quoted string (keepalived reads a word after the script as its user)
-    COMMANDS: ClassVar = ("vrrp_notify_fifo_script",)
+    COMMANDS: ClassVar = ("vrrp_notify_fifo_script", "notify_fifo_script")
+    # FIFO -> the script that reads it
+    FIFOS: ClassVar = {"vrrp_notify_fifo": "vrrp_notify_fifo_script",
+                       "notify_fifo": "notify_fifo_script"}
 
     @property
     def options(self):
@@ -795,6 +808,11 @@ class VrrpInstance(Block):
         None, description="write priority changes to the notify FIFO")
     virtual_rules: list[Annotated[IpRule, _OrLine()]] = Field(
         [], description="ip rules moved with the VIPs")
+    unicast_ttl: whole(0, 255) | None = Field(None, description="TTL / hop limit of unicast "
+                                             "adverts")
+    check_unicast_src: Flag = Field(False, description="drop unicast adverts whose source "
+                                    "is not a unicast peer (global_defs' "
+                                    "vrrp_check_unicast_src: every instance)")
     multicast_group: Derived[str | None] = Field(
         None, description="where its multicast adverts go when global_defs sets a group "
                           "other than keepalived's default (None: the default, or unicast)")
@@ -808,7 +826,8 @@ class VrrpInstance(Block):
                          "garp_master_repeat", "garp_master_refresh_repeat",
                          "garp_lower_prio_delay", "garp_lower_prio_repeat",
                          "lower_prio_no_advert", "higher_prio_send_advert",
-                         "kernel_rx_buf_size", "smtp_alert", "notify_priority_changes")
+                         "kernel_rx_buf_size", "smtp_alert", "notify_priority_changes",
+                         "unicast_ttl", "check_unicast_src")
     # keywords of extra_lines that change which addresses adverts come from or go to: the
     # typed keys (unicast_peers, unicast_src_ip) do not show them
     RAW_ADDRESSING: ClassVar = ("unicast_peer", "unicast_src_ip", "mcast_src_ip")

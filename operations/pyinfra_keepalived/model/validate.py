@@ -402,8 +402,8 @@ def check_host_instances(problems, instances, scripts, notify_scripts, sync_grou
              for index, script in enumerate(scripts)}
     notified = {command.split()[0] for block in (*instances, *sync_groups)
                 for _, command in block.notify_commands}
-    if global_defs is not None and global_defs.vrrp_notify_fifo_script is not None:
-        notified.add(global_defs.vrrp_notify_fifo_script.split()[0])
+    notified |= {getattr(global_defs, script).split()[0] for script in GlobalDefs.FIFOS.values()
+                 if global_defs is not None and getattr(global_defs, script) is not None}
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:

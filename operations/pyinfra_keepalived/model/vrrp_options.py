@@ -14,7 +14,6 @@ from .keys import VRRP_GROUPS, SyncGroup
 from .problems import did_you_mean
 from .static import check_broadcast, check_rule
 
-FIFO_SCRIPT = "vrrp_notify_fifo_script"
 NAMESPACE = ("moves keepalived into another network namespace or instance: its VIPs would not "
              "be where the host firewall, the status checks and the clients look; run "
              "keepalived in the host's own")
@@ -81,18 +80,17 @@ def with_multicast_groups(global_defs, instances):
 
 
 def read_fifo_script(problems, global_defs, context):
-    """global_defs with vrrp_notify_fifo_script as a command (the notify script's path and
-    its arguments): it reads the FIFO, so vrrp_notify_fifo must be set. (And its
-    extra_lines hold no refused keyword.)"""
+    """global_defs with its FIFO scripts (vrrp_notify_fifo_script, notify_fifo_script) as
+    commands (the notify script's path and its arguments): each reads its FIFO, which must
+    be set. (And its extra_lines hold no refused keyword.)"""
     check_raw_keywords(problems, "keepalived_global_defs.extra_lines", global_defs.extra_lines)
-    command = global_defs.vrrp_notify_fifo_script
-    if command is None:
-        return global_defs
-    if global_defs.vrrp_notify_fifo is None:
-        problems.error(f"keepalived_global_defs.{FIFO_SCRIPT}", command, "needs "
-                       "vrrp_notify_fifo: the FIFO keepalived writes and the script reads")
+    scripts = {script: getattr(global_defs, script) for script in global_defs.FIFOS.values()}
+    for fifo, script in global_defs.FIFOS.items():
+        if scripts[script] is not None and getattr(global_defs, fifo) is None:
+            problems.error(f"keepalived_global_defs.{script}", scripts[script], f"needs "
+                           f"{fifo}: the FIFO keepalived writes and the script reads")
     return global_defs.model_copy(update=read_notify(
-        problems, "keepalived_global_defs", {FIFO_SCRIPT: command}, context, (FIFO_SCRIPT,)))
+        problems, "keepalived_global_defs", scripts, context, tuple(scripts)))
 
 
 def read_group_options(problems, groups, context, scripts, instances):
