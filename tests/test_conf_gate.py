@@ -156,6 +156,17 @@ ACCEPTED = {
                                 "extra_lines": ["vrrp_min_garp true"]},
         keepalived_check_scripts=[{**SEED_HOSTS[0][1]["keepalived_check_scripts"][0],
                                    "extra_lines": ["init_fail"]}]),
+    # Debian's samples keepalived.conf.vrrp.static_ipaddress and .rules as data (their rules
+    # with a priority: 2.2.7's -t refuses a rule without, and their typo 192.168.100./24
+    # written out)
+    "debian-samples-static-and-rules": seed_with(
+        {"virtual_rules": ["from 192.168.200.0/24 table 2 priority 102",
+                           {"to": "192.168.200.0/24", "table": 2, "priority": 103}]},
+        keepalived_static_ipaddresses=["192.168.200.16 dev eth0 scope link",
+                                       "192.168.200.17 dev eth1 scope link",
+                                       "192.168.200.18 dev eth2"],
+        keepalived_static_rules=["from 192.168.100.0/24 table 1 priority 100",
+                                 "to 192.168.100.0/24 table 1 priority 101"]),
     "everything": COVERAGE_HOSTS,
 }
 
