@@ -13,7 +13,8 @@ NOTIFY_SCRIPTS = [
 ]
 
 
-def host_data(priority, address, eth1_address, eth1_peer):
+def host_data(priority, address, eth1_address, eth1_peer, dbus):
+    """`dbus`: enable_dbus, else vrrp_no_swap (not both: model.vrrp_options)."""
     check_ssh = dict(EXAMPLE["keepalived_check_scripts"][0], init_fail=True, timeout=1)
     del check_ssh["weight"]  # no tracking weights in a sync group: a failure means FAULT
     return {
@@ -25,7 +26,7 @@ def host_data(priority, address, eth1_address, eth1_peer):
             "vrrp_mcast_group4": "224.0.0.18", "vrrp_mcast_group6": "ff02::12",
             "vrrp_startup_delay": 5.5, "vrrp_lower_prio_no_advert": True,
             "vrrp_higher_prio_send_advert": True, "vrrp_priority": -10,
-            "checker_priority": 0, "bfd_priority": 0, "vrrp_no_swap": True,
+            "checker_priority": 0, "bfd_priority": 0, "vrrp_no_swap": not dbus,
             "checker_no_swap": True, "bfd_no_swap": True,
             "vrrp_notify_fifo": "/run/keepalived-vrrp.fifo",
             "vrrp_notify_fifo_script": "record_state.sh FIFO",
@@ -39,7 +40,7 @@ def host_data(priority, address, eth1_address, eth1_peer):
             "vrrp_garp_master_repeat": 5, "vrrp_garp_master_refresh": 0,
             "max_auto_priority": 10, "vrrp_rt_priority": 10, "checker_rt_priority": 10,
             "bfd_rt_priority": 10, "vrrp_rlimit_rttime": 10000,
-            "checker_rlimit_rttime": 10000, "bfd_rlimit_rttime": 10000, "enable_dbus": True,
+            "checker_rlimit_rttime": 10000, "bfd_rlimit_rttime": 10000, "enable_dbus": dbus,
             "enable_snmp_rfcv2": True, "enable_snmp_rfcv3": True,
             "vrrp_garp_lower_prio_delay": 5, "vrrp_garp_lower_prio_repeat": 2,
             "vrrp_garp_master_refresh_repeat": 2, "vrrp_min_garp": True,
@@ -106,6 +107,6 @@ def host_data(priority, address, eth1_address, eth1_peer):
 
 
 COVERAGE_HOSTS = [
-    ("host-01", host_data(100, "192.168.1.2", "10.1.0.2", "10.1.0.3")),
-    ("host-02", host_data(90, "192.168.1.3", "10.1.0.3", "10.1.0.2")),
+    ("host-01", host_data(100, "192.168.1.2", "10.1.0.2", "10.1.0.3", dbus=True)),
+    ("host-02", host_data(90, "192.168.1.3", "10.1.0.3", "10.1.0.2", dbus=False)),
 ]

@@ -116,6 +116,12 @@ ERRORS = {
                     "host-01: keepalived_global_defs.snmp_socket = 'localhost': must be an "
                     "AgentX socket, e.g. udp:127.0.0.1:705, tcp:127.0.0.1:705 or "
                     "unix:/var/agentx/master"),
+    "dbus-with-no-swap": (fifo(enable_dbus=True, vrrp_no_swap=True),
+                          "host-01: keepalived_global_defs.enable_dbus = True: with vrrp_no_swap "
+                          "makes the VRRP process of keepalived 2.1.5 (Debian 11) without "
+                          "CAP_IPC_LOCK die and restart in a loop (its D-Bus thread cannot "
+                          "start in locked memory): the VIPs flap; drop vrrp_no_swap or "
+                          "enable_dbus"),
     "fifo-relative": (fifo(vrrp_notify_fifo="run/fifo"),
                       "host-01: keepalived_global_defs.vrrp_notify_fifo = 'run/fifo': must be "
                       "an absolute path of letters, digits and _ . - /"),

@@ -44,6 +44,7 @@ from .readers import (
 )
 from .static import read_static
 from .vrrp_options import (
+    check_global_options,
     check_instances_options,
     read_fifo_script,
     read_group_options,
@@ -471,6 +472,7 @@ def read_host(host, data):
                  for i, item in enumerate(raw_instances)]
     check_instances_options(problems, instances)
     global_defs = read_fifo_script(problems, global_defs, context)
+    check_global_options(problems, global_defs)
     static = read_static(problems, data, instances)
 
     if not raw_instances:

@@ -67,6 +67,18 @@ def check_instance_options(problems, index, instance):
     check_raw_keywords(problems, f"{where}.extra_lines", instance.extra_lines)
 
 
+def check_global_options(problems, global_defs):
+    """enable_dbus with vrrp_no_swap: keepalived 2.1.5 (Debian 11) without CAP_IPC_LOCK
+    (in a container, say) cannot start the VRRP process's D-Bus thread in locked memory:
+    the process dies and restarts in a loop (seen: 4 starts in 6 s; 2.2.7 and 2.3.3
+    run), its VIPs flapping; keepalived -t does not see it."""
+    if global_defs.enable_dbus and global_defs.vrrp_no_swap:
+        problems.error("keepalived_global_defs.enable_dbus", True, "with vrrp_no_swap makes "
+                       "the VRRP process of keepalived 2.1.5 (Debian 11) without CAP_IPC_LOCK "
+                       "die and restart in a loop (its D-Bus thread cannot start in locked "
+                       "memory): the VIPs flap; drop vrrp_no_swap or enable_dbus")
+
+
 def with_multicast_groups(global_defs, instances):
     """The instances (None: refused), each multicast one with the group its adverts go to
     where global_defs sets another than keepalived's default (model.peers: its peers must
