@@ -112,6 +112,10 @@ ERRORS = {
     "process-priority": (fifo(vrrp_priority=-21),
                          "host-01: keepalived_global_defs.vrrp_priority = -21: must be a whole "
                          "number -20-19"),
+    "rlimit_rttime": (fifo(vrrp_rlimit_rttime=500),
+                      "host-01: keepalived_global_defs.vrrp_rlimit_rttime = 500: must be a "
+                      "whole number of microseconds 10000 (keepalived's default) or more: the "
+                      "kernel kills a realtime process that runs longer"),
     "snmp_socket": (fifo(snmp_socket="localhost"),
                     "host-01: keepalived_global_defs.snmp_socket = 'localhost': must be an "
                     "AgentX socket, e.g. udp:127.0.0.1:705, tcp:127.0.0.1:705 or "

@@ -274,7 +274,10 @@ class Block(BaseModel):
 # -- keepalived_global_defs --
 
 Count = whole(1, 2**31 - 1)  # GARPs sent at once, bytes, ...
-RtTime = whole(2, 2**31 - 1)  # microseconds of realtime CPU between blocking calls
+# microseconds of realtime CPU between blocking calls: not below keepalived's default (the
+# kernel kills a realtime process that runs longer: its VIPs would flap)
+RtTime = whole(10000, 2**31 - 1, "must be a whole number of microseconds 10000 (keepalived's "
+               "default) or more: the kernel kills a realtime process that runs longer")
 SNMP_SOCKET_RE = re.compile(r"(?:(?:udp|tcp)6?:[A-Za-z0-9.:\[\]-]+|unix:/[A-Za-z0-9_./-]+)")
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
 NotifyCommand = Annotated[str, Strict(), Says(f"must be {NOTIFY}")]
