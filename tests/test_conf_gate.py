@@ -53,7 +53,8 @@ def test_coverage_example_renders_as_expected(host):
         "keepalived.conf": "644", "conf.d/00-global_defs.conf": "644",
         "conf.d/05-track.conf": "644",
         "conf.d/10-vrrp_scripts.conf": "644", "conf.d/20-vrrp_instances.conf": "600",
-        "scripts/check_ssh.sh": "755", "scripts/record_state.sh": "755",
+        "scripts/check_ssh.sh": "755", "scripts/check_sync.sh": "755",
+        "scripts/record_state.sh": "755", "conf.d/05-static.conf": "644",
         "scripts/page.sh": "755", "conf.d/agreement-VI_1.txt": "600",
         "conf.d/agreement-VI_2.txt": "600", "conf.d/agreement-VI_6.txt": "600",
         "conf.d/vrrp-firewall-peers.txt": "644", "conf.d/include/operator.conf": "644",
@@ -68,7 +69,7 @@ def test_rendered_blocks():
         "    advert_int        0.5\n    nopreempt\n"
         "    garp_master_delay   5\n    garp_master_refresh 60\n",
         "    unicast_src_ip 192.168.1.2\n    unicast_peer {\n        192.168.1.3\n    }\n",
-        "        192.168.1.101/24 dev eth0 label eth0:vip scope global\n",
+        "        192.168.1.101/24 brd 192.168.1.255 dev eth0 label eth0:vip scope global\n",
         "    virtual_ipaddress_excluded {\n        2001:db8::100/64 dev eth0\n    }\n",
         "        10.9.0.0/16 via 192.168.1.254 dev eth0\n",
         "    track_interface {\n        eth2\n        eth1 weight 0\n    }\n",
@@ -76,28 +77,38 @@ def test_rendered_blocks():
         '    notify_fault  "/usr/bin/logger -t keepalived VI_1 FAULT"\n'
         '    notify        "/etc/keepalived/scripts/record_state.sh"\n',
         "    # extra_lines: raw, NOT validated by this deploy (keepalived -t still checks them)\n"
-        "    smtp_alert\n}\n",
+        "    old_unicast_checksum\n}\n",
+        "    strict_mode false\n    debug 1\n",
+        "    virtual_rules {\n        from 192.168.1.100 priority 101 table 100\n",
+        "    notify_master_rx_lower_pri \"/etc/keepalived/scripts/page.sh RX_LOWER_PRI\"\n",
+        "    preempt_delay     30\n    strict_mode false\n    unicast_ttl 255\n"
+        "    check_unicast_src\n    no_accept\n",
+        "    track_script {\n        check_sync\n    }\n",
         "    advert_int        0.1\n    native_ipv6\n",
-        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n\n"
+        "    track_script {\n        check_sync\n    }\n\n"
         "    track_file {\n        maint\n    }\n\n"
-        "    track_process {\n        haproxy weight -10\n    }\n}\n",
+        "    track_process {\n        haproxy weight -10\n    }\n\n    notify_master",
         "    track_file {\n        synced weight 0\n    }\n\n"
         "    track_process {\n        haproxy\n    }\n",
         "    native_ipv6\n    use_vmac vmac6\n    vmac_xmit_base\n",
+        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n"
+        "    smtp_alert\n",
     ]:
         assert block in instances
     assert "\n\n\n" not in instances, "blank-line noise"
-    assert "    vrrp_version 3\n\n    # extra_lines: raw, NOT validated" in \
+    assert "    smtp_helo_name lb.example.com\n\n    # extra_lines: raw, NOT validated" in \
         files["conf.d/00-global_defs.conf"].content
-    assert "    user     nobody\n\n    # extra_lines: raw, NOT validated by this deploy " \
-           "(keepalived -t still checks them)\n    init_fail\n}\n" in \
-        files["conf.d/10-vrrp_scripts.conf"].content
     assert 'vrrp_script check_marker {\n    script   "/usr/bin/test -e /run/keepalived-ok"\n' in \
         files["conf.d/10-vrrp_scripts.conf"].content
     assert files["keepalived.conf"].content.endswith(
         "include /etc/keepalived/conf.d/include/operator.conf\n")
     assert files["conf.d/include/operator.conf"].content.startswith(
         "# An operator's own top-level block")
+    assert "    vrrp_notify_fifo_script \"/etc/keepalived/scripts/record_state.sh FIFO\"\n" in \
+        files["conf.d/00-global_defs.conf"].content
+    assert "    user     nobody\n    init_fail\n}\n" in files["conf.d/10-vrrp_scripts.conf"].content
+    assert "static_rules {\n    from 10.6.0.0/16 priority 200 table 200\n" in \
+        files["conf.d/05-static.conf"].content
 
 
 # -- the gate: each block accepted by the real keepalived -t ------------------------------
@@ -162,6 +173,17 @@ ACCEPTED = {
                                    "extra_lines": ["init_fail"]}]),
     "use_vmac": seed_with({"use_vmac": True, "use_vmac_addr": True,
                            "virtual_ipaddresses_excluded": ["2001:db8::100/64"]}),
+    # Debian's samples keepalived.conf.vrrp.static_ipaddress and .rules as data (their rules
+    # with a priority: 2.2.7's -t refuses a rule without, and their typo 192.168.100./24
+    # written out)
+    "debian-samples-static-and-rules": seed_with(
+        {"virtual_rules": ["from 192.168.200.0/24 table 2 priority 102",
+                           {"to": "192.168.200.0/24", "table": 2, "priority": 103}]},
+        keepalived_static_ipaddresses=["192.168.200.16 dev eth0 scope link",
+                                       "192.168.200.17 dev eth1 scope link",
+                                       "192.168.200.18 dev eth2"],
+        keepalived_static_rules=["from 192.168.100.0/24 table 1 priority 100",
+                                 "to 192.168.100.0/24 table 1 priority 101"]),
     "everything": COVERAGE_HOSTS,
     # (keepalived 2.1.5 does not know these UDP_CHECK keywords: here, 2.2.7's -t)
     "lvs-udp-check-2.2": seed_with(keepalived_virtual_servers=[

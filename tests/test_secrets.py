@@ -31,10 +31,15 @@ PASSWORD = "s3cr3tpw"  # 8 characters: valid
 INSTANCE_KEYS = ("name, interface, state, virtual_router_id, priority, virtual_ipaddresses, "
                  "advert_int, auth_type, auth_pass, track_scripts, version, native_ipv6, "
                  "nopreempt, preempt_delay, garp_master_delay, garp_master_refresh, "
-                 "unicast_src_ip, unicast_peers, track_interfaces, "
-                 "virtual_ipaddresses_excluded, virtual_routes, notify_master, notify_backup, "
-                 "notify_fault, notify_stop, notify, extra_lines, track_processes, "
-                 "track_processs, track_files, use_vmac, vmac_xmit_base, use_vmac_addr")
+                 "unicast_src_ip, unicast_peers, track_interfaces, virtual_ipaddresses_excluded, "
+                 "virtual_routes, notify_master, notify_backup, notify_fault, notify_stop, notify, "
+                 "extra_lines, track_processes, track_processs, track_files, use_vmac, "
+                 "vmac_xmit_base, use_vmac_addr, notify_master_rx_lower_pri, mcast_src_ip, "
+                 "track_src_ip, dont_track_primary, accept, promote_secondaries, "
+                 "skip_check_adv_addr, strict_mode, debug, garp_master_repeat, "
+                 "garp_master_refresh_repeat, garp_lower_prio_delay, garp_lower_prio_repeat, "
+                 "lower_prio_no_advert, higher_prio_send_advert, kernel_rx_buf_size, smtp_alert, "
+                 "notify_priority_changes, virtual_rules, unicast_ttl, check_unicast_src")
 HIDDEN_ELSEWHERE = ("is a pyinfra HiddenValue, a secret: only auth_pass takes one (its file is "
                     "readable by root only; this value would land in a file every user can "
                     "read)")
@@ -87,11 +92,12 @@ SECRET_MESSAGES = {
         "keepalived_track_processs, keepalived_track_files, keepalived_include_files, "
         "keepalived_virtual_servers, "
         "keepalived_virtual_server_groups, keepalived_lvs_sync_daemon, "
-        "keepalived_lvs_timeouts"),
+        "keepalived_lvs_timeouts, keepalived_static_ipaddresses, "
+        "keepalived_static_routes, keepalived_static_rules"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"
-        " allowed: address, dev, label, scope"),
+        " allowed: address, dev, label, scope, brd"),
     "auth_pass-too-long": (
         host_01(auth_pass="s3cr3tpw9"),
         "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be 1-8 characters "

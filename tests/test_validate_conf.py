@@ -164,10 +164,12 @@ def test_preempt_delay_is_0_to_1000_seconds(delay):
                  "number of seconds 0-1000")
 
 
-def test_preempt_delay_with_nopreempt_is_a_warning():
-    assert_warning(host_02(nopreempt=True, preempt_delay=30),
-                   "host-01: keepalived_vrrp_instances[0].preempt_delay = 30: has no effect "
-                   "with nopreempt; remove one of them")
+def test_preempt_delay_with_nopreempt_is_an_error():
+    # keepalived 2.2.7's -t: "(VI_1) preempt_delay is incompatible with nopreempt mode -
+    # resetting", exit 5 (found by test_fuzz_validation)
+    assert_error(host_02(nopreempt=True, preempt_delay=30),
+                 "host-01: keepalived_vrrp_instances[0].preempt_delay = 30: has no effect "
+                 "with nopreempt (keepalived -t refuses the pair); remove one of them")
 
 
 def test_nopreempt_must_be_a_flag():
@@ -353,17 +355,21 @@ def test_vip_options_as_string_or_mapping(entry):
 @pytest.mark.parametrize("entry, key, value, message", [
     ("192.168.1.100/24 scope galaxy", "[0].scope", "'galaxy'",
      "must be one of global, site, link, host, nowhere"),
-    ("192.168.1.100/24 brd 192.168.1.255", "[0].brd", None,
-     "unknown option; allowed: address, dev, label, scope"),
+    ("192.168.1.100/24 peer 192.168.1.255", "[0].peer", None,
+     "unknown option; allowed: address, dev, label, scope, brd"),
+    ("192.168.1.100/24 brd 192.168.1", "[0].brd", "'192.168.1'",
+     "must be an IPv4 or IPv6 address without prefix"),
+    ("192.168.1.100/24 brd 192.168.2.255", "[0].brd", "'192.168.2.255'",
+     "is not in the address's subnet 192.168.1.0/24"),
     ("192.168.1.100/24 dev", "[0]", "'192.168.1.100/24 dev'",
      "must be ADDRESS followed by keyword value pairs"),
     ({"dev": "eth1"}, "[0].address", "None", "required"),
     ("192.168.1.100/24 dev eth1/x", "[0].dev", "'eth1/x'", "must be an interface name"),
     ("192.168.1.100/24 label eth0:a_very_long", "[0].label", "'eth0:a_very_long'",
      "must be a label of 1-15 letters"),
-    (42, "[0]", "42", "must be a string or a mapping of address, dev, label, scope"),
-], ids=["scope", "unknown-option", "odd-words", "no-address", "dev", "long-label",
-        "not-a-string"])
+    (42, "[0]", "42", "must be a string or a mapping of address, dev, label, scope, brd"),
+], ids=["scope", "unknown-option", "brd-not-an-address", "brd-outside", "odd-words",
+        "no-address", "dev", "long-label", "not-a-string"])
 def test_vip_entry_errors(entry, key, value, message):
     """value None: not shown (the value of an unknown option may be a secret)."""
     value = "" if value is None else f" = {value}"
@@ -569,8 +575,10 @@ def test_sync_group_of_two_instances():
      "VG_2.instances[0]", "'VI_2'", "is already in sync group VG_1: an instance can be in one "
                                     "group only"),
     ({"VG_1": ["VI_1", "VI_2"]}, "VG_1", "['VI_1', 'VI_2']", "must be a mapping"),
-    ({"VG_1": {"instances": ["VI_1", "VI_2"], "notify": "x"}}, "VG_1.notify", None,
-     "unknown key; allowed: instances"),
+    ({"VG_1": {"instances": ["VI_1", "VI_2"], "notify_me": "x"}}, "VG_1.notify_me", None,
+     "unknown key (did you mean 'notify_master'?); allowed: instances, notify_master, "
+     "notify_backup, notify_fault, notify_stop, notify, smtp_alert, global_tracking, "
+     "track_interfaces, track_scripts"),
 ], ids=["one-instance", "unknown-instance", "two-groups", "not-a-mapping", "unknown-key"])
 def test_sync_group_errors(groups, key, value, message):
     value = "" if value is None else f" = {value}"  # None: an unknown key, not shown

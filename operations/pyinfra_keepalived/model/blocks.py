@@ -21,6 +21,7 @@ from .keys import (
 )
 from .lvs import Lvs
 from .shared_keys import SharedKeys
+from .static import StaticBlocks
 
 
 def _default_path(key):
@@ -99,3 +100,4 @@ class Settings:
     track_processes: tuple = ()  # tracking_blocks.TrackProcess: keepalived_track_processes
     include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)
     lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)
+    static: StaticBlocks = field(default_factory=StaticBlocks)  # static_ipaddress, ...

@@ -102,18 +102,27 @@ class ProgramUse:
 
 
 def program_uses(settings):
-    """[ProgramUse] of every check script and notify key of `settings` that is a command
-    (not a file of this deploy's scripts dir)."""
+    """[ProgramUse] of every check script, notify key (of instances, sync groups and
+    global_defs' FIFOs) and LVS command of `settings` that is a command (not a file of
+    this deploy's scripts dir)."""
     uses = [ProgramUse(f"keepalived_check_scripts[{index}].check_script", script.user,
                        read_words(script.check_script))
             for index, script in enumerate(settings.scripts) if script.check_script]
+    user = settings.global_defs.script_user
     managed = {script.path for script in settings.notify_scripts}
-    for index, instance in enumerate(settings.instances):
-        for keyword, line in instance.notify_commands:
-            command = read_words(line)
-            if command.program not in managed:
-                uses.append(ProgramUse(f"keepalived_vrrp_instances[{index}].{keyword}",
-                                       settings.global_defs.script_user, command))
+    lines = [(f"keepalived_vrrp_instances[{index}].{keyword}", line)
+             for index, instance in enumerate(settings.instances)
+             for keyword, line in instance.notify_commands]
+    lines += [(f"keepalived_sync_groups.{group.name}.{keyword}", line)
+              for group in settings.sync_groups for keyword, line in group.notify_commands]
+    lines += [(f"keepalived_global_defs.{key}", getattr(settings.global_defs, key))
+              for key in settings.global_defs.FIFOS.values()
+              if getattr(settings.global_defs, key) is not None]
+    lines += [("keepalived_virtual_servers", program) for program in settings.lvs.programs]
+    for where, line in lines:
+        command = read_words(line)
+        if command.program not in managed:
+            uses.append(ProgramUse(where, user, command))
     return uses
 
 

@@ -114,6 +114,8 @@ def read_virtual_ip(problems, key, value, interface):
     if entry.get("scope") is not None:
         options["scope"] = read_field(problems, f"{key}.scope", VirtualIp, "scope",
                                       entry["scope"])
+    if entry.get("brd") is not None:
+        options["brd"] = read_field(problems, f"{key}.brd", VirtualIp, "brd", entry["brd"])
     if None in options.values():
         return None
     written = str(address) if "/" in str(text) else str(address.ip)
@@ -268,8 +270,8 @@ def read_preemption(problems, where, item, state, priority):
         problems.error(f"{where}.nopreempt", True, "keepalived clears nopreempt at priority "
                        "255 (the address owner always preempts); use priority 1-254")
     if nopreempt and delay is not None:
-        problems.warn(f"{where}.preempt_delay", delay, "has no effect with nopreempt; remove "
-                      "one of them")
+        problems.error(f"{where}.preempt_delay", delay, "has no effect with nopreempt "
+                       "(keepalived -t refuses the pair); remove one of them")
     return bool(nopreempt), delay
 
 
@@ -329,12 +331,12 @@ def read_unicast(problems, where, item, family, context):
     return src, tuple(peers)
 
 
-def read_notify(problems, where, item, context):
-    """{keyword: command} for notify_master/backup/fault/stop and notify: a script of
-    keepalived_notify_scripts (its path on the host) or a program (model.commands), and
-    the arguments."""
+def read_notify(problems, where, item, context, keys=VrrpInstance.NOTIFY_KEYS):
+    """{keyword: command} for the notify `keys` (notify_master/backup/fault/stop, notify,
+    ...) of `item`: a script of keepalived_notify_scripts (its path on the host) or a
+    program (model.commands), and the arguments."""
     notify = {}
-    for keyword in VrrpInstance.NOTIFY_KEYS:
+    for keyword in keys:
         value = item.get(keyword)
         if value is None:
             continue

@@ -225,8 +225,9 @@ class Block(BaseModel):
 
     @classmethod
     def keys(cls):
-        """The host data keys of the block (its fields that are not `Derived`)."""
-        return [name for name, field in cls.model_fields.items()
+        """The host data keys of the block (its fields that are not `Derived`; a field's
+        alias where it has one, e.g. `from`)."""
+        return [field.alias or name for name, field in cls.model_fields.items()
                 if not any(isinstance(item, Derived) for item in field.metadata)]
 
     @classmethod
@@ -243,7 +244,7 @@ class Block(BaseModel):
         the model does not."""
         values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
         try:
-            cls.model_validate(values)
+            model = cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
             unread = {name for name in failed - set(validated) if name in given and not any(
@@ -255,10 +256,18 @@ class Block(BaseModel):
                                      f"model refuses: {', '.join(sorted(failed))}") from None
             values = {key: value for key, value in values.items() if key not in failed}
             try:
-                cls.model_validate(values)
+                model = cls.model_validate(values)
             except ValidationError:
                 return None  # a required key failed
-        return cls.model_construct(**values)
+        # entries (blocks inside the block) as pydantic read them, not as given
+        return cls.model_construct(**{**values, **{
+            name: getattr(model, name) for name in values
+            if name not in validated and _holds_block(cls.model_fields[name].annotation)}})
+
+    @classmethod
+    def field(cls, key):
+        """The field of host data key `key` (a field's alias, or its name)."""
+        return cls.model_fields[_field_name(cls, key)]
 
     @classmethod
     def default(cls, name):
@@ -266,6 +275,26 @@ class Block(BaseModel):
 
 
 # -- keepalived_global_defs --
+
+Count = whole(1, 2**31 - 1)  # GARPs sent at once, bytes, ...
+# microseconds of realtime CPU between blocking calls: not below keepalived's default (the
+# kernel kills a realtime process that runs longer: its VIPs would flap)
+RtTime = whole(10000, 2**31 - 1, "must be a whole number of microseconds 10000 (keepalived's "
+               "default) or more: the kernel kills a realtime process that runs longer")
+SNMP_SOCKET_RE = re.compile(r"(?:(?:udp|tcp)6?:[A-Za-z0-9.:\[\]-]+|unix:/[A-Za-z0-9_./-]+)")
+NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
+NotifyCommand = Annotated[str, Strict(), Says(f"must be {NOTIFY}")]
+
+
+def multicast(family):
+    """A multicast address of IPv`family`."""
+    def test(value):
+        address = _ip_address(value)
+        return address is not None and ipaddress.ip_address(address).version == family \
+            and ipaddress.ip_address(address).is_multicast and address
+    return checked(str, test, f"must be an IPv{family} multicast address, e.g. "
+                   f"{VRRP_GROUPS[family]}", {"type": "string"})
+
 
 # Where multicast adverts go unless vrrp_mcast_group4/6 say otherwise (RFC 5798 5.1.1.2,
 # 5.1.2.2; keepalived's defaults).
@@ -312,19 +341,97 @@ class GlobalDefs(Block):
                                               "instance (default 2; IPv6 is always 3)")
     extra_lines: Lines = Field([], description="raw lines for global_defs, not validated "
                                "(keepalived -t checks them)")
+    vrrp_mcast_group4: multicast(4) = Field(
+        None, description="IPv4 group of multicast adverts (default 224.0.0.18); the host "
+                          "firewall lets adverts to it in")
+    vrrp_mcast_group6: multicast(6) = Field(
+        None, description="IPv6 group of multicast adverts (default ff02::12)")
+    vrrp_startup_delay: seconds(0, 4294) = Field(
+        None, description="seconds VRRP waits after keepalived starts (e.g. for bonds to "
+                          "come up)")
+    vrrp_lower_prio_no_advert: Flag = Field(
+        None, description="a master that receives a lower priority advert sends none back "
+                          "(default for the instances' lower_prio_no_advert)")
+    vrrp_higher_prio_send_advert: Flag = Field(
+        None, description="a master that receives a higher priority advert sends one before "
+                          "it steps down (default for higher_prio_send_advert)")
+    vrrp_priority: whole(-20, 19) = Field(None, description="nice value of the VRRP process")
+    checker_priority: whole(-20, 19) = Field(None, description="nice value of the checker "
+                                             "(LVS) process")
+    bfd_priority: whole(-20, 19) = Field(None, description="nice value of the BFD process")
+    vrrp_no_swap: Flag = Field(None, description="lock the VRRP process in memory")
+    checker_no_swap: Flag = Field(None, description="lock the checker process in memory")
+    bfd_no_swap: Flag = Field(None, description="lock the BFD process in memory")
+    vrrp_notify_fifo: AbsolutePath = Field(
+        None, description="a FIFO keepalived writes every VRRP state change to")
+    vrrp_notify_fifo_script: NotifyCommand = Field(
+        None, description=NOTIFY + ", run with the FIFO's name (needs vrrp_notify_fifo)")
+    enable_snmp_vrrp: Flag = Field(None, description="keepalived's VRRP MIB over AgentX")
+    enable_snmp_checker: Flag = Field(None, description="keepalived's checker MIB over "
+                                      "AgentX")
+    enable_snmp_rfc: Flag = Field(None, description="the VRRP MIBs of RFC 2787 and 6527")
+    snmp_socket: matching(SNMP_SOCKET_RE, "an AgentX socket, e.g. udp:127.0.0.1:705, "
+                                          "tcp:127.0.0.1:705 or unix:/var/agentx/master") = \
+        Field(None, description="the SNMP master agent's AgentX socket (default "
+                                "unix:/var/agentx/master)")
+    enable_traps: Flag = Field(None, description="send SNMP traps")
+    smtp_alert: Flag = Field(None, description="mail on every state change (default of the "
+                             "instances' and sync groups' smtp_alert)")
+    lvs_flush: Flag = Field(None, description="flush the LVS table when keepalived starts")
+    vrrp_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling priority "
+                                          "of the VRRP process")
+    checker_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling "
+                                             "priority of the checker process")
+    bfd_rt_priority: whole(1, 99) = Field(None, description="realtime scheduling priority "
+                                         "of the BFD process")
+    vrrp_rlimit_rttime: RtTime = Field(None, description="microseconds of CPU the realtime "
+                                       "VRRP process may use between blocking calls")
+    checker_rlimit_rttime: RtTime = Field(None, description="the same, checker process")
+    bfd_rlimit_rttime: RtTime = Field(None, description="the same, BFD process")
+    enable_dbus: Flag = Field(None, description="keepalived's D-Bus interface")
+    enable_snmp_rfcv2: Flag = Field(None, description="the VRRP MIB of RFC 2787 only")
+    enable_snmp_rfcv3: Flag = Field(None, description="the VRRP MIB of RFC 6527 only")
+    vrrp_garp_lower_prio_delay: whole(0, 4294) = Field(
+        None, description="seconds before the second set of GARPs after a lower priority "
+                          "advert")
+    vrrp_garp_lower_prio_repeat: Count = Field(None, description="GARPs sent after a lower "
+                                               "priority advert")
+    vrrp_garp_master_refresh_repeat: Count = Field(None, description="GARPs sent at each "
+                                                   "refresh as MASTER")
+    vrrp_min_garp: Flag = Field(None, description="one GARP/NA on becoming MASTER, no "
+                                "second set")
+    no_email_faults: Flag = Field(None, description="no mail for FAULT states")
+    smtp_alert_vrrp: Flag = Field(None, description="mail on VRRP state changes (default "
+                                  "of the instances' smtp_alert; smtp_alert: all)")
+    vrrp_notify_priority_changes: Flag = Field(
+        None, description="write priority changes to the notify FIFOs (default of the "
+                          "instances' notify_priority_changes)")
+    notify_fifo: AbsolutePath = Field(None, description="a FIFO keepalived writes every "
+                                      "state change to (VRRP and LVS)")
+    notify_fifo_script: NotifyCommand = Field(
+        None, description=NOTIFY + ", run with the FIFO's name (needs notify_fifo)")
+    smtp_helo_name: Word = Field(None, description="name in the SMTP HELO (default: the "
+                                 "host name)")
+    # commands: one quoted string (keepalived reads a word after the script as its user)
+    COMMANDS: ClassVar = ("vrrp_notify_fifo_script", "notify_fifo_script")
+    # FIFO -> the script that reads it
+    FIFOS: ClassVar = {"vrrp_notify_fifo": "vrrp_notify_fifo_script",
+                       "notify_fifo": "notify_fifo_script"}
 
     @property
     def options(self):
         """((keyword, value), ...): the keywords set, but those of OWN_LINES; a value True
-        renders the bare keyword, False nothing."""
-        return tuple((key, getattr(self, key)) for key in self.keys()
-                     if key not in self.OWN_LINES and getattr(self, key) is not None)
+        renders the bare keyword, False nothing; a command in quotes."""
+        return tuple((key, f'"{value}"' if key in self.COMMANDS else value)
+                     for key, value in ((key, getattr(self, key)) for key in self.keys())
+                     if key not in self.OWN_LINES and value is not None)
 
     @property
     def mcast_groups(self):
         """{4: address, 6: address}: where multicast adverts go: keepalived's default
-        groups, or those extra_lines set (vrrp_mcast_group4, vrrp_mcast_group6)."""
-        groups = dict(VRRP_GROUPS)
+        groups, those set by vrrp_mcast_group4/6, or by extra_lines (the later line)."""
+        groups = {family: getattr(self, f"vrrp_mcast_group{family}") or group
+                  for family, group in VRRP_GROUPS.items()}
         for line in self.extra_lines:
             words = line.split()
             for family in groups:
@@ -374,6 +481,8 @@ class VrrpScript(Block):
     check_script: CommandLine | None = Field(
         None, description="a command instead of a script file (this or template), e.g. "
                           "\"pgrep -x haproxy\": checked on the host before it goes live")
+    init_fail: Flag = Field(False, description="the script counts as failed until it "
+                            "succeeds rise times (default: as passing)")
 
     def template_variables(self):
         """What the script's template sees: its own keys, and the vars given for it."""
@@ -436,12 +545,23 @@ class Entry(Block):
 
     NUMBERS: ClassVar = ()  # whole-number options, which a line gives as text
 
+    @classmethod
+    def from_line(cls, line):
+        """The entry's mapping from its line; ValueError if the words do not pair up."""
+        return shorthand(line, cls.keys())
+
+    @classmethod
+    def line_says(cls):
+        """What a line of this entry must be."""
+        return (f"{cls.keys()[0].upper()} followed by keyword value pairs "
+                f"({', '.join(cls.keys()[1:])})")
+
     @model_validator(mode="before")
     @classmethod
     def _from_line(cls, value):
         if isinstance(value, str):
             try:
-                value = shorthand(value, cls.keys())
+                value = cls.from_line(value)
             except ValueError:
                 raise PydanticCustomError("entry", "not an entry line") from None
         if isinstance(value, Mapping):
@@ -508,9 +628,11 @@ class VirtualIp(Entry):
     label: Label | None = Field(None, description="IPv4 only, e.g. eth0:vip")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="address scope")
+    brd: IpAddress | None = Field(None, description="IPv4 broadcast address (keepalived's "
+                                  "brd or broadcast)")
 
     def __str__(self):
-        return _line(self, "address", ("dev", "label", "scope"))
+        return _line(self, "address", ("brd", "dev", "label", "scope"))
 
 
 class VirtualRoute(Entry):
@@ -547,8 +669,53 @@ class TrackInterface(Entry):
         return _line(self, "interface", ("weight",))
 
 
+RuleAddress = checked(str, lambda text: text == "all" or _route_family(text) in (4, 6),
+                      "must be an address, a network (e.g. 192.168.2.0/24) or all",
+                      {"type": "string"})
 
-NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
+
+class IpRule(Entry):
+    """One `virtual_rules { }` / `static_rules { }` line, ip-rule(8) style: "from F table
+    T ..." (keyword value pairs) or a mapping."""
+
+    NUMBERS: ClassVar = ("priority", "fwmark")
+
+    from_: RuleAddress | None = Field(None, alias="from", description="source address or "
+                                      "network, or all")
+    to: RuleAddress | None = Field(None, description="destination address or network")
+    iif: Interface | None = Field(None, description="incoming interface")
+    oif: Interface | None = Field(None, description="outgoing interface")
+    fwmark: whole(0, 2**32 - 1) | None = Field(None, description="firewall mark")
+    priority: whole(0, 2**32 - 1) = Field(description="rule priority, ip rule's preference "
+                                          "(required: keepalived refuses a rule without)")
+    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
+                                           else str(value)),
+                     Says("must be a routing table number or name")] = Field(
+        description="routing table the rule looks up, number or name (required)")
+
+    @classmethod
+    def from_line(cls, line):
+        words = line.split()
+        if not words or len(words) % 2:
+            raise ValueError("not keyword value pairs")
+        return dict(zip(words[::2], words[1::2]))
+
+    @classmethod
+    def line_says(cls):
+        return f"keyword value pairs ({', '.join(cls.keys())})"
+
+    @property
+    def family(self):
+        """4 or 6 from its addresses, or None (from all, or none given)."""
+        return next((_route_family(text) for text in (self.from_, self.to)
+                     if text not in (None, "all")), None)
+
+    def __str__(self):
+        words = [(key, getattr(self, name)) for key, name in (
+            ("from", "from_"), ("to", "to"), ("iif", "iif"), ("oif", "oif"),
+            ("fwmark", "fwmark"), ("priority", "priority"), ("table", "table"))]
+        return " ".join(f"{key} {value}" for key, value in words if value is not None)
+
 
 
 class VrrpInstance(Block):
@@ -624,9 +791,70 @@ class VrrpInstance(Block):
     use_vmac_addr: Flag = Field(False, description="with use_vmac: a macvlan also for VIPs "
                                 "on other interfaces or of the other family (keepalived "
                                 "2.2.0 or later)")
+    notify_master_rx_lower_pri: NotifyCommand | None = Field(
+        None, description=NOTIFY + ", run when the master receives a lower priority advert")
+    mcast_src_ip: IpAddress | None = Field(
+        None, description="source address of multicast adverts (default: the interface's "
+                          "first); unicast instances set unicast_src_ip")
+    track_src_ip: Flag = Field(False, description="FAULT while mcast_src_ip / unicast_src_ip "
+                               "is not on the host")
+    dont_track_primary: Flag = Field(False, description="ignore faults of the instance's "
+                                     "interface")
+    accept: Flag | None = Field(None, description="true: accept packets to the VIPs as a "
+                                "non-owner (accept); false: drop them (no_accept; default "
+                                "with strict_mode)")
+    promote_secondaries: Flag = Field(False, description="set promote_secondaries on the "
+                                      "interface: removing a VIP keeps the other addresses "
+                                      "of its subnet")
+    skip_check_adv_addr: Flag | None = Field(
+        None, description="skip checking the addresses of adverts from the current master "
+                          "(default: global_defs' vrrp_skip_check_adv_addr)")
+    strict_mode: Flag | None = Field(None, description="strict RFC compliance (default: "
+                                     "global_defs' vrrp_strict)")
+    debug: whole(0, 4) | None = Field(None, description="debug level")
+    garp_master_repeat: Count | None = Field(
+        None, description="GARPs sent at once on becoming MASTER")
+    garp_master_refresh_repeat: Count | None = Field(
+        None, description="GARPs sent at each refresh")
+    garp_lower_prio_delay: whole(0, 4294) | None = Field(
+        None, description="seconds before the second set of GARPs after a lower priority "
+                          "advert")
+    garp_lower_prio_repeat: Count | None = Field(
+        None, description="GARPs sent after a lower priority advert")
+    lower_prio_no_advert: Flag | None = Field(
+        None, description="send no advert on receiving a lower priority one (default: "
+                          "global_defs' vrrp_lower_prio_no_advert)")
+    higher_prio_send_advert: Flag | None = Field(
+        None, description="send an advert on receiving a higher priority one, before "
+                          "stepping down (default: vrrp_higher_prio_send_advert)")
+    kernel_rx_buf_size: Count | None = Field(
+        None, description="bytes of the VRRP socket's receive buffer")
+    smtp_alert: Flag | None = Field(None, description="mail on state changes (default: "
+                                    "global_defs' smtp_alert)")
+    notify_priority_changes: Flag | None = Field(
+        None, description="write priority changes to the notify FIFO")
+    virtual_rules: list[Annotated[IpRule, _OrLine()]] = Field(
+        [], description="ip rules moved with the VIPs")
+    unicast_ttl: whole(0, 255) | None = Field(None, description="TTL / hop limit of unicast "
+                                             "adverts")
+    check_unicast_src: Flag = Field(False, description="drop unicast adverts whose source "
+                                    "is not a unicast peer (global_defs' "
+                                    "vrrp_check_unicast_src: every instance)")
+    multicast_group: Derived[str | None] = Field(
+        None, description="where its multicast adverts go when global_defs sets a group "
+                          "other than keepalived's default (None: the default, or unicast)")
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
-                             "notify")
+                             "notify", "notify_master_rx_lower_pri")
+    # rendered as `keyword [value]` (options): true a bare keyword, false `keyword false`
+    # where unset inherits global_defs (default None), else nothing
+    OPTIONS: ClassVar = ("mcast_src_ip", "track_src_ip", "dont_track_primary",
+                         "promote_secondaries", "skip_check_adv_addr", "strict_mode", "debug",
+                         "garp_master_repeat", "garp_master_refresh_repeat",
+                         "garp_lower_prio_delay", "garp_lower_prio_repeat",
+                         "lower_prio_no_advert", "higher_prio_send_advert",
+                         "kernel_rx_buf_size", "smtp_alert", "notify_priority_changes",
+                         "unicast_ttl", "check_unicast_src")
     # keywords of extra_lines that change which addresses adverts come from or go to: the
     # typed keys (unicast_peers, unicast_src_ip) do not show them
     RAW_ADDRESSING: ClassVar = ("unicast_peer", "unicast_src_ip", "mcast_src_ip")
@@ -641,13 +869,38 @@ class VrrpInstance(Block):
     def notify_commands(self):
         """((keyword, command), ...) of the notify keys set, e.g. ("notify_master",
         "/etc/keepalived/scripts/s.sh MASTER")."""
-        return tuple((key, getattr(self, key)) for key in self.NOTIFY_KEYS
-                     if getattr(self, key) is not None)
+        return notify_commands(self)
+
+    @property
+    def options(self):
+        """The lines of the OPTIONS set, and accept / no_accept."""
+        lines = [option_line(self, key) for key in self.OPTIONS]
+        if self.accept is not None:
+            lines.append("accept" if self.accept else "no_accept")
+        return tuple(line for line in lines if line)
 
     @property
     def family(self):
         """4 or 6: the address family of the VIPs, and of the VRRP adverts."""
         return 6 if ":" in self.virtual_ipaddresses[0].address else 4
+
+
+def notify_commands(block):
+    """((keyword, command), ...) of `block`'s NOTIFY_KEYS that are set."""
+    return tuple((key, getattr(block, key)) for key in block.NOTIFY_KEYS
+                 if getattr(block, key) is not None)
+
+
+def option_line(block, key):
+    """`key` of `block` as a keepalived line: True the bare keyword; False `key false`
+    where the field's default is None (unset inherits a global default), else nothing; a
+    value `key value`; unset nothing."""
+    value = getattr(block, key)
+    if value is None or (value is False and block.default(key) is False):
+        return None
+    if isinstance(value, bool):
+        return key if value else f"{key} false"
+    return f"{key} {value}"
 
 
 class SyncGroup(Block):
@@ -663,6 +916,38 @@ class SyncGroup(Block):
                                           "track_processes (not both)")
     track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
                                        "for every member")
+    notify_master: NotifyCommand | None = Field(None, description=NOTIFY + ", run when the group "
+                                       "becomes MASTER")
+    notify_backup: NotifyCommand | None = Field(None, description=NOTIFY + ", run on BACKUP")
+    notify_fault: NotifyCommand | None = Field(None, description=NOTIFY + ", run on FAULT")
+    notify_stop: NotifyCommand | None = Field(None, description=NOTIFY + ", run on stop")
+    notify: NotifyCommand | None = Field(None, description=NOTIFY + ", run on every change (with "
+                                "GROUP NAME STATE)")
+    smtp_alert: Flag | None = Field(None, description="mail on state changes (default: "
+                                    "global_defs' smtp_alert)")
+    global_tracking: Flag = Field(False, description="deprecated, refused (keepalived -t "
+                                  "fails on it): use the group's track_* instead")
+    track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
+        [], description="interfaces whose fault puts the whole group in FAULT")
+    track_scripts: Annotated[list[Annotated[str, Strict()]], Says(
+        "must be a list of vrrp_names of check scripts")] = Field(
+        [], description="vrrp_names of check scripts whose "
+                                      "failure puts the whole group in FAULT")
+
+    NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
+                             "notify")
+    OPTIONS: ClassVar = ("smtp_alert",)
+
+    @property
+    def notify_commands(self):
+        """((keyword, command), ...) of the notify keys set."""
+        return notify_commands(self)
+
+    @property
+    def options(self):
+        """The lines of the OPTIONS set."""
+        return tuple(line for line in map(lambda key: option_line(self, key), self.OPTIONS)
+                     if line)
 
 
 # -- the host's data --
@@ -780,6 +1065,13 @@ class HostData(Block):
         None, description="global_defs' lvs_sync_daemon: IPVS connection sync")
     keepalived_lvs_timeouts: "LvsTimeouts | None" = Field(  # noqa: F821
         None, description="global_defs' lvs_timeouts: IPVS connection timeouts")
+    keepalived_static_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
+        [], description="addresses keepalived keeps on the host whatever the VRRP state "
+                        "(static_ipaddress; each with its dev)")
+    keepalived_static_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field(
+        [], description="routes keepalived keeps whatever the VRRP state (static_routes)")
+    keepalived_static_rules: list[Annotated[IpRule, _OrLine()]] = Field(
+        [], description="ip rules keepalived keeps whatever the VRRP state (static_rules)")
 
 
 # The types of fields declared by name (a string) here: blocks of the modules that build on
@@ -804,6 +1096,13 @@ def data_defaults():
 
 
 # -- checking one field --
+
+def _holds_block(annotation):
+    """The type is, or holds, a Block (a list of entries, ...)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_holds_block(arg) for arg in get_args(annotation))
+
 
 def _field_type(block, name):
     field = block.model_fields[name]
@@ -879,14 +1178,20 @@ def _step(annotation, part):
     or None when `part` is pydantic's tag for a member of a union (no step)."""
     for member in _members(annotation):
         if isinstance(member, type) and issubclass(member, BaseModel):
-            if isinstance(part, str) and part in member.model_fields:
-                return _field_type(member, part)
+            if isinstance(part, str) and _field_name(member, part) is not None:
+                return _field_type(member, _field_name(member, part))
         elif get_origin(member) is list and isinstance(part, int):
             return get_args(member)[0]
         elif get_origin(member) is dict and isinstance(part, str) and not part.startswith(
                 ("function-", "list[", "dict[", "literal[", "model-", "tagged-union")):
             return get_args(member)[1]
     return None
+
+
+def _field_name(block, key):
+    """The field of `block` whose key (its alias, or its name) is `key`, or None."""
+    return next((name for name, field in block.model_fields.items()
+                 if (field.alias or name) == key), None)
 
 
 def _own_says(annotation):
@@ -933,7 +1238,7 @@ def _walk(block, loc, value):
                       and issubclass(member, Entry)), None)
         if entry is not None and isinstance(value, str) and isinstance(part, str):
             try:  # an entry given as a line: its words
-                value = shorthand(value, entry.keys())
+                value = entry.from_line(value)
             except ValueError:
                 pass
         container, kind = kind, inner
@@ -958,8 +1263,9 @@ def _refusal(block, loc, value, error_type):
             return path, there, says(there)
     path, there, kind = steps[-1] if steps else ("", value, block)
     if error_type == "missing":
-        return path, NOT_SHOWN, "required: " + _block_at(block, loc).model_fields[
-            loc[-1]].description.split(" (required")[0]
+        holder = _block_at(block, loc)
+        return path, NOT_SHOWN, "required: " + holder.model_fields[
+            _field_name(holder, loc[-1])].description.split(" (required")[0]
     for member in _members(kind):
         if isinstance(member, type) and issubclass(member, BaseModel):
             return path, there, _block_says(member)
@@ -1031,6 +1337,5 @@ def _block_says(block):
     """What a block's value must be, when it is not even a mapping (or an entry line)."""
     names = ", ".join(block.keys())
     if issubclass(block, Entry):
-        return (f"must be {block.keys()[0].upper()} followed by keyword value pairs "
-                f"({', '.join(block.keys()[1:])}), or a mapping of {names}")
+        return f"must be {block.line_says()}, or a mapping of {names}"
     return f"must be a mapping of {names}"

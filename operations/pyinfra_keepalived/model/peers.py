@@ -23,6 +23,7 @@ import ipaddress
 from collections import defaultdict
 
 from .instance import UNICAST_FROM_INVENTORY
+from .keys import VRRP_GROUPS
 from .problems import Problems
 from .tracking import first_verdict_seconds
 
@@ -36,6 +37,9 @@ MUST_AGREE = {
     "effective_version": "VRRPv2 and VRRPv3 adverts do not match: both become MASTER (set "
                          "vrrp_version or version alike)",
     "unicast_peers": "a multicast peer never hears a unicast one: both become MASTER",
+    "multicast_group": "peers sending their adverts to different multicast groups "
+                       "(keepalived_global_defs' vrrp_mcast_group4/6) never hear each "
+                       "other: both become MASTER",
 }
 
 
@@ -154,6 +158,8 @@ def compared(instance, attribute):
         return sorted(vip.address for vip in value)
     if attribute == "unicast_peers":
         return "multicast" if value is None else "unicast"
+    if attribute == "multicast_group":
+        return value or VRRP_GROUPS[instance.family]
     return value
 
 
@@ -165,7 +171,8 @@ def agreement(instance):
         return " ".join(value) if isinstance(value, list) else value
 
     return "".join(f"{attribute} {text(agreed(instance, attribute))}\n"
-                   for attribute in MUST_AGREE)
+                   for attribute in MUST_AGREE  # a default multicast group: no line
+                   if attribute != "multicast_group" or instance.multicast_group)
 
 
 def agreed(instance, attribute):

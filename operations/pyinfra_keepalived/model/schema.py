@@ -80,7 +80,7 @@ def _blocks(block, seen):
         return
     seen.append(block)
     for name in block.keys():
-        for nested in _nested_blocks(block.model_fields[name].annotation):
+        for nested in _nested_blocks(block.field(name).annotation):
             _blocks(nested, seen)
 
 
@@ -105,7 +105,7 @@ def key_table():
         parts += [f"### {block.__name__}", "", doc, "", "| key | type | default | meaning |",
                   "|---|---|---|---|"]
         for name in block.keys():
-            field = block.model_fields[name]
+            field = block.field(name)
             kind = _type_text(field.annotation) + _range(field)
             parts.append(f"| `{name}` | {kind} | {_default(field)} | "
                          f"{field.description or ''} |")

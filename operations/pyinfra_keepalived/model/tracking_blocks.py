@@ -154,7 +154,10 @@ def one_spelling(problems, where, given, key, role_key):
     """The value of `key` or of the Ansible role's spelling `role_key` in `given` (a
     mapping of host data or of a block): both set is an error."""
     if given.get(key) and given.get(role_key):
-        problems.error(f"{where}{role_key}", given[role_key], f"is the Ansible role's "
+        value = given[role_key]  # (entries read already are shown as their lines)
+        shown = [str(item) if isinstance(item, Block) else item for item in value] if \
+            isinstance(value, (list, tuple)) else value
+        problems.error(f"{where}{role_key}", shown, f"is the Ansible role's "
                        f"spelling of {key}, which is set too: keep one of them")
     return given.get(key) or given.get(role_key)
 

@@ -45,7 +45,15 @@ from .readers import (
     read_list,
     read_mapping,
 )
+from .static import read_static
 from .tracking_blocks import read_tracking
+from .vrrp_options import (
+    check_global_options,
+    check_instances_options,
+    read_fifo_script,
+    read_group_options,
+    with_multicast_groups,
+)
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
@@ -372,9 +380,11 @@ def unicast_address(problems, host, data):
     return None, "keepalived_unicast_src_ip"
 
 
-def check_host_instances(problems, instances, scripts, notify_scripts, lvs_programs=()):
-    """Checks between the instances and scripts of one host (`lvs_programs`: the paths
-    the LVS blocks run, model.lvs.Lvs.programs: a notify script may be theirs)."""
+def check_host_instances(problems, instances, scripts, notify_scripts, sync_groups=(),
+                         global_defs=None, lvs_programs=()):
+    """Checks between the instances (and sync groups, global_defs) and scripts of one
+    host (`lvs_programs`: the paths the LVS blocks run, model.lvs.Lvs.programs: a notify
+    script may be theirs)."""
     by_name = {}
     for index, instance in enumerate(instances):
         key = f"keepalived_vrrp_instances[{index}].name"
@@ -404,7 +414,7 @@ def check_host_instances(problems, instances, scripts, notify_scripts, lvs_progr
                                f"duplicates keepalived_check_scripts[{seen[value]}]")
             seen.setdefault(value, index)
 
-    tracked = {name for instance in instances for name in instance.track_scripts}
+    tracked = {name for block in (*instances, *sync_groups) for name in block.track_scripts}
     for index, script in enumerate(scripts):
         if script.vrrp_name not in tracked:
             problems.warn(f"keepalived_check_scripts[{index}].vrrp_name", script.vrrp_name,
@@ -413,8 +423,10 @@ def check_host_instances(problems, instances, scripts, notify_scripts, lvs_progr
 
     files = {script.name: f"keepalived_check_scripts[{index}]"
              for index, script in enumerate(scripts) if script.path}
-    notified = {command.split()[0] for instance in instances
-                for _, command in instance.notify_commands} | set(lvs_programs)
+    notified = {command.split()[0] for block in (*instances, *sync_groups)
+                for _, command in block.notify_commands} | set(lvs_programs)
+    notified |= {getattr(global_defs, script).split()[0] for script in GlobalDefs.FIFOS.values()
+                 if global_defs is not None and getattr(global_defs, script) is not None}
     for index, script in enumerate(notify_scripts):
         where = f"keepalived_notify_scripts[{index}]"
         if script.name in files:
@@ -480,6 +492,10 @@ def read_host(host, data):
                               data.get("keepalived_vrrp_instances", []))
     instances = [read_instance(problems, i, item, data, context)
                  for i, item in enumerate(raw_instances)]
+    check_instances_options(problems, instances)
+    global_defs = read_fifo_script(problems, global_defs, context)
+    check_global_options(problems, global_defs)
+    static = read_static(problems, data, instances)
 
     if not raw_instances:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
@@ -514,9 +530,12 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     global_defs = check_unicast_source(global_defs, instances)
-    check_host_instances(problems, instances, scripts, notify_scripts, lvs.programs)
-    sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
-                                   instances, scripts)
+    instances = with_multicast_groups(global_defs, instances)
+    sync_groups = read_group_options(problems, read_sync_groups(
+        problems, data.get("keepalived_sync_groups", {}), instances, scripts), context, scripts,
+        instances)
+    check_host_instances(problems, instances, scripts, notify_scripts, sync_groups, global_defs,
+                         lvs.programs)
     instances, sync_groups, track_files, track_processes = read_tracking(
         problems, data, instances, sync_groups)
     if problems.errors:
@@ -528,5 +547,5 @@ def read_host(host, data):
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
                         ssh_port=ssh_port, track_files=track_files,
                         track_processes=track_processes, include_files=include_files,
-                        lvs=lvs)
+                        lvs=lvs, static=static)
     return settings, problems

@@ -170,6 +170,7 @@ def config_files(settings, programs=None):
         "track_processes": settings.track_processes,
         "include_files": settings.include_files,
         "lvs": settings.lvs,
+        "static": settings.static,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -195,6 +196,9 @@ def config_files(settings, programs=None):
     if settings.lvs.used:  # (only then: a host without LVS keeps its tree as it was)
         files.append(rendered("conf.d/30-virtual_servers.conf.j2",
                               f"{paths.config_dir}/30-virtual_servers.conf", "644"))
+    if settings.static:  # only where used: other hosts' trees stay as they were
+        files.append(rendered("conf.d/05-static.conf.j2", f"{paths.config_dir}/05-static.conf",
+                              "644"))
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
               for script in (*settings.scripts, *settings.notify_scripts) if script.path]
     files += [agreement_file(paths, instance) for instance in settings.instances]
