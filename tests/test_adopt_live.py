@@ -235,3 +235,41 @@ def test_the_proof_lists_differences_block_by_block(tmp_path, monkeypatch):
     shown = differences(lambda data: {**data, "keepalived_vrrp_instances": [
         {**item, "auth_pass": "other"} for item in data["keepalived_vrrp_instances"]]})
     assert SECRET not in str(shown) and "other" not in str(shown) and shown
+
+
+def on_host_paths(live, directory):
+    """`live` as read from a host whose files are at /etc/keepalived (not `directory`)."""
+    return type(live)(files={path.replace(directory, "/etc/keepalived"):
+                             text.replace(directory, "/etc/keepalived")
+                             for path, text in live.files.items()}, refused={
+        path.replace(directory, "/etc/keepalived"): why for path, why in live.refused.items()})
+
+
+@pytest.mark.parametrize("case, code", [("complete", 0), ("unmapped", 1), ("binary", 2),
+                                        ("dry", 0)])
+def test_adopt_hosts_exit_codes_and_what_is_written(tmp_path, monkeypatch, case, code):
+    """adopt.py's run: 0 complete, 1 incomplete (ADOPT-INCOMPLETE.txt), 2 bad input with
+    nothing written; --dry writes nothing."""
+    lives = {}
+    for host, priority, state in (("lb1", 100, "MASTER"), ("lb2", 90, "BACKUP")):
+        directory = str(tmp_path / host)
+        config = host_tree(directory, host, priority, state)
+        if case == "unmapped" and host == "lb2":
+            with open(config, "a") as handle:
+                handle.write("garp_group {\n    garp_interval 1\n    interface eth0\n}\n")
+        if case == "binary" and host == "lb2":
+            (tmp_path / host / "check.sh").write_bytes(b"\x7fELF\x00")
+        lives[host] = on_host_paths(read_live(config)[0], directory)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(adopt, "read_hosts", lambda config_file: lives)
+    monkeypatch.setattr(adopt, "dry_run", lambda: case == "dry")
+    assert adopt.adopt_hosts(str(tmp_path / "out"), "/etc/keepalived/keepalived.conf") == code
+    written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.glob("*/**/*")
+                     if path.is_file() and not path.parts[-2].startswith("lb")
+                     and "conf.d" not in path.parts)
+    if case in ("binary", "dry"):
+        assert written == []
+    else:
+        assert written == sorted(["out/inventory.py", "out/group_data/vrrp_vi_1.py",
+                                  "templates/check.sh"]
+                                 + (["out/ADOPT-INCOMPLETE.txt"] if code else []))

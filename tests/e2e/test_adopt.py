@@ -94,9 +94,11 @@ def by_hand(cluster, observer):
 
 def run(directory, inventory, deploy, *args):
     """pyinfra as an operator runs it from `directory` (where the adopted data and the
-    templates/ of its check scripts are)."""
+    templates/ of its check scripts are); with -y unless it is a --dry run (-y skips the
+    change detection that prints the plan)."""
+    yes = [] if "--dry" in args else ["-y"]
     return subprocess.run(
-        [sys.executable, "-m", "pyinfra", "-y", *args, inventory, os.path.join(REPO_DIR, deploy)],
+        [sys.executable, "-m", "pyinfra", *yes, *args, inventory, os.path.join(REPO_DIR, deploy)],
         cwd=directory, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
 
 
@@ -106,7 +108,8 @@ def project(by_hand, tmp_path_factory):
     SSH access (adopt leaves ssh_* to the operator)."""
     cluster = by_hand
     directory = tmp_path_factory.mktemp("adopted")
-    result = run(directory, cluster.inventory_path, "adopt.py", "--data", "adopt_out=.")
+    # (-vvv: pyinfra prints every fact's output, the live files' too)
+    result = run(directory, cluster.inventory_path, "adopt.py", "-vvv", "--data", "adopt_out=.")
     output = result.stdout + result.stderr
     assert AUTH_PASS not in output
     assert result.returncode == 0, output
@@ -136,11 +139,25 @@ def test_adopt_reads_the_live_hosts(project):
     assert (directory / "templates" / "check_ssh.sh").read_text() == CHECK_SCRIPT
 
 
+def test_the_proof_on_the_hosts_finds_the_render_the_same(project):
+    directory, _ = project
+    result = run(directory, "deploy_inventory.py", "adopt_check.py")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert output.count("the rendered config means the same as the live one") == 2, output
+    assert AUTH_PASS not in output
+
+
 def test_first_deploy_moves_no_vip(project, by_hand, observer):
     """The first deploy onto the adopted hosts: one reload per host at most, no restart,
-    no state transition, no ping lost, the holder unchanged."""
+    no state transition, no ping lost, the holder unchanged. The plan (--dry --diff)
+    first: it shows the files, never the auth_pass."""
     cluster = by_hand
     directory, _ = project
+    plan = run(directory, "deploy_inventory.py", "deploy.py", "--dry", "--diff")
+    shown = plan.stdout + plan.stderr
+    assert plan.returncode == 0, shown
+    assert "scripts/check_ssh.sh" in shown and AUTH_PASS not in shown, shown
     pids = main_pids(cluster)
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     with Pings(observer, cluster.vip()) as pings:
@@ -155,9 +172,10 @@ def test_first_deploy_moves_no_vip(project, by_hand, observer):
         journal = cluster.journal_since(host, cursors[host])
         assert not TRANSITION.search(journal), f"{host}: {journal}"
         assert journal.count("Reloading keepalived") <= 1, f"{host}: {journal}"
-    code, _ = cluster.run(MASTER, "test -x /etc/keepalived/scripts/check_ssh.sh && "
-                                  "test -x /etc/keepalived/scripts/notify.sh")
-    assert code == 0
+    # as enable_script_security wants them: root's, writable by root alone
+    code, modes = cluster.run(MASTER, "stat -L -c '%U:%G %a' /etc/keepalived/scripts/check_ssh.sh "
+                                      "/etc/keepalived/scripts/notify.sh")
+    assert code == 0 and modes.split("\n")[:2] == ["root:root 755"] * 2, modes
 
 
 def test_second_deploy_changes_nothing(project):
