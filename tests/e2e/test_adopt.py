@@ -33,7 +33,7 @@ global_defs {
 
 vrrp_script chk_ssh {
     script "/etc/keepalived/check_ssh.sh"
-    interval 2
+    interval 1
     weight -20
     fall 2
     rise 2
@@ -58,7 +58,10 @@ vrrp_instance VI_1 {
     notify /etc/keepalived/notify.sh
 }
 """
-CHECK_SCRIPT = "#!/bin/sh\n# is sshd up?\nexec systemctl is-active --quiet ssh.service\n"
+# root's check: only root may signal sshd (as any other user, kill -0 fails: EPERM). Run as
+# another user than before, it fails, the weight drops the master below the backup and
+# the VIP moves: the script user is adopted as keepalived's own default (root here).
+CHECK_SCRIPT = '#!/bin/sh\n# is sshd up?\nexec kill -0 "$(cat /run/sshd.pid)"\n'
 NOTIFY_SCRIPT = ("#!/bin/sh\n# $1 INSTANCE, $2 name, $3 state: kept for the operators\n"
                  'echo "$(date +%s) $2 $3" >> /run/keepalived-notify.log\n')
 INSTALL = ("export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/tmp/apt.log 2>&1 && "
@@ -66,6 +69,9 @@ INSTALL = ("export DEBIAN_FRONTEND=noninteractive; apt-get update -q >/tmp/apt.l
            "|| { tail -20 /tmp/apt.log; exit 1; }")
 TRANSITION = re.compile(r"Entering (MASTER|BACKUP|FAULT) STATE|"
                         r"received lower priority|Received advert .* higher priority")
+# a check that stops passing (run as another user, say) changes the effective priority:
+# the VIP moves, or (every host's check failing alike) no longer moves when it should
+CHECK_FAILED = re.compile(r"VRRP_Script\(\S+\) failed|Changing effective priority")
 
 
 def hand_config(cluster, host):
@@ -150,7 +156,7 @@ def test_the_proof_on_the_hosts_finds_the_render_the_same(project):
 
 def test_first_deploy_moves_no_vip(project, by_hand, observer):
     """The first deploy onto the adopted hosts: one reload per host at most, no restart,
-    no state transition, no ping lost, the holder unchanged. The plan (--dry --diff)
+    no state transition, no check failing, no ping lost, the holder unchanged. The plan (--dry --diff)
     first: it shows the files, never the auth_pass."""
     cluster = by_hand
     directory, _ = project
@@ -162,7 +168,7 @@ def test_first_deploy_moves_no_vip(project, by_hand, observer):
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
     with Pings(observer, cluster.vip()) as pings:
         result = run(directory, "deploy_inventory.py", "deploy.py")
-        time.sleep(3)  # (a transition after the run, too)
+        time.sleep(5)  # (a transition after the run, too: a check failing `fall` times)
     assert result.returncode == 0, result.stdout + result.stderr
     print(f"\nfirst deploy onto adopted hosts: {pings}")
     assert pings.lost == 0, str(pings)
@@ -171,6 +177,7 @@ def test_first_deploy_moves_no_vip(project, by_hand, observer):
     for host in cluster.hosts:
         journal = cluster.journal_since(host, cursors[host])
         assert not TRANSITION.search(journal), f"{host}: {journal}"
+        assert not CHECK_FAILED.search(journal), f"{host}: {journal}"
         assert journal.count("Reloading keepalived") <= 1, f"{host}: {journal}"
     # as enable_script_security wants them: root's, writable by root alone
     code, modes = cluster.run(MASTER, "stat -L -c '%U:%G %a' /etc/keepalived/scripts/check_ssh.sh "
