@@ -25,11 +25,11 @@ NOTIFY = "#!/bin/sh\necho \"$@\" >> /run/state\n"
 CONFIG = """global_defs {
     router_id %(host)s
 }
-include conf.d/*.conf
 vrrp_script chk {
     script "%(root)s/check.sh"
     weight -20
 }
+include conf.d/*.conf
 """
 INSTANCE = """vrrp_instance VI_1 {
     interface eth0
@@ -273,3 +273,37 @@ def test_adopt_hosts_exit_codes_and_what_is_written(tmp_path, monkeypatch, case,
         assert written == sorted(["out/inventory.py", "out/group_data/vrrp_vi_1.py",
                                   "templates/check.sh"]
                                  + (["out/ADOPT-INCOMPLETE.txt"] if code else []))
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/keepalived"), reason="no keepalived here")
+def test_keepalived_itself_tests_the_live_config(tmp_path):
+    """The fact's command runs keepalived -t on the config (this machine's keepalived, as
+    a host's): a VRID keepalived refuses, which the parser reads, is an error with
+    keepalived's own message; the config as written passes."""
+    config = host_tree(str(tmp_path))
+    environment = {**os.environ, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
+    def read():
+        fact = KeepalivedLiveConfig()
+        result = subprocess.run(["sh", "-c", fact.command(config).get_raw_value()],
+                                capture_output=True, text=True, env=environment)
+        return fact.process(result.stdout.splitlines())
+
+    assert adopt.keepalived_accepts(read())
+    vi = tmp_path / "conf.d" / "vi.conf"
+    vi.write_text(vi.read_text().replace("virtual_router_id 51", "virtual_router_id 256"))
+    live = read()
+    with pytest.raises(offline.OfflineError, match=r"lb1: keepalived rejects .*VRID"):
+        adopt.adopted({"lb1": live}, config)
+
+
+def test_a_script_written_after_the_instance_that_tracks_it_is_not_tracked():
+    """keepalived reads in order: it ignores a track_script of a vrrp_script written
+    further down ("track script chk not found, ignoring..."); so does the mapping."""
+    tree = conf_parse.parse_text(
+        "vrrp_instance VI_1 {\n track_script {\n  chk\n }\n}\n"
+        'vrrp_script chk {\n script "/bin/chk"\n}\n')
+    mapping = adopt_map.map_config(tree, scripts={"/bin/chk": "#!/bin/sh\n"})
+    assert [(item.text, item.reason) for item in mapping.unmapped] == [
+        ("chk", "tracks vrrp_script chk, which is not mapped")]
+    assert "track_scripts" not in mapping.data["keepalived_vrrp_instances"][0]

@@ -3,11 +3,14 @@
 # word of `script` and `notify*` lines, when an absolute path), each once. Set before it:
 # live_config (the config file), live_max (bytes; a larger file is not sent), live_key (a
 # masked secret of this run), live_secret (the ERE of a secret line, model/hidden.py's).
-# Paths are normalised (no "." or ".."; links are not followed). Per file: `## file PATH` then its lines, each after a `|`, a secret line masked and sent
-# again as `## secret LINE HEX`: its bytes plus a keystream of sha256(live_key:PATH:LINE:N)
-# (mod 256), so that nothing pyinfra prints with -vvv holds a secret. Or `## missing PATH`,
+# Paths are normalised (no "." or ".."; links are not followed); a path is followed once
+# (an include loop ends there: the parser on the controller names it). Per file:
+# `## file PATH` then its lines, each after a `|`, a secret line masked and sent again as
+# `## secret LINE HEX`: its bytes plus a keystream of sha256(live_key:PATH:LINE:N) (mod
+# 256), so that nothing pyinfra prints with -vvv holds a secret. Or `## missing PATH`,
 # `## large PATH SIZE`, `## binary PATH`. Then `## script-user NAME` when keepalived's
-# default script user exists.
+# default script user exists, and `## config-test RC` with keepalived -t's messages.
+# Only file names are kept on the host meanwhile (a temporary directory, removed).
 live_seen=' '
 live_send() {
     case $live_seen in *" $1 "*) return 1 ;; esac
@@ -52,8 +55,8 @@ live_walk() {
             [ -f "$found" ] && printf '%s\n' "include $(realpath -s -m "$found")"
         done
     done > "$live_tmp.$live_depth"
+    [ "$live_depth" -lt 32 ] || return 0  # (includes 32 deep: keepalived's own limit is lower)
     live_depth=$((live_depth + 1))
-    [ "$live_depth" -le 32 ] || return 0
     while read -r kind found; do
         if [ "$kind" = script ]; then live_send "$found" || true
         else live_walk "$found"; fi

@@ -373,9 +373,10 @@ BLOCKS = {
 def map_config(nodes, scripts=None):
     """The host data of one host's parsed config (`nodes`): a `Mapping`. `scripts`:
     {path: text} of the script files it names, read with it (else scripts are unmapped).
-    The vrrp_scripts are read first: instances track them wherever they are written."""
+    In the config's order, as keepalived reads it: a track_script of a vrrp_script written
+    further down is one keepalived ignores ("not found"), and so is it here (unmapped)."""
     mapping = Mapping(scripts=scripts)
-    for node in sorted(nodes, key=lambda node: node.keyword != "vrrp_script"):
+    for node in nodes:
         reader = BLOCKS.get(_keyword(mapping, node))
         if reader is None:
             mapping.skip(node, NOT_TYPED)
