@@ -190,3 +190,19 @@ def test_second_deploy_changes_nothing(project):
     result = run(directory, "deploy_inventory.py", "deploy.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert totals(result)[1] == 0, result.stdout
+
+
+def test_bad_input_is_a_message_and_nothing_is_written(by_hand, tmp_path):
+    """A config that includes a binary file (another config file of the host, given as
+    keepalived_config_file): exit 2, the host and file named, no traceback, nothing
+    written."""
+    cluster = by_hand
+    for host in cluster.hosts:
+        cluster.put_file(host, "/root/bad.conf", "include /root/blob.bin\n", mode=0o600)
+        cluster.run(host, "head -c 64 /bin/sh > /root/blob.bin")
+    result = run(tmp_path, cluster.inventory_path, "adopt.py",
+                 "--data", "keepalived_config_file=/root/bad.conf", "--data", "adopt_out=out")
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"{MASTER}: /root/blob.bin is a binary file" in output and "Traceback" not in output
+    assert list(tmp_path.iterdir()) == []

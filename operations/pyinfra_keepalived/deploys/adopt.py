@@ -14,6 +14,11 @@ Exit codes: 0 every line mapped and the render means the same; 1 incomplete (the
 the differences listed, ADOPT-INCOMPLETE.txt); 2 bad input, nothing written (a config
 keepalived rejects or that cannot be read as keepalived reads it, a binary or over-large
 file, an include loop or a missing include, a host not read).
+
+`compare` (adopt_check.py) is the proof, whenever the operator runs it: each host's live
+config, read the same way, against the render of the inventory (both parsed and
+normalised, the scripts at their path in the scripts dir and their texts compared),
+every difference listed block by block; exit 0 the same, 1 differences, 2 bad input.
 """
 
 import os
