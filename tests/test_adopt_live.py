@@ -307,3 +307,25 @@ def test_a_script_written_after_the_instance_that_tracks_it_is_not_tracked():
     assert [(item.text, item.reason) for item in mapping.unmapped] == [
         ("chk", "tracks vrrp_script chk, which is not mapped")]
     assert "track_scripts" not in mapping.data["keepalived_vrrp_instances"][0]
+
+
+def test_a_file_the_first_deploy_would_remove_is_reported(tmp_path):
+    """A helper beside the check script in a scripts/ directory (which the deploy replaces
+    with its own): not named by the config, so the adoption is incomplete and says the
+    first deploy would remove it; the deploy's own links are not listed."""
+    config = host_tree(str(tmp_path))
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "lib.sh").write_text("helper() { :; }\n")
+    os.symlink(str(tmp_path / "conf.d"), str(tmp_path / "linked"))
+    fact = KeepalivedLiveConfig()
+    command = fact.command(config, [str(tmp_path / "conf.d"), str(tmp_path / "scripts"),
+                                    str(tmp_path / "linked")])
+    result = subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True,
+                            text=True, env={**os.environ, "PATH": "/usr/bin:/bin"})
+    live = fact.process(result.stdout.splitlines())
+    assert sorted(live.managed) == [f"{tmp_path}/conf.d/vi.conf", f"{tmp_path}/scripts/lib.sh"]
+    mappings, _ = adopt.adopted({"lb1": live}, config)
+    assert [str(item) for item in mappings["lb1"].unmapped] == [
+        f"{tmp_path}/scripts/lib.sh: a file the config does not name: {tmp_path}/scripts "
+        "becomes the deploy's: the first deploy removes it; move it elsewhere (and what "
+        "uses it)"]

@@ -93,15 +93,28 @@ def adopted(lives, config_file):
         # keepalived runs scripts as keepalived_script if that user exists, else as root
         mapping.data.setdefault("keepalived_check_script_user",
                                 live.default_script_user or "root")
+        mapping.unmapped += removed_files(live)
         mappings[name] = mapping
     return mappings, trees
+
+
+def removed_files(live):
+    """An `Unmapped` for each file the first deploy would remove: in a directory it
+    replaces with a link (conf.d/, scripts/), and not read with the config (a helper a
+    check script calls, a config file no include names)."""
+    return [adopt_map.Unmapped(path, "a file the config does not name",
+                               f"{os.path.dirname(path)} becomes the deploy's: the first "
+                               "deploy removes it; move it elsewhere (and what uses it)")
+            for path in live.managed if path not in live.files]
 
 
 def read_hosts(config_file):
     """{host: LiveConfig} of every host of the inventory; OfflineError when one is not
     read (unreachable: its data would be missing from the group)."""
     active = set(state.inventory.get_active_hosts())
-    lives = {host.name: host.get_fact(KeepalivedLiveConfig, config_file=config_file)
+    paths = Paths()
+    lives = {host.name: host.get_fact(KeepalivedLiveConfig, config_file=config_file,
+                                      managed_dirs=[paths.config_dir, paths.scripts_dir])
              for host in state.inventory if host in active}
     missing = [host.name for host in state.inventory if host.name not in lives]
     if missing:

@@ -32,6 +32,8 @@ class LiveConfig:
     # messages (a secret masked)
     test_code: int | None = None
     test_output: tuple = ()
+    # every file in the directories the deploy replaces with links (its conf.d, scripts)
+    managed: tuple = ()
 
     def contents(self):
         """{path: bytes} of the files read, as they are on the host."""
@@ -65,23 +67,25 @@ class KeepalivedLiveConfig(FactBase[LiveConfig]):
 
     .. code:: python
 
-        host.get_fact(KeepalivedLiveConfig, config_file="/etc/keepalived/keepalived.conf")
+        host.get_fact(KeepalivedLiveConfig, config_file="/etc/keepalived/keepalived.conf",
+                      managed_dirs=["/etc/keepalived/conf.d", "/etc/keepalived/scripts"])
     """
 
     key = RUN_KEY
 
-    def command(self, config_file):
+    def command(self, config_file, managed_dirs=()):
         return StringCommand(
             "live_key=", QuoteString(HiddenValue(self.key)), ";",
             with_variables(shell_script("facts/live_config.sh"), live_config=config_file,
-                           live_max=MAX_FILE_BYTES, live_secret=SECRET_LINE_ERE),
+                           live_max=MAX_FILE_BYTES, live_secret=SECRET_LINE_ERE,
+                           live_managed=" ".join(managed_dirs)),
             _separator="")
 
     def default(self):
         return LiveConfig()
 
     def process(self, output):
-        files, refused, user, code, messages = {}, {}, None, None, []
+        files, refused, user, code, messages, managed = {}, {}, None, None, [], []
         path, lines = None, []
 
         def close():
@@ -104,6 +108,8 @@ class KeepalivedLiveConfig(FactBase[LiveConfig]):
             elif kind in ("missing", "binary", "large"):
                 name, _, size = rest.rpartition(" ") if kind == "large" else (rest, "", "")
                 refused[name] = f"{kind} {size}".strip()
+            elif kind == "managed":
+                managed.append(rest)
             elif kind == "script-user":
                 user = rest.strip()
             elif kind == "config-test" and rest.strip().isdigit():
@@ -111,4 +117,5 @@ class KeepalivedLiveConfig(FactBase[LiveConfig]):
                 path, lines, code = "", messages, int(rest)
         close()
         return LiveConfig(files=files, refused=refused, default_script_user=user,
-                          test_code=code, test_output=tuple(line for line in messages if line))
+                          test_code=code, test_output=tuple(line for line in messages if line),
+                          managed=tuple(managed))

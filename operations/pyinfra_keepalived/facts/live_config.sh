@@ -2,13 +2,15 @@
 # it includes (globs, relative to the including file) and every script it names (the first
 # word of `script` and `notify*` lines, when an absolute path), each once. Set before it:
 # live_config (the config file), live_max (bytes; a larger file is not sent), live_key (a
-# masked secret of this run), live_secret (the ERE of a secret line, model/hidden.py's).
+# masked secret of this run), live_secret (the ERE of a secret line, model/hidden.py's),
+# live_managed (the directories the deploy replaces with links, space-separated).
 # Paths are normalised (no "." or ".."; links are not followed); a path is followed once
 # (an include loop ends there: the parser on the controller names it). Per file:
 # `## file PATH` then its lines, each after a `|`, a secret line masked and sent again as
 # `## secret LINE HEX`: its bytes plus a keystream of sha256(live_key:PATH:LINE:N) (mod
 # 256), so that nothing pyinfra prints with -vvv holds a secret. Or `## missing PATH`,
-# `## large PATH SIZE`, `## binary PATH`. Then `## script-user NAME` when keepalived's
+# `## large PATH SIZE`, `## binary PATH`. Then `## managed PATH` for each file in the
+# directories the deploy replaces, `## script-user NAME` when keepalived's
 # default script user exists, and `## config-test RC` with keepalived -t's messages.
 # Only file names are kept on the host meanwhile (a temporary directory, removed).
 live_seen=' '
@@ -66,6 +68,12 @@ live_walk() {
 live_tmp=$(mktemp -d)/named; live_depth=0
 live_walk "$live_config"
 rm -rf "$(dirname "$live_tmp")"
+# every file under the directories the deploy replaces (live_managed; real directories
+# only: the deploy's own links are not listed)
+for managed in $live_managed; do
+    [ -d "$managed" ] && [ ! -L "$managed" ] &&
+        find "$managed" -mindepth 1 ! -type d -printf '## managed %p\n' 2>/dev/null
+done
 getent passwd keepalived_script >/dev/null && echo '## script-user keepalived_script'
 # keepalived's own test of it (-e: a missing include fails; 2.1 has no -e): its exit code
 # and messages, a secret in them masked (143: 2.2.7 kills its own -t when a script runs as
