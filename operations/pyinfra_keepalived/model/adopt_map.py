@@ -237,7 +237,7 @@ def _check_script(mapping, node):
 
 
 def _notify_script(mapping, node, target):
-    """A notify line into `target` (an instance or sync group), its file a notify script."""
+    """A notify line into `target` (an instance), its file a notify script."""
     if len(node.args) != 1 or node.block:
         return mapping.skip(node, "takes one command here")
     found = _script_file(mapping, node, node.args[0])
