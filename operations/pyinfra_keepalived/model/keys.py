@@ -243,9 +243,10 @@ class Block(BaseModel):
             cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
-            for name in sorted(failed - set(validated)) if where is not None else ():
-                if name in given:
-                    read_field(problems, f"{where}.{name}", cls, name, given[name])
+            if where is not None:
+                unread = failed - set(validated)
+                report_refusals(problems, where, cls, values, [
+                    detail for detail in error.errors() if detail["loc"][0] in unread])
             if not problems.errors:
                 raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
                                      f"model refuses: {', '.join(sorted(failed))}") from None
@@ -932,24 +933,30 @@ def read_block(problems, key, block, value, **derived):
         return block.model_validate({**value, **derived} if isinstance(value, Mapping)
                                     else value)
     except ValidationError as error:
-        found = {}  # key path -> (value, message, or the names an unknown key is not)
-        for detail in error.errors():
-            loc = detail["loc"]
-            if detail["type"] == "extra_forbidden":
-                steps = list(_walk(block, loc[:-1], value))
-                path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
-                found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
-                continue
-            path, there, message = _refusal(block, loc, value, detail["type"])
-            found.setdefault(key + path, (there, message))
-        for where, (there, message) in found.items():
-            if any(_beneath(where, other) for other in found):
-                continue
-            if isinstance(message, list):
-                problems.unknown_key(where, where.rpartition(".")[2], message)
-            else:
-                problems.error(where, there, message)
+        report_refusals(problems, key, block, value, error.errors())
         return None
+
+
+def report_refusals(problems, key, block, value, errors):
+    """Pydantic's `errors` for `value` validated as `block` as messages on `problems`
+    (see `read_block`), one per key path, the deepest where they nest."""
+    found = {}  # key path -> (value, message, or the names an unknown key is not)
+    for detail in errors:
+        loc = detail["loc"]
+        if detail["type"] == "extra_forbidden":
+            steps = list(_walk(block, loc[:-1], value))
+            path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
+            found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
+            continue
+        path, there, message = _refusal(block, loc, value, detail["type"])
+        found.setdefault(key + path, (there, message))
+    for where, (there, message) in found.items():
+        if any(_beneath(where, other) for other in found):
+            continue
+        if isinstance(message, list):
+            problems.unknown_key(where, where.rpartition(".")[2], message)
+        else:
+            problems.error(where, there, message)
 
 
 def _block_says(block):
