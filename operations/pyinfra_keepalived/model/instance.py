@@ -18,6 +18,7 @@ from .keys import (
     VirtualIp,
     VirtualRoute,
     VrrpInstance,
+    read_block,
     read_field,
     read_value,
     shorthand,
@@ -468,43 +469,49 @@ def read_instance(problems, index, item, data, context):
 # -- sync groups --
 
 def read_sync_groups(problems, value, instances, scripts):
-    """`keepalived_sync_groups`: {name: {"instances": [instance names]}} (as in the role)."""
+    """`keepalived_sync_groups`: {name: {"instances": [instance names]}} (as in the role),
+    each group read as a SyncGroup (`read_block`), then checked against the host's
+    instances (`check_sync_group`)."""
     groups = read_mapping(problems, "keepalived_sync_groups", value)
-    by_name = {instance.name: instance for instance in instances}
-    weights = {script.vrrp_name: script.weight for script in scripts}
-    member_of = {}
+    member_of = {}  # instance name -> its group
     result = []
-    for group_name, group in groups.items():
+    for group_name, given in groups.items():
         where = f"keepalived_sync_groups.{group_name}"
         read_value(problems, f"keepalived_sync_groups[{group_name!r}]", GroupName, group_name)
-        group = read_mapping(problems, where, group)
-        problems.unknown_keys(where, group, SYNC_GROUP_KEYS)
-        members = read_list(problems, f"{where}.instances", group.get("instances"))
-        if len(members) < 2:
-            problems.error(f"{where}.instances", group.get("instances"), "needs at least two "
-                           "instances: keepalived drops a group of one")
-        for i, member in enumerate(members):
-            key = f"{where}.instances[{i}]"
-            if not isinstance(member, str) or member not in by_name:
-                problems.error(key, member, "is not an instance of this host"
-                               f"{did_you_mean(member, by_name)}; instances: "
-                               f"{', '.join(by_name) or 'none'}")
-                continue
-            if member in member_of:
-                problems.error(key, member, f"is already in sync group {member_of[member]}: "
-                               "an instance can be in one group only (keepalived ignores the "
-                               "second)")
-                continue
-            member_of[member] = group_name
-            instance = by_name[member]
-            weighted = [f"track_scripts {name}" for name in instance.track_scripts
-                        if weights.get(name)]
-            weighted += [f"track_interfaces {track.interface}" for track in
-                         instance.track_interfaces if track.weight]
-            if weighted:
-                problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
-                               "keepalived ignores tracking weights in a sync group; use "
-                               "weight 0 (unset: a failure means FAULT) in synced instances")
-        result.append(SyncGroup.built(problems, group, where=where, name=str(group_name), instances=tuple(
-            member for member in members if isinstance(member, str))))
+        group = read_block(problems, where, SyncGroup, given, name=str(group_name))
+        if group is not None:
+            check_sync_group(problems, where, group, instances, scripts, member_of)
+            result.append(group)
     return tuple(result)
+
+
+def check_sync_group(problems, where, group, instances, scripts, member_of):
+    """Two or more instances of this host, each in one group only, none tracking with a
+    weight (keepalived ignores weights in a sync group)."""
+    by_name = {instance.name: instance for instance in instances}
+    weights = {script.vrrp_name: script.weight for script in scripts}
+    if len(group.instances) < 2:
+        problems.error(f"{where}.instances", list(group.instances), "needs at least two "
+                       "instances: keepalived drops a group of one")
+    for i, member in enumerate(group.instances):
+        key = f"{where}.instances[{i}]"
+        if member not in by_name:
+            problems.error(key, member, "is not an instance of this host"
+                           f"{did_you_mean(member, by_name)}; instances: "
+                           f"{', '.join(by_name) or 'none'}")
+            continue
+        if member in member_of:
+            problems.error(key, member, f"is already in sync group {member_of[member]}: "
+                           "an instance can be in one group only (keepalived ignores the "
+                           "second)")
+            continue
+        member_of[member] = group.name
+        instance = by_name[member]
+        weighted = [f"track_scripts {name}" for name in instance.track_scripts
+                    if weights.get(name)]
+        weighted += [f"track_interfaces {track.interface}" for track in
+                     instance.track_interfaces if track.weight]
+        if weighted:
+            problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
+                           "keepalived ignores tracking weights in a sync group; use "
+                           "weight 0 (unset: a failure means FAULT) in synced instances")

@@ -37,6 +37,8 @@ from pydantic import (
     Strict,
     TypeAdapter,
     ValidationError,
+    WrapValidator,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
@@ -100,6 +102,16 @@ def whole(low, high, says=None):
                      Says(says or f"must be a whole number {low}-{high}")]
 
 
+def _whole_kept(value, handler):
+    """A number validated as a float, kept as given when whole (5 stays 5: in messages
+    and in keepalived.conf)."""
+    result = handler(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else result
+
+
+KeptWhole = WrapValidator(_whole_kept)
+
+
 def seconds(low, high, decimals=6, says=None):
     """A number of seconds low-high with at most `decimals` decimals (keepalived reads 6
     at most)."""
@@ -111,7 +123,7 @@ def seconds(low, high, decimals=6, says=None):
     unit = ("whole seconds" if decimals == 0 else
             f"seconds with at most {decimals} decimal{'s' if decimals > 1 else ''}")
     return Annotated[float, Strict(), Field(ge=low, le=high, allow_inf_nan=False),
-                     AfterValidator(decimals_at_most),
+                     AfterValidator(decimals_at_most), KeptWhole,
                      Says(says or f"must be a number of {unit}, "
                                   f"{_number_text(low)}-{_number_text(high)}")]
 
@@ -219,6 +231,12 @@ class Block(BaseModel):
     """A block of host data: unknown keys are errors. Validated, it is what render gets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _lists_as_tuples(cls, value):
+        """A validated block is immutable, its lists too: they are tuples."""
+        return tuple(value) if isinstance(value, list) else value
 
     @classmethod
     def keys(cls):
@@ -558,7 +576,7 @@ class VrrpInstance(Block):
                           "for the address owner)")
     virtual_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
         description="the VIPs, one family (required)")
-    advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False),
+    advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False), KeptWhole,
                           Says("must be a number of seconds greater than 0")] = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
     auth_type: choice("PASS", "AH") | None = Field(

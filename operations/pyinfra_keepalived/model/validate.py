@@ -33,6 +33,7 @@ from .keys import (
     VrrpScript,
     Word,
     in_base_dir,
+    read_block,
     read_field,
     read_value,
 )
@@ -46,9 +47,8 @@ from .readers import (
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
 SCRIPT_KEYS = VrrpScript.keys()
-# The shipped SSH banner check and its template vars (read_banner_check_vars).
+# The shipped SSH banner check (its template vars: read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
-BANNER_CHECK_VARS = BannerCheckVars.keys()
 ROOT_SCRIPT_WARNING = (
     "runs the script as root: keepalived's script security (enable_script_security, on "
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
@@ -241,28 +241,25 @@ def read_script(problems, index, item, paths, script_user):
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
-    """The vars of the shipped check_ssh_banner.sh.j2, with their defaults: where sshd
-    listens, and how long to wait for its banner. That wait must end before the check's
-    interval and its timeout (keepalived's default timeout is the interval): keepalived
-    counts a check still running then as failed. None after an error."""
-    problems.unknown_keys(key, given, BANNER_CHECK_VARS)
-    address = read_field(problems, f"{key}.address", BannerCheckVars, "address",
-                         given.get("address", BannerCheckVars.default("address")))
-    port = read_field(problems, f"{key}.port", BannerCheckVars, "port",
-                      given.get("port", BannerCheckVars.default("port")))
+    """The vars of the shipped check_ssh_banner.sh.j2 (`BannerCheckVars`), with their
+    defaults: where sshd listens, and how long to wait for its banner. That wait must end
+    before the check's interval and its timeout (keepalived's default timeout is the
+    interval): keepalived counts a check still running then as failed. None after an
+    error."""
+    banner = read_block(problems, key, BannerCheckVars, given)
+    if banner is None:
+        return None
     limit = interval if timeout is None or interval is None else min(interval, timeout)
-    wait = given.get("banner_timeout", 1 if limit is None else min(1, limit / 2))
-    wait = read_field(problems, f"{key}.banner_timeout", BannerCheckVars, "banner_timeout",
-                      wait)
-    if None not in (wait, limit) and wait >= limit:
+    wait = banner.banner_timeout
+    if wait is None:
+        wait = 1 if limit is None else min(1, limit / 2)
+    if limit is not None and wait >= limit:
         names = "interval" if limit == interval else "timeout"
         problems.error(f"{key}.banner_timeout", wait,
                        f"must be less than the check's {names} ({limit} s): keepalived "
                        "counts a check still running then as failed")
         return None
-    if None in (address, port, wait) or set(given) - set(BANNER_CHECK_VARS):
-        return None
-    return {"address": address, "port": port, "banner_timeout": wait}
+    return {"address": banner.address, "port": banner.port, "banner_timeout": wait}
 
 
 def read_vip_names(problems, data, instances):
