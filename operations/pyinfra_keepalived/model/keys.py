@@ -169,9 +169,17 @@ Name = matching(NAME_RE, "a name of letters, digits and _ . -")
 Word = matching(WORD_RE, "a single word")
 Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
 Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
-CheckTemplate, NotifyTemplate = (
-    matching(TEMPLATE_RE, TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
-    for shipped in (CHECK_SCRIPT_TEMPLATES, NOTIFY_SCRIPT_TEMPLATES))
+
+
+CheckTemplate = matching(TEMPLATE_RE, TEMPLATE_ALLOWED.format(
+    shipped=", ".join(CHECK_SCRIPT_TEMPLATES)))
+# (a notify script's template that is no name at all is asked for by an example)
+NotifyTemplate = checked(
+    str, lambda value: bool(TEMPLATE_RE.fullmatch(value)), lambda value: (
+        "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(NOTIFY_SCRIPT_TEMPLATES))
+        if isinstance(value, str) and value else
+        f"must be a template name, e.g. {NOTIFY_SCRIPT_TEMPLATES[0]}"),
+    {"type": "string", "pattern": f"^(?:{TEMPLATE_RE.pattern})$"})
 ScriptText = checked(str, lambda text: text.startswith("#!"), "must be the script's text, "
                      "starting with #! (keepalived executes the file directly)",
                      {"type": "string", "pattern": "^#!"})

@@ -306,31 +306,21 @@ def read_ssh_host_keys(problems, data):
 
 
 def read_notify_script(problems, index, item, paths):
-    """`keepalived_notify_scripts[]`: a script file from a template or given content."""
+    """`keepalived_notify_scripts[]`: a script file from a template or given content
+    (`NotifyScript`; its vars: `script_data.read_template_vars`)."""
     where = f"keepalived_notify_scripts[{index}]"
-    if not isinstance(item, Mapping):
-        problems.error(where, item, "must be a mapping with name, and template or content")
-        return None
-    problems.unknown_keys(where, item, NOTIFY_SCRIPT_KEYS)
-    name = read_field(problems, f"{where}.name", NotifyScript, "name", item.get("name"))
-    template, content = item.get("template"), item.get("content")
+    given = item if isinstance(item, Mapping) else {}
     template_vars = script_data.read_template_vars(
-        problems, f"{where}.vars", item.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
-    if (template is None) == (content is None):
+        problems, f"{where}.vars", given.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
+    script = read_block(problems, where, NotifyScript, item, vars=template_vars or {},
+                        path=f"{paths.scripts_dir}/{given.get('name')}")
+    if script is None or template_vars is None:
+        return None
+    if (script.template is None) == (script.content is None):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
                        f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
         return None
-    if template is not None and (not isinstance(template, str) or not template):
-        problems.error(f"{where}.template", template, "must be a template name, e.g. "
-                       f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}")
-        return None
-    for key, value in (("template", template), ("content", content)):
-        if value is not None and read_field(problems, f"{where}.{key}", NotifyScript, key,
-                                            value) is None:
-            return None
-    if name is None or template_vars is None:
-        return None
-    return NotifyScript.built(problems, item, where=where, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
+    return script
 
 
 def unicast_address(problems, host, data):
