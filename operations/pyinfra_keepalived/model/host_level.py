@@ -6,13 +6,10 @@ and what is allowed.
 
 import re
 
-from .blocks import FIREWALL_MODES, NONLOCAL_FAMILIES, HostLevel, nonlocal_families
+from .blocks import FIREWALL_MODES, HostLevel, nonlocal_families
 from .hidden import SECRET_LINE_RE
-from .keys import HostData, read_field
 from .problems import did_you_mean
 from .readers import read_list
-
-FAMILIES = NONLOCAL_FAMILIES
 
 # keepalived's command-line options (long form; keepalived 2.2.7's `keepalived --help`)
 # that keep VRRP running as the deploy expects. Each maps to what may follow the option's
@@ -88,17 +85,6 @@ SHORT_OPTIONS = {
 }
 
 
-def read_nonlocal_bind(problems, value):
-    if isinstance(value, bool):
-        return nonlocal_families(value)
-    listed = read_list(problems, "keepalived_nonlocal_bind", value)
-    for i, family in enumerate(listed):
-        if family not in FAMILIES:
-            problems.error(f"keepalived_nonlocal_bind[{i}]", family,
-                           f"must be one of {', '.join(FAMILIES)}{did_you_mean(family, FAMILIES)}")
-    return nonlocal_families(listed)
-
-
 def read_option(problems, key, option):
     """One keepalived command-line option, in long form, or None after an error."""
     if not isinstance(option, str):
@@ -168,25 +154,17 @@ def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances):
                        "logs the state changes without the config)")
 
 
-def read_host_level(problems, data):
-    """HostLevel from the host's data (defaults: model.keys.HostData)."""
-    def get(key):
-        return data.get(key, HostData.default(key))
-
-    def field(key, value):
-        return read_field(problems, key, HostData, key, value)
-
-    firewall = field("keepalived_firewall", get("keepalived_firewall"))
+def read_host_level(problems, data, host):
+    """HostLevel from the host's data: `host` its keys validated by type (HostData), the
+    daemon options read here (`read_daemon_options`)."""
     return HostLevel(
-        firewall=None if firewall is None else FIREWALL_MODES[firewall],
-        nonlocal_bind=read_nonlocal_bind(problems, get("keepalived_nonlocal_bind")),
-        restart=field("keepalived_systemd_restart", get("keepalived_systemd_restart")),
-        restart_sec=field("keepalived_systemd_restart_sec",
-                          get("keepalived_systemd_restart_sec")),
-        daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),
-        lock_wait=field("keepalived_lock_wait", get("keepalived_lock_wait")),
-        verify=field("keepalived_verify", get("keepalived_verify")),
-        verify_wait=field("keepalived_verify_wait", get("keepalived_verify_wait")),
-        commit_without_peers=field("keepalived_commit_without_peers",
-                                   get("keepalived_commit_without_peers")),
+        firewall=FIREWALL_MODES[host.keepalived_firewall],
+        nonlocal_bind=nonlocal_families(host.keepalived_nonlocal_bind),
+        restart=host.keepalived_systemd_restart,
+        restart_sec=host.keepalived_systemd_restart_sec,
+        daemon_options=read_daemon_options(problems, data.get("keepalived_daemon_options")),
+        lock_wait=host.keepalived_lock_wait,
+        verify=host.keepalived_verify,
+        verify_wait=host.keepalived_verify_wait,
+        commit_without_peers=host.keepalived_commit_without_peers,
     )

@@ -133,7 +133,8 @@ def choice(*choices):
     names = list(map(str, choices))
     return Annotated[Literal[choices], Says(
         lambda value: f"must be one of {', '.join(names)}"
-                      + did_you_mean(str(value).upper(), names))]
+                      + (did_you_mean(value, names) or did_you_mean(str(value).upper(),
+                                                                    names)))]
 
 
 def checked(kind, test, says, schema, strict=True):
@@ -256,8 +257,8 @@ class Block(BaseModel):
     def built(cls, problems, given, where=None, **validated):
         """The validated block: the keys of `given` with the `validated` values (read,
         normalised or derived) in their place, and the declared defaults for the rest.
-        Pydantic checks it all against the fields; the values are kept as given (5 stays
-        5, a tuple a tuple). A key given that no reader read (`where`: the block's key
+        Pydantic validates it all, once: the result is the validated model (a whole
+        number of seconds stays whole, lists are tuples). A key given that no reader read (`where`: the block's key
         path) is checked here by its field's type, and refused with its message: a new
         keyword costs one field. Where the host has errors already (`problems`), the
         fields that fail are left at their defaults, or the block is None if one is
@@ -266,7 +267,7 @@ class Block(BaseModel):
         the model does not."""
         values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
         try:
-            cls.model_validate(values)
+            return cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
             if where is not None:
@@ -278,10 +279,9 @@ class Block(BaseModel):
                                      f"model refuses: {', '.join(sorted(failed))}") from None
             values = {key: value for key, value in values.items() if key not in failed}
             try:
-                cls.model_validate(values)
+                return cls.model_validate(values)
             except ValidationError:
                 return None  # a required key failed
-        return cls.model_construct(**values)
 
     @classmethod
     def default(cls, name):
@@ -716,7 +716,8 @@ class HostData(Block):
     keepalived_ssh_port: whole(1, 65535) = Field(
         22, description="the port SSH clients use through the VIPs: known_hosts.py writes "
                         "[address]:port for another")
-    keepalived_ssh_host_keys: choice("per-host", "shared") = Field(
+    keepalived_ssh_host_keys: Annotated[choice("per-host", "shared"), Says(
+        "must be one of: per-host, shared")] = Field(
         "per-host", description="shared: every host presents the keys of "
                                 "keepalived_ssh_host_keys_dir")
     keepalived_ssh_host_keys_dir: Text | None = Field(
@@ -728,7 +729,9 @@ class HostData(Block):
              "false (leave the firewall alone)")] = Field(
         "auto", description="auto: open VRRP in the active firewall; true: also set up a "
                             "start hook; false: leave the firewall alone")
-    keepalived_nonlocal_bind: Flag | list[Literal["ipv4", "ipv6"]] = Field(
+    keepalived_nonlocal_bind: Annotated[
+        Flag | list[choice("ipv4", "ipv6")],
+        Says("must be a list of ipv4, ipv6, or true (both) or false")] = Field(
         False, description="net.ipv4/ipv6.ip_nonlocal_bind = 1: true (both) or [ipv4] / "
                            "[ipv6]")
     keepalived_systemd_restart: Annotated[
@@ -972,10 +975,11 @@ def report_refusals(problems, key, block, value, errors):
         if detail["type"] == "extra_forbidden":
             steps = list(_walk(block, loc[:-1], value))
             path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
-            found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
+            found.setdefault(key + path if key else path.lstrip("."),
+                             (NOT_SHOWN, _block_at(block, loc).keys()))
             continue
         path, there, message = _refusal(block, loc, value, detail["type"])
-        found.setdefault(key + path, (there, message))
+        found.setdefault(key + path if key else path.lstrip("."), (there, message))
     for where, (there, message) in found.items():
         if any(_beneath(where, other) for other in found):
             continue

@@ -54,6 +54,14 @@ ROOT_SCRIPT_WARNING = (
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
     "it needs, and a flaw in it or a writable file on its path does not give root; {fix}")
 
+# Host data keys read by their field's type alone (HostData, in one model_validate); the
+# others have readers of their own below.
+TYPED_KEYS = (
+    "keepalived_check_script_user", "keepalived_package_version", "keepalived_package_proxy",
+    "keepalived_unicast_src_ip", "keepalived_ssh_port", "keepalived_ssh_host_keys",
+    "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
+    "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
+    "keepalived_verify_wait", "keepalived_commit_without_peers")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -278,16 +286,11 @@ def read_vip_names(problems, data, instances):
             read_value(problems, f"{key}[{index}]", DnsName, name)
 
 
-def read_ssh_host_keys(problems, data):
-    """keepalived_ssh_host_keys ("per-host" or "shared") and, when shared,
-    keepalived_ssh_host_keys_dir: the key files, read and checked (operations.shared_keys).
-    Returns SharedKeys, or None for per-host keys."""
-    mode = data.get("keepalived_ssh_host_keys", DATA_KEYS["keepalived_ssh_host_keys"])
+def read_ssh_host_keys(problems, data, mode):
+    """keepalived_ssh_host_keys_dir when keepalived_ssh_host_keys (`mode`, validated) is
+    "shared": the key files, read and checked (model.shared_keys). Returns SharedKeys, or
+    None for per-host keys."""
     directory = data.get("keepalived_ssh_host_keys_dir")
-    if mode not in shared_keys.MODES:
-        problems.error("keepalived_ssh_host_keys", mode,
-                       f"must be one of: {', '.join(shared_keys.MODES)}")
-        return None
     if mode == "per-host":
         if directory is not None:
             problems.warn("keepalived_ssh_host_keys_dir", directory, "is set but "
@@ -323,13 +326,12 @@ def read_notify_script(problems, index, item, paths):
     return script
 
 
-def unicast_address(problems, host, data):
+def unicast_address(host, data, typed):
     """(address, key): this host's own VRRP address for unicast, and where it came from:
-    keepalived_unicast_src_ip, else ssh_hostname or the inventory name if an IP address."""
+    keepalived_unicast_src_ip (`typed`: validated), else ssh_hostname or the inventory
+    name if an IP address."""
     if data.get("keepalived_unicast_src_ip") is not None:
-        return read_field(problems, "keepalived_unicast_src_ip", HostData,
-                          "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"]), \
-            "keepalived_unicast_src_ip"
+        return typed.keepalived_unicast_src_ip, "keepalived_unicast_src_ip"
     for key, value in (("ssh_hostname", data.get("ssh_hostname")), ("host name", host)):
         try:
             return str(ipaddress.ip_address(value)), key
@@ -415,12 +417,12 @@ def read_host(host, data):
             problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
     problems.misplaced_hidden_values(data, DATA_KEYS)
 
+    typed = HostData.built(problems, {key: data[key] for key in TYPED_KEYS if key in data},
+                           where="")
     if data.get("_temp_dir") is not None:  # pyinfra's argument, as host data: uploads go there
         read_path(problems, "_temp_dir", data["_temp_dir"])
     paths = read_paths(problems, data)
-    script_user = read_field(problems, "keepalived_check_script_user", HostData,
-                             "keepalived_check_script_user",
-                             data.get("keepalived_check_script_user", SCRIPT_USER)) or SCRIPT_USER
+    script_user = typed.keepalived_check_script_user
     if script_user == "root":
         problems.warn("keepalived_check_script_user", "root", ROOT_SCRIPT_WARNING.format(
             fix=f"leave keepalived_check_script_user unset (the default script user "
@@ -434,7 +436,7 @@ def read_host(host, data):
     notify_scripts = [read_notify_script(problems, i, item, paths) for i, item in enumerate(
         read_list(problems, "keepalived_notify_scripts",
                   data.get("keepalived_notify_scripts", [])))]
-    address, address_key = unicast_address(problems, host, data)
+    address, address_key = unicast_address(host, data, typed)
     context = HostContext(
         script_names=frozenset(name for name in map(declared_vrrp_name, raw_scripts) if name),
         notify_paths={script.name: script.path for script in notify_scripts if script},
@@ -457,22 +459,11 @@ def read_host(host, data):
             # no instance takes it (read_instance reads it where one does)
             read_field(problems, key, HostData, key, data[key])
 
-    version = data.get("keepalived_package_version")
-    if version is not None:
-        version = read_field(problems, "keepalived_package_version", HostData,
-                             "keepalived_package_version",
-                             str(version) if isinstance(version, (str, int, float)) else version)
-    proxy = data.get("keepalived_package_proxy")
-    if proxy is not None:
-        proxy = read_field(problems, "keepalived_package_proxy", HostData,
-                           "keepalived_package_proxy", proxy)
-    host_level = validate_host.read_host_level(problems, data)
+    host_level = validate_host.read_host_level(problems, data, typed)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
     read_vip_names(problems, data, instances)
-    ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
-                          data.get("keepalived_ssh_port", 22))
-    ssh_host_keys = read_ssh_host_keys(problems, data)
+    ssh_host_keys = read_ssh_host_keys(problems, data, typed.keepalived_ssh_host_keys)
 
     if problems.errors:
         return None, problems
@@ -483,9 +474,10 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
-                        instances=tuple(instances), package_version=version,
-                        package_proxy=proxy,
+                        instances=tuple(instances),
+                        package_version=typed.keepalived_package_version,
+                        package_proxy=typed.keepalived_package_proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=ssh_port)
+                        ssh_port=typed.keepalived_ssh_port)
     return settings, problems
