@@ -303,8 +303,11 @@ class GlobalDefs(Block):
     OWN_LINES: ClassVar = ("script_user", "enable_script_security", "extra_lines")
 
     router_id: Word = Field(None, description="this host's name in emails and SNMP")
-    notification_email: Annotated[list[Word], Field(min_length=1)] = Field(None, description="addresses to mail on "
-                                                  "state changes (at least one)")
+    notification_email: Annotated[list[Word], Field(min_length=1), Says(
+        lambda value: "must list at least one address (keepalived rejects an empty block); "
+                      "leave the key out instead" if isinstance(value, (list, tuple))
+        else "must be a list")] = Field(None, description="addresses to mail on state "
+                                              "changes (at least one)")
     notification_email_from: Word = Field(None, description="sender of those mails")
     smtp_server: Word = Field(None, description="SMTP server for those mails")
     smtp_connect_timeout: whole(1, 4294) = Field(None, description="seconds")

@@ -31,7 +31,6 @@ from .keys import (
     HostData,
     NotifyScript,
     VrrpScript,
-    Word,
     in_base_dir,
     read_block,
     read_field,
@@ -127,35 +126,31 @@ def read_paths(problems, data):
 
 
 def read_global_defs(problems, data, script_user):
-    given = read_mapping(problems, "keepalived_global_defs", data.get("keepalived_global_defs", {}))
-    problems.unknown_keys("keepalived_global_defs", given, GLOBAL_DEFS_KEYS)
-    for keyword, value in given.items():
-        key = f"keepalived_global_defs.{keyword}"
-        if keyword == "notification_email":
-            words = read_list(problems, key, value)
-            if isinstance(value, (list, tuple)) and not words:
-                problems.error(key, value, "must list at least one address (keepalived "
-                               "rejects an empty block); leave the key out instead")
-            for i, word in enumerate(words):
-                read_value(problems, f"{key}[{i}]", Word, word)
-        elif keyword in GLOBAL_DEFS_KEYS and keyword != "extra_lines":
-            read_field(problems, key, GlobalDefs, keyword, value)
+    """`keepalived_global_defs` (`GlobalDefs`, with the script user and the extra_lines
+    read apart); a block of defaults after an error (the host is refused, the checks
+    still to come see keepalived's defaults)."""
+    key = "keepalived_global_defs"
+    given = read_mapping(problems, key, data.get(key, {}))
+    check_script_user(problems, given, script_user)
+    extra_lines = read_extra_lines(problems, f"{key}.extra_lines", given.get("extra_lines", []))
+    check_mcast_groups(problems, extra_lines)
+    global_defs = read_block(problems, key, GlobalDefs, given, script_user=script_user,
+                             extra_lines=extra_lines)
+    if global_defs is None:
+        return GlobalDefs(script_user=script_user)
+    if not global_defs.enable_script_security:
+        problems.warn(f"{key}.enable_script_security", False,
+                      "scripts may then run as root from writable paths; leave it on "
+                      "(the deploy already makes scripts root-owned 755)")
+    return global_defs
 
+
+def check_script_user(problems, given, script_user):
+    """global_defs' script_user is keepalived_check_script_user's (set only that)."""
     if "script_user" in given and given["script_user"] != script_user:
         problems.error("keepalived_global_defs.script_user", given["script_user"],
                        f"conflicts with keepalived_check_script_user ({script_user!r}); "
                        "set only keepalived_check_script_user")
-    security = given.get("enable_script_security", True)
-    if security is False:
-        problems.warn("keepalived_global_defs.enable_script_security", False,
-                      "scripts may then run as root from writable paths; leave it on "
-                      "(the deploy already makes scripts root-owned 755)")
-    extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
-                                   given.get("extra_lines", []))
-    check_mcast_groups(problems, extra_lines)
-    return GlobalDefs.built(problems, given, where="keepalived_global_defs", script_user=script_user,
-                            enable_script_security=security is not False,
-                            extra_lines=extra_lines)
 
 
 def check_mcast_groups(problems, extra_lines):
