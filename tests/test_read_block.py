@@ -49,7 +49,7 @@ def messages(block, value):
      ["host-01: k.virtual_ipaddresses[0].dev = 'eth 1': must be an interface name: 1-15 "
       "letters, digits and _ . @ - (no spaces, / or :)"]),
     (VrrpInstance, {**INSTANCE, "virtual_ipaddresses": [{"dev": "eth1"}]},
-     ["host-01: k.virtual_ipaddresses[0].address: required: address with prefix, e.g. "
+     ["host-01: k.virtual_ipaddresses[0].address = None: required: address with prefix, e.g. "
       "192.168.1.100/24"]),
     (VrrpInstance, {**INSTANCE, "track_interfaces": ["eth1 weight 500"]},
      ["host-01: k.track_interfaces[0].weight = '500': must be a whole number -253-253"]),
@@ -60,9 +60,9 @@ def messages(block, value):
      ["host-01: k.auth_pass = <hidden>: must be 1-8 characters without spaces, quotes, "
       "braces, # or ! (keepalived silently truncates longer passwords)"]),
     (VrrpInstance, {"name": "VI_1"},
-     ["host-01: k.interface: required: interface VRRP runs on",
-      "host-01: k.virtual_router_id: required: VRID, the same on every peer",
-      "host-01: k.virtual_ipaddresses: required: the VIPs, one family"]),
+     ["host-01: k.interface = None: required: interface VRRP runs on",
+      "host-01: k.virtual_router_id = None: required: VRID, the same on every peer",
+      "host-01: k.virtual_ipaddresses = None: required: the VIPs, one family"]),
     (GlobalDefs, {"notification_email": "a@b"},
      ["host-01: k.notification_email = 'a@b': must be a list"]),
     (HostData, {"keepalived_sync_groups": {"g 1": {"instances": ["a", "b"]}}},

@@ -172,8 +172,12 @@ Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
 Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
 
 
-CheckTemplate = matching(TEMPLATE_RE, TEMPLATE_ALLOWED.format(
-    shipped=", ".join(CHECK_SCRIPT_TEMPLATES)))
+CHECK_TEMPLATE_EXAMPLE = "check_systemd_service.sh.j2"
+CheckTemplate = checked(
+    str, lambda value: bool(TEMPLATE_RE.fullmatch(value)), lambda value: (
+        f"required: a template name, e.g. {CHECK_TEMPLATE_EXAMPLE}" if value in (None, "")
+        else "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(CHECK_SCRIPT_TEMPLATES))),
+    {"type": "string", "pattern": f"^(?:{TEMPLATE_RE.pattern})$"})
 # (a notify script's template that is no name at all is asked for by an example)
 NotifyTemplate = checked(
     str, lambda value: bool(TEMPLATE_RE.fullmatch(value)), lambda value: (
@@ -371,8 +375,9 @@ class VrrpScript(Block):
 
     name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: CheckTemplate = Field(description="template file name (required), from "
-                                    "./templates/ or the shipped templates/scripts/")
+    template: CheckTemplate = Field(description=f"a template name, e.g. "
+                                    f"{CHECK_TEMPLATE_EXAMPLE} (required), from ./templates/ "
+                                    "or the shipped templates/scripts/")
     vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
@@ -924,7 +929,7 @@ def _refusal(block, loc, value, error_type):
             return path, there, says(there)
     path, there, kind = steps[-1] if steps else ("", value, block)
     if error_type == "missing":
-        return path, NOT_SHOWN, "required: " + _block_at(block, loc).model_fields[
+        return path, None, "required: " + _block_at(block, loc).model_fields[
             loc[-1]].description.split(" (required")[0]
     for member in _members(kind):
         if isinstance(member, type) and issubclass(member, BaseModel):

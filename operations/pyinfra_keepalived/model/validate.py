@@ -30,6 +30,7 @@ from .keys import (
     GlobalDefs,
     HostData,
     NotifyScript,
+    UnitName,
     VrrpScript,
     in_base_dir,
     read_block,
@@ -131,7 +132,7 @@ def read_global_defs(problems, data, script_user):
     still to come see keepalived's defaults)."""
     key = "keepalived_global_defs"
     given = read_mapping(problems, key, data.get(key, {}))
-    check_script_user(problems, given, script_user)
+    check_global_script_user(problems, given, script_user)
     extra_lines = read_extra_lines(problems, f"{key}.extra_lines", given.get("extra_lines", []))
     check_mcast_groups(problems, extra_lines)
     global_defs = read_block(problems, key, GlobalDefs, given, script_user=script_user,
@@ -145,7 +146,7 @@ def read_global_defs(problems, data, script_user):
     return global_defs
 
 
-def check_script_user(problems, given, script_user):
+def check_global_script_user(problems, given, script_user):
     """global_defs' script_user is keepalived_check_script_user's (set only that)."""
     if "script_user" in given and given["script_user"] != script_user:
         problems.error("keepalived_global_defs.script_user", given["script_user"],
@@ -184,63 +185,59 @@ def check_unicast_source(global_defs, instances):
 
 
 def read_script(problems, index, item, paths, script_user):
+    """`keepalived_check_scripts[]` (`VrrpScript`): its vrrp_name defaults to its file
+    name's stem, its user to the script user; its vars and extra_lines are read apart
+    (`read_script_vars`, `read_extra_lines`)."""
     where = f"keepalived_check_scripts[{index}]"
-    if not isinstance(item, Mapping):
-        problems.error(where, item, "must be a mapping with at least name and template")
+    given = item if isinstance(item, Mapping) else {}
+    name = given.get("name")
+    defaults = {"user": script_user}
+    if "vrrp_name" not in given and isinstance(name, str):
+        defaults["vrrp_name"] = name.rsplit(".", 1)[0]
+    template_vars = read_script_vars(problems, where, given)
+    extra_lines = read_extra_lines(problems, f"{where}.extra_lines",
+                                   given.get("extra_lines", []))
+    script = read_block(problems, where, VrrpScript, {**defaults, **given} if given else item,
+                        path=f"{paths.scripts_dir}/{name}", vars=template_vars or {},
+                        extra_lines=extra_lines)
+    if script is None or template_vars is None:
         return None
-    problems.unknown_keys(where, item, SCRIPT_KEYS)
+    if script.template == BANNER_CHECK_TEMPLATE:
+        banner = read_banner_check_vars(problems, f"{where}.vars", given.get("vars", {}),
+                                        script.interval, script.timeout)
+        if banner is None:
+            return None
+        script = script.model_copy(update={"vars": {**script.vars, **banner}})
+    warn_script_user(problems, f"{where}.user", script.user, script_user)
+    return script
 
-    name = read_field(problems, f"{where}.name", VrrpScript, "name", item.get("name"))
-    template = item.get("template")
-    if template is None or template == "":
-        problems.error(f"{where}.template", template,
-                       "required: a template name, e.g. check_systemd_service.sh.j2")
-    else:
-        template = read_field(problems, f"{where}.template", VrrpScript, "template", template)
-    vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
-    vrrp_name = read_field(problems, f"{where}.vrrp_name", VrrpScript, "vrrp_name", vrrp_name)
-    def number(name):
-        default = VrrpScript.default(name)
-        value = item.get(name, default)
-        if value is None and default is None:
-            return None  # optional, unset (weight, timeout)
-        return read_field(problems, f"{where}.{name}", VrrpScript, name, value)
 
-    interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
-                                                         "fall", "rise"))
-    user = read_field(problems, f"{where}.user", VrrpScript, "user",
-                      item.get("user", script_user))
+def read_script_vars(problems, where, given):
+    """A check script's `vars` (`script_data.read_template_vars`), its service_name (the
+    key's, else the var's) a systemd unit name; None after an error."""
+    template_vars = script_data.read_template_vars(
+        problems, f"{where}.vars", given.get("vars", {}), VrrpScript.TEMPLATE_KEYS)
+    if template_vars is None:
+        return None
+    if given.get("service_name") is not None:
+        template_vars["service_name"] = given["service_name"]  # (its type: the key's)
+    elif template_vars.get("service_name") is not None and read_value(
+            problems, f"{where}.vars.service_name", UnitName,
+            template_vars["service_name"]) is None:
+        return None
+    return template_vars
+
+
+def warn_script_user(problems, key, user, script_user):
+    """A script run as root, or as a user the deploy does not create: a warning."""
     if user == "root" and script_user != "root":
-        problems.warn(f"{where}.user", user, ROOT_SCRIPT_WARNING.format(
+        problems.warn(key, user, ROOT_SCRIPT_WARNING.format(
             fix=f"leave user unset: the script then runs as {script_user!r}, the default "
                 "script user (keepalived_check_script_user)"))
-    elif user not in (None, script_user, "root"):
-        problems.warn(f"{where}.user", user,
+    elif user not in (script_user, "root"):
+        problems.warn(key, user,
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
-    template_vars = script_data.read_template_vars(
-        problems, f"{where}.vars", item.get("vars", {}), VrrpScript.TEMPLATE_KEYS)
-    if template == BANNER_CHECK_TEMPLATE and template_vars is not None:
-        template_vars = read_banner_check_vars(problems, f"{where}.vars", template_vars,
-                                               interval, timeout)
-    if template_vars is not None:
-        if item.get("service_name") is not None:
-            template_vars["service_name"] = item["service_name"]
-        service_key = f"{where}.service_name" if item.get("service_name") is not None else (
-            f"{where}.vars.service_name")
-        if template_vars.get("service_name") is not None and read_field(
-                problems, service_key, VrrpScript, "service_name",
-                template_vars["service_name"]) is None:
-            template_vars = None
-    extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
-    if None in (name, template, vrrp_name, interval, fall, rise, user, template_vars):
-        return None
-
-    return VrrpScript.built(
-        problems, item, where=where, vrrp_name=vrrp_name, path=f"{paths.scripts_dir}/{name}", interval=interval,
-        weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
-        extra_lines=extra_lines,
-    )
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
