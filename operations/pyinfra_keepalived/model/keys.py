@@ -194,7 +194,7 @@ AuthPass = Annotated[
     matching(WORD_RE, "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
                       "silently truncates longer passwords)"),
     Field(min_length=1, max_length=8),
-    BeforeValidator(lambda value: str(value) if isinstance(unhide(value), int)
+    BeforeValidator(lambda value: str(unhide(value)) if isinstance(unhide(value), int)
                     and not isinstance(unhide(value), bool) else unhide(value)),
     WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
                     "minLength": 1, "maxLength": 8}), Also("int")]
@@ -465,11 +465,17 @@ class Entry(Block):
     @model_validator(mode="before")
     @classmethod
     def _from_line(cls, value):
+        try:
+            return cls.as_mapping(value)
+        except ValueError:
+            raise PydanticCustomError("entry", "not an entry line") from None
+
+    @classmethod
+    def as_mapping(cls, value):
+        """The entry as a mapping (a line's words paired up, its NUMBERS whole numbers);
+        ValueError for a line whose words do not pair up; another value as it is."""
         if isinstance(value, str):
-            try:
-                value = shorthand(value, cls.keys())
-            except ValueError:
-                raise PydanticCustomError("entry", "not an entry line") from None
+            value = shorthand(value, cls.keys())
         if isinstance(value, Mapping):
             value = {key: whole_text(item) if key in cls.NUMBERS else item
                      for key, item in value.items()}
@@ -517,8 +523,23 @@ def _route_family(text):
         return None
 
 
-VipAddress = checked(str, lambda text: vip_address_problem(text) is None,
-                     vip_address_problem, {"type": "string"})
+def _vip_address(text):
+    """The address as ipaddress writes it (its prefix kept, or none), or None."""
+    if vip_address_problem(text) is not None:
+        return None
+    address = ipaddress.ip_interface(text.strip())
+    return str(address) if "/" in text else str(address.ip)
+
+
+class OnEntry:
+    """A field's metadata: its refusal is reported at the entry that holds it, the
+    entry's value shown (a VIP's address is the entry)."""
+
+
+VipAddress = Annotated[
+    checked(str, _vip_address, lambda text: "required: address with prefix, e.g. "
+            "192.168.1.100/24" if text is None else vip_address_problem(text),
+            {"type": "string"}), OnEntry()]
 RouteTo = checked(str, lambda text: _route_family(text) is not None,
                   "must be a network (192.168.2.0/24, 2001:db8:2::/64, with no host bits "
                   "set) or default", {"type": "string"})
@@ -575,6 +596,7 @@ class TrackInterface(Entry):
 
 
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
+NotifyCommand = Annotated[str, Strict(), Says(f"must name {NOTIFY}")]
 
 
 class VrrpInstance(Block):
@@ -590,8 +612,11 @@ class VrrpInstance(Block):
                             "owner)") = Field(
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
-    virtual_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
-        description="the VIPs, one family (required)")
+    virtual_ipaddresses: Annotated[
+        list[Annotated[VirtualIp, _OrLine()]], Field(min_length=1), Says(
+            lambda value: "required: at least one virtual IP address"
+            if value is None or isinstance(value, (list, tuple)) else "must be a list")] = Field(
+        description="at least one virtual IP address, one family (required)")
     advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False), KeptWhole,
                           Says("must be a number of seconds greater than 0")] = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
@@ -614,7 +639,8 @@ class VrrpInstance(Block):
         = Field(None, description="seconds between GARP refreshes as MASTER")
     unicast_src_ip: IpAddress | None = Field(None, description="this host's address for unicast "
                                         "(default: keepalived_unicast_src_ip)")
-    unicast_peers: Literal["inventory"] | list[IpAddress] | None = Field(
+    unicast_peers: Annotated[Literal["inventory"] | list[IpAddress], Says(
+        'must be a list of addresses, or "inventory"')] | None = Field(
         None, description="peer addresses, or \"inventory\": the other hosts' of this "
                           "instance (unset: multicast)")
     track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
@@ -623,11 +649,11 @@ class VrrpInstance(Block):
         [], description="addresses moved along but not in adverts")
     virtual_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field([], description="routes moved "
                                                           "with the VIPs")
-    notify_master: Text | None = Field(None, description=NOTIFY + ", run on MASTER")
-    notify_backup: Text | None = Field(None, description=NOTIFY + ", run on BACKUP")
-    notify_fault: Text | None = Field(None, description=NOTIFY + ", run on FAULT")
-    notify_stop: Text | None = Field(None, description=NOTIFY + ", run on stop")
-    notify: Text | None = Field(None, description=NOTIFY + ", run on every change (with "
+    notify_master: NotifyCommand | None = Field(None, description=NOTIFY + ", run on MASTER")
+    notify_backup: NotifyCommand | None = Field(None, description=NOTIFY + ", run on BACKUP")
+    notify_fault: NotifyCommand | None = Field(None, description=NOTIFY + ", run on FAULT")
+    notify_stop: NotifyCommand | None = Field(None, description=NOTIFY + ", run on stop")
+    notify: NotifyCommand | None = Field(None, description=NOTIFY + ", run on every change (with "
                                 "INSTANCE NAME STATE PRIORITY)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_instance block")
     effective_version: Derived[int] = Field(2, description="the VRRP version keepalived "
@@ -902,9 +928,9 @@ def _walk(block, loc, value):
             continue  # a union member's tag
         entry = next((member for member in _members(kind) if isinstance(member, type)
                       and issubclass(member, Entry)), None)
-        if entry is not None and isinstance(value, str) and isinstance(part, str):
+        if entry is not None and isinstance(part, str):
             try:  # an entry given as a line: its words
-                value = shorthand(value, entry.keys())
+                value = entry.as_mapping(value)
             except ValueError:
                 pass
         container, kind = kind, inner
@@ -923,17 +949,26 @@ def _refusal(block, loc, value, error_type):
     `block`: the path stops at the deepest type on it that says what it allows (`Says`);
     else a block's shape, a missing key's description, or the shape pydantic wanted."""
     steps = list(_walk(block, loc, value))
-    for path, there, kind in reversed(steps):
+    if error_type == "missing":  # what the type says of None, else the key's description
+        path, _, kind = steps[-1]
         says = _own_says(kind)
-        if says is not None and error_type != "missing":
+        return path, None, says(None) if says is not None else "required: " + _block_at(
+            block, loc).model_fields[loc[-1]].description.split(" (required")[0]
+    for depth in range(len(steps) - 1, -1, -1):
+        path, there, kind = steps[depth]
+        says = _own_says(kind)
+        if says is not None:
+            if depth and any(isinstance(item, OnEntry) for item in _flatten(kind)):
+                return *steps[depth - 1][:2], says(there)
             return path, there, says(there)
+        for member in _members(kind):
+            if isinstance(member, type) and issubclass(member, BaseModel) and \
+                    depth == len(steps) - 1:
+                return path, there, _block_says(member, there)
     path, there, kind = steps[-1] if steps else ("", value, block)
-    if error_type == "missing":
-        return path, None, "required: " + _block_at(block, loc).model_fields[
-            loc[-1]].description.split(" (required")[0]
     for member in _members(kind):
         if isinstance(member, type) and issubclass(member, BaseModel):
-            return path, there, _block_says(member)
+            return path, there, _block_says(member, there)
     return path, there, SHAPES.get(error_type, "is not valid")
 
 
@@ -977,29 +1012,32 @@ def read_block(problems, key, block, value, **derived):
 def report_refusals(problems, key, block, value, errors):
     """Pydantic's `errors` for `value` validated as `block` as messages on `problems`
     (see `read_block`), one per key path, the deepest where they nest."""
-    found = {}  # key path -> (value, message, or the names an unknown key is not)
+    found = {}  # key path -> (value, message, or the block an unknown key is not of)
     for detail in errors:
         loc = detail["loc"]
         if detail["type"] == "extra_forbidden":
             steps = list(_walk(block, loc[:-1], value))
             path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
             found.setdefault(key + path if key else path.lstrip("."),
-                             (NOT_SHOWN, _block_at(block, loc).keys()))
+                             (NOT_SHOWN, _block_at(block, loc)))
             continue
         path, there, message = _refusal(block, loc, value, detail["type"])
         found.setdefault(key + path if key else path.lstrip("."), (there, message))
     for where, (there, message) in found.items():
         if any(_beneath(where, other) for other in found):
             continue
-        if isinstance(message, list):
-            problems.unknown_key(where, where.rpartition(".")[2], message)
+        if isinstance(message, type):  # an unknown key of that block
+            problems.unknown_key(where, where.rpartition(".")[2], message.keys(),
+                                 what="option" if issubclass(message, Entry) else "key")
         else:
             problems.error(where, there, message)
 
 
-def _block_says(block):
+def _block_says(block, value):
     """What a block's value must be, when it is not even a mapping (or an entry line)."""
     names = ", ".join(block.keys())
+    if issubclass(block, Entry) and not isinstance(value, str):
+        return f"must be a string or a mapping of {names}"
     if issubclass(block, Entry):
         return (f"must be {block.keys()[0].upper()} followed by keyword value pairs "
                 f"({', '.join(block.keys()[1:])}), or a mapping of {names}")

@@ -34,7 +34,6 @@ from .keys import (
     VrrpScript,
     in_base_dir,
     read_block,
-    read_field,
     read_value,
 )
 from .problems import Problems
@@ -61,7 +60,8 @@ TYPED_KEYS = (
     "keepalived_unicast_src_ip", "keepalived_ssh_port", "keepalived_ssh_host_keys",
     "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
     "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
-    "keepalived_verify_wait", "keepalived_commit_without_peers")
+    "keepalived_verify_wait", "keepalived_commit_without_peers", "keepalived_priority",
+    "keepalived_state")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -433,6 +433,9 @@ def read_host(host, data):
         script_names=frozenset(name for name in map(declared_vrrp_name, raw_scripts) if name),
         notify_paths={script.name: script.path for script in notify_scripts if script},
         vrrp_version=global_defs.vrrp_version or 2, address=address, address_key=address_key,
+        state=typed.keepalived_state, priority=typed.keepalived_priority,
+        priority_refused=typed.keepalived_priority is None
+        and data.get("keepalived_priority") is not None,
     )
 
     raw_instances = read_list(problems, "keepalived_vrrp_instances",
@@ -443,13 +446,9 @@ def read_host(host, data):
     if not raw_instances:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
-    for key, field in (("keepalived_priority", "priority"), ("keepalived_state", "state")):
+    for key in ("keepalived_priority", "keepalived_state"):
         if data.get(key) is not None and not raw_instances:
             problems.warn(key, data[key], "is set but the host has no keepalived_vrrp_instances")
-        if data.get(key) is not None and all(isinstance(item, Mapping) and field in item
-                                             for item in raw_instances):
-            # no instance takes it (read_instance reads it where one does)
-            read_field(problems, key, HostData, key, data[key])
 
     host_level = validate_host.read_host_level(problems, data, typed)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
