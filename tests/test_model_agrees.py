@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.unit]
 INSTANCE, SCRIPT = "keepalived_vrrp_instances[0]", "keepalived_check_scripts[0]"
 VIP = f"{INSTANCE}.virtual_ipaddresses[0]"
 # (key path, the block and field that declare it): every key the validation reads with
-# its field's type (`keys.read_field`)
+# its field's type (`keys.read_block`)
 FIELDS = [
     *((f"{INSTANCE}.{name}", VrrpInstance, name) for name in (
         "name", "interface", "state", "virtual_router_id", "priority", "nopreempt",

@@ -3,14 +3,12 @@
 Each field carries its type, with the rules of its value (range, pattern, allowed
 values: the types below, each with the message that says what it allows, `Says`), its
 default and one line of documentation. `HostData.model_validate` checks every value
-against them; the validation (`validate`, `instance`, `host_level`) reads each key with
-its field's type (`read_field`: pydantic validates, and a refusal becomes a message naming
-host, key path, value and what is allowed) and adds the rules between fields (a VIP's
-family, unicast peers, VRRPv3 and auth, ...) as named checks. The same class is the
-validated block that render receives: `Block.built` fills it with the keys as given and
-the values read or derived, and pydantic checks it once more. Values that are not host
-data keys but derived by the validator are declared too, typed `Derived[...]`: no key,
-no schema, no table row.
+against them; the validation (`validate`, `instance`, `host_level`) reads each block
+with `read_block` (pydantic validates it once, and each refusal becomes a message naming
+host, key path, value and what the type allows) and adds the rules between fields (a
+VIP's family, unicast peers, VRRPv3 and auth, ...) as named checks. The validated block
+is what render receives. Values that are not host data keys but derived by the
+validator are declared too, typed `Derived[...]`: no key, no schema, no table row.
 
 From these classes also come: the keys `validate` accepts (any other is an error with a
 "did you mean"), the defaults given to pyinfra (`data_defaults`) and to `blocks.Paths`
@@ -44,6 +42,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ..host_paths import LOCK_WAIT_SECONDS
 from .hidden import unhide
 from .problems import NOT_SHOWN, did_you_mean
 from .readers import (
@@ -232,7 +231,7 @@ def template_vars(reserved):
 
 
 # A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
-# the README's table.
+# the docs' key table (docs/data-keys.md).
 Derived = SkipJsonSchema
 
 
@@ -778,8 +777,8 @@ class HostData(Block):
     keepalived_daemon_options: list[Text] | None = Field(
         None, description="keepalived's command line, long options, e.g. [--log-detail]; "
                           "unset: the packaged file is kept")
-    keepalived_lock_wait: whole(0, 3600) = Field(120, description="seconds a run waits for "
-                                                 "another run's lock on the host")
+    keepalived_lock_wait: whole(0, 3600) = Field(
+        LOCK_WAIT_SECONDS, description="seconds a run waits for another run's lock on the host")
     keepalived_verify: Flag = Field(True, description="after a run that changed keepalived, "
                                     "wait until each instance it touched has one MASTER "
                                     "holding its VIPs; fail the run if not")
@@ -840,11 +839,6 @@ def read_value(problems, key, kind, value):
         problems.error(key, value, _says(kind)(value))
         return None
     return result if isinstance(result, str) else value
-
-
-def read_field(problems, key, block, name, value):
-    """`read_value` with the type of `block`'s field `name`."""
-    return read_value(problems, key, _field_type(block, name), value)
 
 
 

@@ -4,8 +4,10 @@ Errors are for what keepalived would reject or silently change; they stop the ru
 before any host is touched. Warnings are for what keepalived accepts but is probably
 a mistake; they name the fix and the run goes on.
 
-Data keys follow the original Ansible role (see README). Per-host `keepalived_priority`
-and `keepalived_state` fill in instances that do not set their own.
+Each block is read by `keys.read_block` (one pydantic validation against its class in
+`keys`); what follows are the rules between keys. Data keys follow the original Ansible
+role (docs/data-keys.md lists them). Per-host `keepalived_priority` and `keepalived_state`
+fill in instances that do not set their own.
 """
 
 import ipaddress
