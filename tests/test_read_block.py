@@ -67,7 +67,7 @@ def messages(block, value):
     (GlobalDefs, {"notification_email": "a@b"},
      ["host-01: k.notification_email = 'a@b': must be a list"]),
     (HostData, {"keepalived_sync_groups": {"g 1": {"instances": ["a", "b"]}}},
-     ["host-01: k.keepalived_sync_groups.g 1 = 'g 1': must be a group name of letters, "
+     ["host-01: k.keepalived_sync_groups['g 1'] = 'g 1': must be a group name of letters, "
       "digits and _ . -"]),
 ])
 def test_refusals(block, value, expected):

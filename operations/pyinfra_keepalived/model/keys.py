@@ -906,16 +906,16 @@ def _item(container, part):
 
 
 def _walk(block, loc, value):
-    """Each step of `loc` inside `block`, as (key path suffix, value there, type there);
-    pydantic's union member tags are no step, and a mapping key's own error ("[key]")
-    stays at that key, its value the key."""
-    kind, path, container = block, "", block
+    """Each step of `loc` inside `block`, as (key path suffix, value there, type there):
+    .field, [index], ['mapping key']; pydantic's union member tags are no step, and a
+    mapping key's own error ("[key]") stays at that key, its value the key."""
+    kind, path, container, last = block, "", block, None
     for part in loc:
         if part == "[key]":
             members = [get_origin(member) is dict for member in _members(container)]
             if any(members):
                 kind = get_args(_members(container)[members.index(True)])[0]
-                yield path, path.rpartition(".")[2], kind
+                yield path, last, kind
             continue
         inner = _step(kind, part)
         if inner is None:
@@ -927,8 +927,10 @@ def _walk(block, loc, value):
                 value = entry.as_mapping(value)
             except ValueError:
                 pass
-        container, kind = kind, inner
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        field = any(isinstance(member, type) and issubclass(member, BaseModel)
+                    and part in member.model_fields for member in _members(kind))
+        container, kind, last = kind, inner, part
+        path += f".{part}" if field else f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
         value = _item(value, part)
         yield path, value, kind
 

@@ -28,7 +28,6 @@ from .keys import (
     VRRP_GROUPS,
     AbsolutePath,
     BannerCheckVars,
-    DnsName,
     GlobalDefs,
     HostData,
     NotifyScript,
@@ -63,7 +62,7 @@ TYPED_KEYS = (
     "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
     "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
     "keepalived_verify_wait", "keepalived_commit_without_peers", "keepalived_priority",
-    "keepalived_state")
+    "keepalived_state", "keepalived_vip_names")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -264,20 +263,17 @@ def read_banner_check_vars(problems, key, given, interval, timeout):
     return {"address": banner.address, "port": banner.port, "banner_timeout": wait}
 
 
-def read_vip_names(problems, data, instances):
+def check_vip_names(problems, names, instances):
     """keepalived_vip_names: {VIP address (no prefix): [DNS name]}, the names clients reach
-    a VIP by (known_hosts.py lists them). Each address must be a VIP of this host."""
-    given = read_mapping(problems, "keepalived_vip_names", data.get("keepalived_vip_names", {}))
+    a VIP by (known_hosts.py lists them): each address must be a VIP of this host."""
     vips = {vip.address.split("/")[0] for instance in instances if instance
             for vip in instance.virtual_ipaddresses}
-    for address, names in given.items():
-        key = f"keepalived_vip_names[{address!r}]"
+    for address, listed in names.items():
         if address not in vips:
-            problems.error(key, names, "is not a VIP of this host's keepalived_vrrp_instances"
-                           f" ({', '.join(sorted(vips)) or 'none'}); write the address "
+            problems.error(f"keepalived_vip_names[{address!r}]", list(listed), "is not a VIP "
+                           "of this host's keepalived_vrrp_instances "
+                           f"({', '.join(sorted(vips)) or 'none'}); write the address "
                            "without prefix")
-        for index, name in enumerate(read_list(problems, key, names)):
-            read_value(problems, f"{key}[{index}]", DnsName, name)
 
 
 def read_ssh_host_keys(problems, data, mode):
@@ -455,7 +451,7 @@ def read_host(host, data):
     host_level = validate_host.read_host_level(problems, data, typed)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
-    read_vip_names(problems, data, instances)
+    check_vip_names(problems, typed.keepalived_vip_names, instances)
     ssh_host_keys = read_ssh_host_keys(problems, data, typed.keepalived_ssh_host_keys)
 
     if problems.errors:
