@@ -44,6 +44,7 @@ from pydantic_core import PydanticCustomError
 
 from ..host_paths import LOCK_WAIT_SECONDS
 from .hidden import unhide
+from .host_level import option_problem
 from .problems import NOT_SHOWN, did_you_mean
 from .readers import (
     DNS_NAME_RE,
@@ -214,6 +215,8 @@ Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.ex
 IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
                     "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
+DaemonOption = checked(str, lambda option: option_problem(option) is None, option_problem,
+                       {"type": "string", "pattern": "^--"})
 Lines = Annotated[
     checked(list[str], lambda lines: not extra_lines_problem(lines),
             "must be lines of text whose braces close within them",
@@ -774,7 +777,7 @@ class HostData(Block):
         "on-failure", description="Restart= of keepalived.service")
     keepalived_systemd_restart_sec: seconds(0.001, 3600, 3) = Field(
         5, description="RestartSec= of keepalived.service")
-    keepalived_daemon_options: list[Text] | None = Field(
+    keepalived_daemon_options: Annotated[list[DaemonOption], Says("must be a list")] | None = Field(
         None, description="keepalived's command line, long options, e.g. [--log-detail]; "
                           "unset: the packaged file is kept")
     keepalived_lock_wait: whole(0, 3600) = Field(

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from . import host_level as validate_host
 from . import script_data, shared_keys
-from .blocks import Paths, Settings
+from .blocks import HostLevel, Paths, Settings
 from .instance import (
     HostContext,
     read_instance,
@@ -62,7 +62,7 @@ TYPED_KEYS = (
     "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
     "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
     "keepalived_verify_wait", "keepalived_commit_without_peers", "keepalived_priority",
-    "keepalived_state", "keepalived_vip_names")
+    "keepalived_state", "keepalived_vip_names", "keepalived_daemon_options")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -448,7 +448,8 @@ def read_host(host, data):
         if data.get(key) is not None and not raw_instances:
             problems.warn(key, data[key], "is set but the host has no keepalived_vrrp_instances")
 
-    host_level = validate_host.read_host_level(problems, data, typed)
+    host_level = HostLevel.of(typed)
+    validate_host.check_daemon_options(problems, host_level.daemon_options)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
     check_vip_names(problems, typed.keepalived_vip_names, instances)
