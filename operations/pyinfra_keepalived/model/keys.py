@@ -36,6 +36,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     WrapValidator,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -252,6 +253,11 @@ class Block(BaseModel):
     def _lists_as_tuples(cls, value):
         """A validated block is immutable, its lists too: they are tuples."""
         return tuple(value) if isinstance(value, list) else value
+
+    @field_serializer("*", mode="wrap")
+    def _tuples_as_lists(self, value, handler):
+        """Dumped, they are lists again (the fields' declared type)."""
+        return handler(list(value) if isinstance(value, tuple) else value)
 
     @classmethod
     def keys(cls):
