@@ -60,9 +60,8 @@ def messages(block, value):
      ["host-01: k.auth_pass = <hidden>: must be 1-8 characters without spaces, quotes, "
       "braces, # or ! (keepalived silently truncates longer passwords)"]),
     (VrrpInstance, {"name": "VI_1"},
-     ["host-01: k.interface = None: must be an interface name: 1-15 letters, digits and "
-      "_ . @ - (no spaces, / or :)",
-      "host-01: k.virtual_router_id = None: must be a whole number 1-255",
+     ["host-01: k.interface: required: interface VRRP runs on",
+      "host-01: k.virtual_router_id: required: VRID, the same on every peer",
       "host-01: k.virtual_ipaddresses = None: required: at least one virtual IP address"]),
     (GlobalDefs, {"notification_email": "a@b"},
      ["host-01: k.notification_email = 'a@b': must be a list"]),

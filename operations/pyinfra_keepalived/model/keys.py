@@ -134,8 +134,7 @@ def choice(*choices):
     names = list(map(str, choices))
     return Annotated[Literal[choices], Says(
         lambda value: f"must be one of {', '.join(names)}"
-                      + (did_you_mean(value, names) or did_you_mean(str(value).upper(),
-                                                                    names)))]
+                      + did_you_mean(str(value).upper(), names))]
 
 
 def checked(kind, test, says, schema, strict=True):
@@ -772,7 +771,8 @@ class HostData(Block):
         "auto", description="auto: open VRRP in the active firewall; true: also set up a "
                             "start hook; false: leave the firewall alone")
     keepalived_nonlocal_bind: Annotated[
-        Flag | list[choice("ipv4", "ipv6")],
+        Flag | list[Annotated[Literal["ipv4", "ipv6"], Says(
+            lambda value: "must be one of ipv4, ipv6" + did_you_mean(value, ["ipv4", "ipv6"]))]],
         Says("must be a list of ipv4, ipv6, or true (both) or false")] = Field(
         False, description="net.ipv4/ipv6.ip_nonlocal_bind = 1: true (both) or [ipv4] / "
                            "[ipv6]")
@@ -848,6 +848,11 @@ def read_value(problems, key, kind, value):
         problems.error(key, value, _says(kind)(value))
         return None
     return result if isinstance(result, str) else value
+
+
+def read_field(problems, key, block, name, value):
+    """`read_value` with the type of `block`'s field `name`."""
+    return read_value(problems, key, _field_type(block, name), value)
 
 
 
@@ -954,11 +959,13 @@ def _refusal(block, loc, value, error_type):
     `block`: the path stops at the deepest type on it that says what it allows (`Says`);
     else a block's shape, a missing key's description, or the shape pydantic wanted."""
     steps = list(_walk(block, loc, value))
-    if error_type == "missing":  # what the type says of None, else the key's description
-        path, _, kind = steps[-1]
+    if error_type == "missing":  # the type's own words for a missing value, else the
+        path, _, kind = steps[-1]  # key's description
         says = _own_says(kind)
-        return path, None, says(None) if says is not None else "required: " + _block_at(
-            block, loc).model_fields[loc[-1]].description.split(" (required")[0]
+        if says is not None and says(None).startswith("required"):
+            return path, None, says(None)
+        return path, NOT_SHOWN, "required: " + _block_at(block, loc).model_fields[
+            loc[-1]].description.split(" (required")[0]
     for depth in range(len(steps) - 1, -1, -1):
         path, there, kind = steps[depth]
         says = _own_says(kind)
