@@ -51,11 +51,12 @@ def test_coverage_example_renders_as_expected(host):
     files = relative_files(settings_of(COVERAGE_HOSTS)[host], "/etc/keepalived")
     assert {relative: file.mode for relative, file in files.items()} == {
         "keepalived.conf": "644", "conf.d/00-global_defs.conf": "644",
+        "conf.d/05-track.conf": "644",
         "conf.d/10-vrrp_scripts.conf": "644", "conf.d/20-vrrp_instances.conf": "600",
         "scripts/check_ssh.sh": "755", "scripts/record_state.sh": "755",
         "scripts/page.sh": "755", "conf.d/agreement-VI_1.txt": "600",
         "conf.d/agreement-VI_2.txt": "600", "conf.d/agreement-VI_6.txt": "600",
-        "conf.d/vrrp-firewall-peers.txt": "644",
+        "conf.d/vrrp-firewall-peers.txt": "644", "conf.d/include/operator.conf": "644",
     }
 
 
@@ -71,11 +72,17 @@ def test_rendered_blocks():
         "        10.9.0.0/16 via 192.168.1.254 dev eth0\n",
         "    track_interface {\n        eth2\n        eth1 weight 0\n    }\n",
         '    notify_master "/etc/keepalived/scripts/page.sh MASTER"\n'
+        '    notify_fault  "/usr/bin/logger -t keepalived VI_1 FAULT"\n'
         '    notify        "/etc/keepalived/scripts/record_state.sh"\n',
         "    # extra_lines: raw, NOT validated by this deploy (keepalived -t still checks them)\n"
         "    smtp_alert\n}\n",
         "    advert_int        0.1\n    native_ipv6\n",
-        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n",
+        "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n\n"
+        "    track_file {\n        maint\n    }\n\n"
+        "    track_process {\n        haproxy weight -10\n    }\n}\n",
+        "    track_file {\n        synced weight 0\n    }\n\n"
+        "    track_process {\n        haproxy\n    }\n",
+        "    native_ipv6\n    use_vmac vmac6\n    vmac_xmit_base\n",
     ]:
         assert block in instances
     assert "\n\n\n" not in instances, "blank-line noise"
@@ -84,6 +91,12 @@ def test_rendered_blocks():
     assert "    user     nobody\n\n    # extra_lines: raw, NOT validated by this deploy " \
            "(keepalived -t still checks them)\n    init_fail\n}\n" in \
         files["conf.d/10-vrrp_scripts.conf"].content
+    assert 'vrrp_script check_marker {\n    script   "/usr/bin/test -e /run/keepalived-ok"\n' in \
+        files["conf.d/10-vrrp_scripts.conf"].content
+    assert files["keepalived.conf"].content.endswith(
+        "include /etc/keepalived/conf.d/include/operator.conf\n")
+    assert files["conf.d/include/operator.conf"].content.startswith(
+        "# An operator's own top-level block")
 
 
 # -- the gate: each block accepted by the real keepalived -t ------------------------------
@@ -146,6 +159,8 @@ ACCEPTED = {
                                 "extra_lines": ["vrrp_min_garp true"]},
         keepalived_check_scripts=[{**SEED_HOSTS[0][1]["keepalived_check_scripts"][0],
                                    "extra_lines": ["init_fail"]}]),
+    "use_vmac": seed_with({"use_vmac": True, "use_vmac_addr": True,
+                           "virtual_ipaddresses_excluded": ["2001:db8::100/64"]}),
     "everything": COVERAGE_HOSTS,
 }
 
@@ -177,6 +192,9 @@ REJECTED_EXTRA_LINES = {
         "weight"),
     "vrrp_instance": ({"instance": {"extra_lines": ["nopreempt"]}},
                       "nopreempt will not work with initial state MASTER"),
+    "include_files": ({"keepalived_include_files": [{"src": os.path.join(
+        os.path.dirname(__file__), "data", "include-rejected", "bad.conf")}]},
+        "Unknown keyword 'frobnicate_operator'"),
 }
 
 

@@ -190,20 +190,28 @@ def script(vrrp_name, weight, interval=2, rise=1):
             "interval": interval, "rise": rise}
 
 
-@pytest.mark.parametrize("scripts, tracked, interfaces, raised", [
-    ([script("chk", 10)], ["chk"], [], 10),  # a GOOD check's positive weight counts
-    ([script("chk", -20)], ["chk"], [], 0),  # a negative one only while it fails
-    ([script("chk", 10)], [], [], 0),  # a script it does not track: nothing
-    ([], [], [{"interface": "eth1", "weight": 15}], 15),  # an interface's, while up
-    ([script("chk", 200)], ["chk"], [{"interface": "eth1", "weight": 50}], 250),
+PROCESSES = {"haproxy": {"process": "haproxy", "weight": 7},
+             "nginx": {"process": "nginx", "weight": -7}}
+
+
+@pytest.mark.parametrize("scripts, tracked, interfaces, raised, processes", [
+    ([script("chk", 10)], ["chk"], [], 10, []),  # a GOOD check's positive weight counts
+    ([script("chk", -20)], ["chk"], [], 0, []),  # a negative one only while it fails
+    ([script("chk", 10)], [], [], 0, []),  # a script it does not track: nothing
+    ([], [], [{"interface": "eth1", "weight": 15}], 15, []),  # an interface's, while up
+    ([script("chk", 200)], ["chk"], [{"interface": "eth1", "weight": 50}], 250, []),
+    ([], [], [], 7, ["haproxy", "nginx"]),  # a running process's positive weight
+    ([], [], [], 3, ["haproxy weight 3"]),  # the instance's own weight for it
+    ([], [], [], 0, ["nginx weight -3"]),  # a negative one only while it is missing
 ])
 def test_plan_judges_each_peer_by_its_priority_while_all_it_tracks_is_well(
-        scripts, tracked, interfaces, raised):
+        scripts, tracked, interfaces, raised, processes):
     hosts = [(name, {"keepalived_vrrp_instances": [{
         "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
         "virtual_ipaddresses": ["192.168.1.100/24"], "track_scripts": tracked,
-        "track_interfaces": interfaces}],
-        "keepalived_check_scripts": scripts, "keepalived_priority": priority})
+        "track_interfaces": interfaces, "track_processes": processes}],
+        "keepalived_check_scripts": scripts, "keepalived_priority": priority,
+        "keepalived_track_processes": PROCESSES})
         for name, priority in (("h1", 130), ("h2", 90))]
     settings = check_hosts(hosts, warn=lambda _: None)
     [peer] = handover.plan(settings["h1"], [settings["h2"]]).handovers[0].peers

@@ -489,6 +489,50 @@ def test_nonlocal_bind_turned_off_removes_file_and_resets_values(file_lines, rec
             "sysctl -q -w net.ipv4.ip_nonlocal_bind=0 net.ipv6.ip_nonlocal_bind=0"]
 
 
+# -- sysctl under a VRRP virtual MAC --
+
+def with_vmac(use_vmac=True):
+    instance = {**GROUP_DATA["keepalived_vrrp_instances"][0], "use_vmac": use_vmac}
+    return {"keepalived_vrrp_instances": [instance]}
+
+
+APPLY = (f"sh -c {shlex.quote(host_level.SYSCTL_APPLY)} sysctl-apply "
+         f"{host_paths.VMAC_SYSCTL_FILE}")
+
+
+@pytest.mark.parametrize("use_vmac", [True, "vmac51"])
+def test_vmac_parent_sysctls_are_persisted_and_applied_where_they_can_be(use_vmac, recorder):
+    for host in deploy(converged("rocky", up_to_date_state(), group_data=with_vmac(use_vmac))):
+        assert sent(host, recorder) == file_sent(host_paths.VMAC_SYSCTL_FILE, "644",
+                                                 then=APPLY)
+    assert render_host.vmac_sysctl_file(("eth0", "eth0.100")).splitlines()[1:] == [
+        "net/ipv4/conf/eth0/arp_ignore = 1", "net/ipv4/conf/eth0/arp_filter = 1",
+        "net/ipv4/conf/eth0/arp_announce = 2", "net/ipv4/conf/eth0.100/arp_ignore = 1",
+        "net/ipv4/conf/eth0.100/arp_filter = 1", "net/ipv4/conf/eth0.100/arp_announce = 2"]
+
+
+@pytest.mark.parametrize("use_vmac, expected", [
+    (True, []),  # in place: nothing
+    (False, [f"rm -f {host_paths.VMAC_SYSCTL_FILE}"]),  # no vmac left: the file goes
+])
+def test_vmac_sysctl_file_in_place(use_vmac, expected, recorder):
+    content = render_host.vmac_sysctl_file(("eth0",))
+    lines = up_to_date_state() + [f"{sha256(content)}  {host_paths.VMAC_SYSCTL_FILE}"]
+    for host in deploy(converged("rocky", lines, group_data=with_vmac(use_vmac))):
+        assert op_commands(host, recorder) == expected
+
+
+def test_sysctl_apply_skips_a_read_only_proc_sys(tmp_path):
+    """The apply step as a real shell: where /proc/sys cannot be written it says so and
+    succeeds (a container: keepalived sets the values itself), else sysctl -p runs."""
+    result = subprocess.run(["sh", "-c", host_level.SYSCTL_APPLY.replace(
+        "/proc/sys/net/ipv4/conf/all/arp_ignore", str(tmp_path / "absent")),
+        "sysctl-apply", "/etc/sysctl.d/x.conf"], capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (0, (
+        "sysctl-apply: /proc/sys is read-only here (a container?): /etc/sysctl.d/x.conf "
+        "not applied now\n"))
+
+
 @pytest.mark.parametrize("key, valid", [
     ("net.ipv4.ip_nonlocal_bind", True), ("net.ipv4.conf.eth0/1.rp_filter", True),
     ("kernel.core_pattern", True), ("net", False), ("-w", False), ("a.b c", False),

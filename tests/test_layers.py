@@ -108,7 +108,10 @@ def test_hidden_imports_against_the_layers_are_seen(tmp_path, monkeypatch):
 
 def test_every_module_is_in_a_layer():
     top = {name for name in os.listdir(PACKAGE_DIR) if name.endswith(".py")}
-    assert top == {"__init__.py", *(f"{name}.py" for name in BASE)}
+    # (__main__: `python3 -m pyinfra_keepalived`, above every layer: it runs deploys.offline)
+    assert top == {"__init__.py", "__main__.py", *(f"{name}.py" for name in BASE)}
+    main = imports_of("__main__", os.path.join(PACKAGE_DIR, "__main__.py"))
+    assert main == {"deploys.offline"}
 
 
 def test_imports_run_one_way():

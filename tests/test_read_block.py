@@ -32,14 +32,15 @@ def messages(block, value):
     (VrrpScript, {"name": "a.sh", "template": "t.j2", "wieght": 3},
      ["host-01: k.wieght: unknown key (did you mean 'weight'?); allowed: name, template, "
       "vrrp_name, service_name, interval, weight, fall, rise, timeout, user, vars, "
-      "extra_lines"]),
+      "extra_lines, check_script"]),
     (VrrpScript, {"name": "a.sh", "template": "t.j2", "path": "/x"},
      ["host-01: k.path: unknown key; allowed: name, template, "
       "vrrp_name, service_name, interval, weight, fall, rise, timeout, user, vars, "
-      "extra_lines"]),
+      "extra_lines, check_script"]),
     (VrrpScript, ["a.sh"],
      ["host-01: k = ['a.sh']: must be a mapping of name, template, vrrp_name, "
-      "service_name, interval, weight, fall, rise, timeout, user, vars, extra_lines"]),
+      "service_name, interval, weight, fall, rise, timeout, user, vars, extra_lines, "
+      "check_script"]),
     (VrrpInstance, {**INSTANCE, "virtual_ipaddresses": ["1.2.3.4/24 dev eth 1"]},
      ["host-01: k.virtual_ipaddresses[0] = '1.2.3.4/24 dev eth 1': must be ADDRESS "
       "followed by keyword value pairs (dev, label, scope), or a mapping of address, dev, "

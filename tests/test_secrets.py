@@ -33,7 +33,8 @@ INSTANCE_KEYS = ("name, interface, state, virtual_router_id, priority, virtual_i
                  "nopreempt, preempt_delay, garp_master_delay, garp_master_refresh, "
                  "unicast_src_ip, unicast_peers, track_interfaces, "
                  "virtual_ipaddresses_excluded, virtual_routes, notify_master, notify_backup, "
-                 "notify_fault, notify_stop, notify, extra_lines")
+                 "notify_fault, notify_stop, notify, extra_lines, track_processes, "
+                 "track_processs, track_files, use_vmac, vmac_xmit_base, use_vmac_addr")
 HIDDEN_ELSEWHERE = ("is a pyinfra HiddenValue, a secret: only auth_pass takes one (its file is "
                     "readable by root only; this value would land in a file every user can "
                     "read)")
@@ -82,7 +83,8 @@ SECRET_MESSAGES = {
         "keepalived_firewall, keepalived_nonlocal_bind, keepalived_systemd_restart, "
         "keepalived_systemd_restart_sec, keepalived_daemon_options, keepalived_lock_wait, "
         "keepalived_verify, keepalived_verify_wait, "
-        "keepalived_commit_without_peers"),
+        "keepalived_commit_without_peers, keepalived_track_processes, "
+        "keepalived_track_processs, keepalived_track_files, keepalived_include_files"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"

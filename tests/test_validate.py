@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyinfra_keepalived.render.config import script_content
+from pyinfra_keepalived.render.config import config_files, script_content
 
 from .hostdata import (
     DROP,
@@ -322,14 +322,99 @@ def test_template_variable_may_come_from_vars():
 
 
 @pytest.mark.parametrize("template, expected", [
-    ("check_nothing.sh.j2", "template = 'check_nothing.sh.j2': template not found in "),
-    (DROP, "template = None: required: a template name, e.g. check_systemd_service.sh.j2"),
+    ("check_nothing.sh.j2", ".template = 'check_nothing.sh.j2': template not found in "),
+    (DROP, ": needs exactly one of template (a template name, e.g. "
+           "check_systemd_service.sh.j2) or check_script (a command, e.g. \"pgrep -x "
+           "haproxy\")"),
 ], ids=["unknown", "missing"])
 def test_template_must_exist(template, expected):
     error = assert_error(host_01(scripts=[script(template=template)]),
-                         f"host-01: keepalived_check_scripts[0].{expected}")
+                         f"host-01: keepalived_check_scripts[0]{expected}")
 
     assert "check_systemd_service.sh.j2" in error  # names what is shipped
+
+
+# -- check scripts given as a command (model.commands) --
+
+def command_script(check_script, **overrides):
+    return script(**{"template": DROP, "service_name": DROP, "name": "check_haproxy",
+                     "vrrp_name": DROP, "check_script": check_script, **overrides})
+
+
+def commanded(check_script, **overrides):
+    return host_01(scripts=[command_script(check_script, **overrides)],
+                   track_scripts=["check_haproxy"])
+
+
+@pytest.mark.parametrize("given, rendered", [
+    ("killall -0 haproxy", "killall -0 haproxy"),
+    ("/usr/bin/pgrep   asterisk", "/usr/bin/pgrep asterisk"),
+    ("/usr/local/bin/check_mysql.sh --primary --max-lag 30",
+     "/usr/local/bin/check_mysql.sh --primary --max-lag 30"),
+    ("test -e /run/a$b:c=d,e", "test -e /run/a$b:c=d,e"),
+])
+def test_check_script_may_be_a_command(given, rendered):
+    settings = assert_valid(commanded(given))
+
+    checks = settings.scripts[0]
+    assert (checks.check_script, checks.path, checks.vrrp_name) == (rendered, None,
+                                                                    "check_haproxy")
+    files = config_files(settings)
+    assert not any(path.endswith("check_haproxy") for path in files)  # no file of it
+    conf = files["/etc/keepalived/conf.d/10-vrrp_scripts.conf"].content
+    assert f'    script   "{rendered}"\n' in conf
+
+
+def test_a_bare_program_is_rendered_as_the_host_resolved_it():
+    settings = assert_valid(commanded("killall -0 haproxy", extra_lines=["init_fail"]))
+
+    files = config_files(settings, {"killall": "/usr/bin/killall", "haproxy": "/x"})
+    conf = files["/etc/keepalived/conf.d/10-vrrp_scripts.conf"].content
+    assert '    script   "/usr/bin/killall -0 haproxy"\n' in conf  # (not the argument)
+
+
+ARGUMENT_RULE = ("must be a single word without quotes, backslashes, braces, # or ! (for "
+                 "more, write a script file: template or content)")
+
+
+@pytest.mark.parametrize("given, message", [
+    ("pgrep 'haproxy'", f"argument \"'haproxy'\" {ARGUMENT_RULE}"),
+    ('pgrep "a b"', f"argument '\"a' {ARGUMENT_RULE}"),
+    ("pgrep a#b", f"argument 'a#b' {ARGUMENT_RULE}"),
+    ("pgrep !x", f"argument '!x' {ARGUMENT_RULE}"),
+    ("pgrep x}", f"argument 'x}}' {ARGUMENT_RULE}"),
+    ("pgrep a\\b", f"argument 'a\\\\b' {ARGUMENT_RULE}"),
+    ("../bin/pgrep x", "the program '../bin/pgrep' must be an absolute path or a name of "
+                       "letters, digits and _ . + - (not starting with . + or -)"),
+    ("-x pgrep", "the program '-x' must be an absolute path or a name of letters, digits "
+                 "and _ . + - (not starting with . + or -)"),
+    ("/usr/bin/../bin/pgrep", "the program '/usr/bin/../bin/pgrep' must be a normalised "
+                              "absolute path of letters, digits and _ . + - /, or a name "
+                              "found on the host's PATH"),
+    ("", "must be a command: a program (an absolute path, or a name found on the host's "
+         "PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) and its "
+         "arguments, each a single word without quotes, backslashes, braces, # or ! (for "
+         "more, write a script file: template or content)"),
+    ("pgrep\nx", "must be one line, its words separated by spaces (no tab or newline)"),
+    ("pgrep a\x00b", "argument 'a\\x00b' must be a single word"),
+])
+def test_check_script_command_errors(given, message):
+    assert_error(commanded(given),
+                 f"host-01: keepalived_check_scripts[0].check_script = {given!r}: {message}")
+
+
+@pytest.mark.parametrize("overrides, key, message", [
+    ({"template": "check_systemd_service.sh.j2"}, "",
+     ": needs exactly one of template (a template name, e.g. check_systemd_service.sh.j2) or "
+     "check_script"),
+    ({"service_name": "ssh.service"}, ".service_name",
+     " = 'ssh.service': is for a template: a check_script gets its values as arguments"),
+    ({"vars": {"port": 22}}, ".vars",
+     " = {'port': <hidden>}: is for a template: a check_script gets its values as arguments"),
+])
+def test_check_script_is_a_command_or_a_template(overrides, key, message):
+    assert_error(commanded("pgrep haproxy", **overrides),
+                 f"host-01: keepalived_check_scripts[0]{key}{message}")
 
 
 @pytest.mark.parametrize("config_dir", ["/etc/other/conf.d", "/etc/keepalived"])

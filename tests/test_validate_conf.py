@@ -465,6 +465,21 @@ def test_notify_keys_name_scripts_and_may_pass_arguments():
     assert ">> /tmp/transitions.log" in script_content(settings.notify_scripts[0])
 
 
+def test_notify_keys_may_be_commands():
+    settings = assert_valid(notified(notify="record.sh", notify_master="logger -t ka MASTER",
+                                     notify_fault="/usr/local/bin/page --fault"))
+
+    assert settings.instances[0].notify_commands == (
+        ("notify_master", "logger -t ka MASTER"),
+        ("notify_fault", "/usr/local/bin/page --fault"),
+        ("notify", "/etc/keepalived/scripts/record.sh"))
+    conf = config_files(settings, {"logger": "/usr/bin/logger"})[
+        "/etc/keepalived/conf.d/20-vrrp_instances.conf"].content
+    assert '    notify_master "/usr/bin/logger -t ka MASTER"\n' in conf
+    assert '    notify_fault  "/usr/local/bin/page --fault"\n' in conf
+    assert '    notify        "/etc/keepalived/scripts/record.sh"\n' in conf
+
+
 def test_notify_script_from_content():
     data = {**host_01(notify_fault="page.sh"),
             "keepalived_notify_scripts": [{"name": "page.sh", "content": "#!/bin/sh\nexit 0\n"}]}
@@ -477,7 +492,13 @@ def test_notify_script_from_content():
                                   "followed by arguments (did you mean 'record.sh'?); defined: "
                                   "record.sh"),
     ("notify_stop", "record.sh 'STOP'", "argument \"'STOP'\" must be a single word"),
-    ("notify", ["record.sh"], "must name a script of keepalived_notify_scripts"),
+    ("notify", ["record.sh"], "must be a command: a program (an absolute path, or a name "
+                              "found on the host's PATH "),
+    ("notify_backup", "logger -t a#b", "argument 'a#b' must be a single word without quotes, "
+                                       "backslashes, braces, # or ! (for more, write a "
+                                       "script file: template or content) (or name a script "
+                                       "of keepalived_notify_scripts; defined: record.sh)"),
+    ("notify_fault", "./page x", "the program './page' must be an absolute path or a name"),
 ])
 def test_notify_key_errors(key, value, message):
     assert_error(notified(**{key: value}),

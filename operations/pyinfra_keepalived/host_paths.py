@@ -18,6 +18,9 @@ RELOAD_PENDING = f"{STATE_DIR}/reload-pending"
 RESTART_PENDING = f"{STATE_DIR}/restart-pending"
 # the host's drain: a track_file added to drainable instances' priority (tmpfs: a reboot undrains)
 DRAIN_FILE = "/run/pyinfra-keepalived.drain"
+# the drain's track_file name in keepalived.conf (render.config); instance NAME's own drain
+# is DRAIN_TRACKER_NAME, its file DRAIN_FILE.NAME (no operator's track_file may take them)
+DRAIN_TRACKER = "pyinfra_drain"
 # ours only during an install (Debian): the package's scripts restart nothing
 POLICY_RC_D = "/usr/sbin/policy-rc.d"
 # what the probe reads of them (the policy-rc.d too, if a killed install left ours)
@@ -52,6 +55,8 @@ CURRENT = ".current"  # BASE_DIR/.current: the symlink to the live generation (t
 # the unit's drop-in (render.host_level.service_dropin)
 DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"  # sets ip_nonlocal_bind
+# sets arp_ignore and arp_filter on the interfaces of instances with a VRRP virtual MAC
+VMAC_SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-vmac.conf"
 # needrestart's config snippet that keeps it from restarting keepalived
 # (render.host_level.needrestart_conf)
 NEEDRESTART_CONF = "/etc/needrestart/conf.d/pyinfra-keepalived.conf"

@@ -14,6 +14,7 @@ from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
 
 from ..facts.probe import read_probe
+from ..facts.programs import usable_programs
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
 from ..model.keys import data_defaults
 from ..operations import host_level, rolling, shared_keys
@@ -158,6 +159,10 @@ def keepalived():
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
     files = render.config_files(settings)
     probe = read_probe(settings, files)
+    # the programs of check and notify commands: usable on the host, or the run stops here
+    programs = usable_programs(settings, probe.programs)
+    if programs:  # (named without a path: rendered as the host resolved them)
+        files = render.config_files(settings, programs)
     manager = package_manager(probe.os_release)
     rolling.clear_leftovers(probe, settings.host_level.lock_wait)
     if probe.stale_uploads:  # (no operation at all on a host without any)

@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase
 
-from ..host_paths import DROPIN, FIREWALL_COMMAND, NEEDRESTART_CONF, SYSCTL_FILE
+from ..host_paths import (
+    DROPIN,
+    FIREWALL_COMMAND,
+    NEEDRESTART_CONF,
+    SYSCTL_FILE,
+    VMAC_SYSCTL_FILE,
+)
 from ..render.host_level import NONLOCAL_BIND
 from ..shipped import shell_script, with_variables
 
@@ -51,7 +57,8 @@ def state_arguments(rules, options_paths=()):
     for `rules` (firewall_rules), and the files they manage. (The probe reads it with
     everything else.)"""
     return {"firewall_status": status_command(rules) if rules else "",
-            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, NEEDRESTART_CONF, *options_paths],
+            "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, NEEDRESTART_CONF, VMAC_SYSCTL_FILE,
+                      *options_paths],
             "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
 
 

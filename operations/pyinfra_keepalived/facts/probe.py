@@ -20,12 +20,15 @@ from ..host_paths import (
     RESTART_PENDING,
     STATE_FILES,
 )
+from ..model.commands import program_uses
 from ..render import config as render
 from ..render.firewall import firewall_rules
 from ..shipped import shell_script, with_variables
 from . import host_level
 from .host_level import HostLevelState, KeepalivedHostLevel, digest_path
 from .keepalived import KeepalivedTree, tree_digests
+from .programs import parse_section as parse_programs
+from .programs import probe_section as programs_section
 from .ssh_host_keys import parse_section as parse_host_keys
 from .ssh_host_keys import probe_section as host_keys_section
 from .uploads import is_upload_dir, stale_dirs_command, upload_parent
@@ -51,6 +54,9 @@ class HostProbe:
     # sshd's HostKey files and their .pub, read only with keepalived_ssh_host_keys
     # "shared": {path: (mode, user, group, salted sha256) or None}, facts.ssh_host_keys
     ssh_host_keys: dict = field(default_factory=dict)
+    # the programs of check and notify commands (model.commands), asked for only:
+    # {program as given: ProgramFound}, facts.programs
+    programs: dict = field(default_factory=dict)
 
 
 class KeepalivedProbe(FactBase[HostProbe]):
@@ -70,7 +76,7 @@ class KeepalivedProbe(FactBase[HostProbe]):
     """
 
     def command(self, user, config_file, dirs, host_state, hashed=(), salted=(),
-                ssh_host_keys=False, upload_parent=None):
+                ssh_host_keys=False, upload_parent=None, programs=()):
         # Each process started costs about a millisecond of the host's CPU: this is read on
         # every run of every host, so files go through one grep (the host state's `read`,
         # /etc/os-release with them), the host state's files are digested with the tree's
@@ -91,6 +97,8 @@ class KeepalivedProbe(FactBase[HostProbe]):
             # sshd's host keys (salted digests), only when they are shared
             *([StringCommand("echo '## ssh-host-keys';", *host_keys_section())]
               if ssh_host_keys else []),
+            # where the programs of check and notify commands are, and who may change them
+            *([programs_section(programs)] if programs else []),
         ])
 
     def default(self):
@@ -127,6 +135,7 @@ class KeepalivedProbe(FactBase[HostProbe]):
             stale_uploads=tuple(line.strip() for line in sections.get("stale-uploads", [])
                                 if is_upload_dir(line.strip())),
             ssh_host_keys=parse_host_keys(sections.get("ssh-host-keys", [])),
+            programs=parse_programs(sections.get("programs", [])),
         )
 
 
@@ -174,9 +183,10 @@ def read_probe(settings, files=None):
     return host.get_fact(
         KeepalivedProbe, user=settings.global_defs.script_user,
         config_file=paths.config_file,
-        dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir],
+        dirs=[paths.base_dir, paths.scripts_dir, paths.config_dir, paths.include_dir],
         host_state=host_level.state_arguments(firewall_rules(settings),
                                               options_files),
         hashed=[file.path for file in files.values() if not file.secret],
         salted=[file.path for file in files.values() if file.secret],
-        ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent())
+        ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent(),
+        programs=sorted({use.command.program for use in program_uses(settings)}))

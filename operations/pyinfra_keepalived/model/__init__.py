@@ -11,3 +11,8 @@ the host's Settings (the validated blocks, paths and host level). The checks acr
 are `peers` and `fleet`. Nothing here reads a host or renders a file, and nothing imports
 a later layer (render, facts, operations, deploys).
 """
+
+# The modules whose blocks model.keys names by name complete it (keys.complete).
+from . import includes, keys, tracking_blocks  # noqa: F401,E402
+
+assert keys.HostData.__pydantic_complete__, "a type model.keys names is not registered"

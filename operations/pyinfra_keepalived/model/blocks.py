@@ -35,6 +35,12 @@ class Paths:
     config_dir: str = _default_path("keepalived_config_dir")
     scripts_dir: str = _default_path("keepalived_check_scripts_dir")
 
+    @property
+    def include_dir(self):
+        """The operator's config files (keepalived_include_files): inside conf.d, so they
+        are part of the same generation as the rest."""
+        return f"{self.config_dir}/include"
+
 
 FIREWALL_MODES = {"auto": "auto", True: "on", False: "off"}  # keepalived_firewall -> mode
 NONLOCAL_FAMILIES = ("ipv4", "ipv6")  # keepalived_nonlocal_bind true: both
@@ -103,3 +109,6 @@ class Settings:
     # with keepalived_ssh_host_keys "shared"; None: per-host
     ssh_host_keys: SharedKeys | None = field(default=None, repr=False)
     ssh_port: int = 22  # keepalived_ssh_port: SSH clients' port through the VIPs
+    track_files: tuple = ()  # tracking_blocks.TrackFile: keepalived_track_files
+    track_processes: tuple = ()  # tracking_blocks.TrackProcess: keepalived_track_processes
+    include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)

@@ -7,8 +7,9 @@ but is probably a mistake. Checks that need other hosts are in `pyinfra_keepaliv
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .commands import command_problem, read_command
 from .keys import (
     GroupName,
     SyncGroup,
@@ -21,7 +22,6 @@ from .keys import (
 )
 from .problems import did_you_mean, public_keys
 from .readers import (
-    WORD_RE,
     read_extra_lines,
     read_mapping,
 )
@@ -211,26 +211,30 @@ def check_track_scripts(problems, where, instance, context):
 
 
 def read_notify(problems, where, instance, context):
-    """{keyword: command} for notify_master/backup/fault/stop and notify: the script's path
-    on the host, and its arguments; None after an error."""
+    """{keyword: command} for notify_master/backup/fault/stop and notify: a script of
+    keepalived_notify_scripts (its path on the host) or a program (model.commands), and
+    the arguments."""
     notify = {}
     for keyword, value in instance.notify_commands:
         key = f"{where}.{keyword}"
         words = value.split()
         name = words[0] if words else None
-        if name not in context.notify_paths:
-            defined = ", ".join(sorted(context.notify_paths)) or "none"
+        defined = ", ".join(sorted(context.notify_paths)) or "none"
+        hint = did_you_mean(name, context.notify_paths)
+        if name not in context.notify_paths and hint:  # (a typo, not a program)
             problems.error(key, value, "must name a script of keepalived_notify_scripts, "
-                           "optionally followed by arguments"
-                           f"{did_you_mean(name, context.notify_paths)}; defined: {defined}")
+                           f"optionally followed by arguments{hint}; defined: {defined}")
             continue
-        bad = [word for word in words[1:] if not WORD_RE.fullmatch(word) or "'" in word]
-        if bad:
-            problems.error(key, value, f"argument {bad[0]!r} must be a single word without "
-                           "quotes, braces, # or !")
+        wrong = name not in context.notify_paths and command_problem(value)
+        if wrong:
+            problems.error(key, value, f"{wrong} (or name a script of "
+                           f"keepalived_notify_scripts; defined: {defined})")
             continue
-        notify[keyword] = " ".join([context.notify_paths[name], *words[1:]])
-    return notify if len(notify) == len(instance.notify_commands) else None
+        command = read_command(problems, key, value)
+        if command is not None:
+            notify[keyword] = str(replace(command, program=context.notify_paths.get(
+                command.program, command.program)))
+    return notify
 
 
 def check_priority(problems, where, instance):

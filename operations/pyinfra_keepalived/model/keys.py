@@ -44,6 +44,7 @@ from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from ..host_paths import LOCK_WAIT_SECONDS
+from .commands import command_problem
 from .hidden import unhide
 from .host_level import option_problem
 from .problems import NOT_SHOWN, did_you_mean
@@ -217,6 +218,8 @@ IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without p
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
 DaemonOption = checked(str, lambda option: option_problem(option) is None, option_problem,
                        {"type": "string", "pattern": "^--"})
+CommandLine = checked(str, lambda text: command_problem(text) is None, command_problem,
+                      {"type": "string"})
 Lines = Annotated[
     checked(list[str], lambda lines: not extra_lines_problem(lines),
             "must be lines of text whose braces close within them",
@@ -281,10 +284,10 @@ class Block(BaseModel):
             return cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
-            if where is not None:
-                unread = failed - set(validated)
-                report_refusals(problems, where, cls, values, [
-                    detail for detail in error.errors() if detail["loc"][0] in unread])
+            unread = {name for name in failed - set(validated) if name in given and not any(
+                _beneath(f"{where}.{name}", f"{problem.key}.") for problem in problems.errors)}
+            if where is not None and unread:
+                report_refusals(problems, where, cls, values, error, fields=unread)
             if not problems.errors:
                 raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
                                      f"model refuses: {', '.join(sorted(failed))}") from None
@@ -382,9 +385,9 @@ class VrrpScript(Block):
 
     name: FileName = Field(description="file name in the scripts dir (required), e.g. "
                        "check_ssh.sh")
-    template: CheckTemplate = Field(description=f"a template name, e.g. "
-                                    f"{CHECK_TEMPLATE_EXAMPLE} (required), from ./templates/ "
-                                    "or the shipped templates/scripts/")
+    template: CheckTemplate | None = Field(None, description="template file name, from "
+                                           "./templates/ or the shipped templates/scripts/ "
+                                           "(this or check_script)")
     vrrp_name: Name = Field(None, description="the name instances track it by "
                                    "(default: name without extension)")
     service_name: UnitName | None = Field(None, description="a systemd unit name, for the "
@@ -406,7 +409,11 @@ class VrrpScript(Block):
         {}, description="other values for the template (identifiers; one line of text, "
                         "numbers, booleans or lists of those)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_script block")
-    path: Derived[str] = Field(None, description="absolute path of the script on the host")
+    path: Derived[str | None] = Field(None, description="absolute path of the script on the "
+                                      "host (None for a check_script)")
+    check_script: CommandLine | None = Field(
+        None, description="a command instead of a script file (this or template), e.g. "
+                          "\"pgrep -x haproxy\": checked on the host before it goes live")
 
     def template_variables(self):
         """What the script's template sees: its own keys, and the vars given for it."""
@@ -603,7 +610,8 @@ class TrackInterface(Entry):
 
 
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
-NotifyCommand = Annotated[str, Strict(), Says(f"must name {NOTIFY}")]
+NotifyCommand = Annotated[str, Strict(), Says(
+    lambda value: f"{command_problem(value)} (or name a script of keepalived_notify_scripts)")]
 
 
 class VrrpInstance(Block):
@@ -667,6 +675,22 @@ class VrrpInstance(Block):
                                             "uses: version, vrrp_version, 3 for IPv6")
     peers_from_inventory: Derived[bool] = Field(False, description="unicast_peers "
                                                 "\"inventory\": model.peers fills them in")
+    # (model.tracking_blocks: TrackedList, VmacName; the items it checks the names of)
+    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
+                                           "keepalived_track_processes, each optionally "
+                                           "with its own weight")
+    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
+                                          "track_processes (not both)")
+    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
+                                       "each optionally with its own weight")
+    use_vmac: "VmacName" = Field(False, description="true: the VIPs on a macvlan with the "  # noqa: F821
+                                 "VRRP MAC 00:00:5e:00:01:VRID (named vrrp.VRID), or that "
+                                 "macvlan's name")
+    vmac_xmit_base: Flag = Field(False, description="with use_vmac: send and receive adverts "
+                                 "on the base interface (needed with unicast_peers)")
+    use_vmac_addr: Flag = Field(False, description="with use_vmac: a macvlan also for VIPs "
+                                "on other interfaces or of the other family (keepalived "
+                                "2.2.0 or later)")
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                              "notify")
@@ -700,6 +724,12 @@ class SyncGroup(Block):
 
     instances: list[Name] = Field(description="two or more instances of this host that "
                                   "change state together")
+    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
+                                           "keepalived_track_processes, for every member")
+    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
+                                          "track_processes (not both)")
+    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
+                                       "for every member")
 
 
 # -- the host's data --
@@ -799,6 +829,33 @@ class HostData(Block):
                            "VRID, version, advert_int) go live on this host although a peer "
                            "is outside --limit or unreachable: both may hold the VIPs (split "
                            "brain) until that peer is deployed")
+    keepalived_track_processes: "TrackProcesses" = Field(  # noqa: F821
+        {}, description="vrrp_track_process blocks by name: processes whose presence "
+                        "counts (see docs: tracking)")
+    keepalived_track_processs: "TrackProcesses" = Field(  # noqa: F821
+        {}, description="the Ansible role's spelling of keepalived_track_processes (not "
+                        "both)")
+    keepalived_track_files: "TrackFiles" = Field(  # noqa: F821
+        {}, description="track_file blocks by name: files whose number, times the weight, "
+                        "is added to the priority")
+    # the operator's own files: a block of model.includes (which completes this class)
+    keepalived_include_files: "list[IncludeFile]" = Field(  # noqa: F821
+        [], description="operator config files (a file, or a directory of *.conf), uploaded "
+                        "into conf.d/include/ and included: for what the keys do not type")
+
+
+# The types of fields declared by name (a string) here: blocks of the modules that build on
+# this one (model.tracking_blocks, model.includes, model.lvs), which this module cannot
+# import. Each registers its types with `complete`; model/__init__ imports them all.
+FORWARD_TYPES = {}
+
+
+def complete(**types):
+    """Register the types named by fields of this module, and rebuild the blocks that name
+    them (those still missing a type stay incomplete until it is registered)."""
+    FORWARD_TYPES.update(types)
+    for block in (VrrpInstance, SyncGroup, HostData):
+        block.model_rebuild(force=True, raise_errors=False, _types_namespace=FORWARD_TYPES)
 
 
 def data_defaults():
@@ -1017,16 +1074,19 @@ def read_block(problems, key, block, value, **derived):
         return block.model_validate({**value, **derived} if isinstance(value, Mapping)
                                     else value)
     except ValidationError as error:
-        report_refusals(problems, key, block, value, error.errors())
+        report_refusals(problems, key, block, value, error)
         return None
 
 
-def report_refusals(problems, key, block, value, errors):
-    """Pydantic's `errors` for `value` validated as `block` as messages on `problems`
-    (see `read_block`), one per key path, the deepest where they nest."""
+def report_refusals(problems, key, block, value, error, fields=None):
+    """Each refusal of pydantic's `error` for `value` (validated as `block`) on
+    `problems`, as `read_block` words it, one per key path, the deepest where they nest;
+    `fields`: only those top-level fields'."""
     found = {}  # key path -> (value, message, or the block an unknown key is not of)
-    for detail in errors:
+    for detail in error.errors():
         loc = detail["loc"]
+        if fields is not None and (not loc or loc[0] not in fields):
+            continue
         if detail["type"] == "extra_forbidden":
             steps = list(_walk(block, loc[:-1], value))
             path = (steps[-1][0] if steps else "") + f".{loc[-1]}"

@@ -4,14 +4,21 @@ scripts take to give their first verdict after keepalived (re)starts. One place 
 shared by the handover's health check and timing (operations.handover), the drill and
 the settle time of a start (peers.settle_seconds)."""
 
+from .tracking_blocks import weight_of
+
 HIGHEST = 254  # keepalived clamps an effective priority (below the address owner's 255)
 
 
-def raised_by(instance, scripts):
+def raised_by(instance, scripts, processes=()):
     """How much what `instance` tracks raises its priority while it is all well: the
-    positive weights of the check scripts it tracks (`scripts`: the host's CheckScripts)
-    and of its tracked interfaces (a negative weight counts only while its item fails)."""
+    positive weights of the check scripts it tracks (`scripts`: the host's CheckScripts),
+    of its tracked interfaces and of the processes it tracks (`processes`: the host's
+    TrackProcesses; the instance's own weight for one, else the block's); a negative
+    weight counts only while its item fails. (A tracked file adds what it holds: while
+    all is well, nothing.)"""
     weights = sum(max(0, script.weight or 0) for script in tracked_scripts(instance, scripts))
+    by_name = {process.name: process for process in processes}
+    weights += sum(max(0, weight_of(item, by_name)) for item in instance.track_processes)
     return weights + sum(max(0, track.weight or 0) for track in instance.track_interfaces)
 
 

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from . import host_level as validate_host
 from . import script_data, shared_keys
 from .blocks import HostLevel, Paths, Settings
+from .commands import read_command
+from .includes import read_include_files
 from .instance import (
     HostContext,
     read_instance,
@@ -37,12 +39,13 @@ from .keys import (
     read_block,
     read_value,
 )
-from .problems import Problems
+from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
     read_list,
     read_mapping,
 )
+from .tracking_blocks import read_tracking
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
@@ -192,16 +195,21 @@ def read_script(problems, index, item, paths, script_user):
     where = f"keepalived_check_scripts[{index}]"
     given = item if isinstance(item, Mapping) else {}
     name = given.get("name")
-    defaults = {"user": script_user}
+    defaults = {}  # what the script's keys default to here
+    if "user" not in given:
+        defaults["user"] = script_user
     if "vrrp_name" not in given and isinstance(name, str):
         defaults["vrrp_name"] = name.rsplit(".", 1)[0]
+    source_read, command = read_script_source(problems, where, given)
+    if "check_script" in given:  # (read as a command)
+        defaults["check_script"] = str(command) if command else None
     template_vars = read_script_vars(problems, where, given)
     extra_lines = read_extra_lines(problems, f"{where}.extra_lines",
                                    given.get("extra_lines", []))
-    script = read_block(problems, where, VrrpScript, {**defaults, **given} if given else item,
-                        path=f"{paths.scripts_dir}/{name}", vars=template_vars or {},
-                        extra_lines=extra_lines)
-    if script is None or template_vars is None:
+    script = read_block(problems, where, VrrpScript, {**given, **defaults} if given else item,
+                        path=None if command else f"{paths.scripts_dir}/{name}",
+                        vars=template_vars or {}, extra_lines=extra_lines)
+    if script is None or template_vars is None or not source_read:
         return None
     if script.template == BANNER_CHECK_TEMPLATE:
         banner = read_banner_check_vars(problems, f"{where}.vars", given.get("vars", {}),
@@ -239,6 +247,26 @@ def warn_script_user(problems, key, user, script_user):
         problems.warn(key, user,
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
+
+
+def read_script_source(problems, where, given):
+    """(read, Command or None): a check script has exactly one of its template (a file
+    this deploy renders, its type: VrrpScript's) and its check_script (a command,
+    model.commands); `read`: False after an error (reported)."""
+    template, command = given.get("template"), given.get("check_script")
+    if (template is None or template == "") == (command is None):
+        problems.error(where, NOT_SHOWN, "needs exactly one of template (a template name, "
+                       "e.g. check_systemd_service.sh.j2) or check_script (a command, e.g. "
+                       "\"pgrep -x haproxy\")")
+        return False, None
+    if command is None:
+        return True, None
+    wrong = [key for key in ("vars", "service_name") if given.get(key) not in (None, {})]
+    for key in wrong:
+        problems.error(f"{where}.{key}", given[key], "is for a template: a check_script "
+                       "gets its values as arguments")
+    command = read_command(problems, f"{where}.check_script", command)
+    return command is not None and not wrong, command
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
@@ -369,7 +397,7 @@ def check_host_instances(problems, instances, scripts, notify_scripts):
                           "add it to an instance's track_scripts or remove it")
 
     files = {script.name: f"keepalived_check_scripts[{index}]"
-             for index, script in enumerate(scripts)}
+             for index, script in enumerate(scripts) if script.path}
     notified = {command.split()[0] for instance in instances
                 for _, command in instance.notify_commands}
     for index, script in enumerate(notify_scripts):
@@ -454,6 +482,7 @@ def read_host(host, data):
                                    instances)
     check_vip_names(problems, typed.keepalived_vip_names, instances)
     ssh_host_keys = read_ssh_host_keys(problems, data, typed.keepalived_ssh_host_keys)
+    include_files = read_include_files(problems, data)
 
     if problems.errors:
         return None, problems
@@ -461,6 +490,8 @@ def read_host(host, data):
     check_host_instances(problems, instances, scripts, notify_scripts)
     sync_groups = read_sync_groups(problems, data.get("keepalived_sync_groups", {}),
                                    instances, scripts)
+    instances, sync_groups, track_files, track_processes = read_tracking(
+        problems, data, instances, sync_groups)
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
@@ -469,5 +500,6 @@ def read_host(host, data):
                         package_proxy=typed.keepalived_package_proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=typed.keepalived_ssh_port)
+                        ssh_port=typed.keepalived_ssh_port, track_files=track_files,
+                        track_processes=track_processes, include_files=include_files)
     return settings, problems

@@ -118,7 +118,9 @@ def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS, mode
              generation or generation_name(), QuoteString(RELOAD_PENDING),
              rel(paths.config_file), str(hold)]
     if files:
-        for directory in (paths.scripts_dir, paths.config_dir):
+        included = any(os.path.dirname(file.path) == paths.include_dir for file in files)
+        for directory in (paths.scripts_dir, paths.config_dir,
+                          *([paths.include_dir] if included else [])):
             words += ["dir", rel(directory)]
         for number, file in enumerate(files):
             words += ["file", str(number), file.mode, rel(file.path)]
@@ -142,7 +144,7 @@ def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS, mode
 def tree_work(files, paths, tree):
     """What config_tree has to do on a host whose tree is `tree`: (paths laid out wrong,
     files changed, stale paths to remove); all empty when the tree is up to date."""
-    managed_dirs = [paths.scripts_dir, paths.config_dir]
+    managed_dirs = [paths.scripts_dir, paths.config_dir, paths.include_dir]
     changed = [file for file in files.values() if _differs(tree.get(file.path), file)]
     stale = sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
                    if os.path.dirname(path) in managed_dirs and path not in files

@@ -122,7 +122,8 @@ def configured(settings, name):
     for instance in settings.instances:
         if instance.name == name:
             return Configured(settings.host, instance.nopreempt,
-                              raised_by(instance, settings.scripts),
+                              raised_by(instance, settings.scripts,
+                                        settings.track_processes),
                               tuple(instance.track_scripts))
     return None
 

@@ -25,10 +25,12 @@ from ..host_paths import (
     NEEDRESTART_CONF,
     OPTIONS_FILES,
     SYSCTL_FILE,
+    VMAC_SYSCTL_FILE,
 )
 from ..render import host_level as render_host
 from ..render.firewall import firewall_rules
 from ..render.host_level import NONLOCAL_BIND
+from ..shipped import shell_script
 from . import state_files
 from .firewall import (
     allow_vrrp,
@@ -94,6 +96,37 @@ def nonlocal_bind(families, host_state):
     dropped = [key for key in had if key not in wanted]
     if dropped:
         yield StringCommand("sysctl", "-q", "-w", *[QuoteString(f"{key}=0") for key in dropped])
+
+
+SYSCTL_APPLY = shell_script("operations/sysctl_apply.sh")
+
+
+@operation()
+def vmac_sysctls(interfaces, host_state):
+    """
+    Persist arp_ignore = 1, arp_filter = 1 and arp_announce = 2 for ``interfaces`` (those
+    under a VRRP virtual MAC: render.host_level.vmac_interfaces, VMAC_PARENT_SYSCTLS) in
+    /etc/sysctl.d and apply them where /proc/sys can be written (not in a container);
+    with no interfaces, remove the file (the running values stay until the next boot:
+    keepalived restores the arp_ignore and arp_filter it found when it removes its
+    macvlan).
+
+    + interfaces: the interface names
+    + host_state: the host's ``HostLevelState`` (the file's sha256)
+
+    **Example:**
+
+    .. code:: python
+
+        vmac_sysctls(name="sysctl for VRRP virtual MACs", interfaces=("eth0",),
+                     host_state=probe.host_state)
+    """
+    content = render_host.vmac_sysctl_file(interfaces)
+    if interfaces and host_state.sha256.get(VMAC_SYSCTL_FILE) != sha256(content):
+        yield from upload(VMAC_SYSCTL_FILE, content, "644", then=(
+            "sh", "-c", QuoteString(SYSCTL_APPLY), "sysctl-apply", VMAC_SYSCTL_FILE))
+    elif not interfaces and VMAC_SYSCTL_FILE in host_state.sha256:
+        yield StringCommand("rm", "-f", VMAC_SYSCTL_FILE)
 
 
 @operation()
@@ -209,6 +242,10 @@ def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
                   rules=rules, host_state=host_state)
     if_needed(nonlocal_bind, "sysctl ip_nonlocal_bind", families=level.nonlocal_bind,
               host_state=host_state)
+    if_needed(vmac_sysctls, "sysctl arp_ignore, arp_filter, arp_announce under VRRP virtual "
+              "MACs",
+              interfaces=render_host.vmac_interfaces(settings.instances),
+              host_state=host_state)
     # (the drop-in's start hook reads the live config's peers file: the same drop-in for
     # any peers, and a start before the config step lets in the peers of the config
     # keepalived then loads, the one still live)
@@ -257,7 +294,7 @@ def options(settings, manager, host_state, active=False):
 
 @deploy("Keepalived host removal")
 def remove(lock_wait=LOCK_WAIT_SECONDS):
-    """For the uninstall deploy: firewall rules, the drop-in, the sysctl file and
+    """For the uninstall deploy: firewall rules, the drop-in, the sysctl files and
     needrestart's config snippet go, each
     command under the host's deploy lock (waiting up to `lock_wait` seconds for it)."""
     what = "uninstall: remove the host level"
@@ -266,6 +303,9 @@ def remove(lock_wait=LOCK_WAIT_SECONDS):
     host_state = read_host_state(())
     under_lock(name="Remove the ip_nonlocal_bind setting", what=what, lock_wait=lock_wait,
                inner=nonlocal_bind._inner, families=(), host_state=host_state)
+    under_lock(name="Remove the VRRP virtual MAC sysctl file", what=what,
+               lock_wait=lock_wait, inner=vmac_sysctls._inner, interfaces=(),
+               host_state=host_state)
     under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
                inner=remove_dropin._inner, host_state=host_state)
     under_lock(name="Remove needrestart's keepalived snippet", what=what, lock_wait=lock_wait,

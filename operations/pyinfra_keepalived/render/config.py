@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import jinja2
 
-from ..host_paths import DRAIN_FILE
+from ..host_paths import DRAIN_FILE, DRAIN_TRACKER
+from ..model.commands import resolved
 from ..model.peers import agreement
 from ..model.script_data import SHIPPED_SCRIPT_TEMPLATES
 from ..shipped import TEMPLATES_DIR
@@ -21,8 +22,7 @@ from .firewall import firewall_rules, peers_content, peers_path
 # a keepalived track_file whose number is added to the priority of every instance that tracks
 # it (weight 1; keepalived clamps the result at 1). Writing -253 into the file hands a VIP
 # to the next priority with no reply lost, without a reload; a missing file counts as 0.
-# On tmpfs: a reboot undrains.
-DRAIN_TRACKER = "pyinfra_drain"
+# On tmpfs: a reboot undrains. (Its track_file is named DRAIN_TRACKER.)
 
 
 def instance_drain(name):
@@ -106,6 +106,7 @@ def _environment(search_path):
     env.filters["keepalived_value"] = keepalived_value
     env.filters["quote"] = shell_quote
     env.filters["one_line"] = one_line
+    env.filters["resolved"] = resolved
     return env
 
 
@@ -151,17 +152,23 @@ def script_content(script):
     return script_file(script.template, script.template_variables())
 
 
-def config_files(settings):
+def config_files(settings, programs=None):
     """{path: ManagedFile} for the config tree of one host (check scripts, the agreement
-    files and the firewall's peers file included)."""
+    files and the firewall's peers file included). `programs`: {name: absolute path} of
+    the programs that check and notify commands name without a path, as the host resolved
+    them (facts.programs); a name not in it is rendered as given."""
     paths = settings.paths
     context = {
+        "programs": programs or {},
         "host": settings.host,
         "paths": paths,
         "global_defs": settings.global_defs,
         "scripts": settings.scripts,
         "instances": settings.instances,
         "sync_groups": settings.sync_groups,
+        "track_files": settings.track_files,
+        "track_processes": settings.track_processes,
+        "include_files": settings.include_files,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -181,9 +188,15 @@ def config_files(settings):
         rendered("conf.d/20-vrrp_instances.conf.j2", instances_path(paths), "600",
                  secret=True),
     ]
+    if settings.track_files or settings.track_processes:  # (the operator's: tracking_blocks)
+        files.append(rendered("conf.d/05-track.conf.j2", f"{paths.config_dir}/05-track.conf",
+                              "644"))
     files += [ManagedFile(path=script.path, content=script_content(script), mode="755")
-              for script in (*settings.scripts, *settings.notify_scripts)]
+              for script in (*settings.scripts, *settings.notify_scripts) if script.path]
     files += [agreement_file(paths, instance) for instance in settings.instances]
+    files += [ManagedFile(path=f"{paths.include_dir}/{file.name}", content=file.content,
+                          mode="600" if file.secret else "644", secret=file.secret)
+              for file in settings.include_files]
     # the firewall's peers for this config, live with it (render.firewall)
     rules = firewall_rules(settings)
     if rules:

@@ -33,6 +33,31 @@ def sysctl_file(families):
                       *[f"{NONLOCAL_BIND[family]} = 1" for family in families]]) + "\n"
 
 
+# The interface under a VRRP virtual MAC's macvlan must not give clients its own MAC for
+# the VIP, which lives on the macvlan: arp_ignore 1 and arp_filter 1 (it answers no ARP
+# for it: keepalived 2.2.7 sets both itself while the macvlan exists,
+# keepalived/vrrp/vrrp_if_config.c) and arp_announce 2 (its own ARP requests name its
+# own address, not the VIP: keepalived does not set it, and without it a client that a
+# VIP holder asks for its MAC learns the interface's MAC for the VIP: seen on the test
+# hosts).
+VMAC_PARENT_SYSCTLS = {"arp_ignore": 1, "arp_filter": 1, "arp_announce": 2}
+
+
+def vmac_interfaces(instances):
+    """The interfaces under the macvlans of `instances` with use_vmac, each once, sorted."""
+    return tuple(sorted({instance.interface for instance in instances
+                         if instance.use_vmac is not False}))
+
+
+def vmac_sysctl_file(interfaces):
+    """/etc/sysctl.d file that sets VMAC_PARENT_SYSCTLS on `interfaces` (keys in the
+    slash form: an interface name may hold a dot)."""
+    return "\n".join([f"{HEADER}: the interfaces under VRRP virtual MACs give clients no "
+                      "MAC of theirs for the VIPs.",
+                      *[f"net/ipv4/conf/{interface}/{key} = {value}" for interface in interfaces
+                        for key, value in VMAC_PARENT_SYSCTLS.items()]]) + "\n"
+
+
 def options_file(variable, options):
     """/etc/default/keepalived (DAEMON_ARGS) or /etc/sysconfig/keepalived
     (KEEPALIVED_OPTIONS): keepalived's command line, read only when it starts."""

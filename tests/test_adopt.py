@@ -1,0 +1,430 @@
+"""Adopting hand-written configs: the normal form and its differences (model.conf_equiv),
+a config mapped to host data (model.adopt_map) as table cases, the lines each of Debian's
+sample configs leaves unmapped (counts per sample: a regression or an improvement shows),
+and `python3 -m pyinfra_keepalived adopt` round trips: adopt -> render -> equivalent."""
+
+import collections
+import glob
+import os
+import stat
+import subprocess
+
+import pytest
+
+from pyinfra_keepalived.deploys import offline
+from pyinfra_keepalived.model import adopt_map
+from pyinfra_keepalived.model.conf_equiv import differences, normalise
+from pyinfra_keepalived.model.conf_parse import parse, parse_text
+from pyinfra_keepalived.model.hidden import MASK
+
+pytestmark = pytest.mark.unit
+
+SAMPLES = "/usr/share/doc/keepalived/samples"
+
+
+def normal(text):
+    return normalise(parse_text(text))
+
+
+# -- the normal form --
+
+SAME = {
+    "block order and keyword order": (
+        "global_defs { router_id a\n smtp_server s }\nvrrp_instance V { priority 1 }\n",
+        "vrrp_instance V { priority 1 }\nglobal_defs { smtp_server s\n router_id a }\n"),
+    "whitespace, comments, quoting, brace placement": (
+        'vrrp_script c {\n  script "/bin/c  1"  # the check\n}\n',
+        "! hand-written\nvrrp_script c\n{\n\tscript /bin/c 1\n}\n"),
+    "two blocks of the same name are one": (
+        "global_defs { router_id a }\nglobal_defs { smtp_server s }\n",
+        "global_defs { router_id a\nsmtp_server s }\n"),
+    "a number's spelling": ("vrrp_instance V { advert_int 1.0\npriority 0100 }\n",
+                            "vrrp_instance V { advert_int 1\npriority 100 }\n"),
+    "keepalived's defaults written out": ("vrrp_instance V { interface e }\n",
+                                          "vrrp_instance V { interface e\nstate BACKUP\n"
+                                          "priority 100\nadvert_int 1 }\n"),
+    "old spellings": ("virtual_server 10.0.0.1 80 { lb_algo rr\nlb_kind DR\n"
+                      "real_server 10.0.0.2 80 { TCP_CHECK { nb_get_retry 3 } } }\n"
+                      "global_defs { lvs_id a }\n",
+                      "virtual_server 10.0.0.1 80 { lvs_sched rr\nlvs_method DR\n"
+                      "real_server 10.0.0.2 80 { TCP_CHECK { retry 3 } } }\n"
+                      "global_defs { router_id a }\n"),
+    "a line written twice": ("global_defs { router_id a\nrouter_id a }\n",
+                             "global_defs { router_id a }\n"),
+}
+
+
+@pytest.mark.parametrize("first, second", SAME.values(), ids=SAME.keys())
+def test_means_the_same(first, second):
+    assert differences(normal(first), normal(second)) == []
+
+
+def test_old_spellings_are_reported_with_their_line():
+    translations = []
+    normalise(parse_text("global_defs {\n  lvs_id a\n}\n", path="k.conf"), translations)
+    assert translations == [("k.conf:2", "lvs_id", "router_id")]
+
+
+def test_differences_block_by_block_with_secrets_masked():
+    first = ("vrrp_instance V { priority 150\n authentication { auth_pass one }\n"
+             " virtual_ipaddress { 10.0.0.1/24 } }\nvrrp_script gone { script /x }\n")
+    second = ("vrrp_instance V { priority 100\n authentication { auth_pass two }\n"
+              " virtual_ipaddress { 10.0.0.1/24 } }\n")
+    assert differences(normal(first), normal(second), ("a", "b")) == [
+        "vrrp_instance V: only in a: priority 150",
+        "vrrp_instance V: only in b: priority 100",
+        f"vrrp_instance V > authentication: only in a: auth_pass {MASK}",
+        f"vrrp_instance V > authentication: only in b: auth_pass {MASK}",
+        "(top level): only in a: vrrp_script gone { ... 1 lines }",
+    ]
+
+
+def test_ignored_lines_and_the_blocks_they_empty_are_left_out():
+    first = "vrrp_instance V { priority 1 }\n"
+    second = ("vrrp_instance V { priority 1\n track_file { drain } }\n"
+              "track_file drain { file /run/d }\n")
+
+    def drain(path, text):
+        return "drain" in text
+
+    assert differences(normal(first), normal(second), ignore=drain) == []
+    assert differences(normal(first), normal(second)) != []
+
+
+# -- one host's config as data --
+
+INSTANCE = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n%s}\n"
+MAPPED = {
+    "an instance, keepalived's defaults written out": (
+        INSTANCE % " virtual_ipaddress { 10.0.0.1/24 dev eth0 }\n",
+        {"keepalived_vrrp_instances": [{
+            "name": "VI_1", "state": "BACKUP", "priority": 100, "interface": "eth0",
+            "virtual_router_id": 51, "virtual_ipaddresses": ["10.0.0.1/24 dev eth0"]}]}),
+    "typed keywords, flags and numbers": (
+        INSTANCE % " state MASTER\n priority 150\n advert_int 0.5\n version 3\n nopreempt\n"
+                   " preempt_delay 10\n garp_master_refresh 60\n",
+        {"keepalived_vrrp_instances": [{
+            "name": "VI_1", "state": "MASTER", "priority": 150, "interface": "eth0",
+            "virtual_router_id": 51, "advert_int": 0.5, "version": 3, "nopreempt": True,
+            "preempt_delay": 10, "garp_master_refresh": 60}]}),
+    "authentication and unicast": (
+        INSTANCE % " authentication {\n auth_type PASS\n auth_pass 1234\n }\n"
+                   " unicast_src_ip 10.0.0.1\n unicast_peer {\n 10.0.0.2\n 10.0.0.3\n }\n",
+        {"keepalived_vrrp_instances": [{
+            "name": "VI_1", "state": "BACKUP", "priority": 100, "interface": "eth0",
+            "virtual_router_id": 51, "auth_type": "PASS", "auth_pass": "1234",
+            "unicast_src_ip": "10.0.0.1", "unicast_peers": ["10.0.0.2", "10.0.0.3"]}]}),
+    "global_defs, script_user and a sync group": (
+        "global_defs {\n router_id lb1\n notification_email {\n a@b\n }\n vrrp_strict\n"
+        " vrrp_garp_interval 0.001\n script_user ka\n}\n"
+        "vrrp_sync_group G {\n group {\n VI_1\n VI_2\n }\n}\n",
+        {"keepalived_global_defs": {"router_id": "lb1", "notification_email": ["a@b"],
+                                    "vrrp_strict": True, "vrrp_garp_interval": 0.001},
+         "keepalived_check_script_user": "ka",
+         "keepalived_sync_groups": {"G": {"instances": ["VI_1", "VI_2"]}}}),
+}
+
+
+@pytest.mark.parametrize("text, data", MAPPED.values(), ids=MAPPED.keys())
+def test_maps(text, data):
+    mapping = adopt_map.map_config(parse_text(text))
+    assert (mapping.data, mapping.unmapped) == (data, [])
+
+
+UNMAPPED = {
+    "a block not typed yet": ("virtual_server 10.0.0.1 80 {\n delay_loop 6\n}\n",
+                              [("k.conf:1", "virtual_server 10.0.0.1 80", "not typed yet")]),
+    "a keyword not typed yet": (INSTANCE % " use_vmac\n",
+                                [("k.conf:4", "use_vmac", "not typed yet")]),
+    "a check script (a command)": (
+        'vrrp_script chk {\n script "/bin/true"\n}\n' + INSTANCE % " track_script {\n chk\n"
+        " chk weight 5\n }\n",
+        [("k.conf:1", "vrrp_script chk", adopt_map.SCRIPT_COMMAND),
+         ("k.conf:8", "chk", "tracks vrrp_script chk, which is not mapped"),
+         ("k.conf:9", "chk weight 5", "a per-instance weight: not typed yet")]),
+    "a notify script (a command)": (
+        INSTANCE % ' notify_master "/bin/n MASTER"\n',
+        [("k.conf:4", "notify_master /bin/n MASTER", adopt_map.SCRIPT_COMMAND)]),
+    "a value the model refuses, the secret masked": (
+        INSTANCE % " priority 256\n authentication {\n auth_pass toolongpassword\n }\n",
+        [("k.conf:4", "priority 256", "refused by the model: must be a whole number 1-255 "
+                                      "(255 only for the address owner)"),
+         ("k.conf:6", f"auth_pass {MASK}", "refused by the model: must be 1-8 characters "
+          "without spaces, quotes, braces, # or ! (keepalived silently truncates longer "
+          "passwords)")]),
+    "a block without its braces": ("vrrp_instance VI_1\n",
+                                   [("k.conf:1", "vrrp_instance VI_1", "a block: needs its { }")]),
+    "a flag with a value": (INSTANCE % " nopreempt yes\n",
+                            [("k.conf:4", "nopreempt yes", "a flag here: takes no value")]),
+}
+
+
+@pytest.mark.parametrize("text, unmapped", UNMAPPED.values(), ids=UNMAPPED.keys())
+def test_reports_what_it_cannot_map(text, unmapped):
+    mapping = adopt_map.map_config(parse_text(text, path="k.conf"))
+    assert [(item.where, item.text, item.reason) for item in mapping.unmapped] == unmapped
+    assert "toolongpassword" not in repr(mapping.unmapped)
+
+
+def test_hosts_of_an_instance_share_group_data_and_keep_their_own():
+    def host(priority, state, me, peer, router_id):
+        return {"keepalived_global_defs": {"router_id": router_id},
+                "keepalived_vrrp_instances": [{
+                    "name": "VI_1", "state": state, "priority": priority, "interface": "eth0",
+                    "virtual_router_id": 51, "unicast_src_ip": me, "unicast_peers": [peer],
+                    "virtual_ipaddresses": ["10.0.0.100/24"]}]}
+
+    groups, hosts = adopt_map.split_data({
+        "lb1": host(150, "MASTER", "10.0.0.1", "10.0.0.2", "lb1"),
+        "lb2": host(100, "BACKUP", "10.0.0.2", "10.0.0.1", "lb2"),
+        "other": {"keepalived_vrrp_instances": [{"name": "VI_9", "priority": 1}]}})
+    assert groups == {
+        "vrrp_vi_1": (["lb1", "lb2"], {"keepalived_vrrp_instances": [{
+            "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+            "unicast_peers": "inventory", "virtual_ipaddresses": ["10.0.0.100/24"]}]}),
+        "vrrp_vi_9": (["other"], {})}
+    assert hosts == {
+        "lb1": {"keepalived_global_defs": {"router_id": "lb1"}, "keepalived_priority": 150,
+                "keepalived_state": "MASTER", "keepalived_unicast_src_ip": "10.0.0.1"},
+        "lb2": {"keepalived_global_defs": {"router_id": "lb2"}, "keepalived_priority": 100,
+                "keepalived_state": "BACKUP", "keepalived_unicast_src_ip": "10.0.0.2"},
+        "other": {"keepalived_priority": 1, "keepalived_vrrp_instances": [{"name": "VI_9"}]}}
+
+
+# -- Debian's samples: what each leaves unmapped, and why --
+
+NOT_TYPED, COMMAND = adopt_map.NOT_TYPED, adopt_map.SCRIPT_COMMAND
+REFUSED = "refused by the model"
+UNMAPPED_BY_SAMPLE = {
+    "keepalived.conf.HTTP_GET.port": {NOT_TYPED: 1},
+    "keepalived.conf.IPv6": {NOT_TYPED: 2},
+    "keepalived.conf.PING_CHECK": {NOT_TYPED: 1},
+    "keepalived.conf.SMTP_CHECK": {NOT_TYPED: 1},
+    "keepalived.conf.SSL_GET": {NOT_TYPED: 2},
+    "keepalived.conf.UDP_CHECK": {NOT_TYPED: 1},
+    "keepalived.conf.conditional_conf": {COMMAND: 1, NOT_TYPED: 2,
+                                         "tracks vrrp_script check_VI_0, which is not mapped": 1},
+    "keepalived.conf.fwmark": {NOT_TYPED: 1},
+    "keepalived.conf.inhibit": {NOT_TYPED: 1},
+    "keepalived.conf.misc_check": {NOT_TYPED: 1},
+    "keepalived.conf.misc_check_arg": {NOT_TYPED: 1},
+    "keepalived.conf.quorum": {NOT_TYPED: 1},
+    "keepalived.conf.sample": {NOT_TYPED: 1},
+    "keepalived.conf.status_code": {NOT_TYPED: 1},
+    "keepalived.conf.track_interface": {NOT_TYPED: 1},
+    "keepalived.conf.virtual_server_group": {NOT_TYPED: 2},
+    "keepalived.conf.virtualhost": {NOT_TYPED: 1},
+    "keepalived.conf.vrrp": {NOT_TYPED: 4},
+    "keepalived.conf.vrrp.localcheck": {
+        "a per-instance weight: not typed yet": 2, COMMAND: 5,
+        "tracks vrrp_script chk_http_port, which is not mapped": 2,
+        "tracks vrrp_script chk_https_port, which is not mapped": 2,
+        "tracks vrrp_script chk_smtp_port, which is not mapped": 2,
+        "tracks vrrp_script chk_sshd, which is not mapped": 1},
+    "keepalived.conf.vrrp.lvs_syncd": {NOT_TYPED: 4},
+    "keepalived.conf.vrrp.routes": {NOT_TYPED: 1, REFUSED: 4},
+    "keepalived.conf.vrrp.rules": {NOT_TYPED: 2},
+    "keepalived.conf.vrrp.scripts": {COMMAND: 6, NOT_TYPED: 1},
+    "keepalived.conf.vrrp.static_ipaddress": {NOT_TYPED: 1, REFUSED: 1},
+    "keepalived.conf.vrrp.sync": {COMMAND: 3},
+}
+
+
+def test_every_sample_is_counted():
+    assert sorted(UNMAPPED_BY_SAMPLE) == sorted(
+        map(os.path.basename, glob.glob(f"{SAMPLES}/keepalived.conf.*")))
+
+
+@pytest.mark.parametrize("name, expected", UNMAPPED_BY_SAMPLE.items(),
+                         ids=UNMAPPED_BY_SAMPLE.keys())
+def test_unmapped_lines_of_each_sample(name, expected):
+    mapping = adopt_map.map_config(parse(f"{SAMPLES}/{name}", config_id="high"))
+    reasons = collections.Counter(REFUSED if item.reason.startswith(REFUSED) else item.reason
+                                  for item in mapping.unmapped)
+    assert dict(reasons) == expected
+    assert all(item.where.startswith(f"{SAMPLES}/{name}:") for item in mapping.unmapped)
+
+
+# -- the command: adopt, render, equivalent --
+
+def config(host, other, state, priority):
+    return f"""! hand-written on {host}
+global_defs {{
+   router_id {host}
+   notification_email {{ ops@example.com }}
+   lvs_id {host}
+}}
+vrrp_instance VI_1
+{{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1.0
+    authentication {{ auth_type PASS
+      auth_pass "s3cret" }}
+    unicast_src_ip 10.0.0.{host[-1]}
+    unicast_peer {{ 10.0.0.{other[-1]} }}
+    virtual_ipaddress {{ 10.0.0.100/24 dev eth0 label eth0:vip }}  # the VIP
+    track_interface {{ eth1 }}
+}}
+"""
+
+
+@pytest.fixture
+def two_hosts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lb1.conf").write_text(config("lb1", "lb2", "MASTER", 150))
+    (tmp_path / "lb2.conf").write_text(config("lb2", "lb1", "BACKUP", 100))
+    return tmp_path
+
+
+def test_adopt_two_hosts_renders_the_same(two_hosts, capsys):
+    out = two_hosts / "adopted"
+    assert offline.main(["adopt", "--out", str(out), "lb1.conf", "lb2.conf"]) == 0
+    printed = capsys.readouterr().out
+    assert "lb1: lb1.conf:5: lvs_id read as router_id" in printed
+    assert "0 line(s) not mapped, 0 difference(s)" in printed
+    assert "s3cret" not in printed
+    assert sorted(os.listdir(out)) == ["group_data", "inventory.py"]
+    assert stat.S_IMODE(os.stat(out / "group_data/vrrp_vi_1.py").st_mode) == 0o600
+    # what adopt checked, by hand: render the adopted inventory, compare with the originals
+    assert offline.main(["render", str(out / "inventory.py"), "--out", str(two_hosts / "t")]) == 0
+    for host in ("lb1", "lb2"):
+        rendered = parse("/etc/keepalived/keepalived.conf",
+                         offline.conf_parse.DiskSource(two_hosts / "t" / host))
+        original = parse(f"{host}.conf")
+        assert differences(normalise(original), normalise(rendered),
+                           ignore=offline.deploy_own) == []
+    priority = [line for line in (two_hosts / "t/lb1/etc/keepalived/conf.d/"
+                                  "20-vrrp_instances.conf").read_text().splitlines()
+                if "priority" in line]
+    assert priority == ["    priority          150"]
+
+
+def test_a_change_in_one_host_is_a_difference(two_hosts, capsys):
+    out = two_hosts / "adopted"
+    offline.main(["adopt", "--out", str(out), "lb1.conf", "lb2.conf"])
+    capsys.readouterr()
+    (two_hosts / "lb1.conf").write_text(config("lb1", "lb2", "MASTER", 151))
+    with offline.tempfile.TemporaryDirectory() as tree:
+        offline.write_tree(tree, offline.rendered_hosts(str(out / "inventory.py")))
+        mappings, trees = offline.adopted(["lb1.conf", "lb2.conf"])
+        found = offline.compared(trees, tree, mappings)
+    assert found == {"lb1": ["vrrp_instance VI_1: only in original: priority 151",
+                             "vrrp_instance VI_1: only in rendered: priority 150"],
+                     "lb2": []}
+
+
+@pytest.mark.parametrize("sample, unmapped", [
+    ("keepalived.conf.vrrp.sync", 3), ("keepalived.conf.vrrp.scripts", 7),
+    ("keepalived.conf.track_interface", None)])
+def test_samples_round_trip(tmp_path, monkeypatch, capsys, sample, unmapped):
+    """adopt -> render -> equivalent, for what was mapped; marked incomplete, exit 1. (The
+    track_interface sample's virtual route is rendered with the instance's interface as
+    its dev: a difference, shown.)"""
+    monkeypatch.chdir(tmp_path)
+    code = offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/{sample}"])
+    printed = capsys.readouterr().out
+    assert code == 1
+    if unmapped is None:
+        assert printed.splitlines()[-3:] == [
+            "lb1: differs: vrrp_instance VI_1 > virtual_routes: only in original: "
+            "192.168.112.0/24 via 192.168.100.254",
+            "lb1: differs: vrrp_instance VI_1 > virtual_routes: only in rendered: "
+            "192.168.112.0/24 via 192.168.100.254 dev eth0.1",
+            "adopted 1 host(s) into out: 1 line(s) not mapped, 2 difference(s) between the "
+            "configs and their render"]
+        incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text().splitlines()
+        assert incomplete[1:] == printed.splitlines()[-3:-1]  # (after the unmapped line)
+        return
+    assert printed.endswith(f"{unmapped} line(s) not mapped, 0 difference(s) between the "
+                            "configs and their render\n")
+    incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text().splitlines()
+    assert incomplete == printed.splitlines()[-1 - unmapped:-1]
+    assert f"INCOMPLETE: {unmapped} problem(s)" in (tmp_path / "out/inventory.py").read_text()
+
+
+@pytest.mark.parametrize("files, message", [
+    (["k.conf=missing.conf"], "k.conf: missing.conf: cannot read missing.conf: no such file"),
+    (["bad.conf"], "bad: bad.conf:2: '}' closes no block"),
+    (["a=bad.conf", "a=bad.conf"], "host a is given twice"),
+    (["..=bad.conf"], "host '..': its name is no directory name"),
+])
+def test_adopt_refuses_bad_input_and_writes_nothing(tmp_path, monkeypatch, capsys, files,
+                                                    message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.conf").write_text("a 1\n}\n")
+    if files[0] == "a=bad.conf":
+        (tmp_path / "bad.conf").write_text("global_defs { router_id a }\n")
+    assert offline.main(["adopt", "--out", "out", *files]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_adopted_data_the_validation_refuses_is_shown(tmp_path, monkeypatch, capsys):
+    """The vrrp sample lists 192.168.200.18 twice (once with a label): keepalived adds it
+    once, the validation refuses it; adopt says so and exits 1."""
+    monkeypatch.chdir(tmp_path)
+    assert offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/keepalived.conf.vrrp"]) == 1
+    printed = capsys.readouterr()
+    assert "the adopted data does not render:" in printed.err
+    assert "lists 192.168.200.18 twice" in printed.err
+    assert printed.out.endswith("4 line(s) not mapped, 0 difference(s) between the configs "
+                                "and their render; the data does not render\n")
+    incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text()
+    assert "lists 192.168.200.18 twice" in incomplete
+    assert "INCOMPLETE: 5 problem(s)" in (tmp_path / "out/inventory.py").read_text()
+
+
+def test_a_complete_adoption_removes_an_earlier_runs_list(two_hosts, capsys):
+    (two_hosts / "adopted").mkdir()
+    (two_hosts / "adopted" / offline.INCOMPLETE_FILE).write_text("an earlier run's\n")
+    assert offline.main(["adopt", "--out", "adopted", "lb1.conf", "lb2.conf"]) == 0
+    assert not (two_hosts / "adopted" / offline.INCOMPLETE_FILE).exists()
+    assert "Every line was mapped; the render means the same." in (
+        two_hosts / "adopted/inventory.py").read_text()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/keepalived"),
+                    reason="keepalived is not installed (apt-get install keepalived)")
+def test_the_adopted_render_passes_keepalived_t(tmp_path, monkeypatch, capsys):
+    """keepalived -t (this machine's) accepts each host's rendered tree (its paths moved
+    under the test's directory); script_user root: keepalived_script does not exist
+    here, dynamic_interfaces: nor does eth0."""
+    monkeypatch.chdir(tmp_path)
+    for host, other, state, priority in (("lb1", "lb2", "MASTER", 150),
+                                         ("lb2", "lb1", "BACKUP", 100)):
+        (tmp_path / f"{host}.conf").write_text(
+            config(host, other, state, priority).replace(
+                "global_defs {", "global_defs {\n   script_user root\n   dynamic_interfaces"))
+    assert offline.main(["adopt", "--out", "out", "lb1.conf", "lb2.conf"]) == 0
+    capsys.readouterr()
+    assert offline.main(["render", "out/inventory.py", "--out", "tree"]) == 0
+    for host in ("lb1", "lb2"):
+        root = tmp_path / "tree" / host
+        for path in root.rglob("*.conf"):
+            path.write_text(path.read_text().replace("/etc/keepalived", f"{root}/etc/keepalived"))
+        done = subprocess.run(["/usr/sbin/keepalived", "-t", "-f",
+                               f"{root}/etc/keepalived/keepalived.conf"],
+                              capture_output=True, text=True, timeout=30)
+        assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_adopt_from_copies_of_the_hosts_files(tmp_path, monkeypatch, capsys):
+    """--root: each host's files under DIR/<host>/ as on the host, its absolute includes
+    read there; without it, an absolute include is refused (never this machine's /etc)."""
+    monkeypatch.chdir(tmp_path)
+    for host, other, state, priority in (("lb1", "lb2", "MASTER", 150),
+                                         ("lb2", "lb1", "BACKUP", 100)):
+        etc = tmp_path / "copies" / host / "etc/keepalived"
+        (etc / "conf.d").mkdir(parents=True)
+        (etc / "keepalived.conf").write_text("include /etc/keepalived/conf.d/*.conf\n")
+        (etc / "conf.d/vrrp.conf").write_text(config(host, other, state, priority))
+    assert offline.main(["adopt", "--root", "copies", "--out", "out", "lb1",
+                         "lb2=/etc/keepalived/keepalived.conf"]) == 0
+    assert "0 line(s) not mapped, 0 difference(s)" in capsys.readouterr().out
+    assert offline.main(["adopt", "--out", "out2",
+                         "lb1=copies/lb1/etc/keepalived/keepalived.conf"]) == 2
+    assert "an absolute path names the host's file" in capsys.readouterr().err
+    assert not (tmp_path / "out2").exists()
