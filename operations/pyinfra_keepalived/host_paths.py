@@ -38,7 +38,9 @@ def created_user_record(user):
 RUN_DIR = "/run/pyinfra-keepalived"
 LOCK_FILE = f"{RUN_DIR}/lock"  # held (flock) by whatever changes the host
 LOCK_HOLDER = f"{RUN_DIR}/holder"  # who holds the lock: pid, login user, since when, what
-LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
+# how long a second run waits for the first before failing the host: keepalived_lock_wait's
+# default (model.keys), and the wait of the commands that take no host data
+LOCK_WAIT_SECONDS = 120
 
 # -- Uploads (operations.uploads makes the directories, the probe finds broken-off runs')
 

@@ -78,6 +78,21 @@ class HostLevel:
     # an agreement change may go live although a peer is not in the run (split brain risk)
     commit_without_peers: bool = HostData.default("keepalived_commit_without_peers")
 
+    @classmethod
+    def of(cls, data):
+        """The host level of `data` (HostData, validated)."""
+        return cls(
+            firewall=FIREWALL_MODES[data.keepalived_firewall],
+            nonlocal_bind=nonlocal_families(data.keepalived_nonlocal_bind),
+            restart=data.keepalived_systemd_restart,
+            restart_sec=data.keepalived_systemd_restart_sec,
+            daemon_options=data.keepalived_daemon_options,
+            lock_wait=data.keepalived_lock_wait,
+            verify=data.keepalived_verify,
+            verify_wait=data.keepalived_verify_wait,
+            commit_without_peers=data.keepalived_commit_without_peers,
+        )
+
 
 @dataclass(frozen=True)
 class Settings:
