@@ -158,13 +158,14 @@ def test_scripts_become_a_check_template_and_a_notify_script(tmp_path):
     assert mapping.data["keepalived_check_script_user"] == "root"
 
 
-def test_without_the_files_scripts_stay_unmapped():
+def test_without_the_files_scripts_stay_commands():
     tree = conf_parse.parse_text('vrrp_script c {\n script "/bin/c"\n}\n')
-    assert [item.reason for item in adopt_map.map_config(tree).unmapped] == [
-        adopt_map.SCRIPT_COMMAND]
-    assert [item.reason for item in adopt_map.map_config(tree, scripts={}).unmapped] == [
-        "/bin/c: the file was not read (not an absolute path to a file of the host, or a "
-        "parameter in it)"]
+    for scripts in (None, {}):
+        mapping = adopt_map.map_config(tree, scripts=scripts)
+        assert (mapping.unmapped, mapping.templates) == ([], {})
+        assert mapping.data["keepalived_check_scripts"] == [
+            {"name": "c", "check_script": "/bin/c", "vrrp_name": "c", "interval": 1,
+             "fall": 1, "rise": 1}]
 
 
 def test_two_hosts_adopt_whole_and_render_the_same(tmp_path, monkeypatch):
