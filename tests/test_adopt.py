@@ -1,9 +1,8 @@
 """Adopting hand-written configs: the normal form and its differences (model.conf_equiv),
-a config mapped to host data (model.adopt_map) as table cases, the lines each of Debian's
-sample configs leaves unmapped (counts per sample: a regression or an improvement shows),
-and `python3 -m pyinfra_keepalived adopt` round trips: adopt -> render -> equivalent."""
+a config mapped to host data (model.adopt_map) as table cases, and `python3 -m
+pyinfra_keepalived adopt` round trips: adopt -> render -> equivalent. (Debian's samples,
+each line they leave unmapped: tests/test_adopt_samples.py.)"""
 
-import glob
 import os
 import stat
 import subprocess
@@ -251,36 +250,7 @@ def test_hosts_of_an_instance_share_group_data_and_keep_their_own():
         "other": {"keepalived_priority": 1, "keepalived_vrrp_instances": [{"name": "VI_9"}]}}
 
 
-# -- Debian's samples: what each leaves unmapped, and why --
-
-UNMAPPED_BY_SAMPLE = {  # (tests/test_adopt_samples.py lists each line and its reason)
-    "keepalived.conf.HTTP_GET.port": 0, "keepalived.conf.IPv6": 1,
-    "keepalived.conf.PING_CHECK": 0, "keepalived.conf.SMTP_CHECK": 6,
-    "keepalived.conf.SSL_GET": 0, "keepalived.conf.UDP_CHECK": 0,
-    "keepalived.conf.conditional_conf": 4, "keepalived.conf.fwmark": 1,
-    "keepalived.conf.inhibit": 0, "keepalived.conf.misc_check": 0,
-    "keepalived.conf.misc_check_arg": 0, "keepalived.conf.quorum": 0,
-    "keepalived.conf.sample": 0, "keepalived.conf.status_code": 1,
-    "keepalived.conf.track_interface": 0, "keepalived.conf.virtual_server_group": 1,
-    "keepalived.conf.virtualhost": 0, "keepalived.conf.vrrp": 1,
-    "keepalived.conf.vrrp.localcheck": 14, "keepalived.conf.vrrp.lvs_syncd": 4,
-    "keepalived.conf.vrrp.routes": 5, "keepalived.conf.vrrp.rules": 4,
-    "keepalived.conf.vrrp.scripts": 0, "keepalived.conf.vrrp.static_ipaddress": 1,
-    "keepalived.conf.vrrp.sync": 0,
-}
-
-
-def test_every_sample_is_counted():
-    assert sorted(UNMAPPED_BY_SAMPLE) == sorted(
-        map(os.path.basename, glob.glob(f"{SAMPLES}/keepalived.conf.*")))
-
-
-@pytest.mark.parametrize("name, expected", UNMAPPED_BY_SAMPLE.items(),
-                         ids=UNMAPPED_BY_SAMPLE.keys())
-def test_unmapped_lines_of_each_sample(name, expected):
-    mapping = adopt_map.map_config(parse(f"{SAMPLES}/{name}", config_id="high"))
-    assert len(mapping.unmapped) == expected
-    assert all(item.where.startswith(f"{SAMPLES}/{name}:") for item in mapping.unmapped)
+# (Debian's samples, each line each leaves unmapped and why: tests/test_adopt_samples.py)
 
 
 # -- the command: adopt, render, equivalent --
