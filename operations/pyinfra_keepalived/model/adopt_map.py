@@ -339,6 +339,17 @@ def _script_file(mapping, command):
     return words[0]
 
 
+def programs(nodes):
+    """The first word of every script and notify line of `nodes` (a parsed tree): the
+    programs the config runs (what facts.live_config reads as scripts)."""
+    found = set()
+    for node in nodes:
+        if (node.keyword == "script" or node.keyword.startswith("notify")) and node.args:
+            found.add(node.args[0].split()[0])
+        found |= programs(node.children)
+    return found
+
+
 def _moved(mapping, path, name):
     mapping.renamed[path] = f"{Paths().scripts_dir}/{name}"
 
