@@ -188,6 +188,16 @@ UNMAPPED = {
                               [("k.conf:1", "garp_group", "not typed yet")]),
     "a keyword not typed yet": (INSTANCE % " unicast_fault_no_peer\n",
                                 [("k.conf:4", "unicast_fault_no_peer", "not typed yet")]),
+    "LVS lines that do not read as the model's": (
+        "global_defs {\n lvs_timeouts tcp\n lvs_sync_daemon eth0\n}\n"
+        "virtual_server 10.0.0.1 80 tcp {\n delay_loop 6\n}\n"
+        "virtual_server fwmark 1 {\n protocol TCP\n}\n",
+        [("k.conf:2", "lvs_timeouts tcp", "must be keyword value pairs"),
+         ("k.conf:3", "lvs_sync_daemon eth0", "must be INTERFACE INSTANCE then keyword "
+                                              "value pairs"),
+         ("k.conf:5", "virtual_server 10.0.0.1 80 tcp", "must be virtual_server IP PORT, "
+                                                        "fwmark N or group NAME"),
+         ("k.conf:9", "protocol TCP", adopt_map.FWMARK_PROTOCOL)]),
     "a keyword deliberately refused": ("net_namespace blue\n", [
         ("k.conf:1", "net_namespace blue", adopt_map.REFUSED["net_namespace"])]),
     "a per-instance weight, a script in the deploy's scripts dir, no program": (

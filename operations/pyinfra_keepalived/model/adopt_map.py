@@ -286,7 +286,8 @@ def _pairs(key, block, leading=()):
         data = dict(zip(leading, words))
         rest = words[len(leading):]
         if node.block or len(words) < len(leading) or len(rest) % 2:
-            return mapping.skip(node, f"must be {' '.join(leading).upper()} then keyword "
+            first = " ".join(word.upper() for word in leading)
+            return mapping.skip(node, f"must be {first + ' then ' if first else ''}keyword "
                                 "value pairs")
         data.update((rest[index], whole_text(rest[index + 1]))
                     for index in range(0, len(rest), 2))
@@ -518,12 +519,14 @@ def _named(key, block):
 
 # -- LVS: virtual_server, its real servers and checkers; virtual_server_group --
 
-def _address(words, names=("ip", "port")):
-    """{ip, port} (or {fwmark} or {group}) of a virtual or real server's words."""
+def _address(words):
+    """{ip, port} (or {fwmark} or {group}) of a virtual or real server's words; None if
+    they are none of those."""
     if len(words) == 2 and words[0] in ("fwmark", "group"):
         return {words[0]: whole_text(words[1])}
-    return {name: whole_text(word) for name, word in zip(names, words)} \
-        if 1 <= len(words) <= 2 else None
+    if not 1 <= len(words) <= 2:
+        return None
+    return {name: whole_text(word) for name, word in zip(("ip", "port"), words)}
 
 
 def _listed(key, block, nested=None):
