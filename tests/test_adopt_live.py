@@ -99,7 +99,6 @@ def test_the_fact_reads_config_includes_and_scripts_and_never_sends_the_secret(t
     ("missing include", "no file matches"),
     ("binary", "is a binary file"),
     ("large", "MB a keepalived config or script can reasonably be"),
-    ("binary script", "is a binary file"),
     ("no config", "no such file"),
 ])
 def test_bad_input_is_an_error_naming_the_host_and_nothing_is_written(tmp_path, case, message):
@@ -116,8 +115,6 @@ def test_bad_input_is_an_error_naming_the_host_and_nothing_is_written(tmp_path, 
         elif case == "large":
             handle.write("include big.conf\n")
             (root / "big.conf").write_text("# " + "x" * conf_parse.MAX_FILE_BYTES + "\n")
-        elif case == "binary script":
-            (root / "check.sh").write_bytes(b"\x7fELF\x00\x01")
     if case == "no config":
         os.remove(config)
     live, _ = read_live(config)
@@ -126,6 +123,20 @@ def test_bad_input_is_an_error_naming_the_host_and_nothing_is_written(tmp_path, 
         adopt.adopted({"lb1": live}, config)
     assert str(raised.value).startswith("lb1: ") and message in str(raised.value)
     assert not out.exists()
+
+
+def test_a_binary_program_stays_a_command(tmp_path):
+    """`script "/usr/bin/pgrep haproxy"`: the fact does not send a binary; its command
+    maps as it is (check_script), no error."""
+    config = host_tree(str(tmp_path))
+    (tmp_path / "check.sh").write_bytes(b"\x7fELF\x00\x01")
+    live, _ = read_live(config)
+    assert live.refused == {f"{tmp_path}/check.sh": "binary"}
+    mappings, _ = adopt.adopted({"lb1": live}, config)
+    assert mappings["lb1"].data["keepalived_check_scripts"] == [
+        {"name": "chk", "check_script": f"{tmp_path}/check.sh", "vrrp_name": "chk",
+         "interval": 1, "fall": 1, "rise": 1, "weight": -20}]
+    assert mappings["lb1"].unmapped == []
 
 
 def test_a_config_keepalived_rejects_is_an_error_with_its_messages(tmp_path):
@@ -158,13 +169,14 @@ def test_scripts_become_a_check_template_and_a_notify_script(tmp_path):
     assert mapping.data["keepalived_check_script_user"] == "root"
 
 
-def test_without_the_files_scripts_stay_unmapped():
+def test_without_the_files_scripts_stay_commands():
     tree = conf_parse.parse_text('vrrp_script c {\n script "/bin/c"\n}\n')
-    assert [item.reason for item in adopt_map.map_config(tree).unmapped] == [
-        adopt_map.SCRIPT_COMMAND]
-    assert [item.reason for item in adopt_map.map_config(tree, scripts={}).unmapped] == [
-        "/bin/c: the file was not read (not an absolute path to a file of the host, or a "
-        "parameter in it)"]
+    for scripts in (None, {}):
+        mapping = adopt_map.map_config(tree, scripts=scripts)
+        assert (mapping.unmapped, mapping.templates) == ([], {})
+        assert mapping.data["keepalived_check_scripts"] == [
+            {"name": "c", "check_script": "/bin/c", "vrrp_name": "c", "interval": 1,
+             "fall": 1, "rise": 1}]
 
 
 def test_two_hosts_adopt_whole_and_render_the_same(tmp_path, monkeypatch):
@@ -258,7 +270,9 @@ def test_adopt_hosts_exit_codes_and_what_is_written(tmp_path, monkeypatch, case,
             with open(config, "a") as handle:
                 handle.write("garp_group {\n    garp_interval 1\n    interface eth0\n}\n")
         if case == "binary" and host == "lb2":
-            (tmp_path / host / "check.sh").write_bytes(b"\x7fELF\x00")
+            with open(config, "a") as handle:
+                handle.write("include blob.conf\n")
+            (tmp_path / host / "blob.conf").write_bytes(b"\x7fELF\x00")
         lives[host] = on_host_paths(read_live(config)[0], directory)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(adopt, "read_hosts", lambda config_file: lives)

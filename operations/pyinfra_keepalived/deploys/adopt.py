@@ -60,9 +60,18 @@ def keepalived_accepts(live):
 
 def live_tree(name, live, config_file):
     """The parsed tree of one host's live config (`live`: a LiveConfig); OfflineError
-    naming the host and the file on bad input."""
+    naming the host and the file on bad input. A binary program a script line names
+    (`script "/usr/bin/pgrep haproxy"`) is no bad input: the command stays."""
+    tree = error = None
+    if config_file in live.files:
+        try:
+            tree = conf_parse.parse(config_file, conf_parse.MemorySource(live.contents()),
+                                    config_id=name)
+        except conf_parse.ConfParseError as parse_error:
+            error = parse_error
+    programs = adopt_map.programs(tree or ())
     for path, why in live.refused.items():
-        if why == "binary":
+        if why == "binary" and path not in programs:
             raise OfflineError(f"{name}: {path} is a binary file, not a keepalived config "
                                "or script")
         if why.startswith("large"):
@@ -72,11 +81,8 @@ def live_tree(name, live, config_file):
     if config_file not in live.files:
         raise OfflineError(f"{name}: {config_file}: no such file (keepalived_config_file "
                            "names the live config)")
-    source = conf_parse.MemorySource(live.contents())
-    try:  # (first: its errors name the file and line)
-        tree = conf_parse.parse(config_file, source, config_id=name)
-    except conf_parse.ConfParseError as error:
-        raise OfflineError(f"{name}: {error}") from None
+    if error is not None:  # (after the refusals: a binary include is named as such)
+        raise OfflineError(f"{name}: {error}")
     if not keepalived_accepts(live):
         raise OfflineError(f"{name}: keepalived rejects {config_file} (keepalived -t exit "
                            f"{live.test_code}): " + "; ".join(live.test_output[:10]))

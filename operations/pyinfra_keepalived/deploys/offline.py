@@ -216,11 +216,12 @@ def write_data(out, files):
 
 def deploy_own(path, text):
     """What the rendered config has that the deploy adds on its own (not from the data):
-    script security and its user (also each vrrp_script's: the script user adopted), the
-    unicast source check, the drain's trackers."""
+    script security and its user (also each vrrp_script's and MISC_CHECK's: the script
+    user adopted), the unicast source check, the drain's trackers."""
     inside = path[-1:] if path else ()
     return (
-        (inside and inside[0].startswith("vrrp_script ") and text.split()[0] == "user")
+        (inside and (inside[0].startswith("vrrp_script ") or inside[0] == "MISC_CHECK")
+         and text.split()[0] == "user")
         or
         (inside and inside[0] == "global_defs" and text.split()[0] in (
             "enable_script_security", "script_user", "vrrp_check_unicast_src"))
