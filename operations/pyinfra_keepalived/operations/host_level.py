@@ -157,7 +157,7 @@ def dr_real_server(vips, host_state):
     written, then the virtual addresses on lo (/32, /128) through a systemd oneshot unit
     that puts them there again at each boot; the unit is started only once the running
     sysctls keep the host from answering ARP for them (lvs_dr.sh). An address the unit
-    had put there and ``vips`` no longer has is taken off lo. With no ``vips``: every
+    had put there and ``vips`` no longer has is taken off lo first. With no ``vips``: every
     address of the unit is taken off lo, and the unit and the sysctl file removed (the
     running sysctl values stay until the next boot).
 
@@ -175,6 +175,12 @@ def dr_real_server(vips, host_state):
     unit = render_host.dr_unit(vips)
     sysctls = render_host.dr_sysctl_file()
     on_lo = lo_addresses(host_state.lo)
+    # first the addresses dropped (only the unit on the host names them: a run that died
+    # after writing the new unit would leave them on lo for good)
+    dropped = [address for address in lo_addresses(render_host.dr_unit_addresses(
+        host_state.lines.get(DR_UNIT, []))) if address not in wanted and address in on_lo]
+    for address in dropped:
+        yield StringCommand("ip", "addr", "del", address, "dev", "lo")
     if vips:
         if host_state.sha256.get(DR_SYSCTL_FILE) != sha256(sysctls):
             yield from upload(DR_SYSCTL_FILE, sysctls, "644", then=(
@@ -184,10 +190,6 @@ def dr_real_server(vips, host_state):
             yield from upload(DR_UNIT, unit, "644", then=start)
         elif any(address not in on_lo for address in wanted):
             yield StringCommand(*start)
-    dropped = [address for address in lo_addresses(render_host.dr_unit_addresses(
-        host_state.lines.get(DR_UNIT, []))) if address not in wanted and address in on_lo]
-    for address in dropped:
-        yield StringCommand("ip", "addr", "del", address, "dev", "lo")
     if not vips and DR_UNIT in host_state.sha256:
         yield StringCommand("systemctl", "disable", "--quiet", DR_UNIT_NAME, ";",
                             "rm", "-f", DR_UNIT, "&&", "systemctl", "daemon-reload")
