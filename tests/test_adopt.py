@@ -75,7 +75,7 @@ def test_differences_block_by_block_with_secrets_masked():
         "vrrp_instance V: only in b: priority 100",
         f"vrrp_instance V > authentication: only in a: auth_pass {MASK}",
         f"vrrp_instance V > authentication: only in b: auth_pass {MASK}",
-        "(top level): only in a: vrrp_script gone { ... 1 lines }",
+        "(top level): only in a: vrrp_script gone { ... 4 lines }",
     ]
 
 

@@ -403,7 +403,7 @@ def test_check_script_command_errors(given, message):
     ({"service_name": "ssh.service"}, ".service_name",
      " = 'ssh.service': is for a template: a check_script gets its values as arguments"),
     ({"vars": {"port": 22}}, ".vars",
-     " = {'port': <hidden>}: is for a template: a check_script gets its values as arguments"),
+     " = {'port': 22}: is for a template: a check_script gets its values as arguments"),
 ])
 def test_check_script_is_a_command_or_a_template(overrides, key, message):
     assert_error(commanded("pgrep haproxy", **overrides),

@@ -8,6 +8,13 @@ entry). Inside a block, `INSTANCE_KEYWORDS` and `GLOBAL_DEFS` do the same per ke
 Each value is checked by its field's type (`keys`): a value the model refuses is not
 mapped, with the model's message as the reason. Every line not mapped is an `Unmapped`
 (file:line, the line, the reason): nothing is dropped silently.
+
+Scripts: read from a live host (adopt.py), the files a config names come with it
+(`map_config(nodes, scripts={path: text})`): a `vrrp_script` whose `script` is such a
+file becomes a check script from a template of its text (`Mapping.templates`), a
+`notify*` line a notify script with its content; each moves into the deploy's scripts
+dir (`Mapping.renamed`: the comparison reads the original config with the new paths).
+Without the files (the command line's adopt) they stay unmapped.
 """
 
 import copy
@@ -15,16 +22,19 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from .blocks import Paths
 from .conf_equiv import OLD_SPELLINGS
 from .hidden import mask_text
 from .instance import UNICAST_FROM_INVENTORY
 from .keys import (
     GlobalDefs,
     HostData,
+    NotifyScript,
     TrackInterface,
     VirtualIp,
     VirtualRoute,
     VrrpInstance,
+    VrrpScript,
     read_block,
     read_field,
     whole_text,
@@ -33,6 +43,11 @@ from .problems import Problems
 
 NOT_TYPED = "not typed yet"
 SCRIPT_COMMAND = "a script given as a command: needs command-line scripts"
+SCRIPT_ARGUMENTS = "a check script with arguments: needs command-line scripts"
+JINJA_RAW_END = re.compile(r"{%-?\s*endraw")
+# keepalived's values for what a vrrp_script leaves out, written out (the model's differ)
+SCRIPT_DEFAULTS = {"interval": 1, "fall": 1, "rise": 1}
+SCRIPT_KEYWORDS = ("interval", "weight", "fall", "rise", "timeout", "user")
 FLOAT_RE = re.compile(r"[+-]?[0-9]*\.[0-9]+")
 # What differs per host, and the host data key each goes to when it is the same for all
 # of a host's instances (else it stays in the host's own instances).
@@ -60,6 +75,10 @@ class Mapping:
     unmapped: list = field(default_factory=list)
     translations: list = field(default_factory=list)  # (file:line, old, new)
     skipped: set = field(default_factory=set)  # id() of the nodes skipped
+    scripts: dict | None = None  # {path on the host: text} of the scripts read with it
+    templates: dict = field(default_factory=dict)  # {template name: text} of check scripts
+    renamed: dict = field(default_factory=dict)  # {script's path: its path in the scripts dir}
+    tracked: set = field(default_factory=set)  # vrrp_script names mapped
 
     def skip(self, node, reason):
         self.unmapped.append(Unmapped(node.where, mask_text(node.text()), reason))
@@ -75,8 +94,19 @@ class Mapping:
             children = self.mapped_tree(node.children)
             if node.children and not children:
                 continue
-            kept.append(dataclasses.replace(node, children=children))
+            kept.append(dataclasses.replace(node, args=self._renamed(node.args),
+                                            children=children))
         return tuple(kept)
+
+    def renamed_tree(self, nodes):
+        """`nodes` whole, the scripts at their paths in the scripts dir."""
+        return tuple(dataclasses.replace(node, args=self._renamed(node.args),
+                                         children=self.renamed_tree(node.children))
+                     for node in nodes)
+
+    def _renamed(self, args):
+        return tuple(" ".join(self.renamed.get(word, word) for word in arg.split(" "))
+                     for arg in args)
 
 
 def _value(word):
@@ -156,10 +186,76 @@ def _global_defs(mapping, node):
             mapping.skip(child, NOT_TYPED)
 
 
-# -- vrrp_script: a command until command-line scripts are typed --
+# -- scripts: files read from the host, else commands (until command-line scripts are typed)
 
-def _command_script(mapping, node):
-    mapping.skip(node, SCRIPT_COMMAND)
+def _script_file(mapping, node, command):
+    """(path, words after it) of a script line's command when its file was read with the
+    config; else None (the node unmapped)."""
+    words = command.split()
+    if mapping.scripts is None or not words:
+        mapping.skip(node, SCRIPT_COMMAND)
+        return None
+    if words[0] not in mapping.scripts:
+        mapping.skip(node, f"{words[0]}: the file was not read (not an absolute path to a "
+                     "file of the host, or a parameter in it)")
+        return None
+    return words[0], words[1:]
+
+
+def _moved(mapping, path, name):
+    mapping.renamed[path] = f"{Paths().scripts_dir}/{name}"
+
+
+def _check_script(mapping, node):
+    lines = [child for child in node.children if child.keyword == "script"]
+    if len(node.args) != 1 or len(lines) != 1 or len(lines[0].args) != 1:
+        return mapping.skip(node, SCRIPT_COMMAND if mapping.scripts is None else
+                            "a vrrp_script needs one name and one script line")
+    found = _script_file(mapping, node, lines[0].args[0])
+    if found is None:
+        return None
+    path, arguments = found
+    text = mapping.scripts[path]
+    if arguments:
+        return mapping.skip(node, SCRIPT_ARGUMENTS)
+    if JINJA_RAW_END.search(text):
+        return mapping.skip(node, f"{path} holds Jinja's endraw: it cannot be a template")
+    name = path.rsplit("/", 1)[1]
+    script = {"name": name, "template": name, "vrrp_name": node.args[0], **SCRIPT_DEFAULTS}
+    for child in node.children:
+        if child.keyword in SCRIPT_KEYWORDS:
+            _scalar(mapping, child, VrrpScript, child.keyword, script)
+        elif child.keyword != "script":
+            mapping.skip(child, NOT_TYPED)
+    mapping.data.setdefault("keepalived_check_scripts", []).append(script)
+    # (a template renders its text as it is)
+    mapping.templates[name] = (text if not re.search(r"{[{%#]", text)
+                               else "{% raw %}" + text + "{% endraw %}")
+    mapping.tracked.add(node.args[0])
+    _moved(mapping, path, name)
+    return None
+
+
+def _notify_script(mapping, node, target):
+    """A notify line into `target` (an instance), its file a notify script."""
+    if len(node.args) != 1 or node.block:
+        return mapping.skip(node, "takes one command here")
+    found = _script_file(mapping, node, node.args[0])
+    if found is None:
+        return None
+    path, arguments = found
+    name = path.rsplit("/", 1)[1]
+    script = {"name": name, "content": mapping.scripts[path]}
+    problems = Problems("adopt")
+    read_block(problems, "keepalived_notify_scripts[]", NotifyScript, script)
+    if problems.errors:
+        return mapping.skip(node, f"{path} refused by the model: {problems.errors[0].message}")
+    scripts = mapping.data.setdefault("keepalived_notify_scripts", [])
+    if script not in scripts:
+        scripts.append(script)
+    target[node.keyword] = " ".join((name, *arguments))
+    _moved(mapping, path, name)
+    return None
 
 
 # -- vrrp_instance --
@@ -200,13 +296,16 @@ def _authentication(mapping, node, instance):
 
 def _track_script(mapping, node, instance):
     for child in node.children:
-        # (no vrrp_script is mapped until command-line scripts are typed)
-        mapping.skip(child, f"tracks vrrp_script {child.keyword}, which is not mapped"
-                     if not child.args else "a per-instance weight: not typed yet")
+        if child.args:
+            mapping.skip(child, "a per-instance weight: not typed yet")
+        elif child.keyword not in mapping.tracked:
+            mapping.skip(child, f"tracks vrrp_script {child.keyword}, which is not mapped")
+        else:
+            instance.setdefault("track_scripts", []).append(child.keyword)
 
 
 def _notify(mapping, node, instance):
-    mapping.skip(node, SCRIPT_COMMAND)
+    _notify_script(mapping, node, instance)
 
 
 def _typed(mapping, node, instance):
@@ -265,15 +364,18 @@ def _sync_group(mapping, node):
 
 BLOCKS = {
     "global_defs": _global_defs,
-    "vrrp_script": _command_script,
+    "vrrp_script": _check_script,
     "vrrp_instance": _instance,
     "vrrp_sync_group": _sync_group,
 }
 
 
-def map_config(nodes):
-    """The host data of one host's parsed config (`nodes`): a `Mapping`."""
-    mapping = Mapping()
+def map_config(nodes, scripts=None):
+    """The host data of one host's parsed config (`nodes`): a `Mapping`. `scripts`:
+    {path: text} of the script files it names, read with it (else scripts are unmapped).
+    In the config's order, as keepalived reads it: a track_script of a vrrp_script written
+    further down is one keepalived ignores ("not found"), and so is it here (unmapped)."""
+    mapping = Mapping(scripts=scripts)
     for node in nodes:
         reader = BLOCKS.get(_keyword(mapping, node))
         if reader is None:

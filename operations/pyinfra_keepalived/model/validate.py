@@ -256,6 +256,10 @@ def read_script_source(problems, where, item):
     deploy renders) and its check_script (a command, model.commands); None for the other,
     and for one that is wrong (reported)."""
     template, command = item.get("template"), item.get("check_script")
+    if template == "" and command is None:  # (given, but empty: its own key's error)
+        problems.error(f"{where}.template", template, "required: a template name, e.g. "
+                       "check_systemd_service.sh.j2 (or, instead, check_script: a command)")
+        return None, None
     if (template is None or template == "") == (command is None):
         problems.error(where, NOT_SHOWN, "needs exactly one of template (a template name, "
                        "e.g. check_systemd_service.sh.j2) or check_script (a command, e.g. "
