@@ -116,3 +116,11 @@ class Settings:
     include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)
     lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)
     static: StaticBlocks = field(default_factory=StaticBlocks)  # static_ipaddress, ...
+    # keepalived_lvs_real_server, and the DR virtual addresses derived for it (model.lvs_dr)
+    lvs_real_server: str | None = None
+    dr_vips: tuple = ()
+
+    @property
+    def real_server_only(self):
+        """A DR real server and nothing else: the deploy runs no keepalived here."""
+        return self.lvs_real_server is not None and not self.instances and not self.lvs.used

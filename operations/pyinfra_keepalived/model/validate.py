@@ -40,6 +40,7 @@ from .keys import (
     read_value,
 )
 from .lvs import read_lvs
+from .lvs_dr import read_real_server
 from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
@@ -491,7 +492,8 @@ def read_host(host, data):
     check_global_options(problems, global_defs)
     static = read_static(problems, data, instances)
 
-    if not raw_instances:
+    real_server = read_real_server(problems, data)
+    if not raw_instances and real_server is None:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
     for key in ("keepalived_priority", "keepalived_state"):
@@ -528,5 +530,5 @@ def read_host(host, data):
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
                         ssh_port=typed.keepalived_ssh_port, track_files=track_files,
                         track_processes=track_processes, include_files=include_files,
-                        lvs=lvs, static=static)
+                        lvs=lvs, static=static, lvs_real_server=real_server)
     return settings, problems
