@@ -46,6 +46,7 @@ from .readers import (
     read_mapping,
 )
 from .tracking_blocks import read_tracking
+from .versions import warn_unknown_to_pinned
 
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
@@ -497,6 +498,7 @@ def read_host(host, data):
         version = read_field(problems, "keepalived_package_version", HostData,
                              "keepalived_package_version",
                              str(version) if isinstance(version, (str, int, float)) else version)
+        warn_unknown_to_pinned(problems, data, version)
     proxy = data.get("keepalived_package_proxy")
     if proxy is not None:
         proxy = read_field(problems, "keepalived_package_proxy", HostData,
