@@ -1,5 +1,6 @@
-"""Configs every keepalived version the test hosts run must accept: the seed role changed
-block by block (`ACCEPTED`), the coverage example among them, as host data of two hosts.
+"""Configs every keepalived version the test hosts run must accept: the seed role (the
+goldens' hosts) changed block by block (`ACCEPTED`), the coverage example and an LVS config
+among them, as host data of two hosts.
 
 The real `keepalived -t` checks them through the deploy's gate: this machine's 2.2.7 in
 tests/test_conf_gate.py, 2.1.5 (Debian 11) and 2.3.x (Debian 13) in
@@ -17,7 +18,7 @@ from pyinfra_keepalived.model.versions import (
     version_tuple,
 )
 
-from .coverage_example import COVERAGE_HOSTS
+from .coverage_example import COVERAGE_HOSTS, LVS, NOTIFY_SCRIPTS
 from .gate import PORTABLE
 from .seed import SEED_HOSTS
 
@@ -46,6 +47,7 @@ NOTIFY = [{"name": "record_state.sh", "template": "notify_record_state.sh.j2",
 BACKUP_BOTH = {"keepalived_state": "BACKUP"}
 
 ACCEPTED = {
+    "seed": seed_with(),  # (the goldens' hosts, portable)
     "unicast-from-inventory": seed_with({"unicast_peers": "inventory"}),
     "unicast-by-hand": seed_with({"unicast_src_ip": "192.168.1.9",
                                  "unicast_peers": ["192.168.1.10", "192.168.1.11"]}),
@@ -85,7 +87,9 @@ ACCEPTED = {
     "use_vmac": seed_with({"use_vmac": True, "use_vmac_addr": True,
                            "virtual_ipaddresses_excluded": ["2001:db8::100/64"]}),
     "everything": COVERAGE_HOSTS,
-    # (keepalived 2.1.5 does not know these UDP_CHECK keywords: here, 2.2.7's -t)
+    # the coverage example's LVS on the seed (keepalived -t reads it without IPVS)
+    "lvs": seed_with(keepalived_notify_scripts=NOTIFY_SCRIPTS, **LVS),
+    # (keepalived 2.1.5 does not know these UDP_CHECK keywords: model.versions)
     "lvs-udp-check-2.2": seed_with(keepalived_virtual_servers=[
         {"ip": "192.168.1.100", "port": 53, "protocol": "UDP", "lvs_method": "NAT",
          "real_servers": [{"ip": "192.168.1.11", "udp_checks": [
