@@ -163,8 +163,10 @@ LVS = {
              {"ip": "192.168.1.12", "port": "8443",
               "dns_checks": [{"type": "A", "name": "example.com", "connect_port": 53}],
               "smtp_checks": [{"helo_name": "lb.example.com", "connect_port": 25}],
-              # (payload, min/max_reply_length: keepalived 2.2 and later; test_conf_gate)
-              "udp_checks": [{"connect_port": 53, "require_reply": "0a"}],
+              # (payload, min/max_reply_length: keepalived 2.2 and later, model.versions:
+              # keepalived 2.1.5 gets the example without them, tests/e2e/test_releases.py)
+              "udp_checks": [{"connect_port": 53, "payload": "0a0b", "require_reply": "0a",
+                              "min_reply_length": 1, "max_reply_length": 512}],
               "ping_checks": [{"connect_timeout": 2}]}]},
         {"fwmark": 7, "lvs_sched": "rr", "lvs_method": "DR",
          "real_servers": [{"ip": "192.168.1.13", "weight": 1,

@@ -49,6 +49,7 @@ from .readers import (
 )
 from .static import read_static
 from .tracking_blocks import read_tracking
+from .versions import warn_unknown_to_pinned
 from .vrrp_options import (
     check_global_options,
     check_instances_options,
@@ -502,6 +503,8 @@ def read_host(host, data):
 
     host_level = HostLevel.of(typed)
     validate_host.check_daemon_options(problems, host_level.daemon_options)
+    if typed.keepalived_package_version is not None:
+        warn_unknown_to_pinned(problems, data, typed.keepalived_package_version)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
     check_vip_names(problems, typed.keepalived_vip_names, instances)
