@@ -156,6 +156,9 @@ def test_refused_with_the_key_path_and_what_is_allowed(servers, data, expected):
       "(the mark selects the packets); leave it out",
       f"{K}.ha_suspend = True: keepalived ignores ha_suspend on a fwmark virtual server (it "
       "clears it); leave it out"]),
+    ([{**VS, "sorry_server_inhibit": True}],
+     [f"{K}.sorry_server_inhibit = True: keepalived ignores it without a sorry_server; set "
+      "sorry_server or leave it out"]),
 ])
 def test_probable_mistakes_are_warnings_naming_the_fix(servers, expected):
     errors, warnings = problems_of(servers)
@@ -284,6 +287,44 @@ def test_host_with_ipvsadm_gets_no_install(recorder):
                        probes={name: {"ipvs": ["ipvs=yes", "ipvsadm=yes"]} for name in HOSTS})
     for host in deploy(state):
         assert not any("install ipvsadm" in c for c in op_commands(host, recorder))
+
+
+# LVS of the operator's own: an include file's virtual_server, global_defs' extra_lines
+OWN_LVS = {
+    "include-file": lambda tmp_path: {"keepalived_include_files": [{"src": str(own_file(
+        tmp_path, "virtual_server 192.168.1.100 80 {\n    real_server 192.168.1.11 80 {\n"
+                  "    }\n}\n"))}]},
+    "include-file-sync-daemon": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "global_defs {\n    lvs_sync_daemon eth0 VI_1\n}\n"))}]},
+    "extra-lines": lambda tmp_path: {"keepalived_global_defs": {
+        "extra_lines": ["lvs_timeouts tcp 900"]}},
+    "include-file-without-lvs": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "garp_group {\n    garp_interval 1\n    interface eth0\n}\n"))}]},
+}
+
+
+def own_file(tmp_path, text):
+    path = tmp_path / "own.conf"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("case, asked", [("include-file", True),
+                                         ("include-file-sync-daemon", True),
+                                         ("extra-lines", True),
+                                         ("include-file-without-lvs", False)])
+def test_lvs_of_the_operators_own_needs_ipvs_too(case, asked, tmp_path, recorder):
+    """keepalived without IPVS terminates whole however the virtual server is written: the
+    probe asks, and a kernel without IPVS gets the refusal and nothing else."""
+    data = OWN_LVS[case](tmp_path)
+    state = make_state("debian", group_data=data)
+    for host in deploy(state):
+        assert ("modprobe -q ip_vs" in fact_commands(host, recorder)[0]) == asked
+    state = make_state("debian", group_data=data,
+                       probes={name: {"ipvs": ["ipvs=no", "ipvsadm=no"]} for name in HOSTS})
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert (len(commands) == 1 and lvs_ops.REFUSE_SCRIPT in commands[0]) == asked
 
 
 @pytest.mark.parametrize("data, asked", [(LVS_DATA, True), ({}, False)])

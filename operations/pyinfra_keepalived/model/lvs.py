@@ -380,8 +380,7 @@ class VirtualServer(Block):
     # rendered as `keyword value` lines (True: the bare keyword), in this order
     OPTIONS: ClassVar = ("ip_family", "delay_loop", "protocol", "persistence_timeout",
                          "persistence_granularity", "quorum", "hysteresis", "alpha", "omega",
-                         "ha_suspend", "virtualhost", "inhibit_on_failure",
-                         "sorry_server_inhibit")
+                         "ha_suspend", "virtualhost", "inhibit_on_failure")
 
     @property
     def address(self):
@@ -455,6 +454,16 @@ class LvsTimeouts(Block):
     def line(self):
         return " ".join(f"{key} {getattr(self, key)}" for key in ("tcp", "tcpfin", "udp")
                         if getattr(self, key) is not None)
+
+
+# The keywords that make keepalived need IPVS, however they are written: typed (Lvs.used),
+# or a block or line of the operator's own (global_defs' extra_lines, an include file)
+IPVS_KEYWORDS = ("virtual_server", "virtual_server_group", "lvs_sync_daemon", "lvs_timeouts")
+
+
+def raw_lvs(lines):
+    """Whether raw config lines have a block or line of IPVS_KEYWORDS."""
+    return any(line.split()[:1] and line.split()[0] in IPVS_KEYWORDS for line in lines)
 
 
 @dataclass(frozen=True)
@@ -589,6 +598,9 @@ def read_virtual_server(problems, where, item, notify_paths, script_user):
     if server.ha_suspend and server.fwmark is not None:
         problems.warn(f"{where}.ha_suspend", True, "keepalived ignores ha_suspend on a fwmark "
                       "virtual server (it clears it); leave it out")
+    if server.sorry_server_inhibit and server.sorry_server is None:
+        problems.warn(f"{where}.sorry_server_inhibit", True, "keepalived ignores it without "
+                      "a sorry_server; set sorry_server or leave it out")
     if not server.real_servers:
         problems.error(f"{where}.real_servers", [], "required: at least one real server "
                        "(keepalived refuses a virtual server without one, sorry_server or "
