@@ -98,7 +98,11 @@ TYPED = {
     **{f"virtual_server {word}": f"VirtualServer.{word}" for word in (
         "fwmark group ip_family protocol lvs_sched lvs_method delay_loop persistence_timeout "
         "persistence_granularity quorum hysteresis quorum_up quorum_down sorry_server "
-        "sorry_server_inhibit alpha omega ha_suspend virtualhost inhibit_on_failure").split()},
+        "sorry_server_inhibit alpha omega ha_suspend virtualhost inhibit_on_failure "
+        "persistence_engine ops").split()},
+    # (the man page's sh-port, sh-fallback, mh-port, mh-fallback: extract.py reads sh, mh)
+    "virtual_server sh": "VirtualServer.sh_port",
+    "virtual_server mh": "VirtualServer.mh_port",
     **{f"virtual_server {word}": f"RealServer.{word}" for word in
        "weight uthreshold lthreshold notify_up notify_down".split()},
     **{f"virtual_server {keyword}": f"RealServer.{key}" for keyword, key in (
@@ -112,7 +116,10 @@ TYPED = {
        "connect_ip connect_port bindto bind_port bind_if connect_timeout".split()},
     "virtual_server url": "HttpGet.urls",
     "virtual_server http_protocol": "HttpGet.http_protocol",
-    **{f"virtual_server {word}": f"HttpUrl.{word}" for word in "path digest status_code".split()},
+    "virtual_server fast_recovery": "HttpGet.fast_recovery",
+    **{f"virtual_server {word}": f"HttpUrl.{word}" for word in (
+        "path digest status_code regex regex_no_match regex_options regex_stack "
+        "regex_min_offset regex_max_offset").split()},
     "virtual_server enable_sni": "SslGet.enable_sni",
     **{f"virtual_server {word}": f"DnsCheck.{word}" for word in "type name".split()},
     "virtual_server helo_name": "SmtpCheck.helo_name",
@@ -124,21 +131,21 @@ TYPED = {
 
 INCLUDE_FILE = ("write the block in an operator include file (keepalived_include_files); "
                 "keepalived -t checks it")
-LVS_INCLUDE = ("LVS details none of the typed keys carries (scheduler flags, persistence "
-               "engine, SNMP names, sorry server's own method, matching HTTP bodies with "
-               "regex, BFD_CHECK, FILE_CHECK's dynamic, the SSL block of SSL_GET): "
-               + INCLUDE_FILE + " and the deploy shows the host's kernel has IPVS for it, as "
-               "for a typed virtual server")
+LVS_INCLUDE = ("LVS details none of the typed keys carries and none of the modules compared "
+               "types (the generic scheduler flags flag-1..3, SNMP names, the sorry server's "
+               "own method, SSL_GET's TLS compliance, per-server mails and failure logs; "
+               "BFD_CHECK, which names a bfd_instance; the SSL block of SSL_GET's client "
+               "certificate, with a key file that has no password): " + INCLUDE_FILE + " and the deploy shows the host's kernel "
+               "has IPVS for it, as for a typed virtual server")
+
 BFD = ("BFD is not typed (none of the modules compared types it; a BFD session needs its "
        "neighbour configured too)")
 
 # reason -> keywords written in extra_lines, or in an operator include file (INCLUDE_FILE)
 RAW_ONLY = {
     LVS_INCLUDE: _ids("virtual_server", (
-        "flag sh mh ops persistence_engine smtp_alert snmp_name sorry_server_lvs_method "
-        "log_all_failures fast_recovery regex regex_no_match regex_options regex_stack "
-        "regex_min_offset regex_max_offset tls_compliant BFD_CHECK dynamic password ca "
-        "certificate key")),
+        "flag smtp_alert snmp_name sorry_server_lvs_method log_all_failures tls_compliant "
+        "BFD_CHECK ca certificate key")),
     "LVS details of global_defs beyond lvs_sync_daemon and lvs_timeouts (netlink buffers, "
     "IPVS's nftables, SNMP statistics, the checker's mails and FIFO)": _ids("global_defs", (
         "lvs_flush_on_stop lvs_flush_onstop lvs_netlink_cmd_rcv_bufs "
@@ -154,13 +161,12 @@ RAW_ONLY = {
     "top-level blocks the model does not type (rarely used: GARP groups, tracking groups, "
     "link polling): " + INCLUDE_FILE: {
         **_ids("top", "linkbeat_interfaces"),
-    },
-    "include's variants (include_check's checks): " + INCLUDE_FILE + ", naming only files "
-    "shipped beside it, as its include": {
-        **_ids("top", "includea includeb includem includer includew"),
         **_ids("garp_group", "garp_group garp_interval gna_interval interface interfaces"),
         **_ids("track_group", "track_group group"),
     },
+    "include's variants (include_check's checks) in an operator include file, naming only "
+    "files shipped beside it, as its include (" + INCLUDE_FILE + ")":
+        _ids("top", "includea includeb includem includer includew"),
     "an ipvlan instead of use_vmac's macvlan (keepalived 2.2 and later): the host level sets "
     "the sysctls of a macvlan only": _ids("vrrp_instance", "use_ipvlan"),
     "tuning of keepalived's processes (names, CPU affinity, realtime scheduling, resource "
@@ -214,6 +220,12 @@ NO_RAW_GROUP = ("a sync group has no extra_lines; not typed (notify_priority_cha
 REFUSED = {
     NO_RAW_GROUP: _ids("vrrp_sync_group", (
         "notify_deleted notify_priority_changes sync_group_tracking_weight track_bfd")),
+    "FILE_CHECK's dynamic: the man pages list it, but keepalived 2.2.7's parser does not "
+    "know it (keepalived -t: Unknown keyword 'dynamic'), so the gate keeps it from going "
+    "live (the Ansible role renders it)": _ids("virtual_server", "dynamic"),
+    "the SSL block's password (of an encrypted key file) in an operator include file "
+    "(model.includes): it would be shown in diffs and left readable by others; use a key "
+    "file without a password, readable by root only": _ids("virtual_server", "password"),
     "deprecated: keepalived -t refuses it (the validation says so and names the fix)":
         _ids("vrrp_sync_group", "global_tracking"),
     "refused in extra_lines and in operator include files (model.vrrp_options.REFUSED_RAW, "

@@ -14,7 +14,7 @@ import pytest
 from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.render import config as render
 
-from .coverage_example import COVERAGE_HOSTS
+from .coverage_example import COVERAGE_HOSTS, LVS_2_2_SERVERS
 from .gate import (
     NEEDS_KEEPALIVED,
     PORTABLE,
@@ -186,11 +186,7 @@ ACCEPTED = {
                                  "to 192.168.100.0/24 table 1 priority 101"]),
     "everything": COVERAGE_HOSTS,
     # (keepalived 2.1.5 does not know these UDP_CHECK keywords: here, 2.2.7's -t)
-    "lvs-udp-check-2.2": seed_with(keepalived_virtual_servers=[
-        {"ip": "192.168.1.100", "port": 53, "protocol": "UDP", "lvs_method": "NAT",
-         "real_servers": [{"ip": "192.168.1.11", "udp_checks": [
-             {"payload": "0a0b", "require_reply": "0a", "min_reply_length": 1,
-              "max_reply_length": 512}]}]}]),
+    "lvs-udp-check-2.2": seed_with(keepalived_virtual_servers=LVS_2_2_SERVERS),
 }
 
 

@@ -1,8 +1,8 @@
 """Keyword coverage: every keyword of keepalived.conf(5) of 2.1.5, 2.2.7 and 2.3.3 is listed
-once in tests/keywords.py, as typed (the model has the key, and the coverage example, the
-seed or a config of test_conf_gate renders the keyword in its block's file), raw-only (in a
-block with extra_lines, or in an operator include file, with why) or refused (with why; the
-validation refuses what it says it refuses); docs/keywords.md is current."""
+once in tests/keywords.py, as typed (the model has the key, and the coverage example or the
+seed renders the keyword in its block's file), raw-only (in a block with extra_lines, or in
+an operator include file, with why) or refused (with why; the validation refuses what it
+says it refuses); docs/keywords.md is current."""
 
 import importlib.util
 import os
@@ -15,10 +15,9 @@ from pyinfra_keepalived.model.vrrp_options import REFUSED_RAW
 from pyinfra_keepalived.render import config as render
 
 from . import keywords
-from .coverage_example import COVERAGE_HOSTS
+from .coverage_example import COVERAGE_HOSTS, LVS_2_2_SERVERS
 from .hostdata import assert_error, host_01, instance
 from .seed import SEED_HOSTS
-from .test_conf_gate import ACCEPTED
 
 pytestmark = pytest.mark.unit
 
@@ -51,9 +50,15 @@ def block_class(name):
 
 def rendered_first_words():
     """{file name: the keywords its lines start with} over the configs of the coverage
-    example, the seed and test_conf_gate's accepted cases (keywords of one version only)."""
+    example (also with keywords of keepalived 2.2 and later) and the seed."""
     words = {}
-    for hosts in (COVERAGE_HOSTS, SEED_HOSTS, *ACCEPTED.values()):
+    # keywords of keepalived 2.2 and later (test_conf_gate has 2.2.7's -t accept them)
+    newer = [(name, {**data, "keepalived_virtual_servers": LVS_2_2_SERVERS,
+                     "keepalived_vrrp_instances": [
+                         dict(instance, use_vmac_addr=True) if instance.get("use_vmac")
+                         else instance for instance in data["keepalived_vrrp_instances"]]})
+             for name, data in COVERAGE_HOSTS]
+    for hosts in (COVERAGE_HOSTS, SEED_HOSTS, newer):
         for settings in check_hosts(hosts, warn=lambda message: None).values():
             for path, file in render.config_files(settings).items():
                 words.setdefault(os.path.basename(path), set()).update(
@@ -65,8 +70,10 @@ def rendered_first_words():
 
 def leading_keywords(words):
     """The keywords a config line starts with: its first word, and a virtual server's
-    selector (`virtual_server fwmark 7 {`, `virtual_server group web {`)."""
-    return words[:2] if words[0] == "virtual_server" else words[:1]
+    selector (`virtual_server fwmark 7 {`, `virtual_server group web {`); a scheduler flag
+    as extract.py reads it (`sh-port`: sh)."""
+    first = words[:2] if words[0] == "virtual_server" else words[:1]
+    return first + [words[0].split("-")[0]]
 
 
 @pytest.mark.parametrize("version", keywords.VERSIONS)
@@ -124,6 +131,11 @@ def test_keywords_refused_in_extra_lines_are_refused():
                      f"host-01: keepalived_global_defs.extra_lines[0] = '{word} x': {word} ")
         assert includes.content_problem(f"global_defs {{\n    {word} x\n}}\n") == (
             f"line 2: '{word} x': {word} {REFUSED_RAW[word]}")
+
+
+def test_an_ssl_password_is_refused_in_include_files_and_not_shown():
+    problem = includes.content_problem("SSL {\n    password s3cret\n}\n")
+    assert problem.startswith("line 2: password: ") and "s3cret" not in problem
 
 
 def test_global_tracking_is_refused():

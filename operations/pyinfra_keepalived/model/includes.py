@@ -16,8 +16,9 @@ Checked here, on the control machine, before any host is touched: a file or a di
 of *.conf files, each UTF-8 text of at most MAX_BYTES, lines without control characters
 (tabs pass), quotes and braces that close within the file (`readers.extra_lines_problem`),
 an `include` (or includer, ...) of its own only of a file shipped beside it (a name, no
-path): nothing outside the tree is read by keepalived through it; and none of the keywords
-extra_lines refuse (`vrrp_options.REFUSED_RAW`).
+path): nothing outside the tree is read by keepalived through it; none of the keywords
+extra_lines refuse (`vrrp_options.REFUSED_RAW`); no SSL `password` (a secret the file
+would show).
 """
 
 import os
@@ -89,6 +90,10 @@ def content_problem(text):
                     "read a file outside the config tree the deploy tests")
         if words and words[0] in REFUSED_RAW:
             return f"line {number}: {line.strip()!r}: {words[0]} {REFUSED_RAW[words[0]]}"
+        if words and words[0] == "password":  # (not shown: it is a secret)
+            return (f"line {number}: password: an SSL key's password would be shown in "
+                    "diffs and left readable by others; use a key file without a password, "
+                    "readable by root only")
     return None
 
 
