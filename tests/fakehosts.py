@@ -25,7 +25,7 @@ from pyinfra_keepalived.host_paths import DROPIN, NEEDRESTART_CONF, SYSCTL_FILE
 from pyinfra_keepalived.host_paths import OS_RELEASE as OS_RELEASE_FILE
 from pyinfra_keepalived.model import fleet as inventory_check
 from pyinfra_keepalived.model.blocks import HostLevel, Paths
-from pyinfra_keepalived.operations import state_files
+from pyinfra_keepalived.operations import config_tree, state_files
 from pyinfra_keepalived.operations import system as host_ops
 from pyinfra_keepalived.operations.state_files import LOCK_SCRIPT
 from pyinfra_keepalived.operations.uploads import sha256
@@ -41,7 +41,7 @@ GROUP_DATA = {key: value for key, value in
 # before it, as the deploy sends it
 TRANSACTION_SCRIPT = (state_files.FUNCTIONS
                       + shell_script("operations/safe_base.sh")
-                      + shell_script("operations/config_test.sh")
+                      + config_tree.CONFIG_TEST
                       + shell_script("operations/transaction.sh"))
 TRANSACTION_FIRST_LINE = "# One config transaction on a host"
 SECRET = "1234"  # auth_pass of VI_1 in group_data/jump_hosts.py

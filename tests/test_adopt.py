@@ -1,10 +1,8 @@
 """Adopting hand-written configs: the normal form and its differences (model.conf_equiv),
-a config mapped to host data (model.adopt_map) as table cases, the lines each of Debian's
-sample configs leaves unmapped (counts per sample: a regression or an improvement shows),
-and `python3 -m pyinfra_keepalived adopt` round trips: adopt -> render -> equivalent."""
+a config mapped to host data (model.adopt_map) as table cases, and `python3 -m
+pyinfra_keepalived adopt` round trips: adopt -> render -> equivalent. (Debian's samples,
+each line they leave unmapped: tests/test_adopt_samples.py.)"""
 
-import collections
-import glob
 import os
 import stat
 import subprocess
@@ -75,7 +73,7 @@ def test_differences_block_by_block_with_secrets_masked():
         "vrrp_instance V: only in b: priority 100",
         f"vrrp_instance V > authentication: only in a: auth_pass {MASK}",
         f"vrrp_instance V > authentication: only in b: auth_pass {MASK}",
-        "(top level): only in a: vrrp_script gone { ... 1 lines }",
+        "(top level): only in a: vrrp_script gone { ... 4 lines }",
     ]
 
 
@@ -125,6 +123,60 @@ MAPPED = {
 }
 
 
+MAPPED.update({
+    "scripts given as commands": (
+        'vrrp_script chk {\n script "killall -0 haproxy"\n interval 2\n weight -20\n'
+        ' init_fail\n}\n' + INSTANCE % " track_script {\n chk\n }\n"
+                                         " notify_master /usr/local/bin/vrrp.mast arg1 arg2\n"
+                                         " notify \"/bin/logger keepalived\"\n",
+        {"keepalived_check_scripts": [{
+            "name": "chk", "check_script": "killall -0 haproxy", "vrrp_name": "chk",
+            "interval": 2, "fall": 1, "rise": 1, "weight": -20, "init_fail": True}],
+         "keepalived_vrrp_instances": [{
+             "name": "VI_1", "state": "BACKUP", "priority": 100, "interface": "eth0",
+             "virtual_router_id": 51, "track_scripts": ["chk"],
+             "notify_master": "/usr/local/bin/vrrp.mast arg1 arg2",
+             "notify": "/bin/logger keepalived"}]}),
+    "an LVS virtual server, old spellings, a group, sync daemon and timeouts": (
+        "global_defs {\n lvs_sync_daemon eth1 VI_1 id 5\n lvs_timeouts tcp 900 udp 30\n}\n"
+        "virtual_server_group G {\n 10.0.0.1-3 80\n fwmark 7\n}\n"
+        "virtual_server group G {\n lb_algo wlc\n lb_kind NAT\n alpha\n"
+        " sorry_server 10.0.1.9 80\n real_server 10.0.1.1 8080 {\n weight 2\n"
+        "  HTTP_GET {\n   url {\n    path /health\n    status_code 200\n   }\n"
+        "   nb_get_retry 3\n  }\n  MISC_CHECK {\n   misc_path \"/bin/chk 10.0.1.1\"\n  }\n"
+        " }\n}\n",
+        {"keepalived_global_defs": {},
+         "keepalived_lvs_sync_daemon": {"interface": "eth1", "instance": "VI_1", "id": 5},
+         "keepalived_lvs_timeouts": {"tcp": 900, "udp": 30},
+         "keepalived_virtual_server_groups": [{
+             "name": "G", "vips": [{"ip": "10.0.0.1-3", "port": 80}], "fwmark": 7}],
+         "keepalived_virtual_servers": [{
+             "group": "G", "lvs_sched": "wlc", "lvs_method": "NAT", "alpha": True,
+             "sorry_server": {"ip": "10.0.1.9", "port": 80},
+             "real_servers": [{"ip": "10.0.1.1", "port": 8080, "weight": 2,
+                               "http_get": [{"urls": [{"path": "/health",
+                                                       "status_code": "200"}],
+                                             "retry": 3}],
+                               "misc_check": [{"misc_path": "/bin/chk 10.0.1.1"}]}]}]}),
+    "static blocks, tracking blocks and instance keywords": (
+        "static_ipaddress {\n 10.0.9.1/24 dev eth1\n}\nstatic_routes {\n 10.1.0.0/16 via "
+        "10.0.9.254\n}\nstatic_rules {\n from 10.0.9.0/24 table 7 priority 100\n}\n"
+        "track_file drain {\n file /run/drain\n weight -10\n}\n"
+        + INSTANCE % " use_vmac\n smtp_alert\n mcast_src_ip 10.0.9.1\n track_file {\n"
+                     " drain weight 2\n }\n virtual_rules {\n to 10.2.0.0/16 table 7 "
+                     "priority 101\n }\n",
+        {"keepalived_static_ipaddresses": ["10.0.9.1/24 dev eth1"],
+         "keepalived_static_routes": ["10.1.0.0/16 via 10.0.9.254"],
+         "keepalived_static_rules": ["from 10.0.9.0/24 table 7 priority 100"],
+         "keepalived_track_files": {"drain": {"file": "/run/drain", "weight": -10}},
+         "keepalived_vrrp_instances": [{
+             "name": "VI_1", "state": "BACKUP", "priority": 100, "interface": "eth0",
+             "virtual_router_id": 51, "use_vmac": True, "smtp_alert": True,
+             "mcast_src_ip": "10.0.9.1", "track_files": ["drain weight 2"],
+             "virtual_rules": ["to 10.2.0.0/16 table 7 priority 101"]}]}),
+})
+
+
 @pytest.mark.parametrize("text, data", MAPPED.values(), ids=MAPPED.keys())
 def test_maps(text, data):
     mapping = adopt_map.map_config(parse_text(text))
@@ -132,19 +184,36 @@ def test_maps(text, data):
 
 
 UNMAPPED = {
-    "a block not typed yet": ("virtual_server 10.0.0.1 80 {\n delay_loop 6\n}\n",
-                              [("k.conf:1", "virtual_server 10.0.0.1 80", "not typed yet")]),
-    "a keyword not typed yet": (INSTANCE % " use_vmac\n",
-                                [("k.conf:4", "use_vmac", "not typed yet")]),
-    "a check script (a command)": (
-        'vrrp_script chk {\n script "/bin/true"\n}\n' + INSTANCE % " track_script {\n chk\n"
-        " chk weight 5\n }\n",
-        [("k.conf:1", "vrrp_script chk", adopt_map.SCRIPT_COMMAND),
-         ("k.conf:8", "chk", "tracks vrrp_script chk, which is not mapped"),
-         ("k.conf:9", "chk weight 5", "a per-instance weight: not typed yet")]),
-    "a notify script (a command)": (
-        INSTANCE % ' notify_master "/bin/n MASTER"\n',
-        [("k.conf:4", "notify_master /bin/n MASTER", adopt_map.SCRIPT_COMMAND)]),
+    "a block not typed yet": ("garp_group {\n garp_interval 1\n}\n",
+                              [("k.conf:1", "garp_group", "not typed yet")]),
+    "a keyword not typed yet": (INSTANCE % " unicast_fault_no_peer\n",
+                                [("k.conf:4", "unicast_fault_no_peer", "not typed yet")]),
+    "LVS lines that do not read as the model's": (
+        "global_defs {\n lvs_timeouts tcp\n lvs_sync_daemon eth0\n}\n"
+        "virtual_server 10.0.0.1 80 tcp {\n delay_loop 6\n}\n"
+        "virtual_server fwmark 1 {\n protocol TCP\n}\n",
+        [("k.conf:2", "lvs_timeouts tcp", "must be keyword value pairs"),
+         ("k.conf:3", "lvs_sync_daemon eth0", "must be INTERFACE INSTANCE then keyword "
+                                              "value pairs"),
+         ("k.conf:5", "virtual_server 10.0.0.1 80 tcp", "must be virtual_server IP PORT, "
+                                                        "fwmark N or group NAME"),
+         ("k.conf:9", "protocol TCP", adopt_map.FWMARK_PROTOCOL)]),
+    "a keyword deliberately refused": ("net_namespace blue\n", [
+        ("k.conf:1", "net_namespace blue", adopt_map.REFUSED["net_namespace"])]),
+    "a per-instance weight, a script in the deploy's scripts dir, no program": (
+        'vrrp_script chk {\n script "/bin/true"\n}\n'
+        'vrrp_script own {\n script "/etc/keepalived/scripts/own.sh"\n}\n'
+        + INSTANCE % " track_script {\n chk\n chk weight 5\n }\n"
+                     " notify_master \"/bin/n 'MASTER'\"\n",
+        [("k.conf:5", "script /etc/keepalived/scripts/own.sh",
+          "/etc/keepalived/scripts/own.sh: " + adopt_map.SCRIPTS_DIR_PROGRAM.format(
+              dir="/etc/keepalived/scripts")),
+         ("k.conf:4", "vrrp_script own", "its script line is not mapped (k.conf:5)"),
+         ("k.conf:12", "chk weight 5", "a per-instance weight: the model has none (set the "
+                                        "check script's weight)"),
+         ("k.conf:14", "notify_master /bin/n 'MASTER'", "refused by the model: argument "
+          "\"'MASTER'\" must be a single word without quotes, backslashes, braces, # or ! "
+          "(for more, write a script file: template or content)")]),
     "a value the model refuses, the secret masked": (
         INSTANCE % " priority 256\n authentication {\n auth_pass toolongpassword\n }\n",
         [("k.conf:4", "priority 256", "refused by the model: must be a whole number 1-255 "
@@ -191,58 +260,7 @@ def test_hosts_of_an_instance_share_group_data_and_keep_their_own():
         "other": {"keepalived_priority": 1, "keepalived_vrrp_instances": [{"name": "VI_9"}]}}
 
 
-# -- Debian's samples: what each leaves unmapped, and why --
-
-NOT_TYPED, COMMAND = adopt_map.NOT_TYPED, adopt_map.SCRIPT_COMMAND
-REFUSED = "refused by the model"
-UNMAPPED_BY_SAMPLE = {
-    "keepalived.conf.HTTP_GET.port": {NOT_TYPED: 1},
-    "keepalived.conf.IPv6": {NOT_TYPED: 2},
-    "keepalived.conf.PING_CHECK": {NOT_TYPED: 1},
-    "keepalived.conf.SMTP_CHECK": {NOT_TYPED: 1},
-    "keepalived.conf.SSL_GET": {NOT_TYPED: 2},
-    "keepalived.conf.UDP_CHECK": {NOT_TYPED: 1},
-    "keepalived.conf.conditional_conf": {COMMAND: 1, NOT_TYPED: 2,
-                                         "tracks vrrp_script check_VI_0, which is not mapped": 1},
-    "keepalived.conf.fwmark": {NOT_TYPED: 1},
-    "keepalived.conf.inhibit": {NOT_TYPED: 1},
-    "keepalived.conf.misc_check": {NOT_TYPED: 1},
-    "keepalived.conf.misc_check_arg": {NOT_TYPED: 1},
-    "keepalived.conf.quorum": {NOT_TYPED: 1},
-    "keepalived.conf.sample": {NOT_TYPED: 1},
-    "keepalived.conf.status_code": {NOT_TYPED: 1},
-    "keepalived.conf.track_interface": {NOT_TYPED: 1},
-    "keepalived.conf.virtual_server_group": {NOT_TYPED: 2},
-    "keepalived.conf.virtualhost": {NOT_TYPED: 1},
-    "keepalived.conf.vrrp": {NOT_TYPED: 4},
-    "keepalived.conf.vrrp.localcheck": {
-        "a per-instance weight: not typed yet": 2, COMMAND: 5,
-        "tracks vrrp_script chk_http_port, which is not mapped": 2,
-        "tracks vrrp_script chk_https_port, which is not mapped": 2,
-        "tracks vrrp_script chk_smtp_port, which is not mapped": 2,
-        "tracks vrrp_script chk_sshd, which is not mapped": 1},
-    "keepalived.conf.vrrp.lvs_syncd": {NOT_TYPED: 4},
-    "keepalived.conf.vrrp.routes": {NOT_TYPED: 1, REFUSED: 4},
-    "keepalived.conf.vrrp.rules": {NOT_TYPED: 2},
-    "keepalived.conf.vrrp.scripts": {COMMAND: 6, NOT_TYPED: 1},
-    "keepalived.conf.vrrp.static_ipaddress": {NOT_TYPED: 1, REFUSED: 1},
-    "keepalived.conf.vrrp.sync": {COMMAND: 3},
-}
-
-
-def test_every_sample_is_counted():
-    assert sorted(UNMAPPED_BY_SAMPLE) == sorted(
-        map(os.path.basename, glob.glob(f"{SAMPLES}/keepalived.conf.*")))
-
-
-@pytest.mark.parametrize("name, expected", UNMAPPED_BY_SAMPLE.items(),
-                         ids=UNMAPPED_BY_SAMPLE.keys())
-def test_unmapped_lines_of_each_sample(name, expected):
-    mapping = adopt_map.map_config(parse(f"{SAMPLES}/{name}", config_id="high"))
-    reasons = collections.Counter(REFUSED if item.reason.startswith(REFUSED) else item.reason
-                                  for item in mapping.unmapped)
-    assert dict(reasons) == expected
-    assert all(item.where.startswith(f"{SAMPLES}/{name}:") for item in mapping.unmapped)
+# (Debian's samples, each line each leaves unmapped and why: tests/test_adopt_samples.py)
 
 
 # -- the command: adopt, render, equivalent --
@@ -316,33 +334,35 @@ def test_a_change_in_one_host_is_a_difference(two_hosts, capsys):
                      "lb2": []}
 
 
-@pytest.mark.parametrize("sample, unmapped", [
-    ("keepalived.conf.vrrp.sync", 3), ("keepalived.conf.vrrp.scripts", 7),
-    ("keepalived.conf.track_interface", None)])
-def test_samples_round_trip(tmp_path, monkeypatch, capsys, sample, unmapped):
-    """adopt -> render -> equivalent, for what was mapped; marked incomplete, exit 1. (The
-    track_interface sample's virtual route is rendered with the instance's interface as
-    its dev: a difference, shown.)"""
+@pytest.mark.parametrize("sample", ["keepalived.conf.vrrp.sync", "keepalived.conf.vrrp.scripts"])
+def test_samples_round_trip(tmp_path, monkeypatch, capsys, sample):
+    """adopt -> render -> equivalent: complete (scripts given as commands stay commands)."""
     monkeypatch.chdir(tmp_path)
-    code = offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/{sample}"])
+    assert offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/{sample}"]) == 0
+    assert capsys.readouterr().out.endswith(
+        "0 line(s) not mapped, 0 difference(s) between the configs and their render\n")
+    assert not (tmp_path / "out" / offline.INCOMPLETE_FILE).exists()
+    assert "Every line was mapped" in (tmp_path / "out/inventory.py").read_text()
+
+
+def test_a_difference_marks_the_adoption_incomplete(tmp_path, monkeypatch, capsys):
+    """The track_interface sample's virtual route is rendered with the instance's
+    interface as its dev: a difference, shown; exit 1."""
+    monkeypatch.chdir(tmp_path)
+    code = offline.main(["adopt", "--out", "out",
+                         f"lb1={SAMPLES}/keepalived.conf.track_interface"])
     printed = capsys.readouterr().out
     assert code == 1
-    if unmapped is None:
-        assert printed.splitlines()[-3:] == [
-            "lb1: differs: vrrp_instance VI_1 > virtual_routes: only in original: "
-            "192.168.112.0/24 via 192.168.100.254",
-            "lb1: differs: vrrp_instance VI_1 > virtual_routes: only in rendered: "
-            "192.168.112.0/24 via 192.168.100.254 dev eth0.1",
-            "adopted 1 host(s) into out: 1 line(s) not mapped, 2 difference(s) between the "
-            "configs and their render"]
-        incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text().splitlines()
-        assert incomplete[1:] == printed.splitlines()[-3:-1]  # (after the unmapped line)
-        return
-    assert printed.endswith(f"{unmapped} line(s) not mapped, 0 difference(s) between the "
-                            "configs and their render\n")
+    assert printed.splitlines()[-3:] == [
+        "lb1: differs: vrrp_instance VI_1 > virtual_routes: only in original: "
+        "192.168.112.0/24 via 192.168.100.254",
+        "lb1: differs: vrrp_instance VI_1 > virtual_routes: only in rendered: "
+        "192.168.112.0/24 via 192.168.100.254 dev eth0.1",
+        "adopted 1 host(s) into out: 0 line(s) not mapped, 2 difference(s) between the "
+        "configs and their render"]
     incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text().splitlines()
-    assert incomplete == printed.splitlines()[-1 - unmapped:-1]
-    assert f"INCOMPLETE: {unmapped} problem(s)" in (tmp_path / "out/inventory.py").read_text()
+    assert incomplete == printed.splitlines()[-3:-1]
+    assert "INCOMPLETE: 2 problem(s)" in (tmp_path / "out/inventory.py").read_text()
 
 
 @pytest.mark.parametrize("files, message", [
@@ -363,18 +383,21 @@ def test_adopt_refuses_bad_input_and_writes_nothing(tmp_path, monkeypatch, capsy
 
 
 def test_adopted_data_the_validation_refuses_is_shown(tmp_path, monkeypatch, capsys):
-    """The vrrp sample lists 192.168.200.18 twice (once with a label): keepalived adds it
-    once, the validation refuses it; adopt says so and exits 1."""
+    """Two instances with one VRID on one interface: each line maps, the validation
+    refuses the whole; adopt says so and exits 1."""
     monkeypatch.chdir(tmp_path)
-    assert offline.main(["adopt", "--out", "out", f"lb1={SAMPLES}/keepalived.conf.vrrp"]) == 1
+    (tmp_path / "k.conf").write_text("".join(
+        f"vrrp_instance VI_{n} {{\n interface eth0\n virtual_router_id 51\n"
+        f" virtual_ipaddress {{ 10.0.0.{n}/24 }}\n}}\n" for n in (1, 2)))
+    assert offline.main(["adopt", "--out", "out", "lb1=k.conf"]) == 1
     printed = capsys.readouterr()
     assert "the adopted data does not render:" in printed.err
-    assert "lists 192.168.200.18 twice" in printed.err
-    assert printed.out.endswith("4 line(s) not mapped, 0 difference(s) between the configs "
+    assert "VI_1 already uses VRID 51" in printed.err
+    assert printed.out.endswith("0 line(s) not mapped, 0 difference(s) between the configs "
                                 "and their render; the data does not render\n")
     incomplete = (tmp_path / "out" / offline.INCOMPLETE_FILE).read_text()
-    assert "lists 192.168.200.18 twice" in incomplete
-    assert "INCOMPLETE: 5 problem(s)" in (tmp_path / "out/inventory.py").read_text()
+    assert "VI_1 already uses VRID 51" in incomplete
+    assert "INCOMPLETE: 1 problem(s)" in (tmp_path / "out/inventory.py").read_text()
 
 
 def test_a_complete_adoption_removes_an_earlier_runs_list(two_hosts, capsys):

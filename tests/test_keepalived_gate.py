@@ -106,6 +106,21 @@ def test_rejected_config_never_goes_live(trees, case):
     assert str(stage) not in result.stderr, "messages must name live paths, not the check copy"
 
 
+def test_a_secret_keepalived_quotes_is_masked(trees):
+    """keepalived quotes a line it cannot parse whole (an unterminated quote), an
+    auth_pass value with it: the gate masks it as model.hidden does, never shows it."""
+    base, stage = trees
+    files = {name: file.content for name, file in rendered(base).items()}
+    instances = "conf.d/20-vrrp_instances.conf"
+    assert "auth_pass 1234" in files[instances]
+    files[instances] = files[instances].replace("auth_pass 1234", 'auth_pass "s3cretQ')
+    write_tree(stage, files)
+
+    result = promote_rejected(stage, base, "Unterminated quote 'auth_pass ********")
+
+    assert "s3cretQ" not in result.stdout + result.stderr
+
+
 # -- the transaction around the gate: lock, generations, layout --
 
 def test_a_second_run_waits_for_the_lock_then_fails_naming_the_holder(trees):

@@ -38,12 +38,13 @@ pytestmark = [pytest.mark.unit]
 INSTANCE, SCRIPT = "keepalived_vrrp_instances[0]", "keepalived_check_scripts[0]"
 VIP = f"{INSTANCE}.virtual_ipaddresses[0]"
 # (key path, the block and field that declare it): every key the validation reads with
-# its field's type (`keys.read_field`)
+# its field's type (`keys.read_block`)
 FIELDS = [
     *((f"{INSTANCE}.{name}", VrrpInstance, name) for name in (
         "name", "interface", "state", "virtual_router_id", "priority", "nopreempt",
         "preempt_delay", "native_ipv6", "version", "garp_master_delay",
-        "garp_master_refresh", "auth_type", "auth_pass", "advert_int")),
+        "garp_master_refresh", "auth_type", "auth_pass", "advert_int", "unicast_src_ip",
+        "notify_master")),
     *((f"{VIP}.{name}", VirtualIp, name) for name in ("dev", "label", "scope")),
     *((f"{SCRIPT}.{name}", VrrpScript, name) for name in (
         "name", "vrrp_name", "user", "interval", "weight", "fall", "rise", "timeout",
@@ -59,7 +60,8 @@ FIELDS = [
         "keepalived_package_proxy", "keepalived_unicast_src_ip", "keepalived_ssh_port",
         "keepalived_systemd_restart", "keepalived_systemd_restart_sec",
         "keepalived_lock_wait", "keepalived_verify", "keepalived_verify_wait",
-        "keepalived_firewall", "keepalived_priority", "keepalived_state")),
+        "keepalived_firewall", "keepalived_priority", "keepalived_state",
+        "keepalived_ssh_host_keys")),
 ]
 
 WORDS = st.sampled_from([

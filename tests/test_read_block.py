@@ -50,10 +50,10 @@ def messages(block, value):
      ["host-01: k.virtual_ipaddresses[0].dev = 'eth 1': must be an interface name: 1-15 "
       "letters, digits and _ . @ - (no spaces, / or :)"]),
     (VrrpInstance, {**INSTANCE, "virtual_ipaddresses": [{"dev": "eth1"}]},
-     ["host-01: k.virtual_ipaddresses[0].address: required: address with prefix, e.g. "
+     ["host-01: k.virtual_ipaddresses[0].address = None: required: address with prefix, e.g. "
       "192.168.1.100/24"]),
     (VrrpInstance, {**INSTANCE, "track_interfaces": ["eth1 weight 500"]},
-     ["host-01: k.track_interfaces[0].weight = '500': must be a whole number -253-253"]),
+     ["host-01: k.track_interfaces[0].weight = 500: must be a whole number -253-253"]),
     (VrrpInstance, {**INSTANCE, "unicast_peers": ["10.0.0.1", "1.2.3"]},
      ["host-01: k.unicast_peers[1] = '1.2.3': must be an IPv4 or IPv6 address without "
       "prefix, e.g. 192.168.1.11 or 2001:db8::11"]),
@@ -63,11 +63,11 @@ def messages(block, value):
     (VrrpInstance, {"name": "VI_1"},
      ["host-01: k.interface: required: interface VRRP runs on",
       "host-01: k.virtual_router_id: required: VRID, the same on every peer",
-      "host-01: k.virtual_ipaddresses: required: the VIPs, one family"]),
+      "host-01: k.virtual_ipaddresses = None: required: at least one virtual IP address"]),
     (GlobalDefs, {"notification_email": "a@b"},
      ["host-01: k.notification_email = 'a@b': must be a list"]),
     (HostData, {"keepalived_sync_groups": {"g 1": {"instances": ["a", "b"]}}},
-     ["host-01: k.keepalived_sync_groups.g 1 = 'g 1': must be a group name of letters, "
+     ["host-01: k.keepalived_sync_groups['g 1'] = 'g 1': must be a group name of letters, "
       "digits and _ . -"]),
 ])
 def test_refusals(block, value, expected):
@@ -77,7 +77,7 @@ def test_refusals(block, value, expected):
 def test_accepted_value_is_the_validated_block():
     problems = Problems("host-01")
     vip = read_block(problems, "k", VirtualIp, "2001:DB8::1/64 dev eth0")
-    assert (vip.address, vip.dev, problems.errors) == ("2001:DB8::1/64", "eth0", [])
+    assert (vip.address, vip.dev, problems.errors) == ("2001:db8::1/64", "eth0", [])
     script = read_block(problems, "k", VrrpScript, {"name": "a.sh", "template": "t.j2"},
                         path="/etc/keepalived/scripts/a.sh")
     assert (script.path, script.interval, script.fall) == ("/etc/keepalived/scripts/a.sh", 2, 2)

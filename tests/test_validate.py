@@ -48,12 +48,19 @@ def test_seed_example_is_valid_without_warnings():
 # -- per-host rules: read_host -----------------------------------------------------------
 
 @pytest.mark.parametrize("vrid, shown", [
-    (0, "0"), (256, "256"), ("51", "'51'"), (True, "True"), (DROP, "None"),
-], ids=["0", "256", "string", "bool", "missing"])
+    (0, "0"), (256, "256"), ("51", "'51'"), (True, "True"), (None, "None"),
+], ids=["0", "256", "string", "bool", "null"])
 def test_vrid_must_be_whole_number_1_to_255(vrid, shown):
     assert_error(host_01(virtual_router_id=vrid),
                  f"host-01: keepalived_vrrp_instances[0].virtual_router_id = {shown}: "
                  "must be a whole number 1-255")
+
+
+def test_vrid_missing_is_required():
+    """A missing key says it is required, with its description (keys.read_block)."""
+    assert_error(host_01(virtual_router_id=DROP),
+                 "host-01: keepalived_vrrp_instances[0].virtual_router_id: required: VRID, "
+                 "the same on every peer")
 
 
 @pytest.mark.parametrize("priority, shown", [
@@ -403,7 +410,7 @@ def test_check_script_command_errors(given, message):
     ({"service_name": "ssh.service"}, ".service_name",
      " = 'ssh.service': is for a template: a check_script gets its values as arguments"),
     ({"vars": {"port": 22}}, ".vars",
-     " = {'port': <hidden>}: is for a template: a check_script gets its values as arguments"),
+     " = {'port': 22}: is for a template: a check_script gets its values as arguments"),
 ])
 def test_check_script_is_a_command_or_a_template(overrides, key, message):
     assert_error(commanded("pgrep haproxy", **overrides),

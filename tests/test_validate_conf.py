@@ -576,9 +576,9 @@ def test_sync_group_of_two_instances():
                                     "group only"),
     ({"VG_1": ["VI_1", "VI_2"]}, "VG_1", "['VI_1', 'VI_2']", "must be a mapping"),
     ({"VG_1": {"instances": ["VI_1", "VI_2"], "notify_me": "x"}}, "VG_1.notify_me", None,
-     "unknown key (did you mean 'notify_master'?); allowed: instances, notify_master, "
-     "notify_backup, notify_fault, notify_stop, notify, smtp_alert, global_tracking, "
-     "track_interfaces, track_scripts"),
+     "unknown key (did you mean 'notify_master'?); allowed: instances, track_processes, "
+     "track_processs, track_files, notify_master, notify_backup, notify_fault, notify_stop, "
+     "notify, smtp_alert, global_tracking, track_interfaces, track_scripts"),
 ], ids=["one-instance", "unknown-instance", "two-groups", "not-a-mapping", "unknown-key"])
 def test_sync_group_errors(groups, key, value, message):
     value = "" if value is None else f" = {value}"  # None: an unknown key, not shown

@@ -92,7 +92,7 @@ ERRORS = {
                          "rule's preference"),
     "rule-unknown-keyword": (with_data({"virtual_rules": [
         "from 10.0.0.0/8 table 100 priority 5 lookup main"]}),
-        f"{INSTANCE}.virtual_rules[0].lookup: unknown key; allowed: from, to, iif, oif, "
+        f"{INSTANCE}.virtual_rules[0].lookup: unknown option; allowed: from, to, iif, oif, "
         "fwmark, priority, table"),
     "rule-address": (with_data({"virtual_rules": [{"from": "10.0.0.0/33", "table": 1,
                                                    "priority": 5}]}),
@@ -150,8 +150,12 @@ ERRORS = {
     "fifo-script-not-text": (fifo(vrrp_notify_fifo="/run/k.fifo",
                                   vrrp_notify_fifo_script=["page.sh"]),
                              "host-01: keepalived_global_defs.vrrp_notify_fifo_script = "
-                             "['page.sh']: must be a script of keepalived_notify_scripts, "
-                             "optionally followed by arguments"),
+                             "['page.sh']: must be a command: a program (an absolute path, "
+                             "or a name found on the host's PATH /usr/local/sbin:/usr/local/"
+                             "bin:/usr/sbin:/usr/bin:/sbin:/bin) and its arguments, each a "
+                             "single word without quotes, backslashes, braces, # or ! (for "
+                             "more, write a script file: template or content) (or name a "
+                             "script of keepalived_notify_scripts)"),
     # -- sync groups
     "group-notify": (grouped(notify_fault="nope.sh"),
                      f"{GROUP}.notify_fault = 'nope.sh': must name a script of "
@@ -217,7 +221,7 @@ ERRORS = {
         "host-01: keepalived_static_routes[0].via = '2001:db8::1': is IPv6 but the route is "
         "IPv4"),
     "static-route-metric": (with_data(keepalived_static_routes=["10.6.0.0/16 metric -1"]),
-                            "host-01: keepalived_static_routes[0].metric = '-1': must be a "
+                            "host-01: keepalived_static_routes[0].metric = -1: must be a "
                             "whole number 0-4294967295"),
     "static-rule-table": (with_data(keepalived_static_rules=[
         {"from": "all", "priority": 5, "table": "a b"}]),
@@ -254,7 +258,8 @@ def test_track_src_ip_without_a_source_is_a_warning():
 def test_typed_multicast_group_is_where_the_firewall_lets_adverts_in():
     settings = assert_valid(with_data(keepalived_global_defs={
         "vrrp_mcast_group4": "239.1.1.1", "vrrp_mcast_group6": "FF05::12"}))
-    assert settings.global_defs.mcast_groups == {4: "239.1.1.1", 6: "FF05::12"}
+    # (as ipaddress writes it)
+    assert settings.global_defs.mcast_groups == {4: "239.1.1.1", 6: "ff05::12"}
     assert vrrp_peers(settings) == ("4,eth0,,239.1.1.1",)
 
 

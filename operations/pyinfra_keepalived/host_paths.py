@@ -38,7 +38,9 @@ def created_user_record(user):
 RUN_DIR = "/run/pyinfra-keepalived"
 LOCK_FILE = f"{RUN_DIR}/lock"  # held (flock) by whatever changes the host
 LOCK_HOLDER = f"{RUN_DIR}/holder"  # who holds the lock: pid, login user, since when, what
-LOCK_WAIT_SECONDS = 120  # how long a second run waits for the first before failing the host
+# how long a second run waits for the first before failing the host: keepalived_lock_wait's
+# default (model.keys), and the wait of the commands that take no host data
+LOCK_WAIT_SECONDS = 120
 
 # -- Uploads (operations.uploads makes the directories, the probe finds broken-off runs')
 
@@ -55,6 +57,10 @@ DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"  # sets ip_nonlocal_bind
 # sets arp_ignore and arp_filter on the interfaces of instances with a VRRP virtual MAC
 VMAC_SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-vmac.conf"
+# An LVS-DR real server's: ARP sysctls, and the unit that puts the virtual addresses on lo
+DR_SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-lvs-dr.conf"
+DR_UNIT_NAME = "keepalived-lvs-dr.service"
+DR_UNIT = f"/etc/systemd/system/{DR_UNIT_NAME}"
 # needrestart's config snippet that keeps it from restarting keepalived
 # (render.host_level.needrestart_conf)
 NEEDRESTART_CONF = "/etc/needrestart/conf.d/pyinfra-keepalived.conf"

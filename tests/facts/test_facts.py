@@ -21,6 +21,7 @@ from pyinfra.api import FactBase
 from pyinfra_keepalived import facts as facts_package
 from pyinfra_keepalived.facts.host_level import KeepalivedHostLevel
 from pyinfra_keepalived.facts.keepalived import IpAddresses, KeepalivedStatus
+from pyinfra_keepalived.facts.live_config import KeepalivedLiveConfig
 from pyinfra_keepalived.facts.probe import KeepalivedProbe
 from pyinfra_keepalived.facts.ssh_host_keys import SshHostKeys
 
@@ -28,7 +29,8 @@ pytestmark = pytest.mark.unit
 
 CASES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases")
 FACTS = {fact.__name__: fact for fact in
-         (KeepalivedProbe, KeepalivedStatus, KeepalivedHostLevel, IpAddresses, SshHostKeys)}
+         (KeepalivedProbe, KeepalivedStatus, KeepalivedHostLevel, IpAddresses, SshHostKeys,
+          KeepalivedLiveConfig)}
 CASES = sorted(glob.glob(os.path.join(CASES_DIR, "*", "*.json")))
 
 

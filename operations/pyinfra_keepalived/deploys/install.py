@@ -160,6 +160,9 @@ def keepalived():
     costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
+    if settings.real_server_only:  # an LVS-DR real server, no director: no keepalived
+        host_level.real_server(settings, host_level.read_host_state(()))
+        return
     files = render.config_files(settings)
     probe = read_probe(settings, files)
     # the programs of check and notify commands: usable on the host, or the run stops here

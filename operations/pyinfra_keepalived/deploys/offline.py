@@ -216,9 +216,13 @@ def write_data(out, files):
 
 def deploy_own(path, text):
     """What the rendered config has that the deploy adds on its own (not from the data):
-    script security and its user, the unicast source check, the drain's trackers."""
+    script security and its user (also each vrrp_script's and MISC_CHECK's: the script
+    user adopted), the unicast source check, the drain's trackers."""
     inside = path[-1:] if path else ()
     return (
+        (inside and (inside[0].startswith("vrrp_script ") or inside[0] == "MISC_CHECK")
+         and text.split()[0] == "user")
+        or
         (inside and inside[0] == "global_defs" and text.split()[0] in (
             "enable_script_security", "script_user", "vrrp_check_unicast_src"))
         or text.startswith(f"track_file {render_config.DRAIN_TRACKER}")
@@ -241,35 +245,74 @@ def compared(trees, tree_dir, mappings):
     return found
 
 
-def adopt_command(arguments):
-    mappings, trees = adopted(arguments.files, arguments.root)
+def script_templates(mappings, templates_dir):
+    """{path in templates_dir: text} of the hosts' check scripts; a name whose text differs
+    between hosts is given per host (HOST.NAME, its data changed to match). OfflineError
+    when such a file exists there with another text (the operator's: never overwritten)."""
+    texts = {}
     for host, mapping in mappings.items():
-        for where, old, new in mapping.translations:
-            print(f"{host}: {where}: {old} read as {new}")
+        for name, text in mapping.templates.items():
+            texts.setdefault(name, {})[host] = text
+    files = {}
+    for name, by_host in texts.items():
+        shared = len(set(by_host.values())) == 1
+        for host, text in by_host.items():
+            template = name if shared else f"{host}.{name}"
+            for script in mappings[host].data.get("keepalived_check_scripts", []):
+                if script["template"] == name:
+                    script["template"] = template
+            files[os.path.join(templates_dir, template)] = text
+    for path, text in files.items():
+        if os.path.exists(path) and open(path, encoding="utf-8", errors="replace").read() != text:
+            raise OfflineError(f"{path} exists with another text: adopting would overwrite it; "
+                               "move it away (or adopt from another directory)")
+    return files
+
+
+def adopt_into(out, mappings, trees, templates_dir=None):
+    """Write `mappings` as data into `out` (and, `templates_dir` given, their check
+    scripts there), render it and compare each host's render with its config (`trees`).
+    Returns the lines to report (not mapped, differences, a render that fails): none when
+    the adoption is complete."""
+    templates = script_templates(mappings, templates_dir) if templates_dir else {}
     unmapped = [f"{host}: {item}" for host, mapping in mappings.items()
                 for item in mapping.unmapped]
-    write_data(arguments.out, data_files(mappings, unmapped))
+    for path, text in templates.items():
+        _write(path, text, 0o644)
+    write_data(out, data_files(mappings, unmapped))
     problems = []
     with tempfile.TemporaryDirectory() as tree_dir:
         try:
-            write_tree(tree_dir, rendered_hosts(os.path.join(arguments.out, "inventory.py"),
-                                                warn=_warn))
+            write_tree(tree_dir, rendered_hosts(os.path.join(out, "inventory.py"), warn=_warn))
         except OfflineError as error:
             problems.append(f"the adopted data does not render: {error}")
         else:
             problems += [f"{host}: differs: {line}" for host, found in
                          compared(trees, tree_dir, mappings).items() for line in found]
     if problems:  # (marked incomplete for these too)
-        write_data(arguments.out, data_files(mappings, unmapped + problems))
-    for line in unmapped:
-        print(line)
-    for line in problems:
+        write_data(out, data_files(mappings, unmapped + problems))
+    return unmapped + problems
+
+
+def summary(out, mappings, lines):
+    different = sum(": differs: " in line for line in lines)
+    unmapped = sum(len(mapping.unmapped) for mapping in mappings.values())
+    return (f"adopted {len(mappings)} host(s) into {out}: {unmapped} line(s) not "
+            f"mapped, {different} difference(s) between the configs and their render"
+            + ("; the data does not render" if any(line.startswith("the adopted")
+                                                    for line in lines) else ""))
+
+
+def adopt_command(arguments):
+    mappings, trees = adopted(arguments.files, arguments.root)
+    for host, mapping in mappings.items():
+        for where, old, new in mapping.translations:
+            print(f"{host}: {where}: {old} read as {new}")
+    lines = adopt_into(arguments.out, mappings, trees)
+    for line in lines:
         print(line, file=sys.stderr if line.startswith("the adopted") else sys.stdout)
-    different = sum(": differs: " in line for line in problems)
-    print(f"adopted {len(mappings)} host(s) into {arguments.out}: {len(unmapped)} line(s) not "
-          f"mapped, {different} difference(s) between the configs and their render"
-          + ("; the data does not render" if different != len(problems) else ""))
-    return 1 if unmapped or problems else 0
+    print(summary(arguments.out, mappings, lines))
+    return 1 if lines else 0
 
 
 def _warn(message):

@@ -78,6 +78,21 @@ class HostLevel:
     # an agreement change may go live although a peer is not in the run (split brain risk)
     commit_without_peers: bool = HostData.default("keepalived_commit_without_peers")
 
+    @classmethod
+    def of(cls, data):
+        """The host level of `data` (HostData, validated)."""
+        return cls(
+            firewall=FIREWALL_MODES[data.keepalived_firewall],
+            nonlocal_bind=nonlocal_families(data.keepalived_nonlocal_bind),
+            restart=data.keepalived_systemd_restart,
+            restart_sec=data.keepalived_systemd_restart_sec,
+            daemon_options=data.keepalived_daemon_options,
+            lock_wait=data.keepalived_lock_wait,
+            verify=data.keepalived_verify,
+            verify_wait=data.keepalived_verify_wait,
+            commit_without_peers=data.keepalived_commit_without_peers,
+        )
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -101,6 +116,14 @@ class Settings:
     include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)
     lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)
     static: StaticBlocks = field(default_factory=StaticBlocks)  # static_ipaddress, ...
+    # keepalived_lvs_real_server, and the DR virtual addresses derived for it (model.lvs_dr)
+    lvs_real_server: str | None = None
+    dr_vips: tuple = ()
+
+    @property
+    def real_server_only(self):
+        """A DR real server and nothing else: the deploy runs no keepalived here."""
+        return self.lvs_real_server is not None and not self.instances and not self.lvs.used
 
     @property
     def ipvs_needed(self):

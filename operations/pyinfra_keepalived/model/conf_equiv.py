@@ -25,7 +25,8 @@ OLD_SPELLINGS = {
     "vrrp_track_process": "track_process",
 }
 # What keepalived takes for a keyword a block leaves out: the same as written out.
-DEFAULTS = {"vrrp_instance": ("state BACKUP", "priority 100", "advert_int 1")}
+DEFAULTS = {"vrrp_instance": ("state BACKUP", "priority 100", "advert_int 1"),
+            "vrrp_script": ("interval 1", "fall 1", "rise 1")}
 NUMBER_RE = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 

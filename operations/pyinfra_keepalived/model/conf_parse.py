@@ -112,7 +112,7 @@ class MemorySource:
         return self.files[path]
 
     def glob(self, pattern):
-        regex = _glob_regex(pattern)
+        regex = _glob_regex(os.path.normpath(pattern))
         return sorted(path for path in self.files if regex.fullmatch(path))
 
     def identity(self, path):

@@ -45,10 +45,14 @@ def mask_text(text):
     return SECRET_LINE_RE.sub(rf"\g<1> {MASK}", text)
 
 
+# The sed -E script that masks as mask_text does: the same pattern, applied on the host.
+SED_MASK_SCRIPT = f"s/{SECRET_LINE_ERE}/\\1 {MASK}/"
+
+
 def sed_mask(path_word):
     """A shell command that prints the file `path_word` (already quoted) as mask_text
-    would make it: the same pattern, applied on the host."""
-    return f"sed -E 's/{SECRET_LINE_ERE}/\\1 {MASK}/' {path_word}"
+    would make it."""
+    return f"sed -E '{SED_MASK_SCRIPT}' {path_word}"
 
 
 def is_secret_key(name):

@@ -1,4 +1,6 @@
-"""Host-level data (firewall, sysctl, systemd drop-in, daemon options) -> HostLevel.
+"""keepalived's command-line options (keepalived_daemon_options): which the deploy
+allows, and why the others are refused (`option_problem`, the message of the key's type
+in `keys`); the rules between them and the rest of the host's data.
 
 Called by `validate.read_host`; the same rules as there: errors name the key, the value
 and what is allowed.
@@ -6,13 +8,8 @@ and what is allowed.
 
 import re
 
-from .blocks import FIREWALL_MODES, NONLOCAL_FAMILIES, HostLevel, nonlocal_families
 from .hidden import SECRET_LINE_RE
-from .keys import HostData, read_field
 from .problems import did_you_mean
-from .readers import read_list
-
-FAMILIES = NONLOCAL_FAMILIES
 
 # keepalived's command-line options (long form; keepalived 2.2.7's `keepalived --help`)
 # that keep VRRP running as the deploy expects. Each maps to what may follow the option's
@@ -88,59 +85,36 @@ SHORT_OPTIONS = {
 }
 
 
-def read_nonlocal_bind(problems, value):
-    if isinstance(value, bool):
-        return nonlocal_families(value)
-    listed = read_list(problems, "keepalived_nonlocal_bind", value)
-    for i, family in enumerate(listed):
-        if family not in FAMILIES:
-            problems.error(f"keepalived_nonlocal_bind[{i}]", family,
-                           f"must be one of {', '.join(FAMILIES)}{did_you_mean(family, FAMILIES)}")
-    return nonlocal_families(listed)
-
-
-def read_option(problems, key, option):
-    """One keepalived command-line option, in long form, or None after an error."""
+def option_problem(option):
+    """Why `option` is no keepalived command-line option the deploy allows (in long form),
+    or None."""
     if not isinstance(option, str):
-        problems.error(key, option, "must be a keepalived option, e.g. --log-detail")
-        return None
+        return "must be a keepalived option, e.g. --log-detail"
     name = option.partition("=")[0]
     allowed = f"; allowed: {', '.join(ALLOWED_OPTIONS)}"
     if name in SHORT_OPTIONS and SHORT_OPTIONS[name] in REFUSED_OPTIONS:
         long_form = SHORT_OPTIONS[name]
-        problems.error(key, option, f"{name} is {long_form}, not allowed: "
-                       f"{REFUSED_OPTIONS[long_form]}{allowed}")
-        return None
+        return f"{name} is {long_form}, not allowed: {REFUSED_OPTIONS[long_form]}{allowed}"
     if name in SHORT_OPTIONS:
-        problems.error(key, option, f"write the long form {SHORT_OPTIONS[name]} "
-                       "(the options file is easier to read that way)")
-        return None
+        return (f"write the long form {SHORT_OPTIONS[name]} (the options file is easier to "
+                "read that way)")
     if name in REFUSED_OPTIONS:
-        problems.error(key, option, f"not allowed: {REFUSED_OPTIONS[name]}{allowed}")
-        return None
+        return f"not allowed: {REFUSED_OPTIONS[name]}{allowed}"
     if name not in ALLOWED_OPTIONS:
-        problems.error(key, option, "unknown keepalived option"
-                       f"{did_you_mean(name, ALLOWED_OPTIONS)}{allowed}")
-        return None
+        return f"unknown keepalived option{did_you_mean(name, ALLOWED_OPTIONS)}{allowed}"
     pattern, how = ALLOWED_OPTIONS[name]
     if not re.fullmatch(pattern, option[len(name):]):
-        problems.error(key, option, f"{name} takes {how}")
-        return None
-    return option
+        return f"{name} takes {how}"
+    return None
 
 
-def read_daemon_options(problems, value):
-    if value is None:
-        return None
-    options = [read_option(problems, f"keepalived_daemon_options[{i}]", option)
-               for i, option in enumerate(read_list(problems, "keepalived_daemon_options",
-                                                    value))]
-    names = [option.partition("=")[0] for option in options if option]
+def check_daemon_options(problems, options):
+    """An option listed more often than keepalived reads it (`REPEATABLE`) is an error."""
+    names = [option.partition("=")[0] for option in options or ()]
     for name in sorted({name for name in names if names.count(name) > REPEATABLE.get(name, 1)}):
-        problems.error("keepalived_daemon_options", value,
+        problems.error("keepalived_daemon_options", list(options),
                        f"lists {name} {names.count(name)} times" if name in REPEATABLE
                        else f"lists {name} twice")
-    return tuple(options) if None not in options else None
 
 
 DUMP_CONF = "--dump-conf"
@@ -166,27 +140,3 @@ def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances):
                        "(readable by the adm and systemd-journal groups, and sent on by log "
                        "collectors); remove it (keepalived_daemon_options = ['--log-detail'] "
                        "logs the state changes without the config)")
-
-
-def read_host_level(problems, data):
-    """HostLevel from the host's data (defaults: model.keys.HostData)."""
-    def get(key):
-        return data.get(key, HostData.default(key))
-
-    def field(key, value):
-        return read_field(problems, key, HostData, key, value)
-
-    firewall = field("keepalived_firewall", get("keepalived_firewall"))
-    return HostLevel(
-        firewall=None if firewall is None else FIREWALL_MODES[firewall],
-        nonlocal_bind=read_nonlocal_bind(problems, get("keepalived_nonlocal_bind")),
-        restart=field("keepalived_systemd_restart", get("keepalived_systemd_restart")),
-        restart_sec=field("keepalived_systemd_restart_sec",
-                          get("keepalived_systemd_restart_sec")),
-        daemon_options=read_daemon_options(problems, get("keepalived_daemon_options")),
-        lock_wait=field("keepalived_lock_wait", get("keepalived_lock_wait")),
-        verify=field("keepalived_verify", get("keepalived_verify")),
-        verify_wait=field("keepalived_verify_wait", get("keepalived_verify_wait")),
-        commit_without_peers=field("keepalived_commit_without_peers",
-                                   get("keepalived_commit_without_peers")),
-    )

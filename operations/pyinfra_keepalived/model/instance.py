@@ -10,25 +10,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from .commands import command_problem, read_command
-from .hidden import unhide
 from .keys import (
     GroupName,
-    IpAddress,
     SyncGroup,
     TrackInterface,
     VirtualIp,
     VirtualRoute,
     VrrpInstance,
-    read_field,
+    read_block,
     read_value,
-    shorthand,
-    vip_address_problem,
-    whole_text,
 )
 from .problems import did_you_mean, public_keys
 from .readers import (
     read_extra_lines,
-    read_list,
     read_mapping,
 )
 
@@ -49,258 +43,136 @@ class HostContext:
     vrrp_version: int  # global_defs' vrrp_version (2 unless set)
     address: str | None  # the host's own VRRP address for unicast, if known
     address_key: str  # where that address came from, for messages
+    state: str | None = None  # keepalived_state, validated (None: unset or refused)
+    priority: int | None = None  # keepalived_priority, validated (None: unset or refused)
+    priority_refused: bool = False  # keepalived_priority was given and refused
 
 
 # Their values may be shown inside a mapping that a message shows (pyinfra_keepalived.model.problems).
 public_keys(INSTANCE_KEYS, VIP_OPTIONS, ROUTE_OPTIONS, SYNC_GROUP_KEYS, TRACK_OPTIONS)
 
 
-# -- entries written as "ADDRESS keyword value ..." or as a mapping --
+# -- rules between an instance's keys --
 
-def read_entry(problems, key, value, options):
-    """A list entry given as a string ("192.168.1.100/24 dev eth1") or a mapping
-    ({"address": "192.168.1.100/24", "dev": "eth1"}). Returns a dict of `options`
-    (the first option is the positional one), or None after an error."""
-    first = options[0]
-    if isinstance(value, str):
-        try:
-            entry = shorthand(value, options)
-        except ValueError:
-            problems.error(key, value, f"must be {first.upper()} followed by keyword value "
-                           f"pairs ({', '.join(options[1:])}), "
-                           f"or a mapping of {', '.join(options)}")
-            return None
-    elif isinstance(value, Mapping):
-        entry = dict(value)
-    else:
-        problems.error(key, value, f"must be a string or a mapping of {', '.join(options)}")
-        return None
-    unknown = [option for option in entry if option not in options]
-    for option in unknown:
-        problems.unknown_key(f"{key}.{option}", option, options, what="option")
-    if first not in entry:
-        problems.error(f"{key}.{first}", None, "required")
-    return None if unknown or first not in entry else entry
-
-
-def read_virtual_ip(problems, key, value, interface):
-    entry = read_entry(problems, key, value, VIP_OPTIONS)
-    if entry is None:
-        return None
-    text = entry["address"]
-    wrong = vip_address_problem(text)
-    if wrong:
-        problems.error(key, value, wrong)
-        return None
-    address = ipaddress.ip_interface(str(text).strip())
-    if "/" not in str(text):
-        problems.warn(key, value,
-                      f"no prefix: keepalived adds it as /{address.network.prefixlen}; "
-                      "write the subnet's prefix, e.g. "
-                      f"{address.ip}/{24 if address.version == 4 else 64}")
-    options = {}
-    if entry.get("dev") is not None:
-        options["dev"] = read_field(problems, f"{key}.dev", VirtualIp, "dev", entry["dev"])
-    if entry.get("label") is not None:
-        options["label"] = label = read_field(problems, f"{key}.label", VirtualIp, "label",
-                                              entry["label"])
-        device = options.get("dev") or interface
-        if label and address.version == 6:
-            problems.error(f"{key}.label", label, "IPv6 addresses have no labels")
-            options["label"] = None
-        elif label and not label.startswith(f"{device}:"):
-            problems.warn(f"{key}.label", label, "ip(8) wants a label that starts with the "
-                          f"interface name: use {device}:NAME")
-    if entry.get("scope") is not None:
-        options["scope"] = read_field(problems, f"{key}.scope", VirtualIp, "scope",
-                                      entry["scope"])
-    if entry.get("brd") is not None:
-        options["brd"] = read_field(problems, f"{key}.brd", VirtualIp, "brd", entry["brd"])
-    if None in options.values():
-        return None
-    written = str(address) if "/" in str(text) else str(address.ip)
-    return VirtualIp(address=written, **options)
-
-
-def read_virtual_ips(problems, key, value, interface, required):
-    """(VirtualIp, ...) of virtual_ipaddresses or virtual_ipaddresses_excluded."""
-    if value is None and not required:
-        return ()
-    items = read_list(problems, key, value) if value is not None else []
-    if required and not items:
-        problems.error(key, value, "required: at least one virtual IP address")
-    vips = [read_virtual_ip(problems, f"{key}[{i}]", text, interface)
-            for i, text in enumerate(items)]
-    vips = [vip for vip in vips if vip is not None]
-    if len(vips) < len(items):
-        return ()
-    return tuple(vips)
-
-
-def check_vip_lists(problems, where, vips, excluded):
-    """One family for the VIPs; no address twice, in either list."""
-    families = {_family(vip.address) for vip in vips}
-    if len(families) > 1:
+def check_vips(problems, where, instance):
+    """One family for the VIPs; no address twice, in either list; a VIP without prefix
+    and a label that ip(8) does not expect are warnings, a label on IPv6 an error."""
+    vips, excluded = instance.virtual_ipaddresses, instance.virtual_ipaddresses_excluded
+    if len({_family(vip.address) for vip in vips}) > 1:
         problems.error(f"{where}.virtual_ipaddresses", [str(vip) for vip in vips],
                        "mixes IPv4 and IPv6: keepalived keeps only one family per instance; "
                        "put the IPv6 addresses in an instance of their own (or in "
                        "virtual_ipaddresses_excluded)")
     seen = set()
     for key, listed in (("virtual_ipaddresses", vips), ("virtual_ipaddresses_excluded", excluded)):
-        for vip in listed:
-            ip = ipaddress.ip_interface(vip.address).ip
-            if ip in seen:
+        for i, vip in enumerate(listed):
+            address = ipaddress.ip_interface(vip.address)
+            if address.ip in seen:
                 problems.error(f"{where}.{key}", [str(vip) for vip in listed],
-                               f"lists {ip} twice")
-            seen.add(ip)
+                               f"lists {address.ip} twice")
+            seen.add(address.ip)
+            if "/" not in vip.address:
+                problems.warn(f"{where}.{key}[{i}]", str(vip),
+                              f"no prefix: keepalived adds it as /{address.network.prefixlen}; "
+                              "write the subnet's prefix, e.g. "
+                              f"{address.ip}/{24 if address.version == 4 else 64}")
+            device = vip.dev or instance.interface
+            if vip.label and address.version == 6:
+                problems.error(f"{where}.{key}[{i}].label", vip.label,
+                               "IPv6 addresses have no labels")
+            elif vip.label and not vip.label.startswith(f"{device}:"):
+                problems.warn(f"{where}.{key}[{i}].label", vip.label, "ip(8) wants a label "
+                              f"that starts with the interface name: use {device}:NAME")
 
 
 def _family(text):
     return ipaddress.ip_interface(text).version
 
 
-def read_route(problems, key, value, interface):
-    entry = read_entry(problems, key, value, ROUTE_OPTIONS)
-    if entry is None:
-        return None
-    to = entry["to"]
-    if read_field(problems, f"{key}.to", VirtualRoute, "to",
-                  to if to == "default" else str(to)) is None:
-        return None
-    family = None if to == "default" else ipaddress.ip_network(str(to)).version
-    route = {"to": to}
-    for option in ("via", "src"):
-        if entry.get(option) is not None:
-            ip = read_field(problems, f"{key}.{option}", VirtualRoute, option, entry[option])
+def check_routes(problems, where, instance):
+    """A route's via and src are of its family; its dev defaults to the instance's
+    interface. The routes, or None after an error."""
+    routes = []
+    for i, route in enumerate(instance.virtual_routes):
+        family = None if route.to == "default" else ipaddress.ip_network(route.to).version
+        for option in ("via", "src"):
+            ip = getattr(route, option)
             version = ip and ipaddress.ip_address(ip).version
             if ip is not None and family is not None and version != family:
-                problems.error(f"{key}.{option}", entry[option],
+                problems.error(f"{where}.virtual_routes[{i}].{option}", ip,
                                f"is IPv{version} but the route is IPv{family}")
-                ip = None
-            route[option] = ip
-    route["dev"] = read_field(problems, f"{key}.dev", VirtualRoute, "dev",
-                              entry.get("dev", interface))
-    if entry.get("metric") is not None:
-        route["metric"] = read_field(problems, f"{key}.metric", VirtualRoute, "metric",
-                                     whole_text(entry["metric"]))
-    if entry.get("table") is not None:
-        route["table"] = read_field(problems, f"{key}.table", VirtualRoute, "table",
-                                    str(entry["table"]))
-    if entry.get("scope") is not None:
-        route["scope"] = read_field(problems, f"{key}.scope", VirtualRoute, "scope",
-                                    entry["scope"])
-    if any(route.get(option) is None for option in entry):
-        return None
-    return VirtualRoute(**route)
+                return None
+        routes.append(route if route.dev else route.model_copy(
+            update={"dev": instance.interface}))
+    return tuple(routes)
 
 
-def read_track_interface(problems, key, value, interface):
-    entry = read_entry(problems, key, value, TRACK_OPTIONS)
-    if entry is None:
-        return None
-    name = read_field(problems, f"{key}.interface", TrackInterface, "interface",
-                      entry["interface"])
-    weight = entry.get("weight")
-    if weight is not None:
-        weight = read_field(problems, f"{key}.weight", TrackInterface, "weight",
-                            whole_text(weight))
-    if name is not None and name == interface:
-        problems.error(f"{key}.interface", name, "is the instance's own interface, which "
-                       "keepalived always tracks (and ignores here); list other interfaces")
-        return None
-    if name is None or (entry.get("weight") is not None and weight is None):
-        return None
-    return TrackInterface(interface=name, weight=weight)
+def check_track_interfaces(problems, where, instance):
+    for i, track in enumerate(instance.track_interfaces):
+        if track.interface == instance.interface:
+            problems.error(f"{where}.track_interfaces[{i}].interface", track.interface,
+                           "is the instance's own interface, which keepalived always tracks "
+                           "(and ignores here); list other interfaces")
 
 
-# -- the instance --
-
-def read_advert_int(problems, key, value, version):
-    advert_int = read_field(problems, key, VrrpInstance, "advert_int", value)
-    if advert_int is None:
-        return None
+def check_advert_int(problems, key, advert_int, version):
     if version == 3:
         if advert_int > 40.95 or advert_int < 0.01 or round(advert_int * 100, 6) % 1:
             problems.error(key, advert_int, "VRRPv3 adverts are 0.01-40.95 seconds in steps "
                            "of 0.01 (keepalived rounds anything else)")
-            return None
     elif advert_int != int(advert_int) or advert_int > 255:
         problems.error(key, advert_int, "VRRPv2 adverts are whole seconds 1-255 (keepalived "
                        "rounds anything else); sub-second adverts need VRRP version 3 "
                        "(version: 3 here, or vrrp_version: 3 in keepalived_global_defs)")
-        return None
-    return advert_int
 
 
-def read_auth(problems, where, item, version):
-    auth_type = item.get("auth_type")
-    auth_pass = unhide(item.get("auth_pass"))  # a pyinfra HiddenValue: its real value
-    if auth_pass is not None and auth_type is None:
-        auth_type = "PASS"
-    if auth_type is None:
-        return None, None
-    auth_type = read_field(problems, f"{where}.auth_type", VrrpInstance, "auth_type",
-                           auth_type)
-    if auth_type is not None and version == 3:
-        problems.error(f"{where}.auth_type", auth_type, "VRRP version 3 (also every IPv6 "
-                       "instance) has no authentication: keepalived ignores it; remove "
+def check_auth(problems, where, instance, version):
+    if instance.auth_type is None:
+        return
+    if version == 3:
+        problems.error(f"{where}.auth_type", instance.auth_type, "VRRP version 3 (also every "
+                       "IPv6 instance) has no authentication: keepalived ignores it; remove "
                        "auth_type and auth_pass")
-    if auth_pass is None:
-        problems.error(f"{where}.auth_pass", None, f"required with auth_type {auth_type}")
-        return auth_type, None
-    # (problems.shown() never prints an auth_pass: the message says what is allowed)
-    return auth_type, read_field(problems, f"{where}.auth_pass", VrrpInstance, "auth_pass",
-                                 auth_pass)
+    if instance.auth_pass is None:
+        problems.error(f"{where}.auth_pass", None,
+                       f"required with auth_type {instance.auth_type}")
 
 
-def read_preemption(problems, where, item, state, priority):
-    """(nopreempt, preempt_delay): both only work from state BACKUP."""
-    nopreempt = read_field(problems, f"{where}.nopreempt", VrrpInstance, "nopreempt",
-                           item.get("nopreempt", False))
-    delay = item.get("preempt_delay")
-    if delay is not None:
-        delay = read_field(problems, f"{where}.preempt_delay", VrrpInstance,
-                           "preempt_delay", delay)
+def check_preemption(problems, where, instance):
+    """nopreempt and preempt_delay only work from state BACKUP."""
+    nopreempt, delay = instance.nopreempt, instance.preempt_delay
     for key, value in (("nopreempt", nopreempt), ("preempt_delay", delay)):
-        if value and state == "MASTER":
+        if value and instance.state == "MASTER":
             problems.error(f"{where}.{key}", value, "needs state BACKUP: keepalived clears it "
                            "for an initial state MASTER; set state BACKUP on every host (the "
                            "highest priority still wins the first election)")
-    if nopreempt and priority == 255:
+    if nopreempt and instance.priority == 255:
         problems.error(f"{where}.nopreempt", True, "keepalived clears nopreempt at priority "
                        "255 (the address owner always preempts); use priority 1-254")
     if nopreempt and delay is not None:
         problems.error(f"{where}.preempt_delay", delay, "has no effect with nopreempt "
                        "(keepalived -t refuses the pair); remove one of them")
-    return bool(nopreempt), delay
 
 
-def read_unicast(problems, where, item, family, context):
+def check_unicast(problems, where, instance, family, context):
     """(unicast_src_ip, unicast_peers): peers are addresses, none yet for "inventory"
-    (peers.py derives them from the other hosts of the instance)."""
-    peers_value = item.get("unicast_peers")
-    src_value = item.get("unicast_src_ip")
+    (peers.py derives them from the other hosts of the instance); None after an error."""
+    peers_value, src = instance.unicast_peers, instance.unicast_src_ip
     if peers_value is None:
-        if src_value is not None:
-            problems.error(f"{where}.unicast_src_ip", src_value, "needs unicast_peers (a list "
-                           f"of addresses, or {UNICAST_FROM_INVENTORY!r}): without peers "
+        if src is not None:
+            problems.error(f"{where}.unicast_src_ip", src, "needs unicast_peers (a list of "
+                           f"addresses, or {UNICAST_FROM_INVENTORY!r}): without peers "
                            "keepalived ignores it and uses multicast")
+            return None
         return None, None
-
-    src = context.address
-    if src_value is not None:
-        src = read_field(problems, f"{where}.unicast_src_ip", VrrpInstance, "unicast_src_ip",
-                         src_value)
-        if src is None:
-            return None, None
+    src_key = f"{where}.unicast_src_ip" if src is not None else context.address_key
+    src = src or context.address
     if src is not None and ipaddress.ip_address(src).version != family:
-        problems.error(f"{where}.unicast_src_ip" if src_value is not None else
-                       context.address_key, src, f"is IPv{ipaddress.ip_address(src).version} "
+        problems.error(src_key, src, f"is IPv{ipaddress.ip_address(src).version} "
                        f"but the instance is IPv{family}: keepalived drops unicast peers of "
                        f"the other family; set an IPv{family} unicast_src_ip on the instance "
                        "(or keepalived_unicast_src_ip)")
-        return None, None
-
+        return None
     if peers_value == UNICAST_FROM_INVENTORY:
         if src is None:
             problems.error("keepalived_unicast_src_ip", None, f"required for {where}."
@@ -308,41 +180,44 @@ def read_unicast(problems, where, item, family, context):
                            "address is not known (set keepalived_unicast_src_ip, or "
                            "ssh_hostname to an IP address, or unicast_src_ip on the instance)")
         return src, ()
-    peers, listed = [], read_list(problems, f"{where}.unicast_peers", peers_value)
-    for i, value in enumerate(listed):
-        peer = read_value(problems, f"{where}.unicast_peers[{i}]", IpAddress, value)
-        if peer is None:
-            continue
+    if not peers_value:
+        problems.error(f"{where}.unicast_peers", list(peers_value), "required: at least one "
+                       f"peer address, or {UNICAST_FROM_INVENTORY!r}")
+    peers = []
+    for i, peer in enumerate(peers_value):
         version = ipaddress.ip_address(peer).version
         if version != family:
-            problems.error(f"{where}.unicast_peers[{i}]", value, f"is IPv{version} but "
+            problems.error(f"{where}.unicast_peers[{i}]", peer, f"is IPv{version} but "
                            f"the instance is IPv{family}: keepalived drops it")
         elif peer in peers:
-            problems.error(f"{where}.unicast_peers[{i}]", value, "is listed twice")
+            problems.error(f"{where}.unicast_peers[{i}]", peer, "is listed twice")
         elif peer == src:
-            problems.warn(f"{where}.unicast_peers[{i}]", value, "is this host's own address "
+            problems.warn(f"{where}.unicast_peers[{i}]", peer, "is this host's own address "
                           f"(unicast_src_ip); leave it out, or use unicast_peers "
                           f"{UNICAST_FROM_INVENTORY!r} to derive the peers")
         else:
             peers.append(peer)
-    if isinstance(peers_value, list) and not listed:
-        problems.error(f"{where}.unicast_peers", peers_value, "required: at least one peer "
-                       f"address, or {UNICAST_FROM_INVENTORY!r}")
     return src, tuple(peers)
 
 
-def read_notify(problems, where, item, context, keys=VrrpInstance.NOTIFY_KEYS):
-    """{keyword: command} for the notify `keys` (notify_master/backup/fault/stop, notify,
-    ...) of `item`: a script of keepalived_notify_scripts (its path on the host) or a
-    program (model.commands), and the arguments."""
+def check_track_scripts(problems, where, instance, context):
+    for i, script in enumerate(instance.track_scripts):
+        if script not in context.script_names:
+            defined = ", ".join(sorted(context.script_names)) or "none"
+            problems.error(f"{where}.track_scripts[{i}]", script,
+                           "names no check script in keepalived_check_scripts (track by their "
+                           f"vrrp_name){did_you_mean(script, context.script_names)}; "
+                           f"defined: {defined}")
+
+
+def read_notify(problems, where, commands, context):
+    """{keyword: command} of the notify `commands` ((keyword, value), ... of an instance,
+    a sync group or global_defs' FIFO scripts): a script of keepalived_notify_scripts (its
+    path on the host) or a program (model.commands), and the arguments."""
     notify = {}
-    for keyword in keys:
-        value = item.get(keyword)
-        if value is None:
-            continue
+    for keyword, value in commands:
         key = f"{where}.{keyword}"
-        notify[keyword] = None  # (until read: an error leaves it unset)
-        words = value.split() if isinstance(value, str) else []
+        words = value.split()
         name = words[0] if words else None
         defined = ", ".join(sorted(context.notify_paths)) or "none"
         hint = did_you_mean(name, context.notify_paths)
@@ -362,108 +237,74 @@ def read_notify(problems, where, item, context, keys=VrrpInstance.NOTIFY_KEYS):
     return notify
 
 
+def check_priority(problems, where, instance):
+    if instance.priority is None:
+        problems.error(f"{where}.priority", None,
+                       "required: 1-255, here or as keepalived_priority in the host's data")
+    elif instance.priority == 255 and instance.track_scripts:
+        problems.error(f"{where}.priority", 255, "255 makes this host the address owner, and "
+                       "keepalived then ignores track_scripts weights; use 1-254")
+    elif instance.priority == 255:
+        problems.warn(f"{where}.priority", 255, "255 marks the address owner (the host whose "
+                      "own address is the VIP): it always preempts at once; use 1-254 otherwise")
+
+
+# -- the instance --
+
 def read_instance(problems, index, item, data, context):
+    """One `keepalived_vrrp_instances[]` entry (`VrrpInstance`, in one model_validate; its
+    state and priority default to the host's), then the rules between its keys; the
+    values derived from them (the effective version, the peers, the notify commands,
+    the routes' dev) in their place. None after an error."""
     where = f"keepalived_vrrp_instances[{index}]"
     if not isinstance(item, Mapping):
         problems.error(where, item, "must be a mapping with name, interface, "
                        "virtual_router_id, priority and virtual_ipaddresses")
         return None
-    problems.unknown_keys(where, item, INSTANCE_KEYS)
-
-    name = read_field(problems, f"{where}.name", VrrpInstance, "name", item.get("name"))
-    interface = read_field(problems, f"{where}.interface", VrrpInstance, "interface",
-                           item.get("interface"))
-    # Host-level defaults are reported under their own key when they are what is wrong.
-    state_key = f"{where}.state" if "state" in item else "keepalived_state"
-    state = item.get("state", data.get("keepalived_state") or "MASTER")
-    state = read_field(problems, state_key, VrrpInstance, "state", state)
-    vrid = read_field(problems, f"{where}.virtual_router_id", VrrpInstance,
-                      "virtual_router_id", item.get("virtual_router_id"))
-
-    priority_key = f"{where}.priority" if "priority" in item else "keepalived_priority"
-    priority = item.get("priority", data.get("keepalived_priority"))
-    if priority is None:
-        problems.error(f"{where}.priority", None,
-                       "required: 1-255, here or as keepalived_priority in the host's data")
-    else:
-        priority = read_field(problems, priority_key, VrrpInstance, "priority", priority)
-
-    vips = read_virtual_ips(problems, f"{where}.virtual_ipaddresses",
-                            item.get("virtual_ipaddresses"), interface, required=True)
-    excluded = read_virtual_ips(problems, f"{where}.virtual_ipaddresses_excluded",
-                                item.get("virtual_ipaddresses_excluded"), interface,
-                                required=False)
-    check_vip_lists(problems, where, vips, excluded)
-
-    native_ipv6 = read_field(problems, f"{where}.native_ipv6", VrrpInstance, "native_ipv6",
-                             item.get("native_ipv6", False))
-    family = 6 if native_ipv6 or (vips and _family(vips[0].address) == 6) else 4
-    if native_ipv6 and vips and _family(vips[0].address) == 4:
+    values = dict(item)
+    # the host's defaults, reported under their own keys when they are what is wrong
+    # (validate.read_host: TYPED_KEYS)
+    for name, default in (("state", context.state or "MASTER"), ("priority", context.priority)):
+        if name not in item and default is not None:
+            values[name] = default
+    if item.get("auth_pass") is not None and item.get("auth_type") is None:
+        values["auth_type"] = "PASS"
+    extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
+    instance = read_block(problems, where, VrrpInstance, values, extra_lines=extra_lines)
+    if instance is None:
+        return None
+    if instance.priority is None and context.priority_refused:
+        return None  # keepalived_priority: reported
+    errors = len(problems.errors)
+    check_priority(problems, where, instance)
+    check_vips(problems, where, instance)
+    family = 6 if instance.native_ipv6 or _family(
+        instance.virtual_ipaddresses[0].address) == 6 else 4
+    if instance.native_ipv6 and _family(instance.virtual_ipaddresses[0].address) == 4:
         problems.error(f"{where}.native_ipv6", True, "makes the instance IPv6, and keepalived "
                        "then ignores its IPv4 virtual_ipaddresses; move them to an IPv4 "
                        "instance (or to virtual_ipaddresses_excluded)")
-    version = item.get("version")
-    if version is not None:
-        version = read_field(problems, f"{where}.version", VrrpInstance, "version", version)
-    if version == 2 and family == 6:
+    if instance.version == 2 and family == 6:
         problems.error(f"{where}.version", 2, "IPv6 VRRP exists only as version 3: "
                        "keepalived silently uses 3; remove version or set 3")
-    effective_version = 3 if family == 6 else version or context.vrrp_version
-
-    advert_int = read_advert_int(problems, f"{where}.advert_int", item.get("advert_int", 1),
-                                 effective_version)
-    auth_type, auth_pass = read_auth(problems, where, item, effective_version)
-    nopreempt, preempt_delay = read_preemption(problems, where, item, state, priority)
-    garp = {}
-    for key in ("garp_master_delay", "garp_master_refresh"):
-        if item.get(key) is not None:
-            garp[key] = read_field(problems, f"{where}.{key}", VrrpInstance, key, item[key])
-    unicast_src_ip, unicast_peers = read_unicast(problems, where, item, family, context)
-
-    tracked = []
-    for i, script in enumerate(read_list(problems, f"{where}.track_scripts",
-                                         item.get("track_scripts", []))):
-        if isinstance(script, str) and script in context.script_names:
-            tracked.append(script)
-        else:
-            defined = ", ".join(sorted(context.script_names)) or "none"
-            problems.error(f"{where}.track_scripts[{i}]", script,
-                           "names no check script in keepalived_check_scripts (track by their "
-                           f"vrrp_name){did_you_mean(script, context.script_names)}; "
-                           f"defined: {defined}")
-    track_interfaces = tuple(
-        read_track_interface(problems, f"{where}.track_interfaces[{i}]", value, interface)
-        for i, value in enumerate(read_list(problems, f"{where}.track_interfaces",
-                                            item.get("track_interfaces", []))))
-    routes = tuple(
-        read_route(problems, f"{where}.virtual_routes[{i}]", value, interface)
-        for i, value in enumerate(read_list(problems, f"{where}.virtual_routes",
-                                            item.get("virtual_routes", []))))
-    notify = read_notify(problems, where, item, context)
-    extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
-
-    if priority == 255 and tracked:
-        problems.error(f"{where}.priority", 255, "255 makes this host the address owner, and "
-                       "keepalived then ignores track_scripts weights; use 1-254")
-    elif priority == 255:
-        problems.warn(f"{where}.priority", 255, "255 marks the address owner (the host whose "
-                      "own address is the VIP): it always preempts at once; use 1-254 otherwise")
-
-    if None in (name, interface, state, vrid, priority, advert_int, *garp.values(),
-                *track_interfaces, *routes) or not vips:
+    version = 3 if family == 6 else instance.version or context.vrrp_version
+    check_advert_int(problems, f"{where}.advert_int", instance.advert_int, version)
+    check_auth(problems, where, instance, version)
+    check_preemption(problems, where, instance)
+    unicast = check_unicast(problems, where, instance, family, context)
+    check_track_scripts(problems, where, instance, context)
+    check_track_interfaces(problems, where, instance)
+    routes = check_routes(problems, where, instance)
+    notify = read_notify(problems, where, instance.notify_commands, context)
+    if len(problems.errors) > errors:
         return None
-    # the keys as given (name, interface, virtual_router_id, version, garp_*: read above
-    # as they are), with what was read or derived from them in their place
-    instance = VrrpInstance.built(
-        problems, item, where=where, state=state, priority=priority, virtual_ipaddresses=vips,
-        auth_type=auth_type, auth_pass=auth_pass, track_scripts=tuple(tracked),
-        effective_version=effective_version, native_ipv6=native_ipv6,
-        nopreempt=nopreempt, preempt_delay=preempt_delay,
-        unicast_src_ip=unicast_src_ip, unicast_peers=unicast_peers,
-        peers_from_inventory=item.get("unicast_peers") == UNICAST_FROM_INVENTORY,
-        track_interfaces=track_interfaces, virtual_ipaddresses_excluded=excluded,
-        virtual_routes=routes, **notify, extra_lines=extra_lines,
-    )
+    unicast_src_ip, unicast_peers = unicast
+    # what is derived from the validated keys
+    instance = instance.model_copy(update={
+        "effective_version": version, "unicast_src_ip": unicast_src_ip,
+        "unicast_peers": unicast_peers,
+        "peers_from_inventory": instance.unicast_peers == UNICAST_FROM_INVENTORY,
+        "virtual_routes": routes, **notify})
     if instance.raw_addressing:
         problems.warn(f"{where}.extra_lines", list(extra_lines), f"sets "
                       f"{instance.raw_addressing}, which the host firewall rules cannot see: "
@@ -475,43 +316,49 @@ def read_instance(problems, index, item, data, context):
 # -- sync groups --
 
 def read_sync_groups(problems, value, instances, scripts):
-    """`keepalived_sync_groups`: {name: {"instances": [instance names]}} (as in the role)."""
+    """`keepalived_sync_groups`: {name: {"instances": [instance names]}} (as in the role),
+    each group read as a SyncGroup (`read_block`), then checked against the host's
+    instances (`check_sync_group`)."""
     groups = read_mapping(problems, "keepalived_sync_groups", value)
-    by_name = {instance.name: instance for instance in instances}
-    weights = {script.vrrp_name: script.weight for script in scripts}
-    member_of = {}
+    member_of = {}  # instance name -> its group
     result = []
-    for group_name, group in groups.items():
+    for group_name, given in groups.items():
         where = f"keepalived_sync_groups.{group_name}"
         read_value(problems, f"keepalived_sync_groups[{group_name!r}]", GroupName, group_name)
-        group = read_mapping(problems, where, group)
-        problems.unknown_keys(where, group, SYNC_GROUP_KEYS)
-        members = read_list(problems, f"{where}.instances", group.get("instances"))
-        if len(members) < 2:
-            problems.error(f"{where}.instances", group.get("instances"), "needs at least two "
-                           "instances: keepalived drops a group of one")
-        for i, member in enumerate(members):
-            key = f"{where}.instances[{i}]"
-            if not isinstance(member, str) or member not in by_name:
-                problems.error(key, member, "is not an instance of this host"
-                               f"{did_you_mean(member, by_name)}; instances: "
-                               f"{', '.join(by_name) or 'none'}")
-                continue
-            if member in member_of:
-                problems.error(key, member, f"is already in sync group {member_of[member]}: "
-                               "an instance can be in one group only (keepalived ignores the "
-                               "second)")
-                continue
-            member_of[member] = group_name
-            instance = by_name[member]
-            weighted = [f"track_scripts {name}" for name in instance.track_scripts
-                        if weights.get(name)]
-            weighted += [f"track_interfaces {track.interface}" for track in
-                         instance.track_interfaces if track.weight]
-            if weighted:
-                problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
-                               "keepalived ignores tracking weights in a sync group; use "
-                               "weight 0 (unset: a failure means FAULT) in synced instances")
-        result.append(SyncGroup.built(problems, group, where=where, name=str(group_name), instances=tuple(
-            member for member in members if isinstance(member, str))))
+        group = read_block(problems, where, SyncGroup, given, name=str(group_name))
+        if group is not None:
+            check_sync_group(problems, where, group, instances, scripts, member_of)
+            result.append(group)
     return tuple(result)
+
+
+def check_sync_group(problems, where, group, instances, scripts, member_of):
+    """Two or more instances of this host, each in one group only, none tracking with a
+    weight (keepalived ignores weights in a sync group)."""
+    by_name = {instance.name: instance for instance in instances}
+    weights = {script.vrrp_name: script.weight for script in scripts}
+    if len(group.instances) < 2:
+        problems.error(f"{where}.instances", list(group.instances), "needs at least two "
+                       "instances: keepalived drops a group of one")
+    for i, member in enumerate(group.instances):
+        key = f"{where}.instances[{i}]"
+        if member not in by_name:
+            problems.error(key, member, "is not an instance of this host"
+                           f"{did_you_mean(member, by_name)}; instances: "
+                           f"{', '.join(by_name) or 'none'}")
+            continue
+        if member in member_of:
+            problems.error(key, member, f"is already in sync group {member_of[member]}: "
+                           "an instance can be in one group only (keepalived ignores the "
+                           "second)")
+            continue
+        member_of[member] = group.name
+        instance = by_name[member]
+        weighted = [f"track_scripts {name}" for name in instance.track_scripts
+                    if weights.get(name)]
+        weighted += [f"track_interfaces {track.interface}" for track in
+                     instance.track_interfaces if track.weight]
+        if weighted:
+            problems.error(key, member, f"tracks with a weight ({', '.join(weighted)}): "
+                           "keepalived ignores tracking weights in a sync group; use "
+                           "weight 0 (unset: a failure means FAULT) in synced instances")

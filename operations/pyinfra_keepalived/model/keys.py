@@ -3,14 +3,12 @@
 Each field carries its type, with the rules of its value (range, pattern, allowed
 values: the types below, each with the message that says what it allows, `Says`), its
 default and one line of documentation. `HostData.model_validate` checks every value
-against them; the validation (`validate`, `instance`, `host_level`) reads each key with
-its field's type (`read_field`: pydantic validates, and a refusal becomes a message naming
-host, key path, value and what is allowed) and adds the rules between fields (a VIP's
-family, unicast peers, VRRPv3 and auth, ...) as named checks. The same class is the
-validated block that render receives: `Block.built` fills it with the keys as given and
-the values read or derived, and pydantic checks it once more. Values that are not host
-data keys but derived by the validator are declared too, typed `Derived[...]`: no key,
-no schema, no table row.
+against them; the validation (`validate`, `instance`, `host_level`) reads each block
+with `read_block` (pydantic validates it once, and each refusal becomes a message naming
+host, key path, value and what the type allows) and adds the rules between fields (a
+VIP's family, unicast peers, VRRPv3 and auth, ...) as named checks. The validated block
+is what render receives. Values that are not host data keys but derived by the
+validator are declared too, typed `Derived[...]`: no key, no schema, no table row.
 
 From these classes also come: the keys `validate` accepts (any other is an error with a
 "did you mean"), the defaults given to pyinfra (`data_defaults`) and to `blocks.Paths`
@@ -37,13 +35,18 @@ from pydantic import (
     Strict,
     TypeAdapter,
     ValidationError,
+    WrapValidator,
+    field_serializer,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from ..host_paths import LOCK_WAIT_SECONDS
 from .commands import command_problem
 from .hidden import unhide
+from .host_level import option_problem
 from .problems import NOT_SHOWN, did_you_mean
 from .readers import (
     DNS_NAME_RE,
@@ -101,6 +104,16 @@ def whole(low, high, says=None):
                      Says(says or f"must be a whole number {low}-{high}")]
 
 
+def _whole_kept(value, handler):
+    """A number validated as a float, kept as given when whole (5 stays 5: in messages
+    and in keepalived.conf)."""
+    result = handler(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) else result
+
+
+KeptWhole = WrapValidator(_whole_kept)
+
+
 def seconds(low, high, decimals=6, says=None):
     """A number of seconds low-high with at most `decimals` decimals (keepalived reads 6
     at most)."""
@@ -112,7 +125,7 @@ def seconds(low, high, decimals=6, says=None):
     unit = ("whole seconds" if decimals == 0 else
             f"seconds with at most {decimals} decimal{'s' if decimals > 1 else ''}")
     return Annotated[float, Strict(), Field(ge=low, le=high, allow_inf_nan=False),
-                     AfterValidator(decimals_at_most),
+                     AfterValidator(decimals_at_most), KeptWhole,
                      Says(says or f"must be a number of {unit}, "
                                   f"{_number_text(low)}-{_number_text(high)}")]
 
@@ -158,9 +171,21 @@ Name = matching(NAME_RE, "a name of letters, digits and _ . -")
 Word = matching(WORD_RE, "a single word")
 Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
 Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
-CheckTemplate, NotifyTemplate = (
-    matching(TEMPLATE_RE, TEMPLATE_ALLOWED.format(shipped=", ".join(shipped)))
-    for shipped in (CHECK_SCRIPT_TEMPLATES, NOTIFY_SCRIPT_TEMPLATES))
+
+
+CHECK_TEMPLATE_EXAMPLE = "check_systemd_service.sh.j2"
+CheckTemplate = checked(
+    str, lambda value: bool(TEMPLATE_RE.fullmatch(value)), lambda value: (
+        f"required: a template name, e.g. {CHECK_TEMPLATE_EXAMPLE}" if value in (None, "")
+        else "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(CHECK_SCRIPT_TEMPLATES))),
+    {"type": "string", "pattern": f"^(?:{TEMPLATE_RE.pattern})$"})
+# (a notify script's template that is no name at all is asked for by an example)
+NotifyTemplate = checked(
+    str, lambda value: bool(TEMPLATE_RE.fullmatch(value)), lambda value: (
+        "must be " + TEMPLATE_ALLOWED.format(shipped=", ".join(NOTIFY_SCRIPT_TEMPLATES))
+        if isinstance(value, str) and value else
+        f"must be a template name, e.g. {NOTIFY_SCRIPT_TEMPLATES[0]}"),
+    {"type": "string", "pattern": f"^(?:{TEMPLATE_RE.pattern})$"})
 ScriptText = checked(str, lambda text: text.startswith("#!"), "must be the script's text, "
                      "starting with #! (keepalived executes the file directly)",
                      {"type": "string", "pattern": "^#!"})
@@ -170,7 +195,7 @@ AuthPass = Annotated[
     matching(WORD_RE, "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
                       "silently truncates longer passwords)"),
     Field(min_length=1, max_length=8),
-    BeforeValidator(lambda value: str(value) if isinstance(unhide(value), int)
+    BeforeValidator(lambda value: str(unhide(value)) if isinstance(unhide(value), int)
                     and not isinstance(unhide(value), bool) else unhide(value)),
     WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
                     "minLength": 1, "maxLength": 8}), Also("int")]
@@ -191,6 +216,8 @@ Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.ex
 IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
                     "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
 Flag = Annotated[bool, Strict(), Says("must be true or false")]
+DaemonOption = checked(str, lambda option: option_problem(option) is None, option_problem,
+                       {"type": "string", "pattern": "^--"})
 CommandLine = checked(str, lambda text: command_problem(text) is None, command_problem,
                       {"type": "string"})
 Lines = Annotated[
@@ -210,7 +237,7 @@ def template_vars(reserved):
 
 
 # A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
-# the README's table.
+# the docs' key table (docs/data-keys.md).
 Derived = SkipJsonSchema
 
 
@@ -223,6 +250,17 @@ class Block(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _lists_as_tuples(cls, value):
+        """A validated block is immutable, its lists too: they are tuples."""
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_serializer("*", mode="wrap")
+    def _tuples_as_lists(self, value, handler):
+        """Dumped, they are lists again (the fields' declared type)."""
+        return handler(list(value) if isinstance(value, tuple) else value)
+
     @classmethod
     def keys(cls):
         """The host data keys of the block (its fields that are not `Derived`; a field's
@@ -234,8 +272,8 @@ class Block(BaseModel):
     def built(cls, problems, given, where=None, **validated):
         """The validated block: the keys of `given` with the `validated` values (read,
         normalised or derived) in their place, and the declared defaults for the rest.
-        Pydantic checks it all against the fields; the values are kept as given (5 stays
-        5, a tuple a tuple). A key given that no reader read (`where`: the block's key
+        Pydantic validates it all, once: the result is the validated model (a whole
+        number of seconds stays whole, lists are tuples). A key given that no reader read (`where`: the block's key
         path) is checked here by its field's type, and refused with its message: a new
         keyword costs one field. Where the host has errors already (`problems`), the
         fields that fail are left at their defaults, or the block is None if one is
@@ -244,7 +282,7 @@ class Block(BaseModel):
         the model does not."""
         values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
         try:
-            model = cls.model_validate(values)
+            return cls.model_validate(values)
         except ValidationError as error:
             failed = {str(detail["loc"][0]) for detail in error.errors()}
             unread = {name for name in failed - set(validated) if name in given and not any(
@@ -256,13 +294,9 @@ class Block(BaseModel):
                                      f"model refuses: {', '.join(sorted(failed))}") from None
             values = {key: value for key, value in values.items() if key not in failed}
             try:
-                model = cls.model_validate(values)
+                return cls.model_validate(values)
             except ValidationError:
                 return None  # a required key failed
-        # entries (blocks inside the block) as pydantic read them, not as given
-        return cls.model_construct(**{**values, **{
-            name: getattr(model, name) for name in values
-            if name not in validated and _holds_block(cls.model_fields[name].annotation)}})
 
     @classmethod
     def field(cls, key):
@@ -283,7 +317,8 @@ RtTime = whole(10000, 2**31 - 1, "must be a whole number of microseconds 10000 (
                "default) or more: the kernel kills a realtime process that runs longer")
 SNMP_SOCKET_RE = re.compile(r"(?:(?:udp|tcp)6?:[A-Za-z0-9.:\[\]-]+|unix:/[A-Za-z0-9_./-]+)")
 NOTIFY = "a script of keepalived_notify_scripts, optionally followed by arguments"
-NotifyCommand = Annotated[str, Strict(), Says(f"must be {NOTIFY}")]
+NotifyCommand = Annotated[str, Strict(), Says(
+    lambda value: f"{command_problem(value)} (or name a script of keepalived_notify_scripts)")]
 
 
 def multicast(family):
@@ -309,8 +344,11 @@ class GlobalDefs(Block):
     OWN_LINES: ClassVar = ("script_user", "enable_script_security", "extra_lines")
 
     router_id: Word = Field(None, description="this host's name in emails and SNMP")
-    notification_email: Annotated[list[Word], Field(min_length=1)] = Field(None, description="addresses to mail on "
-                                                  "state changes (at least one)")
+    notification_email: Annotated[list[Word], Field(min_length=1), Says(
+        lambda value: "must list at least one address (keepalived rejects an empty block); "
+                      "leave the key out instead" if isinstance(value, (list, tuple))
+        else "must be a list")] = Field(None, description="addresses to mail on state "
+                                              "changes (at least one)")
     notification_email_from: Word = Field(None, description="sender of those mails")
     smtp_server: Word = Field(None, description="SMTP server for those mails")
     smtp_connect_timeout: whole(1, 4294) = Field(None, description="seconds")
@@ -559,11 +597,17 @@ class Entry(Block):
     @model_validator(mode="before")
     @classmethod
     def _from_line(cls, value):
+        try:
+            return cls.as_mapping(value)
+        except ValueError:
+            raise PydanticCustomError("entry", "not an entry line") from None
+
+    @classmethod
+    def as_mapping(cls, value):
+        """The entry as a mapping (a line's words paired up, its NUMBERS whole numbers);
+        ValueError for a line whose words do not pair up; another value as it is."""
         if isinstance(value, str):
-            try:
-                value = cls.from_line(value)
-            except ValueError:
-                raise PydanticCustomError("entry", "not an entry line") from None
+            value = cls.from_line(value)
         if isinstance(value, Mapping):
             value = {key: whole_text(item) if key in cls.NUMBERS else item
                      for key, item in value.items()}
@@ -611,8 +655,23 @@ def _route_family(text):
         return None
 
 
-VipAddress = checked(str, lambda text: vip_address_problem(text) is None,
-                     vip_address_problem, {"type": "string"})
+def _vip_address(text):
+    """The address as ipaddress writes it (its prefix kept, or none), or None."""
+    if vip_address_problem(text) is not None:
+        return None
+    address = ipaddress.ip_interface(text.strip())
+    return str(address) if "/" in text else str(address.ip)
+
+
+class OnEntry:
+    """A field's metadata: its refusal is reported at the entry that holds it, the
+    entry's value shown (a VIP's address is the entry)."""
+
+
+VipAddress = Annotated[
+    checked(str, _vip_address, lambda text: "required: address with prefix, e.g. "
+            "192.168.1.100/24" if text is None else vip_address_problem(text),
+            {"type": "string"}), OnEntry()]
 RouteTo = checked(str, lambda text: _route_family(text) is not None,
                   "must be a network (192.168.2.0/24, 2001:db8:2::/64, with no host bits "
                   "set) or default", {"type": "string"})
@@ -731,9 +790,12 @@ class VrrpInstance(Block):
                             "owner)") = Field(
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
-    virtual_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
-        description="the VIPs, one family (required)")
-    advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False),
+    virtual_ipaddresses: Annotated[
+        list[Annotated[VirtualIp, _OrLine()]], Field(min_length=1), Says(
+            lambda value: "required: at least one virtual IP address"
+            if value is None or isinstance(value, (list, tuple)) else "must be a list")] = Field(
+        description="at least one virtual IP address, one family (required)")
+    advert_int: Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False), KeptWhole,
                           Says("must be a number of seconds greater than 0")] = Field(1, description="seconds between adverts: whole 1-255 (VRRPv2) "
                               "or 0.01-40.95 in steps of 0.01 (VRRPv3)")
     auth_type: choice("PASS", "AH") | None = Field(
@@ -755,7 +817,8 @@ class VrrpInstance(Block):
         = Field(None, description="seconds between GARP refreshes as MASTER")
     unicast_src_ip: IpAddress | None = Field(None, description="this host's address for unicast "
                                         "(default: keepalived_unicast_src_ip)")
-    unicast_peers: Literal["inventory"] | list[IpAddress] | None = Field(
+    unicast_peers: Annotated[Literal["inventory"] | list[IpAddress], Says(
+        'must be a list of addresses, or "inventory"')] | None = Field(
         None, description="peer addresses, or \"inventory\": the other hosts' of this "
                           "instance (unset: multicast)")
     track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
@@ -764,11 +827,11 @@ class VrrpInstance(Block):
         [], description="addresses moved along but not in adverts")
     virtual_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field([], description="routes moved "
                                                           "with the VIPs")
-    notify_master: Text | None = Field(None, description=NOTIFY + ", run on MASTER")
-    notify_backup: Text | None = Field(None, description=NOTIFY + ", run on BACKUP")
-    notify_fault: Text | None = Field(None, description=NOTIFY + ", run on FAULT")
-    notify_stop: Text | None = Field(None, description=NOTIFY + ", run on stop")
-    notify: Text | None = Field(None, description=NOTIFY + ", run on every change (with "
+    notify_master: NotifyCommand | None = Field(None, description=NOTIFY + ", run on MASTER")
+    notify_backup: NotifyCommand | None = Field(None, description=NOTIFY + ", run on BACKUP")
+    notify_fault: NotifyCommand | None = Field(None, description=NOTIFY + ", run on FAULT")
+    notify_stop: NotifyCommand | None = Field(None, description=NOTIFY + ", run on stop")
+    notify: NotifyCommand | None = Field(None, description=NOTIFY + ", run on every change (with "
                                 "INSTANCE NAME STATE PRIORITY)")
     extra_lines: Lines = Field([], description="raw lines for the vrrp_instance block")
     effective_version: Derived[int] = Field(2, description="the VRRP version keepalived "
@@ -1005,7 +1068,8 @@ class HostData(Block):
     keepalived_ssh_port: whole(1, 65535) = Field(
         22, description="the port SSH clients use through the VIPs: known_hosts.py writes "
                         "[address]:port for another")
-    keepalived_ssh_host_keys: choice("per-host", "shared") = Field(
+    keepalived_ssh_host_keys: Annotated[choice("per-host", "shared"), Says(
+        "must be one of: per-host, shared")] = Field(
         "per-host", description="shared: every host presents the keys of "
                                 "keepalived_ssh_host_keys_dir")
     keepalived_ssh_host_keys_dir: Text | None = Field(
@@ -1017,7 +1081,10 @@ class HostData(Block):
              "false (leave the firewall alone)")] = Field(
         "auto", description="auto: open VRRP in the active firewall; true: also set up a "
                             "start hook; false: leave the firewall alone")
-    keepalived_nonlocal_bind: Flag | list[Literal["ipv4", "ipv6"]] = Field(
+    keepalived_nonlocal_bind: Annotated[
+        Flag | list[Annotated[Literal["ipv4", "ipv6"], Says(
+            lambda value: "must be one of ipv4, ipv6" + did_you_mean(value, ["ipv4", "ipv6"]))]],
+        Says("must be a list of ipv4, ipv6, or true (both) or false")] = Field(
         False, description="net.ipv4/ipv6.ip_nonlocal_bind = 1: true (both) or [ipv4] / "
                            "[ipv6]")
     keepalived_systemd_restart: Annotated[
@@ -1027,11 +1094,11 @@ class HostData(Block):
         "on-failure", description="Restart= of keepalived.service")
     keepalived_systemd_restart_sec: seconds(0.001, 3600, 3) = Field(
         5, description="RestartSec= of keepalived.service")
-    keepalived_daemon_options: list[Text] | None = Field(
+    keepalived_daemon_options: Annotated[list[DaemonOption], Says("must be a list")] | None = Field(
         None, description="keepalived's command line, long options, e.g. [--log-detail]; "
                           "unset: the packaged file is kept")
-    keepalived_lock_wait: whole(0, 3600) = Field(120, description="seconds a run waits for "
-                                                 "another run's lock on the host")
+    keepalived_lock_wait: whole(0, 3600) = Field(
+        LOCK_WAIT_SECONDS, description="seconds a run waits for another run's lock on the host")
     keepalived_verify: Flag = Field(True, description="after a run that changed keepalived, "
                                     "wait until each instance it touched has one MASTER "
                                     "holding its VIPs; fail the run if not")
@@ -1072,6 +1139,10 @@ class HostData(Block):
         [], description="routes keepalived keeps whatever the VRRP state (static_routes)")
     keepalived_static_rules: list[Annotated[IpRule, _OrLine()]] = Field(
         [], description="ip rules keepalived keeps whatever the VRRP state (static_rules)")
+    keepalived_lvs_real_server: IpAddress | None = Field(
+        None, description="this host is an LVS-DR real server under this address (as the "
+                          "directors' real_servers list it): it gets their DR virtual "
+                          "addresses on lo and the ARP sysctls (see docs: LVS)")
 
 
 # The types of fields declared by name (a string) here: blocks of the modules that build on
@@ -1220,29 +1291,31 @@ def _item(container, part):
 
 
 def _walk(block, loc, value):
-    """Each step of `loc` inside `block`, as (key path suffix, value there, type there);
-    pydantic's union member tags are no step, and a mapping key's own error ("[key]")
-    stays at that key, its value the key."""
-    kind, path, container = block, "", block
+    """Each step of `loc` inside `block`, as (key path suffix, value there, type there):
+    .field, [index], ['mapping key']; pydantic's union member tags are no step, and a
+    mapping key's own error ("[key]") stays at that key, its value the key."""
+    kind, path, container, last = block, "", block, None
     for part in loc:
         if part == "[key]":
             members = [get_origin(member) is dict for member in _members(container)]
             if any(members):
                 kind = get_args(_members(container)[members.index(True)])[0]
-                yield path, path.rpartition(".")[2], kind
+                yield path, last, kind
             continue
         inner = _step(kind, part)
         if inner is None:
             continue  # a union member's tag
         entry = next((member for member in _members(kind) if isinstance(member, type)
                       and issubclass(member, Entry)), None)
-        if entry is not None and isinstance(value, str) and isinstance(part, str):
+        if entry is not None and isinstance(part, str):
             try:  # an entry given as a line: its words
-                value = entry.from_line(value)
+                value = entry.as_mapping(value)
             except ValueError:
                 pass
-        container, kind = kind, inner
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        field = any(isinstance(member, type) and issubclass(member, BaseModel)
+                    and _field_name(member, part) is not None for member in _members(kind))
+        container, kind, last = kind, inner, part
+        path += f".{part}" if field else f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
         value = _item(value, part)
         yield path, value, kind
 
@@ -1257,18 +1330,29 @@ def _refusal(block, loc, value, error_type):
     `block`: the path stops at the deepest type on it that says what it allows (`Says`);
     else a block's shape, a missing key's description, or the shape pydantic wanted."""
     steps = list(_walk(block, loc, value))
-    for path, there, kind in reversed(steps):
+    if error_type == "missing":  # the type's own words for a missing value, else the
+        path, _, kind = steps[-1]  # key's description
         says = _own_says(kind)
-        if says is not None and error_type != "missing":
-            return path, there, says(there)
-    path, there, kind = steps[-1] if steps else ("", value, block)
-    if error_type == "missing":
+        if says is not None and says(None).startswith("required"):
+            return path, None, says(None)
         holder = _block_at(block, loc)
         return path, NOT_SHOWN, "required: " + holder.model_fields[
             _field_name(holder, loc[-1])].description.split(" (required")[0]
+    for depth in range(len(steps) - 1, -1, -1):
+        path, there, kind = steps[depth]
+        says = _own_says(kind)
+        if says is not None:
+            if depth and any(isinstance(item, OnEntry) for item in _flatten(kind)):
+                return *steps[depth - 1][:2], says(there)
+            return path, there, says(there)
+        for member in _members(kind):
+            if isinstance(member, type) and issubclass(member, BaseModel) and \
+                    depth == len(steps) - 1:
+                return path, there, _block_says(member, there)
+    path, there, kind = steps[-1] if steps else ("", value, block)
     for member in _members(kind):
         if isinstance(member, type) and issubclass(member, BaseModel):
-            return path, there, _block_says(member)
+            return path, there, _block_says(member, there)
     return path, there, SHAPES.get(error_type, "is not valid")
 
 
@@ -1311,8 +1395,9 @@ def read_block(problems, key, block, value, **derived):
 
 def report_refusals(problems, key, block, value, error, fields=None):
     """Each refusal of pydantic's `error` for `value` (validated as `block`) on
-    `problems`, as `read_block` words it; `fields`: only those top-level fields'."""
-    found = {}  # key path -> (value, message, or the names an unknown key is not)
+    `problems`, as `read_block` words it, one per key path, the deepest where they nest;
+    `fields`: only those top-level fields'."""
+    found = {}  # key path -> (value, message, or the block an unknown key is not of)
     for detail in error.errors():
         loc = detail["loc"]
         if fields is not None and (not loc or loc[0] not in fields):
@@ -1320,22 +1405,26 @@ def report_refusals(problems, key, block, value, error, fields=None):
         if detail["type"] == "extra_forbidden":
             steps = list(_walk(block, loc[:-1], value))
             path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
-            found.setdefault(key + path, (NOT_SHOWN, _block_at(block, loc).keys()))
+            found.setdefault(key + path if key else path.lstrip("."),
+                             (NOT_SHOWN, _block_at(block, loc)))
             continue
         path, there, message = _refusal(block, loc, value, detail["type"])
-        found.setdefault(key + path, (there, message))
+        found.setdefault(key + path if key else path.lstrip("."), (there, message))
     for where, (there, message) in found.items():
         if any(_beneath(where, other) for other in found):
             continue
-        if isinstance(message, list):
-            problems.unknown_key(where, where.rpartition(".")[2], message)
+        if isinstance(message, type):  # an unknown key of that block
+            problems.unknown_key(where, where.rpartition(".")[2], message.keys(),
+                                 what="option" if issubclass(message, Entry) else "key")
         else:
             problems.error(where, there, message)
 
 
-def _block_says(block):
+def _block_says(block, value):
     """What a block's value must be, when it is not even a mapping (or an entry line)."""
     names = ", ".join(block.keys())
+    if issubclass(block, Entry) and not isinstance(value, str):
+        return f"must be a string or a mapping of {names}"
     if issubclass(block, Entry):
         return f"must be {block.line_says()}, or a mapping of {names}"
     return f"must be a mapping of {names}"

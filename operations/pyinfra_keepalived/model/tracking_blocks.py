@@ -211,7 +211,8 @@ def tracked(problems, where, block):
     """`block` (an instance or a sync group at `where`, validated) with its track_files
     and track_processes as TrackedItems (the processes of either spelling: both set is an
     error), and track_processs empty."""
-    given = {key: getattr(block, key) for key in ("track_processes", "track_processs")}
+    given = {key: [str(item) for item in getattr(block, key)]
+             for key in ("track_processes", "track_processs")}
     processes = one_spelling(problems, f"{where}.", given, "track_processes",
                              "track_processs")
     return block.model_copy(update={

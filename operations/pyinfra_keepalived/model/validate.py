@@ -4,8 +4,10 @@ Errors are for what keepalived would reject or silently change; they stop the ru
 before any host is touched. Warnings are for what keepalived accepts but is probably
 a mistake; they name the fix and the run goes on.
 
-Data keys follow the original Ansible role (see README). Per-host `keepalived_priority`
-and `keepalived_state` fill in instances that do not set their own.
+Each block is read by `keys.read_block` (one pydantic validation against its class in
+`keys`); what follows are the rules between keys. Data keys follow the original Ansible
+role (docs/data-keys.md lists them). Per-host `keepalived_priority` and `keepalived_state`
+fill in instances that do not set their own.
 """
 
 import ipaddress
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 
 from . import host_level as validate_host
 from . import script_data, shared_keys
-from .blocks import Paths, Settings
+from .blocks import HostLevel, Paths, Settings
 from .commands import read_command
 from .includes import read_include_files
 from .instance import (
@@ -28,17 +30,17 @@ from .keys import (
     VRRP_GROUPS,
     AbsolutePath,
     BannerCheckVars,
-    DnsName,
     GlobalDefs,
     HostData,
     NotifyScript,
+    UnitName,
     VrrpScript,
-    Word,
     in_base_dir,
-    read_field,
+    read_block,
     read_value,
 )
 from .lvs import read_lvs
+from .lvs_dr import read_real_server
 from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
@@ -58,14 +60,22 @@ from .vrrp_options import (
 # Host data keys and their defaults (None: derived or optional): model.keys declares them.
 DATA_KEYS = {name: HostData.default(name) for name in HostData.keys()}
 SCRIPT_KEYS = VrrpScript.keys()
-# The shipped SSH banner check and its template vars (read_banner_check_vars).
+# The shipped SSH banner check (its template vars: read_banner_check_vars).
 BANNER_CHECK_TEMPLATE = "check_ssh_banner.sh.j2"
-BANNER_CHECK_VARS = BannerCheckVars.keys()
 ROOT_SCRIPT_WARNING = (
     "runs the script as root: keepalived's script security (enable_script_security, on "
     "here) exists so that a script, and whatever it calls, runs with no more rights than "
     "it needs, and a flaw in it or a writable file on its path does not give root; {fix}")
 
+# Host data keys read by their field's type alone (HostData, in one model_validate); the
+# others have readers of their own below.
+TYPED_KEYS = (
+    "keepalived_check_script_user", "keepalived_package_version", "keepalived_package_proxy",
+    "keepalived_unicast_src_ip", "keepalived_ssh_port", "keepalived_ssh_host_keys",
+    "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
+    "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
+    "keepalived_verify_wait", "keepalived_commit_without_peers", "keepalived_priority",
+    "keepalived_state", "keepalived_vip_names", "keepalived_daemon_options")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -131,35 +141,31 @@ def read_paths(problems, data):
 
 
 def read_global_defs(problems, data, script_user):
-    given = read_mapping(problems, "keepalived_global_defs", data.get("keepalived_global_defs", {}))
-    problems.unknown_keys("keepalived_global_defs", given, GLOBAL_DEFS_KEYS)
-    for keyword, value in given.items():
-        key = f"keepalived_global_defs.{keyword}"
-        if keyword == "notification_email":
-            words = read_list(problems, key, value)
-            if isinstance(value, (list, tuple)) and not words:
-                problems.error(key, value, "must list at least one address (keepalived "
-                               "rejects an empty block); leave the key out instead")
-            for i, word in enumerate(words):
-                read_value(problems, f"{key}[{i}]", Word, word)
-        elif keyword in GLOBAL_DEFS_KEYS and keyword != "extra_lines":
-            read_field(problems, key, GlobalDefs, keyword, value)
+    """`keepalived_global_defs` (`GlobalDefs`, with the script user and the extra_lines
+    read apart); a block of defaults after an error (the host is refused, the checks
+    still to come see keepalived's defaults)."""
+    key = "keepalived_global_defs"
+    given = read_mapping(problems, key, data.get(key, {}))
+    check_global_script_user(problems, given, script_user)
+    extra_lines = read_extra_lines(problems, f"{key}.extra_lines", given.get("extra_lines", []))
+    check_mcast_groups(problems, extra_lines)
+    global_defs = read_block(problems, key, GlobalDefs, given, script_user=script_user,
+                             extra_lines=extra_lines)
+    if global_defs is None:
+        return GlobalDefs(script_user=script_user)
+    if not global_defs.enable_script_security:
+        problems.warn(f"{key}.enable_script_security", False,
+                      "scripts may then run as root from writable paths; leave it on "
+                      "(the deploy already makes scripts root-owned 755)")
+    return global_defs
 
+
+def check_global_script_user(problems, given, script_user):
+    """global_defs' script_user is keepalived_check_script_user's (set only that)."""
     if "script_user" in given and given["script_user"] != script_user:
         problems.error("keepalived_global_defs.script_user", given["script_user"],
                        f"conflicts with keepalived_check_script_user ({script_user!r}); "
                        "set only keepalived_check_script_user")
-    security = given.get("enable_script_security", True)
-    if security is False:
-        problems.warn("keepalived_global_defs.enable_script_security", False,
-                      "scripts may then run as root from writable paths; leave it on "
-                      "(the deploy already makes scripts root-owned 755)")
-    extra_lines = read_extra_lines(problems, "keepalived_global_defs.extra_lines",
-                                   given.get("extra_lines", []))
-    check_mcast_groups(problems, extra_lines)
-    return GlobalDefs.built(problems, given, where="keepalived_global_defs", script_user=script_user,
-                            enable_script_security=security is not False,
-                            extra_lines=extra_lines)
 
 
 def check_mcast_groups(problems, extra_lines):
@@ -193,133 +199,130 @@ def check_unicast_source(global_defs, instances):
 
 
 def read_script(problems, index, item, paths, script_user):
+    """`keepalived_check_scripts[]` (`VrrpScript`): its vrrp_name defaults to its file
+    name's stem, its user to the script user; its vars and extra_lines are read apart
+    (`read_script_vars`, `read_extra_lines`)."""
     where = f"keepalived_check_scripts[{index}]"
-    if not isinstance(item, Mapping):
-        problems.error(where, item, "must be a mapping with at least name and template")
+    given = item if isinstance(item, Mapping) else {}
+    name = given.get("name")
+    defaults = {}  # what the script's keys default to here
+    if "user" not in given:
+        defaults["user"] = script_user
+    if "vrrp_name" not in given and isinstance(name, str):
+        defaults["vrrp_name"] = name.rsplit(".", 1)[0]
+    source_read, command = read_script_source(problems, where, given)
+    if "check_script" in given:  # (read as a command)
+        defaults["check_script"] = str(command) if command else None
+    template_vars = read_script_vars(problems, where, given)
+    extra_lines = read_extra_lines(problems, f"{where}.extra_lines",
+                                   given.get("extra_lines", []))
+    script = read_block(problems, where, VrrpScript, {**given, **defaults} if given else item,
+                        path=None if command else f"{paths.scripts_dir}/{name}",
+                        vars=template_vars or {}, extra_lines=extra_lines)
+    if script is None or template_vars is None or not source_read:
         return None
-    problems.unknown_keys(where, item, SCRIPT_KEYS)
+    if script.template == BANNER_CHECK_TEMPLATE:
+        banner = read_banner_check_vars(problems, f"{where}.vars", given.get("vars", {}),
+                                        script.interval, script.timeout)
+        if banner is None:
+            return None
+        script = script.model_copy(update={"vars": {**script.vars, **banner}})
+    warn_script_user(problems, f"{where}.user", script.user, script_user)
+    return script
 
-    name = read_field(problems, f"{where}.name", VrrpScript, "name", item.get("name"))
-    template, command = read_script_source(problems, where, item)
-    vrrp_name = item.get("vrrp_name", name.rsplit(".", 1)[0] if name else None)
-    vrrp_name = read_field(problems, f"{where}.vrrp_name", VrrpScript, "vrrp_name", vrrp_name)
-    def number(name):
-        default = VrrpScript.default(name)
-        value = item.get(name, default)
-        if value is None and default is None:
-            return None  # optional, unset (weight, timeout)
-        return read_field(problems, f"{where}.{name}", VrrpScript, name, value)
 
-    interval, timeout, weight, fall, rise = map(number, ("interval", "timeout", "weight",
-                                                         "fall", "rise"))
-    user = read_field(problems, f"{where}.user", VrrpScript, "user",
-                      item.get("user", script_user))
+def read_script_vars(problems, where, given):
+    """A check script's `vars` (`script_data.read_template_vars`), its service_name (the
+    key's, else the var's) a systemd unit name; None after an error."""
+    template_vars = script_data.read_template_vars(
+        problems, f"{where}.vars", given.get("vars", {}), VrrpScript.TEMPLATE_KEYS)
+    if template_vars is None:
+        return None
+    if given.get("service_name") is not None:
+        template_vars["service_name"] = given["service_name"]  # (its type: the key's)
+    elif template_vars.get("service_name") is not None and read_value(
+            problems, f"{where}.vars.service_name", UnitName,
+            template_vars["service_name"]) is None:
+        return None
+    return template_vars
+
+
+def warn_script_user(problems, key, user, script_user):
+    """A script run as root, or as a user the deploy does not create: a warning."""
     if user == "root" and script_user != "root":
-        problems.warn(f"{where}.user", user, ROOT_SCRIPT_WARNING.format(
+        problems.warn(key, user, ROOT_SCRIPT_WARNING.format(
             fix=f"leave user unset: the script then runs as {script_user!r}, the default "
                 "script user (keepalived_check_script_user)"))
-    elif user not in (None, script_user, "root"):
-        problems.warn(f"{where}.user", user,
+    elif user not in (script_user, "root"):
+        problems.warn(key, user,
                       f"the deploy creates only {script_user!r}; make sure {user!r} exists on "
                       "the host or keepalived drops this script")
-    template_vars = script_data.read_template_vars(
-        problems, f"{where}.vars", item.get("vars", {}), VrrpScript.TEMPLATE_KEYS)
-    if template == BANNER_CHECK_TEMPLATE and template_vars is not None:
-        template_vars = read_banner_check_vars(problems, f"{where}.vars", template_vars,
-                                               interval, timeout)
-    if template_vars is not None:
-        if item.get("service_name") is not None:
-            template_vars["service_name"] = item["service_name"]
-        service_key = f"{where}.service_name" if item.get("service_name") is not None else (
-            f"{where}.vars.service_name")
-        if template_vars.get("service_name") is not None and read_field(
-                problems, service_key, VrrpScript, "service_name",
-                template_vars["service_name"]) is None:
-            template_vars = None
-    extra_lines = read_extra_lines(problems, f"{where}.extra_lines", item.get("extra_lines", []))
-    if None in (name, vrrp_name, interval, fall, rise, user, template_vars) or (
-            template is None and command is None):
-        return None
-
-    return VrrpScript.built(
-        problems, item, where=where, vrrp_name=vrrp_name,
-        path=None if command else f"{paths.scripts_dir}/{name}",
-        check_script=str(command) if command else None, interval=interval,
-        weight=weight, fall=fall, rise=rise, timeout=timeout, user=user, vars=template_vars,
-        extra_lines=extra_lines,
-    )
 
 
-def read_script_source(problems, where, item):
-    """(template, Command) of a check script: exactly one of its template (a file this
-    deploy renders) and its check_script (a command, model.commands); None for the other,
-    and for one that is wrong (reported)."""
-    template, command = item.get("template"), item.get("check_script")
+def read_script_source(problems, where, given):
+    """(read, Command or None): a check script has exactly one of its template (a file
+    this deploy renders, its type: VrrpScript's) and its check_script (a command,
+    model.commands); `read`: False after an error (reported)."""
+    template, command = given.get("template"), given.get("check_script")
+    if template == "" and command is None:  # (given, but empty: its own key's error)
+        problems.error(f"{where}.template", template, "required: a template name, e.g. "
+                       "check_systemd_service.sh.j2 (or, instead, check_script: a command)")
+        return False, None
     if (template is None or template == "") == (command is None):
         problems.error(where, NOT_SHOWN, "needs exactly one of template (a template name, "
                        "e.g. check_systemd_service.sh.j2) or check_script (a command, e.g. "
                        "\"pgrep -x haproxy\")")
-        return None, None
-    if command is not None:
-        for key in ("vars", "service_name"):
-            if item.get(key) not in (None, {}):
-                problems.error(f"{where}.{key}", item[key], "is for a template: a "
-                               "check_script gets its values as arguments")
-        return None, read_command(problems, f"{where}.check_script", command)
-    return read_field(problems, f"{where}.template", VrrpScript, "template", template), None
+        return False, None
+    if command is None:
+        return True, None
+    wrong = [key for key in ("vars", "service_name") if given.get(key) not in (None, {})]
+    for key in wrong:
+        problems.error(f"{where}.{key}", given[key], "is for a template: a check_script "
+                       "gets its values as arguments")
+    command = read_command(problems, f"{where}.check_script", command)
+    return command is not None and not wrong, command
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
-    """The vars of the shipped check_ssh_banner.sh.j2, with their defaults: where sshd
-    listens, and how long to wait for its banner. That wait must end before the check's
-    interval and its timeout (keepalived's default timeout is the interval): keepalived
-    counts a check still running then as failed. None after an error."""
-    problems.unknown_keys(key, given, BANNER_CHECK_VARS)
-    address = read_field(problems, f"{key}.address", BannerCheckVars, "address",
-                         given.get("address", BannerCheckVars.default("address")))
-    port = read_field(problems, f"{key}.port", BannerCheckVars, "port",
-                      given.get("port", BannerCheckVars.default("port")))
+    """The vars of the shipped check_ssh_banner.sh.j2 (`BannerCheckVars`), with their
+    defaults: where sshd listens, and how long to wait for its banner. That wait must end
+    before the check's interval and its timeout (keepalived's default timeout is the
+    interval): keepalived counts a check still running then as failed. None after an
+    error."""
+    banner = read_block(problems, key, BannerCheckVars, given)
+    if banner is None:
+        return None
     limit = interval if timeout is None or interval is None else min(interval, timeout)
-    wait = given.get("banner_timeout", 1 if limit is None else min(1, limit / 2))
-    wait = read_field(problems, f"{key}.banner_timeout", BannerCheckVars, "banner_timeout",
-                      wait)
-    if None not in (wait, limit) and wait >= limit:
+    wait = banner.banner_timeout
+    if wait is None:
+        wait = 1 if limit is None else min(1, limit / 2)
+    if limit is not None and wait >= limit:
         names = "interval" if limit == interval else "timeout"
         problems.error(f"{key}.banner_timeout", wait,
                        f"must be less than the check's {names} ({limit} s): keepalived "
                        "counts a check still running then as failed")
         return None
-    if None in (address, port, wait) or set(given) - set(BANNER_CHECK_VARS):
-        return None
-    return {"address": address, "port": port, "banner_timeout": wait}
+    return {"address": banner.address, "port": banner.port, "banner_timeout": wait}
 
 
-def read_vip_names(problems, data, instances):
+def check_vip_names(problems, names, instances):
     """keepalived_vip_names: {VIP address (no prefix): [DNS name]}, the names clients reach
-    a VIP by (known_hosts.py lists them). Each address must be a VIP of this host."""
-    given = read_mapping(problems, "keepalived_vip_names", data.get("keepalived_vip_names", {}))
+    a VIP by (known_hosts.py lists them): each address must be a VIP of this host."""
     vips = {vip.address.split("/")[0] for instance in instances if instance
             for vip in instance.virtual_ipaddresses}
-    for address, names in given.items():
-        key = f"keepalived_vip_names[{address!r}]"
+    for address, listed in names.items():
         if address not in vips:
-            problems.error(key, names, "is not a VIP of this host's keepalived_vrrp_instances"
-                           f" ({', '.join(sorted(vips)) or 'none'}); write the address "
+            problems.error(f"keepalived_vip_names[{address!r}]", list(listed), "is not a VIP "
+                           "of this host's keepalived_vrrp_instances "
+                           f"({', '.join(sorted(vips)) or 'none'}); write the address "
                            "without prefix")
-        for index, name in enumerate(read_list(problems, key, names)):
-            read_value(problems, f"{key}[{index}]", DnsName, name)
 
 
-def read_ssh_host_keys(problems, data):
-    """keepalived_ssh_host_keys ("per-host" or "shared") and, when shared,
-    keepalived_ssh_host_keys_dir: the key files, read and checked (operations.shared_keys).
-    Returns SharedKeys, or None for per-host keys."""
-    mode = data.get("keepalived_ssh_host_keys", DATA_KEYS["keepalived_ssh_host_keys"])
+def read_ssh_host_keys(problems, data, mode):
+    """keepalived_ssh_host_keys_dir when keepalived_ssh_host_keys (`mode`, validated) is
+    "shared": the key files, read and checked (model.shared_keys). Returns SharedKeys, or
+    None for per-host keys."""
     directory = data.get("keepalived_ssh_host_keys_dir")
-    if mode not in shared_keys.MODES:
-        problems.error("keepalived_ssh_host_keys", mode,
-                       f"must be one of: {', '.join(shared_keys.MODES)}")
-        return None
     if mode == "per-host":
         if directory is not None:
             problems.warn("keepalived_ssh_host_keys_dir", directory, "is set but "
@@ -338,40 +341,29 @@ def read_ssh_host_keys(problems, data):
 
 
 def read_notify_script(problems, index, item, paths):
-    """`keepalived_notify_scripts[]`: a script file from a template or given content."""
+    """`keepalived_notify_scripts[]`: a script file from a template or given content
+    (`NotifyScript`; its vars: `script_data.read_template_vars`)."""
     where = f"keepalived_notify_scripts[{index}]"
-    if not isinstance(item, Mapping):
-        problems.error(where, item, "must be a mapping with name, and template or content")
-        return None
-    problems.unknown_keys(where, item, NOTIFY_SCRIPT_KEYS)
-    name = read_field(problems, f"{where}.name", NotifyScript, "name", item.get("name"))
-    template, content = item.get("template"), item.get("content")
+    given = item if isinstance(item, Mapping) else {}
     template_vars = script_data.read_template_vars(
-        problems, f"{where}.vars", item.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
-    if (template is None) == (content is None):
+        problems, f"{where}.vars", given.get("vars", {}), NotifyScript.TEMPLATE_KEYS)
+    script = read_block(problems, where, NotifyScript, item, vars=template_vars or {},
+                        path=f"{paths.scripts_dir}/{given.get('name')}")
+    if script is None or template_vars is None:
+        return None
+    if (script.template is None) == (script.content is None):
         problems.error(where, item, "needs exactly one of template (a template name, e.g. "
                        f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}) or content (the script's text)")
         return None
-    if template is not None and (not isinstance(template, str) or not template):
-        problems.error(f"{where}.template", template, "must be a template name, e.g. "
-                       f"{script_data.NOTIFY_SCRIPT_TEMPLATES[0]}")
-        return None
-    for key, value in (("template", template), ("content", content)):
-        if value is not None and read_field(problems, f"{where}.{key}", NotifyScript, key,
-                                            value) is None:
-            return None
-    if name is None or template_vars is None:
-        return None
-    return NotifyScript.built(problems, item, where=where, path=f"{paths.scripts_dir}/{name}", vars=template_vars)
+    return script
 
 
-def unicast_address(problems, host, data):
+def unicast_address(host, data, typed):
     """(address, key): this host's own VRRP address for unicast, and where it came from:
-    keepalived_unicast_src_ip, else ssh_hostname or the inventory name if an IP address."""
+    keepalived_unicast_src_ip (`typed`: validated), else ssh_hostname or the inventory
+    name if an IP address."""
     if data.get("keepalived_unicast_src_ip") is not None:
-        return read_field(problems, "keepalived_unicast_src_ip", HostData,
-                          "keepalived_unicast_src_ip", data["keepalived_unicast_src_ip"]), \
-            "keepalived_unicast_src_ip"
+        return typed.keepalived_unicast_src_ip, "keepalived_unicast_src_ip"
     for key, value in (("ssh_hostname", data.get("ssh_hostname")), ("host name", host)):
         try:
             return str(ipaddress.ip_address(value)), key
@@ -462,12 +454,12 @@ def read_host(host, data):
             problems.unknown_key(key, key, DATA_KEYS)  # (did_you_mean: in unknown_key)
     problems.misplaced_hidden_values(data, DATA_KEYS)
 
+    typed = HostData.built(problems, {key: data[key] for key in TYPED_KEYS if key in data},
+                           where="")
     if data.get("_temp_dir") is not None:  # pyinfra's argument, as host data: uploads go there
         read_path(problems, "_temp_dir", data["_temp_dir"])
     paths = read_paths(problems, data)
-    script_user = read_field(problems, "keepalived_check_script_user", HostData,
-                             "keepalived_check_script_user",
-                             data.get("keepalived_check_script_user", SCRIPT_USER)) or SCRIPT_USER
+    script_user = typed.keepalived_check_script_user
     if script_user == "root":
         problems.warn("keepalived_check_script_user", "root", ROOT_SCRIPT_WARNING.format(
             fix=f"leave keepalived_check_script_user unset (the default script user "
@@ -481,11 +473,14 @@ def read_host(host, data):
     notify_scripts = [read_notify_script(problems, i, item, paths) for i, item in enumerate(
         read_list(problems, "keepalived_notify_scripts",
                   data.get("keepalived_notify_scripts", [])))]
-    address, address_key = unicast_address(problems, host, data)
+    address, address_key = unicast_address(host, data, typed)
     context = HostContext(
         script_names=frozenset(name for name in map(declared_vrrp_name, raw_scripts) if name),
         notify_paths={script.name: script.path for script in notify_scripts if script},
         vrrp_version=global_defs.vrrp_version or 2, address=address, address_key=address_key,
+        state=typed.keepalived_state, priority=typed.keepalived_priority,
+        priority_refused=typed.keepalived_priority is None
+        and data.get("keepalived_priority") is not None,
     )
 
     raw_instances = read_list(problems, "keepalived_vrrp_instances",
@@ -497,34 +492,21 @@ def read_host(host, data):
     check_global_options(problems, global_defs)
     static = read_static(problems, data, instances)
 
-    if not raw_instances:
+    real_server = read_real_server(problems, data)
+    if not raw_instances and real_server is None:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
-    for key, field in (("keepalived_priority", "priority"), ("keepalived_state", "state")):
+    for key in ("keepalived_priority", "keepalived_state"):
         if data.get(key) is not None and not raw_instances:
             problems.warn(key, data[key], "is set but the host has no keepalived_vrrp_instances")
-        if data.get(key) is not None and all(isinstance(item, Mapping) and field in item
-                                             for item in raw_instances):
-            # no instance takes it (read_instance reads it where one does)
-            read_field(problems, key, HostData, key, data[key])
 
-    version = data.get("keepalived_package_version")
-    if version is not None:
-        version = read_field(problems, "keepalived_package_version", HostData,
-                             "keepalived_package_version",
-                             str(version) if isinstance(version, (str, int, float)) else version)
-    proxy = data.get("keepalived_package_proxy")
-    if proxy is not None:
-        proxy = read_field(problems, "keepalived_package_proxy", HostData,
-                           "keepalived_package_proxy", proxy)
-    host_level = validate_host.read_host_level(problems, data)
+    host_level = HostLevel.of(typed)
+    validate_host.check_daemon_options(problems, host_level.daemon_options)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances)
-    read_vip_names(problems, data, instances)
+    check_vip_names(problems, typed.keepalived_vip_names, instances)
     lvs = read_lvs(problems, data, instances, context.notify_paths, script_user)
-    ssh_port = read_field(problems, "keepalived_ssh_port", HostData, "keepalived_ssh_port",
-                          data.get("keepalived_ssh_port", 22))
-    ssh_host_keys = read_ssh_host_keys(problems, data)
+    ssh_host_keys = read_ssh_host_keys(problems, data, typed.keepalived_ssh_host_keys)
     include_files = read_include_files(problems, data)
 
     if problems.errors:
@@ -541,11 +523,12 @@ def read_host(host, data):
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
-                        instances=tuple(instances), package_version=version,
-                        package_proxy=proxy,
+                        instances=tuple(instances),
+                        package_version=typed.keepalived_package_version,
+                        package_proxy=typed.keepalived_package_proxy,
                         notify_scripts=tuple(notify_scripts), sync_groups=sync_groups,
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
-                        ssh_port=ssh_port, track_files=track_files,
+                        ssh_port=typed.keepalived_ssh_port, track_files=track_files,
                         track_processes=track_processes, include_files=include_files,
-                        lvs=lvs, static=static)
+                        lvs=lvs, static=static, lvs_real_server=real_server)
     return settings, problems

@@ -10,7 +10,7 @@ it) or warnings naming the fix. Called by `model.validate.read_host`.
 import ipaddress
 
 from .instance import read_notify
-from .keys import VRRP_GROUPS, SyncGroup
+from .keys import VRRP_GROUPS
 from .problems import did_you_mean
 from .static import check_broadcast, check_rule
 
@@ -102,7 +102,8 @@ def read_fifo_script(problems, global_defs, context):
             problems.error(f"keepalived_global_defs.{script}", scripts[script], f"needs "
                            f"{fifo}: the FIFO keepalived writes and the script reads")
     return global_defs.model_copy(update=read_notify(
-        problems, "keepalived_global_defs", scripts, context, tuple(scripts)))
+        problems, "keepalived_global_defs",
+        [(key, value) for key, value in scripts.items() if value is not None], context))
 
 
 def read_group_options(problems, groups, context, scripts, instances):
@@ -137,8 +138,7 @@ def read_group_options(problems, groups, context, scripts, instances):
                            "refuses it; list what the group tracks in its track_interfaces "
                            "and track_scripts instead")
         result.append(group.model_copy(update=read_notify(
-            problems, where, {key: getattr(group, key) for key in SyncGroup.NOTIFY_KEYS},
-            context, SyncGroup.NOTIFY_KEYS)))
+            problems, where, group.notify_commands, context)))
     return tuple(result)
 
 

@@ -17,15 +17,17 @@ from ..host_paths import (
     LOCK_WAIT_SECONDS,
     RELOAD_PENDING,
 )
-from ..model.hidden import mask_text
+from ..model.hidden import SED_MASK_SCRIPT, mask_text
 from ..shipped import shell_script, with_variables
 from . import uploads
 from .state_files import FUNCTIONS, locked
 
-# safe_base.sh: the base dir's check; config_test.sh: the test of a tree (live_test.sh,
-# before a restart, shares both)
+# safe_base.sh: the base dir's check; config_test.sh: the test of a tree, which masks
+# secrets in keepalived's messages as model.hidden does (live_test.sh, before a restart,
+# shares both)
 SAFE_BASE = shell_script("operations/safe_base.sh")
-CONFIG_TEST = shell_script("operations/config_test.sh")
+CONFIG_TEST = with_variables(shell_script("operations/config_test.sh"),
+                             mask_secrets=SED_MASK_SCRIPT) + "\n"
 TRANSACTION_SCRIPT = (FUNCTIONS + SAFE_BASE + CONFIG_TEST
                       + shell_script("operations/transaction.sh"))
 PREPARE_CHECK_SCRIPT = shell_script("operations/prepare_check.sh")

@@ -17,7 +17,6 @@ if [ ! -e "$marker" ]; then
   echo "$host: no restart pending (restarted already)"
   exit 0
 fi
-version=$("$(command -v keepalived || echo /usr/sbin/keepalived)" --version 2>&1 | head -n 1)
 if [ ! -d "$base/.current" ]; then
   echo "$host ($(hostname)): $base/.current is missing: the live config is not one this" \
        "deploy made live, so it cannot be tested before the restart; keepalived was NOT" \
@@ -33,7 +32,7 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 rm -rf "$check"
-config_test "$base/.current" "$check" "$base" "$config_file"
+config_test "$base/.current" "$check" "$base" "$config_file"  # (sets version too)
 rc=$?
 if [ "$rc" -ne 0 ]; then
   echo "$host ($(hostname)): $version, installed for the pending restart, rejects the live" \

@@ -180,12 +180,18 @@ def drained(value):
     return value is not None and value.strip() not in ("", "0")
 
 
-def clear_leftovers(probe, lock_wait=LOCK_WAIT_SECONDS):
-    """Add the leftovers operation when the probe (`probe`) saw our policy-rc.d, or a drain
-    with no restart pending (a pending restart undrains the host when it is back)."""
+def left_behind(probe):
+    """(policy, drain): what the probe (`probe`) found an interrupted run left: our
+    policy-rc.d, and a drain with no restart pending (a pending restart undrains the host
+    when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
                                       probe.host_state.lines.get(POLICY_RC_D, [])]
-    drain = drained(probe.drain) and probe.restart_pending is None
+    return ours, drained(probe.drain) and probe.restart_pending is None
+
+
+def clear_leftovers(probe, lock_wait=LOCK_WAIT_SECONDS):
+    """Add the leftovers operation where the probe found something left (`left_behind`)."""
+    ours, drain = left_behind(probe)
     if ours or drain:
         leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",
                   policy=ours, drain=drain, lock_wait=lock_wait)
