@@ -783,9 +783,10 @@ def check_urls(problems, where, check):
 def check_regex(problems, where, url):
     """The keys that refine a url's regex are set only with it."""
     for key in url.REGEX_KEYS:
-        if url.regex is None and getattr(url, key) not in (None, False, []):
-            problems.warn(f"{where}.{key}", getattr(url, key), "keepalived ignores it "
-                          "without regex; set regex or leave it out")
+        value = getattr(url, key)
+        if url.regex is None and value not in (None, False, [], ()):
+            problems.warn(f"{where}.{key}", list(value) if isinstance(value, tuple) else value,
+                          "keepalived ignores it without regex; set regex or leave it out")
 
 
 def check_scheduler_flags(problems, where, server, sched):
