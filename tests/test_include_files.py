@@ -122,6 +122,17 @@ def test_the_include_dir_is_staged_and_its_files_are_never_leftovers(tmp_path):
      "shipped beside it (a name or a glob, no path)"),
     ({"a.conf": "  include ../x.conf\n"}, [{"src": "a.conf"}], ".src",
      "a.conf, line 1: 'include ../x.conf': an include of its own may only name"),
+    ({"a.conf": "includer /etc/keepalived/other/*.conf\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: 'includer /etc/keepalived/other/*.conf': an include of its own may "
+     "only name"),
+    ({"a.conf": "global_defs {\n  vrrp_iptables\n}\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 2: 'vrrp_iptables': vrrp_iptables "),
+    ({"a.conf": "net_namespace blue\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: 'net_namespace blue': net_namespace "),
+    ({"a.conf": "SSL {\n    password s3cret\n    key /etc/ssl/lb.key\n}\n"},
+     [{"src": "a.conf"}], ".src", "a.conf, line 2: password: an SSL key's password would be "
+     "shown in diffs and left readable by others; use a key file without a password, "
+     "readable by root only"),
     ({}, [{"src": "a.conf", "mode": "777"}], ".mode", "unknown key"),
     ({}, [{"name": "a.conf"}], ".src", "required: a file, or a directory of *.conf files"),
 ])

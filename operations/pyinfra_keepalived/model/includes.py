@@ -15,8 +15,10 @@ installed 600 and its diff is masked, like the instances' file.
 Checked here, on the control machine, before any host is touched: a file or a directory
 of *.conf files, each UTF-8 text of at most MAX_BYTES, lines without control characters
 (tabs pass), quotes and braces that close within the file (`readers.extra_lines_problem`),
-and an `include` of its own only of a file shipped beside it (a name, no path): nothing
-outside the tree is read by keepalived through it.
+an `include` (or includer, ...) of its own only of a file shipped beside it (a name, no
+path): nothing outside the tree is read by keepalived through it; none of the keywords
+extra_lines refuse (`vrrp_options.REFUSED_RAW`); no SSL `password` (a secret the file
+would show).
 """
 
 import os
@@ -30,6 +32,7 @@ from .hidden import mask_text
 from .keys import Block, Text, matching, read_block
 from .problems import Problems
 from .readers import extra_lines_problem, read_list
+from .vrrp_options import REFUSED_RAW
 
 MAX_BYTES = 256 * 1024
 INCLUDE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,250}\.conf")
@@ -37,6 +40,8 @@ INCLUDE_NAME_ALLOWED = ("a file name ending in .conf (letters, digits and _ . -,
                         "starting with . or -)")
 # what an include line of a shipped file may name: a file beside it, or a glob of them
 SIBLING_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.*?-]*")
+# include and its variants (includer: include_check readable, ...: keepalived.conf(5))
+INCLUDE_KEYWORDS = ("include", "includea", "includeb", "includem", "includer", "includew")
 
 
 class IncludeFile(Block):
@@ -78,11 +83,17 @@ def content_problem(text):
         return f"line {index + 1}: {message}" if index is not None else message
     for number, line in enumerate(lines, 1):
         words = line.split()
-        if words and words[0] == "include" and (
+        if words and words[0] in INCLUDE_KEYWORDS and (
                 len(words) != 2 or not SIBLING_RE.fullmatch(words[1].strip('"'))):
             return (f"line {number}: {line.strip()!r}: an include of its own may only name "
                     "files shipped beside it (a name or a glob, no path): keepalived would "
                     "read a file outside the config tree the deploy tests")
+        if words and words[0] in REFUSED_RAW:
+            return f"line {number}: {line.strip()!r}: {words[0]} {REFUSED_RAW[words[0]]}"
+        if words and words[0] == "password":  # (not shown: it is a secret)
+            return (f"line {number}: password: an SSL key's password would be shown in "
+                    "diffs and left readable by others; use a key file without a password, "
+                    "readable by root only")
     return None
 
 
