@@ -122,8 +122,10 @@ class Settings:
 
     @property
     def real_server_only(self):
-        """A DR real server and nothing else: the deploy runs no keepalived here."""
-        return self.lvs_real_server is not None and not self.instances and not self.lvs.used
+        """A DR real server and nothing else (no instance, no LVS of its own, typed or in
+        the operator's files): the deploy runs no keepalived here."""
+        return self.lvs_real_server is not None and not self.instances and \
+            not self.ipvs_needed and not self.include_files
 
     @property
     def ipvs_needed(self):
