@@ -193,3 +193,13 @@ def test_an_absolute_include_of_a_hosts_copied_config_is_refused(tmp_path):
     with pytest.raises(ConfParseError, match=r"keepalived.conf:2: include /etc/keepalived/"
                                              r"conf.d/\*.conf: an absolute path names the host's"):
         parse(str(tmp_path / "keepalived.conf"), DiskSource(absolute_includes=False))
+
+
+@pytest.mark.parametrize("text, config_id", [("@ auth_pass s3cretPW\n", "h"),
+                                             ("@h2 auth_pass s3cretPW\n", None)])
+def test_a_conditional_line_refused_never_shows_its_secret(text, config_id):
+    """The refusal quotes the line: an auth_pass in it masked (adopt prints it)."""
+    with pytest.raises(ConfParseError) as raised:
+        parse("k.conf", MemorySource({"k.conf": text}), config_id=config_id)
+    assert "s3cretPW" not in str(raised.value)
+    assert "auth_pass ********" in str(raised.value)

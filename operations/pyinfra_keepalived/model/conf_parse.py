@@ -24,6 +24,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .hidden import mask_text
+
 MAX_FILE_BYTES = 10 * 1024 * 1024  # keepalived's configs are small; larger is a mistake
 PARAMETER_DEF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=(.*)")
 # ${NAME} anywhere; $NAME only before a space, a tab or the end of the line (keepalived's)
@@ -221,11 +223,12 @@ class _Reader:
     def _conditional(self, line, path, number):
         match = CONDITIONAL_RE.fullmatch(line)
         if match is None:
-            raise ConfParseError(path, number, f"a conditional line without an id: {line!r}")
+            raise ConfParseError(path, number, f"a conditional line without an id: "
+                                 f"{mask_text(line)!r}")
         if self.config_id is None:
             raise ConfParseError(path, number, "a conditional line (@id): only the keepalived "
                                  "started with -i id reads it; give the host's config id "
-                                 f"(NAME=FILE names it) to read {line!r}")
+                                 f"(NAME=FILE names it) to read {mask_text(line)!r}")
         applies = (match[2] == self.config_id) != bool(match[1])
         return match[3] if applies else None
 
