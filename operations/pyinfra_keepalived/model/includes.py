@@ -15,8 +15,10 @@ installed 600 and its diff is masked, like the instances' file.
 Checked here, on the control machine, before any host is touched: a file or a directory
 of *.conf files, each UTF-8 text of at most MAX_BYTES, lines without control characters
 (tabs pass), quotes and braces that close within the file (`readers.extra_lines_problem`),
-and an `include` of its own only of a file shipped beside it (a name, no path): nothing
-outside the tree is read by keepalived through it.
+and an `include` of its own only of a file shipped beside it (a name, no path; wherever
+keepalived reads one: after an `@ID` prefix, a brace, a continued line), no parameter in
+a keyword's place (it may expand to an include): nothing outside the tree is read by
+keepalived through it.
 """
 
 import os
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from . import keys
+from .conf_parse import PARAMETER_DEF_RE
 from .hidden import mask_text
 from .keys import Block, Text, matching, read_block
 from .problems import Problems
@@ -37,6 +40,8 @@ INCLUDE_NAME_ALLOWED = ("a file name ending in .conf (letters, digits and _ . -,
                         "starting with . or -)")
 # what an include line of a shipped file may name: a file beside it, or a glob of them
 SIBLING_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.*?-]*")
+# a line only some keepalived read (`@ID line`, `@^ID line`): its line is read all the same
+CONDITIONAL_PREFIX_RE = re.compile(r"^@\^?\S*\s*")
 
 
 class IncludeFile(Block):
@@ -76,14 +81,41 @@ def content_problem(text):
     if shape:
         index, _, message = shape
         return f"line {index + 1}: {message}" if index is not None else message
-    for number, line in enumerate(lines, 1):
-        words = line.split()
-        if words and words[0] == "include" and (
-                len(words) != 2 or not SIBLING_RE.fullmatch(words[1].strip('"'))):
-            return (f"line {number}: {line.strip()!r}: an include of its own may only name "
-                    "files shipped beside it (a name or a glob, no path): keepalived would "
-                    "read a file outside the config tree the deploy tests")
+    for number, line in _logical_lines(lines):
+        for words in _statements(line):
+            if words[0].startswith("$") and not PARAMETER_DEF_RE.fullmatch(" ".join(words)):
+                return (f"line {number}: {mask_text(line.strip())!r}: a parameter in a "
+                        "keyword's place: it may expand to an include the deploy cannot "
+                        "check; write the keyword itself")
+            if words[0] == "include" and (
+                    len(words) != 2 or not SIBLING_RE.fullmatch(words[1].strip('"'))):
+                return (f"line {number}: {mask_text(line.strip())!r}: an include of its "
+                        "own may only name files shipped beside it (a name or a glob, no path): keepalived "
+                        "would read a file outside the config tree the deploy tests")
     return None
+
+
+def _logical_lines(lines):
+    """(number, line) of `lines` as keepalived reads them: a line ending in a backslash
+    continued on the next (model.conf_parse), numbered by its first."""
+    continued, first = "", 0
+    for number, line in enumerate(lines, 1):
+        if line.rstrip().endswith("\\"):
+            continued += line.rstrip()[:-1] + " "
+            first = first or number
+            continue
+        yield first or number, continued + line
+        continued, first = "", 0
+    if continued:
+        yield first, continued
+
+
+def _statements(line):
+    """The words of each statement of a line that keepalived may read as one of its own
+    (after a conditional `@ID`/`@^ID` prefix, and after each brace of a one-line block):
+    where an include would be read."""
+    line = CONDITIONAL_PREFIX_RE.sub("", line.strip())
+    return [piece.split() for piece in re.split(r"[{}]", line) if piece.split()]
 
 
 def _sources(problems, key, src):
