@@ -500,12 +500,12 @@ def read_host(host, data):
 
     host_level = HostLevel.of(typed)
     validate_host.check_daemon_options(problems, host_level.daemon_options)
+    include_files = read_include_files(problems, data)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
-                                   instances)
+                                   instances, include_files)
     check_vip_names(problems, typed.keepalived_vip_names, instances)
     lvs = read_lvs(problems, data, instances, context.notify_paths, script_user)
     ssh_host_keys = read_ssh_host_keys(problems, data, typed.keepalived_ssh_host_keys)
-    include_files = read_include_files(problems, data)
 
     if problems.errors:
         return None, problems
