@@ -203,3 +203,15 @@ def test_a_conditional_line_refused_never_shows_its_secret(text, config_id):
         parse("k.conf", MemorySource({"k.conf": text}), config_id=config_id)
     assert "s3cretPW" not in str(raised.value)
     assert "auth_pass ********" in str(raised.value)
+
+
+@pytest.mark.parametrize("include", ["/../outside.conf", "../../../outside.conf",
+                                     "/etc/../../outside.conf"])
+def test_a_copy_of_a_host_reads_nothing_above_its_root(tmp_path, include):
+    """adopt --root: a host's config is read under its copy's root; a '..' climbs no
+    higher than the host's / (as on the host), never to this machine's files."""
+    (tmp_path / "outside.conf").write_text("global_defs { router_id leaked }\n")
+    (tmp_path / "h/etc/keepalived").mkdir(parents=True)
+    (tmp_path / "h/etc/keepalived/keepalived.conf").write_text(f"include {include}\n")
+    with pytest.raises(ConfParseError, match="no file matches"):
+        parse("/etc/keepalived/keepalived.conf", DiskSource(tmp_path / "h"))

@@ -74,7 +74,11 @@ class DiskSource:
         self.absolute_includes = absolute_includes
 
     def _local(self, path):
-        return os.path.join(self.root, path.lstrip("/")) if os.path.isabs(path) else path
+        """An absolute path under `root`, its ".." resolved as on the host (none climbs
+        above its /: a copy's config never reads this machine's files around it)."""
+        if not os.path.isabs(path):
+            return path
+        return os.path.join(self.root, os.path.normpath(path).lstrip("/"))
 
     def size(self, path):
         try:
