@@ -466,16 +466,21 @@ class Lvs:
         return bool(self.virtual_servers or self.groups or self.sync_daemon or self.timeouts)
 
     @property
+    def runs(self):
+        """((command line, user), ...) of each command the LVS blocks run: quorum_up/down
+        and notify_up/down as the script user (None), MISC_CHECK as its own (run_as)."""
+        return tuple((line, user) for server in self.virtual_servers
+                     for line, user in (*((line, None) for line in server.commands.values()),
+                                        *((line, None) for real in server.real_servers
+                                          for line in real.commands.values()),
+                                        *((check.command, check.run_as)
+                                          for real in server.real_servers
+                                          for check in real.misc_check)))
+
+    @property
     def programs(self):
-        """The first word of each command the LVS blocks run (quorum_up/down,
-        notify_up/down, MISC_CHECK): a path."""
-        commands = [command for server in self.virtual_servers
-                    for command in (*server.commands.values(),
-                                    *(command for real in server.real_servers
-                                      for command in (*real.commands.values(),
-                                                      *(check.command
-                                                        for check in real.misc_check))))]
-        return frozenset(command.split()[0] for command in commands)
+        """The first word of each command the LVS blocks run (`runs`): a path."""
+        return frozenset(line.split()[0] for line, _ in self.runs)
 
 
 # HostData's LVS keys are these blocks: complete it (model/__init__ imports this module)
