@@ -18,7 +18,8 @@ of *.conf files, each UTF-8 text of at most MAX_BYTES, lines without control cha
 and an `include` of its own only of a file shipped beside it (a name, no path; wherever
 keepalived reads one: after an `@ID` prefix, a brace, a continued line), no parameter in
 a keyword's place (it may expand to an include): nothing outside the tree is read by
-keepalived through it.
+keepalived through it. The keywords extra_lines refuse (model.vrrp_options.REFUSED_RAW:
+another network namespace, keepalived's own iptables) are refused here too.
 """
 
 import os
@@ -33,6 +34,7 @@ from .hidden import mask_text
 from .keys import Block, Text, matching, read_block
 from .problems import Problems
 from .readers import extra_lines_problem, read_list
+from .vrrp_options import REFUSED_RAW
 
 MAX_BYTES = 256 * 1024
 INCLUDE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,250}\.conf")
@@ -93,6 +95,8 @@ def content_problem(text):
         return f"line {index + 1}: {message}" if index is not None else message
     for number, line in _logical_lines(lines):
         for words in _statements(line):
+            if words[0] in REFUSED_RAW:  # (as in extra_lines)
+                return f"line {number}: {words[0]} {REFUSED_RAW[words[0]]}"
             if words[0].startswith("$") and not PARAMETER_DEF_RE.fullmatch(" ".join(words)):
                 return (f"line {number}: {mask_text(line.strip())!r}: a parameter in a "
                         "keyword's place: it may expand to an include the deploy cannot "
