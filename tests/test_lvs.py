@@ -304,22 +304,3 @@ def test_the_probe_asks_for_ipvs_only_for_a_config_with_lvs(data, asked, recorde
         probes = fact_commands(host, recorder)
         assert len(probes) == 1
         assert ("modprobe -q ip_vs" in probes[0]) == asked
-
-
-@pytest.mark.parametrize("text", [
-    "virtual_server 192.168.1.100 80 {\n  real_server 192.168.1.11 80 {\n  }\n}\n",
-    "global_defs {\n  lvs_timeouts tcp 900\n}\n",
-    "@^nohost virtual_server_group G { 192.168.1.100 80 }\n"])
-def test_lvs_in_an_include_file_is_gated_by_ipvs_too(tmp_path, text, recorder):
-    """keepalived terminates whole on a kernel without IPVS whichever file declares the
-    virtual server: an operator's include file (model.includes) is asked for and refused
-    as the data's LVS is."""
-    (tmp_path / "lvs.conf").write_text(text)
-    state = make_state("debian", group_data={
-        "keepalived_include_files": [{"src": str(tmp_path / "lvs.conf")}]},
-        probes={name: {"ipvs": ["ipvs=no", "ipvsadm=no"]} for name in HOSTS})
-    for host in deploy(state):
-        assert "modprobe -q ip_vs" in fact_commands(host, recorder)[0]
-        commands = op_commands(host, recorder)
-        assert len(commands) == 1, commands
-        assert shlex.split(commands[0])[4] == lvs_ops.ipvs_refusal(host.name, True, False)

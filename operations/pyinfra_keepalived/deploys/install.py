@@ -167,10 +167,10 @@ def keepalived():
     if programs:  # (named without a path: rendered as the host resolved them)
         files = render.config_files(settings, programs)
     manager = package_manager(probe.os_release)
-    if ipvs_refusal(host.name, settings.needs_ipvs, probe.ipvs):  # first: nothing changes
+    if ipvs_refusal(host.name, settings.lvs.used, probe.ipvs):  # first: nothing changes
         # (it records no plan: the peers of a change they must agree on do not commit it)
         ipvs_present(name="Check that the kernel has IPVS (the config has LVS)",
-                     lvs_used=settings.needs_ipvs, probe=probe)
+                     lvs_used=settings.lvs.used, probe=probe)
         return
     rolling.clear_leftovers(probe, settings.host_level.lock_wait)
     if probe.stale_uploads:  # (no operation at all on a host without any)

@@ -116,9 +116,3 @@ class Settings:
     include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)
     lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)
     static: StaticBlocks = field(default_factory=StaticBlocks)  # static_ipaddress, ...
-
-    @property
-    def needs_ipvs(self):
-        """Whether keepalived needs IPVS for this config: LVS in the data, or in an
-        operator's include file (model.includes)."""
-        return self.lvs.used or any(file.lvs for file in self.include_files)

@@ -42,8 +42,6 @@ INCLUDE_NAME_ALLOWED = ("a file name ending in .conf (letters, digits and _ . -,
                         "starting with . or -)")
 # what an include line of a shipped file may name: a file beside it, or a glob of them
 SIBLING_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.*?-]*")
-# keywords that need IPVS in the kernel (keepalived terminates whole without it)
-LVS_KEYWORDS = ("virtual_server", "virtual_server_group", "lvs_sync_daemon", "lvs_timeouts")
 # a line only some keepalived read (`@ID line`, `@^ID line`): its line is read all the same
 CONDITIONAL_PREFIX_RE = re.compile(r"^@\^?\S*\s*")
 
@@ -70,14 +68,6 @@ class OperatorFile:
 
     name: str
     content: str
-
-    @property
-    def lvs(self):
-        """It declares LVS (a virtual server, a group, the sync daemon, IPVS timeouts):
-        keepalived needs IPVS in the kernel for it (operations.lvs, the IPVS gate)."""
-        return any(words[0] in LVS_KEYWORDS
-                   for _, line in _logical_lines(self.content.split("\n"))
-                   for words in _statements(line))
 
     @property
     def secret(self):

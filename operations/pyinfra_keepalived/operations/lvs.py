@@ -34,9 +34,8 @@ def ipvs_refusal(host_name, lvs_used, ipvs):
             "included, and every VIP of this host would be lost (keepalived -t does not "
             "catch it). Nothing was changed on this host (a keepalived running there keeps "
             "its config and VIPs). Use a kernel with IPVS (CONFIG_IP_VS, the ip_vs module), or remove "
-            "keepalived_virtual_servers, keepalived_virtual_server_groups, "
-            "keepalived_lvs_* and the LVS blocks of keepalived_include_files from this "
-            "host's data")
+            "keepalived_virtual_servers, keepalived_virtual_server_groups and "
+            "keepalived_lvs_* from this host's data")
 
 
 @operation()
@@ -46,7 +45,6 @@ def ipvs_present(lvs_used: bool, probe):
     probe's ``ipvs``); add it before any other step.
 
     + lvs_used: the host's config has a virtual server, group, sync daemon or LVS timeouts
-      (in its data or its include files: ``Settings.needs_ipvs``)
     + probe: the host's ``HostProbe`` (``ipvs``)
 
     **Example:**
