@@ -144,7 +144,7 @@ LVS = {
          "persistence_granularity": "255.255.255.0", "quorum": 2, "hysteresis": 1,
          "quorum_up": "page.sh LVS up", "quorum_down": "/usr/bin/logger -t lvs down",
          "alpha": True, "omega": True, "virtualhost": "www.example.com",
-         "sorry_server": {"ip": "192.168.1.250", "port": 8443},
+         "sorry_server": {"ip": "192.168.1.250", "port": 8443}, "sorry_server_inhibit": True,
          "real_servers": [
              {"ip": "192.168.1.11", "port": 8443, "weight": 2, "inhibit_on_failure": True,
               "uthreshold": 1000, "lthreshold": 100,
@@ -156,24 +156,38 @@ LVS = {
                             "http_protocol": "1.1",
                             "urls": [{"path": "/", "digest": "9b3a0c85a887a256d6939da88aabd8cd"},
                                      {"path": "/ok", "status_code": "200-299",
-                                      "virtualhost": "ok.example.com"}]}],
+                                      "virtualhost": "ok.example.com",
+                                      "regex": "status: *(up|ok)", "regex_no_match": True,
+                                      "regex_options": ["caseless", "multiline"],
+                                      "regex_stack": "32768 131072", "regex_min_offset": 0,
+                                      "regex_max_offset": 4096}],
+                            "fast_recovery": True}],
               "ssl_get": [{"urls": [{"path": "/"}], "enable_sni": True, "retry": 2}],
               "misc_check": [{"misc_path": "/bin/true 192.168.1.11", "misc_timeout": 5,
                               "misc_dynamic": True}]},
              {"ip": "192.168.1.12", "port": "8443",
               "dns_checks": [{"type": "A", "name": "example.com", "connect_port": 53}],
               "smtp_checks": [{"helo_name": "lb.example.com", "connect_port": 25}],
-              # (payload, min/max_reply_length: keepalived 2.2 and later; test_conf_gate)
-              "udp_checks": [{"connect_port": 53, "require_reply": "0a"}],
+              # (payload, min/max_reply_length: keepalived 2.2 and later, model.versions:
+              # keepalived 2.1.5 gets the example without them, tests/e2e/test_releases.py)
+              "udp_checks": [{"connect_port": 53, "payload": "0a0b", "require_reply": "0a",
+                              "min_reply_length": 1, "max_reply_length": 512}],
               "ping_checks": [{"connect_timeout": 2}]}]},
-        {"fwmark": 7, "lvs_sched": "rr", "lvs_method": "DR",
+        {"fwmark": 7, "ip_family": "inet", "lvs_sched": "mh", "mh_port": True,
+         "mh_fallback": True, "lvs_method": "DR",
          "real_servers": [{"ip": "192.168.1.13", "weight": 1,
                            "file_checks": [{"track_file": "pyinfra_drain", "weight": 2}]}]},
         {"group": "web", "lvs_method": "DR", "real_servers": [{"ip": "192.168.1.14"}]},
+        {"ip": "192.168.1.102", "port": 5060, "protocol": "UDP", "lvs_sched": "sh",
+         "sh_port": True, "sh_fallback": True, "ops": True, "lvs_method": "NAT",
+         "persistence_engine": "sip", "persistence_timeout": 60,
+         "real_servers": [{"ip": "192.168.1.15", "port": 5060}]},
         {"ip": "2001:db8::100", "port": 80, "lvs_sched": "sh", "lvs_method": "TUN",
-         "protocol": "TCP",
+         "protocol": "TCP", "ha_suspend": True,
          "real_servers": [{"ip": "2001:db8::11", "port": 80,
-                           "tcp_checks": [{"retry": 2}]}]},
+                           "tcp_checks": [{"retry": 2, "connect_ip": "2001:db8::11",
+                                           "bindto": "fe80::2", "bind_if": "eth0",
+                                           "bind_port": 40000}]}]},
     ],
     "keepalived_lvs_sync_daemon": {"interface": "eth0", "instance": "VI_1", "id": 5,
                                    "port": 8848, "ttl": 1, "group": "224.0.0.81"},
@@ -185,3 +199,11 @@ COVERAGE_HOSTS = [
     ("host-01", host_data(100, "192.168.1.2", "10.1.0.2", "10.1.0.3", dbus=True)),
     ("host-02", host_data(90, "192.168.1.3", "10.1.0.3", "10.1.0.2", dbus=False)),
 ]
+
+# UDP_CHECK's keywords of keepalived 2.2 and later (2.1.5 does not know them): 2.2.7's -t
+# checks them (test_conf_gate)
+LVS_2_2_SERVERS = [
+    {"ip": "192.168.1.100", "port": 53, "protocol": "UDP", "lvs_method": "NAT",
+     "real_servers": [{"ip": "192.168.1.11", "udp_checks": [
+         {"payload": "0a0b", "require_reply": "0a", "min_reply_length": 1,
+          "max_reply_length": 512}]}]}]

@@ -72,40 +72,103 @@ TYPED = {
     "vrrp_sync_group track_script": "SyncGroup.track_scripts",
     **{f"vrrp_sync_group {word}": f"SyncGroup.{word}" for word in
        "notify_master notify_backup notify_fault notify_stop notify smtp_alert".split()},
+    # tracking (model.tracking_blocks): track_file and vrrp_track_process blocks, what
+    # instances and sync groups track of them, and the vmac of an instance
+    "vrrp_instance track_file": "VrrpInstance.track_files",
+    "vrrp_instance track_process": "VrrpInstance.track_processes",
+    **{f"vrrp_instance {word}": f"VrrpInstance.{word}" for word in
+       "use_vmac vmac_xmit_base use_vmac_addr".split()},
+    "vrrp_sync_group track_file": "SyncGroup.track_files",
+    "vrrp_sync_group track_process": "SyncGroup.track_processes",
+    "track_file track_file": "HostData.keepalived_track_files",
+    **{f"track_file {word}": f"TrackFile.{word}" for word in "file weight init_file".split()},
+    "vrrp_track_process vrrp_track_process": "HostData.keepalived_track_processes",
+    **{f"vrrp_track_process {word}": f"TrackProcess.{word}" for word in (
+        "process weight quorum quorum_max fork_delay terminate_delay delay "
+        "full_command").split()},
+    # LVS (model.lvs): virtual_server, its real servers and their checkers (the checkers'
+    # shared keys are declared once, on Timing and Checker), virtual_server_group and the
+    # global lvs_sync_daemon and lvs_timeouts
+    "global_defs lvs_sync_daemon": "HostData.keepalived_lvs_sync_daemon",
+    "global_defs lvs_timeouts": "HostData.keepalived_lvs_timeouts",
+    "virtual_server_group virtual_server_group": "HostData.keepalived_virtual_server_groups",
+    "virtual_server_group fwmark": "VirtualServerGroup.fwmark",
+    "virtual_server virtual_server": "HostData.keepalived_virtual_servers",
+    "virtual_server real_server": "VirtualServer.real_servers",
+    **{f"virtual_server {word}": f"VirtualServer.{word}" for word in (
+        "fwmark group ip_family protocol lvs_sched lvs_method delay_loop persistence_timeout "
+        "persistence_granularity quorum hysteresis quorum_up quorum_down sorry_server "
+        "sorry_server_inhibit alpha omega ha_suspend virtualhost inhibit_on_failure "
+        "persistence_engine ops").split()},
+    # (the man page's sh-port, sh-fallback, mh-port, mh-fallback: extract.py reads sh, mh)
+    "virtual_server sh": "VirtualServer.sh_port",
+    "virtual_server mh": "VirtualServer.mh_port",
+    **{f"virtual_server {word}": f"RealServer.{word}" for word in
+       "weight uthreshold lthreshold notify_up notify_down".split()},
+    **{f"virtual_server {keyword}": f"RealServer.{key}" for keyword, key in (
+        ("TCP_CHECK", "tcp_checks"), ("HTTP_GET", "http_get"), ("SSL_GET", "ssl_get"),
+        ("MISC_CHECK", "misc_check"), ("DNS_CHECK", "dns_checks"),
+        ("SMTP_CHECK", "smtp_checks"), ("UDP_CHECK", "udp_checks"),
+        ("PING_CHECK", "ping_checks"), ("FILE_CHECK", "file_checks"))},
+    **{f"virtual_server {word}": f"Timing.{word}" for word in
+       "warmup retry delay_before_retry".split()},
+    **{f"virtual_server {word}": f"Checker.{word}" for word in
+       "connect_ip connect_port bindto bind_port bind_if connect_timeout".split()},
+    "virtual_server url": "HttpGet.urls",
+    "virtual_server http_protocol": "HttpGet.http_protocol",
+    "virtual_server fast_recovery": "HttpGet.fast_recovery",
+    **{f"virtual_server {word}": f"HttpUrl.{word}" for word in (
+        "path digest status_code regex regex_no_match regex_options regex_stack "
+        "regex_min_offset regex_max_offset").split()},
+    "virtual_server enable_sni": "SslGet.enable_sni",
+    **{f"virtual_server {word}": f"DnsCheck.{word}" for word in "type name".split()},
+    "virtual_server helo_name": "SmtpCheck.helo_name",
+    **{f"virtual_server {word}": f"UdpCheck.{word}" for word in "payload require_reply".split()},
+    **{f"virtual_server {word}": f"MiscCheck.{word}" for word in
+       "misc_path misc_timeout misc_dynamic user".split()},
+    "virtual_server track_file": "FileCheck.track_file",
 }
 
-LVS = "LVS: see the lvs branch (model/lvs.py types it; the lead reclassifies after merging)"
-OTHER_PARTS = ("track_process, track_file, vmac and BFD: other parts of issue 22, not typed "
-               "here")
+INCLUDE_FILE = ("write the block in an operator include file (keepalived_include_files); "
+                "keepalived -t checks it")
+LVS_INCLUDE = ("LVS details none of the typed keys carries and none of the modules compared "
+               "types (the generic scheduler flags flag-1..3, SNMP names, the sorry server's "
+               "own method, SSL_GET's TLS compliance, per-server mails and failure logs; "
+               "BFD_CHECK, which names a bfd_instance; the SSL block of SSL_GET's client "
+               "certificate, with a key file that has no password): " + INCLUDE_FILE + " and the deploy shows the host's kernel "
+               "has IPVS for it, as for a typed virtual server")
 
-# reason -> keywords written in extra_lines only
+BFD = ("BFD is not typed (none of the modules compared types it; a BFD session needs its "
+       "neighbour configured too)")
+
+# reason -> keywords written in extra_lines, or in an operator include file (INCLUDE_FILE)
 RAW_ONLY = {
-    LVS: {
-        **_ids("virtual_server", (
-            "virtual_server BFD_CHECK DNS_CHECK FILE_CHECK HTTP_GET MISC_CHECK PING_CHECK "
-            "SMTP_CHECK SSL_GET TCP_CHECK UDP_CHECK alpha bind_if bind_port bindto ca "
-            "certificate connect_ip connect_port connect_timeout delay_before_retry delay_loop "
-            "digest dynamic enable_sni fast_recovery flag fwmark group ha_suspend helo_name "
-            "http_protocol hysteresis inhibit_on_failure ip_family key log_all_failures "
-            "lthreshold lvs_method lvs_sched mh misc_dynamic misc_path misc_timeout name "
-            "notify_down notify_up omega ops password path payload persistence_engine "
-            "persistence_granularity persistence_timeout protocol quorum quorum_down quorum_up "
-            "real_server regex regex_max_offset regex_min_offset regex_no_match regex_options "
-            "regex_stack require_reply retry sh smtp_alert snmp_name sorry_server "
-            "sorry_server_inhibit sorry_server_lvs_method status_code tls_compliant track_file "
-            "type url user uthreshold virtualhost warmup weight")),
-        **_ids("virtual_server_group", "virtual_server_group fwmark"),
-        **_ids("global_defs", (
-            "lvs_flush_on_stop lvs_flush_onstop lvs_netlink_cmd_rcv_bufs "
-            "lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "
-            "lvs_netlink_monitor_rcv_bufs_force lvs_notify_fifo lvs_notify_fifo_script "
-            "lvs_sync_daemon lvs_timeouts nftables_ipvs nftables_ipvs_priority "
-            "nftables_ipvs_start_fwmark snmp_rs_stats_update_interval "
-            "snmp_vs_stats_update_interval no_checker_emails checker_log_all_failures "
-            "smtp_alert_checker rs_init_notifies")),
+    LVS_INCLUDE: _ids("virtual_server", (
+        "flag smtp_alert snmp_name sorry_server_lvs_method log_all_failures tls_compliant "
+        "BFD_CHECK ca certificate key")),
+    "LVS details of global_defs beyond lvs_sync_daemon and lvs_timeouts (netlink buffers, "
+    "IPVS's nftables, SNMP statistics, the checker's mails and FIFO)": _ids("global_defs", (
+        "lvs_flush_on_stop lvs_flush_onstop lvs_netlink_cmd_rcv_bufs "
+        "lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs "
+        "lvs_netlink_monitor_rcv_bufs_force lvs_notify_fifo lvs_notify_fifo_script "
+        "nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "
+        "snmp_rs_stats_update_interval snmp_vs_stats_update_interval no_checker_emails "
+        "checker_log_all_failures smtp_alert_checker rs_init_notifies")),
+    BFD + ": " + INCLUDE_FILE: _ids("bfd_instance", (
+        "bfd_instance checker hoplimit idle_tx max_hops min_rx min_tx multihop multiplier "
+        "neighbor_ip passive source_ip ttl vrrp weight")),
+    BFD + ": in the instance's extra_lines": _ids("vrrp_instance", "track_bfd"),
+    "top-level blocks the model does not type (rarely used: GARP groups, tracking groups, "
+    "link polling): " + INCLUDE_FILE: {
+        **_ids("top", "linkbeat_interfaces"),
+        **_ids("garp_group", "garp_group garp_interval gna_interval interface interfaces"),
+        **_ids("track_group", "track_group group"),
     },
-    OTHER_PARTS: _ids("vrrp_instance", (
-        "track_process track_file track_bfd use_vmac use_vmac_addr vmac_xmit_base use_ipvlan")),
+    "include's variants (include_check's checks) in an operator include file, naming only "
+    "files shipped beside it, as its include (" + INCLUDE_FILE + ")":
+        _ids("top", "includea includeb includem includer includew"),
+    "an ipvlan instead of use_vmac's macvlan (keepalived 2.2 and later): the host level sets "
+    "the sysctls of a macvlan only": _ids("vrrp_instance", "use_ipvlan"),
     "tuning of keepalived's processes (names, CPU affinity, realtime scheduling, resource "
     "limits, netlink and socket buffers): host-specific, rarely set": _ids("global_defs", (
         "bfd_cpu_affinity bfd_process_name "
@@ -150,34 +213,23 @@ RAW_ONLY = {
     "could not see": _ids("vrrp_instance", "mcast_dst_ip no_virtual_ipaddress vrf"),
 }
 
-TOP_LEVEL = ("a top-level block the model does not type, and there are no top-level raw "
-             "lines (a conf.d file the deploy did not render is removed)")
 NO_RAW_GROUP = ("a sync group has no extra_lines; not typed (notify_priority_changes: the "
                 "parser of 2.1.5 does not know it in a sync group, although its man page "
                 "lists it)")
 # reason -> keywords the deploy refuses (the validation, or no way to write them)
 REFUSED = {
-    TOP_LEVEL + ": " + OTHER_PARTS: {
-        **_ids("top", "linkbeat_interfaces"),
-        **_ids("track_file", "track_file file init_file weight"),
-        **_ids("vrrp_track_process", (
-            "vrrp_track_process process weight quorum quorum_max fork_delay terminate_delay "
-            "delay full_command")),
-        **_ids("bfd_instance", (
-            "bfd_instance checker hoplimit idle_tx max_hops min_rx min_tx multihop multiplier "
-            "neighbor_ip passive source_ip ttl vrrp weight")),
-    },
-    TOP_LEVEL: {
-        **_ids("top", "includea includeb includem includer includew"),
-        **_ids("garp_group", "garp_group garp_interval gna_interval interface interfaces"),
-        **_ids("track_group", "track_group group"),
-    },
     NO_RAW_GROUP: _ids("vrrp_sync_group", (
-        "notify_deleted notify_priority_changes sync_group_tracking_weight track_bfd "
-        "track_file track_process")),
+        "notify_deleted notify_priority_changes sync_group_tracking_weight track_bfd")),
+    "FILE_CHECK's dynamic: the man pages list it, but keepalived 2.2.7's parser does not "
+    "know it (keepalived -t: Unknown keyword 'dynamic'), so the gate keeps it from going "
+    "live (the Ansible role renders it)": _ids("virtual_server", "dynamic"),
+    "the SSL block's password (of an encrypted key file) in an operator include file "
+    "(model.includes): it would be shown in diffs and left readable by others; use a key "
+    "file without a password, readable by root only": _ids("virtual_server", "password"),
     "deprecated: keepalived -t refuses it (the validation says so and names the fix)":
         _ids("vrrp_sync_group", "global_tracking"),
-    "refused in extra_lines (model.vrrp_options.REFUSED_RAW, which says why)": _ids(
+    "refused in extra_lines and in operator include files (model.vrrp_options.REFUSED_RAW, "
+    "which says why)": _ids(
         "global_defs", "net_namespace net_namespace_ipvs namespace_with_ipsets instance "
                        "vrrp_iptables vrrp_ipsets"),
 }
@@ -219,8 +271,12 @@ def page():
         "Every keyword of `keepalived.conf(5)` of the keepalived versions the test hosts run "
         "(Debian 11: 2.1.5, Debian 12: 2.2.7, Debian 13: 2.3.3) is listed once: **typed** "
         "(a data key of the model renders it: see [Data keys](data-keys.md)), **raw-only** "
-        "(write it in the block's `extra_lines`; keepalived -t still checks it) or "
-        "**refused** (with why). A test fails when a keyword of a man page is in no list.",
+        "(write it in the block's `extra_lines`, or a block the model does not type in an "
+        "[operator include file](keepalived-conf.md); keepalived -t still checks it) or "
+        "**refused** (with why). A test fails when a keyword of a man page is in no list; "
+        "the typed keywords cover every keyword the Ansible role evrardjp/ansible-keepalived, "
+        "voxpupuli/puppet-keepalived and the sous-chefs keepalived cookbook type (LVS: "
+        "[LVS](lvs.md); track_file, vrrp_track_process, vmac: [Tracking](tracking.md)).",
         "",
         "| keepalived | keywords | typed | raw-only | refused |",
         "|---|---|---|---|---|",

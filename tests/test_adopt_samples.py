@@ -35,7 +35,7 @@ TRACKS = "tracks vrrp_script {name}, which is not mapped"
 WEIGHT = "a per-instance weight: the model has none (set the check script's weight)"
 SRC_FIRST = ("refused by the model: must be a network (192.168.2.0/24, 2001:db8:2::/64, with "
              "no host bits set) or default")
-UNKNOWN_ROUTE_KEY = ("refused by the model: unknown key; allowed: to, via, dev, src, metric, "
+UNKNOWN_ROUTE_KEY = ("refused by the model: unknown option; allowed: to, via, dev, src, metric, "
                      "table, scope")
 NO_PRIORITY = "refused by the model: required: rule priority, ip rule's preference"
 BAD_RULE_ADDRESS = ("refused by the model: must be an address, a network (e.g. "

@@ -135,10 +135,24 @@ def test_the_include_dir_is_staged_and_its_files_are_never_leftovers(tmp_path):
      ".src", "a.conf, line 2: '$INC auth_pass ********': a parameter in a keyword's place: "
      "it may expand to an include the deploy cannot check; write the keyword itself"),
     # what extra_lines refuse (model.vrrp_options.REFUSED_RAW): VIPs in another namespace
-    ({"a.conf": "global_defs {\n  net_namespace blue\n}\n"}, [{"src": "a.conf"}], ".src",
-     "a.conf, line 2: net_namespace moves keepalived into another network namespace"),
     ({"a.conf": "@^x global_defs { vrrp_iptables }\n"}, [{"src": "a.conf"}], ".src",
-     "a.conf, line 1: vrrp_iptables is refused by the keepalived -t of Debian's packages"),
+     "a.conf, line 1: '@^x global_defs { vrrp_iptables }': vrrp_iptables is refused by "
+     "the keepalived -t of Debian's packages"),
+    ({"a.conf": "SSL { password s3cret }\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: password: an SSL key's password would be shown"),
+    ({"a.conf": "$P=x\n$P password s3cret\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 2: (not shown: a password in it): a parameter in a keyword's place"),
+    ({"a.conf": "includer /etc/keepalived/other/*.conf\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: 'includer /etc/keepalived/other/*.conf': an include of its own may "
+     "only name"),
+    ({"a.conf": "global_defs {\n  vrrp_iptables\n}\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 2: 'vrrp_iptables': vrrp_iptables "),
+    ({"a.conf": "net_namespace blue\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: 'net_namespace blue': net_namespace "),
+    ({"a.conf": "SSL {\n    password s3cret\n    key /etc/ssl/lb.key\n}\n"},
+     [{"src": "a.conf"}], ".src", "a.conf, line 2: password: an SSL key's password would be "
+     "shown in diffs and left readable by others; use a key file without a password, "
+     "readable by root only"),
     ({}, [{"src": "a.conf", "mode": "777"}], ".mode", "unknown key"),
     ({}, [{"name": "a.conf"}], ".src", "required: a file, or a directory of *.conf files"),
 ])

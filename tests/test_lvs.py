@@ -144,7 +144,23 @@ K = "host-01: keepalived_virtual_servers[0]"
       "'vips'?); allowed: name, vips, fwmark, ip_family, protocol, lvs_sched, lb_algo, "
       "lvs_method, lb_kind, delay_loop, persistence_timeout, persistence_granularity, "
       "quorum, hysteresis, quorum_up, quorum_down, sorry_server, sorry_server_inhibit, "
-      "alpha, omega, ha_suspend, virtualhost, inhibit_on_failure, real_servers"]),
+      "alpha, omega, ha_suspend, virtualhost, inhibit_on_failure, real_servers, "
+      "persistence_engine, ops, sh_port, sh_fallback, mh_port, mh_fallback"]),
+    ([{**VS, "real_servers": [{"ip": "192.168.1.11", "http_get": [{"urls": [
+        {"path": "/", "regex": "x{2}", "regex_options": ["caseles"], "regex_stack": "1"}]}]}]}],
+     {}, [f"{K}.real_servers[0].http_get[0].urls[0].regex = 'x{{2}}': must be a PCRE2 "
+          "pattern of printable characters without double quotes, backslashes, braces, # "
+          "or ! (e.g. [Oo][Kk], status: *up)",
+          f"{K}.real_servers[0].http_get[0].urls[0].regex_options[0] = 'caseles': must be "
+          "one of allow_empty_class, alt_bsux, auto_callout, caseless, dollar_endonly, "
+          "dotall, dupnames, extended, firstline, match_unset_backref, multiline, never_ucp, "
+          "never_utf, no_auto_capture, no_auto_possess, no_dotstar_anchor, "
+          "no_start_optimize, ucp, ungreedy, utf, never_backslash_c, alt_circumflex, "
+          "alt_verbnames, use_offset_limit",
+          f"{K}.real_servers[0].http_get[0].urls[0].regex_stack = '1': must be two sizes in "
+          "bytes, START MAX, e.g. \"32768 131072\""]),
+    ([{**VS, "persistence_engine": "rtsp"}], {},
+     [f"{K}.persistence_engine = 'rtsp': must be one of sip"]),
     ([VS, dict(VS)], {},
      ["host-01: keepalived_virtual_servers[1] = '192.168.1.100 80': duplicates "
       "keepalived_virtual_servers[0] (the same service, TCP); merge their real_servers"]),
@@ -166,6 +182,22 @@ def test_refused_with_the_key_path_and_what_is_allowed(servers, data, expected):
       "(the mark selects the packets); leave it out",
       f"{K}.ha_suspend = True: keepalived ignores ha_suspend on a fwmark virtual server (it "
       "clears it); leave it out"]),
+    ([{**VS, "sh_port": True, "mh_fallback": True, "ops": True, "real_servers": [
+        {"ip": "192.168.1.11", "http_get": [{"urls": [
+            {"path": "/", "regex_no_match": True, "regex_options": ["caseless"]}]}]}]}],
+     [f"{K}.real_servers[0].http_get[0].urls[0].regex_no_match = True: keepalived ignores "
+      "it without regex; set regex or leave it out",
+      f"{K}.real_servers[0].http_get[0].urls[0].regex_options = ['caseless']: keepalived "
+      "ignores it without regex; set regex or leave it out",
+      f"{K}.sh_port = True: sh-port is for lvs_sched sh (this one's is rr): set lvs_sched "
+      "sh or leave it out",
+      f"{K}.mh_fallback = True: mh-fallback is for lvs_sched mh (this one's is rr): set "
+      "lvs_sched mh or leave it out",
+      f"{K}.ops = True: one-packet scheduling is for UDP (this service's protocol is TCP): "
+      "leave it out"]),
+    ([{**VS, "sorry_server_inhibit": True}],
+     [f"{K}.sorry_server_inhibit = True: keepalived ignores it without a sorry_server; set "
+      "sorry_server or leave it out"]),
 ])
 def test_probable_mistakes_are_warnings_naming_the_fix(servers, expected):
     errors, warnings = problems_of(servers)
@@ -294,6 +326,44 @@ def test_host_with_ipvsadm_gets_no_install(recorder):
                        probes={name: {"ipvs": ["ipvs=yes", "ipvsadm=yes"]} for name in HOSTS})
     for host in deploy(state):
         assert not any("install ipvsadm" in c for c in op_commands(host, recorder))
+
+
+# LVS of the operator's own: an include file's virtual_server, global_defs' extra_lines
+OWN_LVS = {
+    "include-file": lambda tmp_path: {"keepalived_include_files": [{"src": str(own_file(
+        tmp_path, "virtual_server 192.168.1.100 80 {\n    real_server 192.168.1.11 80 {\n"
+                  "    }\n}\n"))}]},
+    "include-file-sync-daemon": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "global_defs {\n    lvs_sync_daemon eth0 VI_1\n}\n"))}]},
+    "extra-lines": lambda tmp_path: {"keepalived_global_defs": {
+        "extra_lines": ["lvs_timeouts tcp 900"]}},
+    "include-file-without-lvs": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "garp_group {\n    garp_interval 1\n    interface eth0\n}\n"))}]},
+}
+
+
+def own_file(tmp_path, text):
+    path = tmp_path / "own.conf"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("case, asked", [("include-file", True),
+                                         ("include-file-sync-daemon", True),
+                                         ("extra-lines", True),
+                                         ("include-file-without-lvs", False)])
+def test_lvs_of_the_operators_own_needs_ipvs_too(case, asked, tmp_path, recorder):
+    """keepalived without IPVS terminates whole however the virtual server is written: the
+    probe asks, and a kernel without IPVS gets the refusal and nothing else."""
+    data = OWN_LVS[case](tmp_path)
+    state = make_state("debian", group_data=data)
+    for host in deploy(state):
+        assert ("modprobe -q ip_vs" in fact_commands(host, recorder)[0]) == asked
+    state = make_state("debian", group_data=data,
+                       probes={name: {"ipvs": ["ipvs=no", "ipvsadm=no"]} for name in HOSTS})
+    for host in deploy(state):
+        commands = op_commands(host, recorder)
+        assert (len(commands) == 1 and lvs_ops.REFUSE_SCRIPT in commands[0]) == asked
 
 
 @pytest.mark.parametrize("data, asked", [(LVS_DATA, True), ({}, False)])

@@ -93,7 +93,7 @@ SECRET_MESSAGES = {
         "keepalived_virtual_servers, "
         "keepalived_virtual_server_groups, keepalived_lvs_sync_daemon, "
         "keepalived_lvs_timeouts, keepalived_static_ipaddresses, "
-        "keepalived_static_routes, keepalived_static_rules"),
+        "keepalived_static_routes, keepalived_static_rules, keepalived_lvs_real_server"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"

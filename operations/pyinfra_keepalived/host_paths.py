@@ -57,6 +57,10 @@ DROPIN = "/etc/systemd/system/keepalived.service.d/pyinfra-keepalived.conf"
 SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-nonlocal-bind.conf"  # sets ip_nonlocal_bind
 # sets arp_ignore and arp_filter on the interfaces of instances with a VRRP virtual MAC
 VMAC_SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-vmac.conf"
+# An LVS-DR real server's: ARP sysctls, and the unit that puts the virtual addresses on lo
+DR_SYSCTL_FILE = "/etc/sysctl.d/60-keepalived-lvs-dr.conf"
+DR_UNIT_NAME = "keepalived-lvs-dr.service"
+DR_UNIT = f"/etc/systemd/system/{DR_UNIT_NAME}"
 # needrestart's config snippet that keeps it from restarting keepalived
 # (render.host_level.needrestart_conf)
 NEEDRESTART_CONF = "/etc/needrestart/conf.d/pyinfra-keepalived.conf"

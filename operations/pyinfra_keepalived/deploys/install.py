@@ -160,6 +160,9 @@ def keepalived():
     costs pyinfra about a third of a millisecond per host.)"""
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
+    if settings.real_server_only:  # an LVS-DR real server, no director: no keepalived
+        host_level.real_server(settings, host_level.read_host_state(()))
+        return
     files = render.config_files(settings)
     probe = read_probe(settings, files)
     # the programs of check and notify commands: usable on the host, or the run stops here
@@ -167,10 +170,10 @@ def keepalived():
     if programs:  # (named without a path: rendered as the host resolved them)
         files = render.config_files(settings, programs)
     manager = package_manager(probe.os_release)
-    if ipvs_refusal(host.name, settings.lvs.used, probe.ipvs):  # first: nothing changes
+    if ipvs_refusal(host.name, settings.ipvs_needed, probe.ipvs):  # first: nothing changes
         # (it records no plan: the peers of a change they must agree on do not commit it)
         ipvs_present(name="Check that the kernel has IPVS (the config has LVS)",
-                     lvs_used=settings.lvs.used, probe=probe)
+                     lvs_used=settings.ipvs_needed, probe=probe)
         return
     rolling.clear_leftovers(probe, settings.host_level.lock_wait)
     if probe.stale_uploads:  # (no operation at all on a host without any)

@@ -11,7 +11,9 @@ In order, each its own @deploy:
 2. delete VIPs of the host's instances still on an interface (after a crash or kill -9),
    except those of instances with priority 255 (the address owner: its own address);
 3. remove the host level: the VRRP firewall rules, the systemd drop-in, the sysctl
-   file and needrestart's config snippet (operations.host_level.remove);
+   files, needrestart's config snippet and an LVS-DR real server's addresses on lo and
+   its unit (operations.host_level.remove; on a host that is only an LVS-DR real server,
+   keepalived_lvs_real_server without instances or LVS, this is the only step);
 4. purge the package (apt purge) / remove it (dnf remove);
 5. remove the config file, conf.d and scripts, then the base dir (default
    /etc/keepalived) if nothing else is in it: a file the deploy did not write is kept;
@@ -198,6 +200,9 @@ def remove_script_user(settings):
 def uninstall():
     """Every removal step, in order (see the module docstring)."""
     settings = host_settings()
+    if settings.real_server_only:  # (no keepalived was installed: deploys.install)
+        host_level.remove(settings.host_level.lock_wait)
+        return
     stop_service(settings)
     delete_vips(settings)
     host_level.remove(settings.host_level.lock_wait)

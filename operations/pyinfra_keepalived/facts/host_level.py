@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase
 
 from ..host_paths import (
+    DR_SYSCTL_FILE,
+    DR_UNIT,
     DROPIN,
     FIREWALL_COMMAND,
     NEEDRESTART_CONF,
@@ -58,8 +60,9 @@ def state_arguments(rules, options_paths=()):
     everything else.)"""
     return {"firewall_status": status_command(rules) if rules else "",
             "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, NEEDRESTART_CONF, VMAC_SYSCTL_FILE,
-                      *options_paths],
-            "read": [SYSCTL_FILE], "sysctls": list(NONLOCAL_BIND.values())}
+                      DR_SYSCTL_FILE, DR_UNIT, *options_paths],
+            "read": [SYSCTL_FILE, DR_UNIT], "sysctls": list(NONLOCAL_BIND.values()),
+            "lo": True}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class HostLevelState:
     unit: str = ""  # `systemctl is-enabled keepalived.service`: enabled, masked, ...
     sysctl: dict = field(default_factory=dict)  # {key: running value}
     lines: dict = field(default_factory=dict)  # {path: [lines]} of the files asked to read
+    lo: tuple = ()  # lo's addresses (ADDRESS/PREFIX), when asked for
 
 
 SYSCTL_DIR = "/proc/sys/"
@@ -104,6 +108,7 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
     + read: absolute paths (without ':') whose lines are wanted (small files only)
     + sysctls: keys whose running value is wanted
     + unit: also read ``systemctl is-enabled keepalived.service``
+    + lo: also read lo's addresses
 
     .. code:: python
 
@@ -112,7 +117,7 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
 
-    def command(self, firewall_status, files, read, sysctls, unit=True):
+    def command(self, firewall_status, files, read, sysctls, unit=True, lo=False):
         paths = [*read, *map(sysctl_path, sysctls)]
         for path in paths:
             if not path.startswith("/") or ":" in path:
@@ -121,20 +126,22 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
         return with_variables(shell_script("facts/host_level.sh"),
                               firewall_status=firewall_status,
                               hashed=" ".join(map(shlex.quote, files)),
-                              unit="yes" if unit else "no",
+                              unit="yes" if unit else "no", lo="yes" if lo else "no",
                               grepped=" ".join(map(shlex.quote, paths)))
 
     def default(self):
         return HostLevelState()
 
     def process(self, output):
-        firewall, status, sha256, unit, sysctl, lines = "none", "ok", {}, "", {}, {}
+        firewall, status, sha256, unit, sysctl, lines, lo = "none", "ok", {}, "", {}, {}, ()
         for line in output:
             word, _, rest = line.partition(" ")
             if word == "firewall":
                 firewall, _, status = rest.partition(" ")
             elif word == "unit":
                 unit = rest.strip()
+            elif word == "lo":  # "lo STATE ADDRESS/PREFIX ..."
+                lo = tuple(rest.split()[1:])
             elif line.startswith(SYSCTL_DIR):  # grep's PATH:VALUE of a sysctl
                 path, _, value = line.partition(":")
                 sysctl[sysctl_key(path)] = value.strip()
@@ -146,4 +153,4 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
         return HostLevelState(firewall=firewall, firewall_ok=status == "ok",
                               firewall_missing=status not in ("ok", "stale"),
                               firewall_stale="stale" in status.split("+"), sha256=sha256,
-                              unit=unit, sysctl=sysctl, lines=lines)
+                              unit=unit, sysctl=sysctl, lines=lines, lo=lo)

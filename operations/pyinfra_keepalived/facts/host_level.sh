@@ -4,9 +4,12 @@
 #   firewall_status  the command that prints "BACKEND ok|missing|stale|missing+stale" (none: no firewall probe)
 #   hashed           files whose sha256 is wanted (missing files print nothing)
 #   unit             yes: print `systemctl is-enabled keepalived.service` as "unit STATE"
+#   lo               yes: print lo's addresses (ip -br addr show dev lo)
 #   grepped          files (and /proc/sys values) whose lines are wanted
 if [ -n "$firewall_status" ]; then printf 'firewall '; eval "$firewall_status"; fi
 [ -n "$hashed" ] && eval "sha256sum $hashed" 2>/dev/null
+# lo's addresses, on one line: "lo STATE ADDRESS/PREFIX ..."
+[ "$lo" = yes ] && ip -br addr show dev lo 2>/dev/null
 [ "$unit" = yes ] && printf 'unit %s\n' "$(systemctl is-enabled keepalived.service 2>/dev/null)"
 # One grep reads every file asked for and every sysctl value, a line each as PATH:LINE (a
 # process for each would cost more than the reading); -a: every line, whatever bytes it

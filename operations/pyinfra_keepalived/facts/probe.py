@@ -206,4 +206,4 @@ def read_probe(settings, files=None):
         salted=[file.path for file in files.values() if file.secret],
         ssh_host_keys=settings.ssh_host_keys is not None, upload_parent=upload_parent(),
         programs=sorted({use.command.program for use in program_uses(settings)}),
-        ipvs=settings.lvs.used)
+        ipvs=settings.ipvs_needed)

@@ -19,7 +19,7 @@ from .keys import (
     VrrpScript,
     in_base_dir,
 )
-from .lvs import Lvs
+from .lvs import Lvs, raw_lvs
 from .shared_keys import SharedKeys
 from .static import StaticBlocks
 
@@ -116,3 +116,21 @@ class Settings:
     include_files: tuple = ()  # keepalived_include_files: (model.includes.OperatorFile, ...)
     lvs: Lvs = field(default_factory=Lvs)  # virtual servers, ... (model.lvs)
     static: StaticBlocks = field(default_factory=StaticBlocks)  # static_ipaddress, ...
+    # keepalived_lvs_real_server, and the DR virtual addresses derived for it (model.lvs_dr)
+    lvs_real_server: str | None = None
+    dr_vips: tuple = ()
+
+    @property
+    def real_server_only(self):
+        """A DR real server and nothing else (no instance, no LVS of its own, typed or in
+        the operator's files): the deploy runs no keepalived here."""
+        return self.lvs_real_server is not None and not self.instances and \
+            not self.ipvs_needed and not self.include_files
+
+    @property
+    def ipvs_needed(self):
+        """keepalived needs IPVS in the host's kernel for this config: it has typed LVS
+        blocks, or LVS of the operator's own (global_defs' extra_lines, an include file),
+        which takes the whole daemon down on a kernel without IPVS just the same."""
+        return (self.lvs.used or raw_lvs(self.global_defs.extra_lines)
+                or any(raw_lvs(file.content.splitlines()) for file in self.include_files))

@@ -9,6 +9,7 @@ from pyinfra import logger
 
 from ..per_run import once_per_run
 from . import validate
+from .lvs_dr import derive_real_servers
 from .peers import check_peers, derive_unicast_peers
 from .problems import KeepalivedDataError, grouped
 from .shared_keys import check_holders
@@ -34,6 +35,7 @@ def check_hosts(hosts, warn=logger.warning):
         peer_problems = check_peers(list(settings.values()))
         settings = derive_unicast_peers(settings, peer_problems)
         check_holders(settings, peer_problems)
+        settings = derive_real_servers(settings, peer_problems)
         for problems in peer_problems.values():
             errors += problems.errors
             warnings += problems.warnings

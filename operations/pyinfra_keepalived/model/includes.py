@@ -15,11 +15,11 @@ installed 600 and its diff is masked, like the instances' file.
 Checked here, on the control machine, before any host is touched: a file or a directory
 of *.conf files, each UTF-8 text of at most MAX_BYTES, lines without control characters
 (tabs pass), quotes and braces that close within the file (`readers.extra_lines_problem`),
-and an `include` of its own only of a file shipped beside it (a name, no path; wherever
-keepalived reads one: after an `@ID` prefix, a brace, a continued line), no parameter in
-a keyword's place (it may expand to an include): nothing outside the tree is read by
-keepalived through it. The keywords extra_lines refuse (model.vrrp_options.REFUSED_RAW:
-another network namespace, keepalived's own iptables) are refused here too.
+an `include` (or includer, ...) of its own only of a file shipped beside it (a name, no
+path; wherever keepalived reads one: after an `@ID` prefix, a brace, a continued line):
+nothing outside the tree is read by keepalived through it; no parameter in a keyword's
+place (it may expand to an include); none of the keywords extra_lines refuse
+(`vrrp_options.REFUSED_RAW`); no SSL `password` (a secret the file would show).
 """
 
 import os
@@ -42,6 +42,8 @@ INCLUDE_NAME_ALLOWED = ("a file name ending in .conf (letters, digits and _ . -,
                         "starting with . or -)")
 # what an include line of a shipped file may name: a file beside it, or a glob of them
 SIBLING_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.*?-]*")
+# include and its variants (includer: include_check readable, ...: keepalived.conf(5))
+INCLUDE_KEYWORDS = ("include", "includea", "includeb", "includem", "includer", "includew")
 # a line only some keepalived read (`@ID line`, `@^ID line`): its line is read all the same
 CONDITIONAL_PREFIX_RE = re.compile(r"^@\^?\S*\s*")
 
@@ -84,18 +86,24 @@ def content_problem(text):
         index, _, message = shape
         return f"line {index + 1}: {message}" if index is not None else message
     for number, line in _logical_lines(lines):
+        shown = ("(not shown: a password in it)" if "password" in line.split()
+                 else repr(mask_text(line.strip())))
         for words in _statements(line):
-            if words[0] in REFUSED_RAW:  # (as in extra_lines)
-                return f"line {number}: {words[0]} {REFUSED_RAW[words[0]]}"
-            if words[0].startswith("$") and not PARAMETER_DEF_RE.fullmatch(" ".join(words)):
-                return (f"line {number}: {mask_text(line.strip())!r}: a parameter in a "
-                        "keyword's place: it may expand to an include the deploy cannot "
-                        "check; write the keyword itself")
-            if words[0] == "include" and (
+            if words[0] == "password":  # (not shown: it is a secret)
+                return (f"line {number}: password: an SSL key's password would be shown in "
+                        "diffs and left readable by others; use a key file without a "
+                        "password, readable by root only")
+            if words[0] in INCLUDE_KEYWORDS and (
                     len(words) != 2 or not SIBLING_RE.fullmatch(words[1].strip('"'))):
-                return (f"line {number}: {mask_text(line.strip())!r}: an include of its "
-                        "own may only name files shipped beside it (a name or a glob, no path): keepalived "
+                return (f"line {number}: {shown}: an include of its own may only name "
+                        "files shipped beside it (a name or a glob, no path): keepalived "
                         "would read a file outside the config tree the deploy tests")
+            if words[0].startswith("$") and not PARAMETER_DEF_RE.fullmatch(" ".join(words)):
+                return (f"line {number}: {shown}: a parameter in a keyword's place: it may "
+                        "expand to an include the deploy cannot check; write the keyword "
+                        "itself")
+            if words[0] in REFUSED_RAW:
+                return f"line {number}: {shown}: {words[0]} {REFUSED_RAW[words[0]]}"
     return None
 
 

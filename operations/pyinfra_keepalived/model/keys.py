@@ -1139,6 +1139,10 @@ class HostData(Block):
         [], description="routes keepalived keeps whatever the VRRP state (static_routes)")
     keepalived_static_rules: list[Annotated[IpRule, _OrLine()]] = Field(
         [], description="ip rules keepalived keeps whatever the VRRP state (static_rules)")
+    keepalived_lvs_real_server: IpAddress | None = Field(
+        None, description="this host is an LVS-DR real server under this address (as the "
+                          "directors' real_servers list it): it gets their DR virtual "
+                          "addresses on lo and the ARP sysctls (see docs: LVS)")
 
 
 # The types of fields declared by name (a string) here: blocks of the modules that build on

@@ -64,6 +64,19 @@ StatusCode = Annotated[
             {"type": ["string", "integer"]}),
     BeforeValidator(lambda value: str(value) if isinstance(value, int)
                     and not isinstance(value, bool) else value)]
+# rendered between double quotes: no quote, backslash (keepalived unescapes it), brace, #
+# or ! (they would end the value or the line)
+Regex = matching(re.compile(r"(?:(?![{}#!\"\\])[\x20-\x7e])+"),
+                 "a PCRE2 pattern of printable characters without double quotes, "
+                 "backslashes, braces, # or ! (e.g. [Oo][Kk], status: *up)")
+REGEX_OPTIONS = ("allow_empty_class", "alt_bsux", "auto_callout", "caseless",
+                 "dollar_endonly", "dotall", "dupnames", "extended", "firstline",
+                 "match_unset_backref", "multiline", "never_ucp", "never_utf",
+                 "no_auto_capture", "no_auto_possess", "no_dotstar_anchor",
+                 "no_start_optimize", "ucp", "ungreedy", "utf", "never_backslash_c",
+                 "alt_circumflex", "alt_verbnames", "use_offset_limit")
+RegexStack = matching(re.compile(r"[1-9][0-9]{0,9} [1-9][0-9]{0,9}"),
+                      "two sizes in bytes, START MAX, e.g. \"32768 131072\"")
 UrlPath = matching(re.compile(r"/(?:(?![{}#!\"'])[\x21-\x7e])*"),
                    "a URL path starting with /, without spaces, quotes, braces, # or !")
 # 192.168.1.100 or a range of the last IPv4 byte, 192.168.1.100-120 (virtual_server_group)
@@ -172,6 +185,21 @@ class HttpUrl(Block):
     status_code: StatusCode | None = Field(None, description="expected status (default "
                                            "200-299), e.g. 200 or 200-299")
     virtualhost: DnsName | None = Field(None, description="Host: header for this url")
+    regex: Regex | None = Field(None, description="a PCRE2 pattern the body must match")
+    regex_no_match: Flag | None = Field(None, description="with regex: a match fails the "
+                                        "check")
+    regex_options: list[choice(*REGEX_OPTIONS)] = Field([], description="with regex: PCRE2 "
+                                                        "options, e.g. [caseless]")
+    regex_stack: RegexStack | None = Field(None, description="with regex: \"START MAX\" bytes "
+                                           "of PCRE2's JIT stack")
+    regex_min_offset: _number(whole(0, 2**31 - 1)) | None = Field(
+        None, description="with regex: bytes of the body skipped before matching")
+    regex_max_offset: _number(whole(1, 2**31 - 1)) | None = Field(
+        None, description="with regex: bytes of the body after which matching stops")
+
+    # the keys that refine regex (keepalived ignores them without it)
+    REGEX_KEYS: ClassVar = ("regex_no_match", "regex_options", "regex_stack",
+                            "regex_min_offset", "regex_max_offset")
 
 
 class HttpGet(Checker):
@@ -190,6 +218,8 @@ class HttpGet(Checker):
                                         "virtual server's virtualhost)")
     http_protocol: choice("1.0", "1.0C", "1.1") | None = Field(
         None, description="HTTP version asked with (default 1.0)")
+    fast_recovery: Flag | None = Field(None, description="check the urls without waiting "
+                                       "delay_loop between them (up sooner)")
 
     @property
     def all_urls(self):
@@ -366,6 +396,15 @@ class VirtualServer(Block):
                                         "SSL_GET")
     inhibit_on_failure: Flag | None = Field(None, description="default of its real servers")
     real_servers: list[RealServer] = Field([], description="the real servers")
+    persistence_engine: choice("sip") | None = Field(None, description="IPVS persistence "
+                                                     "engine (sip: by Call-ID)")
+    ops: Flag | None = Field(None, description="one-packet scheduling (UDP only)")
+    sh_port: Flag | None = Field(None, description="lvs_sched sh: hash the port too (sh-port)")
+    sh_fallback: Flag | None = Field(None, description="lvs_sched sh: another real server "
+                                     "when the chosen one is down (sh-fallback)")
+    mh_port: Flag | None = Field(None, description="lvs_sched mh: hash the port too (mh-port)")
+    mh_fallback: Flag | None = Field(None, description="lvs_sched mh: another real server "
+                                     "when the chosen one is down (mh-fallback)")
     sched: Derived[str] = Field("rr", description="lvs_sched, lb_algo or rr")
     method: Derived[str] = Field("DR", description="lvs_method, lb_kind or DR")
     commands: Derived[dict] = Field({}, description="quorum_up/quorum_down with a script's "
@@ -375,7 +414,11 @@ class VirtualServer(Block):
     OPTIONS: ClassVar = ("ip_family", "delay_loop", "protocol", "persistence_timeout",
                          "persistence_granularity", "quorum", "hysteresis", "alpha", "omega",
                          "ha_suspend", "virtualhost", "inhibit_on_failure",
-                         "sorry_server_inhibit")
+                         "persistence_engine", "ops", "sh_port", "sh_fallback", "mh_port",
+                         "mh_fallback")
+    # scheduler flags: their keyword, and the scheduler they are for
+    FLAGS: ClassVar = {"sh_port": ("sh-port", "sh"), "sh_fallback": ("sh-fallback", "sh"),
+                       "mh_port": ("mh-port", "mh"), "mh_fallback": ("mh-fallback", "mh")}
 
     @property
     def address(self):
@@ -389,7 +432,8 @@ class VirtualServer(Block):
     def options(self):
         """((keyword, value), ...) of OPTIONS set (no protocol for a fwmark: keepalived
         ignores it, with a warning)."""
-        return tuple((key, getattr(self, key)) for key in self.OPTIONS
+        return tuple((self.FLAGS[key][0] if key in self.FLAGS else key, getattr(self, key))
+                     for key in self.OPTIONS
                      if getattr(self, key) not in (None, False)
                      and not (key == "protocol" and self.fwmark is not None))
 
@@ -449,6 +493,16 @@ class LvsTimeouts(Block):
     def line(self):
         return " ".join(f"{key} {getattr(self, key)}" for key in ("tcp", "tcpfin", "udp")
                         if getattr(self, key) is not None)
+
+
+# The keywords that make keepalived need IPVS, however they are written: typed (Lvs.used),
+# or a block or line of the operator's own (global_defs' extra_lines, an include file)
+IPVS_KEYWORDS = ("virtual_server", "virtual_server_group", "lvs_sync_daemon", "lvs_timeouts")
+
+
+def raw_lvs(lines):
+    """Whether raw config lines have a block or line of IPVS_KEYWORDS."""
+    return any(line.split()[:1] and line.split()[0] in IPVS_KEYWORDS for line in lines)
 
 
 @dataclass(frozen=True)
@@ -588,6 +642,10 @@ def read_virtual_server(problems, where, item, notify_paths, script_user):
     if server.ha_suspend and server.fwmark is not None:
         problems.warn(f"{where}.ha_suspend", True, "keepalived ignores ha_suspend on a fwmark "
                       "virtual server (it clears it); leave it out")
+    check_scheduler_flags(problems, where, server, sched)
+    if server.sorry_server_inhibit and server.sorry_server is None:
+        problems.warn(f"{where}.sorry_server_inhibit", True, "keepalived ignores it without "
+                      "a sorry_server; set sorry_server or leave it out")
     if not server.real_servers:
         problems.error(f"{where}.real_servers", [], "required: at least one real server "
                        "(keepalived refuses a virtual server without one, sorry_server or "
@@ -610,6 +668,8 @@ def read_real_server(problems, where, real, notify_paths, script_user):
     for key in ("http_get", "ssl_get"):
         for index, check in enumerate(getattr(real, key)):
             check_urls(problems, f"{where}.{key}[{index}]", check)
+            for number, url in enumerate(check.urls):
+                check_regex(problems, f"{where}.{key}[{index}].urls[{number}]", url)
     for key in CHECKERS:
         for index, check in enumerate(getattr(real, key)):
             check_retry(problems, f"{where}.{key}[{index}]", check)
@@ -719,6 +779,26 @@ def check_urls(problems, where, check):
         key = "url_digest" if check.url_digest else "status_code"
         problems.error(f"{where}.{key}", getattr(check, key), "belongs to url_path, which is "
                        "not set; give the url in urls or set url_path")
+
+
+def check_regex(problems, where, url):
+    """The keys that refine a url's regex are set only with it."""
+    for key in url.REGEX_KEYS:
+        value = getattr(url, key)
+        if url.regex is None and value not in (None, False, [], ()):
+            problems.warn(f"{where}.{key}", list(value) if isinstance(value, tuple) else value,
+                          "keepalived ignores it without regex; set regex or leave it out")
+
+
+def check_scheduler_flags(problems, where, server, sched):
+    """sh-port and sh-fallback are for the sh scheduler, mh-* for mh; ops for UDP."""
+    for key, (keyword, scheduler) in server.FLAGS.items():
+        if getattr(server, key) and sched != scheduler:
+            problems.warn(f"{where}.{key}", True, f"{keyword} is for lvs_sched {scheduler} "
+                          f"(this one's is {sched}): set lvs_sched {scheduler} or leave it out")
+    if server.ops and server.protocol != "UDP":
+        problems.warn(f"{where}.ops", True, "one-packet scheduling is for UDP (this "
+                      f"service's protocol is {server.protocol}): leave it out")
 
 
 def check_retry(problems, where, check):

@@ -40,6 +40,7 @@ from .keys import (
     read_value,
 )
 from .lvs import read_lvs
+from .lvs_dr import read_real_server
 from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
@@ -48,6 +49,7 @@ from .readers import (
 )
 from .static import read_static
 from .tracking_blocks import read_tracking
+from .versions import warn_unknown_to_pinned
 from .vrrp_options import (
     check_global_options,
     check_instances_options,
@@ -491,7 +493,8 @@ def read_host(host, data):
     check_global_options(problems, global_defs)
     static = read_static(problems, data, instances)
 
-    if not raw_instances:
+    real_server = read_real_server(problems, data)
+    if not raw_instances and real_server is None:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
     for key in ("keepalived_priority", "keepalived_state"):
@@ -500,6 +503,8 @@ def read_host(host, data):
 
     host_level = HostLevel.of(typed)
     validate_host.check_daemon_options(problems, host_level.daemon_options)
+    if typed.keepalived_package_version is not None:
+        warn_unknown_to_pinned(problems, data, typed.keepalived_package_version)
     include_files = read_include_files(problems, data)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
                                    instances, include_files)
@@ -528,5 +533,5 @@ def read_host(host, data):
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
                         ssh_port=typed.keepalived_ssh_port, track_files=track_files,
                         track_processes=track_processes, include_files=include_files,
-                        lvs=lvs, static=static)
+                        lvs=lvs, static=static, lvs_real_server=real_server)
     return settings, problems

@@ -10,6 +10,7 @@ All four read one fact (facts.host_level), once per host, so a run that changes
 nothing costs one round trip here. `remove(...)` undoes them for the uninstall deploy.
 """
 
+import ipaddress
 import re
 
 from pyinfra import host, logger
@@ -20,6 +21,9 @@ from ..facts.host_level import (
     state_arguments,
 )
 from ..host_paths import (
+    DR_SYSCTL_FILE,
+    DR_UNIT,
+    DR_UNIT_NAME,
     DROPIN,
     LOCK_WAIT_SECONDS,
     NEEDRESTART_CONF,
@@ -127,6 +131,70 @@ def vmac_sysctls(interfaces, host_state):
             "sh", "-c", QuoteString(SYSCTL_APPLY), "sysctl-apply", VMAC_SYSCTL_FILE))
     elif not interfaces and VMAC_SYSCTL_FILE in host_state.sha256:
         yield StringCommand("rm", "-f", VMAC_SYSCTL_FILE)
+
+
+LVS_DR = shell_script("operations/lvs_dr.sh")
+
+
+def lo_addresses(addresses):
+    """The ADDRESS/PREFIX entries of `addresses` (read from the host: lo's, or a unit's
+    lines) that are addresses, normalised; anything else is left out (the text is the
+    host's: only a validated address reaches a command)."""
+    valid = []
+    for address in addresses:
+        try:
+            valid.append(str(ipaddress.ip_interface(address)))
+        except ValueError:
+            continue
+    return valid
+
+
+@operation()
+def dr_real_server(vips, host_state):
+    """
+    Make this host an LVS direct-routing real server of ``vips``: the ARP sysctls
+    (render.host_level.DR_SYSCTLS) in /etc/sysctl.d, applied where /proc/sys can be
+    written, then the virtual addresses on lo (/32, /128) through a systemd oneshot unit
+    that puts them there again at each boot; the unit is started only once the running
+    sysctls keep the host from answering ARP for them (lvs_dr.sh). An address the unit
+    had put there and ``vips`` no longer has is taken off lo first. With no ``vips``: every
+    address of the unit is taken off lo, and the unit and the sysctl file removed (the
+    running sysctl values stay until the next boot).
+
+    + vips: the virtual addresses (model.lvs_dr derives them from the directors' data)
+    + host_state: the host's ``HostLevelState`` (the files' sha256, the unit's lines, lo)
+
+    **Example:**
+
+    .. code:: python
+
+        dr_real_server(name="LVS-DR real server", vips=("192.0.2.10",),
+                       host_state=probe.host_state)
+    """
+    wanted = [render_host.host_prefix(vip) for vip in vips]
+    unit = render_host.dr_unit(vips)
+    sysctls = render_host.dr_sysctl_file()
+    on_lo = lo_addresses(host_state.lo)
+    # first the addresses dropped (only the unit on the host names them: a run that died
+    # after writing the new unit would leave them on lo for good)
+    dropped = [address for address in lo_addresses(render_host.dr_unit_addresses(
+        host_state.lines.get(DR_UNIT, []))) if address not in wanted and address in on_lo]
+    for address in dropped:
+        yield StringCommand("ip", "addr", "del", address, "dev", "lo")
+    if vips:
+        if host_state.sha256.get(DR_SYSCTL_FILE) != sha256(sysctls):
+            yield from upload(DR_SYSCTL_FILE, sysctls, "644", then=(
+                "sh", "-c", QuoteString(SYSCTL_APPLY), "sysctl-apply", DR_SYSCTL_FILE))
+        start = ("sh", "-c", QuoteString(LVS_DR), "lvs-dr", DR_UNIT_NAME)
+        if host_state.sha256.get(DR_UNIT) != sha256(unit):
+            yield from upload(DR_UNIT, unit, "644", then=start)
+        elif any(address not in on_lo for address in wanted):
+            yield StringCommand(*start)
+    if not vips and DR_UNIT in host_state.sha256:
+        yield StringCommand("systemctl", "disable", "--quiet", DR_UNIT_NAME, ";",
+                            "rm", "-f", DR_UNIT, "&&", "systemctl", "daemon-reload")
+    if not vips and DR_SYSCTL_FILE in host_state.sha256:
+        yield StringCommand("rm", "-f", DR_SYSCTL_FILE)
 
 
 @operation()
@@ -246,6 +314,7 @@ def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
               "MACs",
               interfaces=render_host.vmac_interfaces(settings.instances),
               host_state=host_state)
+    real_server(settings, host_state)
     # (the drop-in's start hook reads the live config's peers file: the same drop-in for
     # any peers, and a start before the config step lets in the peers of the config
     # keepalived then loads, the one still live)
@@ -256,6 +325,13 @@ def prepare(settings, host_state, daemon_reload=True, reload_needed=False):
         host_state=host_state, daemon_reload=daemon_reload, reload_needed=reload_needed)
     if_needed(needrestart_held, "needrestart leaves keepalived's restart to the deploy",
               host_state=host_state)
+
+
+def real_server(settings, host_state):
+    """The LVS-DR real server's addresses on lo and ARP sysctls (dr_real_server), where
+    the host is one or was one."""
+    if_needed(dr_real_server, "LVS-DR real server: ARP sysctls, virtual addresses on lo",
+              vips=settings.dr_vips, host_state=host_state)
 
 
 def managed_rules(settings, host_state):
@@ -305,6 +381,9 @@ def remove(lock_wait=LOCK_WAIT_SECONDS):
                inner=nonlocal_bind._inner, families=(), host_state=host_state)
     under_lock(name="Remove the VRRP virtual MAC sysctl file", what=what,
                lock_wait=lock_wait, inner=vmac_sysctls._inner, interfaces=(),
+               host_state=host_state)
+    under_lock(name="Remove the LVS-DR real server's addresses on lo and its sysctl file",
+               what=what, lock_wait=lock_wait, inner=dr_real_server._inner, vips=(),
                host_state=host_state)
     under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
                inner=remove_dropin._inner, host_state=host_state)

@@ -35,7 +35,8 @@ def ipvs_refusal(host_name, lvs_used, ipvs):
             "catch it). Nothing was changed on this host (a keepalived running there keeps "
             "its config and VIPs). Use a kernel with IPVS (CONFIG_IP_VS, the ip_vs module), or remove "
             "keepalived_virtual_servers, keepalived_virtual_server_groups and "
-            "keepalived_lvs_* from this host's data")
+            "keepalived_lvs_* from this host's data (and LVS blocks from its "
+            "keepalived_include_files and global_defs' extra_lines)")
 
 
 @operation()
@@ -45,6 +46,7 @@ def ipvs_present(lvs_used: bool, probe):
     probe's ``ipvs``); add it before any other step.
 
     + lvs_used: the host's config has a virtual server, group, sync daemon or LVS timeouts
+      (typed, or the operator's own: ``Settings.ipvs_needed``)
     + probe: the host's ``HostProbe`` (``ipvs``)
 
     **Example:**

@@ -49,13 +49,63 @@ def vmac_interfaces(instances):
                          if instance.use_vmac is not False}))
 
 
-def vmac_sysctl_file(interfaces):
-    """/etc/sysctl.d file that sets VMAC_PARENT_SYSCTLS on `interfaces` (keys in the
-    slash form: an interface name may hold a dot)."""
-    return "\n".join([f"{HEADER}: the interfaces under VRRP virtual MACs give clients no "
-                      "MAC of theirs for the VIPs.",
+def arp_sysctl_file(purpose, interfaces, values):
+    """/etc/sysctl.d file that sets `values` ({key: value} of net/ipv4/conf/IFACE/) on
+    `interfaces` (keys in the slash form: an interface name may hold a dot)."""
+    return "\n".join([f"{HEADER}: {purpose}",
                       *[f"net/ipv4/conf/{interface}/{key} = {value}" for interface in interfaces
-                        for key, value in VMAC_PARENT_SYSCTLS.items()]]) + "\n"
+                        for key, value in values.items()]]) + "\n"
+
+
+def vmac_sysctl_file(interfaces):
+    """/etc/sysctl.d file that sets VMAC_PARENT_SYSCTLS on `interfaces`."""
+    return arp_sysctl_file("the interfaces under VRRP virtual MACs give clients no MAC of "
+                           "theirs for the VIPs.", interfaces, VMAC_PARENT_SYSCTLS)
+
+
+# An LVS-DR real server holds the virtual addresses on lo and must never answer ARP for
+# them (the director's VRRP master does): arp_ignore 1 (answer only for addresses of the
+# interface asked on) and arp_announce 2 (its own ARP requests name an address of the
+# interface they leave by, never a VIP), on all and on lo (the kernel uses the higher of
+# all's and the interface's). IPv6 needs none: neighbour discovery answers only for
+# addresses of the interface asked on.
+DR_SYSCTLS = {"arp_ignore": 1, "arp_announce": 2}
+DR_INTERFACES = ("all", "lo")
+
+
+def dr_sysctl_file():
+    """/etc/sysctl.d file of an LVS-DR real server (DR_SYSCTLS)."""
+    return arp_sysctl_file("an LVS-DR real server answers no ARP for the virtual "
+                           "addresses on its lo.", DR_INTERFACES, DR_SYSCTLS)
+
+
+def host_prefix(address):
+    """192.0.2.10 -> 192.0.2.10/32, 2001:db8::10 -> 2001:db8::10/128"""
+    return f"{address}/{128 if ':' in address else 32}"
+
+
+def dr_unit(vips):
+    """The systemd unit that puts an LVS-DR real server's virtual addresses (`vips`, plain
+    addresses) on lo at each boot (before the network is up: the real server's services
+    may bind them), with `ip addr replace` (idempotent). No ExecStop: a stop or restart
+    of the unit never takes an address away (the deploy removes those it dropped)."""
+    return "\n".join([
+        f"{HEADER}: the LVS-DR virtual addresses this real server accepts packets for.",
+        "[Unit]", "Description=LVS direct-routing virtual addresses on lo",
+        "DefaultDependencies=no", "After=systemd-sysctl.service",
+        "Before=network-pre.target", "Wants=network-pre.target", "",
+        "[Service]", "Type=oneshot", "RemainAfterExit=yes",
+        *[f"ExecStart=/sbin/ip addr replace {host_prefix(vip)} dev lo" for vip in vips], "",
+        "[Install]", "WantedBy=multi-user.target"]) + "\n"
+
+
+DR_EXEC_PREFIX = "ExecStart=/sbin/ip addr replace "
+
+
+def dr_unit_addresses(lines):
+    """The addresses (ADDRESS/PREFIX) a dr_unit's `lines` (read from the host) put on lo."""
+    return [line[len(DR_EXEC_PREFIX):].split()[0] for line in lines
+            if line.startswith(DR_EXEC_PREFIX) and line.endswith(" dev lo")]
 
 
 def options_file(variable, options):
