@@ -337,6 +337,11 @@ OWN_LVS = {
         own_file(tmp_path, "global_defs {\n    lvs_sync_daemon eth0 VI_1\n}\n"))}]},
     "extra-lines": lambda tmp_path: {"keepalived_global_defs": {
         "extra_lines": ["lvs_timeouts tcp 900"]}},
+    # where keepalived reads a keyword too: a one-line block, after a conditional prefix
+    "include-file-one-line": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "global_defs { lvs_timeouts tcp 900 }\n"))}]},
+    "include-file-conditional": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "@^nohost virtual_server_group G { 192.168.1.100 80 }\n"))}]},
     "include-file-without-lvs": lambda tmp_path: {"keepalived_include_files": [{"src": str(
         own_file(tmp_path, "garp_group {\n    garp_interval 1\n    interface eth0\n}\n"))}]},
 }
@@ -351,6 +356,8 @@ def own_file(tmp_path, text):
 @pytest.mark.parametrize("case, asked", [("include-file", True),
                                          ("include-file-sync-daemon", True),
                                          ("extra-lines", True),
+                                         ("include-file-one-line", True),
+                                         ("include-file-conditional", True),
                                          ("include-file-without-lvs", False)])
 def test_lvs_of_the_operators_own_needs_ipvs_too(case, asked, tmp_path, recorder):
     """keepalived without IPVS terminates whole however the virtual server is written: the

@@ -72,6 +72,13 @@ class OperatorFile:
     content: str
 
     @property
+    def statements(self):
+        """Each statement keepalived may read in the file as one line of text (`_statements`:
+        after a conditional prefix, a brace of a one-line block, across continued lines)."""
+        return tuple(" ".join(words) for _, line in _logical_lines(self.content.split("\n"))
+                     for words in _statements(line))
+
+    @property
     def secret(self):
         """It holds an auth_pass: installed 600, its digest salted, its diff masked."""
         return mask_text(self.content) != self.content
