@@ -451,3 +451,32 @@ def test_adopt_from_copies_of_the_hosts_files(tmp_path, monkeypatch, capsys):
                          "lb1=copies/lb1/etc/keepalived/keepalived.conf"]) == 2
     assert "an absolute path names the host's file" in capsys.readouterr().err
     assert not (tmp_path / "out2").exists()
+
+
+@pytest.mark.parametrize("end", ["{% endraw %}", "{%- endraw %}", "{%+ endraw %}",
+                                 "{%+\nendraw -%}"])
+def test_a_check_script_that_would_end_its_raw_block_is_not_a_template(end):
+    """A host's script becomes a template of ./templates/ inside {% raw %}: a text that
+    ends the raw block itself (any of Jinja's spellings: - and + modifiers) would have its
+    rest run as Jinja on this machine when the deploy renders it; it is left unmapped."""
+    text = f"#!/bin/sh\n# {end}{{{{ 7 * 7 }}}}\nexit 0\n"
+    config = 'vrrp_script chk {\n  script "/etc/keepalived/check.sh"\n}\n'
+    mapping = adopt_map.map_config(parse_text(config),
+                                   scripts={"/etc/keepalived/check.sh": text})
+    assert mapping.templates == {}
+    assert [item.reason for item in mapping.unmapped][:1] == [
+        "/etc/keepalived/check.sh holds Jinja's endraw: it cannot be a template"]
+
+
+def test_a_check_script_with_jinja_syntax_renders_as_written():
+    """The raw block keeps a script's own {{ }} and {% %} as they are (the deploy's own
+    Jinja environment renders it back to the host's text)."""
+    import jinja2
+
+    text = "#!/bin/sh\n# {{ x }} {% if %} {#\nexit 0\n"
+    config = 'vrrp_script chk {\n  script "/etc/keepalived/check.sh"\n}\n'
+    mapping = adopt_map.map_config(parse_text(config),
+                                   scripts={"/etc/keepalived/check.sh": text})
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined)
+    assert env.from_string(mapping.templates["check.sh"]).render() == text

@@ -193,3 +193,25 @@ def test_an_absolute_include_of_a_hosts_copied_config_is_refused(tmp_path):
     with pytest.raises(ConfParseError, match=r"keepalived.conf:2: include /etc/keepalived/"
                                              r"conf.d/\*.conf: an absolute path names the host's"):
         parse(str(tmp_path / "keepalived.conf"), DiskSource(absolute_includes=False))
+
+
+@pytest.mark.parametrize("text, config_id", [("@ auth_pass s3cretPW\n", "h"),
+                                             ("@h2 auth_pass s3cretPW\n", None)])
+def test_a_conditional_line_refused_never_shows_its_secret(text, config_id):
+    """The refusal quotes the line: an auth_pass in it masked (adopt prints it)."""
+    with pytest.raises(ConfParseError) as raised:
+        parse("k.conf", MemorySource({"k.conf": text}), config_id=config_id)
+    assert "s3cretPW" not in str(raised.value)
+    assert "auth_pass ********" in str(raised.value)
+
+
+@pytest.mark.parametrize("include", ["/../outside.conf", "../../../outside.conf",
+                                     "/etc/../../outside.conf"])
+def test_a_copy_of_a_host_reads_nothing_above_its_root(tmp_path, include):
+    """adopt --root: a host's config is read under its copy's root; a '..' climbs no
+    higher than the host's / (as on the host), never to this machine's files."""
+    (tmp_path / "outside.conf").write_text("global_defs { router_id leaked }\n")
+    (tmp_path / "h/etc/keepalived").mkdir(parents=True)
+    (tmp_path / "h/etc/keepalived/keepalived.conf").write_text(f"include {include}\n")
+    with pytest.raises(ConfParseError, match="no file matches"):
+        parse("/etc/keepalived/keepalived.conf", DiskSource(tmp_path / "h"))

@@ -122,6 +122,26 @@ def test_the_include_dir_is_staged_and_its_files_are_never_leftovers(tmp_path):
      "shipped beside it (a name or a glob, no path)"),
     ({"a.conf": "  include ../x.conf\n"}, [{"src": "a.conf"}], ".src",
      "a.conf, line 1: 'include ../x.conf': an include of its own may only name"),
+    # keepalived reads an include also after a conditional prefix (@ID, @^ID: every
+    # keepalived but ID's), after a brace of a one-line block, across a continued line
+    # (\\) and from a parameter (model.conf_parse)
+    ({"a.conf": "@^nohost include /etc/shadow\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: '@^nohost include /etc/shadow': an include of its own may only name"),
+    ({"a.conf": "global_defs { include /etc/x.conf }\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: 'global_defs { include /etc/x.conf }': an include of its own"),
+    ({"a.conf": "# x\ninclude \\\n  /etc/x.conf\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 2: 'include    /etc/x.conf': an include of its own may only name"),
+    ({"a.conf": "$INC=include /etc/x.conf\n$INC auth_pass s3cret\n"}, [{"src": "a.conf"}],
+     ".src", "a.conf, line 2: '$INC auth_pass ********': a parameter in a keyword's place: "
+     "it may expand to an include the deploy cannot check; write the keyword itself"),
+    # what extra_lines refuse (model.vrrp_options.REFUSED_RAW): VIPs in another namespace
+    ({"a.conf": "@^x global_defs { vrrp_iptables }\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: '@^x global_defs { vrrp_iptables }': vrrp_iptables is refused by "
+     "the keepalived -t of Debian's packages"),
+    ({"a.conf": "SSL { password s3cret }\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 1: password: an SSL key's password would be shown"),
+    ({"a.conf": "$P=x\n$P password s3cret\n"}, [{"src": "a.conf"}], ".src",
+     "a.conf, line 2: (not shown: a password in it): a parameter in a keyword's place"),
     ({"a.conf": "includer /etc/keepalived/other/*.conf\n"}, [{"src": "a.conf"}], ".src",
      "a.conf, line 1: 'includer /etc/keepalived/other/*.conf': an include of its own may "
      "only name"),
@@ -142,6 +162,12 @@ def test_include_file_errors(tmp_path, files, entries, key, message):
 
     assert_error(data, f"host-01: keepalived_include_files[{index}]{key}")
     assert_error(data, message)
+
+
+def test_parameters_defined_and_used_as_values_are_allowed(tmp_path):
+    data = shipped(tmp_path, {"a.conf": "$PRIO=100\nvrrp_instance X {\n  priority $PRIO\n}\n"},
+                   [{"src": "a.conf"}])
+    assert len(assert_valid(data).include_files) == 1
 
 
 def test_an_include_of_a_file_beside_it_is_allowed(tmp_path):

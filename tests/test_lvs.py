@@ -93,9 +93,9 @@ K = "host-01: keepalived_virtual_servers[0]"
      [f"{K}.real_servers[0].weight = 70000: must be a whole number 0-65535"]),
     ([{**VS, "real_servers": [{"ip": "192.168.1.11", "misc_check": [
         {"misc_path": "check.sh; reboot"}]}]}], {},
-     [f"{K}.real_servers[0].misc_check[0].misc_path = 'check.sh; reboot': must be a "
-      "command: an absolute path (or a script of keepalived_notify_scripts by file name), "
-      "then arguments without quotes, braces, # or !"]),
+     [f"{K}.real_servers[0].misc_check[0].misc_path = 'check.sh; reboot': the program "
+      "'check.sh;' must be an absolute path or a name of letters, digits and _ . + - (not "
+      "starting with . + or -)"]),
     ([{**VS, "real_servers": [{"ip": "192.168.1.11", "misc_check": [
         {"misc_path": "check.sh --fast"}]}]}], {},
      [f"{K}.real_servers[0].misc_check[0].misc_path = 'check.sh --fast': must start with "
@@ -103,9 +103,19 @@ K = "host-01: keepalived_virtual_servers[0]"
       "(defined: page.sh, record_state.sh)"]),
     ([{**VS, "real_servers": [{"ip": "192.168.1.11", "misc_check": [
         {"misc_path": '/bin/check "x"'}]}]}], {},
-     [f"{K}.real_servers[0].misc_check[0].misc_path = '/bin/check \"x\"': must be a "
-      "command: an absolute path (or a script of keepalived_notify_scripts by file name), "
-      "then arguments without quotes, braces, # or !"]),
+     [f"{K}.real_servers[0].misc_check[0].misc_path = '/bin/check \"x\"': argument "
+      "'\"x\"' must be a single word without quotes, backslashes, braces, # or ! (for more, "
+      "write a script file: template or content)"]),
+    # one rule for every command the config runs (model.commands): keepalived's parser
+    # reads a backslash in "quotes" as an escape; a path is normalised
+    ([{**VS, "real_servers": [{"ip": "192.168.1.11", "port": 80,
+                               "notify_up": "/bin/echo up\\"}]}], {},
+     [f"{K}.real_servers[0].notify_up = '/bin/echo up\\\\': argument 'up\\\\' must be a "
+      "single word without quotes, backslashes, braces, # or ! (for more, write a script "
+      "file: template or content)"]),
+    ([{**VS, "quorum_up": "/usr/../tmp/x"}], {},
+     [f"{K}.quorum_up = '/usr/../tmp/x': the program '/usr/../tmp/x' must be a normalised "
+      "absolute path of letters, digits and _ . + - /, or a name found on the host's PATH"]),
     ([{**VS, "real_servers": [{"ip": "192.168.1.11", "http_get": [{"connect_timeout": 3}]}]}],
      {}, [f"{K}.real_servers[0].http_get[0].urls = []: required: at least one url ({{path, "
           "digest or status_code}), or url_path"]),
@@ -327,6 +337,11 @@ OWN_LVS = {
         own_file(tmp_path, "global_defs {\n    lvs_sync_daemon eth0 VI_1\n}\n"))}]},
     "extra-lines": lambda tmp_path: {"keepalived_global_defs": {
         "extra_lines": ["lvs_timeouts tcp 900"]}},
+    # where keepalived reads a keyword too: a one-line block, after a conditional prefix
+    "include-file-one-line": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "global_defs { lvs_timeouts tcp 900 }\n"))}]},
+    "include-file-conditional": lambda tmp_path: {"keepalived_include_files": [{"src": str(
+        own_file(tmp_path, "@^nohost virtual_server_group G { 192.168.1.100 80 }\n"))}]},
     "include-file-without-lvs": lambda tmp_path: {"keepalived_include_files": [{"src": str(
         own_file(tmp_path, "garp_group {\n    garp_interval 1\n    interface eth0\n}\n"))}]},
 }
@@ -341,6 +356,8 @@ def own_file(tmp_path, text):
 @pytest.mark.parametrize("case, asked", [("include-file", True),
                                          ("include-file-sync-daemon", True),
                                          ("extra-lines", True),
+                                         ("include-file-one-line", True),
+                                         ("include-file-conditional", True),
                                          ("include-file-without-lvs", False)])
 def test_lvs_of_the_operators_own_needs_ipvs_too(case, asked, tmp_path, recorder):
     """keepalived without IPVS terminates whole however the virtual server is written: the

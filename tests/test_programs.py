@@ -148,3 +148,23 @@ def test_the_probe_section_run_by_this_machine_s_shell(tmp_path):
     link = found[f"{tmp_path}/bin/link"]
     assert (link.real, link.parts[link.real][0]) == (f"{tmp_path}/bin/real", "755")
     assert program_problem(link, "root", security=False) is None
+
+
+def test_a_misc_check_s_program_is_checked_for_its_own_user():
+    """MISC_CHECK runs as its `user` (not the script user, root here): its program must
+    run as that user (root's 750: not for nobody); quorum_up runs as the script user."""
+    data = {**host_01(), "keepalived_check_script_user": "root",
+            "keepalived_virtual_servers": [{
+        "ip": "192.168.1.100", "port": 80, "quorum_up": "/usr/bin/logger up",
+        "real_servers": [{"ip": "192.168.1.11", "port": 80, "misc_check": [
+            {"misc_path": "/usr/bin/check_app --fast", "user": "nobody"}]}]}]}
+    programs = {"/usr/bin/logger": found(path="/usr/bin/logger", mode="750"),
+                "/usr/bin/check_app": found(path="/usr/bin/check_app", mode="750")}
+
+    with pytest.raises(DeployError) as refused:
+        usable_programs(assert_valid(data), programs)
+
+    assert str(refused.value) == (
+        "host-01: keepalived_virtual_servers = '/usr/bin/check_app --fast': the program "
+        "'/usr/bin/check_app' is not executable by nobody (mode 750). Nothing was changed "
+        "(on no host: the run stops before any change)")

@@ -245,6 +245,19 @@ def test_dump_conf_refused_where_the_config_holds_a_password(data, holders):
     assert "1234" not in error and "s3cr3t" not in error
 
 
+def test_dump_conf_refused_where_an_include_file_holds_a_password(tmp_path):
+    """The operator's include files (model.includes) are part of the config it logs."""
+    (tmp_path / "auth.conf").write_text(
+        "vrrp_instance VI_9 {\n  authentication {\n    auth_pass s3cr3t\n  }\n}\n")
+    data = {**host_01(), "keepalived_include_files": [{"src": str(tmp_path / "auth.conf")}],
+            "keepalived_daemon_options": ["--dump-conf"]}
+    error = assert_error(data, "keepalived_daemon_options[0]")
+    assert error == ("host-01: keepalived_daemon_options[0] = '--dump-conf': "
+                     + DUMP_CONF_WHY.format(holders="VI_1's auth_pass, the include file "
+                                                    "auth.conf"))
+    assert "s3cr3t" not in error
+
+
 @pytest.mark.parametrize("option, message", REFUSED)
 def test_daemon_option_refused_with_reason_and_allowed_list(option, message):
     error = assert_error({**host_01(), "keepalived_daemon_options": [option]},

@@ -68,7 +68,8 @@ from .tracking_blocks import TrackedItem, TrackFile, TrackProcess
 NOT_TYPED = "not typed yet"
 SCRIPTS_DIR_PROGRAM = ("a program in {dir}, which the first deploy replaces with its own: "
                        "move it elsewhere (and what uses it)")
-JINJA_RAW_END = re.compile(r"{%-?\s*endraw")
+# what ends Jinja's {% raw %} block: {% endraw %}, with Jinja's - or + modifier
+JINJA_RAW_END = re.compile(r"{%[-+]?\s*endraw")
 # keepalived's values for what a vrrp_script leaves out, written out (the model's differ)
 SCRIPT_DEFAULTS = {"interval": 1, "fall": 1, "rise": 1}
 SCRIPT_KEYWORDS = ("interval", "weight", "fall", "rise", "timeout", "user", "init_fail")

@@ -133,4 +133,4 @@ class Settings:
         blocks, or LVS of the operator's own (global_defs' extra_lines, an include file),
         which takes the whole daemon down on a kernel without IPVS just the same."""
         return (self.lvs.used or raw_lvs(self.global_defs.extra_lines)
-                or any(raw_lvs(file.content.splitlines()) for file in self.include_files))
+                or any(raw_lvs(file.statements) for file in self.include_files))

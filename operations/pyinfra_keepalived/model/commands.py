@@ -118,11 +118,14 @@ def program_uses(settings):
     lines += [(f"keepalived_global_defs.{key}", getattr(settings.global_defs, key))
               for key in settings.global_defs.FIFOS.values()
               if getattr(settings.global_defs, key) is not None]
-    lines += [("keepalived_virtual_servers", program) for program in settings.lvs.programs]
-    for where, line in lines:
+    lines = [(where, line, user) for where, line in lines]
+    # (MISC_CHECK runs as its own user)
+    lines += [("keepalived_virtual_servers", line, run_as or user)
+              for line, run_as in settings.lvs.runs]
+    for where, line, run_as in lines:
         command = read_words(line)
         if command.program not in managed:
-            uses.append(ProgramUse(where, user, command))
+            uses.append(ProgramUse(where, run_as, command))
     return uses
 
 

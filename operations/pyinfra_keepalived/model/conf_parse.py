@@ -24,6 +24,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .hidden import mask_text
+
 MAX_FILE_BYTES = 10 * 1024 * 1024  # keepalived's configs are small; larger is a mistake
 PARAMETER_DEF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)=(.*)")
 # ${NAME} anywhere; $NAME only before a space, a tab or the end of the line (keepalived's)
@@ -72,7 +74,11 @@ class DiskSource:
         self.absolute_includes = absolute_includes
 
     def _local(self, path):
-        return os.path.join(self.root, path.lstrip("/")) if os.path.isabs(path) else path
+        """An absolute path under `root`, its ".." resolved as on the host (none climbs
+        above its /: a copy's config never reads this machine's files around it)."""
+        if not os.path.isabs(path):
+            return path
+        return os.path.join(self.root, os.path.normpath(path).lstrip("/"))
 
     def size(self, path):
         try:
@@ -221,11 +227,12 @@ class _Reader:
     def _conditional(self, line, path, number):
         match = CONDITIONAL_RE.fullmatch(line)
         if match is None:
-            raise ConfParseError(path, number, f"a conditional line without an id: {line!r}")
+            raise ConfParseError(path, number, f"a conditional line without an id: "
+                                 f"{mask_text(line)!r}")
         if self.config_id is None:
             raise ConfParseError(path, number, "a conditional line (@id): only the keepalived "
                                  "started with -i id reads it; give the host's config id "
-                                 f"(NAME=FILE names it) to read {line!r}")
+                                 f"(NAME=FILE names it) to read {mask_text(line)!r}")
         applies = (match[2] == self.config_id) != bool(match[1])
         return match[3] if applies else None
 

@@ -120,10 +120,12 @@ def check_daemon_options(problems, options):
 DUMP_CONF = "--dump-conf"
 
 
-def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances):
+def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances,
+                     include_files=()):
     """--dump-conf makes keepalived log its whole config, every auth_pass in it, at each
     start and reload: an error where this host's config holds one (an instance's auth_pass,
-    or auth_pass in an extra_lines entry). Blocks that failed validation are None."""
+    auth_pass in an extra_lines entry or in an operator's include file: model.includes).
+    Blocks that failed validation are None."""
     if DUMP_CONF not in (daemon_options or ()):
         return
     holders = [f"{instance.name}'s auth_pass" for instance in instances
@@ -132,6 +134,7 @@ def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances):
                                               for block in (*scripts, *instances) if block)]
     holders += [f"an extra_lines entry of {name}" for name, block in blocks
                 if block and any(SECRET_LINE_RE.search(line) for line in block.extra_lines)]
+    holders += [f"the include file {file.name}" for file in include_files if file.secret]
     if holders:
         problems.error(f"keepalived_daemon_options[{daemon_options.index(DUMP_CONF)}]",
                        DUMP_CONF, f"not allowed on a host whose config holds a password "

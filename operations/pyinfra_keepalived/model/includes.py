@@ -16,9 +16,10 @@ Checked here, on the control machine, before any host is touched: a file or a di
 of *.conf files, each UTF-8 text of at most MAX_BYTES, lines without control characters
 (tabs pass), quotes and braces that close within the file (`readers.extra_lines_problem`),
 an `include` (or includer, ...) of its own only of a file shipped beside it (a name, no
-path): nothing outside the tree is read by keepalived through it; none of the keywords
-extra_lines refuse (`vrrp_options.REFUSED_RAW`); no SSL `password` (a secret the file
-would show).
+path; wherever keepalived reads one: after an `@ID` prefix, a brace, a continued line):
+nothing outside the tree is read by keepalived through it; no parameter in a keyword's
+place (it may expand to an include); none of the keywords extra_lines refuse
+(`vrrp_options.REFUSED_RAW`); no SSL `password` (a secret the file would show).
 """
 
 import os
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from . import keys
+from .conf_parse import PARAMETER_DEF_RE
 from .hidden import mask_text
 from .keys import Block, Text, matching, read_block
 from .problems import Problems
@@ -42,6 +44,8 @@ INCLUDE_NAME_ALLOWED = ("a file name ending in .conf (letters, digits and _ . -,
 SIBLING_RE = re.compile(r"[A-Za-z0-9_*?][A-Za-z0-9_.*?-]*")
 # include and its variants (includer: include_check readable, ...: keepalived.conf(5))
 INCLUDE_KEYWORDS = ("include", "includea", "includeb", "includem", "includer", "includew")
+# a line only some keepalived read (`@ID line`, `@^ID line`): its line is read all the same
+CONDITIONAL_PREFIX_RE = re.compile(r"^@\^?\S*\s*")
 
 
 class IncludeFile(Block):
@@ -68,6 +72,13 @@ class OperatorFile:
     content: str
 
     @property
+    def statements(self):
+        """Each statement keepalived may read in the file as one line of text (`_statements`:
+        after a conditional prefix, a brace of a one-line block, across continued lines)."""
+        return tuple(" ".join(words) for _, line in _logical_lines(self.content.split("\n"))
+                     for words in _statements(line))
+
+    @property
     def secret(self):
         """It holds an auth_pass: installed 600, its digest salted, its diff masked."""
         return mask_text(self.content) != self.content
@@ -81,20 +92,49 @@ def content_problem(text):
     if shape:
         index, _, message = shape
         return f"line {index + 1}: {message}" if index is not None else message
-    for number, line in enumerate(lines, 1):
-        words = line.split()
-        if words and words[0] in INCLUDE_KEYWORDS and (
-                len(words) != 2 or not SIBLING_RE.fullmatch(words[1].strip('"'))):
-            return (f"line {number}: {line.strip()!r}: an include of its own may only name "
-                    "files shipped beside it (a name or a glob, no path): keepalived would "
-                    "read a file outside the config tree the deploy tests")
-        if words and words[0] in REFUSED_RAW:
-            return f"line {number}: {line.strip()!r}: {words[0]} {REFUSED_RAW[words[0]]}"
-        if words and words[0] == "password":  # (not shown: it is a secret)
-            return (f"line {number}: password: an SSL key's password would be shown in "
-                    "diffs and left readable by others; use a key file without a password, "
-                    "readable by root only")
+    for number, line in _logical_lines(lines):
+        shown = ("(not shown: a password in it)" if "password" in line.split()
+                 else repr(mask_text(line.strip())))
+        for words in _statements(line):
+            if words[0] == "password":  # (not shown: it is a secret)
+                return (f"line {number}: password: an SSL key's password would be shown in "
+                        "diffs and left readable by others; use a key file without a "
+                        "password, readable by root only")
+            if words[0] in INCLUDE_KEYWORDS and (
+                    len(words) != 2 or not SIBLING_RE.fullmatch(words[1].strip('"'))):
+                return (f"line {number}: {shown}: an include of its own may only name "
+                        "files shipped beside it (a name or a glob, no path): keepalived "
+                        "would read a file outside the config tree the deploy tests")
+            if words[0].startswith("$") and not PARAMETER_DEF_RE.fullmatch(" ".join(words)):
+                return (f"line {number}: {shown}: a parameter in a keyword's place: it may "
+                        "expand to an include the deploy cannot check; write the keyword "
+                        "itself")
+            if words[0] in REFUSED_RAW:
+                return f"line {number}: {shown}: {words[0]} {REFUSED_RAW[words[0]]}"
     return None
+
+
+def _logical_lines(lines):
+    """(number, line) of `lines` as keepalived reads them: a line ending in a backslash
+    continued on the next (model.conf_parse), numbered by its first."""
+    continued, first = "", 0
+    for number, line in enumerate(lines, 1):
+        if line.rstrip().endswith("\\"):
+            continued += line.rstrip()[:-1] + " "
+            first = first or number
+            continue
+        yield first or number, continued + line
+        continued, first = "", 0
+    if continued:
+        yield first, continued
+
+
+def _statements(line):
+    """The words of each statement of a line that keepalived may read as one of its own
+    (after a conditional `@ID`/`@^ID` prefix, and after each brace of a one-line block):
+    where an include would be read."""
+    line = CONDITIONAL_PREFIX_RE.sub("", line.strip())
+    return [piece.split() for piece in re.split(r"[{}]", line) if piece.split()]
 
 
 def _sources(problems, key, src):

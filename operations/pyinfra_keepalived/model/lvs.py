@@ -23,6 +23,7 @@ from pydantic import BeforeValidator, Field
 from . import keys
 from .keys import (
     Block,
+    CommandLine,
     Derived,
     DnsName,
     Flag,
@@ -52,13 +53,6 @@ Fwmark = _number(whole(1, 2**32 - 1, "must be a whole number 1-4294967295 (a fir
 Count = _number(whole(1, 2**31 - 1, "must be a whole number 1 or more"))
 Timeout = _number(seconds(0.000001, 4294, 6, "must be a number of seconds 0.000001-4294 (at "
                                             "most 6 decimals)"))
-# A command keepalived runs (misc_path, quorum_up, notify_up, ...): an absolute path, or a
-# script of keepalived_notify_scripts by its file name, then arguments: words without
-# quotes, braces, # or ! (it is rendered between double quotes).
-COMMAND_RE = re.compile(r"[A-Za-z0-9_./-]+(?: +(?:(?![{}#!\"'])[\x21-\x7e])+)*")
-Command = matching(COMMAND_RE, "a command: an absolute path (or a script of "
-                               "keepalived_notify_scripts by file name), then arguments "
-                               "without quotes, braces, # or !")
 HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 Hex = matching(HEX_RE, "hexadecimal bytes, e.g. 0a1b2c")
 Digest = matching(re.compile(r"[0-9A-Fa-f]{32}"), "an MD5 digest: 32 hexadecimal digits "
@@ -282,7 +276,7 @@ class MiscCheck(Timing):
 
     KEYWORD: ClassVar = "MISC_CHECK"
 
-    misc_path: Command = Field(description="the command (required): an absolute path or a "
+    misc_path: CommandLine = Field(description="the command (required): an absolute path or a "
                                "script of keepalived_notify_scripts, then arguments")
     misc_timeout: _number(whole(1, 4294, "must be a whole number of seconds 1-4294")) | \
         None = Field(None, description="seconds before the command counts as failed")
@@ -327,8 +321,8 @@ class RealServer(Block):
                                                             "connections")
     lthreshold: _number(whole(0, 2**31 - 1)) | None = Field(None, description="connections "
                                                             "below which it takes more again")
-    notify_up: Command | None = Field(None, description="command run when it comes up")
-    notify_down: Command | None = Field(None, description="command run when it goes down")
+    notify_up: CommandLine | None = Field(None, description="command run when it comes up")
+    notify_down: CommandLine | None = Field(None, description="command run when it goes down")
     tcp_checks: list[TcpCheck] = Field([], description="TCP_CHECK blocks")
     http_get: list[HttpGet] = Field([], description="HTTP_GET blocks")
     ssl_get: list[SslGet] = Field([], description="SSL_GET blocks")
@@ -388,8 +382,8 @@ class VirtualServer(Block):
         None, description="least total weight of the real servers up for the service to be up")
     hysteresis: _number(whole(0, 2**31 - 1, "must be a whole number 0 or more")) | None = \
         Field(None, description="margin around quorum")
-    quorum_up: Command | None = Field(None, description="command run when quorum is reached")
-    quorum_down: Command | None = Field(None, description="command run when quorum is lost")
+    quorum_up: CommandLine | None = Field(None, description="command run when quorum is reached")
+    quorum_down: CommandLine | None = Field(None, description="command run when quorum is lost")
     sorry_server: SorryServer | None = Field(None, description="{ip, port}: used while no "
                                              "real server is up")
     sorry_server_inhibit: Flag | None = Field(None, description="keep the sorry server at "
@@ -526,16 +520,21 @@ class Lvs:
         return bool(self.virtual_servers or self.groups or self.sync_daemon or self.timeouts)
 
     @property
+    def runs(self):
+        """((command line, user), ...) of each command the LVS blocks run: quorum_up/down
+        and notify_up/down as the script user (None), MISC_CHECK as its own (run_as)."""
+        return tuple((line, user) for server in self.virtual_servers
+                     for line, user in (*((line, None) for line in server.commands.values()),
+                                        *((line, None) for real in server.real_servers
+                                          for line in real.commands.values()),
+                                        *((check.command, check.run_as)
+                                          for real in server.real_servers
+                                          for check in real.misc_check)))
+
+    @property
     def programs(self):
-        """The first word of each command the LVS blocks run (quorum_up/down,
-        notify_up/down, MISC_CHECK): a path."""
-        commands = [command for server in self.virtual_servers
-                    for command in (*server.commands.values(),
-                                    *(command for real in server.real_servers
-                                      for command in (*real.commands.values(),
-                                                      *(check.command
-                                                        for check in real.misc_check))))]
-        return frozenset(command.split()[0] for command in commands)
+        """The first word of each command the LVS blocks run (`runs`): a path."""
+        return frozenset(line.split()[0] for line, _ in self.runs)
 
 
 # HostData's LVS keys are these blocks: complete it (model/__init__ imports this module)
@@ -708,8 +707,10 @@ def old_spelling(problems, where, server, new, old, default):
 
 
 def resolve_command(problems, key, command, notify_paths):
-    """A command with its first word, a script of keepalived_notify_scripts by file name,
-    replaced by that script's path; an absolute path stays. None after an error."""
+    """A command (keys.CommandLine: model.commands' rule, as every command the config
+    runs) with its first word, a script of keepalived_notify_scripts by file name,
+    replaced by that script's path; an absolute path stays (a program name is not looked
+    up on the host's PATH here). None after an error."""
     first, _, rest = command.partition(" ")
     if first.startswith("/"):
         return command

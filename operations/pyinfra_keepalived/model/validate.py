@@ -505,12 +505,12 @@ def read_host(host, data):
     validate_host.check_daemon_options(problems, host_level.daemon_options)
     if typed.keepalived_package_version is not None:
         warn_unknown_to_pinned(problems, data, typed.keepalived_package_version)
+    include_files = read_include_files(problems, data)
     validate_host.refuse_dump_conf(problems, host_level.daemon_options, global_defs, scripts,
-                                   instances)
+                                   instances, include_files)
     check_vip_names(problems, typed.keepalived_vip_names, instances)
     lvs = read_lvs(problems, data, instances, context.notify_paths, script_user)
     ssh_host_keys = read_ssh_host_keys(problems, data, typed.keepalived_ssh_host_keys)
-    include_files = read_include_files(problems, data)
 
     if problems.errors:
         return None, problems
