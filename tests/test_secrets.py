@@ -342,3 +342,20 @@ def test_auth_pass_that_is_not_text_or_a_whole_number_is_refused(value):
 def test_auth_pass_given_as_a_whole_number_is_its_digits():
     settings, errors, _ = read(host_01(auth_pass=1234))
     assert errors == [] and settings.instances[0].auth_pass == "1234"
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"keepalived_global_defs": {"extra_lines": ["auth_pass s3cr3tpw"]}},
+     "keepalived_global_defs.extra_lines[0]"),
+    ({"keepalived_check_scripts": [dict(script(), extra_lines=["x", "auth_pass s3cr3tpw"])]},
+     "keepalived_check_scripts[0].extra_lines[1]"),
+])
+def test_no_password_in_the_raw_lines_of_files_every_user_reads(data, key):
+    """global_defs' and check scripts' files are 644: a password there is refused, and the
+    message masks it."""
+    settings, errors, _ = read({**host_01(), **data})
+    assert settings is None
+    assert [error for error in errors if error.startswith(f"host-01: {key} ")] == [
+        f"host-01: {key} = 'auth_pass ********': holds a password, in a file every user of "
+        "the host can read, where keepalived does not read one: set auth_pass on the "
+        "instance (its file is root's only)"]

@@ -18,6 +18,7 @@ from . import host_level as validate_host
 from . import script_data, shared_keys
 from .blocks import HostLevel, Paths, Settings
 from .commands import read_command
+from .hidden import mask_text
 from .includes import read_include_files
 from .instance import (
     HostContext,
@@ -284,6 +285,21 @@ def read_script_source(problems, where, given):
     return command is not None and not wrong, command
 
 
+def check_no_secret_in_readable_lines(problems, global_defs, scripts):
+    """No auth_pass in the raw lines of global_defs or of a check script: their files are
+    readable by every user of the host (only the instances' file is root's alone), and
+    keepalived reads a password only in an instance's authentication block."""
+    raw = [("keepalived_global_defs.extra_lines", global_defs.extra_lines)]
+    raw += [(f"keepalived_check_scripts[{index}].extra_lines", script.extra_lines)
+            for index, script in enumerate(scripts) if script is not None]
+    for key, lines in raw:
+        for position, line in enumerate(lines):
+            if mask_text(line) != line:
+                problems.error(f"{key}[{position}]", line, "holds a password, in a file every "
+                               "user of the host can read, where keepalived does not read "
+                               "one: set auth_pass on the instance (its file is root's only)")
+
+
 def read_banner_check_vars(problems, key, given, interval, timeout):
     """The vars of the shipped check_ssh_banner.sh.j2 (`BannerCheckVars`), with their
     defaults: where sshd listens, and how long to wait for its banner. That wait must end
@@ -491,6 +507,7 @@ def read_host(host, data):
     check_instances_options(problems, instances)
     global_defs = read_fifo_script(problems, global_defs, context)
     check_global_options(problems, global_defs)
+    check_no_secret_in_readable_lines(problems, global_defs, scripts)
     static = read_static(problems, data, instances)
 
     real_server = read_real_server(problems, data)
