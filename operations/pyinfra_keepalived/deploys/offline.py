@@ -277,8 +277,8 @@ def adopt_into(out, mappings, trees, templates_dir=None):
     templates = script_templates(mappings, templates_dir) if templates_dir else {}
     unmapped = [f"{host}: {item}" for host, mapping in mappings.items()
                 for item in mapping.unmapped]
-    for path, text in templates.items():
-        _write(path, text, 0o644)
+    for path, text in templates.items():  # (a host's script may hold credentials: 600,
+        _write(path, text, 0o600)          # as the data; the deploy installs it root's 755)
     write_data(out, data_files(mappings, unmapped))
     problems = []
     with tempfile.TemporaryDirectory() as tree_dir:
