@@ -66,6 +66,12 @@ TYPED = {
         "garp_master_refresh_repeat garp_lower_prio_delay garp_lower_prio_repeat "
         "lower_prio_no_advert higher_prio_send_advert kernel_rx_buf_size smtp_alert "
         "notify_priority_changes virtual_rules unicast_ttl check_unicast_src").split()},
+    "bfd_instance bfd_instance": "HostData.keepalived_bfd_instances",
+    **{f"bfd_instance {word}": f"BfdInstance.{word}" for word in (
+        "neighbor_ip source_ip min_rx min_tx idle_tx multiplier passive ttl hoplimit "
+        "max_hops weight").split()},
+    "vrrp_instance track_bfd": "VrrpInstance.track_bfds",
+    "vrrp_sync_group track_bfd": "SyncGroup.track_bfds",
     "vrrp_sync_group vrrp_sync_group": "HostData.keepalived_sync_groups",
     "vrrp_sync_group group": "SyncGroup.instances",
     "vrrp_sync_group track_interface": "SyncGroup.track_interfaces",
@@ -105,7 +111,7 @@ RAW_ONLY = {
             "smtp_alert_checker rs_init_notifies")),
     },
     OTHER_PARTS: _ids("vrrp_instance", (
-        "track_process track_file track_bfd use_vmac use_vmac_addr vmac_xmit_base use_ipvlan")),
+        "track_process track_file use_vmac use_vmac_addr vmac_xmit_base use_ipvlan")),
     "tuning of keepalived's processes (names, CPU affinity, realtime scheduling, resource "
     "limits, netlink and socket buffers): host-specific, rarely set": _ids("global_defs", (
         "bfd_cpu_affinity bfd_process_name "
@@ -163,9 +169,6 @@ REFUSED = {
         **_ids("vrrp_track_process", (
             "vrrp_track_process process weight quorum quorum_max fork_delay terminate_delay "
             "delay full_command")),
-        **_ids("bfd_instance", (
-            "bfd_instance checker hoplimit idle_tx max_hops min_rx min_tx multihop multiplier "
-            "neighbor_ip passive source_ip ttl vrrp weight")),
     },
     TOP_LEVEL: {
         **_ids("top", "includea includeb includem includer includew"),
@@ -173,8 +176,11 @@ REFUSED = {
         **_ids("track_group", "track_group group"),
     },
     NO_RAW_GROUP: _ids("vrrp_sync_group", (
-        "notify_deleted notify_priority_changes sync_group_tracking_weight track_bfd "
+        "notify_deleted notify_priority_changes sync_group_tracking_weight "
         "track_file track_process")),
+    "a bfd_instance's events go to both of keepalived's processes (vrrp, checker: one "
+    "of them only), with one port for both hop counts (multihop: keepalived 2.3 or later; "
+    "the deploy runs 2.1.5 too); not typed": _ids("bfd_instance", "checker vrrp multihop"),
     "deprecated: keepalived -t refuses it (the validation says so and names the fix)":
         _ids("vrrp_sync_group", "global_tracking"),
     "refused in extra_lines (model.vrrp_options.REFUSED_RAW, which says why)": _ids(
