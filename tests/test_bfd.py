@@ -4,11 +4,13 @@ out (host, key path, value, what is allowed), and the rendered lines."""
 
 import pytest
 
-from .hostdata import DROP, host_01, instance, read
-from .test_tracking_blocks import SYNCED, VI_2, rendered
+from .hostdata import DROP, host_01, instance, read, rendered
 
 pytestmark = pytest.mark.unit
 
+VI_2 = instance(name="VI_2", interface="eth1", virtual_router_id=52, track_scripts=[],
+                priority=100)
+SYNCED = {"VG": {"instances": ["VI_1", "VI_2"]}}
 GW = {"neighbor_ip": "192.168.1.254"}
 GW6 = {"neighbor_ip": "2001:db8::fe"}
 
