@@ -42,7 +42,7 @@ def host_data(priority, address, eth1_address, eth1_peer, dbus):
             "sshd": {"process": "sshd", "param_match": "exact", "weight": -20}},
         "keepalived_bfd_instances": {
             "gw": {"neighbor_ip": "192.168.1.254", "source_ip": address, "min_rx": 50,
-                   "min_tx": 50.5, "idle_tx": 2000, "multiplier": 3, "passive": True,
+                   "min_tx": 20, "idle_tx": 2000, "multiplier": 3, "passive": True,
                    "ttl": 64, "max_hops": 0},
             "gw6": {"neighbor_ip": "2001:db8::fe", "hoplimit": 64, "max_hops": 10,
                     "weight": -20}},

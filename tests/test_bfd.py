@@ -55,16 +55,16 @@ ERRORS = {
          "neighbor_ip (192.168.1.254): give an address of the same family"]),
     "min_rx-range": (
         with_bfd({"gw": {**GW, "min_rx": 0}}),
-        ["host-01: keepalived_bfd_instances.gw.min_rx = 0: must be a number of "
-         "milliseconds 1-1000 with at most 3 decimals"]),
-    "min_tx-microseconds": (
-        with_bfd({"gw": {**GW, "min_tx": 10.0001}}),
-        ["host-01: keepalived_bfd_instances.gw.min_tx = 10.0001: must be a number of "
-         "milliseconds 1-1000 with at most 3 decimals"]),
+        ["host-01: keepalived_bfd_instances.gw.min_rx = 0: must be a whole number of "
+         "milliseconds 1-1000 (keepalived 2.1.5 reads no fraction)"]),
+    "min_tx-fraction": (
+        with_bfd({"gw": {**GW, "min_tx": 10.5}}),
+        ["host-01: keepalived_bfd_instances.gw.min_tx = 10.5: must be a whole number of "
+         "milliseconds 1-1000 (keepalived 2.1.5 reads no fraction)"]),
     "idle_tx-range": (
         with_bfd({"gw": {**GW, "idle_tx": 500}}),
-        ["host-01: keepalived_bfd_instances.gw.idle_tx = 500: must be a number of "
-         "milliseconds 1000-10000 with at most 3 decimals"]),
+        ["host-01: keepalived_bfd_instances.gw.idle_tx = 500: must be a whole number of "
+         "milliseconds 1000-10000 (keepalived 2.1.5 reads no fraction)"]),
     "multiplier-range": (
         with_bfd({"gw": {**GW, "multiplier": 11}}),
         ["host-01: keepalived_bfd_instances.gw.multiplier = 11: must be a whole number "
@@ -135,12 +135,12 @@ def test_each_bfd_instance_warns_that_the_firewall_must_let_bfd_in():
 
 RENDERED = {
     "bfd-instance": (
-        with_bfd({"gw": {**GW, "source_ip": "192.168.1.2", "min_rx": 50, "min_tx": 2.5,
+        with_bfd({"gw": {**GW, "source_ip": "192.168.1.2", "min_rx": 50, "min_tx": 25,
                          "idle_tx": 2000, "multiplier": 3, "passive": True, "ttl": 64,
                          "max_hops": 2, "weight": -20}}, track_bfds=["gw"]),
         "05-bfd.conf",
         "\nbfd_instance gw {\n    neighbor_ip 192.168.1.254\n    source_ip 192.168.1.2\n"
-        "    min_rx 50\n    min_tx 2.5\n    idle_tx 2000\n    multiplier 3\n    ttl 64\n"
+        "    min_rx 50\n    min_tx 25\n    idle_tx 2000\n    multiplier 3\n    ttl 64\n"
         "    max_hops 2\n    passive\n    weight -20\n}\n"),
     "bfd-instance-defaults": (
         with_bfd({"gw6": {**GW6, "hoplimit": 255, "max_hops": 255}}),

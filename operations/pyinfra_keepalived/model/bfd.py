@@ -10,7 +10,7 @@ import ipaddress
 
 from pydantic import Field
 
-from .keys import Block, Derived, Flag, IpAddress, Name, complete, seconds, whole
+from .keys import Block, Derived, Flag, IpAddress, Name, complete, whole
 from .problems import public_keys
 from .tracking_blocks import TrackedItem, check_group, check_instance, read_blocks
 
@@ -19,9 +19,10 @@ PORTS = "UDP 3784 (single hop) and 4784 (multi-hop)"
 
 
 def milliseconds(low, high):
-    """An interval of keepalived's BFD: milliseconds low-high, to the microsecond."""
-    return seconds(low, high, 3, says=f"must be a number of milliseconds {low}-{high} "
-                                      "with at most 3 decimals")
+    """An interval of keepalived's BFD: whole milliseconds low-high (keepalived 2.2 reads
+    microseconds too, 2.1.5 refuses a fraction)."""
+    return whole(low, high, f"must be a whole number of milliseconds {low}-{high} "
+                            "(keepalived 2.1.5 reads no fraction)")
 
 
 class BfdInstance(Block):
