@@ -40,6 +40,12 @@ def host_data(priority, address, eth1_address, eth1_peer, dbus):
                         "delay": 0.5, "fork_delay": 1, "terminate_delay": 2,
                         "full_command": True},
             "sshd": {"process": "sshd", "param_match": "exact", "weight": -20}},
+        "keepalived_bfd_instances": {
+            "gw": {"neighbor_ip": "192.168.1.254", "source_ip": address, "min_rx": 50,
+                   "min_tx": 20, "idle_tx": 2000, "multiplier": 3, "passive": True,
+                   "ttl": 64, "max_hops": 0},
+            "gw6": {"neighbor_ip": "2001:db8::fe", "hoplimit": 64, "max_hops": 10,
+                    "weight": -20}},
         "keepalived_global_defs": {
             "dynamic_interfaces": True, "vrrp_version": 3,
             "extra_lines": ["log_unknown_vrids"],
@@ -76,7 +82,8 @@ def host_data(priority, address, eth1_address, eth1_peer, dbus):
             "notify_backup": "page.sh GROUP BACKUP", "notify_fault": "page.sh GROUP FAULT",
             "notify_stop": "page.sh GROUP STOP", "notify": "record_state.sh", "smtp_alert": True,
             "track_interfaces": ["eth3"], "track_scripts": ["check_sync"],
-            "track_files": ["maint"], "track_processs": ["haproxy weight -10"]}},
+            "track_files": ["maint"], "track_processs": ["haproxy weight -10"],
+            "track_bfds": ["gw"]}},
         "keepalived_static_ipaddresses": [
             "192.168.1.250/24 dev eth0 scope global",
             {"address": "192.168.1.251/24", "dev": "eth0", "brd": "192.168.1.255"}],
@@ -99,6 +106,7 @@ def host_data(priority, address, eth1_address, eth1_peer, dbus):
              "track_interfaces": ["eth2", "eth1 weight 0"],
              "track_scripts": ["check_ssh", "check_marker"],
              "track_files": ["synced weight 0"], "track_processes": ["haproxy"],
+             "track_bfds": ["gw weight 0"],
              "notify_master": "page.sh MASTER", "notify": "record_state.sh",
              "notify_fault": "/usr/bin/logger -t keepalived VI_1 FAULT",
              "extra_lines": ["old_unicast_checksum"],
@@ -125,6 +133,7 @@ def host_data(priority, address, eth1_address, eth1_peer, dbus):
              "virtual_ipaddresses": ["2001:db8::200/64"], "use_vmac": "vmac6",
              "vmac_xmit_base": True, "track_files": ["maint weight 3"],
              "track_processs": ["sshd"], "mcast_src_ip": "2001:db8::2",
+             "track_bfds": ["gw6", "gw weight 5"],
              # vrrp_strict would want a link-local first IPv6 VIP
              "strict_mode": False},
         ],

@@ -8,6 +8,7 @@ import pytest
 
 from pyinfra_keepalived.model.problems import KeepalivedDataError
 from pyinfra_keepalived.render import script_data as inventory_check
+from pyinfra_keepalived.render.config import config_files
 
 DROP = object()  # pass as an override to remove that key
 
@@ -83,6 +84,15 @@ def assert_error(data, expected, name="host-01"):
     matching = [error for error in errors if expected in error]
     assert matching, f"no error contains {expected!r}; errors: {errors}"
     return matching[0]
+
+
+def rendered(data, name):
+    """The content of the config file `name` (a base name) rendered for host-01's valid
+    `data`, or None where it is not rendered."""
+    settings, errors, _ = read(data)
+    assert errors == [], errors
+    return {path.rpartition("/")[2]: file.content
+            for path, file in config_files(settings).items()}.get(name)
 
 
 def assert_valid(data, name="host-01"):

@@ -66,6 +66,12 @@ TYPED = {
         "garp_master_refresh_repeat garp_lower_prio_delay garp_lower_prio_repeat "
         "lower_prio_no_advert higher_prio_send_advert kernel_rx_buf_size smtp_alert "
         "notify_priority_changes virtual_rules unicast_ttl check_unicast_src").split()},
+    "bfd_instance bfd_instance": "HostData.keepalived_bfd_instances",
+    **{f"bfd_instance {word}": f"BfdInstance.{word}" for word in (
+        "neighbor_ip source_ip min_rx min_tx idle_tx multiplier passive ttl hoplimit "
+        "max_hops weight").split()},
+    "vrrp_instance track_bfd": "VrrpInstance.track_bfds",
+    "vrrp_sync_group track_bfd": "SyncGroup.track_bfds",
     "vrrp_sync_group vrrp_sync_group": "HostData.keepalived_sync_groups",
     "vrrp_sync_group group": "SyncGroup.instances",
     "vrrp_sync_group track_interface": "SyncGroup.track_interfaces",
@@ -138,8 +144,6 @@ LVS_INCLUDE = ("LVS details none of the typed keys carries and none of the modul
                "certificate, with a key file that has no password): " + INCLUDE_FILE + " and the deploy shows the host's kernel "
                "has IPVS for it, as for a typed virtual server")
 
-BFD = ("BFD is not typed (none of the modules compared types it; a BFD session needs its "
-       "neighbour configured too)")
 
 # reason -> keywords written in extra_lines, or in an operator include file (INCLUDE_FILE)
 RAW_ONLY = {
@@ -154,10 +158,6 @@ RAW_ONLY = {
         "nftables_ipvs nftables_ipvs_priority nftables_ipvs_start_fwmark "
         "snmp_rs_stats_update_interval snmp_vs_stats_update_interval no_checker_emails "
         "checker_log_all_failures smtp_alert_checker rs_init_notifies")),
-    BFD + ": " + INCLUDE_FILE: _ids("bfd_instance", (
-        "bfd_instance checker hoplimit idle_tx max_hops min_rx min_tx multihop multiplier "
-        "neighbor_ip passive source_ip ttl vrrp weight")),
-    BFD + ": in the instance's extra_lines": _ids("vrrp_instance", "track_bfd"),
     "top-level blocks the model does not type (rarely used: GARP groups, tracking groups, "
     "link polling): " + INCLUDE_FILE: {
         **_ids("top", "linkbeat_interfaces"),
@@ -219,13 +219,16 @@ NO_RAW_GROUP = ("a sync group has no extra_lines; not typed (notify_priority_cha
 # reason -> keywords the deploy refuses (the validation, or no way to write them)
 REFUSED = {
     NO_RAW_GROUP: _ids("vrrp_sync_group", (
-        "notify_deleted notify_priority_changes sync_group_tracking_weight track_bfd")),
+        "notify_deleted notify_priority_changes sync_group_tracking_weight")),
     "FILE_CHECK's dynamic: the man pages list it, but keepalived 2.2.7's parser does not "
     "know it (keepalived -t: Unknown keyword 'dynamic'), so the gate keeps it from going "
     "live (the Ansible role renders it)": _ids("virtual_server", "dynamic"),
     "the SSL block's password (of an encrypted key file) in an operator include file "
     "(model.includes): it would be shown in diffs and left readable by others; use a key "
     "file without a password, readable by root only": _ids("virtual_server", "password"),
+    "a bfd_instance's events go to both of keepalived's processes (vrrp, checker: one "
+    "of them only), with one port for both hop counts (multihop: keepalived 2.3 or later; "
+    "the deploy runs 2.1.5 too); not typed": _ids("bfd_instance", "checker vrrp multihop"),
     "deprecated: keepalived -t refuses it (the validation says so and names the fix)":
         _ids("vrrp_sync_group", "global_tracking"),
     "refused in extra_lines and in operator include files (model.vrrp_options.REFUSED_RAW, "

@@ -51,7 +51,7 @@ def test_coverage_example_renders_as_expected(host):
     files = relative_files(settings_of(COVERAGE_HOSTS)[host], "/etc/keepalived")
     assert {relative: file.mode for relative, file in files.items()} == {
         "keepalived.conf": "644", "conf.d/00-global_defs.conf": "644",
-        "conf.d/05-track.conf": "644",
+        "conf.d/05-track.conf": "644", "conf.d/05-bfd.conf": "644",
         "conf.d/10-vrrp_scripts.conf": "644", "conf.d/20-vrrp_instances.conf": "600",
         "scripts/check_ssh.sh": "755", "scripts/check_sync.sh": "755",
         "scripts/record_state.sh": "755", "conf.d/05-static.conf": "644",
@@ -87,9 +87,11 @@ def test_rendered_blocks():
         "    advert_int        0.1\n    native_ipv6\n",
         "    track_script {\n        check_sync\n    }\n\n"
         "    track_file {\n        maint\n    }\n\n"
-        "    track_process {\n        haproxy weight -10\n    }\n\n    notify_master",
+        "    track_process {\n        haproxy weight -10\n    }\n\n"
+        "    track_bfd {\n        gw\n    }\n\n    notify_master",
         "    track_file {\n        synced weight 0\n    }\n\n"
-        "    track_process {\n        haproxy\n    }\n",
+        "    track_process {\n        haproxy\n    }\n\n"
+        "    track_bfd {\n        gw weight 0\n    }\n",
         "    native_ipv6\n    use_vmac vmac6\n    vmac_xmit_base\n",
         "vrrp_sync_group VG_1 {\n    group {\n        VI_1\n        VI_2\n    }\n"
         "    smtp_alert\n",

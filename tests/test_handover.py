@@ -218,6 +218,27 @@ def test_plan_judges_each_peer_by_its_priority_while_all_it_tracks_is_well(
     assert peer == handover.Configured("h2", False, raised, tuple(tracked))
 
 
+BFDS = {"gw": {"neighbor_ip": "192.168.1.254", "weight": 9},
+        "gw6": {"neighbor_ip": "2001:db8::fe", "weight": -9}}
+
+
+@pytest.mark.parametrize("tracked, raised", [
+    (["gw", "gw6"], 9),  # a BFD session's positive weight, while it is up
+    (["gw weight 4"], 4),  # the instance's own weight for it
+    (["gw6 weight -4"], 0),  # a negative one only while it is down
+    ([], 0),
+])
+def test_plan_counts_the_bfd_sessions_a_peer_tracks(tracked, raised):
+    hosts = [(name, {"keepalived_vrrp_instances": [{
+        "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,
+        "virtual_ipaddresses": ["192.168.1.100/24"], "track_bfds": tracked}],
+        "keepalived_priority": priority, "keepalived_bfd_instances": BFDS})
+        for name, priority in (("h1", 130), ("h2", 90))]
+    settings = check_hosts(hosts, warn=lambda _: None)
+    [peer] = handover.plan(settings["h1"], [settings["h2"]]).handovers[0].peers
+    assert peer == handover.Configured("h2", False, raised, ())
+
+
 def test_plan_waits_only_for_the_checks_its_instances_track():
     hosts = [(name, {"keepalived_vrrp_instances": [{
         "name": "VI_1", "interface": "eth0", "virtual_router_id": 51,

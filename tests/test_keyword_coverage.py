@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from pyinfra_keepalived.model import includes, keys, lvs, tracking_blocks
+from pyinfra_keepalived.model import bfd, includes, keys, lvs, tracking_blocks
 from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.model.vrrp_options import REFUSED_RAW
 from pyinfra_keepalived.render import config as render
@@ -37,12 +37,13 @@ FILES = {
     "vrrp_track_process": ("05-track.conf",),
     "virtual_server": ("30-virtual_servers.conf",),
     "virtual_server_group": ("30-virtual_servers.conf",),
+    "bfd_instance": ("05-bfd.conf",),
 }
 
 
 def block_class(name):
     """The Block class `name` of the model (keys, or the modules that build on it)."""
-    for module in (keys, lvs, tracking_blocks):
+    for module in (keys, lvs, tracking_blocks, bfd):
         if hasattr(module, name):
             return getattr(module, name)
     raise AssertionError(f"no block {name} in the model")

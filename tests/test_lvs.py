@@ -44,7 +44,9 @@ def problems_of(servers=None, **data):
                  "keepalived_lvs_timeouts": None, **data})
     host = {key: value for key, value in host.items() if value is not None}
     _, problems = read_host("host-01", host)
-    return [str(p) for p in problems.errors], [str(p) for p in problems.warnings]
+    # (the example's BFD sessions each warn about the firewall: tests/test_bfd.py)
+    return [str(p) for p in problems.errors], [str(p) for p in problems.warnings
+                                               if not p.key.startswith("keepalived_bfd")]
 
 
 K = "host-01: keepalived_virtual_servers[0]"
@@ -217,7 +219,8 @@ def test_ansible_role_host_vars_carry_across():
     host = {**copy.deepcopy(COVERAGE_HOSTS[0][1]), "keepalived_virtual_servers": servers,
             "keepalived_virtual_server_groups": groups}
     settings, problems = read_host("host-01", host)
-    assert (problems.errors, problems.warnings) == ([], [])
+    assert problems.errors == []
+    assert [p for p in problems.warnings if not p.key.startswith("keepalived_bfd")] == []
     first, second = settings.lvs.virtual_servers
     assert (first.sched, first.method, first.port) == ("rr", "NAT", 53)
     assert first.real_servers[0].misc_check[0].run_as == "nobody"  # the script user

@@ -39,7 +39,8 @@ INSTANCE_KEYS = ("name, interface, state, virtual_router_id, priority, virtual_i
                  "skip_check_adv_addr, strict_mode, debug, garp_master_repeat, "
                  "garp_master_refresh_repeat, garp_lower_prio_delay, garp_lower_prio_repeat, "
                  "lower_prio_no_advert, higher_prio_send_advert, kernel_rx_buf_size, smtp_alert, "
-                 "notify_priority_changes, virtual_rules, unicast_ttl, check_unicast_src")
+                 "notify_priority_changes, virtual_rules, unicast_ttl, check_unicast_src, "
+                 "track_bfds")
 HIDDEN_ELSEWHERE = ("is a pyinfra HiddenValue, a secret: only auth_pass takes one (its file is "
                     "readable by root only; this value would land in a file every user can "
                     "read)")
@@ -93,7 +94,8 @@ SECRET_MESSAGES = {
         "keepalived_virtual_servers, "
         "keepalived_virtual_server_groups, keepalived_lvs_sync_daemon, "
         "keepalived_lvs_timeouts, keepalived_static_ipaddresses, "
-        "keepalived_static_routes, keepalived_static_rules, keepalived_lvs_real_server"),
+        "keepalived_static_routes, keepalived_static_rules, keepalived_lvs_real_server, "
+        "keepalived_bfd_instances"),
     "unknown-vip-option": (
         host_01(virtual_ipaddresses=[{"address": "192.168.1.100/24", "secret": PASSWORD}]),
         "host-01: keepalived_vrrp_instances[0].virtual_ipaddresses[0].secret: unknown option;"

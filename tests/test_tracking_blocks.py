@@ -4,9 +4,7 @@ key path, value, what is allowed), and the rendered lines."""
 
 import pytest
 
-from pyinfra_keepalived.render.config import config_files
-
-from .hostdata import DROP, host_01, instance, read
+from .hostdata import DROP, host_01, instance, read, rendered
 
 pytestmark = pytest.mark.unit
 
@@ -228,13 +226,6 @@ def test_probable_mistakes_are_warnings_that_name_the_fix(case):
     settings, errors, warnings = read(data)
     assert errors == [] and settings is not None
     assert warnings == [expected]
-
-
-def rendered(data, name):
-    settings, errors, _ = read(data)
-    assert errors == [], errors
-    return {path.rpartition("/")[2]: file.content
-            for path, file in config_files(settings).items()}.get(name)
 
 
 RENDERED = {

@@ -13,6 +13,6 @@ a later layer (render, facts, operations, deploys).
 """
 
 # The modules whose blocks model.keys names by name complete it (keys.complete).
-from . import includes, keys, lvs, tracking_blocks  # noqa: F401,E402
+from . import bfd, includes, keys, lvs, tracking_blocks  # noqa: F401,E402
 
 assert keys.HostData.__pydantic_complete__, "a type model.keys names is not registered"

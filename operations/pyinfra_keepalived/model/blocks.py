@@ -119,6 +119,7 @@ class Settings:
     # keepalived_lvs_real_server, and the DR virtual addresses derived for it (model.lvs_dr)
     lvs_real_server: str | None = None
     dr_vips: tuple = ()
+    bfd_instances: tuple = ()  # model.bfd.BfdInstance: keepalived_bfd_instances
 
     @property
     def real_server_only(self):

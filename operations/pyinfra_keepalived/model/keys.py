@@ -921,6 +921,9 @@ class VrrpInstance(Block):
     # keywords of extra_lines that change which addresses adverts come from or go to: the
     # typed keys (unicast_peers, unicast_src_ip) do not show them
     RAW_ADDRESSING: ClassVar = ("unicast_peer", "unicast_src_ip", "mcast_src_ip")
+    # (model.bfd: the bfd instances it checks the names of)
+    track_bfds: "TrackedList" = Field([], description="names of keepalived_bfd_instances, "  # noqa: F821
+                                      "each optionally with its own weight")
 
     @property
     def raw_addressing(self):
@@ -996,6 +999,8 @@ class SyncGroup(Block):
         "must be a list of vrrp_names of check scripts")] = Field(
         [], description="vrrp_names of check scripts whose "
                                       "failure puts the whole group in FAULT")
+    track_bfds: "TrackedList" = Field([], description="names of keepalived_bfd_instances, "  # noqa: F821
+                                      "for every member")
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
                              "notify")
@@ -1143,6 +1148,9 @@ class HostData(Block):
         None, description="this host is an LVS-DR real server under this address (as the "
                           "directors' real_servers list it): it gets their DR virtual "
                           "addresses on lo and the ARP sysctls (see docs: LVS)")
+    keepalived_bfd_instances: "BfdInstances" = Field(  # noqa: F821
+        {}, description="bfd_instance blocks by name: BFD sessions with neighbors, tracked "
+                        "by instances and sync groups (see docs: tracking)")
 
 
 # The types of fields declared by name (a string) here: blocks of the modules that build on

@@ -9,16 +9,19 @@ from .tracking_blocks import weight_of
 HIGHEST = 254  # keepalived clamps an effective priority (below the address owner's 255)
 
 
-def raised_by(instance, scripts, processes=()):
+def raised_by(instance, scripts, processes=(), bfds=()):
     """How much what `instance` tracks raises its priority while it is all well: the
     positive weights of the check scripts it tracks (`scripts`: the host's CheckScripts),
-    of its tracked interfaces and of the processes it tracks (`processes`: the host's
-    TrackProcesses; the instance's own weight for one, else the block's); a negative
-    weight counts only while its item fails. (A tracked file adds what it holds: while
-    all is well, nothing.)"""
+    of its tracked interfaces, of the processes it tracks (`processes`: the host's
+    TrackProcesses) and of the BFD sessions it tracks (`bfds`: the host's BfdInstances;
+    for both, the instance's own weight for one, else the block's); a negative weight
+    counts only while its item fails. (A tracked file adds what it holds: while all is
+    well, nothing.)"""
     weights = sum(max(0, script.weight or 0) for script in tracked_scripts(instance, scripts))
-    by_name = {process.name: process for process in processes}
-    weights += sum(max(0, weight_of(item, by_name)) for item in instance.track_processes)
+    for items, blocks in ((instance.track_processes, processes),
+                          (instance.track_bfds, bfds)):
+        by_name = {block.name: block for block in blocks}
+        weights += sum(max(0, weight_of(item, by_name)) for item in items)
     return weights + sum(max(0, track.weight or 0) for track in instance.track_interfaces)
 
 

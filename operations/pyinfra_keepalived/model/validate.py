@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from . import host_level as validate_host
 from . import script_data, shared_keys
+from .bfd import read_bfd
 from .blocks import HostLevel, Paths, Settings
 from .commands import read_command
 from .hidden import mask_text
@@ -540,6 +541,7 @@ def read_host(host, data):
                          lvs.programs)
     instances, sync_groups, track_files, track_processes = read_tracking(
         problems, data, instances, sync_groups)
+    instances, sync_groups, bfd_instances = read_bfd(problems, data, instances, sync_groups)
     if problems.errors:
         return None, problems
     settings = Settings(host=host, paths=paths, global_defs=global_defs, scripts=tuple(scripts),
@@ -550,5 +552,6 @@ def read_host(host, data):
                         host_level=host_level, ssh_host_keys=ssh_host_keys,
                         ssh_port=typed.keepalived_ssh_port, track_files=track_files,
                         track_processes=track_processes, include_files=include_files,
-                        lvs=lvs, static=static, lvs_real_server=real_server)
+                        lvs=lvs, static=static, lvs_real_server=real_server,
+                        bfd_instances=bfd_instances)
     return settings, problems

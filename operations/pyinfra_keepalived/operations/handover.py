@@ -123,7 +123,7 @@ def configured(settings, name):
         if instance.name == name:
             return Configured(settings.host, instance.nopreempt,
                               raised_by(instance, settings.scripts,
-                                        settings.track_processes),
+                                        settings.track_processes, settings.bfd_instances),
                               tuple(instance.track_scripts))
     return None
 

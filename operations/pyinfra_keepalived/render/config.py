@@ -171,6 +171,7 @@ def config_files(settings, programs=None):
         "include_files": settings.include_files,
         "lvs": settings.lvs,
         "static": settings.static,
+        "bfd_instances": settings.bfd_instances,
         "drain": {"file": DRAIN_FILE, "tracker": DRAIN_TRACKER,
                   "instances": {instance.name: instance_drain(instance.name)
                                 for instance in settings.instances
@@ -196,6 +197,9 @@ def config_files(settings, programs=None):
     if settings.lvs.used:  # (only then: a host without LVS keeps its tree as it was)
         files.append(rendered("conf.d/30-virtual_servers.conf.j2",
                               f"{paths.config_dir}/30-virtual_servers.conf", "644"))
+    if settings.bfd_instances:  # only where used (model.bfd)
+        files.append(rendered("conf.d/05-bfd.conf.j2", f"{paths.config_dir}/05-bfd.conf",
+                              "644"))
     if settings.static:  # only where used: other hosts' trees stay as they were
         files.append(rendered("conf.d/05-static.conf.j2", f"{paths.config_dir}/05-static.conf",
                               "644"))
