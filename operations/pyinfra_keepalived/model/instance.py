@@ -22,6 +22,7 @@ from .keys import (
 )
 from .problems import did_you_mean, public_keys
 from .readers import (
+    address_family,
     read_extra_lines,
     read_mapping,
 )
@@ -58,7 +59,7 @@ def check_vips(problems, where, instance):
     """One family for the VIPs; no address twice, in either list; a VIP without prefix
     and a label that ip(8) does not expect are warnings, a label on IPv6 an error."""
     vips, excluded = instance.virtual_ipaddresses, instance.virtual_ipaddresses_excluded
-    if len({_family(vip.address) for vip in vips}) > 1:
+    if len({address_family(vip.address) for vip in vips}) > 1:
         problems.error(f"{where}.virtual_ipaddresses", [str(vip) for vip in vips],
                        "mixes IPv4 and IPv6: keepalived keeps only one family per instance; "
                        "put the IPv6 addresses in an instance of their own (or in "
@@ -83,10 +84,6 @@ def check_vips(problems, where, instance):
             elif vip.label and not vip.label.startswith(f"{device}:"):
                 problems.warn(f"{where}.{key}[{i}].label", vip.label, "ip(8) wants a label "
                               f"that starts with the interface name: use {device}:NAME")
-
-
-def _family(text):
-    return ipaddress.ip_interface(text).version
 
 
 def check_routes(problems, where, instance):
@@ -278,9 +275,9 @@ def read_instance(problems, index, item, data, context):
     errors = len(problems.errors)
     check_priority(problems, where, instance)
     check_vips(problems, where, instance)
-    family = 6 if instance.native_ipv6 or _family(
+    family = 6 if instance.native_ipv6 or address_family(
         instance.virtual_ipaddresses[0].address) == 6 else 4
-    if instance.native_ipv6 and _family(instance.virtual_ipaddresses[0].address) == 4:
+    if instance.native_ipv6 and address_family(instance.virtual_ipaddresses[0].address) == 4:
         problems.error(f"{where}.native_ipv6", True, "makes the instance IPv6, and keepalived "
                        "then ignores its IPv4 virtual_ipaddresses; move them to an IPv4 "
                        "instance (or to virtual_ipaddresses_excluded)")

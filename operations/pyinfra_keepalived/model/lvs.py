@@ -39,6 +39,7 @@ from .keys import (
     whole_text,
 )
 from .problems import NOT_SHOWN, Problems
+from .readers import address_family
 
 
 def _number(kind):
@@ -737,16 +738,12 @@ def check_port_mapping(problems, where, server, real, method):
                        "can); use the same port or lvs_method NAT")
 
 
-def _family(address):
-    return ipaddress.ip_address(address).version
-
-
 def check_family(problems, key, server, address):
     """A real (or sorry) server of the virtual server's address family."""
-    family = (_family(server.ip) if server.ip is not None else
+    family = (address_family(server.ip) if server.ip is not None else
               6 if server.ip_family == "inet6" else 4 if server.fwmark is not None else None)
-    if family is not None and _family(address) != family:
-        problems.error(key, address, f"is IPv{_family(address)} but the virtual server is "
+    if family is not None and address_family(address) != family:
+        problems.error(key, address, f"is IPv{address_family(address)} but the virtual server is "
                        f"IPv{family}: use an IPv{family} address")
 
 
@@ -815,7 +812,7 @@ def check_retry(problems, where, check):
 def check_group(problems, where, group):
     if not group.vips and group.fwmark is None:
         problems.error(f"{where}.vips", [], "required: at least one {ip, port}, or fwmark")
-    families = {_family(vip.ip.split("-")[0]) for vip in group.vips}
+    families = {address_family(vip.ip.split("-")[0]) for vip in group.vips}
     if len(families) > 1:
         problems.error(f"{where}.vips", [vip.ip for vip in group.vips], "mixes IPv4 and IPv6: "
                        "a group's services are of one family; make a group for each")

@@ -5,6 +5,7 @@ Each reader returns the value, or an empty list or mapping after reporting an er
 `problems` that names the key path, the value and what is allowed.
 """
 
+import ipaddress
 import re
 from collections.abc import Mapping
 
@@ -29,6 +30,14 @@ VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
 DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 INTERFACE_ALLOWED = "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)"
+
+
+def address_family(text):
+    """4 or 6 of an address, an address with its prefix or a network; None for all or
+    default (or unset)."""
+    if text in (None, "all", "default"):
+        return None
+    return ipaddress.ip_network(text, strict=False).version
 
 
 def is_number(value):

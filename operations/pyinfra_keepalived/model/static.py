@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .keys import IpRule, VirtualIp, VirtualRoute, read_block
 from .problems import NOT_SHOWN
-from .readers import read_list
+from .readers import address_family, read_list
 
 
 @dataclass(frozen=True)
@@ -27,28 +27,21 @@ class StaticBlocks:
         return bool(self.addresses or self.routes or self.rules)
 
 
-def _family(text):
-    """4 or 6 of an address or network; None for all or default."""
-    if text in (None, "all", "default"):
-        return None
-    return ipaddress.ip_network(text, strict=False).version
-
-
 def check_rule(problems, key, rule):
     """An ip rule's from and to are of one family."""
-    families = {_family(rule.from_), _family(rule.to)} - {None}
+    families = {address_family(rule.from_), address_family(rule.to)} - {None}
     if len(families) > 1:
-        problems.error(f"{key}.to", rule.to, f"is IPv{_family(rule.to)} but from is "
-                       f"IPv{_family(rule.from_)}: an ip rule has one family")
+        problems.error(f"{key}.to", rule.to, f"is IPv{address_family(rule.to)} but from is "
+                       f"IPv{address_family(rule.from_)}: an ip rule has one family")
 
 
 def check_route(problems, key, route):
     """A route's via and src are of its destination's family."""
     for option in ("via", "src"):
         value = getattr(route, option)
-        if value is not None and _family(route.to) not in (None, _family(value)):
-            problems.error(f"{key}.{option}", value, f"is IPv{_family(value)} but the route "
-                           f"is IPv{_family(route.to)}")
+        if value is not None and address_family(route.to) not in (None, address_family(value)):
+            problems.error(f"{key}.{option}", value, f"is IPv{address_family(value)} but the route "
+                           f"is IPv{address_family(route.to)}")
 
 
 def check_static_address(problems, key, address, vips):
