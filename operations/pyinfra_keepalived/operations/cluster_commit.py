@@ -208,9 +208,9 @@ def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS,
       both phases
     + hold: seconds the lock stays held for the prepared tree
     + lock_wait: seconds to wait for another run's lock on the host
-    + work: what differs on the host (the host plan's ``TreeWork``) and
-    + tree: what the host has now (a probe's ``tree``): with both, ``--diff`` prints each
-      file's diff (masked), as ``config_tree`` prints it
+    + work: what differs on the host (the host plan's ``TreeWork``), for ``--diff``
+    + tree: what the host has now (a probe's ``tree``), for ``--diff``: with both, each
+      file's diff is printed (masked), as ``config_tree`` prints it
 
     **Example:**
 
