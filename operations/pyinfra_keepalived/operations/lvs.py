@@ -68,7 +68,8 @@ def ipvsadm_package(manager: str, proxy: str | None = None,
     """
     Install ipvsadm (IPVS's command line: what an operator reads the virtual servers with)
     under the deploy lock; added where the host plan says so (``HostPlan.ipvsadm``: the
-    config has LVS, the probe found no ipvsadm, and no keepalived install takes it along).
+    config has LVS, the probe found no ipvsadm) and no keepalived install of the run takes
+    it along in its own command.
     It never touches keepalived: no restart marker, the package's own scripts start no
     keepalived.
 
