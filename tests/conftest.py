@@ -7,6 +7,7 @@ import tempfile
 from collections import defaultdict
 
 import pytest
+from pyinfra.api import Config, Inventory, State
 from pyinfra.api.host import Host
 from pyinfra.connectors.fake import FakeConnector
 from pyinfra.context import ctx_host, ctx_inventory, ctx_state
@@ -66,5 +67,22 @@ def recorder(monkeypatch):
     monkeypatch.setattr(FakeConnector, "run_shell_command", recording_run)
     monkeypatch.setattr(FakeConnector, "put_file", recording_put)
     yield kinds, stream, uploaded_to
+    for ctx, module in contexts:
+        ctx.set(module)
+
+
+@pytest.fixture
+def op_context():
+    """A pyinfra context (state, inventory, one host: "@fake/host-01", not connected) for
+    an operation's generator called alone (`op._inner(...)`) that reads `host` or `state`
+    (host.noop, host.log, host.name, state.config.DIFF): the table cases of
+    tests/test_operations_table.py. Yields the host (its state: `host.state`)."""
+    state = State(Inventory((["@fake/host-01"], {})), Config())
+    contexts = [(ctx, ctx.get()) for ctx in (ctx_state, ctx_inventory, ctx_host)]
+    this = state.inventory.get_host("@fake/host-01")
+    ctx_state.set(state)
+    ctx_inventory.set(state.inventory)
+    ctx_host.set(this)
+    yield this
     for ctx, module in contexts:
         ctx.set(module)

@@ -83,10 +83,10 @@ def test_the_include_dir_is_staged_and_its_files_are_never_leftovers(tmp_path):
     tree |= {path: TreeEntry(kind="directory", mode="755", user="root", group="root")
              for path in (paths.base_dir, paths.scripts_dir, paths.config_dir, INCLUDE)}
 
-    _, changed, stale = tree_work(files, paths, tree)
-    assert (changed, stale) == ([], [])  # up to date: nothing to do
+    work = tree_work(files, paths, tree)
+    assert (work.changed, work.stale) == ((), ())  # up to date: nothing to do
     without = config_files(assert_valid(host_01()))
-    assert tree_work(without, paths, tree)[2] == [f"{INCLUDE}/extra.conf"]  # taken out
+    assert tree_work(without, paths, tree).stale == (f"{INCLUDE}/extra.conf",)  # taken out
     words = plain(transaction(paths, "/tmp/u", list(files.values())))
     assert "dir conf.d/include" in words and "conf.d/include/extra.conf" in words
 

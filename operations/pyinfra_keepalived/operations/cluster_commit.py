@@ -21,9 +21,10 @@ A peer outside ``--limit`` or unreachable blocks such a change before any host i
 unless its data says ``keepalived_commit_without_peers``. Other changes (a check script, a
 priority, notify) keep the one-command path of ``config_tree``.
 
-    changed = agreement_changes(settings, files, probe.tree, probe.service_active)
-    if changed:
-        commit_together(settings, files, changed, everyone, then=start)
+    plan = plan_host(settings, files, probe, manager)  # (operations.plan)
+    if plan.agreement:
+        commit_together(settings, files, plan.agreement, everyone, then=plan.start,
+                        work=plan.tree, tree=probe.tree)
 """
 
 from pyinfra import host, logger, state
@@ -35,7 +36,7 @@ from ..model.peers import peers_by_instance
 from ..per_run import once_per_run
 from ..render.config import agreement_path, instances_path
 from . import uploads
-from .config_tree import generation_name, log_diff, transaction, tree_work
+from .config_tree import TreeWork, generation_name, log_diff, transaction
 
 HOLD_MARGIN = 60  # seconds the prepared tree's lock is held beyond the longest lock wait
 
@@ -193,7 +194,8 @@ def hold_seconds(everyone):
 
 
 @operation()
-def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS, tree=None):
+def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS,
+                   work: TreeWork | None = None, tree=None):
     """
     Phase 1 of a change the peers must agree on: upload the tree ``files``, stage it and
     check it with the host's ``keepalived -t`` under the deploy lock, and leave it
@@ -206,8 +208,9 @@ def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS, 
       both phases
     + hold: seconds the lock stays held for the prepared tree
     + lock_wait: seconds to wait for another run's lock on the host
-    + tree: what the host has now (a probe's ``tree``): with ``--diff``, each file's diff
-      is printed (masked), as ``config_tree`` prints it
+    + work: what differs on the host (the host plan's ``TreeWork``), for ``--diff``
+    + tree: what the host has now (a probe's ``tree``), for ``--diff``: with both, each
+      file's diff is printed (masked), as ``config_tree`` prints it
 
     **Example:**
 
@@ -216,8 +219,8 @@ def config_prepare(files, paths, generation, hold, lock_wait=LOCK_WAIT_SECONDS, 
         config_prepare(name="Prepare the keepalived config", files=files,
                        paths=settings.paths, generation=generation_name(), hold=180)
     """
-    if state.config.DIFF and tree is not None:
-        log_diff(tree_work(files, paths, tree), tree)
+    if state.config.DIFF and work is not None and tree is not None:
+        log_diff(work, tree)
     uploaded = uploads.private_dir()
     yield from uploads.send(uploaded, [file.content for file in files.values()])
     yield StringCommand(*uploads.installing(uploaded, [transaction(
@@ -257,10 +260,11 @@ def config_commit(paths, generation, refused, then=()):
         *[[step] for step in then]]))
 
 
-def commit_together(settings, files, changed, everyone, then=(), tree=None):
-    """Add this host's two phases for the instances `changed` (agreement_changes), after
-    refusing a peer that is not in the run. `everyone`: {host name: Settings}; `tree`:
-    the host's tree as probed (for --diff)."""
+def commit_together(settings, files, changed, everyone, then=(), work=None, tree=None):
+    """Add this host's two phases for the instances `changed` (agreement_changes: a host
+    plan's ``agreement``), after refusing a peer that is not in the run. `everyone`:
+    {host name: Settings}; `work`, `tree`: the host plan's TreeWork and the host's tree
+    as probed (for --diff)."""
     peers = peers_of(everyone, settings.host, changed)
     refuse_absent(settings, peers, {active.name for active in state.active_hosts})
     generation = generation_name()
@@ -269,7 +273,8 @@ def commit_together(settings, files, changed, everyone, then=(), tree=None):
     plans()[host.name] = config_prepare(
         name=f"Prepare the keepalived config ({names}: its peers must take it together)",
         files=files, paths=settings.paths, generation=generation,
-        hold=hold_seconds(everyone), lock_wait=settings.host_level.lock_wait, tree=tree)
+        hold=hold_seconds(everyone), lock_wait=settings.host_level.lock_wait, work=work,
+        tree=tree)
     return config_commit(
         name=f"Commit the keepalived config on every peer together ({names})",
         paths=settings.paths, generation=generation,

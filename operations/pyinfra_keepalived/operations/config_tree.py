@@ -4,12 +4,13 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 
 from pyinfra import host, logger, state
 from pyinfra.api import QuoteString, StringCommand, operation
 from pyinfra.operations.util.files import generate_color_diff
 
-from ..facts.keepalived import MaskedFileContents
+from ..facts.keepalived import MaskedFileContents, TreeEntry
 from ..host_paths import (
     CURRENT,
     LOCK_FILE,
@@ -17,7 +18,9 @@ from ..host_paths import (
     LOCK_WAIT_SECONDS,
     RELOAD_PENDING,
 )
+from ..model.blocks import Paths
 from ..model.hidden import SED_MASK_SCRIPT, mask_text
+from ..render.config import ManagedFile
 from ..shipped import shell_script, with_variables
 from . import uploads
 from .state_files import FUNCTIONS, locked
@@ -41,12 +44,22 @@ def _differs(entry, file):
             or (entry.user, entry.group) != OWNER or not entry.holds(file.content))
 
 
+@dataclass(frozen=True)
+class TreeWork:
+    """What config_tree has to do on a host (tree_work); false when the tree is up to date."""
+    wrong: tuple[str, ...] = ()  # managed paths not laid out as transaction.sh leaves them
+    changed: tuple[ManagedFile, ...] = ()  # rendered files the host lacks or holds otherwise
+    stale: tuple[str, ...] = ()  # files in the managed dirs that are not rendered: removed
+
+    def __bool__(self):
+        return bool(self.wrong or self.changed or self.stale)
+
+
 def log_diff(work, tree):
-    """With --diff: what `work` (tree_work's answer for a host whose tree is `tree`)
-    changes, each file's diff masked (_log_file_diffs), and the paths laid out anew."""
-    wrong, changed, stale = work
-    _log_file_diffs(changed, stale, tree)
-    for path in wrong:
+    """With --diff: what `work` (a TreeWork for a host whose tree is `tree`) changes,
+    each file's diff masked (_log_file_diffs), and the paths laid out anew."""
+    _log_file_diffs(work.changed, work.stale, tree)
+    for path in work.wrong:
         host.log(f"Will set up {path} as transaction.sh lays the tree out", logger.info)
 
 
@@ -144,19 +157,21 @@ def transaction(paths, uploaded="-", files=(), lock_wait=LOCK_WAIT_SECONDS, mode
 
 
 def tree_work(files, paths, tree):
-    """What config_tree has to do on a host whose tree is `tree`: (paths laid out wrong,
-    files changed, stale paths to remove); all empty when the tree is up to date."""
+    """The TreeWork of making a host's tree (`tree`: {path: TreeEntry}, as probed) exactly
+    `files` ({path: ManagedFile}) laid out by `paths`; worked out once per host, by
+    operations.plan.plan_host."""
     managed_dirs = [paths.scripts_dir, paths.config_dir, paths.include_dir]
-    changed = [file for file in files.values() if _differs(tree.get(file.path), file)]
-    stale = sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
-                   if os.path.dirname(path) in managed_dirs and path not in files
-                   and entry.kind != "directory")
-    return _layout_wrong(paths, tree), changed, stale
+    changed = tuple(file for file in files.values() if _differs(tree.get(file.path), file))
+    stale = tuple(sorted(path for path, entry in tree.items()  # (a dir in them is left alone)
+                         if os.path.dirname(path) in managed_dirs and path not in files
+                         and entry.kind != "directory"))
+    return TreeWork(tuple(_layout_wrong(paths, tree)), changed, stale)
 
 
 @operation()
-def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SECONDS,
-                then=()):
+def config_tree(files: dict[str, ManagedFile], paths: Paths, work: TreeWork,
+                tree: dict[str, TreeEntry] | None = None, reload_pending: str | None = None,
+                lock_wait: int = LOCK_WAIT_SECONDS, then: tuple[str, ...] = ()):
     """
     Make a keepalived config tree exactly ``files``, validated by the host's keepalived
     first, and make keepalived run it.
@@ -164,7 +179,10 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
     + files: ``{path: ManagedFile}``, from ``pyinfra_keepalived.render.config.config_files``
     + paths: the tree's ``Paths``; files in its conf.d and scripts dirs that are not in
       ``files`` are removed, so stale instances cannot linger
-    + tree: what the host has now (the ``KeepalivedTree`` fact, or a probe's ``tree``)
+    + work: what differs on the host (a ``TreeWork``: ``tree_work``, or a host plan's
+      ``tree``); nothing but a pending reload when it is empty
+    + tree: what the host has now (a probe's ``tree``), read only for ``--diff``: each
+      file's diff is printed, masked
     + reload_pending: the host's pending-reload marker (a probe's ``reload_pending``):
       an earlier run made files live and died before keepalived reloaded them
     + lock_wait: seconds to wait for another run's lock on the host before failing it
@@ -184,14 +202,14 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
 
         config_tree(
             name="Configure keepalived",
-            files=render.config_files(settings),
+            files=files,
             paths=settings.paths,
+            work=tree_work(files, settings.paths, probe.tree),
             tree=probe.tree,
             reload_pending=probe.reload_pending,
         )
     """
-    wrong, changed, stale = tree_work(files, paths, tree)
-    if not (wrong or changed or stale):
+    if not work:
         if reload_pending is None:
             host.noop("keepalived config is up to date")
             return
@@ -200,8 +218,8 @@ def config_tree(files, paths, tree, reload_pending=None, lock_wait=LOCK_WAIT_SEC
                                               *[[step] for step in then]]))
         return
 
-    if state.config.DIFF:
-        log_diff((wrong, changed, stale), tree)  # (the work decided above, not again)
+    if state.config.DIFF and tree is not None:
+        log_diff(work, tree)
 
     # Up as the login user into a private dir; then ONE locked command (transaction.sh).
     uploaded = uploads.private_dir()

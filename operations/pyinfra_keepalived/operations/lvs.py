@@ -40,39 +40,40 @@ def ipvs_refusal(host_name, lvs_used, ipvs):
 
 
 @operation()
-def ipvs_present(lvs_used: bool, probe):
+def ipvs_present(refusal: str | None):
     """
-    Fail the host, changing nothing, when its config has LVS and its kernel no IPVS (the
-    probe's ``ipvs``); add it before any other step.
+    Fail the host, changing nothing, when its config has LVS and its kernel no IPVS; add
+    it before any other step.
 
-    + lvs_used: the host's config has a virtual server, group, sync daemon or LVS timeouts
-      (typed, or the operator's own: ``Settings.ipvs_needed``)
-    + probe: the host's ``HostProbe`` (``ipvs``)
+    + refusal: why the host must not take its config (``ipvs_refusal``: the host plan's
+      ``ipvs_refusal``), or None: the kernel has IPVS, or the config no LVS
 
     **Example:**
 
     .. code:: python
 
-        ipvs_present(name="Check that the kernel has IPVS", lvs_used=True, probe=probe)
+        ipvs_present(name="Check that the kernel has IPVS",
+                     refusal=ipvs_refusal(host.name, settings.ipvs_needed, probe.ipvs))
     """
-    why = ipvs_refusal(host.name, lvs_used, probe.ipvs)
-    if why is None:
-        host.noop("the kernel has IPVS" if lvs_used else "no LVS")
+    if refusal is None:
+        host.noop("the kernel has IPVS, or the config no LVS")
         return
-    yield StringCommand("sh", "-c", QuoteString(REFUSE_SCRIPT), "-", QuoteString(why))
+    yield StringCommand("sh", "-c", QuoteString(REFUSE_SCRIPT), "-", QuoteString(refusal))
 
 
 @operation()
-def ipvsadm_package(manager: str, probe, proxy: str | None = None,
+def ipvsadm_package(manager: str, proxy: str | None = None,
                     cache_seconds: int = APT_CACHE_SECONDS,
                     lock_wait: int = LOCK_WAIT_SECONDS):
     """
     Install ipvsadm (IPVS's command line: what an operator reads the virtual servers with)
-    where the probe found none, under the deploy lock. It never touches keepalived: no
-    restart marker, the package's own scripts start no keepalived.
+    under the deploy lock; added where the host plan says so (``HostPlan.ipvsadm``: the
+    config has LVS, the probe found no ipvsadm) and no keepalived install of the run takes
+    it along in its own command.
+    It never touches keepalived: no restart marker, the package's own scripts start no
+    keepalived.
 
     + manager: ``"apt"`` or ``"dnf"``
-    + probe: the host's ``HostProbe`` (``ipvsadm``: None when not read, no LVS)
     + proxy: an HTTP proxy for the download only
     + cache_seconds: apt's lists older than this are refreshed first
     + lock_wait: seconds to wait for another run's lock on the host
@@ -81,11 +82,8 @@ def ipvsadm_package(manager: str, probe, proxy: str | None = None,
 
     .. code:: python
 
-        ipvsadm_package(name="Install ipvsadm", manager="apt", probe=probe)
+        ipvsadm_package(name="Install ipvsadm", manager="apt")
     """
-    if probe.ipvsadm is not False:
-        host.noop("ipvsadm is installed" if probe.ipvsadm else "no LVS")
-        return
     refresh = ""
     if manager == "apt":
         via = f" -o Acquire::http::Proxy={shlex.quote(proxy)}" if proxy else ""

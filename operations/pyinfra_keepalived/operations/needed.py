@@ -5,11 +5,13 @@ even one that reports "No changes" (pyinfra reads the call site from the whole s
 runs it on every host in its own step). The deploy's operations decide from the host's
 probe, read once before any operation, so whether one has work is known when it is added:
 
-    user = if_needed(system_user, name="Create the script user", user=..., found=probe)
-    user.will_change, user.did_change()   # False, False when it was not added
+    sysctl = if_needed(nonlocal_bind, "sysctl ip_nonlocal_bind", families=..., host_state=...)
+    sysctl.will_change, sysctl.did_change()   # False, False when it was not added
 
 Only for operations decided from their arguments alone (the probe), not from what an
-earlier operation of the same run changes (use `_if` for those).
+earlier operation of the same run changes (use `_if` for those). Used by the host level
+(operations.host_level) only: the deploy's other operations are added from the host's
+plan (operations.plan), which says whether each has work without running it.
 """
 
 from pyinfra.api.operation import OperationMeta

@@ -2,7 +2,7 @@
 after its VIPs went to a healthy peer; and what an interrupted run left behind.
 
     from pyinfra_keepalived.operations import rolling
-    rolling.clear_leftovers(probe)            # early: policy-rc.d, drain of a dead run
+    rolling.leftovers(policy=..., drain=...)  # early: policy-rc.d, drain of a dead run
     rolling.restart(settings, peers, wanted)  # last: `wanted()` says whether to restart
 
 pyinfra runs each operation on all hosts before the next one; with `_serial=True` it runs
@@ -42,6 +42,7 @@ restarts them.
 """
 
 import os
+from typing import NamedTuple
 
 from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
@@ -175,23 +176,24 @@ def leftovers(policy: bool, drain: bool, lock_wait: int = LOCK_WAIT_SECONDS):
         QuoteString(RESTART_PENDING), wait=lock_wait))
 
 
+class LeftBehind(NamedTuple):
+    """What an interrupted run left on a host, for the leftovers step to undo."""
+    policy: bool  # our policy-rc.d
+    drain: bool  # a drain that no pending restart will undo
+
+    def __bool__(self):
+        return self.policy or self.drain
+
+
 def drained(value):
     """Whether the drain file's first line (None: no file) lowers priorities."""
     return value is not None and value.strip() not in ("", "0")
 
 
 def left_behind(probe):
-    """(policy, drain): what the probe (`probe`) found an interrupted run left: our
+    """LeftBehind: what the probe (`probe`) found an interrupted run left: our
     policy-rc.d, and a drain with no restart pending (a pending restart undrains the host
     when it is back)."""
     ours = state_files.POLICY_TAG in [line.strip() for line in
                                       probe.host_state.lines.get(POLICY_RC_D, [])]
-    return ours, drained(probe.drain) and probe.restart_pending is None
-
-
-def clear_leftovers(probe, lock_wait=LOCK_WAIT_SECONDS):
-    """Add the leftovers operation where the probe found something left (`left_behind`)."""
-    ours, drain = left_behind(probe)
-    if ours or drain:
-        leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",
-                  policy=ours, drain=drain, lock_wait=lock_wait)
+    return LeftBehind(ours, drained(probe.drain) and probe.restart_pending is None)

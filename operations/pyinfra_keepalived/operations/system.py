@@ -1,12 +1,14 @@
-"""The user, package and service operations of the deploy, decided from the host probe;
-and what every deploy asks first: this host's validated settings, its package manager.
+"""The user, package and service operations of the deploy, given what the host plan
+(operations.plan, from the host probe) decided; and what every deploy asks first: this
+host's validated settings, its package manager.
 
 pyinfra's server.user, apt.packages and systemd.service would each read facts of their
-own; these read the `HostProbe` (facts.probe) that was read once for the host, and
-send the same commands those operations send.
+own; these are added only where the host's plan, worked out once from the `HostProbe`
+(facts.probe), says there is work, and send the same commands those operations send.
 """
 
 import shlex
+from typing import NamedTuple
 
 from pyinfra import host, state
 from pyinfra.api import QuoteString, StringCommand, operation
@@ -80,15 +82,24 @@ def package_manager(os_release=None):
         "RHEL/Rocky/Alma/Fedora (dnf)")
 
 
+class SystemUser(NamedTuple):
+    """useradd's arguments for a system user without a home directory."""
+    user: str  # the user name
+    comment: str  # its GECOS comment
+    home: str  # its home (never created)
+    shell: str  # its login shell
+
+
 @operation()
-def system_user(user, comment, home, shell, probe):
+def system_user(user: str, comment: str, home: str, shell: str):
     """
-    Create a system user with no home directory, unless it exists. An existing user is
-    left as it is: it may be an account the operator chose for the check scripts.
+    Create a system user with no home directory; added where the host plan found none
+    (``HostPlan.script_user``). A user made meanwhile by another run counts as created;
+    an existing user is never changed: it may be an account the operator chose for the
+    check scripts.
 
     + user: the user name
     + comment, home, shell: for useradd
-    + probe: the host's ``HostProbe`` (its ``user`` is the passwd entry, or None)
 
     **Example:**
 
@@ -96,11 +107,8 @@ def system_user(user, comment, home, shell, probe):
 
         system_user(name="Create the script user", user="keepalived_script",
                     comment="Keepalived health check script user", home="/nonexistent",
-                    shell="/usr/sbin/nologin", probe=probe)
+                    shell="/usr/sbin/nologin")
     """
-    if probe.user is not None:
-        host.noop(f"user {user} exists")
-        return
     yield create_user(user, comment, home, shell)
 
 
@@ -138,11 +146,14 @@ def _pinned(installed, version, manager):
 
 
 @operation()
-def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS, proxy=None,
-                       lock_wait=LOCK_WAIT_SECONDS, script_user=None,
-                       unit_reload=True, also=()):
+def keepalived_package(manager: str, version: str | None, active: bool,
+                       cache_seconds: int = APT_CACHE_SECONDS, proxy: str | None = None,
+                       lock_wait: int = LOCK_WAIT_SECONDS,
+                       script_user: SystemUser | None = None, unit_reload: bool = True,
+                       also: tuple[str, ...] = ()):
     """
-    Install keepalived with apt or dnf, or the pinned ``version``, unless it is installed.
+    Install keepalived with apt or dnf, or the pinned ``version``; added where the host
+    plan says so (``HostPlan.package``: not installed, or not the pinned version).
     apt's package lists are refreshed first when older than ``cache_seconds`` (the host
     tells, in the same command), and only when something is to be installed (a host that
     has keepalived needs no refresh).
@@ -155,11 +166,13 @@ def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS,
 
     + manager: ``"apt"`` or ``"dnf"``
     + version: a pin (``1:2.2.7-1+b2`` for apt, ``2.2.8`` for dnf) or None
-    + probe: the host's ``HostProbe`` (``package_version``, ``service_active``, ``user``)
+    + active: keepalived runs (the probe's ``service_active``): the restart-pending marker
+      is written before the install
+    + cache_seconds: apt's lists older than this are refreshed first
     + proxy: an HTTP proxy (a fleet's package cache) for these downloads only
     + lock_wait: seconds to wait for another run's lock on the host
-    + script_user: the user check scripts run as, created in the same command when the
-      probe found none: ``useradd`` arguments (user, comment, home, shell), or None
+    + script_user: the user check scripts run as, to create in the same command (a
+      ``SystemUser``: the host plan's ``script_user``, where the probe found none), or None
     + unit_reload: after the install, reload systemd's units where they changed (dnf:
       always), so that the drop-in written before the install is loaded with the unit
     + also: other packages installed in the same command (unpinned), e.g. ipvsadm where
@@ -170,11 +183,8 @@ def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS,
     .. code:: python
 
         keepalived_package(name="Install keepalived", manager="apt", version=None,
-                           probe=probe, proxy="http://apt-cache:3142")
+                           active=False, proxy="http://apt-cache:3142")
     """
-    if not package_wanted(probe, version, manager):
-        host.noop(f"keepalived {probe.package_version} is installed")
-        return
     # Quoted: a pin is data (validation allows shell characters such as ; and $).
     refresh = ""
     if manager == "apt":
@@ -190,11 +200,10 @@ def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS,
         via = f" --setopt=proxy={shlex.quote(proxy)}" if proxy else ""
         install = f"{DNF_INSTALL}{via} " + shlex.join([f"keepalived-{version}" if version
                                                        else "keepalived", *also])
-    create = (create_user(**script_user)
-              if script_user is not None and probe.user is None else "")
+    create = create_user(*script_user) if script_user is not None else ""
     reload = "" if not unit_reload else "if-needed" if manager == "apt" else "always"
     yield StringCommand(*state_files.locked(
-        PACKAGE_SCRIPT, "install keepalived", "yes" if probe.service_active else "no",
+        PACKAGE_SCRIPT, "install keepalived", "yes" if active else "no",
         QuoteString(RESTART_PENDING),
         QuoteString(POLICY_RC_D if manager == "apt" else ""),
         QuoteString(APT_STAMP), str(cache_seconds), QuoteString(refresh), QuoteString(create),
@@ -202,20 +211,21 @@ def keepalived_package(manager, version, probe, cache_seconds=APT_CACHE_SECONDS,
 
 
 @operation()
-def service_running(service, probe):
+def service_running(service: str, steps: tuple[str, ...]):
     """
     Start ``service`` and enable it at boot, where it is not already (one command).
 
-    + probe: the host's ``HostProbe`` (``service_active``, ``service_enabled``; a start
-      also clears a pending restart, ``restart_pending``)
+    + service: the systemd unit
+    + steps: the shell commands that do it (``start_steps``: the host plan's ``start``),
+      each run if the one before succeeded; none: nothing to do
 
     **Example:**
 
     .. code:: python
 
-        service_running(name="Start keepalived", service="keepalived.service", probe=probe)
+        service_running(name="Start keepalived", service="keepalived.service",
+                        steps=start_steps("keepalived.service", probe))
     """
-    steps = start_steps(service, probe)
     if not steps:
         host.noop(f"{service} is running and enabled")
         return
@@ -224,7 +234,7 @@ def service_running(service, probe):
 
 def start_steps(service, probe):
     """The shell commands (text, each to run if the one before succeeded) that enable
-    ``service`` at boot and start it where the probe found it not so; [] when it runs
+    ``service`` at boot and start it where the probe found it not so; () when it runs
     and is enabled. (service_running sends them; the config step can run them in its
     own command, right after the config it makes live: a round trip fewer.)"""
     steps = []
@@ -238,4 +248,4 @@ def start_steps(service, probe):
         steps.append(f"systemctl start {service}")
         if probe.restart_pending is not None:  # a start reads what the restart was for
             steps.append(f"rm -f {shlex.quote(RESTART_PENDING)}")
-    return steps
+    return tuple(steps)
