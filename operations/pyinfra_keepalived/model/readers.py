@@ -98,6 +98,19 @@ def extra_lines_problem(lines):
     return None
 
 
+NAMESPACE = ("moves keepalived into another network namespace or instance: its VIPs would not "
+             "be where the host firewall, the status checks and the clients look; run "
+             "keepalived in the host's own")
+IPTABLES = ("is refused by the keepalived -t of Debian's packages, built for nftables (2.2.7: "
+            "exit 5); the deploy manages the host firewall (keepalived_firewall)")
+# keywords refused in extra_lines (global_defs' and instances'), with why
+REFUSED_RAW = {
+    "net_namespace": NAMESPACE, "net_namespace_ipvs": NAMESPACE,
+    "namespace_with_ipsets": NAMESPACE, "instance": NAMESPACE,
+    "vrrp_iptables": IPTABLES, "vrrp_ipsets": IPTABLES,
+}
+
+
 def read_extra_lines(problems, key, value):
     """The escape hatch: raw lines for one block, passed to keepalived as they are
     (`extra_lines_problem`: one error, then none of them)."""
