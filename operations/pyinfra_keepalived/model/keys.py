@@ -125,6 +125,8 @@ UnitName = checked(str, is_unit_name, f"must be {UNIT_ALLOWED}",
 Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.example:3142")
 DaemonOption = checked(str, lambda option: option_problem(option) is None, option_problem,
                        {"type": "string", "pattern": "^--"})
+
+
 def template_vars(reserved):
     """A script's `vars`: {identifier: one line of text, a number, true/false or a list
     of those}; `reserved`: the names its template gets from the script itself."""
@@ -192,7 +194,7 @@ class GlobalDefs(Block):
         None, description="delay between unsolicited neighbour adverts")
     vrrp_garp_master_delay: whole(0, 4294) = Field(
         None, description="seconds before the second set of GARPs after becoming MASTER")
-    vrrp_garp_master_repeat: whole(1, 2**31 - 1) = Field(
+    vrrp_garp_master_repeat: Count = Field(
         None, description="GARPs sent at once")
     vrrp_garp_master_refresh: whole(0, 4294) = Field(
         None, description="seconds between GARP refreshes as MASTER (0: none)")
@@ -423,6 +425,9 @@ VipAddress = Annotated[
 RouteTo = checked(str, lambda text: text == "default" or _network(text) is not None,
                   "must be a network (192.168.2.0/24, 2001:db8:2::/64, with no host bits "
                   "set) or default", {"type": "string"})
+RouteTable = Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
+                                             else str(value)),
+                       Says("must be a routing table number or name")]
 
 
 class VirtualIp(Entry):
@@ -452,9 +457,7 @@ class VirtualRoute(Entry):
     metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
     NUMBERS: ClassVar = ("metric",)
 
-    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
-                                           else str(value)),
-                     Says("must be a routing table number or name")] | None = Field(
+    table: RouteTable | None = Field(
         None, description="routing table number or name")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="route scope")
@@ -495,9 +498,7 @@ class IpRule(Entry):
     fwmark: whole(0, 2**32 - 1) | None = Field(None, description="firewall mark")
     priority: whole(0, 2**32 - 1) = Field(description="rule priority, ip rule's preference "
                                           "(required: keepalived refuses a rule without)")
-    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
-                                           else str(value)),
-                     Says("must be a routing table number or name")] = Field(
+    table: RouteTable = Field(
         description="routing table the rule looks up, number or name (required)")
 
     @classmethod
@@ -893,10 +894,4 @@ class HostData(Block):
         {}, description="bfd_instance blocks by name: BFD sessions with neighbors, tracked "
                         "by instances and sync groups (see docs: tracking)")
 
-
-def data_defaults():
-    """The defaults given to pyinfra (`@deploy(data_defaults=...)`): every key with a
-    default other than None (None: unset, or derived from other keys)."""
-    return {name: HostData.default(name) for name in HostData.keys()
-            if HostData.default(name) is not None}
 
