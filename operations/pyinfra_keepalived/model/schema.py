@@ -10,7 +10,7 @@ import os
 import sys
 import typing
 
-from .keys import BannerCheckVars, HostData, data_defaults
+from .keys import BannerCheckVars, HostData
 from .reading import Block
 from .types import Also
 
@@ -137,7 +137,7 @@ def write(root="."):
         handle.write(schema_text())
 
 
-__all__ = ["data_defaults", "json_schema", "key_table", "write"]
+__all__ = ["json_schema", "key_table", "write"]
 
 if __name__ == "__main__":
     # --schema: print the schema (a project using the installed package saves it where its
