@@ -14,11 +14,14 @@ range, default, one line of documentation). Imports run one way, from the base u
   `HostData`, the host's keys, whose fields are typed by the blocks above (imported, not
   named by string).
 
-A new block: one module (its Block classes from `reading`/`types`, and its checks), one
-field on `HostData` in `keys` typed by its class, one template in render. `validate`
-reads each block with `reading.read_block` and adds the rules between keys as named
-checks (`validate`, `instance`, `host_level`, and each block module's); the validated
-block is what render receives. The docs' key table (docs/data-keys.md) and the JSON
+A new block: one module beside `lvs` (its Block classes, from `types` and `reading`, and
+a `read_...` function with its rules), one field on `HostData` in `keys` typed by its
+class, a call in `validate.read_host` and a field on `blocks.Settings`, one template in
+templates/conf.d/ (docs/architecture.md).
+
+`validate` reads each block with `reading.read_block` and adds the rules between keys as
+named checks (`validate`, `instance`, `host_level`, and each block module's); the
+validated block is what render receives. The docs' key table (docs/data-keys.md) and the JSON
 Schema come from the same classes (`schema`); `blocks` holds the host's Settings (the
 validated blocks, paths and host level). The checks across hosts are `peers` and
 `fleet`. Nothing here reads a host or renders a file, and nothing imports a later layer

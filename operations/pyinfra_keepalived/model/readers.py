@@ -1,4 +1,4 @@
-"""The patterns of the host data's text values (model.keys makes them field types), and
+"""The patterns of the host data's text values (model.types makes them field types), and
 the readers of a value's shape shared by the validation modules.
 
 Each reader returns the value, or an empty list or mapping after reporting an error on
@@ -9,7 +9,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-# Every pattern is used with fullmatch (model.keys.matching): `$` would accept a trailing
+# Every pattern is used with fullmatch (model.types.matching): `$` would accept a trailing
 # newline.
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # One word of printable ASCII without the characters that end a word or start a comment

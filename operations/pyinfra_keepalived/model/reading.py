@@ -203,17 +203,23 @@ def read_value(problems, key, kind, value):
 
 # -- checking a whole block --
 
-def _inner(annotation):
-    """The type under Annotated (and under `X | None`): what a loc part steps into."""
+def _layers(annotation):
+    """`annotation`, then each type under it: under Annotated, and X under `X | None`."""
     while True:
+        yield annotation
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
         if get_origin(annotation) is Annotated:
             annotation = get_args(annotation)[0]
-            continue
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if get_origin(annotation) in (Union, UnionType) and len(members) == 1:
+        elif get_origin(annotation) in (Union, UnionType) and len(members) == 1:
             annotation = members[0]
-            continue
-        return annotation
+        else:
+            return
+
+
+def _inner(annotation):
+    """The type under Annotated (and under `X | None`): what a loc part steps into."""
+    *_, inner = _layers(annotation)
+    return inner
 
 
 def _members(annotation):
@@ -247,18 +253,11 @@ def _field_name(block, key):
 
 def _own_says(annotation):
     """The `Says` of this type itself (or of X in `X | None`), not of types inside it."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            says = [item for item in annotation.__metadata__ if isinstance(item, Says)]
-            if says:
-                return says[-1]
-            annotation = get_args(annotation)[0]
-            continue
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if get_origin(annotation) in (Union, UnionType) and len(members) == 1:
-            annotation = members[0]
-            continue
-        return None
+    for layer in _layers(annotation):
+        says = [item for item in getattr(layer, "__metadata__", ()) if isinstance(item, Says)]
+        if get_origin(layer) is Annotated and says:
+            return says[-1]
+    return None
 
 
 def _item(container, part):

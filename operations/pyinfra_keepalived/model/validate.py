@@ -5,8 +5,8 @@ before any host is touched. Warnings are for what keepalived accepts but is prob
 a mistake; they name the fix and the run goes on.
 
 Each block is read by `reading.read_block` (one pydantic validation against its class in
-`keys`, `lvs`, ...); what follows are the rules between keys. Data keys follow the original Ansible
-role (docs/data-keys.md lists them). Per-host `keepalived_priority` and `keepalived_state`
+`keys`, `lvs`, ...); what follows are the rules between keys. Data keys follow the
+original Ansible role (docs/data-keys.md lists them). Per-host `keepalived_priority` and `keepalived_state`
 fill in instances that do not set their own.
 """
 

@@ -2,9 +2,9 @@
 address and accept mode, the VIPs' broadcast, virtual_rules, the notify FIFO's script and
 a sync group's notify scripts and tracking.
 
-Each keyword is read by its field's type (`model.keys`: `Block.built`); what these add are
-the rules where keywords interact, as errors (keepalived would refuse or silently change
-it) or warnings naming the fix. Called by `model.validate.read_host`.
+Each keyword is read by its field's type (`model.keys`: `reading.Block.built`); what
+these add are the rules where keywords interact, as errors (keepalived would refuse or
+silently change it) or warnings naming the fix. Called by `model.validate.read_host`.
 """
 
 import ipaddress
