@@ -1,5 +1,7 @@
-"""The patterns of the host data's text values (model.types makes them field types), and
-the readers of a value's shape shared by the validation modules.
+"""The patterns of the host data's text values (model.types makes them field types), the
+readers of a value's shape shared by the validation modules, and what raw lines may hold
+(`extra_lines_problem`; the keywords they may not name, `REFUSED_RAW`: extra_lines and
+operator include files alike).
 
 Each reader returns the value, or an empty list or mapping after reporting an error on
 `problems` that names the key path, the value and what is allowed.
