@@ -231,7 +231,7 @@ REFUSED = {
     "the deploy runs 2.1.5 too); not typed": _ids("bfd_instance", "checker vrrp multihop"),
     "deprecated: keepalived -t refuses it (the validation says so and names the fix)":
         _ids("vrrp_sync_group", "global_tracking"),
-    "refused in extra_lines and in operator include files (model.vrrp_options.REFUSED_RAW, "
+    "refused in extra_lines and in operator include files (model.readers.REFUSED_RAW, "
     "which says why)": _ids(
         "global_defs", "net_namespace net_namespace_ipvs namespace_with_ipsets instance "
                        "vrrp_iptables vrrp_ipsets"),

@@ -134,7 +134,7 @@ def test_the_include_dir_is_staged_and_its_files_are_never_leftovers(tmp_path):
     ({"a.conf": "$INC=include /etc/x.conf\n$INC auth_pass s3cret\n"}, [{"src": "a.conf"}],
      ".src", "a.conf, line 2: '$INC auth_pass ********': a parameter in a keyword's place: "
      "it may expand to an include the deploy cannot check; write the keyword itself"),
-    # what extra_lines refuse (model.vrrp_options.REFUSED_RAW): VIPs in another namespace
+    # what extra_lines refuse (model.readers.REFUSED_RAW): VIPs in another namespace
     ({"a.conf": "@^x global_defs { vrrp_iptables }\n"}, [{"src": "a.conf"}], ".src",
      "a.conf, line 1: '@^x global_defs { vrrp_iptables }': vrrp_iptables is refused by "
      "the keepalived -t of Debian's packages"),

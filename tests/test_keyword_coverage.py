@@ -11,7 +11,7 @@ import pytest
 
 from pyinfra_keepalived.model import bfd, includes, keys, lvs, tracking_blocks
 from pyinfra_keepalived.model.fleet import check_hosts
-from pyinfra_keepalived.model.vrrp_options import REFUSED_RAW
+from pyinfra_keepalived.model.readers import REFUSED_RAW
 from pyinfra_keepalived.render import config as render
 
 from . import keywords

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pyinfra_keepalived.model import keys
+from pyinfra_keepalived.model import reading
 from pyinfra_keepalived.model.keys import (
     GlobalDefs,
     HostData,
@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.unit]
 INSTANCE, SCRIPT = "keepalived_vrrp_instances[0]", "keepalived_check_scripts[0]"
 VIP = f"{INSTANCE}.virtual_ipaddresses[0]"
 # (key path, the block and field that declare it): every key the validation reads with
-# its field's type (`keys.read_block`)
+# its field's type (`reading.read_block`)
 FIELDS = [
     *((f"{INSTANCE}.{name}", VrrpInstance, name) for name in (
         "name", "interface", "state", "virtual_router_id", "priority", "nopreempt",
@@ -110,7 +110,7 @@ def test_the_validation_accepts_what_the_model_accepts_plus_the_rules_between_fi
     accepted = model_accepts(data)
     if settings_ is not None:
         assert accepted, f"the validation accepts {path} = {value!r}, the model does not"
-    says = keys._says(keys._field_type(block, name))(value)
+    says = reading._says(reading.field_type(block, name))(value)
     at_path = [problem for problem in problems.errors if problem.key == path]
     own = [problem for problem in at_path if problem.message == says or (
         value in (None, "") and not accepted and problem.message.startswith("required"))]

@@ -4,8 +4,8 @@
   generate;
 - the schema accepts the example data and flags an unknown or mistyped key, as an editor
   with a YAML language server would;
-- the keys validation accepts are the declared ones; the install deploy gives pyinfra
-  their defaults, so `host.data.keepalived_base_dir` is set inside it when unset.
+- the keys validation accepts are the declared ones, and validation fills in their
+  defaults itself (pyinfra is given none: nothing reads them from host.data).
 """
 
 import json
@@ -19,7 +19,7 @@ import yaml
 
 from pyinfra_keepalived.model import schema, validate
 from pyinfra_keepalived.model.instance import INSTANCE_KEYS
-from pyinfra_keepalived.model.keys import HostData, VrrpInstance, data_defaults
+from pyinfra_keepalived.model.keys import HostData, VrrpInstance
 
 from .hostdata import host_01
 
@@ -84,30 +84,17 @@ def test_schema_flags_what_the_editor_should(data, where):
 def test_validation_accepts_exactly_the_declared_keys():
     assert list(validate.DATA_KEYS) == HostData.keys()
     assert INSTANCE_KEYS == VrrpInstance.keys()
-    assert {key: value for key, value in validate.DATA_KEYS.items() if value is not None} \
-        == data_defaults()
 
 
-def test_install_deploy_gives_pyinfra_the_defaults(monkeypatch):
-    from pyinfra import host
-    from pyinfra.api.deploy import add_deploy
-
-    from pyinfra_keepalived.deploys import install
-
-    from .fakehosts import make_state
-
-    seen = {}
-
-    class Seen(Exception):
-        pass
-
-    def capture():
-        seen[host.name] = (host.data.keepalived_base_dir, host.data.keepalived_lock_wait)
-        raise Seen
-
-    state = make_state("debian")
-    assert all(h.data.get("keepalived_base_dir") is None for h in state.inventory)
-    monkeypatch.setattr(install, "refuse_unsafe_modes", capture)
-    with pytest.raises(Seen):
-        add_deploy(state, install.keepalived)
-    assert list(seen.values())[0] == ("/etc/keepalived", 120)
+@pytest.mark.parametrize("data", [
+    host_01(), {**host_01(), "keepalived_base_dir": "/opt/keepalived"},
+    {**host_01(), "keepalived_priority": 300}], ids=["example", "base-dir", "refused"])
+def test_validation_fills_in_every_default_itself(data):
+    """The model's defaults given as host data change nothing: validation applies them
+    itself, so pyinfra is given none (`@deploy` without data_defaults)."""
+    defaults = {key: value for key, value in validate.DATA_KEYS.items() if value is not None}
+    without, said = validate.read_host("host-01", data)
+    given, said_given = validate.read_host("host-01", {**defaults, **data})
+    assert without == given
+    assert list(map(str, said.errors + said.warnings)) == \
+        list(map(str, said_given.errors + said_given.warnings))

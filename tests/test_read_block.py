@@ -1,4 +1,4 @@
-"""model.keys.read_block: a block validated by pydantic once, its refusals turned into
+"""model.reading.read_block: a block validated by pydantic once, its refusals turned into
 messages (host, key path, value as shown, what is allowed). Table cases: data in,
 messages out."""
 
@@ -10,9 +10,9 @@ from pyinfra_keepalived.model.keys import (
     VirtualIp,
     VrrpInstance,
     VrrpScript,
-    read_block,
 )
 from pyinfra_keepalived.model.problems import Problems
+from pyinfra_keepalived.model.reading import read_block
 
 pytestmark = pytest.mark.unit
 
@@ -88,7 +88,8 @@ def test_built_checks_a_key_no_reader_read():
     block's reader does not read it."""
     from pydantic import Field
 
-    from pyinfra_keepalived.model.keys import Block, whole
+    from pyinfra_keepalived.model.reading import Block
+    from pyinfra_keepalived.model.types import whole
 
     class Small(Block):
         name: str = Field(description="read by hand")

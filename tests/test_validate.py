@@ -57,7 +57,7 @@ def test_vrid_must_be_whole_number_1_to_255(vrid, shown):
 
 
 def test_vrid_missing_is_required():
-    """A missing key says it is required, with its description (keys.read_block)."""
+    """A missing key says it is required, with its description (reading.read_block)."""
     assert_error(host_01(virtual_router_id=DROP),
                  "host-01: keepalived_vrrp_instances[0].virtual_router_id: required: VRID, "
                  "the same on every peer")

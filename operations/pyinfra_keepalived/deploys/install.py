@@ -16,7 +16,6 @@ from pyinfra.api.exceptions import DeployError
 from ..facts.probe import read_probe
 from ..facts.programs import usable_programs
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
-from ..model.keys import data_defaults
 from ..operations import host_level, rolling, shared_keys
 from ..operations.cluster_commit import commit_together, nothing_to_change
 from ..operations.config_tree import config_tree
@@ -138,7 +137,7 @@ def refuse_unsafe_modes():
                               f"time restarts); run it without {name}")
 
 
-@deploy("Keepalived", data_defaults=data_defaults())
+@deploy("Keepalived")
 def keepalived():
     """Everything, in order: host level (firewall, sysctl, systemd drop-in), package and
     script user, daemon options, config (validated), service, shared SSH host keys

@@ -48,9 +48,6 @@ from .keys import (
     VirtualRoute,
     VrrpInstance,
     VrrpScript,
-    read_block,
-    read_field,
-    whole_text,
 )
 from .lvs import (
     CHECKERS,
@@ -63,7 +60,9 @@ from .lvs import (
     VirtualServerGroup,
 )
 from .problems import Problems
+from .reading import field_type, read_block, read_value
 from .tracking_blocks import TrackedItem, TrackFile, TrackProcess
+from .types import whole_text
 
 NOT_TYPED = "not typed yet"
 SCRIPTS_DIR_PROGRAM = ("a program in {dir}, which the first deploy replaces with its own: "
@@ -180,7 +179,7 @@ def _checked(mapping, node, block, name, value):
     """`value` if `block`'s field `name` takes it, else None (the line unmapped with
     the model's message)."""
     problems = Problems("adopt")
-    result = read_field(problems, name, block, name, value)
+    result = read_value(problems, name, field_type(block, name), value)
     if problems.errors:
         mapping.skip(node, f"refused by the model: {problems.errors[0].message}")
         return None

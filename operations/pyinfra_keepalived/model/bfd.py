@@ -2,7 +2,7 @@
 mapping of name to block) and the instances and sync groups that track them (`track_bfds`:
 names, each optionally "NAME weight W", like track_files).
 
-Every block is read with `keys.read_block`; the rules between keys are the named `check_*`
+Every block is read with `reading.read_block`; the rules between keys are the named `check_*`
 functions below. `read_bfd` is what `validate.read_host` calls, after `read_tracking`.
 """
 
@@ -10,9 +10,10 @@ import ipaddress
 
 from pydantic import Field
 
-from .keys import Block, Derived, Flag, IpAddress, Name, complete, whole
 from .problems import public_keys
+from .reading import Block
 from .tracking_blocks import TrackedItem, check_group, check_instance, read_blocks
+from .types import Derived, Flag, IpAddress, Name, whole
 
 BFD = "keepalived_bfd_instances"
 PORTS = "UDP 3784 (single hop) and 4784 (multi-hop)"
@@ -63,7 +64,6 @@ class BfdInstance(Block):
 
 
 BfdInstances = dict[Name, BfdInstance]
-complete(BfdInstances=BfdInstances)
 public_keys(BfdInstance.keys())
 
 

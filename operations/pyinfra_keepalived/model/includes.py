@@ -19,7 +19,7 @@ an `include` (or includer, ...) of its own only of a file shipped beside it (a n
 path; wherever keepalived reads one: after an `@ID` prefix, a brace, a continued line):
 nothing outside the tree is read by keepalived through it; no parameter in a keyword's
 place (it may expand to an include); none of the keywords extra_lines refuse
-(`vrrp_options.REFUSED_RAW`); no SSL `password` (a secret the file would show).
+(`readers.REFUSED_RAW`); no SSL `password` (a secret the file would show).
 """
 
 import os
@@ -28,13 +28,12 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from . import keys
 from .conf_parse import PARAMETER_DEF_RE
 from .hidden import mask_text
-from .keys import Block, Text, matching, read_block
 from .problems import Problems
-from .readers import extra_lines_problem, read_list
-from .vrrp_options import REFUSED_RAW
+from .readers import REFUSED_RAW, extra_lines_problem, read_list
+from .reading import Block, read_block
+from .types import Text, matching
 
 MAX_BYTES = 256 * 1024
 INCLUDE_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,250}\.conf")
@@ -58,9 +57,7 @@ class IncludeFile(Block):
                           "directory)")
 
 
-# HostData's keepalived_include_files are these blocks: complete it (model/__init__ imports
-# this module); their keys are shown in messages (no secret)
-keys.complete(IncludeFile=IncludeFile)
+# its keys are shown in messages (no secret)
 Problems.public_keys(IncludeFile.keys())
 
 

@@ -17,8 +17,6 @@ from .keys import (
     VirtualIp,
     VirtualRoute,
     VrrpInstance,
-    read_block,
-    read_value,
 )
 from .problems import did_you_mean, public_keys
 from .readers import (
@@ -26,6 +24,7 @@ from .readers import (
     read_extra_lines,
     read_mapping,
 )
+from .reading import read_block, read_value
 
 INSTANCE_KEYS = VrrpInstance.keys()
 UNICAST_FROM_INVENTORY = "inventory"

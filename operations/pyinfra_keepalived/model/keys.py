@@ -1,69 +1,51 @@
 """The host data, declared once: one class per keepalived block, one field per key.
 
 Each field carries its type, with the rules of its value (range, pattern, allowed
-values: the types below, each with the message that says what it allows, `Says`), its
+values: the types of `model.types`, each with the message that says what it allows), its
 default and one line of documentation. `HostData.model_validate` checks every value
 against them; the validation (`validate`, `instance`, `host_level`) reads each block
-with `read_block` (pydantic validates it once, and each refusal becomes a message naming
-host, key path, value and what the type allows) and adds the rules between fields (a
-VIP's family, unicast peers, VRRPv3 and auth, ...) as named checks. The validated block
-is what render receives. Values that are not host data keys but derived by the
+with `reading.read_block` (pydantic validates it once, and each refusal becomes a message
+naming host, key path, value and what the type allows) and adds the rules between fields
+(a VIP's family, unicast peers, VRRPv3 and auth, ...) as named checks. The validated
+block is what render receives. Values that are not host data keys but derived by the
 validator are declared too, typed `Derived[...]`: no key, no schema, no table row.
 
+Here are the blocks of global_defs, the scripts, the VRRP instances and sync groups, and
+`HostData`, the host's keys; the blocks added later live in modules of their own
+(`lvs`, `bfd`, `tracking_blocks`, `includes`), which this module imports: their classes
+are the types of the fields here.
+
 From these classes also come: the keys `validate` accepts (any other is an error with a
-"did you mean"), the defaults given to pyinfra (`data_defaults`) and to `blocks.Paths`
-and `blocks.HostLevel`, the docs' table of keys and the JSON Schema for
-host_vars/group_vars YAML (`model.schema`).
+"did you mean"), the defaults given to `blocks.Paths` and `blocks.HostLevel`, the docs'
+table of keys and the JSON Schema for host_vars/group_vars YAML (`model.schema`).
 
 A default of None means: unset (optional, or derived, as the description says); a field
 whose type has no `| None` refuses an explicit null.
 """
 
-import functools
 import ipaddress
 import re
-from collections.abc import Mapping
-from types import UnionType
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    TypeAdapter,
-    ValidationError,
-    WrapValidator,
-    field_serializer,
-    field_validator,
-    model_validator,
-)
-from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
-from pydantic_core import PydanticCustomError
+from pydantic import BeforeValidator, ConfigDict, Field, Strict
+from pydantic.json_schema import WithJsonSchema
 
 from ..host_paths import LOCK_WAIT_SECONDS
+from .bfd import BfdInstances
 from .commands import command_problem
 from .hidden import unhide
 from .host_level import option_problem
-from .problems import NOT_SHOWN, did_you_mean
+from .includes import IncludeFile
+from .lvs import LvsSyncDaemon, LvsTimeouts, VirtualServer, VirtualServerGroup
+from .problems import did_you_mean
 from .readers import (
-    DNS_NAME_RE,
-    FILE_NAME_ALLOWED,
-    FILE_NAME_RE,
-    INTERFACE_ALLOWED,
-    INTERFACE_RE,
-    LABEL_RE,
     NAME_RE,
-    PATH_RE,
     PROXY_RE,
-    USER_ALLOWED,
-    USER_RE,
     VERSION_RE,
     WORD_RE,
-    extra_lines_problem,
+    address_family,
 )
+from .reading import Block, Entry, OrLine, entry_line
 from .script_data import (
     CHECK_SCRIPT_TEMPLATES,
     NOTIFY_SCRIPT_TEMPLATES,
@@ -74,104 +56,36 @@ from .script_data import (
     is_unit_name,
     template_vars_problems,
 )
+from .tracking_blocks import TrackedList, TrackFiles, TrackProcesses, VmacName
+from .types import (
+    AbsolutePath,
+    Also,
+    CommandLine,
+    Count,
+    Derived,
+    DnsName,
+    FileName,
+    Flag,
+    Interface,
+    IpAddress,
+    KeptWhole,
+    Label,
+    Lines,
+    Name,
+    OnEntry,
+    Says,
+    Text,
+    User,
+    Word,
+    address_text,
+    checked,
+    choice,
+    matching,
+    seconds,
+    whole,
+)
 
-
-class Says:
-    """A field's message after "key = value: " when its value is refused (a text, or a
-    function of the value)."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __call__(self, value):
-        return self.text(value) if callable(self.text) else self.text
-
-
-class Also:
-    """A type's metadata for the key table: the value may also be of the types `also`."""
-
-    def __init__(self, *also):
-        self.also = also
-
-
-def _number_text(value):
-    return f"{value:.6f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
-
-
-def whole(low, high, says=None):
-    """A whole number low-high (true/false and 1.0 are refused)."""
-    return Annotated[int, Strict(), Field(ge=low, le=high),
-                     Says(says or f"must be a whole number {low}-{high}")]
-
-
-def _whole_kept(value, handler):
-    """A number validated as a float, kept as given when whole (5 stays 5: in messages
-    and in keepalived.conf)."""
-    result = handler(value)
-    return value if isinstance(value, int) and not isinstance(value, bool) else result
-
-
-KeptWhole = WrapValidator(_whole_kept)
-
-
-def seconds(low, high, decimals=6, says=None):
-    """A number of seconds low-high with at most `decimals` decimals (keepalived reads 6
-    at most)."""
-    def decimals_at_most(value):
-        if round(value, decimals) != value:
-            raise PydanticCustomError("decimals", "too many decimals")
-        return value
-
-    unit = ("whole seconds" if decimals == 0 else
-            f"seconds with at most {decimals} decimal{'s' if decimals > 1 else ''}")
-    return Annotated[float, Strict(), Field(ge=low, le=high, allow_inf_nan=False),
-                     AfterValidator(decimals_at_most), KeptWhole,
-                     Says(says or f"must be a number of {unit}, "
-                                  f"{_number_text(low)}-{_number_text(high)}")]
-
-
-def choice(*choices):
-    """One of `choices` (a wrong case or a typo: "did you mean")."""
-    names = list(map(str, choices))
-    return Annotated[Literal[choices], Says(
-        lambda value: f"must be one of {', '.join(names)}"
-                      + did_you_mean(str(value).upper(), names))]
-
-
-def checked(kind, test, says, schema, strict=True):
-    """A value of `kind` (`strict`: as it is, else also what pydantic converts to it) that
-    `test` accepts (True, or the value normalised), else "`says`"; `schema`: its JSON
-    Schema."""
-    def check(value):
-        result = test(value)
-        if result is None or result is False:
-            raise PydanticCustomError("refused", "refused")
-        return value if result is True else result
-
-    return Annotated[kind, Strict(strict), AfterValidator(check), WithJsonSchema(schema),
-                     Says(says)]
-
-
-def matching(regex, allowed):
-    """Text that `regex` matches in full, else "must be `allowed`". The JSON Schema gets
-    the same pattern, so an editor flags what validation refuses."""
-    return checked(str, lambda value: bool(regex.fullmatch(value)), f"must be {allowed}",
-                   {"type": "string", "pattern": f"^(?:{regex.pattern})$"})
-
-
-def _ip_address(value):
-    """The address as ipaddress writes it (2001:DB8::1 -> 2001:db8::1), or None."""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
-Name = matching(NAME_RE, "a name of letters, digits and _ . -")
-Word = matching(WORD_RE, "a single word")
-Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
-Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
-
+# -- types of these blocks' fields --
 
 CHECK_TEMPLATE_EXAMPLE = "check_systemd_service.sh.j2"
 CheckTemplate = checked(
@@ -199,9 +113,6 @@ AuthPass = Annotated[
                     and not isinstance(unhide(value), bool) else unhide(value)),
     WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
                     "minLength": 1, "maxLength": 8}), Also("int")]
-User = matching(USER_RE, USER_ALLOWED)
-FileName = matching(FILE_NAME_RE, FILE_NAME_ALLOWED)
-AbsolutePath = matching(PATH_RE, "an absolute path of letters, digits and _ . - /")
 GroupName = matching(NAME_RE, "a group name of letters, digits and _ . -")
 PackageVersion = Annotated[
     matching(VERSION_RE, "a package version, e.g. 1:2.2.7-1+b2 (apt) or 2.2.8 (dnf): a "
@@ -211,21 +122,9 @@ PackageVersion = Annotated[
     WithJsonSchema({"type": ["string", "number"]}), Also("int", "float")]
 UnitName = checked(str, is_unit_name, f"must be {UNIT_ALLOWED}",
                    {"type": "string", "pattern": f"^(?:{UNIT_RE.pattern})$"})
-DnsName = matching(DNS_NAME_RE, "a DNS name, e.g. jump.example.com")
 Proxy = matching(PROXY_RE, "an http:// URL with a host, e.g. http://apt-cache.example:3142")
-IpAddress = checked(str, _ip_address, "must be an IPv4 or IPv6 address without prefix, "
-                    "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
-Flag = Annotated[bool, Strict(), Says("must be true or false")]
 DaemonOption = checked(str, lambda option: option_problem(option) is None, option_problem,
                        {"type": "string", "pattern": "^--"})
-CommandLine = checked(str, lambda text: command_problem(text) is None, command_problem,
-                      {"type": "string"})
-Lines = Annotated[
-    checked(list[str], lambda lines: not extra_lines_problem(lines),
-            "must be lines of text whose braces close within them",
-            {"type": "array", "items": {"type": "string"}}, strict=False),
-    Field(description="raw lines, not validated (keepalived -t still checks them)")]
-Text = str
 
 
 def template_vars(reserved):
@@ -236,81 +135,8 @@ def template_vars(reserved):
         "must be a mapping of names to values", {"type": "object"}, strict=False)
 
 
-# A value the validator derives, not a host data key: not in `keys()`, the JSON Schema or
-# the docs' key table (docs/data-keys.md).
-Derived = SkipJsonSchema
-
-
-class ModelDisagrees(AssertionError):
-    """The hand-written checks accepted a value its field refuses (a bug)."""
-
-
-class Block(BaseModel):
-    """A block of host data: unknown keys are errors. Validated, it is what render gets."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _lists_as_tuples(cls, value):
-        """A validated block is immutable, its lists too: they are tuples."""
-        return tuple(value) if isinstance(value, list) else value
-
-    @field_serializer("*", mode="wrap")
-    def _tuples_as_lists(self, value, handler):
-        """Dumped, they are lists again (the fields' declared type)."""
-        return handler(list(value) if isinstance(value, tuple) else value)
-
-    @classmethod
-    def keys(cls):
-        """The host data keys of the block (its fields that are not `Derived`; a field's
-        alias where it has one, e.g. `from`)."""
-        return [field.alias or name for name, field in cls.model_fields.items()
-                if not any(isinstance(item, Derived) for item in field.metadata)]
-
-    @classmethod
-    def built(cls, problems, given, where=None, **validated):
-        """The validated block: the keys of `given` with the `validated` values (read,
-        normalised or derived) in their place, and the declared defaults for the rest.
-        Pydantic validates it all, once: the result is the validated model (a whole
-        number of seconds stays whole, lists are tuples). A key given that no reader read (`where`: the block's key
-        path) is checked here by its field's type, and refused with its message: a new
-        keyword costs one field. Where the host has errors already (`problems`), the
-        fields that fail are left at their defaults, or the block is None if one is
-        required (the host is refused; the block only feeds the checks still to come);
-        without errors, a field the model refuses is a bug: the validator accepted what
-        the model does not."""
-        values = {**{key: given[key] for key in cls.keys() if key in given}, **validated}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            failed = {str(detail["loc"][0]) for detail in error.errors()}
-            unread = {name for name in failed - set(validated) if name in given and not any(
-                _beneath(f"{where}.{name}", f"{problem.key}.") for problem in problems.errors)}
-            if where is not None and unread:
-                report_refusals(problems, where, cls, values, error, fields=unread)
-            if not problems.errors:
-                raise ModelDisagrees(f"{cls.__name__}: the validation accepted what the "
-                                     f"model refuses: {', '.join(sorted(failed))}") from None
-            values = {key: value for key, value in values.items() if key not in failed}
-            try:
-                return cls.model_validate(values)
-            except ValidationError:
-                return None  # a required key failed
-
-    @classmethod
-    def field(cls, key):
-        """The field of host data key `key` (a field's alias, or its name)."""
-        return cls.model_fields[_field_name(cls, key)]
-
-    @classmethod
-    def default(cls, name):
-        return cls.model_fields[name].get_default(call_default_factory=True)
-
-
 # -- keepalived_global_defs --
 
-Count = whole(1, 2**31 - 1)  # GARPs sent at once, bytes, ...
 # microseconds of realtime CPU between blocking calls: not below keepalived's default (the
 # kernel kills a realtime process that runs longer: its VIPs would flap)
 RtTime = whole(10000, 2**31 - 1, "must be a whole number of microseconds 10000 (keepalived's "
@@ -324,7 +150,7 @@ NotifyCommand = Annotated[str, Strict(), Says(
 def multicast(family):
     """A multicast address of IPv`family`."""
     def test(value):
-        address = _ip_address(value)
+        address = address_text(value)
         return address is not None and ipaddress.ip_address(address).version == family \
             and ipaddress.ip_address(address).is_multicast and address
     return checked(str, test, f"must be an IPv{family} multicast address, e.g. "
@@ -368,7 +194,7 @@ class GlobalDefs(Block):
         None, description="delay between unsolicited neighbour adverts")
     vrrp_garp_master_delay: whole(0, 4294) = Field(
         None, description="seconds before the second set of GARPs after becoming MASTER")
-    vrrp_garp_master_repeat: whole(1, 2**31 - 1) = Field(
+    vrrp_garp_master_repeat: Count = Field(
         None, description="GARPs sent at once")
     vrrp_garp_master_refresh: whole(0, 4294) = Field(
         None, description="seconds between GARP refreshes as MASTER (0: none)")
@@ -561,75 +387,6 @@ class NotifyScript(Block):
 
 # -- keepalived_vrrp_instances[] and their entries --
 
-INT_RE = re.compile(r"[+-]?[0-9]{1,20}")
-
-
-def shorthand(line, options):
-    """A list entry written as one line, "FIRST keyword value ...", as a mapping of
-    `options` (the first one is FIRST); ValueError if the words do not pair up."""
-    words = line.split()
-    if not words or len(words) % 2 == 0:
-        raise ValueError("not FIRST followed by keyword value pairs")
-    return {options[0]: words[0], **dict(zip(words[1::2], words[2::2]))}
-
-
-def whole_text(value):
-    """Whole numbers given in a string entry ("... metric 10") arrive as text."""
-    return int(value) if isinstance(value, str) and INT_RE.fullmatch(value) else value
-
-
-class Entry(Block):
-    """A list entry given as one line ("192.168.1.100/24 dev eth1") or as a mapping."""
-
-    NUMBERS: ClassVar = ()  # whole-number options, which a line gives as text
-
-    @classmethod
-    def from_line(cls, line):
-        """The entry's mapping from its line; ValueError if the words do not pair up."""
-        return shorthand(line, cls.keys())
-
-    @classmethod
-    def line_says(cls):
-        """What a line of this entry must be."""
-        return (f"{cls.keys()[0].upper()} followed by keyword value pairs "
-                f"({', '.join(cls.keys()[1:])})")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_line(cls, value):
-        try:
-            return cls.as_mapping(value)
-        except ValueError:
-            raise PydanticCustomError("entry", "not an entry line") from None
-
-    @classmethod
-    def as_mapping(cls, value):
-        """The entry as a mapping (a line's words paired up, its NUMBERS whole numbers);
-        ValueError for a line whose words do not pair up; another value as it is."""
-        if isinstance(value, str):
-            value = cls.from_line(value)
-        if isinstance(value, Mapping):
-            value = {key: whole_text(item) if key in cls.NUMBERS else item
-                     for key, item in value.items()}
-        return value
-
-
-class _OrLine(Also):
-    """In the JSON Schema and the key table, an entry is also a line of text."""
-
-    def __init__(self):
-        super().__init__("str")
-
-    def __get_pydantic_json_schema__(self, core_schema, handler):
-        return {"anyOf": [{"type": "string", "description": "the entry on one line"},
-                          handler(core_schema)]}
-
-def _line(entry, first, options):
-    """An entry as its keepalived.conf line: FIRST keyword value ... (options set only)."""
-    return " ".join([getattr(entry, first), *(f"{key} {getattr(entry, key)}" for key in options
-                                              if getattr(entry, key) is not None)])
-
-
 def vip_address_problem(text):
     """Why `text` is no VIP address (ADDRESS/PREFIX, or ADDRESS: a warning elsewhere), or
     None."""
@@ -645,12 +402,10 @@ def vip_address_problem(text):
     return None
 
 
-def _route_family(text):
-    """4 or 6 for a network, 0 for default, None for neither."""
-    if text == "default":
-        return 0
+def _network(text):
+    """The network `text` writes (no host bits set), or None."""
     try:
-        return ipaddress.ip_network(text).version
+        return ipaddress.ip_network(text)
     except ValueError:
         return None
 
@@ -663,18 +418,16 @@ def _vip_address(text):
     return str(address) if "/" in text else str(address.ip)
 
 
-class OnEntry:
-    """A field's metadata: its refusal is reported at the entry that holds it, the
-    entry's value shown (a VIP's address is the entry)."""
-
-
 VipAddress = Annotated[
     checked(str, _vip_address, lambda text: "required: address with prefix, e.g. "
             "192.168.1.100/24" if text is None else vip_address_problem(text),
             {"type": "string"}), OnEntry()]
-RouteTo = checked(str, lambda text: _route_family(text) is not None,
+RouteTo = checked(str, lambda text: text == "default" or _network(text) is not None,
                   "must be a network (192.168.2.0/24, 2001:db8:2::/64, with no host bits "
                   "set) or default", {"type": "string"})
+RouteTable = Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
+                                             else str(value)),
+                       Says("must be a routing table number or name")]
 
 
 class VirtualIp(Entry):
@@ -691,7 +444,7 @@ class VirtualIp(Entry):
                                   "brd or broadcast)")
 
     def __str__(self):
-        return _line(self, "address", ("brd", "dev", "label", "scope"))
+        return entry_line(self, "address", ("brd", "dev", "label", "scope"))
 
 
 class VirtualRoute(Entry):
@@ -704,15 +457,13 @@ class VirtualRoute(Entry):
     metric: whole(0, 2**32 - 1) | None = Field(None, description="route metric")
     NUMBERS: ClassVar = ("metric",)
 
-    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
-                                           else str(value)),
-                     Says("must be a routing table number or name")] | None = Field(
+    table: RouteTable | None = Field(
         None, description="routing table number or name")
     scope: choice("global", "site", "link", "host", "nowhere") | None = Field(
         None, description="route scope")
 
     def __str__(self):
-        return _line(self, "to", ("src", "via", "dev", "scope", "table", "metric"))
+        return entry_line(self, "to", ("src", "via", "dev", "scope", "table", "metric"))
 
 
 class TrackInterface(Entry):
@@ -725,10 +476,10 @@ class TrackInterface(Entry):
                                             "down; unset: down means FAULT")
 
     def __str__(self):
-        return _line(self, "interface", ("weight",))
+        return entry_line(self, "interface", ("weight",))
 
 
-RuleAddress = checked(str, lambda text: text == "all" or _route_family(text) in (4, 6),
+RuleAddress = checked(str, lambda text: text == "all" or _network(text) is not None,
                       "must be an address, a network (e.g. 192.168.2.0/24) or all",
                       {"type": "string"})
 
@@ -747,9 +498,7 @@ class IpRule(Entry):
     fwmark: whole(0, 2**32 - 1) | None = Field(None, description="firewall mark")
     priority: whole(0, 2**32 - 1) = Field(description="rule priority, ip rule's preference "
                                           "(required: keepalived refuses a rule without)")
-    table: Annotated[Name, BeforeValidator(lambda value: value if isinstance(value, str)
-                                           else str(value)),
-                     Says("must be a routing table number or name")] = Field(
+    table: RouteTable = Field(
         description="routing table the rule looks up, number or name (required)")
 
     @classmethod
@@ -763,18 +512,11 @@ class IpRule(Entry):
     def line_says(cls):
         return f"keyword value pairs ({', '.join(cls.keys())})"
 
-    @property
-    def family(self):
-        """4 or 6 from its addresses, or None (from all, or none given)."""
-        return next((_route_family(text) for text in (self.from_, self.to)
-                     if text not in (None, "all")), None)
-
     def __str__(self):
         words = [(key, getattr(self, name)) for key, name in (
             ("from", "from_"), ("to", "to"), ("iif", "iif"), ("oif", "oif"),
             ("fwmark", "fwmark"), ("priority", "priority"), ("table", "table"))]
         return " ".join(f"{key} {value}" for key, value in words if value is not None)
-
 
 
 class VrrpInstance(Block):
@@ -791,7 +533,7 @@ class VrrpInstance(Block):
         None, description="highest wins (required here or as keepalived_priority; 255 only "
                           "for the address owner)")
     virtual_ipaddresses: Annotated[
-        list[Annotated[VirtualIp, _OrLine()]], Field(min_length=1), Says(
+        list[Annotated[VirtualIp, OrLine()]], Field(min_length=1), Says(
             lambda value: "required: at least one virtual IP address"
             if value is None or isinstance(value, (list, tuple)) else "must be a list")] = Field(
         description="at least one virtual IP address, one family (required)")
@@ -821,11 +563,11 @@ class VrrpInstance(Block):
         'must be a list of addresses, or "inventory"')] | None = Field(
         None, description="peer addresses, or \"inventory\": the other hosts' of this "
                           "instance (unset: multicast)")
-    track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
+    track_interfaces: list[Annotated[TrackInterface, OrLine()]] = Field(
         [], description="other interfaces whose state counts")
-    virtual_ipaddresses_excluded: list[Annotated[VirtualIp, _OrLine()]] = Field(
+    virtual_ipaddresses_excluded: list[Annotated[VirtualIp, OrLine()]] = Field(
         [], description="addresses moved along but not in adverts")
-    virtual_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field([], description="routes moved "
+    virtual_routes: list[Annotated[VirtualRoute, OrLine()]] = Field([], description="routes moved "
                                                           "with the VIPs")
     notify_master: NotifyCommand | None = Field(None, description=NOTIFY + ", run on MASTER")
     notify_backup: NotifyCommand | None = Field(None, description=NOTIFY + ", run on BACKUP")
@@ -839,14 +581,14 @@ class VrrpInstance(Block):
     peers_from_inventory: Derived[bool] = Field(False, description="unicast_peers "
                                                 "\"inventory\": model.peers fills them in")
     # (model.tracking_blocks: TrackedList, VmacName; the items it checks the names of)
-    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
+    track_processes: TrackedList = Field([], description="names of "
                                            "keepalived_track_processes, each optionally "
                                            "with its own weight")
-    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
+    track_processs: TrackedList = Field([], description="the Ansible role's spelling of "
                                           "track_processes (not both)")
-    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
+    track_files: TrackedList = Field([], description="names of keepalived_track_files, "
                                        "each optionally with its own weight")
-    use_vmac: "VmacName" = Field(False, description="true: the VIPs on a macvlan with the "  # noqa: F821
+    use_vmac: VmacName = Field(False, description="true: the VIPs on a macvlan with the "
                                  "VRRP MAC 00:00:5e:00:01:VRID (named vrrp.VRID), or that "
                                  "macvlan's name")
     vmac_xmit_base: Flag = Field(False, description="with use_vmac: send and receive adverts "
@@ -896,7 +638,7 @@ class VrrpInstance(Block):
                                     "global_defs' smtp_alert)")
     notify_priority_changes: Flag | None = Field(
         None, description="write priority changes to the notify FIFO")
-    virtual_rules: list[Annotated[IpRule, _OrLine()]] = Field(
+    virtual_rules: list[Annotated[IpRule, OrLine()]] = Field(
         [], description="ip rules moved with the VIPs")
     unicast_ttl: whole(0, 255) | None = Field(None, description="TTL / hop limit of unicast "
                                              "adverts")
@@ -922,7 +664,7 @@ class VrrpInstance(Block):
     # typed keys (unicast_peers, unicast_src_ip) do not show them
     RAW_ADDRESSING: ClassVar = ("unicast_peer", "unicast_src_ip", "mcast_src_ip")
     # (model.bfd: the bfd instances it checks the names of)
-    track_bfds: "TrackedList" = Field([], description="names of keepalived_bfd_instances, "  # noqa: F821
+    track_bfds: TrackedList = Field([], description="names of keepalived_bfd_instances, "
                                       "each optionally with its own weight")
 
     @property
@@ -948,7 +690,7 @@ class VrrpInstance(Block):
     @property
     def family(self):
         """4 or 6: the address family of the VIPs, and of the VRRP adverts."""
-        return 6 if ":" in self.virtual_ipaddresses[0].address else 4
+        return address_family(self.virtual_ipaddresses[0].address)
 
 
 def notify_commands(block):
@@ -976,11 +718,11 @@ class SyncGroup(Block):
 
     instances: list[Name] = Field(description="two or more instances of this host that "
                                   "change state together")
-    track_processes: "TrackedList" = Field([], description="names of "  # noqa: F821
+    track_processes: TrackedList = Field([], description="names of "
                                            "keepalived_track_processes, for every member")
-    track_processs: "TrackedList" = Field([], description="the Ansible role's spelling of "  # noqa: F821
+    track_processs: TrackedList = Field([], description="the Ansible role's spelling of "
                                           "track_processes (not both)")
-    track_files: "TrackedList" = Field([], description="names of keepalived_track_files, "  # noqa: F821
+    track_files: TrackedList = Field([], description="names of keepalived_track_files, "
                                        "for every member")
     notify_master: NotifyCommand | None = Field(None, description=NOTIFY + ", run when the group "
                                        "becomes MASTER")
@@ -993,13 +735,13 @@ class SyncGroup(Block):
                                     "global_defs' smtp_alert)")
     global_tracking: Flag = Field(False, description="deprecated, refused (keepalived -t "
                                   "fails on it): use the group's track_* instead")
-    track_interfaces: list[Annotated[TrackInterface, _OrLine()]] = Field(
+    track_interfaces: list[Annotated[TrackInterface, OrLine()]] = Field(
         [], description="interfaces whose fault puts the whole group in FAULT")
     track_scripts: Annotated[list[Annotated[str, Strict()]], Says(
         "must be a list of vrrp_names of check scripts")] = Field(
         [], description="vrrp_names of check scripts whose "
                                       "failure puts the whole group in FAULT")
-    track_bfds: "TrackedList" = Field([], description="names of keepalived_bfd_instances, "  # noqa: F821
+    track_bfds: TrackedList = Field([], description="names of keepalived_bfd_instances, "
                                       "for every member")
 
     NOTIFY_KEYS: ClassVar = ("notify_master", "notify_backup", "notify_fault", "notify_stop",
@@ -1115,324 +857,41 @@ class HostData(Block):
                            "VRID, version, advert_int) go live on this host although a peer "
                            "is outside --limit or unreachable: both may hold the VIPs (split "
                            "brain) until that peer is deployed")
-    keepalived_track_processes: "TrackProcesses" = Field(  # noqa: F821
+    keepalived_track_processes: TrackProcesses = Field(
         {}, description="vrrp_track_process blocks by name: processes whose presence "
                         "counts (see docs: tracking)")
-    keepalived_track_processs: "TrackProcesses" = Field(  # noqa: F821
+    keepalived_track_processs: TrackProcesses = Field(
         {}, description="the Ansible role's spelling of keepalived_track_processes (not "
                         "both)")
-    keepalived_track_files: "TrackFiles" = Field(  # noqa: F821
+    keepalived_track_files: TrackFiles = Field(
         {}, description="track_file blocks by name: files whose number, times the weight, "
                         "is added to the priority")
     # the operator's own files: a block of model.includes (which completes this class)
-    keepalived_include_files: "list[IncludeFile]" = Field(  # noqa: F821
+    keepalived_include_files: list[IncludeFile] = Field(
         [], description="operator config files (a file, or a directory of *.conf), uploaded "
                         "into conf.d/include/ and included: for what the keys do not type")
     # keepalived's LVS half: its blocks are model.lvs's (which completes this class)
-    keepalived_virtual_servers: "list[VirtualServer]" = Field(  # noqa: F821
+    keepalived_virtual_servers: list[VirtualServer] = Field(
         [], description="LVS virtual servers (keepalived needs IPVS in the host's kernel)")
-    keepalived_virtual_server_groups: "list[VirtualServerGroup]" = Field(  # noqa: F821
+    keepalived_virtual_server_groups: list[VirtualServerGroup] = Field(
         [], description="LVS virtual_server_group blocks, by name")
-    keepalived_lvs_sync_daemon: "LvsSyncDaemon | None" = Field(  # noqa: F821
+    keepalived_lvs_sync_daemon: LvsSyncDaemon | None = Field(
         None, description="global_defs' lvs_sync_daemon: IPVS connection sync")
-    keepalived_lvs_timeouts: "LvsTimeouts | None" = Field(  # noqa: F821
+    keepalived_lvs_timeouts: LvsTimeouts | None = Field(
         None, description="global_defs' lvs_timeouts: IPVS connection timeouts")
-    keepalived_static_ipaddresses: list[Annotated[VirtualIp, _OrLine()]] = Field(
+    keepalived_static_ipaddresses: list[Annotated[VirtualIp, OrLine()]] = Field(
         [], description="addresses keepalived keeps on the host whatever the VRRP state "
                         "(static_ipaddress; each with its dev)")
-    keepalived_static_routes: list[Annotated[VirtualRoute, _OrLine()]] = Field(
+    keepalived_static_routes: list[Annotated[VirtualRoute, OrLine()]] = Field(
         [], description="routes keepalived keeps whatever the VRRP state (static_routes)")
-    keepalived_static_rules: list[Annotated[IpRule, _OrLine()]] = Field(
+    keepalived_static_rules: list[Annotated[IpRule, OrLine()]] = Field(
         [], description="ip rules keepalived keeps whatever the VRRP state (static_rules)")
     keepalived_lvs_real_server: IpAddress | None = Field(
         None, description="this host is an LVS-DR real server under this address (as the "
                           "directors' real_servers list it): it gets their DR virtual "
                           "addresses on lo and the ARP sysctls (see docs: LVS)")
-    keepalived_bfd_instances: "BfdInstances" = Field(  # noqa: F821
+    keepalived_bfd_instances: BfdInstances = Field(
         {}, description="bfd_instance blocks by name: BFD sessions with neighbors, tracked "
                         "by instances and sync groups (see docs: tracking)")
 
 
-# The types of fields declared by name (a string) here: blocks of the modules that build on
-# this one (model.tracking_blocks, model.includes, model.lvs), which this module cannot
-# import. Each registers its types with `complete`; model/__init__ imports them all.
-FORWARD_TYPES = {}
-
-
-def complete(**types):
-    """Register the types named by fields of this module, and rebuild the blocks that name
-    them (those still missing a type stay incomplete until it is registered)."""
-    FORWARD_TYPES.update(types)
-    for block in (VrrpInstance, SyncGroup, HostData):
-        block.model_rebuild(force=True, raise_errors=False, _types_namespace=FORWARD_TYPES)
-
-
-def data_defaults():
-    """The defaults given to pyinfra (`@deploy(data_defaults=...)`): every key with a
-    default other than None (None: unset, or derived from other keys)."""
-    return {name: HostData.default(name) for name in HostData.keys()
-            if HostData.default(name) is not None}
-
-
-# -- checking one field --
-
-def _holds_block(annotation):
-    """The type is, or holds, a Block (a list of entries, ...)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return True
-    return any(_holds_block(arg) for arg in get_args(annotation))
-
-
-def _field_type(block, name):
-    field = block.model_fields[name]
-    return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
-
-
-@functools.cache
-def _adapter(kind):
-    return TypeAdapter(kind)
-
-
-def _says(kind):
-    """The type's message: the outermost `Says` (a type narrowing another says its own)."""
-    says = [candidate for candidate in _flatten(kind) if isinstance(candidate, Says)]
-    if not says:
-        raise LookupError(f"{kind} declares no message")
-    return says[-1]
-
-
-def _flatten(annotation):
-    """The metadata in a type, the inner types' first."""
-    for arg in getattr(annotation, "__args__", ()):
-        yield from _flatten(arg)
-    yield from getattr(annotation, "__metadata__", ())
-
-
-def read_value(problems, key, kind, value):
-    """The value if it is of type `kind` (a type of this module, with its `Says`), else
-    None after an error on `problems` naming `key`, the value and what `kind` allows.
-    Text comes back as the type normalises it (an IP address as ipaddress writes it);
-    numbers and the rest as given (5 stays 5, for the messages that show it)."""
-    try:
-        if value is None:
-            raise ValueError("unset")
-        result = _adapter(kind).validate_python(value)
-    except (ValidationError, ValueError):
-        problems.error(key, value, _says(kind)(value))
-        return None
-    return result if isinstance(result, str) else value
-
-
-def read_field(problems, key, block, name, value):
-    """`read_value` with the type of `block`'s field `name`."""
-    return read_value(problems, key, _field_type(block, name), value)
-
-
-
-# -- checking a whole block --
-
-def _inner(annotation):
-    """The type under Annotated (and under `X | None`): what a loc part steps into."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-            continue
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if get_origin(annotation) in (Union, UnionType) and len(members) == 1:
-            annotation = members[0]
-            continue
-        return annotation
-
-
-def _members(annotation):
-    """The types a value of `annotation` may be: the members of a union, or itself."""
-    kind = _inner(annotation)
-    if get_origin(kind) in (Union, UnionType):
-        return [_inner(member) for member in get_args(kind)]
-    return [kind]
-
-
-def _step(annotation, part):
-    """The type at `part` (a field name, a list index or a mapping key) of `annotation`,
-    or None when `part` is pydantic's tag for a member of a union (no step)."""
-    for member in _members(annotation):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            if isinstance(part, str) and _field_name(member, part) is not None:
-                return _field_type(member, _field_name(member, part))
-        elif get_origin(member) is list and isinstance(part, int):
-            return get_args(member)[0]
-        elif get_origin(member) is dict and isinstance(part, str) and not part.startswith(
-                ("function-", "list[", "dict[", "literal[", "model-", "tagged-union")):
-            return get_args(member)[1]
-    return None
-
-
-def _field_name(block, key):
-    """The field of `block` whose key (its alias, or its name) is `key`, or None."""
-    return next((name for name, field in block.model_fields.items()
-                 if (field.alias or name) == key), None)
-
-
-def _own_says(annotation):
-    """The `Says` of this type itself (or of X in `X | None`), not of types inside it."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            says = [item for item in annotation.__metadata__ if isinstance(item, Says)]
-            if says:
-                return says[-1]
-            annotation = get_args(annotation)[0]
-            continue
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        if get_origin(annotation) in (Union, UnionType) and len(members) == 1:
-            annotation = members[0]
-            continue
-        return None
-
-
-def _item(container, part):
-    if isinstance(container, Mapping):
-        return container.get(part)
-    if isinstance(container, (list, tuple)) and isinstance(part, int) and \
-            -len(container) <= part < len(container):
-        return container[part]
-    return None
-
-
-def _walk(block, loc, value):
-    """Each step of `loc` inside `block`, as (key path suffix, value there, type there):
-    .field, [index], ['mapping key']; pydantic's union member tags are no step, and a
-    mapping key's own error ("[key]") stays at that key, its value the key."""
-    kind, path, container, last = block, "", block, None
-    for part in loc:
-        if part == "[key]":
-            members = [get_origin(member) is dict for member in _members(container)]
-            if any(members):
-                kind = get_args(_members(container)[members.index(True)])[0]
-                yield path, last, kind
-            continue
-        inner = _step(kind, part)
-        if inner is None:
-            continue  # a union member's tag
-        entry = next((member for member in _members(kind) if isinstance(member, type)
-                      and issubclass(member, Entry)), None)
-        if entry is not None and isinstance(part, str):
-            try:  # an entry given as a line: its words
-                value = entry.as_mapping(value)
-            except ValueError:
-                pass
-        field = any(isinstance(member, type) and issubclass(member, BaseModel)
-                    and _field_name(member, part) is not None for member in _members(kind))
-        container, kind, last = kind, inner, part
-        path += f".{part}" if field else f"[{part!r}]" if isinstance(part, str) else f"[{part}]"
-        value = _item(value, part)
-        yield path, value, kind
-
-
-# What a value must be, by pydantic's error type, where its type says nothing itself.
-SHAPES = {"list_type": "must be a list", "dict_type": "must be a mapping of keys to values",
-          "string_type": "must be text", "bool_type": "must be true or false"}
-
-
-def _refusal(block, loc, value, error_type):
-    """(key path suffix, value there, message) of one pydantic error at `loc` inside
-    `block`: the path stops at the deepest type on it that says what it allows (`Says`);
-    else a block's shape, a missing key's description, or the shape pydantic wanted."""
-    steps = list(_walk(block, loc, value))
-    if error_type == "missing":  # the type's own words for a missing value, else the
-        path, _, kind = steps[-1]  # key's description
-        says = _own_says(kind)
-        if says is not None and says(None).startswith("required"):
-            return path, None, says(None)
-        holder = _block_at(block, loc)
-        return path, NOT_SHOWN, "required: " + holder.model_fields[
-            _field_name(holder, loc[-1])].description.split(" (required")[0]
-    for depth in range(len(steps) - 1, -1, -1):
-        path, there, kind = steps[depth]
-        says = _own_says(kind)
-        if says is not None:
-            if depth and any(isinstance(item, OnEntry) for item in _flatten(kind)):
-                return *steps[depth - 1][:2], says(there)
-            return path, there, says(there)
-        for member in _members(kind):
-            if isinstance(member, type) and issubclass(member, BaseModel) and \
-                    depth == len(steps) - 1:
-                return path, there, _block_says(member, there)
-    path, there, kind = steps[-1] if steps else ("", value, block)
-    for member in _members(kind):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            return path, there, _block_says(member, there)
-    return path, there, SHAPES.get(error_type, "is not valid")
-
-
-def _block_at(block, loc):
-    """The Block class that holds the field at the end of `loc`."""
-    kind = block
-    for part in loc[:-1]:
-        kind = _step(kind, part) or kind
-    for member in _members(kind):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            return member
-    return block
-
-
-def _beneath(path, other):
-    """`other` is a key path inside `path`."""
-    return other != path and other.startswith(path) and other[len(path)] in ".["
-
-
-def read_block(problems, key, block, value, **derived):
-    """`value` (host data: a mapping, or a line for an Entry) validated as `block` by
-    pydantic, with the `derived` values set; or None after reporting what it refuses on
-    `problems`, one message per key path: the path under `key`, the value there (shown as
-    `problems.shown` shows it) and what its type allows (`Says`); an unknown key with a
-    "did you mean"; a missing required key with its description. Where a union's members
-    refuse a value at several depths, the deepest paths are reported (the value had the
-    shape of the member that went deeper)."""
-    if isinstance(value, Mapping):
-        for name in value:
-            if name in block.model_fields and name not in block.keys():  # Derived
-                problems.unknown_key(f"{key}.{name}", name, block.keys())
-                return None
-    try:
-        return block.model_validate({**value, **derived} if isinstance(value, Mapping)
-                                    else value)
-    except ValidationError as error:
-        report_refusals(problems, key, block, value, error)
-        return None
-
-
-def report_refusals(problems, key, block, value, error, fields=None):
-    """Each refusal of pydantic's `error` for `value` (validated as `block`) on
-    `problems`, as `read_block` words it, one per key path, the deepest where they nest;
-    `fields`: only those top-level fields'."""
-    found = {}  # key path -> (value, message, or the block an unknown key is not of)
-    for detail in error.errors():
-        loc = detail["loc"]
-        if fields is not None and (not loc or loc[0] not in fields):
-            continue
-        if detail["type"] == "extra_forbidden":
-            steps = list(_walk(block, loc[:-1], value))
-            path = (steps[-1][0] if steps else "") + f".{loc[-1]}"
-            found.setdefault(key + path if key else path.lstrip("."),
-                             (NOT_SHOWN, _block_at(block, loc)))
-            continue
-        path, there, message = _refusal(block, loc, value, detail["type"])
-        found.setdefault(key + path if key else path.lstrip("."), (there, message))
-    for where, (there, message) in found.items():
-        if any(_beneath(where, other) for other in found):
-            continue
-        if isinstance(message, type):  # an unknown key of that block
-            problems.unknown_key(where, where.rpartition(".")[2], message.keys(),
-                                 what="option" if issubclass(message, Entry) else "key")
-        else:
-            problems.error(where, there, message)
-
-
-def _block_says(block, value):
-    """What a block's value must be, when it is not even a mapping (or an entry line)."""
-    names = ", ".join(block.keys())
-    if issubclass(block, Entry) and not isinstance(value, str):
-        return f"must be a string or a mapping of {names}"
-    if issubclass(block, Entry):
-        return f"must be {block.line_says()}, or a mapping of {names}"
-    return f"must be a mapping of {names}"

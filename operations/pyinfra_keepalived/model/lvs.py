@@ -5,7 +5,7 @@ Data keys follow the Ansible role evrardjp/ansible-keepalived (`keepalived_virtu
 `keepalived_virtual_server_groups`; `real_servers`, `tcp_checks`, `misc_check`, `http_get`,
 ... as that role names them), so its host_vars carry across; numbers it writes as text
 ('53') are read as numbers. Each block is declared once here, validated whole by
-`keys.read_block`; the rules between its fields are the named `check_*` functions below.
+`reading.read_block`; the rules between its fields are the named `check_*` functions below.
 
 LVS needs IPVS in the host's kernel: keepalived with any virtual server on a kernel without
 it terminates whole, VRRP included. `Lvs.used` tells the deploy to show IPVS on the host
@@ -20,9 +20,10 @@ from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from . import keys
-from .keys import (
-    Block,
+from .problems import NOT_SHOWN, Problems
+from .readers import address_family
+from .reading import Block, read_block
+from .types import (
     CommandLine,
     Derived,
     DnsName,
@@ -38,8 +39,6 @@ from .keys import (
     whole,
     whole_text,
 )
-from .problems import NOT_SHOWN, Problems
-from .readers import address_family
 
 
 def _number(kind):
@@ -51,7 +50,6 @@ def _number(kind):
 Port = _number(whole(1, 65535))
 Fwmark = _number(whole(1, 2**32 - 1, "must be a whole number 1-4294967295 (a firewall "
                                       "mark)"))
-Count = _number(whole(1, 2**31 - 1, "must be a whole number 1 or more"))
 Timeout = _number(seconds(0.000001, 4294, 6, "must be a number of seconds 0.000001-4294 (at "
                                             "most 6 decimals)"))
 HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{2})+")
@@ -538,10 +536,6 @@ class Lvs:
         return frozenset(line.split()[0] for line, _ in self.runs)
 
 
-# HostData's LVS keys are these blocks: complete it (model/__init__ imports this module)
-keys.complete(VirtualServer=VirtualServer, VirtualServerGroup=VirtualServerGroup,
-              LvsSyncDaemon=LvsSyncDaemon, LvsTimeouts=LvsTimeouts)
-
 # their keys are shown in messages (none is a secret)
 Problems.public_keys(*(block.keys() for block in (
     VirtualServer, RealServer, SorryServer, HttpUrl, VirtualServerGroup, GroupMember,
@@ -569,7 +563,7 @@ def read_lvs(problems: Problems, data, instances, notify_paths, script_user):
     groups, group_servers = [], []
     for index, item in enumerate(raw_groups):
         own, server = split_group(problems, f"{GROUPS_KEY}[{index}]", item)
-        group = keys.read_block(problems, f"{GROUPS_KEY}[{index}]", VirtualServerGroup, own)
+        group = read_block(problems, f"{GROUPS_KEY}[{index}]", VirtualServerGroup, own)
         if group is not None:
             groups.append(group)
             check_group(problems, f"{GROUPS_KEY}[{index}]", group)
@@ -585,13 +579,13 @@ def read_lvs(problems: Problems, data, instances, notify_paths, script_user):
     check_duplicates(problems, servers)
     sync_daemon = timeouts = None
     if data.get("keepalived_lvs_sync_daemon") is not None:
-        sync_daemon = keys.read_block(problems, "keepalived_lvs_sync_daemon", LvsSyncDaemon,
+        sync_daemon = read_block(problems, "keepalived_lvs_sync_daemon", LvsSyncDaemon,
                                  data["keepalived_lvs_sync_daemon"])
         if sync_daemon is not None:
             check_sync_instance(problems, sync_daemon, instances)
             check_sync_group(problems, sync_daemon)
     if data.get("keepalived_lvs_timeouts") is not None:
-        timeouts = keys.read_block(problems, "keepalived_lvs_timeouts", LvsTimeouts,
+        timeouts = read_block(problems, "keepalived_lvs_timeouts", LvsTimeouts,
                               data["keepalived_lvs_timeouts"])
         if timeouts is not None and not timeouts.line():
             problems.error("keepalived_lvs_timeouts", {}, "must set at least one of tcp, "
@@ -618,7 +612,7 @@ def split_group(problems, where, item):
 def read_virtual_server(problems, where, item, notify_paths, script_user):
     """One virtual server, its spellings and commands resolved; None after an error."""
     errors = len(problems.errors)
-    server = keys.read_block(problems, where, VirtualServer, item)
+    server = read_block(problems, where, VirtualServer, item)
     if server is None:
         return None
     check_address(problems, where, server)
@@ -708,7 +702,7 @@ def old_spelling(problems, where, server, new, old, default):
 
 
 def resolve_command(problems, key, command, notify_paths):
-    """A command (keys.CommandLine: model.commands' rule, as every command the config
+    """A command (types.CommandLine: model.commands' rule, as every command the config
     runs) with its first word, a script of keepalived_notify_scripts by file name,
     replaced by that script's path; an absolute path stays (a program name is not looked
     up on the host's PATH here). None after an error."""

@@ -11,16 +11,7 @@ directors' data; the real server only says who it is.
 import ipaddress
 from dataclasses import replace
 
-from .keys import HostData, read_field
-
-REAL_SERVER_KEY = "keepalived_lvs_real_server"
-
-
-def read_real_server(problems, data):
-    """The host's address as its directors list it, or None."""
-    value = data.get(REAL_SERVER_KEY)
-    return None if value is None else read_field(problems, REAL_SERVER_KEY, HostData,
-                                                 REAL_SERVER_KEY, value)
+REAL_SERVER_KEY = "keepalived_lvs_real_server"  # (read by its field's type: validate)
 
 
 def group_addresses(group):

@@ -1,5 +1,7 @@
-"""The patterns of the host data's text values (model.keys makes them field types), and
-the readers of a value's shape shared by the validation modules.
+"""The patterns of the host data's text values (model.types makes them field types), the
+readers of a value's shape shared by the validation modules, and what raw lines may hold
+(`extra_lines_problem`; the keywords they may not name, `REFUSED_RAW`: extra_lines and
+operator include files alike).
 
 Each reader returns the value, or an empty list or mapping after reporting an error on
 `problems` that names the key path, the value and what is allowed.
@@ -9,7 +11,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
-# Every pattern is used with fullmatch (model.keys.matching): `$` would accept a trailing
+# Every pattern is used with fullmatch (model.types.matching): `$` would accept a trailing
 # newline.
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # One word of printable ASCII without the characters that end a word or start a comment
@@ -96,6 +98,19 @@ def extra_lines_problem(lines):
         return None, lines, (f"leaves {depth} brace(s) open: close every block the lines "
                              "open")
     return None
+
+
+NAMESPACE = ("moves keepalived into another network namespace or instance: its VIPs would not "
+             "be where the host firewall, the status checks and the clients look; run "
+             "keepalived in the host's own")
+IPTABLES = ("is refused by the keepalived -t of Debian's packages, built for nftables (2.2.7: "
+            "exit 5); the deploy manages the host firewall (keepalived_firewall)")
+# keywords refused in extra_lines (global_defs' and instances'), with why
+REFUSED_RAW = {
+    "net_namespace": NAMESPACE, "net_namespace_ipvs": NAMESPACE,
+    "namespace_with_ipsets": NAMESPACE, "instance": NAMESPACE,
+    "vrrp_iptables": IPTABLES, "vrrp_ipsets": IPTABLES,
+}
 
 
 def read_extra_lines(problems, key, value):

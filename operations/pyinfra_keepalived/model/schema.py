@@ -10,7 +10,9 @@ import os
 import sys
 import typing
 
-from .keys import Also, Block, HostData, data_defaults
+from .keys import BannerCheckVars, HostData
+from .reading import Block
+from .types import Also
 
 SCHEMA_PATH = os.path.join("schema", "keepalived-host-data.schema.json")
 KEYS_PAGE = os.path.join("docs", "data-keys.md")
@@ -94,8 +96,6 @@ def _nested_blocks(annotation):
 
 def key_table():
     """The tables of keys (docs/data-keys.md), one per block, from model.keys."""
-    from .keys import BannerCheckVars
-
     blocks = []
     _blocks(HostData, blocks)
     blocks.append(BannerCheckVars)
@@ -137,7 +137,7 @@ def write(root="."):
         handle.write(schema_text())
 
 
-__all__ = ["data_defaults", "json_schema", "key_table", "write"]
+__all__ = ["json_schema", "key_table", "write"]
 
 if __name__ == "__main__":
     # --schema: print the schema (a project using the installed package saves it where its

@@ -3,16 +3,17 @@ and `keepalived_static_rules` (keepalived's `static_ipaddress`, `static_routes` 
 `static_rules`: what keepalived keeps on the host whatever the VRRP state), and the
 rules of an ip rule (also an instance's `virtual_rules`).
 
-Each entry is read by its type (`model.keys.read_block`: VirtualIp, VirtualRoute, IpRule);
+Each entry is read by its type (`model.reading.read_block`: VirtualIp, VirtualRoute, IpRule);
 the rules between its keywords are the named checks below.
 """
 
 import ipaddress
 from dataclasses import dataclass
 
-from .keys import IpRule, VirtualIp, VirtualRoute, read_block
+from .keys import IpRule, VirtualIp, VirtualRoute
 from .problems import NOT_SHOWN
 from .readers import address_family, read_list
+from .reading import read_block
 
 
 @dataclass(frozen=True)

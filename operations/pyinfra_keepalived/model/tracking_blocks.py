@@ -7,7 +7,7 @@ and `keepalived_track_processs` (its spelling, accepted beside `keepalived_track
 mappings of name to block; `track_files` and `track_processs` / `track_processes` in
 instances and sync groups, lists of names (each optionally "NAME weight W").
 
-Every block is read with `keys.read_block`; the rules between keys are the named `check_*`
+Every block is read with `reading.read_block`; the rules between keys are the named `check_*`
 functions below, each adding errors (or warnings that name the fix) to `problems`.
 `read_tracking` is what `validate.read_host` calls, once the instances and sync groups are
 read.
@@ -19,27 +19,21 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from ..host_paths import DRAIN_FILE, DRAIN_TRACKER
-from .keys import (
+from .problems import did_you_mean, public_keys
+from .readers import read_mapping
+from .reading import Block, Entry, OrLine, entry_line, read_block, read_value
+from .types import (
     AbsolutePath,
-    Block,
     Derived,
-    Entry,
     Flag,
     Interface,
     Name,
     Says,
-    _line,
-    _OrLine,
     choice,
-    complete,
     matching,
-    read_block,
-    read_value,
     seconds,
     whole,
 )
-from .problems import did_you_mean, public_keys
-from .readers import read_mapping
 
 # A process and its parameters as keepalived matches them: words without quotes, braces,
 # # or ! (each a word of keepalived's parser), one space apart.
@@ -112,11 +106,11 @@ class TrackedItem(Entry):
     weight: whole(-254, 254) | None = Field(None, description="instead of the block's weight")
 
     def __str__(self):
-        return _line(self, "name", ("weight",))
+        return entry_line(self, "name", ("weight",))
 
 
 TrackedList = Annotated[
-    list[Annotated[TrackedItem, _OrLine()]],
+    list[Annotated[TrackedItem, OrLine()]],
     Says("must be a list of names, each optionally followed by weight W (-254-254), or "
          "mappings of name and weight")]
 VmacName = Annotated[Flag | Interface, Says(
@@ -124,10 +118,6 @@ VmacName = Annotated[Flag | Interface, Says(
     "spaces, / or :)")]
 TrackFiles = dict[Name, TrackFile]
 TrackProcesses = dict[Name, TrackProcess]
-
-# The model's fields name these types by name (model.keys cannot import this module).
-complete(TrackedList=TrackedList, VmacName=VmacName, TrackFiles=TrackFiles,
-         TrackProcesses=TrackProcesses)
 
 public_keys(TrackFile.keys(), TrackProcess.keys(), TrackedItem.keys())
 

@@ -4,9 +4,9 @@ Errors are for what keepalived would reject or silently change; they stop the ru
 before any host is touched. Warnings are for what keepalived accepts but is probably
 a mistake; they name the fix and the run goes on.
 
-Each block is read by `keys.read_block` (one pydantic validation against its class in
-`keys`); what follows are the rules between keys. Data keys follow the original Ansible
-role (docs/data-keys.md lists them). Per-host `keepalived_priority` and `keepalived_state`
+Each block is read by `reading.read_block` (one pydantic validation against its class in
+`keys`, `lvs`, ...); what follows are the rules between keys. Data keys follow the
+original Ansible role (docs/data-keys.md lists them). Per-host `keepalived_priority` and `keepalived_state`
 fill in instances that do not set their own.
 """
 
@@ -30,7 +30,6 @@ from .keys import (
     BASE_DIR,
     SCRIPT_USER,
     VRRP_GROUPS,
-    AbsolutePath,
     BannerCheckVars,
     GlobalDefs,
     HostData,
@@ -38,19 +37,18 @@ from .keys import (
     UnitName,
     VrrpScript,
     in_base_dir,
-    read_block,
-    read_value,
 )
 from .lvs import read_lvs
-from .lvs_dr import read_real_server
 from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
     read_list,
     read_mapping,
 )
+from .reading import read_block, read_value
 from .static import read_static
 from .tracking_blocks import read_tracking
+from .types import AbsolutePath
 from .versions import warn_unknown_to_pinned
 from .vrrp_options import (
     check_global_options,
@@ -78,7 +76,8 @@ TYPED_KEYS = (
     "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
     "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
     "keepalived_verify_wait", "keepalived_commit_without_peers", "keepalived_priority",
-    "keepalived_state", "keepalived_vip_names", "keepalived_daemon_options")
+    "keepalived_state", "keepalived_vip_names", "keepalived_daemon_options",
+    "keepalived_lvs_real_server")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -511,7 +510,7 @@ def read_host(host, data):
     check_no_secret_in_readable_lines(problems, global_defs, scripts)
     static = read_static(problems, data, instances)
 
-    real_server = read_real_server(problems, data)
+    real_server = typed.keepalived_lvs_real_server
     if not raw_instances and real_server is None:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")

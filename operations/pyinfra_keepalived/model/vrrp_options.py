@@ -2,9 +2,9 @@
 address and accept mode, the VIPs' broadcast, virtual_rules, the notify FIFO's script and
 a sync group's notify scripts and tracking.
 
-Each keyword is read by its field's type (`model.keys`: `Block.built`); what these add are
-the rules where keywords interact, as errors (keepalived would refuse or silently change
-it) or warnings naming the fix. Called by `model.validate.read_host`.
+Each keyword is read by its field's type (`model.keys`: `reading.Block.built`); what
+these add are the rules where keywords interact, as errors (keepalived would refuse or
+silently change it) or warnings naming the fix. Called by `model.validate.read_host`.
 """
 
 import ipaddress
@@ -12,19 +12,8 @@ import ipaddress
 from .instance import read_notify
 from .keys import VRRP_GROUPS
 from .problems import did_you_mean
+from .readers import REFUSED_RAW
 from .static import check_broadcast, check_rule
-
-NAMESPACE = ("moves keepalived into another network namespace or instance: its VIPs would not "
-             "be where the host firewall, the status checks and the clients look; run "
-             "keepalived in the host's own")
-IPTABLES = ("is refused by the keepalived -t of Debian's packages, built for nftables (2.2.7: "
-            "exit 5); the deploy manages the host firewall (keepalived_firewall)")
-# keywords refused in extra_lines (global_defs' and instances'), with why
-REFUSED_RAW = {
-    "net_namespace": NAMESPACE, "net_namespace_ipvs": NAMESPACE,
-    "namespace_with_ipsets": NAMESPACE, "instance": NAMESPACE,
-    "vrrp_iptables": IPTABLES, "vrrp_ipsets": IPTABLES,
-}
 
 
 def check_raw_keywords(problems, key, lines):
