@@ -17,7 +17,7 @@ from ..facts.probe import read_probe
 from ..facts.programs import usable_programs
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
 from ..model.keys import data_defaults
-from ..operations import host_level, rolling, shared_keys
+from ..operations import host_level, host_level_work, rolling, shared_keys
 from ..operations.cluster_commit import (
     agreement_changes,
     commit_together,
@@ -161,7 +161,7 @@ def keepalived():
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
     if settings.real_server_only:  # an LVS-DR real server, no director: no keepalived
-        host_level.real_server(settings, host_level.read_host_state(()))
+        host_level.real_server(host_level_work.work(settings, host_level.read_host_state(())))
         return
     files = render.config_files(settings)
     probe = read_probe(settings, files)
@@ -181,8 +181,11 @@ def keepalived():
                              directories=probe.stale_uploads)
     installing = package_wanted(probe, settings.package_version, manager)
     # (the package step, when it runs, reloads systemd's units after the install)
-    host_level.prepare(settings, probe.host_state, daemon_reload=not installing,
-                       reload_needed=probe.unit_reload_needed)
+    host_work = host_level_work.work(settings, probe.host_state, manager,
+                                     active=probe.service_active,
+                                     daemon_reload=not installing,
+                                     reload_needed=probe.unit_reload_needed)
+    host_level.prepare(host_work)
     # ipvsadm where the host has LVS and lacks it: in the keepalived install's command
     # when that runs (a round trip fewer), else on its own
     lvs_tools = (IPVSADM,) if probe.ipvsadm is False else ()
@@ -193,15 +196,14 @@ def keepalived():
                         lock_wait=settings.host_level.lock_wait)
     if not installing:
         script_user(settings, probe)
-    options = host_level.options(settings, manager, probe.host_state,
-                                 active=probe.service_active)
+    options = host_level.options(host_work, settings.host_level.lock_wait)
     start = start_steps(SERVICE, probe)
     configuring = config_work(settings, files, probe)
     configured = config(settings, files, probe, start) if configuring else None
     nothing_to_change()  # (unless config() planned a prepare; not after a failed probe)
     service_steps = service(settings, installed, options, probe,
                             started=bool(start) and configuring)
-    host_level.prune(settings, probe.host_state)
+    host_level.prune(host_work)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only
     # last: wait until each VRRP instance this run changed has one MASTER (deploys.verify)
     verify.after_changes(settings, [installed, options, configured, *service_steps])
