@@ -27,7 +27,12 @@ from pyinfra_keepalived.host_paths import (
     SYSCTL_FILE,
 )
 from pyinfra_keepalived.model.blocks import HostLevel
-from pyinfra_keepalived.operations import host_level, host_level_work, state_files, uploads
+from pyinfra_keepalived.operations import (
+    host_level,
+    host_level_work,
+    state_files,
+    uploads,
+)
 from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT, installed_command
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render

@@ -162,13 +162,26 @@ def level(settings=SETTINGS, **changes):
      host(files={DR_SYSCTL_FILE: render_host.dr_sysctl_file(),
                  DR_UNIT: render_host.dr_unit((VIP,))}, lo=("127.0.0.1/8", f"{VIP}/32")),
      {}, {}),
+    (replace(SETTINGS, dr_vips=(VIP,)),  # (the address taken off lo by hand)
+     host(files={DR_SYSCTL_FILE: render_host.dr_sysctl_file(),
+                 DR_UNIT: render_host.dr_unit((VIP,))}, lo=("127.0.0.1/8",)), {},
+     {"dr_real_server": RealServerWork(drop=(), sysctls=None, unit=None, start=True,
+                                       remove_unit=False, remove_sysctls=False)}),
+    # no longer a real server: its address off lo, the unit and the sysctl file removed
+    (SETTINGS, host(files={DR_SYSCTL_FILE: render_host.dr_sysctl_file(),
+                           DR_UNIT: render_host.dr_unit((VIP,))},
+                    lines={DR_UNIT: render_host.dr_unit((VIP,)).splitlines()},
+                    lo=("127.0.0.1/8", f"{VIP}/32")), {},
+     {"dr_real_server": RealServerWork(drop=(f"{VIP}/32",), sysctls=None, unit=None,
+                                       start=False, remove_unit=True, remove_sysctls=True)}),
 ], ids=["nothing", "rule-missing", "script-missing", "former-peer", "peer-changed",
         "no-firewall", "firewall-off", "nonlocal-missing", "nonlocal-not-running",
         "nonlocal-in-place", "nonlocal-one-family-less", "nonlocal-to-remove", "vmac",
         "vmac-in-place", "vmac-to-remove", "dropin-differs", "dropin-before-package",
         "reload-needed", "reload-needed-package-reloads", "masked", "needrestart-missing",
         "options-active", "options-inactive", "options-in-place", "options-no-manager",
-        "options-unmanaged", "real-server", "real-server-in-place"])
+        "options-unmanaged", "real-server", "real-server-in-place", "real-server-address-gone",
+        "real-server-no-longer"])
 def test_work(settings, state, arguments, expected):
     assert work(settings, state, **arguments) == replace(NONE, **expected)
 

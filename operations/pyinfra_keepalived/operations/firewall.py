@@ -81,7 +81,8 @@ def allow_vrrp(work: FirewallWork):
     .. code:: python
 
         allow_vrrp(name="Let VRRP from the peers through the firewall",
-                   work=allow_vrrp_work(("112", "4,eth0,,224.0.0.18"), probe.host_state))
+                   work=host_level_work.allow_vrrp_work(("112", "4,eth0,,224.0.0.18"),
+                                                        probe.host_state))
     """
     if work.script:
         yield from upload(FIREWALL_COMMAND, FIREWALL_SCRIPT, "755")

@@ -31,23 +31,11 @@ from ..host_paths import (
     VMAC_SYSCTL_FILE,
 )
 from ..shipped import shell_script
-from . import state_files
+from . import host_level_work, state_files
 from .firewall import (
     allow_vrrp,
     prune_vrrp,
     remove_vrrp_rule,
-)
-from .host_level_work import (
-    DropinWork,
-    FileWork,
-    HostLevelWork,
-    NonlocalBindWork,
-    OptionsWork,
-    RealServerWork,
-    needrestart_work,
-    nonlocal_bind_work,
-    real_server_work,
-    vmac_sysctls_work,
 )
 from .state_files import under_lock
 from .uploads import install, private_dir, send, upload
@@ -60,7 +48,7 @@ def read_host_state(protocols, options_path=None):
 
 
 @operation()
-def nonlocal_bind(work: NonlocalBindWork):
+def nonlocal_bind(work: host_level_work.NonlocalBindWork):
     """
     Persist ``ip_nonlocal_bind = 1`` for the families wanted in /etc/sysctl.d and apply
     it; with none wanted, remove the file and set back to 0 what it had set. A key of the
@@ -74,7 +62,7 @@ def nonlocal_bind(work: NonlocalBindWork):
     .. code:: python
 
         nonlocal_bind(name="Let services bind the VIP",
-                      work=nonlocal_bind_work(("ipv4",), probe.host_state))
+                      work=host_level_work.nonlocal_bind_work(("ipv4",), probe.host_state))
     """
     for key in work.ignored:
         host.log(f"{SYSCTL_FILE}: {key!r} is not a sysctl name (e.g. "
@@ -95,7 +83,7 @@ SYSCTL_APPLY = shell_script("operations/sysctl_apply.sh")
 
 
 @operation()
-def vmac_sysctls(work: FileWork):
+def vmac_sysctls(work: host_level_work.FileWork):
     """
     Persist arp_ignore = 1, arp_filter = 1 and arp_announce = 2 for the interfaces under
     a VRRP virtual MAC (render.host_level.vmac_interfaces, VMAC_PARENT_SYSCTLS) in
@@ -111,7 +99,7 @@ def vmac_sysctls(work: FileWork):
     .. code:: python
 
         vmac_sysctls(name="sysctl for VRRP virtual MACs",
-                     work=vmac_sysctls_work(("eth0",), probe.host_state))
+                     work=host_level_work.vmac_sysctls_work(("eth0",), probe.host_state))
     """
     if work.content is not None:
         yield from upload(VMAC_SYSCTL_FILE, work.content, "644", then=(
@@ -124,7 +112,7 @@ LVS_DR = shell_script("operations/lvs_dr.sh")
 
 
 @operation()
-def dr_real_server(work: RealServerWork):
+def dr_real_server(work: host_level_work.RealServerWork):
     """
     Make this host an LVS direct-routing real server of its virtual addresses: the ARP
     sysctls (render.host_level.DR_SYSCTLS) in /etc/sysctl.d, applied where /proc/sys can
@@ -143,7 +131,7 @@ def dr_real_server(work: RealServerWork):
     .. code:: python
 
         dr_real_server(name="LVS-DR real server",
-                       work=real_server_work(("192.0.2.10",), probe.host_state))
+                       work=host_level_work.real_server_work(("192.0.2.10",), probe.host_state))
     """
     for address in work.drop:
         yield StringCommand("ip", "addr", "del", address, "dev", "lo")
@@ -163,7 +151,7 @@ def dr_real_server(work: RealServerWork):
 
 
 @operation()
-def service_dropin(work: DropinWork):
+def service_dropin(work: host_level_work.DropinWork):
     """
     Put the keepalived.service drop-in in place, and unmask the unit when it is masked.
     systemd reloads its units when the drop-in changed, or when it says a reload is
@@ -180,7 +168,7 @@ def service_dropin(work: DropinWork):
 
     .. code:: python
 
-        service_dropin(name="keepalived.service drop-in", work=dropin_work(
+        service_dropin(name="keepalived.service drop-in", work=host_level_work.dropin_work(
             render_host.service_dropin(settings.host_level), probe.host_state,
             daemon_reload=True, reload_needed=probe.unit_reload_needed))
     """
@@ -194,7 +182,7 @@ def service_dropin(work: DropinWork):
 
 
 @operation()
-def daemon_options(work: OptionsWork, lock_wait: int = LOCK_WAIT_SECONDS):
+def daemon_options(work: host_level_work.OptionsWork, lock_wait: int = LOCK_WAIT_SECONDS):
     """
     Write keepalived's command-line options to their file (``variable="..."``).
     keepalived reads them only when it starts: when it runs, the same command first
@@ -211,7 +199,7 @@ def daemon_options(work: OptionsWork, lock_wait: int = LOCK_WAIT_SECONDS):
 
     .. code:: python
 
-        daemon_options(name="keepalived options", work=options_work(
+        daemon_options(name="keepalived options", work=host_level_work.options_work(
             "/etc/default/keepalived", "DAEMON_ARGS", ("--log-detail",), probe.host_state,
             active=probe.service_active))
     """
@@ -224,7 +212,7 @@ def daemon_options(work: OptionsWork, lock_wait: int = LOCK_WAIT_SECONDS):
 
 
 @operation()
-def needrestart_held(work: FileWork):
+def needrestart_held(work: host_level_work.FileWork):
     """
     Keep needrestart from restarting keepalived: its config snippet NEEDRESTART_CONF
     (render.host_level.needrestart_conf), written where its content differs, whether
@@ -240,7 +228,7 @@ def needrestart_held(work: FileWork):
     .. code:: python
 
         needrestart_held(name="needrestart leaves keepalived to the deploy",
-                         work=needrestart_work(True, probe.host_state))
+                         work=host_level_work.needrestart_work(True, probe.host_state))
     """
     if work.content is not None:
         yield from upload(NEEDRESTART_CONF, work.content, "644", make_dir=True)
@@ -251,7 +239,7 @@ def needrestart_held(work: FileWork):
                             QuoteString(directory.rsplit("/", 1)[0]))
 
 
-def prepare(work: HostLevelWork):
+def prepare(work: host_level_work.HostLevelWork):
     """Firewall, sysctl, the systemd drop-in and needrestart's config snippet: before the
     package step (none of them needs the package; a fresh host's drop-in is then loaded
     with the unit the package brings: the work's drop-in part then has no reload, the
@@ -279,7 +267,7 @@ def prepare(work: HostLevelWork):
                          work=work.needrestart_held)
 
 
-def real_server(work: HostLevelWork):
+def real_server(work: host_level_work.HostLevelWork):
     """The LVS-DR real server's addresses on lo and ARP sysctls (dr_real_server), where
     the host is one or was one and they are not as wanted."""
     if work.dr_real_server:
@@ -287,7 +275,7 @@ def real_server(work: HostLevelWork):
                        work=work.dr_real_server)
 
 
-def prune(work: HostLevelWork):
+def prune(work: host_level_work.HostLevelWork):
     """After the config and the service steps: the firewall rules of ours that the live
     config no longer needs (a former peer's) are deleted, where the probe found any.
     (Before then both peer lists' adverts are let in: see operations.firewall. Only here:
@@ -297,7 +285,7 @@ def prune(work: HostLevelWork):
                    rules=work.prune_vrrp)
 
 
-def options(work: HostLevelWork, lock_wait=LOCK_WAIT_SECONDS):
+def options(work: host_level_work.HostLevelWork, lock_wait=LOCK_WAIT_SECONDS):
     """keepalived's daemon options, after the package step (the options file is the
     package's: written before a fresh install, dnf would set the package's aside as
     .rpmnew, dpkg ask). A change of the options where keepalived ran when probed leaves
@@ -320,18 +308,18 @@ def remove(lock_wait=LOCK_WAIT_SECONDS):
                inner=remove_vrrp_rule._inner)
     host_state = read_host_state(())
     # (each added only where there is something to remove: host_level_work)
-    if work := nonlocal_bind_work((), host_state):
+    if work := host_level_work.nonlocal_bind_work((), host_state):
         under_lock(name="Remove the ip_nonlocal_bind setting", what=what,
                    lock_wait=lock_wait, inner=nonlocal_bind._inner, work=work)
-    if work := vmac_sysctls_work((), host_state):
+    if work := host_level_work.vmac_sysctls_work((), host_state):
         under_lock(name="Remove the VRRP virtual MAC sysctl file", what=what,
                    lock_wait=lock_wait, inner=vmac_sysctls._inner, work=work)
-    if work := real_server_work((), host_state):
+    if work := host_level_work.real_server_work((), host_state):
         under_lock(name="Remove the LVS-DR real server's addresses on lo and its sysctl file",
                    what=what, lock_wait=lock_wait, inner=dr_real_server._inner, work=work)
     under_lock(name="Remove the keepalived.service drop-in", what=what, lock_wait=lock_wait,
                inner=remove_dropin._inner, host_state=host_state)
-    if work := needrestart_work(False, host_state):
+    if work := host_level_work.needrestart_work(False, host_state):
         under_lock(name="Remove needrestart's keepalived snippet", what=what,
                    lock_wait=lock_wait, inner=needrestart_held._inner, work=work)
 
