@@ -211,7 +211,7 @@ def test_restart_and_reload_only_added_when_this_run_may_need_them(change, added
         names = operation_names(state, host)
         assert [name for name in names if name in RESTART] == added
         # only operations with work are added: none on a host with nothing to change
-        # (operations.needed; each costs pyinfra time per host, on every run)
+        # (operations.plan; each costs pyinfra time per host, on every run)
         assert names == [f"Keepalived | {name}" for name in WORK[change]] + added
         commands = op_commands(host, recorder)
         assert (RESTART_STEPS[0] in readable(commands)) == (RESTART[0] in added)

@@ -27,7 +27,12 @@ from pyinfra_keepalived.host_paths import (
     SYSCTL_FILE,
 )
 from pyinfra_keepalived.model.blocks import HostLevel
-from pyinfra_keepalived.operations import host_level, state_files, uploads
+from pyinfra_keepalived.operations import (
+    host_level,
+    host_level_work,
+    state_files,
+    uploads,
+)
 from pyinfra_keepalived.operations.firewall import FIREWALL_SCRIPT, installed_command
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import config as render
@@ -539,7 +544,7 @@ def test_sysctl_apply_skips_a_read_only_proc_sys(tmp_path):
     ("a.b;id", False), ("net.ipv4.$(id)", False), ("a.b\nc", False), ("'a.b'", False),
 ])
 def test_sysctl_key_pattern(key, valid):
-    assert bool(host_level.SYSCTL_KEY_RE.fullmatch(key)) is valid
+    assert bool(host_level_work.SYSCTL_KEY_RE.fullmatch(key)) is valid
 
 
 # -- daemon options --

@@ -12,7 +12,7 @@ from pyinfra_keepalived.facts.host_level import HostLevelState, KeepalivedHostLe
 from pyinfra_keepalived.host_paths import DR_SYSCTL_FILE, DR_UNIT, DR_UNIT_NAME
 from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.model.problems import KeepalivedDataError
-from pyinfra_keepalived.operations import host_level
+from pyinfra_keepalived.operations import host_level, host_level_work
 from pyinfra_keepalived.operations.uploads import sha256
 from pyinfra_keepalived.render import host_level as render_host
 
@@ -163,7 +163,8 @@ def state(files=(), lo=LO, unit_lines=None):
 def commands(vips, host_state):
     """What dr_real_server sends, as text (an upload: its file_sent steps)."""
     out = []
-    for command in host_level.dr_real_server._inner(vips=vips, host_state=host_state):
+    work = host_level_work.real_server_work(vips, host_state)
+    for command in host_level.dr_real_server._inner(work=work) if work else ():
         if hasattr(command, "dest"):
             out.append(f"upload {command.dest}")
         else:

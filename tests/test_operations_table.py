@@ -94,7 +94,8 @@ CONVERGED = HostProbe(package_version="1:2.2.7-1+b2", user={"comment": "c", "hom
 NOTHING = plan.HostPlan(
     ipvs_refusal=None, leftovers=rolling.LeftBehind(False, False), stale_uploads=(),
     package=False, ipvsadm=False, script_user=None, tree=config_tree.TreeWork(),
-    reload_pending=None, agreement=(), start=(), running=True, restart_pending=False)
+    reload_pending=None, agreement=(), start=(), running=True, restart_pending=False,
+    host_level=None)  # (its host level: tests/test_host_level_table.py; the wiring below)
 START = ("{ systemctl is-enabled --quiet keepalived.service || "
          "systemctl enable keepalived.service; }", "systemctl start keepalived.service")
 UPLOAD = "/var/tmp/keepalived-deploy.0123456789ab"
@@ -156,8 +157,31 @@ def test_plan_host(data, probe, manager, expected):
         tree = KeepalivedTree().process(tree_lines(files))
     host_plan = plan.plan_host(settings, files, replace(CONVERGED, tree=tree, **probe),
                                manager)
-    assert host_plan == replace(NOTHING, **expected)
+    assert replace(host_plan, host_level=None) == replace(NOTHING, **expected)
     assert host_plan.config == bool(expected.get("tree") or expected.get("reload_pending"))
+
+
+@pytest.mark.parametrize("probe, manager, expected", [
+    # the drop-in written on a host with keepalived: systemd reloaded after it
+    ({}, "apt", {"reload": True, "options": ("/etc/default/keepalived", True)}),
+    # keepalived to install: the package step reloads systemd, not the drop-in's
+    ({"package_version": None, "service_active": False}, "apt",
+     {"reload": False, "options": ("/etc/default/keepalived", False)}),
+    # the daemon options follow the package manager, with a restart owed where it runs
+    ({}, "dnf", {"reload": True, "options": ("/etc/sysconfig/keepalived", True)}),
+    ({"service_active": False}, "dnf",
+     {"reload": True, "options": ("/etc/sysconfig/keepalived", False)}),
+], ids=["dropin-reload", "package-reloads", "dnf-options-running", "dnf-options-stopped"])
+def test_plan_host_level(probe, manager, expected):
+    """The host level's part of the plan, from the same probe: the package decision and
+    keepalived's state reach it (operations.host_level_work decides the rest)."""
+    settings = assert_valid({**host_01(), "keepalived_daemon_options": ["--log-detail"]})
+    host_plan = plan.plan_host(settings, render.config_files(settings),
+                               replace(CONVERGED, **probe), manager)
+    work = host_plan.host_level
+    assert work.service_dropin.reload == expected["reload"]
+    options = work.daemon_options
+    assert (options and (options.path, options.mark_restart)) == expected["options"]
 
 
 # -- config_tree: its work in, commands out --

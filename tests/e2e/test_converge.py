@@ -68,7 +68,7 @@ def test_each_host_has_its_own_host_keys_and_they_are_checked(cluster, tmp_path)
 def test_dry_run_on_converged_hosts_detects_no_change(cluster):
     result = pyinfra(cluster.inventory_path, "--dry")
     assert result.returncode == 0, result.stdout + result.stderr
-    # no operation at all: one with nothing to do is not added (operations.needed)
+    # no operation at all: one with nothing to do is not added (operations.plan)
     assert detected_changes(result) == {}, result.stdout
 
 

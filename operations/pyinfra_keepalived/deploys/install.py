@@ -16,7 +16,7 @@ from pyinfra.api.exceptions import DeployError
 from ..facts.probe import read_probe
 from ..facts.programs import usable_programs
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
-from ..operations import host_level, rolling, shared_keys
+from ..operations import host_level, host_level_work, rolling, shared_keys
 from ..operations.cluster_commit import commit_together, nothing_to_change
 from ..operations.config_tree import config_tree
 from ..operations.lvs import IPVSADM, ipvs_present, ipvsadm_package
@@ -148,7 +148,7 @@ def keepalived():
     refuse_unsafe_modes()
     settings = check_inventory(state.inventory)[host.name]  # (its scripts rendered too)
     if settings.real_server_only:  # an LVS-DR real server, no director: no keepalived
-        host_level.real_server(settings, host_level.read_host_state(()))
+        host_level.real_server(host_level_work.work(settings, host_level.read_host_state(())))
         return
     files = render.config_files(settings)
     probe = read_probe(settings, files)
@@ -170,9 +170,7 @@ def keepalived():
     if plan.stale_uploads:  # (no operation at all on a host without any)
         stale_uploads_absent(name="Remove upload directories of broken-off runs",
                              directories=plan.stale_uploads)
-    # (the package step, when it runs, reloads systemd's units after the install)
-    host_level.prepare(settings, probe.host_state, daemon_reload=not plan.package,
-                       reload_needed=probe.unit_reload_needed)
+    host_level.prepare(plan.host_level)
     # ipvsadm where the host has LVS and lacks it: in the keepalived install's command
     # when that runs (a round trip fewer), else on its own
     installed = package(settings, manager, plan, also=(IPVSADM,) if plan.ipvsadm else ())
@@ -181,13 +179,12 @@ def keepalived():
                         proxy=settings.package_proxy, lock_wait=settings.host_level.lock_wait)
     if not plan.package:
         script_user(plan)
-    options = host_level.options(settings, manager, probe.host_state,
-                                 active=probe.service_active)
+    options = host_level.options(plan.host_level, settings.host_level.lock_wait)
     configured = config(settings, files, plan, probe.tree, plan.start) if plan.config else None
     nothing_to_change()  # (unless config() planned a prepare; not after a failed probe)
     service_steps = service(settings, plan, installed, options,
                             started=bool(plan.start) and plan.config)
-    host_level.prune(settings, probe.host_state)
+    host_level.prune(plan.host_level)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only
     # last: wait until each VRRP instance this run changed has one MASTER (deploys.verify)
     verify.after_changes(settings, [installed, options, configured, *service_steps])

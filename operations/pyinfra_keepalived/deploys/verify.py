@@ -31,7 +31,6 @@ from pyinfra.operations import python
 from ..facts.keepalived import KeepalivedStatus
 from ..model.fleet import check_inventory
 from ..model.peers import settle_seconds
-from ..operations.needed import added
 from ..per_run import once_per_run
 from .status import by_instance, problems, rows
 
@@ -159,7 +158,7 @@ def after_changes(settings, steps):
     """Add the verification as this host's last step when any of `steps` (the
     OperationMeta of the steps that change keepalived: package, options, config, start,
     restart) was added and verification is on; it runs only if one of them changed."""
-    steps = [step for step in steps if step is not None and added(step)]
+    steps = [step for step in steps if step is not None]  # (None: a step not added)
     if not steps or not settings.host_level.verify or not settings.instances:
         return
     changes = once_per_run("verification changes", dict)

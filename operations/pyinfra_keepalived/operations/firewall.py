@@ -19,6 +19,7 @@ prunes them.
 """
 
 import os
+from dataclasses import dataclass
 
 from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
@@ -29,6 +30,15 @@ from ..render.firewall import peers_path
 from .uploads import sha256, upload
 
 FIREWALL_SCRIPT_SHA256 = sha256(FIREWALL_SCRIPT)
+
+
+@dataclass(frozen=True)
+class FirewallWork:
+    """allow_vrrp's part of the host-level work (operations.host_level_work): let the
+    peers' VRRP in, before the config step."""
+    rules: tuple[str, ...]  # the firewall script's arguments (render.firewall.firewall_rules)
+    script: bool  # install the script the drop-in runs (missing, or another version)
+    add: bool  # add the rules that are missing (the probe said "missing")
 
 
 def is_managed(host_level, host_state):
@@ -56,52 +66,47 @@ def installed_command(paths):
 
 
 @operation()
-def allow_vrrp(rules, host_state):
+def allow_vrrp(work: FirewallWork):
     """
-    Add the firewall rules for ``rules`` that are missing (none is deleted: see
-    ``prune_vrrp``), and install the script the keepalived.service drop-in runs before
-    each start.
+    Add the firewall rules that are missing (none is deleted: see ``prune_vrrp``), and
+    install the script the keepalived.service drop-in runs before each start, where it is
+    missing or another version.
 
-    + rules: from ``facts.host_level.firewall_rules(settings)``: protocols, then peers,
-      e.g. ``("112", "4,,10.0.0.2,10.0.0.1")``
-    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same rules)
+    + work: what to change (``host_level_work.allow_vrrp_work(rules, host_state)``, the
+      rules from ``render.firewall.firewall_rules(settings)``: protocols, then peers, e.g.
+      ``("112", "4,,10.0.0.2,10.0.0.1")``; the host state asked with the same rules)
 
     **Example:**
 
     .. code:: python
 
         allow_vrrp(name="Let VRRP from the peers through the firewall",
-                   rules=("112", "4,eth0,,224.0.0.18"), host_state=probe.host_state)
+                   work=host_level_work.allow_vrrp_work(("112", "4,eth0,,224.0.0.18"),
+                                                        probe.host_state))
     """
-    script_ok = host_state.sha256.get(FIREWALL_COMMAND) == FIREWALL_SCRIPT_SHA256
-    if not script_ok:
+    if work.script:
         yield from upload(FIREWALL_COMMAND, FIREWALL_SCRIPT, "755")
-    if host_state.firewall_missing:
-        yield script_command("add", rules)
-    if not host_state.firewall_missing and script_ok:
-        host.noop(f"VRRP from the peers already allowed ({host_state.firewall})")
+    if work.add:
+        yield script_command("add", work.rules)
 
 
 @operation()
-def prune_vrrp(rules, host_state):
+def prune_vrrp(rules: tuple[str, ...]):
     """
-    Delete the firewall rules of ours that ``rules`` no longer asks for (where the probe
-    found any), and add any missing. Run only once the config that no longer needs them
-    is live on this host (the drop-in's start hook adds, never deletes).
+    Delete the firewall rules of ours that ``rules`` no longer asks for, and add any
+    missing. Run only once the config that no longer needs them is live on this host
+    (the drop-in's start hook adds, never deletes), where the probe found any
+    (``host_level_work.prune_vrrp_work``).
 
-    + rules: from ``facts.host_level.firewall_rules(settings)``
-    + host_state: the host's ``KeepalivedHostLevel`` (asked with the same rules)
+    + rules: from ``render.firewall.firewall_rules(settings)``
 
     **Example:**
 
     .. code:: python
 
         prune_vrrp(name="Close the firewall to former peers",
-                   rules=("112", "4,eth0,,224.0.0.18"), host_state=probe.host_state)
+                   rules=("112", "4,eth0,,224.0.0.18"))
     """
-    if not host_state.firewall_stale:
-        host.noop(f"no VRRP rule of a former peer ({host_state.firewall})")
-        return
     yield script_command("prune", rules)
 
 

@@ -22,6 +22,8 @@ from ..model.blocks import Settings
 from ..render.config import ManagedFile
 from .cluster_commit import agreement_changes
 from .config_tree import TreeWork, tree_work
+from .host_level_work import HostLevelWork
+from .host_level_work import work as host_level_work
 from .lvs import ipvs_refusal
 from .rolling import LeftBehind, left_behind
 from .system import SystemUser, package_wanted, start_steps
@@ -46,8 +48,9 @@ class HostPlan:
     start: tuple[str, ...]  # commands that enable and start keepalived (): it runs, enabled
     running: bool  # keepalived ran when probed (a restart or reload concerns it)
     restart_pending: bool  # an earlier run left a restart owed (operations.state_files)
-    # (the host level, operations.host_level's work: firewall, sysctls, drop-in,
-    # needrestart, daemon options, DR real server, goes here once it has a typed plan)
+    # the host level: firewall, sysctls, drop-in, needrestart, daemon options, DR real
+    # server (operations.host_level_work; each part None when it has nothing to do)
+    host_level: HostLevelWork
 
     @property
     def config(self) -> bool:
@@ -66,11 +69,12 @@ def plan_host(settings: Settings, files: dict[str, ManagedFile], probe: HostProb
     """The HostPlan of a host with these validated `settings`, rendered config `files`
     ({path: ManagedFile}) and `probe` (its HostProbe), whose package manager is
     `manager` ("apt" or "dnf")."""
+    package = package_wanted(probe, settings.package_version, manager)
     return HostPlan(
         ipvs_refusal=ipvs_refusal(settings.host, settings.ipvs_needed, probe.ipvs),
         leftovers=left_behind(probe),
         stale_uploads=tuple(probe.stale_uploads),
-        package=package_wanted(probe, settings.package_version, manager),
+        package=package,
         ipvsadm=probe.ipvsadm is False,
         script_user=script_user(settings) if probe.user is None else None,
         tree=tree_work(files, settings.paths, probe.tree),
@@ -80,4 +84,8 @@ def plan_host(settings: Settings, files: dict[str, ManagedFile], probe: HostProb
         start=start_steps(SERVICE, probe),
         running=probe.service_active,
         restart_pending=probe.restart_pending is not None,
+        # (the package step, when it runs, reloads systemd's units after the install)
+        host_level=host_level_work(settings, probe.host_state, manager,
+                                   active=probe.service_active, daemon_reload=not package,
+                                   reload_needed=probe.unit_reload_needed),
     )
