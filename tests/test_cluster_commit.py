@@ -18,8 +18,9 @@ import pytest
 from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import DeployError
 
-from pyinfra_keepalived.facts.keepalived import KeepalivedTree
+from pyinfra_keepalived.facts.keepalived import KeepalivedTree, MaskedFileContents
 from pyinfra_keepalived.model.fleet import check_hosts
+from pyinfra_keepalived.model.hidden import mask_text
 from pyinfra_keepalived.model.peers import agreement
 from pyinfra_keepalived.operations import cluster_commit
 from pyinfra_keepalived.operations.config_tree import PREPARED, transaction
@@ -27,10 +28,14 @@ from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.shipped import with_variables
 
 from .fakehosts import (
+    HOSTS,
+    SECRET,
     deploy,
     make_state,
     op_commands,
     operation_names,
+    running_probe,
+    settings_of,
     tree_lines,
     up_to_date_probes,
 )
@@ -276,6 +281,30 @@ def test_dry_diff_of_an_agreement_change_shows_each_files_diff(recorder, caplog)
     for host in deploy(state):
         assert PREPARE in operation_names(state, host)
     assert "Will modify /etc/keepalived/conf.d/20-vrrp_instances.conf" in caplog.text
+
+
+def test_diff_of_an_agreement_change_of_auth_pass_shows_it_masked(recorder, caplog):
+    """--diff of a change the peers must agree on (here auth_pass alone): the prepare step
+    prints each file's diff from the host plan's TreeWork, old and new auth_pass masked
+    as the one-command step masks them (the agreement file holds it too)."""
+    caplog.set_level(logging.DEBUG, logger="pyinfra")
+    settings = settings_of(make_state("debian"))
+    probes, responses = {}, {}
+    for name in HOSTS:
+        paths = settings[name].paths
+        files = render.config_files(settings[name])
+        old = {path: files[path].content.replace(f"auth_pass {SECRET}", "auth_pass 0ldpass")
+               for path in (render.instances_path(paths), render.agreement_path(paths, "VI_1"))}
+        assert all(content != files[path].content for path, content in old.items())
+        probes[name] = running_probe("1:2.2.7-1", tree_lines(files, content_of=old))
+        responses[name] = {MaskedFileContents().command(path): mask_text(content).splitlines()
+                           for path, content in old.items()}
+    state = make_state("debian", probes=probes, responses=responses, diff=True)
+    for host in deploy(state):
+        assert PREPARE in operation_names(state, host)
+    assert "Will modify /etc/keepalived/conf.d/agreement-VI_1.txt" in caplog.text
+    assert "(only a hidden value changed: auth_pass)" in caplog.text
+    assert SECRET not in caplog.text and "0ldpass" not in caplog.text
 
 
 def test_a_change_peers_need_not_agree_on_stays_one_command(recorder):

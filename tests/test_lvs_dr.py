@@ -267,3 +267,15 @@ def test_real_server_only_host_gets_the_dr_setup_and_no_keepalived(recorder):
             if "keepalived-host-state" in command] != []
     assert not any("keepalived" in command and "apt" in command
                    for command in fact_commands(real, recorder) + op_commands(real, recorder))
+
+
+def test_a_bad_real_server_address_is_listed_after_the_instances_errors():
+    """The errors are listed in the order the validation has always met them: the real
+    server's address after the instances (and the rest of the host's blocks), as before
+    the model's split into types and reading."""
+    instance = {**GROUP_DATA["keepalived_vrrp_instances"][0], "advert_int": "often"}
+    errors, _ = checked(("host-01", {**GROUP_DATA, "keepalived_vrrp_instances": [instance],
+                                     **real_server("192.168.1.300")}))
+    assert [error.split(" = ")[0] for error in errors] == [
+        "host-01: keepalived_vrrp_instances[0].advert_int",
+        "host-01: keepalived_lvs_real_server"]

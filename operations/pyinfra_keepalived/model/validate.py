@@ -39,13 +39,14 @@ from .keys import (
     in_base_dir,
 )
 from .lvs import read_lvs
+from .lvs_dr import REAL_SERVER_KEY
 from .problems import NOT_SHOWN, Problems
 from .readers import (
     read_extra_lines,
     read_list,
     read_mapping,
 )
-from .reading import read_block, read_value
+from .reading import field_type, read_block, read_value
 from .static import read_static
 from .tracking_blocks import read_tracking
 from .types import AbsolutePath
@@ -76,8 +77,7 @@ TYPED_KEYS = (
     "keepalived_firewall", "keepalived_nonlocal_bind", "keepalived_systemd_restart",
     "keepalived_systemd_restart_sec", "keepalived_lock_wait", "keepalived_verify",
     "keepalived_verify_wait", "keepalived_commit_without_peers", "keepalived_priority",
-    "keepalived_state", "keepalived_vip_names", "keepalived_daemon_options",
-    "keepalived_lvs_real_server")
+    "keepalived_state", "keepalived_vip_names", "keepalived_daemon_options")
 NOTIFY_SCRIPT_KEYS = NotifyScript.keys()
 GLOBAL_DEFS_KEYS = GlobalDefs.keys()
 
@@ -510,7 +510,9 @@ def read_host(host, data):
     check_no_secret_in_readable_lines(problems, global_defs, scripts)
     static = read_static(problems, data, instances)
 
-    real_server = typed.keepalived_lvs_real_server
+    # (read here, not with TYPED_KEYS: its error is listed after the instances', as always)
+    real_server = (None if data.get(REAL_SERVER_KEY) is None else read_value(
+        problems, REAL_SERVER_KEY, field_type(HostData, REAL_SERVER_KEY), data[REAL_SERVER_KEY]))
     if not raw_instances and real_server is None:
         problems.warn("keepalived_vrrp_instances", [], "no VRRP instance: keepalived will run "
                       "but hold no virtual IP; add instances or leave this host out")
