@@ -364,6 +364,39 @@ def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer,
     assert cluster.run(master, f"flock -n {LOCK} true")[0] == 0, "the lock is still held"
 
 
+def test_a_stopped_peer_does_not_start_on_an_agreement_the_master_rejects(cluster, tmp_path):
+    """keepalived is stopped on the backup; the master's keepalived -t rejects the new VIP
+    list, so the master keeps the old one. The backup must not start on the new list
+    (it would drop the master's adverts, another VIP count, and hold the VIP beside it):
+    its start goes with the commit, which the master's failure refuses."""
+    master, backup = cluster.hosts
+    converge(cluster)
+    before = {host: live_tree(cluster, host) for host in cluster.hosts}
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cluster.run(backup, "systemctl stop keepalived")
+    install(cluster, master, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
+    start = time.monotonic()
+    try:
+        with VipWatch(cluster, cluster.vip()) as watch:
+            result = pyinfra(two, "-y")
+            time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
+    finally:
+        cluster.run(master, "rm -f /usr/local/sbin/keepalived")
+    watched = time.monotonic() - start
+    output = result.stdout + result.stderr
+    try:
+        assert result.returncode != 0, output
+        assert set(watch.samples[backup]) == {0}, \
+            f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
+        assert set(watch.samples[master]) == {1}, "the VIP left the master"
+        assert f"[{backup}] not committed: {master} (a peer of VI_1) could not prepare" \
+            in output, output
+        assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
+        assert cluster.run(backup, "systemctl is-active keepalived")[1].strip() != "active"
+    finally:
+        converge(cluster)  # (starts the backup again, on the old list)
+
+
 def test_agreement_change_with_a_peer_outside_the_run_is_refused(cluster, tmp_path):
     master, backup = cluster.hosts
     converge(cluster)
