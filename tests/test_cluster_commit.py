@@ -64,31 +64,30 @@ def tree_of(settings, drop=()):
     return KeepalivedTree().process(tree_lines(files))
 
 
-# (what the host runs, paths missing from it, keepalived active) -> changed instances
+# (what the host's tree holds, paths missing from it) -> changed instances
 AGREEMENT_CASES = {
-    "up to date": (SETTINGS, (), True, ()),
+    "up to date": (SETTINGS, (), ()),
     "VIP list": (settings_with(virtual_ipaddresses=["192.168.1.100/24", "192.168.1.101/24"]),
-                 (), True, ("VI_1",)),
+                 (), ("VI_1",)),
     "VIPs in another order only": (
-        settings_with(virtual_ipaddresses=["192.168.1.100/24"]), (), True, ()),
-    "auth_pass": (settings_with(auth_pass="other"), (), True, ("VI_1",)),
-    "VRID": (settings_with(virtual_router_id=52), (), True, ("VI_1",)),
-    "advert_int": (settings_with(advert_int=2), (), True, ("VI_1",)),
-    "priority only": (settings_with(priority=120), (), True, ()),
-    "nopreempt only": (settings_with(nopreempt=True, state="BACKUP"), (), True, ()),
-    "keepalived not running": (settings_with(virtual_router_id=52), (), False, ()),
+        settings_with(virtual_ipaddresses=["192.168.1.100/24"]), (), ()),
+    "auth_pass": (settings_with(auth_pass="other"), (), ("VI_1",)),
+    "VRID": (settings_with(virtual_router_id=52), (), ("VI_1",)),
+    "advert_int": (settings_with(advert_int=2), (), ("VI_1",)),
+    "priority only": (settings_with(priority=120), (), ()),
+    "nopreempt only": (settings_with(nopreempt=True, state="BACKUP"), (), ()),
     "a tree of an earlier deploy, instances changed": (
-        settings_with(virtual_router_id=52), (AGREEMENT,), True, ("VI_1",)),
-    "a tree of an earlier deploy, instances as wanted": (SETTINGS, (AGREEMENT,), True, ()),
-    "a new host (no tree)": (SETTINGS, tuple(FILES), True, ()),
+        settings_with(virtual_router_id=52), (AGREEMENT,), ("VI_1",)),
+    "a tree of an earlier deploy, instances as wanted": (SETTINGS, (AGREEMENT,), ()),
+    "a new host (no tree)": (SETTINGS, tuple(FILES), ()),
 }
 
 
 @pytest.mark.parametrize("case", list(AGREEMENT_CASES))
 def test_agreement_changes(case):
-    running, drop, active, expected = AGREEMENT_CASES[case]
+    running, drop, expected = AGREEMENT_CASES[case]
     tree = tree_of(running, drop)
-    assert cluster_commit.agreement_changes(SETTINGS, FILES, tree, active) == expected
+    assert cluster_commit.agreement_changes(SETTINGS, FILES, tree) == expected
 
 
 def test_a_new_instance_is_no_agreement_change():
@@ -99,7 +98,7 @@ def test_a_new_instance_is_no_agreement_change():
         *host["keepalived_vrrp_instances"], more]}) for name, host in SEED_HOSTS],
         warn=lambda message: None)["host-01"]
     tree = tree_of(SETTINGS)
-    assert cluster_commit.agreement_changes(two, render.config_files(two), tree, True) == ()
+    assert cluster_commit.agreement_changes(two, render.config_files(two), tree) == ()
 
 
 def test_the_agreement_is_what_peers_must_have_alike():
@@ -538,3 +537,38 @@ def test_the_retake_path_waits_out_an_instant_check_of_the_lock(new_tree):
     assert check.returncode == 0
     assert committed.returncode == 0, committed.stderr
     assert "router_id new" in (base / "keepalived.conf").read_text()
+
+
+def stopped_peer_state(responses=None):
+    """host-01 runs the seed's one VIP; host-02 has the same tree but keepalived stopped
+    (enabled, inactive); the data says two VIPs."""
+    probes = up_to_date_probes(make_state("debian"), "1:2.2.7-1")
+    probes["@fake/host-02"] = {**probes["@fake/host-02"], "service": ("inactive", "enabled")}
+    return make_state("debian", probes=probes, group_data=TWO_VIPS, responses=responses)
+
+
+def test_a_stopped_peer_never_starts_on_an_agreement_its_running_peer_refused(recorder):
+    """host-01 (running the old VIP list) fails to prepare the new one and stays on it;
+    host-02, whose keepalived is stopped, must not start on the new list: it would drop
+    host-01's adverts (another VIP count) and become MASTER beside it (split brain) until
+    a later run. Its start waits for the commit of its running peers, and goes with it."""
+    state = stopped_peer_state(responses={"@fake/host-01": {PREPARED: {
+        "success": False, "stderr": "another keepalived deploy prepared a config"}}})
+    _, second = deploy(state)
+    commands = op_commands(second, recorder)
+    assert not [command for command in commands
+                if "systemctl start keepalived.service" in command], commands
+    assert "not committed: @fake/host-01 (a peer of VI_1) could not prepare the config" \
+        in commands[-1]
+
+
+def test_a_stopped_peer_of_an_agreement_change_commits_then_starts(recorder):
+    """No failure: the stopped host prepares with its running peer, and starts keepalived
+    in its commit's command, once committed."""
+    state = stopped_peer_state()
+    _, second = deploy(state)
+    names = operation_names(state, second)
+    assert PREPARE in names and COMMIT in names
+    commands = op_commands(second, recorder)
+    assert " commit /etc/keepalived " in commands[-1]
+    assert commands[-1].endswith("systemctl start keepalived.service"), commands[-1]

@@ -114,10 +114,11 @@ def tree_with(content_of):
     ({}, {"tree": tree_with({INSTANCES_FILE: "old", AGREEMENT_FILE: "old"})}, "apt",
      {"tree": config_tree.TreeWork(changed=(FILES[INSTANCES_FILE], FILES[AGREEMENT_FILE])),
       "agreement": ("VI_1",)}),
-    # ... unless keepalived does not run: no advert, nothing to split
+    # also where keepalived does not run: the run starts it on the new agreement only
+    # with its running peers' commit (never beside a peer that failed to prepare)
     ({}, {"tree": tree_with({AGREEMENT_FILE: "old"}), "service_active": False}, "apt",
      {"tree": config_tree.TreeWork(changed=(FILES[AGREEMENT_FILE],)), "running": False,
-      "start": START[1:]}),
+      "start": START[1:], "agreement": ("VI_1",)}),
     ({}, {"tree": {**CONVERGED_TREE, f"{SETTINGS.paths.config_dir}/old.conf": TreeEntry(
         "regular file", "644", "root", "root")}}, "apt",
      {"tree": config_tree.TreeWork(stale=(f"{SETTINGS.paths.config_dir}/old.conf",))}),

@@ -13,6 +13,7 @@ held 15 s by another process, when the backup's keepalived -t rejects it, when t
 is outside --limit; never two holders, while an observer pings the VIP every 20 ms.
 """
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -331,6 +332,23 @@ def test_agreement_change_waits_for_a_locked_peer_and_commits_on_both(
     print(f"reloads {reloads}: commit spread {spread * 1000:.0f} ms")
 
 
+def deploy_rejected_on(cluster, host, inventory, observer=None):
+    """Deploy `inventory` while `host`'s keepalived -t rejects every config, watching who
+    holds the VIP (and, given an `observer`, pinging it) until a split would show.
+    Returns (result, VipWatch, seconds watched, Pings or None)."""
+    install(cluster, host, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
+    start = time.monotonic()
+    try:
+        with VipWatch(cluster, cluster.vip()) as watch:
+            pings = Pings(observer, cluster.vip()) if observer else None
+            with pings or contextlib.nullcontext():
+                result = pyinfra(inventory, "-y")
+                time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
+    finally:
+        cluster.run(host, "rm -f /usr/local/sbin/keepalived")
+    return result, watch, time.monotonic() - start, pings
+
+
 def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer, tmp_path):
     """The backup's keepalived -t rejects the new VIP list: no host commits it (the master
     discards what it prepared), the run fails naming the peer, no split."""
@@ -339,16 +357,7 @@ def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer,
     before = {host: live_tree(cluster, host) for host in cluster.hosts}
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cursors = {host: cluster.journal_cursor(host) for host in cluster.hosts}
-    install(cluster, backup, "/usr/local/sbin/keepalived", REJECTING_CONFIG_TEST)
-    start = time.monotonic()
-    try:
-        with Pings(observer, cluster.vip()) as pings, \
-                VipWatch(cluster, cluster.vip()) as watch:
-            result = pyinfra(two, "-y")
-            time.sleep(master_down_interval(priority=90) + 1)  # a split shows by now
-    finally:
-        cluster.run(backup, "rm -f /usr/local/sbin/keepalived")
-    watched = time.monotonic() - start
+    result, watch, watched, pings = deploy_rejected_on(cluster, backup, two, observer)
     output = result.stdout + result.stderr
     print(f"\nagreement change rejected on the peer: {pings}; the backup held the VIP "
           f"{held(watch, backup, watched):.1f} s")
@@ -362,6 +371,31 @@ def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer,
     generations = cluster.run(master, "ls -a /etc/keepalived/.generations")[1].split()
     assert not [name for name in generations if name.endswith(".prepared")], generations
     assert cluster.run(master, f"flock -n {LOCK} true")[0] == 0, "the lock is still held"
+
+
+def test_a_stopped_peer_does_not_start_on_an_agreement_the_master_rejects(cluster, tmp_path):
+    """keepalived is stopped on the backup; the master's keepalived -t rejects the new VIP
+    list, so the master keeps the old one. The backup must not start on the new list
+    (it would drop the master's adverts, another VIP count, and hold the VIP beside it):
+    its start goes with the commit, which the master's failure refuses."""
+    master, backup = cluster.hosts
+    converge(cluster)
+    before = {host: live_tree(cluster, host) for host in cluster.hosts}
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cluster.run(backup, "systemctl stop keepalived")
+    result, watch, watched, _ = deploy_rejected_on(cluster, master, two)
+    output = result.stdout + result.stderr
+    try:
+        assert result.returncode != 0, output
+        assert set(watch.samples[backup]) == {0}, \
+            f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
+        assert set(watch.samples[master]) == {1}, "the VIP left the master"
+        assert f"[{backup}] not committed: {master} (a peer of VI_1) could not prepare" \
+            in output, output
+        assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
+        assert cluster.run(backup, "systemctl is-active keepalived")[1].strip() != "active"
+    finally:
+        converge(cluster)  # (starts the backup again, on the old list)
 
 
 def test_agreement_change_with_a_peer_outside_the_run_is_refused(cluster, tmp_path):

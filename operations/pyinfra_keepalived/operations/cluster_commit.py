@@ -41,14 +41,15 @@ from .config_tree import TreeWork, generation_name, log_diff, transaction
 HOLD_MARGIN = 60  # seconds the prepared tree's lock is held beyond the longest lock wait
 
 
-def agreement_changes(settings, files, tree, active):
+def agreement_changes(settings, files, tree):
     """The names of the host's instances whose agreement (what their peers must have
-    alike) differs from what the host runs: the instances that must commit together.
-    None while keepalived does not run (it sends no advert: nothing to split). A tree
-    without any agreement file (laid out by an earlier version of the deploy) tells
-    nothing: then every instance counts as changed when the instances file changed."""
-    if not active:
-        return ()
+    alike) differs from what the host's tree holds: the instances that must commit
+    together. Also where keepalived does not run: the run starts it, on the new
+    agreement, only once its running peers committed it (never beside a peer that
+    failed and runs the old one: both would be MASTER). A tree without any agreement
+    file (laid out by an earlier version of the deploy) tells nothing: then every
+    instance counts as changed when the instances file changed; a host without a tree
+    has nothing to change from."""
     paths = {instance.name: agreement_path(settings.paths, instance.name)
              for instance in settings.instances}
     recorded = any(path in tree for path in paths.values())
