@@ -204,12 +204,13 @@ def test_empty_vip_list_is_reported_alongside_other_errors():
                        "required: at least one virtual IP address")
 
 
-@pytest.mark.parametrize("interface", ["eth0/x", "e" * 16, "a b", "eth0:1"],
-                         ids=["slash", "16-characters", "space", "colon"])
+@pytest.mark.parametrize("interface", ["eth0/x", "e" * 16, "a b", "eth0:1", "@host-01"],
+                         ids=["slash", "16-characters", "space", "colon", "leading-at"])
 def test_interface_must_be_a_valid_name(interface):
     assert_error(host_01(interface=interface),
                  f"host-01: keepalived_vrrp_instances[0].interface = '{interface}': must be an "
-                 "interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)")
+                 "interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :; not "
+                 "starting with @)")
 
 
 @pytest.mark.parametrize("interface", ["eth0", "e" * 15, "bond0.100", "veth1@if2"])
