@@ -398,6 +398,13 @@ ARGUMENT_RULE = ("must be a single word without quotes, backslashes, braces, # o
          "more, write a script file: template or content)"),
     ("pgrep\nx", "must be one line, its words separated by spaces (no tab or newline)"),
     ("pgrep a\x00b", "argument 'a\\x00b' must be a single word"),
+    # keepalived 2.2.7 ran `script "/bin/true $_INSTANCE ${_RANDOM} $_PWD $NOPE"` as
+    # '/usr/bin/true' 'a2id' '10925' '/tmp/a2k' '$NOPE' (its --dump-conf)
+    ("pgrep $_INSTANCE", "argument '$_INSTANCE': keepalived replaces $_NAME by a parameter "
+                         "of its own ($_INSTANCE, $_RANDOM, $_PWD, ...), so the program would "
+                         "not get this word (for a $_ in an argument, write a script file: "
+                         "template or content)"),
+    ("/usr/bin/test -d x$_PWD", "argument 'x$_PWD': keepalived replaces $_NAME"),
 ])
 def test_check_script_command_errors(given, message):
     assert_error(commanded(given),
