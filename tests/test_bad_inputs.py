@@ -145,6 +145,53 @@ CASES = [
     ("notification_email-trailing-newline",
      with_global_defs(notification_email=["ops@example.com\n"]),
      "keepalived_global_defs.notification_email[0]", "must be a single word"),
+    # -- what keepalived reads at the start of a line: "@ID rest" (a conditional line: only
+    # the keepalived whose config id, by default its host name, is ID reads it, without
+    # "@ID"), "$NAME=value" (defines a parameter), "$NAME" (replaced where one is defined).
+    # keepalived -t 2.2.7 of `track_interface { @host-01 }` with -i host-01: exit 0, the
+    # entry gone; `notification_email { $X=bogus @host-01 }`: "empty notification_email
+    # block" and `$X` on a later line read as the keyword bogus --
+    ("track_interface-conditional-line",
+     with_instance(track_interfaces=["@host-01"]),
+     f"{VI}.track_interfaces[0].interface", "not starting with @"),
+    ("track_interface-conditional-line-mapping",
+     with_instance(track_interfaces=[{"interface": "@host-01", "weight": -50}]),
+     f"{VI}.track_interfaces[0].interface", "not starting with @"),
+    ("sync-group-track_interface-conditional-line",
+     {**host_01(instances=[instance(priority=100),
+                           instance(name="VI_2", virtual_router_id=52, priority=100,
+                                    virtual_ipaddresses=["192.168.1.101/24"])]),
+      "keepalived_sync_groups": {"G1": {"instances": ["VI_1", "VI_2"],
+                                        "track_interfaces": ["@host-01"]}}},
+     "keepalived_sync_groups.G1.track_interfaces[0].interface", "not starting with @"),
+    ("notification_email-conditional-line", with_global_defs(notification_email=["@host-01"]),
+     "keepalived_global_defs.notification_email[0]", "not starting with @"),
+    ("notification_email-parameter-definition",
+     with_global_defs(notification_email=["$X=include"]),
+     "keepalived_global_defs.notification_email[0]", "no quotes, braces, # ! or $"),
+    ("router_id-parameter", with_global_defs(router_id="${X}"),
+     "keepalived_global_defs.router_id", "no quotes, braces, # ! or $"),
+    # -- a file keepalived opens, written once: the deploy's drain file is refused as a
+    # track_file (init_file overwrite would reset the drain the rolling restart writes), and
+    # /run//, /run/./ or /tmp/../run/ must not get past that --
+    ("track_file-drain-file-double-slash",
+     with_data(keepalived_track_files={"t1": {"file": "/run//pyinfra-keepalived.drain",
+                                              "init_file": True,
+                                              "init_file_overwrite": True}}),
+     "keepalived_track_files.t1.file", "no . or .. parts, no // or trailing /"),
+    ("track_file-drain-file-dot",
+     with_data(keepalived_track_files={"t1": {"file": "/run/./pyinfra-keepalived.drain.VI_1"}}),
+     "keepalived_track_files.t1.file", "no . or .. parts"),
+    ("track_file-dotdot",
+     with_data(keepalived_track_files={"t1": {"file": "/tmp/../run/pyinfra-keepalived.drain"}}),
+     "keepalived_track_files.t1.file", "no . or .. parts"),
+    ("track_file-leading-double-slash",
+     with_data(keepalived_track_files={"t1": {"file": "//run/pyinfra-keepalived.drain"}}),
+     "keepalived_track_files.t1.file", "no . or .. parts, no // or trailing /"),
+    ("notify_fifo-dotdot", with_global_defs(notify_fifo="/run/../etc/passwd"),
+     "keepalived_global_defs.notify_fifo", "no . or .. parts"),
+    ("vrrp_notify_fifo-trailing-slash", with_global_defs(vrrp_notify_fifo="/run/fifo/"),
+     "keepalived_global_defs.vrrp_notify_fifo", "no // or trailing /"),
     ("script-user-trailing-newline", with_data(keepalived_check_script_user="nobody\n"),
      "keepalived_check_script_user", "must be a user name"),
     ("script-user-leading-dash", with_script(user="-o"), f"{SCRIPT}.user",

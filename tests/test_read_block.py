@@ -48,7 +48,7 @@ def messages(block, value):
     (VrrpInstance, {**INSTANCE, "virtual_ipaddresses": [{"address": "1.2.3.4/24",
                                                           "dev": "eth 1"}]},
      ["host-01: k.virtual_ipaddresses[0].dev = 'eth 1': must be an interface name: 1-15 "
-      "letters, digits and _ . @ - (no spaces, / or :)"]),
+      "letters, digits and _ . @ - (no spaces, / or :; not starting with @)"]),
     (VrrpInstance, {**INSTANCE, "virtual_ipaddresses": [{"dev": "eth1"}]},
      ["host-01: k.virtual_ipaddresses[0].address = None: required: address with prefix, e.g. "
       "192.168.1.100/24"]),

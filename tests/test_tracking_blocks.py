@@ -36,8 +36,9 @@ ERRORS = {
         ["host-01: keepalived_track_files.maint.file: required: the file keepalived reads"]),
     "file-relative": (
         with_tracking(files={"maint": {"file": "run/maint"}}, track_files=["maint"]),
-        ["host-01: keepalived_track_files.maint.file = 'run/maint': must be an absolute "
-         "path of letters, digits and _ . - /"]),
+        ["host-01: keepalived_track_files.maint.file = 'run/maint': must be a normalised "
+         "absolute path of a file: letters, digits and _ . - /, no . or .. parts, no // or "
+         "trailing /"]),
     "file-weight-range": (
         with_tracking(files={"maint": {**MAINT, "weight": 255}}, track_files=["maint"]),
         ["host-01: keepalived_track_files.maint.weight = 255: must be a whole number "
@@ -166,7 +167,8 @@ ERRORS = {
     "use_vmac-bad-name": (
         with_tracking(use_vmac="vrrp 51"),
         ["host-01: keepalived_vrrp_instances[0].use_vmac = 'vrrp 51': must be true, false or "
-         "the macvlan's name: 1-15 letters, digits and _ . @ - (no spaces, / or :)"]),
+         "the macvlan's name: 1-15 letters, digits and _ . @ - (no spaces, / or :; not "
+         "starting with @)"]),
     "vmac_xmit_base-without-use_vmac": (
         with_tracking(vmac_xmit_base=True),
         ["host-01: keepalived_vrrp_instances[0].vmac_xmit_base = True: needs use_vmac "

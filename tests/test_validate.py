@@ -204,12 +204,13 @@ def test_empty_vip_list_is_reported_alongside_other_errors():
                        "required: at least one virtual IP address")
 
 
-@pytest.mark.parametrize("interface", ["eth0/x", "e" * 16, "a b", "eth0:1"],
-                         ids=["slash", "16-characters", "space", "colon"])
+@pytest.mark.parametrize("interface", ["eth0/x", "e" * 16, "a b", "eth0:1", "@host-01"],
+                         ids=["slash", "16-characters", "space", "colon", "leading-at"])
 def test_interface_must_be_a_valid_name(interface):
     assert_error(host_01(interface=interface),
                  f"host-01: keepalived_vrrp_instances[0].interface = '{interface}': must be an "
-                 "interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)")
+                 "interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :; not "
+                 "starting with @)")
 
 
 @pytest.mark.parametrize("interface", ["eth0", "e" * 15, "bond0.100", "veth1@if2"])
@@ -397,6 +398,13 @@ ARGUMENT_RULE = ("must be a single word without quotes, backslashes, braces, # o
          "more, write a script file: template or content)"),
     ("pgrep\nx", "must be one line, its words separated by spaces (no tab or newline)"),
     ("pgrep a\x00b", "argument 'a\\x00b' must be a single word"),
+    # keepalived 2.2.7 ran `script "/bin/true $_INSTANCE ${_RANDOM} $_PWD $NOPE"` as
+    # '/usr/bin/true' 'a2id' '10925' '/tmp/a2k' '$NOPE' (its --dump-conf)
+    ("pgrep $_INSTANCE", "argument '$_INSTANCE': keepalived replaces $_NAME by a parameter "
+                         "of its own ($_INSTANCE, $_RANDOM, $_PWD, ...), so the program would "
+                         "not get this word (for a $_ in an argument, write a script file: "
+                         "template or content)"),
+    ("/usr/bin/test -d x$_PWD", "argument 'x$_PWD': keepalived replaces $_NAME"),
 ])
 def test_check_script_command_errors(given, message):
     assert_error(commanded(given),

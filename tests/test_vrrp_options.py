@@ -128,7 +128,8 @@ ERRORS = {
                           "enable_dbus"),
     "fifo-relative": (fifo(vrrp_notify_fifo="run/fifo"),
                       "host-01: keepalived_global_defs.vrrp_notify_fifo = 'run/fifo': must be "
-                      "an absolute path of letters, digits and _ . - /"),
+                      "a normalised absolute path of a file: letters, digits and _ . - /, no . "
+                      "or .. parts, no // or trailing /"),
     "fifo-script-without-fifo": (fifo(vrrp_notify_fifo_script="page.sh"),
                                  "host-01: keepalived_global_defs.vrrp_notify_fifo_script = "
                                  "'page.sh': needs vrrp_notify_fifo: the FIFO keepalived writes "

@@ -28,6 +28,11 @@ PROGRAM_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,254}")
 PROGRAM_PATH_RE = re.compile(r"/[A-Za-z0-9_.+/-]*")
 # A word of printable ASCII as WORD_RE (no braces, # ! or "), without ' and \ either.
 ARGUMENT_RE = re.compile(r"(?:(?![{}#!\"'\\])[\x21-\x7e])+")
+# keepalived's own parameters, which it replaces in every config line, quoted or not
+# ($_INSTANCE, $_RANDOM, $_PWD: a vrrp_script's `script "/bin/true $_INSTANCE $_RANDOM
+# $_PWD $NOPE"` ran as '/usr/bin/true' 'a2id' '10925' '/tmp/a2k' '$NOPE' on 2.2.7). (${
+# is refused with the braces; $NAME is replaced only when a config file defines NAME.)
+BUILTIN_PARAMETER_RE = re.compile(r"\$_")
 COMMAND_ALLOWED = (
     "must be a command: a program (an absolute path, or a name found on the host's PATH "
     f"{':'.join(SEARCH_PATH)}) and its arguments, each a single word without quotes, "
@@ -71,6 +76,11 @@ def command_problem(text):
                 "braces, # or ! (for more, write a script file: template or content)")
     if not text.isprintable():
         return "must be one line, its words separated by spaces (no tab or newline)"
+    replaced = [word for word in words[1:] if BUILTIN_PARAMETER_RE.search(word)]
+    if replaced:
+        return (f"argument {replaced[0]!r}: keepalived replaces $_NAME by a parameter of its "
+                "own ($_INSTANCE, $_RANDOM, $_PWD, ...), so the program would not get this "
+                "word (for a $_ in an argument, write a script file: template or content)")
     return None
 
 

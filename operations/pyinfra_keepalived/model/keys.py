@@ -58,13 +58,13 @@ from .script_data import (
 )
 from .tracking_blocks import TrackedList, TrackFiles, TrackProcesses, VmacName
 from .types import (
-    AbsolutePath,
     Also,
     CommandLine,
     Count,
     Derived,
     DnsName,
     FileName,
+    FilePath,
     Flag,
     Interface,
     IpAddress,
@@ -226,7 +226,7 @@ class GlobalDefs(Block):
     vrrp_no_swap: Flag = Field(None, description="lock the VRRP process in memory")
     checker_no_swap: Flag = Field(None, description="lock the checker process in memory")
     bfd_no_swap: Flag = Field(None, description="lock the BFD process in memory")
-    vrrp_notify_fifo: AbsolutePath = Field(
+    vrrp_notify_fifo: FilePath = Field(
         None, description="a FIFO keepalived writes every VRRP state change to")
     vrrp_notify_fifo_script: NotifyCommand = Field(
         None, description=NOTIFY + ", run with the FIFO's name (needs vrrp_notify_fifo)")
@@ -270,7 +270,7 @@ class GlobalDefs(Block):
     vrrp_notify_priority_changes: Flag = Field(
         None, description="write priority changes to the notify FIFOs (default of the "
                           "instances' notify_priority_changes)")
-    notify_fifo: AbsolutePath = Field(None, description="a FIFO keepalived writes every "
+    notify_fifo: FilePath = Field(None, description="a FIFO keepalived writes every "
                                       "state change to (VRRP and LVS)")
     notify_fifo_script: NotifyCommand = Field(
         None, description=NOTIFY + ", run with the FIFO's name (needs notify_fifo)")

@@ -17,7 +17,14 @@ NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 # One word of printable ASCII without the characters that end a word or start a comment
 # or block in keepalived.conf.
 WORD_RE = re.compile(r"(?:(?![{}#!\"])[\x21-\x7e])+")
-INTERFACE_RE = re.compile(r"[A-Za-z0-9_.@-]{1,15}")
+# A value that may begin a line of keepalived.conf (a list entry: notification_email,
+# track_interface) must not begin with what keepalived reads as something else there: "@ID"
+# (a conditional line, read only by the keepalived whose config id is ID, the rest of the
+# line without it) and "$" (a parameter: "$NAME=value" defines one, "$NAME" is replaced
+# wherever one is defined, on any line: none in a value).
+VALUE_WORD_RE = re.compile(r"(?!@)(?:(?![{}#!\"$])[\x21-\x7e])+")
+WORD_ALLOWED = "a single word (no quotes, braces, # ! or $; not starting with @)"
+INTERFACE_RE = re.compile(r"(?!@)[A-Za-z0-9_.@-]{1,15}")
 LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # an address label, e.g. eth0:vip
 PATH_RE = re.compile(r"/[A-Za-z0-9_./-]*")
 # A user name as useradd takes it (no leading dash: it would read as an option).
@@ -31,7 +38,8 @@ PROXY_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
 VERSION_RE = re.compile(r"[0-9][A-Za-z0-9.+~:_-]{0,127}")
 DNS_NAME_RE = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
-INTERFACE_ALLOWED = "an interface name: 1-15 letters, digits and _ . @ - (no spaces, / or :)"
+INTERFACE_ALLOWED = ("an interface name: 1-15 letters, digits and _ . @ - (no spaces, / "
+                     "or :; not starting with @)")
 
 
 def address_family(text):

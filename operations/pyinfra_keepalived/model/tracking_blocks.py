@@ -23,8 +23,8 @@ from .problems import did_you_mean, public_keys
 from .readers import read_mapping
 from .reading import Block, Entry, OrLine, entry_line, read_block, read_value
 from .types import (
-    AbsolutePath,
     Derived,
+    FilePath,
     Flag,
     Interface,
     Name,
@@ -48,7 +48,7 @@ class TrackFile(Block):
     (a missing or unreadable file counts as 0)."""
 
     name: Derived[str] = Field(None, description="its key in keepalived_track_files")
-    file: AbsolutePath = Field(description="the file keepalived reads (required), e.g. "
+    file: FilePath = Field(description="the file keepalived reads (required), e.g. "
                                "/run/keepalived/maintenance")
     weight: whole(-254, 254) = Field(1, description="the number in the file is multiplied "
                                      "by it; 0: any number but 0 means FAULT")
@@ -115,7 +115,7 @@ TrackedList = Annotated[
          "mappings of name and weight")]
 VmacName = Annotated[Flag | Interface, Says(
     "must be true, false or the macvlan's name: 1-15 letters, digits and _ . @ - (no "
-    "spaces, / or :)")]
+    "spaces, / or :; not starting with @)")]
 TrackFiles = dict[Name, TrackFile]
 TrackProcesses = dict[Name, TrackProcess]
 

@@ -8,6 +8,7 @@ declared; `reading.read_block` turns pydantic's refusal into that message. The b
 """
 
 import ipaddress
+import os
 import re
 from typing import Annotated, Literal
 
@@ -28,7 +29,8 @@ from .readers import (
     PATH_RE,
     USER_ALLOWED,
     USER_RE,
-    WORD_RE,
+    VALUE_WORD_RE,
+    WORD_ALLOWED,
     extra_lines_problem,
 )
 
@@ -125,12 +127,20 @@ def address_text(value):
 
 
 Name = matching(NAME_RE, "a name of letters, digits and _ . -")
-Word = matching(WORD_RE, "a single word")
+Word = matching(VALUE_WORD_RE, WORD_ALLOWED)
 Interface = matching(INTERFACE_RE, INTERFACE_ALLOWED)
 Label = matching(LABEL_RE, "a label of 1-15 letters, digits and _ . @ : -")
 User = matching(USER_RE, USER_ALLOWED)
 FileName = matching(FILE_NAME_RE, FILE_NAME_ALLOWED)
 AbsolutePath = matching(PATH_RE, "an absolute path of letters, digits and _ . - /")
+# A file keepalived opens by name: written once, so that a rule about a path (not the
+# deploy's drain file) sees it as keepalived does: /run//x, /run/./x and /tmp/../run/x
+# are /run/x.
+FilePath = checked(str, lambda path: bool(PATH_RE.fullmatch(path)) and not path.startswith("//")
+                   and os.path.normpath(path) == path and path != "/",
+                   "must be a normalised absolute path of a file: letters, digits and _ . - /, "
+                   "no . or .. parts, no // or trailing /",
+                   {"type": "string", "pattern": f"^(?:{PATH_RE.pattern})$"})
 DnsName = matching(DNS_NAME_RE, "a DNS name, e.g. jump.example.com")
 IpAddress = checked(str, address_text, "must be an IPv4 or IPv6 address without prefix, "
                     "e.g. 192.168.1.11 or 2001:db8::11", {"type": "string", "format": "ip-address"})
