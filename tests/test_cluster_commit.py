@@ -14,10 +14,15 @@ import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import pyinfra
 import pytest
 from pyinfra.api import StringCommand
 from pyinfra.api.exceptions import DeployError
+from pyinfra.api.operations import run_ops
+from pyinfra.api.state import StateStage
+from pyinfra.context import ctx_host, ctx_inventory, ctx_state
 
+from pyinfra_keepalived.deploys.install import keepalived
 from pyinfra_keepalived.facts.keepalived import KeepalivedTree, MaskedFileContents
 from pyinfra_keepalived.model.fleet import check_hosts
 from pyinfra_keepalived.model.hidden import mask_text
@@ -27,6 +32,7 @@ from pyinfra_keepalived.operations.config_tree import PREPARED, transaction
 from pyinfra_keepalived.render import config as render
 from pyinfra_keepalived.shipped import with_variables
 
+from . import hostdata
 from .fakehosts import (
     HOSTS,
     SECRET,
@@ -572,3 +578,101 @@ def test_a_stopped_peer_of_an_agreement_change_commits_then_starts(recorder):
     commands = op_commands(second, recorder)
     assert " commit /etc/keepalived " in commands[-1]
     assert commands[-1].endswith("systemctl start keepalived.service"), commands[-1]
+
+
+# -- a host that starts keepalived in a run where its running peer's agreement change fails --
+
+def starting_peer_state(host_02, responses=None):
+    """host-01 runs the seed's one VIP (its tree as that renders); host-02's keepalived is
+    stopped, with `host_02` its probe: "current" (its tree already what the new data
+    renders) or "fresh" (no tree); the data says two VIPs."""
+    old = up_to_date_probes(make_state("debian"), "1:2.2.7-1")
+    new = up_to_date_probes(make_state("debian", group_data=TWO_VIPS), "1:2.2.7-1")
+    second = {**new["@fake/host-02"], "service": ("inactive", "enabled")}
+    if host_02 == "fresh":
+        second["tree"] = ()
+    probes = {"@fake/host-01": old["@fake/host-01"], "@fake/host-02": second}
+    return make_state("debian", probes=probes, group_data=TWO_VIPS, responses=responses)
+
+
+PREPARE_FAILS = {"@fake/host-01": {PREPARED: {
+    "success": False, "stderr": "another keepalived deploy prepared a config"}}}
+NOT_STARTED = ("keepalived not started: @fake/host-01 (a peer of VI_1) changed what the "
+               "peers must agree on and could not prepare the config")
+
+
+def deploy_as_cli(state, monkeypatch):
+    """The deploy's operations added as the pyinfra CLI adds them (deploy.py run in each
+    host's context) and ordered as it orders them: by the deploy's call stack, so a step
+    runs on every host before the steps the deploy adds after it (pyinfra's API orders
+    them by their count on each host instead); then run. Returns the hosts."""
+    monkeypatch.setattr(pyinfra, "is_cli", True)
+    state.set_stage(StateStage.Prepare)
+    for one in state.inventory:
+        with ctx_state.use(state), ctx_inventory.use(state.inventory), ctx_host.use(one):
+            keepalived()
+    state.set_stage(StateStage.Execute)
+    run_ops(state)
+    return list(state.inventory)
+
+
+@pytest.mark.parametrize("host_02", ["current", "fresh"])
+def test_a_host_never_starts_beside_a_peer_that_kept_the_old_agreement(recorder, host_02,
+                                                                       monkeypatch):
+    """host-01 fails to prepare the new VIP list and keeps the old one. host-02, stopped,
+    whose tree needs no agreement change (already the new list; or no tree at all: a new
+    host), must not start on the new list beside it (both would be MASTER): its start,
+    asked when it runs, after the commits, fails the host instead. Its config may go live
+    (keepalived does not run it)."""
+    state = starting_peer_state(host_02, responses=PREPARE_FAILS)
+    _, second = deploy_as_cli(state, monkeypatch)
+    commands = op_commands(second, recorder)
+    assert not [command for command in commands
+                if "systemctl start keepalived.service" in command], commands
+    assert NOT_STARTED in commands[-1], commands[-1]
+    assert (" apply /etc/keepalived " in commands[-1]) == (host_02 == "fresh")
+
+
+@pytest.mark.parametrize("host_02", ["current", "fresh"])
+def test_a_host_starts_once_its_running_peer_committed(recorder, host_02, monkeypatch):
+    state = starting_peer_state(host_02)
+    _, second = deploy_as_cli(state, monkeypatch)
+    commands = op_commands(second, recorder)
+    assert commands[-1].endswith("systemctl start keepalived.service"), commands[-1]
+    assert not state.failed_hosts
+
+
+def settings_for(*hosts):
+    """{name: Settings} of hosts (name, [instance names], priority)."""
+    return check_hosts([(name, hostdata.host(instances=[
+        hostdata.instance(name=instance, virtual_router_id=50 + number, priority=priority)
+        for number, instance in enumerate(instances)])) for name, instances, priority in hosts],
+        warn=lambda message: None)
+
+
+@pytest.mark.parametrize("changed, planned, failed, refusals, expected", [
+    ({}, {}, set(), {}, None),  # nobody changed an agreement
+    ({"a": ("VI_1",)}, {"a": SimpleNamespace(is_complete=lambda: True,
+                                             did_succeed=lambda: True)}, set(), {}, None),
+    ({"a": ("VI_1",)}, {"a": SimpleNamespace(is_complete=lambda: True,
+                                             did_succeed=lambda: False)}, set(), {},
+     "a (a peer of VI_1) changed what the peers must agree on and could not prepare"),
+    ({"a": ("VI_1",)}, {}, {"a"}, {}, "and failed before it prepared the config"),
+    ({"a": ("VI_1",)}, {"a": SimpleNamespace(is_complete=lambda: True,
+                                             did_succeed=lambda: True)}, set(),
+     {"a": "c (a peer of VI_2) could not prepare the config"},
+     "did not commit (c (a peer of VI_2) could not prepare the config)"),
+    ({"a": ("VI_1",)}, {"a": SimpleNamespace(is_complete=lambda: True,
+                                             did_succeed=lambda: True)}, {"a"}, {},
+     "and failed while committing it"),
+    # a change of an instance this host does not have: its old one is this host's too
+    ({"a": ("VI_2",)}, {"a": SimpleNamespace(is_complete=lambda: True,
+                                             did_succeed=lambda: False)}, set(), {}, None),
+], ids=["no-change", "committed", "not-prepared", "failed-before", "refused",
+        "failed-committing", "other-instance"])
+def test_start_refusals(changed, planned, failed, refusals, expected):
+    everyone = settings_for(("a", ["VI_1", "VI_2"], 100), ("b", ["VI_1"], 90))
+    why = cluster_commit.start_refusals(planned, changed, everyone, failed, refusals, "b")
+    assert (why is None) == (expected is None)
+    if expected:
+        assert expected in why and why.startswith("keepalived not started: a")

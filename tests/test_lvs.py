@@ -294,7 +294,7 @@ def test_host_without_ipvs_gets_the_refusal_and_nothing_else(distro, recorder):
         assert len(commands) == 1, commands
         words = shlex.split(commands[0])
         assert words[:2] == ["sh", "-c"] and words[3] == "-"
-        assert words[2] == lvs_ops.REFUSE_SCRIPT
+        assert words[2] == state_files.REFUSE_SCRIPT
         assert words[4] == lvs_ops.ipvs_refusal(host.name, True, False)
 
 
@@ -373,7 +373,7 @@ def test_lvs_of_the_operators_own_needs_ipvs_too(case, asked, tmp_path, recorder
                        probes={name: {"ipvs": ["ipvs=no", "ipvsadm=no"]} for name in HOSTS})
     for host in deploy(state):
         commands = op_commands(host, recorder)
-        assert (len(commands) == 1 and lvs_ops.REFUSE_SCRIPT in commands[0]) == asked
+        assert (len(commands) == 1 and state_files.REFUSE_SCRIPT in commands[0]) == asked
 
 
 @pytest.mark.parametrize("data, asked", [(LVS_DATA, True), ({}, False)])

@@ -314,7 +314,7 @@ def test_ipvsadm_package_commands(manager, install):
 
 @pytest.mark.parametrize("refusal, expected", [
     (None, []),
-    ("host-01: no IPVS", [["sh", "-c", lvs.REFUSE_SCRIPT, "-", "host-01: no IPVS"]]),
+    ("host-01: no IPVS", [["sh", "-c", state_files.REFUSE_SCRIPT, "-", "host-01: no IPVS"]]),
 ])
 def test_ipvs_present_commands(op_context, refusal, expected):
     assert [shlex.split(command) for command in raw(lvs.ipvs_present._inner(

@@ -398,6 +398,30 @@ def test_a_stopped_peer_does_not_start_on_an_agreement_the_master_rejects(cluste
         converge(cluster)  # (starts the backup again, on the old list)
 
 
+def test_a_new_peer_does_not_start_beside_a_master_that_rejects_the_change(cluster, tmp_path):
+    """The backup is new (keepalived installed, stopped, no config: nothing to commit
+    together) while the data changes the VIP list, which the master's keepalived -t
+    rejects: the master keeps the old list. The backup's config may go live, but it must
+    not start on the new list beside the master (both would hold the VIP): its start,
+    asked after the commits, fails it instead."""
+    master, backup = cluster.hosts
+    converge(cluster)
+    two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
+    cluster.run(backup, "systemctl stop keepalived && rm -rf /etc/keepalived")
+    result, watch, watched, _ = deploy_rejected_on(cluster, master, two)
+    output = result.stdout + result.stderr
+    try:
+        assert result.returncode != 0, output
+        assert set(watch.samples[backup]) == {0}, \
+            f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
+        assert set(watch.samples[master]) == {1}, "the VIP left the master"
+        assert (f"[{backup}] keepalived not started: {master} (a peer of VI_1) changed what "
+                "the peers must agree on and could not prepare") in output, output
+        assert cluster.run(backup, "systemctl is-active keepalived")[1].strip() != "active"
+    finally:
+        converge(cluster)  # (starts the backup, on the old list)
+
+
 def test_agreement_change_with_a_peer_outside_the_run_is_refused(cluster, tmp_path):
     master, backup = cluster.hosts
     converge(cluster)

@@ -17,7 +17,7 @@ from ..facts.probe import read_probe
 from ..facts.programs import usable_programs
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
 from ..operations import host_level, host_level_work, rolling, shared_keys
-from ..operations.cluster_commit import commit_together, nothing_to_change
+from ..operations.cluster_commit import commit_together, nothing_to_change, start_refused
 from ..operations.config_tree import config_tree
 from ..operations.lvs import IPVSADM, ipvs_present, ipvsadm_package
 from ..operations.plan import plan_host
@@ -89,6 +89,9 @@ def config(settings, files, plan, tree, start=()):
         reload_pending=plan.reload_pending,
         lock_wait=settings.host_level.lock_wait,
         then=start,
+        # (a start waits for the peers' commits: not beside a peer that kept the old
+        # agreement)
+        then_refused=lambda: start_refused(check_inventory(state.inventory)),
     )
 
 
@@ -106,8 +109,9 @@ def service(settings, plan, installed, options, started=False):
 
     steps = []
     if plan.start and not started:
-        steps.append(service_running(name="Enable and start keepalived", service=SERVICE,
-                                     steps=plan.start))
+        steps.append(service_running(
+            name="Enable and start keepalived", service=SERVICE, steps=plan.start,
+            refused=lambda: start_refused(check_inventory(state.inventory))))
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each

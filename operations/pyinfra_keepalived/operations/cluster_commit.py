@@ -28,14 +28,14 @@ priority, notify) keep the one-command path of ``config_tree``.
 """
 
 from pyinfra import host, logger, state
-from pyinfra.api import QuoteString, StringCommand, operation
+from pyinfra.api import StringCommand, operation
 from pyinfra.api.exceptions import DeployError
 
 from ..host_paths import LOCK_WAIT_SECONDS
 from ..model.peers import peers_by_instance
 from ..per_run import once_per_run
 from ..render.config import agreement_path, instances_path
-from . import uploads
+from . import state_files, uploads
 from .config_tree import TreeWork, generation_name, log_diff, transaction
 
 HOLD_MARGIN = 60  # seconds the prepared tree's lock is held beyond the longest lock wait
@@ -187,6 +187,39 @@ def refused(everyone):
     ).get(host.name)
 
 
+def start_refusals(planned, changed, everyone, failed, refusals, name):
+    """Why host `name`, whose keepalived does not run, must not start it in this run, or
+    None: a peer of one of its instances prepared a change of that instance's agreement
+    and did not commit it (it could not prepare, failed, or was refused: `refusals`, the
+    run's commit_refusals). That peer keeps the old agreement; started on the new one
+    beside it, this host would drop its adverts and both would hold the VIPs. Not starting
+    drops nothing: the peers hold the VIPs. `planned`, `changed`, `everyone`, `failed`: as
+    for commit_refusals."""
+    hosts = peers_by_instance(everyone.values())
+    for instance in everyone[name].instances:
+        for peer, _, _ in hosts[instance.name]:
+            if peer == name or instance.name not in changed.get(peer, ()):
+                continue
+            why = (refusals.get(peer) and f"did not commit ({refusals[peer]})"
+                   or _trouble(planned.get(peer), peer in failed)
+                   or (peer in failed and "failed while committing it"))
+            if why:
+                return (f"keepalived not started: {peer} (a peer of {instance.name}) changed "
+                        f"what the peers must agree on and {why}; it may keep the old "
+                        f"{instance.name}, and this host would start on the new one beside it "
+                        "(both would hold the VIPs). The next run starts it once they commit")
+    return None
+
+
+def start_refused(everyone):
+    """Why this host must not start keepalived in this run, or None (start_refusals); asked
+    when its start runs, after every commit of the run."""
+    failed = {failed.name for failed in state.failed_hosts}
+    refusals = once_per_run("commit refusals", lambda: commit_refusals(
+        plans(), changes(), everyone, failed))
+    return start_refusals(plans(), changes(), everyone, failed, refusals, host.name)
+
+
 def hold_seconds(everyone):
     """How long a prepared tree keeps its host's lock: until every peer has prepared (the
     longest lock wait of the inventory) and a margin."""
@@ -254,7 +287,7 @@ def config_commit(paths, generation, refused, then=()):
                    "prepares it again)")
         yield StringCommand(*uploads.chained([
             transaction(paths, mode="discard", generation=generation),
-            ["sh", "-c", QuoteString('echo "$1" >&2; exit 1'), "-", QuoteString(message)]]))
+            state_files.refusal(message)]))
         return
     yield StringCommand(*uploads.chained([
         transaction(paths, mode="commit", generation=generation, links=True),

@@ -22,7 +22,7 @@ from ..model.blocks import Paths
 from ..model.hidden import SED_MASK_SCRIPT, mask_text
 from ..render.config import ManagedFile
 from ..shipped import shell_script, with_variables
-from . import uploads
+from . import state_files, uploads
 from .state_files import FUNCTIONS, locked
 
 # safe_base.sh: the base dir's check; config_test.sh: the test of a tree, which masks
@@ -171,7 +171,8 @@ def tree_work(files, paths, tree):
 @operation()
 def config_tree(files: dict[str, ManagedFile], paths: Paths, work: TreeWork,
                 tree: dict[str, TreeEntry] | None = None, reload_pending: str | None = None,
-                lock_wait: int = LOCK_WAIT_SECONDS, then: tuple[str, ...] = ()):
+                lock_wait: int = LOCK_WAIT_SECONDS, then: tuple[str, ...] = (),
+                then_refused=None):
     """
     Make a keepalived config tree exactly ``files``, validated by the host's keepalived
     first, and make keepalived run it.
@@ -189,6 +190,9 @@ def config_tree(files: dict[str, ManagedFile], paths: Paths, work: TreeWork,
     + then: shell commands (text) to run in the same command once the transaction
       succeeded, each if the one before did: e.g. keepalived's start on a host where it
       does not run yet (system.start_steps), a round trip fewer
+    + then_refused: a callable asked when the operation runs: None, or why ``then`` must
+      not run (cluster_commit.start_refused); the config still goes live, then the host
+      fails with that reason
 
     The new tree is uploaded (``operations.uploads``); then ONE command, under the host's
     deploy lock, stages it in a directory of this run, checks it with ``keepalived -t
@@ -209,13 +213,15 @@ def config_tree(files: dict[str, ManagedFile], paths: Paths, work: TreeWork,
             reload_pending=probe.reload_pending,
         )
     """
+    why = then_refused() if then and then_refused is not None and state.is_executing else None
+    steps = [state_files.refusal(why)] if why else [[step] for step in then]
     if not work:
         if reload_pending is None:
             host.noop("keepalived config is up to date")
             return
         host.log(f"keepalived reload pending ({reload_pending}): reloading now", logger.warning)
         yield StringCommand(*uploads.chained([transaction(paths, lock_wait=lock_wait),
-                                              *[[step] for step in then]]))
+                                              *steps]))
         return
 
     if state.config.DIFF and tree is not None:
@@ -225,5 +231,5 @@ def config_tree(files: dict[str, ManagedFile], paths: Paths, work: TreeWork,
     uploaded = uploads.private_dir()
     yield from uploads.send(uploaded, [file.content for file in files.values()])
     yield StringCommand(*uploads.installing(uploaded, [
-        transaction(paths, uploaded, list(files.values()), lock_wait), *[[step] for step in then]]))
+        transaction(paths, uploaded, list(files.values()), lock_wait), *steps]))
 

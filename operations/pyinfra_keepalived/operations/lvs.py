@@ -16,11 +16,9 @@ from pyinfra import host
 from pyinfra.api import QuoteString, StringCommand, operation
 
 from ..host_paths import APT_CACHE_SECONDS, APT_STAMP, LOCK_WAIT_SECONDS
-from ..shipped import shell_script
 from . import state_files
 from .system import APT_INSTALL, APT_UPDATE, DNF_INSTALL, PACKAGE_SCRIPT
 
-REFUSE_SCRIPT = shell_script("operations/refuse.sh")
 IPVSADM = "ipvsadm"
 
 
@@ -58,7 +56,7 @@ def ipvs_present(refusal: str | None):
     if refusal is None:
         host.noop("the kernel has IPVS, or the config no LVS")
         return
-    yield StringCommand("sh", "-c", QuoteString(REFUSE_SCRIPT), "-", QuoteString(refusal))
+    yield StringCommand(*state_files.refusal(refusal))
 
 
 @operation()

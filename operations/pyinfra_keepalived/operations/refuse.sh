@@ -1,4 +1,4 @@
-# Fail the host with a message, changing nothing (operations/lvs.py, ipvs_present):
+# Fail the host with a message, changing nothing (operations/state_files.py, refusal):
 #   refuse.sh MESSAGE
 echo "$1" >&2
 exit 1

@@ -29,6 +29,8 @@ from ..host_paths import LOCK_FILE, LOCK_HOLDER, LOCK_WAIT_SECONDS, RESTART_PEND
 from ..shipped import shell_script
 from .uploads import chained, installing
 
+REFUSE_SCRIPT = shell_script("operations/refuse.sh")
+
 POLICY_TAG = "# pyinfra-keepalived policy-rc.d"  # a line of ours (pyinfra_keepalived/operations/package.sh)
 
 
@@ -97,3 +99,9 @@ def under_lock(what: str, inner: Callable[..., Iterable], lock_wait: int = LOCK_
                    inner=systemd.service._inner, service="keepalived", running=False)
     """
     yield from locked_commands(inner(**arguments), what, lock_wait)
+
+
+def refusal(message):
+    """Command words that fail the host with ``message`` (on stderr), changing nothing
+    (refuse.sh)."""
+    return ["sh", "-c", QuoteString(REFUSE_SCRIPT), "-", QuoteString(message)]

@@ -211,13 +211,15 @@ def keepalived_package(manager: str, version: str | None, active: bool,
 
 
 @operation()
-def service_running(service: str, steps: tuple[str, ...]):
+def service_running(service: str, steps: tuple[str, ...], refused=None):
     """
     Start ``service`` and enable it at boot, where it is not already (one command).
 
     + service: the systemd unit
     + steps: the shell commands that do it (``start_steps``: the host plan's ``start``),
       each run if the one before succeeded; none: nothing to do
+    + refused: a callable asked when the operation runs: None, or why the service must
+      not start in this run (cluster_commit.start_refused); the host then fails with it
 
     **Example:**
 
@@ -228,6 +230,10 @@ def service_running(service: str, steps: tuple[str, ...]):
     """
     if not steps:
         host.noop(f"{service} is running and enabled")
+        return
+    why = refused() if refused is not None and state.is_executing else None
+    if why:
+        yield StringCommand(*state_files.refusal(why))
         return
     yield " && ".join(steps)
 
