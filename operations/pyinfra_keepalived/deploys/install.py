@@ -17,7 +17,11 @@ from ..facts.probe import read_probe
 from ..facts.programs import usable_programs
 from ..host_paths import APT_CACHE_SECONDS, SERVICE
 from ..operations import host_level, host_level_work, rolling, shared_keys
-from ..operations.cluster_commit import commit_together, nothing_to_change, start_refused
+from ..operations.cluster_commit import (
+    commit_together,
+    nothing_to_change,
+    start_refused,
+)
 from ..operations.config_tree import config_tree
 from ..operations.lvs import IPVSADM, ipvs_present, ipvsadm_package
 from ..operations.plan import plan_host
