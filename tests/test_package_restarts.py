@@ -178,6 +178,103 @@ def test_install_killed_midway_leaves_a_policy_rc_d_that_denies_nothing_and_is_c
     assert not policy.exists()
 
 
+# -- a dropped SSH link mid-install --
+
+# A fake install for package.sh's COMMAND: it says it started, waits for the test's "go"
+# (the link dropped meanwhile), writes progress to stdout and stderr as apt and dpkg do,
+# then records that it ran to its end and what policy-rc.d answered for a restart of
+# keepalived at that moment ("absent": no policy-rc.d left to ask).
+FAKE_LONG_INSTALL = """#!/bin/sh
+touch {tmp}/started
+while [ ! -e {tmp}/go ]; do sleep 0.05; done
+i=0
+while [ $i -lt 2000 ]; do
+  echo "Unpacking keepalived ($i)"; echo "progress $i" >&2; i=$((i + 1))
+done
+if [ -x {policy} ]; then {policy} keepalived restart; echo $? > {tmp}/installed
+else echo absent > {tmp}/installed; fi
+"""
+
+
+def start_long_install(tmp_path, **pipes):
+    """package.sh (as run_package_script runs it) with FAKE_LONG_INSTALL as its install,
+    started in its own session and returned once the install started."""
+    (tmp_path / "long-install").write_text(FAKE_LONG_INSTALL.format(
+        tmp=tmp_path, policy=tmp_path / "policy-rc.d"))
+    (tmp_path / "long-install").chmod(0o755)
+    words = state_files.locked(host_ops.PACKAGE_SCRIPT, "test", "yes",
+                               str(tmp_path / "state" / "restart-pending"),
+                               str(tmp_path / "policy-rc.d"), str(tmp_path / "stamp"), "3600",
+                               "''", "''", "''", QuoteString(str(tmp_path / "long-install")))
+    (tmp_path / "tmp").mkdir()
+    process = subprocess.Popen(shlex.split(in_tmp(tmp_path, words)), start_new_session=True,
+                               stdin=subprocess.DEVNULL, **pipes,
+                               env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
+def install_ends(tmp_path, process):
+    """Let the started install go on; the script's exit status once it ended."""
+    (tmp_path / "go").touch()
+    return process.wait(timeout=60)
+
+
+def test_install_runs_to_its_end_with_the_policy_when_the_output_is_gone(tmp_path):
+    """The link drops (the controller dies) mid-install: the script's output pipes have
+    no reader. The install must not die of SIGPIPE on its progress: it runs to its end,
+    with keepalived's restart denied throughout, and the marker stays for the next run."""
+    process = start_long_install(tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    process.stderr.close()
+    output = list((tmp_path / "tmp").iterdir())  # the install's output, meanwhile
+    modes = [path.stat().st_mode & 0o777 for path in output]
+    returncode = install_ends(tmp_path, process)
+    assert (tmp_path / "installed").read_text() == "101\n"  # ended, keepalived denied
+    assert returncode == 0  # the lost output changed nothing
+    assert (tmp_path / "state" / "restart-pending").exists()
+    assert not (tmp_path / "policy-rc.d").exists()
+    assert modes == [0o600]  # private, and removed on exit
+    assert not any(path.exists() for path in output)
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["session", "shell"])
+def test_install_runs_to_its_end_with_the_policy_after_a_hangup(group, tmp_path):
+    """SIGHUP mid-install (a pty's hangup reaches the whole session, `group`; or the
+    shell alone): the install runs to its end, keepalived's restart denied throughout."""
+    process = start_long_install(tmp_path, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    (os.killpg if group else os.kill)(process.pid, signal.SIGHUP)
+    returncode = install_ends(tmp_path, process)
+    assert (tmp_path / "installed").read_text() == "101\n"
+    assert returncode == 0  # and the step ran to its end (no exit 129 after the install)
+    assert (tmp_path / "state" / "restart-pending").exists()
+    assert not (tmp_path / "policy-rc.d").exists()
+
+
+def test_install_ignores_hangups_and_gets_sigpipe_as_usual(tmp_path):
+    """The install inherits the ignored SIGHUP, not the shell's ignored SIGPIPE (a
+    maintainer script's `yes | head` must end as it does under apt run by hand)."""
+    result = run_package_script(tmp_path, "yes", "grep SigIgn /proc/self/status")
+    assert result.returncode == 0, result.stderr
+    ignored = int(result.stdout.split()[-1], 16)
+    assert ignored & 1 << signal.SIGHUP - 1 and not ignored & 1 << signal.SIGPIPE - 1
+
+
+def test_a_failing_install_s_message_reaches_the_operator(tmp_path):
+    """The install's output is printed once it ended: apt's error on stderr, the exit
+    status apt's."""
+    result = run_package_script(
+        tmp_path, "yes", "echo Reading package lists...; "
+        "echo 'E: Unable to locate package keepalivd' >&2; (exit 100)")
+    assert result.returncode == 100
+    assert "E: Unable to locate package keepalivd" in result.stderr
+    assert "Reading package lists..." in result.stdout + result.stderr
+    assert not (tmp_path / "policy-rc.d").exists()
+
+
 # -- the live config, tested with the installed keepalived before any host restarts --
 
 def test_live_test_runs_on_every_host_before_the_restart_steps(recorder):

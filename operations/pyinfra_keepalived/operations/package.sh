@@ -12,9 +12,9 @@
 # package's maintainer scripts (invoke-rc.d, deb-systemd-invoke) not to start or restart
 # keepalived (exit 101) and lets every other service be (exit 0). It denies only while
 # this shell lives ([ -d /proc/PID ]) and a deploy holds the host's lock, so a SIGKILLed
-# run cannot leave it blocking, and is
-# removed when this shell ends (EXIT, and HUP/INT/TERM); the next run also removes a
-# leftover one. An operator's own policy-rc.d is never replaced: the install runs under it,
+# run cannot leave it blocking, and is removed when this shell ends (EXIT, and INT/TERM;
+# HUP only before the install: see below); the next run also removes a leftover one. An
+# operator's own policy-rc.d is never replaced: the install runs under it,
 # and only if it denies keepalived (exit 101 for start and restart, as invoke-rc.d and
 # deb-systemd-invoke ask it); one that lets the package restart keepalived stops the
 # command (exit 1) before anything is changed (no user, no refresh, no install).
@@ -28,7 +28,16 @@
 # changed since it loaded them: Debian's maintainer scripts reload themselves), or "".
 # The deploy wrote its keepalived.service drop-in before this command, without a reload.
 # COMMAND: the install command line, built (and quoted) by the deploy.
+# A dropped SSH link (or a dead controller) mid-install closes this shell's output and may
+# send it SIGHUP: neither may stop the install half-way (apt/dpkg or dnf/rpm killed by
+# SIGPIPE on their progress leave a half-configured package, whose completion by hand runs
+# keepalived's maintainer scripts without this policy). So from the marker on, HUP and PIPE
+# are ignored (the install inherits HUP's; PIPE it gets as usual, its output writes to no
+# pipe) and the install's output goes to a private file, printed once it ended, to stderr
+# if it failed (output that cannot be written then is lost, nothing else).
 running=$1 marker=$2 policy=$3 stamp=$4 max_age=$5 refresh=$6 useradd=$7 reload=$8 command=$9
+ours= output=  # our policy-rc.d is in place; the install's output: both removed on exit
+trap 'rm -f "$output"; [ -z "$ours" ] || rm -f "$policy" "$policy.new"' EXIT
 
 if [ -n "$policy" ] && [ -e "$policy" ] && ! grep -qxF "$policy_tag" "$policy"; then
   # the operator's: it must deny what the package's maintainer scripts would ask
@@ -48,7 +57,7 @@ if [ -n "$policy" ] && [ -e "$policy" ] && ! grep -qxF "$policy_tag" "$policy"; 
     fi
   done
 elif [ -n "$policy" ]; then
-  trap 'rm -f "$policy" "$policy.new"' EXIT
+  ours=yes
   trap 'exit 129' HUP
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -87,11 +96,20 @@ if [ -n "$refresh" ]; then
     eval "$refresh" 9>&- && touch "$stamp" || exit 1
   fi
 fi
+trap '' HUP PIPE
+output=$(mktemp) || exit 1  # (mode 600)
 # the marker right before the install: a failure before it changed nothing to restart for
 if [ "$running" = yes ]; then
   mark_pending "$marker" package || exit 1
 fi
-eval "$command" 9>&- || exit  # (a daemon a maintainer script starts must not keep the lock)
+# (a daemon a maintainer script starts must not keep the lock)
+if (trap - PIPE; eval "$command") 9>&- >"$output" 2>&1; then
+  cat "$output"
+else
+  status=$?
+  cat "$output" >&2
+  exit "$status"
+fi
 case $reload in
   always) systemctl daemon-reload ;;
   if-needed)
