@@ -92,8 +92,8 @@ CONVERGED = HostProbe(package_version="1:2.2.7-1+b2", user={"comment": "c", "hom
                       tree=CONVERGED_TREE, **RUNNING)
 # its plan: nothing to do
 NOTHING = plan.HostPlan(
-    ipvs_refusal=None, leftovers=rolling.LeftBehind(False, False), stale_uploads=(),
-    package=False, ipvsadm=False, script_user=None, tree=config_tree.TreeWork(),
+    ipvs_refusal=None, dump_conf_refusal=None, leftovers=rolling.LeftBehind(False, False),
+    stale_uploads=(), package=False, ipvsadm=False, script_user=None, tree=config_tree.TreeWork(),
     reload_pending=None, agreement=(), start=(), running=True, restart_pending=False,
     host_level=None)  # (its host level: tests/test_host_level_table.py; the wiring below)
 START = ("{ systemctl is-enabled --quiet keepalived.service || "

@@ -5,7 +5,8 @@ hosts take the VIP (the control); the default deploy opens VRRP and the backup l
 failover and return; a second run changes nothing; the rule comes back at keepalived's
 next start after the operator reloads the ruleset; systemd restarts a killed keepalived;
 a masked unit is unmasked; daemon options reach keepalived's command line (restart);
---dump-conf is refused (the cluster's VI_1 has auth_pass) and the journal holds no password;
+--dump-conf is refused (the cluster's VI_1 has auth_pass) and the journal holds no password,
+also where the host's own options file has -d (keepalived_daemon_options unset);
 a refused daemon option (--check) stops the run before any host is touched; the removal
 deploy takes the rule and the drop-in away. (ip_nonlocal_bind is not
 observable here: /proc/sys is read-only in docker containers; see test_host_commands.py.)
@@ -184,6 +185,36 @@ def test_journal_holds_no_password_after_a_deploy_and_a_reload(cluster, tmp_path
     # (one line for both hosts: the same mistake on many hosts is said once)
     assert ("host-01 and host-02: keepalived_daemon_options[1] = '--dump-conf': not allowed on a "
             "host whose config holds a password (VI_1's auth_pass)") in output, output[-3000:]
+    assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
+
+
+def test_own_dump_conf_is_refused_and_the_journal_holds_no_password(cluster, tmp_path):
+    """keepalived_daemon_options unset: the deploy leaves /etc/default/keepalived as the
+    host has it. host-02's says -Dd (-d: --dump-conf) and keepalived is stopped there: the
+    run refuses host-02 before anything changes on it (keepalived is not started with -d)
+    and its journal holds no password. (On the old code the run started keepalived there,
+    which logged "Password = 1234".)"""
+    converge(cluster.inventory_path)
+    since = cluster.run("host-02", "date +%s")[1].strip()
+    code, output = cluster.run("host-02", "cp /etc/default/keepalived /tmp/options.saved && "
+                                          "echo 'DAEMON_ARGS=\"-Dd\"' > /etc/default/keepalived "
+                                          "&& systemctl stop keepalived")
+    assert code == 0, output
+    try:
+        result = pyinfra(cluster.inventory_path, "-y")
+        journal = cluster.run("host-02", "journalctl -u keepalived --no-pager -o cat "
+                                         f"--since @{since}")[1]
+        active = cluster.run("host-02", "systemctl is-active keepalived")[1].strip()
+    finally:
+        cluster.run("host-02", "cp /tmp/options.saved /etc/default/keepalived && "
+                               "systemctl start keepalived")
+    # (not "1234" alone: a pid may read so)
+    assert not re.search(r"(?i)pass\w*\W+1234", journal), journal[-3000:]
+    assert active != "active"
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert ("host-02: /etc/default/keepalived sets -d/--dump-conf in DAEMON_ARGS"
+            in output), output[-3000:]
     assert wait_for(lambda: cluster.holders() == ["host-01"], timeout=15) is not None
 
 

@@ -166,10 +166,16 @@ def keepalived():
         files = render.config_files(settings, programs)
     manager = package_manager(probe.os_release)
     plan = plan_host(settings, files, probe, manager)  # what this host needs, decided once
-    if plan.ipvs_refusal:  # first: nothing changes
-        # (it records no plan: the peers of a change they must agree on do not commit it)
+    # first, a refusal: nothing changes (it records no plan: the peers of a change they
+    # must agree on do not commit it)
+    if plan.ipvs_refusal:
         ipvs_present(name="Check that the kernel has IPVS (the config has LVS)",
                      refusal=plan.ipvs_refusal)
+        return
+    if plan.dump_conf_refusal:
+        host_level.own_options_safe(
+            name="Check that keepalived's own options do not dump the config (password)",
+            refusal=plan.dump_conf_refusal)
         return
     if plan.leftovers:
         rolling.leftovers(name="Clear what an interrupted run left (policy-rc.d, drain)",

@@ -17,6 +17,7 @@ from ..host_paths import (
     DROPIN,
     FIREWALL_COMMAND,
     NEEDRESTART_CONF,
+    OPTIONS_FILES,
     SYSCTL_FILE,
     VMAC_SYSCTL_FILE,
 )
@@ -54,15 +55,24 @@ def status_command(rules):
     return f"if {FIREWALL_FOUND}; then {status}; else echo 'none ok'; fi"
 
 
+# The lines of keepalived's options files (host_paths.OPTIONS_FILES) that set its options
+# (DAEMON_ARGS=..., KEEPALIVED_OPTIONS=...: model.host_level.option_words reads them), as
+# grep -E reads it
+OPTIONS_ASSIGNMENT = (r"^[[:space:]]*(export[[:space:]]+)?("
+                      + "|".join(variable for _, variable in OPTIONS_FILES.values())
+                      + r")[[:space:]]*=")
+
+
 def state_arguments(rules, options_paths=()):
     """The arguments of KeepalivedHostLevel for the host-level operations: firewall status
-    for `rules` (firewall_rules), and the files they manage. (The probe reads it with
-    everything else.)"""
+    for `rules` (firewall_rules), and the files they manage; of the options files
+    (`options_paths`), also the lines that set keepalived's options. (The probe reads it
+    with everything else.)"""
     return {"firewall_status": status_command(rules) if rules else "",
             "files": [FIREWALL_COMMAND, DROPIN, SYSCTL_FILE, NEEDRESTART_CONF, VMAC_SYSCTL_FILE,
                       DR_SYSCTL_FILE, DR_UNIT, *options_paths],
             "read": [SYSCTL_FILE, DR_UNIT], "sysctls": list(NONLOCAL_BIND.values()),
-            "lo": True}
+            "lo": True, "assigned": list(options_paths)}
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,8 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
       (``status_command(rules)``), or ``""`` to skip the firewall probe
     + files: paths whose sha256 is wanted (missing files are left out)
     + read: absolute paths (without ':') whose lines are wanted (small files only)
+    + assigned: absolute paths (without ':') of which only the lines that set keepalived's
+      options are wanted (``OPTIONS_ASSIGNMENT``: the options files)
     + sysctls: keys whose running value is wanted
     + unit: also read ``systemctl is-enabled keepalived.service``
     + lo: also read lo's addresses
@@ -117,9 +129,10 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
                       sysctls=["net.ipv4.ip_nonlocal_bind"])
     """
 
-    def command(self, firewall_status, files, read, sysctls, unit=True, lo=False):
+    def command(self, firewall_status, files, read, sysctls, unit=True, lo=False,
+                assigned=()):
         paths = [*read, *map(sysctl_path, sysctls)]
-        for path in paths:
+        for path in (*paths, *assigned):
             if not path.startswith("/") or ":" in path:
                 raise ValueError(f"{path!r}: an absolute path without ':' is needed here")
         # (pyinfra_keepalived.facts.probe reads the unit state itself, with the service's: unit=False)
@@ -127,7 +140,9 @@ class KeepalivedHostLevel(FactBase[HostLevelState]):
                               firewall_status=firewall_status,
                               hashed=" ".join(map(shlex.quote, files)),
                               unit="yes" if unit else "no", lo="yes" if lo else "no",
-                              grepped=" ".join(map(shlex.quote, paths)))
+                              grepped=" ".join(map(shlex.quote, paths)),
+                              assigned=" ".join(map(shlex.quote, assigned)),
+                              assignment=OPTIONS_ASSIGNMENT)
 
     def default(self):
         return HostLevelState()

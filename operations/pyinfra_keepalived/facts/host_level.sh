@@ -6,6 +6,7 @@
 #   unit             yes: print `systemctl is-enabled keepalived.service` as "unit STATE"
 #   lo               yes: print lo's addresses (ip -br addr show dev lo)
 #   grepped          files (and /proc/sys values) whose lines are wanted
+#   assigned         files of which only the lines that match $assignment are wanted
 if [ -n "$firewall_status" ]; then printf 'firewall '; eval "$firewall_status"; fi
 [ -n "$hashed" ] && eval "sha256sum $hashed" 2>/dev/null
 # lo's addresses, on one line: "lo STATE ADDRESS/PREFIX ..."
@@ -15,4 +16,6 @@ if [ -n "$firewall_status" ]; then printf 'firewall '; eval "$firewall_status"; 
 # process for each would cost more than the reading); -a: every line, whatever bytes it
 # holds (as text, not "binary file matches").
 [ -n "$grepped" ] && eval "grep -aH '' $grepped" 2>/dev/null
+# keepalived's options files: only the lines that set its options (the rest stays on the host)
+[ -n "$assigned" ] && eval "grep -aHE \"\$assignment\" $assigned" 2>/dev/null
 true

@@ -7,6 +7,7 @@ and what is allowed.
 """
 
 import re
+import shlex
 
 from .hidden import SECRET_LINE_RE
 from .problems import did_you_mean
@@ -120,14 +121,10 @@ def check_daemon_options(problems, options):
 DUMP_CONF = "--dump-conf"
 
 
-def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances,
-                     include_files=()):
-    """--dump-conf makes keepalived log its whole config, every auth_pass in it, at each
-    start and reload: an error where this host's config holds one (an instance's auth_pass,
-    auth_pass in an extra_lines entry or in an operator's include file: model.includes).
+def password_holders(global_defs, scripts, instances, include_files=()):
+    """What in this host's config holds a password: an instance's auth_pass, auth_pass in
+    an extra_lines entry or in an operator's include file (model.includes), each named.
     Blocks that failed validation are None."""
-    if DUMP_CONF not in (daemon_options or ()):
-        return
     holders = [f"{instance.name}'s auth_pass" for instance in instances
                if instance and instance.auth_pass is not None]
     blocks = [("global_defs", global_defs), *((block.name, block)
@@ -135,6 +132,16 @@ def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances,
     holders += [f"an extra_lines entry of {name}" for name, block in blocks
                 if block and any(SECRET_LINE_RE.search(line) for line in block.extra_lines)]
     holders += [f"the include file {file.name}" for file in include_files if file.secret]
+    return holders
+
+
+def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances,
+                     include_files=()):
+    """--dump-conf makes keepalived log its whole config, every auth_pass in it, at each
+    start and reload: an error where this host's config holds one (`password_holders`)."""
+    if DUMP_CONF not in (daemon_options or ()):
+        return
+    holders = password_holders(global_defs, scripts, instances, include_files)
     if holders:
         problems.error(f"keepalived_daemon_options[{daemon_options.index(DUMP_CONF)}]",
                        DUMP_CONF, f"not allowed on a host whose config holds a password "
@@ -143,3 +150,84 @@ def refuse_dump_conf(problems, daemon_options, global_defs, scripts, instances,
                        "(readable by the adm and systemd-journal groups, and sent on by log "
                        "collectors); remove it (keepalived_daemon_options = ['--log-detail'] "
                        "logs the state changes without the config)")
+
+
+# -- A host's own options file (keepalived_daemon_options unset: the deploy leaves it alone)
+
+# keepalived's getopt_long (keepalived/core/main.c, 2.1.5 to 2.3.x; every build option on):
+# the short options that take an argument, required (the rest of the word, else the next
+# word) or optional (only the rest of the word), and the long options that require one
+# (`--pid FILE` takes the next word). Any other short option is a flag, and a cluster
+# goes on after it (-dD, -Dd: both -d).
+SHORT_REQUIRED = set("uSfpisrcbA")
+SHORT_OPTIONAL = set("Mgt")
+LONG_OPTIONS = {  # every long option: whether it requires an argument
+    **dict.fromkeys((
+        "vrrp", "check", "no_bfd", "all", "log-console", "log-detail", "all-config",
+        "flush-log-file", "no-syslog", "release-vips", "dont-release-vrrp",
+        "dont-release-ipvs", "dont-respawn", "dont-fork", "dump-conf", "genhash",
+        "address-monitoring", "snmp", "core-dump", "no-mem-check", "mem-check-log",
+        "version", "help", "log-file", "core-dump-pattern", "config-test", "perf", "debug",
+    ), False),
+    **dict.fromkeys((
+        "use-file", "log-facility", "umask", "pid", "vrrp_pid", "checkers_pid", "bfd_pid",
+        "snmp-agent-socket", "namespace", "config-id", "signum", "config-fd",
+    ), True),
+}
+
+
+def long_option(word):
+    """The long option `word` ("--NAME" or "--NAME=VALUE") is to getopt_long: NAME
+    itself, or the one option NAME abbreviates; None when none or several."""
+    name = word[2:].partition("=")[0]
+    if name in LONG_OPTIONS:
+        return name
+    matches = [option for option in LONG_OPTIONS if option.startswith(name)]
+    return matches[0] if name and len(matches) == 1 else None
+
+
+def dumps_config(words):
+    """Whether keepalived started with the command-line `words` would dump its config
+    (-d, --dump-conf or an abbreviation of it, -d in a cluster of short options where
+    getopt reads it as an option and not as an argument: -Dd, -dSl, not -S d... nor
+    -fd.conf). --dump-conf=VALUE counts too (keepalived refuses to start on it; the fix
+    is the same)."""
+    words = list(words)
+    argument = False  # the word is the argument of the option before it
+    for word in words:
+        if argument:
+            argument = False
+        elif word == "--":  # the end of the options
+            return False
+        elif word.startswith("--"):
+            name = long_option(word)
+            if name == "dump-conf":
+                return True
+            argument = bool(name) and LONG_OPTIONS[name] and "=" not in word
+        elif word.startswith("-") and len(word) > 1:
+            for index, letter in enumerate(word[1:], 1):
+                if letter == "d":
+                    return True
+                if letter in SHORT_REQUIRED:
+                    argument = index == len(word) - 1  # (else the rest is its argument)
+                    break
+                if letter in SHORT_OPTIONAL:
+                    break
+    return False
+
+
+def option_words(lines, variable):
+    """The words keepalived gets from `variable` (DAEMON_ARGS, KEEPALIVED_OPTIONS) as the
+    lines of its options file set it (read from the host: hostile text, parsed here and
+    never run): the last line that assigns it wins, as in systemd's EnvironmentFile; a
+    value quoted as the shell would (a quote left open: its words, quotes dropped). The
+    unit expands the value unquoted ($DAEMON_ARGS), so it splits at every space."""
+    pattern = re.compile(rf"\s*(?:export\s+)?{re.escape(variable)}\s*=(.*)")
+    values = [match.group(1) for line in lines if (match := pattern.fullmatch(line))]
+    if not values:
+        return []
+    try:
+        parts = shlex.split(values[-1])
+    except ValueError:
+        parts = [values[-1].replace('"', " ").replace("'", " ")]
+    return [word for part in parts for word in part.split()]

@@ -48,6 +48,29 @@ def read_host_state(protocols, options_path=None):
 
 
 @operation()
+def own_options_safe(refusal: str | None):
+    """
+    Fail the host, changing nothing, when its own options file (keepalived_daemon_options
+    unset) has keepalived dump its config (-d, --dump-conf) and the config holds a
+    password; add it before any other step.
+
+    + refusal: why the host must not take its config (``host_level_work.dump_conf_refusal``:
+      the host plan's ``dump_conf_refusal``), or None: it may
+
+    **Example:**
+
+    .. code:: python
+
+        own_options_safe(name="Check that keepalived's own options do not dump the config",
+                         refusal=dump_conf_refusal(settings, probe.host_state, "apt"))
+    """
+    if refusal is None:
+        host.noop("keepalived's own options do not dump a config with a password")
+        return
+    yield StringCommand(*state_files.refusal(refusal))
+
+
+@operation()
 def nonlocal_bind(work: host_level_work.NonlocalBindWork):
     """
     Persist ``ip_nonlocal_bind = 1`` for the families wanted in /etc/sysctl.d and apply

@@ -26,6 +26,7 @@ from ..host_paths import (
     SYSCTL_FILE,
     VMAC_SYSCTL_FILE,
 )
+from ..model.host_level import dumps_config, option_words, password_holders
 from ..render import host_level as render_host
 from ..render.firewall import firewall_rules
 from ..render.host_level import NONLOCAL_BIND
@@ -236,6 +237,30 @@ def options_work(path, variable, options, host_state: HostLevelState, active=Fal
     if not differs(host_state, path, content):
         return None
     return OptionsWork(path=path, content=content, mark_restart=active)
+
+
+def dump_conf_refusal(settings, host_state: HostLevelState, manager=None):
+    """Why this host must not take its config (None: it may): keepalived_daemon_options is
+    unset (the deploy leaves the host's options file as it is), the host's options file has
+    keepalived dump its config (-d, --dump-conf: model.host_level.dumps_config) and the
+    config holds a password, which keepalived would then write to the journal at every
+    start and reload. `manager`: "apt" or "dnf" (None: a host without keepalived)."""
+    if manager is None or settings.host_level.daemon_options is not None:
+        return None
+    path, variable = OPTIONS_FILES[manager]
+    if not dumps_config(option_words(host_state.lines.get(path, []), variable)):
+        return None
+    holders = password_holders(settings.global_defs, settings.scripts, settings.instances,
+                               settings.include_files)
+    if not holders:
+        return None
+    return (f"{settings.host}: {path} sets -d/--dump-conf in {variable} (this host's own "
+            "options: keepalived_daemon_options is unset): keepalived would write its whole "
+            f"config, the password included ({', '.join(holders)}), to the journal at every "
+            "start and reload. Nothing was changed on this host (a keepalived running there "
+            f"keeps its config and VIPs). Remove -d/--dump-conf from {variable} in {path}, "
+            "or set keepalived_daemon_options (e.g. ['--log-detail']: the deploy then "
+            "writes that file)")
 
 
 def work(settings, host_state: HostLevelState, manager=None, active=False, daemon_reload=True,

@@ -22,7 +22,7 @@ from ..model.blocks import Settings
 from ..render.config import ManagedFile
 from .cluster_commit import agreement_changes
 from .config_tree import TreeWork, tree_work
-from .host_level_work import HostLevelWork
+from .host_level_work import HostLevelWork, dump_conf_refusal
 from .host_level_work import work as host_level_work
 from .lvs import ipvs_refusal
 from .rolling import LeftBehind, left_behind
@@ -37,6 +37,9 @@ class HostPlan:
     # why the host must not take its config (LVS on a kernel without IPVS; the run stops
     # there on this host), or None
     ipvs_refusal: str | None
+    # why the host must not take its config (its own options file dumps the config, which
+    # holds a password: host_level_work.dump_conf_refusal; the run stops there), or None
+    dump_conf_refusal: str | None
     leftovers: LeftBehind  # what an interrupted run left, for the leftovers step to undo
     stale_uploads: tuple[str, ...]  # upload dirs of broken-off runs, to remove
     package: bool  # keepalived is installed or changed (absent, or not the pinned version)
@@ -72,6 +75,7 @@ def plan_host(settings: Settings, files: dict[str, ManagedFile], probe: HostProb
     package = package_wanted(probe, settings.package_version, manager)
     return HostPlan(
         ipvs_refusal=ipvs_refusal(settings.host, settings.ipvs_needed, probe.ipvs),
+        dump_conf_refusal=dump_conf_refusal(settings, probe.host_state, manager),
         leftovers=left_behind(probe),
         stale_uploads=tuple(probe.stale_uploads),
         package=package,
