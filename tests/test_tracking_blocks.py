@@ -74,6 +74,52 @@ ERRORS = {
          "is the deploy's drain file (/run/pyinfra-keepalived.drain, "
          "/run/pyinfra-keepalived.drain.INSTANCE), which it writes before each restart: use "
          "a file of your own"]),
+    "init-file-overwrites-a-system-file": (
+        with_tracking(files={"maint": {"file": "/etc/passwd", "init_file": True,
+                                       "init_file_overwrite": True}}),
+        ["host-01: keepalived_track_files.maint.file = '/etc/passwd': is under /etc, a "
+         "system directory: with init_file, keepalived (as root) overwrites it with a number "
+         "at every start and reload; use a file of its own under /run or /var/lib/<name>, "
+         "or remove init_file"]),
+    "init-file-creates-a-system-file": (
+        with_tracking(files={"maint": {"file": "/usr/lib/maint", "init_file": True}}),
+        ["host-01: keepalived_track_files.maint.file = '/usr/lib/maint': is under /usr, a "
+         "system directory: with init_file, keepalived (as root) writes a number into it "
+         "at start when it does not exist; use a file of its own under /run or "
+         "/var/lib/<name>, or remove init_file"]),
+    "init-file-overwrites-a-kernel-setting": (
+        with_tracking(files={"maint": {"file": "/proc/sys/net/ipv4/ip_forward",
+                                       "init_file": True, "init_file_overwrite": True}}),
+        ["host-01: keepalived_track_files.maint.file = '/proc/sys/net/ipv4/ip_forward': is "
+         "under /proc, a system directory: with init_file, keepalived (as root) overwrites "
+         "it with a number at every start and reload; use a file of its own under /run or "
+         "/var/lib/<name>, or remove init_file"]),
+    "init-file-overwrites-the-deploys-config": (
+        with_tracking(files={"maint": {
+            "file": "/etc/keepalived/conf.d/20-vrrp_instances.conf", "init_file": True,
+            "init_file_overwrite": True}}),
+        ["host-01: keepalived_track_files.maint.file = "
+         "'/etc/keepalived/conf.d/20-vrrp_instances.conf': is in the deploy's own directory "
+         "/etc/keepalived, whose files it writes and removes itself: with init_file, "
+         "keepalived (as root) overwrites it with a number at every start and reload; use a "
+         "file of its own under /run or /var/lib/<name>, or remove init_file"]),
+    "init-file-in-a-moved-base-dir": (
+        {**with_tracking(files={"maint": {"file": "/srv/ha/keepalived/maint",
+                                          "init_file": True}}),
+         "keepalived_base_dir": "/srv/ha/keepalived"},
+        ["host-01: keepalived_track_files.maint.file = '/srv/ha/keepalived/maint': is in the "
+         "deploy's own directory /srv/ha/keepalived, whose files it writes and removes "
+         "itself: with init_file, keepalived (as root) writes a number into it at start when "
+         "it does not exist; use a file of its own under /run or /var/lib/<name>, or remove "
+         "init_file"]),
+    "init-file-in-the-deploys-state-dir": (
+        with_tracking(files={"maint": {"file": "/var/lib/pyinfra-keepalived/maint",
+                                       "init_file": True}}),
+        ["host-01: keepalived_track_files.maint.file = '/var/lib/pyinfra-keepalived/maint': "
+         "is in the deploy's own directory /var/lib/pyinfra-keepalived, whose files it "
+         "writes and removes itself: with init_file, keepalived (as root) writes a number "
+         "into it at start when it does not exist; use a file of its own under /run or "
+         "/var/lib/<name>, or remove init_file"]),
     "tracked-file-undefined": (
         with_tracking(files={"maint": MAINT}, track_files=["mant"]),
         ["host-01: keepalived_vrrp_instances[0].track_files[0] = 'mant': names no block of "
@@ -282,6 +328,16 @@ RENDERED = {
 def test_tracking_renders(case):
     data, name, expected = RENDERED[case]
     assert expected in rendered(data, name)
+
+
+@pytest.mark.parametrize("path", ["/etc/keepalived/maint", "/var/lib/ha/maint"])
+def test_a_file_keepalived_only_reads_may_be_anywhere(path):
+    """Without init_file keepalived only reads the file (a system or the deploy's own
+    directory included); with it, a file of its own under /var/lib is taken."""
+    init = {"init_file": True, "init_file_overwrite": True} if path.startswith("/var") else {}
+    settings, errors, warnings = read(with_tracking(files={"maint": {"file": path, **init}},
+                                                    track_files=["maint"]))
+    assert errors == [] and warnings == [] and settings is not None
 
 
 def test_no_tracking_blocks_no_file():
