@@ -198,7 +198,7 @@ CASES = [
      with_data(keepalived_track_files={"t1": {
          "file": "/etc/keepalived/conf.d/20-vrrp_instances.conf", "init_file": True,
          "init_file_overwrite": True}}),
-     "keepalived_track_files.t1.file", "is in the deploy's own directory /etc/keepalived"),
+     "keepalived_track_files.t1.file", "is one of the deploy's own files (/etc/keepalived/*)"),
     ("track_file-init-device",
      with_data(keepalived_track_files={"t1": {"file": "/dev/sda", "init_file": True,
                                               "init_file_overwrite": True}}),

@@ -99,27 +99,43 @@ ERRORS = {
             "file": "/etc/keepalived/conf.d/20-vrrp_instances.conf", "init_file": True,
             "init_file_overwrite": True}}),
         ["host-01: keepalived_track_files.maint.file = "
-         "'/etc/keepalived/conf.d/20-vrrp_instances.conf': is in the deploy's own directory "
-         "/etc/keepalived, whose files it writes and removes itself: with init_file, "
+         "'/etc/keepalived/conf.d/20-vrrp_instances.conf': is one of the deploy's own files "
+         "(/etc/keepalived/*), which it writes and removes itself: with init_file, "
          "keepalived (as root) overwrites it with a number at every start and reload; use a "
          "file of its own under /run or /var/lib/<name>, or remove init_file"]),
     "init-file-in-a-moved-base-dir": (
         {**with_tracking(files={"maint": {"file": "/srv/ha/keepalived/maint",
                                           "init_file": True}}),
          "keepalived_base_dir": "/srv/ha/keepalived"},
-        ["host-01: keepalived_track_files.maint.file = '/srv/ha/keepalived/maint': is in the "
-         "deploy's own directory /srv/ha/keepalived, whose files it writes and removes "
-         "itself: with init_file, keepalived (as root) writes a number into it at start when "
+        ["host-01: keepalived_track_files.maint.file = '/srv/ha/keepalived/maint': is one of the "
+         "deploy's own files (/srv/ha/keepalived/*), which it writes and removes itself: "
+         "with init_file, keepalived (as root) writes a number into it at start when "
          "it does not exist; use a file of its own under /run or /var/lib/<name>, or remove "
          "init_file"]),
     "init-file-in-the-deploys-state-dir": (
         with_tracking(files={"maint": {"file": "/var/lib/pyinfra-keepalived/maint",
                                        "init_file": True}}),
         ["host-01: keepalived_track_files.maint.file = '/var/lib/pyinfra-keepalived/maint': "
-         "is in the deploy's own directory /var/lib/pyinfra-keepalived, whose files it "
-         "writes and removes itself: with init_file, keepalived (as root) writes a number "
-         "into it at start when it does not exist; use a file of its own under /run or "
+         "is one of the deploy's own files (/var/lib/pyinfra-keepalived*), which it writes "
+         "and removes itself: with init_file, keepalived (as root) writes a number into it "
+         "at start when it does not exist; use a file of its own under /run or "
          "/var/lib/<name>, or remove init_file"]),
+    "init-file-makes-a-created-user-record": (
+        with_tracking(files={"maint": {
+            "file": "/var/lib/pyinfra-keepalived.created-user.www-data", "init_file": True}}),
+        ["host-01: keepalived_track_files.maint.file = "
+         "'/var/lib/pyinfra-keepalived.created-user.www-data': is one of the deploy's own "
+         "files (/var/lib/pyinfra-keepalived*), which it writes and removes itself: with "
+         "init_file, keepalived (as root) writes a number into it at start when it does not "
+         "exist; use a file of its own under /run or /var/lib/<name>, or remove init_file"]),
+    "init-file-overwrites-the-deploys-lock": (
+        with_tracking(files={"maint": {"file": "/run/pyinfra-keepalived/lock",
+                                       "init_file": True, "init_file_overwrite": True}}),
+        ["host-01: keepalived_track_files.maint.file = '/run/pyinfra-keepalived/lock': is "
+         "one of the deploy's own files (/run/pyinfra-keepalived*), which it writes and "
+         "removes itself: with init_file, keepalived (as root) overwrites it with a number "
+         "at every start and reload; use a file of its own under /run or /var/lib/<name>, "
+         "or remove init_file"]),
     "tracked-file-undefined": (
         with_tracking(files={"maint": MAINT}, track_files=["mant"]),
         ["host-01: keepalived_vrrp_instances[0].track_files[0] = 'mant': names no block of "

@@ -168,9 +168,9 @@ def under(path, directories):
 
 def check_track_file(problems, key, track_file, paths):
     """A track file is not the deploy's drain (its name or its file); one keepalived
-    writes (init_file) is not in the deploy's own directories (`paths`: the config tree,
-    its state and run directories) nor in a system directory (SYSTEM_DIRS); init_file's
-    value and overwrite need init_file."""
+    writes (init_file) is none of the deploy's own files (`paths`: the config tree; its
+    state and run files) nor in a system directory (SYSTEM_DIRS); init_file's value and
+    overwrite need init_file."""
     reserved = track_file.name == DRAIN_TRACKER or track_file.name.startswith(
         f"{DRAIN_TRACKER}_")
     if reserved:
@@ -185,12 +185,15 @@ def check_track_file(problems, key, track_file, paths):
         writes = ("overwrites it with a number at every start and reload"
                   if track_file.init_file_overwrite else
                   "writes a number into it at start when it does not exist")
-        own = under(track_file.file, (paths.base_dir, STATE_DIR, RUN_DIR))
+        # (the deploy's state and run files: the directories and the files beside them,
+        # e.g. the record of a user it created, which uninstall trusts)
+        own = (f"{paths.base_dir}/*" if under(track_file.file, (paths.base_dir,)) else
+               next((f"{name}*" for name in (STATE_DIR, RUN_DIR)
+                     if track_file.file.startswith(name)), None))
         system = under(track_file.file, SYSTEM_DIRS)
         if own or system:
-            where = (f"is in the deploy's own directory {own}, whose files it writes "
-                     "and removes itself" if own else f"is under {system}, a system "
-                     "directory")
+            where = (f"is one of the deploy's own files ({own}), which it writes and "
+                     "removes itself" if own else f"is under {system}, a system directory")
             problems.error(f"{key}.{track_file.name}.file", track_file.file,
                            f"{where}: with init_file, keepalived (as root) {writes}; "
                            f"{OWN_FILE}, or remove init_file")
