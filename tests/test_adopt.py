@@ -221,6 +221,11 @@ UNMAPPED = {
          ("k.conf:6", f"auth_pass {MASK}", "refused by the model: must be 1-8 characters "
           "without spaces, quotes, braces, # or ! (keepalived silently truncates longer "
           "passwords)")]),
+    "an SSL block (its password a secret), a stray password masked": (
+        "SSL {\n password toolongpassword\n}\nSSL { password toolongpassword }\n"
+        "global_defs {\n password toolongpassword\n}\n",
+        [("k.conf:1", "SSL", "not typed yet"), ("k.conf:4", "SSL", "not typed yet"),
+         ("k.conf:6", f"password {MASK}", "not typed yet")]),
     "a block without its braces": ("vrrp_instance VI_1\n",
                                    [("k.conf:1", "vrrp_instance VI_1", "a block: needs its { }")]),
     "a flag with a value": (INSTANCE % " nopreempt yes\n",

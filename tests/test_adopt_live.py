@@ -343,3 +343,37 @@ def test_a_file_the_first_deploy_would_remove_is_reported(tmp_path):
         f"{tmp_path}/scripts/lib.sh: a file the config does not name: {tmp_path}/scripts "
         "becomes the deploy's: the first deploy removes it; move it elsewhere (and what "
         "uses it)"]
+
+
+SSL_SECRETS = ("Sup3r$ecret pw", "0neLine")
+SSL = """SSL {
+    password %s
+    key /etc/ssl/private/lb.pem
+    certificate /etc/ssl/lb.pem
+}
+SSL { password %s }
+""" % SSL_SECRETS
+
+
+def test_an_ssl_password_is_never_sent_shown_or_written_in_clear(tmp_path, monkeypatch):
+    """The SSL block's password (SSL_GET's key, in a file every user may read): the fact
+    sends its line masked and keyed (what pyinfra prints with -vvv holds no secret), the
+    controller reads the file exactly; adopt leaves the block unmapped, shown masked, and
+    writes it nowhere in clear."""
+    config = host_tree(str(tmp_path / "host"))
+    with open(config, "a") as handle:
+        handle.write(SSL)
+    live, output = read_live(config)
+    for secret in SSL_SECRETS:
+        assert secret not in output and secret.encode().hex() not in output
+    assert live.files[config] == open(config).read()
+    monkeypatch.chdir(tmp_path)
+    mappings, trees = adopt.adopted({"lb1": live}, config)
+    shown = [str(item) for item in mappings["lb1"].unmapped]
+    assert len(shown) == 2 and all("SSL" in line for line in shown)
+    lines = offline.adopt_into("out", mappings, trees, templates_dir="templates")
+    written = "".join(path.read_text() for path in (tmp_path / "out").rglob("*")
+                      if path.is_file())
+    for secret in SSL_SECRETS:
+        assert not any(secret in line for line in shown + lines)
+        assert secret not in written

@@ -20,7 +20,7 @@ from pyinfra.api import HiddenValue, StringCommand
 
 from pyinfra_keepalived.facts import keepalived as facts
 from pyinfra_keepalived.model import fleet as inventory_check
-from pyinfra_keepalived.model.hidden import mask_text, sed_mask
+from pyinfra_keepalived.model.hidden import SECRET_LINE_ERE, mask_text, sed_mask
 from pyinfra_keepalived.model.problems import Problem, shown
 from pyinfra_keepalived.render import config as render
 from tests.hostdata import check_fails, host_01, host_02, read, script
@@ -234,6 +234,18 @@ MASKED_LINES = {
     "# auth_type PASS": "# auth_type PASS",
     "": "",
     "unicode ünï auth_pass ö": "unicode ünï auth_pass ********",
+    # the SSL block's password (SSL_GET's key): a statement's first word, in any block
+    "    password Sup3rSecret": "    password ********",
+    "\tpassword\tSup3r Secret": "\tpassword ********",
+    "SSL { password OneLine }": "SSL { password ********",
+    "SSL {password x": "SSL {password ********",
+    "@lb1 password x": "@lb1 password ********",
+    "  @^lb2\tPassword x": "  @^lb2\tPassword ********",
+    "# password old": "# password ********",
+    "    key /etc/ssl/private/lb.pem": "    key /etc/ssl/private/lb.pem",
+    "    certificate /etc/ssl/lb.pem": "    certificate /etc/ssl/lb.pem",
+    '    script "/usr/bin/check password"': '    script "/usr/bin/check password"',
+    "    smtp_server 10.0.0.1 25": "    smtp_server 10.0.0.1 25",
 }
 
 
@@ -246,6 +258,18 @@ def test_sed_on_the_host_masks_as_mask_text(tmp_path):
                              capture_output=True, text=True, check=True).stdout
 
     assert on_host == mask_text(text) == "\n".join(MASKED_LINES.values()) + "\n"
+
+
+def test_grep_on_the_host_finds_the_lines_sed_masks(tmp_path):
+    """facts/live_config.sh keys the lines `grep -E` finds with SECRET_LINE_ERE: exactly
+    those sed masks (a masked line not keyed would be lost, one keyed not masked sent)."""
+    path = tmp_path / "keepalived.conf"
+    path.write_text("\n".join(MASKED_LINES) + "\n", encoding="utf-8")
+    found = subprocess.run(["grep", "-n", "-E", "-e", SECRET_LINE_ERE, str(path)],
+                           capture_output=True, text=True, check=True).stdout
+    masked = [f"{number}:{line}" for number, (line, shown) in
+              enumerate(MASKED_LINES.items(), 1) if line != shown]
+    assert found.splitlines() == masked
 
 
 # -- the config tree's digests in a real shell -------------------------------------------------
@@ -346,18 +370,20 @@ def test_auth_pass_given_as_a_whole_number_is_its_digits():
     assert errors == [] and settings.instances[0].auth_pass == "1234"
 
 
-@pytest.mark.parametrize("data, key", [
+@pytest.mark.parametrize("data, key, shown", [
     ({"keepalived_global_defs": {"extra_lines": ["auth_pass s3cr3tpw"]}},
-     "keepalived_global_defs.extra_lines[0]"),
+     "keepalived_global_defs.extra_lines[0]", "auth_pass ********"),
     ({"keepalived_check_scripts": [dict(script(), extra_lines=["x", "auth_pass s3cr3tpw"])]},
-     "keepalived_check_scripts[0].extra_lines[1]"),
+     "keepalived_check_scripts[0].extra_lines[1]", "auth_pass ********"),
+    ({"keepalived_global_defs": {"extra_lines": ["password s3cr3tpw"]}},
+     "keepalived_global_defs.extra_lines[0]", "password ********"),
 ])
-def test_no_password_in_the_raw_lines_of_files_every_user_reads(data, key):
+def test_no_password_in_the_raw_lines_of_files_every_user_reads(data, key, shown):
     """global_defs' and check scripts' files are 644: a password there is refused, and the
     message masks it."""
     settings, errors, _ = read({**host_01(), **data})
     assert settings is None
     assert [error for error in errors if error.startswith(f"host-01: {key} ")] == [
-        f"host-01: {key} = 'auth_pass ********': holds a password, in a file every user of "
+        f"host-01: {key} = '{shown}': holds a password, in a file every user of "
         "the host can read, where keepalived does not read one: set auth_pass on the "
         "instance (its file is root's only)"]

@@ -30,6 +30,21 @@ VI_2 = instance(name="VI_2", interface="eth1", virtual_router_id=52, track_scrip
                 priority=100)
 SYNCED = {"VG": {"instances": ["VI_1", "VI_2"]}}
 
+OWN, ITSELF = "is one of the deploy's own files", ", which it writes and removes itself"
+
+
+def init_file_case(path, where, overwrite=False, **data):
+    """A track_file at `path` that keepalived writes (init_file; `overwrite`), on host-01
+    with `data`: (the data, its one error, which says `where` the file is)."""
+    files = {"maint": {"file": path, "init_file": True, "init_file_overwrite": overwrite}}
+    writes = ("overwrites it with a number at every start and reload" if overwrite else
+              "writes a number into it at start when it does not exist")
+    return ({**with_tracking(files=files), **data},
+            [f"host-01: keepalived_track_files.maint.file = '{path}': {where}: with "
+             f"init_file, keepalived (as root) {writes}; use a file of its own under /run "
+             "or /var/lib/<name>, or remove init_file"])
+
+
 ERRORS = {
     "file-required": (
         with_tracking(files={"maint": {"weight": 2}}, track_files=["maint"]),
@@ -74,6 +89,26 @@ ERRORS = {
          "is the deploy's drain file (/run/pyinfra-keepalived.drain, "
          "/run/pyinfra-keepalived.drain.INSTANCE), which it writes before each restart: use "
          "a file of your own"]),
+    "init-file-overwrites-a-system-file": init_file_case(
+        "/etc/passwd", "is under /etc, a system directory", overwrite=True),
+    "init-file-creates-a-system-file": init_file_case(
+        "/usr/lib/maint", "is under /usr, a system directory"),
+    "init-file-overwrites-a-kernel-setting": init_file_case(
+        "/proc/sys/net/ipv4/ip_forward", "is under /proc, a system directory", overwrite=True),
+    "init-file-overwrites-the-deploys-config": init_file_case(
+        "/etc/keepalived/conf.d/20-vrrp_instances.conf", f"{OWN} (/etc/keepalived/*){ITSELF}",
+        overwrite=True),
+    "init-file-in-a-moved-base-dir": init_file_case(
+        "/srv/ha/keepalived/maint", f"{OWN} (/srv/ha/keepalived/*){ITSELF}",
+        keepalived_base_dir="/srv/ha/keepalived"),
+    "init-file-in-the-deploys-state-dir": init_file_case(
+        "/var/lib/pyinfra-keepalived/maint", f"{OWN} (/var/lib/pyinfra-keepalived*){ITSELF}"),
+    "init-file-makes-a-created-user-record": init_file_case(
+        "/var/lib/pyinfra-keepalived.created-user.www-data",
+        f"{OWN} (/var/lib/pyinfra-keepalived*){ITSELF}"),
+    "init-file-overwrites-the-deploys-lock": init_file_case(
+        "/run/pyinfra-keepalived/lock", f"{OWN} (/run/pyinfra-keepalived*){ITSELF}",
+        overwrite=True),
     "tracked-file-undefined": (
         with_tracking(files={"maint": MAINT}, track_files=["mant"]),
         ["host-01: keepalived_vrrp_instances[0].track_files[0] = 'mant': names no block of "
@@ -282,6 +317,16 @@ RENDERED = {
 def test_tracking_renders(case):
     data, name, expected = RENDERED[case]
     assert expected in rendered(data, name)
+
+
+@pytest.mark.parametrize("path", ["/etc/keepalived/maint", "/var/lib/ha/maint"])
+def test_a_file_keepalived_only_reads_may_be_anywhere(path):
+    """Without init_file keepalived only reads the file (a system or the deploy's own
+    directory included); with it, a file of its own under /var/lib is taken."""
+    init = {"init_file": True, "init_file_overwrite": True} if path.startswith("/var") else {}
+    settings, errors, warnings = read(with_tracking(files={"maint": {"file": path, **init}},
+                                                    track_files=["maint"]))
+    assert errors == [] and warnings == [] and settings is not None
 
 
 def test_no_tracking_blocks_no_file():

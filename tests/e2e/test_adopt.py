@@ -206,3 +206,24 @@ def test_bad_input_is_a_message_and_nothing_is_written(by_hand, tmp_path):
     assert result.returncode == 2, output
     assert f"{MASTER}: /root/blob.bin is a binary file" in output and "Traceback" not in output
     assert list(tmp_path.iterdir()) == []
+
+
+SSL_PASSWORD = "Ss1-pw-of-the-key"  # the SSL block's: never printed by adopt.py either
+
+
+def test_an_ssl_password_is_never_printed_with_vvv(by_hand, tmp_path):
+    """A live config with keepalived's other secret, the SSL block's password (SSL_GET's
+    key), in a file every user may read: adopt.py with -vvv (every fact's output printed)
+    shows it nowhere, writes it nowhere; the SSL block is listed as not mapped."""
+    cluster = by_hand
+    for host in cluster.hosts:
+        cluster.put_file(host, "/root/ssl.conf", "include /etc/keepalived/keepalived.conf\n"
+                         f"SSL {{\n    password {SSL_PASSWORD}\n}}\n", mode=0o644)
+    result = run(tmp_path, cluster.inventory_path, "adopt.py", "-vvv",
+                 "--data", "keepalived_config_file=/root/ssl.conf", "--data", "adopt_out=out")
+    output = result.stdout + result.stderr
+    assert f"{MASTER}: /root/ssl.conf:2: SSL: not typed yet" in output, output
+    assert SSL_PASSWORD not in output and AUTH_PASS not in output
+    assert "## secret 3 " in output  # (the line went keyed)
+    written = "".join(path.read_text() for path in tmp_path.rglob("*") if path.is_file())
+    assert written and SSL_PASSWORD not in written

@@ -32,17 +32,32 @@ def _any_case(word):
     return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
 
 
+# keepalived keywords whose value is a secret, besides SECRET_KEYS' auth_pass: the SSL
+# block's `password` (of the key SSL_GET checkers use). keepalived.conf(5) has no other:
+# SMTP alerts take no login, SNMP only a socket, SSL's key, ca and certificate are paths.
+# Not data keys: the model has no SSL block, and an include file with one is refused.
+SECRET_STATEMENTS = ("password",)
+# The blanks between words: a space and a tab, the tab itself (in a bracket, `\t` is a tab
+# to Python and GNU sed but a backslash and a t to grep -E, which facts/live_config.sh uses).
+_BLANKS = " \t"
+# A statement's first word: at the start of a line or after a brace (a one-line block),
+# after blanks or a comment mark, and after a conditional `@ID ` / `@^ID ` prefix.
+_STATEMENT_START = f"(^|[{{])[{_BLANKS}!#]*(@[^{_BLANKS}]+[{_BLANKS}]+)?"
+
 # A secret in a keepalived config line: `auth_pass` (any case, anywhere in the line, so
-# also in extra_lines and one-line blocks) and everything after it on that line. The
-# pattern is both a Python regex and a POSIX ERE (`sed -E`): the deploy masks with it
-# here and on the host, and the two must agree (tests/test_secrets.py runs both).
-SECRET_LINE_ERE = "(" + "|".join(_any_case(key) for key in SECRET_KEYS) + ").*"
-SECRET_LINE_RE = re.compile(SECRET_LINE_ERE)  # `.` stops at a newline: line by line
+# also in extra_lines and one-line blocks) or a statement of SECRET_STATEMENTS (any case),
+# and everything after it on that line. The pattern is both a Python regex and a POSIX
+# ERE (`sed -E`, `grep -E`): the deploy masks with it here and on the host, and the two
+# must agree (tests/test_secrets.py runs both); group 1 is what is kept.
+SECRET_LINE_ERE = "(" + "|".join(
+    [_any_case(key) for key in SECRET_KEYS]
+    + [_STATEMENT_START + _any_case(word) for word in SECRET_STATEMENTS]) + ").*"
+SECRET_LINE_RE = re.compile(SECRET_LINE_ERE)  # (on one line: `^` is its start)
 
 
 def mask_text(text):
-    """`text` with every secret in it masked (see SECRET_LINE_ERE)."""
-    return SECRET_LINE_RE.sub(rf"\g<1> {MASK}", text)
+    """`text` with every secret in it masked (see SECRET_LINE_ERE), line by line as sed."""
+    return "\n".join(SECRET_LINE_RE.sub(rf"\g<1> {MASK}", line) for line in text.split("\n"))
 
 
 # The sed -E script that masks as mask_text does: the same pattern, applied on the host.

@@ -18,7 +18,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from ..host_paths import DRAIN_FILE, DRAIN_TRACKER
+from ..host_paths import DRAIN_FILE, DRAIN_TRACKER, RUN_DIR, STATE_DIR
 from .problems import did_you_mean, public_keys
 from .readers import read_mapping
 from .reading import Block, Entry, OrLine, entry_line, read_block, read_value
@@ -53,7 +53,8 @@ class TrackFile(Block):
     weight: whole(-254, 254) = Field(1, description="the number in the file is multiplied "
                                      "by it; 0: any number but 0 means FAULT")
     init_file: Flag = Field(False, description="keepalived writes init_file_value to the "
-                            "file at start when it does not exist")
+                            "file (as root) at start when it does not exist: not in a "
+                            "system or the deploy's own directory")
     init_file_value: whole(-254, 254) | None = Field(None, description="with init_file: the "
                                                      "number written (default 0)")
     init_file_overwrite: Flag = Field(False, description="with init_file: also when the "
@@ -121,6 +122,13 @@ TrackProcesses = dict[Name, TrackProcess]
 
 public_keys(TrackFile.keys(), TrackProcess.keys(), TrackedItem.keys())
 
+# Where keepalived must never write a track_file's init_file (it writes as root, at every
+# start and reload with overwrite): the system's own files, devices and kernel settings.
+SYSTEM_DIRS = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+               "/boot", "/root", "/home", "/var/lib/dpkg", "/var/lib/rpm", "/dev", "/proc",
+               "/sys")
+OWN_FILE = "use a file of its own under /run or /var/lib/<name>"
+
 FILES, PROCESSES, ROLE_PROCESSES = ("keepalived_track_files", "keepalived_track_processes",
                                     "keepalived_track_processs")
 
@@ -152,9 +160,17 @@ def one_spelling(problems, where, given, key, role_key):
     return given.get(key) or given.get(role_key)
 
 
-def check_track_file(problems, key, track_file):
-    """A track file is not the deploy's drain (its name or its file), and init_file's
-    value and overwrite need init_file."""
+def under(path, directories):
+    """The first of `directories` that holds `path` (normalised, absolute), or None."""
+    return next((directory for directory in directories
+                 if path == directory or path.startswith(f"{directory}/")), None)
+
+
+def check_track_file(problems, key, track_file, paths):
+    """A track file is not the deploy's drain (its name or its file); one keepalived
+    writes (init_file) is none of the deploy's own files (`paths`: the config tree; its
+    state and run files) nor in a system directory (SYSTEM_DIRS); init_file's value and
+    overwrite need init_file."""
     reserved = track_file.name == DRAIN_TRACKER or track_file.name.startswith(
         f"{DRAIN_TRACKER}_")
     if reserved:
@@ -165,6 +181,22 @@ def check_track_file(problems, key, track_file):
         problems.error(f"{key}.{track_file.name}.file", track_file.file,
                        f"is the deploy's drain file ({DRAIN_FILE}, {DRAIN_FILE}.INSTANCE), "
                        "which it writes before each restart: use a file of your own")
+    elif track_file.init_file:
+        writes = ("overwrites it with a number at every start and reload"
+                  if track_file.init_file_overwrite else
+                  "writes a number into it at start when it does not exist")
+        # (the deploy's state and run files: the directories and the files beside them,
+        # e.g. the record of a user it created, which uninstall trusts)
+        own = (f"{paths.base_dir}/*" if under(track_file.file, (paths.base_dir,)) else
+               next((f"{name}*" for name in (STATE_DIR, RUN_DIR)
+                     if track_file.file.startswith(name)), None))
+        system = under(track_file.file, SYSTEM_DIRS)
+        if own or system:
+            where = (f"is one of the deploy's own files ({own}), which it writes and "
+                     "removes itself" if own else f"is under {system}, a system directory")
+            problems.error(f"{key}.{track_file.name}.file", track_file.file,
+                           f"{where}: with init_file, keepalived (as root) {writes}; "
+                           f"{OWN_FILE}, or remove init_file")
     for option in ("init_file_value", "init_file_overwrite"):
         if getattr(track_file, option) not in (None, False) and not track_file.init_file:
             problems.warn(f"{key}.{track_file.name}.{option}", getattr(track_file, option),
@@ -304,8 +336,9 @@ def check_vmac(problems, where, instance, interfaces, names):
     names.setdefault(name, where)
 
 
-def read_tracking(problems, data, instances, sync_groups):
-    """(instances, sync groups, track files, track processes) of a host, each a tuple:
+def read_tracking(problems, data, instances, sync_groups, paths):
+    """(instances, sync groups, track files, track processes) of a host (`paths`: its
+    config tree's, model.blocks.Paths), each a tuple:
     the instances and sync groups (read) with what they track as TrackedItems
     (`tracked`), the blocks of keepalived_track_files and keepalived_track_processes;
     after checking them all."""
@@ -327,7 +360,7 @@ def read_tracking(problems, data, instances, sync_groups):
                       ("track_files", files, FILES, given[FILES]),
                       ("track_processes", processes, process_key, given[PROCESSES])))
     for track_file in files.values():
-        check_track_file(problems, FILES, track_file)
+        check_track_file(problems, FILES, track_file, paths)
     for process in processes.values():
         check_track_process(problems, process_key, process, process_key == ROLE_PROCESSES)
 

@@ -541,7 +541,7 @@ def read_host(host, data):
     check_host_instances(problems, instances, scripts, notify_scripts, sync_groups, global_defs,
                          lvs.programs)
     instances, sync_groups, track_files, track_processes = read_tracking(
-        problems, data, instances, sync_groups)
+        problems, data, instances, sync_groups, paths)
     instances, sync_groups, bfd_instances = read_bfd(problems, data, instances, sync_groups)
     if problems.errors:
         return None, problems
