@@ -296,8 +296,9 @@ def check_no_secret_in_readable_lines(problems, global_defs, scripts):
         for position, line in enumerate(lines):
             if mask_text(line) != line:
                 problems.error(f"{key}[{position}]", line, "holds a password, in a file every "
-                               "user of the host can read, where keepalived does not read "
-                               "one: set auth_pass on the instance (its file is root's only)")
+                               "user of the host can read: set auth_pass on the instance "
+                               "(its file is root's only); an SSL block's password goes in "
+                               "keepalived_include_files (written 600)")
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
