@@ -385,5 +385,5 @@ def test_no_password_in_the_raw_lines_of_files_every_user_reads(data, key, shown
     assert settings is None
     assert [error for error in errors if error.startswith(f"host-01: {key} ")] == [
         f"host-01: {key} = '{shown}': holds a password, in a file every user of "
-        "the host can read: set auth_pass on the instance (its file is root's only); an "
-        "SSL block's password goes in keepalived_include_files (written 600)"]
+        "the host can read: set auth_pass on the instance (its file is root's only); for "
+        "an SSL key, a key file without a password, readable by root only"]

@@ -297,8 +297,8 @@ def check_no_secret_in_readable_lines(problems, global_defs, scripts):
             if mask_text(line) != line:
                 problems.error(f"{key}[{position}]", line, "holds a password, in a file every "
                                "user of the host can read: set auth_pass on the instance "
-                               "(its file is root's only); an SSL block's password goes in "
-                               "keepalived_include_files (written 600)")
+                               "(its file is root's only); for an SSL key, a key file without a "
+                               "password, readable by root only")
 
 
 def read_banner_check_vars(problems, key, given, interval, timeout):
