@@ -194,10 +194,13 @@ def keepalived():
     if not plan.package:
         script_user(plan)
     options = host_level.options(plan.host_level, settings.host_level.lock_wait)
-    configured = config(settings, files, plan, probe.tree, plan.start) if plan.config else None
+    # keepalived's start in the config step's command (a round trip fewer), except after a
+    # commit: every host commits in that step at once, so a start there could run beside a
+    # peer whose commit fails (it keeps the old agreement); the service step asks first
+    start = plan.start if plan.config and (plan.running or not plan.agreement) else ()
+    configured = config(settings, files, plan, probe.tree, start) if plan.config else None
     nothing_to_change()  # (unless config() planned a prepare; not after a failed probe)
-    service_steps = service(settings, plan, installed, options,
-                            started=bool(plan.start) and plan.config)
+    service_steps = service(settings, plan, installed, options, started=bool(start))
     host_level.prune(plan.host_level)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only
     # last: wait until each VRRP instance this run changed has one MASTER (deploys.verify)
