@@ -23,8 +23,9 @@ priority, notify) keep the one-command path of ``config_tree``.
 
     plan = plan_host(settings, files, probe, manager)  # (operations.plan)
     if plan.agreement:
-        commit_together(settings, files, plan.agreement, everyone, then=plan.start if plan.running else (),
-                        work=plan.tree, tree=probe.tree)
+        commit_together(settings, files, plan.agreement, everyone,
+                        then=plan.start if plan.running else (), work=plan.tree,
+                        tree=probe.tree)
 """
 
 from pyinfra import host, logger, state
