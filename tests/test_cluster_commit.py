@@ -601,13 +601,13 @@ def test_a_stopped_peer_never_starts_beside_a_peer_whose_commit_failed(recorder,
 
 # -- a host that starts keepalived in a run where its running peer's agreement change fails --
 
-def starting_peer_state(host_02, responses=None):
+def starting_peer_state(host_02, responses=None, service=("inactive", "enabled")):
     """host-01 runs the seed's one VIP (its tree as that renders); host-02's keepalived is
-    stopped, with `host_02` its probe: "current" (its tree already what the new data
-    renders) or "fresh" (no tree); the data says two VIPs."""
+    stopped (or `service`), with `host_02` its probe: "current" (its tree already what the
+    new data renders) or "fresh" (no tree); the data says two VIPs."""
     old = up_to_date_probes(make_state("debian"), "1:2.2.7-1")
     new = up_to_date_probes(make_state("debian", group_data=TWO_VIPS), "1:2.2.7-1")
-    second = {**new["@fake/host-02"], "service": ("inactive", "enabled")}
+    second = {**new["@fake/host-02"], "service": service}
     if host_02 == "fresh":
         second["tree"] = ()
     probes = {"@fake/host-01": old["@fake/host-01"], "@fake/host-02": second}
@@ -659,6 +659,19 @@ def test_a_host_starts_once_its_running_peer_committed(recorder, host_02, monkey
     commands = op_commands(second, recorder)
     assert commands[-1].endswith("systemctl start keepalived.service"), commands[-1]
     assert not state.failed_hosts
+
+
+def test_a_running_host_is_enabled_whatever_its_peers_commit(recorder, monkeypatch):
+    """host-02 runs keepalived (its tree already the new list) but is not enabled at boot:
+    its service step only enables it, which starts nothing beside host-01 (which fails to
+    prepare and keeps the old list): the step is not refused, the host does not fail."""
+    state = starting_peer_state("current", responses=PREPARE_FAILS,
+                                service=("active", "disabled"))
+    _, second = deploy_as_cli(state, monkeypatch)
+    commands = op_commands(second, recorder)
+    assert not [command for command in commands if "keepalived not started" in command]
+    assert commands[-1].endswith("systemctl enable keepalived.service; }"), commands[-1]
+    assert "@fake/host-02" not in {failed.name for failed in state.failed_hosts}
 
 
 def settings_for(*hosts):

@@ -94,8 +94,9 @@ def config(settings, files, plan, tree, start=()):
         lock_wait=settings.host_level.lock_wait,
         then=start,
         # (a start waits for the peers' commits: not beside a peer that kept the old
-        # agreement)
-        then_refused=lambda: start_refused(check_inventory(state.inventory)),
+        # agreement; where keepalived runs, `start` only enables it: nothing to ask)
+        then_refused=None if plan.running else (
+            lambda: start_refused(check_inventory(state.inventory))),
     )
 
 
@@ -115,7 +116,8 @@ def service(settings, plan, installed, options, started=False):
     if plan.start and not started:
         steps.append(service_running(
             name="Enable and start keepalived", service=SERVICE, steps=plan.start,
-            refused=lambda: start_refused(check_inventory(state.inventory))))
+            refused=None if plan.running else (  # (running: an enable, no start)
+                lambda: start_refused(check_inventory(state.inventory)))))
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each
