@@ -553,42 +553,61 @@ def stopped_peer_state(responses=None):
     return make_state("debian", probes=probes, group_data=TWO_VIPS, responses=responses)
 
 
-def test_a_stopped_peer_never_starts_on_an_agreement_its_running_peer_refused(recorder):
+def test_a_stopped_peer_never_starts_on_an_agreement_its_running_peer_refused(recorder,
+                                                                             monkeypatch):
     """host-01 (running the old VIP list) fails to prepare the new one and stays on it;
     host-02, whose keepalived is stopped, must not start on the new list: it would drop
     host-01's adverts (another VIP count) and become MASTER beside it (split brain) until
     a later run. Its start waits for the commit of its running peers, and goes with it."""
     state = stopped_peer_state(responses={"@fake/host-01": {PREPARED: {
         "success": False, "stderr": "another keepalived deploy prepared a config"}}})
-    _, second = deploy(state)
+    _, second = deploy_as_cli(state, monkeypatch)
     commands = op_commands(second, recorder)
     assert not [command for command in commands
                 if "systemctl start keepalived.service" in command], commands
-    assert "not committed: @fake/host-01 (a peer of VI_1) could not prepare the config" \
-        in commands[-1]
+    # (the fake host's refusal command succeeds: the start step after it refuses as well)
+    assert [command for command in commands if "not committed: @fake/host-01 (a peer of "
+            "VI_1) could not prepare the config" in command], commands
 
 
-def test_a_stopped_peer_of_an_agreement_change_commits_then_starts(recorder):
-    """No failure: the stopped host prepares with its running peer, and starts keepalived
-    in its commit's command, once committed."""
+def test_a_stopped_peer_of_an_agreement_change_commits_then_starts(recorder, monkeypatch):
+    """No failure: the stopped host prepares and commits with its running peer, and
+    starts keepalived in the step after the commit, once every peer's commit ran."""
     state = stopped_peer_state()
-    _, second = deploy(state)
+    _, second = deploy_as_cli(state, monkeypatch)
     names = operation_names(state, second)
     assert PREPARE in names and COMMIT in names
     commands = op_commands(second, recorder)
-    assert " commit /etc/keepalived " in commands[-1]
+    assert " commit /etc/keepalived " in commands[-2]
+    assert "systemctl start" not in commands[-2], commands[-2]
     assert commands[-1].endswith("systemctl start keepalived.service"), commands[-1]
+    assert not state.failed_hosts
+
+
+def test_a_stopped_peer_never_starts_beside_a_peer_whose_commit_failed(recorder, monkeypatch):
+    """host-01 (running the old VIP list) prepares the new one, but its commit fails (e.g.
+    its reload fails: it keeps running the old list). host-02, stopped, commits in the
+    same step, at the same time: started in its commit's command it would run the new list
+    beside host-01's old one (both MASTER). Its start is a later step, which asks."""
+    state = stopped_peer_state(responses={"@fake/host-01": {" commit /etc/keepalived ": {
+        "success": False, "stderr": "Job for keepalived.service failed"}}})
+    _, second = deploy_as_cli(state, monkeypatch)
+    commands = op_commands(second, recorder)
+    assert not [command for command in commands
+                if "systemctl start keepalived.service" in command], commands
+    assert ("keepalived not started: @fake/host-01 (a peer of VI_1) changed what the peers "
+            "must agree on and failed while committing it") in commands[-1], commands[-1]
 
 
 # -- a host that starts keepalived in a run where its running peer's agreement change fails --
 
-def starting_peer_state(host_02, responses=None):
+def starting_peer_state(host_02, responses=None, service=("inactive", "enabled")):
     """host-01 runs the seed's one VIP (its tree as that renders); host-02's keepalived is
-    stopped, with `host_02` its probe: "current" (its tree already what the new data
-    renders) or "fresh" (no tree); the data says two VIPs."""
+    stopped (or `service`), with `host_02` its probe: "current" (its tree already what the
+    new data renders) or "fresh" (no tree); the data says two VIPs."""
     old = up_to_date_probes(make_state("debian"), "1:2.2.7-1")
     new = up_to_date_probes(make_state("debian", group_data=TWO_VIPS), "1:2.2.7-1")
-    second = {**new["@fake/host-02"], "service": ("inactive", "enabled")}
+    second = {**new["@fake/host-02"], "service": service}
     if host_02 == "fresh":
         second["tree"] = ()
     probes = {"@fake/host-01": old["@fake/host-01"], "@fake/host-02": second}
@@ -640,6 +659,19 @@ def test_a_host_starts_once_its_running_peer_committed(recorder, host_02, monkey
     commands = op_commands(second, recorder)
     assert commands[-1].endswith("systemctl start keepalived.service"), commands[-1]
     assert not state.failed_hosts
+
+
+def test_a_running_host_is_enabled_whatever_its_peers_commit(recorder, monkeypatch):
+    """host-02 runs keepalived (its tree already the new list) but is not enabled at boot:
+    its service step only enables it, which starts nothing beside host-01 (which fails to
+    prepare and keeps the old list): the step is not refused, the host does not fail."""
+    state = starting_peer_state("current", responses=PREPARE_FAILS,
+                                service=("active", "disabled"))
+    _, second = deploy_as_cli(state, monkeypatch)
+    commands = op_commands(second, recorder)
+    assert not [command for command in commands if "keepalived not started" in command]
+    assert commands[-1].endswith("systemctl enable keepalived.service; }"), commands[-1]
+    assert "@fake/host-02" not in {failed.name for failed in state.failed_hosts}
 
 
 def settings_for(*hosts):

@@ -97,6 +97,22 @@ def test_the_fact_reads_only_the_lines_that_set_the_options(tmp_path):
     assert state.lines == {str(options): [' DAEMON_ARGS="-D -d"', "KEEPALIVED_OPTIONS=-D"]}
 
 
+
+def test_the_fact_sends_options_lines_of_any_bytes_as_text(tmp_path):
+    """An options line with bytes that are not UTF-8 (a Latin-1 comment) would stop the
+    probe on the controller (pyinfra decodes each line as UTF-8): they arrive as `?`;
+    a tab stays (and a CR), so the words are read as the unit reads them."""
+    options = tmp_path / "keepalived"
+    options.write_bytes(b'DAEMON_ARGS="-D\t-d" # caf\xe9\n')
+    arguments = {**state_arguments((), [str(options)]),
+                 "read": [], "sysctls": [], "lo": False, "files": []}
+    command = KeepalivedHostLevel().command(**arguments, unit=False)
+    output = subprocess.run(["sh", "-c", command], capture_output=True, check=True).stdout
+    state = KeepalivedHostLevel().process(output.decode("utf-8").splitlines())
+    assert state.lines == {str(options): ['DAEMON_ARGS="-D\t-d" # caf?']}
+    assert dumps_config(option_words(state.lines[str(options)], "DAEMON_ARGS"))
+
+
 # -- the host plan's refusal --
 
 SETTINGS = assert_valid(host_01())

@@ -94,8 +94,9 @@ def config(settings, files, plan, tree, start=()):
         lock_wait=settings.host_level.lock_wait,
         then=start,
         # (a start waits for the peers' commits: not beside a peer that kept the old
-        # agreement)
-        then_refused=lambda: start_refused(check_inventory(state.inventory)),
+        # agreement; where keepalived runs, `start` only enables it: nothing to ask)
+        then_refused=None if plan.running else (
+            lambda: start_refused(check_inventory(state.inventory))),
     )
 
 
@@ -115,7 +116,8 @@ def service(settings, plan, installed, options, started=False):
     if plan.start and not started:
         steps.append(service_running(
             name="Enable and start keepalived", service=SERVICE, steps=plan.start,
-            refused=lambda: start_refused(check_inventory(state.inventory))))
+            refused=None if plan.running else (  # (running: an enable, no start)
+                lambda: start_refused(check_inventory(state.inventory)))))
     # A restart or reload only when keepalived was running when probed (started in this
     # run, it loads the new config and options anyway), and only added when this run may
     # change what it reacts to: a run with nothing to change adds no operation here (each
@@ -194,10 +196,13 @@ def keepalived():
     if not plan.package:
         script_user(plan)
     options = host_level.options(plan.host_level, settings.host_level.lock_wait)
-    configured = config(settings, files, plan, probe.tree, plan.start) if plan.config else None
+    # keepalived's start in the config step's command (a round trip fewer), except after a
+    # commit: every host commits in that step at once, so a start there could run beside a
+    # peer whose commit fails (it keeps the old agreement); the service step asks first
+    start = plan.start if plan.config and (plan.running or not plan.agreement) else ()
+    configured = config(settings, files, plan, probe.tree, start) if plan.config else None
     nothing_to_change()  # (unless config() planned a prepare; not after a failed probe)
-    service_steps = service(settings, plan, installed, options,
-                            started=bool(plan.start) and plan.config)
+    service_steps = service(settings, plan, installed, options, started=bool(start))
     host_level.prune(plan.host_level)
     shared_keys.shared_keys(settings, probe)  # keepalived_ssh_host_keys: "shared" only
     # last: wait until each VRRP instance this run changed has one MASTER (deploys.verify)

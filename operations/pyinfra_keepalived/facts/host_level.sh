@@ -16,6 +16,9 @@ if [ -n "$firewall_status" ]; then printf 'firewall '; eval "$firewall_status"; 
 # process for each would cost more than the reading); -a: every line, whatever bytes it
 # holds (as text, not "binary file matches").
 [ -n "$grepped" ] && eval "grep -aH '' $grepped" 2>/dev/null
-# keepalived's options files: only the lines that set its options (the rest stays on the host)
-[ -n "$assigned" ] && eval "grep -aHE \"\$assignment\" $assigned" 2>/dev/null
+# keepalived's options files: only the lines that set its options (the rest stays on the
+# host), as text: a byte that is not printable ASCII, tab or CR arrives as ? (pyinfra
+# reads each line as UTF-8: another byte there stopped the probe; option words are ASCII)
+[ -n "$assigned" ] && eval "grep -aHE \"\$assignment\" $assigned" 2>/dev/null \
+  | LC_ALL=C tr -c '\11\12\15\40-\176' '?'
 true

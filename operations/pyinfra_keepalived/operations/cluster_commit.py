@@ -23,8 +23,9 @@ priority, notify) keep the one-command path of ``config_tree``.
 
     plan = plan_host(settings, files, probe, manager)  # (operations.plan)
     if plan.agreement:
-        commit_together(settings, files, plan.agreement, everyone, then=plan.start,
-                        work=plan.tree, tree=probe.tree)
+        commit_together(settings, files, plan.agreement, everyone,
+                        then=plan.start if plan.running else (), work=plan.tree,
+                        tree=probe.tree)
 """
 
 from pyinfra import host, logger, state
@@ -272,7 +273,10 @@ def config_commit(paths, generation, refused, then=()):
     + paths: the tree's ``Paths``
     + generation: the name ``config_prepare`` got
     + refused: a callable: None, or why this host must not commit (a peer failed)
-    + then: shell commands (text) to run once the commit succeeded (system.start_steps)
+    + then: shell commands (text) to run once the commit succeeded: a running host's
+      enable (system.start_steps); never a start (every peer commits at once: one whose
+      commit fails keeps the old agreement; deploys.install starts a stopped host in a
+      later step, which asks start_refused)
 
     **Example:**
 
