@@ -136,16 +136,25 @@ def test_auth_type_must_be_pass_or_ah():
                  "must be one of PASS, AH")
 
 
-@pytest.mark.parametrize("password", ["secret123", "se cret", ""],
-                         ids=["9-characters", "space", "empty"])
+@pytest.mark.parametrize("password", ["secret123", "se cret", "", "$_RANDOM", "p$_PWD"],
+                         ids=["9-characters", "space", "empty", "parameter", "in-a-word"])
 def test_auth_pass_must_be_1_to_8_characters_and_is_never_shown(password):
     error = assert_error(host_01(auth_pass=password),
                          "host-01: keepalived_vrrp_instances[0].auth_pass = <hidden>: must be "
-                         "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
-                         "silently truncates longer passwords)")
+                         "1-8 characters without spaces, quotes, braces, # or !, and without "
+                         "$_ or ${_ (keepalived's own parameters, which it substitutes: another "
+                         "password on each host); keepalived silently truncates longer "
+                         "passwords")
     if password:
         assert password not in error
         assert password not in str(check_fails(("host-01", host_01(auth_pass=password))))
+
+
+@pytest.mark.parametrize("password", ["a$b", "$x_y", "p_$"])
+def test_auth_pass_may_hold_a_dollar_that_is_no_parameter_of_keepalived(password):
+    """keepalived substitutes only its own ($_NAME) and defined parameters: a `$` else is
+    the password's."""
+    assert_valid(host_01(auth_pass=password))
 
 
 @pytest.mark.parametrize("auth_type", ["PASS", "AH"])

@@ -40,9 +40,9 @@ from .lvs import LvsSyncDaemon, LvsTimeouts, VirtualServer, VirtualServerGroup
 from .problems import did_you_mean
 from .readers import (
     NAME_RE,
+    PASSWORD_RE,
     PROXY_RE,
     VERSION_RE,
-    WORD_RE,
     address_family,
 )
 from .reading import Block, Entry, OrLine, entry_line
@@ -106,12 +106,14 @@ ScriptText = checked(str, lambda text: text.startswith("#!"), "must be the scrip
 AuthPass = Annotated[
     # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan); a
     # pyinfra HiddenValue: its real value
-    matching(WORD_RE, "1-8 characters without spaces, quotes, braces, # or ! (keepalived "
-                      "silently truncates longer passwords)"),
+    matching(PASSWORD_RE, "1-8 characters without spaces, quotes, braces, # or !, and "
+                          "without $_ or ${_ (keepalived's own parameters, which it "
+                          "substitutes: another password on each host); keepalived "
+                          "silently truncates longer passwords"),
     Field(min_length=1, max_length=8),
     BeforeValidator(lambda value: str(unhide(value)) if isinstance(unhide(value), int)
                     and not isinstance(unhide(value), bool) else unhide(value)),
-    WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{WORD_RE.pattern})$",
+    WithJsonSchema({"type": ["string", "integer"], "pattern": f"^(?:{PASSWORD_RE.pattern})$",
                     "minLength": 1, "maxLength": 8}), Also("int")]
 GroupName = matching(NAME_RE, "a group name of letters, digits and _ . -")
 PackageVersion = Annotated[
