@@ -59,9 +59,7 @@ def messages(block, value):
       "prefix, e.g. 192.168.1.11 or 2001:db8::11"]),
     (VrrpInstance, {**INSTANCE, "auth_pass": "123456789"},
      ["host-01: k.auth_pass = <hidden>: must be 1-8 characters without spaces, quotes, "
-      "braces, # or !, and without $_ or ${_ (keepalived's own parameters, which it "
-      "substitutes: another password on each host); keepalived silently truncates longer "
-      "passwords"]),
+      "braces, # or ! (keepalived silently truncates longer passwords)"]),
     (VrrpInstance, {"name": "VI_1"},
      ["host-01: k.interface: required: interface VRRP runs on",
       "host-01: k.virtual_router_id: required: VRID, the same on every peer",

@@ -43,6 +43,7 @@ from .readers import (
     PASSWORD_RE,
     PROXY_RE,
     VERSION_RE,
+    WORD_RE,
     address_family,
 )
 from .reading import Block, Entry, OrLine, entry_line
@@ -103,13 +104,21 @@ NotifyTemplate = checked(
 ScriptText = checked(str, lambda text: text.startswith("#!"), "must be the script's text, "
                      "starting with #! (keepalived executes the file directly)",
                      {"type": "string", "pattern": "^#!"})
+def _password_says(value):
+    """What auth_pass must be: a word of 1-8 characters; without keepalived's parameters
+    (the one rule a word of WORD_RE can break: readers.PASSWORD_RE)."""
+    if (isinstance(value, str) and 1 <= len(value) <= 8 and WORD_RE.fullmatch(value)
+            and not PASSWORD_RE.fullmatch(value)):
+        return ("must not hold $_: keepalived substitutes its own parameters there "
+                "($_RANDOM, $_PWD, ...), another password on each host")
+    return ("must be 1-8 characters without spaces, quotes, braces, # or ! (keepalived "
+            "silently truncates longer passwords)")
+
+
 AuthPass = Annotated[
     # text, or a whole number as YAML reads `auth_pass: 1234` (not true, 1.5 or nan); a
     # pyinfra HiddenValue: its real value
-    matching(PASSWORD_RE, "1-8 characters without spaces, quotes, braces, # or !, and "
-                          "without $_ or ${_ (keepalived's own parameters, which it "
-                          "substitutes: another password on each host); keepalived "
-                          "silently truncates longer passwords"),
+    checked(str, lambda value: bool(PASSWORD_RE.fullmatch(value)), _password_says, {}),
     Field(min_length=1, max_length=8),
     BeforeValidator(lambda value: str(unhide(value)) if isinstance(unhide(value), int)
                     and not isinstance(unhide(value), bool) else unhide(value)),

@@ -24,10 +24,11 @@ WORD_RE = re.compile(r"(?:(?![{}#!\"])[\x21-\x7e])+")
 # wherever one is defined, on any line: none in a value).
 VALUE_WORD_RE = re.compile(r"(?!@)(?:(?![{}#!\"$])[\x21-\x7e])+")
 WORD_ALLOWED = "a single word (no quotes, braces, # ! or $; not starting with @)"
-# A password: any word but one holding keepalived's own parameters ($_RANDOM, ${_INSTANCE},
-# ...), which it substitutes there: `a$_RANDOM` became a21451 with keepalived 2.2.7, another
-# password on each host, whose peers then drop each other's adverts (both MASTER)
-PASSWORD_RE = re.compile(r"(?!.*\$\{?_)" + WORD_RE.pattern)
+# A password: any word but one holding keepalived's own parameters ($_RANDOM, $_PWD, ...;
+# ${_NAME} holds braces, which a word may not), which it substitutes there: `a$_RANDOM`
+# became a21451 with keepalived 2.2.7, another password on each host, whose peers then
+# drop each other's adverts (both MASTER)
+PASSWORD_RE = re.compile(r"(?!.*\$_)" + WORD_RE.pattern)
 INTERFACE_RE = re.compile(r"(?!@)[A-Za-z0-9_.@-]{1,15}")
 LABEL_RE = re.compile(r"[A-Za-z0-9_.@:-]{1,15}")  # an address label, e.g. eth0:vip
 PATH_RE = re.compile(r"/[A-Za-z0-9_./-]*")
