@@ -349,6 +349,21 @@ def deploy_rejected_on(cluster, host, inventory, observer=None):
     return result, watch, time.monotonic() - start, pings
 
 
+def assert_backup_kept_off(cluster, result, watch, watched, said):
+    """After deploy_rejected_on(master): the run failed saying `said`, the VIP stayed on the
+    master alone the whole time, and the backup's keepalived does not run. Returns the
+    run's output."""
+    master, backup = cluster.hosts
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert set(watch.samples[backup]) == {0}, \
+        f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
+    assert set(watch.samples[master]) == {1}, "the VIP left the master"
+    assert said in output, output
+    assert cluster.run(backup, "systemctl is-active keepalived")[1].strip() != "active"
+    return output
+
+
 def test_agreement_change_a_peer_rejects_is_committed_nowhere(cluster, observer, tmp_path):
     """The backup's keepalived -t rejects the new VIP list: no host commits it (the master
     discards what it prepared), the run fails naming the peer, no split."""
@@ -384,16 +399,10 @@ def test_a_stopped_peer_does_not_start_on_an_agreement_the_master_rejects(cluste
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cluster.run(backup, "systemctl stop keepalived")
     result, watch, watched, _ = deploy_rejected_on(cluster, master, two)
-    output = result.stdout + result.stderr
     try:
-        assert result.returncode != 0, output
-        assert set(watch.samples[backup]) == {0}, \
-            f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
-        assert set(watch.samples[master]) == {1}, "the VIP left the master"
-        assert f"[{backup}] not committed: {master} (a peer of VI_1) could not prepare" \
-            in output, output
-        assert {host: live_tree(cluster, host) for host in cluster.hosts} == before
-        assert cluster.run(backup, "systemctl is-active keepalived")[1].strip() != "active"
+        output = assert_backup_kept_off(cluster, result, watch, watched, f"[{backup}] not "
+                                        f"committed: {master} (a peer of VI_1) could not prepare")
+        assert {host: live_tree(cluster, host) for host in cluster.hosts} == before, output
     finally:
         converge(cluster)  # (starts the backup again, on the old list)
 
@@ -409,15 +418,10 @@ def test_a_new_peer_does_not_start_beside_a_master_that_rejects_the_change(clust
     two = with_vips(cluster, tmp_path, "two", [cluster.vip(), second_vip(cluster)])
     cluster.run(backup, "systemctl stop keepalived && rm -rf /etc/keepalived")
     result, watch, watched, _ = deploy_rejected_on(cluster, master, two)
-    output = result.stdout + result.stderr
     try:
-        assert result.returncode != 0, output
-        assert set(watch.samples[backup]) == {0}, \
-            f"two holders: the backup held the VIP {held(watch, backup, watched):.1f} s"
-        assert set(watch.samples[master]) == {1}, "the VIP left the master"
-        assert (f"[{backup}] keepalived not started: {master} (a peer of VI_1) changed what "
-                "the peers must agree on and could not prepare") in output, output
-        assert cluster.run(backup, "systemctl is-active keepalived")[1].strip() != "active"
+        assert_backup_kept_off(cluster, result, watch, watched, f"[{backup}] keepalived not "
+                               f"started: {master} (a peer of VI_1) changed what the peers "
+                               "must agree on and could not prepare")
     finally:
         converge(cluster)  # (starts the backup, on the old list)
 
